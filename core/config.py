@@ -1,0 +1,154 @@
+"""Typed, frozen configuration: calendars, contracts, services, probes.
+
+The dataclasses below are the contract between config parsing and every other
+part of slawatch (agent, store, dashboard, CLI). Parsing and validation
+(``load_config``) turn config.toml into these objects, naming the file and key
+of every mistake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+Basis = Literal["percent", "minutes"]
+UnknownPolicy = Literal["available", "excluded"]
+Clock = Literal["24x7", "business"]
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A parsed duration: real time plus business days of a calendar (``1bd``)."""
+
+    seconds: int = 0
+    business_days: int = 0
+
+    @property
+    def timedelta(self) -> timedelta:
+        return timedelta(seconds=self.seconds)
+
+
+@dataclass(frozen=True)
+class DayWindow:
+    """Support hours on one weekday. ``end <= start`` means it runs past midnight
+    and belongs to the day it starts on (``08:00-02:00``)."""
+
+    start: time
+    end: time
+
+    @property
+    def crosses_midnight(self) -> bool:
+        return self.end <= self.start
+
+
+@dataclass(frozen=True)
+class Calendar:
+    name: str
+    timezone: ZoneInfo
+    hours: Mapping[int, tuple[DayWindow, ...]]  # weekday (0 = Monday) -> windows
+    business_day: timedelta
+    holidays: frozenset[date] = frozenset()
+    country: str | None = None  # adds that country's public holidays (``holidays`` package)
+
+
+@dataclass(frozen=True)
+class Band:
+    min_availability: Decimal
+    max_downtime_minutes: int | None
+    credit_percent: Decimal | None  # None when the credit is 100 - availability
+    complement: bool = False  # credit = "100-availability"
+
+
+@dataclass(frozen=True)
+class PriorityRule:
+    name: str
+    response: Duration
+    clock: Clock
+
+
+@dataclass(frozen=True)
+class Contract:
+    name: str
+    timezone: ZoneInfo
+    basis: Basis
+    unknown_minutes: UnknownPolicy
+    degraded_is_down: bool
+    report_within: timedelta
+    calendar: str | None
+    bands: tuple[Band, ...]
+    priorities: Mapping[str, PriorityRule]
+    profile: str | None = None
+
+
+@dataclass(frozen=True)
+class WeeklyMaintenance:
+    """A recurring weekly window in the contract's time zone; ``end <= start``
+    runs past midnight into the next day."""
+
+    day: int  # 0 = Monday
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class Probe:
+    url: str  # http://, https:// or tcp://host:port
+    interval: timedelta = timedelta(seconds=60)
+    timeout: timedelta = timedelta(seconds=10)
+    retries: int = 2
+    retry_delay: timedelta = timedelta(seconds=5)
+    expect_status: tuple[tuple[int, int], ...] = ((200, 399),)
+    degraded_latency: timedelta | None = None
+    contains: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    header_env: Mapping[str, str] = field(default_factory=dict)  # header -> env var name
+    verify_tls: bool = True
+
+    @property
+    def kind(self) -> Literal["http", "tcp"]:
+        return "tcp" if self.url.startswith("tcp://") else "http"
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    contract: str
+    monthly_fee: Decimal
+    currency: str = "EUR"
+    probe: Probe | None = None
+    maintenance: tuple[WeeklyMaintenance, ...] = ()
+
+
+@dataclass(frozen=True)
+class Notifier:
+    webhook: str | None = None
+    command: tuple[str, ...] | None = None  # argv, never run through a shell
+    timeout: timedelta = timedelta(seconds=10)
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    name: str = "agent"  # the ``source`` of every minute this agent records
+    canary: str | None = None  # tcp://host:port or dns:hostname; fails -> minute unknown
+    notifiers: tuple[Notifier, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path  # the config file
+    storage_path: Path  # absolute: relative paths resolved against the config's folder
+    calendars: Mapping[str, Calendar]
+    contracts: Mapping[str, Contract]
+    services: Mapping[str, Service]
+    agent: AgentSettings = AgentSettings()
+
+    def contract_for(self, service: str) -> Contract:
+        return self.contracts[self.services[service].contract]
+
+    def calendar_for(self, contract: Contract) -> Calendar | None:
+        return self.calendars.get(contract.calendar) if contract.calendar else None

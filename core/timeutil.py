@@ -1,0 +1,97 @@
+"""Instants, epoch minutes and calendar months.
+
+Every datetime in slawatch is timezone-aware. Minutes are integer UTC epoch
+minutes (``int(ts.timestamp()) // 60``). A month is the span from local
+midnight on the 1st to local midnight on the 1st of the next month in a
+contract's time zone, so its length in real minutes varies with DST.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from core.errors import InputError
+
+_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def parse_instant(text: str, where: str = "time") -> datetime:
+    """Parse ISO 8601 with an offset or ``Z``; a time without an offset is rejected."""
+    raw = text.strip()
+    try:
+        value = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw)
+    except ValueError:
+        raise InputError(where, f"{text!r} is not an ISO 8601 time (e.g. 2026-10-03T14:05:00Z)") from None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InputError(where, f"{text!r} has no UTC offset; add Z or +HH:MM")
+    return value
+
+
+def to_minute(ts: datetime) -> int:
+    """The UTC epoch minute containing an aware instant."""
+    if ts.tzinfo is None:
+        raise ValueError("naive datetime")
+    return int(ts.timestamp()) // 60
+
+
+def from_minute(minute: int) -> datetime:
+    """The aware UTC instant at the start of an epoch minute."""
+    return datetime.fromtimestamp(minute * 60, tz=UTC)
+
+
+def iso_z(ts: datetime | None) -> str | None:
+    """ISO 8601 in UTC with ``Z`` (the JSON form of every time), or None."""
+    if ts is None:
+        return None
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, order=True)
+class YearMonth:
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str, where: str = "--month") -> YearMonth:
+        m = _MONTH_RE.match(text.strip())
+        if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1970:
+            raise InputError(where, f"{text!r} is not a month; expected YYYY-MM, e.g. 2026-10")
+        return cls(int(m.group(1)), int(m.group(2)))
+
+    @classmethod
+    def of(cls, ts: datetime, tz: ZoneInfo) -> YearMonth:
+        local = ts.astimezone(tz)
+        return cls(local.year, local.month)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    def next(self) -> YearMonth:
+        return YearMonth(self.year + (self.month == 12), 1 if self.month == 12 else self.month + 1)
+
+    def prev(self) -> YearMonth:
+        return YearMonth(self.year - (self.month == 1), 12 if self.month == 1 else self.month - 1)
+
+    def start(self, tz: ZoneInfo) -> datetime:
+        """Local midnight on the 1st, as an aware datetime in ``tz``."""
+        return datetime(self.year, self.month, 1, tzinfo=tz)
+
+    def bounds(self, tz: ZoneInfo) -> tuple[int, int]:
+        """[start, end) of the month as UTC epoch minutes (end is the next month's start)."""
+        return to_minute(self.start(tz)), to_minute(self.next().start(tz))
+
+    def minutes(self, tz: ZoneInfo) -> int:
+        start, end = self.bounds(tz)
+        return end - start
+
+
+def utc_now() -> datetime:
+    """The only place slawatch reads the wall clock; rules take ``now`` as an argument."""
+    return datetime.now(tz=UTC)
+
+
+def minutes_td(minutes: int) -> timedelta:
+    return timedelta(minutes=minutes)
