@@ -17,7 +17,12 @@ DOWN: Final = 3
 
 StatusName = Literal["unknown", "up", "degraded", "down"]
 
-NAMES: Final[dict[int, StatusName]] = {UNKNOWN: "unknown", UP: "up", DEGRADED: "degraded", DOWN: "down"}
+NAMES: Final[dict[int, StatusName]] = {
+    UNKNOWN: "unknown",
+    UP: "up",
+    DEGRADED: "degraded",
+    DOWN: "down",
+}
 CODES: Final[dict[str, int]] = {name: code for code, name in NAMES.items()}
 
 

@@ -24,7 +24,9 @@ def parse_instant(text: str, where: str = "time") -> datetime:
     try:
         value = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw)
     except ValueError:
-        raise InputError(where, f"{text!r} is not an ISO 8601 time (e.g. 2026-10-03T14:05:00Z)") from None
+        raise InputError(
+            where, f"{text!r} is not an ISO 8601 time (e.g. 2026-10-03T14:05:00Z)"
+        ) from None
     if value.tzinfo is None or value.utcoffset() is None:
         raise InputError(where, f"{text!r} has no UTC offset; add Z or +HH:MM")
     return value

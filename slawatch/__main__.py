@@ -1,0 +1,3 @@
+from slawatch.cli import run
+
+run()

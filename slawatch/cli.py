@@ -1,0 +1,128 @@
+"""The ``slawatch`` command line.
+
+Each command group lives in its own module under ``slawatch.commands`` and
+exposes ``register(subparsers)``; the parser it adds sets a ``handler`` default,
+``handler(args, ctx) -> int``. Modules are imported lazily by name so that a
+command's heavy dependencies (textual, httpx) load only when it runs.
+
+Exit codes (interfaces.md): 0 success, 1 the answer is "no", 2 bad usage,
+config or input, with one line on stderr and never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+from core.errors import SlawatchError
+from core.timeutil import utc_now
+
+if TYPE_CHECKING:
+    from core.config import Config
+
+# Command modules, in the order their commands appear in --help.
+COMMAND_MODULES: tuple[str, ...] = (
+    "slawatch.commands.demo",
+    "slawatch.commands.agent",
+    "slawatch.commands.dashboard",
+    "slawatch.commands.status",
+    "slawatch.commands.report",
+    "slawatch.commands.outages",
+    "slawatch.commands.imports",
+    "slawatch.commands.case",
+    "slawatch.commands.windows",
+    "slawatch.commands.credit",
+    "slawatch.commands.claim",
+    "slawatch.commands.key",
+    "slawatch.commands.store",
+    "slawatch.commands.config",
+    "slawatch.commands.service",
+)
+
+Handler = Callable[[argparse.Namespace, "Context"], int]
+
+
+@dataclass
+class Context:
+    """What every command handler gets: where the config is, and the clock."""
+
+    config_path: Path
+    clock: Callable[[], datetime] = utc_now
+    _config: Config | None = field(default=None, repr=False)
+
+    @property
+    def config(self) -> Config:
+        """The parsed config, loaded on first use (a ConfigError becomes exit 2)."""
+        if self._config is None:
+            from core.config import load_config
+
+            self._config = load_config(self.config_path)
+        return self._config
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"slawatch: {message} (see 'slawatch --help')\n")
+
+
+def resolve_config_path(arg: str | None) -> Path:
+    """--config FILE, else $SLAWATCH_CONFIG, else ./config.toml."""
+    raw = arg or os.environ.get("SLAWATCH_CONFIG") or "config.toml"
+    return Path(raw).expanduser().absolute()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="slawatch",
+        description="Hold hosted-service providers to their SLA.",
+    )
+    parser.add_argument(
+        "--config", metavar="FILE", help="config file (default: $SLAWATCH_CONFIG or ./config.toml)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # that command group has not been written yet
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    ctx = Context(config_path=resolve_config_path(args.config))
+    handler: Handler = args.handler
+    try:
+        return handler(args, ctx)
+    except SlawatchError as exc:
+        print(f"slawatch: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def run() -> NoReturn:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()
