@@ -16,21 +16,29 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from core.durations import Duration, parse_duration
+
+__all__ = [
+    "AgentSettings",
+    "Band",
+    "Calendar",
+    "Config",
+    "Contract",
+    "DayWindow",
+    "Duration",
+    "Notifier",
+    "PriorityRule",
+    "Probe",
+    "Service",
+    "WeeklyMaintenance",
+    "load_config",
+    "parse_config",
+    "parse_duration",
+]
+
 Basis = Literal["percent", "minutes"]
 UnknownPolicy = Literal["available", "excluded"]
 Clock = Literal["24x7", "business"]
-
-
-@dataclass(frozen=True)
-class Duration:
-    """A parsed duration: real time plus business days of a calendar (``1bd``)."""
-
-    seconds: int = 0
-    business_days: int = 0
-
-    @property
-    def timedelta(self) -> timedelta:
-        return timedelta(seconds=self.seconds)
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,14 @@ class Contract:
     priorities: Mapping[str, PriorityRule]
     profile: str | None = None
 
+    def rule_for(self, priority: str) -> PriorityRule | None:
+        """The rule for a case priority: exact name first, then ignoring case."""
+        rule = self.priorities.get(priority)
+        if rule is None:
+            folded = priority.casefold()
+            rule = next((r for n, r in self.priorities.items() if n.casefold() == folded), None)
+        return rule
+
 
 @dataclass(frozen=True)
 class WeeklyMaintenance:
@@ -93,6 +109,7 @@ class WeeklyMaintenance:
     day: int  # 0 = Monday
     start: time
     end: time
+    reason: str = "weekly maintenance"
 
 
 @dataclass(frozen=True)
@@ -152,3 +169,20 @@ class Config:
 
     def calendar_for(self, contract: Contract) -> Calendar | None:
         return self.calendars.get(contract.calendar) if contract.calendar else None
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a config file; every mistake is a ConfigError naming file and key."""
+    from core.configfile import read_config
+
+    return read_config(path)
+
+
+def parse_config(text: str, path: Path, *, display: str | None = None) -> Config:
+    """Validate config text as if read from ``path`` (relative paths resolve against its folder).
+
+    ``display`` is how error messages name the file (default: ``path`` as given).
+    """
+    from core.configfile import parse_text
+
+    return parse_text(text, path, display or str(path))

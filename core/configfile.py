@@ -1,0 +1,544 @@
+"""config.toml -> Config: parse with tomllib, validate every key, build frozen objects.
+
+Each section has one small function taking a ``Table`` (which knows its key
+path), so every error names the file and the exact key, e.g.
+``config.toml: contract[0].bands[2].min_availability: must be lower than ...``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import tomllib
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from core.config import (
+    AgentSettings,
+    Band,
+    Calendar,
+    Config,
+    Contract,
+    DayWindow,
+    Notifier,
+    PriorityRule,
+    Probe,
+    Service,
+    WeeklyMaintenance,
+)
+from core.durations import (
+    DAY_NAMES,
+    parse_day,
+    parse_duration,
+    parse_span,
+    parse_time_of_day,
+    parse_timedelta,
+)
+from core.errors import ConfigError
+from core.profiles import CALENDARS, DEFAULT_PROFILE, PROFILES
+from core.tomlview import Table
+
+_SERVICE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_STATUS_RE = re.compile(r"^\s*(\d{3})\s*(?:-\s*(\d{3})\s*)?$")
+_TOML_LINE_RE = re.compile(r"^(.*?)\s*\(at line (\d+), column (\d+)\)$")
+_CURRENCY_RE = re.compile(r"^[A-Za-z]{3}$")
+_COMPLEMENT = "100-availability"
+
+
+def read_config(path: Path) -> Config:
+    display = _display_name(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            display, "no such config file (give --config FILE or set $SLAWATCH_CONFIG)"
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(display, "is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(display, f"cannot be read: {exc.strerror or exc}") from None
+    return parse_text(text, path, display)
+
+
+def _display_name(path: Path) -> str:
+    """The path relative to the working folder when it is below it, else as given."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def parse_text(text: str, path: Path, display: str) -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = _TOML_LINE_RE.match(str(exc))
+        if m:
+            raise ConfigError(
+                f"{display}: line {m.group(2)}", f"invalid TOML: {m.group(1)}"
+            ) from None
+        raise ConfigError(display, f"invalid TOML: {exc}") from None
+    root = Table(data, display)
+    root.check_keys(("storage", "calendar", "contract", "service", "agent"))
+    calendars = _calendars(root)
+    contracts = _contracts(root, calendars)
+    services = _services(root, contracts, calendars)
+    return Config(
+        path=path,
+        storage_path=_storage_path(root, path),
+        calendars=MappingProxyType(calendars),
+        contracts=MappingProxyType(contracts),
+        services=MappingProxyType(services),
+        agent=_agent(root),
+    )
+
+
+def _storage_path(root: Table, path: Path) -> Path:
+    storage = root.table("storage")
+    raw = "slawatch.db"
+    if storage is not None:
+        storage.check_keys(("path",))
+        raw = storage.text("path", raw)
+    target = Path(raw).expanduser()
+    return target if target.is_absolute() else (path.parent / target).absolute()
+
+
+def _zone(t: Table, key: str) -> ZoneInfo:
+    name = t.text(key, "UTC")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise t.error(key, f"unknown time zone {name!r} (e.g. UTC, Europe/Paris)") from None
+
+
+def _unique(seen: Mapping[str, object], t: Table, name: str, kind: str) -> None:
+    if name in seen:
+        raise t.error("name", f"duplicate {kind} name {name!r}")
+
+
+# -- calendars ---------------------------------------------------------------
+
+
+def _calendars(root: Table) -> dict[str, Calendar]:
+    calendars: dict[str, Calendar] = {}
+    for t in root.tables("calendar"):
+        cal = _calendar(t, t.text("name"))
+        _unique(calendars, t, cal.name, "calendar")
+        calendars[cal.name] = cal
+    return calendars
+
+
+def builtin_calendar(name: str) -> Calendar:
+    """A profile's calendar (``saas-support``, ``enterprise-business``) as built in."""
+    return _calendar(Table(CALENDARS[name], "built-in", f"calendar {name!r}"), name)
+
+
+def _calendar(t: Table, name: str) -> Calendar:
+    t.check_keys(("name", "timezone", "business_day", "holidays", "country", "hours"))
+    hours = _hours(t)
+    longest = max(
+        (sum((_window_length(w) for w in day), timedelta()) for day in hours.values()),
+        default=timedelta(),
+    )
+    if longest <= timedelta():
+        raise t.error("hours", "a calendar needs support hours on at least one day")
+    business_day = longest
+    if t.has("business_day"):
+        business_day = parse_timedelta(t.text("business_day"), t.where("business_day"))
+    return Calendar(
+        name=name,
+        timezone=_zone(t, "timezone"),
+        hours=MappingProxyType(hours),
+        business_day=business_day,
+        holidays=_holidays(t),
+        country=_country(t),
+    )
+
+
+def _window_length(w: DayWindow) -> timedelta:
+    start = w.start.hour * 60 + w.start.minute
+    end = w.end.hour * 60 + w.end.minute
+    return timedelta(minutes=(end - start) % 1440 or 1440)
+
+
+def _hours(t: Table) -> dict[int, tuple[DayWindow, ...]]:
+    table = t.table("hours")
+    if table is None:
+        raise t.error("hours", 'is required (a table like mon = "08:00-17:30")')
+    table.check_keys(DAY_NAMES)
+    hours: dict[int, tuple[DayWindow, ...]] = {}
+    for key, value in table.data.items():
+        spans = [value] if isinstance(value, str) else value
+        if not isinstance(spans, list) or not spans:
+            raise table.error(key, 'must be hours like "08:00-17:30" or a list of them')
+        windows = []
+        for index, span in enumerate(spans):
+            where = table.where(key if isinstance(value, str) else f"{key}[{index}]")
+            start, end = parse_span(span, where)
+            windows.append(DayWindow(start, end))
+        hours[DAY_NAMES.index(key)] = tuple(windows)
+    return hours
+
+
+def _holidays(t: Table) -> frozenset[date]:
+    raw = t.raw("holidays", [])
+    if not isinstance(raw, list):
+        raise t.error("holidays", 'must be an array of dates like "2026-12-25"')
+    return frozenset(_holiday(t, index, item) for index, item in enumerate(raw))
+
+
+def _holiday(t: Table, index: int, item: object) -> date:
+    """A TOML date (``2026-12-25``) or ISO date text (``"2026-12-25"``)."""
+    if isinstance(item, date) and not isinstance(item, datetime):
+        return item
+    if isinstance(item, str):
+        try:
+            return date.fromisoformat(item.strip())
+        except ValueError:
+            pass
+    raise t.error(f"holidays[{index}]", f"expected a date YYYY-MM-DD, got {item!r}")
+
+
+def _country(t: Table) -> str | None:
+    if not t.has("country"):
+        return None
+    code: str = t.text("country").strip().upper()
+    # The registry, not list_supported_countries(): that imports every country (~2 s).
+    from holidays.registry import COUNTRIES
+
+    if not any(code in names[1:] for names in COUNTRIES.values()):
+        raise t.error("country", f"{code!r} is not a country the holidays package knows (e.g. FR)")
+    return code
+
+
+# -- contracts ---------------------------------------------------------------
+
+_CONTRACT_KEYS = (
+    "name",
+    "profile",
+    "timezone",
+    "basis",
+    "unknown_minutes",
+    "degraded_is_down",
+    "report_within",
+    "calendar",
+    "bands",
+    "priorities",
+)
+
+
+def _contracts(root: Table, calendars: dict[str, Calendar]) -> dict[str, Contract]:
+    contracts: dict[str, Contract] = {}
+    for t in root.tables("contract"):
+        t.check_keys(_CONTRACT_KEYS)
+        contract = _contract(t, t.text("name"), calendars)
+        _unique(contracts, t, contract.name, "contract")
+        contracts[contract.name] = contract
+    return contracts
+
+
+def profile_contract(profile: str, calendars: dict[str, Calendar]) -> Contract:
+    """A contract that is exactly a built-in profile (for a service naming the profile)."""
+    return _contract(
+        Table({"profile": profile}, "built-in", f"profile {profile!r}"), profile, calendars
+    )
+
+
+def _contract(t: Table, name: str, calendars: dict[str, Calendar]) -> Contract:
+    profile = t.text("profile", DEFAULT_PROFILE)
+    if profile not in PROFILES:
+        raise t.error("profile", f"unknown profile {profile!r} (built in: {', '.join(PROFILES)})")
+    merged = Table({**PROFILES[profile], **t.data}, t.file, t.path)
+    basis = _choice(merged, "basis", ("percent", "minutes"))
+    calendar = _calendar_ref(merged, calendars)
+    return Contract(
+        name=name,
+        timezone=_zone(merged, "timezone"),
+        basis=basis,
+        unknown_minutes=_choice(merged, "unknown_minutes", ("available", "excluded")),
+        degraded_is_down=merged.flag("degraded_is_down"),
+        report_within=parse_timedelta(merged.text("report_within"), merged.where("report_within")),
+        calendar=calendar,
+        bands=_bands(merged, basis),
+        priorities=MappingProxyType(_priorities(merged)),
+        profile=profile,
+    )
+
+
+def _choice(t: Table, key: str, options: tuple[str, ...]) -> Any:
+    value = t.text(key)
+    if value not in options:
+        raise t.error(key, f"must be one of {', '.join(repr(o) for o in options)}, got {value!r}")
+    return value
+
+
+def _calendar_ref(t: Table, calendars: dict[str, Calendar]) -> str:
+    name: str = t.text("calendar")
+    if name not in calendars:
+        if name not in CALENDARS:
+            known = ", ".join(sorted(calendars)) or "none"
+            raise t.error("calendar", f"no [[calendar]] named {name!r} (defined: {known})")
+        calendars[name] = builtin_calendar(name)
+    return name
+
+
+def _bands(t: Table, basis: str) -> tuple[Band, ...]:
+    tables = t.tables("bands")
+    if not tables:
+        raise t.error("bands", "needs at least one band")
+    bands: list[Band] = []
+    for index, b in enumerate(tables):
+        last = index == len(tables) - 1
+        band = _band(b, basis, last)
+        if bands:
+            prev = bands[-1]
+            if band.min_availability >= prev.min_availability:
+                raise b.error(
+                    "min_availability",
+                    f"bands must go down: {band.min_availability} is not below the band "
+                    f"above's {prev.min_availability}",
+                )
+            if band.max_downtime_minutes is not None and (
+                prev.max_downtime_minutes is None
+                or band.max_downtime_minutes <= prev.max_downtime_minutes
+            ):
+                raise b.error(
+                    "max_downtime_minutes",
+                    f"must be more than the band above's ({prev.max_downtime_minutes})",
+                )
+        bands.append(band)
+    if bands[-1].min_availability != 0:
+        raise tables[-1].error(
+            "min_availability", "the last band must start at 0 so every month has a band"
+        )
+    return tuple(bands)
+
+
+def _band(b: Table, basis: str, last: bool) -> Band:
+    b.check_keys(("min_availability", "max_downtime_minutes", "credit_percent", "credit"))
+    floor: Decimal = b.number("min_availability")
+    if not 0 <= floor <= 100:
+        raise b.error("min_availability", f"must be between 0 and 100, got {floor}")
+    max_down = b.integer("max_downtime_minutes", None, minimum=0)
+    if max_down is None and basis == "minutes" and not last:
+        raise b.error(
+            "max_downtime_minutes", 'is required on every band but the last when basis = "minutes"'
+        )
+    if b.has("credit") == b.has("credit_percent"):
+        raise b.error(None, 'give either credit_percent = N or credit = "100-availability"')
+    if b.has("credit"):
+        if b.text("credit") != _COMPLEMENT:
+            raise b.error("credit", f'the only formula is "{_COMPLEMENT}"')
+        return Band(floor, max_down, None, complement=True)
+    credit: Decimal = b.number("credit_percent")
+    if not 0 <= credit <= 100:
+        raise b.error("credit_percent", f"must be between 0 and 100, got {credit}")
+    return Band(floor, max_down, credit)
+
+
+def _priorities(t: Table) -> dict[str, PriorityRule]:
+    table = t.table("priorities")
+    if table is None or not table.data:
+        raise t.error("priorities", 'needs at least one priority, e.g. high = { response = "1h" }')
+    rules: dict[str, PriorityRule] = {}
+    for name, value in table.data.items():
+        if not isinstance(value, dict):
+            raise table.error(name, 'must be a table like { response = "1h", clock = "business" }')
+        p = table.child(name, value)
+        p.check_keys(("response", "clock"))
+        response = parse_duration(p.text("response"), p.where("response"))
+        if response.seconds <= 0 and response.business_days <= 0:
+            raise p.error("response", "must be longer than zero")
+        clock = p.text("clock", "business")
+        if clock not in ("24x7", "business"):
+            raise p.error("clock", f'must be "24x7" or "business", got {clock!r}')
+        rules[name] = PriorityRule(name, response, clock)
+    return rules
+
+
+# -- services ----------------------------------------------------------------
+
+
+def _services(
+    root: Table, contracts: dict[str, Contract], calendars: dict[str, Calendar]
+) -> dict[str, Service]:
+    services: dict[str, Service] = {}
+    for t in root.tables("service"):
+        t.check_keys(("name", "contract", "monthly_fee", "currency", "probe", "maintenance"))
+        name: str = t.text("name")
+        if not _SERVICE_NAME_RE.match(name):
+            raise t.error("name", "use letters, digits, '.', '_' or '-' (at most 64), e.g. portal")
+        _unique(services, t, name, "service")
+        contract = t.text("contract", DEFAULT_PROFILE)
+        if contract not in contracts:
+            if contract not in PROFILES:
+                known = ", ".join(sorted(contracts)) or "none"
+                raise t.error("contract", f"no [[contract]] named {contract!r} (defined: {known})")
+            contracts[contract] = profile_contract(contract, calendars)
+        probe = t.table("probe")
+        services[name] = Service(
+            name=name,
+            contract=contract,
+            monthly_fee=_money(t, "monthly_fee"),
+            currency=_currency(t),
+            probe=None if probe is None else _probe(probe),
+            maintenance=tuple(_maintenance(m) for m in t.tables("maintenance")),
+        )
+    return services
+
+
+def _money(t: Table, key: str) -> Decimal:
+    raw = t.raw(key)
+    if raw is None:
+        raise t.error(key, 'is required (decimal text, e.g. "1000.00")')
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise t.error(key, f'must be decimal text like "1000.00", got {raw!r}')
+    try:
+        value = Decimal(str(raw).strip())
+    except InvalidOperation:
+        raise t.error(key, f'must be decimal text like "1000.00", got {raw!r}') from None
+    if not value.is_finite() or value < 0:
+        raise t.error(key, f"must be a positive amount, got {raw!r}")
+    return value
+
+
+def _currency(t: Table) -> str:
+    code: str = t.text("currency", "EUR")
+    if not _CURRENCY_RE.match(code):
+        raise t.error("currency", f"must be a three-letter code like EUR, got {code!r}")
+    return code.upper()
+
+
+def _maintenance(t: Table) -> WeeklyMaintenance:
+    t.check_keys(("day", "from", "to", "reason"))
+    return WeeklyMaintenance(
+        day=parse_day(t.text("day"), t.where("day")),
+        start=parse_time_of_day(t.text("from"), t.where("from")),
+        end=parse_time_of_day(t.text("to"), t.where("to"), allow_24=True),
+        reason=t.text("reason", "weekly maintenance"),
+    )
+
+
+_PROBE_KEYS = (
+    "url",
+    "interval",
+    "timeout",
+    "retries",
+    "retry_delay",
+    "expect_status",
+    "degraded_latency",
+    "contains",
+    "headers",
+    "header_env",
+    "verify_tls",
+)
+
+
+def _probe(t: Table) -> Probe:
+    t.check_keys(_PROBE_KEYS)
+    url: str = t.text("url").strip()
+    _check_url(t, "url", url, ("http://", "https://", "tcp://"))
+    latency = t.raw("degraded_latency")
+    return Probe(
+        url=url,
+        interval=parse_timedelta(t.text("interval", "60s"), t.where("interval")),
+        timeout=parse_timedelta(t.text("timeout", "10s"), t.where("timeout")),
+        retries=t.integer("retries", 2, minimum=0),
+        retry_delay=parse_timedelta(
+            t.text("retry_delay", "5s"), t.where("retry_delay"), positive=False
+        ),
+        expect_status=_expect_status(t),
+        degraded_latency=None
+        if latency is None
+        else parse_timedelta(t.text("degraded_latency"), t.where("degraded_latency")),
+        contains=t.text("contains", None, nonempty=True),
+        headers=_string_table(t, "headers"),
+        header_env=_string_table(t, "header_env"),
+        verify_tls=t.flag("verify_tls", True),
+    )
+
+
+def _check_url(t: Table, key: str, url: str, schemes: tuple[str, ...]) -> None:
+    scheme = next((s for s in schemes if url.lower().startswith(s)), None)
+    rest = url[len(scheme) :] if scheme else ""
+    if scheme is None or not rest or rest.startswith("/"):
+        raise t.error(key, f"must be a URL starting with {' or '.join(schemes)}, got {url!r}")
+    if scheme == "tcp://":
+        host, _, port = rest.rstrip("/").rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise t.error(key, f"a tcp probe is tcp://host:port, got {url!r}")
+
+
+def _expect_status(t: Table) -> tuple[tuple[int, int], ...]:
+    raw = t.raw("expect_status", "200-399")
+    items = raw if isinstance(raw, list) else str(raw).split(",") if isinstance(raw, str) else [raw]
+    ranges = []
+    for item in items:
+        m = _STATUS_RE.match(str(item)) if isinstance(item, str | int) else None
+        if isinstance(item, bool) or m is None:
+            raise t.error("expect_status", f'expected codes like "200-399" or 200, got {raw!r}')
+        low, high = int(m.group(1)), int(m.group(2) or m.group(1))
+        if not 100 <= low <= high <= 599:
+            raise t.error("expect_status", f"{item!r} is not a range of HTTP codes (100-599)")
+        ranges.append((low, high))
+    if not ranges:
+        raise t.error("expect_status", "needs at least one status code")
+    return tuple(ranges)
+
+
+def _string_table(t: Table, key: str) -> Mapping[str, str]:
+    table = t.table(key)
+    if table is None:
+        return MappingProxyType({})
+    for name, value in table.data.items():
+        if not isinstance(value, str):
+            raise table.error(name, "must be a string")
+    return MappingProxyType(dict(table.data))
+
+
+# -- agent -------------------------------------------------------------------
+
+
+def _agent(root: Table) -> AgentSettings:
+    t = root.table("agent")
+    if t is None:
+        return AgentSettings()
+    t.check_keys(("name", "canary", "notifier"))
+    canary = t.text("canary", None)
+    if canary is not None:
+        if canary.startswith("dns:"):
+            if not canary[4:].strip():
+                raise t.error("canary", "dns: needs a host name, e.g. dns:example.com")
+        else:
+            _check_url(t, "canary", canary, ("tcp://", "dns:"))
+    return AgentSettings(
+        name=t.text("name", "agent"),
+        canary=canary,
+        notifiers=tuple(_notifier(n) for n in t.tables("notifier")),
+    )
+
+
+def _notifier(t: Table) -> Notifier:
+    t.check_keys(("webhook", "command", "timeout"))
+    if t.has("webhook") == t.has("command"):
+        raise t.error(None, 'give either webhook = "https://..." or command = ["prog", "arg"]')
+    timeout = parse_timedelta(t.text("timeout", "10s"), t.where("timeout"))
+    if t.has("webhook"):
+        url: str = t.text("webhook").strip()
+        _check_url(t, "webhook", url, ("http://", "https://"))
+        return Notifier(webhook=url, timeout=timeout)
+    raw = t.raw("command")
+    try:
+        argv = shlex.split(raw) if isinstance(raw, str) else t.strings("command")
+    except ValueError as exc:
+        raise t.error("command", f"cannot split into arguments: {exc}") from None
+    if not argv:
+        raise t.error("command", "must name a program to run")
+    return Notifier(command=tuple(argv), timeout=timeout)

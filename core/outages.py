@@ -1,0 +1,145 @@
+"""Rule 8: outages as maximal runs of down minutes, reported or not.
+
+Runs are found with one regular expression over a byte string (``D`` down,
+``X`` excluded, ``.`` anything else), so a month is scanned at C speed. An
+excluded minute inside a run neither ends it nor counts; the run starts at its
+first down minute and ends after its last.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from core.cases import Case
+from core.status import DEGRADED, DOWN
+from core.timeutil import from_minute, iso_z
+from core.windows import EXCLUDED
+
+_RUN_RE = re.compile(rb"D(?:X*D)*")
+
+
+@dataclass(frozen=True)
+class Outage:
+    id: str  # stable: f"{service}-{start:%Y%m%dT%H%MZ}"
+    service: str
+    start: datetime  # the first down minute (possibly in the previous month)
+    end: datetime  # exclusive: the minute after the last down minute
+    minutes: int  # non-excluded down minutes inside the month being reported
+    reported: bool
+    case_id: int | None
+    report_by: datetime  # start + the contract's report_within
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "service": self.service,
+            "start": iso_z(self.start),
+            "end": iso_z(self.end),
+            "minutes": self.minutes,
+            "reported": self.reported,
+            "case_id": self.case_id,
+            "report_by": iso_z(self.report_by),
+        }
+
+    def reportable(self, now: datetime) -> bool:
+        """Unreported and still inside its report window: the dashboard's warning."""
+        return not self.reported and now <= self.report_by
+
+
+def run_table(degraded_is_down: bool) -> bytes:
+    """``bytes.translate`` table: effective status code -> ``D``, ``X`` or ``.``."""
+    table = bytearray(b"." * 256)
+    table[DOWN] = ord("D")
+    if degraded_is_down:
+        table[DEGRADED] = ord("D")
+    table[EXCLUDED] = ord("X")
+    return bytes(table)
+
+
+def find_runs(marks: bytes) -> list[tuple[int, int]]:
+    """[start, end) offsets of the maximal runs in a ``D``/``X``/``.`` string."""
+    return [m.span() for m in _RUN_RE.finditer(marks)]
+
+
+class CaseIndex:
+    """One service's cases arranged to answer "which case reported [start, end)?" fast.
+
+    A case linked to a span overlapping the outage comes first; otherwise the
+    earliest case opened at or after its start and no later than
+    ``report_within`` after it. Ties go to the earlier case, then the lower id.
+    """
+
+    def __init__(self, cases: Sequence[Case], service: str, report_within: timedelta) -> None:
+        own = sorted((c for c in cases if c.service == service), key=_case_order)
+        self._links = [(a, b, c) for c in own for a, b in c.links]
+        self._opened = [c.opened_at for c in own]
+        self._cases = own
+        self._within = report_within
+
+    def reporting_case(self, start: int, end: int) -> Case | None:
+        linked = [c for a, b, c in self._links if a < end and start < b]
+        if linked:
+            return min(linked, key=_case_order)
+        first = from_minute(start)
+        i = bisect_left(self._opened, first)
+        if i < len(self._opened) and self._opened[i] <= first + self._within:
+            return self._cases[i]
+        return None
+
+
+def _case_order(case: Case) -> tuple[datetime, int]:
+    return (case.opened_at, case.id)
+
+
+def reporting_case(
+    cases: Sequence[Case], service: str, start: int, end: int, report_within: timedelta
+) -> Case | None:
+    """The case that reported the outage [start, end) (epoch minutes), if any (rule 8)."""
+    return CaseIndex(cases, service, report_within).reporting_case(start, end)
+
+
+def build_outages(
+    *,
+    service: str,
+    marks: bytes,
+    origin: int,
+    month: tuple[int, int],
+    cases: Sequence[Case],
+    report_within: timedelta,
+) -> tuple[Outage, ...]:
+    """The outages with down minutes inside ``month`` ([start, end) epoch minutes).
+
+    ``marks`` covers the minutes from ``origin`` and may reach before and after the
+    month, so an outage that crosses a month boundary keeps its true start and end
+    while ``minutes`` counts only its own minutes in this month.
+    """
+    lo, hi = month[0] - origin, month[1] - origin
+    index = CaseIndex(cases, service, report_within)
+    out = []
+    for a, b in find_runs(marks):
+        if b <= lo or a >= hi:
+            continue
+        minutes = marks.count(b"D", max(a, lo), min(b, hi))
+        if minutes == 0:
+            continue
+        start, end = origin + a, origin + b
+        case = index.reporting_case(start, end)
+        first = from_minute(start)
+        out.append(
+            Outage(
+                id=f"{service}-{first:%Y%m%dT%H%MZ}",
+                service=service,
+                start=first,
+                end=from_minute(end),
+                minutes=minutes,
+                reported=case is not None,
+                case_id=None if case is None else case.id,
+                report_by=first + report_within,
+            )
+        )
+    return tuple(out)

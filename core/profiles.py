@@ -1,0 +1,81 @@
+"""Built-in contract profiles and the support calendars they run on.
+
+A profile is written exactly as a ``[[contract]]`` table would be, so a contract
+that says ``profile = "saas-standard"`` starts from these keys and overrides
+only the ones it gives, and both pass through the same validation. Facts come
+from ``shared/reference/contracts.md`` (sections 1 and 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Final
+
+DEFAULT_PROFILE: Final = "saas-standard"
+
+# Section 1: hosted SaaS availability SLA. Support Mon-Fri 08:00 GMT to 02:00 GMT
+# the next day, so one support day is 18 hours.
+_SAAS_STANDARD: dict[str, Any] = {
+    "timezone": "UTC",
+    "basis": "percent",
+    "unknown_minutes": "available",
+    "degraded_is_down": False,
+    "report_within": "72h",
+    "calendar": "saas-support",
+    "bands": [
+        {"min_availability": 99.5, "max_downtime_minutes": 216, "credit_percent": 0},
+        {"min_availability": 95.0, "max_downtime_minutes": 2160, "credit_percent": 25},
+        {"min_availability": 50.0, "max_downtime_minutes": 21600, "credit_percent": 50},
+        {"min_availability": 0.0, "credit": "100-availability"},
+    ],
+    "priorities": {
+        "critical": {"response": "30m", "clock": "business"},
+        "high": {"response": "1h", "clock": "business"},
+        "medium": {"response": "1bd", "clock": "business"},
+        "low": {"response": "2bd", "clock": "business"},
+    },
+}
+
+# Section 2: enterprise unified support. Severities 1 and A answer within an hour
+# around the clock; B and C within 2 and 4 business hours (Mon-Fri 09:00-17:30).
+# The service description states no availability credit, so the profile's one
+# band owes nothing; a contract adds its own bands when it has them.
+_ENTERPRISE_UNIFIED: dict[str, Any] = {
+    "timezone": "UTC",
+    "basis": "percent",
+    "unknown_minutes": "available",
+    "degraded_is_down": False,
+    "report_within": "72h",
+    "calendar": "enterprise-business",
+    "bands": [{"min_availability": 0.0, "credit_percent": 0}],
+    "priorities": {
+        "1": {"response": "1h", "clock": "24x7"},
+        "A": {"response": "1h", "clock": "24x7"},
+        "B": {"response": "2h", "clock": "business"},
+        "C": {"response": "4h", "clock": "business"},
+    },
+}
+
+PROFILES: Final[Mapping[str, Mapping[str, Any]]] = MappingProxyType(
+    {"saas-standard": _SAAS_STANDARD, "enterprise-unified": _ENTERPRISE_UNIFIED}
+)
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
+
+# Calendars a profile names; used when the config file does not define one of
+# that name (a file's own calendar of the same name always wins).
+CALENDARS: Final[Mapping[str, Mapping[str, Any]]] = MappingProxyType(
+    {
+        "saas-support": {
+            "timezone": "UTC",
+            "business_day": "18h",
+            "hours": dict.fromkeys(_WEEKDAYS, "08:00-02:00"),
+        },
+        "enterprise-business": {
+            "timezone": "UTC",
+            "business_day": "8h30m",
+            "hours": dict.fromkeys(_WEEKDAYS, "09:00-17:30"),
+        },
+    }
+)

@@ -1,0 +1,118 @@
+"""A typed view of one parsed TOML table that knows its own key path.
+
+Every getter checks the value's type and, on a mistake, raises ConfigError
+with ``where = "file: contract[0].bands[2].min_availability"``, so the section
+parsers in ``core.config`` never format an error location by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from core.errors import ConfigError
+
+_MISSING: Any = object()
+
+
+def _type_name(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+@dataclass(frozen=True)
+class Table:
+    data: Mapping[str, Any]
+    file: str
+    path: str = ""
+
+    def where(self, key: str | None = None) -> str:
+        full = self.path if key is None else (f"{self.path}.{key}" if self.path else key)
+        return f"{self.file}: {full}" if full else self.file
+
+    def error(self, key: str | None, what: str) -> ConfigError:
+        return ConfigError(self.where(key), what)
+
+    def check_keys(self, allowed: Iterable[str]) -> None:
+        allowed = tuple(allowed)
+        for key in self.data:
+            if key not in allowed:
+                raise self.error(key, f"unknown key (expected one of: {', '.join(allowed)})")
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def _get(self, key: str, default: Any, expected: str, ok: type | tuple[type, ...]) -> Any:
+        if key not in self.data:
+            if default is _MISSING:
+                raise self.error(key, f"is required ({expected})")
+            return default
+        value = self.data[key]
+        if isinstance(value, bool) and bool not in (ok if isinstance(ok, tuple) else (ok,)):
+            raise self.error(key, f"must be {expected}, got {_type_name(value)}")
+        if not isinstance(value, ok):
+            raise self.error(key, f"must be {expected}, got {_type_name(value)}")
+        return value
+
+    def text(self, key: str, default: Any = _MISSING, *, nonempty: bool = True) -> Any:
+        value = self._get(key, default, "a string", str)
+        if nonempty and isinstance(value, str) and not value.strip():
+            raise self.error(key, "must not be empty")
+        return value
+
+    def flag(self, key: str, default: Any = _MISSING) -> Any:
+        return self._get(key, default, "true or false", bool)
+
+    def integer(self, key: str, default: Any = _MISSING, *, minimum: int | None = None) -> Any:
+        value = self._get(key, default, "an integer", int)
+        if minimum is not None and isinstance(value, int) and value < minimum:
+            raise self.error(key, f"must be at least {minimum}, got {value}")
+        return value
+
+    def number(self, key: str, default: Any = _MISSING) -> Any:
+        """An integer or float as an exact Decimal (``99.4999`` stays ``99.4999``)."""
+        value = self._get(key, default, "a number", (int, float))
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        return value
+
+    def table(self, key: str) -> Table | None:
+        value = self._get(key, None, "a table", dict)
+        return None if value is None else self.child(key, value)
+
+    def tables(self, key: str) -> list[Table]:
+        """An array of tables (``[[service]]`` or ``bands = [{...}, ...]``)."""
+        value = self._get(key, [], "an array of tables", list)
+        out = []
+        for index, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise self.error(f"{key}[{index}]", f"must be a table, got {_type_name(item)}")
+            out.append(self.child(f"{key}[{index}]", item))
+        return out
+
+    def strings(self, key: str, default: Any = _MISSING) -> Any:
+        value = self._get(key, default, "an array of strings", list)
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                if not isinstance(item, str):
+                    raise self.error(f"{key}[{index}]", f"must be a string, got {_type_name(item)}")
+        return value
+
+    def raw(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def child(self, key: str, data: Mapping[str, Any]) -> Table:
+        return Table(data, self.file, f"{self.path}.{key}" if self.path else key)
