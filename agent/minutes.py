@@ -1,0 +1,55 @@
+"""The minute book: probe results grouped by minute until the minute can be judged.
+
+A probe belongs to the minute its first attempt started in. A minute is ready
+to be judged once the clock has moved past it and none of its probes is still
+running (confirmation retries can carry a probe into the next minute), and
+minutes are handed out strictly in order, so the outage tracker sees each
+service's minutes in sequence.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from agent.probe import ProbeResult
+
+
+class MinuteBook:
+    def __init__(self) -> None:
+        self._results: dict[int, dict[str, list[ProbeResult]]] = {}
+        self._running: Counter[int] = Counter()
+
+    def begin(self, minute: int) -> None:
+        """A probe of ``minute`` started."""
+        self._running[minute] += 1
+
+    def finish(self, minute: int, service: str, result: ProbeResult | None) -> None:
+        """A probe of ``minute`` ended (``result`` None when it was cancelled)."""
+        self._running[minute] -= 1
+        if self._running[minute] <= 0:
+            del self._running[minute]
+        if result is not None:
+            self._results.setdefault(minute, {}).setdefault(service, []).append(result)
+
+    @property
+    def running(self) -> int:
+        return sum(self._running.values())
+
+    def ready(self, now_minute: int) -> list[int]:
+        """Minutes before ``now_minute`` that can be judged, oldest first, without gaps
+        in readiness: a minute with a probe still running holds back the later ones."""
+        out: list[int] = []
+        for minute in sorted(set(self._results) | set(self._running)):
+            if minute >= now_minute or self._running.get(minute):
+                break
+            if minute in self._results:
+                out.append(minute)
+        return out
+
+    def take(self, minute: int) -> dict[str, list[ProbeResult]]:
+        """Remove and return a minute's results, by service."""
+        return self._results.pop(minute, {})
+
+    def remaining(self) -> list[int]:
+        """Every minute still holding results, oldest first (used at shutdown)."""
+        return sorted(self._results)

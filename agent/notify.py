@@ -1,0 +1,134 @@
+"""Notifiers: tell people when an outage starts and when it ends.
+
+Each configured notifier runs once per event, on its own, in the background:
+a webhook that times out or a command that fails is logged in one line and
+never delays probing, writing or the other notifiers.
+
+* ``webhook``: a JSON POST of ``OutageEvent.payload`` (service, start, minutes,
+  report_by, event...).
+* ``command``: an argv run directly, never through a shell, so nothing from a
+  probe or a service name can be interpreted as shell syntax. It gets the
+  same JSON on stdin and the main fields as ``SLAWATCH_*`` environment
+  variables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Mapping, Sequence
+
+import httpx
+
+from agent.incidents import OutageEvent
+from core.config import Notifier
+
+log = logging.getLogger("slawatch.agent.notify")
+
+
+def describe(notifier: Notifier) -> str:
+    """How a notifier is named in logs: the webhook's host, or the program's name."""
+    if notifier.webhook:
+        return f"webhook {httpx.URL(notifier.webhook).host}"
+    if notifier.command:
+        return f"command {os.path.basename(notifier.command[0])}"
+    return "notifier"
+
+
+def event_env(event: OutageEvent, source: str) -> dict[str, str]:
+    payload = event.payload(source)
+    return {f"SLAWATCH_{k.upper()}": "" if v is None else str(v) for k, v in payload.items()}
+
+
+class Notifications:
+    """Dispatches outage events to every notifier, each in its own task."""
+
+    def __init__(
+        self,
+        notifiers: Sequence[Notifier],
+        source: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self._notifiers = tuple(notifiers)
+        self._source = source
+        self._transport = transport
+        self._env = dict(os.environ if env is None else env)
+        self._client: httpx.AsyncClient | None = None
+        self._tasks: set[asyncio.Task[bool]] = set()
+        self.sent = 0
+        self.failed = 0
+
+    def send(self, event: OutageEvent) -> None:
+        """Start delivering ``event`` to every notifier; returns at once."""
+        for notifier in self._notifiers:
+            task = asyncio.get_running_loop().create_task(self.deliver(notifier, event))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def deliver(self, notifier: Notifier, event: OutageEvent) -> bool:
+        """Run one notifier for one event; True when it succeeded. Never raises."""
+        name = describe(notifier)
+        try:
+            async with asyncio.timeout(notifier.timeout.total_seconds()):
+                if notifier.webhook:
+                    await self._post(notifier.webhook, event)
+                if notifier.command:
+                    await self._run(notifier.command, event)
+        except asyncio.CancelledError:
+            raise
+        except TimeoutError:
+            return self._failure(name, event, f"no answer within {notifier.timeout}")
+        except Exception as exc:
+            return self._failure(name, event, " ".join(str(exc).split()) or type(exc).__name__)
+        self.sent += 1
+        log.info("notified %s: outage %s of %s", name, event.event, event.service)
+        return True
+
+    def _failure(self, name: str, event: OutageEvent, why: str) -> bool:
+        self.failed += 1
+        log.warning("%s failed for outage %s of %s: %s", name, event.event, event.service, why)
+        return False
+
+    async def _post(self, url: str, event: OutageEvent) -> None:
+        if self._client is None:
+            self._client = httpx.AsyncClient(transport=self._transport, trust_env=False)
+        response = await self._client.post(url, json=event.payload(self._source))
+        if response.status_code >= 400:
+            raise RuntimeError(f"HTTP {response.status_code}")
+
+    async def _run(self, argv: Sequence[str], event: OutageEvent) -> None:
+        data = json.dumps(event.payload(self._source)).encode()
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+            env={**self._env, **event_env(event, self._source)},
+        )
+        try:
+            await proc.communicate(data)
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+            raise
+        if proc.returncode != 0:
+            raise RuntimeError(f"exit status {proc.returncode}")
+
+    async def aclose(self, grace: float = 3.0) -> None:
+        """Give running notifiers ``grace`` seconds to finish, then cancel them."""
+        if self._tasks:
+            _done, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+                log.warning("%d notification(s) cancelled at shutdown", len(pending))
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None

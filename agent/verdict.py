@@ -1,0 +1,81 @@
+"""Minute verdicts: the probes of one service in one minute folded into one status.
+
+Pure functions, so the rules can be tested without a network or a clock:
+
+* ``fold``: down when strictly more than half of the minute's probes failed,
+  degraded when strictly more than half were slow or failed, else up. The
+  latency is the median of the probes that answered; the error is the most
+  common failure class (``"slow"`` for a degraded minute with no failure).
+* ``apply_canary``: when every service probed in a minute failed, all in the
+  same way, and the agent's canary failed too, the fault is the agent's own
+  network, so each of those minutes becomes UNKNOWN instead of DOWN: the
+  provider is not blamed for the customer's broken network.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from statistics import median
+
+from agent.probe import ProbeResult
+from core.status import DEGRADED, DOWN, UNKNOWN, UP
+
+CANARY_ERROR = "canary"
+"""Error class of a minute made unknown by the canary rule (kept with the record)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One service's status for one minute, as this agent will record it."""
+
+    service: str
+    minute: int  # UTC epoch minute
+    status: int  # core.status code
+    latency_ms: int | None
+    error: str | None
+    probes: int  # how many probes the verdict folds
+
+
+def fold(service: str, minute: int, results: Sequence[ProbeResult]) -> Verdict:
+    """Fold one minute's probe results (at least one) into a verdict."""
+    if not results:
+        raise ValueError("a verdict needs at least one probe result")
+    n = len(results)
+    failed = [r for r in results if r.status == DOWN]
+    slow = sum(1 for r in results if r.status == DEGRADED)
+    if 2 * len(failed) > n:
+        status = DOWN
+    elif 2 * (len(failed) + slow) > n:
+        status = DEGRADED
+    else:
+        status = UP
+    answered = [r.latency_ms for r in results if r.status != DOWN and r.latency_ms is not None]
+    latency = round(median(answered)) if answered else None
+    error: str | None = None
+    if failed:
+        error = Counter(r.error for r in failed).most_common(1)[0][0]
+    elif status == DEGRADED:
+        error = "slow"
+    return Verdict(service, minute, status, latency, error, n)
+
+
+def all_failing_alike(verdicts: Sequence[Verdict]) -> bool:
+    """Every verdict is DOWN, and all of them with the same error class."""
+    return (
+        bool(verdicts)
+        and all(v.status == DOWN for v in verdicts)
+        and (len({v.error for v in verdicts}) == 1)
+    )
+
+
+def apply_canary(verdicts: Sequence[Verdict], canary_failed: bool | None) -> list[Verdict]:
+    """The canary rule for one minute's verdicts (all services probed in that minute).
+
+    ``canary_failed`` is None when no canary is configured: the rule needs the
+    canary's word, so without one every DOWN stays DOWN.
+    """
+    if canary_failed and all_failing_alike(verdicts):
+        return [replace(v, status=UNKNOWN, error=CANARY_ERROR) for v in verdicts]
+    return list(verdicts)

@@ -1,0 +1,179 @@
+"""Tamper-evident minute records: hour seals linked into a SHA-256 chain.
+
+There is one chain per (service, source). Its unit is the UTC hour
+(``minute // 60``): every hour that holds at least one recorded minute has a
+*seal*, and the seals are linked in hour order::
+
+    genesis   = SHA256("slawatch-chain-v1" 0x00 service 0x00 source)
+    digest(h) = SHA256("slawatch-hour-v1" | service | source | h
+                       | SHA256(verdicts(h)) | SHA256(latencies(h)))
+    link(h)   = SHA256(link(previous sealed hour, or genesis) | h | digest(h))
+
+``verdicts(h)`` encodes the hour's 60 status codes (0 = no verdict) and its
+error classes; ``latencies(h)`` its 60 latencies. The two are hashed apart so
+that a claim bundle can prove the verdicts (what a credit depends on) while
+carrying one latency digest per hour instead of every latency. Editing,
+deleting or inserting a stored minute changes its hour's digest and so every
+later link. An hour is sealed when a write touches it; an hour no write ever
+touched has no seal, so records appearing there are caught too.
+
+Why hours and not a link per minute: a writer (the agent, or a bulk import)
+touches many minutes per transaction, and hashing each touched hour once per
+transaction is far cheaper than a link per row. A late write into an old hour
+re-links all later hours of that chain; that is rare (back-fills) and costs one
+SHA-256 per later hour, reading only the stored digests. The limit of any such
+scheme: a legitimate write into an hour re-seals what that hour holds at that
+moment, so an edit made directly in the database is caught until the writer
+next touches that very hour (for the agent, only the current hour). And a chain
+alone cannot show that its newest hours were cut off together with their seals:
+an exported (and signed) claim bundle pins the links of its month.
+
+Pure: no I/O. The store keeps seals next to the minutes (``store/chain.py``);
+claim bundles carry the seals of their month (``core/claim.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+#: An hour's error classes as (minute offset 0-59, error class), offsets ascending.
+HourErrors = Sequence[tuple[int, str]]
+
+MINUTES = 60
+_CHAIN_TAG = b"slawatch-chain-v1"
+_HOUR_TAG = b"slawatch-hour-v1"
+_SHORT = struct.Struct(">H")
+_LONG = struct.Struct(">q")
+
+
+@dataclass(frozen=True)
+class Seal:
+    """The seal of one UTC hour of one chain."""
+
+    hour: int  # UTC epoch hour (minute // 60)
+    digest: bytes  # 32 bytes: the hour's records
+    link: bytes  # 32 bytes: chains this hour to every earlier one
+
+
+@dataclass(frozen=True)
+class Break:
+    """The first place where a chain does not hold, and why."""
+
+    service: str
+    source: str
+    hour: int
+    reason: str
+
+    def describe(self) -> str:
+        from core.timeutil import from_minute, iso_z
+
+        return (
+            f"chain {self.service}/{self.source} hour {iso_z(from_minute(self.hour * 60))}: "
+            f"{self.reason}"
+        )
+
+
+def _field(text: str) -> bytes:
+    raw = text.encode()
+    return _SHORT.pack(len(raw)) + raw
+
+
+def genesis(service: str, source: str) -> bytes:
+    """The link before a chain's first hour (bound to the chain's identity)."""
+    return hashlib.sha256(_CHAIN_TAG + b"\0" + service.encode() + b"\0" + source.encode()).digest()
+
+
+def verdict_digest(status: bytes, errors: HourErrors) -> bytes:
+    """SHA-256 of the canonical encoding of an hour's verdicts.
+
+    ``status`` is 60 bytes, one ``core.status`` code per minute of the hour
+    (0 where no verdict was recorded). Then, for each minute with an error
+    class, in minute order: its offset (1 byte), the class's UTF-8 length
+    (2 bytes, big-endian) and the UTF-8 bytes.
+    """
+    if len(status) != MINUTES:
+        raise ValueError("an hour has 60 status bytes")
+    parts = [bytes(status)]
+    last = -1
+    for offset, error in errors:
+        if not last < offset < MINUTES:
+            raise ValueError("error offsets must ascend within the hour")
+        parts.append(bytes((offset,)) + _field(error))
+        last = offset
+    return hashlib.sha256(b"".join(parts)).digest()
+
+
+def latency_digest(latency: bytes) -> bytes:
+    """SHA-256 of an hour's latencies: 60 unsigned 16-bit little-endian values in
+    milliseconds, 0xFFFF where none was recorded (the store's own layout)."""
+    if len(latency) != 2 * MINUTES:
+        raise ValueError("an hour has 60 latencies of 2 bytes")
+    return hashlib.sha256(latency).digest()
+
+
+def seal_digest(service: str, source: str, hour: int, verdicts: bytes, latencies: bytes) -> bytes:
+    """An hour's digest from its two part digests."""
+    return hashlib.sha256(
+        _HOUR_TAG + _field(service) + _field(source) + _LONG.pack(hour) + verdicts + latencies
+    ).digest()
+
+
+def hour_digest(
+    service: str, source: str, hour: int, status: bytes, latency: bytes, errors: HourErrors
+) -> bytes:
+    """The digest of one stored hour of one chain."""
+    return seal_digest(
+        service, source, hour, verdict_digest(status, errors), latency_digest(latency)
+    )
+
+
+def link(prev: bytes, hour: int, digest: bytes) -> bytes:
+    """The link of an hour: previous link, the hour, and the hour's digest."""
+    return hashlib.sha256(prev + _LONG.pack(hour) + digest).digest()
+
+
+def relink(prev: bytes, digests: Iterable[tuple[int, bytes]]) -> list[Seal]:
+    """Seals for (hour, digest) pairs in ascending hour order, starting after ``prev``."""
+    seals: list[Seal] = []
+    last_hour: int | None = None
+    for hour, digest in digests:
+        if last_hour is not None and hour <= last_hour:
+            raise ValueError("hours must ascend")
+        prev = link(prev, hour, digest)
+        seals.append(Seal(hour, digest, prev))
+        last_hour = hour
+    return seals
+
+
+def first_break(
+    service: str,
+    source: str,
+    prev: bytes,
+    seals: Sequence[Seal],
+    digests: Iterable[tuple[int, bytes]],
+) -> Break | None:
+    """Check stated seals against digests recomputed from the records.
+
+    ``prev`` is the link before the first seal (``genesis`` for a whole chain);
+    ``seals`` are the stated seals in hour order; ``digests`` are (hour,
+    digest) recomputed from the records, one per hour that holds records, in
+    hour order. Returns the first hour where they disagree, else None.
+    """
+    computed = dict(digests)
+    by_hour = {seal.hour: seal for seal in seals}
+    for hour in sorted(by_hour.keys() | computed.keys()):
+        seal = by_hour.get(hour)
+        digest = computed.get(hour)
+        if seal is None:
+            return Break(service, source, hour, "records in an hour that was never sealed")
+        if digest is None:
+            return Break(service, source, hour, "sealed hour has no records (deleted)")
+        if digest != seal.digest:
+            return Break(service, source, hour, "records do not match the hour's seal")
+        if link(prev, hour, seal.digest) != seal.link:
+            return Break(service, source, hour, "link does not follow from the previous one")
+        prev = seal.link
+    return None

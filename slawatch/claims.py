@@ -1,0 +1,111 @@
+"""Claim export and verification: the I/O around ``core.claim``.
+
+``export`` gathers one month from the store (the same month ``report`` shows,
+stretched to the true edges of any outage crossing the month), builds the
+bundle, and writes it atomically (temp file in the same folder, fsync,
+rename): a reader never sees half a bundle and a failed export leaves nothing.
+``verify_file`` reads a bundle with no config and no database.
+The claim letter (``--format md|html``) is rendered from the bundle alone.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from core import claim as bundle
+from core.config import Config
+from core.errors import InputError
+from core.month import MonthReport
+from core.timeutil import YearMonth, to_minute
+from slawatch.letter import render
+from store import Store
+from store.chain import store_evidence
+from store.reports import month_report, service_of
+
+
+@dataclass(frozen=True)
+class Exported:
+    claim: bundle.Claim
+    report: MonthReport
+    document: dict[str, Any]
+
+
+async def gather(
+    store: Store, config: Config, service: str, month: YearMonth, now: datetime
+) -> Exported:
+    """Build one month's claim from the store; its figures equal ``report``'s."""
+    svc = service_of(config, service)
+    contract = config.contract_for(service)
+    shown = await month_report(store, config, service, month)
+    m_start, m_end = month.bounds(contract.timezone)
+    span = (
+        min([m_start, *(to_minute(o.start) for o in shown.outages)]),
+        max([m_end, *(to_minute(o.end) for o in shown.outages)]),
+    )
+    sources = await store_evidence(store, service, span[0] // 60, -(-span[1] // 60))
+    claim, report = bundle.build(
+        service=svc,
+        contract=contract,
+        month=month,
+        span=span,
+        windows=await store.windows(service, *span),
+        cases=await store.cases(service=service),
+        sources=sources,
+        generated_at=now,
+    )
+    if report.to_json() != shown.to_json() or report.outages != shown.outages:
+        # Both come from the same stored minutes through the same rules; a
+        # difference is a bug in slawatch, never something the user can fix.
+        raise RuntimeError(f"claim for {service} {month} disagrees with 'slawatch report'")
+    return Exported(claim, report, bundle.to_document(claim))
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temp file and rename: all of it or nothing."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise InputError("--out", f"folder {str(folder)!r} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise InputError("--out", f"cannot write in {str(folder)!r}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError("--out", f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def letter(document: dict[str, Any], fmt: str, source_name: str = "this bundle") -> str:
+    """The claim letter for people, from a bundle document."""
+    claim, _ = bundle.parse(bundle.dumps(document).encode(), source_name)
+    return render(claim, bundle.compute(claim), fmt, source_name)
+
+
+def read_bundle(path: Path) -> tuple[bundle.Claim, dict[str, Any]]:
+    """A bundle file, strictly parsed (InputError naming the file for anything else)."""
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(bundle_limit() + 1)
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    return bundle.parse(data, str(path))
+
+
+def bundle_limit() -> int:
+    from core.claimjson import MAX_BYTES
+
+    return MAX_BYTES

@@ -1,0 +1,87 @@
+"""Small helpers shared by the command modules that read or write the store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import sys
+from collections.abc import Awaitable, Sequence
+from datetime import UTC, datetime
+from decimal import ROUND_DOWN, Decimal
+from typing import Any, TypeVar
+
+from core.errors import SlawatchError
+from core.timeutil import to_minute
+
+T = TypeVar("T")
+
+
+def run(coro: Awaitable[T]) -> T:
+    """Run a command's store work; a database another process keeps locked past the
+    busy timeout is reported in one line, not as a traceback."""
+
+    async def _main() -> T:
+        return await coro
+
+    try:
+        return asyncio.run(_main())
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise SlawatchError(
+                "database", f"{exc}; another slawatch is writing, try again"
+            ) from None
+        raise
+
+
+def minute_span(start: datetime, end: datetime) -> tuple[int, int]:
+    """The epoch minutes covering [start, end): the start's minute to the end's, rounded up."""
+    lo = to_minute(start)
+    hi = to_minute(end)
+    if end.timestamp() > hi * 60:
+        hi += 1
+    return lo, hi
+
+
+def print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequence[int] = ()) -> str:
+    """Aligned columns for people; the columns listed in ``right`` align right (numbers)."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for r in cells:
+        parts = [
+            r[i].rjust(widths[i]) if i in right else r[i].ljust(widths[i]) for i in range(len(r))
+        ]
+        lines.append("  ".join(parts).rstrip())
+    return "\n".join(lines)
+
+
+def markdown(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequence[int] = ()
+) -> str:
+    """A Markdown table (numbers right-aligned)."""
+    head = "| " + " | ".join(headers) + " |"
+    rule = "|" + "|".join("---:" if i in right else "---" for i in range(len(headers))) + "|"
+    body = ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in rows]
+    return "\n".join([head, rule, *body])
+
+
+def _md_cell(value: Any) -> str:
+    return "" if value is None else str(value).replace("|", "\\|")
+
+
+def pct(value: Decimal, places: int = 3) -> str:
+    """A percentage for people, cut (never rounded up) so 99.4999 cannot read as 99.500."""
+    return f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)}%"
+
+
+def when(ts: datetime | None) -> str:
+    """A UTC time for people: ``2026-10-03 14:05Z``."""
+    if ts is None:
+        return "-"
+    return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")

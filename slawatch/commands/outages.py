@@ -1,0 +1,58 @@
+"""``slawatch outages --month M --service S [--json]``: each outage, reported or not.
+
+An outage is reported when a case was linked to it or a case of the service
+was opened within ``report_within`` of its start (rule 8).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from core.outages import Outage
+from core.timeutil import YearMonth
+from slawatch.commands._support import print_json, run, table, when
+from store import Store
+from store.reports import month_outages, service_of
+
+if TYPE_CHECKING:
+    from slawatch.cli import Context
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("outages", help="a month's outages, each reported (with its case) or not")
+    p.add_argument("--month", required=True, metavar="YYYY-MM")
+    p.add_argument("--service", required=True, metavar="NAME")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_outages)
+
+
+def _outages(args: argparse.Namespace, ctx: Context) -> int:
+    config = ctx.config
+    service_of(config, args.service)
+    month = YearMonth.parse(args.month, "--month")
+
+    async def read() -> tuple[Outage, ...]:
+        async with await Store.open(config.storage_path, readonly=True) as store:
+            return await month_outages(store, config, args.service, month)
+
+    outages = run(read())
+    if args.json:
+        print_json([o.to_json() for o in outages])
+        return 0
+    if not outages:
+        print(f"{args.service} {month}: no outages")
+        return 0
+    now = ctx.now()
+    rows = [
+        [
+            when(o.start),
+            when(o.end),
+            o.minutes,
+            f"case {o.case_id}" if o.reported else "NOT REPORTED",
+            when(o.report_by) + (" (still open)" if o.reportable(now) else ""),
+        ]
+        for o in outages
+    ]
+    print(table(["START", "END", "MINUTES", "REPORTED", "REPORT BY"], rows, right=(2,)))
+    return 0

@@ -1,0 +1,102 @@
+"""``slawatch service install [--print]``: the systemd unit that runs the agent."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.errors import InputError
+
+if TYPE_CHECKING:
+    from slawatch.cli import Context
+
+
+# Same as agent.systemd.DEFAULT_UNIT_PATH, repeated so that building the parser
+# does not import the agent (and httpx) for every command.
+DEFAULT_UNIT_PATH = Path("/etc/systemd/system/slawatch-agent.service")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("service", help="install the agent as a systemd service")
+    actions = p.add_subparsers(dest="service_command", metavar="ACTION")
+    actions.required = True
+    install = actions.add_parser(
+        "install",
+        help="write (or print) the systemd unit for the agent",
+        description="Write a sandboxed systemd unit that runs 'slawatch agent' with this "
+        "config, as a dedicated user, restarted on failure and watched by systemd.",
+    )
+    install.add_argument("--print", action="store_true", help="print the unit instead of writing")
+    install.add_argument(
+        "--path",
+        metavar="FILE",
+        default=str(DEFAULT_UNIT_PATH),
+        help=f"where to write the unit (default: {DEFAULT_UNIT_PATH})",
+    )
+    install.add_argument(
+        "--user",
+        default="slawatch",
+        help="the dedicated user the agent runs as (default: slawatch)",
+    )
+    install.set_defaults(handler=_install)
+
+
+def slawatch_argv() -> list[str]:
+    """The absolute command that runs this slawatch: the console script next to the
+    running interpreter when there is one (a venv or pipx install), else ``python -m``."""
+    script = Path(sys.executable).parent / "slawatch"
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script.absolute())]
+    return [str(Path(sys.executable).absolute()), "-m", "slawatch"]
+
+
+def _install(args: argparse.Namespace, ctx: Context) -> int:
+    import slawatch
+    from agent.systemd import unit_text
+
+    config = ctx.config  # validates the config: a unit for a broken config is no use
+    text = unit_text(
+        exec_start=[*slawatch_argv(), "--config", str(config.path.absolute()), "agent"],
+        data_dir=config.storage_path.parent,
+        user=args.user,
+        reads=[
+            Path(sys.prefix),
+            Path(sys.base_prefix),
+            Path(slawatch.__file__).parent,
+            config.path.absolute(),
+        ],
+    )
+    if args.print:
+        sys.stdout.write(text)
+        return 0
+    path = Path(args.path).expanduser().absolute()
+    _write_atomically(path, text)
+    print(f"wrote {path}")
+    print("next, as root:")
+    print(f"  useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin {args.user}")
+    print(f"  chown -R {args.user}: {config.storage_path.parent}")
+    print("  systemctl daemon-reload && systemctl enable --now slawatch-agent")
+    print("probe header secrets (header_env) go in /etc/slawatch/agent.env (mode 0600)")
+    return 0
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write the whole unit or nothing: a temporary file renamed into place."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        hint = " (run as root, or use --print or --path)" if exc.errno in (1, 13, 30) else ""
+        raise InputError("--path", f"cannot write {path}: {exc.strerror}{hint}") from None

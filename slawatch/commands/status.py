@@ -1,0 +1,103 @@
+"""``slawatch status [--json]``: the dashboard's picture, once, without a terminal UI.
+
+Reads what is stored: the latest probe per service, the current month's
+availability, open cases with their response deadlines, credits not yet
+settled, and outages that can still be reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from core.money import format_money
+from slawatch.commands._support import pct, print_json, run, table, when
+from slawatch.commands.case import render_cases
+from store import Store
+from store.reports import Overview, overview
+
+if TYPE_CHECKING:
+    from slawatch.cli import Context
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("status", help="one-shot view of what the dashboard shows")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_status)
+
+
+def _status(args: argparse.Namespace, ctx: Context) -> int:
+    config = ctx.config
+    now = ctx.now()
+
+    async def read() -> Overview:
+        async with await Store.open(config.storage_path, readonly=True) as store:
+            return await overview(store, config, now)
+
+    view = run(read())
+    if args.json:
+        print_json(view.to_json())
+    else:
+        print(render(view))
+    return 0
+
+
+def render(view: Overview) -> str:
+    out: list[str] = []
+    rows = [
+        [
+            s.name,
+            s.state.upper() + (" (stale)" if s.stale else ""),
+            when(s.last_probe_at),
+            "-" if s.latency_ms is None else f"{s.latency_ms} ms",
+            pct(s.month_availability_percent),
+            str(s.month),
+        ]
+        for s in view.services
+    ]
+    out.append(
+        table(["SERVICE", "STATE", "LAST PROBE", "LATENCY", "AVAILABILITY", "MONTH"], rows, (3, 4))
+    )
+    out.append("")
+    if view.open_cases:
+        out.append(f"Open cases ({len(view.open_cases)})")
+        out.append(render_cases(view.open_cases))
+    else:
+        out.append("No open cases.")
+    out.append("")
+    if view.pending_credits:
+        out.append(f"Pending credits ({len(view.pending_credits)})")
+        out.append(
+            table(
+                ["SERVICE", "MONTH", "CREDIT", "AMOUNT", "CLAIMABLE"],
+                [
+                    [
+                        p.service,
+                        str(p.month) + ("" if p.month_complete else " (running)"),
+                        pct(p.credit_percent, 2),
+                        f"{format_money(p.credit_amount)} {p.currency}",
+                        f"{format_money(p.claimable_credit_amount)} {p.currency}",
+                    ]
+                    for p in view.pending_credits
+                ],
+                (2, 3, 4),
+            )
+        )
+    else:
+        out.append("No pending credits.")
+    if view.reportable_outages:
+        out.append("")
+        out.append(
+            f"Unreported outages that can still be reported ({len(view.reportable_outages)})"
+        )
+        out.append(
+            table(
+                ["SERVICE", "START", "END", "MINUTES", "REPORT BY"],
+                [
+                    [o.service, when(o.start), when(o.end), o.minutes, when(o.report_by)]
+                    for o in view.reportable_outages
+                ],
+                (3,),
+            )
+        )
+    return "\n".join(out)

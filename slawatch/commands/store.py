@@ -1,0 +1,49 @@
+"""``slawatch store verify``: walk every hash chain and report the first broken link."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from slawatch.commands._support import run
+
+if TYPE_CHECKING:
+    from slawatch.cli import Context
+    from store.chain import ChainSummary
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("store", help="check the database")
+    actions = p.add_subparsers(dest="store_command", metavar="ACTION")
+    actions.required = True
+    v = actions.add_parser(
+        "verify", help="walk the minute records' hash chains; exit 1 at a broken link"
+    )
+    v.set_defaults(handler=_verify)
+
+
+def _verify(args: argparse.Namespace, ctx: Context) -> int:
+    from core.errors import InputError
+    from store import Store
+    from store.chain import store_check
+
+    config = ctx.config
+    if not config.storage_path.exists():
+        raise InputError(str(config.storage_path), "no database here yet")
+
+    async def check() -> ChainSummary:
+        async with await Store.open(config.storage_path, readonly=True) as store:
+            return await store_check(store)
+
+    summary = run(check())
+    if not summary.breaks:
+        print(f"{config.storage_path}: {summary.chains} chains, {summary.hours} sealed hours: OK")
+        return 0
+    for found in summary.breaks:
+        print(f"BROKEN {found.describe()}")
+    first = summary.breaks[0]
+    print(
+        f"{config.storage_path}: {len(summary.breaks)} of {summary.chains} chains broken; "
+        f"first broken link: {first.describe()}"
+    )
+    return 1

@@ -1,0 +1,367 @@
+"""The claim letter: a bundle told for people, in Markdown or HTML.
+
+The letter is built once as a list of blocks (heading, paragraph, table,
+numbered steps) and rendered by one of two small writers, so the Markdown and
+HTML versions always say the same thing. Every number in it comes from the
+bundle and the month recomputed from it (``core.claim.compute``).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import ROUND_DOWN, Decimal
+
+from core.claim import Claim, Day, days
+from core.config import Band
+from core.money import format_money
+from core.month import MonthReport
+from core.outages import Outage
+from core.timeutil import from_minute
+
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+)  # fmt: skip
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+    level: int = 2
+
+
+@dataclass(frozen=True)
+class Para:
+    text: str
+    strong: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    right: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Steps:
+    items: tuple[str, ...]
+
+
+Block = Heading | Para | Table | Steps
+
+
+def pct(value: Decimal) -> str:
+    """A percentage cut (never rounded up) to four places: 99.49999 reads 99.4999 %."""
+    return f"{value.quantize(Decimal('0.0001'), rounding=ROUND_DOWN)} %"
+
+
+def share(value: Decimal) -> str:
+    """A credit percentage: cut to four places, without trailing zeros (25 %, 0.6625 %)."""
+    text = f"{value.quantize(Decimal('0.0001'), rounding=ROUND_DOWN):f}"
+    return (text.rstrip("0").rstrip(".") if "." in text else text) + " %"
+
+
+def when(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def minute_time(minute: int) -> str:
+    return when(from_minute(minute))
+
+
+def _num(n: int) -> str:
+    return f"{n:,}"
+
+
+def _band_rule(band: Band, basis: str) -> str:
+    credit = "100 - availability" if band.complement else share(band.credit_percent or Decimal(0))
+    if basis == "minutes":
+        if band.max_downtime_minutes is None:
+            return f"any downtime → credit {credit}"
+        return f"downtime ≤ {_num(band.max_downtime_minutes)} min → credit {credit}"
+    return f"availability ≥ {band.min_availability} % → credit {credit}"
+
+
+def _why_band(claim: Claim, index: int, availability: Decimal, downtime: int) -> str:
+    band = claim.contract.bands[index]
+    if claim.contract.basis == "minutes":
+        if band.max_downtime_minutes is None:
+            test = f"downtime {_num(downtime)} min exceeds every bounded band"
+        else:
+            test = f"downtime {_num(downtime)} min ≤ {_num(band.max_downtime_minutes)} min"
+    else:
+        test = f"availability {pct(availability)} ≥ {band.min_availability} %"
+    return f"band {index + 1} ({test})"
+
+
+def _credit_steps(
+    claim: Claim, label: str, downtime: int, availability: Decimal, band: int,
+    percent: Decimal, amount: Decimal, measured: int,
+) -> list[str]:  # fmt: skip
+    fee, cur = format_money(claim.service.monthly_fee), claim.service.currency
+    b = claim.contract.bands[band]
+    credit = f"100 - {pct(availability)} = {share(percent)}" if b.complement else share(percent)
+    avail = (
+        f"({_num(measured)} - {_num(downtime)}) / {_num(measured)} x 100 = {pct(availability)}"
+        if measured
+        else "100 % (no measured minutes)"
+    )
+    return [
+        f"{label} downtime: {_num(downtime)} min.",
+        f"{label} availability = {avail}.",
+        f"{label} band: {_why_band(claim, band, availability, downtime)}; credit {credit}.",
+        f"{label} credit = {fee} {cur} x {share(percent)} / 100 = {format_money(amount)} {cur}"
+        " (rounded half-up to the cent).",
+    ]
+
+
+def _strip(claim: Claim, month_days: Sequence[Day]) -> Table:
+    """The month as a calendar, one cell per local day."""
+    rows: list[list[str]] = []
+    week = [""] * 7
+    for d in month_days:
+        day = int(d.date[-2:])
+        if d.downtime:
+            cell = f"{day}: {d.downtime} min down"
+        elif d.unknown == d.minutes:
+            cell = f"{day}: no data"
+        else:
+            cell = f"{day}: ok"
+        if d.excluded:
+            cell += f" ({d.excluded} min excl.)"
+        if d.unknown and d.unknown != d.minutes:
+            cell += f" ({d.unknown} min no data)"
+        week[d.weekday] = cell
+        if d.weekday == 6:
+            rows.append(week)
+            week = [""] * 7
+    if any(week):
+        rows.append(week)
+    return Table(_WEEKDAYS, tuple(tuple(r) for r in rows))
+
+
+def _outage_rows(claim: Claim, outages: Sequence[Outage]) -> tuple[tuple[str, ...], ...]:
+    refs = {c.id: c for c in claim.cases}
+    out = []
+    for i, o in enumerate(outages, 1):
+        case = refs.get(o.case_id) if o.case_id is not None else None
+        if case is not None:
+            ref = f" (ref {case.ref})" if case.ref else ""
+            reported = f"yes: case {case.id}{ref} “{case.title}”, opened {when(case.opened_at)}"
+        else:
+            reported = "no"
+        out.append(
+            (str(i), when(o.start), when(o.end), _num(o.minutes), reported, when(o.report_by))
+        )
+    return tuple(out)
+
+
+def blocks(claim: Claim, report: MonthReport, bundle_name: str) -> list[Block]:
+    """The letter's content."""
+    c, s, r = claim.contract, claim.service, report
+    cur = s.currency
+    month = f"{_MONTHS[claim.month.month - 1]} {claim.month.year}"
+    unreported = [o for o in r.outages if not o.reported]
+    out: list[Block] = [
+        Heading(f"Service credit claim: {s.name}, {month}", 1),
+        Para(
+            f"Contract {c.name}; month measured in {c.timezone.key} from "
+            f"{minute_time(r.start_minute)} to {minute_time(r.end_minute)}; monthly fee "
+            f"{format_money(s.monthly_fee)} {cur}. Availability was recorded minute by minute "
+            f"by slawatch; this letter was generated on {when(claim.generated_at)}."
+        ),
+        Para(
+            f"We claim a service credit of {format_money(r.claimable_credit_amount)} {cur} "
+            f"({share(r.claimable_credit_percent)} of the monthly fee) for the reported outages.",
+            strong=True,
+        ),
+    ]
+    if unreported:
+        out.append(
+            Para(
+                f"The measured credit, counting every outage, is {format_money(r.credit_amount)} "
+                f"{cur}; {_count(len(unreported), 'outage')} "
+                f"({_num(sum(o.minutes for o in unreported))} min) "
+                f"{'was' if len(unreported) == 1 else 'were'} not reported through the support "
+                "channel, and earns no credit."
+            )
+        )
+    out += [
+        Heading("Summary"),
+        Table(
+            ("", "measured", "claimable (reported outages)"),
+            (
+                (
+                    "downtime",
+                    f"{_num(r.downtime_minutes)} min",
+                    f"{_num(r.reported_downtime_minutes)} min",
+                ),
+                (
+                    "availability",
+                    pct(r.availability_percent),
+                    pct(r.claimable_availability_percent),
+                ),
+                ("credit", share(r.credit_percent), share(r.claimable_credit_percent)),
+                (
+                    "amount",
+                    f"{format_money(r.credit_amount)} {cur}",
+                    f"{format_money(r.claimable_credit_amount)} {cur}",
+                ),
+            ),
+            right=(1, 2),
+        ),
+        Heading("The month, day by day"),
+        _strip(claim, days(claim)),
+        Heading("Outages"),
+    ]
+    if r.outages:
+        out.append(
+            Table(
+                ("#", "start", "end", "minutes this month", "reported", "report by"),
+                _outage_rows(claim, r.outages),
+                right=(3,),
+            )
+        )
+    else:
+        out.append(Para("No outage this month."))
+    windows = sorted([*claim.windows, *claim.weekly])
+    out.append(Heading("Maintenance and exclusions"))
+    if windows:
+        m0, m1 = r.start_minute, r.end_minute
+        rows = tuple(
+            (w.kind, minute_time(w.start), minute_time(w.end),
+             _num(max(0, min(w.end, m1) - max(w.start, m0))), w.reason or "-")
+            for w in windows
+        )  # fmt: skip
+        out.append(Table(("kind", "from", "to", "minutes this month", "reason"), rows, (3,)))
+    else:
+        out.append(Para("None."))
+    excluded_unknown = c.unknown_minutes == "excluded"
+    steps = [
+        f"Minutes in {month} ({c.timezone.key}): {_num(r.minutes_in_month)}.",
+        f"Excluded minutes (maintenance and exclusions): {_num(r.excluded_minutes)}.",
+        f"Minutes with no record: {_num(r.unknown_minutes)}, counted as "
+        + ("excluded." if excluded_unknown else "available."),
+        f"Measured minutes = {_num(r.minutes_in_month)} - {_num(r.excluded_minutes)}"
+        + (f" - {_num(r.unknown_minutes)}" if excluded_unknown else "")
+        + f" = {_num(r.measured_minutes)}.",
+        f"Degraded minutes: {_num(r.degraded_minutes)}, counted as "
+        + ("down." if c.degraded_is_down else "available."),
+        *_credit_steps(
+            claim, "Measured", r.downtime_minutes, r.availability_percent, r.band,
+            r.credit_percent, r.credit_amount, r.measured_minutes,
+        ),
+        "Only outages reported through the support channel earn a credit: a case linked to "
+        f"the outage, or opened within {_duration(c.report_within.total_seconds())} of its "
+        "start.",
+        *_credit_steps(
+            claim, "Claimable", r.reported_downtime_minutes, r.claimable_availability_percent,
+            r.claimable_band, r.claimable_credit_percent, r.claimable_credit_amount,
+            r.measured_minutes,
+        ),
+    ]  # fmt: skip
+    out += [
+        Heading("How the credit is computed"),
+        Steps(tuple(steps)),
+        Para(
+            "Bands of the contract, from the top: "
+            + "; ".join(_band_rule(b, c.basis) for b in c.bands)
+            + "."
+        ),
+        Heading("Checking this claim"),
+        Para(
+            "Every recorded minute, the terms above and the hash chain that seals the records "
+            f"are in the evidence bundle {bundle_name} (slawatch claim export --format json). "
+            "Anyone can recompute every figure of this letter from it alone, with no access to "
+            f"our systems: slawatch claim verify {bundle_name}"
+        ),
+    ]
+    return out
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _duration(seconds: float) -> str:
+    total = int(seconds)
+    if total and total % 3600 == 0:
+        return f"{total // 3600} hours"
+    return f"{total // 60} minutes"
+
+
+def to_markdown(items: Sequence[Block]) -> str:
+    lines: list[str] = []
+    for b in items:
+        if isinstance(b, Heading):
+            lines += ["#" * b.level + " " + _md(b.text), ""]
+        elif isinstance(b, Para):
+            lines += [f"**{_md(b.text)}**" if b.strong else _md(b.text), ""]
+        elif isinstance(b, Steps):
+            lines += [f"{i}. {_md(t)}" for i, t in enumerate(b.items, 1)] + [""]
+        else:
+            lines.append("| " + " | ".join(_md(h) for h in b.headers) + " |")
+            rule = ("---:" if i in b.right else "---" for i in range(len(b.headers)))
+            lines.append("|" + "|".join(rule) + "|")
+            lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in b.rows]
+            lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _md(text: str) -> str:
+    """Escape what Markdown would read as markup inside our plain text."""
+    out = text.replace("\\", "\\\\")
+    for ch in "|*_`<[]":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+_CSS = (
+    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;"
+    "color:#1d1d1f;line-height:1.45}table{border-collapse:collapse;margin:0.5rem 0 1rem}"
+    "th,td{border:1px solid #ccc;padding:0.25rem 0.6rem;vertical-align:top}"
+    "td.n{text-align:right}th{background:#f3f3f3}"
+)
+
+
+def to_html(items: Sequence[Block]) -> str:
+    title = next((b.text for b in items if isinstance(b, Heading)), "Claim")
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+    ]
+    for b in items:
+        if isinstance(b, Heading):
+            parts.append(f"<h{b.level}>{html.escape(b.text)}</h{b.level}>")
+        elif isinstance(b, Para):
+            text = html.escape(b.text)
+            parts.append(f"<p><strong>{text}</strong></p>" if b.strong else f"<p>{text}</p>")
+        elif isinstance(b, Steps):
+            parts.append("<ol>" + "".join(f"<li>{html.escape(t)}</li>" for t in b.items) + "</ol>")
+        else:
+            head = "".join(f"<th>{html.escape(h)}</th>" for h in b.headers)
+            rows = "".join(
+                "<tr>"
+                + "".join(
+                    f'<td class="n">{html.escape(c)}</td>'
+                    if i in b.right
+                    else f"<td>{html.escape(c)}</td>"
+                    for i, c in enumerate(row)
+                )
+                + "</tr>"
+                for row in b.rows
+            )
+            parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def render(claim: Claim, report: MonthReport, fmt: str, bundle_name: str) -> str:
+    items = blocks(claim, report, bundle_name)
+    return to_html(items) if fmt == "html" else to_markdown(items)

@@ -1,0 +1,93 @@
+"""What every part of ``Store`` shares: the connection, write transactions, name ids."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosqlite
+
+_Table = Literal["services", "sources", "error_texts"]
+_NAME_COLUMN: dict[_Table, str] = {"services": "name", "sources": "name", "error_texts": "text"}
+
+
+def seconds(ts: datetime) -> int:
+    """An aware instant as integer UTC epoch seconds (how times are stored)."""
+    if ts.tzinfo is None:
+        raise ValueError("naive datetime")
+    return int(ts.timestamp())
+
+
+def instant(stored: int | None) -> datetime | None:
+    return None if stored is None else datetime.fromtimestamp(stored, tz=UTC)
+
+
+class StoreBase:
+    """The connection and the plumbing the record-keeping parts of ``Store`` build on."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path, readonly: bool) -> None:
+        self._db = db
+        self.path = path
+        self.readonly = readonly
+        self._ids: dict[tuple[_Table, str], int] = {}
+        self._pending: dict[tuple[_Table, str], int] = {}
+        self._write_lock = asyncio.Lock()
+        self._source_names: dict[int, str] = {}  # ids are never reused, so never stale
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error)."""
+        if self.readonly:
+            raise RuntimeError("store opened read-only")
+        async with self._write_lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            self._pending = {}
+            try:
+                yield self._db
+                await self._db.execute("COMMIT")
+            except BaseException:
+                self._pending = {}  # ids made in this transaction are gone with it
+                if self._db.in_transaction:
+                    await self._db.execute("ROLLBACK")
+                raise
+            self._ids.update(self._pending)
+            self._pending = {}
+
+    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        # One trip to aiosqlite's thread (execute + fetchall + close would be three).
+        return list(await self._db.execute_fetchall(sql, params))
+
+    async def _lookup(self, table: _Table, name: str) -> int | None:
+        """The id of a name, or None when it was never stored."""
+        key = (table, name)
+        if key in self._ids:
+            return self._ids[key]
+        rows = await self._fetchall(
+            f"SELECT id FROM {table} WHERE {_NAME_COLUMN[table]} = ?", (name,)
+        )
+        if not rows:
+            return None
+        self._ids[key] = int(rows[0][0])
+        return self._ids[key]
+
+    async def _ensure(self, table: _Table, name: str) -> int:
+        """The id of a name, creating it; only call inside ``_write``."""
+        key = (table, name)
+        found = self._ids.get(key) or self._pending.get(key) or await self._lookup(table, name)
+        if found is not None:
+            return found
+        async with self._db.execute(
+            f"INSERT INTO {table} ({_NAME_COLUMN[table]}) VALUES (?)", (name,)
+        ) as cur:
+            new_id = cur.lastrowid
+        assert new_id is not None
+        self._pending[key] = new_id
+        return new_id
+
+    async def _names(self, table: _Table) -> dict[int, str]:
+        rows = await self._fetchall(f"SELECT id, {_NAME_COLUMN[table]} FROM {table}")
+        return {int(i): str(n) for i, n in rows}

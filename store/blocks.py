@@ -1,0 +1,54 @@
+"""Hour blocks: how a (service, source)'s minute records sit on disk.
+
+A block holds the 60 minutes of one UTC hour (``hour = minute // 60``) for one
+service and one source: ``status`` is 60 bytes (one ``core.status`` code per
+minute, 0 where nothing was recorded) and ``latency`` is 60 little-endian
+unsigned 16-bit values in milliseconds, ``NO_LATENCY`` where none was recorded.
+Latencies above ``MAX_LATENCY_MS`` are stored as that value (a probe that
+slow has long since timed out).
+"""
+
+from __future__ import annotations
+
+import sys
+from array import array
+from dataclasses import dataclass, field
+
+BLOCK = 60
+NO_LATENCY = 0xFFFF
+MAX_LATENCY_MS = 0xFFFE
+_SWAP = sys.byteorder != "little"
+
+
+def _empty_latency() -> array[int]:
+    return array("H", [NO_LATENCY]) * BLOCK
+
+
+@dataclass
+class Block:
+    """One hour of one source, decoded for editing."""
+
+    status: bytearray = field(default_factory=lambda: bytearray(BLOCK))
+    latency: array[int] = field(default_factory=_empty_latency)
+
+    @classmethod
+    def decode(cls, status: bytes, latency: bytes) -> Block:
+        lat = array("H")
+        lat.frombytes(latency)
+        if _SWAP:
+            lat.byteswap()
+        return cls(bytearray(status), lat)
+
+    def encode(self) -> tuple[bytes, bytes]:
+        lat = array("H", self.latency)
+        if _SWAP:
+            lat.byteswap()
+        return bytes(self.status), lat.tobytes()
+
+
+def decode_latency(latency: bytes) -> array[int]:
+    lat = array("H")
+    lat.frombytes(latency)
+    if _SWAP:
+        lat.byteswap()
+    return lat

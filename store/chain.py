@@ -1,0 +1,273 @@
+"""The hash chains kept next to the minute records (rules in ``core.chain``).
+
+Every transaction that writes minutes calls :func:`extend` after its upsert,
+so the seals and the minutes commit or roll back together. ``extend`` reads
+back only the hour blocks the rows touched (the store keeps a source's hour as
+one row, see ``store.blocks``), hashes each once, and re-links the chain from
+the earliest touched hour: for the agent that is the current hour; for an
+import, the batch's own hours. Links that come out unchanged (re-importing the
+same file) are not rewritten.
+
+:func:`check_chains` walks every chain from its genesis and reports the first
+broken link of each; ``slawatch store verify`` prints it. :func:`evidence`
+reads what a claim bundle needs: a span of hours with their seals. Both take
+the connection of an open ``Store`` (``store_check``, ``store_evidence``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import TYPE_CHECKING
+
+import aiosqlite
+
+from core import chain
+
+if TYPE_CHECKING:
+    from core.claim import SourceRecords
+    from store.rows import MinuteRow
+    from store.store import Store
+
+_BLOCKS = (
+    "SELECT hour, status, latency FROM minute_blocks"
+    " WHERE service_id = ? AND hour >= ? AND hour < ? AND source_id = ? ORDER BY hour"
+)
+_ERRORS = (
+    "SELECT e.minute, t.text FROM minute_errors e JOIN error_texts t ON t.id = e.error_id"
+    " WHERE e.service_id = ? AND e.minute >= ? AND e.minute < ? AND e.source_id = ?"
+    " ORDER BY e.minute"
+)
+_SEALS = (
+    "SELECT hour, digest, link FROM chain_seals"
+    " WHERE service_id = ? AND source_id = ? AND hour >= ? AND hour < ? ORDER BY hour"
+)
+_PREV = (
+    "SELECT link FROM chain_seals WHERE service_id = ? AND source_id = ? AND hour < ?"
+    " ORDER BY hour DESC LIMIT 1"
+)
+_SERVICE, _SOURCE, _MINUTE = itemgetter(0), itemgetter(1), itemgetter(2)
+_HOUR_OF = (60).__rfloordiv__  # minute -> minute // 60
+_NO_END = 2**50  # beyond any hour; times 60 still fits SQLite's 64-bit integers
+
+
+@dataclass(frozen=True)
+class StoredHour:
+    """One stored hour of one source, as the chain hashes it."""
+
+    hour: int
+    status: bytes  # 60 status codes
+    latency: bytes  # 60 x u16 little-endian
+    errors: tuple[tuple[int, str], ...]  # (offset, error class)
+
+    def digest(self, service: str, source: str) -> bytes:
+        return chain.hour_digest(service, source, self.hour, self.status, self.latency, self.errors)
+
+
+@dataclass(frozen=True)
+class ChainSummary:
+    chains: int
+    hours: int
+    breaks: tuple[chain.Break, ...]  # the first break of each broken chain
+
+
+async def _names(db: aiosqlite.Connection, table: str) -> dict[int, str]:
+    # ``table`` is one of two fixed names, never user input.
+    async with db.execute(f"SELECT id, name FROM {table}") as cur:
+        return {int(i): str(n) for i, n in await cur.fetchall()}
+
+
+async def _hours(
+    db: aiosqlite.Connection, service_id: int, source_id: int, lo: int, hi: int
+) -> dict[int, StoredHour]:
+    """The stored hours in [lo, hi) of one chain, with their error classes."""
+    errors: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    async with db.execute(_ERRORS, (service_id, lo * 60, hi * 60, source_id)) as cur:
+        for minute, text in await cur.fetchall():  # one round trip, not one per row
+            errors[minute // 60].append((minute % 60, text))
+    out: dict[int, StoredHour] = {}
+    async with db.execute(_BLOCKS, (service_id, lo, hi, source_id)) as cur:
+        for hour, status, latency in await cur.fetchall():
+            out[hour] = StoredHour(hour, bytes(status), bytes(latency), tuple(errors[hour]))
+    return out
+
+
+async def _prev(db: aiosqlite.Connection, ids: tuple[int, int], hour: int, gen: bytes) -> bytes:
+    async with db.execute(_PREV, (*ids, hour)) as cur:
+        row = await cur.fetchone()
+    return bytes(row[0]) if row else gen
+
+
+def _touched(rows: Sequence[MinuteRow]) -> dict[tuple[str, str], set[int]]:
+    """The hours each (service, source) chain gets rows in.
+
+    Per-row work runs at C speed (map, zip, set); a batch of one chain (an
+    import sorted by service) skips building a tuple per row.
+    """
+    services, sources = set(map(_SERVICE, rows)), set(map(_SOURCE, rows))
+    if len(services) == 1 and len(sources) == 1:
+        return {(services.pop(), sources.pop()): set(map(_HOUR_OF, map(_MINUTE, rows)))}
+    touched: dict[tuple[str, str], set[int]] = defaultdict(set)
+    hours = map(_HOUR_OF, map(_MINUTE, rows))
+    for service, source, hour in set(
+        zip(map(_SERVICE, rows), map(_SOURCE, rows), hours, strict=True)
+    ):
+        touched[(service, source)].add(hour)
+    return touched
+
+
+async def extend(
+    db: aiosqlite.Connection,
+    rows: Sequence[MinuteRow],
+    *,
+    blocks: Iterable[tuple[int, int, int]] | None = None,
+) -> None:
+    """Re-seal the hours ``rows`` touched and re-link each chain after them.
+
+    Runs inside the caller's write transaction, after the minutes are upserted.
+    A caller that already knows the touched blocks as (service_id, hour,
+    source_id) may pass them as ``blocks`` and spare the per-row scan.
+    """
+    if not rows:
+        return
+    names = await _names(db, "services"), await _names(db, "sources")
+    if blocks is not None:
+        by_ids: dict[tuple[int, int], set[int]] = defaultdict(set)
+        for sid, hour, src in blocks:
+            by_ids[(sid, src)].add(hour)
+        for (sid, src), hours in by_ids.items():
+            await _reseal(db, names[0][sid], names[1][src], (sid, src), hours)
+        return
+    services = {n: i for i, n in names[0].items()}
+    sources = {n: i for i, n in names[1].items()}
+    for (service, source), hours in _touched(rows).items():
+        if service not in services or source not in sources:
+            continue  # nothing of that chain was stored
+        await _reseal(db, service, source, (services[service], sources[source]), hours)
+
+
+async def _reseal(
+    db: aiosqlite.Connection, service: str, source: str, ids: tuple[int, int], hours: set[int]
+) -> None:
+    lo = min(hours)
+    stored = await _hours(db, ids[0], ids[1], lo, max(hours) + 1)
+    async with db.execute(_SEALS, (*ids, lo, _NO_END)) as cur:
+        old = {int(h): (bytes(d), bytes(lk)) for h, d, lk in await cur.fetchall()}
+    digests = {h: d for h, (d, _) in old.items()}
+    for hour in hours:
+        block = stored.get(hour)
+        if block is None:
+            digests.pop(hour, None)
+        else:
+            digests[hour] = block.digest(service, source)
+    prev = await _prev(db, ids, lo, chain.genesis(service, source))
+    seals = chain.relink(prev, sorted(digests.items()))
+    last_touched = max(hours)
+    changed = []
+    for seal in seals:
+        if old.get(seal.hour) == (seal.digest, seal.link):
+            if seal.hour > last_touched:
+                break  # every later link follows from this unchanged one
+            continue
+        changed.append((*ids, seal.hour, seal.digest, seal.link))
+    gone = [(*ids, h) for h in old.keys() - digests.keys()]
+    if gone:
+        await db.executemany(
+            "DELETE FROM chain_seals WHERE service_id = ? AND source_id = ? AND hour = ?", gone
+        )
+    if changed:
+        await db.executemany(
+            "INSERT OR REPLACE INTO chain_seals (service_id, source_id, hour, digest, link)"
+            " VALUES (?, ?, ?, ?, ?)",
+            changed,
+        )
+
+
+async def _chain_ids(db: aiosqlite.Connection) -> list[tuple[int, int]]:
+    async with db.execute(
+        "SELECT DISTINCT service_id, source_id FROM minute_blocks"
+        " UNION SELECT DISTINCT service_id, source_id FROM chain_seals"
+    ) as cur:
+        return [(int(a), int(b)) for a, b in await cur.fetchall()]
+
+
+async def check_chains(db: aiosqlite.Connection) -> ChainSummary:
+    """Walk every chain from its genesis; the first break of each broken chain."""
+    services = await _names(db, "services")
+    sources = await _names(db, "sources")
+    breaks: list[chain.Break] = []
+    hours = 0
+    ids_list = await _chain_ids(db)
+    for ids in ids_list:
+        service = services.get(ids[0], f"#{ids[0]}")
+        source = sources.get(ids[1], f"#{ids[1]}")
+        stored = await _hours(db, ids[0], ids[1], -_NO_END, _NO_END)
+        async with db.execute(_SEALS, (*ids, -_NO_END, _NO_END)) as cur:
+            seals = [chain.Seal(int(h), bytes(d), bytes(lk)) for h, d, lk in await cur.fetchall()]
+        hours += len(seals)
+        found = chain.first_break(
+            service,
+            source,
+            chain.genesis(service, source),
+            seals,
+            ((h, s.digest(service, source)) for h, s in stored.items()),
+        )
+        if found is not None:
+            breaks.append(found)
+    breaks.sort(key=lambda b: (b.service, b.source))
+    return ChainSummary(len(ids_list), hours, tuple(breaks))
+
+
+async def verify_chains(db: aiosqlite.Connection) -> chain.Break | None:
+    """The first broken link in the database (by service, source), or None."""
+    summary = await check_chains(db)
+    return summary.breaks[0] if summary.breaks else None
+
+
+async def evidence(
+    db: aiosqlite.Connection, service: str, start_hour: int, end_hour: int
+) -> list[SourceRecords]:
+    """Each source's stored hours in [start_hour, end_hour) and the seals that check them."""
+    from core.claim import HourRecord, SourceRecords  # writers never load the claim code
+
+    services = {n: i for i, n in (await _names(db, "services")).items()}
+    if service not in services:
+        return []
+    sid = services[service]
+    sources = await _names(db, "sources")
+    async with db.execute(
+        "SELECT DISTINCT source_id FROM minute_blocks WHERE service_id = ? AND hour >= ?"
+        " AND hour < ? UNION SELECT DISTINCT source_id FROM chain_seals WHERE service_id = ?"
+        " AND hour >= ? AND hour < ?",
+        (sid, start_hour, end_hour, sid, start_hour, end_hour),
+    ) as cur:
+        source_ids = sorted(int(r[0]) for r in await cur.fetchall())
+    out: list[SourceRecords] = []
+    for src in source_ids:
+        name = sources[src]
+        stored = await _hours(db, sid, src, start_hour, end_hour)
+        async with db.execute(_SEALS, (sid, src, start_hour, end_hour)) as cur:
+            seals = tuple(
+                chain.Seal(int(h), bytes(d), bytes(lk)) for h, d, lk in await cur.fetchall()
+            )
+        prev = await _prev(db, (sid, src), start_hour, chain.genesis(service, name))
+        hours = tuple(
+            HourRecord(h.hour, h.status, h.errors, chain.latency_digest(h.latency))
+            for h in (stored[k] for k in sorted(stored))
+        )
+        out.append(SourceRecords(name, hours, prev, seals))
+    return out
+
+
+async def store_evidence(
+    store: Store, service: str, start_hour: int, end_hour: int
+) -> list[SourceRecords]:
+    """:func:`evidence` through an open ``Store`` (this module is part of the store)."""
+    return await evidence(store._db, service, start_hour, end_hour)
+
+
+async def store_check(store: Store) -> ChainSummary:
+    """:func:`check_chains` through an open ``Store``."""
+    return await check_chains(store._db)

@@ -1,0 +1,87 @@
+"""The agent's own health, as each agent (source) last reported it.
+
+One row per source: when the agent last wrote it, how many minutes it holds
+unwritten, how many it had to drop (its buffer is bounded), and its storage
+problem: the current one (``cleared`` None) or the last one, with when it
+started and cleared. ``slawatch status`` shows it, so an admin learns about a
+full disk or a locked database from the tool, not only from the journal.
+While the database itself cannot be written the row cannot be updated either:
+readers see ``at`` getting old (the agent is silent), and the problem appears
+with its start and end once writing works again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from store.base import StoreBase
+
+
+@dataclass(frozen=True)
+class AgentHealth:
+    source: str
+    at: datetime  # aware; when the agent wrote this
+    pending: int  # minutes held in memory, not yet written
+    dropped: int  # minutes dropped because the buffer was full (they read as unknown)
+    problem: str | None = None  # the current or last storage problem
+    problem_since: datetime | None = None
+    problem_cleared: datetime | None = None  # None while the problem lasts
+
+
+def _us(ts: datetime | None) -> int | None:
+    if ts is None:
+        return None
+    if ts.tzinfo is None:
+        raise ValueError("naive datetime")
+    return round(ts.timestamp() * 1_000_000)
+
+
+def _at(us: int | None) -> datetime | None:
+    return None if us is None else datetime.fromtimestamp(us / 1_000_000, tz=UTC)
+
+
+class HealthStore(StoreBase):
+    """``record_health`` (the agent) and ``agent_health`` (status, the dashboard)."""
+
+    async def record_health(self, health: AgentHealth) -> None:
+        """Keep ``health`` as its source's latest word (added for issue 7)."""
+        async with self._write() as db:
+            src = await self._ensure("sources", health.source)
+            await db.execute(
+                "INSERT OR REPLACE INTO agent_health (source_id, at_us, pending, dropped,"
+                " problem, problem_since_us, problem_cleared_us) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    src,
+                    _us(health.at),
+                    health.pending,
+                    health.dropped,
+                    health.problem,
+                    _us(health.problem_since),
+                    _us(health.problem_cleared),
+                ),
+            )
+
+    async def agent_health(self) -> list[AgentHealth]:
+        """Every agent's latest word, by source name."""
+        rows = await self._fetchall(
+            "SELECT s.name, h.at_us, h.pending, h.dropped, h.problem, h.problem_since_us,"
+            " h.problem_cleared_us FROM agent_health h JOIN sources s ON s.id = h.source_id"
+            " ORDER BY s.name"
+        )
+        out = []
+        for name, at_us, pending, dropped, problem, since, cleared in rows:
+            at = _at(at_us)
+            assert at is not None
+            out.append(
+                AgentHealth(
+                    str(name),
+                    at,
+                    int(pending),
+                    int(dropped),
+                    None if problem is None else str(problem),
+                    _at(since),
+                    _at(cleared),
+                )
+            )
+        return out

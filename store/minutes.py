@@ -1,0 +1,268 @@
+"""Minute records: hour blocks upserted by the agent and imports, read back as bytes."""
+
+from __future__ import annotations
+
+from array import array
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from itertools import groupby, repeat
+from operator import floordiv, itemgetter
+
+import aiosqlite
+
+from core.status import DOWN
+from store.base import StoreBase
+from store.blocks import BLOCK, MAX_LATENCY_MS, NO_LATENCY, Block, decode_latency
+from store.rows import MinuteRow
+
+_UPSERT_BLOCK = (
+    "INSERT INTO minute_blocks (service_id, hour, source_id, status, latency)"
+    " VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (service_id, hour, source_id)"
+    " DO UPDATE SET status = excluded.status, latency = excluded.latency"
+)
+_STATUS_CODES = frozenset(range(DOWN + 1))
+
+
+def _clamp(latency_ms: int) -> int:
+    return min(max(latency_ms, 0), MAX_LATENCY_MS)
+
+
+class MinuteStore(StoreBase):
+    """Minute records in hour blocks (``store.blocks``), upserted idempotently."""
+
+    async def record_minutes(self, rows: Sequence[MinuteRow]) -> None:
+        """Upsert minute records in one short transaction (re-recording is idempotent)."""
+        if not rows:
+            return
+        async with self._write() as db:
+            await self._upsert(db, rows)
+
+    async def import_minutes(self, batches: Iterable[Sequence[MinuteRow]]) -> int:
+        """Upsert every batch in ONE transaction; returns the number of rows.
+
+        ``batches`` is consumed lazily (a streaming CSV reader); if it raises,
+        the transaction rolls back and nothing of the import is kept.
+        """
+        count = 0
+        async with self._write() as db:
+            for batch in batches:
+                if batch:
+                    await self._upsert(db, batch)
+                    count += len(batch)
+        return count
+
+    async def _upsert(self, db: aiosqlite.Connection, rows: Sequence[MinuteRow]) -> None:
+        """Merge ``rows`` into their hour blocks, then extend the hash chains.
+
+        Written for speed (an import pushes millions of rows through here):
+        checks run once per batch on sets, and consecutive rows of the same
+        hour reuse the block found for the first.
+        """
+        if not set(map(itemgetter(3), rows)) <= _STATUS_CODES:
+            raise ValueError("a row's status is not a core.status code")
+        latencies = set(map(itemgetter(4), rows))
+        latencies.discard(None)
+        if latencies and (min(latencies) < 0 or max(latencies) > MAX_LATENCY_MS):
+            rows = [r if r[4] is None else r._replace(latency_ms=_clamp(r[4])) for r in rows]
+        services, sources = map(itemgetter(0), rows), map(itemgetter(1), rows)
+        sids = {name: await self._ensure("services", name) for name in set(services)}
+        srcs = {name: await self._ensure("sources", name) for name in set(sources)}
+        keys = zip(  # (service id, hour, source id) of every row, built in C
+            map(sids.__getitem__, map(itemgetter(0), rows)),
+            map(floordiv, map(itemgetter(2), rows), repeat(BLOCK)),
+            map(srcs.__getitem__, map(itemgetter(1), rows)),
+            strict=True,
+        )
+        blocks, existed = await self._load_blocks(set(keys))
+        last: tuple[str, str, int] | None = None
+        status_buf, latency_buf, base = bytearray(), array("H"), 0
+        for service, source, minute, status, lat, _error in rows:
+            hour = minute // BLOCK
+            if (service, source, hour) != last:
+                last = (service, source, hour)
+                block = blocks[(sids[service], hour, srcs[source])]
+                status_buf, latency_buf, base = block.status, block.latency, hour * BLOCK
+            status_buf[minute - base] = status
+            latency_buf[minute - base] = NO_LATENCY if lat is None else lat
+        await db.executemany(
+            _UPSERT_BLOCK,
+            [(sid, hour, src, *blk.encode()) for (sid, hour, src), blk in blocks.items()],
+        )
+        await self._upsert_errors(db, rows, sids, srcs, existed)
+        # Imported here, not at the top: readers (report, status, the dashboard)
+        # never write, so they need not load the hashing and claim code.
+        from store import chain
+
+        await chain.extend(db, rows)
+
+    async def _upsert_errors(
+        self,
+        db: aiosqlite.Connection,
+        rows: Sequence[MinuteRow],
+        sids: dict[str, int],
+        srcs: dict[str, int],
+        existed: set[tuple[int, int, int]],
+    ) -> None:
+        """Store the rows' error classes; a re-recorded minute without one loses its old one."""
+        with_errors = await self._hours_with_errors(existed)
+        if not with_errors and set(map(itemgetter(5), rows)) <= {None}:
+            return
+        final: dict[tuple[int, int, int], str | None] = {}  # the last row of a minute wins
+        for service, source, minute, _status, _lat, error in rows:
+            final[(sids[service], srcs[source], minute)] = error
+        errors: list[tuple[int, int, int, int]] = []
+        cleared: list[tuple[int, int, int]] = []
+        for (sid, src, minute), error in final.items():
+            if error is not None:
+                errors.append((sid, src, minute, await self._ensure("error_texts", error)))
+            elif (sid, minute // BLOCK, src) in with_errors:
+                cleared.append((sid, src, minute))
+        if cleared:
+            await db.executemany(
+                "DELETE FROM minute_errors WHERE service_id = ? AND source_id = ? AND minute = ?",
+                cleared,
+            )
+        if errors:
+            await db.executemany(
+                "INSERT INTO minute_errors (service_id, source_id, minute, error_id)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET error_id = excluded.error_id",
+                errors,
+            )
+
+    async def _hours_with_errors(
+        self, keys: set[tuple[int, int, int]]
+    ) -> set[tuple[int, int, int]]:
+        """Which of these stored (service, hour, source) blocks have minutes with an error."""
+        spans: dict[int, list[int]] = {}
+        for sid, hour, _src in keys:
+            span = spans.setdefault(sid, [hour, hour])
+            span[0], span[1] = min(span[0], hour), max(span[1], hour)
+        found: set[tuple[int, int, int]] = set()
+        for sid, (lo, hi) in spans.items():
+            for hour, src in await self._fetchall(
+                "SELECT DISTINCT minute / 60, source_id FROM minute_errors"
+                " WHERE service_id = ? AND minute >= ? AND minute < ?",
+                (sid, lo * BLOCK, (hi + 1) * BLOCK),
+            ):
+                found.add((sid, int(hour), int(src)))
+        return found & keys
+
+    async def _load_blocks(
+        self, keys: set[tuple[int, int, int]]
+    ) -> tuple[dict[tuple[int, int, int], Block], set[tuple[int, int, int]]]:
+        """Decoded blocks for ``keys``: the stored ones, and empty ones for the rest."""
+        spans: dict[int, list[int]] = {}
+        for sid, hour, _src in keys:
+            span = spans.setdefault(sid, [hour, hour])
+            span[0] = min(span[0], hour)
+            span[1] = max(span[1], hour)
+        blocks: dict[tuple[int, int, int], Block] = {}
+        for sid, (lo, hi) in spans.items():
+            rows = await self._fetchall(
+                "SELECT hour, source_id, status, latency FROM minute_blocks"
+                " WHERE service_id = ? AND hour BETWEEN ? AND ?",
+                (sid, lo, hi),
+            )
+            for hour, src, status, latency in rows:
+                key = (sid, hour, src)
+                if key in keys:
+                    blocks[key] = Block.decode(status, latency)
+        existed = set(blocks)
+        for key in keys - existed:
+            blocks[key] = Block()
+        return blocks, existed
+
+    async def minutes(self, service: str, start: int, end: int) -> dict[str, bytes]:
+        """source -> one status byte per minute of [start, end), 0 where nothing was recorded."""
+        sid = await self._lookup("services", service)
+        if sid is None or end <= start:
+            return {}
+        first = start // BLOCK
+        rows = await self._fetchall(
+            "SELECT source_id, hour, status FROM minute_blocks"
+            " WHERE service_id = ? AND hour >= ? AND hour < ? ORDER BY source_id, hour",
+            (sid, first, -(-end // BLOCK)),
+        )
+        length, skip = end - start, start - first * BLOCK
+        out: dict[int, bytes] = {}
+        for src, group in groupby(rows, key=itemgetter(0)):
+            parts, at = [], first
+            for _, hour, status in group:
+                if hour > at:
+                    parts.append(bytes((hour - at) * BLOCK))
+                parts.append(status)
+                at = hour + 1
+            out[src] = b"".join(parts)[skip : skip + length].ljust(length, b"\0")
+        if not out.keys() <= self._source_names.keys():
+            self._source_names = await self._names("sources")
+        return {self._source_names[src]: data for src, data in out.items()}
+
+    async def latencies(self, service: str, start: int, end: int) -> list[tuple[int, int | None]]:
+        """(minute, latency_ms) for each recorded minute of [start, end), in order.
+
+        With several sources the latency is the mean of the sources that
+        measured one; None when a minute was recorded without a latency.
+        """
+        sid = await self._lookup("services", service)
+        if sid is None or end <= start:
+            return []
+        rows = await self._fetchall(
+            "SELECT hour, status, latency FROM minute_blocks"
+            " WHERE service_id = ? AND hour >= ? AND hour < ?",
+            (sid, start // BLOCK, -(-end // BLOCK)),
+        )
+        seen: set[int] = set()
+        sums: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+        for hour, status, latency in rows:
+            lat = decode_latency(latency)
+            base = hour * BLOCK
+            for i in range(BLOCK):
+                minute = base + i
+                if status[i] and start <= minute < end:
+                    seen.add(minute)
+                    if lat[i] != NO_LATENCY:
+                        acc = sums[minute]
+                        acc[0] += lat[i]
+                        acc[1] += 1
+        return [(m, round(sums[m][0] / sums[m][1]) if m in sums else None) for m in sorted(seen)]
+
+    async def minute_errors(self, service: str, start: int, end: int) -> list[tuple[int, str, str]]:
+        """(minute, source, error class) for minutes of [start, end) recorded with an error."""
+        rows = await self._fetchall(
+            "SELECT e.minute, src.name, t.text FROM minute_errors e"
+            " JOIN services s ON s.id = e.service_id JOIN sources src ON src.id = e.source_id"
+            " JOIN error_texts t ON t.id = e.error_id"
+            " WHERE s.name = ? AND e.minute >= ? AND e.minute < ? ORDER BY e.minute, src.name",
+            (service, start, end),
+        )
+        return [(int(m), str(src), str(text)) for m, src, text in rows]
+
+    async def hours_with(
+        self, service: str, start: int, end: int, statuses: Iterable[int]
+    ) -> list[int]:
+        """The hours (``minute // 60``) overlapping [start, end) where some source
+        recorded one of ``statuses``: a cheap scan that lets readers skip clean months."""
+        sid = await self._lookup("services", service)
+        codes = [bytes([code]) for code in statuses]
+        if sid is None or not codes or end <= start:
+            return []
+        found = " OR ".join("instr(status, ?) > 0" for _ in codes)
+        rows = await self._fetchall(
+            "SELECT DISTINCT hour FROM minute_blocks"
+            f" WHERE service_id = ? AND hour >= ? AND hour < ? AND ({found}) ORDER BY hour",
+            (sid, start // BLOCK, -(-end // BLOCK), *codes),
+        )
+        return [int(r[0]) for r in rows]
+
+    async def data_bounds(self, service: str) -> tuple[int, int] | None:
+        """[first, last) minutes of the hours holding records of ``service`` (None: no data)."""
+        sid = await self._lookup("services", service)
+        if sid is None:
+            return None
+        rows = await self._fetchall(
+            "SELECT MIN(hour), MAX(hour) FROM minute_blocks WHERE service_id = ?", (sid,)
+        )
+        if not rows or rows[0][0] is None:
+            return None
+        return int(rows[0][0]) * BLOCK, (int(rows[0][1]) + 1) * BLOCK

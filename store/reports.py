@@ -1,0 +1,356 @@
+"""Read models shared by ``report``, ``outages``, ``status``, the dashboard and claims.
+
+Each function reads what it needs through ``Store`` and hands it to the pure
+rules in ``core``: nothing here decides a rule, it only gathers the minutes,
+windows and cases a rule needs.
+
+- ``month_report(store, config, service, month) -> core.month.MonthReport``
+- ``overview(store, config, now) -> Overview`` (what ``status --json`` prints)
+- ``store.quarter.quarter_report(store, config, service, quarter, now)``
+- ``case_view(config, case, now) -> CaseView`` (a case with its response due)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from core.cases import Case, case_json, case_status, response_breached, response_due
+from core.config import Config, Contract, Service
+from core.errors import InputError
+from core.money import format_money
+from core.month import MonthReport, combine_sources, compute_month, figures
+from core.outages import Outage, run_table
+from core.status import DEGRADED, DOWN, UNKNOWN, name_of
+from core.timeutil import YearMonth, iso_z
+from core.windows import Window, apply_windows, weekly_windows
+from store.rows import ProbeState
+from store.store import Store
+
+DAY = 1440
+MAX_REACH = 400 * DAY  # no outage is followed further than this past the month's edges
+PENDING_MONTHS = 12
+_DOT = ord(".")
+
+
+def service_of(config: Config, name: str, where: str = "--service") -> Service:
+    """The configured service called ``name`` (InputError naming ``where`` if none)."""
+    service = config.services.get(name)
+    if service is None:
+        known = ", ".join(sorted(config.services)) or "none configured"
+        raise InputError(where, f"unknown service {name!r} (known: {known})")
+    return service
+
+
+# -- one month ---------------------------------------------------------------
+
+
+async def month_report(store: Store, config: Config, service: str, month: YearMonth) -> MonthReport:
+    """Rules 1-8 for one service and month, from what is stored.
+
+    The minutes handed to ``compute_month`` reach before the month start (and
+    past its end) as far as an outage running across that edge goes, so the
+    outage keeps its true start (which decides whether a case reported it in
+    time) and its true end.
+    """
+    svc = service_of(config, service)
+    contract = config.contract_for(service)
+    m_start, m_end = month.bounds(contract.timezone)
+    sources = await store.minutes(service, m_start, m_end)
+    month_windows = await store.windows(service, m_start, m_end)
+    edge = _Edges(store, svc, contract)
+    marks = edge.marks(sources, m_start, m_end, month_windows)
+    before: list[tuple[int, dict[str, bytes]]] = []
+    after: list[tuple[int, dict[str, bytes]]] = []
+    span_start, span_end = m_start, m_end
+    if marks and marks[0] != _DOT:
+        span_start = await edge.reach(span_start, -1, before)
+    if marks and marks[-1] != _DOT:
+        span_end = await edge.reach(span_end, +1, after)
+    parts = [*reversed(before), (m_start, sources), *after]
+    windows = (
+        month_windows
+        if (span_start, span_end) == (m_start, m_end)
+        else await store.windows(service, span_start, span_end)
+    )
+    cases = await store.cases(service=service)
+    return compute_month(
+        service=svc,
+        contract=contract,
+        month=month,
+        span_start=span_start,
+        sources=_join(parts, span_start, span_end),
+        windows=windows,
+        cases=cases,
+    )
+
+
+class _Edges:
+    """Follows a run of down (or excluded) minutes across a month edge."""
+
+    def __init__(self, store: Store, service: Service, contract: Contract) -> None:
+        self.store = store
+        self.service = service
+        self.contract = contract
+        self.table = run_table(contract.degraded_is_down)
+
+    def marks(
+        self, sources: Mapping[str, bytes], start: int, end: int, windows: Sequence[Window]
+    ) -> bytes:
+        """Rule 8's D/X/. marks of [start, end), the one-off ``windows`` and weekly ones applied."""
+        eff = bytearray(combine_sources(sources.values()).ljust(end - start, b"\0"))
+        weekly = weekly_windows(self.service.maintenance, self.contract.timezone, start, end)
+        apply_windows(eff, [*windows, *weekly], start)
+        return bytes(eff).translate(self.table)
+
+    async def reach(
+        self, edge: int, direction: int, chunks: list[tuple[int, dict[str, bytes]]]
+    ) -> int:
+        """Add chunks beyond ``edge`` until one holds a minute outside any run; the new edge."""
+        size, reached = DAY, 0
+        while reached < MAX_REACH:
+            lo, hi = (edge - size, edge) if direction < 0 else (edge, edge + size)
+            data = await self.store.minutes(self.service.name, lo, hi)
+            chunks.append((lo, data))
+            edge, reached = (lo if direction < 0 else hi), reached + size
+            windows = await self.store.windows(self.service.name, lo, hi)
+            if _DOT in self.marks(data, lo, hi, windows):
+                break
+            size *= 2
+        return edge
+
+
+def _join(
+    parts: Sequence[tuple[int, Mapping[str, bytes]]], start: int, end: int
+) -> dict[str, bytes]:
+    """Concatenate consecutive spans of per-source bytes into one span [start, end)."""
+    names = {name for _, data in parts for name in data}
+    out: dict[str, bytes] = {}
+    for name in names:
+        buf = bytearray()
+        for i, (lo, data) in enumerate(parts):
+            hi = parts[i + 1][0] if i + 1 < len(parts) else end
+            buf += data.get(name, b"").ljust(hi - lo, b"\0")
+        out[name] = bytes(buf)
+    return out
+
+
+async def month_outages(
+    store: Store, config: Config, service: str, month: YearMonth
+) -> tuple[Outage, ...]:
+    return (await month_report(store, config, service, month)).outages
+
+
+# -- cases -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A case with its first-response deadline worked out (None: its rule is gone)."""
+
+    case: Case
+    response_due: datetime | None
+    response_breached: bool
+
+    def to_json(self, now: datetime) -> dict[str, Any]:
+        if self.response_due is not None:
+            return case_json(self.case, self.response_due, now)
+        c = self.case
+        return {
+            "id": c.id,
+            "ref": c.ref,
+            "service": c.service,
+            "priority": c.priority,
+            "title": c.title,
+            "opened_at": iso_z(c.opened_at),
+            "response_due": None,
+            "responded_at": iso_z(c.responded_at),
+            "resolved_at": iso_z(c.resolved_at),
+            "response_breached": False,
+            "status": case_status(c),
+        }
+
+
+def case_view(config: Config, case: Case, now: datetime) -> CaseView:
+    """``case`` with rule 9 applied, using its service's contract and calendar.
+
+    A case whose service or priority has left the config has no due time.
+    """
+    if case.service not in config.services:
+        return CaseView(case, None, False)
+    contract = config.contract_for(case.service)
+    rule = contract.rule_for(case.priority)
+    if rule is None:
+        return CaseView(case, None, False)
+    due = response_due(case.opened_at, rule, config.calendar_for(contract))
+    return CaseView(case, due, response_breached(case, due, now))
+
+
+# -- overview (status / dashboard) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    name: str
+    state: str  # "up", "down", "degraded", "unknown"
+    last_probe_at: datetime | None
+    latency_ms: int | None
+    month: YearMonth  # the current month in the contract's time zone
+    month_availability_percent: Decimal
+    stale: bool  # the last probe is older than three probe intervals
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "state": self.state,
+            "last_probe_at": iso_z(self.last_probe_at),
+            "latency_ms": self.latency_ms,
+            "month": str(self.month),
+            "month_availability_percent": float(self.month_availability_percent),
+            "stale": self.stale,
+        }
+
+
+@dataclass(frozen=True)
+class PendingCredit:
+    service: str
+    month: YearMonth
+    credit_percent: Decimal
+    credit_amount: Decimal
+    claimable_credit_percent: Decimal
+    claimable_credit_amount: Decimal
+    currency: str
+    month_complete: bool  # False for the month still running
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "month": str(self.month),
+            "credit_percent": float(self.credit_percent),
+            "credit_amount": format_money(self.credit_amount),
+            "claimable_credit_percent": float(self.claimable_credit_percent),
+            "claimable_credit_amount": format_money(self.claimable_credit_amount),
+            "currency": self.currency,
+            "month_complete": self.month_complete,
+        }
+
+
+@dataclass(frozen=True)
+class Overview:
+    now: datetime
+    services: tuple[ServiceState, ...]
+    open_cases: tuple[CaseView, ...]
+    pending_credits: tuple[PendingCredit, ...]
+    reportable_outages: tuple[Outage, ...]  # unreported, still inside report_within
+    month_reports: Mapping[str, MonthReport]  # current month per service
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "generated_at": iso_z(self.now),
+            "services": [s.to_json() for s in self.services],
+            "open_cases": [c.to_json(self.now) for c in self.open_cases],
+            "pending_credits": [p.to_json() for p in self.pending_credits],
+            "reportable_outages": [o.to_json() for o in self.reportable_outages],
+        }
+
+
+async def overview(store: Store, config: Config, now: datetime) -> Overview:
+    """Everything ``status`` and the dashboard show, as of ``now``."""
+    probes: dict[str, list[ProbeState]] = {}
+    for p in await store.probe_states():
+        probes.setdefault(p.service, []).append(p)
+    states: list[ServiceState] = []
+    reports: dict[str, MonthReport] = {}
+    pending: list[PendingCredit] = []
+    reportable: list[Outage] = []
+    for name, svc in config.services.items():
+        contract = config.contract_for(name)
+        current = YearMonth.of(now, contract.timezone)
+        report = await month_report(store, config, name, current)
+        reports[name] = report
+        states.append(_service_state(svc, probes.get(name, []), current, report, now))
+        settled = await _settled(store, name)
+        for month in await _months_with_downtime(store, config, name, current):
+            past = report if month == current else await month_report(store, config, name, month)
+            reportable += [o for o in past.outages if o.reportable(now)]
+            if month in settled:
+                continue
+            if past.credit_amount > 0 or past.claimable_credit_amount > 0:
+                pending.append(_pending(past, complete=month != current))
+    opened = [case_view(config, c, now) for c in await store.cases(open_only=True)]
+    reportable = list({o.id: o for o in reportable}.values())  # one outage may span 2 months
+    reportable.sort(key=lambda o: (o.start, o.service))
+    return Overview(now, tuple(states), tuple(opened), tuple(pending), tuple(reportable), reports)
+
+
+async def _settled(store: Store, service: str) -> set[YearMonth]:
+    return {YearMonth.parse(m, "settled_credits") for m in await store.settled_months(service)}
+
+
+def _pending(report: MonthReport, *, complete: bool) -> PendingCredit:
+    return PendingCredit(
+        service=report.service,
+        month=report.month,
+        credit_percent=report.credit_percent,
+        credit_amount=report.credit_amount,
+        claimable_credit_percent=report.claimable_credit_percent,
+        claimable_credit_amount=report.claimable_credit_amount,
+        currency=report.currency,
+        month_complete=complete,
+    )
+
+
+async def _months_with_downtime(
+    store: Store, config: Config, service: str, current: YearMonth
+) -> list[YearMonth]:
+    """The last 12 months (to ``current``) holding a minute that could earn a credit.
+
+    A month without a single down (or, when it counts, degraded) minute has no
+    downtime, so its credit is that of 100 % availability; only when that is not
+    zero does every month need its full computation.
+    """
+    svc = config.services[service]
+    contract = config.contract_for(service)
+    months = [current]
+    for _ in range(PENDING_MONTHS - 1):
+        months.append(months[-1].prev())
+    months.reverse()
+    if figures(contract, svc.monthly_fee, 1, 0).credit_amount > 0:
+        return months
+    tz = contract.timezone
+    first, last = months[0].bounds(tz)[0], months[-1].bounds(tz)[1]
+    codes = (DOWN, DEGRADED) if contract.degraded_is_down else (DOWN,)
+    hours = await store.hours_with(service, first, last, codes)
+    hit: list[YearMonth] = []
+    for month in months:
+        lo, hi = month.bounds(tz)
+        if any(lo // 60 <= h <= (hi - 1) // 60 for h in hours):
+            hit.append(month)
+    return hit
+
+
+def _service_state(
+    svc: Service, probes: Sequence[ProbeState], month: YearMonth, report: MonthReport, now: datetime
+) -> ServiceState:
+    """The live state: the latest probe of each source, folded by rule 3."""
+    if not probes:
+        return ServiceState(
+            svc.name, "unknown", None, None, month, report.availability_percent, False
+        )
+    last = max(p.at for p in probes)
+    interval = svc.probe.interval if svc.probe else None
+    stale = interval is not None and (now - last) > 3 * interval
+    code = combine_sources([bytes([p.status]) for p in probes])[0]
+    latencies = [p.latency_ms for p in probes if p.latency_ms is not None]
+    return ServiceState(
+        name=svc.name,
+        state=name_of(UNKNOWN if stale else code),
+        last_probe_at=last,
+        latency_ms=round(sum(latencies) / len(latencies)) if latencies else None,
+        month=month,
+        month_availability_percent=report.availability_percent,
+        stale=stale,
+    )

@@ -1,0 +1,175 @@
+"""The database schema as an ordered list of forward migrations.
+
+``MIGRATIONS[i]`` takes the database from version ``i`` to version ``i + 1``.
+To change the schema, append a new :class:`Migration` at the end (never edit
+one that has shipped): every writer that opens the file runs the ones it has
+not seen, each in its own transaction together with the version bump, so two
+processes opening an old file at once cannot apply a migration twice.
+
+Minute records are stored as one row per (service, hour, source): a 60-byte
+status blob and a 120-byte latency blob (see ``store.blocks``). Logically the
+table is still keyed by (service, source, minute); the hour grouping is what
+lets a month of 50 services be read in a few tens of milliseconds and keeps a
+service-minute at about 3.5 bytes on disk (a row per minute costs ~20 bytes
+and ~0.3 s just to scan one month of 50 services in SQLite itself).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(
+        "initial schema",
+        (
+            # Names are stored once and referred to by small integer ids.
+            "CREATE TABLE services (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
+            "CREATE TABLE sources (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
+            "CREATE TABLE error_texts (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE)",
+            # One row per (service, hour, source); ``hour`` = epoch minute // 60.
+            """CREATE TABLE minute_blocks (
+                service_id INTEGER NOT NULL,
+                hour INTEGER NOT NULL,
+                source_id INTEGER NOT NULL,
+                status BLOB NOT NULL,
+                latency BLOB NOT NULL,
+                PRIMARY KEY (service_id, hour, source_id)
+            ) WITHOUT ROWID""",
+            # Sparse: only minutes recorded with an error class.
+            """CREATE TABLE minute_errors (
+                service_id INTEGER NOT NULL,
+                source_id INTEGER NOT NULL,
+                minute INTEGER NOT NULL,
+                error_id INTEGER NOT NULL REFERENCES error_texts(id),
+                PRIMARY KEY (service_id, minute, source_id)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE probe_states (
+                service_id INTEGER NOT NULL,
+                source_id INTEGER NOT NULL,
+                at_us INTEGER NOT NULL,
+                status INTEGER NOT NULL,
+                latency_ms INTEGER,
+                error TEXT,
+                PRIMARY KEY (service_id, source_id)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE cases (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                service_id INTEGER NOT NULL REFERENCES services(id),
+                priority TEXT NOT NULL,
+                title TEXT NOT NULL,
+                ref TEXT,
+                opened_at INTEGER NOT NULL,
+                responded_at INTEGER,
+                resolved_at INTEGER,
+                channel TEXT NOT NULL DEFAULT 'email',
+                escalation_level INTEGER NOT NULL DEFAULT 1,
+                rca_requested INTEGER NOT NULL DEFAULT 0
+            )""",
+            "CREATE INDEX cases_by_service ON cases (service_id, opened_at)",
+            """CREATE TABLE case_links (
+                case_id INTEGER NOT NULL REFERENCES cases(id),
+                start_min INTEGER NOT NULL,
+                end_min INTEGER NOT NULL,
+                PRIMARY KEY (case_id, start_min, end_min)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE windows (
+                id INTEGER PRIMARY KEY,
+                service_id INTEGER NOT NULL REFERENCES services(id),
+                kind TEXT NOT NULL CHECK (kind IN ('maintenance', 'exclusion')),
+                start_min INTEGER NOT NULL,
+                end_min INTEGER NOT NULL,
+                reason TEXT NOT NULL DEFAULT '',
+                CHECK (end_min > start_min)
+            )""",
+            "CREATE INDEX windows_by_service ON windows (service_id, start_min)",
+            """CREATE TABLE settled_credits (
+                service_id INTEGER NOT NULL REFERENCES services(id),
+                month TEXT NOT NULL,
+                settled_at INTEGER NOT NULL,
+                PRIMARY KEY (service_id, month)
+            ) WITHOUT ROWID""",
+        ),
+    ),
+    Migration(
+        "hash chain seals (store/chain.py)",
+        (
+            # One seal per (service, source, UTC hour) that holds records: the
+            # hour's digest and its link to every earlier hour of that chain.
+            """CREATE TABLE chain_seals (
+                service_id INTEGER NOT NULL,
+                source_id INTEGER NOT NULL,
+                hour INTEGER NOT NULL,
+                digest BLOB NOT NULL,
+                link BLOB NOT NULL,
+                PRIMARY KEY (service_id, source_id, hour)
+            ) WITHOUT ROWID""",
+        ),
+    ),
+    Migration(
+        "agent health (store/health.py, issue 7)",
+        (
+            # One row per agent (source): its latest word on its own storage.
+            """CREATE TABLE agent_health (
+                source_id INTEGER PRIMARY KEY,
+                at_us INTEGER NOT NULL,
+                pending INTEGER NOT NULL,
+                dropped INTEGER NOT NULL,
+                problem TEXT,
+                problem_since_us INTEGER,
+                problem_cleared_us INTEGER
+            )""",
+        ),
+    ),
+]
+
+LATEST = len(MIGRATIONS)
+
+
+async def current_version(db: aiosqlite.Connection) -> int:
+    """The schema version of an open database (0 for a new, empty file)."""
+    async with db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    ) as cur:
+        if await cur.fetchone() is None:
+            return 0
+    async with db.execute("SELECT version FROM schema_version") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def migrate(db: aiosqlite.Connection) -> int:
+    """Apply every pending migration; returns the version reached.
+
+    An up-to-date file is only read, so opening it never waits for another
+    writer. Otherwise each migration runs in its own ``BEGIN IMMEDIATE``
+    transaction that re-reads the version first, so two processes upgrading
+    the same file apply each migration once. The connection must be in
+    autocommit mode (``isolation_level=None``).
+    """
+    version = await current_version(db)
+    while version < LATEST:
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            version = await current_version(db)
+            if version < LATEST:
+                for statement in MIGRATIONS[version].statements:
+                    await db.execute(statement)
+                version += 1
+                await db.execute("DELETE FROM schema_version")
+                await db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+            await db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                await db.execute("ROLLBACK")
+            raise
+    return version

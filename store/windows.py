@@ -1,0 +1,83 @@
+"""One-off maintenance windows and exclusions, and credits marked settled."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from core.errors import InputError
+from core.timeutil import YearMonth, utc_now
+from core.windows import Window
+from store.base import StoreBase, seconds
+
+
+class WindowStore(StoreBase):
+    """One-off maintenance windows and exclusions, in epoch minutes."""
+
+    async def add_maintenance(self, service: str, start: int, end: int, reason: str = "") -> Window:
+        """A one-off maintenance window, minutes [start, end)."""
+        return await self._add_window(service, "maintenance", start, end, reason)
+
+    async def add_exclusion(self, service: str, start: int, end: int, reason: str) -> Window:
+        """An interruption outside the provider's control, minutes [start, end)."""
+        return await self._add_window(service, "exclusion", start, end, reason)
+
+    async def _add_window(
+        self,
+        service: str,
+        kind: Literal["maintenance", "exclusion"],
+        start: int,
+        end: int,
+        reason: str,
+    ) -> Window:
+        if end <= start:
+            raise InputError("--to", "the window must end after it starts")
+        async with self._write() as db:
+            sid = await self._ensure("services", service)
+            await db.execute(
+                "INSERT INTO windows (service_id, kind, start_min, end_min, reason)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (sid, kind, start, end, reason),
+            )
+        return Window(start=start, end=end, kind=kind, reason=reason)
+
+    async def windows(self, service: str, start: int, end: int) -> list[Window]:
+        """Stored one-off windows of ``service`` overlapping [start, end), by start.
+
+        Weekly maintenance from the config is not stored; core.windows expands it.
+        """
+        rows = await self._fetchall(
+            "SELECT w.start_min, w.end_min, w.kind, w.reason FROM windows w"
+            " JOIN services s ON s.id = w.service_id"
+            " WHERE s.name = ? AND w.start_min < ? AND w.end_min > ?"
+            " ORDER BY w.start_min, w.end_min, w.id",
+            (service, end, start),
+        )
+        return [Window(start=int(a), end=int(b), kind=k, reason=str(r)) for a, b, k, r in rows]
+
+
+class CreditStore(StoreBase):
+    """Which months' credits have been settled (they leave the pending list)."""
+
+    async def settle_credit(
+        self, service: str, month: YearMonth | str, at: datetime | None = None
+    ) -> None:
+        """Mark ``service``'s credit for ``month`` settled at ``at`` (default: now); idempotent."""
+        month = month if isinstance(month, YearMonth) else YearMonth.parse(month, "month")
+        at = utc_now() if at is None else at
+        async with self._write() as db:
+            sid = await self._ensure("services", service)
+            await db.execute(
+                "INSERT OR IGNORE INTO settled_credits (service_id, month, settled_at)"
+                " VALUES (?, ?, ?)",
+                (sid, str(month), seconds(at)),
+            )
+
+    async def settled_months(self, service: str) -> set[str]:
+        """Months (``YYYY-MM``) whose credit for ``service`` is marked settled."""
+        rows = await self._fetchall(
+            "SELECT c.month FROM settled_credits c JOIN services s ON s.id = c.service_id"
+            " WHERE s.name = ?",
+            (service,),
+        )
+        return {str(r[0]) for r in rows}

@@ -1,0 +1,264 @@
+"""The agent as a real process: SIGTERM flushes and exits, SIGKILL loses nothing acknowledged."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from core.status import UP
+
+HERE = Path(__file__).parent
+SLAWATCH = [sys.executable, "-m", "slawatch"]
+RATE = 120  # the crash test's agent clock: a minute every half second
+
+
+class _Ok(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def http_port() -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield int(server.server_address[1])
+    server.shutdown()
+    server.server_close()
+
+
+def write_config(tmp_path: Path, port: int, services: int) -> Path:
+    parts = [
+        '[storage]\npath = "data/slawatch.db"\n[agent]\nname = "probe-1"\n',
+        '[[contract]]\nname = "c"\nbands = [{ min_availability = 99.5, credit_percent = 0 },'
+        " { min_availability = 0.0, credit_percent = 25 }]\n",
+    ]
+    for i in range(services):
+        parts.append(
+            f'[[service]]\nname = "svc{i:03d}"\ncontract = "c"\nmonthly_fee = "1.00"\n'
+            f'[service.probe]\nurl = "http://127.0.0.1:{port}/{i}"\ninterval = "5s"\n'
+            'timeout = "2s"\nretries = 0\n'
+        )
+    path = tmp_path / "config.toml"
+    path.write_text("".join(parts))
+    return path
+
+
+@pytest.fixture
+def notify_socket(tmp_path: Path) -> Iterator[tuple[socket.socket, str]]:
+    path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(10)
+    yield sock, path
+    sock.close()
+
+
+def receive_until(sock: socket.socket, wanted: str) -> list[str]:
+    got: list[str] = []
+    while not any(wanted in m for m in got):
+        got.append(sock.recv(4096).decode())
+    return got
+
+
+def rows(db: Path) -> dict[tuple[str, int], int]:
+    """Every recorded (service, minute) -> status, read with plain sqlite3 via the store."""
+    import asyncio
+
+    from store import Store
+
+    async def read() -> dict[tuple[str, int], int]:
+        out: dict[tuple[str, int], int] = {}
+        async with await Store.open(db, readonly=True) as store:
+            for i in range(200):
+                name = f"svc{i:03d}"
+                bounds = await store.data_bounds(name)
+                if bounds is None:
+                    continue
+                data = await store.minutes(name, bounds[0], bounds[1])
+                for j, status in enumerate(data.get("probe-1", b"")):
+                    if status:
+                        out[(name, bounds[0] + j)] = status
+        return out
+
+    return asyncio.run(read())
+
+
+def test_sigterm_flushes_notifies_systemd_and_exits_in_time(
+    tmp_path: Path, http_port: int, notify_socket: tuple[socket.socket, str]
+) -> None:
+    sock, sock_path = notify_socket
+    config = write_config(tmp_path, http_port, services=1)
+    env = {**os.environ, "NOTIFY_SOCKET": sock_path, "WATCHDOG_USEC": "400000"}
+    proc = subprocess.Popen(
+        [*SLAWATCH, "--config", str(config), "agent"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        messages = receive_until(sock, "READY=1")
+        messages += receive_until(sock, "WATCHDOG=1")
+        time.sleep(0.3)  # the first probes fire at start
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=10)
+        elapsed = time.monotonic() - started
+        messages += receive_until(sock, "STOPPING=1")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert elapsed < 10
+    assert any(m.startswith("READY=1") for m in messages)
+    recorded = rows(tmp_path / "data" / "slawatch.db")
+    assert {s for s, _m in recorded} == {"svc000"}  # its first probe fires at start
+    assert set(recorded.values()) == {UP}
+    lines = err.strip().splitlines()
+    assert any("received SIGTERM" in ln for ln in lines)
+    assert all(ln[:4].isdigit() for ln in lines), "one line per event, timestamped"
+
+
+def start_fast_agent(config: Path, base: float, t0: float) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(HERE / "agent_proc.py"),
+            str(config),
+            str(base),
+            str(t0),
+            str(RATE),
+            "0.25",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(HERE.parent.parent)},
+    )
+
+
+def read_acks(proc: subprocess.Popen[str], batches: int) -> tuple[dict[tuple[str, int], int], int]:
+    """Read the agent's stdout until ``batches`` writes have begun; returns the rows
+    acknowledged so far and the minute on the agent's clock when the last write began."""
+    acked: dict[tuple[str, int], int] = {}
+    begun = 0
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        word, *rest = line.split()
+        if word == "ACK":
+            acked[(rest[0], int(rest[1]))] = int(rest[2])
+        elif word == "BEGIN":
+            begun += 1
+            if begun >= batches:
+                break
+    return acked, begun
+
+
+def test_sigkill_in_the_middle_of_writing_loses_nothing_acknowledged(
+    tmp_path: Path, http_port: int
+) -> None:
+    config = write_config(tmp_path, http_port, services=20)
+    db = tmp_path / "data" / "slawatch.db"
+    base = (time.time() // 60) * 60  # a fast clock that starts at a whole minute
+    t0 = time.time()
+    acked: dict[tuple[str, int], int] = {}
+    for _round in range(2):
+        proc = start_fast_agent(config, base, t0)
+        try:
+            got, _ = read_acks(proc, batches=3)
+            proc.send_signal(signal.SIGKILL)  # right after a write began: mid-transaction
+            proc.wait(timeout=5)
+            assert proc.stdout is not None
+            for line in proc.stdout:  # acks that were flushed just before the kill
+                if line.startswith("ACK"):
+                    _w, svc, minute, status = line.split()
+                    got[(svc, int(minute))] = int(status)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        killed_at = base + (time.time() - t0) * RATE
+        acked.update(got)
+        time.sleep(1.1)  # the agent is down for more than two minutes of its clock
+        restarted_at = base + (time.time() - t0) * RATE
+
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        recorded = rows(db)
+        lost = {k: v for k, v in acked.items() if recorded.get(k) != v}
+        assert not lost, f"acknowledged minutes lost: {sorted(lost)[:5]}"
+        gap = range(int(killed_at // 60) + 1, int(restarted_at // 60))
+        assert len(gap) >= 1
+        assert not [k for k in recorded if k[1] in gap], "a minute nobody probed was recorded"
+
+    # A clean run after the crashes: everything acknowledged is still there.
+    proc = start_fast_agent(config, base, t0)
+    read_acks(proc, batches=2)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+    recorded = rows(db)
+    assert all(recorded.get(k) == v for k, v in acked.items())
+    assert len(acked) >= 40  # at least two minutes of 20 services survived two crashes
+
+
+def test_once_probes_records_prints_and_exits(tmp_path: Path, http_port: int) -> None:
+    config = write_config(tmp_path, http_port, services=1)
+    with config.open("a") as f:
+        f.write(
+            '[[service]]\nname = "closed"\ncontract = "c"\nmonthly_fee = "1.00"\n'
+            f'[service.probe]\nurl = "tcp://127.0.0.1:{closed_tcp_port()}"\nretries = 0\n'
+        )
+    done = subprocess.run(
+        [*SLAWATCH, "--config", str(config), "agent", "--once"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [ln.split("\t") for ln in done.stdout.splitlines()]
+    assert [(ln[0], ln[1]) for ln in lines] == [("closed", "down"), ("svc000", "up")]
+    assert lines[0][-1] == "connect"
+    assert set(rows(tmp_path / "data" / "slawatch.db").values()) == {UP}  # svc000's minute
+
+
+def test_missing_header_secret_is_a_one_line_config_error(tmp_path: Path, http_port: int) -> None:
+    config = write_config(tmp_path, http_port, services=1)
+    config.write_text(
+        config.read_text() + '[service.probe.header_env]\nAuthorization = "NO_SUCH_TOKEN_VAR"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NO_SUCH_TOKEN_VAR"}
+    done = subprocess.run(
+        [*SLAWATCH, "--config", str(config), "agent", "--once"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert "service.svc000.probe" in done.stderr and "NO_SUCH_TOKEN_VAR" in done.stderr
+
+
+def closed_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -1,0 +1,151 @@
+"""systemd: the notify protocol, the unit file (checked by systemd-analyze), `service install`."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.systemd import SystemdNotifier, quote_arg, unit_text
+
+ROOT = Path(__file__).parent.parent.parent
+SLAWATCH = [sys.executable, "-m", "slawatch"]
+SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
+
+CONFIG = """
+[storage]
+path = "data/slawatch.db"
+[[contract]]
+name = "c"
+bands = [{ min_availability = 0.0, credit_percent = 0 }]
+[[service]]
+name = "web"
+contract = "c"
+monthly_fee = "1.00"
+[service.probe]
+url = "http://127.0.0.1:9/"
+"""
+
+
+def test_sd_notify_datagrams_reach_the_socket(tmp_path: Path) -> None:
+    path = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(path)
+        sock.settimeout(2)
+        env = {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "30000000", "WATCHDOG_PID": str(os.getpid())}
+        notifier = SystemdNotifier(env)
+        assert notifier.watchdog_interval == 15.0
+        assert notifier.ready() and notifier.watchdog() and notifier.stopping()
+        got = [sock.recv(256).decode() for _ in range(3)]
+    assert got[0].startswith("READY=1")
+    assert got[1:] == ["WATCHDOG=1", "STOPPING=1"]
+
+
+def test_sd_notify_is_silent_outside_systemd_and_ignores_another_pids_watchdog() -> None:
+    assert not SystemdNotifier({}).ready()
+    other = SystemdNotifier({"WATCHDOG_USEC": "1000000", "WATCHDOG_PID": "1"})
+    assert other.watchdog_interval is None or os.getpid() == 1
+
+
+def test_exec_start_quoting() -> None:
+    assert quote_arg("/usr/bin/slawatch") == "/usr/bin/slawatch"
+    assert quote_arg("/srv/my configs/c.toml") == '"/srv/my configs/c.toml"'
+    assert quote_arg("100%") == "100%%"
+
+
+def test_unit_sandbox_and_home_handling() -> None:
+    unit = unit_text(
+        exec_start=["/opt/slawatch/bin/slawatch", "agent"], data_dir=Path("/var/lib/slawatch")
+    )
+    for line in (
+        "Type=notify",
+        "Restart=on-failure",
+        "User=slawatch",
+        "ProtectSystem=strict",
+        "ReadWritePaths=/var/lib/slawatch",
+        "StateDirectory=slawatch",
+        "NoNewPrivileges=yes",
+        "ProtectHome=yes",
+        "PrivateTmp=yes",
+        "WatchdogSec=60s",
+    ):
+        assert line in unit.splitlines()
+    at_home = unit_text(exec_start=["/home/ops/venv/bin/slawatch"], data_dir=Path("/srv/sla"))
+    assert "ProtectHome=read-only" in at_home.splitlines()
+    assert not any(ln.startswith("StateDirectory") for ln in at_home.splitlines())
+
+
+def test_reference_unit_is_what_unit_text_writes() -> None:
+    expected = unit_text(
+        exec_start=["/opt/slawatch/bin/slawatch", "--config", "/etc/slawatch/config.toml", "agent"],
+        data_dir=Path("/var/lib/slawatch"),
+    )
+    assert (ROOT / "deploy" / "slawatch-agent.service").read_text() == expected
+
+
+@pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
+def test_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
+    assert SYSTEMD_ANALYZE is not None
+    data = tmp_path / "data"
+    data.mkdir()
+    config = tmp_path / "config.toml"
+    unit = tmp_path / "slawatch-agent.service"
+    # verify needs a user and a program that exist on this machine.
+    unit.write_text(
+        unit_text(
+            exec_start=[sys.executable, "-m", "slawatch", "--config", str(config), "agent"],
+            data_dir=data,
+            user=getpass.getuser(),
+            reads=[Path(sys.prefix), Path(sys.base_prefix)],
+        )
+    )
+    done = subprocess.run(
+        [SYSTEMD_ANALYZE, "verify", str(unit)], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    assert unit.name not in done.stderr, done.stderr
+
+
+def test_service_install_prints_and_writes_the_unit(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG)
+    printed = subprocess.run(
+        [*SLAWATCH, "--config", str(config), "service", "install", "--print"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=tmp_path,
+    )
+    assert printed.returncode == 0, printed.stderr
+    exec_line = next(ln for ln in printed.stdout.splitlines() if ln.startswith("ExecStart="))
+    assert exec_line.endswith(f"--config {config} agent")
+    assert Path(exec_line.removeprefix("ExecStart=").split()[0]).is_absolute()
+    assert f"ReadWritePaths={tmp_path / 'data'}" in printed.stdout
+    assert "PrivateTmp=yes" not in printed.stdout  # the database lives under /tmp here
+
+    target = tmp_path / "units" / "slawatch-agent.service"
+    wrote = subprocess.run(
+        [*SLAWATCH, "--config", str(config), "service", "install", "--path", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert wrote.returncode == 0, wrote.stderr
+    assert target.read_text() == printed.stdout
+
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    bad = subprocess.run(
+        [*SLAWATCH, "--config", str(config), "service", "install", "--path", f"{blocked}/x"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("slawatch: --path: cannot write") and bad.stderr.count("\n") == 1

@@ -1,0 +1,90 @@
+"""Bundles at the edges: a half-hour time zone, an outage crossing the month start, two sources."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from core import claim as bundle
+from core.config import load_config
+from core.timeutil import YearMonth, to_minute
+from slawatch import claims
+from slawatch.commands._support import run
+from store import Store
+from store.rows import MinuteRow
+from tests.conftest import write_config
+
+CONFIG = """
+[storage]
+path = "edge.db"
+
+[[contract]]
+name = "india"
+timezone = "Asia/Kolkata"
+
+[[service]]
+name = "api"
+contract = "india"
+monthly_fee = "500.00"
+"""
+START = to_minute(datetime(2026, 9, 30, 12, tzinfo=UTC))
+OUTAGE = (
+    to_minute(datetime(2026, 9, 30, 18, tzinfo=UTC)),
+    to_minute(datetime(2026, 9, 30, 19, tzinfo=UTC)),
+)
+DEGRADED_ONE = to_minute(datetime(2026, 10, 1, 3, 7, tzinfo=UTC))
+
+
+def _rows(source: str) -> list[MinuteRow]:
+    out = []
+    for m in range(START, START + 36 * 60):
+        status = 3 if OUTAGE[0] <= m < OUTAGE[1] else 1
+        if source == "probe-2" and m == DEGRADED_ONE:
+            status = 2
+        out.append(MinuteRow("api", source, m, status, 80, "timeout" if status == 3 else None))
+    return out
+
+
+def test_half_hour_zone_and_an_outage_from_the_previous_month(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, CONFIG))
+
+    async def build() -> claims.Exported:
+        async with await Store.open(config.storage_path) as store:
+            await store.import_minutes([_rows("agent"), _rows("probe-2")])
+            await store.open_case(
+                service="api", priority="critical", title="API down", ref=None,
+                opened_at=datetime(2026, 9, 30, 20, tzinfo=UTC),
+            )  # fmt: skip
+            return await claims.gather(
+                store, config, "api", YearMonth(2026, 10), datetime(2026, 11, 2, tzinfo=UTC)
+            )
+
+    exported = run(build())
+    doc = exported.document
+    # The month starts at 18:30 UTC; the outage keeps its true start half an hour before.
+    assert doc["span"]["from"] == "2026-09-30T18:00:00Z"
+    assert doc["outages"][0]["start"] == "2026-09-30T18:00:00Z"
+    assert doc["outages"][0]["minutes"] == 30 and doc["outages"][0]["reported"] is True
+    assert doc["figures"]["downtime_minutes"] == 30 and doc["figures"]["degraded_minutes"] == 0
+    assert sorted(doc["sources"]) == ["agent", "probe-2"]
+    # Seals are of whole UTC hours, the first one being the hour the span starts in.
+    assert doc["sources"]["agent"]["chain"]["seals"][0][0] == "2026-09-30T18:00:00Z"
+    path = tmp_path / "api.json"
+    claims.write_atomic(path, bundle.dumps(doc))
+    claim, _ = claims.read_bundle(path)
+    assert all(c.ok for c in bundle.verify(claim)), [c for c in bundle.verify(claim) if not c.ok]
+
+    # One source's degraded minute moved by a minute: only that source's chain breaks.
+    raw = doc["sources"]["probe-2"]["raw"]
+    runs = doc["sources"]["probe-2"]["runs"]
+    assert ["2026-10-01T03:07:00Z", "degraded", None] in raw
+    i = next(i for i, r in enumerate(runs) if r[2] == "degraded")
+    runs[i - 1][1] += 1
+    runs[i][0] = "2026-10-01T03:08:00Z"
+    runs[i + 1][0], runs[i + 1][1] = "2026-10-01T03:09:00Z", runs[i + 1][1] - 1
+    raw[raw.index(["2026-10-01T03:07:00Z", "degraded", None])][0] = "2026-10-01T03:08:00Z"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    claim, _ = claims.read_bundle(path)
+    failed = {c.name for c in bundle.verify(claim) if not c.ok}
+    assert failed == {"chain probe-2"}

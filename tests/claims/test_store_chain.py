@@ -1,0 +1,161 @@
+"""The hash chains in a real SQLite file: kept by every write, broken by any edit behind them."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from core import chain
+from store import Store
+from store.chain import store_check, verify_chains
+from store.rows import MinuteRow
+from tests.claims.conftest import World
+from tests.conftest import run_cli
+
+BASE = 29_619_360  # 2026-04-26T00:00Z, a whole hour
+
+
+def rows(start: int, count: int, status: int = 1, source: str = "agent") -> list[MinuteRow]:
+    return [MinuteRow("svc", source, start + i, status, 100 + i % 50, None) for i in range(count)]
+
+
+async def test_writes_keep_every_chain_whole(tmp_path: Path) -> None:
+    async with await Store.open(tmp_path / "s.db") as store:
+        await store.record_minutes(rows(BASE, 180))
+        await store.record_minutes(rows(BASE + 180, 30, status=3, source="other"))
+        summary = await store_check(store)
+        assert (summary.chains, summary.hours, summary.breaks) == (2, 4, ())
+        # A back-fill into the first hour re-seals it and re-links the two after it.
+        await store.record_minutes([MinuteRow("svc", "agent", BASE + 5, 3, None, "timeout")])
+        assert await verify_chains(store._db) is None
+        # Re-recording the same minutes changes no seal.
+        before = await _seals(store)
+        await store.import_minutes([rows(BASE, 180)[60:]])
+        assert await _seals(store) == before
+
+
+async def _seals(store: Store) -> list[tuple[int, bytes]]:
+    async with store._db.execute("SELECT hour, link FROM chain_seals ORDER BY 1") as cur:
+        return [(int(h), bytes(lk)) for h, lk in await cur.fetchall()]
+
+
+@pytest.mark.parametrize(
+    ("sql", "params", "reason"),
+    [
+        (
+            "UPDATE minute_blocks SET status = ? WHERE hour = ?",
+            (bytes([1] * 30 + [3] * 30), BASE // 60 + 1),
+            "records do not match the hour's seal",
+        ),
+        (
+            "DELETE FROM minute_blocks WHERE hour = ?",
+            (BASE // 60 + 1,),
+            "sealed hour has no records (deleted)",
+        ),
+        (
+            "INSERT INTO minute_blocks SELECT service_id, hour + 5, source_id, status, latency"
+            " FROM minute_blocks WHERE hour = ?",
+            (BASE // 60 + 1,),
+            "records in an hour that was never sealed",
+        ),
+        (
+            "UPDATE chain_seals SET link = zeroblob(32) WHERE hour = ?",
+            (BASE // 60 + 1,),
+            "link does not follow from the previous one",
+        ),
+        (
+            "UPDATE minute_errors SET error_id = (SELECT MAX(id) FROM error_texts)",
+            (),
+            "records do not match the hour's seal",
+        ),
+    ],
+    ids=["edit-status", "delete-hour", "insert-hour", "edit-link", "edit-error"],
+)
+async def test_edits_behind_the_store_are_caught(
+    tmp_path: Path, sql: str, params: tuple[object, ...], reason: str
+) -> None:
+    path = tmp_path / "s.db"
+    async with await Store.open(path) as store:
+        await store.record_minutes(rows(BASE, 180))
+        await store.record_minutes(
+            [MinuteRow("svc", "agent", BASE + 70, 3, None, "timeout"),
+             MinuteRow("svc", "agent", BASE + 71, 3, None, "dns")]
+        )  # fmt: skip
+        assert await verify_chains(store._db) is None
+    db = sqlite3.connect(path)
+    db.execute(sql, params)
+    db.commit()
+    db.close()
+    async with await Store.open(path, readonly=True) as store:
+        found = await verify_chains(store._db)
+    assert found is not None
+    assert (found.service, found.source, found.reason) == ("svc", "agent", reason)
+    hour = BASE // 60 + (6 if "never sealed" in reason else 1)
+    assert found.hour == hour
+
+
+def test_store_verify_command_catches_a_direct_edit(world: World, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(world.config.read_text(), encoding="utf-8")
+    (tmp_path / "data").mkdir()
+    db_copy = tmp_path / "data" / "slawatch.db"
+    shutil.copy(world.db, db_copy)
+    ok = run_cli("--config", config, "store", "verify")
+    assert ok.returncode == 0, ok.stderr
+    assert "1 chains" in ok.stdout and "OK" in ok.stdout
+    hour = 29_853_120 // 60  # 2026-10-05T08:00Z
+    db = sqlite3.connect(db_copy)
+    (status,) = db.execute("SELECT status FROM minute_blocks WHERE hour = ?", (hour,)).fetchone()
+    edited = bytes(status[:17]) + b"\x01" + bytes(status[18:])
+    assert edited == status  # the minute was up: make it down instead
+    db.execute(
+        "UPDATE minute_blocks SET status = ? WHERE hour = ?",
+        (bytes(status[:17]) + b"\x03" + bytes(status[18:]), hour),
+    )
+    db.commit()
+    db.close()
+    broken = run_cli("--config", config, "store", "verify")
+    assert broken.returncode == 1
+    assert (
+        "first broken link: chain portal/agent hour 2026-10-05T08:00:00Z: "
+        "records do not match the hour's seal" in broken.stdout
+    )
+
+
+def test_pure_chain_finds_the_first_break() -> None:
+    status = bytes([1] * 60)
+    latency = b"\xff" * 120
+    digests = [(h, chain.hour_digest("s", "a", h, status, latency, ())) for h in (10, 11, 13)]
+    seals = chain.relink(chain.genesis("s", "a"), digests)
+    gen = chain.genesis("s", "a")
+    assert chain.first_break("s", "a", gen, seals, digests) is None
+    # Another chain's genesis does not fit.
+    assert chain.first_break("s", "b", chain.genesis("s", "b"), seals, digests) is not None
+    changed = [digests[0], (11, chain.hour_digest("s", "a", 11, status, latency, ((5, "x"),)))]
+    found = chain.first_break("s", "a", gen, seals, [*changed, digests[2]])
+    assert found is not None and found.hour == 11
+    with pytest.raises(ValueError, match="ascend"):
+        chain.verdict_digest(status, ((5, "a"), (5, "b")))
+
+
+async def test_extend_with_known_blocks_seals_like_the_row_scan(tmp_path: Path) -> None:
+    """A writer may name the touched blocks by id instead of handing over rows to scan."""
+    from store.chain import extend
+
+    async with await Store.open(tmp_path / "s.db") as store:
+        await store.record_minutes(rows(BASE, 120))
+        before = await _seals(store)
+        db = store._db
+        hour = BASE // 60 + 1
+        await db.execute("BEGIN IMMEDIATE")
+        await db.execute(
+            "UPDATE minute_blocks SET status = ? WHERE hour = ?", (bytes([3] * 60), hour)
+        )
+        await extend(db, rows(BASE + 60, 60, status=3), blocks=[(1, hour, 1)])
+        await db.execute("COMMIT")
+        after = await _seals(store)
+        assert after[0] == before[0] and after[1] != before[1]
+        assert await verify_chains(db) is None

@@ -1,0 +1,64 @@
+"""Helpers every test area may use: a config file on disk and the real CLI in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+RunCli = Callable[..., "subprocess.CompletedProcess[str]"]
+WriteConfig = Callable[..., Path]
+
+
+def write_config(folder: Path, text: str, name: str = "config.toml") -> Path:
+    """Write (dedented) config text to ``folder/name``; returns its path."""
+    path = folder / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def run_cli(
+    *args: object,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m slawatch ARGS...`` and capture its output (never raises on exit codes).
+
+    ``$SLAWATCH_CONFIG`` from the caller's environment is dropped unless ``env`` sets it.
+    """
+    environment = {k: v for k, v in os.environ.items() if k != "SLAWATCH_CONFIG"}
+    environment["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(REPO), environment.get("PYTHONPATH")])
+    )
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "slawatch", *map(str, args)],
+        cwd=cwd or REPO,
+        env=environment,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture(name="write_config", scope="session")
+def write_config_fixture() -> WriteConfig:
+    """``write_config(folder, text, name="config.toml") -> Path``."""
+    return write_config
+
+
+@pytest.fixture(name="run_cli", scope="session")
+def run_cli_fixture() -> RunCli:
+    """``run_cli(*args, cwd=None, env=None, input=None) -> CompletedProcess[str]``."""
+    return run_cli

@@ -1,0 +1,185 @@
+"""The store against real SQLite files in tmp_path."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from core.errors import InputError, SlawatchError
+from core.status import DEGRADED, DOWN, UP
+from core.timeutil import YearMonth
+from store import MinuteRow, ProbeState, Store
+from store.schema import LATEST, MIGRATIONS
+
+T0 = 29_000_040  # an epoch minute on an hour boundary
+
+
+async def test_open_creates_private_wal_file_and_migrates(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "slawatch.db"
+    async with await Store.open(path) as store:
+        assert store.path == path
+        await store.record_minutes([MinuteRow("portal", "agent", T0, UP)])
+        wal = path.with_name(path.name + "-wal")
+        assert stat.S_IMODE(os.stat(wal).st_mode) == 0o600  # SQLite copies the file's mode
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    async with aiosqlite.connect(path) as db:
+        async with db.execute("PRAGMA journal_mode") as cur:
+            assert (await cur.fetchone()) == ("wal",)
+        async with db.execute("SELECT version FROM schema_version") as cur:
+            assert [tuple(r) for r in await cur.fetchall()] == [(LATEST,)]
+    assert len(MIGRATIONS) == LATEST
+    # Reopening runs nothing twice.
+    async with await Store.open(path):
+        pass
+
+
+async def test_readonly_missing_file_reads_empty_and_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "none.db"
+    async with await Store.open(path, readonly=True) as store:
+        assert await store.minutes("portal", T0, T0 + 10) == {}
+        assert await store.cases() == []
+    assert not path.exists()
+
+
+async def test_not_a_database_is_a_user_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(SlawatchError, match=r"junk\.db"):
+        await Store.open(path)
+
+
+async def test_minutes_round_trip_idempotent_across_hours_and_sources(tmp_path: Path) -> None:
+    rows = [
+        MinuteRow("portal", "a", T0 + 58, UP, 120),
+        MinuteRow("portal", "a", T0 + 59, DOWN, None, "timeout"),
+        MinuteRow("portal", "a", T0 + 61, DEGRADED, 70_000),
+        MinuteRow("portal", "b", T0 + 59, UP, 80),
+        MinuteRow("other", "a", T0 + 59, DOWN),
+    ]
+    async with await Store.open(tmp_path / "s.db") as store:
+        await store.record_minutes(rows)
+        await store.record_minutes(rows)
+        got = await store.minutes("portal", T0 + 57, T0 + 63)
+        assert got == {"a": bytes([0, UP, DOWN, 0, DEGRADED, 0]), "b": bytes([0, 0, UP, 0, 0, 0])}
+        assert await store.latencies("portal", T0 + 57, T0 + 63) == [
+            (T0 + 58, 120),
+            (T0 + 59, 80),
+            (T0 + 61, 0xFFFE),
+        ]
+        assert await store.minute_errors("portal", T0, T0 + 120) == [(T0 + 59, "a", "timeout")]
+        # Re-recording a minute replaces it, error included.
+        await store.record_minutes([MinuteRow("portal", "a", T0 + 59, UP, 90)])
+        assert (await store.minutes("portal", T0 + 59, T0 + 60))["a"] == bytes([UP])
+        assert await store.minute_errors("portal", T0, T0 + 120) == []
+        assert await store.data_bounds("portal") == (T0, T0 + 120)
+        assert await store.minutes("nobody", T0, T0 + 5) == {}
+
+
+async def test_import_rolls_back_everything_when_a_batch_fails(tmp_path: Path) -> None:
+    def batches() -> Iterator[list[MinuteRow]]:
+        yield [MinuteRow("portal", "csv", T0, DOWN)]
+        raise InputError("f.csv: line 3", "bad")
+
+    async with await Store.open(tmp_path / "s.db") as store:
+        with pytest.raises(InputError):
+            await store.import_minutes(batches())
+        assert await store.minutes("portal", T0, T0 + 1) == {}
+        # The ids created inside the failed transaction are not reused by mistake.
+        assert await store.import_minutes([[MinuteRow("portal", "csv", T0, UP)]]) == 1
+        assert await store.minutes("portal", T0, T0 + 1) == {"csv": bytes([UP])}
+
+
+async def test_probe_states_keep_the_newest(tmp_path: Path) -> None:
+    t1 = datetime(2026, 10, 3, 14, 5, 7, 250_000, tzinfo=UTC)
+    t0 = datetime(2026, 10, 3, 14, 4, tzinfo=UTC)
+    async with await Store.open(tmp_path / "s.db") as store:
+        await store.record_probe(ProbeState("portal", "agent", t1, DOWN, None, "timeout"))
+        await store.record_probe(ProbeState("portal", "agent", t0, UP, 40, None))
+        await store.record_probe(ProbeState("api", "agent", t0, UP, 40, None))
+        states = await store.probe_states()
+    assert states == [
+        ProbeState("api", "agent", t0, UP, 40, None),
+        ProbeState("portal", "agent", t1, DOWN, None, "timeout"),
+    ]
+
+
+async def test_cases_lifecycle_and_links(tmp_path: Path) -> None:
+    opened = datetime(2026, 10, 3, 14, 5, tzinfo=UTC)
+    async with await Store.open(tmp_path / "s.db") as store:
+        case = await store.open_case("portal", "critical", "down", opened, ref="P-1")
+        assert case.id == 1 and case.ref == "P-1" and case.links == ()
+        with pytest.raises(InputError, match="before"):
+            await store.respond_case(case.id, opened.replace(hour=13))
+        case = await store.respond_case(case.id, opened.replace(minute=20))
+        with pytest.raises(InputError, match="already"):
+            await store.respond_case(case.id, opened.replace(minute=25))
+        case = await store.link_case(case.id, 100, 160)
+        case = await store.link_case(case.id, 10, 20)
+        assert case.links == ((10, 20), (100, 160))
+        other = await store.open_case("api", "low", "slow", opened.replace(hour=15))
+        assert [c.id for c in await store.cases()] == [1, 2]
+        await store.resolve_case(case.id, opened.replace(hour=16))
+        assert [c.id for c in await store.cases(open_only=True)] == [other.id]
+        assert [c.id for c in await store.cases(service="portal")] == [1]
+        with pytest.raises(InputError, match="no case with id 9"):
+            await store.respond_case(9, opened)
+        assert await store.get_case(9) is None
+
+
+async def test_windows_and_settled_credits(tmp_path: Path) -> None:
+    async with await Store.open(tmp_path / "s.db") as store:
+        await store.add_maintenance("portal", 100, 200, "upgrade")
+        await store.add_exclusion("portal", 300, 310, "upstream")
+        with pytest.raises(InputError):
+            await store.add_exclusion("portal", 310, 300, "backwards")
+        got = await store.windows("portal", 150, 305)
+        assert [(w.start, w.end, w.kind, w.reason) for w in got] == [
+            (100, 200, "maintenance", "upgrade"),
+            (300, 310, "exclusion", "upstream"),
+        ]
+        assert await store.windows("portal", 200, 300) == []
+        now = datetime(2026, 11, 2, tzinfo=UTC)
+        await store.settle_credit("portal", YearMonth(2026, 10), now)
+        await store.settle_credit("portal", YearMonth(2026, 10), now)
+        assert await store.settled_months("portal") == {"2026-10"}
+        assert await store.settled_months("api") == set()
+
+
+async def test_reader_sees_committed_writes_of_another_connection(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    async with await Store.open(path) as writer, await Store.open(path, readonly=True) as reader:
+        await writer.record_minutes([MinuteRow("portal", "agent", T0, DOWN)])
+        assert await reader.minutes("portal", T0, T0 + 1) == {"agent": bytes([DOWN])}
+        with pytest.raises(RuntimeError):
+            await reader.record_minutes([MinuteRow("portal", "agent", T0, UP)])
+
+
+async def test_an_older_file_is_migrated_even_by_a_reader(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    async with aiosqlite.connect(path, isolation_level=None) as db:
+        await db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        for statement in MIGRATIONS[0].statements:
+            await db.execute(statement)
+        await db.execute("INSERT INTO schema_version (version) VALUES (1)")
+        await db.execute("INSERT INTO services (name) VALUES ('portal')")
+    assert LATEST > 1  # the hash chain's migration follows the initial schema
+    async with await Store.open(path, readonly=True) as store:
+        assert await store.minutes("portal", T0, T0 + 1) == {}
+    async with (
+        aiosqlite.connect(path) as db,
+        db.execute("SELECT version FROM schema_version") as cur,
+    ):
+        assert [tuple(r) for r in await cur.fetchall()] == [(LATEST,)]
+
+
+async def test_a_database_that_cannot_be_created_is_a_user_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(SlawatchError, match="cannot create database"):
+        await Store.open(blocker / "slawatch.db")
