@@ -1,0 +1,174 @@
+"""The real dashboard driven from the keyboard; every action checked in the store."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+
+from textual.pilot import Pilot
+from textual.widgets import Label
+
+from core.config import Config
+from core.timeutil import YearMonth, to_minute
+from slawatch.commands.dashboard import export_claim
+from store import Store
+from tests.tui.conftest import NOW, pinned
+from tui.app import SlawatchApp
+from tui.components.case_form import CaseForm
+from tui.components.cases_panel import CasesPanel
+from tui.components.credits_panel import CreditsPanel
+from tui.components.exclusion_form import ExclusionForm
+from tui.components.help_screen import HelpScreen
+from tui.components.service_screen import ServiceScreen
+from tui.components.status_table import StatusTable
+
+SIZE = (160, 45)
+
+
+async def until(pilot: Pilot[int], ready: Callable[[], bool], tries: int = 100) -> None:
+    for _ in range(tries):
+        if ready():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the dashboard never got there")
+
+
+def app_for(config: Config) -> SlawatchApp:
+    return SlawatchApp(config, now=pinned, refresh_every=0.2)
+
+
+async def loaded(pilot: Pilot[int], app: SlawatchApp) -> None:
+    await until(pilot, lambda: app.month_passes >= 1 and app.refreshes >= 1)
+    await pilot.pause()
+
+
+def row_text(table: StatusTable | CasesPanel | CreditsPanel, key: str) -> str:
+    cells = table.row(key) if isinstance(table, StatusTable) else table.get_row(key)
+    return " ".join(cell.plain for cell in cells)
+
+
+async def test_live_status_shows_words_stale_and_budget(dash_config: Config) -> None:
+    app = app_for(dash_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        table = app.screen.query_one(StatusTable)
+        assert table.keys == [
+            "search",
+            "billing",
+            "mail",
+            "portal",
+        ]
+        assert "✖ down" in row_text(table, "search")
+        assert "▲ degraded" in row_text(table, "billing")
+        assert "◌ stale" in row_text(table, "mail")  # last probe 10 min ago, 5 s interval
+        assert "● up" in row_text(table, "portal")
+        # mail, November 2026: 43,200 min less 5 Sunday maintenance hours and a 22 min
+        # exclusion = 42,878 measured; 0.5 % of that is 214 min, 25 of them down -> 189 left
+        assert "189 min" in row_text(table, "mail")
+        cases = app.screen.query_one(CasesPanel)
+        assert "BREACHED" in row_text(cases, cases.ordered_rows[0].key.value or "")
+        credits = app.screen.query_one(CreditsPanel)
+        assert "300.00 EUR" in row_text(credits, "credit/portal/2026-10")
+
+
+async def test_open_case_linked_to_the_selected_outage(dash_config: Config) -> None:
+    app = app_for(dash_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        credits = app.screen.query_one(CreditsPanel)
+        credits.focus()
+        await pilot.press("down")
+        outage = credits.selected_outage
+        assert outage is not None and outage.service == "mail"
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, CaseForm))
+        await pilot.press(*"req77", "enter")  # a "q" typed in a form is text
+        await until(pilot, lambda: not credits.selected_outage and app.refreshes >= 3)
+    async with await Store.open(dash_config.storage_path, readonly=True) as store:
+        (case,) = await store.cases(service="mail")
+    assert case.ref == "req77"
+    assert case.priority == "critical"
+    assert case.opened_at == NOW
+    assert case.links == ((to_minute(outage.start), to_minute(outage.end)),)
+
+
+async def test_record_first_response_and_resolve(dash_config: Config) -> None:
+    app = app_for(dash_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        cases = app.screen.query_one(CasesPanel)
+        cases.focus()
+        await pilot.press("down")  # the second most urgent: portal's, awaiting a response
+        waiting = cases.selected_case
+        await pilot.press("r")
+        await until(pilot, lambda: "answered" in row_text(cases, str(waiting)))
+        await pilot.press("d")
+        await until(pilot, lambda: str(waiting) not in [r.key.value for r in cases.ordered_rows])
+    async with await Store.open(dash_config.storage_path, readonly=True) as store:
+        case = await store.get_case(waiting or 0)
+    assert case is not None and case.ref == "SUP-4720"
+    assert case.responded_at == NOW
+    assert case.resolved_at == NOW
+
+
+async def test_exclusion_from_the_detail_screen(dash_config: Config) -> None:
+    app = app_for(dash_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("down", "down", "enter")  # mail, the third row
+        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        screen = app.screen
+        assert isinstance(screen, ServiceScreen) and screen.service == "mail"
+        await until(pilot, lambda: screen.detail is not None)
+        outage = screen.selected_outage
+        assert outage is not None
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, ExclusionForm))
+        await pilot.press("enter")  # no reason yet: refused, nothing written
+        error = app.screen.query_one("#error", Label)
+        assert "reason" in str(error.content)
+        await pilot.press(*"ISP", "space", *"DNS", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+    start, end = YearMonth(2026, 11).bounds(dash_config.contract_for("mail").timezone)
+    async with await Store.open(dash_config.storage_path, readonly=True) as store:
+        windows = await store.windows("mail", start, end)
+    (added,) = [w for w in windows if w.reason == "ISP DNS"]
+    assert added.kind == "exclusion"
+    assert (added.start, added.end) == (to_minute(outage.start), to_minute(outage.end))
+
+
+async def test_help_and_quit(dash_config: Config) -> None:
+    app = app_for(dash_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, HelpScreen))
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running)
+    assert app.return_code == 0
+
+
+async def test_export_claim_bundle_for_the_selected_credit(dash_config: Config) -> None:
+    app = SlawatchApp(dash_config, now=pinned, refresh_every=0.2, exporter=export_claim)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        app.screen.query_one(CreditsPanel).focus()
+        await pilot.press("e")  # the first row: portal, 2026-10, 25 %
+        bundle = dash_config.storage_path.parent / "claims" / "claim-portal-2026-10.json"
+        await until(pilot, bundle.exists)
+    verify = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "slawatch",
+        "claim",
+        "verify",
+        str(bundle),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output = (await asyncio.wait_for(verify.communicate(), 60))[0].decode()
+    assert verify.returncode == 0, output
+    assert "300.00" in output

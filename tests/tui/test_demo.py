@@ -1,0 +1,101 @@
+"""``slawatch demo`` for real, in a tmux terminal: live states, cases, credits, clean exit.
+
+The seeded database holds no probe states, so a ``down`` or ``degraded`` word
+on screen can only come from the agent probing the simulator live (search goes
+down 20 s in; billing is slow from 10 s in).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+TMUX = shutil.which("tmux")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(TMUX is None, reason="tmux is not installed"),
+]
+
+WANTED = {
+    "a live down state": "✖ down",
+    "a live degraded state": "▲ degraded",
+    "an open case": "SUP-4720",
+    "a breached case": "BREACHED",
+    "a credit amount": "300.00 EUR",
+    "an unreported outage": "unreported",
+}
+
+
+def _tmux(socket: str, *args: str) -> str:
+    assert TMUX is not None
+    done = subprocess.run(
+        [TMUX, "-L", socket, *args], capture_output=True, text=True, check=True, timeout=10
+    )
+    return done.stdout
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return not (status.exists() and "State:\tZ" in status.read_text())
+
+
+def test_demo_live_then_quit_leaves_nothing(tmp_path: Path) -> None:
+    socket = f"slawatch-test-{os.getpid()}"
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    exit_file = tmp_path / "exit-code"
+    slawatch = Path(sys.executable).parent / "slawatch"
+    command = (
+        f"TMPDIR={shlex.quote(str(temp))} {shlex.quote(str(slawatch))} demo;"
+        f" echo $? > {shlex.quote(str(exit_file))}"
+    )
+    _tmux(socket, "new-session", "-d", "-s", "demo", "-x", "160", "-y", "45", command)
+    try:
+        shell = int(_tmux(socket, "display-message", "-p", "-t", "demo", "#{pane_pid}"))
+        screen, found, started = "", set[str](), time.monotonic()
+        demo_pids: set[int] = set()
+        while time.monotonic() - started < 45 and len(found) < len(WANTED):
+            time.sleep(1)
+            demo_pids |= _children(shell)
+            screen = _tmux(socket, "capture-pane", "-p", "-t", "demo")
+            found |= {what for what, text in WANTED.items() if text in screen}
+        assert found == set(WANTED), f"missing {set(WANTED) - found} on screen:\n{screen}"
+        assert demo_pids, "the demo process was never seen"
+
+        _tmux(socket, "send-keys", "-t", "demo", "q")
+        for _ in range(100):
+            if exit_file.exists() and exit_file.read_text().strip():
+                break
+            time.sleep(0.1)
+        assert exit_file.read_text().strip() == "0"
+        assert not [pid for pid in demo_pids if _alive(pid)], "a demo process outlived q"
+        assert list(temp.iterdir()) == [], "the demo left its temporary folder behind"
+    finally:
+        subprocess.run([TMUX or "tmux", "-L", socket, "kill-server"], capture_output=True)
+
+
+def _children(pid: int) -> set[int]:
+    """Every descendant of ``pid`` (from /proc), so the check covers grandchildren too."""
+    out: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            child = int(entry.name)
+            out |= {child, *_children(child)}
+    return out

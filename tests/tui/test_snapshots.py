@@ -1,0 +1,82 @@
+"""SVG snapshots of the main screen, the detail screen and the case form.
+
+Fixed database content and a pinned clock, at the two sizes the dashboard is
+made for: readable at 80x24, comfortable at 160x45. Regenerate with
+``uv run pytest tests/tui --snapshot-update`` and look at the SVGs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+from textual.pilot import Pilot
+
+from core.config import Config
+from tests.tui.conftest import pinned
+from tui.app import SlawatchApp
+from tui.components.case_form import CaseForm
+from tui.components.credits_panel import CreditsPanel
+from tui.components.service_screen import ServiceScreen
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 45), id="160x45")]
+SnapCompare = Callable[..., bool]
+
+
+async def _settle(pilot: Pilot[int], ready: Callable[[], bool]) -> None:
+    for _ in range(200):
+        if ready():
+            break
+        await pilot.pause(0.02)
+    else:
+        raise AssertionError("the screen never finished loading")
+    await pilot.pause()
+    await pilot.wait_for_scheduled_animations()
+
+
+def _main(app: SlawatchApp) -> Callable[[Pilot[int]], Awaitable[None]]:
+    async def run_before(pilot: Pilot[int]) -> None:
+        await _settle(pilot, lambda: app.month_passes >= 1 and app.refreshes >= 1)
+
+    return run_before
+
+
+def _detail(app: SlawatchApp) -> Callable[[Pilot[int]], Awaitable[None]]:
+    async def run_before(pilot: Pilot[int]) -> None:
+        await _settle(pilot, lambda: app.month_passes >= 1 and app.refreshes >= 1)
+        await pilot.press("down", "down", "enter")  # mail: an outage, maintenance, an exclusion
+        await _settle(
+            pilot, lambda: isinstance(app.screen, ServiceScreen) and app.screen.detail is not None
+        )
+
+    return run_before
+
+
+def _case_form(app: SlawatchApp) -> Callable[[Pilot[int]], Awaitable[None]]:
+    async def run_before(pilot: Pilot[int]) -> None:
+        await _settle(pilot, lambda: app.month_passes >= 1 and app.refreshes >= 1)
+        app.screen.query_one(CreditsPanel).focus()
+        await pilot.press("down", "c")  # the unreported mail outage
+        await _settle(pilot, lambda: isinstance(app.screen, CaseForm))
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_main_screen(snap_compare: SnapCompare, dash_config: Config, size: tuple[int, int]) -> None:
+    app = SlawatchApp(dash_config, now=pinned)
+    assert snap_compare(app, terminal_size=size, run_before=_main(app))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_detail_screen(
+    snap_compare: SnapCompare, dash_config: Config, size: tuple[int, int]
+) -> None:
+    app = SlawatchApp(dash_config, now=pinned)
+    assert snap_compare(app, terminal_size=size, run_before=_detail(app))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_case_form(snap_compare: SnapCompare, dash_config: Config, size: tuple[int, int]) -> None:
+    app = SlawatchApp(dash_config, now=pinned)
+    assert snap_compare(app, terminal_size=size, run_before=_case_form(app))

@@ -1,0 +1,324 @@
+"""The slawatch dashboard application.
+
+Data flows one way: a one-shot refresh worker asks the ``StoreSource`` for a
+new ``Snapshot`` (``None`` when the database has not changed), posts
+``SnapshotLoaded``, and re-arms itself with ``set_timer`` when it is done, so
+two refreshes never overlap however slow the disk is. Between changes the
+same snapshot is re-rendered against the clock (countdowns, probe ages).
+Actions a person takes (cases, exclusions, claim export) are the only writes,
+each through the store API, each confirmed with a notification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.timer import Timer
+
+from core.config import Config
+from core.errors import SlawatchError
+from core.timeutil import YearMonth, from_minute, to_minute, utc_now
+from tui.components.case_form import CaseForm, CaseRequest
+from tui.components.cases_panel import CasesPanel
+from tui.components.credits_panel import CreditsPanel
+from tui.components.exclusion_form import ExclusionForm, ExclusionRequest
+from tui.components.help_screen import HelpScreen
+from tui.components.main_screen import MainScreen
+from tui.components.service_screen import ServiceScreen
+from tui.components.status_table import StatusTable
+from tui.messages import (
+    ActionFailed,
+    ActionSucceeded,
+    MonthsComputed,
+    RefreshFailed,
+    SnapshotLoaded,
+)
+from tui.view import OutageRow, ServiceDetail, Snapshot
+
+if TYPE_CHECKING:
+    from tui.source import Exporter, StoreSource
+
+Clock = Callable[[], datetime]
+
+
+class SlawatchApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "slawatch"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+    ]
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        now: Clock = utc_now,
+        refresh_every: float = 1.0,
+        source: StoreSource | None = None,
+        exporter: Exporter | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.now = now
+        self.refresh_every = refresh_every
+        if source is None:
+            from tui.source import StoreSource
+
+            source = StoreSource(config, exporter)
+        self.source = source
+        self.snapshot: Snapshot | None = None
+        self.refreshes = 0  # completed refresh cycles (tests and benchmarks wait on it)
+        self._problem: str | None = None
+        self._timer: Timer | None = None
+        self._busy = False
+        self._again = False
+        self._want_months = False
+        self._months_busy = False
+        self._closing = False
+        self.month_passes = 0  # completed month passes (tests and benchmarks wait on it)
+
+    def on_mount(self) -> None:
+        self.push_screen(MainScreen())
+        self.refresh_now()
+
+    async def on_unmount(self) -> None:
+        """Close the long-lived reader so nothing outlives the app (its thread would)."""
+        self._closing = True
+        if self._timer is not None:
+            self._timer.stop()
+        await self.source.close()
+
+    # -- refresh loop ---------------------------------------------------------------
+
+    def refresh_now(self, *, months: bool = False) -> None:
+        """Refresh as soon as possible, but never alongside a refresh already running.
+
+        ``months`` also re-runs the month pass (after a write of ours)."""
+        self._want_months = self._want_months or months
+        if self._closing:
+            return
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if self._busy:
+            self._again = True
+        else:
+            self._refresh()
+
+    @work(group="refresh", exit_on_error=False)
+    async def _refresh(self) -> None:
+        """One cycle: the live read on this loop; the month pass handed to a thread."""
+        if self._closing:
+            return
+        self._busy = True
+        try:
+            now = self.now()
+            snapshot = await self.source.snapshot(now)
+            self.post_message(SnapshotLoaded(snapshot))
+            if not self._months_busy and (self._want_months or self.source.months_due(now)):
+                self._want_months = False
+                self._months_busy = True
+                self._months(now, self.source.version)
+        except (SlawatchError, OSError, ValueError) as exc:
+            self.post_message(RefreshFailed(str(exc) or type(exc).__name__))
+        finally:
+            self._busy = False
+            delay = 0.0 if self._again else self.refresh_every
+            self._again = False
+            if not self._closing:
+                self._timer = self.set_timer(delay, self._refresh, name="refresh")
+
+    @work(group="months", thread=True, exit_on_error=False)
+    def _months(self, now: datetime, version: int | None) -> None:
+        """Every service's month, credits and sparklines, off the event loop."""
+        try:
+            self.post_message(MonthsComputed(self.source.months(now), now, version))
+        except (SlawatchError, OSError, ValueError) as exc:
+            self.post_message(RefreshFailed(str(exc) or type(exc).__name__, months=True))
+
+    @on(SnapshotLoaded)
+    def _snapshot_loaded(self, message: SnapshotLoaded) -> None:
+        changed = message.snapshot is not None
+        if message.snapshot is not None:
+            self.snapshot = message.snapshot
+        self._problem = None
+        self._render_main()
+        self.refreshes += 1
+        if changed and isinstance(self.screen, ServiceScreen):
+            self.screen.reload()
+
+    @on(MonthsComputed)
+    def _months_computed(self, message: MonthsComputed) -> None:
+        self._months_busy = False
+        self.snapshot = self.source.adopt(message.snapshot, message.now, message.version)
+        self._problem = None
+        self._render_main()
+        self.month_passes += 1
+        if isinstance(self.screen, ServiceScreen):
+            self.screen.reload()
+
+    @on(RefreshFailed)
+    def _refresh_failed(self, message: RefreshFailed) -> None:
+        if message.months:
+            self._months_busy = False
+        if self._problem != message.error:
+            self.notify(message.error, title="Cannot read the store", severity="error")
+        self._problem = message.error
+        self._render_main()
+        self.refreshes += 1
+
+    def _render_main(self) -> None:
+        main = self._main
+        if main is not None and self.snapshot is not None:
+            main.show(self.snapshot, self.now(), self._problem)
+        elif main is not None and self._problem is not None:
+            main.show(Snapshot((), (), (), ()), self.now(), self._problem)
+
+    @property
+    def _main(self) -> MainScreen | None:
+        return next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
+
+    # -- what is selected -----------------------------------------------------------
+
+    def _selected_service(self) -> str | None:
+        """The service the person is pointing at, on whichever screen is showing."""
+        if isinstance(self.screen, ServiceScreen):
+            return self.screen.service
+        main = self._main
+        if main is None:
+            return None
+        focused = self.focused
+        credits = main.query_one(CreditsPanel)
+        cases = main.query_one(CasesPanel)
+        if focused is credits and credits.selected_service:
+            return credits.selected_service
+        if focused is cases and cases.selected_case is not None:
+            case = cases.case(cases.selected_case)
+            if case is not None:
+                return case.service
+        return main.query_one(StatusTable).selected_service
+
+    def _selected_outage(self) -> OutageRow | None:
+        if isinstance(self.screen, ServiceScreen):
+            return self.screen.selected_outage
+        main = self._main
+        if main is None:
+            return None
+
+        credits = main.query_one(CreditsPanel)
+        return credits.selected_outage if self.focused is credits else None
+
+    def _selected_case(self) -> int | None:
+        main = self._main
+        if main is None:
+            return None
+
+        return main.query_one(CasesPanel).selected_case
+
+    # -- actions --------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_details(self) -> None:
+        service = self._selected_service()
+        if service is None or service not in self.config.services:
+            self.notify("Select a service first.", severity="warning")
+            return
+        month = self._selected_month(service)
+        self.push_screen(ServiceScreen(service, month, self._fetch_detail, self.now))
+
+    def _selected_month(self, service: str) -> YearMonth:
+        main = self._main
+        if main is not None and self.focused is not None and self.screen is main:
+            credit = main.query_one(CreditsPanel).selected_credit
+            if self.focused is main.query_one(CreditsPanel) and credit is not None:
+                return YearMonth.parse(credit.month)
+        return self.source.month_of(service, self.now())
+
+    async def _fetch_detail(self, service: str, month: YearMonth) -> ServiceDetail:
+        return await self.source.detail(service, month, self.now())
+
+    def action_open_case(self) -> None:
+        service = self._selected_service()
+        if service is None:
+            self.notify("Select a service or an outage first.", severity="warning")
+            return
+        outage = self._selected_outage()
+        priorities = self.source.priorities(service)
+        form = CaseForm(service, priorities, self.now(), outage)
+        self.push_screen(form, self._case_entered)
+
+    def _case_entered(self, request: CaseRequest | None) -> None:
+        if request is not None:
+            self._write(self.source.open_case(request), "Case opened")
+
+    def action_respond(self) -> None:
+        case_id = self._selected_case()
+        if case_id is None:
+            self.notify("No open case is selected.", severity="warning")
+            return
+        self._write(self.source.respond(case_id, self.now()), "First response recorded")
+
+    def action_resolve(self) -> None:
+        case_id = self._selected_case()
+        if case_id is None:
+            self.notify("No open case is selected.", severity="warning")
+            return
+        self._write(self.source.resolve(case_id, self.now()), "Case resolved")
+
+    def action_exclude(self) -> None:
+        service = self._selected_service()
+        if service is None:
+            self.notify("Select a service first.", severity="warning")
+            return
+        outage = self._selected_outage()
+        if outage is not None:
+            start, end = outage.start, outage.end
+        else:
+            end = from_minute(to_minute(self.now()))
+            start = end - timedelta(hours=1)
+        self.push_screen(ExclusionForm(service, start, end), self._exclusion_entered)
+
+    def _exclusion_entered(self, request: ExclusionRequest | None) -> None:
+        if request is not None:
+            self._write(self.source.exclude(request), "Exclusion added")
+
+    def action_export(self) -> None:
+        service = self._selected_service()
+        if service is None:
+            self.notify("Select a credit or a service first.", severity="warning")
+            return
+        if isinstance(self.screen, ServiceScreen):
+            month = self.screen.month
+        else:
+            month = self._selected_month(service)
+        self._write(self.source.export(service, month, self.now()), "Claim bundle written")
+
+    # -- writes ---------------------------------------------------------------------
+
+    @work(group="write", exit_on_error=False)
+    async def _write(self, operation: Awaitable[str], title: str) -> None:
+        """Run one store write; its one-line result (or error) becomes a notification."""
+        try:
+            result = await operation
+        except (SlawatchError, OSError, ValueError) as exc:
+            self.post_message(ActionFailed(title, str(exc)))
+        else:
+            self.post_message(ActionSucceeded(title, result))
+
+    @on(ActionSucceeded)
+    def _action_succeeded(self, message: ActionSucceeded) -> None:
+        self.notify(message.result, title=message.action)
+        self.refresh_now(months=True)
+
+    @on(ActionFailed)
+    def _action_failed(self, message: ActionFailed) -> None:
+        self.notify(message.error, title=f"{message.action}: failed", severity="error")

@@ -1,0 +1,109 @@
+"""Open a support case: priority, the provider's reference, a title; linked to an outage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select
+
+from tui import fmt
+from tui.view import OutageRow
+
+
+@dataclass(frozen=True)
+class CaseRequest:
+    service: str
+    priority: str
+    ref: str | None
+    title: str
+    opened_at: datetime
+    outage: OutageRow | None  # the outage this case reports, linked on creation
+
+
+def default_title(service: str, outage: OutageRow | None) -> str:
+    if outage is None:
+        return ""
+    return f"{service} down since {fmt.when(outage.start)} UTC ({outage.minutes} min)"
+
+
+class CaseForm(ModalScreen[CaseRequest | None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(
+        self,
+        service: str,
+        priorities: Sequence[str],
+        opened_at: datetime,
+        outage: OutageRow | None = None,
+    ) -> None:
+        super().__init__()
+        self.service = service
+        self.priorities = tuple(priorities)
+        self.opened_at = opened_at
+        self.outage = outage
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="form") as dialog:
+            dialog.border_title = f"Open a case · {self.service}"
+            if self.outage is not None:
+                o = self.outage
+                yield Label(
+                    f"Reports the outage of {fmt.when(o.start)}–{fmt.when(o.end)} UTC "
+                    f"({o.minutes} min); report by {fmt.when(o.report_by)}",
+                    classes="hint",
+                )
+            else:
+                yield Label("Not linked to an outage.", classes="hint")
+            yield Label("Priority")
+            yield Select(
+                [(p, p) for p in self.priorities],
+                value=self.priorities[0],
+                allow_blank=False,
+                id="priority",
+            )
+            yield Label("Provider reference")
+            yield Input(placeholder="e.g. INC-20431", id="ref")
+            yield Label("Title")
+            yield Input(default_title(self.service, self.outage), id="title")
+            yield Label(f"Opened at {fmt.clock(self.opened_at)}", classes="hint")
+            yield Label("", id="error", classes="problem")
+            with Horizontal(classes="buttons"):
+                yield Button("Open case", variant="primary", id="ok")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#ref", Input).focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _submit(self) -> None:
+        title = self.query_one("#title", Input).value.strip()
+        if not title:
+            self.query_one("#error", Label).update("A case needs a title.")
+            self.query_one("#error", Label).add_class("-shown")
+            self.query_one("#title", Input).focus()
+            return
+        priority = self.query_one("#priority", Select).value
+        ref = self.query_one("#ref", Input).value.strip() or None
+        self.dismiss(
+            CaseRequest(
+                service=self.service,
+                priority=str(priority),
+                ref=ref,
+                title=title,
+                opened_at=self.opened_at,
+                outage=self.outage,
+            )
+        )
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)

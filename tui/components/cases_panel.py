@@ -1,0 +1,103 @@
+"""Open support cases: response deadlines counting down, breaches marked."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from rich.text import Text
+from textual.events import Resize
+from textual.reactive import reactive
+from textual.widgets import DataTable
+
+from tui import fmt
+from tui.components.table_sync import Cells, Shown, selected_key, sync_rows
+from tui.palette import Palette
+from tui.view import CaseRow
+
+_SOON = 15 * 60  # seconds: a first response due sooner than this is shown as a warning
+
+
+def urgency(case: CaseRow, now: datetime) -> tuple[int, float, int]:
+    """Breached first (most overdue first), then awaiting a response by due time,
+    then cases already answered, oldest first."""
+    if case.breached(now):
+        due = case.response_due or case.opened_at
+        return (0, due.timestamp(), case.id)
+    if case.responded_at is None and case.response_due is not None:
+        return (1, case.response_due.timestamp(), case.id)
+    return (2, case.opened_at.timestamp(), case.id)
+
+
+COMPACT_BELOW = 90  # columns of its own width: narrower drops a column
+
+
+class CasesPanel(DataTable[Text]):
+    compact: reactive[bool] = reactive(False, init=False)
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(
+            id=id, cursor_type="row", zebra_stripes=True, cursor_foreground_priority="renderable"
+        )
+        self._shown = Shown()
+        self._rows: tuple[CaseRow, ...] = ()
+        self._now: datetime | None = None
+
+    def _columns(self) -> list[tuple[str, str]]:
+        columns = [("prio", "priority"), ("ref", "ref")]
+        if not self.compact:
+            columns.append(("service", "service"))
+        return [*columns, ("title", "title"), ("age", "age"), ("first response", "due")]
+
+    def on_resize(self, event: Resize) -> None:
+        self.compact = event.size.width < COMPACT_BELOW
+
+    def watch_compact(self) -> None:
+        if self._now is not None:
+            self.show(self._rows, self._now)
+
+    @property
+    def selected_case(self) -> int | None:
+        key = selected_key(self)
+        return None if key is None else int(key)
+
+    def case(self, case_id: int) -> CaseRow | None:
+        return next((c for c in self._rows if c.id == case_id), None)
+
+    def show(self, rows: Sequence[CaseRow], now: datetime) -> None:
+        self._rows, self._now = tuple(rows), now
+        palette = Palette.from_theme(self.app.theme_variables)
+        ordered = sorted(rows, key=lambda c: urgency(c, now))
+        shown = [(str(c.id), self._cells(c, now, palette)) for c in ordered]
+        self._shown = sync_rows(self, self._columns(), shown, self._shown)
+
+    def _cells(self, case: CaseRow, now: datetime, palette: Palette) -> Cells:
+        width = 22 if self.compact else 36
+        title = case.title if len(case.title) <= width else case.title[: width - 1] + "…"
+        cells = [
+            Text(case.priority, style="bold" if case.priority in ("critical", "1") else ""),
+            Text(case.ref or f"#{case.id}", style=palette.calm),
+        ]
+        if not self.compact:
+            cells.append(Text(case.service))
+        cells += [
+            Text(title),
+            Text(fmt.age(case.opened_at, now), justify="right", style=palette.muted),
+            self._due(case, now, palette),
+        ]
+        return tuple(cells)
+
+    @staticmethod
+    def _due(case: CaseRow, now: datetime, palette: Palette) -> Text:
+        if case.breached(now):
+            if case.responded_at is not None:
+                return Text("⚠ BREACHED, answered late", style=f"bold {palette.bad}")
+            late = fmt.span((now - (case.response_due or now)).total_seconds())
+            return Text(f"⚠ BREACHED +{late}", style=f"bold {palette.bad}")
+        if case.responded_at is not None:
+            return Text(f"✓ answered {fmt.when(case.responded_at)}", style=palette.good)
+        if case.response_due is None:
+            return Text("-")
+        left = (case.response_due - now).total_seconds()
+        style = palette.warn if left < _SOON else ""
+        return Text(f"due in {fmt.span(left)}", style=style)

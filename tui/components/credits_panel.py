@@ -1,0 +1,86 @@
+"""Pending credits, and the outages that can still be reported to earn one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from tui import fmt
+from tui.components.table_sync import Cells, Shown, selected_key, sync_rows
+from tui.palette import Palette
+from tui.view import CreditRow, OutageRow
+
+COLUMNS = [
+    ("service", "service"),
+    ("month", "month"),
+    ("measured credit", "measured"),
+    ("claimable", "claimable"),
+]
+
+
+class CreditsPanel(DataTable[Text]):
+    """Credit rows (``credit/SERVICE/MONTH``) above warning rows (``outage/ID``)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(
+            id=id, cursor_type="row", zebra_stripes=True, cursor_foreground_priority="renderable"
+        )
+        self._shown = Shown()
+        self._credits: tuple[CreditRow, ...] = ()
+        self._outages: tuple[OutageRow, ...] = ()
+
+    @property
+    def selected_credit(self) -> CreditRow | None:
+        key = selected_key(self) or ""
+        return next((c for c in self._credits if f"credit/{c.service}/{c.month}" == key), None)
+
+    @property
+    def selected_outage(self) -> OutageRow | None:
+        key = selected_key(self) or ""
+        return next((o for o in self._outages if f"outage/{o.id}" == key), None)
+
+    @property
+    def selected_service(self) -> str | None:
+        row = self.selected_credit or self.selected_outage
+        return None if row is None else row.service
+
+    def show(
+        self, credits: Sequence[CreditRow], outages: Sequence[OutageRow], now: datetime
+    ) -> None:
+        self._credits, self._outages = tuple(credits), tuple(outages)
+        palette = Palette.from_theme(self.app.theme_variables)
+        rows = [
+            (f"credit/{c.service}/{c.month}", self._credit_cells(c, palette))
+            for c in sorted(credits, key=lambda c: (c.month, c.service), reverse=True)
+        ]
+        rows += [
+            (f"outage/{o.id}", self._outage_cells(o, now, palette))
+            for o in sorted(outages, key=lambda o: o.report_by)
+        ]
+        self._shown = sync_rows(self, COLUMNS, rows, self._shown)
+
+    @staticmethod
+    def _credit_cells(c: CreditRow, palette: Palette) -> Cells:
+        claim_style = palette.good if c.claimable_amount else palette.muted
+        return (
+            Text(c.service, style="bold"),
+            Text(c.month),
+            Text(
+                f"{fmt.credit_band(c.credit_percent)}  {fmt.money(c.credit_amount, c.currency)}",
+                justify="right",
+            ),
+            Text(fmt.money(c.claimable_amount, c.currency), style=claim_style),
+        )
+
+    @staticmethod
+    def _outage_cells(o: OutageRow, now: datetime, palette: Palette) -> Cells:
+        left = fmt.span((o.report_by - now).total_seconds())
+        return (
+            Text(f"⚠ {o.service}", style=f"bold {palette.warn}"),
+            Text(fmt.when(o.start), style=palette.warn),
+            Text(f"{o.minutes} min unreported", justify="right", style=f"bold {palette.warn}"),
+            Text(f"report by {fmt.when(o.report_by)}, {left} left", style=palette.warn),
+        )

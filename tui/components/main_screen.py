@@ -1,0 +1,70 @@
+"""The main screen: live status on top, open cases and pending credits below."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer
+
+from tui.components.cases_panel import CasesPanel
+from tui.components.credits_panel import CreditsPanel
+from tui.components.row_table import RowTable
+from tui.components.status_table import StatusTable
+from tui.components.title_bar import TitleBar
+from tui.view import Snapshot
+
+COMPACT_BELOW = 120  # columns: narrower terminals stack the panels and drop sparklines
+
+
+class MainScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "app.details", "Details"),
+        Binding("c", "app.open_case", "Case"),
+        Binding("r", "app.respond", "Responded"),
+        Binding("d", "app.resolve", "Resolved"),
+        Binding("x", "app.exclude", "Exclude"),
+        Binding("e", "app.export", "Export"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar(id="title")
+        with Vertical(id="status-box", classes="panel") as status_box:
+            status_box.border_title = "Live status"
+            yield StatusTable(id="status")
+        with Horizontal(id="lower"):
+            with Vertical(id="cases-box", classes="panel") as cases_box:
+                cases_box.border_title = "Open cases"
+                yield CasesPanel(id="cases")
+            with Vertical(id="credits-box", classes="panel") as credits_box:
+                credits_box.border_title = "Pending credits"
+                yield CreditsPanel(id="credits")
+        yield Footer()
+
+    def on_resize(self, event: Resize) -> None:
+        self.set_class(event.size.width < COMPACT_BELOW, "-compact")
+
+    def show(self, snapshot: Snapshot, now: datetime, problem: str | None) -> None:
+        self.query_one(TitleBar).show(services=len(snapshot.services), now=now, problem=problem)
+        self.query_one(StatusTable).show(snapshot.services, now)
+        self.query_one(CasesPanel).show(snapshot.cases, now)
+        reportable = snapshot.reportable(now)
+        self.query_one(CreditsPanel).show(snapshot.credits, reportable, now)
+        self.query_one("#cases-box").border_subtitle = _count(len(snapshot.cases), "open")
+        self.query_one("#credits-box").border_subtitle = _count(len(reportable), "to report")
+
+    @on(DataTable.RowSelected)
+    @on(RowTable.RowChosen)
+    async def _row_chosen(self) -> None:
+        """Enter on a table row (the table takes the key before the screen does)."""
+        await self.app.run_action("details")
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" if n else ""

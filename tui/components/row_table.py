@@ -1,0 +1,246 @@
+"""A read-only table drawn line by line, for the panel that refreshes every second.
+
+``DataTable`` re-renders every visible cell whenever any cell changes and
+measures every cell of every new row; with a thousand services whose probe
+ages tick every second that is most of a frame budget. This table keeps one
+rendered line per row, keyed by what the row shows, so a tick re-renders only
+the rows on screen whose text changed, and rows off screen are computed only
+when they scroll into view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+Cells = tuple[Text, ...]
+Columns = Sequence[tuple[str, str]]  # (label, key)
+Signature = tuple[tuple[str, str], ...]
+PAD = 1  # blank cells either side of every column
+
+
+def signature(cells: Cells) -> Signature:
+    """What a row looks like: its text and styles (Rich's ``==`` ignores base styles)."""
+    return tuple((c.plain, f"{c.style}{c.spans}") for c in cells)
+
+
+class RowTable(ScrollView, can_focus=True):
+    """Rows of Rich ``Text`` cells with a fixed header, a row cursor and ``RowChosen``."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "row-table--header",
+        "row-table--cursor",
+        "row-table--stripe",
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "move(-1)", "Up", show=False),
+        Binding("down", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "move(-1000000)", "First", show=False),
+        Binding("end", "move(1000000)", "Last", show=False),
+        Binding("enter", "choose", "Details", show=False),
+    ]
+
+    cursor: reactive[int] = reactive(0, init=False)
+
+    class RowChosen(Message):
+        """Enter (or a double click) on a row."""
+
+        def __init__(self, table: RowTable, key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> RowTable:
+            return self.table
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._labels: tuple[tuple[str, str], ...] = ()
+        self._widths: list[int] = []
+        self._keys: list[str] = []
+        self._index: dict[str, int] = {}
+        self._cells_of: Callable[[str], Cells] = lambda key: ()
+        self._rows: dict[str, Cells] = {}  # rows computed for the current generation
+        self._lines: dict[tuple[str, int], tuple[Signature, Strip]] = {}
+        self._styles: tuple[Style, Style, Style, Style] | None = None
+
+    # -- content ----------------------------------------------------------------
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self._keys)
+
+    @property
+    def selected_key(self) -> str | None:
+        return self._keys[self.cursor] if 0 <= self.cursor < len(self._keys) else None
+
+    def row(self, key: str) -> Cells:
+        """The cells a row shows now (computed if it has not been yet)."""
+        cells = self._rows.get(key)
+        if cells is None:
+            cells = self._rows[key] = self._cells_of(key)
+            self._grow(cells)
+        return cells
+
+    def show_rows(
+        self, columns: Columns, keys: Sequence[str], cells: Callable[[str], Cells]
+    ) -> None:
+        """Show ``keys`` in this order; ``cells(key)`` is asked only for rows drawn.
+
+        New or reordered rows (or new columns) recompute the column widths from
+        every row; otherwise only rows on screen are computed now.
+        """
+        selected = self.selected_key
+        labels = tuple(columns)
+        keys = list(keys)
+        self._cells_of = cells
+        self._rows = {}
+        if labels != self._labels or keys != self._keys:
+            self._labels, self._keys = labels, keys
+            self._index = {key: i for i, key in enumerate(keys)}
+            self._widths = [len(label) for label, _ in labels]
+            self._lines.clear()
+            for key in keys:
+                self.row(key)
+            self.virtual_size = Size(self._total_width(), len(keys) + 1)
+            if selected in self._index:
+                self.set_reactive(RowTable.cursor, self._index[selected])
+            self.cursor = min(self.cursor, max(len(keys) - 1, 0))
+        else:
+            top = int(self.scroll_y)
+            for key in keys[top : top + self.size.height]:
+                self.row(key)
+        self.refresh()
+
+    def _grow(self, cells: Cells) -> None:
+        """Widen a column a new cell does not fit in (every line is drawn again)."""
+        grown = False
+        for i, cell in enumerate(cells[: len(self._widths)]):
+            if cell.cell_len > self._widths[i]:
+                self._widths[i] = cell.cell_len
+                grown = True
+        if grown:
+            self._lines.clear()
+            self.virtual_size = Size(self._total_width(), len(self._keys) + 1)
+
+    def _total_width(self) -> int:
+        return sum(w + 2 * PAD for w in self._widths)
+
+    # -- drawing ----------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.size.width
+        base, header, _, _ = self._row_styles()
+        if y == 0:
+            strip = self._line(tuple(Text(label) for label, _ in self._labels), header)
+        else:
+            index = scroll_y + y - 1
+            if not 0 <= index < len(self._keys):
+                return Strip.blank(width, base)
+            strip = self._row_line(index)
+        return strip.crop_extend(scroll_x, scroll_x + width, base)
+
+    def _row_line(self, index: int) -> Strip:
+        key = self._keys[index]
+        cells = self.row(key)
+        flags = (index == self.cursor) * 2 + (index % 2) + self.has_focus * 4
+        sig = signature(cells)
+        cached = self._lines.get((key, flags))
+        if cached is not None and cached[0] == sig:
+            return cached[1]
+        base, _, stripe, cursor = self._row_styles()
+        style = cursor if index == self.cursor else stripe if index % 2 else base
+        strip = self._line(cells, style)
+        self._lines[(key, flags)] = (sig, strip)
+        return strip
+
+    def _row_styles(self) -> tuple[Style, Style, Style, Style]:
+        """(base, header, stripe, cursor) styles, looked up once per style change."""
+        if self._styles is None:
+            base = self.rich_style
+            self._styles = (
+                base,
+                self.get_component_rich_style("row-table--header"),
+                base + self.get_component_rich_style("row-table--stripe"),
+                base + self.get_component_rich_style("row-table--cursor"),
+            )
+        return self._styles
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = None
+        self._lines.clear()
+
+    def _line(self, cells: Cells, style: Style) -> Strip:
+        console = self.app.console
+        segments: list[Segment] = []
+        for cell, width in zip(cells, self._widths, strict=False):
+            text = cell.copy()
+            text.truncate(width, overflow="ellipsis")
+            gap = width - text.cell_len
+            if text.justify == "right":
+                text.pad_left(gap)
+            else:
+                text.pad_right(gap)
+            segments.append(Segment(" " * PAD))
+            base = console.get_style(text.style) if text.style else None
+            segments.extend(Segment.apply_style(text.render(console, end=""), base))
+            segments.append(Segment(" " * PAD))
+        return Strip(segments).apply_style(style)
+
+    # -- the cursor ---------------------------------------------------------------
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        rows = max(self.size.height - 1, 1)
+        top = int(self.scroll_y)
+        if new < top:
+            self.scroll_to(y=new, animate=False)
+        elif new >= top + rows:
+            self.scroll_to(y=new - rows + 1, animate=False)
+        self.refresh()
+
+    def action_move(self, step: int) -> None:
+        if self._keys:
+            self.cursor = max(0, min(len(self._keys) - 1, self.cursor + step))
+
+    def action_page(self, direction: int) -> None:
+        self.action_move(direction * max(self.size.height - 2, 1))
+
+    def action_choose(self) -> None:
+        key = self.selected_key
+        if key is not None:
+            self.post_message(self.RowChosen(self, key))
+
+    def on_click(self, event: events.Click) -> None:
+        index = int(self.scroll_y) + event.y - 1
+        if event.y >= 1 and 0 <= index < len(self._keys):
+            self.cursor = index
+            if event.chain >= 2:
+                self.action_choose()
+
+    def on_focus(self) -> None:
+        self._styles = None
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._styles = None
+        self.refresh()
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self.refresh()

@@ -1,0 +1,107 @@
+"""Live status: one row per service, the most urgent first."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from rich.text import Text
+from textual.events import Resize
+from textual.reactive import reactive
+
+from tui import fmt
+from tui.components.row_table import Cells, RowTable
+from tui.palette import Palette, state_text
+from tui.view import ServiceRow
+
+_RANK = {"down": 0, "degraded": 1, "unknown": 3, "up": 4}
+_BUDGET_LOW = 30  # minutes: below this the budget is shown as a warning
+
+
+def urgency(row: ServiceRow, now: datetime) -> tuple[int, str]:
+    """Down, then degraded, then stale, then unknown, then up; by name within each."""
+    if fmt.is_stale(row.last_probe_at, row.probe_interval_s, now):
+        return (2, row.name)
+    return (_RANK[row.state], row.name)
+
+
+COMPACT_BELOW = 110  # columns of its own width: narrower drops a column
+
+
+class StatusTable(RowTable):
+    """The live status panel. ``compact`` drops the sparkline for narrow terminals."""
+
+    compact: reactive[bool] = reactive(False, init=False)
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._static: dict[ServiceRow, Cells] = {}
+        self._services: tuple[ServiceRow, ...] = ()
+        self._now: datetime | None = None
+
+    def _columns(self) -> list[tuple[str, str]]:
+        columns = [("service", "service"), ("state", "state"), ("latency", "latency")]
+        if not self.compact:
+            columns.append(("last hour", "spark"))
+        columns += [("month", "month"), ("budget", "budget"), ("band", "band"), ("probe", "probe")]
+        return columns
+
+    def on_resize(self, event: Resize) -> None:
+        self.compact = event.size.width < COMPACT_BELOW
+
+    def watch_compact(self) -> None:
+        self._static = {}
+        if self._now is not None:
+            self.show(self._services, self._now)
+
+    @property
+    def selected_service(self) -> str | None:
+        return self.selected_key
+
+    def show(self, rows: Sequence[ServiceRow], now: datetime) -> None:
+        """Show ``rows`` as of ``now``: only rows on screen are re-rendered when
+        nothing but the clock moved, and each row's clock-free cells are reused."""
+        self._services, self._now = tuple(rows), now
+        palette = Palette.from_theme(self.app.theme_variables)
+        ordered = sorted(rows, key=lambda r: urgency(r, now))
+        by_name = {r.name: r for r in ordered}
+        cache, self._static = self._static, {}
+
+        def cells(name: str) -> Cells:
+            row = by_name[name]
+            static = cache.get(row) or self._static_cells(row, palette)
+            self._static[row] = static
+            return self._cells(row, static, now, palette)
+
+        self.show_rows(self._columns(), list(by_name), cells)
+        self._static.update((r, c) for r, c in cache.items() if by_name.get(r.name) == r)
+
+    def _static_cells(self, row: ServiceRow, palette: Palette) -> Cells:
+        """The cells that depend on the row alone (not on the clock)."""
+        band_style = palette.good if not row.band_credit else palette.bad
+        budget_style = ""
+        if row.budget_minutes is not None and row.budget_minutes < _BUDGET_LOW:
+            budget_style = palette.bad if row.budget_minutes == 0 else palette.warn
+        cells = [
+            Text(row.name, style="bold"),
+            Text(fmt.latency(row.latency_ms), justify="right"),
+        ]
+        if not self.compact:
+            cells.append(Text(fmt.sparkline(row.latency_hour, 30), style=palette.calm))
+        cells += [
+            Text(fmt.percent(row.availability), justify="right", style=band_style),
+            Text(fmt.budget(row.budget_minutes), justify="right", style=budget_style),
+            Text(fmt.credit_band(row.band_credit), justify="right", style=band_style),
+        ]
+        return tuple(cells)
+
+    @staticmethod
+    def _cells(row: ServiceRow, static: Cells, now: datetime, palette: Palette) -> Cells:
+        stale = fmt.is_stale(row.last_probe_at, row.probe_interval_s, now)
+        probe_style = f"italic {palette.warn}" if stale else palette.muted
+        return (
+            static[0],
+            state_text(row.state, stale, palette),
+            *static[1:],
+            Text(fmt.age(row.last_probe_at, now), justify="right", style=probe_style),
+        )

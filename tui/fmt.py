@@ -1,0 +1,100 @@
+"""Small text formatters shared by the panels (plain strings, no widgets)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+_BARS = "▁▂▃▄▅▆▇█"
+STALE_PROBES = 3  # a service whose last probe is older than this many intervals is stale
+
+
+def span(seconds: float) -> str:
+    """A short human duration: ``42s``, ``7m 05s``, ``3h 12m``, ``2d 04h``."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    return f"{s // 86400}d {s % 86400 // 3600:02d}h"
+
+
+def age(then: datetime | None, now: datetime) -> str:
+    return "never" if then is None else span((now - then).total_seconds())
+
+
+def countdown(due: datetime | None, now: datetime) -> str:
+    """Time left until ``due`` (``in 12m 05s``), or how late it is (``late 3m 10s``)."""
+    if due is None:
+        return "-"
+    left = (due - now).total_seconds()
+    return f"in {span(left)}" if left >= 0 else f"late {span(-left)}"
+
+
+def is_stale(last_probe_at: datetime | None, interval_s: float, now: datetime) -> bool:
+    """The agent has stopped reporting this service (never probed counts as stale)."""
+    if last_probe_at is None:
+        return True
+    return now - last_probe_at > timedelta(seconds=STALE_PROBES * max(interval_s, 1.0))
+
+
+def percent(value: Decimal | None, places: int = 3) -> str:
+    if value is None:
+        return "-"
+    q = Decimal(1).scaleb(-places)
+    return f"{value.quantize(q, rounding=ROUND_HALF_UP)} %"
+
+
+def credit_band(value: Decimal | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value.quantize(Decimal(1), rounding=ROUND_HALF_UP)} %"
+
+
+def money(amount: Decimal, currency: str) -> str:
+    return f"{amount.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,} {currency}"
+
+
+def latency(ms: int | None) -> str:
+    return "-" if ms is None else f"{ms} ms"
+
+
+def budget(minutes: int | None) -> str:
+    if minutes is None:
+        return "-"
+    return f"{minutes:,} min"
+
+
+def sparkline(values: Sequence[int | None], width: int) -> str:
+    """Latency over time in block characters; a minute with no probe is a blank.
+
+    The last ``width`` values are scaled between their own minimum and maximum,
+    with a floor on that range (a fifth of the maximum) so a steady service
+    draws a calm line rather than magnified jitter.
+    """
+    shown = list(values)[-width:]
+    known = [v for v in shown if v is not None]
+    if not known:
+        return " " * width
+    low, top = min(known), max(known)
+    spread = max(top - low, top // 5, 1)
+    cells = []
+    for v in shown:
+        if v is None:
+            cells.append(" ")
+        else:
+            level = (v - low) * (len(_BARS) - 1) // spread
+            cells.append(_BARS[min(len(_BARS) - 1, level)])
+    return "".join(cells).rjust(width)
+
+
+def when(ts: datetime | None) -> str:
+    """A UTC instant for a table: ``11-03 14:05``."""
+    return "-" if ts is None else ts.astimezone(UTC).strftime("%m-%d %H:%M")
+
+
+def clock(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

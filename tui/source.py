@@ -1,0 +1,371 @@
+"""Where the dashboard's data comes from, and where its few writes go.
+
+Reads use one read-only connection kept for the app's life, so that
+``PRAGMA data_version`` (``Store.data_version``) can tell whether anyone has
+committed since the last look: an unchanged database costs one pragma per
+cycle. Every read is a single autocommit statement, so the reader never holds
+a transaction open against the agent's writes. Month figures come from the
+shared read models in ``store.reports``; rows for the panels are built here.
+
+Writes (the actions a person takes) open their own short read-write
+connection, do one thing through the store API, and close it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from core.config import Config
+from core.errors import InputError
+from core.month import MonthReport
+from core.outages import Outage
+from core.status import name_of
+from core.timeutil import YearMonth, from_minute, to_minute
+from store import ProbeState, Store
+from store.reports import CaseView, ServiceState, case_view, month_report, overview
+from tui.budget import downtime_budget
+from tui.components.case_form import CaseRequest
+from tui.components.exclusion_form import ExclusionRequest
+from tui.days import day_cells
+from tui.view import (
+    CaseRow,
+    CreditRow,
+    OutageRow,
+    ServiceDetail,
+    ServiceRow,
+    Snapshot,
+    WindowRow,
+)
+
+Exporter = Callable[[Config, str, YearMonth, datetime], Awaitable[str]]
+"""Writes one month's claim bundle and says where (given by the application shell,
+which owns claim export: the dashboard only asks for it)."""
+
+MONTHS_EVERY = timedelta(seconds=15)  # month figures, credits, sparklines: at most this often
+
+
+class StoreSource:
+    """The dashboard's reads and writes. Reads come in two speeds:
+
+    - ``snapshot(now)`` runs on the app's event loop every cycle: one
+      ``PRAGMA data_version``, and when something was committed, the latest
+      probe states and the open cases (milliseconds, however many services);
+    - ``months(now)`` computes every service's month, the pending credits, the
+      reportable outages and the sparklines (``store.reports.overview``: a month
+      computation per service). It is synchronous, with its own connection and
+      event loop, so the app runs it in a thread worker and the screen never
+      waits for it; ``adopt`` folds its result into the live snapshot.
+    """
+
+    def __init__(self, config: Config, exporter: Exporter | None = None) -> None:
+        self.config = config
+        self.exporter = exporter
+        self._reader: Store | None = None
+        self._closed = False
+        self._version: int | None = None
+        self._last: Snapshot | None = None
+        self._months_at: datetime | None = None
+        self._months_version: int | None = None
+        self._months_of: tuple[YearMonth, ...] = ()
+
+    async def close(self) -> None:
+        """Close the reader for good: a read after this raises, never reopens one."""
+        self._closed = True
+        if self._reader is not None:
+            await self._reader.close()
+            self._reader = None
+
+    async def _read(self) -> Store | None:
+        """The long-lived read-only connection; None while the file does not exist."""
+        if self._closed:
+            raise RuntimeError("the dashboard's store source is closed")
+        if self._reader is None and self.config.storage_path.exists():
+            self._reader = await Store.open(self.config.storage_path, readonly=True)
+        return self._reader
+
+    # -- the main screen ----------------------------------------------------------
+
+    async def snapshot(self, now: datetime) -> Snapshot | None:
+        """The live snapshot, or None when nothing was committed since the last call."""
+        store = await self._read()
+        if store is None:
+            if self._last is None:
+                self._last = self._skeleton()
+                return self._last
+            return None
+        version = await store.data_version()
+        if version == self._version and self._last is not None:
+            return None
+        self._last = await self._fast(store, now, self._last or self._skeleton())
+        self._version = version
+        return self._last
+
+    def months_due(self, now: datetime, every: timedelta = MONTHS_EVERY) -> bool:
+        """Whether the month pass should run again: something changed and it is
+        ``every`` old, or the month turned over, or it never ran."""
+        if self._months_at is None or self.month_of_any(now) != self._months_of:
+            return True
+        return self._version != self._months_version and now - self._months_at >= every
+
+    def months(self, now: datetime) -> Snapshot:
+        """The month pass (blocking: run it in a thread). Opens its own connection."""
+        return asyncio.run(self._months(now))
+
+    async def _months(self, now: datetime) -> Snapshot:
+        async with await Store.open(self.config.storage_path, readonly=True) as store:
+            return await self._full(store, now)
+
+    def adopt(self, full: Snapshot, now: datetime, version: int | None) -> Snapshot:
+        """Fold a month pass into the live snapshot (probe states: the newer wins)."""
+        live = {row.name: row for row in (self._last.services if self._last else ())}
+        services = []
+        for row in full.services:
+            fresher = live.get(row.name)
+            if fresher is not None and _newer(fresher.last_probe_at, row.last_probe_at):
+                row = replace(
+                    row,
+                    state=fresher.state,
+                    last_probe_at=fresher.last_probe_at,
+                    latency_ms=fresher.latency_ms,
+                    error=fresher.error,
+                )
+            services.append(row)
+        cases = self._last.cases if self._last is not None else full.cases
+        self._last = replace(full, services=tuple(services), cases=cases)
+        self._months_at, self._months_version = now, version
+        self._months_of = self.month_of_any(now)
+        return self._last
+
+    @property
+    def version(self) -> int | None:
+        """The data version the live snapshot was read at (taken before a month pass)."""
+        return self._version
+
+    def _skeleton(self) -> Snapshot:
+        """Every configured service, nothing known yet: what the first paint shows."""
+        rows = tuple(
+            ServiceRow(
+                name=name,
+                state="unknown",
+                last_probe_at=None,
+                latency_ms=None,
+                probe_interval_s=svc.probe.interval.total_seconds() if svc.probe else 60.0,
+                latency_hour=(),
+                availability=None,
+                band_credit=None,
+                budget_minutes=None,
+            )
+            for name, svc in self.config.services.items()
+        )
+        return Snapshot(rows, (), (), ())
+
+    def month_of_any(self, now: datetime) -> tuple[YearMonth, ...]:
+        return tuple(self.month_of(name, now) for name in self.config.services)
+
+    async def _full(self, store: Store, now: datetime) -> Snapshot:
+        view = await overview(store, self.config, now)
+        services = []
+        for state in view.services:
+            report = view.month_reports[state.name]
+            latency_hour = await self._latency_hour(store, state.name, now)
+            services.append(self._service_row(state, report, latency_hour))
+        return Snapshot(
+            services=tuple(services),
+            cases=tuple(_case_row(c) for c in view.open_cases),
+            credits=tuple(
+                CreditRow(
+                    service=c.service,
+                    month=str(c.month),
+                    credit_percent=c.credit_percent,
+                    credit_amount=c.credit_amount,
+                    claimable_amount=c.claimable_credit_amount,
+                    currency=c.currency,
+                )
+                for c in view.pending_credits
+            ),
+            unreported=tuple(_outage_row(o) for o in view.reportable_outages),
+        )
+
+    async def _fast(self, store: Store, now: datetime, last: Snapshot) -> Snapshot:
+        """The last snapshot with fresh probe states and open cases."""
+        probes = _latest_probes(await store.probe_states())
+        services = []
+        for row in last.services:
+            probe = probes.get(row.name)
+            if probe is not None:
+                row = replace(
+                    row,
+                    state=name_of(probe.status),
+                    last_probe_at=probe.at,
+                    latency_ms=probe.latency_ms,
+                    error=probe.error,
+                )
+            services.append(row)
+        cases = [case_view(self.config, c, now) for c in await store.cases(open_only=True)]
+        return replace(last, services=tuple(services), cases=tuple(_case_row(c) for c in cases))
+
+    async def _latency_hour(
+        self, store: Store, service: str, now: datetime
+    ) -> tuple[int | None, ...]:
+        end = to_minute(now)
+        hour: list[int | None] = [None] * 60
+        for minute, latency in await store.latencies(service, end - 60, end):
+            if end - 60 <= minute < end:
+                hour[minute - (end - 60)] = latency
+        return tuple(hour)
+
+    def _service_row(
+        self, state: ServiceState, report: MonthReport, latency_hour: tuple[int | None, ...]
+    ) -> ServiceRow:
+        service = self.config.services[state.name]
+        contract = self.config.contract_for(state.name)
+        recorded = report.downtime_minutes + report.up_minutes + report.degraded_minutes
+        return ServiceRow(
+            name=state.name,
+            state=state.state if state.state in _STATES else "unknown",  # type: ignore[arg-type]
+            last_probe_at=state.last_probe_at,
+            latency_ms=state.latency_ms,
+            probe_interval_s=service.probe.interval.total_seconds() if service.probe else 60.0,
+            latency_hour=latency_hour,
+            availability=report.availability_percent if recorded else None,
+            band_credit=report.credit_percent,
+            budget_minutes=downtime_budget(
+                contract,
+                report.minutes_in_month - report.excluded_minutes,
+                report.downtime_minutes,
+                report.availability_percent,
+            ),
+        )
+
+    def month_of(self, service: str, now: datetime) -> YearMonth:
+        """The month ``now`` falls in, in the service's contract time zone."""
+        return YearMonth.of(now, self.config.contract_for(service).timezone)
+
+    def priorities(self, service: str) -> list[str]:
+        return list(self.config.contract_for(service).priorities)
+
+    # -- the detail screen --------------------------------------------------------
+
+    async def detail(self, service: str, month: YearMonth, now: datetime) -> ServiceDetail:
+        if (store := await self._read()) is None:
+            async with await Store.open(self.config.storage_path, readonly=True) as empty:
+                return await self._detail(empty, service, month, now)
+        return await self._detail(store, service, month, now)
+
+    async def _detail(
+        self, store: Store, service: str, month: YearMonth, now: datetime
+    ) -> ServiceDetail:
+        contract = self.config.contract_for(service)
+        report = await month_report(store, self.config, service, month)
+        start, end = report.start_minute, report.end_minute
+        windows = await store.windows(service, start, end)
+        sources = await store.minutes(service, start, end)
+        days = day_cells(
+            self.config.services[service], contract, month, sources, windows, to_minute(now)
+        )
+        from core.windows import weekly_windows
+
+        weekly = weekly_windows(
+            self.config.services[service].maintenance, contract.timezone, start, end
+        )
+        return ServiceDetail(
+            service=service,
+            month=str(month),
+            timezone=contract.timezone.key,
+            availability=report.availability_percent,
+            credit_percent=report.credit_percent,
+            credit_amount=report.credit_amount,
+            claimable_amount=report.claimable_credit_amount,
+            currency=report.currency,
+            downtime_minutes=report.downtime_minutes,
+            days=days,
+            outages=tuple(_outage_row(o) for o in report.outages),
+            windows=tuple(
+                WindowRow(w.kind, from_minute(w.start), from_minute(w.end), w.reason or None)
+                for w in sorted([*windows, *weekly])
+            ),
+        )
+
+    # -- writes -------------------------------------------------------------------
+
+    async def _writer(self) -> Store:
+        return await Store.open(self.config.storage_path)
+
+    async def open_case(self, request: CaseRequest) -> str:
+        async with await self._writer() as store:
+            case = await store.open_case(
+                request.service, request.priority, request.title, request.opened_at, ref=request.ref
+            )
+            if request.outage is not None:
+                o = request.outage
+                case = await store.link_case(case.id, to_minute(o.start), to_minute(o.end))
+        linked = f", linked to the outage of {o.minutes} min" if request.outage else ""
+        return f"Case #{case.id} ({case.ref or 'no ref'}, {case.priority}) opened{linked}."
+
+    async def respond(self, case_id: int, at: datetime) -> str:
+        async with await self._writer() as store:
+            case = await store.respond_case(case_id, at)
+        return f"Case #{case.id} ({case.ref or 'no ref'}): first response recorded."
+
+    async def resolve(self, case_id: int, at: datetime) -> str:
+        async with await self._writer() as store:
+            case = await store.resolve_case(case_id, at)
+        return f"Case #{case.id} ({case.ref or 'no ref'}) resolved."
+
+    async def exclude(self, request: ExclusionRequest) -> str:
+        async with await self._writer() as store:
+            window = await store.add_exclusion(
+                request.service, to_minute(request.start), to_minute(request.end), request.reason
+            )
+        return f"{request.service}: {window.minutes} min excluded ({request.reason})."
+
+    async def export(self, service: str, month: YearMonth, now: datetime) -> str:
+        if self.exporter is None:
+            raise InputError("export", "claim export is not available in this dashboard")
+        return await self.exporter(self.config, service, month, now)
+
+
+_STATES = ("up", "down", "degraded", "unknown")
+
+
+def _case_row(view: CaseView) -> CaseRow:
+    c = view.case
+    return CaseRow(
+        id=c.id,
+        ref=c.ref,
+        service=c.service,
+        priority=c.priority,
+        title=c.title,
+        opened_at=c.opened_at,
+        response_due=view.response_due,
+        responded_at=c.responded_at,
+    )
+
+
+def _newer(a: datetime | None, b: datetime | None) -> bool:
+    return a is not None and (b is None or a > b)
+
+
+def _latest_probes(states: list[ProbeState]) -> dict[str, ProbeState]:
+    """The newest probe of each service, whichever source took it."""
+    latest: dict[str, ProbeState] = {}
+    for state in states:
+        if state.service not in latest or state.at > latest[state.service].at:
+            latest[state.service] = state
+    return latest
+
+
+def _outage_row(o: Outage) -> OutageRow:
+    return OutageRow(
+        id=o.id,
+        service=o.service,
+        start=o.start,
+        end=o.end,
+        minutes=o.minutes,
+        reported=o.reported,
+        case_id=o.case_id,
+        report_by=o.report_by,
+    )

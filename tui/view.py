@@ -1,0 +1,129 @@
+"""What the dashboard shows, as plain frozen rows.
+
+The refresh worker turns the store's read models into a ``Snapshot``; widgets
+only ever render a ``Snapshot`` together with the current instant. Keeping the
+two apart means a panel can be tested with hand-made rows, and a tick of the
+clock (countdowns, "last probe 12s ago") re-renders without touching the
+database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from core.status import StatusName
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    """One service on the live status panel."""
+
+    name: str
+    state: StatusName  # the last probe's verdict ("unknown" when never probed)
+    last_probe_at: datetime | None
+    latency_ms: int | None
+    probe_interval_s: float  # for deciding when the agent has gone stale
+    latency_hour: tuple[int | None, ...]  # last hour, one value per minute, oldest first
+    availability: Decimal | None  # current month, None when nothing measured yet
+    band_credit: Decimal | None  # credit percent of the band the month is in now
+    budget_minutes: int | None  # downtime left before the next band; None at the lowest band
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """One open (unresolved) support case."""
+
+    id: int
+    ref: str | None
+    service: str
+    priority: str
+    title: str
+    opened_at: datetime
+    response_due: datetime | None
+    responded_at: datetime | None
+
+    def breached(self, now: datetime) -> bool:
+        """Rule 9, against the dashboard's clock: answered late, or due and not answered."""
+        if self.response_due is None:
+            return False
+        if self.responded_at is not None:
+            return self.responded_at > self.response_due
+        return now > self.response_due
+
+
+@dataclass(frozen=True)
+class OutageRow:
+    """An outage of one service, reported (a case covers it) or not."""
+
+    id: str
+    service: str
+    start: datetime
+    end: datetime  # exclusive
+    minutes: int
+    reported: bool
+    case_id: int | None
+    report_by: datetime
+
+
+@dataclass(frozen=True)
+class CreditRow:
+    """A month that owes a credit not yet settled."""
+
+    service: str
+    month: str
+    credit_percent: Decimal
+    credit_amount: Decimal
+    claimable_amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the main screen shows, read in one refresh cycle."""
+
+    services: tuple[ServiceRow, ...]
+    cases: tuple[CaseRow, ...]
+    credits: tuple[CreditRow, ...]
+    unreported: tuple[OutageRow, ...]  # recent unreported outages (filter on report_by > now)
+
+    def reportable(self, now: datetime) -> tuple[OutageRow, ...]:
+        """Unreported outages that can still be reported (their report_by is ahead)."""
+        return tuple(o for o in self.unreported if o.report_by > now)
+
+
+@dataclass(frozen=True)
+class DayCell:
+    """One day of the detail screen's month strip."""
+
+    day: int
+    availability: Decimal | None  # None: the day has not started yet or nothing was measured
+    downtime_minutes: int
+
+
+@dataclass(frozen=True)
+class WindowRow:
+    kind: str  # "maintenance" or "exclusion"
+    start: datetime
+    end: datetime
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class ServiceDetail:
+    """The detail screen of one service for one month."""
+
+    service: str
+    month: str
+    timezone: str
+    availability: Decimal
+    credit_percent: Decimal
+    credit_amount: Decimal
+    claimable_amount: Decimal
+    currency: str
+    downtime_minutes: int
+    days: tuple[DayCell, ...]
+    outages: tuple[OutageRow, ...]
+    windows: tuple[WindowRow, ...]
