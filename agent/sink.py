@@ -12,6 +12,8 @@ the connection closes. So the sink remembers which file it opened (device and
 inode) and looks again before and after every write; when the path no longer
 names that file, the write counts as failed (the writer keeps the rows) and
 the next attempt opens whatever the path names now, a new database if none.
+Before letting go of the old file its WAL is checkpointed empty, since the
+``-wal`` file goes by the path and would otherwise be replayed onto the new one.
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ class StoreSink:
 
     async def _same_file(self) -> None:
         if _identity(self.path) != self._file:
+            # Empty the old file's WAL first: the -wal file lives at the path, and
+            # SQLite would replay what is left in it onto whatever file is there now.
+            if self._store is not None:
+                with contextlib.suppress(Exception):
+                    await self._store.checkpoint()
             await self.close()
             raise DatabaseReplaced(
                 f"the database file {self.path} was removed or replaced while open;"

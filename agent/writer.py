@@ -18,7 +18,7 @@ for longer must not grow the agent until the machine runs out of memory. Past
 the bound the OLDEST rows are dropped (counted in ``dropped``, logged once per
 episode): those minutes read as unknown, never as up or down, and the newest
 evidence, the one an open outage needs, is kept. A buffered row costs about
-230 bytes (measured in tests/faults/test_fault_storage.py).
+215 bytes (measured in tests/faults/test_fault_storage.py).
 
 Health: when the sink can record it (``record_health``), the writer stores
 its own state after a successful flush when something changed (a problem

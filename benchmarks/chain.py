@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -62,9 +63,9 @@ async def main() -> None:
     spent = [0.0]
     extend = store_chain.extend
 
-    async def timed(db: aiosqlite.Connection, rows: Sequence[MinuteRow]) -> None:
+    async def timed(db: aiosqlite.Connection, rows: Sequence[MinuteRow], **known: Any) -> None:
         t = time.perf_counter()
-        await extend(db, rows)
+        await extend(db, rows, **known)
         spent[0] += time.perf_counter() - t
 
     store_chain.extend = timed  # type: ignore[assignment]

@@ -11,7 +11,14 @@ What is measured:
   ``import_minutes`` alone on rows already in memory;
 - the database file size after a WAL checkpoint, per service-minute;
 - ``report --month 2026-10 --format json`` and ``status --json`` wall time,
-  less the start of a bare ``python -c pass`` (the median of several runs each).
+  less the start of a bare ``python -c pass`` (the median of several runs each),
+  with compiled bytecode cached as an installed slawatch has it (a private
+  ``PYTHONPYCACHEPREFIX``; a first run fills it), even where the environment
+  sets ``PYTHONDONTWRITEBYTECODE``, which would add compiling ~130 modules to
+  every run; ``report --help`` shows the cost of start-up alone;
+- ``Store.record_minutes`` as the agent calls it: one minute of all 50
+  services per call, on top of three days of history (wall ms per call, CPU
+  ms per row).
 """
 
 from __future__ import annotations
@@ -134,6 +141,26 @@ async def store_import(path: Path) -> float:
             gc.enable()
 
 
+async def agent_writes(path: Path, calls: int = 120) -> tuple[float, float]:
+    """(wall ms per call, CPU ms per row) of record_minutes, one minute of 50 services a call."""
+    start = int(START.timestamp()) // 60
+    history = [MinuteRow(n, "agent", start + m, UP, 80) for n in names() for m in range(3 * 1440)]
+    async with await Store.open(path) as store:
+        await store.import_minutes([history])
+        wall, cpu = time.perf_counter(), time.process_time()
+        for k in range(calls):
+            minute = start + 3 * 1440 + k
+            await store.record_minutes(
+                [
+                    MinuteRow(n, "agent", minute, DOWN if i == 7 else UP, 90,
+                              "timeout" if i == 7 else None)
+                    for i, n in enumerate(names())
+                ]
+            )  # fmt: skip
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return wall / calls * 1000, cpu / (calls * SERVICES) * 1000
+
+
 async def reports_in_process(config_path: Path) -> float:
     config = load_config(config_path)
 
@@ -152,6 +179,9 @@ def main() -> None:
     print(f"load average {load} on {os.cpu_count()} CPUs (figures scale with a busy machine)")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        # Subprocesses cache bytecode here, as an installed slawatch has it.
+        os.environ["PYTHONPYCACHEPREFIX"] = str(folder / "pyc")
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
         config = write_config(folder)
         csv_path = folder / "minutes.csv"
         rows = write_csv(csv_path)
@@ -171,12 +201,24 @@ def main() -> None:
         size = (folder / "slawatch.db").stat().st_size
         print(f"bytes on disk per service-minute: {size / rows:.2f}  ({size / 1e6:.1f} MB)")
 
+        per_call, per_row = asyncio.run(agent_writes(folder / "agent.db"))
+        print(
+            f"record_minutes (agent, 50 rows): {per_call:6.1f} ms per call, "
+            f"{per_row:.3f} ms CPU per row"
+        )
         in_process = asyncio.run(reports_in_process(config))
         print(f"50 month reports in process:    {in_process * 1000:7.0f} ms  (store.reports only)")
         base = median(bare_start)
+        cli(config, "report", "--month", str(MONTH), "--format", "json")  # fills the pyc cache
+        cli(config, "status", "--json")
+        start_up = median(lambda: cli(config, "report", "--help"))
         report = median(lambda: cli(config, "report", "--month", str(MONTH), "--format", "json"))
         status = median(lambda: cli(config, "status", "--json"))
         print(f"bare python start:              {base * 1000:7.0f} ms")
+        print(
+            f"report --help (start-up alone): {start_up * 1000:7.0f} ms"
+            f"  ({(start_up - base) * 1000:.0f} ms beyond process start)"
+        )
         print(
             f"report --month, 50 services:    {report * 1000:7.0f} ms"
             f"  ({(report - base) * 1000:.0f} ms beyond process start)"

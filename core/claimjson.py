@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from core.errors import InputError
+from core.kinds import kind_of
 
 MAX_BYTES = 128 * 1024 * 1024  # a month of one source is a few hundred KiB
 _DECIMAL_RE = re.compile(r"^-?\d{1,15}(\.\d{1,12})?$")
@@ -69,19 +70,7 @@ def decode(data: bytes, where: str) -> Any:
 
 
 def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
+    return kind_of(value, table="an object")
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,8 @@ def _display_name(path: Path) -> str:
 def parse_text(text: str, path: Path, display: str) -> Config:
     try:
         data = tomllib.loads(text)
+    except RecursionError:  # tomllib recurses once per nesting level
+        raise ConfigError(display, "invalid TOML: nested too deeply") from None
     except tomllib.TOMLDecodeError as exc:
         m = _TOML_LINE_RE.match(str(exc))
         if m:
@@ -85,6 +87,8 @@ def parse_text(text: str, path: Path, display: str) -> Config:
                 f"{display}: line {m.group(2)}", f"invalid TOML: {m.group(1)}"
             ) from None
         raise ConfigError(display, f"invalid TOML: {exc}") from None
+    except ValueError:  # Python refuses integers of more than 4300 digits
+        raise ConfigError(display, "invalid TOML: a number with too many digits") from None
     root = Table(data, display)
     root.check_keys(("storage", "calendar", "contract", "service", "agent"))
     calendars = _calendars(root)
@@ -106,6 +110,8 @@ def _storage_path(root: Table, path: Path) -> Path:
     if storage is not None:
         storage.check_keys(("path",))
         raw = storage.text("path", raw)
+        if "\0" in raw:
+            raise storage.error("path", "must not contain a NUL character")
     target = Path(raw).expanduser()
     return target if target.is_absolute() else (path.parent / target).absolute()
 
@@ -406,7 +412,12 @@ def _money(t: Table, key: str) -> Decimal:
         raise t.error(key, f'must be decimal text like "1000.00", got {raw!r}') from None
     if not value.is_finite() or value < 0:
         raise t.error(key, f"must be a positive amount, got {raw!r}")
+    if value >= _MAX_MONEY:
+        raise t.error(key, f"must be less than {_MAX_MONEY:,}, got {raw!r}")
     return value
+
+
+_MAX_MONEY = Decimal(10) ** 15  # beyond this, cents no longer fit Decimal's 28 digits of care
 
 
 def _currency(t: Table) -> str:

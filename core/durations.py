@@ -14,6 +14,7 @@ from core.errors import ConfigError
 
 # Units in the order they may appear: ``1bd4h``, ``8h30m``, ``2d``, ``90s``.
 _UNITS: tuple[tuple[str, int], ...] = (("bd", 0), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+_MAX_SECONDS = 100 * 366 * 86400
 _TOKEN_RE = re.compile(r"(\d+)(bd|d|h|m|s)")
 _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
 DAY_NAMES: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -57,6 +58,8 @@ def parse_duration(text: str, where: str, *, business_days: bool = True) -> Dura
         if rank <= last_unit:
             raise ConfigError(where, f"{text!r}: units must appear once each, largest first")
         last_unit = rank
+        if len(m.group(1)) > 9:
+            raise ConfigError(where, f"{text!r}: too long a duration")
         value = int(m.group(1))
         if unit == "bd":
             bdays = value
@@ -65,6 +68,8 @@ def parse_duration(text: str, where: str, *, business_days: bool = True) -> Dura
         pos = m.end()
     if not raw or pos != len(raw):
         raise ConfigError(where, f"{_DURATION_HELP}, got {text!r}")
+    if seconds > _MAX_SECONDS or bdays > _MAX_SECONDS // 86400:
+        raise ConfigError(where, f"{text!r}: too long a duration (at most 100 years)")
     if bdays and not business_days:
         raise ConfigError(where, f"{text!r}: business days (bd) are not allowed here")
     return Duration(seconds=seconds, business_days=bdays)

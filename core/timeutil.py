@@ -16,12 +16,20 @@ from zoneinfo import ZoneInfo
 from core.errors import InputError
 
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+# ISO 8601 extended format, strict: datetime.fromisoformat alone also takes
+# forms like "14:240Z" (read as 14:24:00) that are not ISO 8601.
+_INSTANT_RE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?$",
+    re.IGNORECASE,
+)
 
 
 def parse_instant(text: str, where: str = "time") -> datetime:
     """Parse ISO 8601 with an offset or ``Z``; a time without an offset is rejected."""
     raw = text.strip()
     try:
+        if not _INSTANT_RE.match(raw):
+            raise ValueError(raw)
         value = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw)
     except ValueError:
         raise InputError(

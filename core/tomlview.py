@@ -7,30 +7,16 @@ parsers in ``core.config`` never format an error location by hand.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from core.errors import ConfigError
+from core.kinds import kind_of
 
 _MISSING: Any = object()
-
-
-def _type_name(value: object) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "a table"
-    return type(value).__name__
 
 
 @dataclass(frozen=True)
@@ -62,9 +48,9 @@ class Table:
             return default
         value = self.data[key]
         if isinstance(value, bool) and bool not in (ok if isinstance(ok, tuple) else (ok,)):
-            raise self.error(key, f"must be {expected}, got {_type_name(value)}")
+            raise self.error(key, f"must be {expected}, got {kind_of(value)}")
         if not isinstance(value, ok):
-            raise self.error(key, f"must be {expected}, got {_type_name(value)}")
+            raise self.error(key, f"must be {expected}, got {kind_of(value)}")
         return value
 
     def text(self, key: str, default: Any = _MISSING, *, nonempty: bool = True) -> Any:
@@ -85,6 +71,8 @@ class Table:
     def number(self, key: str, default: Any = _MISSING) -> Any:
         """An integer or float as an exact Decimal (``99.4999`` stays ``99.4999``)."""
         value = self._get(key, default, "a number", (int, float))
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.error(key, f"must be a finite number, got {value}")
         if isinstance(value, int | float) and not isinstance(value, bool):
             return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
         return value
@@ -99,7 +87,7 @@ class Table:
         out = []
         for index, item in enumerate(value):
             if not isinstance(item, dict):
-                raise self.error(f"{key}[{index}]", f"must be a table, got {_type_name(item)}")
+                raise self.error(f"{key}[{index}]", f"must be a table, got {kind_of(item)}")
             out.append(self.child(f"{key}[{index}]", item))
         return out
 
@@ -108,7 +96,7 @@ class Table:
         if isinstance(value, list):
             for index, item in enumerate(value):
                 if not isinstance(item, str):
-                    raise self.error(f"{key}[{index}]", f"must be a string, got {_type_name(item)}")
+                    raise self.error(f"{key}[{index}]", f"must be a string, got {kind_of(item)}")
         return value
 
     def raw(self, key: str, default: Any = None) -> Any:

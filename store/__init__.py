@@ -35,8 +35,12 @@ source, see ``store.blocks``):
   of those statuses (lets readers skip clean months).
 - ``data_bounds(service) -> tuple[int, int] | None``: hour-granular span with data.
 
-Every minute write calls ``store.chain.extend(db, rows)`` inside the same
-transaction, after the upsert (the claims hash chain).
+Every minute write calls ``store.chain.extend(db, rows, blocks=..., names=...)``
+inside the same transaction, after the upsert (the claims hash chain), passing
+the (service id, hour, source id) blocks it wrote so the chain need not scan
+the rows again. A write costs a fixed handful of queries however many services
+it holds (``store.blocks.span_groups``); an import's runs of consecutive minutes
+are copied into blocks a slice at a time (``store.layout``).
 
 Live state (``store.probes``): ``record_probe(ProbeState(service, source, at,
 status, latency_ms, error))`` and ``record_probes(states)`` keep the newest per
@@ -54,7 +58,8 @@ channel="email", escalation_level=1, rca_requested=False) -> Case``,
 Windows (``store.windows``; ``core.windows.Window``): ``add_maintenance(service,
 start, end, reason="") -> Window``, ``add_exclusion(service, start, end,
 reason) -> Window``, ``windows(service, start, end) -> list[Window]`` (stored
-one-off windows overlapping the span; weekly maintenance comes from the config).
+one-off windows overlapping the span; weekly maintenance comes from the config),
+``all_windows(start, end) -> dict[str, list[Window]]`` (every service's, one query).
 
 Credits: ``settle_credit(service, month: YearMonth | str, at=None) -> None``,
 ``settled_months(service) -> set[str]`` (``"YYYY-MM"``).
@@ -63,7 +68,8 @@ Other: ``data_version() -> int`` (changes when another connection commits),
 ``checkpoint()``.
 
 Read models for the CLI and the dashboard: ``store.reports`` (``month_report``,
-``overview``, ``case_view``, ``service_of``) and ``store.quarter``
+``month_reports`` for many services at once, ``overview``, ``case_view``,
+``service_of``) and ``store.quarter``
 (``quarter_report``).
 """
 

@@ -62,17 +62,18 @@ class StoreBase:
         return list(await self._db.execute_fetchall(sql, params))
 
     async def _lookup(self, table: _Table, name: str) -> int | None:
-        """The id of a name, or None when it was never stored."""
+        """The id of a name, or None when it was never stored.
+
+        A miss reads the whole (small) table in the one query, so a reader that
+        goes through every service makes one trip for all their ids.
+        """
         key = (table, name)
         if key in self._ids:
             return self._ids[key]
-        rows = await self._fetchall(
-            f"SELECT id FROM {table} WHERE {_NAME_COLUMN[table]} = ?", (name,)
-        )
-        if not rows:
-            return None
-        self._ids[key] = int(rows[0][0])
-        return self._ids[key]
+        for found_id, found in (await self._names(table)).items():
+            if (table, found) not in self._pending:  # made by an open transaction: may roll back
+                self._ids.setdefault((table, found), found_id)
+        return self._ids.get(key)
 
     async def _ensure(self, table: _Table, name: str) -> int:
         """The id of a name, creating it; only call inside ``_write``."""

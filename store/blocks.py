@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 BLOCK = 60
@@ -52,3 +53,24 @@ def decode_latency(latency: bytes) -> array[int]:
     if _SWAP:
         lat.byteswap()
     return lat
+
+
+def span_groups(keys: Iterable[tuple[int, int, int]]) -> dict[tuple[int, int], set[int]]:
+    """(first hour, last hour) -> the service ids whose (service, hour, source) keys span it.
+
+    Services that share a span are read in one query: the agent's minute puts
+    every service in the same hour, an import gives each service its own span.
+    """
+    spans: dict[int, tuple[int, int]] = {}
+    for sid, hour, _src in keys:
+        lo, hi = spans.get(sid, (hour, hour))
+        spans[sid] = (min(lo, hour), max(hi, hour))
+    groups: dict[tuple[int, int], set[int]] = {}
+    for sid, span in spans.items():
+        groups.setdefault(span, set()).add(sid)
+    return groups
+
+
+def id_list(ids: Iterable[int]) -> str:
+    """An SQL ``IN`` list of integer ids (from the database, never user text)."""
+    return ",".join(str(int(i)) for i in sorted(set(ids)))

@@ -77,6 +77,18 @@ class CaseStore(StoreBase):
                 raise InputError(
                     f"case {case_id}", f"{what} already recorded at {current:%Y-%m-%dT%H:%M:%SZ}"
                 )
+            if column == "resolved_at" and case.responded_at and at < case.responded_at:
+                raise InputError(
+                    "--at",
+                    f"case {case_id} had its first response at "
+                    f"{case.responded_at:%Y-%m-%dT%H:%M:%SZ}; it cannot be resolved before that",
+                )
+            if column == "responded_at" and case.resolved_at and at > case.resolved_at:
+                raise InputError(
+                    "--at",
+                    f"case {case_id} was resolved at {case.resolved_at:%Y-%m-%dT%H:%M:%SZ}; "
+                    "its first response cannot come after that",
+                )
             await db.execute(f"UPDATE cases SET {column} = ? WHERE id = ?", (seconds(at), case_id))
         return await self._must_get(case_id)
 

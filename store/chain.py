@@ -17,7 +17,7 @@ the connection of an open ``Store`` (``store_check``, ``store_evidence``).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import TYPE_CHECKING
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import aiosqlite
 
 from core import chain
+from store.blocks import id_list
 
 if TYPE_CHECKING:
     from core.claim import SourceRecords
@@ -51,6 +52,9 @@ _PREV = (
 _SERVICE, _SOURCE, _MINUTE = itemgetter(0), itemgetter(1), itemgetter(2)
 _HOUR_OF = (60).__rfloordiv__  # minute -> minute // 60
 _NO_END = 2**50  # beyond any hour; times 60 still fits SQLite's 64-bit integers
+# How far before its first touched hour a chain's seals are read in the same query,
+# to find the link it continues from (the agent's previous hour) without another.
+_LOOKBACK = 2
 
 
 @dataclass(frozen=True)
@@ -75,8 +79,7 @@ class ChainSummary:
 
 async def _names(db: aiosqlite.Connection, table: str) -> dict[int, str]:
     # ``table`` is one of two fixed names, never user input.
-    async with db.execute(f"SELECT id, name FROM {table}") as cur:
-        return {int(i): str(n) for i, n in await cur.fetchall()}
+    return {int(i): str(n) for i, n in await db.execute_fetchall(f"SELECT id, name FROM {table}")}
 
 
 async def _hours(
@@ -95,9 +98,8 @@ async def _hours(
 
 
 async def _prev(db: aiosqlite.Connection, ids: tuple[int, int], hour: int, gen: bytes) -> bytes:
-    async with db.execute(_PREV, (*ids, hour)) as cur:
-        row = await cur.fetchone()
-    return bytes(row[0]) if row else gen
+    rows = list(await db.execute_fetchall(_PREV, (*ids, hour)))
+    return bytes(rows[0][0]) if rows else gen
 
 
 def _touched(rows: Sequence[MinuteRow]) -> dict[tuple[str, str], set[int]]:
@@ -123,56 +125,53 @@ async def extend(
     rows: Sequence[MinuteRow],
     *,
     blocks: Iterable[tuple[int, int, int]] | None = None,
+    names: tuple[Mapping[int, str], Mapping[int, str]] | None = None,
 ) -> None:
     """Re-seal the hours ``rows`` touched and re-link each chain after them.
 
     Runs inside the caller's write transaction, after the minutes are upserted.
     A caller that already knows the touched blocks as (service_id, hour,
-    source_id) may pass them as ``blocks`` and spare the per-row scan.
+    source_id) may pass them as ``blocks`` and spare the per-row scan, and the
+    names of those ids as ``names`` (service id -> name, source id -> name).
+
+    Chains that share their span of touched hours (the agent's minute: every
+    service in the same hour) are read and written together, a handful of
+    queries in all rather than several per chain.
     """
     if not rows:
         return
-    names = await _names(db, "services"), await _names(db, "sources")
+    if names is None or blocks is None:
+        names = await _names(db, "services"), await _names(db, "sources")
+    services, sources = names
+    touched: dict[tuple[int, int], set[int]] = defaultdict(set)
     if blocks is not None:
-        by_ids: dict[tuple[int, int], set[int]] = defaultdict(set)
         for sid, hour, src in blocks:
-            by_ids[(sid, src)].add(hour)
-        for (sid, src), hours in by_ids.items():
-            await _reseal(db, names[0][sid], names[1][src], (sid, src), hours)
-        return
-    services = {n: i for i, n in names[0].items()}
-    sources = {n: i for i, n in names[1].items()}
-    for (service, source), hours in _touched(rows).items():
-        if service not in services or source not in sources:
-            continue  # nothing of that chain was stored
-        await _reseal(db, service, source, (services[service], sources[source]), hours)
-
-
-async def _reseal(
-    db: aiosqlite.Connection, service: str, source: str, ids: tuple[int, int], hours: set[int]
-) -> None:
-    lo = min(hours)
-    stored = await _hours(db, ids[0], ids[1], lo, max(hours) + 1)
-    async with db.execute(_SEALS, (*ids, lo, _NO_END)) as cur:
-        old = {int(h): (bytes(d), bytes(lk)) for h, d, lk in await cur.fetchall()}
-    digests = {h: d for h, (d, _) in old.items()}
-    for hour in hours:
-        block = stored.get(hour)
-        if block is None:
-            digests.pop(hour, None)
-        else:
-            digests[hour] = block.digest(service, source)
-    prev = await _prev(db, ids, lo, chain.genesis(service, source))
-    seals = chain.relink(prev, sorted(digests.items()))
-    last_touched = max(hours)
-    changed = []
-    for seal in seals:
-        if old.get(seal.hour) == (seal.digest, seal.link):
-            if seal.hour > last_touched:
-                break  # every later link follows from this unchanged one
-            continue
-        changed.append((*ids, seal.hour, seal.digest, seal.link))
-    gone = [(*ids, h) for h in old.keys() - digests.keys()]
+            touched[(sid, src)].add(hour)
+    else:
+        service_ids = {n: i for i, n in services.items()}
+        source_ids = {n: i for i, n in sources.items()}
+        for (service, source), hours in _touched(rows).items():
+            if service in service_ids and source in source_ids:  # else nothing was stored
+                touched[(service_ids[service], source_ids[source])] |= hours
+    by_span: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+    for ids, hours in touched.items():
+        by_span[(min(hours), max(hours) + 1)].append(ids)
+    changed: list[tuple[int, int, int, bytes, bytes]] = []
+    gone: list[tuple[int, int, int]] = []
+    for (lo, hi), chains in by_span.items():
+        stored = await _hours_many(db, chains, lo, hi)
+        seals = await _seals_many(db, chains, lo - _LOOKBACK)
+        for ids in chains:
+            service, source = services[ids[0]], sources[ids[1]]
+            older = [h for h in seals[ids] if h < lo]
+            if older:
+                prev = seals[ids][max(older)][1]
+            else:
+                prev = await _prev(db, ids, lo - _LOOKBACK, chain.genesis(service, source))
+            old = {h: v for h, v in seals[ids].items() if h >= lo}
+            found = _relinked(service, source, ids, touched[ids], stored[ids], old, prev)
+            changed += found[0]
+            gone += found[1]
     if gone:
         await db.executemany(
             "DELETE FROM chain_seals WHERE service_id = ? AND source_id = ? AND hour = ?", gone
@@ -183,6 +182,81 @@ async def _reseal(
             " VALUES (?, ?, ?, ?, ?)",
             changed,
         )
+
+
+def _relinked(
+    service: str,
+    source: str,
+    ids: tuple[int, int],
+    hours: set[int],
+    stored: dict[int, StoredHour],
+    old: dict[int, tuple[bytes, bytes]],
+    prev: bytes,
+) -> tuple[list[tuple[int, int, int, bytes, bytes]], list[tuple[int, int, int]]]:
+    """The seals of one chain to write and to delete after its ``hours`` changed.
+
+    ``old`` holds the chain's stored (digest, link) from its first touched hour
+    on; ``prev`` is the link before that hour.
+    """
+    digests = {h: d for h, (d, _) in old.items()}
+    for hour in hours:
+        block = stored.get(hour)
+        if block is None:
+            digests.pop(hour, None)
+        else:
+            digests[hour] = block.digest(service, source)
+    last_touched = max(hours)
+    changed = []
+    for seal in chain.relink(prev, sorted(digests.items())):
+        if old.get(seal.hour) == (seal.digest, seal.link):
+            if seal.hour > last_touched:
+                break  # every later link follows from this unchanged one
+            continue
+        changed.append((*ids, seal.hour, seal.digest, seal.link))
+    return changed, [(*ids, h) for h in old.keys() - digests.keys()]
+
+
+async def _hours_many(
+    db: aiosqlite.Connection, chains: Sequence[tuple[int, int]], lo: int, hi: int
+) -> dict[tuple[int, int], dict[int, StoredHour]]:
+    """The stored hours in [lo, hi) of several chains, in two queries."""
+    wanted = set(chains)
+    sids, srcs = id_list(c[0] for c in chains), id_list(c[1] for c in chains)
+    errors: dict[tuple[int, int, int], list[tuple[int, str]]] = defaultdict(list)
+    for sid, src, minute, text in await db.execute_fetchall(
+        "SELECT e.service_id, e.source_id, e.minute, t.text FROM minute_errors e"
+        " JOIN error_texts t ON t.id = e.error_id"
+        f" WHERE e.service_id IN ({sids}) AND e.minute >= ? AND e.minute < ?"
+        f" AND e.source_id IN ({srcs}) ORDER BY e.minute",
+        (lo * 60, hi * 60),
+    ):
+        errors[(sid, src, minute // 60)].append((minute % 60, text))
+    out: dict[tuple[int, int], dict[int, StoredHour]] = {ids: {} for ids in chains}
+    for sid, src, hour, status, latency in await db.execute_fetchall(
+        "SELECT service_id, source_id, hour, status, latency FROM minute_blocks"
+        f" WHERE service_id IN ({sids}) AND hour >= ? AND hour < ? AND source_id IN ({srcs})",
+        (lo, hi),
+    ):
+        if (sid, src) in wanted:
+            found = tuple(errors.get((sid, src, hour), ()))
+            out[(sid, src)][hour] = StoredHour(hour, bytes(status), bytes(latency), found)
+    return out
+
+
+async def _seals_many(
+    db: aiosqlite.Connection, chains: Sequence[tuple[int, int]], lo: int
+) -> dict[tuple[int, int], dict[int, tuple[bytes, bytes]]]:
+    """Each chain's stored seals from hour ``lo`` on: hour -> (digest, link)."""
+    out: dict[tuple[int, int], dict[int, tuple[bytes, bytes]]] = {ids: {} for ids in chains}
+    for sid, src, hour, digest, link_ in await db.execute_fetchall(
+        "SELECT service_id, source_id, hour, digest, link FROM chain_seals"
+        f" WHERE service_id IN ({id_list(c[0] for c in chains)})"
+        f" AND source_id IN ({id_list(c[1] for c in chains)}) AND hour >= ?",
+        (lo,),
+    ):
+        if (sid, src) in out:
+            out[(sid, src)][int(hour)] = (bytes(digest), bytes(link_))
+    return out
 
 
 async def _chain_ids(db: aiosqlite.Connection) -> list[tuple[int, int]]:

@@ -21,6 +21,8 @@ from core.errors import InputError
 from core.status import DEGRADED, DOWN, UP
 from store.rows import MinuteRow
 
+_LATENCY_DIGITS = 12  # more would be no latency at all (and int() refuses 4,300 digits)
+MAX_LINE_CHARS = 1 << 20  # a line without its end this long is refused (memory bound)
 CHUNK_CHARS = 2 << 20  # about 55,000 rows of a typical file per batch
 _STATUSES = {"up": UP, "down": DOWN, "degraded": DEGRADED}
 _HEADERS = (["service", "minute", "status"], ["service", "minute", "status", "latency_ms"])
@@ -119,6 +121,10 @@ def read_minutes(
             cut = text.rfind("\n") + 1
             if cut == 0:
                 pending = text
+                if len(pending) > MAX_LINE_CHARS:  # an endless line is no minute record
+                    raise InputError(
+                        f"{name}: line {line}", f"longer than {MAX_LINE_CHARS:,} characters"
+                    )
                 continue
             text, pending = text[:cut], text[cut:]
         if text:
@@ -138,6 +144,11 @@ def _header(stream: TextIO, name: str) -> int:
         first = stream.readline()
     except UnicodeDecodeError:
         raise InputError(f"{name}: line 1", "not UTF-8 text") from None
+    if not first:
+        raise InputError(
+            f"{name}: line 1",
+            "the file is empty; expected the header 'service,minute,status[,latency_ms]'",
+        )
     header = [h.strip() for h in next(csv.reader([first]), [])]
     if header not in _HEADERS:
         raise InputError(
@@ -172,7 +183,7 @@ def _plain(
     latencies: list[int | None] | Iterator[None] = repeat(None)
     if width == 4:
         distinct = set(columns[3])
-        if not all(t.isascii() and t.isdigit() for t in distinct):
+        if not all(t.isascii() and t.isdigit() and len(t) <= _LATENCY_DIGITS for t in distinct):
             if distinct != {""}:
                 return None
         else:
@@ -232,7 +243,8 @@ def _row(
     latency: int | None = None
     if width == 4 and fields[3] != "":
         text = fields[3]
-        if not (text.isascii() and text.isdigit()):
-            raise InputError(where, f"latency_ms {text!r} is not a whole number >= 0")
+        if not (text.isascii() and text.isdigit()) or len(text) > _LATENCY_DIGITS:
+            shown = text if len(text) <= 20 else text[:20] + "..."
+            raise InputError(where, f"latency_ms {shown!r} is not a whole number >= 0")
         latency = int(text)
     return MinuteRow(service, source, minute, status, latency)

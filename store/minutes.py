@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from itertools import groupby, repeat
-from operator import floordiv, itemgetter
+from itertools import groupby
+from operator import itemgetter
 
 import aiosqlite
 
 from core.status import DOWN
 from store.base import StoreBase
-from store.blocks import BLOCK, MAX_LATENCY_MS, NO_LATENCY, Block, decode_latency
+from store.blocks import (
+    BLOCK,
+    MAX_LATENCY_MS,
+    NO_LATENCY,
+    Block,
+    decode_latency,
+    id_list,
+    span_groups,
+)
+from store.layout import Key, fill, hours_of, is_consecutive, segments
 from store.rows import MinuteRow
 
 _UPSERT_BLOCK = (
@@ -26,6 +34,21 @@ _STATUS_CODES = frozenset(range(DOWN + 1))
 
 def _clamp(latency_ms: int) -> int:
     return min(max(latency_ms, 0), MAX_LATENCY_MS)
+
+
+def _span(rows: list[tuple[int, int, bytes]], first: int) -> bytes:
+    """One source's (source, hour, status) rows, hours ascending, as bytes from hour ``first``."""
+    hours = list(map(itemgetter(1), rows))
+    start = hours[0]
+    if hours == list(range(start, start + len(hours))):  # no gap: join at C speed
+        return bytes((start - first) * BLOCK) + b"".join(map(itemgetter(2), rows))
+    parts, at = [], first
+    for _, hour, status in rows:
+        if hour > at:
+            parts.append(bytes((hour - at) * BLOCK))
+        parts.append(status)
+        at = hour + 1
+    return b"".join(parts)
 
 
 class MinuteStore(StoreBase):
@@ -56,8 +79,9 @@ class MinuteStore(StoreBase):
         """Merge ``rows`` into their hour blocks, then extend the hash chains.
 
         Written for speed (an import pushes millions of rows through here):
-        checks run once per batch on sets, and consecutive rows of the same
-        hour reuse the block found for the first.
+        checks run once per batch on sets, and runs of consecutive minutes of
+        one service and source (how an import file is laid out) are copied
+        into their blocks a slice at a time (``store.layout``).
         """
         if not set(map(itemgetter(3), rows)) <= _STATUS_CODES:
             raise ValueError("a row's status is not a core.status code")
@@ -65,26 +89,21 @@ class MinuteStore(StoreBase):
         latencies.discard(None)
         if latencies and (min(latencies) < 0 or max(latencies) > MAX_LATENCY_MS):
             rows = [r if r[4] is None else r._replace(latency_ms=_clamp(r[4])) for r in rows]
-        services, sources = map(itemgetter(0), rows), map(itemgetter(1), rows)
+        services = list(map(itemgetter(0), rows))
+        sources = list(map(itemgetter(1), rows))
+        minutes = list(map(itemgetter(2), rows))
         sids = {name: await self._ensure("services", name) for name in set(services)}
         srcs = {name: await self._ensure("sources", name) for name in set(sources)}
-        keys = zip(  # (service id, hour, source id) of every row, built in C
-            map(sids.__getitem__, map(itemgetter(0), rows)),
-            map(floordiv, map(itemgetter(2), rows), repeat(BLOCK)),
-            map(srcs.__getitem__, map(itemgetter(1), rows)),
-            strict=True,
-        )
-        blocks, existed = await self._load_blocks(set(keys))
-        last: tuple[str, str, int] | None = None
-        status_buf, latency_buf, base = bytearray(), array("H"), 0
-        for service, source, minute, status, lat, _error in rows:
-            hour = minute // BLOCK
-            if (service, source, hour) != last:
-                last = (service, source, hour)
-                block = blocks[(sids[service], hour, srcs[source])]
-                status_buf, latency_buf, base = block.status, block.latency, hour * BLOCK
-            status_buf[minute - base] = status
-            latency_buf[minute - base] = NO_LATENCY if lat is None else lat
+        parts = [(p, minutes[p.start : p.stop]) for p in segments(services, sources)]
+        plain = [is_consecutive(m) for _, m in parts]
+        keys: set[Key] = set()
+        for (part, mins), consecutive in zip(parts, plain, strict=True):
+            sid, src = sids[part.service], srcs[part.source]
+            keys.update((sid, hour, src) for hour in hours_of(mins, consecutive))
+        blocks, existed = await self._load_blocks(keys)
+        for (part, mins), consecutive in zip(parts, plain, strict=True):
+            sid, src = sids[part.service], srcs[part.source]
+            fill(blocks, sid, src, rows[part.start : part.stop], mins, consecutive)
         await db.executemany(
             _UPSERT_BLOCK,
             [(sid, hour, src, *blk.encode()) for (sid, hour, src), blk in blocks.items()],
@@ -94,7 +113,8 @@ class MinuteStore(StoreBase):
         # never write, so they need not load the hashing and claim code.
         from store import chain
 
-        await chain.extend(db, rows)
+        names = {i: n for n, i in sids.items()}, {i: n for n, i in srcs.items()}
+        await chain.extend(db, rows, blocks=keys, names=names)
 
     async def _upsert_errors(
         self,
@@ -134,37 +154,28 @@ class MinuteStore(StoreBase):
         self, keys: set[tuple[int, int, int]]
     ) -> set[tuple[int, int, int]]:
         """Which of these stored (service, hour, source) blocks have minutes with an error."""
-        spans: dict[int, list[int]] = {}
-        for sid, hour, _src in keys:
-            span = spans.setdefault(sid, [hour, hour])
-            span[0], span[1] = min(span[0], hour), max(span[1], hour)
         found: set[tuple[int, int, int]] = set()
-        for sid, (lo, hi) in spans.items():
-            for hour, src in await self._fetchall(
-                "SELECT DISTINCT minute / 60, source_id FROM minute_errors"
-                " WHERE service_id = ? AND minute >= ? AND minute < ?",
-                (sid, lo * BLOCK, (hi + 1) * BLOCK),
+        for (lo, hi), sids in span_groups(keys).items():
+            for sid, hour, src in await self._fetchall(
+                "SELECT DISTINCT service_id, minute / 60, source_id FROM minute_errors"
+                f" WHERE service_id IN ({id_list(sids)}) AND minute >= ? AND minute < ?",
+                (lo * BLOCK, (hi + 1) * BLOCK),
             ):
-                found.add((sid, int(hour), int(src)))
+                found.add((int(sid), int(hour), int(src)))
         return found & keys
 
     async def _load_blocks(
         self, keys: set[tuple[int, int, int]]
     ) -> tuple[dict[tuple[int, int, int], Block], set[tuple[int, int, int]]]:
         """Decoded blocks for ``keys``: the stored ones, and empty ones for the rest."""
-        spans: dict[int, list[int]] = {}
-        for sid, hour, _src in keys:
-            span = spans.setdefault(sid, [hour, hour])
-            span[0] = min(span[0], hour)
-            span[1] = max(span[1], hour)
         blocks: dict[tuple[int, int, int], Block] = {}
-        for sid, (lo, hi) in spans.items():
+        for (lo, hi), sids in span_groups(keys).items():
             rows = await self._fetchall(
-                "SELECT hour, source_id, status, latency FROM minute_blocks"
-                " WHERE service_id = ? AND hour BETWEEN ? AND ?",
-                (sid, lo, hi),
+                "SELECT service_id, hour, source_id, status, latency FROM minute_blocks"
+                f" WHERE service_id IN ({id_list(sids)}) AND hour BETWEEN ? AND ?",
+                (lo, hi),
             )
-            for hour, src, status, latency in rows:
+            for sid, hour, src, status, latency in rows:
                 key = (sid, hour, src)
                 if key in keys:
                     blocks[key] = Block.decode(status, latency)
@@ -179,21 +190,18 @@ class MinuteStore(StoreBase):
         if sid is None or end <= start:
             return {}
         first = start // BLOCK
+        # In key order (no sort in SQLite); a stable sort by source keeps the hours in order.
         rows = await self._fetchall(
             "SELECT source_id, hour, status FROM minute_blocks"
-            " WHERE service_id = ? AND hour >= ? AND hour < ? ORDER BY source_id, hour",
+            " WHERE service_id = ? AND hour >= ? AND hour < ? ORDER BY hour, source_id",
             (sid, first, -(-end // BLOCK)),
         )
+        if len(set(map(itemgetter(0), rows))) > 1:
+            rows.sort(key=itemgetter(0))
         length, skip = end - start, start - first * BLOCK
         out: dict[int, bytes] = {}
         for src, group in groupby(rows, key=itemgetter(0)):
-            parts, at = [], first
-            for _, hour, status in group:
-                if hour > at:
-                    parts.append(bytes((hour - at) * BLOCK))
-                parts.append(status)
-                at = hour + 1
-            out[src] = b"".join(parts)[skip : skip + length].ljust(length, b"\0")
+            out[src] = _span(list(group), first)[skip : skip + length].ljust(length, b"\0")
         if not out.keys() <= self._source_names.keys():
             self._source_names = await self._names("sources")
         return {self._source_names[src]: data for src, data in out.items()}

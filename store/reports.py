@@ -5,6 +5,7 @@ rules in ``core``: nothing here decides a rule, it only gathers the minutes,
 windows and cases a rule needs.
 
 - ``month_report(store, config, service, month) -> core.month.MonthReport``
+  (``month_reports(store, config, services, month)`` for several at once)
 - ``overview(store, config, now) -> Overview`` (what ``status --json`` prints)
 - ``store.quarter.quarter_report(store, config, service, quarter, now)``
 - ``case_view(config, case, now) -> CaseView`` (a case with its response due)
@@ -12,9 +13,10 @@ windows and cases a rule needs.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +29,7 @@ from core.outages import Outage, run_table
 from core.status import DEGRADED, DOWN, UNKNOWN, name_of
 from core.timeutil import YearMonth, iso_z
 from core.windows import Window, apply_windows, weekly_windows
+from store.health import AgentHealth
 from store.rows import ProbeState
 from store.store import Store
 
@@ -48,21 +51,36 @@ def service_of(config: Config, name: str, where: str = "--service") -> Service:
 # -- one month ---------------------------------------------------------------
 
 
-async def month_report(store: Store, config: Config, service: str, month: YearMonth) -> MonthReport:
+async def month_report(
+    store: Store,
+    config: Config,
+    service: str,
+    month: YearMonth,
+    *,
+    cases: Sequence[Case] | None = None,
+    windows: Sequence[Window] | None = None,
+) -> MonthReport:
     """Rules 1-8 for one service and month, from what is stored.
 
     The minutes handed to ``compute_month`` reach before the month start (and
     past its end) as far as an outage running across that edge goes, so the
     outage keeps its true start (which decides whether a case reported it in
-    time) and its true end.
+    time) and its true end. A caller reporting many services may pass what it
+    read for all of them at once: the service's ``cases`` and its one-off
+    ``windows`` overlapping the month (see ``month_reports``).
     """
     svc = service_of(config, service)
     contract = config.contract_for(service)
     m_start, m_end = month.bounds(contract.timezone)
     sources = await store.minutes(service, m_start, m_end)
-    month_windows = await store.windows(service, m_start, m_end)
+    month_windows = (
+        list(windows) if windows is not None else await store.windows(service, m_start, m_end)
+    )
     edge = _Edges(store, svc, contract)
-    marks = edge.marks(sources, m_start, m_end, month_windows)
+    # Only the month's first and last minutes decide whether an outage crosses an edge.
+    first = edge.marks({k: v[:1] for k, v in sources.items()}, m_start, m_start + 1, month_windows)
+    last = edge.marks({k: v[-1:] for k, v in sources.items()}, m_end - 1, m_end, month_windows)
+    marks = first + last
     before: list[tuple[int, dict[str, bytes]]] = []
     after: list[tuple[int, dict[str, bytes]]] = []
     span_start, span_end = m_start, m_end
@@ -76,7 +94,8 @@ async def month_report(store: Store, config: Config, service: str, month: YearMo
         if (span_start, span_end) == (m_start, m_end)
         else await store.windows(service, span_start, span_end)
     )
-    cases = await store.cases(service=service)
+    if cases is None:
+        cases = await store.cases(service=service)
     return compute_month(
         service=svc,
         contract=contract,
@@ -86,6 +105,43 @@ async def month_report(store: Store, config: Config, service: str, month: YearMo
         windows=windows,
         cases=cases,
     )
+
+
+async def month_reports(
+    store: Store, config: Config, services: Sequence[str], month: YearMonth
+) -> list[MonthReport]:
+    """``month_report`` for several services, reading cases and windows once for all."""
+    spans = {name: month.bounds(config.contract_for(name).timezone) for name in services}
+    if not spans:
+        return []
+    windows = await store.all_windows(
+        min(a for a, _ in spans.values()), max(b for _, b in spans.values())
+    )
+    cases = _by_service(await store.cases())
+    # Gathered, not awaited one by one: the store's thread reads the next
+    # service's minutes while this thread computes the last one's month.
+    return list(
+        await asyncio.gather(
+            *(
+                month_report(
+                    store,
+                    config,
+                    name,
+                    month,
+                    cases=cases.get(name, []),
+                    windows=[w for w in windows.get(name, []) if w.start < b and a < w.end],
+                )
+                for name, (a, b) in spans.items()
+            )
+        )
+    )
+
+
+def _by_service(cases: Sequence[Case]) -> dict[str, list[Case]]:
+    out: dict[str, list[Case]] = {}
+    for case in cases:
+        out.setdefault(case.service, []).append(case)
+    return out
 
 
 class _Edges:
@@ -238,6 +294,23 @@ class PendingCredit:
         }
 
 
+AGENT_SILENT = timedelta(minutes=3)  # an agent records its health every minute (store.health)
+
+
+def agent_json(h: AgentHealth, now: datetime) -> dict[str, Any]:
+    """An agent's health for ``status --json`` (issue 7)."""
+    return {
+        "source": h.source,
+        "at": iso_z(h.at),
+        "silent": now - h.at > AGENT_SILENT,
+        "unwritten_minutes": h.pending,
+        "dropped_minutes": h.dropped,
+        "storage_problem": h.problem,
+        "problem_since": iso_z(h.problem_since),
+        "problem_cleared": iso_z(h.problem_cleared),
+    }
+
+
 @dataclass(frozen=True)
 class Overview:
     now: datetime
@@ -246,6 +319,7 @@ class Overview:
     pending_credits: tuple[PendingCredit, ...]
     reportable_outages: tuple[Outage, ...]  # unreported, still inside report_within
     month_reports: Mapping[str, MonthReport]  # current month per service
+    agents: tuple[AgentHealth, ...] = ()  # each agent's word on its own storage
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -254,6 +328,7 @@ class Overview:
             "open_cases": [c.to_json(self.now) for c in self.open_cases],
             "pending_credits": [p.to_json() for p in self.pending_credits],
             "reportable_outages": [o.to_json() for o in self.reportable_outages],
+            "agents": [agent_json(h, self.now) for h in self.agents],
         }
 
 
@@ -262,28 +337,52 @@ async def overview(store: Store, config: Config, now: datetime) -> Overview:
     probes: dict[str, list[ProbeState]] = {}
     for p in await store.probe_states():
         probes.setdefault(p.service, []).append(p)
-    states: list[ServiceState] = []
-    reports: dict[str, MonthReport] = {}
+    all_cases = _by_service(await store.cases())
+    # Gathered: the store's thread reads one service's months while another's compute.
+    per_service = await asyncio.gather(
+        *(
+            _service_overview(store, config, name, probes.get(name, []), all_cases, now)
+            for name in config.services
+        )
+    )
+    states = tuple(state for state, _, _, _ in per_service)
+    reports = {state.name: report for state, report, _, _ in per_service}
+    pending = tuple(p for _, _, credits, _ in per_service for p in credits)
+    reportable = {o.id: o for *_, outages in per_service for o in outages}  # may span 2 months
+    opened = [case_view(config, c, now) for c in await store.cases(open_only=True)]
+    ordered = sorted(reportable.values(), key=lambda o: (o.start, o.service))
+    agents = tuple(await store.agent_health())  # issue 7: each agent's storage health
+    return Overview(now, states, tuple(opened), pending, tuple(ordered), reports, agents)
+
+
+async def _service_overview(
+    store: Store,
+    config: Config,
+    name: str,
+    probes: Sequence[ProbeState],
+    all_cases: Mapping[str, Sequence[Case]],
+    now: datetime,
+) -> tuple[ServiceState, MonthReport, list[PendingCredit], list[Outage]]:
+    """One service's live state, current month, credits not yet settled and reportable outages."""
+    svc = config.services[name]
+    current = YearMonth.of(now, config.contract_for(name).timezone)
+    cases = all_cases.get(name, [])
+    report = await month_report(store, config, name, current, cases=cases)
+    settled = await _settled(store, name)
     pending: list[PendingCredit] = []
     reportable: list[Outage] = []
-    for name, svc in config.services.items():
-        contract = config.contract_for(name)
-        current = YearMonth.of(now, contract.timezone)
-        report = await month_report(store, config, name, current)
-        reports[name] = report
-        states.append(_service_state(svc, probes.get(name, []), current, report, now))
-        settled = await _settled(store, name)
-        for month in await _months_with_downtime(store, config, name, current):
-            past = report if month == current else await month_report(store, config, name, month)
-            reportable += [o for o in past.outages if o.reportable(now)]
-            if month in settled:
-                continue
-            if past.credit_amount > 0 or past.claimable_credit_amount > 0:
-                pending.append(_pending(past, complete=month != current))
-    opened = [case_view(config, c, now) for c in await store.cases(open_only=True)]
-    reportable = list({o.id: o for o in reportable}.values())  # one outage may span 2 months
-    reportable.sort(key=lambda o: (o.start, o.service))
-    return Overview(now, tuple(states), tuple(opened), tuple(pending), tuple(reportable), reports)
+    for month in await _months_with_downtime(store, config, name, current):
+        past = (
+            report
+            if month == current
+            else await month_report(store, config, name, month, cases=cases)
+        )
+        reportable += [o for o in past.outages if o.reportable(now)]
+        if month in settled:
+            continue
+        if past.credit_amount > 0 or past.claimable_credit_amount > 0:
+            pending.append(_pending(past, complete=month != current))
+    return _service_state(svc, probes, current, report, now), report, pending, reportable
 
 
 async def _settled(store: Store, service: str) -> set[YearMonth]:

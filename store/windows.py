@@ -55,6 +55,22 @@ class WindowStore(StoreBase):
         )
         return [Window(start=int(a), end=int(b), kind=k, reason=str(r)) for a, b, k, r in rows]
 
+    async def all_windows(self, start: int, end: int) -> dict[str, list[Window]]:
+        """Every service's stored one-off windows overlapping [start, end), by start."""
+        rows = await self._fetchall(
+            "SELECT s.name, w.start_min, w.end_min, w.kind, w.reason FROM windows w"
+            " JOIN services s ON s.id = w.service_id"
+            " WHERE w.start_min < ? AND w.end_min > ?"
+            " ORDER BY w.start_min, w.end_min, w.id",
+            (end, start),
+        )
+        out: dict[str, list[Window]] = {}
+        for name, a, b, kind, reason in rows:
+            out.setdefault(str(name), []).append(
+                Window(start=int(a), end=int(b), kind=kind, reason=str(reason))
+            )
+        return out
+
 
 class CreditStore(StoreBase):
     """Which months' credits have been settled (they leave the pending list)."""

@@ -1,10 +1,11 @@
-"""Small helpers shared by the command modules that read or write the store."""
+"""Small helpers shared by the command modules that read or write the store.
+
+Kept light on purpose: every command module imports this while the parser is
+built, so asyncio, json and sqlite3 load only when a handler runs.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import sqlite3
 import sys
 from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
@@ -20,6 +21,8 @@ T = TypeVar("T")
 def run(coro: Awaitable[T]) -> T:
     """Run a command's store work; a database another process keeps locked past the
     busy timeout is reported in one line, not as a traceback."""
+    import asyncio
+    import sqlite3
 
     async def _main() -> T:
         return await coro
@@ -44,8 +47,9 @@ def minute_span(start: datetime, end: datetime) -> tuple[int, int]:
 
 
 def print_json(value: Any) -> None:
-    json.dump(value, sys.stdout, indent=2)
-    sys.stdout.write("\n")
+    import json
+
+    sys.stdout.write(json.dumps(value, indent=2) + "\n")  # one write, not one per token
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequence[int] = ()) -> str:
@@ -85,3 +89,8 @@ def when(ts: datetime | None) -> str:
     if ts is None:
         return "-"
     return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 minute``, ``2 minutes``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -12,29 +12,31 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from core.cases import Case, case_status
 from core.errors import InputError
 from core.timeutil import from_minute, parse_instant
+from slawatch.commands._args import Subparsers, group, json_option, service_option, span_options
 from slawatch.commands._support import minute_span, print_json, run, table, when
-from store import Store
-from store.reports import CaseView, case_view, service_of
 
 if TYPE_CHECKING:
+    from core.cases import Case
     from slawatch.cli import Context
+    from store import Store
+    from store.reports import CaseView
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("case", help="support cases: open, respond, resolve, link, list")
-    actions = p.add_subparsers(dest="case_action", metavar="ACTION", required=True)
+def register(sub: Subparsers) -> None:
+    actions = group(sub, "case", "support cases: open, respond, resolve, link, list")
 
     o = actions.add_parser("open", help="record a support case opened with the provider")
-    o.add_argument("--service", required=True, metavar="NAME")
-    o.add_argument("--priority", required=True, metavar="P")
-    o.add_argument("--title", required=True, metavar="TEXT")
+    service_option(o)
+    o.add_argument(
+        "--priority", required=True, metavar="P", help="a priority of the service's contract"
+    )
+    o.add_argument("--title", required=True, metavar="TEXT", help="what the case is about")
     o.add_argument("--ref", metavar="PROVIDER_REF", help="the provider's own case id")
     o.add_argument("--opened-at", metavar="TIME", help="when it was opened (default: now)")
     o.add_argument("--channel", default="email", help="how it was opened (default: email)")
-    _json(o)
+    json_option(o)
     o.set_defaults(handler=_open)
 
     for name, help_text in (
@@ -44,25 +46,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         a = actions.add_parser(name, help=help_text)
         a.add_argument("id", metavar="ID", type=_case_id)
         a.add_argument("--at", metavar="TIME", help="when (default: now)")
-        _json(a)
+        json_option(a)
         a.set_defaults(handler=_respond if name == "respond" else _resolve)
 
     link = actions.add_parser("link", help="this case reported the outages in a span")
     link.add_argument("id", metavar="ID", type=_case_id)
-    link.add_argument("--from", dest="start", required=True, metavar="TIME")
-    link.add_argument("--to", dest="end", required=True, metavar="TIME")
-    _json(link)
+    span_options(link)
+    json_option(link)
     link.set_defaults(handler=_link)
 
     ls = actions.add_parser("list", help="the cases, oldest first")
     ls.add_argument("--open", action="store_true", help="only cases not yet resolved")
-    ls.add_argument("--service", metavar="NAME", help="only this service's cases")
-    _json(ls)
+    service_option(ls, required=False, help="only this service's cases")
+    json_option(ls)
     ls.set_defaults(handler=_list)
-
-
-def _json(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print JSON (interfaces.md keys)")
 
 
 def _case_id(text: str) -> int:
@@ -72,6 +69,8 @@ def _case_id(text: str) -> int:
 
 
 def _write(ctx: Context, action: Callable[[Store], Awaitable[Case]]) -> Case:
+    from store import Store
+
     async def go() -> Case:
         async with await Store.open(ctx.config.storage_path) as store:
             return await action(store)
@@ -80,6 +79,8 @@ def _write(ctx: Context, action: Callable[[Store], Awaitable[Case]]) -> Case:
 
 
 def _open(args: argparse.Namespace, ctx: Context) -> int:
+    from store.reports import service_of
+
     config = ctx.config
     service_of(config, args.service)
     rule = config.contract_for(args.service).rule_for(args.priority)
@@ -122,6 +123,9 @@ def _link(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _list(args: argparse.Namespace, ctx: Context) -> int:
+    from store import Store
+    from store.reports import service_of
+
     config = ctx.config
     if args.service is not None:
         service_of(config, args.service)
@@ -134,6 +138,8 @@ def _list(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _show(ctx: Context, cases: Sequence[Case], as_json: bool, *, single: bool) -> int:
+    from store.reports import case_view
+
     now = ctx.now()
     views = [case_view(ctx.config, c, now) for c in cases]
     if as_json:
@@ -148,6 +154,8 @@ def _show(ctx: Context, cases: Sequence[Case], as_json: bool, *, single: bool) -
 
 def render_cases(views: Sequence[CaseView]) -> str:
     """The aligned case table shared by ``case`` and ``status``."""
+    from core.cases import case_status
+
     rows = []
     for v in views:
         c = v.case

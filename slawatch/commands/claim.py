@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.errors import InputError
 from core.timeutil import YearMonth
+from slawatch.commands._args import Subparsers, group, month_option, service_option
 from slawatch.commands._support import run
 
 if TYPE_CHECKING:
@@ -21,14 +23,12 @@ if TYPE_CHECKING:
     from slawatch.cli import Context
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("claim", help="export or verify a month's credit claim evidence")
-    actions = p.add_subparsers(dest="claim_command", metavar="ACTION")
-    actions.required = True
+def register(sub: Subparsers) -> None:
+    actions = group(sub, "claim", "export or verify a month's credit claim evidence")
     ex = actions.add_parser("export", help="write the evidence bundle for one month")
-    ex.add_argument("--service", required=True, metavar="NAME")
-    ex.add_argument("--month", required=True, metavar="YYYY-MM")
-    ex.add_argument("--out", required=True, metavar="FILE")
+    service_option(ex)
+    month_option(ex)
+    ex.add_argument("--out", required=True, metavar="FILE", help="the file to write")
     ex.add_argument(
         "--format",
         choices=("json", "md", "html"),
@@ -53,7 +53,7 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
     service = service_of(config, args.service).name
     month = YearMonth.parse(args.month, "--month")
     if args.sign and args.format != "json":
-        raise _usage("--sign", "only the JSON bundle is signed; use --format json")
+        raise InputError("--sign", "only the JSON bundle is signed; use --format json")
     key = signing.load_private(Path(args.sign).expanduser()) if args.sign else None
     out = Path(args.out).expanduser().absolute()
     now = ctx.now()
@@ -77,12 +77,6 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
         f"{r.claimable_credit_amount:.2f} {r.currency}" + (" (signed)" if key is not None else "")
     )
     return 0
-
-
-def _usage(where: str, what: str) -> Exception:
-    from core.errors import InputError
-
-    return InputError(where, what)
 
 
 def _verify(args: argparse.Namespace, ctx: Context) -> int:

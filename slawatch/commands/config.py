@@ -5,21 +5,25 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from slawatch.commands._args import Subparsers, group
+from slawatch.commands._support import plural
+
 if TYPE_CHECKING:
     from slawatch.cli import Context
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("config", help="work with the config file")
-    actions = p.add_subparsers(dest="config_command", metavar="ACTION", required=True)
-    check = actions.add_parser("check", help="validate the config; exit 0 or 2")
+def register(sub: Subparsers) -> None:
+    check = group(sub, "config", "work with the config file").add_parser(
+        "check", help="validate the config; exit 0 or 2"
+    )
     check.set_defaults(handler=_check)
 
 
 def _check(args: argparse.Namespace, ctx: Context) -> int:
     config = ctx.config
     print(
-        f"{config.path}: ok ({len(config.services)} services, {len(config.contracts)} contracts,"
-        f" {len(config.calendars)} calendars; database {config.storage_path})"
+        f"{config.path}: ok ({plural(len(config.services), 'service')},"
+        f" {plural(len(config.contracts), 'contract')},"
+        f" {plural(len(config.calendars), 'calendar')}; database {config.storage_path})"
     )
     return 0

@@ -9,24 +9,26 @@ import argparse
 from typing import TYPE_CHECKING
 
 from core.timeutil import YearMonth
+from slawatch.commands._args import Subparsers, group, month_option, service_option
 from slawatch.commands._support import run
-from store import Store
-from store.reports import service_of
 
 if TYPE_CHECKING:
     from slawatch.cli import Context
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("credit", help="service credits")
-    actions = p.add_subparsers(dest="credit_action", metavar="ACTION", required=True)
-    settle = actions.add_parser("settle", help="mark a month's credit as settled")
-    settle.add_argument("--service", required=True, metavar="NAME")
-    settle.add_argument("--month", required=True, metavar="YYYY-MM")
+def register(sub: Subparsers) -> None:
+    settle = group(sub, "credit", "service credits").add_parser(
+        "settle", help="mark a month's credit as settled"
+    )
+    service_option(settle)
+    month_option(settle)
     settle.set_defaults(handler=_settle)
 
 
 def _settle(args: argparse.Namespace, ctx: Context) -> int:
+    from store import Store
+    from store.reports import service_of
+
     config = ctx.config
     service_of(config, args.service)
     month = YearMonth.parse(args.month, "--month")

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import InputError
-from slawatch.commands._support import run
-from store import Store
-from store.csvfile import read_minutes
+from slawatch.commands._args import Subparsers, group
+from slawatch.commands._support import plural, run
 
 if TYPE_CHECKING:
     from slawatch.cli import Context
@@ -23,10 +22,8 @@ if TYPE_CHECKING:
 DEFAULT_SOURCE = "import"
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("import", help="load records from a file")
-    kinds = p.add_subparsers(dest="import_kind", metavar="KIND", required=True)
-    minutes = kinds.add_parser(
+def register(sub: Subparsers) -> None:
+    minutes = group(sub, "import", "load records from a file").add_parser(
         "minutes", help="minute records CSV: service,minute,status[,latency_ms]"
     )
     minutes.add_argument("file", metavar="FILE.csv", type=Path)
@@ -39,6 +36,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _minutes(args: argparse.Namespace, ctx: Context) -> int:
+    from store import Store
+    from store.csvfile import read_minutes
+
     config = ctx.config
     source = args.source.strip()
     if not source:
@@ -66,5 +66,5 @@ def _minutes(args: argparse.Namespace, ctx: Context) -> int:
             count = run(load())
     finally:
         gc.enable()
-    print(f"imported {count} minute records from {name} (source {source!r})")
+    print(f"imported {plural(count, 'minute record')} from {name} (source {source!r})")
     return 0

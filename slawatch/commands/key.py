@@ -6,15 +6,16 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from slawatch.commands._args import Subparsers, group
+
 if TYPE_CHECKING:
     from slawatch.cli import Context
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("key", help="the key that signs claim bundles")
-    actions = p.add_subparsers(dest="key_command", metavar="ACTION")
-    actions.required = True
-    init = actions.add_parser("init", help="generate the signing key pair")
+def register(sub: Subparsers) -> None:
+    init = group(sub, "key", "the key that signs claim bundles").add_parser(
+        "init", help="generate the signing key pair"
+    )
     init.add_argument(
         "--out",
         metavar="FILE",

@@ -9,25 +9,27 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from core.outages import Outage
 from core.timeutil import YearMonth
+from slawatch.commands._args import Subparsers, json_option, month_option, service_option
 from slawatch.commands._support import print_json, run, table, when
-from store import Store
-from store.reports import month_outages, service_of
 
 if TYPE_CHECKING:
+    from core.outages import Outage
     from slawatch.cli import Context
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("outages", help="a month's outages, each reported (with its case) or not")
-    p.add_argument("--month", required=True, metavar="YYYY-MM")
-    p.add_argument("--service", required=True, metavar="NAME")
-    p.add_argument("--json", action="store_true")
+    month_option(p)
+    service_option(p)
+    json_option(p)
     p.set_defaults(handler=_outages)
 
 
 def _outages(args: argparse.Namespace, ctx: Context) -> int:
+    from store import Store
+    from store.reports import month_outages, service_of
+
     config = ctx.config
     service_of(config, args.service)
     month = YearMonth.parse(args.month, "--month")

@@ -9,37 +9,41 @@ of first responses on time. Formats: ``text`` (aligned columns), ``json``,
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from core.money import format_money
-from core.month import MonthReport
 from core.timeutil import YearMonth
+from slawatch.commands._args import Subparsers, service_option
 from slawatch.commands._support import markdown, pct, print_json, run, table
-from store import Store
-from store.quarter import Quarter, QuarterReport, quarter_report
-from store.reports import month_report, service_of
 
 if TYPE_CHECKING:
+    from core.month import MonthReport
     from slawatch.cli import Context
+    from store.quarter import QuarterReport
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("report", help="monthly availability, band and credit (or a quarter)")
     when = p.add_mutually_exclusive_group(required=True)
-    when.add_argument("--month", metavar="YYYY-MM")
+    when.add_argument("--month", metavar="YYYY-MM", help="a month, e.g. 2026-10")
     when.add_argument("--quarter", metavar="YYYYQN", help="quarterly summary, e.g. 2026Q4")
-    p.add_argument("--service", metavar="NAME", help="one service (default: all)")
-    p.add_argument("--format", choices=("text", "json", "csv", "md"), default="text")
+    service_option(p, required=False, help="one service (default: all, as a JSON array)")
+    p.add_argument(
+        "--format", choices=("text", "json", "csv", "md"), default="text", help="default: text"
+    )
     p.set_defaults(handler=_report)
 
 
 def _report(args: argparse.Namespace, ctx: Context) -> int:
+    from store import Store
+    from store.reports import month_reports, service_of
+
     config = ctx.config
     names = [service_of(config, args.service).name] if args.service else list(config.services)
     if args.quarter is not None:
+        from store.quarter import Quarter, quarter_report
+
         quarter = Quarter.parse(args.quarter, "--quarter")
         now = ctx.now()
 
@@ -53,13 +57,15 @@ def _report(args: argparse.Namespace, ctx: Context) -> int:
 
     async def months() -> list[MonthReport]:
         async with await Store.open(config.storage_path, readonly=True) as store:
-            return [await month_report(store, config, n, month) for n in names]
+            return await month_reports(store, config, names, month)
 
     _print_months(run(months()), args.format, single=args.service is not None)
     return 0
 
 
 def _print_months(reports: Sequence[MonthReport], fmt: str, *, single: bool) -> None:
+    from core.money import format_money
+
     if fmt == "json":
         objects = [r.to_json() for r in reports]
         print_json(objects[0] if single else objects)
@@ -94,6 +100,8 @@ def _print_months(reports: Sequence[MonthReport], fmt: str, *, single: bool) -> 
 
 
 def _print_quarters(reports: Sequence[QuarterReport], fmt: str, *, single: bool) -> None:
+    from core.money import format_money
+
     if fmt == "json":
         objects = [q.to_json() for q in reports]
         print_json(objects[0] if single else objects)
@@ -154,6 +162,8 @@ def _print_quarters(reports: Sequence[QuarterReport], fmt: str, *, single: bool)
 
 
 def _csv(keys: Sequence[str], objects: Sequence[dict[str, Any]]) -> None:
+    import csv
+
     writer = csv.DictWriter(sys.stdout, fieldnames=list(keys), extrasaction="ignore")
     writer.writeheader()
     writer.writerows(objects)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import InputError
+from slawatch.commands._args import Subparsers, group
 
 if TYPE_CHECKING:
     from slawatch.cli import Context
@@ -20,11 +20,8 @@ if TYPE_CHECKING:
 DEFAULT_UNIT_PATH = Path("/etc/systemd/system/slawatch-agent.service")
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("service", help="install the agent as a systemd service")
-    actions = p.add_subparsers(dest="service_command", metavar="ACTION")
-    actions.required = True
-    install = actions.add_parser(
+def register(sub: Subparsers) -> None:
+    install = group(sub, "service", "install the agent as a systemd service").add_parser(
         "install",
         help="write (or print) the systemd unit for the agent",
         description="Write a sandboxed systemd unit that runs 'slawatch agent' with this "
@@ -86,6 +83,8 @@ def _install(args: argparse.Namespace, ctx: Context) -> int:
 
 def _write_atomically(path: Path, text: str) -> None:
     """Write the whole unit or nothing: a temporary file renamed into place."""
+    import tempfile
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")

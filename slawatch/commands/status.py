@@ -10,23 +10,24 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from core.money import format_money
+from slawatch.commands._args import Subparsers, json_option
 from slawatch.commands._support import pct, print_json, run, table, when
-from slawatch.commands.case import render_cases
-from store import Store
-from store.reports import Overview, overview
 
 if TYPE_CHECKING:
     from slawatch.cli import Context
+    from store.reports import Overview
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(sub: Subparsers) -> None:
     p = sub.add_parser("status", help="one-shot view of what the dashboard shows")
-    p.add_argument("--json", action="store_true")
+    json_option(p)
     p.set_defaults(handler=_status)
 
 
 def _status(args: argparse.Namespace, ctx: Context) -> int:
+    from store import Store
+    from store.reports import overview
+
     config = ctx.config
     now = ctx.now()
 
@@ -43,6 +44,9 @@ def _status(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def render(view: Overview) -> str:
+    from core.money import format_money
+    from slawatch.commands.case import render_cases
+
     out: list[str] = []
     rows = [
         [
@@ -100,4 +104,30 @@ def render(view: Overview) -> str:
                 (3,),
             )
         )
+    out += _agents(view)
     return "\n".join(out)
+
+
+def _agents(view: Overview) -> list[str]:
+    """One line per agent with something to say about its storage (issue 7)."""
+    from store.reports import AGENT_SILENT
+
+    lines: list[str] = []
+    for h in view.agents:
+        if h.problem is not None and h.problem_cleared is None:
+            lines.append(
+                f"agent {h.source}: CANNOT WRITE since {when(h.problem_since)}: {h.problem}"
+                f" ({h.pending} minutes held in memory)"
+            )
+        elif h.problem is not None:
+            lines.append(
+                f"agent {h.source}: storage problem {when(h.problem_since)} to"
+                f" {when(h.problem_cleared)}: {h.problem}; the buffered minutes were written"
+            )
+        if h.dropped:
+            lines.append(
+                f"agent {h.source}: {h.dropped} minutes dropped (buffer full): they read as unknown"
+            )
+        if view.now - h.at > AGENT_SILENT:
+            lines.append(f"agent {h.source}: silent since {when(h.at)} (stopped, or cannot write)")
+    return ["", "Agents", *lines] if lines else []

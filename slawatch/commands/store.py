@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from slawatch.commands._args import Subparsers, group
 from slawatch.commands._support import run
 
 if TYPE_CHECKING:
@@ -12,11 +13,8 @@ if TYPE_CHECKING:
     from store.chain import ChainSummary
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("store", help="check the database")
-    actions = p.add_subparsers(dest="store_command", metavar="ACTION")
-    actions.required = True
-    v = actions.add_parser(
+def register(sub: Subparsers) -> None:
+    v = group(sub, "store", "check the database").add_parser(
         "verify", help="walk the minute records' hash chains; exit 1 at a broken link"
     )
     v.set_defaults(handler=_verify)

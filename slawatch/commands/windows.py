@@ -11,37 +11,44 @@ from typing import TYPE_CHECKING, Literal
 
 from core.errors import InputError
 from core.timeutil import parse_instant
-from core.windows import Window
-from slawatch.commands._support import minute_span, run, when
-from store import Store
-from store.reports import service_of
+from slawatch.commands._args import Subparsers, group, service_option, span_options
+from slawatch.commands._support import minute_span, plural, run, when
 
 if TYPE_CHECKING:
+    from core.windows import Window
     from slawatch.cli import Context
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    m = sub.add_parser("maintenance", help="one-off scheduled maintenance windows")
-    m_actions = m.add_subparsers(dest="maintenance_action", metavar="ACTION", required=True)
-    m_add = m_actions.add_parser("add", help="add a one-off maintenance window")
-    _span_options(m_add, reason_required=False)
+def register(sub: Subparsers) -> None:
+    m_add = group(sub, "maintenance", "one-off scheduled maintenance windows").add_parser(
+        "add", help="add a one-off maintenance window"
+    )
+    _window_options(m_add, reason_required=False)
     m_add.set_defaults(handler=_add, kind="maintenance")
 
-    e = sub.add_parser("exclude", help="interruptions outside the provider's control")
-    e_actions = e.add_subparsers(dest="exclude_action", metavar="ACTION", required=True)
-    e_add = e_actions.add_parser("add", help="exclude an interruption from downtime")
-    _span_options(e_add, reason_required=True)
+    e_add = group(sub, "exclude", "interruptions outside the provider's control").add_parser(
+        "add", help="exclude an interruption from downtime"
+    )
+    _window_options(e_add, reason_required=True)
     e_add.set_defaults(handler=_add, kind="exclusion")
 
 
-def _span_options(p: argparse.ArgumentParser, *, reason_required: bool) -> None:
-    p.add_argument("--service", required=True, metavar="NAME")
-    p.add_argument("--from", dest="start", required=True, metavar="TIME")
-    p.add_argument("--to", dest="end", required=True, metavar="TIME")
-    p.add_argument("--reason", required=reason_required, default="", metavar="TEXT")
+def _window_options(p: argparse.ArgumentParser, *, reason_required: bool) -> None:
+    service_option(p)
+    span_options(p)
+    p.add_argument(
+        "--reason",
+        required=reason_required,
+        default="",
+        metavar="TEXT",
+        help="why (shown in claims)",
+    )
 
 
 def _add(args: argparse.Namespace, ctx: Context) -> int:
+    from store import Store
+    from store.reports import service_of
+
     config = ctx.config
     service_of(config, args.service)
     start, end = parse_instant(args.start, "--from"), parse_instant(args.end, "--to")
@@ -62,6 +69,6 @@ def _add(args: argparse.Namespace, ctx: Context) -> int:
     label = "maintenance window" if kind == "maintenance" else "exclusion"
     print(
         f"{label} added for {args.service}: {when(start)} to {when(end)}"
-        f" ({window.minutes} minutes){f': {window.reason}' if window.reason else ''}"
+        f" ({plural(window.minutes, 'minute')}){f': {window.reason}' if window.reason else ''}"
     )
     return 0

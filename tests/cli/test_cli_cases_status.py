@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,37 +13,21 @@ import pytest
 from core.status import DOWN, UP
 from core.timeutil import YearMonth, utc_now
 from store import ProbeState, Store
+from tests.cli.common import CASE_KEYS, PORTAL, ok_json, storage
 
 if TYPE_CHECKING:
     from tests.conftest import RunCli, WriteConfig
 
 # saas-standard support hours: Mon-Fri 08:00-02:00 UTC (a window belongs to the day it
 # starts on), critical 30m, high 1h, medium 1bd = 18 h, all on the business clock.
-CONFIG = """
-[storage]
-path = "db/slawatch.db"
-
-[[contract]]
-name = "std"
-
-[[service]]
-name = "portal"
-contract = "std"
-monthly_fee = "1000.00"
-[service.probe]
+CONFIG = (
+    storage("db/slawatch.db")
+    + PORTAL
+    + """[service.probe]
 url = "http://127.0.0.1:9/health"
 interval = "60s"
 """
-CASE_KEYS = {
-    "id", "ref", "service", "priority", "title", "opened_at", "response_due", "responded_at",
-    "resolved_at", "response_breached", "status",
-}  # fmt: skip
-
-
-def ok_json(run_cli: RunCli, *args: object) -> Any:
-    result = run_cli(*args)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+)
 
 
 def test_case_lifecycle_deadlines_and_quarter(

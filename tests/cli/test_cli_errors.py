@@ -8,21 +8,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.cli.common import PORTAL, assert_user_error, storage
+
 if TYPE_CHECKING:
     from tests.conftest import RunCli, WriteConfig
 
-CONFIG = """
-[storage]
-path = "slawatch.db"
-
-[[contract]]
-name = "std"
-
-[[service]]
-name = "portal"
-contract = "std"
-monthly_fee = "1000.00"
-"""
+CONFIG = storage("slawatch.db") + PORTAL
 
 GOOD_ROWS = (
     "service,minute,status\n"
@@ -84,13 +75,7 @@ def test_every_mistake_exits_2_with_one_line_and_writes_nothing(
     for name, text, expected in BAD_FILES:
         runs.append((["import", "minutes", str(csv_file(tmp_path, name, text))], expected))
     for args, expected in runs:
-        result = run_cli("--config", config, *args, cwd=tmp_path)
-        assert result.returncode == 2, (args, result.stdout, result.stderr)
-        assert result.stdout == ""
-        assert result.stderr.startswith("slawatch: "), result.stderr
-        assert result.stderr.count("\n") == 1, result.stderr
-        assert expected in result.stderr, (expected, result.stderr)
-        assert "Traceback" not in result.stderr
+        assert_user_error(run_cli("--config", config, *args, cwd=tmp_path), expected)
 
     # Nothing of any of that was stored: no case, no window, no minute.
     cases = run_cli("--config", config, "case", "list", "--json")

@@ -73,7 +73,7 @@ def test_line_numbers_are_exact_across_chunks_and_blank_lines(
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("", "line 1: header"),
+        ("", "line 1: the file is empty"),
         ("service,minute\nportal,2026-10-01T00:00:00Z\n", "line 1: header"),
         (PLAIN + "portal,2026-10-01T00:03:30Z,up,1\n", "line 5: minute"),
         (PLAIN + "portal,2026-10-01T00:03:00,up,1\n", "line 5: minute"),

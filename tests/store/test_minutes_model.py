@@ -10,19 +10,35 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from store import MinuteRow, Store
+from store.chain import store_check
 
 BASE = 29_000_040  # on an hour boundary
-rows_strategy = st.lists(
-    st.builds(
-        MinuteRow,
-        service=st.sampled_from(["portal", "api"]),
-        source=st.sampled_from(["a", "b", "c"]),
-        minute=st.integers(BASE - 70, BASE + 190),  # several hour blocks, both sides of BASE
-        status=st.integers(0, 3),
-        latency_ms=st.none() | st.integers(0, 70_000),
-        error=st.none() | st.sampled_from(["timeout", "http 503"]),
-    ),
-    max_size=60,
+row_strategy = st.builds(
+    MinuteRow,
+    service=st.sampled_from(["portal", "api"]),
+    source=st.sampled_from(["a", "b", "c"]),
+    minute=st.integers(BASE - 70, BASE + 190),  # several hour blocks, both sides of BASE
+    status=st.integers(0, 3),
+    latency_ms=st.none() | st.integers(0, 70_000),
+    error=st.none() | st.sampled_from(["timeout", "http 503"]),
+)
+
+
+@st.composite
+def runs(draw: st.DrawFn) -> list[MinuteRow]:
+    """Consecutive minutes of one service and source, as an import file has them
+    (the store copies such runs into hour blocks a slice at a time)."""
+    first = draw(row_strategy)
+    statuses = draw(st.lists(st.integers(0, 3), min_size=1, max_size=130))
+    latency = draw(st.none() | st.integers(0, 70_000))
+    return [
+        first._replace(minute=first.minute + i, status=s, latency_ms=latency, error=None)
+        for i, s in enumerate(statuses)
+    ]
+
+
+rows_strategy = st.lists(st.lists(row_strategy, max_size=3) | runs(), max_size=12).map(
+    lambda parts: [row for part in parts for row in part]
 )
 
 
@@ -74,6 +90,7 @@ def test_reads_match_a_dict_of_the_last_write(batches: list[list[MinuteRow]], st
                 assert await store.latencies(service, start, end) == expected_latencies(
                     model, service, start, end
                 )
+            assert (await store_check(store)).breaks == ()
 
     with tempfile.TemporaryDirectory() as folder:
         asyncio.run(run(Path(folder)))

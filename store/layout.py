@@ -1,0 +1,99 @@
+"""How a batch of minute rows lands in hour blocks, at C speed where the batch allows.
+
+A batch is cut into *segments*: stretches of rows of one service and one source
+(an import file sorted by service is a few long segments; the agent's minute is
+one short segment per service). A segment of consecutive minutes, the usual
+case, is copied into its blocks one hour slice at a time; any other segment is
+written minute by minute. Nothing here builds a Python object per row.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import groupby, repeat
+from operator import floordiv, itemgetter
+
+from store.blocks import BLOCK, NO_LATENCY, Block
+from store.rows import MinuteRow
+
+Key = tuple[int, int, int]  # (service id, hour, source id): one stored block
+
+
+@dataclass(frozen=True)
+class Segment:
+    service: str
+    source: str
+    start: int  # [start, stop): positions in the batch
+    stop: int
+
+
+def segments(services: Sequence[str], sources: Sequence[str]) -> list[Segment]:
+    """The batch's stretches of one (service, source), in batch order."""
+    out: list[Segment] = []
+    at = 0
+    for service, group in groupby(services):
+        stop = at + len(list(group))
+        part = sources[at:stop]
+        if part.count(part[0]) == len(part):
+            out.append(Segment(service, part[0], at, stop))
+        else:
+            for source, same in groupby(part):
+                size = len(list(same))
+                out.append(Segment(service, source, at, at + size))
+                at += size
+        at = stop
+    return out
+
+
+def hours_of(minutes: Sequence[int], consecutive: bool) -> range | set[int]:
+    """The hours a segment's minutes fall in (a range when they are consecutive)."""
+    first = minutes[0]
+    if consecutive:
+        return range(first // BLOCK, (first + len(minutes) - 1) // BLOCK + 1)
+    return set(map(floordiv, minutes, repeat(BLOCK)))
+
+
+def is_consecutive(minutes: Sequence[int]) -> bool:
+    """Each minute is the one after the previous (checked at C speed)."""
+    first = minutes[0]
+    return minutes[-1] - first == len(minutes) - 1 and list(minutes) == list(
+        range(first, first + len(minutes))
+    )
+
+
+def fill(
+    blocks: dict[Key, Block],
+    sid: int,
+    src: int,
+    rows: Sequence[MinuteRow],
+    minutes: Sequence[int],
+    consecutive: bool,
+) -> None:
+    """Write one segment's rows into their blocks (the last row of a minute wins)."""
+    first = minutes[0]
+    if not consecutive:
+        last = -1
+        status_buf, latency_buf, base = bytearray(), array("H"), 0
+        for _service, _source, minute, status, lat, _error in rows:
+            hour = minute // BLOCK
+            if hour != last:
+                block = blocks[(sid, hour, src)]
+                status_buf, latency_buf = block.status, block.latency
+                base, last = hour * BLOCK, hour
+            status_buf[minute - base] = status
+            latency_buf[minute - base] = NO_LATENCY if lat is None else lat
+        return
+    statuses = bytes(map(itemgetter(3), rows))
+    raw = list(map(itemgetter(4), rows))
+    if None in raw:
+        raw = [NO_LATENCY if lat is None else lat for lat in raw]
+    latencies = array("H", raw)
+    end = first + len(minutes)
+    for hour in range(first // BLOCK, (end - 1) // BLOCK + 1):
+        lo, hi = max(first, hour * BLOCK), min(end, (hour + 1) * BLOCK)
+        block = blocks[(sid, hour, src)]
+        at = lo - hour * BLOCK
+        block.status[at : at + hi - lo] = statuses[lo - first : hi - first]
+        block.latency[at : at + hi - lo] = latencies[lo - first : hi - first]

@@ -1,0 +1,215 @@
+"""Nothing gets in, nothing leaks: private files, secrets that stay secret, a sandboxed
+unit, and notifiers that never meet a shell."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import glob
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from inproc import call
+
+from agent.incidents import OutageEvent
+from agent.notify import Notifications
+from core.config import Notifier
+from core.timeutil import YearMonth
+from store import Store
+from store.rows import MinuteRow
+from tests.conftest import run_cli
+
+REPO = Path(__file__).resolve().parents[2]
+SECRET = "Bearer sw-7c0ffee-TOP-SECRET-4242"
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+async def test_database_and_keys_are_private(tmp_path: Path) -> None:
+    old = os.umask(0o022)  # a usual umask: without care, files would be world-readable
+    try:
+        db = tmp_path / "var" / "data" / "slawatch.db"
+        async with await Store.open(db) as s:
+            await s.record_minutes([MinuteRow("web", "probe-1", 29_000_000, 1)])
+            assert mode(Path(f"{db}-wal")) == 0o600 and mode(Path(f"{db}-shm")) == 0o600
+        assert mode(db) == 0o600 and mode(db.parent) == 0o700
+        config = tmp_path / "config.toml"
+        config.write_text(f'[storage]\npath = "{db}"\n')
+        code, _out, err = call("--config", str(config), "key", "init")
+        assert code == 0, err
+        keys = db.parent / "keys"
+        private = next(p for p in keys.iterdir() if not p.name.endswith(".pub"))
+        assert mode(keys) == 0o700 and mode(private) == 0o600
+    finally:
+        os.umask(old)
+
+
+class _Auth(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        ok = self.headers.get("Authorization") == SECRET
+        self.send_response(200 if ok else 401)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def auth_port() -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Auth)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield int(server.server_address[1])
+    server.shutdown()
+    server.server_close()
+
+
+def test_header_secret_never_appears_in_logs_db_status_or_claims(
+    tmp_path: Path, auth_port: int
+) -> None:
+    services = ""
+    for name, url in [
+        ("portal", f"http://127.0.0.1:{auth_port}/health"),
+        ("broken", "http://127.0.0.1:9/health"),  # nothing listens: the error paths run too
+        ("wronghost", f"https://127.0.0.1:{auth_port}/health"),  # TLS to a plain server
+    ]:
+        services += (
+            f'[[service]]\nname = "{name}"\ncontract = "c"\nmonthly_fee = "10.00"\n'
+            f'[service.probe]\nurl = "{url}"\nretries = 1\nretry_delay = "1s"\ntimeout = "2s"\n'
+            '[service.probe.header_env]\nAuthorization = "PORTAL_TOKEN"\n'
+        )
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[storage]\npath = "data/slawatch.db"\n[agent]\nname = "probe-1"\n'
+        '[[contract]]\nname = "c"\nbands = [{ min_availability = 99.9, credit_percent = 0 },'
+        " { min_availability = 0.0, credit_percent = 50 }]\n" + services
+    )
+    env = {"PORTAL_TOKEN": SECRET, "SLAWATCH_LOG_LEVEL": "DEBUG"}
+    agent = run_cli("--config", config, "agent", "--once", env=env, timeout=60)
+    assert agent.returncode == 0, agent.stderr
+    assert "portal\tup" in agent.stdout and "broken\tdown" in agent.stdout  # the secret worked
+
+    month = str(YearMonth.of(datetime.now(UTC), ZoneInfo("UTC")))
+    outputs = [agent.stdout, agent.stderr]
+    for args in (
+        ["status"],
+        ["status", "--json"],
+        ["report", "--month", month, "--format", "json"],
+        ["outages", "--month", month, "--service", "broken", "--json"],
+    ):
+        code, out, err = call("--config", str(config), *args)
+        assert code == 0, (args, err)
+        outputs += [out, err]
+    for fmt in ("json", "md"):
+        bundle = tmp_path / f"claim.{fmt}"
+        code, out, err = call(
+            "--config",
+            str(config),
+            "claim",
+            "export",
+            "--service",
+            "broken",
+            "--month",
+            month,
+            "--out",
+            str(bundle),
+            "--format",
+            fmt,
+        )
+        assert code == 0, err
+        outputs += [out, err, bundle.read_text()]
+    files = [p for p in (tmp_path / "data").iterdir() if p.is_file()]
+    assert any(p.name == "slawatch.db" for p in files)
+    secret_parts = [SECRET, SECRET.split()[1], SECRET.split()[1].encode().hex()]
+    for text in outputs:
+        assert not any(s in text for s in secret_parts), text[:500]
+    for path in files:
+        raw = path.read_bytes()
+        assert not any(s.encode() in raw for s in secret_parts[:2]), path
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze")
+def test_systemd_unit_exposure_score() -> None:
+    done = subprocess.run(
+        [
+            "systemd-analyze",
+            "security",
+            "--offline=true",
+            "--no-pager",
+            str(REPO / "deploy" / "slawatch-agent.service"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    found = re.search(r"Overall exposure level for \S+: (\d+\.\d+) (\w+)", done.stdout)
+    assert found, done.stdout[-500:] + done.stderr[-500:]
+    score = float(found.group(1))
+    print(f"\nsystemd-analyze security: exposure {score} {found.group(2)}")
+    assert score <= 2.0  # "OK" is below 4.0; the unit leaves only the network open
+
+
+def test_no_code_runs_a_shell() -> None:
+    """No subprocess with shell=True, os.system, os.popen or create_subprocess_shell."""
+    offenders = []
+    for package in ("agent", "core", "store", "slawatch", "tui"):
+        for path in (REPO / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.Call):
+                    name = ast.unparse(node.func)
+                    if name in ("os.system", "os.popen", "asyncio.create_subprocess_shell"):
+                        offenders.append(f"{path}:{node.lineno} {name}")
+                    for kw in node.keywords:
+                        if kw.arg == "shell" and not (
+                            isinstance(kw.value, ast.Constant) and kw.value.value is False
+                        ):
+                            offenders.append(f"{path}:{node.lineno} shell=")
+    assert not offenders
+
+
+async def test_notifier_values_never_reach_a_shell(tmp_path: Path) -> None:
+    """A service name and an error made of shell syntax arrive as plain data."""
+    hostile = "web$(touch PWNED1);touch PWNED2`touch PWNED3`|touch PWNED4 && echo"
+    out = tmp_path / "got.json"
+    script = tmp_path / "notify.py"
+    script.write_text(
+        "import json, os, sys\n"
+        f"open({str(out)!r}, 'w').write(json.dumps({{'argv': sys.argv[1:],"
+        " 'env': os.environ.get('SLAWATCH_SERVICE'), 'stdin': json.load(sys.stdin)}))\n"
+    )
+    command = (sys.executable, str(script), "--service", "{service}", "$SLAWATCH_SERVICE")
+    notifications = Notifications(
+        [Notifier(command=command, timeout=timedelta(seconds=20))], "probe-1", env={}
+    )
+    start = datetime(2026, 10, 3, 14, 0, tzinfo=UTC)
+    event = OutageEvent("start", hostile, start, 3, start + timedelta(hours=72), error=hostile)
+    cwd = os.getcwd()
+    os.chdir(tmp_path)  # where a shell would create the PWNED files
+    try:
+        assert await notifications.deliver(notifications._notifiers[0], event)
+        await notifications.aclose()
+        await asyncio.sleep(0)
+    finally:
+        os.chdir(cwd)
+    got = json.loads(out.read_text())
+    assert got["argv"] == ["--service", "{service}", "$SLAWATCH_SERVICE"]  # nothing expanded
+    assert got["env"] == hostile and got["stdin"]["service"] == hostile
+    assert got["stdin"]["error"] == hostile
+    assert not glob.glob(str(tmp_path / "PWNED*"))

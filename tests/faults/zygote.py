@@ -1,0 +1,110 @@
+"""Forks real agent processes on demand, for the SIGKILL test (run as a script).
+
+    python zygote.py CONFIG RATE INTERVAL
+
+Starting Python and importing the agent costs most of a second; fifty crash
+rounds would spend the suite's whole budget on it. So this process imports
+everything once, then for each ``RUN BASE T0`` line on stdin forks a
+child that runs ``run_agent``'s foreground ``Server`` (signals, the ticker, the
+real store) exactly as ``slawatch agent`` does. It answers ``PID n``; the test
+SIGKILLs that child whenever it likes and says ``REAP n``, answered by
+``REAPED n`` once the child is gone, so no line of a dead child can arrive
+after it. Test-only differences from ``slawatch agent``, as in
+tests/agent/agent_proc.py: the child's clock runs RATE times faster than the
+wall clock and reads BASE at wall time T0 (so a restart can land minutes later
+on the agent's clock without waiting), probes fire every INTERVAL real seconds, and
+the sink announces its work on stdout:
+
+    BEGIN n                     a write of n rows starts
+    ACK service minute status . one row committed (``record_minutes`` returned)
+    CKPT / CKPTDONE             a WAL checkpoint (TRUNCATE) starts / ends
+
+Lines end with `` .`` so that a line cut short by the kill is never believed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from agent.logs import configure_logging
+from agent.runner import Server
+from agent.sink import StoreSink
+from core.config import load_config
+from store.rows import MinuteRow
+
+
+def say(text: str) -> None:
+    os.write(1, text.encode())  # one write(2) per announcement, no Python buffering
+
+
+class AckingSink(StoreSink):
+    async def record_minutes(self, rows: Sequence[MinuteRow]) -> None:
+        say(f"BEGIN {len(rows)} .\n")
+        await super().record_minutes(rows)
+        say("".join(f"ACK {r.service} {r.minute} {r.status} .\n" for r in rows))
+        store = await self._get()
+        say("CKPT .\n")
+        await store.checkpoint()  # every write is followed by a checkpoint to be killed in
+        say("CKPTDONE .\n")
+
+
+def child(config_path: Path, rate: float, interval: float, base: float, t0: float) -> int:
+    config = load_config(config_path)
+    step = timedelta(seconds=interval)
+    config = replace(
+        config,
+        services={
+            n: replace(s, probe=replace(s.probe, interval=step)) if s.probe else s
+            for n, s in config.services.items()
+        },
+    )
+
+    def clock() -> datetime:
+        return datetime.fromtimestamp(base + (time.time() - t0) * rate, tz=UTC)
+
+    configure_logging("WARNING")
+    sink = AckingSink(config.storage_path)
+
+    async def serve() -> int:
+        try:
+            return await Server(config, clock=clock, sink=sink, tick=0.05).serve()
+        finally:
+            await sink.close()
+
+    return asyncio.run(serve())
+
+
+def main() -> int:
+    config_path, rate, interval = Path(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for line in sys.stdin:
+        word, arg, *more = line.split()
+        if word == "RUN":
+            pid = os.fork()
+            if pid == 0:
+                code = 1
+                try:
+                    code = child(config_path, rate, interval, float(arg), float(more[0]))
+                finally:
+                    os._exit(code)
+            say(f"PID {pid} .\n")
+        elif word == "REAP":
+            os.waitpid(int(arg), 0)
+            say(f"REAPED {arg} .\n")
+    while True:  # stdin closed: reap whatever is left (the test kills it on failure)
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
