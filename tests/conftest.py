@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -62,3 +63,27 @@ def write_config_fixture() -> WriteConfig:
 def run_cli_fixture() -> RunCli:
     """``run_cli(*args, cwd=None, env=None, input=None) -> CompletedProcess[str]``."""
     return run_cli
+
+
+_LEAKED: list[str] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A database connection (or any worker thread) left open by a test would keep the
+    interpreter from exiting: the run would hang instead of failing. Name it and fail."""
+    for thread in threading.enumerate():
+        if thread is threading.main_thread() or thread.daemon:
+            continue
+        thread.join(timeout=5)
+        if thread.is_alive():
+            _LEAKED.append(thread.name)
+    if _LEAKED:
+        sys.stderr.write(f"\nthreads left running after the tests (not closed): {_LEAKED}\n")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _LEAKED:  # they would block interpreter exit forever: leave now, failed
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(int(pytest.ExitCode.TESTS_FAILED))
