@@ -583,7 +583,11 @@ def _source(v: View, name: str, hours: tuple[int, int]) -> tuple[SourceRecords, 
         said, error = item[1], item[2]
         if not lo <= minute < hi or minute <= last:
             raise InputError(where, "raw minutes must ascend, inside the span's hours")
-        if said not in CODES or not (error is None or isinstance(error, str)):
+        if (
+            not isinstance(said, str)
+            or said not in CODES
+            or not (error is None or isinstance(error, str))
+        ):
             raise InputError(where, "status must be up/degraded/down/unknown, error text or null")
         last = minute
         listed.add(minute)

@@ -120,7 +120,7 @@ def _zone(t: Table, key: str) -> ZoneInfo:
     name = t.text(key, "UTC")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
         raise t.error(key, f"unknown time zone {name!r} (e.g. UTC, Europe/Paris)") from None
 
 

@@ -37,6 +37,7 @@ class StoreBase:
         self._pending: dict[tuple[_Table, str], int] = {}
         self._write_lock = asyncio.Lock()
         self._source_names: dict[int, str] = {}  # ids are never reused, so never stale
+        self._name_reads: dict[_Table, asyncio.Task[dict[int, str]]] = {}
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -70,7 +71,7 @@ class StoreBase:
         key = (table, name)
         if key in self._ids:
             return self._ids[key]
-        for found_id, found in (await self._names(table)).items():
+        for found_id, found in (await self._shared_names(table)).items():
             if (table, found) not in self._pending:  # made by an open transaction: may roll back
                 self._ids.setdefault((table, found), found_id)
         return self._ids.get(key)
@@ -88,6 +89,24 @@ class StoreBase:
         assert new_id is not None
         self._pending[key] = new_id
         return new_id
+
+    async def _shared_names(self, table: _Table) -> dict[int, str]:
+        """``_names``, with one read in flight per table: a thousand concurrent
+        lookups (``asyncio.gather`` over every service) that all miss the cache
+        make one trip to the database, not a thousand."""
+        task = self._name_reads.get(table)
+        if task is None:
+            task = asyncio.ensure_future(self._names(table))
+            self._name_reads[table] = task
+            task.add_done_callback(lambda done: self._name_read_done(table, done))
+        # shield: one waiter cancelled must not cancel the read the others wait for
+        return await asyncio.shield(task)
+
+    def _name_read_done(self, table: _Table, task: asyncio.Task[dict[int, str]]) -> None:
+        if self._name_reads.get(table) is task:
+            del self._name_reads[table]  # the next miss reads afresh: names may have been added
+        if not task.cancelled():
+            task.exception()  # retrieved here, so an unawaited failure is never "lost"
 
     async def _names(self, table: _Table) -> dict[int, str]:
         rows = await self._fetchall(f"SELECT id, {_NAME_COLUMN[table]} FROM {table}")

@@ -203,7 +203,7 @@ class MinuteStore(StoreBase):
         for src, group in groupby(rows, key=itemgetter(0)):
             out[src] = _span(list(group), first)[skip : skip + length].ljust(length, b"\0")
         if not out.keys() <= self._source_names.keys():
-            self._source_names = await self._names("sources")
+            self._source_names = await self._shared_names("sources")
         return {self._source_names[src]: data for src, data in out.items()}
 
     async def latencies(self, service: str, start: int, end: int) -> list[tuple[int, int | None]]:

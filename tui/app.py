@@ -123,9 +123,11 @@ class SlawatchApp(App[int]):
             snapshot = await self.source.snapshot(now)
             self.post_message(SnapshotLoaded(snapshot))
             if not self._months_busy and (self._want_months or self.source.months_due(now)):
-                self._want_months = False
+                full, self._want_months = self._want_months, False
                 self._months_busy = True
-                self._months(now, self.source.version)
+                # After the frame that shows this snapshot: the pass's thread competes
+                # with the first paint for the interpreter otherwise.
+                self.call_after_refresh(self._months, now, self.source.version, full)
         except (SlawatchError, OSError, ValueError) as exc:
             self.post_message(RefreshFailed(str(exc) or type(exc).__name__))
         finally:
@@ -136,10 +138,12 @@ class SlawatchApp(App[int]):
                 self._timer = self.set_timer(delay, self._refresh, name="refresh")
 
     @work(group="months", thread=True, exit_on_error=False)
-    def _months(self, now: datetime, version: int | None) -> None:
-        """Every service's month, credits and sparklines, off the event loop."""
+    def _months(self, now: datetime, version: int | None, full: bool) -> None:
+        """Month figures, credits and sparklines, off the event loop (``full``: for
+        every service, not only those whose data changed)."""
         try:
-            self.post_message(MonthsComputed(self.source.months(now), now, version))
+            snapshot = self.source.months(now, full=full)
+            self.post_message(MonthsComputed(snapshot, now, version))
         except (SlawatchError, OSError, ValueError) as exc:
             self.post_message(RefreshFailed(str(exc) or type(exc).__name__, months=True))
 

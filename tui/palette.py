@@ -47,14 +47,22 @@ _SYMBOL: dict[str, str] = {
 }
 
 
-def state_text(state: StatusName, stale: bool, palette: Palette) -> Text:
-    """``● up`` in green, ``✖ down`` in bold red, ``◌ stale`` when the agent went quiet."""
-    word = "stale" if stale else state
-    style = {
+def _style(word: str, palette: Palette) -> str:
+    return {
         "up": palette.good,
         "degraded": palette.warn,
         "down": f"bold {palette.bad}",
         "unknown": palette.muted,
         "stale": f"italic {palette.warn}",
     }[word]
-    return Text(f"{_SYMBOL[word]} {word}", style=style)
+
+
+def state_text(state: StatusName, stale: bool, palette: Palette) -> Text:
+    """``● up`` in green, ``✖ down`` in bold red, ``◌ stale`` when the agent went quiet."""
+    word = "stale" if stale else state
+    return Text(f"{_SYMBOL[word]} {word}", style=_style(word, palette))
+
+
+def state_count(word: str, count: int, palette: Palette) -> Text:
+    """``✖ 3 down``: how many services are in a state (``stale`` included)."""
+    return Text(f"{_SYMBOL[word]} {count:,} {word}", style=_style(word, palette))

@@ -5,7 +5,9 @@ Reads use one read-only connection kept for the app's life, so that
 committed since the last look: an unchanged database costs one pragma per
 cycle. Every read is a single autocommit statement, so the reader never holds
 a transaction open against the agent's writes. Month figures come from the
-shared read models in ``store.reports``; rows for the panels are built here.
+shared read models in ``store.reports`` through ``tui.months`` (which keeps
+each service's figures until its data changes); rows for the panels are
+built here.
 
 Writes (the actions a person takes) open their own short read-write
 connection, do one thing through the store API, and close it.
@@ -20,22 +22,17 @@ from datetime import datetime, timedelta
 
 from core.config import Config
 from core.errors import InputError
-from core.month import MonthReport
-from core.outages import Outage
 from core.status import name_of
 from core.timeutil import YearMonth, from_minute, to_minute
-from store import ProbeState, Store
-from store.reports import CaseView, ServiceState, case_view, month_report, overview
-from tui.budget import downtime_budget
+from store import Store
+from store.reports import CaseView, case_view, month_report
 from tui.components.case_form import CaseRequest
 from tui.components.exclusion_form import ExclusionRequest
 from tui.days import day_cells
+from tui.months import MonthPass, latest_probes, outage_row, skeleton_row
 from tui.view import (
     CaseRow,
-    CreditRow,
-    OutageRow,
     ServiceDetail,
-    ServiceRow,
     Snapshot,
     WindowRow,
 )
@@ -53,11 +50,12 @@ class StoreSource:
     - ``snapshot(now)`` runs on the app's event loop every cycle: one
       ``PRAGMA data_version``, and when something was committed, the latest
       probe states and the open cases (milliseconds, however many services);
-    - ``months(now)`` computes every service's month, the pending credits, the
-      reportable outages and the sparklines (``store.reports.overview``: a month
-      computation per service). It is synchronous, with its own connection and
-      event loop, so the app runs it in a thread worker and the screen never
-      waits for it; ``adopt`` folds its result into the live snapshot.
+    - ``months(now)`` brings every service's month, the pending credits, the
+      reportable outages and the sparklines up to date (``tui.months``: a month
+      computation for each service whose data changed). It is synchronous, with
+      its own connection and event loop, so the app runs it in a thread worker
+      and the screen never waits for it; ``adopt`` folds its result into the
+      live snapshot.
     """
 
     def __init__(self, config: Config, exporter: Exporter | None = None) -> None:
@@ -70,6 +68,7 @@ class StoreSource:
         self._months_at: datetime | None = None
         self._months_version: int | None = None
         self._months_of: tuple[YearMonth, ...] = ()
+        self._pass = MonthPass(config)
 
     async def close(self) -> None:
         """Close the reader for good: a read after this raises, never reopens one."""
@@ -110,13 +109,19 @@ class StoreSource:
             return True
         return self._version != self._months_version and now - self._months_at >= every
 
-    def months(self, now: datetime) -> Snapshot:
-        """The month pass (blocking: run it in a thread). Opens its own connection."""
-        return asyncio.run(self._months(now))
+    def months(self, now: datetime, *, full: bool = False) -> Snapshot:
+        """The month pass (blocking: run it in a thread). Opens its own connection;
+        recomputes only the services whose data changed unless ``full``."""
+        return asyncio.run(self._months(now, full))
 
-    async def _months(self, now: datetime) -> Snapshot:
+    async def _months(self, now: datetime, full: bool) -> Snapshot:
         async with await Store.open(self.config.storage_path, readonly=True) as store:
-            return await self._full(store, now)
+            return await self._pass.run(store, now, full=full)
+
+    @property
+    def recomputed(self) -> int:
+        """How many services the last month pass recomputed."""
+        return self._pass.recomputed
 
     def adopt(self, full: Snapshot, now: datetime, version: int | None) -> Snapshot:
         """Fold a month pass into the live snapshot (probe states: the newer wins)."""
@@ -146,52 +151,16 @@ class StoreSource:
 
     def _skeleton(self) -> Snapshot:
         """Every configured service, nothing known yet: what the first paint shows."""
-        rows = tuple(
-            ServiceRow(
-                name=name,
-                state="unknown",
-                last_probe_at=None,
-                latency_ms=None,
-                probe_interval_s=svc.probe.interval.total_seconds() if svc.probe else 60.0,
-                latency_hour=(),
-                availability=None,
-                band_credit=None,
-                budget_minutes=None,
-            )
-            for name, svc in self.config.services.items()
+        return Snapshot(
+            tuple(skeleton_row(self.config, n) for n in self.config.services), (), (), ()
         )
-        return Snapshot(rows, (), (), ())
 
     def month_of_any(self, now: datetime) -> tuple[YearMonth, ...]:
         return tuple(self.month_of(name, now) for name in self.config.services)
 
-    async def _full(self, store: Store, now: datetime) -> Snapshot:
-        view = await overview(store, self.config, now)
-        services = []
-        for state in view.services:
-            report = view.month_reports[state.name]
-            latency_hour = await self._latency_hour(store, state.name, now)
-            services.append(self._service_row(state, report, latency_hour))
-        return Snapshot(
-            services=tuple(services),
-            cases=tuple(_case_row(c) for c in view.open_cases),
-            credits=tuple(
-                CreditRow(
-                    service=c.service,
-                    month=str(c.month),
-                    credit_percent=c.credit_percent,
-                    credit_amount=c.credit_amount,
-                    claimable_amount=c.claimable_credit_amount,
-                    currency=c.currency,
-                )
-                for c in view.pending_credits
-            ),
-            unreported=tuple(_outage_row(o) for o in view.reportable_outages),
-        )
-
     async def _fast(self, store: Store, now: datetime, last: Snapshot) -> Snapshot:
         """The last snapshot with fresh probe states and open cases."""
-        probes = _latest_probes(await store.probe_states())
+        probes = latest_probes(await store.probe_states())
         services = []
         for row in last.services:
             probe = probes.get(row.name)
@@ -206,39 +175,6 @@ class StoreSource:
             services.append(row)
         cases = [case_view(self.config, c, now) for c in await store.cases(open_only=True)]
         return replace(last, services=tuple(services), cases=tuple(_case_row(c) for c in cases))
-
-    async def _latency_hour(
-        self, store: Store, service: str, now: datetime
-    ) -> tuple[int | None, ...]:
-        end = to_minute(now)
-        hour: list[int | None] = [None] * 60
-        for minute, latency in await store.latencies(service, end - 60, end):
-            if end - 60 <= minute < end:
-                hour[minute - (end - 60)] = latency
-        return tuple(hour)
-
-    def _service_row(
-        self, state: ServiceState, report: MonthReport, latency_hour: tuple[int | None, ...]
-    ) -> ServiceRow:
-        service = self.config.services[state.name]
-        contract = self.config.contract_for(state.name)
-        recorded = report.downtime_minutes + report.up_minutes + report.degraded_minutes
-        return ServiceRow(
-            name=state.name,
-            state=state.state if state.state in _STATES else "unknown",  # type: ignore[arg-type]
-            last_probe_at=state.last_probe_at,
-            latency_ms=state.latency_ms,
-            probe_interval_s=service.probe.interval.total_seconds() if service.probe else 60.0,
-            latency_hour=latency_hour,
-            availability=report.availability_percent if recorded else None,
-            band_credit=report.credit_percent,
-            budget_minutes=downtime_budget(
-                contract,
-                report.minutes_in_month - report.excluded_minutes,
-                report.downtime_minutes,
-                report.availability_percent,
-            ),
-        )
 
     def month_of(self, service: str, now: datetime) -> YearMonth:
         """The month ``now`` falls in, in the service's contract time zone."""
@@ -282,7 +218,7 @@ class StoreSource:
             currency=report.currency,
             downtime_minutes=report.downtime_minutes,
             days=days,
-            outages=tuple(_outage_row(o) for o in report.outages),
+            outages=tuple(outage_row(o) for o in report.outages),
             windows=tuple(
                 WindowRow(w.kind, from_minute(w.start), from_minute(w.end), w.reason or None)
                 for w in sorted([*windows, *weekly])
@@ -328,9 +264,6 @@ class StoreSource:
         return await self.exporter(self.config, service, month, now)
 
 
-_STATES = ("up", "down", "degraded", "unknown")
-
-
 def _case_row(view: CaseView) -> CaseRow:
     c = view.case
     return CaseRow(
@@ -347,25 +280,3 @@ def _case_row(view: CaseView) -> CaseRow:
 
 def _newer(a: datetime | None, b: datetime | None) -> bool:
     return a is not None and (b is None or a > b)
-
-
-def _latest_probes(states: list[ProbeState]) -> dict[str, ProbeState]:
-    """The newest probe of each service, whichever source took it."""
-    latest: dict[str, ProbeState] = {}
-    for state in states:
-        if state.service not in latest or state.at > latest[state.service].at:
-            latest[state.service] = state
-    return latest
-
-
-def _outage_row(o: Outage) -> OutageRow:
-    return OutageRow(
-        id=o.id,
-        service=o.service,
-        start=o.start,
-        end=o.end,
-        minutes=o.minutes,
-        reported=o.reported,
-        case_id=o.case_id,
-        report_by=o.report_by,
-    )

@@ -29,7 +29,8 @@ class ServiceRow:
     availability: Decimal | None  # current month, None when nothing measured yet
     band_credit: Decimal | None  # credit percent of the band the month is in now
     budget_minutes: int | None  # downtime left before the next band; None at the lowest band
-    error: str | None = None
+    error: str | None = None  # the last probe's error class (``status:503``, ``timeout``...)
+    contract: str = ""
 
 
 @dataclass(frozen=True)

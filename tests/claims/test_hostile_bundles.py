@@ -38,9 +38,20 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
+class _Doc:
+    """The bundle document, with a short repr: hypothesis may print its test's
+    arguments, and a 200 kB repr is both useless and (under -W error) a failure."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.text = json.dumps(data)
+
+    def __repr__(self) -> str:
+        return f"<bundle document, {len(self.text)} bytes>"
+
+
 @pytest.fixture(scope="module")
-def original(world: World) -> dict[str, Any]:
-    return world.document()
+def original(world: World) -> _Doc:
+    return _Doc(world.document())
 
 
 @settings(
@@ -51,10 +62,10 @@ def original(world: World) -> dict[str, Any]:
 )
 @given(pick=st.integers(min_value=0, max_value=10**6), delete=st.booleans(), value=_VALUES)
 def test_any_single_edit_is_rejected_or_judged(
-    original: dict[str, Any], pick: int, delete: bool, value: Any
+    original: _Doc, pick: int, delete: bool, value: Any
 ) -> None:
     # Everything is drawn up front (no st.data()): the same draws on every replay.
-    doc = json.loads(json.dumps(original))
+    doc = json.loads(original.text)
     paths = [p for p in _paths(doc) if p]
     path = paths[pick % len(paths)]
     target = doc
@@ -72,3 +83,31 @@ def test_any_single_edit_is_rejected_or_judged(
         return
     checks = bundle.verify(claim)
     assert checks and all(isinstance(c.ok, bool) for c in checks)
+
+
+def _raw_lists(value: Any) -> list[list[Any]]:
+    """Every ``raw`` list (minute, status, error class) in a bundle document."""
+    found: list[list[Any]] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == "raw" and isinstance(v, list) and v:
+                found.append(v)
+            else:
+                found += _raw_lists(v)
+    elif isinstance(value, list):
+        for v in value:
+            found += _raw_lists(v)
+    return found
+
+
+@pytest.mark.parametrize("status", [[], {}, 3, None])
+def test_a_raw_minute_whose_status_is_not_a_word_is_not_a_bundle(
+    original: _Doc, status: Any
+) -> None:
+    """Found by the fuzzer: an unhashable status crashed the reader."""
+    doc = json.loads(original.text)
+    raws = _raw_lists(doc)
+    assert raws, "the test world must have raw (down/degraded) minutes"
+    raws[0][0][1] = status
+    with pytest.raises(InputError, match="status must be"):
+        bundle.parse(json.dumps(doc).encode(), "b.json")

@@ -276,6 +276,12 @@ to = "04:00"
             "contract[0].timezone",
             "time zone",
         ),
+        (  # found by the fuzzer: a name too long for a file name was an OSError
+            'name = "c"\n',
+            'name = "c"\ntimezone = "' + "9" * 5000 + '"\n',
+            "contract[0].timezone",
+            "time zone",
+        ),
         ('name = "c"\n', 'name = "c"\nbasis = "hours"\n', "contract[0].basis", "'percent'"),
         (
             'name = "c"\n',

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 from collections.abc import Iterator
@@ -183,3 +184,28 @@ async def test_a_database_that_cannot_be_created_is_a_user_error(tmp_path: Path)
     blocker.write_text("not a folder")
     with pytest.raises(SlawatchError, match="cannot create database"):
         await Store.open(blocker / "slawatch.db")
+
+
+async def test_concurrent_lookups_share_one_read_of_the_names(tmp_path: Path) -> None:
+    """Every service's figures are gathered at once; their id lookups must not each
+    read the whole services table (the dashboard's month pass depended on this)."""
+    db = tmp_path / "s.db"
+    async with await Store.open(db) as store:
+        await store.record_minutes(
+            [MinuteRow(f"svc{i}", "agent", 29_000_000, 1) for i in range(200)]
+        )
+    async with await Store.open(db, readonly=True) as store:
+        reads = 0
+        names = store._names
+
+        async def counting(table: str) -> dict[int, str]:
+            nonlocal reads
+            reads += 1
+            return await names(table)
+
+        store._names = counting  # type: ignore[method-assign]
+        got = await asyncio.gather(
+            *(store.minutes(f"svc{i}", 29_000_000, 29_000_001) for i in range(200))
+        )
+    assert all(g == {"agent": b"\x01"} for g in got)
+    assert reads <= 2  # services and sources, each read once

@@ -20,6 +20,7 @@ from tui.components.cases_panel import CasesPanel
 from tui.components.credits_panel import CreditsPanel
 from tui.components.exclusion_form import ExclusionForm
 from tui.components.help_screen import HelpScreen
+from tui.components.row_table import RowTable
 from tui.components.service_screen import ServiceScreen
 from tui.components.status_table import StatusTable
 
@@ -43,9 +44,8 @@ async def loaded(pilot: Pilot[int], app: SlawatchApp) -> None:
     await pilot.pause()
 
 
-def row_text(table: StatusTable | CasesPanel | CreditsPanel, key: str) -> str:
-    cells = table.row(key) if isinstance(table, StatusTable) else table.get_row(key)
-    return " ".join(cell.plain for cell in cells)
+def row_text(table: RowTable, key: str) -> str:
+    return " ".join(cell.plain for cell in table.row(key))
 
 
 async def test_live_status_shows_words_stale_and_budget(dash_config: Config) -> None:
@@ -67,7 +67,7 @@ async def test_live_status_shows_words_stale_and_budget(dash_config: Config) -> 
         # exclusion = 42,878 measured; 0.5 % of that is 214 min, 25 of them down -> 189 left
         assert "189 min" in row_text(table, "mail")
         cases = app.screen.query_one(CasesPanel)
-        assert "BREACHED" in row_text(cases, cases.ordered_rows[0].key.value or "")
+        assert "BREACHED" in row_text(cases, cases.keys[0])
         credits = app.screen.query_one(CreditsPanel)
         assert "300.00 EUR" in row_text(credits, "credit/portal/2026-10")
 
@@ -104,7 +104,7 @@ async def test_record_first_response_and_resolve(dash_config: Config) -> None:
         await pilot.press("r")
         await until(pilot, lambda: "answered" in row_text(cases, str(waiting)))
         await pilot.press("d")
-        await until(pilot, lambda: str(waiting) not in [r.key.value for r in cases.ordered_rows])
+        await until(pilot, lambda: str(waiting) not in cases.keys)
     async with await Store.open(dash_config.storage_path, readonly=True) as store:
         case = await store.get_case(waiting or 0)
     assert case is not None and case.ref == "SUP-4720"

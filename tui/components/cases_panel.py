@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.events import Resize
 from textual.reactive import reactive
-from textual.widgets import DataTable
 
 from tui import fmt
-from tui.components.table_sync import Cells, Shown, selected_key, sync_rows
+from tui.components.row_table import Cells, RowTable
 from tui.palette import Palette
 from tui.view import CaseRow
 
@@ -29,18 +30,20 @@ def urgency(case: CaseRow, now: datetime) -> tuple[int, float, int]:
     return (2, case.opened_at.timestamp(), case.id)
 
 
-COMPACT_BELOW = 90  # columns of its own width: narrower drops a column
+COMPACT_BELOW = 90  # columns of its own width: narrower drops the service column
 
 
-class CasesPanel(DataTable[Text]):
+class CasesPanel(RowTable):
+    """Rows keyed by case id; the title column takes the width the panel has left."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "choose", "Details", key_display="⏎"),
+    ]
     compact: reactive[bool] = reactive(False, init=False)
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(
-            id=id, cursor_type="row", zebra_stripes=True, cursor_foreground_priority="renderable"
-        )
-        self._shown = Shown()
-        self._rows: tuple[CaseRow, ...] = ()
+        super().__init__(id=id, empty="No open cases.")
+        self._cases: tuple[CaseRow, ...] = ()
         self._now: datetime | None = None
 
     def _columns(self) -> list[tuple[str, str]]:
@@ -54,26 +57,29 @@ class CasesPanel(DataTable[Text]):
 
     def watch_compact(self) -> None:
         if self._now is not None:
-            self.show(self._rows, self._now)
+            self.show(self._cases, self._now)
 
     @property
     def selected_case(self) -> int | None:
-        key = selected_key(self)
+        key = self.selected_key
         return None if key is None else int(key)
 
     def case(self, case_id: int) -> CaseRow | None:
-        return next((c for c in self._rows if c.id == case_id), None)
+        return next((c for c in self._cases if c.id == case_id), None)
 
     def show(self, rows: Sequence[CaseRow], now: datetime) -> None:
-        self._rows, self._now = tuple(rows), now
+        self._cases, self._now = tuple(rows), now
         palette = Palette.from_theme(self.app.theme_variables)
         ordered = sorted(rows, key=lambda c: urgency(c, now))
-        shown = [(str(c.id), self._cells(c, now, palette)) for c in ordered]
-        self._shown = sync_rows(self, self._columns(), shown, self._shown)
+        by_key = {str(c.id): c for c in ordered}
+        self.show_rows(
+            self._columns(),
+            list(by_key),
+            lambda key: self._cells(by_key[key], now, palette),
+            flex="title",
+        )
 
     def _cells(self, case: CaseRow, now: datetime, palette: Palette) -> Cells:
-        width = 22 if self.compact else 36
-        title = case.title if len(case.title) <= width else case.title[: width - 1] + "…"
         cells = [
             Text(case.priority, style="bold" if case.priority in ("critical", "1") else ""),
             Text(case.ref or f"#{case.id}", style=palette.calm),
@@ -81,7 +87,7 @@ class CasesPanel(DataTable[Text]):
         if not self.compact:
             cells.append(Text(case.service))
         cells += [
-            Text(title),
+            Text(case.title),
             Text(fmt.age(case.opened_at, now), justify="right", style=palette.muted),
             self._due(case, now, palette),
         ]
@@ -97,7 +103,7 @@ class CasesPanel(DataTable[Text]):
         if case.responded_at is not None:
             return Text(f"✓ answered {fmt.when(case.responded_at)}", style=palette.good)
         if case.response_due is None:
-            return Text("-")
+            return Text("no target", style=palette.muted)
         left = (case.response_due - now).total_seconds()
         style = palette.warn if left < _SOON else ""
         return Text(f"due in {fmt.span(left)}", style=style)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import ClassVar
 
 from rich.text import Text
-from textual.widgets import DataTable
+from textual.binding import Binding, BindingType
 
 from tui import fmt
-from tui.components.table_sync import Cells, Shown, selected_key, sync_rows
+from tui.components.row_table import Cells, RowTable
 from tui.palette import Palette
 from tui.view import CreditRow, OutageRow
 
@@ -21,25 +22,26 @@ COLUMNS = [
 ]
 
 
-class CreditsPanel(DataTable[Text]):
+class CreditsPanel(RowTable):
     """Credit rows (``credit/SERVICE/MONTH``) above warning rows (``outage/ID``)."""
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "choose", "Details", key_display="⏎"),
+    ]
+
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(
-            id=id, cursor_type="row", zebra_stripes=True, cursor_foreground_priority="renderable"
-        )
-        self._shown = Shown()
+        super().__init__(id=id, empty="No credit pending, no outage left to report.")
         self._credits: tuple[CreditRow, ...] = ()
         self._outages: tuple[OutageRow, ...] = ()
 
     @property
     def selected_credit(self) -> CreditRow | None:
-        key = selected_key(self) or ""
+        key = self.selected_key or ""
         return next((c for c in self._credits if f"credit/{c.service}/{c.month}" == key), None)
 
     @property
     def selected_outage(self) -> OutageRow | None:
-        key = selected_key(self) or ""
+        key = self.selected_key or ""
         return next((o for o in self._outages if f"outage/{o.id}" == key), None)
 
     @property
@@ -52,15 +54,15 @@ class CreditsPanel(DataTable[Text]):
     ) -> None:
         self._credits, self._outages = tuple(credits), tuple(outages)
         palette = Palette.from_theme(self.app.theme_variables)
-        rows = [
-            (f"credit/{c.service}/{c.month}", self._credit_cells(c, palette))
+        rows = {
+            f"credit/{c.service}/{c.month}": self._credit_cells(c, palette)
             for c in sorted(credits, key=lambda c: (c.month, c.service), reverse=True)
-        ]
-        rows += [
-            (f"outage/{o.id}", self._outage_cells(o, now, palette))
+        }
+        rows |= {
+            f"outage/{o.id}": self._outage_cells(o, now, palette)
             for o in sorted(outages, key=lambda o: o.report_by)
-        ]
-        self._shown = sync_rows(self, COLUMNS, rows, self._shown)
+        }
+        self.show_rows(COLUMNS, list(rows), rows.__getitem__, flex="claimable")
 
     @staticmethod
     def _credit_cells(c: CreditRow, palette: Palette) -> Cells:

@@ -1,41 +1,59 @@
-"""``?``: what every key does and what the panels mean."""
+"""``?``: what every key does and what the panels mean, on one screen at 80x24."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
+from textual.widgets import Static
 
-HELP = """\
-# slawatch dashboard
+KEYS = (
+    ("⏎ enter", "details of the selected service: day strip, outages, windows"),
+    ("c", "open a support case (linked to the selected outage, if any)"),
+    ("r", "record the first response to the selected case"),
+    ("d", "mark the selected case resolved"),
+    ("x", "add an exclusion: an interruption outside the provider's control"),
+    ("e", "export the claim bundle for the selected credit or month"),
+    ("tab", "move between panels"),
+    ("[ ]", "previous / next month (details)"),
+    ("esc", "back"),
+    ("q", "quit"),
+)
 
-| key | action |
-|---|---|
-| `enter` | details of the selected service: day strip, outages, windows |
-| `c` | open a support case (linked to the selected outage, if one is selected) |
-| `r` | record the first response to the selected case |
-| `d` | mark the selected case resolved |
-| `x` | add an exclusion (interruption outside the provider's control) |
-| `e` | export the claim bundle for the selected credit or month |
-| `tab` | move between panels |
-| `[` `]` | previous / next month (details) |
-| `escape` | back |
-| `q` | quit |
+NOTES = (
+    (
+        "State",
+        "is the last probe's verdict, as a word and a colour. A service whose last "
+        "probe is older than three probe intervals is stale: the agent is not reporting, "
+        "so slawatch does not claim it is up.",
+    ),
+    (
+        "Budget",
+        "is the downtime the month can still take before it falls into the next "
+        "credit band; band is the credit the month earns so far.",
+    ),
+    (
+        "Unreported",
+        "outages earn no credit until reported through the support channel; "
+        "each is listed with the time by which it must be reported.",
+    ),
+)
 
-**State** is the last probe's verdict, in a word and a colour. A service whose
-last probe is older than three probe intervals is shown as **stale**: the agent
-is not reporting, so slawatch does not claim it is up.
 
-**Budget** is the downtime the month can still take before it falls into the
-next credit band; **band** is the credit the month earns so far.
-
-A credit is only owed for outages reported through the support channel: an
-**unreported** outage is listed with the time by which it must be reported.
-"""
+def help_text() -> Group:
+    keys = Table.grid(padding=(0, 2))
+    keys.add_column(style="bold", no_wrap=True)
+    keys.add_column()
+    for key, action in KEYS:
+        keys.add_row(key, action)
+    notes = [Text.assemble((word, "bold"), " ", text) for word, text in NOTES]
+    return Group(Text("Keys", style="bold underline"), keys, Text(), *notes)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -46,5 +64,7 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help"):
-            yield Markdown(HELP)
+        with VerticalScroll(id="help") as box:
+            box.border_title = "slawatch dashboard · help"
+            box.border_subtitle = "esc to close"
+            yield Static(help_text())

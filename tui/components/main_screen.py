@@ -11,7 +11,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer
+from textual.widget import Widget
+from textual.widgets import Footer
 
 from tui.components.cases_panel import CasesPanel
 from tui.components.credits_panel import CreditsPanel
@@ -25,7 +26,7 @@ COMPACT_BELOW = 120  # columns: narrower terminals stack the panels and drop spa
 
 class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "app.details", "Details"),
+        Binding("enter", "app.details", "Details", key_display="⏎"),
         Binding("c", "app.open_case", "Case"),
         Binding("r", "app.respond", "Responded"),
         Binding("d", "app.resolve", "Resolved"),
@@ -51,15 +52,14 @@ class MainScreen(Screen[None]):
         self.set_class(event.size.width < COMPACT_BELOW, "-compact")
 
     def show(self, snapshot: Snapshot, now: datetime, problem: str | None) -> None:
-        self.query_one(TitleBar).show(services=len(snapshot.services), now=now, problem=problem)
+        self.query_one(TitleBar).show_state(snapshot.services, now, problem)
         self.query_one(StatusTable).show(snapshot.services, now)
         self.query_one(CasesPanel).show(snapshot.cases, now)
         reportable = snapshot.reportable(now)
         self.query_one(CreditsPanel).show(snapshot.credits, reportable, now)
-        self.query_one("#cases-box").border_subtitle = _count(len(snapshot.cases), "open")
-        self.query_one("#credits-box").border_subtitle = _count(len(reportable), "to report")
+        _subtitle(self.query_one("#cases-box"), _count(len(snapshot.cases), "open"))
+        _subtitle(self.query_one("#credits-box"), _count(len(reportable), "to report"))
 
-    @on(DataTable.RowSelected)
     @on(RowTable.RowChosen)
     async def _row_chosen(self) -> None:
         """Enter on a table row (the table takes the key before the screen does)."""
@@ -68,3 +68,9 @@ class MainScreen(Screen[None]):
 
 def _count(n: int, what: str) -> str:
     return f"{n} {what}" if n else ""
+
+
+def _subtitle(box: Widget, text: str) -> None:
+    """Only a real change repaints the panel (every second otherwise)."""
+    if box.border_subtitle != text:
+        box.border_subtitle = text

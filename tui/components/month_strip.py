@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from rich.text import Text
+from textual.geometry import Size
 from textual.widget import Widget
 
 from tui.palette import Palette
@@ -30,30 +31,41 @@ def day_mark(cell: DayCell, palette: Palette) -> tuple[str, str]:
     return "▂", f"bold {palette.bad}"
 
 
-class MonthStrip(Widget):
-    """Day numbers over coloured blocks; each day's cell is as wide as fits (2 to 4)."""
+def down_label(minutes: int, width: int) -> str:
+    """A day's downtime in at most ``width`` characters: ``25``, ``180``, ``16h``."""
+    if minutes <= 0:
+        return ""
+    text = f"{minutes}"
+    return text if len(text) <= width else f"{minutes // 60}h"
 
-    DEFAULT_CSS = "MonthStrip { height: 3; }"
+
+class MonthStrip(Widget):
+    """Day numbers over coloured blocks, each day's cell as wide as fits (2 to 5);
+    from 4 wide, each day's minutes of downtime under its block."""
+
+    DEFAULT_CSS = "MonthStrip { height: auto; }"
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._days: tuple[DayCell, ...] = ()
 
     def show(self, days: Sequence[DayCell]) -> None:
-        self._days = tuple(days)
-        self.refresh()
+        if tuple(days) != self._days:
+            self._days = tuple(days)
+            self.refresh(layout=True)
 
     def render(self) -> Text:
         if not self._days:
             return Text("no data for this month")
         palette = Palette.from_theme(self.app.theme_variables)
-        cell = max(2, min(4, self.size.width // len(self._days)))
-        numbers, blocks = Text(), Text()
+        cell = self._cell(self.size.width)
+        numbers, blocks, downs = Text(), Text(), Text()
         for day in self._days:
             label = str(day.day) if cell >= 3 or day.day % 5 == 1 else ""
             numbers.append(label.ljust(cell), style=palette.muted)
             glyph, style = day_mark(day, palette)
             blocks.append(glyph * (cell - 1) + " ", style=style)
+            downs.append(down_label(day.downtime_minutes, cell - 1).ljust(cell), style=style)
         legend = Text.assemble(
             ("█", palette.good),
             " 100 %  ",
@@ -66,4 +78,15 @@ class MonthStrip(Widget):
             ("·", palette.muted),
             " not yet",
         )
+        if cell >= 4:
+            legend.append("  ·  under each day: minutes down", style=palette.muted)
+            return Text("\n").join([numbers, blocks, downs, legend])
         return Text("\n").join([numbers, blocks, legend])
+
+    def _cell(self, width: int) -> int:
+        return max(2, min(5, width // max(len(self._days), 1)))
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        if not self._days:
+            return 1
+        return 4 if self._cell(width) >= 4 else 3

@@ -1,11 +1,17 @@
-"""A read-only table drawn line by line, for the panel that refreshes every second.
+"""A read-only table drawn line by line: every panel of the dashboard is one.
 
-``DataTable`` re-renders every visible cell whenever any cell changes and
-measures every cell of every new row; with a thousand services whose probe
-ages tick every second that is most of a frame budget. This table keeps one
-rendered line per row, keyed by what the row shows, so a tick re-renders only
-the rows on screen whose text changed, and rows off screen are computed only
-when they scroll into view.
+``DataTable`` re-renders every visible cell whenever any cell changes (its
+caches are keyed by an update counter) and measures every cell of every new
+row; with a thousand services and case countdowns ticking every second that
+is most of a frame budget. This table keeps one rendered line per row, keyed
+by what the row shows, so a tick re-renders only the rows on screen whose
+text changed, and rows off screen are computed only when they scroll into view.
+
+Column widths grow to fit their cells and are recomputed only when rows come
+or go, so a ticking countdown never makes columns jitter. One ``flex`` column
+may take (or give up) the width left over in the panel; a right-justified
+cell that is cut keeps its right end (a sparkline keeps its latest minutes).
+An empty table says so in words (``empty``) rather than showing a bare header.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import ClassVar
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual import events
+from textual import events, on
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.message import Message
@@ -42,6 +48,7 @@ class RowTable(ScrollView, can_focus=True):
         "row-table--header",
         "row-table--cursor",
         "row-table--stripe",
+        "row-table--empty",
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "move(-1)", "Up", show=False),
@@ -50,7 +57,7 @@ class RowTable(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "move(-1000000)", "First", show=False),
         Binding("end", "move(1000000)", "Last", show=False),
-        Binding("enter", "choose", "Details", show=False),
+        Binding("enter", "choose", "Choose", show=False),
     ]
 
     cursor: reactive[int] = reactive(0, init=False)
@@ -67,10 +74,13 @@ class RowTable(ScrollView, can_focus=True):
         def control(self) -> RowTable:
             return self.table
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, empty: str = "") -> None:
         super().__init__(id=id)
+        self.empty = empty  # what an empty table says instead of its header
         self._labels: tuple[tuple[str, str], ...] = ()
-        self._widths: list[int] = []
+        self._flex: int | None = None
+        self._widths: list[int] = []  # each column's content width
+        self._laid_out: tuple[int, tuple[int, ...]] | None = None  # (panel width, widths)
         self._keys: list[str] = []
         self._index: dict[str, int] = {}
         self._cells_of: Callable[[str], Cells] = lambda key: ()
@@ -97,26 +107,34 @@ class RowTable(ScrollView, can_focus=True):
         return cells
 
     def show_rows(
-        self, columns: Columns, keys: Sequence[str], cells: Callable[[str], Cells]
+        self,
+        columns: Columns,
+        keys: Sequence[str],
+        cells: Callable[[str], Cells],
+        *,
+        flex: str | None = None,
     ) -> None:
         """Show ``keys`` in this order; ``cells(key)`` is asked only for rows drawn.
 
         New or reordered rows (or new columns) recompute the column widths from
-        every row; otherwise only rows on screen are computed now.
+        every row; otherwise only rows on screen are computed now. ``flex`` is
+        the key of the column that fits itself to the panel's width.
         """
         selected = self.selected_key
         labels = tuple(columns)
         keys = list(keys)
         self._cells_of = cells
         self._rows = {}
+        self._flex = next((i for i, (_, key) in enumerate(labels) if key == flex), None)
         if labels != self._labels or keys != self._keys:
             self._labels, self._keys = labels, keys
             self._index = {key: i for i, key in enumerate(keys)}
             self._widths = [len(label) for label, _ in labels]
             self._lines.clear()
+            self._laid_out = None
             for key in keys:
                 self.row(key)
-            self.virtual_size = Size(self._total_width(), len(keys) + 1)
+            self._resize_virtual()
             if selected in self._index:
                 self.set_reactive(RowTable.cursor, self._index[selected])
             self.cursor = min(self.cursor, max(len(keys) - 1, 0))
@@ -135,10 +153,34 @@ class RowTable(ScrollView, can_focus=True):
                 grown = True
         if grown:
             self._lines.clear()
-            self.virtual_size = Size(self._total_width(), len(self._keys) + 1)
+            self._laid_out = None
+            self._resize_virtual()
 
-    def _total_width(self) -> int:
-        return sum(w + 2 * PAD for w in self._widths)
+    def _resize_virtual(self) -> None:
+        self.virtual_size = Size(
+            sum(w + 2 * PAD for w in self._shown_widths()), len(self._keys) + 1
+        )
+
+    def _shown_widths(self) -> tuple[int, ...]:
+        """Column widths as drawn: the flex column takes what the panel has left."""
+        panel = self.size.width
+        if self._laid_out is not None and self._laid_out[0] == panel:
+            return self._laid_out[1]
+        widths = list(self._widths)
+        if self._flex is not None and panel > 0 and self._flex < len(widths):
+            others = sum(w + 2 * PAD for i, w in enumerate(widths) if i != self._flex)
+            label = len(self._labels[self._flex][0])
+            widths[self._flex] = max(label, min(widths[self._flex], panel - others - 2 * PAD))
+        self._laid_out = (panel, tuple(widths))
+        return self._laid_out[1]
+
+    @on(events.Resize)
+    def _refit(self) -> None:
+        """A new panel width: the flex column takes what is left now."""
+        if self._flex is not None:
+            self._laid_out = None
+            self._lines.clear()
+            self._resize_virtual()
 
     # -- drawing ----------------------------------------------------------------
 
@@ -146,7 +188,12 @@ class RowTable(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
         base, header, _, _ = self._row_styles()
-        if y == 0:
+        if not self._keys and self.empty:
+            if y != 0:
+                return Strip.blank(width, base)
+            empty = self.get_component_rich_style("row-table--empty")
+            strip = Strip([Segment(" " * PAD), Segment(self.empty, base + empty)])
+        elif y == 0:
             strip = self._line(tuple(Text(label) for label, _ in self._labels), header)
         else:
             index = scroll_y + y - 1
@@ -189,8 +236,10 @@ class RowTable(ScrollView, can_focus=True):
     def _line(self, cells: Cells, style: Style) -> Strip:
         console = self.app.console
         segments: list[Segment] = []
-        for cell, width in zip(cells, self._widths, strict=False):
+        for cell, width in zip(cells, self._shown_widths(), strict=False):
             text = cell.copy()
+            if text.cell_len > width and text.justify == "right":
+                text = text[text.cell_len - width :]  # keep the right end (the latest minutes)
             text.truncate(width, overflow="ellipsis")
             gap = width - text.cell_len
             if text.justify == "right":

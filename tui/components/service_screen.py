@@ -10,21 +10,26 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
+from textual.events import Resize
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widget import Widget
+from textual.widgets import Footer
 
 from core.errors import SlawatchError
 from core.timeutil import YearMonth
 from tui import fmt
+from tui.components.fact_line import FactLine
 from tui.components.month_strip import MonthStrip
-from tui.components.table_sync import Cells, Shown, selected_key, sync_rows
+from tui.components.row_table import Cells, RowTable
 from tui.palette import Palette
 from tui.view import OutageRow, ServiceDetail, WindowRow
 
 OUTAGE_COLUMNS = [("start", "start"), ("end", "end"), ("minutes", "minutes"), ("case", "case")]
 WINDOW_COLUMNS = [("kind", "kind"), ("from", "from"), ("to", "to"), ("reason", "why")]
+SIDE_BY_SIDE_FROM = 120  # columns: wider screens put outages and windows side by side
+_MONTH = Binding.Group("Month", compact=True)
 
 Fetch = Callable[[str, YearMonth], Awaitable[ServiceDetail]]
 
@@ -41,8 +46,8 @@ class ServiceScreen(Screen[None]):
         Binding("c", "app.open_case", "Case"),
         Binding("x", "app.exclude", "Exclude"),
         Binding("e", "app.export", "Export"),
-        Binding("left_square_bracket", "month(-1)", "Prev month"),
-        Binding("right_square_bracket", "month(1)", "Next month"),
+        Binding("left_square_bracket", "month(-1)", "Previous month", group=_MONTH),
+        Binding("right_square_bracket", "month(1)", "Next month", group=_MONTH),
     ]
 
     def __init__(
@@ -54,35 +59,32 @@ class ServiceScreen(Screen[None]):
         self._fetch = fetch
         self._now = now
         self.detail: ServiceDetail | None = None
-        self._outages = Shown()
-        self._windows = Shown()
 
     def compose(self) -> ComposeResult:
-        yield Static(f"[b]{self.service}[/b]  ·  {self.month}", id="detail-title")
+        yield FactLine(Text(self.service, style="bold"), str(self.month), id="detail-title")
         with Vertical(id="strip-box", classes="panel") as box:
             box.border_title = "Day by day"
             yield MonthStrip(id="strip")
-        with Vertical(id="outages-box", classes="panel") as box:
-            box.border_title = "Outages"
-            yield DataTable[Text](
-                id="outages",
-                cursor_type="row",
-                zebra_stripes=True,
-                cursor_foreground_priority="renderable",
-            )
-        with Vertical(id="windows-box", classes="panel") as box:
-            box.border_title = "Maintenance and exclusions"
-            yield DataTable[Text](id="windows", cursor_type="row", zebra_stripes=True)
+        with Horizontal(id="lists"):
+            with Vertical(id="outages-box", classes="panel") as box:
+                box.border_title = "Outages"
+                yield RowTable(id="outages", empty="No outages this month.")
+            with Vertical(id="windows-box", classes="panel") as box:
+                box.border_title = "Maintenance and exclusions"
+                yield RowTable(id="windows", empty="No maintenance or exclusions this month.")
         yield Footer()
 
     def on_mount(self) -> None:
         self.reload()
 
+    def on_resize(self, event: Resize) -> None:
+        self.set_class(event.size.width >= SIDE_BY_SIDE_FROM, "-wide")
+
     @property
     def selected_outage(self) -> OutageRow | None:
         if self.detail is None:
             return None
-        key = selected_key(self.query_one("#outages", DataTable))
+        key = self.query_one("#outages", RowTable).selected_key
         return next((o for o in self.detail.outages if str(o.id) == key), None)
 
     def action_month(self, step: int) -> None:
@@ -105,31 +107,38 @@ class ServiceScreen(Screen[None]):
         self.detail = d
         now = self._now()
         palette = Palette.from_theme(self.app.theme_variables)
-        self.query_one("#detail-title", Static).update(
-            f"[b]{d.service}[/b]  ·  {d.month} ({d.timezone})  ·  "
-            f"availability [b]{fmt.percent(d.availability)}[/b]  ·  "
-            f"{d.downtime_minutes:,} min down  ·  band {fmt.credit_band(d.credit_percent)}  ·  "
-            f"credit {fmt.money(d.credit_amount, d.currency)}, "
-            f"claimable {fmt.money(d.claimable_amount, d.currency)}"
-        )
+        self.query_one("#detail-title", FactLine).show(_facts(d, palette))
         self.query_one(MonthStrip).show(d.days)
-        self._outages = sync_rows(
-            self.query_one("#outages", DataTable),
-            OUTAGE_COLUMNS,
-            [(str(o.id), _outage_cells(o, now, palette)) for o in d.outages],
-            self._outages,
+        outages = {str(o.id): _outage_cells(o, now, palette) for o in d.outages}
+        self.query_one("#outages", RowTable).show_rows(
+            OUTAGE_COLUMNS, list(outages), outages.__getitem__, flex="case"
         )
-        self._windows = sync_rows(
-            self.query_one("#windows", DataTable),
-            WINDOW_COLUMNS,
-            [(f"{w.kind}/{w.start.isoformat()}", _window_cells(w)) for w in d.windows],
-            self._windows,
+        windows = {f"{w.kind}/{w.start.isoformat()}": _window_cells(w) for w in d.windows}
+        self.query_one("#windows", RowTable).show_rows(
+            WINDOW_COLUMNS, list(windows), windows.__getitem__, flex="why"
         )
-        self.query_one(
-            "#outages-box"
-        ).border_subtitle = (
-            f"{sum(not o.reported for o in d.outages)} unreported of {len(d.outages)}"
-        )
+        unreported = sum(not o.reported for o in d.outages)
+        _subtitle(self.query_one("#outages-box"), f"{unreported} unreported" if unreported else "")
+
+
+def _facts(d: ServiceDetail, palette: Palette) -> list[Text]:
+    """The header's facts, each kept whole when the line wraps."""
+    band_style = f"bold {palette.bad}" if d.credit_percent else palette.good
+    claim_style = palette.good if d.claimable_amount else ""
+    return [
+        Text(d.service, style="bold"),
+        Text(f"{d.month} ({d.timezone})"),
+        Text.assemble("availability ", (fmt.percent(d.availability), "bold")),
+        Text(f"{d.downtime_minutes:,} min down"),
+        Text.assemble("band ", (fmt.credit_band(d.credit_percent), band_style)),
+        Text(f"credit {fmt.money(d.credit_amount, d.currency)}"),
+        Text.assemble("claimable ", (fmt.money(d.claimable_amount, d.currency), claim_style)),
+    ]
+
+
+def _subtitle(box: Widget, text: str) -> None:
+    if box.border_subtitle != text:
+        box.border_subtitle = text
 
 
 def _outage_cells(o: OutageRow, now: datetime, palette: Palette) -> Cells:

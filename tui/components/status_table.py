@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.events import Resize
 from textual.reactive import reactive
 
@@ -25,16 +27,22 @@ def urgency(row: ServiceRow, now: datetime) -> tuple[int, str]:
     return (_RANK[row.state], row.name)
 
 
-COMPACT_BELOW = 110  # columns of its own width: narrower drops a column
+COMPACT_BELOW = 110  # columns of its own width: narrower drops the sparkline and contract
+SPARK_MINUTES = 60  # the sparkline's full width: one cell per minute of the last hour
 
 
 class StatusTable(RowTable):
-    """The live status panel. ``compact`` drops the sparkline for narrow terminals."""
+    """The live status panel. The sparkline takes the width the other columns leave
+    (up to a cell per minute of the last hour); ``compact`` drops it, and the
+    contract, for narrow terminals."""
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "choose", "Details", key_display="⏎"),
+    ]
     compact: reactive[bool] = reactive(False, init=False)
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__(id=id, empty="No services configured.")
         self._static: dict[ServiceRow, Cells] = {}
         self._services: tuple[ServiceRow, ...] = ()
         self._now: datetime | None = None
@@ -42,8 +50,16 @@ class StatusTable(RowTable):
     def _columns(self) -> list[tuple[str, str]]:
         columns = [("service", "service"), ("state", "state"), ("latency", "latency")]
         if not self.compact:
-            columns.append(("last hour", "spark"))
-        columns += [("month", "month"), ("budget", "budget"), ("band", "band"), ("probe", "probe")]
+            columns.append(("recent latency", "spark"))
+        columns += [
+            ("month", "month"),
+            ("budget", "budget"),
+            ("band", "band"),
+            ("probe", "probe"),
+            ("last error", "error"),
+        ]
+        if not self.compact:
+            columns.append(("contract", "contract"))
         return columns
 
     def on_resize(self, event: Resize) -> None:
@@ -71,9 +87,10 @@ class StatusTable(RowTable):
             row = by_name[name]
             static = cache.get(row) or self._static_cells(row, palette)
             self._static[row] = static
-            return self._cells(row, static, now, palette)
+            return self._cells(row, static, now, palette, self.compact)
 
-        self.show_rows(self._columns(), list(by_name), cells)
+        flex = "error" if self.compact else "spark"
+        self.show_rows(self._columns(), list(by_name), cells, flex=flex)
         self._static.update((r, c) for r, c in cache.items() if by_name.get(r.name) == r)
 
     def _static_cells(self, row: ServiceRow, palette: Palette) -> Cells:
@@ -82,26 +99,36 @@ class StatusTable(RowTable):
         budget_style = ""
         if row.budget_minutes is not None and row.budget_minutes < _BUDGET_LOW:
             budget_style = palette.bad if row.budget_minutes == 0 else palette.warn
+        down = row.state == "down"
         cells = [
             Text(row.name, style="bold"),
-            Text(fmt.latency(row.latency_ms), justify="right"),
+            Text(fmt.latency(row.latency_ms), justify="right", style=palette.muted if down else ""),
         ]
         if not self.compact:
-            cells.append(Text(fmt.sparkline(row.latency_hour, 30), style=palette.calm))
+            spark = fmt.sparkline(row.latency_hour, SPARK_MINUTES)
+            cells.append(Text(spark, style=palette.calm, justify="right"))
         cells += [
             Text(fmt.percent(row.availability), justify="right", style=band_style),
             Text(fmt.budget(row.budget_minutes), justify="right", style=budget_style),
             Text(fmt.credit_band(row.band_credit), justify="right", style=band_style),
         ]
+        error_style = palette.bad if down else palette.warn if row.state == "degraded" else ""
+        cells.append(Text(row.error or "", style=error_style))
+        if not self.compact:
+            cells.append(Text(row.contract, style=palette.muted))
         return tuple(cells)
 
     @staticmethod
-    def _cells(row: ServiceRow, static: Cells, now: datetime, palette: Palette) -> Cells:
+    def _cells(
+        row: ServiceRow, static: Cells, now: datetime, palette: Palette, compact: bool
+    ) -> Cells:
         stale = fmt.is_stale(row.last_probe_at, row.probe_interval_s, now)
         probe_style = f"italic {palette.warn}" if stale else palette.muted
+        fixed = 5 if compact else 6  # name, latency, [spark], month, budget, band
         return (
             static[0],
             state_text(row.state, stale, palette),
-            *static[1:],
+            *static[1:fixed],
             Text(fmt.age(row.last_probe_at, now), justify="right", style=probe_style),
+            *static[fixed:],
         )

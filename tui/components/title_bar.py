@@ -1,26 +1,39 @@
-"""The top line: what is being watched, the dashboard's clock and how fresh the data is."""
+"""The top line: what is being watched, how it is doing, and the dashboard's clock."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
-from textual.widgets import Static
+from rich.text import Text
 
 from tui import fmt
+from tui.components.fact_line import FactLine
+from tui.palette import Palette, state_count
+from tui.view import ServiceRow
 
 
-class TitleBar(Static):
+class TitleBar(FactLine):
     """Shows the injected clock, never the wall clock, so snapshots are stable."""
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("slawatch", id=id)
+        super().__init__(Text("slawatch", style="bold"), id=id)
 
-    def show(self, *, services: int, now: datetime, problem: str | None) -> None:
-        parts = [
-            "[b]slawatch[/b]",
-            f"{services} service{'s' if services != 1 else ''}",
-            fmt.clock(now),
-        ]
+    def show_state(
+        self, services: Sequence[ServiceRow], now: datetime, problem: str | None
+    ) -> None:
+        palette = Palette.from_theme(self.app.theme_variables)
+        counts = {"down": 0, "degraded": 0, "stale": 0, "up": 0, "unknown": 0}
+        for row in services:
+            stale = fmt.is_stale(row.last_probe_at, row.probe_interval_s, now)
+            counts["stale" if stale else row.state] += 1
+        n = len(services)
+        summary = Text("  ").join(
+            state_count(word, count, palette) for word, count in counts.items() if count
+        )
+        parts = [Text("slawatch", style="bold")]
+        parts.append(summary if n else Text("no services configured"))
+        parts.append(Text(now.astimezone(UTC).strftime("%a %H:%M:%S UTC")))
         if problem:
-            parts.append(f"[$error]⚠ {problem}[/]")
-        self.update("  ·  ".join(parts))
+            parts.append(Text(f"⚠ {problem}", style=f"bold {palette.bad}"))
+        self.show(parts)
