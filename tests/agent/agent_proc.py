@@ -14,19 +14,13 @@ exactly what was acknowledged when it pulls the plug.
 
 from __future__ import annotations
 
-import asyncio
 import sys
-import time
 from collections.abc import Sequence
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from agent.logs import configure_logging
-from agent.runner import Server
 from agent.sink import StoreSink
-from core.config import load_config
 from store.rows import MinuteRow
+from tests.fastagent import run_fast_agent
 
 
 class AckingSink(StoreSink):
@@ -39,29 +33,16 @@ class AckingSink(StoreSink):
 
 def main() -> int:
     config_path, base, t0, rate, interval = sys.argv[1:6]
-    config = load_config(Path(config_path))
-    step = timedelta(seconds=float(interval))
-    config = replace(
-        config,
-        services={
-            n: replace(s, probe=replace(s.probe, interval=step)) if s.probe else s
-            for n, s in config.services.items()
-        },
+    return run_fast_agent(
+        Path(config_path),
+        AckingSink,
+        base=float(base),
+        t0=float(t0),
+        rate=float(rate),
+        interval=float(interval),
+        tick=0.1,
+        log_level="INFO",
     )
-
-    def clock() -> datetime:
-        return datetime.fromtimestamp(float(base) + (time.time() - float(t0)) * float(rate), tz=UTC)
-
-    configure_logging("INFO")
-    sink = AckingSink(config.storage_path)
-
-    async def serve() -> int:
-        try:
-            return await Server(config, clock=clock, sink=sink, tick=0.1).serve()
-        finally:
-            await sink.close()
-
-    return asyncio.run(serve())
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO
 
@@ -24,6 +23,7 @@ import pytest
 
 from store import Store
 from store.chain import store_check
+from tests.loopback import OkHandler, serve
 
 HERE = Path(__file__).parent
 REPO = HERE.parents[1]
@@ -33,25 +33,10 @@ SERVICES = 3
 ROUNDS = 50
 
 
-class _Ok(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def http_port() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield int(server.server_address[1])
-    server.shutdown()
-    server.server_close()
+    with serve(OkHandler) as port:
+        yield port
 
 
 def write_config(folder: Path, port: int) -> Path:

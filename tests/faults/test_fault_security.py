@@ -13,10 +13,8 @@ import shutil
 import stat
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -30,6 +28,7 @@ from core.timeutil import YearMonth
 from store import Store
 from store.rows import MinuteRow
 from tests.conftest import run_cli
+from tests.loopback import QuietHandler, serve
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "Bearer sw-7c0ffee-TOP-SECRET-4242"
@@ -58,26 +57,15 @@ async def test_database_and_keys_are_private(tmp_path: Path) -> None:
         os.umask(old)
 
 
-class _Auth(BaseHTTPRequestHandler):
+class _Auth(QuietHandler):
     def do_GET(self) -> None:
-        ok = self.headers.get("Authorization") == SECRET
-        self.send_response(200 if ok else 401)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        self.answer(200 if self.headers.get("Authorization") == SECRET else 401)
 
 
 @pytest.fixture
 def auth_port() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Auth)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield int(server.server_address[1])
-    server.shutdown()
-    server.server_close()
+    with serve(_Auth) as port:
+        yield port
 
 
 def test_header_secret_never_appears_in_logs_db_status_or_claims(

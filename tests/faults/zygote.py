@@ -24,21 +24,15 @@ Lines end with `` .`` so that a line cut short by the kill is never believed.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import sys
-import time
 from collections.abc import Sequence
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from agent.logs import configure_logging
-from agent.runner import Server
 from agent.sink import StoreSink
-from core.config import load_config
 from store.rows import MinuteRow
+from tests.fastagent import run_fast_agent
 
 
 def say(text: str) -> None:
@@ -57,29 +51,16 @@ class AckingSink(StoreSink):
 
 
 def child(config_path: Path, rate: float, interval: float, base: float, t0: float) -> int:
-    config = load_config(config_path)
-    step = timedelta(seconds=interval)
-    config = replace(
-        config,
-        services={
-            n: replace(s, probe=replace(s.probe, interval=step)) if s.probe else s
-            for n, s in config.services.items()
-        },
+    return run_fast_agent(
+        config_path,
+        AckingSink,
+        base=base,
+        t0=t0,
+        rate=rate,
+        interval=interval,
+        tick=0.05,
+        log_level="WARNING",
     )
-
-    def clock() -> datetime:
-        return datetime.fromtimestamp(base + (time.time() - t0) * rate, tz=UTC)
-
-    configure_logging("WARNING")
-    sink = AckingSink(config.storage_path)
-
-    async def serve() -> int:
-        try:
-            return await Server(config, clock=clock, sink=sink, tick=0.05).serve()
-        finally:
-            await sink.close()
-
-    return asyncio.run(serve())
 
 
 def main() -> int:

@@ -1,0 +1,58 @@
+"""The real agent on a fast clock, shared by the process tests' scripts
+(tests/agent/agent_proc.py and tests/faults/zygote.py).
+
+Two test-only differences from ``slawatch agent``: the clock runs ``rate`` times
+faster than the wall clock and reads ``base`` at wall time ``t0`` (a minute
+passes in a fraction of a second), and probes fire every ``interval`` real
+seconds (below the 5 s the config parser allows). Everything else is
+``run_agent``'s foreground ``Server``: signals, the ticker, the real store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from agent.logs import configure_logging
+from agent.runner import Server
+from agent.sink import StoreSink
+from core.config import load_config
+
+
+def run_fast_agent(
+    config_path: Path,
+    sink_class: type[StoreSink],
+    *,
+    base: float,
+    t0: float,
+    rate: float,
+    interval: float,
+    tick: float,
+    log_level: str,
+) -> int:
+    config = load_config(config_path)
+    step = timedelta(seconds=interval)
+    config = replace(
+        config,
+        services={
+            n: replace(s, probe=replace(s.probe, interval=step)) if s.probe else s
+            for n, s in config.services.items()
+        },
+    )
+
+    def clock() -> datetime:
+        return datetime.fromtimestamp(base + (time.time() - t0) * rate, tz=UTC)
+
+    configure_logging(log_level)
+    sink = sink_class(config.storage_path)
+
+    async def serve() -> int:
+        try:
+            return await Server(config, clock=clock, sink=sink, tick=tick).serve()
+        finally:
+            await sink.close()
+
+    return asyncio.run(serve())
