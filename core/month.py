@@ -67,6 +67,51 @@ def combine_sources(sources: Iterable[bytes]) -> bytes:
     return status.to_bytes(length, "big")
 
 
+def effective_minutes(
+    service: Service,
+    contract: Contract,
+    origin: int,
+    statuses: bytearray,
+    windows: Sequence[Window],
+) -> bytearray:
+    """Rule 2: combined statuses from epoch minute ``origin``, with every minute inside a
+    one-off window or the service's weekly maintenance marked ``EXCLUDED`` (in place)."""
+    top = origin + len(statuses)
+    apply_windows(statuses, windows, origin)
+    apply_windows(
+        statuses, weekly_windows(service.maintenance, contract.timezone, origin, top), origin
+    )
+    return statuses
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Rules 4-5 over a run of effective minutes (a month, or a day of the detail strip)."""
+
+    minutes: int
+    excluded: int
+    unknown: int
+    up: int
+    degraded: int
+    downtime: int  # down, plus degraded when the contract counts it as down
+    measured: int  # minutes - excluded (- unknown when the contract excludes them)
+
+
+def tally(effective: bytes, contract: Contract) -> Tally:
+    excluded, unknown = effective.count(EXCLUDED), effective.count(UNKNOWN)
+    degraded = effective.count(DEGRADED)
+    unknown_out = unknown if contract.unknown_minutes == "excluded" else 0
+    return Tally(
+        minutes=len(effective),
+        excluded=excluded,
+        unknown=unknown,
+        up=effective.count(UP),
+        degraded=degraded,
+        downtime=effective.count(DOWN) + (degraded if contract.degraded_is_down else 0),
+        measured=len(effective) - excluded - unknown_out,
+    )
+
+
 @dataclass(frozen=True)
 class Figures:
     """Rules 5-7 for one count of downtime minutes."""
@@ -171,24 +216,13 @@ def compute_month(
     is expanded here in the contract's time zone.
     """
     m_start, m_end = month.bounds(contract.timezone)
-    combined = combine_sources(sources.values())
     origin = min(span_start, m_start)
-    effective = bytearray(span_start - origin) + bytearray(combined)
-    if len(effective) < m_end - origin:
-        effective.extend(bytes(m_end - origin - len(effective)))
-    top = origin + len(effective)
-    apply_windows(effective, windows, origin)
-    apply_windows(
-        effective, weekly_windows(service.maintenance, contract.timezone, origin, top), origin
-    )
+    statuses = bytearray(span_start - origin) + bytearray(combine_sources(sources.values()))
+    if len(statuses) < m_end - origin:
+        statuses.extend(bytes(m_end - origin - len(statuses)))
+    effective = effective_minutes(service, contract, origin, statuses, windows)
 
-    in_month = bytes(effective[m_start - origin : m_end - origin])
-    total = m_end - m_start
-    excluded = in_month.count(EXCLUDED)
-    unknown = in_month.count(UNKNOWN)
-    degraded = in_month.count(DEGRADED)
-    downtime = in_month.count(DOWN) + (degraded if contract.degraded_is_down else 0)
-    measured = total - excluded - (unknown if contract.unknown_minutes == "excluded" else 0)
+    counted = tally(bytes(effective[m_start - origin : m_end - origin]), contract)
 
     outages = build_outages(
         service=service.name,
@@ -199,8 +233,8 @@ def compute_month(
         report_within=contract.report_within,
     )
     reported = sum(o.minutes for o in outages if o.reported)
-    measured_fig = figures(contract, service.monthly_fee, measured, downtime)
-    claimable = figures(contract, service.monthly_fee, measured, reported)
+    measured_fig = figures(contract, service.monthly_fee, counted.measured, counted.downtime)
+    claimable = figures(contract, service.monthly_fee, counted.measured, reported)
     return MonthReport(
         service=service.name,
         month=month,
@@ -208,13 +242,13 @@ def compute_month(
         basis=contract.basis,
         start_minute=m_start,
         end_minute=m_end,
-        minutes_in_month=total,
-        excluded_minutes=excluded,
-        unknown_minutes=unknown,
-        up_minutes=in_month.count(UP),
-        degraded_minutes=degraded,
-        downtime_minutes=downtime,
-        measured_minutes=measured,
+        minutes_in_month=counted.minutes,
+        excluded_minutes=counted.excluded,
+        unknown_minutes=counted.unknown,
+        up_minutes=counted.up,
+        degraded_minutes=counted.degraded,
+        downtime_minutes=counted.downtime,
+        measured_minutes=counted.measured,
         availability_percent=measured_fig.availability_percent,
         band=measured_fig.band,
         credit_percent=measured_fig.credit_percent,

@@ -11,10 +11,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 from core.config import Contract, Service
-from core.month import combine_sources
-from core.status import DEGRADED, DOWN, UNKNOWN
+from core.month import combine_sources, effective_minutes, tally
 from core.timeutil import YearMonth, to_minute
-from core.windows import EXCLUDED, Window, apply_windows, weekly_windows
+from core.windows import Window
 from tui.view import DayCell
 
 
@@ -29,9 +28,8 @@ def day_cells(
     """One cell per local day; days (and the part of today) after ``now`` are not counted."""
     tz = contract.timezone
     start, end = month.bounds(tz)
-    effective = bytearray(combine_sources(sources.values()).ljust(end - start, b"\0"))
-    apply_windows(effective, windows, start)
-    apply_windows(effective, weekly_windows(service.maintenance, tz, start, end), start)
+    combined = bytearray(combine_sources(sources.values()).ljust(end - start, b"\0"))
+    effective = effective_minutes(service, contract, start, combined, windows)
     cells = []
     day = month.start(tz)
     number = 1
@@ -47,10 +45,8 @@ def day_cells(
 def _cell(number: int, minutes: bytes, contract: Contract) -> DayCell:
     if not minutes:
         return DayCell(number, None, 0)
-    down = minutes.count(DOWN) + (minutes.count(DEGRADED) if contract.degraded_is_down else 0)
-    measured = len(minutes) - minutes.count(EXCLUDED)
-    if contract.unknown_minutes == "excluded":
-        measured -= minutes.count(UNKNOWN)
+    counted = tally(minutes, contract)
+    down, measured = counted.downtime, counted.measured
     if measured <= 0:
         return DayCell(number, None, down)
     return DayCell(number, Decimal(measured - down) * 100 / Decimal(measured), down)
