@@ -22,6 +22,7 @@ from textual.timer import Timer
 
 from core.config import Config
 from core.errors import SlawatchError
+from core.outages import Outage
 from core.timeutil import YearMonth, from_minute, to_minute, utc_now
 from tui.components.case_form import CaseForm, CaseRequest
 from tui.components.cases_panel import CasesPanel
@@ -38,7 +39,7 @@ from tui.messages import (
     RefreshFailed,
     SnapshotLoaded,
 )
-from tui.view import OutageRow, ServiceDetail, Snapshot
+from tui.view import ServiceDetail, Snapshot
 
 if TYPE_CHECKING:
     from tui.source import Exporter, StoreSource
@@ -209,7 +210,7 @@ class SlawatchApp(App[int]):
                 return case.service
         return main.query_one(StatusTable).selected_service
 
-    def _selected_outage(self) -> OutageRow | None:
+    def _selected_outage(self) -> Outage | None:
         if isinstance(self.screen, ServiceScreen):
             return self.screen.selected_outage
         main = self._main

@@ -32,7 +32,7 @@ from core.windows import Window
 from store import ProbeState, Store
 from store.reports import PENDING_MONTHS, overview
 from tui.budget import downtime_budget
-from tui.view import CreditRow, OutageRow, ServiceRow, Snapshot
+from tui.view import CreditRow, ServiceRow, Snapshot
 
 FULL_EVERY = timedelta(minutes=5)
 RECENT = 60  # minutes: the sparkline's hour, and where fresh writes are looked for
@@ -88,7 +88,7 @@ class Figures:
     band_credit: Decimal | None
     budget_minutes: int | None
     credits: tuple[CreditRow, ...]
-    unreported: tuple[OutageRow, ...]
+    unreported: tuple[Outage, ...]
 
 
 class MonthPass:
@@ -172,9 +172,9 @@ class MonthPass:
                     currency=c.currency,
                 )
             )
-        outages: dict[str, list[OutageRow]] = {n: [] for n in names}
+        outages: dict[str, list[Outage]] = {n: [] for n in names}
         for o in view.reportable_outages:
-            outages[o.service].append(outage_row(o))
+            outages[o.service].append(o)
         return {
             name: self._month_figures(name, view.month_reports[name], credits[name], outages[name])
             for name in names
@@ -185,7 +185,7 @@ class MonthPass:
         name: str,
         report: MonthReport,
         credits: Iterable[CreditRow],
-        outages: Iterable[OutageRow],
+        outages: Iterable[Outage],
     ) -> Figures:
         contract = self.config.contract_for(name)
         recorded = report.downtime_minutes + report.up_minutes + report.degraded_minutes
@@ -207,7 +207,7 @@ class MonthPass:
     ) -> Snapshot:
         rows = []
         credits: list[CreditRow] = []
-        unreported: dict[str, OutageRow] = {}
+        unreported: dict[str, Outage] = {}
         for name in names:
             figures = self._kept[name][1]
             probe = probes.get(name)
@@ -254,19 +254,6 @@ def latest_probes(states: list[ProbeState]) -> dict[str, ProbeState]:
         if state.service not in latest or state.at > latest[state.service].at:
             latest[state.service] = state
     return latest
-
-
-def outage_row(o: Outage) -> OutageRow:
-    return OutageRow(
-        id=o.id,
-        service=o.service,
-        start=o.start,
-        end=o.end,
-        minutes=o.minutes,
-        reported=o.reported,
-        case_id=o.case_id,
-        report_by=o.report_by,
-    )
 
 
 def _by_service(cases: Sequence[Case]) -> dict[str, list[Case]]:

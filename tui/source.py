@@ -29,7 +29,7 @@ from store.reports import CaseView, case_view, month_report
 from tui.components.case_form import CaseRequest
 from tui.components.exclusion_form import ExclusionRequest
 from tui.days import day_cells
-from tui.months import MonthPass, latest_probes, outage_row, skeleton_row
+from tui.months import MonthPass, latest_probes, skeleton_row
 from tui.view import (
     CaseRow,
     ServiceDetail,
@@ -218,7 +218,7 @@ class StoreSource:
             currency=report.currency,
             downtime_minutes=report.downtime_minutes,
             days=days,
-            outages=tuple(outage_row(o) for o in report.outages),
+            outages=tuple(o for o in report.outages),
             windows=tuple(
                 WindowRow(w.kind, from_minute(w.start), from_minute(w.end), w.reason or None)
                 for w in sorted([*windows, *weekly])

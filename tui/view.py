@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from core.outages import Outage
 from core.status import StatusName
 
 
@@ -56,20 +57,6 @@ class CaseRow:
 
 
 @dataclass(frozen=True)
-class OutageRow:
-    """An outage of one service, reported (a case covers it) or not."""
-
-    id: str
-    service: str
-    start: datetime
-    end: datetime  # exclusive
-    minutes: int
-    reported: bool
-    case_id: int | None
-    report_by: datetime
-
-
-@dataclass(frozen=True)
 class CreditRow:
     """A month that owes a credit not yet settled."""
 
@@ -88,9 +75,9 @@ class Snapshot:
     services: tuple[ServiceRow, ...]
     cases: tuple[CaseRow, ...]
     credits: tuple[CreditRow, ...]
-    unreported: tuple[OutageRow, ...]  # recent unreported outages (filter on report_by > now)
+    unreported: tuple[Outage, ...]  # recent unreported outages (filter on report_by > now)
 
-    def reportable(self, now: datetime) -> tuple[OutageRow, ...]:
+    def reportable(self, now: datetime) -> tuple[Outage, ...]:
         """Unreported outages that can still be reported (their report_by is ahead)."""
         return tuple(o for o in self.unreported if o.report_by > now)
 
@@ -126,5 +113,5 @@ class ServiceDetail:
     currency: str
     downtime_minutes: int
     days: tuple[DayCell, ...]
-    outages: tuple[OutageRow, ...]
+    outages: tuple[Outage, ...]
     windows: tuple[WindowRow, ...]

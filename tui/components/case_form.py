@@ -14,8 +14,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
+from core.outages import Outage
 from tui import fmt
-from tui.view import OutageRow
 
 
 @dataclass(frozen=True)
@@ -25,10 +25,10 @@ class CaseRequest:
     ref: str | None
     title: str
     opened_at: datetime
-    outage: OutageRow | None  # the outage this case reports, linked on creation
+    outage: Outage | None  # the outage this case reports, linked on creation
 
 
-def default_title(service: str, outage: OutageRow | None) -> str:
+def default_title(service: str, outage: Outage | None) -> str:
     if outage is None:
         return ""
     return f"{service} down since {fmt.when(outage.start)} UTC ({outage.minutes} min)"
@@ -42,7 +42,7 @@ class CaseForm(ModalScreen[CaseRequest | None]):
         service: str,
         priorities: Sequence[str],
         opened_at: datetime,
-        outage: OutageRow | None = None,
+        outage: Outage | None = None,
     ) -> None:
         super().__init__()
         self.service = service

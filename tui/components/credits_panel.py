@@ -9,10 +9,11 @@ from typing import ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
+from core.outages import Outage
 from tui import fmt
 from tui.components.row_table import Cells, RowTable
 from tui.palette import Palette
-from tui.view import CreditRow, OutageRow
+from tui.view import CreditRow
 
 COLUMNS = [
     ("service", "service"),
@@ -32,7 +33,7 @@ class CreditsPanel(RowTable):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, empty="No credit pending, no outage left to report.")
         self._credits: tuple[CreditRow, ...] = ()
-        self._outages: tuple[OutageRow, ...] = ()
+        self._outages: tuple[Outage, ...] = ()
 
     @property
     def selected_credit(self) -> CreditRow | None:
@@ -40,7 +41,7 @@ class CreditsPanel(RowTable):
         return next((c for c in self._credits if f"credit/{c.service}/{c.month}" == key), None)
 
     @property
-    def selected_outage(self) -> OutageRow | None:
+    def selected_outage(self) -> Outage | None:
         key = self.selected_key or ""
         return next((o for o in self._outages if f"outage/{o.id}" == key), None)
 
@@ -49,9 +50,7 @@ class CreditsPanel(RowTable):
         row = self.selected_credit or self.selected_outage
         return None if row is None else row.service
 
-    def show(
-        self, credits: Sequence[CreditRow], outages: Sequence[OutageRow], now: datetime
-    ) -> None:
+    def show(self, credits: Sequence[CreditRow], outages: Sequence[Outage], now: datetime) -> None:
         self._credits, self._outages = tuple(credits), tuple(outages)
         palette = Palette.from_theme(self.app.theme_variables)
         rows = {
@@ -78,7 +77,7 @@ class CreditsPanel(RowTable):
         )
 
     @staticmethod
-    def _outage_cells(o: OutageRow, now: datetime, palette: Palette) -> Cells:
+    def _outage_cells(o: Outage, now: datetime, palette: Palette) -> Cells:
         left = fmt.span((o.report_by - now).total_seconds())
         return (
             Text(f"⚠ {o.service}", style=f"bold {palette.warn}"),

@@ -18,13 +18,14 @@ from textual.widget import Widget
 from textual.widgets import Footer
 
 from core.errors import SlawatchError
+from core.outages import Outage
 from core.timeutil import YearMonth
 from tui import fmt
 from tui.components.fact_line import FactLine
 from tui.components.month_strip import MonthStrip
 from tui.components.row_table import Cells, RowTable
 from tui.palette import Palette
-from tui.view import OutageRow, ServiceDetail, WindowRow
+from tui.view import ServiceDetail, WindowRow
 
 OUTAGE_COLUMNS = [("start", "start"), ("end", "end"), ("minutes", "minutes"), ("case", "case")]
 WINDOW_COLUMNS = [("kind", "kind"), ("from", "from"), ("to", "to"), ("reason", "why")]
@@ -81,7 +82,7 @@ class ServiceScreen(Screen[None]):
         self.set_class(event.size.width >= SIDE_BY_SIDE_FROM, "-wide")
 
     @property
-    def selected_outage(self) -> OutageRow | None:
+    def selected_outage(self) -> Outage | None:
         if self.detail is None:
             return None
         key = self.query_one("#outages", RowTable).selected_key
@@ -141,7 +142,7 @@ def _subtitle(box: Widget, text: str) -> None:
         box.border_subtitle = text
 
 
-def _outage_cells(o: OutageRow, now: datetime, palette: Palette) -> Cells:
+def _outage_cells(o: Outage, now: datetime, palette: Palette) -> Cells:
     if o.reported:
         status = Text(
             f"✓ reported (case #{o.case_id})" if o.case_id else "✓ reported", style=palette.good
