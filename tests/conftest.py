@@ -7,11 +7,13 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+from tests.loopback import OkHandler, serve
 
 # CI explores the same examples every run (a failure there is reproducible and
 # never a coin toss that blocks a landing); developers' runs keep exploring anew.
@@ -70,6 +72,13 @@ def write_config_fixture() -> WriteConfig:
 def run_cli_fixture() -> RunCli:
     """``run_cli(*args, cwd=None, env=None, input=None) -> CompletedProcess[str]``."""
     return run_cli
+
+
+@pytest.fixture
+def http_port() -> Iterator[int]:
+    """A loopback HTTP server answering 200 "ok"; its port."""
+    with serve(OkHandler) as port:
+        yield port
 
 
 _LEAKED: list[str] = []

@@ -15,17 +15,10 @@ from pathlib import Path
 import pytest
 
 from core.status import UP
-from tests.loopback import OkHandler, serve
 
 HERE = Path(__file__).parent
 SLAWATCH = [sys.executable, "-m", "slawatch"]
 RATE = 120  # the crash test's agent clock: a minute every half second
-
-
-@pytest.fixture
-def http_port() -> Iterator[int]:
-    with serve(OkHandler) as port:
-        yield port
 
 
 def write_config(tmp_path: Path, port: int, services: int) -> Path:

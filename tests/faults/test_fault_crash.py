@@ -15,15 +15,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-import pytest
-
 from store import Store
 from store.chain import store_check
-from tests.loopback import OkHandler, serve
 
 HERE = Path(__file__).parent
 REPO = HERE.parents[1]
@@ -31,12 +27,6 @@ RATE = 600.0  # the agent's clock: a minute every 0.1 s
 INTERVAL = 0.05  # real seconds between probes of a service
 SERVICES = 3
 ROUNDS = 50
-
-
-@pytest.fixture
-def http_port() -> Iterator[int]:
-    with serve(OkHandler) as port:
-        yield port
 
 
 def write_config(folder: Path, port: int) -> Path:
