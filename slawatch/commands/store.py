@@ -22,16 +22,15 @@ def register(sub: Subparsers) -> None:
 
 def _verify(args: argparse.Namespace, ctx: Context) -> int:
     from core.errors import InputError
-    from store import Store
-    from store.chain import store_check
+    from store import open_store
 
     config = ctx.config
     if not config.storage_path.exists():
         raise InputError(str(config.storage_path), "no database here yet")
 
     async def check() -> ChainSummary:
-        async with await Store.open(config.storage_path, readonly=True) as store:
-            return await store_check(store)
+        async with await open_store(config, readonly=True) as store:
+            return await store.check_chains()
 
     summary = run(check())
     if not summary.breaks:
