@@ -8,6 +8,15 @@ from datetime import UTC, datetime
 from store.base import StoreBase
 from store.rows import ProbeState
 
+_PROBE_COLUMNS = (
+    ("service_id", "bigint"),
+    ("source_id", "bigint"),
+    ("at_us", "bigint"),
+    ("status", "bigint"),
+    ("latency_ms", "bigint"),
+    ("error", "text"),
+)
+
 
 class ProbeStore(StoreBase):
     """The newest probe per (service, source): what the dashboard shows live."""
@@ -31,13 +40,12 @@ class ProbeStore(StoreBase):
                 src = await self._ensure("sources", state.source)
                 at_us = round(state.at.timestamp() * 1_000_000)
                 params.append((sid, src, at_us, state.status, state.latency_ms, state.error))
-            await db.executemany(
-                "INSERT INTO probe_states (service_id, source_id, at_us, status, latency_ms, error)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (service_id, source_id) DO UPDATE SET"
-                " at_us = excluded.at_us, status = excluded.status,"
-                " latency_ms = excluded.latency_ms, error = excluded.error"
-                " WHERE excluded.at_us >= probe_states.at_us",
+            await db.upsert(
+                "probe_states",
+                _PROBE_COLUMNS,
+                ("service_id", "source_id"),
                 params,
+                where="excluded.at_us >= probe_states.at_us",
             )
 
     async def probe_states(self) -> list[ProbeState]:
