@@ -13,6 +13,7 @@ from types import TracebackType
 import aiosqlite
 
 from core.errors import SlawatchError
+from store.agentstate import AgentStateStore
 from store.cases import CaseStore
 from store.health import HealthStore
 from store.minutes import MinuteStore
@@ -44,7 +45,9 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
-class Store(MinuteStore, ProbeStore, CaseStore, WindowStore, CreditStore, HealthStore):
+class Store(
+    MinuteStore, ProbeStore, CaseStore, WindowStore, CreditStore, HealthStore, AgentStateStore
+):
     """An open slawatch database. Create with ``await Store.open(path)``."""
 
     # -- lifecycle ---------------------------------------------------------
