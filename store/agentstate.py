@@ -45,8 +45,9 @@ class AgentStateStore(StoreBase):
                 src = await self._ensure("sources", r.source)
                 params.append((src, r.minute, sid, _us(r.at), r.status, r.latency_ms, r.error))
             await db.executemany(
-                "INSERT OR REPLACE INTO agent_probes (source_id, minute, service_id, at_us,"
-                " status, latency_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO agent_probes (source_id, minute, service_id, at_us,"
+                " status, latency_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (source_id, minute, service_id, at_us) DO NOTHING",
                 params,
             )
 
@@ -57,7 +58,8 @@ class AgentStateStore(StoreBase):
         async with self._write() as db:
             src = await self._ensure("sources", source)
             await db.execute(
-                "INSERT OR REPLACE INTO agent_state (source_id, judged_upto) VALUES (?, ?)",
+                "INSERT INTO agent_state (source_id, judged_upto) VALUES (?, ?)"
+                " ON CONFLICT (source_id) DO UPDATE SET judged_upto = excluded.judged_upto",
                 (src, judged_upto),
             )
             await db.execute(

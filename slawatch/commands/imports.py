@@ -36,7 +36,7 @@ def register(sub: Subparsers) -> None:
 
 
 def _minutes(args: argparse.Namespace, ctx: Context) -> int:
-    from store import Store
+    from store import open_store
     from store.csvfile import read_minutes
 
     config = ctx.config
@@ -53,7 +53,7 @@ def _minutes(args: argparse.Namespace, ctx: Context) -> int:
         raise InputError(name, f"cannot be read: {exc.strerror or exc}") from None
 
     async def load() -> int:
-        async with await Store.open(config.storage_path) as store:
+        async with await open_store(config) as store:
             batches = read_minutes(stream, name=name, source=source, services=config.services)
             return await store.import_minutes(batches)
 

@@ -400,8 +400,8 @@ async def test_tls_expiry_reaches_status_json_and_warns_ahead(
     make_config: Any, ca: trustme.CA, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     from agent import Agent
-    from store import Store
-    from store.reports import overview
+    from reads.reports import overview
+    from store.sqlite import SqliteStore
 
     soon = datetime.now(UTC) + timedelta(days=5)
     server = await _tls_server(ca.issue_cert("127.0.0.1", not_after=soon))
@@ -415,7 +415,7 @@ async def test_tls_expiry_reaches_status_json_and_warns_ahead(
     finally:
         await server.close()
     assert written and verdicts[0].status == UP
-    async with await Store.open(config.storage_path, readonly=True) as store:
+    async with await SqliteStore.open(config.storage_path, readonly=True) as store:
         view = await overview(store, config, datetime.now(UTC))
     shop = view.to_json()["services"][0]
     assert shop["tls_expires_at"] is not None and shop["tls_expires_at"].endswith("Z")

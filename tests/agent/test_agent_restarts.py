@@ -12,7 +12,7 @@ from agentkit import ConfigFactory, Target, quick
 from agent import Agent
 from core.status import DOWN, UP
 from core.timeutil import from_minute, to_minute
-from store import Store
+from store.sqlite import SqliteStore
 
 T0 = datetime(2026, 11, 2, 9, 0, 10, tzinfo=UTC)
 M0 = to_minute(T0)
@@ -30,7 +30,7 @@ class Clock:
 
 
 async def stored(path: Path, start: int, end: int) -> list[int]:
-    async with await Store.open(path, readonly=True) as store:
+    async with await SqliteStore.open(path, readonly=True) as store:
         return list((await store.minutes("web", start, end)).get("probe-1", bytes(end - start)))
 
 
