@@ -67,6 +67,7 @@ async def test_redirects_are_followed_and_the_final_answer_judged(
     kw: dict[str, object],
     expected: tuple[int, str | None],
 ) -> None:
+    kw = {"timeout": timedelta(seconds=5), **kw}  # many connections: room for a busy machine
     assert await outcome(prober, target.url(path), **kw) == expected
 
 
