@@ -33,8 +33,8 @@ there.
 Redirects are followed (``max_redirects`` hops) and the final response is
 judged; ``follow_redirects = false`` judges the 3xx itself.
 
-Trust: the operating system's certificate store (``truststore``: the system
-bundle on Linux, as OpenSSL and the machine's admin configure it), plus the
+Trust: the operating system's certificate store (the system bundle, as OpenSSL
+and the machine's admin configure it, loaded once per client), plus the
 probe's ``ca_file``; ``verify_tls = false`` checks nothing. Each HTTPS
 answer records its certificate's expiry (``tls_expires_at``).
 
@@ -261,17 +261,51 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
-def default_ssl_context(ca_file: Path | None = None) -> ssl.SSLContext:
-    """Verified TLS against the operating system's trust store (``truststore``), plus
-    ``ca_file`` when given: an internal CA the machine trusts works under systemd's
-    clean environment (certifi's bundle alone would refuse it). ``SSL_CERT_FILE``
-    and ``SSL_CERT_DIR`` still apply, as they do to OpenSSL itself."""
-    import truststore
+# Where distributions keep their CA bundle, for a Python whose OpenSSL was built
+# with other default paths (python-build-standalone, pyenv against another OpenSSL).
+_CA_FILE_CANDIDATES = (
+    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Arch, Gentoo, Alpine
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",  # Fedora, RHEL 7+
+    "/etc/pki/tls/certs/ca-bundle.crt",  # older Fedora, RHEL
+    "/etc/ssl/ca-bundle.pem",  # openSUSE
+    "/etc/pki/tls/cacert.pem",  # OpenELEC
+    "/etc/ssl/cert.pem",  # Alpine, the BSDs
+)
 
-    ctx = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+def default_ssl_context(ca_file: Path | None = None) -> ssl.SSLContext:
+    """Verified TLS against the operating system's trust store, plus ``ca_file`` when
+    given: an internal CA the machine trusts works under systemd's clean environment
+    (certifi's bundle alone would refuse it). ``SSL_CERT_FILE`` and ``SSL_CERT_DIR``
+    apply, as they do to OpenSSL itself.
+
+    The store is loaded once, when the context is built (the agent builds its
+    contexts at start and on SIGHUP). ``truststore`` did this on Linux too, but
+    again inside every handshake: 40-60 ms of CPU per HTTPS probe parsing the
+    system bundle, measured by ``benchmarks/blackbox_compare.py``."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, host names checked
+    defaults = ssl.get_default_verify_paths()
+    if defaults.cafile or (defaults.capath and _capath_has_certs(defaults.capath)):
+        ctx.set_default_verify_paths()
+    else:
+        for candidate in _CA_FILE_CANDIDATES:
+            if Path(candidate).is_file():
+                ctx.load_verify_locations(cafile=candidate)
+                break
     if ca_file is not None:
         load_ca_file(ctx, ca_file)
     return ctx
+
+
+def _capath_has_certs(capath: str) -> bool:
+    """OpenSSL's hashed folder (``c_rehash``: ``1a2b3c4d.0``) holds at least one entry."""
+    import re
+
+    try:
+        names = Path(capath).iterdir()
+        return any(re.fullmatch(r"[0-9a-fA-F]{8}\.[0-9]", p.name) for p in names)
+    except OSError:
+        return False
 
 
 def load_ca_file(ctx: ssl.SSLContext, ca_file: Path) -> None:

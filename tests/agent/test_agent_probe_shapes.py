@@ -411,21 +411,37 @@ def test_the_machines_trust_store_is_used_under_a_clean_environment(
         loop.close()
 
 
-def test_default_context_is_the_system_store_not_certifi() -> None:
-    """Under a bare environment the default context is truststore's (the OS store)."""
+def test_default_context_is_the_system_store_loaded_once(ca: trustme.CA, tmp_path: Path) -> None:
+    """Under a bare environment the default context holds what OpenSSL is told to
+    trust (SSL_CERT_FILE here: the internal CA alone, so not certifi's roots), loaded
+    when the context is built: the file can go away and the CA is still trusted
+    (truststore re-read the system bundle inside every handshake, ~50 ms of CPU
+    per HTTPS probe)."""
+    bundle = tmp_path / "only-internal.pem"
+    bundle.write_bytes(ca.cert_pem.bytes())
     script = (
-        "import json, truststore; from agent.probe import default_ssl_context;"
-        "ctx = default_ssl_context(); print(json.dumps(isinstance(ctx, truststore.SSLContext)))"
+        "import json, os, ssl, sys; from agent.probe import default_ssl_context;"
+        "ctx = default_ssl_context(); os.unlink(sys.argv[1]);"
+        "print(json.dumps([type(ctx) is ssl.SSLContext,"
+        " [c['subject'] for c in ctx.get_ca_certs()]]))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", script],
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO)},
+        [sys.executable, "-c", script, str(bundle)],
+        env={
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONPATH": str(REPO),
+            "SSL_CERT_FILE": str(bundle),
+            "SSL_CERT_DIR": str(tmp_path / "no-such-dir"),
+        },
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-    assert json.loads(out.stdout) is True, out.stderr
+    plain, subjects = json.loads(out.stdout)
+    assert plain is True, out.stderr
+    assert len(subjects) == 1 and "trustme" in json.dumps(subjects), subjects
+    assert not bundle.exists()
 
 
 async def test_tls_expiry_reaches_status_json_and_warns_ahead(
