@@ -16,18 +16,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from core.cases import Case, case_json, case_status, response_breached, response_due
 from core.config import Config, Contract, Service
 from core.errors import InputError
+from core.fleet import AGENT_SILENT
 from core.money import format_money
 from core.month import MonthReport, combine_sources, compute_month, figures
 from core.outages import Outage, run_table
-from core.status import DEGRADED, DOWN, UNKNOWN, name_of
+from core.status import DEGRADED, DOWN
 from core.timeutil import YearMonth, iso_z
+from core.vantage import NO_VOTES, Probe, Vantage, vantage
 from core.windows import Window, apply_windows, weekly_windows
 from store.health import AgentHealth
 from store.rows import ProbeState
@@ -257,6 +259,7 @@ class ServiceState:
     month: YearMonth  # the current month in the contract's time zone
     month_availability_percent: Decimal
     stale: bool  # the last probe is older than three probe intervals
+    vantage: Vantage = NO_VOTES  # each agent's latest vote (fleet mode: rule 3 across them)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -267,6 +270,7 @@ class ServiceState:
             "month": str(self.month),
             "month_availability_percent": float(self.month_availability_percent),
             "stale": self.stale,
+            "vantage": self.vantage.to_json(),
         }
 
 
@@ -292,9 +296,6 @@ class PendingCredit:
             "currency": self.currency,
             "month_complete": self.month_complete,
         }
-
-
-AGENT_SILENT = timedelta(minutes=3)  # an agent records its health every minute (store.health)
 
 
 def agent_json(h: AgentHealth, now: datetime) -> dict[str, Any]:
@@ -434,22 +435,21 @@ async def _months_with_downtime(
 def _service_state(
     svc: Service, probes: Sequence[ProbeState], month: YearMonth, report: MonthReport, now: datetime
 ) -> ServiceState:
-    """The live state: the latest probe of each source, folded by rule 3."""
+    """The live state: each source's latest probe is a vote; rule 3 over the fresh ones."""
     if not probes:
         return ServiceState(
             svc.name, "unknown", None, None, month, report.availability_percent, False
         )
-    last = max(p.at for p in probes)
     interval = svc.probe.interval if svc.probe else None
-    stale = interval is not None and (now - last) > 3 * interval
-    code = combine_sources([bytes([p.status]) for p in probes])[0]
+    votes = vantage((Probe(p.source, p.status, p.at) for p in probes), now, interval)
     latencies = [p.latency_ms for p in probes if p.latency_ms is not None]
     return ServiceState(
         name=svc.name,
-        state=name_of(UNKNOWN if stale else code),
-        last_probe_at=last,
+        state=votes.state,
+        last_probe_at=max(p.at for p in probes),
         latency_ms=round(sum(latencies) / len(latencies)) if latencies else None,
         month=month,
         month_availability_percent=report.availability_percent,
-        stale=stale,
+        stale=votes.stale,
+        vantage=votes,
     )

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from tui.source import Exporter, StoreSource
 
 Clock = Callable[[], datetime]
+MIN_DELAY = 0.001  # seconds: the shortest refresh timer
 
 
 class SlawatchApp(App[int]):
@@ -133,7 +134,9 @@ class SlawatchApp(App[int]):
             self.post_message(RefreshFailed(str(exc) or type(exc).__name__))
         finally:
             self._busy = False
-            delay = 0.0 if self._again else self.refresh_every
+            # Never a 0 s timer: Textual 8 divides by its interval when a timer
+            # fires late (a loaded machine), which a 0 s one always does.
+            delay = MIN_DELAY if self._again else max(self.refresh_every, MIN_DELAY)
             self._again = False
             if not self._closing:
                 self._timer = self.set_timer(delay, self._refresh, name="refresh")
