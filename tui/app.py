@@ -24,6 +24,7 @@ from core.config import Config
 from core.errors import SlawatchError
 from core.outages import Outage
 from core.timeutil import YearMonth, from_minute, to_minute, utc_now
+from tui.components.agents_screen import AgentsScreen
 from tui.components.case_form import CaseForm, CaseRequest
 from tui.components.cases_panel import CasesPanel
 from tui.components.credits_panel import CreditsPanel
@@ -42,6 +43,7 @@ from tui.messages import (
 from tui.view import ServiceDetail, Snapshot
 
 if TYPE_CHECKING:
+    from reads.fleet import Fleet
     from tui.source import Exporter, StoreSource
 
 Clock = Callable[[], datetime]
@@ -161,6 +163,8 @@ class SlawatchApp(App[int]):
         self.refreshes += 1
         if changed and isinstance(self.screen, ServiceScreen):
             self.screen.reload()
+        if isinstance(self.screen, AgentsScreen):
+            self.screen.reload()  # every cycle: an agent goes silent with the clock
 
     @on(MonthsComputed)
     def _months_computed(self, message: MonthsComputed) -> None:
@@ -242,6 +246,12 @@ class SlawatchApp(App[int]):
             return
         month = self._selected_month(service)
         self.push_screen(ServiceScreen(service, month, self._fetch_detail, self.now))
+
+    def action_agents(self) -> None:
+        self.push_screen(AgentsScreen(self._fetch_fleet, self.now))
+
+    async def _fetch_fleet(self) -> Fleet:
+        return await self.source.fleet(self.now())
 
     def _selected_month(self, service: str) -> YearMonth:
         main = self._main
