@@ -161,6 +161,8 @@ class SlawatchApp(App[int]):
         self._problem = None
         self._render_main()
         self.refreshes += 1
+        if not self.screen_stack:  # a refresh that lands while the app is closing
+            return
         if changed and isinstance(self.screen, ServiceScreen):
             self.screen.reload()
         if isinstance(self.screen, AgentsScreen):
