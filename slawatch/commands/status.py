@@ -11,7 +11,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from slawatch.commands._args import Subparsers, json_option
-from slawatch.commands._support import pct, print_json, run, table, when
+from slawatch.commands._support import measured, notes, pct, print_json, run, table, when
 
 if TYPE_CHECKING:
     from reads.reports import Overview
@@ -54,13 +54,18 @@ def render(view: Overview) -> str:
             s.state.upper() + (" (stale)" if s.stale else ""),
             when(s.last_probe_at),
             "-" if s.latency_ms is None else f"{s.latency_ms} ms",
-            pct(s.month_availability_percent),
+            measured(s.month_availability_percent, s.coverage_percent),
             str(s.month),
+            notes(coverage_low=s.coverage_low, provisional=s.provisional),
         ]
         for s in view.services
     ]
     out.append(
-        table(["SERVICE", "STATE", "LAST PROBE", "LATENCY", "AVAILABILITY", "MONTH"], rows, (3, 4))
+        table(
+            ["SERVICE", "STATE", "LAST PROBE", "LATENCY", "AVAILABILITY", "MONTH", "NOTE"],
+            rows,
+            (3, 4),
+        )
     )
     out.append("")
     if view.open_cases:
@@ -98,7 +103,13 @@ def render(view: Overview) -> str:
             table(
                 ["SERVICE", "START", "END", "MINUTES", "REPORT BY"],
                 [
-                    [o.service, when(o.start), when(o.end), o.minutes, when(o.report_by)]
+                    [
+                        o.service,
+                        when(o.start),
+                        "ongoing" if o.ongoing else when(o.end),
+                        o.minutes,
+                        when(o.report_by),
+                    ]
                     for o in view.reportable_outages
                 ],
                 (3,),
