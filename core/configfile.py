@@ -99,7 +99,7 @@ def parse_text(text: str, path: Path, display: str) -> Config:
         path=path,
         storage_path=_storage_path(root, path),
         storage_url=url,
-        spool_path=_spool_path(root, path) if url else None,
+        spool_path=_spool_path(root, path),
         calendars=MappingProxyType(calendars),
         contracts=MappingProxyType(contracts),
         services=MappingProxyType(services),
