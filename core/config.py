@@ -153,6 +153,10 @@ class AgentSettings:
     name: str = "agent"  # the ``source`` of every minute this agent records
     canary: str | None = None  # tcp://host:port or dns:hostname; fails -> minute unknown
     notifiers: tuple[Notifier, ...] = ()
+    # Fleet mode: how far back the spool's outbox (minutes not yet forwarded to
+    # PostgreSQL) reaches at most; older ones stay in the spool only, and are
+    # forwarded again once the backlog is gone (docs/fleet-agent.md).
+    spool_max_minutes: int = 7 * 24 * 60
 
 
 @dataclass(frozen=True)

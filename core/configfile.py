@@ -553,11 +553,14 @@ def _string_table(t: Table, key: str) -> Mapping[str, str]:
 # -- agent -------------------------------------------------------------------
 
 
+SPOOL_MIN_MINUTES = 10  # below that, a restart of PostgreSQL would already cost minutes
+
+
 def _agent(root: Table) -> AgentSettings:
     t = root.table("agent")
     if t is None:
         return AgentSettings()
-    t.check_keys(("name", "canary", "notifier"))
+    t.check_keys(("name", "canary", "notifier", "spool_max_minutes"))
     canary = t.text("canary", None)
     if canary is not None:
         if canary.startswith("dns:"):
@@ -569,6 +572,9 @@ def _agent(root: Table) -> AgentSettings:
         name=t.text("name", "agent"),
         canary=canary,
         notifiers=tuple(_notifier(n) for n in t.tables("notifier")),
+        spool_max_minutes=t.integer(
+            "spool_max_minutes", AgentSettings.spool_max_minutes, minimum=SPOOL_MIN_MINUTES
+        ),
     )
 
 

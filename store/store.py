@@ -1,7 +1,8 @@
 """``Store``: the store's interface, and its parts joined over any backend's ``Conn``.
 
 Its parts live one per module (minutes and their chains, probes, cases,
-windows and credits, agent health), each a ``StoreBase`` subclass written in
+windows and credits, agent health, the
+agent spool's outbox), each a ``StoreBase`` subclass written in
 SQL both backends accept. A backend (``store.sqlite.SqliteStore``,
 ``store.postgres.PostgresStore``) subclasses it to open its database and to
 answer the few questions whose SQL differs (``data_version``).
@@ -15,12 +16,12 @@ from typing import Self
 
 from store.cases import CaseStore
 from store.health import HealthStore
-from store.minutes import MinuteStore
+from store.outbox import OutboxStore
 from store.probes import ProbeStore
 from store.windows import CreditStore, WindowStore
 
 
-class Store(MinuteStore, ProbeStore, CaseStore, WindowStore, CreditStore, HealthStore, ABC):
+class Store(OutboxStore, ProbeStore, CaseStore, WindowStore, CreditStore, HealthStore, ABC):
     """An open slawatch database, whichever the backend. Open one with
     ``store.open_store(config)``; everything above the store sees only this."""
 
