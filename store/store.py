@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Self
 
+from store.agentstate import AgentStateStore
 from store.cases import CaseStore
 from store.health import HealthStore
 from store.outbox import OutboxStore
@@ -21,7 +22,16 @@ from store.probes import ProbeStore
 from store.windows import CreditStore, WindowStore
 
 
-class Store(OutboxStore, ProbeStore, CaseStore, WindowStore, CreditStore, HealthStore, ABC):
+class Store(
+    OutboxStore,
+    ProbeStore,
+    CaseStore,
+    WindowStore,
+    CreditStore,
+    HealthStore,
+    AgentStateStore,
+    ABC,
+):
     """An open slawatch database, whichever the backend. Open one with
     ``store.open_store(config)``; everything above the store sees only this."""
 
