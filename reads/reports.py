@@ -23,11 +23,13 @@ from typing import Any
 from core.cases import Case, case_json, case_status, response_breached, response_due
 from core.config import Config, Contract, Service
 from core.errors import InputError
+from core.fleet import AGENT_SILENT
 from core.money import format_money
 from core.month import MonthReport, combine_sources, compute_month, figures
 from core.outages import Outage, run_table
-from core.status import DEGRADED, DOWN, UNKNOWN, name_of
-from core.timeutil import YearMonth, iso_z
+from core.status import DEGRADED, DOWN
+from core.timeutil import YearMonth, iso_z, to_minute
+from core.vantage import NO_VOTES, Probe, Vantage, vantage
 from core.windows import Window, apply_windows, weekly_windows
 from store.health import AgentHealth
 from store.rows import ProbeState
@@ -59,6 +61,7 @@ async def month_report(
     *,
     cases: Sequence[Case] | None = None,
     windows: Sequence[Window] | None = None,
+    now: datetime | None = None,
 ) -> MonthReport:
     """Rules 1-8 for one service and month, from what is stored.
 
@@ -67,7 +70,8 @@ async def month_report(
     outage keeps its true start (which decides whether a case reported it in
     time) and its true end. A caller reporting many services may pass what it
     read for all of them at once: the service's ``cases`` and its one-off
-    ``windows`` overlapping the month (see ``month_reports``).
+    ``windows`` overlapping the month (see ``month_reports``). With ``now`` the
+    report says whether the month is provisional and which outage is ongoing.
     """
     svc = service_of(config, service)
     contract = config.contract_for(service)
@@ -104,11 +108,16 @@ async def month_report(
         sources=_join(parts, span_start, span_end),
         windows=windows,
         cases=cases,
+        now=None if now is None else to_minute(now),
     )
 
 
 async def month_reports(
-    store: Store, config: Config, services: Sequence[str], month: YearMonth
+    store: Store,
+    config: Config,
+    services: Sequence[str],
+    month: YearMonth,
+    now: datetime | None = None,
 ) -> list[MonthReport]:
     """``month_report`` for several services, reading cases and windows once for all."""
     spans = {name: month.bounds(config.contract_for(name).timezone) for name in services}
@@ -130,6 +139,7 @@ async def month_reports(
                     month,
                     cases=cases.get(name, []),
                     windows=[w for w in windows.get(name, []) if w.start < b and a < w.end],
+                    now=now,
                 )
                 for name, (a, b) in spans.items()
             )
@@ -195,9 +205,9 @@ def _join(
 
 
 async def month_outages(
-    store: Store, config: Config, service: str, month: YearMonth
+    store: Store, config: Config, service: str, month: YearMonth, now: datetime | None = None
 ) -> tuple[Outage, ...]:
-    return (await month_report(store, config, service, month)).outages
+    return (await month_report(store, config, service, month, now=now)).outages
 
 
 # -- cases -------------------------------------------------------------------
@@ -257,8 +267,12 @@ class ServiceState:
     month: YearMonth  # the current month in the contract's time zone
     month_availability_percent: Decimal
     stale: bool  # the last probe is older than three probe intervals
+    vantage: Vantage = NO_VOTES  # each agent's latest vote (fleet mode: rule 3 across them)
     tls_expires_at: datetime | None = None  # the soonest certificate expiry the probes saw
     tls_warning: bool = False  # it is within the agent's ``tls_warn_days`` (or past)
+    coverage_percent: Decimal = Decimal(100)  # how much of the month so far was recorded
+    coverage_low: bool = False  # below core.month.COVERAGE_THRESHOLD
+    provisional: bool = True  # the month is still running
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -269,8 +283,12 @@ class ServiceState:
             "month": str(self.month),
             "month_availability_percent": float(self.month_availability_percent),
             "stale": self.stale,
+            "vantage": self.vantage.to_json(),
             "tls_expires_at": iso_z(self.tls_expires_at),
             "tls_warning": self.tls_warning,
+            "coverage_percent": float(self.coverage_percent),
+            "coverage_low": self.coverage_low,
+            "provisional": self.provisional,
         }
 
 
@@ -296,9 +314,6 @@ class PendingCredit:
             "currency": self.currency,
             "month_complete": self.month_complete,
         }
-
-
-AGENT_SILENT = timedelta(minutes=3)  # an agent records its health every minute (store.health)
 
 
 def agent_json(h: AgentHealth, now: datetime) -> dict[str, Any]:
@@ -371,7 +386,7 @@ async def _service_overview(
     svc = config.services[name]
     current = YearMonth.of(now, config.contract_for(name).timezone)
     cases = all_cases.get(name, [])
-    report = await month_report(store, config, name, current, cases=cases)
+    report = await month_report(store, config, name, current, cases=cases, now=now)
     settled = await _settled(store, name)
     pending: list[PendingCredit] = []
     reportable: list[Outage] = []
@@ -379,7 +394,7 @@ async def _service_overview(
         past = (
             report
             if month == current
-            else await month_report(store, config, name, month, cases=cases)
+            else await month_report(store, config, name, month, cases=cases, now=now)
         )
         reportable += [o for o in past.outages if o.reportable(now)]
         if month in settled:
@@ -444,15 +459,22 @@ def _service_state(
     now: datetime,
     tls_warn_days: int = 14,
 ) -> ServiceState:
-    """The live state: the latest probe of each source, folded by rule 3."""
+    """The live state: each source's latest probe is a vote; rule 3 over the fresh ones."""
     if not probes:
         return ServiceState(
-            svc.name, "unknown", None, None, month, report.availability_percent, False
+            svc.name,
+            "unknown",
+            None,
+            None,
+            month,
+            report.availability_percent,
+            False,
+            coverage_percent=report.coverage_percent,
+            coverage_low=report.coverage_low,
+            provisional=report.provisional,
         )
-    last = max(p.at for p in probes)
     interval = svc.probe.interval if svc.probe else None
-    stale = interval is not None and (now - last) > 3 * interval
-    code = combine_sources([bytes([p.status]) for p in probes])[0]
+    votes = vantage((Probe(p.source, p.status, p.at) for p in probes), now, interval)
     latencies = [p.latency_ms for p in probes if p.latency_ms is not None]
     expiries = [p.tls_expires_at for p in probes if p.tls_expires_at is not None]
     expiry = min(expiries) if expiries else None
@@ -461,12 +483,16 @@ def _service_state(
         warn_days = tls_warn_days
     return ServiceState(
         name=svc.name,
-        state=name_of(UNKNOWN if stale else code),
-        last_probe_at=last,
+        state=votes.state,
+        last_probe_at=max(p.at for p in probes),
         latency_ms=round(sum(latencies) / len(latencies)) if latencies else None,
         month=month,
         month_availability_percent=report.availability_percent,
-        stale=stale,
+        stale=votes.stale,
+        vantage=votes,
         tls_expires_at=expiry,
         tls_warning=expiry is not None and expiry - now <= timedelta(days=warn_days),
+        coverage_percent=report.coverage_percent,
+        coverage_low=report.coverage_low,
+        provisional=report.provisional,
     )

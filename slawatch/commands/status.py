@@ -11,7 +11,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from slawatch.commands._args import Subparsers, json_option
-from slawatch.commands._support import pct, print_json, run, table, when
+from slawatch.commands._support import measured, notes, pct, print_json, run, table, when
 
 if TYPE_CHECKING:
     from reads.reports import Overview
@@ -48,20 +48,28 @@ def render(view: Overview) -> str:
     from slawatch.commands.case import render_cases
 
     out: list[str] = []
+    fleet = any(s.vantage.summary is not None for s in view.services)
     rows = [
         [
             s.name,
             s.state.upper() + (" (stale)" if s.stale else ""),
+            *([s.vantage.summary or "-"] if fleet else []),
             when(s.last_probe_at),
             "-" if s.latency_ms is None else f"{s.latency_ms} ms",
-            pct(s.month_availability_percent),
+            measured(s.month_availability_percent, s.coverage_percent),
             str(s.month),
+            notes(coverage_low=s.coverage_low, provisional=s.provisional),
         ]
         for s in view.services
     ]
-    out.append(
-        table(["SERVICE", "STATE", "LAST PROBE", "LATENCY", "AVAILABILITY", "MONTH"], rows, (3, 4))
-    )
+    headers = ["SERVICE", "STATE", "LAST PROBE", "LATENCY", "AVAILABILITY", "MONTH", "NOTE"]
+    if fleet:  # several vantage points: how many see what ("2/3 down")
+        headers.insert(2, "AGENTS")
+    right = (4, 5) if fleet else (3, 4)
+    out.append(table(headers, rows, right))
+    for s in view.services:
+        for v in s.vantage.dissent():
+            out.append(f"  {s.name}: agent {v.agent} sees {v.state}, outvoted ({s.state})")
     out.append("")
     if view.open_cases:
         out.append(f"Open cases ({len(view.open_cases)})")
@@ -98,7 +106,13 @@ def render(view: Overview) -> str:
             table(
                 ["SERVICE", "START", "END", "MINUTES", "REPORT BY"],
                 [
-                    [o.service, when(o.start), when(o.end), o.minutes, when(o.report_by)]
+                    [
+                        o.service,
+                        when(o.start),
+                        "ongoing" if o.ongoing else when(o.end),
+                        o.minutes,
+                        when(o.report_by),
+                    ]
                     for o in view.reportable_outages
                 ],
                 (3,),
@@ -117,7 +131,7 @@ def render(view: Overview) -> str:
 
 def _agents(view: Overview) -> list[str]:
     """One line per agent with something to say about its storage (issue 7)."""
-    from reads.reports import AGENT_SILENT
+    from core.fleet import AGENT_SILENT
 
     lines: list[str] = []
     for h in view.agents:
