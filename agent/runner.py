@@ -26,12 +26,12 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import httpx
 
-from agent.canary import Canary, check_target
+from agent.canary import Canary
 from agent.incidents import OutageTracker
 from agent.logs import configure_logging
 from agent.minutes import MinuteBook
@@ -43,7 +43,6 @@ from agent.systemd import SystemdNotifier
 from agent.verdict import Verdict, all_failing_alike, apply_canary, fold
 from agent.writer import MinuteSink, Writer
 from core.config import Config, Probe
-from core.errors import ConfigError
 from core.status import NAMES, UP
 from core.timeutil import from_minute, iso_z, to_minute, utc_now
 from store.rows import ProbeState
@@ -93,9 +92,7 @@ class Agent:
         tick: float = 1.0,
     ) -> None:
         env = os.environ if env is None else env
-        canary = config.agent.canary
-        if canary is not None and (problem := check_target(canary)) is not None:
-            raise ConfigError(f"{config.path}: agent.canary", problem)
+        canary = config.agent.canary  # its form is checked by the config loader
         self.config = config
         self.source = config.agent.name
         self.targets = _targets(config, env)
@@ -265,8 +262,7 @@ class Agent:
             self.writer.add(verdicts)
             for v in verdicts:
                 self._log_change(v)
-                event = self.outages.observe(v)
-                if event is not None:
+                for event in self.outages.observe(v):
                     self.notifications.send(event)
             judged.extend(verdicts)
             self.canary.forget_before(minute)
@@ -343,30 +339,9 @@ class Agent:
 # -- the process -----------------------------------------------------------------
 
 
-MIN_INTERVAL = timedelta(seconds=5)
-MAX_INTERVAL = timedelta(hours=1)
-MAX_RETRIES = 10
-
-
-def check_probes(config: Config) -> None:
-    """The limits the agent is built for: an interval of 5 s to 1 h, a timeout that
-    fits inside it, at most 10 retries. A ConfigError names the service's key."""
-    for name, service in config.services.items():
-        probe = service.probe
-        if probe is None:
-            continue
-        where = f"{config.path}: service.{name}.probe"
-        if not MIN_INTERVAL <= probe.interval <= MAX_INTERVAL:
-            raise ConfigError(f"{where}.interval", "must be between 5s and 1h")
-        if probe.timeout > probe.interval:
-            raise ConfigError(f"{where}.timeout", "must not be longer than the interval")
-        if not 0 <= probe.retries <= MAX_RETRIES:
-            raise ConfigError(f"{where}.retries", f"must be between 0 and {MAX_RETRIES}")
-
-
 def run_agent(config: Config, *, once: bool = False, clock: Clock = utc_now) -> int:
-    """``slawatch agent [--once]``: 0 on a clean exit, 1 when verdicts were left unwritten."""
-    check_probes(config)
+    """``slawatch agent [--once]``: 0 on a clean exit, 1 when verdicts were left unwritten.
+    The probe limits (interval 5 s to 1 h, ...) are checked by the config loader."""
     configure_logging()
     if once:
         return asyncio.run(_once(config, clock))

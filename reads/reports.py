@@ -23,6 +23,7 @@ from typing import Any
 from core.cases import Case, case_json, case_status, response_breached, response_due
 from core.config import Config, Contract, Service
 from core.errors import InputError
+from core.live import fold_latest, is_stale
 from core.money import format_money
 from core.month import MonthReport, combine_sources, compute_month, figures
 from core.outages import Outage, run_table
@@ -434,21 +435,19 @@ async def _months_with_downtime(
 def _service_state(
     svc: Service, probes: Sequence[ProbeState], month: YearMonth, report: MonthReport, now: datetime
 ) -> ServiceState:
-    """The live state: the latest probe of each source, folded by rule 3."""
-    if not probes:
+    """The live state: the latest probe of each source, folded by rule 3 (``core.live``);
+    unknown while stale."""
+    live = fold_latest(probes)
+    if live is None:
         return ServiceState(
             svc.name, "unknown", None, None, month, report.availability_percent, False
         )
-    last = max(p.at for p in probes)
-    interval = svc.probe.interval if svc.probe else None
-    stale = interval is not None and (now - last) > 3 * interval
-    code = combine_sources([bytes([p.status]) for p in probes])[0]
-    latencies = [p.latency_ms for p in probes if p.latency_ms is not None]
+    stale = is_stale(live.at, svc.probe.interval if svc.probe else None, now)
     return ServiceState(
         name=svc.name,
-        state=name_of(UNKNOWN if stale else code),
-        last_probe_at=last,
-        latency_ms=round(sum(latencies) / len(latencies)) if latencies else None,
+        state=name_of(UNKNOWN if stale else live.status),
+        last_probe_at=live.at,
+        latency_ms=live.latency_ms,
         month=month,
         month_availability_percent=report.availability_percent,
         stale=stale,

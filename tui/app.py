@@ -118,6 +118,9 @@ class SlawatchApp(App[int]):
         """One cycle: the live read on this loop; the month pass handed to a thread."""
         if self._closing:
             return
+        if self._busy:  # one already running: it re-arms itself at once when done
+            self._again = True
+            return
         self._busy = True
         try:
             now = self.now()
@@ -133,10 +136,14 @@ class SlawatchApp(App[int]):
             self.post_message(RefreshFailed(str(exc) or type(exc).__name__))
         finally:
             self._busy = False
-            delay = 0.0 if self._again else self.refresh_every
-            self._again = False
-            if not self._closing:
-                self._timer = self.set_timer(delay, self._refresh, name="refresh")
+            again, self._again = self._again, False
+            if not self._closing and again:
+                # Not ``set_timer(0.0)``: a zero-interval Textual timer that wakes late
+                # divides by its interval (ZeroDivisionError in Timer._run).
+                self._timer = None
+                self.call_later(self._refresh)
+            elif not self._closing:
+                self._timer = self.set_timer(self.refresh_every, self._refresh, name="refresh")
 
     @work(group="months", thread=True, exit_on_error=False)
     def _months(self, now: datetime, version: int | None, full: bool) -> None:

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from core import live
+from core.percent import percent_text
+
 _BARS = "▁▂▃▄▅▆▇█"
-STALE_PROBES = 3  # a service whose last probe is older than this many intervals is stale
 
 
 def span(seconds: float) -> str:
@@ -34,18 +36,18 @@ def countdown(due: datetime | None, now: datetime) -> str:
     return f"in {span(left)}" if left >= 0 else f"late {span(-left)}"
 
 
-def is_stale(last_probe_at: datetime | None, interval_s: float, now: datetime) -> bool:
-    """The agent has stopped reporting this service (never probed counts as stale)."""
+def is_stale(last_probe_at: datetime | None, interval_s: float | None, now: datetime) -> bool:
+    """Shown as stale: ``core.live.is_stale`` (the rule ``status`` applies too), and a
+    service never probed at all, which the panels mark the same way (nothing heard)."""
     if last_probe_at is None:
         return True
-    return now - last_probe_at > timedelta(seconds=STALE_PROBES * max(interval_s, 1.0))
+    interval = None if interval_s is None else timedelta(seconds=interval_s)
+    return live.is_stale(last_probe_at, interval, now)
 
 
 def percent(value: Decimal | None, places: int = 3) -> str:
-    if value is None:
-        return "-"
-    q = Decimal(1).scaleb(-places)
-    return f"{value.quantize(q, rounding=ROUND_HALF_UP)} %"
+    """An availability, cut like the CLI's (``core.percent``): 99.49979 reads ``99.499 %``."""
+    return "-" if value is None else f"{percent_text(value, places)} %"
 
 
 def credit_band(value: Decimal | None) -> str:

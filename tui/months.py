@@ -22,8 +22,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from core.bands import downtime_budget
 from core.cases import Case
 from core.config import Config
+from core.live import Live, fold_latest
 from core.month import MonthReport
 from core.outages import Outage
 from core.status import name_of
@@ -31,7 +33,6 @@ from core.timeutil import YearMonth, to_minute
 from core.windows import Window
 from reads.reports import PENDING_MONTHS, overview
 from store import ProbeState, Store
-from tui.budget import downtime_budget
 from tui.view import CreditRow, ServiceRow, Snapshot
 
 FULL_EVERY = timedelta(minutes=5)
@@ -150,7 +151,7 @@ class MonthPass:
         self.recomputed = len(dirty)
         for name, figures in (await self._figures(store, dirty, now)).items():
             self._kept[name] = (inputs[name], figures)
-        probes = latest_probes(await store.probe_states())
+        probes = live_states(await store.probe_states())
         return self._snapshot(names, inputs, probes)
 
     async def _figures(
@@ -203,7 +204,7 @@ class MonthPass:
         )
 
     def _snapshot(
-        self, names: Sequence[str], inputs: dict[str, Inputs], probes: dict[str, ProbeState]
+        self, names: Sequence[str], inputs: dict[str, Inputs], probes: dict[str, Live]
     ) -> Snapshot:
         rows = []
         credits: list[CreditRow] = []
@@ -238,7 +239,7 @@ def skeleton_row(config: Config, name: str) -> ServiceRow:
         state="unknown",
         last_probe_at=None,
         latency_ms=None,
-        probe_interval_s=svc.probe.interval.total_seconds() if svc.probe else 60.0,
+        probe_interval_s=svc.probe.interval.total_seconds() if svc.probe else None,
         latency_hour=(),
         availability=None,
         band_credit=None,
@@ -247,13 +248,13 @@ def skeleton_row(config: Config, name: str) -> ServiceRow:
     )
 
 
-def latest_probes(states: list[ProbeState]) -> dict[str, ProbeState]:
-    """The newest probe of each service, whichever source took it."""
-    latest: dict[str, ProbeState] = {}
+def live_states(states: Iterable[ProbeState]) -> dict[str, Live]:
+    """Each service's live state: its sources' latest probes folded by rule 3
+    (``core.live``, the fold ``slawatch status`` shows too)."""
+    by_service: dict[str, list[ProbeState]] = {}
     for state in states:
-        if state.service not in latest or state.at > latest[state.service].at:
-            latest[state.service] = state
-    return latest
+        by_service.setdefault(state.service, []).append(state)
+    return {name: live for name, probes in by_service.items() if (live := fold_latest(probes))}
 
 
 def _by_service(cases: Sequence[Case]) -> dict[str, list[Case]]:

@@ -29,7 +29,7 @@ from store import Store, open_store
 from tui.components.case_form import CaseRequest
 from tui.components.exclusion_form import ExclusionRequest
 from tui.days import day_cells
-from tui.months import MonthPass, latest_probes, skeleton_row
+from tui.months import MonthPass, live_states, skeleton_row
 from tui.view import (
     CaseRow,
     ServiceDetail,
@@ -160,7 +160,7 @@ class StoreSource:
 
     async def _fast(self, store: Store, now: datetime, last: Snapshot) -> Snapshot:
         """The last snapshot with fresh probe states and open cases."""
-        probes = latest_probes(await store.probe_states())
+        probes = live_states(await store.probe_states())
         services = []
         for row in last.services:
             probe = probes.get(row.name)

@@ -22,10 +22,10 @@ class ServiceRow:
     """One service on the live status panel."""
 
     name: str
-    state: StatusName  # the last probe's verdict ("unknown" when never probed)
+    state: StatusName  # the sources' latest probes by rule 3 ("unknown" when never probed)
     last_probe_at: datetime | None
     latency_ms: int | None
-    probe_interval_s: float  # for deciding when the agent has gone stale
+    probe_interval_s: float | None  # for deciding when the agent has gone stale (None: no probe)
     latency_hour: tuple[int | None, ...]  # last hour, one value per minute, oldest first
     availability: Decimal | None  # current month, None when nothing measured yet
     band_credit: Decimal | None  # credit percent of the band the month is in now
