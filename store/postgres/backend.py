@@ -68,6 +68,13 @@ class PostgresStore(Store):
         store.url = url
         return store
 
+    async def apply_roles(self) -> list[str]:
+        """The fleet's roles, grants and row-level security (``store.postgres.roles``)."""
+        from store.postgres.roles import apply_roles
+
+        assert isinstance(self._db, PostgresConn)
+        return await apply_roles(self._db)
+
     async def data_version(self) -> int:
         """The server's WAL position: it moves with every commit anywhere in the
         cluster, so a poller never misses a write (and sometimes refreshes for

@@ -66,7 +66,7 @@ def translated(where: str) -> Iterator[None]:
         pgerrors.QueryCanceled,
     ) as exc:
         raise StoreBusy(where, f"{_first_line(exc)}: another writer holds it, try again") from None
-    except pgerrors.InsufficientPrivilege as exc:
+    except (pgerrors.InsufficientPrivilege, psycopg.IntegrityError) as exc:
         raise SlawatchError(where, f"refused by the database: {_first_line(exc)}") from None
     except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
         raise StoreUnavailable(where, f"cannot reach the database: {_first_line(exc)}") from None
