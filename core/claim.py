@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -46,7 +47,7 @@ from core.claimjson import View, decode
 from core.config import Band, Basis, Contract, Service, UnknownPolicy, WeeklyMaintenance
 from core.errors import InputError
 from core.money import format_money
-from core.month import MonthReport, compute_month
+from core.month import MonthReport, compute_month, month_days
 from core.status import CODES, DEGRADED, DOWN, NAMES, UNKNOWN
 from core.timeutil import YearMonth, from_minute, iso_z, parse_instant, to_minute
 from core.windows import Window, weekly_windows
@@ -138,8 +139,10 @@ def build(
     cases: Sequence[Case],
     sources: Sequence[SourceRecords],
     generated_at: datetime,
-) -> tuple[Claim, MonthReport]:
-    """A claim from stored data, with the figures computed exactly as verify will."""
+    report: MonthReport,
+) -> Claim:
+    """A claim from stored data and the month computed from the same minutes
+    (``report``: what ``slawatch report`` shows, which verify recomputes)."""
     draft = Claim(
         service=service,
         contract=contract,
@@ -153,15 +156,13 @@ def build(
         generated_at=generated_at,
         weekly=tuple(weekly_windows(service.maintenance, contract.timezone, *span)),
     )
-    report = compute(draft)
-    claim = Claim(
+    return Claim(
         **{
             **draft.__dict__,
             "figures": report.to_json(),
             "outages": tuple(o.to_json() for o in report.outages),
         }
     )
-    return claim, report
 
 
 def _case_key(case: Case) -> tuple[datetime, int]:
@@ -209,25 +210,31 @@ def _case_json(c: Case) -> dict[str, Any]:
     }
 
 
+_RUNS_RE = re.compile(rb"\x01+|\x02+|\x03+")  # runs of one known status (0: unknown)
+_BAD_RE = re.compile(rb"[\x02\x03]")  # degraded or down: each minute listed in ``raw``
+
+
 def _source_json(src: SourceRecords) -> dict[str, Any]:
     runs: list[list[Any]] = []
     raw: list[list[Any]] = []
-    for h in src.hours:
-        errors = dict(h.errors)
-        base = h.hour * 60
-        for offset, code in enumerate(h.status):
-            minute = base + offset
-            if code != UNKNOWN:
-                last = runs[-1] if runs else None
-                if last and last[2] == code and last[0] + last[1] == minute:
-                    last[1] += 1
-                else:
-                    runs.append([minute, 1, code])
-            if code in (DOWN, DEGRADED) or offset in errors:
-                raw.append([_iso(minute), NAMES[code], errors.get(offset)])
+    if src.hours:
+        # The hours laid end to end (an hour not stored is unknown), scanned by regex:
+        # a month is 40,000 minutes per source, too many for a loop per minute.
+        first = src.hours[0].hour
+        status = bytearray(60 * (src.hours[-1].hour + 1 - first))
+        errors: dict[int, str] = {}
+        for h in src.hours:
+            at = (h.hour - first) * 60
+            status[at : at + 60] = h.status
+            errors.update((at + offset, error) for offset, error in h.errors)
+        base = first * 60
+        for m in _RUNS_RE.finditer(status):
+            runs.append([_iso(base + m.start()), m.end() - m.start(), NAMES[status[m.start()]]])
+        listed = sorted({*(m.start() for m in _BAD_RE.finditer(status)), *errors})
+        raw = [[_iso(base + i), NAMES[status[i]], errors.get(i)] for i in listed]
     latency = {h.hour: h.latency_digest for h in src.hours}
     return {
-        "runs": [[_iso(m), n, NAMES[code]] for m, n, code in runs],
+        "runs": runs,
         "raw": raw,
         "chain": {
             "prev": src.prev.hex(),
@@ -245,7 +252,13 @@ def _source_json(src: SourceRecords) -> dict[str, Any]:
 
 
 def _iso(minute: int) -> str:
-    return iso_z(from_minute(minute)) or ""
+    """``iso_z`` of an epoch minute (``2026-10-03T14:05:00Z``), its hour's text cached."""
+    return f"{_hour_text(minute // 60)}{minute % 60:02d}:00Z"
+
+
+@lru_cache(maxsize=4096)
+def _hour_text(hour: int) -> str:
+    return (iso_z(from_minute(hour * 60)) or "")[:14]  # "2026-10-03T14:"
 
 
 def _weekly_json(m: WeeklyMaintenance) -> dict[str, Any]:
@@ -301,9 +314,14 @@ def _flat(value: Any) -> bool:
     return True
 
 
+# One encoder for every flat value (``json.dumps`` with these options builds a new one
+# per call, and a month's bundle has a line per run, minute and seal).
+_FLAT = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+
+
 def _encode(value: Any, depth: int) -> str:
     if _flat(value) or not value:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+        return _FLAT(value)
     pad, inner = " " * depth, " " * (depth + 1)
     if isinstance(value, dict):
         items = [f"{inner}{json.dumps(k)}: {_encode(v, depth + 1)}" for k, v in value.items()]
@@ -756,26 +774,18 @@ class Day:
 
 
 def days(claim: Claim) -> list[Day]:
-    """Per local day: minutes, excluded, downtime, unknown (the same rules as the month)."""
-    from core.month import combine_sources
-    from core.windows import EXCLUDED, apply_windows
-
-    tz = claim.contract.timezone
-    start = claim.span[0]
-    eff = bytearray(combine_sources(span_bytes(claim).values()).ljust(claim.span[1] - start, b"\0"))
-    apply_windows(eff, claim.windows, start)
-    apply_windows(eff, weekly_windows(claim.service.maintenance, tz, *claim.span), start)
-    m_end = claim.month.bounds(tz)[1]
-    out = []
-    day = claim.month.start(tz)
-    while to_minute(day) < m_end:
-        nxt = day + timedelta(days=1)  # wall-clock arithmetic: the next local midnight
-        a, b = to_minute(day) - start, min(to_minute(nxt), m_end) - start
-        chunk = bytes(eff[a:b])
-        bad = chunk.count(DOWN) + (chunk.count(DEGRADED) if claim.contract.degraded_is_down else 0)
-        out.append(
-            Day(day.date().isoformat(), day.weekday(), b - a, chunk.count(EXCLUDED), bad,
-                chunk.count(UNKNOWN))
-        )  # fmt: skip
-        day = nxt
-    return out
+    """Per local day: minutes, excluded, downtime, unknown (``core.month.month_days``,
+    the detail screen's strip too)."""
+    counted = month_days(
+        service=claim.service,
+        contract=claim.contract,
+        month=claim.month,
+        span_start=claim.span[0],
+        sources=span_bytes(claim),
+        windows=claim.windows,
+    )
+    return [
+        Day(d.date.isoformat(), d.date.weekday(), d.tally.minutes, d.tally.excluded,
+            d.tally.downtime, d.tally.unknown)
+        for d in counted
+    ]  # fmt: skip

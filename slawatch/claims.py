@@ -22,7 +22,7 @@ from core.config import Config
 from core.errors import InputError
 from core.month import MonthReport
 from core.timeutil import YearMonth, to_minute
-from reads.reports import month_report, service_of
+from reads.reports import month_inputs, service_of
 from slawatch.letter import render
 from store import Store
 
@@ -37,31 +37,43 @@ class Exported:
 async def gather(
     store: Store, config: Config, service: str, month: YearMonth, now: datetime
 ) -> Exported:
-    """Build one month's claim from the store; its figures equal ``report``'s."""
-    svc = service_of(config, service)
-    contract = config.contract_for(service)
-    shown = await month_report(store, config, service, month)
-    m_start, m_end = month.bounds(contract.timezone)
+    """Build one month's claim from the store; its figures are ``report``'s.
+
+    The month is read once (``month_inputs``: minutes, windows, cases) and
+    computed once; the hash-chain evidence is read for the claim's span (the
+    month stretched to its outages' true edges), and its minutes must be the
+    ones the month was computed from.
+    """
+    service_of(config, service)
+    inputs = await month_inputs(store, config, service, month)
+    report = inputs.compute()
+    m_start, m_end = inputs.bounds
     span = (
-        min([m_start, *(to_minute(o.start) for o in shown.outages)]),
-        max([m_end, *(to_minute(o.end) for o in shown.outages)]),
+        min([m_start, *(to_minute(o.start) for o in report.outages)]),
+        max([m_end, *(to_minute(o.end) for o in report.outages)]),
     )
     sources = await store.evidence(service, span[0] // 60, -(-span[1] // 60))
-    claim, report = bundle.build(
-        service=svc,
-        contract=contract,
+    claim = bundle.build(
+        service=inputs.service,
+        contract=inputs.contract,
         month=month,
         span=span,
-        windows=await store.windows(service, *span),
-        cases=await store.cases(service=service),
+        windows=inputs.windows_in(*span),
+        cases=inputs.cases,
         sources=sources,
         generated_at=now,
+        report=report,
     )
-    if report.to_json() != shown.to_json() or report.outages != shown.outages:
-        # Both come from the same stored minutes through the same rules; a
-        # difference is a bug in slawatch, never something the user can fix.
+    if _known(bundle.span_bytes(claim)) != _known(inputs.sources_in(*span)):
+        # Both are the same stored minutes; a difference is a bug in slawatch,
+        # never something the user can fix.
         raise RuntimeError(f"claim for {service} {month} disagrees with 'slawatch report'")
     return Exported(claim, report, bundle.to_document(claim))
+
+
+def _known(sources: dict[str, bytes]) -> dict[str, bytes]:
+    """Sources with at least one recorded minute (a source silent in a span is no source)."""
+    return {name: data for name, data in sources.items() if data.strip(b"\0")}
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -24,7 +24,8 @@ from core.config import Config
 from core.errors import InputError
 from core.status import name_of
 from core.timeutil import YearMonth, from_minute, to_minute
-from reads.reports import CaseView, case_view, month_report
+from core.windows import weekly_windows
+from reads.reports import CaseView, case_view, month_inputs
 from store import Store, open_store
 from tui.components.case_form import CaseRequest
 from tui.components.exclusion_form import ExclusionRequest
@@ -195,15 +196,11 @@ class StoreSource:
         self, store: Store, service: str, month: YearMonth, now: datetime
     ) -> ServiceDetail:
         contract = self.config.contract_for(service)
-        report = await month_report(store, self.config, service, month)
+        inputs = await month_inputs(store, self.config, service, month)  # one read
+        report = inputs.compute()
         start, end = report.start_minute, report.end_minute
-        windows = await store.windows(service, start, end)
-        sources = await store.minutes(service, start, end)
-        days = day_cells(
-            self.config.services[service], contract, month, sources, windows, to_minute(now)
-        )
-        from core.windows import weekly_windows
-
+        days = day_cells(inputs.days(until=to_minute(now)))
+        windows = inputs.windows_in(start, end)
         weekly = weekly_windows(
             self.config.services[service].maintenance, contract.timezone, start, end
         )
