@@ -76,6 +76,24 @@ def _known(sources: dict[str, bytes]) -> dict[str, bytes]:
     return {name: data for name, data in sources.items() if data.strip(b"\0")}
 
 
+async def export_claim(config: Config, service: str, month: YearMonth, now: datetime) -> str:
+    """The dashboard's ``e``: what ``slawatch claim export`` writes, into ``claims/``
+    next to the database; returns the one line to show."""
+    from store import open_store
+
+    folder = config.storage_path.parent / "claims"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    out = folder / f"claim-{service}-{month}.json"
+    async with await open_store(config, readonly=True) as store:
+        exported = await gather(store, config, service, month, now)
+    write_atomic(out, bundle.dumps(exported.document))
+    r = exported.report
+    return (
+        f"{out}: credit {r.credit_amount:.2f} {r.currency},"
+        f" claimable {r.claimable_credit_amount:.2f} {r.currency}"
+    )
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temp file and rename: all of it or nothing."""
     folder = path.parent

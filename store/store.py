@@ -15,10 +15,11 @@ from typing import Self
 
 from store.agentstate import AgentStateStore
 from store.cases import CaseStore
+from store.credits import CreditStore
 from store.health import HealthStore
 from store.minutes import MinuteStore
 from store.probes import ProbeStore
-from store.windows import CreditStore, WindowStore
+from store.windows import WindowStore
 
 
 class Store(

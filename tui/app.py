@@ -24,10 +24,10 @@ from core.config import Config
 from core.errors import SlawatchError
 from core.outages import Outage
 from core.timeutil import YearMonth, from_minute, to_minute, utc_now
-from tui.components.case_form import CaseForm, CaseRequest
+from tui.components.case_form import CaseForm
 from tui.components.cases_panel import CasesPanel
 from tui.components.credits_panel import CreditsPanel
-from tui.components.exclusion_form import ExclusionForm, ExclusionRequest
+from tui.components.exclusion_form import ExclusionForm
 from tui.components.help_screen import HelpScreen
 from tui.components.main_screen import MainScreen
 from tui.components.service_screen import ServiceScreen
@@ -39,7 +39,7 @@ from tui.messages import (
     RefreshFailed,
     SnapshotLoaded,
 )
-from tui.view import ServiceDetail, Snapshot
+from tui.view import CaseRequest, ExclusionRequest, ServiceDetail, Snapshot
 
 if TYPE_CHECKING:
     from tui.source import Exporter, StoreSource

@@ -27,12 +27,12 @@ from core.timeutil import YearMonth, from_minute, to_minute
 from core.windows import weekly_windows
 from reads.reports import CaseView, case_view, month_inputs
 from store import Store, open_store
-from tui.components.case_form import CaseRequest
-from tui.components.exclusion_form import ExclusionRequest
 from tui.days import day_cells
 from tui.months import MonthPass, live_states, skeleton_row
 from tui.view import (
+    CaseRequest,
     CaseRow,
+    ExclusionRequest,
     ServiceDetail,
     Snapshot,
     WindowRow,

@@ -115,3 +115,25 @@ class ServiceDetail:
     days: tuple[DayCell, ...]
     outages: tuple[Outage, ...]
     windows: tuple[WindowRow, ...]
+
+
+@dataclass(frozen=True)
+class CaseRequest:
+    """What the case form asks ``StoreSource.open_case`` to record."""
+
+    service: str
+    priority: str
+    ref: str | None
+    title: str
+    opened_at: datetime
+    outage: Outage | None  # the outage this case reports, linked on creation
+
+
+@dataclass(frozen=True)
+class ExclusionRequest:
+    """What the exclusion form asks ``StoreSource.exclude`` to record."""
+
+    service: str
+    start: datetime
+    end: datetime
+    reason: str
