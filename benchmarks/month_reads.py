@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(REPO))
 
-from core import claim as bundle  # noqa: E402
+from core import bundle  # noqa: E402
 from core.config import load_config  # noqa: E402
 from core.timeutil import YearMonth, to_minute  # noqa: E402
 from slawatch import claims  # noqa: E402

@@ -17,7 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from core import claim as bundle
+from core import bundle
+from core import claim as model
 from core.config import Config
 from core.errors import InputError
 from core.month import MonthReport
@@ -29,7 +30,7 @@ from store import Store
 
 @dataclass(frozen=True)
 class Exported:
-    claim: bundle.Claim
+    claim: model.Claim
     report: MonthReport
     document: dict[str, Any]
 
@@ -53,7 +54,7 @@ async def gather(
         max([m_end, *(to_minute(o.end) for o in report.outages)]),
     )
     sources = await store.evidence(service, span[0] // 60, -(-span[1] // 60))
-    claim = bundle.build(
+    claim = model.build(
         service=inputs.service,
         contract=inputs.contract,
         month=month,
@@ -64,7 +65,7 @@ async def gather(
         generated_at=now,
         report=report,
     )
-    if _known(bundle.span_bytes(claim)) != _known(inputs.sources_in(*span)):
+    if _known(model.span_bytes(claim)) != _known(inputs.sources_in(*span)):
         # Both are the same stored minutes; a difference is a bug in slawatch,
         # never something the user can fix.
         raise RuntimeError(f"claim for {service} {month} disagrees with 'slawatch report'")
@@ -121,10 +122,10 @@ def write_atomic(path: Path, text: str) -> None:
 def letter(document: dict[str, Any], fmt: str, source_name: str = "this bundle") -> str:
     """The claim letter for people, from a bundle document."""
     claim, _ = bundle.parse(bundle.dumps(document).encode(), source_name)
-    return render(claim, bundle.compute(claim), fmt, source_name)
+    return render(claim, model.compute(claim), fmt, source_name)
 
 
-def read_bundle(path: Path) -> tuple[bundle.Claim, dict[str, Any]]:
+def read_bundle(path: Path) -> tuple[model.Claim, dict[str, Any]]:
     """A bundle file, strictly parsed (InputError naming the file for anything else)."""
     try:
         with path.open("rb") as fh:
