@@ -104,3 +104,31 @@ def test_staleness_is_one_rule() -> None:
     assert not is_stale(live.at, None, NOW + timedelta(days=1))  # no probe configured
     assert not is_stale(None, interval, NOW)  # never probed: unknown, not stale
     assert fold_latest([]) is None
+
+
+def test_a_store_failing_under_the_dashboard_is_a_slawatch_error(tmp_path: Path) -> None:
+    """A read SQLite refuses once the dashboard is running (here: a table gone) reaches
+    the dashboard as a ``SlawatchError`` naming the file, which its refresh and
+    detail screen report, rather than a raw ``sqlite3`` error they let through."""
+    import sqlite3
+
+    from core.errors import SlawatchError
+
+    config = load_config(write_config(tmp_path, CONFIG))
+
+    async def go() -> str:
+        async with await open_store(config) as store:
+            await store.record_probe(_probe("a", 1, UP, 10))
+        source = StoreSource(config)
+        try:
+            assert await source.snapshot(NOW) is not None
+            with sqlite3.connect(config.storage_path) as db:
+                db.execute("ALTER TABLE probe_states RENAME TO gone")
+            with pytest.raises(SlawatchError) as caught:
+                await source.snapshot(NOW)
+            return str(caught.value)
+        finally:
+            await source.close()
+
+    message = asyncio.run(go())
+    assert str(config.storage_path) in message and "probe_states" in message
