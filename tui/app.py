@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.timer import Timer
 
 from core.config import Config
@@ -188,10 +189,17 @@ class SlawatchApp(App[int]):
 
     def _render_main(self) -> None:
         main = self._main
-        if main is not None and self.snapshot is not None:
-            main.show(self.snapshot, self.now(), self._problem)
-        elif main is not None and self._problem is not None:
-            main.show(Snapshot((), (), (), ()), self.now(), self._problem)
+        if main is None or self._closing or not main.is_mounted:
+            return
+        try:
+            if self.snapshot is not None:
+                main.show(self.snapshot, self.now(), self._problem)
+            elif self._problem is not None:
+                main.show(Snapshot((), (), (), ()), self.now(), self._problem)
+        except NoMatches:
+            # A worker's result arriving while the app shuts down: the main screen's
+            # panels are already removed, and there is nothing left to show it on.
+            return
 
     @property
     def _main(self) -> MainScreen | None:
