@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from core import live
 from core.percent import percent_text
+from core.status import UP
+from core.vantage import Probe, vantage
 
 _BARS = "▁▂▃▄▅▆▇█"
 
@@ -36,13 +37,12 @@ def countdown(due: datetime | None, now: datetime) -> str:
     return f"in {span(left)}" if left >= 0 else f"late {span(-left)}"
 
 
-def is_stale(last_probe_at: datetime | None, interval_s: float | None, now: datetime) -> bool:
-    """Shown as stale: ``core.live.is_stale`` (the rule ``status`` applies too), and a
-    service never probed at all, which the panels mark the same way (nothing heard)."""
+def is_stale(last_probe_at: datetime | None, interval_s: float, now: datetime) -> bool:
+    """Shown as stale: the vote staleness rule of ``core.vantage`` (which ``status``
+    applies too), and a service never probed at all, marked the same way."""
     if last_probe_at is None:
         return True
-    interval = None if interval_s is None else timedelta(seconds=interval_s)
-    return live.is_stale(last_probe_at, interval, now)
+    return vantage([Probe("", UP, last_probe_at)], now, timedelta(seconds=interval_s)).stale
 
 
 def percent(value: Decimal | None, places: int = 3) -> str:
