@@ -29,7 +29,7 @@ from core.cases import Case
 from core.chain import SourceRecords
 from core.config import Contract, Service
 from core.month import MonthReport, compute_month, month_days
-from core.timeutil import YearMonth, from_minute
+from core.timeutil import YearMonth, from_minute, to_minute
 from core.windows import Window, weekly_windows
 
 _MONEY_RE = re.compile(r"^-?\d{1,15}\.\d{2}$")
@@ -92,6 +92,7 @@ def compute(claim: Claim) -> MonthReport:
         sources=span_bytes(claim),
         windows=claim.windows,
         cases=claim.cases,
+        now=to_minute(claim.generated_at),  # provisional and ongoing as of the export
     )
 
 

@@ -47,7 +47,7 @@ async def gather(
     """
     service_of(config, service)
     inputs = await month_inputs(store, config, service, month)
-    report = inputs.compute()
+    report = inputs.compute(now)  # as of the export: provisional, ongoing
     m_start, m_end = inputs.bounds
     span = (
         min([m_start, *(to_minute(o.start) for o in report.outages)]),

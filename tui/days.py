@@ -21,7 +21,8 @@ def day_cells(days: Sequence[MonthDay]) -> tuple[DayCell, ...]:
 def _cell(number: int, day: MonthDay) -> DayCell:
     if day.end <= day.start:
         return DayCell(number, None, 0)
-    down, measured = day.tally.downtime, day.tally.measured
-    if measured <= 0:
-        return DayCell(number, None, down)
-    return DayCell(number, Decimal(measured - down) * 100 / Decimal(measured), down)
+    counted = day.tally
+    down, measured, coverage = counted.downtime, counted.measured, counted.coverage_percent
+    if measured <= 0 or counted.recorded == 0:  # no record: not "available", whatever rule 4 says
+        return DayCell(number, None, down, coverage)
+    return DayCell(number, Decimal(measured - down) * 100 / Decimal(measured), down, coverage)

@@ -197,7 +197,7 @@ class StoreSource:
     ) -> ServiceDetail:
         contract = self.config.contract_for(service)
         inputs = await month_inputs(store, self.config, service, month)  # one read
-        report = inputs.compute()
+        report = inputs.compute(now)
         start, end = report.start_minute, report.end_minute
         days = day_cells(inputs.days(until=to_minute(now)))
         windows = inputs.windows_in(start, end)
@@ -218,6 +218,9 @@ class StoreSource:
             currency=report.currency,
             downtime_minutes=report.downtime_minutes,
             days=days,
+            coverage=report.coverage_percent,
+            coverage_low=report.coverage_low,
+            provisional=report.provisional,
             outages=tuple(o for o in report.outages),
             windows=tuple(
                 WindowRow(w.kind, from_minute(w.start), from_minute(w.end), w.reason or None)
