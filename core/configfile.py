@@ -660,11 +660,14 @@ def _string_table(t: Table, key: str) -> Mapping[str, str]:
 # -- agent -------------------------------------------------------------------
 
 
+SPOOL_MIN_MINUTES = 10  # below that, a restart of PostgreSQL would already cost minutes
+
+
 def _agent(root: Table) -> AgentSettings:
     t = root.table("agent")
     if t is None:
         return AgentSettings()
-    t.check_keys(("name", "canary", "notifier", "proxy", "tls_warn_days"))
+    t.check_keys(("name", "canary", "notifier", "proxy", "tls_warn_days", "spool_max_minutes"))
     canary = t.text("canary", None)
     if canary is not None:
         if canary.startswith("dns:"):
@@ -678,6 +681,9 @@ def _agent(root: Table) -> AgentSettings:
         notifiers=tuple(_notifier(n) for n in t.tables("notifier")),
         proxy=_proxy(t),
         tls_warn_days=min(t.integer("tls_warn_days", 14, minimum=0), 3650),
+        spool_max_minutes=t.integer(
+            "spool_max_minutes", AgentSettings.spool_max_minutes, minimum=SPOOL_MIN_MINUTES
+        ),
     )
 
 
