@@ -40,7 +40,7 @@ from typing import Any
 
 import httpx
 
-from agent.canary import Canary, check_target
+from agent.canary import Canary
 from agent.forwarder import Forwarder
 from agent.incidents import OutageTracker
 from agent.limits import MAX_INTERVAL, MAX_RETRIES, MIN_INTERVAL, check_probes
@@ -54,7 +54,7 @@ from agent.systemd import SystemdNotifier
 from agent.verdict import Verdict, all_failing_alike, apply_canary, fold
 from agent.writer import MinuteSink, Writer
 from core.config import Config, Probe, load_config
-from core.errors import ConfigError, SlawatchError
+from core.errors import SlawatchError
 from core.status import NAMES, UP
 from core.timeutil import from_minute, iso_z, to_minute, utc_now
 from store.rows import AgentState, ProbeRecord, ProbeState
@@ -128,9 +128,7 @@ class Agent:
         forwarder: Forwarder | None = None,
     ) -> None:
         env = os.environ if env is None else env
-        canary = config.agent.canary
-        if canary is not None and (problem := check_target(canary)) is not None:
-            raise ConfigError(f"{config.path}: agent.canary", problem)
+        canary = config.agent.canary  # its form is checked by the config loader
         self.config = config
         self.source = config.agent.name
         self.targets = _targets(config, env)
@@ -494,8 +492,7 @@ class Agent:
             self.writer.add(verdicts)
             for v in verdicts:
                 self._log_change(v)
-                event = self.outages.observe(v)
-                if event is not None:
+                for event in self.outages.observe(v):
                     self.notifications.send(event)
             judged.extend(verdicts)
             self.canary.forget_before(minute)

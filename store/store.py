@@ -16,10 +16,11 @@ from typing import Self
 
 from store.agentstate import AgentStateStore
 from store.cases import CaseStore
+from store.credits import CreditStore
 from store.health import HealthStore
 from store.outbox import OutboxStore
 from store.probes import ProbeStore
-from store.windows import CreditStore, WindowStore
+from store.windows import WindowStore
 
 
 class Store(
