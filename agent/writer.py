@@ -38,6 +38,7 @@ from typing import Any, Protocol
 
 from agent.verdict import Verdict
 from core.timeutil import utc_now
+from store import StoreBusy
 from store.health import AgentHealth
 from store.rows import MinuteRow, ProbeState
 
@@ -234,5 +235,7 @@ def _describe(row: MinuteRow) -> str:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
+    # The store names its database in ``where``; the agent's log and health say
+    # only what went wrong (the admin knows which database the agent writes).
+    text = (exc.what if isinstance(exc, StoreBusy) else str(exc)) or type(exc).__name__
     return " ".join(text.split())

@@ -1,6 +1,6 @@
 """Hash chain and claim costs: prints figures, asserts nothing.
 
-- the time ``store.chain.extend`` adds to importing 50 services x one month
+- the time ``store.chain.ChainStore._extend_chains`` adds to importing 50 services x one month
   (the import target is 300,000 rows/s overall), and the import rate with it;
 - walking every chain of that database (``slawatch store verify``);
 - exporting one service-month's claim bundle and verifying it.
@@ -19,8 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
 # Run as a script, this folder comes first on sys.path, and benchmarks/store.py
 # would hide the ``store`` package: put the repository there instead.
 _HERE = Path(__file__).resolve().parent
@@ -31,10 +29,10 @@ from core import claim as bundle  # noqa: E402
 from core.config import parse_config  # noqa: E402
 from core.timeutil import YearMonth, to_minute  # noqa: E402
 from slawatch import claims  # noqa: E402
-from store import Store  # noqa: E402
 from store import chain as store_chain  # noqa: E402
-from store.chain import store_check  # noqa: E402
+from store.db import Conn  # noqa: E402
 from store.rows import MinuteRow  # noqa: E402
+from store.sqlite import SqliteStore  # noqa: E402
 
 SERVICES = 50
 BATCH = 50_000
@@ -61,31 +59,33 @@ def month_rows(service: str) -> list[MinuteRow]:
 
 async def main() -> None:
     spent = [0.0]
-    extend = store_chain.extend
+    extend = store_chain.ChainStore._extend_chains
 
-    async def timed(db: aiosqlite.Connection, rows: Sequence[MinuteRow], **known: Any) -> None:
+    async def timed(
+        self: store_chain.ChainStore, db: Conn, rows: Sequence[MinuteRow], **known: Any
+    ) -> None:
         t = time.perf_counter()
-        await extend(db, rows, **known)
+        await extend(self, db, rows, **known)
         spent[0] += time.perf_counter() - t
 
-    store_chain.extend = timed  # type: ignore[assignment]
+    store_chain.ChainStore._extend_chains = timed  # type: ignore[method-assign]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "config.toml").write_text(CONFIG, encoding="utf-8")
         config = parse_config(CONFIG, folder / "config.toml")
         rows = [r for i in range(SERVICES) for r in month_rows(f"svc{i}")]
-        async with await Store.open(folder / "bench.db") as store:
+        async with await SqliteStore.open(folder / "bench.db") as store:
             t = time.perf_counter()
             n = await store.import_minutes(rows[i : i + BATCH] for i in range(0, len(rows), BATCH))
             total = time.perf_counter() - t
-        store_chain.extend = extend
+        store_chain.ChainStore._extend_chains = extend  # type: ignore[method-assign]
         print(f"import {n:,} rows ({SERVICES} services x 1 month): {total:.2f} s,"
               f" {n / total:,.0f} rows/s overall")  # fmt: skip
         print(f"  of which chain extend: {spent[0]:.2f} s ({n / spent[0]:,.0f} rows/s on its own,"
               f" {spent[0] / total:.0%} of the import)")  # fmt: skip
-        async with await Store.open(folder / "bench.db", readonly=True) as store:
+        async with await SqliteStore.open(folder / "bench.db", readonly=True) as store:
             t = time.perf_counter()
-            summary = await store_check(store)
+            summary = await store.check_chains()
             walk = time.perf_counter() - t
             print(f"store verify: {summary.chains} chains, {summary.hours:,} sealed hours in"
                   f" {walk:.2f} s; broken: {len(summary.breaks)}")  # fmt: skip

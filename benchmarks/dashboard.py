@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO))
 from core.config import load_config  # noqa: E402
 from core.status import DOWN, UP  # noqa: E402
 from core.timeutil import to_minute  # noqa: E402
-from store import MinuteRow, ProbeState, Store  # noqa: E402
+from store import MinuteRow, ProbeState, open_store  # noqa: E402
 from tui.app import SlawatchApp  # noqa: E402
 from tui.components.main_screen import MainScreen  # noqa: E402
 from tui.source import StoreSource  # noqa: E402
@@ -82,7 +82,7 @@ async def build(folder: Path) -> Path:
     config = load_config(config_path)
     end = to_minute(NOW)
     start = end - DAYS * 1440
-    async with await Store.open(config.storage_path) as store:
+    async with await open_store(config) as store:
 
         def batches() -> list[list[MinuteRow]]:
             out = []
@@ -124,7 +124,7 @@ def ms(values: list[float]) -> str:
 async def worker_figures(config_path: Path) -> float:
     config = load_config(config_path)
     source = StoreSource(config)
-    writer = await Store.open(config.storage_path)
+    writer = await open_store(config)
     tick = [0]
 
     async def probe_changed() -> None:

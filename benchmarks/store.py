@@ -45,8 +45,9 @@ sys.path.insert(0, str(REPO))
 from core.config import load_config  # noqa: E402
 from core.status import DOWN, UP  # noqa: E402
 from core.timeutil import YearMonth  # noqa: E402
-from store import MinuteRow, Store  # noqa: E402
-from store.reports import month_report  # noqa: E402
+from reads.reports import month_report  # noqa: E402
+from store import MinuteRow, open_store  # noqa: E402
+from store.sqlite import SqliteStore  # noqa: E402
 
 SERVICES = 50
 MONTH = YearMonth(2026, 10)
@@ -131,7 +132,7 @@ async def store_import(path: Path) -> float:
         ]
         for name in names()
     ]
-    async with await Store.open(path) as store:
+    async with await SqliteStore.open(path) as store:
         gc.disable()  # as ``slawatch import`` does
         try:
             t = time.perf_counter()
@@ -145,7 +146,7 @@ async def agent_writes(path: Path, calls: int = 120) -> tuple[float, float]:
     """(wall ms per call, CPU ms per row) of record_minutes, one minute of 50 services a call."""
     start = int(START.timestamp()) // 60
     history = [MinuteRow(n, "agent", start + m, UP, 80) for n in names() for m in range(3 * 1440)]
-    async with await Store.open(path) as store:
+    async with await SqliteStore.open(path) as store:
         await store.import_minutes([history])
         wall, cpu = time.perf_counter(), time.process_time()
         for k in range(calls):
@@ -165,7 +166,7 @@ async def reports_in_process(config_path: Path) -> float:
     config = load_config(config_path)
 
     async def once() -> float:
-        async with await Store.open(config.storage_path, readonly=True) as store:
+        async with await open_store(config, readonly=True) as store:
             t = time.perf_counter()
             for name in config.services:
                 await month_report(store, config, name, MONTH)
@@ -194,7 +195,7 @@ def main() -> None:
         print(f"import (Store.import_minutes): {rows / in_store:10,.0f} rows/s  ({in_store:.2f} s)")
 
         async def checkpoint() -> None:
-            async with await Store.open(folder / "slawatch.db") as store:
+            async with await SqliteStore.open(folder / "slawatch.db") as store:
                 await store.checkpoint()
 
         asyncio.run(checkpoint())
@@ -207,7 +208,7 @@ def main() -> None:
             f"{per_row:.3f} ms CPU per row"
         )
         in_process = asyncio.run(reports_in_process(config))
-        print(f"50 month reports in process:    {in_process * 1000:7.0f} ms  (store.reports only)")
+        print(f"50 month reports in process:    {in_process * 1000:7.0f} ms  (reads.reports only)")
         base = median(bare_start)
         cli(config, "report", "--month", str(MONTH), "--format", "json")  # fills the pyc cache
         cli(config, "status", "--json")

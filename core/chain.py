@@ -177,3 +177,27 @@ def first_break(
             return Break(service, source, hour, "link does not follow from the previous one")
         prev = seal.link
     return None
+
+
+@dataclass(frozen=True)
+class HourRecord:
+    """One stored hour of one source: what its seal covers."""
+
+    hour: int
+    status: bytes  # 60 status codes, 0 = no verdict
+    errors: tuple[tuple[int, str], ...]  # (minute offset, error class), ascending
+    latency_digest: bytes  # core.latency_digest of the hour's latencies
+
+    def digest(self, service: str, source: str) -> bytes:
+        verdicts = verdict_digest(self.status, self.errors)
+        return seal_digest(service, source, self.hour, verdicts, self.latency_digest)
+
+
+@dataclass(frozen=True)
+class SourceRecords:
+    """A source's hours over a claim's span, with the chain that checks them."""
+
+    name: str
+    hours: tuple[HourRecord, ...]  # hours holding a stored block, ascending
+    prev: bytes  # the link before the first hour of the span (or the genesis)
+    seals: tuple[Seal, ...]

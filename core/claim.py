@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core import chain
 from core.cases import Case
+from core.chain import HourRecord, SourceRecords
 from core.claimjson import View, decode
 from core.config import Band, Basis, Contract, Service, UnknownPolicy, WeeklyMaintenance
 from core.errors import InputError
@@ -61,30 +62,6 @@ _NO_LATENCIES = chain.latency_digest(b"\xff" * 120)  # an hour with no latency r
 
 
 # -- the model ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HourRecord:
-    """One stored hour of one source: what its seal covers."""
-
-    hour: int
-    status: bytes  # 60 status codes, 0 = no verdict
-    errors: tuple[tuple[int, str], ...]  # (minute offset, error class), ascending
-    latency_digest: bytes  # core.chain.latency_digest of the hour's latencies
-
-    def digest(self, service: str, source: str) -> bytes:
-        verdicts = chain.verdict_digest(self.status, self.errors)
-        return chain.seal_digest(service, source, self.hour, verdicts, self.latency_digest)
-
-
-@dataclass(frozen=True)
-class SourceRecords:
-    """A source's hours over a claim's span, with the chain that checks them."""
-
-    name: str
-    hours: tuple[HourRecord, ...]  # hours holding a stored block, ascending
-    prev: bytes  # the link before the first hour of the span (or the genesis)
-    seals: tuple[chain.Seal, ...]
 
 
 @dataclass(frozen=True)

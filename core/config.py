@@ -163,6 +163,11 @@ class Config:
     contracts: Mapping[str, Contract]
     services: Mapping[str, Service]
     agent: AgentSettings = AgentSettings()
+    # Fleet mode: the shared PostgreSQL database (``[storage] url``, or
+    # ``$SLAWATCH_DATABASE_URL`` applied by the command line) instead of the file
+    # at ``storage_path``; the agent then buffers in its SQLite spool first.
+    storage_url: str | None = None
+    spool_path: Path | None = None  # absolute; the agent's buffer when ``storage_url`` is set
 
     def contract_for(self, service: str) -> Contract:
         return self.contracts[self.services[service].contract]

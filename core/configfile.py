@@ -94,9 +94,12 @@ def parse_text(text: str, path: Path, display: str) -> Config:
     calendars = _calendars(root)
     contracts = _contracts(root, calendars)
     services = _services(root, contracts, calendars)
+    url = _storage_url(root)
     return Config(
         path=path,
         storage_path=_storage_path(root, path),
+        storage_url=url,
+        spool_path=_spool_path(root, path),
         calendars=MappingProxyType(calendars),
         contracts=MappingProxyType(contracts),
         services=MappingProxyType(services),
@@ -105,15 +108,48 @@ def parse_text(text: str, path: Path, display: str) -> Config:
 
 
 def _storage_path(root: Table, path: Path) -> Path:
+    return _file_key(root, path, "path", "slawatch.db")
+
+
+def _spool_path(root: Table, path: Path) -> Path:
+    return _file_key(root, path, "spool", "spool.db")
+
+
+def _file_key(root: Table, path: Path, key: str, default: str) -> Path:
+    """A file named in ``[storage]``, relative to the config file's folder."""
     storage = root.table("storage")
-    raw = "slawatch.db"
+    raw = default
     if storage is not None:
-        storage.check_keys(("path",))
-        raw = storage.text("path", raw)
+        storage.check_keys(("path", "url", "spool"))
+        raw = storage.text(key, raw)
         if "\0" in raw:
-            raise storage.error("path", "must not contain a NUL character")
+            raise storage.error(key, "must not contain a NUL character")
     target = Path(raw).expanduser()
     return target if target.is_absolute() else (path.parent / target).absolute()
+
+
+def _storage_url(root: Table) -> str | None:
+    """``[storage] url``: the fleet's PostgreSQL database (never with ``path``)."""
+    storage = root.table("storage")
+    if storage is None or not storage.has("url"):
+        return None
+    if storage.has("path"):
+        raise storage.error(None, "give either path (SQLite) or url (PostgreSQL), not both")
+    url: str = storage.text("url")
+    check_database_url(url, storage.where("url"))
+    return url
+
+
+def check_database_url(url: str, where: str) -> None:
+    """A PostgreSQL URL slawatch can use, or a ConfigError naming ``where``."""
+    from core.dburl import mask_url
+
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            where, f"{mask_url(url)!r} is not a PostgreSQL URL (postgresql://user@host/db)"
+        )
+    if any(c in url for c in "\0\n\r"):
+        raise ConfigError(where, "must not contain a NUL or line break")
 
 
 def _zone(t: Table, key: str) -> ZoneInfo:

@@ -22,10 +22,9 @@ from core.config import Config
 from core.errors import InputError
 from core.month import MonthReport
 from core.timeutil import YearMonth, to_minute
+from reads.reports import month_report, service_of
 from slawatch.letter import render
 from store import Store
-from store.chain import store_evidence
-from store.reports import month_report, service_of
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ async def gather(
         min([m_start, *(to_minute(o.start) for o in shown.outages)]),
         max([m_end, *(to_minute(o.end) for o in shown.outages)]),
     )
-    sources = await store_evidence(store, service, span[0] // 60, -(-span[1] // 60))
+    sources = await store.evidence(service, span[0] // 60, -(-span[1] // 60))
     claim, report = bundle.build(
         service=svc,
         contract=contract,

@@ -63,7 +63,9 @@ class Context:
         if self._config is None:
             from core.config import load_config
 
-            self._config = load_config(self.config_path)
+            self._config = with_database_url(
+                load_config(self.config_path), os.environ.get("SLAWATCH_DATABASE_URL")
+            )
         return self._config
 
     def now(self) -> datetime:
@@ -91,6 +93,18 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"slawatch: {message} (see 'slawatch --help')\n")
+
+
+def with_database_url(config: Config, url: str | None) -> Config:
+    """``$SLAWATCH_DATABASE_URL``, when set, overrides ``[storage] url`` (and ``path``)."""
+    if not url:
+        return config
+    import dataclasses
+
+    from core.configfile import check_database_url
+
+    check_database_url(url, "$SLAWATCH_DATABASE_URL")
+    return dataclasses.replace(config, storage_url=url)
 
 
 def resolve_config_path(arg: str | None) -> Path:

@@ -33,7 +33,7 @@ from core.config import Config, load_config
 from core.status import DEGRADED, DOWN, UP
 from core.timeutil import YearMonth, from_minute, to_minute, utc_now
 from slawatch.simulator import Simulator
-from store import MinuteRow, Store
+from store import MinuteRow, Store, open_store
 
 SOURCE = "agent"
 SERVICES = ("portal", "billing", "search", "mail")
@@ -225,7 +225,7 @@ async def prepare(folder: Path, simulator: Simulator, now: datetime) -> Config:
     """Write the config and seed the database; returns the parsed config."""
     config = load_config(write_config(folder, simulator.url("")))
     if not config.storage_path.exists():  # a kept database is reused as it is
-        async with await Store.open(config.storage_path) as store:
+        async with await open_store(config) as store:
             await seed(store, now)
     return config
 

@@ -4,17 +4,21 @@ Nothing outside ``store`` writes SQL. Every method is async (aiosqlite); every
 time passed in must be timezone-aware; minutes are UTC epoch minutes; spans
 are half-open ``[start, end)``.
 
-Opening::
+Opening, through the one front door::
 
-    async with await Store.open(config.storage_path) as store: ...
-    store = await Store.open(path, readonly=True)   # readers: CLI, dashboard
+    async with await open_store(config) as store: ...
+    store = await open_store(config, readonly=True)   # readers: CLI, dashboard
 
-``open`` creates the file (mode 0600, parent folders as needed), turns on WAL,
-``synchronous = FULL`` (why: see ``store.store.SYNCHRONOUS``), a 5 s busy
-timeout, and runs pending forward migrations (``store.schema.MIGRATIONS``:
-append one to change the schema). Readers open their own connection and never
-hold a transaction open; a read-only open of a missing file reads as empty.
-Every write is one short ``BEGIN IMMEDIATE`` transaction.
+``open_store`` picks the backend from the config: the SQLite file at
+``[storage] path`` (``store.sqlite``, the embedded default) or the PostgreSQL
+database at ``[storage] url`` (``store.postgres``, fleet mode). Both hold the
+same hour blocks, hash chains and migrations (``store.schema``), written once
+in ``store``'s parts against ``store.db.Conn``; a backend only opens its
+database and speaks its dialect. ``open_store`` runs pending forward
+migrations (``store.schema.MIGRATIONS``: append one to change the schema).
+Readers never hold a transaction open; a read-only open of a missing SQLite
+file reads as empty. Every write is one short transaction; a writer kept
+waiting by another raises ``StoreBusy``.
 
 Minutes (``MinuteRow(service, source, minute, status, latency_ms=None,
 error=None)``; ``store.minutes``; on disk one row per service, UTC hour and
@@ -35,8 +39,8 @@ source, see ``store.blocks``):
   of those statuses (lets readers skip clean months).
 - ``data_bounds(service) -> tuple[int, int] | None``: hour-granular span with data.
 
-Every minute write calls ``store.chain.extend(db, rows, blocks=..., names=...)``
-inside the same transaction, after the upsert (the claims hash chain), passing
+Every minute write extends the claims hash chain (``store.chain.ChainStore``)
+inside the same transaction, after the upsert, passing
 the (service id, hour, source id) blocks it wrote so the chain need not scan
 the rows again. A write costs a fixed handful of queries however many services
 it holds (``store.blocks.span_groups``); an import's runs of consecutive minutes
@@ -64,18 +68,37 @@ one-off windows overlapping the span; weekly maintenance comes from the config),
 Credits: ``settle_credit(service, month: YearMonth | str, at=None) -> None``,
 ``settled_months(service) -> set[str]`` (``"YYYY-MM"``).
 
-Other: ``data_version() -> int`` (changes when another connection commits),
-``checkpoint()``.
+Chains: ``check_chains() -> ChainSummary``, ``verify_chains()``,
+``evidence(service, start_hour, end_hour) -> list[core.chain.SourceRecords]``.
 
-Read models for the CLI and the dashboard: ``store.reports`` (``month_report``,
-``month_reports`` for many services at once, ``overview``, ``case_view``,
-``service_of``) and ``store.quarter``
-(``quarter_report``).
+Other: ``data_version() -> int`` (changes when another connection commits),
+``checkpoint()``, ``check_file()`` (the SQLite file is still the one opened).
+
+The read models for the CLI and the dashboard live above the store, in
+``reads`` (``reads.reports``: ``month_report``, ``overview``...; ``reads.quarter``).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from store.db import StoreBusy, StoreUnavailable
 from store.rows import MinuteRow, ProbeState
 from store.store import Store
 
-__all__ = ["MinuteRow", "ProbeState", "Store"]
+if TYPE_CHECKING:
+    from core.config import Config
+
+__all__ = ["MinuteRow", "ProbeState", "Store", "StoreBusy", "StoreUnavailable", "open_store"]
+
+
+async def open_store(config: Config, *, readonly: bool = False) -> Store:
+    """Open the store the config names: PostgreSQL at ``storage_url``, else the
+    SQLite file at ``storage_path``."""
+    if config.storage_url:
+        from store.postgres import PostgresStore
+
+        return await PostgresStore.open(config.storage_url, readonly=readonly)
+    from store.sqlite import SqliteStore
+
+    return await SqliteStore.open(config.storage_path, readonly=readonly)

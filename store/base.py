@@ -1,4 +1,4 @@
-"""What every part of ``Store`` shares: the connection, write transactions, name ids."""
+"""What every part of the store shares: the connection, write transactions, name ids."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal
 
-import aiosqlite
+from store.db import Conn
 
 _Table = Literal["services", "sources", "error_texts"]
 _NAME_COLUMN: dict[_Table, str] = {"services": "name", "sources": "name", "error_texts": "text"}
@@ -27,11 +26,15 @@ def instant(stored: int | None) -> datetime | None:
 
 
 class StoreBase:
-    """The connection and the plumbing the record-keeping parts of ``Store`` build on."""
+    """The connection and the plumbing the record-keeping parts of the store build on.
 
-    def __init__(self, db: aiosqlite.Connection, path: Path, readonly: bool) -> None:
-        self._db = db
-        self.path = path
+    ``where`` names the database in messages (a file path, or a URL with its
+    password masked).
+    """
+
+    def __init__(self, conn: Conn, where: str, readonly: bool) -> None:
+        self._db = conn
+        self.where = where
         self.readonly = readonly
         self._ids: dict[tuple[_Table, str], int] = {}
         self._pending: dict[tuple[_Table, str], int] = {}
@@ -39,28 +42,28 @@ class StoreBase:
         self._source_names: dict[int, str] = {}  # ids are never reused, so never stale
         self._name_reads: dict[_Table, asyncio.Task[dict[int, str]]] = {}
 
+    @property
+    def dialect(self) -> str:
+        return self._db.dialect
+
     @asynccontextmanager
-    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error)."""
+    async def _write(self) -> AsyncIterator[Conn]:
+        """One write transaction (committed on exit, rolled back on an error)."""
         if self.readonly:
             raise RuntimeError("store opened read-only")
         async with self._write_lock:
-            await self._db.execute("BEGIN IMMEDIATE")
             self._pending = {}
             try:
-                yield self._db
-                await self._db.execute("COMMIT")
+                async with self._db.transaction():
+                    yield self._db
             except BaseException:
                 self._pending = {}  # ids made in this transaction are gone with it
-                if self._db.in_transaction:
-                    await self._db.execute("ROLLBACK")
                 raise
             self._ids.update(self._pending)
             self._pending = {}
 
     async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        # One trip to aiosqlite's thread (execute + fetchall + close would be three).
-        return list(await self._db.execute_fetchall(sql, params))
+        return await self._db.fetchall(sql, params)
 
     async def _lookup(self, table: _Table, name: str) -> int | None:
         """The id of a name, or None when it was never stored.
@@ -82,11 +85,14 @@ class StoreBase:
         found = self._ids.get(key) or self._pending.get(key) or await self._lookup(table, name)
         if found is not None:
             return found
-        async with self._db.execute(
-            f"INSERT INTO {table} ({_NAME_COLUMN[table]}) VALUES (?)", (name,)
-        ) as cur:
-            new_id = cur.lastrowid
-        assert new_id is not None
+        # ON CONFLICT: another writer (a second agent of a fleet) may add the same
+        # name at the same moment; both then read the one id the database kept.
+        column = _NAME_COLUMN[table]
+        await self._db.execute(
+            f"INSERT INTO {table} ({column}) VALUES (?) ON CONFLICT ({column}) DO NOTHING", (name,)
+        )
+        rows = await self._db.fetchall(f"SELECT id FROM {table} WHERE {column} = ?", (name,))
+        new_id = int(rows[0][0])
         self._pending[key] = new_id
         return new_id
 

@@ -35,7 +35,7 @@ class CaseStore(StoreBase):
         """Record a new support case; returns it with its id."""
         async with self._write() as db:
             sid = await self._ensure("services", service)
-            async with db.execute(
+            case_id = await db.insert_id(
                 "INSERT INTO cases (service_id, priority, title, ref, opened_at, channel,"
                 " escalation_level, rca_requested) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -48,9 +48,7 @@ class CaseStore(StoreBase):
                     escalation_level,
                     int(rca_requested),
                 ),
-            ) as cur:
-                case_id = cur.lastrowid
-        assert case_id is not None
+            )
         return await self._must_get(case_id)
 
     async def respond_case(self, case_id: int, at: datetime) -> Case:
@@ -99,7 +97,8 @@ class CaseStore(StoreBase):
         async with self._write() as db:
             await self._must_get(case_id)
             await db.execute(
-                "INSERT OR IGNORE INTO case_links (case_id, start_min, end_min) VALUES (?, ?, ?)",
+                "INSERT INTO case_links (case_id, start_min, end_min) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (case_id, start_min, end_min),
             )
         return await self._must_get(case_id)

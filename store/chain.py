@@ -1,6 +1,7 @@
 """The hash chains kept next to the minute records (rules in ``core.chain``).
 
-Every transaction that writes minutes calls :func:`extend` after its upsert,
+``ChainStore`` is the part of the store that keeps them. Every transaction
+that writes minutes calls ``_extend_chains`` after its upsert,
 so the seals and the minutes commit or roll back together. ``extend`` reads
 back only the hour blocks the rows touched (the store keeps a source's hour as
 one row, see ``store.blocks``), hashes each once, and re-links the chain from
@@ -8,10 +9,9 @@ the earliest touched hour: for the agent that is the current hour; for an
 import, the batch's own hours. Links that come out unchanged (re-importing the
 same file) are not rewritten.
 
-:func:`check_chains` walks every chain from its genesis and reports the first
-broken link of each; ``slawatch store verify`` prints it. :func:`evidence`
-reads what a claim bundle needs: a span of hours with their seals. Both take
-the connection of an open ``Store`` (``store_check``, ``store_evidence``).
+``check_chains()`` walks every chain from its genesis and reports the first
+broken link of each; ``slawatch store verify`` prints it. ``evidence()``
+reads what a claim bundle needs: a span of hours with their seals.
 """
 
 from __future__ import annotations
@@ -22,15 +22,14 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
-import aiosqlite
-
 from core import chain
+from core.chain import HourRecord, SourceRecords
+from store.base import StoreBase
 from store.blocks import id_list
+from store.db import Conn
 
 if TYPE_CHECKING:
-    from core.claim import SourceRecords
     from store.rows import MinuteRow
-    from store.store import Store
 
 _BLOCKS = (
     "SELECT hour, status, latency FROM minute_blocks"
@@ -77,28 +76,21 @@ class ChainSummary:
     breaks: tuple[chain.Break, ...]  # the first break of each broken chain
 
 
-async def _names(db: aiosqlite.Connection, table: str) -> dict[int, str]:
-    # ``table`` is one of two fixed names, never user input.
-    return {int(i): str(n) for i, n in await db.execute_fetchall(f"SELECT id, name FROM {table}")}
-
-
 async def _hours(
-    db: aiosqlite.Connection, service_id: int, source_id: int, lo: int, hi: int
+    db: Conn, service_id: int, source_id: int, lo: int, hi: int
 ) -> dict[int, StoredHour]:
     """The stored hours in [lo, hi) of one chain, with their error classes."""
     errors: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    async with db.execute(_ERRORS, (service_id, lo * 60, hi * 60, source_id)) as cur:
-        for minute, text in await cur.fetchall():  # one round trip, not one per row
-            errors[minute // 60].append((minute % 60, text))
+    for minute, text in await db.fetchall(_ERRORS, (service_id, lo * 60, hi * 60, source_id)):
+        errors[minute // 60].append((minute % 60, text))
     out: dict[int, StoredHour] = {}
-    async with db.execute(_BLOCKS, (service_id, lo, hi, source_id)) as cur:
-        for hour, status, latency in await cur.fetchall():
-            out[hour] = StoredHour(hour, bytes(status), bytes(latency), tuple(errors[hour]))
+    for hour, status, latency in await db.fetchall(_BLOCKS, (service_id, lo, hi, source_id)):
+        out[hour] = StoredHour(hour, bytes(status), bytes(latency), tuple(errors[hour]))
     return out
 
 
-async def _prev(db: aiosqlite.Connection, ids: tuple[int, int], hour: int, gen: bytes) -> bytes:
-    rows = list(await db.execute_fetchall(_PREV, (*ids, hour)))
+async def _prev(db: Conn, ids: tuple[int, int], hour: int, gen: bytes) -> bytes:
+    rows = await db.fetchall(_PREV, (*ids, hour))
     return bytes(rows[0][0]) if rows else gen
 
 
@@ -118,70 +110,6 @@ def _touched(rows: Sequence[MinuteRow]) -> dict[tuple[str, str], set[int]]:
     ):
         touched[(service, source)].add(hour)
     return touched
-
-
-async def extend(
-    db: aiosqlite.Connection,
-    rows: Sequence[MinuteRow],
-    *,
-    blocks: Iterable[tuple[int, int, int]] | None = None,
-    names: tuple[Mapping[int, str], Mapping[int, str]] | None = None,
-) -> None:
-    """Re-seal the hours ``rows`` touched and re-link each chain after them.
-
-    Runs inside the caller's write transaction, after the minutes are upserted.
-    A caller that already knows the touched blocks as (service_id, hour,
-    source_id) may pass them as ``blocks`` and spare the per-row scan, and the
-    names of those ids as ``names`` (service id -> name, source id -> name).
-
-    Chains that share their span of touched hours (the agent's minute: every
-    service in the same hour) are read and written together, a handful of
-    queries in all rather than several per chain.
-    """
-    if not rows:
-        return
-    if names is None or blocks is None:
-        names = await _names(db, "services"), await _names(db, "sources")
-    services, sources = names
-    touched: dict[tuple[int, int], set[int]] = defaultdict(set)
-    if blocks is not None:
-        for sid, hour, src in blocks:
-            touched[(sid, src)].add(hour)
-    else:
-        service_ids = {n: i for i, n in services.items()}
-        source_ids = {n: i for i, n in sources.items()}
-        for (service, source), hours in _touched(rows).items():
-            if service in service_ids and source in source_ids:  # else nothing was stored
-                touched[(service_ids[service], source_ids[source])] |= hours
-    by_span: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
-    for ids, hours in touched.items():
-        by_span[(min(hours), max(hours) + 1)].append(ids)
-    changed: list[tuple[int, int, int, bytes, bytes]] = []
-    gone: list[tuple[int, int, int]] = []
-    for (lo, hi), chains in by_span.items():
-        stored = await _hours_many(db, chains, lo, hi)
-        seals = await _seals_many(db, chains, lo - _LOOKBACK)
-        for ids in chains:
-            service, source = services[ids[0]], sources[ids[1]]
-            older = [h for h in seals[ids] if h < lo]
-            if older:
-                prev = seals[ids][max(older)][1]
-            else:
-                prev = await _prev(db, ids, lo - _LOOKBACK, chain.genesis(service, source))
-            old = {h: v for h, v in seals[ids].items() if h >= lo}
-            found = _relinked(service, source, ids, touched[ids], stored[ids], old, prev)
-            changed += found[0]
-            gone += found[1]
-    if gone:
-        await db.executemany(
-            "DELETE FROM chain_seals WHERE service_id = ? AND source_id = ? AND hour = ?", gone
-        )
-    if changed:
-        await db.executemany(
-            "INSERT OR REPLACE INTO chain_seals (service_id, source_id, hour, digest, link)"
-            " VALUES (?, ?, ?, ?, ?)",
-            changed,
-        )
 
 
 def _relinked(
@@ -217,13 +145,13 @@ def _relinked(
 
 
 async def _hours_many(
-    db: aiosqlite.Connection, chains: Sequence[tuple[int, int]], lo: int, hi: int
+    db: Conn, chains: Sequence[tuple[int, int]], lo: int, hi: int
 ) -> dict[tuple[int, int], dict[int, StoredHour]]:
     """The stored hours in [lo, hi) of several chains, in two queries."""
     wanted = set(chains)
     sids, srcs = id_list(c[0] for c in chains), id_list(c[1] for c in chains)
     errors: dict[tuple[int, int, int], list[tuple[int, str]]] = defaultdict(list)
-    for sid, src, minute, text in await db.execute_fetchall(
+    for sid, src, minute, text in await db.fetchall(
         "SELECT e.service_id, e.source_id, e.minute, t.text FROM minute_errors e"
         " JOIN error_texts t ON t.id = e.error_id"
         f" WHERE e.service_id IN ({sids}) AND e.minute >= ? AND e.minute < ?"
@@ -232,7 +160,7 @@ async def _hours_many(
     ):
         errors[(sid, src, minute // 60)].append((minute % 60, text))
     out: dict[tuple[int, int], dict[int, StoredHour]] = {ids: {} for ids in chains}
-    for sid, src, hour, status, latency in await db.execute_fetchall(
+    for sid, src, hour, status, latency in await db.fetchall(
         "SELECT service_id, source_id, hour, status, latency FROM minute_blocks"
         f" WHERE service_id IN ({sids}) AND hour >= ? AND hour < ? AND source_id IN ({srcs})",
         (lo, hi),
@@ -244,11 +172,11 @@ async def _hours_many(
 
 
 async def _seals_many(
-    db: aiosqlite.Connection, chains: Sequence[tuple[int, int]], lo: int
+    db: Conn, chains: Sequence[tuple[int, int]], lo: int
 ) -> dict[tuple[int, int], dict[int, tuple[bytes, bytes]]]:
     """Each chain's stored seals from hour ``lo`` on: hour -> (digest, link)."""
     out: dict[tuple[int, int], dict[int, tuple[bytes, bytes]]] = {ids: {} for ids in chains}
-    for sid, src, hour, digest, link_ in await db.execute_fetchall(
+    for sid, src, hour, digest, link_ in await db.fetchall(
         "SELECT service_id, source_id, hour, digest, link FROM chain_seals"
         f" WHERE service_id IN ({id_list(c[0] for c in chains)})"
         f" AND source_id IN ({id_list(c[1] for c in chains)}) AND hour >= ?",
@@ -259,89 +187,144 @@ async def _seals_many(
     return out
 
 
-async def _chain_ids(db: aiosqlite.Connection) -> list[tuple[int, int]]:
-    async with db.execute(
+async def _chain_ids(db: Conn) -> list[tuple[int, int]]:
+    rows = await db.fetchall(
         "SELECT DISTINCT service_id, source_id FROM minute_blocks"
         " UNION SELECT DISTINCT service_id, source_id FROM chain_seals"
-    ) as cur:
-        return [(int(a), int(b)) for a, b in await cur.fetchall()]
+    )
+    return [(int(a), int(b)) for a, b in rows]
 
 
-async def check_chains(db: aiosqlite.Connection) -> ChainSummary:
-    """Walk every chain from its genesis; the first break of each broken chain."""
-    services = await _names(db, "services")
-    sources = await _names(db, "sources")
-    breaks: list[chain.Break] = []
-    hours = 0
-    ids_list = await _chain_ids(db)
-    for ids in ids_list:
-        service = services.get(ids[0], f"#{ids[0]}")
-        source = sources.get(ids[1], f"#{ids[1]}")
-        stored = await _hours(db, ids[0], ids[1], -_NO_END, _NO_END)
-        async with db.execute(_SEALS, (*ids, -_NO_END, _NO_END)) as cur:
-            seals = [chain.Seal(int(h), bytes(d), bytes(lk)) for h, d, lk in await cur.fetchall()]
-        hours += len(seals)
-        found = chain.first_break(
-            service,
-            source,
-            chain.genesis(service, source),
-            seals,
-            ((h, s.digest(service, source)) for h, s in stored.items()),
-        )
-        if found is not None:
-            breaks.append(found)
-    breaks.sort(key=lambda b: (b.service, b.source))
-    return ChainSummary(len(ids_list), hours, tuple(breaks))
+class ChainStore(StoreBase):
+    """The hash chains beside the minute records: extended by every minute write,
+    walked by ``check_chains`` and read for claims by ``evidence``."""
 
+    async def _extend_chains(
+        self,
+        db: Conn,
+        rows: Sequence[MinuteRow],
+        *,
+        blocks: Iterable[tuple[int, int, int]] | None = None,
+        names: tuple[Mapping[int, str], Mapping[int, str]] | None = None,
+    ) -> None:
+        """Re-seal the hours ``rows`` touched and re-link each chain after them.
 
-async def verify_chains(db: aiosqlite.Connection) -> chain.Break | None:
-    """The first broken link in the database (by service, source), or None."""
-    summary = await check_chains(db)
-    return summary.breaks[0] if summary.breaks else None
+        Runs inside the caller's write transaction, after the minutes are upserted.
+        A caller that already knows the touched blocks as (service_id, hour,
+        source_id) may pass them as ``blocks`` and spare the per-row scan, and the
+        names of those ids as ``names`` (service id -> name, source id -> name).
 
-
-async def evidence(
-    db: aiosqlite.Connection, service: str, start_hour: int, end_hour: int
-) -> list[SourceRecords]:
-    """Each source's stored hours in [start_hour, end_hour) and the seals that check them."""
-    from core.claim import HourRecord, SourceRecords  # writers never load the claim code
-
-    services = {n: i for i, n in (await _names(db, "services")).items()}
-    if service not in services:
-        return []
-    sid = services[service]
-    sources = await _names(db, "sources")
-    async with db.execute(
-        "SELECT DISTINCT source_id FROM minute_blocks WHERE service_id = ? AND hour >= ?"
-        " AND hour < ? UNION SELECT DISTINCT source_id FROM chain_seals WHERE service_id = ?"
-        " AND hour >= ? AND hour < ?",
-        (sid, start_hour, end_hour, sid, start_hour, end_hour),
-    ) as cur:
-        source_ids = sorted(int(r[0]) for r in await cur.fetchall())
-    out: list[SourceRecords] = []
-    for src in source_ids:
-        name = sources[src]
-        stored = await _hours(db, sid, src, start_hour, end_hour)
-        async with db.execute(_SEALS, (sid, src, start_hour, end_hour)) as cur:
-            seals = tuple(
-                chain.Seal(int(h), bytes(d), bytes(lk)) for h, d, lk in await cur.fetchall()
+        Chains that share their span of touched hours (the agent's minute: every
+        service in the same hour) are read and written together, a handful of
+        queries in all rather than several per chain.
+        """
+        if not rows:
+            return
+        if names is None or blocks is None:
+            names = await self._names("services"), await self._names("sources")
+        services, sources = names
+        touched: dict[tuple[int, int], set[int]] = defaultdict(set)
+        if blocks is not None:
+            for sid, hour, src in blocks:
+                touched[(sid, src)].add(hour)
+        else:
+            service_ids = {n: i for i, n in services.items()}
+            source_ids = {n: i for i, n in sources.items()}
+            for (service, source), hours in _touched(rows).items():
+                if service in service_ids and source in source_ids:  # else nothing was stored
+                    touched[(service_ids[service], source_ids[source])] |= hours
+        by_span: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+        for ids, hours in touched.items():
+            by_span[(min(hours), max(hours) + 1)].append(ids)
+        changed: list[tuple[int, int, int, bytes, bytes]] = []
+        gone: list[tuple[int, int, int]] = []
+        for (lo, hi), chains in by_span.items():
+            stored = await _hours_many(db, chains, lo, hi)
+            seals = await _seals_many(db, chains, lo - _LOOKBACK)
+            for ids in chains:
+                service, source = services[ids[0]], sources[ids[1]]
+                older = [h for h in seals[ids] if h < lo]
+                if older:
+                    prev = seals[ids][max(older)][1]
+                else:
+                    prev = await _prev(db, ids, lo - _LOOKBACK, chain.genesis(service, source))
+                old = {h: v for h, v in seals[ids].items() if h >= lo}
+                found = _relinked(service, source, ids, touched[ids], stored[ids], old, prev)
+                changed += found[0]
+                gone += found[1]
+        if gone:
+            await db.executemany(
+                "DELETE FROM chain_seals WHERE service_id = ? AND source_id = ? AND hour = ?", gone
             )
-        prev = await _prev(db, (sid, src), start_hour, chain.genesis(service, name))
-        hours = tuple(
-            HourRecord(h.hour, h.status, h.errors, chain.latency_digest(h.latency))
-            for h in (stored[k] for k in sorted(stored))
+        if changed:
+            await db.executemany(
+                "INSERT INTO chain_seals (service_id, source_id, hour, digest, link)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (service_id, source_id, hour)"
+                " DO UPDATE SET digest = excluded.digest, link = excluded.link",
+                changed,
+            )
+
+    async def check_chains(self) -> ChainSummary:
+        """Walk every chain from its genesis; the first break of each broken chain."""
+        db = self._db
+        services = await self._names("services")
+        sources = await self._names("sources")
+        breaks: list[chain.Break] = []
+        hours = 0
+        ids_list = await _chain_ids(db)
+        for ids in ids_list:
+            service = services.get(ids[0], f"#{ids[0]}")
+            source = sources.get(ids[1], f"#{ids[1]}")
+            stored = await _hours(db, ids[0], ids[1], -_NO_END, _NO_END)
+            seals = [
+                chain.Seal(int(h), bytes(d), bytes(lk))
+                for h, d, lk in await db.fetchall(_SEALS, (*ids, -_NO_END, _NO_END))
+            ]
+            hours += len(seals)
+            found = chain.first_break(
+                service,
+                source,
+                chain.genesis(service, source),
+                seals,
+                ((h, s.digest(service, source)) for h, s in stored.items()),
+            )
+            if found is not None:
+                breaks.append(found)
+        breaks.sort(key=lambda b: (b.service, b.source))
+        return ChainSummary(len(ids_list), hours, tuple(breaks))
+
+    async def verify_chains(self) -> chain.Break | None:
+        """The first broken link in the database (by service, source), or None."""
+        summary = await self.check_chains()
+        return summary.breaks[0] if summary.breaks else None
+
+    async def evidence(self, service: str, start_hour: int, end_hour: int) -> list[SourceRecords]:
+        """Each source's stored hours in [start_hour, end_hour) and the seals that check them."""
+        db = self._db
+        services = {n: i for i, n in (await self._names("services")).items()}
+        if service not in services:
+            return []
+        sid = services[service]
+        sources = await self._names("sources")
+        found = await db.fetchall(
+            "SELECT DISTINCT source_id FROM minute_blocks WHERE service_id = ? AND hour >= ?"
+            " AND hour < ? UNION SELECT DISTINCT source_id FROM chain_seals WHERE service_id = ?"
+            " AND hour >= ? AND hour < ?",
+            (sid, start_hour, end_hour, sid, start_hour, end_hour),
         )
-        out.append(SourceRecords(name, hours, prev, seals))
-    return out
-
-
-async def store_evidence(
-    store: Store, service: str, start_hour: int, end_hour: int
-) -> list[SourceRecords]:
-    """:func:`evidence` through an open ``Store`` (this module is part of the store)."""
-    return await evidence(store._db, service, start_hour, end_hour)
-
-
-async def store_check(store: Store) -> ChainSummary:
-    """:func:`check_chains` through an open ``Store``."""
-    return await check_chains(store._db)
+        source_ids = sorted(int(r[0]) for r in found)
+        out: list[SourceRecords] = []
+        for src in source_ids:
+            name = sources[src]
+            stored = await _hours(db, sid, src, start_hour, end_hour)
+            seals = tuple(
+                chain.Seal(int(h), bytes(d), bytes(lk))
+                for h, d, lk in await db.fetchall(_SEALS, (sid, src, start_hour, end_hour))
+            )
+            prev = await _prev(db, (sid, src), start_hour, chain.genesis(service, name))
+            hours = tuple(
+                HourRecord(h.hour, h.status, h.errors, chain.latency_digest(h.latency))
+                for h in (stored[k] for k in sorted(stored))
+            )
+            out.append(SourceRecords(name, hours, prev, seals))
+        return out

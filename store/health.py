@@ -49,8 +49,12 @@ class HealthStore(StoreBase):
         async with self._write() as db:
             src = await self._ensure("sources", health.source)
             await db.execute(
-                "INSERT OR REPLACE INTO agent_health (source_id, at_us, pending, dropped,"
-                " problem, problem_since_us, problem_cleared_us) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO agent_health (source_id, at_us, pending, dropped,"
+                " problem, problem_since_us, problem_cleared_us) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (source_id) DO UPDATE SET at_us = excluded.at_us,"
+                " pending = excluded.pending, dropped = excluded.dropped,"
+                " problem = excluded.problem, problem_since_us = excluded.problem_since_us,"
+                " problem_cleared_us = excluded.problem_cleared_us",
                 (
                     src,
                     _us(health.at),

@@ -7,10 +7,7 @@ from collections.abc import Iterable, Sequence
 from itertools import groupby
 from operator import itemgetter
 
-import aiosqlite
-
 from core.status import DOWN
-from store.base import StoreBase
 from store.blocks import (
     BLOCK,
     MAX_LATENCY_MS,
@@ -20,6 +17,8 @@ from store.blocks import (
     id_list,
     span_groups,
 )
+from store.chain import ChainStore
+from store.db import Conn
 from store.layout import Key, fill, hours_of, is_consecutive, segments
 from store.rows import MinuteRow
 
@@ -51,7 +50,7 @@ def _span(rows: list[tuple[int, int, bytes]], first: int) -> bytes:
     return b"".join(parts)
 
 
-class MinuteStore(StoreBase):
+class MinuteStore(ChainStore):
     """Minute records in hour blocks (``store.blocks``), upserted idempotently."""
 
     async def record_minutes(self, rows: Sequence[MinuteRow]) -> None:
@@ -75,7 +74,7 @@ class MinuteStore(StoreBase):
                     count += len(batch)
         return count
 
-    async def _upsert(self, db: aiosqlite.Connection, rows: Sequence[MinuteRow]) -> None:
+    async def _upsert(self, db: Conn, rows: Sequence[MinuteRow]) -> None:
         """Merge ``rows`` into their hour blocks, then extend the hash chains.
 
         Written for speed (an import pushes millions of rows through here):
@@ -111,14 +110,12 @@ class MinuteStore(StoreBase):
         await self._upsert_errors(db, rows, sids, srcs, existed)
         # Imported here, not at the top: readers (report, status, the dashboard)
         # never write, so they need not load the hashing and claim code.
-        from store import chain
-
         names = {i: n for n, i in sids.items()}, {i: n for n, i in srcs.items()}
-        await chain.extend(db, rows, blocks=keys, names=names)
+        await self._extend_chains(db, rows, blocks=keys, names=names)
 
     async def _upsert_errors(
         self,
-        db: aiosqlite.Connection,
+        db: Conn,
         rows: Sequence[MinuteRow],
         sids: dict[str, int],
         srcs: dict[str, int],
@@ -146,7 +143,8 @@ class MinuteStore(StoreBase):
         if errors:
             await db.executemany(
                 "INSERT INTO minute_errors (service_id, source_id, minute, error_id)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET error_id = excluded.error_id",
+                " VALUES (?, ?, ?, ?) ON CONFLICT (service_id, minute, source_id)"
+                " DO UPDATE SET error_id = excluded.error_id",
                 errors,
             )
 
@@ -255,7 +253,7 @@ class MinuteStore(StoreBase):
         codes = [bytes([code]) for code in statuses]
         if sid is None or not codes or end <= start:
             return []
-        found = " OR ".join("instr(status, ?) > 0" for _ in codes)
+        found = " OR ".join(self._db.contains_bytes("status") for _ in codes)
         rows = await self._fetchall(
             "SELECT DISTINCT hour FROM minute_blocks"
             f" WHERE service_id = ? AND hour >= ? AND hour < ? AND ({found}) ORDER BY hour",

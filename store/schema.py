@@ -2,9 +2,12 @@
 
 ``MIGRATIONS[i]`` takes the database from version ``i`` to version ``i + 1``.
 To change the schema, append a new :class:`Migration` at the end (never edit
-one that has shipped): every writer that opens the file runs the ones it has
-not seen, each in its own transaction together with the version bump, so two
-processes opening an old file at once cannot apply a migration twice.
+one that has shipped), written in SQLite's DDL with types the PostgreSQL
+backend translates (``INTEGER``, ``BLOB``, ``TEXT``, ``id INTEGER PRIMARY
+KEY``, ``WITHOUT ROWID``: see ``store.postgres.conn.ddl``). Every writer that
+opens the database runs the ones it has not seen, each in its own transaction
+together with the version bump, so two processes opening an old database at
+once cannot apply a migration twice.
 
 Minute records are stored as one row per (service, hour, source): a 60-byte
 status blob and a 120-byte latency blob (see ``store.blocks``). Logically the
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
+from store.db import Conn
 
 
 @dataclass(frozen=True)
@@ -134,42 +137,34 @@ MIGRATIONS: list[Migration] = [
 LATEST = len(MIGRATIONS)
 
 
-async def current_version(db: aiosqlite.Connection) -> int:
-    """The schema version of an open database (0 for a new, empty file)."""
-    async with db.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
-    ) as cur:
-        if await cur.fetchone() is None:
-            return 0
-    async with db.execute("SELECT version FROM schema_version") as cur:
-        row = await cur.fetchone()
-    return int(row[0]) if row else 0
+async def current_version(db: Conn) -> int:
+    """The schema version of an open database (0 for a new, empty one)."""
+    if not await db.has_table("schema_version"):
+        return 0
+    rows = await db.fetchall("SELECT version FROM schema_version")
+    return int(rows[0][0]) if rows else 0
 
 
-async def migrate(db: aiosqlite.Connection) -> int:
+async def migrate(db: Conn) -> int:
     """Apply every pending migration; returns the version reached.
 
-    An up-to-date file is only read, so opening it never waits for another
-    writer. Otherwise each migration runs in its own ``BEGIN IMMEDIATE``
-    transaction that re-reads the version first, so two processes upgrading
-    the same file apply each migration once. The connection must be in
-    autocommit mode (``isolation_level=None``).
+    An up-to-date database is only read, so opening it never waits for another
+    writer. Otherwise each migration runs in its own transaction, which first
+    takes the backend's schema lock (SQLite: ``BEGIN IMMEDIATE`` itself;
+    PostgreSQL: an advisory lock) and re-reads the version, so two processes
+    upgrading the same database apply each migration once. Statements are
+    written for SQLite and translated by the backend (``Conn.ddl``).
     """
     version = await current_version(db)
     while version < LATEST:
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+        async with db.transaction():
+            await db.lock_schema()
             await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             version = await current_version(db)
             if version < LATEST:
                 for statement in MIGRATIONS[version].statements:
-                    await db.execute(statement)
+                    await db.execute(db.ddl(statement))
                 version += 1
                 await db.execute("DELETE FROM schema_version")
                 await db.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
-            await db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                await db.execute("ROLLBACK")
-            raise
     return version

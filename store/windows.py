@@ -84,8 +84,8 @@ class CreditStore(StoreBase):
         async with self._write() as db:
             sid = await self._ensure("services", service)
             await db.execute(
-                "INSERT OR IGNORE INTO settled_credits (service_id, month, settled_at)"
-                " VALUES (?, ?, ?)",
+                "INSERT INTO settled_credits (service_id, month, settled_at)"
+                " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (sid, str(month), seconds(at)),
             )
 

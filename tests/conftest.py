@@ -7,13 +7,18 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings
 
 from tests.loopback import OkHandler, serve
+from tests.pg import Cluster, cluster
+
+if TYPE_CHECKING:
+    from store import Store
 
 # CI explores the same examples every run (a failure there is reproducible and
 # never a coin toss that blocks a landing); developers' runs keep exploring anew.
@@ -103,3 +108,39 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(int(pytest.ExitCode.TESTS_FAILED))
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL cluster for the whole run (tests/pg.py)."""
+    with cluster() as made:
+        yield made
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Cluster) -> str:
+    """The URL of a fresh, empty PostgreSQL database (as its superuser) for one test."""
+    return pg_cluster.url(pg_cluster.new_database())
+
+
+OpenDb = Callable[..., Awaitable["Store"]]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def open_db(request: pytest.FixtureRequest, tmp_path: Path) -> OpenDb:
+    """``await open_db(readonly=False)``: the same fresh database each call, on
+    SQLite (a file in tmp_path) or PostgreSQL (a new database in the test cluster)."""
+    if request.param == "sqlite":
+        from store.sqlite import SqliteStore
+
+        async def sqlite(readonly: bool = False) -> Store:
+            return await SqliteStore.open(tmp_path / "s.db", readonly=readonly)
+
+        return sqlite
+    url = request.getfixturevalue("pg_url")
+    from store.postgres import PostgresStore
+
+    async def postgres(readonly: bool = False) -> Store:
+        return await PostgresStore.open(url, readonly=readonly, init=not readonly)
+
+    return postgres

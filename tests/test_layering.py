@@ -25,8 +25,19 @@ print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
 """
 
 FORBIDDEN = {
-    "core": {"agent", "tui", "store", "slawatch", "textual", "httpx", "aiosqlite"},
-    "store": {"agent", "tui", "slawatch"},
+    "core": {
+        "agent",
+        "tui",
+        "store",
+        "reads",
+        "slawatch",
+        "textual",
+        "httpx",
+        "aiosqlite",
+        "psycopg",
+    },
+    "store": {"agent", "tui", "slawatch", "reads"},
+    "reads": {"agent", "tui", "slawatch", "textual", "httpx"},
     "agent": {"tui"},
     "tui": {"agent"},
 }

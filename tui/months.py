@@ -5,7 +5,7 @@ outages) depends on the service's minutes, its cases and its windows. The
 pass reads, for every service, the last hour of recorded minutes (which the
 sparkline needs anyway), and all cases and windows in one query each; a
 service whose inputs are the same as last time keeps the figures it had, so
-``store.reports.overview`` runs only for the services that changed.
+``reads.reports.overview`` runs only for the services that changed.
 
 The last hour is where the agent writes. A write further back (a CSV import,
 a writer catching up after a long storage outage, a credit settled) is not
@@ -29,8 +29,8 @@ from core.outages import Outage
 from core.status import name_of
 from core.timeutil import YearMonth, to_minute
 from core.windows import Window
+from reads.reports import PENDING_MONTHS, overview
 from store import ProbeState, Store
-from store.reports import PENDING_MONTHS, overview
 from tui.budget import downtime_budget
 from tui.view import CreditRow, ServiceRow, Snapshot
 

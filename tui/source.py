@@ -5,7 +5,7 @@ Reads use one read-only connection kept for the app's life, so that
 committed since the last look: an unchanged database costs one pragma per
 cycle. Every read is a single autocommit statement, so the reader never holds
 a transaction open against the agent's writes. Month figures come from the
-shared read models in ``store.reports`` through ``tui.months`` (which keeps
+shared read models in ``reads.reports`` through ``tui.months`` (which keeps
 each service's figures until its data changes); rows for the panels are
 built here.
 
@@ -24,8 +24,8 @@ from core.config import Config
 from core.errors import InputError
 from core.status import name_of
 from core.timeutil import YearMonth, from_minute, to_minute
-from store import Store
-from store.reports import CaseView, case_view, month_report
+from reads.reports import CaseView, case_view, month_report
+from store import Store, open_store
 from tui.components.case_form import CaseRequest
 from tui.components.exclusion_form import ExclusionRequest
 from tui.days import day_cells
@@ -81,8 +81,8 @@ class StoreSource:
         """The long-lived read-only connection; None while the file does not exist."""
         if self._closed:
             raise RuntimeError("the dashboard's store source is closed")
-        if self._reader is None and self.config.storage_path.exists():
-            self._reader = await Store.open(self.config.storage_path, readonly=True)
+        if self._reader is None and (self.config.storage_url or self.config.storage_path.exists()):
+            self._reader = await open_store(self.config, readonly=True)
         return self._reader
 
     # -- the main screen ----------------------------------------------------------
@@ -115,7 +115,7 @@ class StoreSource:
         return asyncio.run(self._months(now, full))
 
     async def _months(self, now: datetime, full: bool) -> Snapshot:
-        async with await Store.open(self.config.storage_path, readonly=True) as store:
+        async with await open_store(self.config, readonly=True) as store:
             return await self._pass.run(store, now, full=full)
 
     @property
@@ -187,7 +187,7 @@ class StoreSource:
 
     async def detail(self, service: str, month: YearMonth, now: datetime) -> ServiceDetail:
         if (store := await self._read()) is None:
-            async with await Store.open(self.config.storage_path, readonly=True) as empty:
+            async with await open_store(self.config, readonly=True) as empty:
                 return await self._detail(empty, service, month, now)
         return await self._detail(store, service, month, now)
 
@@ -228,7 +228,7 @@ class StoreSource:
     # -- writes -------------------------------------------------------------------
 
     async def _writer(self) -> Store:
-        return await Store.open(self.config.storage_path)
+        return await open_store(self.config)
 
     async def open_case(self, request: CaseRequest) -> str:
         async with await self._writer() as store:

@@ -19,9 +19,9 @@ from slawatch.commands._support import minute_span, print_json, run, table, when
 
 if TYPE_CHECKING:
     from core.cases import Case
+    from reads.reports import CaseView
     from slawatch.cli import Context
     from store import Store
-    from store.reports import CaseView
 
 
 def register(sub: Subparsers) -> None:
@@ -69,17 +69,17 @@ def _case_id(text: str) -> int:
 
 
 def _write(ctx: Context, action: Callable[[Store], Awaitable[Case]]) -> Case:
-    from store import Store
+    from store import open_store
 
     async def go() -> Case:
-        async with await Store.open(ctx.config.storage_path) as store:
+        async with await open_store(ctx.config) as store:
             return await action(store)
 
     return run(go())
 
 
 def _open(args: argparse.Namespace, ctx: Context) -> int:
-    from store.reports import service_of
+    from reads.reports import service_of
 
     config = ctx.config
     service_of(config, args.service)
@@ -123,22 +123,22 @@ def _link(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _list(args: argparse.Namespace, ctx: Context) -> int:
-    from store import Store
-    from store.reports import service_of
+    from reads.reports import service_of
+    from store import open_store
 
     config = ctx.config
     if args.service is not None:
         service_of(config, args.service)
 
     async def read() -> list[Case]:
-        async with await Store.open(config.storage_path, readonly=True) as store:
+        async with await open_store(config, readonly=True) as store:
             return await store.cases(service=args.service, open_only=args.open)
 
     return _show(ctx, run(read()), args.json, single=False)
 
 
 def _show(ctx: Context, cases: Sequence[Case], as_json: bool, *, single: bool) -> int:
-    from store.reports import case_view
+    from reads.reports import case_view
 
     now = ctx.now()
     views = [case_view(ctx.config, c, now) for c in cases]

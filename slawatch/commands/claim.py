@@ -45,9 +45,9 @@ def register(sub: Subparsers) -> None:
 
 def _export(args: argparse.Namespace, ctx: Context) -> int:
     from core import claim as bundle
+    from reads.reports import service_of
     from slawatch import claims, signing
-    from store import Store
-    from store.reports import service_of
+    from store import open_store
 
     config = ctx.config
     service = service_of(config, args.service).name
@@ -59,7 +59,7 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
     now = ctx.now()
 
     async def gather() -> claims.Exported:
-        async with await Store.open(config.storage_path, readonly=True) as store:
+        async with await open_store(config, readonly=True) as store:
             return await claims.gather(store, config, service, month, now)
 
     exported = run(gather())

@@ -26,15 +26,15 @@ def register(sub: Subparsers) -> None:
 
 
 def _settle(args: argparse.Namespace, ctx: Context) -> int:
-    from store import Store
-    from store.reports import service_of
+    from reads.reports import service_of
+    from store import open_store
 
     config = ctx.config
     service_of(config, args.service)
     month = YearMonth.parse(args.month, "--month")
 
     async def settle() -> None:
-        async with await Store.open(config.storage_path) as store:
+        async with await open_store(config) as store:
             await store.settle_credit(args.service, month, ctx.now())
 
     run(settle())

@@ -28,12 +28,12 @@ async def export_claim(config: Config, service: str, month: YearMonth, now: date
     next to the database; returns the one line to show."""
     from core import claim as bundle
     from slawatch import claims
-    from store import Store
+    from store import open_store
 
     folder = config.storage_path.parent / "claims"
     folder.mkdir(mode=0o700, exist_ok=True)
     out = folder / f"claim-{service}-{month}.json"
-    async with await Store.open(config.storage_path, readonly=True) as store:
+    async with await open_store(config, readonly=True) as store:
         exported = await claims.gather(store, config, service, month, now)
     claims.write_atomic(out, bundle.dumps(exported.document))
     r = exported.report

@@ -72,10 +72,10 @@ def _source(args: argparse.Namespace) -> str:
 
 def _load(config: Config, batches: Iterable[Sequence[MinuteRow]]) -> int:
     """All ``batches`` into the store in one transaction; the number of records."""
-    from store import Store
+    from store import open_store
 
     async def load() -> int:
-        async with await Store.open(config.storage_path) as store:
+        async with await open_store(config) as store:
             return await store.import_minutes(batches)
 
     # Millions of short-lived row tuples would trigger the cyclic garbage collector

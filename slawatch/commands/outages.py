@@ -27,15 +27,15 @@ def register(sub: Subparsers) -> None:
 
 
 def _outages(args: argparse.Namespace, ctx: Context) -> int:
-    from store import Store
-    from store.reports import month_outages, service_of
+    from reads.reports import month_outages, service_of
+    from store import open_store
 
     config = ctx.config
     service_of(config, args.service)
     month = YearMonth.parse(args.month, "--month")
 
     async def read() -> tuple[Outage, ...]:
-        async with await Store.open(config.storage_path, readonly=True) as store:
+        async with await open_store(config, readonly=True) as store:
             return await month_outages(store, config, args.service, month)
 
     outages = run(read())

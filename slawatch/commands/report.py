@@ -19,8 +19,8 @@ from slawatch.commands._support import markdown, pct, print_json, run, table
 
 if TYPE_CHECKING:
     from core.month import MonthReport
+    from reads.quarter import QuarterReport
     from slawatch.cli import Context
-    from store.quarter import QuarterReport
 
 
 def register(sub: Subparsers) -> None:
@@ -36,19 +36,19 @@ def register(sub: Subparsers) -> None:
 
 
 def _report(args: argparse.Namespace, ctx: Context) -> int:
-    from store import Store
-    from store.reports import month_reports, service_of
+    from reads.reports import month_reports, service_of
+    from store import open_store
 
     config = ctx.config
     names = [service_of(config, args.service).name] if args.service else list(config.services)
     if args.quarter is not None:
-        from store.quarter import Quarter, quarter_report
+        from reads.quarter import Quarter, quarter_report
 
         quarter = Quarter.parse(args.quarter, "--quarter")
         now = ctx.now()
 
         async def quarters() -> list[QuarterReport]:
-            async with await Store.open(config.storage_path, readonly=True) as store:
+            async with await open_store(config, readonly=True) as store:
                 return [await quarter_report(store, config, n, quarter, now) for n in names]
 
         _print_quarters(run(quarters()), args.format, single=args.service is not None)
@@ -56,7 +56,7 @@ def _report(args: argparse.Namespace, ctx: Context) -> int:
     month = YearMonth.parse(args.month, "--month")
 
     async def months() -> list[MonthReport]:
-        async with await Store.open(config.storage_path, readonly=True) as store:
+        async with await open_store(config, readonly=True) as store:
             return await month_reports(store, config, names, month)
 
     _print_months(run(months()), args.format, single=args.service is not None)

@@ -14,8 +14,8 @@ from slawatch.commands._args import Subparsers, json_option
 from slawatch.commands._support import pct, print_json, run, table, when
 
 if TYPE_CHECKING:
+    from reads.reports import Overview
     from slawatch.cli import Context
-    from store.reports import Overview
 
 
 def register(sub: Subparsers) -> None:
@@ -25,14 +25,14 @@ def register(sub: Subparsers) -> None:
 
 
 def _status(args: argparse.Namespace, ctx: Context) -> int:
-    from store import Store
-    from store.reports import overview
+    from reads.reports import overview
+    from store import open_store
 
     config = ctx.config
     now = ctx.now()
 
     async def read() -> Overview:
-        async with await Store.open(config.storage_path, readonly=True) as store:
+        async with await open_store(config, readonly=True) as store:
             return await overview(store, config, now)
 
     view = run(read())
@@ -110,7 +110,7 @@ def render(view: Overview) -> str:
 
 def _agents(view: Overview) -> list[str]:
     """One line per agent with something to say about its storage (issue 7)."""
-    from store.reports import AGENT_SILENT
+    from reads.reports import AGENT_SILENT
 
     lines: list[str] = []
     for h in view.agents:

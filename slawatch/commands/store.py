@@ -1,4 +1,10 @@
-"""``slawatch store verify``: walk every hash chain and report the first broken link."""
+"""``slawatch store init|migrate|verify``: the database itself.
+
+``init`` creates or upgrades the schema of the configured database (SQLite or
+PostgreSQL; for PostgreSQL also the fleet's roles and row-level security);
+``migrate --to URL`` copies the SQLite store into an empty PostgreSQL database
+and checks both; ``verify`` walks every hash chain.
+"""
 
 from __future__ import annotations
 
@@ -9,39 +15,122 @@ from slawatch.commands._args import Subparsers, group
 from slawatch.commands._support import run
 
 if TYPE_CHECKING:
+    from core.config import Config
     from slawatch.cli import Context
     from store.chain import ChainSummary
 
 
 def register(sub: Subparsers) -> None:
-    v = group(sub, "store", "check the database").add_parser(
+    commands = group(sub, "store", "create, move and check the database")
+    i = commands.add_parser(
+        "init",
+        help="create or upgrade the schema (PostgreSQL: also the fleet's roles); idempotent",
+        description="Create or upgrade the schema of the configured database. With a"
+        " PostgreSQL [storage] url (or $SLAWATCH_DATABASE_URL), run it as the database's"
+        " owner: it also creates the roles slawatch_agent, slawatch_reader and"
+        " slawatch_operator and the row-level security that keeps agents apart."
+        " Example: slawatch store init",
+    )
+    i.set_defaults(handler=_init)
+    m = commands.add_parser(
+        "migrate",
+        help="copy the whole SQLite store into an empty PostgreSQL database",
+        description="Copy minutes, hash chains, cases, links, windows and settled credits"
+        " from the configured SQLite file into the PostgreSQL database at URL (created or"
+        " upgraded first), then walk the chains on both. Example: slawatch store migrate"
+        " --to postgresql://slawatch@db.internal/slawatch",
+    )
+    m.add_argument("--to", required=True, metavar="URL", help="postgresql://user@host/db")
+    m.set_defaults(handler=_migrate)
+    v = commands.add_parser(
         "verify", help="walk the minute records' hash chains; exit 1 at a broken link"
     )
     v.set_defaults(handler=_verify)
 
 
-def _verify(args: argparse.Namespace, ctx: Context) -> int:
+def _where(config: Config) -> str:
+    from core.dburl import mask_url
+
+    return mask_url(config.storage_url) if config.storage_url else str(config.storage_path)
+
+
+def _init(args: argparse.Namespace, ctx: Context) -> int:
+    config = ctx.config
+
+    async def init() -> tuple[int, list[str]]:
+        from store.schema import LATEST
+
+        if config.storage_url is None:
+            from store.sqlite import SqliteStore
+
+            async with await SqliteStore.open(config.storage_path):
+                return LATEST, []
+        from store.postgres import PostgresStore
+
+        async with await PostgresStore.open(config.storage_url, init=True) as store:
+            return LATEST, await store.apply_roles()
+
+    version, notes = run(init())
+    for note in notes:
+        print(f"note: {note}")
+    print(f"{_where(config)}: schema version {version}: OK")
+    return 0
+
+
+def _migrate(args: argparse.Namespace, ctx: Context) -> int:
+    from core.configfile import check_database_url
+    from core.dburl import mask_url
     from core.errors import InputError
-    from store import Store
-    from store.chain import store_check
 
     config = ctx.config
+    url: str = args.to
+    check_database_url(url, "--to")
     if not config.storage_path.exists():
+        raise InputError(str(config.storage_path), "no SQLite database here to migrate")
+
+    async def migrate() -> tuple[int, ChainSummary, ChainSummary]:
+        from store.copy import copy_store
+        from store.postgres import PostgresStore
+        from store.sqlite import SqliteStore
+
+        async with (
+            await SqliteStore.open(config.storage_path) as src,
+            await PostgresStore.open(url, init=True) as dst,
+        ):
+            await dst.apply_roles()
+            copied = await copy_store(src, dst)
+            return copied.rows, await src.check_chains(), await dst.check_chains()
+
+    rows, before, after = run(migrate())
+    print(f"{config.storage_path} -> {mask_url(url)}: {rows} rows copied")
+    for name, summary in (("SQLite", before), ("PostgreSQL", after)):
+        state = "OK" if not summary.breaks else f"{len(summary.breaks)} broken"
+        print(f"  {name}: {summary.chains} chains, {summary.hours} sealed hours: {state}")
+    return 0 if not (before.breaks or after.breaks) else 1
+
+
+def _verify(args: argparse.Namespace, ctx: Context) -> int:
+    from core.errors import InputError
+    from store import open_store
+
+    config = ctx.config
+    if config.storage_url is None and not config.storage_path.exists():
         raise InputError(str(config.storage_path), "no database here yet")
 
     async def check() -> ChainSummary:
-        async with await Store.open(config.storage_path, readonly=True) as store:
-            return await store_check(store)
+        async with await open_store(config, readonly=True) as store:
+            return await store.check_chains()
 
     summary = run(check())
+    where = _where(config)
     if not summary.breaks:
-        print(f"{config.storage_path}: {summary.chains} chains, {summary.hours} sealed hours: OK")
+        print(f"{where}: {summary.chains} chains, {summary.hours} sealed hours: OK")
         return 0
     for found in summary.breaks:
         print(f"BROKEN {found.describe()}")
     first = summary.breaks[0]
     print(
-        f"{config.storage_path}: {len(summary.breaks)} of {summary.chains} chains broken; "
+        f"{where}: {len(summary.breaks)} of {summary.chains} chains broken; "
         f"first broken link: {first.describe()}"
     )
     return 1

@@ -46,8 +46,8 @@ def _window_options(p: argparse.ArgumentParser, *, reason_required: bool) -> Non
 
 
 def _add(args: argparse.Namespace, ctx: Context) -> int:
-    from store import Store
-    from store.reports import service_of
+    from reads.reports import service_of
+    from store import open_store
 
     config = ctx.config
     service_of(config, args.service)
@@ -60,7 +60,7 @@ def _add(args: argparse.Namespace, ctx: Context) -> int:
     lo, hi = minute_span(start, end)
 
     async def add() -> Window:
-        async with await Store.open(config.storage_path) as store:
+        async with await open_store(config) as store:
             if kind == "maintenance":
                 return await store.add_maintenance(args.service, lo, hi, args.reason)
             return await store.add_exclusion(args.service, lo, hi, args.reason)

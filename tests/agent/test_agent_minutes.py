@@ -17,8 +17,8 @@ from agent.probe import ProbeResult
 from agent.verdict import CANARY_ERROR, Verdict, apply_canary, fold
 from core.status import DEGRADED, DOWN, UNKNOWN, UP
 from core.timeutil import from_minute, to_minute
-from store import Store
 from store.rows import ProbeState
+from store.sqlite import SqliteStore
 
 T0 = datetime(2026, 11, 2, 9, 0, 10, tzinfo=UTC)
 M0 = to_minute(T0)
@@ -72,7 +72,7 @@ def test_minute_book_waits_for_running_probes() -> None:
 
 
 async def stored(path: Path, service: str, start: int, end: int) -> list[int]:
-    async with await Store.open(path, readonly=True) as store:
+    async with await SqliteStore.open(path, readonly=True) as store:
         return list((await store.minutes(service, start, end)).get("probe-1", bytes(end - start)))
 
 
@@ -124,7 +124,7 @@ async def test_canary_turns_a_shared_failure_into_unknown(
     for a in (agent, agent2, agent3):
         assert await a.stop()
     assert await stored(config.storage_path, "a", M0, M0 + 3) == [UNKNOWN, DOWN, DOWN]
-    async with await Store.open(config.storage_path, readonly=True) as store:
+    async with await SqliteStore.open(config.storage_path, readonly=True) as store:
         errors = await store.minute_errors("a", M0, M0 + 1)
         states = {s.service: s for s in await store.probe_states()}
     assert [e[2] for e in errors] == [CANARY_ERROR]
@@ -182,7 +182,7 @@ async def test_a_clock_going_back_never_records_a_minute_twice(
     await agent.probe_service("web")
     assert await agent.stop()
     assert await stored(config.storage_path, "web", M0, M0 + 2) == [UP, 0]
-    async with await Store.open(config.storage_path, readonly=True) as store:
+    async with await SqliteStore.open(config.storage_path, readonly=True) as store:
         (state,) = await store.probe_states()
     assert (state.status, state.error) == (DOWN, "status:500")  # live state still updates
 

@@ -59,11 +59,11 @@ def rows(db: Path) -> dict[tuple[str, int], int]:
     """Every recorded (service, minute) -> status, read with plain sqlite3 via the store."""
     import asyncio
 
-    from store import Store
+    from store.sqlite import SqliteStore
 
     async def read() -> dict[tuple[str, int], int]:
         out: dict[tuple[str, int], int] = {}
-        async with await Store.open(db, readonly=True) as store:
+        async with await SqliteStore.open(db, readonly=True) as store:
             for i in range(200):
                 name = f"svc{i:03d}"
                 bounds = await store.data_bounds(name)

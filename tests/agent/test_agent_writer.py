@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-import store.store
+import store.sqlite.backend
 from agent.sink import StoreSink
 from agent.verdict import Verdict
 from agent.writer import Writer
 from core.status import DOWN, UP
-from store import Store
+from store.sqlite import SqliteStore
 
 M0 = 29_400_000
 
@@ -23,16 +23,16 @@ def verdicts(n: int, start: int = M0) -> list[Verdict]:
 
 
 async def stored(path: Path, n: int) -> list[int]:
-    async with await Store.open(path, readonly=True) as s:
+    async with await SqliteStore.open(path, readonly=True) as s:
         return list((await s.minutes("web", M0, M0 + n)).get("probe-1", b""))
 
 
 async def test_locked_database_keeps_the_buffer_logs_once_and_recovers(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store.store, "BUSY_TIMEOUT_MS", 100)  # fail fast instead of in 5 s
+    monkeypatch.setattr(store.sqlite.backend, "BUSY_TIMEOUT_MS", 100)  # fail fast instead of in 5 s
     path = tmp_path / "db.sqlite"
-    await (await Store.open(path)).close()  # create and migrate it
+    await (await SqliteStore.open(path)).close()  # create and migrate it
     sink = StoreSink(path)
     writer = Writer(sink, "probe-1", batch=4)
     writer.add(verdicts(2))

@@ -145,13 +145,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 def _record_errors(db: Path) -> None:
     import asyncio
 
-    from store import Store
     from store.rows import MinuteRow
+    from store.sqlite import SqliteStore
 
     start = int(datetime(2026, 10, 3, 14, tzinfo=UTC).timestamp()) // 60
 
     async def go() -> None:
-        async with await Store.open(db) as store:
+        async with await SqliteStore.open(db) as store:
             rows = [
                 MinuteRow("portal", "agent", start + i, 3, None, "status:503") for i in range(10)
             ]

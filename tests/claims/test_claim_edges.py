@@ -11,8 +11,8 @@ from core.config import load_config
 from core.timeutil import YearMonth, to_minute
 from slawatch import claims
 from slawatch.commands._support import run
-from store import Store
 from store.rows import MinuteRow
+from store.sqlite import SqliteStore
 from tests.conftest import write_config
 
 CONFIG = """
@@ -50,7 +50,7 @@ def test_half_hour_zone_and_an_outage_from_the_previous_month(tmp_path: Path) ->
     config = load_config(write_config(tmp_path, CONFIG))
 
     async def build() -> claims.Exported:
-        async with await Store.open(config.storage_path) as store:
+        async with await SqliteStore.open(config.storage_path) as store:
             await store.import_minutes([_rows("agent"), _rows("probe-2")])
             await store.open_case(
                 service="api", priority="critical", title="API down", ref=None,

@@ -8,7 +8,7 @@ from core.config import load_config
 from core.timeutil import YearMonth
 from slawatch import claims
 from slawatch.commands._support import run
-from store import Store
+from store.sqlite import SqliteStore
 from tests.claims.conftest import NOW, World
 
 EXPECTED = Path(__file__).with_name("letter_2026-10.md")
@@ -18,7 +18,7 @@ def _document(world: World) -> dict[str, object]:
     config = load_config(world.config)
 
     async def gather() -> claims.Exported:
-        async with await Store.open(config.storage_path, readonly=True) as store:
+        async with await SqliteStore.open(config.storage_path, readonly=True) as store:
             return await claims.gather(store, config, "portal", YearMonth(2026, 10), NOW)
 
     return run(gather()).document

@@ -10,10 +10,10 @@ import pytest
 
 from core import chain
 from store import Store
-from store.chain import store_check, verify_chains
 from store.rows import MinuteRow
+from store.sqlite import SqliteStore
 from tests.claims.conftest import World
-from tests.conftest import run_cli
+from tests.conftest import OpenDb, run_cli
 
 BASE = 29_619_360  # 2026-04-26T00:00Z, a whole hour
 
@@ -22,15 +22,15 @@ def rows(start: int, count: int, status: int = 1, source: str = "agent") -> list
     return [MinuteRow("svc", source, start + i, status, 100 + i % 50, None) for i in range(count)]
 
 
-async def test_writes_keep_every_chain_whole(tmp_path: Path) -> None:
-    async with await Store.open(tmp_path / "s.db") as store:
+async def test_writes_keep_every_chain_whole(open_db: OpenDb) -> None:
+    async with await open_db() as store:
         await store.record_minutes(rows(BASE, 180))
         await store.record_minutes(rows(BASE + 180, 30, status=3, source="other"))
-        summary = await store_check(store)
+        summary = await store.check_chains()
         assert (summary.chains, summary.hours, summary.breaks) == (2, 4, ())
         # A back-fill into the first hour re-seals it and re-links the two after it.
         await store.record_minutes([MinuteRow("svc", "agent", BASE + 5, 3, None, "timeout")])
-        assert await verify_chains(store._db) is None
+        assert await store.verify_chains() is None
         # Re-recording the same minutes changes no seal.
         before = await _seals(store)
         await store.import_minutes([rows(BASE, 180)[60:]])
@@ -38,8 +38,8 @@ async def test_writes_keep_every_chain_whole(tmp_path: Path) -> None:
 
 
 async def _seals(store: Store) -> list[tuple[int, bytes]]:
-    async with store._db.execute("SELECT hour, link FROM chain_seals ORDER BY 1") as cur:
-        return [(int(h), bytes(lk)) for h, lk in await cur.fetchall()]
+    found = await store._db.fetchall("SELECT hour, link FROM chain_seals ORDER BY 1")
+    return [(int(h), bytes(lk)) for h, lk in found]
 
 
 @pytest.mark.parametrize(
@@ -78,19 +78,19 @@ async def test_edits_behind_the_store_are_caught(
     tmp_path: Path, sql: str, params: tuple[object, ...], reason: str
 ) -> None:
     path = tmp_path / "s.db"
-    async with await Store.open(path) as store:
+    async with await SqliteStore.open(path) as store:
         await store.record_minutes(rows(BASE, 180))
         await store.record_minutes(
             [MinuteRow("svc", "agent", BASE + 70, 3, None, "timeout"),
              MinuteRow("svc", "agent", BASE + 71, 3, None, "dns")]
         )  # fmt: skip
-        assert await verify_chains(store._db) is None
+        assert await store.verify_chains() is None
     db = sqlite3.connect(path)
     db.execute(sql, params)
     db.commit()
     db.close()
-    async with await Store.open(path, readonly=True) as store:
-        found = await verify_chains(store._db)
+    async with await SqliteStore.open(path, readonly=True) as store:
+        found = await store.verify_chains()
     assert found is not None
     assert (found.service, found.source, found.reason) == ("svc", "agent", reason)
     hour = BASE // 60 + (6 if "never sealed" in reason else 1)
@@ -141,21 +141,17 @@ def test_pure_chain_finds_the_first_break() -> None:
         chain.verdict_digest(status, ((5, "a"), (5, "b")))
 
 
-async def test_extend_with_known_blocks_seals_like_the_row_scan(tmp_path: Path) -> None:
+async def test_extend_with_known_blocks_seals_like_the_row_scan(open_db: OpenDb) -> None:
     """A writer may name the touched blocks by id instead of handing over rows to scan."""
-    from store.chain import extend
-
-    async with await Store.open(tmp_path / "s.db") as store:
+    async with await open_db() as store:
         await store.record_minutes(rows(BASE, 120))
         before = await _seals(store)
-        db = store._db
         hour = BASE // 60 + 1
-        await db.execute("BEGIN IMMEDIATE")
-        await db.execute(
-            "UPDATE minute_blocks SET status = ? WHERE hour = ?", (bytes([3] * 60), hour)
-        )
-        await extend(db, rows(BASE + 60, 60, status=3), blocks=[(1, hour, 1)])
-        await db.execute("COMMIT")
+        async with store._write() as db:
+            await db.execute(
+                "UPDATE minute_blocks SET status = ? WHERE hour = ?", (bytes([3] * 60), hour)
+            )
+            await store._extend_chains(db, rows(BASE + 60, 60, status=3), blocks=[(1, hour, 1)])
         after = await _seals(store)
         assert after[0] == before[0] and after[1] != before[1]
-        assert await verify_chains(db) is None
+        assert await store.verify_chains() is None

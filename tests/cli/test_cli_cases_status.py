@@ -12,7 +12,8 @@ import pytest
 
 from core.status import DOWN, UP
 from core.timeutil import YearMonth, utc_now
-from store import ProbeState, Store
+from store import ProbeState
+from store.sqlite import SqliteStore
 from tests.cli.common import CASE_KEYS, PORTAL, ok_json, storage
 
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ def test_status_shows_state_cases_and_pending_credits_until_settled(
     assert imported.returncode == 0, imported.stderr
 
     async def probe() -> None:
-        async with await Store.open(tmp_path / "db" / "slawatch.db") as store:
+        async with await SqliteStore.open(tmp_path / "db" / "slawatch.db") as store:
             await store.record_probe(ProbeState("portal", "agent", now - timedelta(seconds=90),
                                                 DOWN, None, "timeout"))  # fmt: skip
             await store.record_probe(ProbeState("portal", "agent", now - timedelta(seconds=30),

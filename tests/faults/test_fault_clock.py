@@ -16,9 +16,9 @@ from rig import Clock, Rig, config_for
 from agent.sink import StoreSink
 from core.status import DOWN, UP
 from core.timeutil import YearMonth, to_minute
-from store import Store
-from store.reports import month_report
+from reads.reports import month_report
 from store.rows import MinuteRow
+from store.sqlite import SqliteStore
 
 HOUR = timedelta(hours=1)
 
@@ -43,7 +43,7 @@ async def target() -> AsyncIterator[Hostile]:
 
 
 async def stored(db: Path, lo: int, hi: int) -> dict[tuple[str, int], int]:
-    async with await Store.open(db, readonly=True) as s:
+    async with await SqliteStore.open(db, readonly=True) as s:
         out: dict[tuple[str, int], int] = {}
         for name in ("svc0", "svc1"):
             data = (await s.minutes(name, lo, hi)).get("probe-1", b"")
@@ -109,7 +109,7 @@ async def test_dst_turn_in_the_contract_zone(
     await rig.minutes(180)  # 00:00 to 03:00 UTC, across the turn
     assert await rig.close()
     assert max(sink.writes.values()) == 1 and len(sink.writes) == 2 * 180
-    async with await Store.open(db, readonly=True) as s:
+    async with await SqliteStore.open(db, readonly=True) as s:
         report = await month_report(s, config, "svc0", YearMonth.parse(month, "month"))
     assert report.minutes_in_month == real_minutes
     assert report.unknown_minutes == real_minutes - 180  # 180 recorded: none twice, none made up

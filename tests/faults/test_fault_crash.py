@@ -18,8 +18,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from store import Store
-from store.chain import store_check
+from store.sqlite import SqliteStore
 
 HERE = Path(__file__).parent
 REPO = HERE.parents[1]
@@ -100,8 +99,8 @@ def recorded(db: Path) -> dict[tuple[str, int], int]:
 
 
 async def chains(db: Path) -> tuple[int, int]:
-    async with await Store.open(db, readonly=True) as store:
-        summary = await store_check(store)
+    async with await SqliteStore.open(db, readonly=True) as store:
+        summary = await store.check_chains()
     return summary.chains, len(summary.breaks)
 
 

@@ -25,8 +25,8 @@ from agent.incidents import OutageEvent
 from agent.notify import Notifications
 from core.config import Notifier
 from core.timeutil import YearMonth
-from store import Store
 from store.rows import MinuteRow
+from store.sqlite import SqliteStore
 from tests.conftest import run_cli
 from tests.loopback import QuietHandler, serve
 
@@ -42,7 +42,7 @@ async def test_database_and_keys_are_private(tmp_path: Path) -> None:
     old = os.umask(0o022)  # a usual umask: without care, files would be world-readable
     try:
         db = tmp_path / "var" / "data" / "slawatch.db"
-        async with await Store.open(db) as s:
+        async with await SqliteStore.open(db) as s:
             await s.record_minutes([MinuteRow("web", "probe-1", 29_000_000, 1)])
             assert mode(Path(f"{db}-wal")) == 0o600 and mode(Path(f"{db}-shm")) == 0o600
         assert mode(db) == 0o600 and mode(db.parent) == 0o700

@@ -23,18 +23,20 @@ from hostile import Hostile
 from inproc import call
 from rig import Clock, Rig, config_for
 
-import store.store
+import store.sqlite.backend
 from agent.sink import StoreSink
 from agent.verdict import Verdict
 from agent.writer import Writer
 from core.status import UP
-from store import Store
 from store.rows import MinuteRow
+from store.sqlite import SqliteStore
 
 
 @pytest.fixture(autouse=True)
 def short_busy_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store.store, "BUSY_TIMEOUT_MS", 100)  # a lock fails fast, not in 5 s
+    monkeypatch.setattr(
+        store.sqlite.backend, "BUSY_TIMEOUT_MS", 100
+    )  # a lock fails fast, not in 5 s
 
 
 @pytest.fixture
@@ -70,7 +72,7 @@ def errors(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 async def stored(db: Path) -> dict[tuple[str, int], int]:
     out: dict[tuple[str, int], int] = {}
-    async with await Store.open(db, readonly=True) as s:
+    async with await SqliteStore.open(db, readonly=True) as s:
         for name in ("svc0", "svc1"):
             bounds = await s.data_bounds(name)
             if bounds is None:
@@ -81,7 +83,7 @@ async def stored(db: Path) -> dict[tuple[str, int], int]:
 
 
 async def health(db: Path) -> list[tuple[str | None, bool]]:
-    async with await Store.open(db, readonly=True) as s:
+    async with await SqliteStore.open(db, readonly=True) as s:
         return [(h.problem, h.problem_cleared is not None) for h in await s.agent_health()]
 
 

@@ -46,7 +46,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from slawatch.importers.progress import Progress
-from store import Store
+from core.config import load_config
+from store import open_store
 from tests.cli.common import assert_user_error, ok_json
 from tests.importers.kumadb import DOWN, MAINTENANCE, PENDING, UP, Beat, build
 
@@ -230,7 +231,7 @@ def test_minute_records_hold_the_rule_latency_and_error(kuma_db: Path, config: P
 
     async def read() -> tuple[dict[str, bytes], list[tuple[int, int | None]], list[Any]]:
         start, end = int(t("2026-03-05T08:00")) // 60, int(t("2026-03-05T08:04")) // 60
-        async with await Store.open(config.parent / "slawatch.db", readonly=True) as store:
+        async with await open_store(load_config(config), readonly=True) as store:
             statuses = await store.minutes("api", start, end)
             latencies = await store.latencies("api", start, end)
             m0, m1 = int(t("2026-03-15T01:08")) // 60, int(t("2026-03-15T01:12")) // 60

@@ -9,8 +9,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from store import MinuteRow, Store
-from store.chain import store_check
+from store import MinuteRow
+from store.sqlite import SqliteStore
 
 BASE = 29_000_040  # on an hour boundary
 row_strategy = st.builds(
@@ -66,7 +66,7 @@ def test_reads_match_a_dict_of_the_last_write(batches: list[list[MinuteRow]], st
     end = start + 150
 
     async def run(folder: Path) -> None:
-        async with await Store.open(folder / "s.db") as store:
+        async with await SqliteStore.open(folder / "s.db") as store:
             for batch in batches:
                 await store.record_minutes(batch)
             for service in ("portal", "api"):
@@ -90,7 +90,7 @@ def test_reads_match_a_dict_of_the_last_write(batches: list[list[MinuteRow]], st
                 assert await store.latencies(service, start, end) == expected_latencies(
                     model, service, start, end
                 )
-            assert (await store_check(store)).breaks == ()
+            assert (await store.check_chains()).breaks == ()
 
     with tempfile.TemporaryDirectory() as folder:
         asyncio.run(run(Path(folder)))

@@ -1,4 +1,4 @@
-"""The store against real SQLite files in tmp_path."""
+"""The store against real SQLite files in tmp_path and a real PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -15,15 +15,17 @@ import pytest
 from core.errors import InputError, SlawatchError
 from core.status import DEGRADED, DOWN, UP
 from core.timeutil import YearMonth
-from store import MinuteRow, ProbeState, Store
+from store import MinuteRow, ProbeState
 from store.schema import LATEST, MIGRATIONS
+from store.sqlite import SqliteStore
+from tests.conftest import OpenDb
 
 T0 = 29_000_040  # an epoch minute on an hour boundary
 
 
 async def test_open_creates_private_wal_file_and_migrates(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "slawatch.db"
-    async with await Store.open(path) as store:
+    async with await SqliteStore.open(path) as store:
         assert store.path == path
         await store.record_minutes([MinuteRow("portal", "agent", T0, UP)])
         wal = path.with_name(path.name + "-wal")
@@ -36,13 +38,13 @@ async def test_open_creates_private_wal_file_and_migrates(tmp_path: Path) -> Non
             assert [tuple(r) for r in await cur.fetchall()] == [(LATEST,)]
     assert len(MIGRATIONS) == LATEST
     # Reopening runs nothing twice.
-    async with await Store.open(path):
+    async with await SqliteStore.open(path):
         pass
 
 
 async def test_readonly_missing_file_reads_empty_and_creates_nothing(tmp_path: Path) -> None:
     path = tmp_path / "none.db"
-    async with await Store.open(path, readonly=True) as store:
+    async with await SqliteStore.open(path, readonly=True) as store:
         assert await store.minutes("portal", T0, T0 + 10) == {}
         assert await store.cases() == []
     assert not path.exists()
@@ -52,10 +54,10 @@ async def test_not_a_database_is_a_user_error(tmp_path: Path) -> None:
     path = tmp_path / "junk.db"
     path.write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(SlawatchError, match=r"junk\.db"):
-        await Store.open(path)
+        await SqliteStore.open(path)
 
 
-async def test_minutes_round_trip_idempotent_across_hours_and_sources(tmp_path: Path) -> None:
+async def test_minutes_round_trip_idempotent_across_hours_and_sources(open_db: OpenDb) -> None:
     rows = [
         MinuteRow("portal", "a", T0 + 58, UP, 120),
         MinuteRow("portal", "a", T0 + 59, DOWN, None, "timeout"),
@@ -63,7 +65,7 @@ async def test_minutes_round_trip_idempotent_across_hours_and_sources(tmp_path: 
         MinuteRow("portal", "b", T0 + 59, UP, 80),
         MinuteRow("other", "a", T0 + 59, DOWN),
     ]
-    async with await Store.open(tmp_path / "s.db") as store:
+    async with await open_db() as store:
         await store.record_minutes(rows)
         await store.record_minutes(rows)
         got = await store.minutes("portal", T0 + 57, T0 + 63)
@@ -82,12 +84,12 @@ async def test_minutes_round_trip_idempotent_across_hours_and_sources(tmp_path: 
         assert await store.minutes("nobody", T0, T0 + 5) == {}
 
 
-async def test_import_rolls_back_everything_when_a_batch_fails(tmp_path: Path) -> None:
+async def test_import_rolls_back_everything_when_a_batch_fails(open_db: OpenDb) -> None:
     def batches() -> Iterator[list[MinuteRow]]:
         yield [MinuteRow("portal", "csv", T0, DOWN)]
         raise InputError("f.csv: line 3", "bad")
 
-    async with await Store.open(tmp_path / "s.db") as store:
+    async with await open_db() as store:
         with pytest.raises(InputError):
             await store.import_minutes(batches())
         assert await store.minutes("portal", T0, T0 + 1) == {}
@@ -96,10 +98,10 @@ async def test_import_rolls_back_everything_when_a_batch_fails(tmp_path: Path) -
         assert await store.minutes("portal", T0, T0 + 1) == {"csv": bytes([UP])}
 
 
-async def test_probe_states_keep_the_newest(tmp_path: Path) -> None:
+async def test_probe_states_keep_the_newest(open_db: OpenDb) -> None:
     t1 = datetime(2026, 10, 3, 14, 5, 7, 250_000, tzinfo=UTC)
     t0 = datetime(2026, 10, 3, 14, 4, tzinfo=UTC)
-    async with await Store.open(tmp_path / "s.db") as store:
+    async with await open_db() as store:
         await store.record_probe(ProbeState("portal", "agent", t1, DOWN, None, "timeout"))
         await store.record_probe(ProbeState("portal", "agent", t0, UP, 40, None))
         await store.record_probe(ProbeState("api", "agent", t0, UP, 40, None))
@@ -110,9 +112,9 @@ async def test_probe_states_keep_the_newest(tmp_path: Path) -> None:
     ]
 
 
-async def test_cases_lifecycle_and_links(tmp_path: Path) -> None:
+async def test_cases_lifecycle_and_links(open_db: OpenDb) -> None:
     opened = datetime(2026, 10, 3, 14, 5, tzinfo=UTC)
-    async with await Store.open(tmp_path / "s.db") as store:
+    async with await open_db() as store:
         case = await store.open_case("portal", "critical", "down", opened, ref="P-1")
         assert case.id == 1 and case.ref == "P-1" and case.links == ()
         with pytest.raises(InputError, match="before"):
@@ -133,8 +135,8 @@ async def test_cases_lifecycle_and_links(tmp_path: Path) -> None:
         assert await store.get_case(9) is None
 
 
-async def test_windows_and_settled_credits(tmp_path: Path) -> None:
-    async with await Store.open(tmp_path / "s.db") as store:
+async def test_windows_and_settled_credits(open_db: OpenDb) -> None:
+    async with await open_db() as store:
         await store.add_maintenance("portal", 100, 200, "upgrade")
         await store.add_exclusion("portal", 300, 310, "upstream")
         with pytest.raises(InputError):
@@ -152,9 +154,11 @@ async def test_windows_and_settled_credits(tmp_path: Path) -> None:
         assert await store.settled_months("api") == set()
 
 
-async def test_reader_sees_committed_writes_of_another_connection(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
-    async with await Store.open(path) as writer, await Store.open(path, readonly=True) as reader:
+async def test_reader_sees_committed_writes_of_another_connection(open_db: OpenDb) -> None:
+    async with (
+        await open_db() as writer,
+        await open_db(readonly=True) as reader,
+    ):
         await writer.record_minutes([MinuteRow("portal", "agent", T0, DOWN)])
         assert await reader.minutes("portal", T0, T0 + 1) == {"agent": bytes([DOWN])}
         with pytest.raises(RuntimeError):
@@ -170,7 +174,7 @@ async def test_an_older_file_is_migrated_even_by_a_reader(tmp_path: Path) -> Non
         await db.execute("INSERT INTO schema_version (version) VALUES (1)")
         await db.execute("INSERT INTO services (name) VALUES ('portal')")
     assert LATEST > 1  # the hash chain's migration follows the initial schema
-    async with await Store.open(path, readonly=True) as store:
+    async with await SqliteStore.open(path, readonly=True) as store:
         assert await store.minutes("portal", T0, T0 + 1) == {}
     async with (
         aiosqlite.connect(path) as db,
@@ -183,18 +187,17 @@ async def test_a_database_that_cannot_be_created_is_a_user_error(tmp_path: Path)
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     with pytest.raises(SlawatchError, match="cannot create database"):
-        await Store.open(blocker / "slawatch.db")
+        await SqliteStore.open(blocker / "slawatch.db")
 
 
-async def test_concurrent_lookups_share_one_read_of_the_names(tmp_path: Path) -> None:
+async def test_concurrent_lookups_share_one_read_of_the_names(open_db: OpenDb) -> None:
     """Every service's figures are gathered at once; their id lookups must not each
     read the whole services table (the dashboard's month pass depended on this)."""
-    db = tmp_path / "s.db"
-    async with await Store.open(db) as store:
+    async with await open_db() as store:
         await store.record_minutes(
             [MinuteRow(f"svc{i}", "agent", 29_000_000, 1) for i in range(200)]
         )
-    async with await Store.open(db, readonly=True) as store:
+    async with await open_db(readonly=True) as store:
         reads = 0
         names = store._names
 

@@ -18,7 +18,8 @@ import pytest
 from core.config import Config, load_config
 from core.status import DEGRADED, DOWN, UP
 from slawatch.demo import seed, write_config
-from store import ProbeState, Store
+from store import ProbeState
+from store.sqlite import SqliteStore
 
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)  # a Sunday
 BASE_URL = "http://127.0.0.1:9"  # never probed in these tests
@@ -30,7 +31,7 @@ def pinned() -> datetime:
 
 async def _build(folder: Path) -> None:
     config = load_config(write_config(folder, BASE_URL))
-    async with await Store.open(config.storage_path) as store:
+    async with await SqliteStore.open(config.storage_path) as store:
         await seed(store, NOW)
         for service, status, seconds, latency in (
             ("portal", UP, 3, 48),

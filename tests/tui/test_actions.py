@@ -12,7 +12,7 @@ from textual.widgets import Label
 from core.config import Config
 from core.timeutil import YearMonth, to_minute
 from slawatch.commands.dashboard import export_claim
-from store import Store
+from store.sqlite import SqliteStore
 from tests.tui.conftest import NOW, pinned
 from tui.app import SlawatchApp
 from tui.components.case_form import CaseForm
@@ -85,7 +85,7 @@ async def test_open_case_linked_to_the_selected_outage(dash_config: Config) -> N
         await until(pilot, lambda: isinstance(app.screen, CaseForm))
         await pilot.press(*"req77", "enter")  # a "q" typed in a form is text
         await until(pilot, lambda: not credits.selected_outage and app.refreshes >= 3)
-    async with await Store.open(dash_config.storage_path, readonly=True) as store:
+    async with await SqliteStore.open(dash_config.storage_path, readonly=True) as store:
         (case,) = await store.cases(service="mail")
     assert case.ref == "req77"
     assert case.priority == "critical"
@@ -105,7 +105,7 @@ async def test_record_first_response_and_resolve(dash_config: Config) -> None:
         await until(pilot, lambda: "answered" in row_text(cases, str(waiting)))
         await pilot.press("d")
         await until(pilot, lambda: str(waiting) not in cases.keys)
-    async with await Store.open(dash_config.storage_path, readonly=True) as store:
+    async with await SqliteStore.open(dash_config.storage_path, readonly=True) as store:
         case = await store.get_case(waiting or 0)
     assert case is not None and case.ref == "SUP-4720"
     assert case.responded_at == NOW
@@ -131,7 +131,7 @@ async def test_exclusion_from_the_detail_screen(dash_config: Config) -> None:
         await pilot.press(*"ISP", "space", *"DNS", "enter")
         await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
     start, end = YearMonth(2026, 11).bounds(dash_config.contract_for("mail").timezone)
-    async with await Store.open(dash_config.storage_path, readonly=True) as store:
+    async with await SqliteStore.open(dash_config.storage_path, readonly=True) as store:
         windows = await store.windows("mail", start, end)
     (added,) = [w for w in windows if w.reason == "ISP DNS"]
     assert added.kind == "exclusion"

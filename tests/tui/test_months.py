@@ -9,7 +9,8 @@ from datetime import timedelta
 from core.config import Config
 from core.status import DOWN
 from core.timeutil import to_minute
-from store import MinuteRow, Store
+from store import MinuteRow
+from store.sqlite import SqliteStore
 from tests.tui.conftest import NOW
 from tui.months import Recent, recent_changed
 from tui.source import StoreSource
@@ -25,7 +26,7 @@ def test_recent_changed_sees_new_and_rewritten_minutes_only() -> None:
 
 
 async def _write_down_minute(config: Config, service: str) -> None:
-    async with await Store.open(config.storage_path) as store:
+    async with await SqliteStore.open(config.storage_path) as store:
         minute = to_minute(NOW) - 2
         await store.record_minutes([MinuteRow(service, "agent", minute, DOWN, None, "timeout")])
 

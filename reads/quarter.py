@@ -17,7 +17,7 @@ from core.errors import InputError
 from core.money import format_money
 from core.month import MonthReport
 from core.timeutil import YearMonth, to_minute
-from store.reports import case_view, month_report
+from reads.reports import case_view, month_report
 from store.store import Store
 
 

@@ -7,7 +7,7 @@ windows and cases a rule needs.
 - ``month_report(store, config, service, month) -> core.month.MonthReport``
   (``month_reports(store, config, services, month)`` for several at once)
 - ``overview(store, config, now) -> Overview`` (what ``status --json`` prints)
-- ``store.quarter.quarter_report(store, config, service, quarter, now)``
+- ``reads.quarter.quarter_report(store, config, service, quarter, now)``
 - ``case_view(config, case, now) -> CaseView`` (a case with its response due)
 """
 

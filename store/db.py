@@ -1,0 +1,81 @@
+"""The one seam between the store's SQL and a database driver.
+
+Every part of the store (minutes, cases, windows, chains...) is written once,
+against :class:`Conn`, in SQL that SQLite and PostgreSQL both accept. A backend
+(``store.sqlite``, ``store.postgres``) supplies a ``Conn`` for its driver and
+deals with what really differs: opening, placeholders (the parts write ``?``;
+the PostgreSQL connection turns them into ``%s``), schema types, and the
+driver's own errors, which it turns into :class:`StoreBusy` or
+``core.errors.SlawatchError`` so that nothing above the store matches a
+driver's message text.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Literal
+
+from core.errors import SlawatchError
+
+Dialect = Literal["sqlite", "postgresql"]
+Params = Sequence[Any]
+
+
+class StoreBusy(SlawatchError):
+    """Another writer holds the database longer than the busy timeout: try again.
+
+    Raised by the backends for SQLite's "database is locked" and PostgreSQL's
+    lock timeouts and serialization failures alike.
+    """
+
+
+class StoreUnavailable(SlawatchError):
+    """The database cannot be reached now (PostgreSQL down, the network cut).
+
+    The agent's forwarder keeps its spool and tries again later; commands print it
+    as one line and exit 2.
+    """
+
+
+class Conn(ABC):
+    """An open connection, in autocommit mode between transactions."""
+
+    dialect: Dialect
+
+    @abstractmethod
+    async def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    async def execute(self, sql: str, params: Params = ()) -> None: ...
+
+    @abstractmethod
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
+
+    @abstractmethod
+    async def insert_id(self, sql: str, params: Params = ()) -> int:
+        """Run an ``INSERT`` into a table with an ``id`` key and return the new id."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        """One write transaction: committed on exit, rolled back on an exception."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def has_table(self, name: str) -> bool: ...
+
+    async def lock_schema(self) -> None:  # noqa: B027 (SQLite's BEGIN IMMEDIATE is the lock)
+        """Inside a transaction: hold off other processes migrating the same database."""
+
+    def ddl(self, statement: str) -> str:
+        """A schema statement (written for SQLite) in this backend's dialect."""
+        return statement
+
+    def contains_bytes(self, column: str) -> str:
+        """SQL true when the blob ``column`` holds the one-byte blob bound to ``?``."""
+        if self.dialect == "postgresql":
+            return f"position(? in {column}) > 0"
+        return f"instr({column}, ?) > 0"

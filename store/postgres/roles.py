@@ -1,0 +1,109 @@
+"""The PostgreSQL roles a fleet uses, and the row-level security that keeps agents apart.
+
+``slawatch store init`` (run as the database's owner) creates three group roles
+and grants them what their members need:
+
+- ``slawatch_agent``: each agent logs in as a role of its own, named exactly as
+  the agent (``[agent] name``, e.g. ``"paris-1"``), member of this group. It
+  reads everything and writes only its own source's rows: minute blocks, minute
+  errors, chain seals, probe states, health (every table with a ``source_id``),
+  plus the name tables (a new service or error text). Row-level security checks
+  ``source_id`` against the ``sources`` row whose name is ``current_user``, and
+  an agent may add only its own name to ``sources``: agent A cannot write, nor
+  overwrite, nor delete a single minute of agent B.
+- ``slawatch_reader``: the dashboard's, reports' and claims' role; read-only.
+- ``slawatch_operator``: a reader who also records cases, windows, settled
+  credits and imports (any source): the people who run slawatch.
+
+The table owner (who ran ``store init``) is not subject to the policies.
+Everything here is idempotent: ``store init`` after an upgrade re-applies it to
+tables that new migrations added.
+"""
+
+from __future__ import annotations
+
+from store.postgres.conn import PostgresConn
+
+GROUPS = ("slawatch_agent", "slawatch_reader", "slawatch_operator")
+NAME_TABLES = ("services", "error_texts")
+_OWN = "source_id IN (SELECT id FROM sources WHERE name = current_user)"
+
+
+async def _tables(conn: PostgresConn) -> tuple[list[str], list[str]]:
+    """(every table of the schema, those with a source_id column)."""
+    rows = await conn.fetchall(
+        "SELECT c.relname, EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid"
+        " AND a.attname = 'source_id' AND NOT a.attisdropped)"
+        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = current_schema() AND c.relkind = 'r' ORDER BY c.relname"
+    )
+    return [str(r[0]) for r in rows], [str(r[0]) for r in rows if r[1]]
+
+
+async def apply_roles(conn: PostgresConn) -> list[str]:
+    """Create the group roles (when this role may) and the grants and policies.
+
+    Returns notes for the person running it (e.g. no CREATEROLE privilege, so
+    the groups must be made by an administrator first).
+    """
+    notes: list[str] = []
+    existing = {
+        str(r[0])
+        for r in await conn.fetchall(
+            "SELECT rolname FROM pg_roles WHERE rolname = ANY(?)", (list(GROUPS),)
+        )
+    }
+    missing = [g for g in GROUPS if g not in existing]
+    can_create = bool(
+        (
+            await conn.fetchall(
+                "SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = current_user"
+            )
+        )[0][0]
+    )
+    for group in missing:
+        if can_create:
+            await conn.execute(f"CREATE ROLE {group} NOLOGIN")
+        else:
+            notes.append(f"role {group} is missing and this user may not create roles")
+    if not can_create and missing:
+        return notes
+    tables, with_source = await _tables(conn)
+    quoted = ", ".join(f'"{t}"' for t in tables)
+    async with conn.transaction():
+        await conn.execute(
+            "GRANT USAGE ON SCHEMA public TO slawatch_agent, slawatch_reader, slawatch_operator"
+        )
+        await conn.execute(
+            f"GRANT SELECT ON {quoted} TO slawatch_agent, slawatch_reader, slawatch_operator"
+        )
+        await conn.execute(f"GRANT INSERT, UPDATE, DELETE ON {quoted} TO slawatch_operator")
+        own = ", ".join(f'"{t}"' for t in with_source)
+        await conn.execute(f"GRANT INSERT, UPDATE, DELETE ON {own} TO slawatch_agent")
+        await conn.execute(f"GRANT INSERT ON {', '.join(NAME_TABLES)}, sources TO slawatch_agent")
+        await conn.execute(
+            "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO slawatch_agent, slawatch_operator"
+        )
+        for table in [*with_source, "sources"]:
+            await conn.execute(f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY')
+            for policy in ("slawatch_read", "slawatch_agent_own", "slawatch_operator_all"):
+                await conn.execute(f'DROP POLICY IF EXISTS {policy} ON "{table}"')
+            await conn.execute(f'CREATE POLICY slawatch_read ON "{table}" FOR SELECT USING (true)')
+            await conn.execute(
+                f'CREATE POLICY slawatch_operator_all ON "{table}" FOR ALL TO slawatch_operator'
+                " USING (true) WITH CHECK (true)"
+            )
+            own_rows = "name = current_user" if table == "sources" else _OWN
+            command = "INSERT" if table == "sources" else "ALL"
+            using = "" if command == "INSERT" else f" USING ({own_rows})"
+            await conn.execute(
+                f'CREATE POLICY slawatch_agent_own ON "{table}" FOR {command} TO slawatch_agent'
+                f"{using} WITH CHECK ({own_rows})"
+            )
+    return notes
+
+
+def agent_role_sql(name: str) -> str:
+    """The statement an administrator runs to let agent ``name`` log in."""
+    quoted = '"' + name.replace('"', '""') + '"'
+    return f"CREATE ROLE {quoted} LOGIN IN ROLE slawatch_agent;"
