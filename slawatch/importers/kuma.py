@@ -25,21 +25,30 @@ The file is never written: it is opened through a read-only URI, with
 checkpointing; then the log must be read too, and plain ``mode=ro`` does that
 without writing the database file.
 
-Speed (Kuma databases reach GBs): SQLite does the per-heartbeat work (the time
-to an epoch minute, which pings count), rows come in large chunks transposed
-to columns, and a chunk in which every minute has one heartbeat (intervals of
-60 s and more) is turned into records at C speed; only minutes with several
-heartbeats go through the fold one minute at a time.
+Speed (Kuma databases reach GBs; see ``benchmarks/import.py``): SQLite does the
+per-heartbeat work. A monitor is read a window of days at a time (``WINDOW_DAYS``,
+by the time text, through Kuma's own ``(monitor_id, time)`` index), and each
+window comes back as ONE text value in which every heartbeat is three
+characters: its minute (from the window's base), its status and its ping, as
+code points (``char()``). Python turns that text into three integer lists at C
+speed (``str.encode('utf-32-le')`` into an ``array``) instead of building a row
+tuple per heartbeat; a window in which every minute has one heartbeat
+(intervals of 60 s and more) becomes records without a Python loop; only
+minutes with several heartbeats are folded one at a time. Records with an
+error class (down, pending, maintenance: few) go to the store in batches of
+their own, so the store's error bookkeeping touches only them.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from bisect import bisect_left
+import sys
+from array import array
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import groupby, repeat
-from operator import itemgetter
+from datetime import UTC, date, datetime, timedelta
+from itertools import compress, groupby, repeat
+from operator import itemgetter, not_
 from pathlib import Path
 from urllib.parse import quote
 
@@ -48,32 +57,47 @@ from core.status import DEGRADED, DOWN, UNKNOWN, UP
 from core.verdict import median_latency, minute_status
 from store.rows import MinuteRow
 
-KUMA_DOWN, KUMA_UP, KUMA_PENDING, KUMA_MAINTENANCE = 0, 1, 2, 3
-_CODES = {KUMA_DOWN: DOWN, KUMA_UP: UP, KUMA_PENDING: DEGRADED, KUMA_MAINTENANCE: UNKNOWN}
 MAINTENANCE_ERROR = "maintenance"
 """Error class of a minute recorded unknown because Kuma was in maintenance mode."""
-_ERRORS = {
-    KUMA_DOWN: "down",
-    KUMA_UP: None,
-    KUMA_PENDING: "pending",
-    KUMA_MAINTENANCE: MAINTENANCE_ERROR,
-}
-_KUMA_STATUSES = frozenset(_CODES)
 
-CHUNK = 1 << 16
-"""Heartbeats fetched from SQLite at a time (about 4 MB of row tuples)."""
+WINDOW_DAYS = 7
+"""Days of one monitor read per query (10,080 heartbeats at 60 s, 30,240 at 20 s)."""
+BATCH = 1 << 16
+"""Records handed to the store at a time."""
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _NEEDED = {"heartbeat": ("monitor_id", "status", "time", "ping"), "monitor": ("id", "name")}
 
-# The minute of the heartbeat, its status, and its ping when it is an answer
-# (up, or pending with a time: a pending check that got an answer, too slowly
-# or wrong). Ordered by time through Kuma's own (monitor_id, time) index.
-_HEARTBEATS = (
-    "SELECT CAST(strftime('%s', time) AS INTEGER) / 60, status,"
-    " CASE WHEN status IN (1, 2) THEN CAST(round(ping) AS INTEGER) END"
-    " FROM heartbeat WHERE monitor_id = ? ORDER BY {order}"
+# The three code points of a heartbeat (never 0, never a UTF-16 surrogate):
+#   minute - base + 1, where base is a day before the window's start; BAD_TIME
+#       when the time is no time or lies outside [base, base + span);
+#   status + 1 (Kuma's 0..3 -> 1..4), BAD_STATUS for anything else;
+#   1 without a ping (down, maintenance, or none recorded), else ping + 2 with
+#       ping clamped to the store's 0..65534 ms, moved past the surrogates.
+BAD_TIME = 0xD7FF
+BAD_STATUS = 9
+_SURROGATES = 0xD800
+_MAX_PING = 0xFFFE
+_EPOCH_S = "unixepoch(time)" if sqlite3.sqlite_version_info >= (3, 38) else "strftime('%s', time)"
+_WINDOW = f"""
+SELECT count(*), group_concat(char(m, s, CASE WHEN q < {_SURROGATES} THEN q ELSE q + 2048 END), '')
+FROM (
+    SELECT
+        CASE WHEN e IS NULL OR e / 60 < :base OR e / 60 >= :base + :span THEN {BAD_TIME}
+             ELSE e / 60 - :base + 1 END AS m,
+        CASE status WHEN 0 THEN 1 WHEN 1 THEN 2 WHEN 2 THEN 3 WHEN 3 THEN 4
+             ELSE {BAD_STATUS} END AS s,
+        CASE WHEN status NOT IN (1, 2) OR ping IS NULL THEN 1
+             ELSE min(max(CAST(round(ping) AS INTEGER), 0), {_MAX_PING}) + 2 END AS q
+    FROM (SELECT CAST({_EPOCH_S} AS INTEGER) AS e, status, ping FROM heartbeat
+          WHERE monitor_id = :monitor AND time >= :lo AND time < :hi ORDER BY time)
 )
+"""
+_DOWN, _UP, _PENDING, _MAINTENANCE = 1, 2, 3, 4  # the status code points
+_TO_CODE = [UNKNOWN, DOWN, UP, DEGRADED, UNKNOWN]  # by status code point (1..4)
+_TO_ERROR = [None, "down", None, "pending", MAINTENANCE_ERROR]
+_CLEAN = [False, False, True, False, False]  # no error class: up
+_SWAP = sys.byteorder == "big"
 
 
 @dataclass(frozen=True)
@@ -92,10 +116,6 @@ class KumaStats:
     maintenance_heartbeats: int = 0
     maintenance_minutes: int = 0  # recorded as unknown
     per_service: dict[str, int] = field(default_factory=dict)  # minutes per service
-
-
-class _Unordered(Exception):
-    """The heartbeats of a monitor did not come out in time order (odd time texts)."""
 
 
 class KumaDatabase:
@@ -209,135 +229,179 @@ class KumaDatabase:
         stats: KumaStats,
         progress: Callable[[int], None] = lambda done: None,
     ) -> Iterator[list[MinuteRow]]:
-        """Batches of minute records of the monitors in ``plan`` (monitor id -> service)."""
-        for monitor_id, service in plan.items():
-            before = (stats.heartbeats, stats.minutes, stats.maintenance_heartbeats)
-            before_unknown = stats.maintenance_minutes
-            try:
-                try:
-                    yield from self._monitor(monitor_id, service, source, stats, progress, "time")
-                except _Unordered:
-                    # Undo this monitor's counts and read it again sorted by minute:
-                    # the records already given are given again, and the last win.
-                    stats.heartbeats, stats.minutes, stats.maintenance_heartbeats = before
-                    stats.maintenance_minutes = before_unknown
-                    stats.per_service[service] = 0
-                    yield from self._monitor(monitor_id, service, source, stats, progress, "1")
-            except sqlite3.DatabaseError as exc:
-                raise InputError(f"{self.name}: table heartbeat", f"unreadable ({exc})") from None
+        """Batches of minute records of the monitors in ``plan`` (monitor id -> service):
+        records without an error class in batches of ``BATCH``, the others in their own."""
+        clean: list[MinuteRow] = []
+        flagged: list[MinuteRow] = []
+        try:
+            for monitor_id, service in plan.items():
+                for rows, errors in self._monitor(monitor_id, service, source, stats):
+                    progress(stats.heartbeats)
+                    clean += rows
+                    flagged += errors
+                    if len(clean) >= BATCH:
+                        yield clean
+                        clean = []
+                    if len(flagged) >= BATCH:
+                        yield flagged
+                        flagged = []
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"{self.name}: table heartbeat", f"unreadable ({exc})") from None
+        for rest in (clean, flagged):
+            if rest:
+                yield rest
 
     def _monitor(
-        self,
-        monitor_id: int,
-        service: str,
-        source: str,
-        stats: KumaStats,
-        progress: Callable[[int], None],
-        order: str,
-    ) -> Iterator[list[MinuteRow]]:
-        cursor = self._db.execute(_HEARTBEATS.format(order=order), (monitor_id,))
-        carry: tuple[tuple[int, ...], tuple[int, ...], tuple[int | None, ...]] = ((), (), ())
-        last = -1  # the latest minute already folded
-        try:
-            while True:
-                chunk = cursor.fetchmany(CHUNK)
-                if chunk:
-                    mins, statuses, pings = zip(*chunk, strict=True)
-                    self._check(monitor_id, mins, statuses)
-                    stats.heartbeats += len(chunk)
-                    progress(stats.heartbeats)
-                    mins = carry[0] + mins
-                    statuses = carry[1] + statuses
-                    pings = carry[2] + pings
-                else:
-                    mins, statuses, pings = carry
-                if not mins:
-                    return
-                if mins[0] <= last or any(map(int.__gt__, mins, mins[1:])):
-                    raise _Unordered
-                cut = bisect_left(mins, mins[-1]) if chunk else len(mins)
-                if cut == 0:  # one minute so far: wait for the rest of it
-                    carry = (mins, statuses, pings)
-                    continue
-                carry = (mins[cut:], statuses[cut:], pings[cut:])
-                rows = _fold(service, source, mins[:cut], statuses[:cut], pings[:cut], stats)
-                last = mins[cut - 1]
-                stats.minutes += len(rows)
-                stats.per_service[service] = stats.per_service.get(service, 0) + len(rows)
-                yield rows
-                if not chunk:
-                    return
-        finally:
-            cursor.close()
-
-    def _check(
-        self, monitor_id: int, mins: Sequence[int | None], statuses: Sequence[object]
-    ) -> None:
-        """Every heartbeat of the chunk has a readable time and a Kuma status."""
-        if None in mins:
-            hid, text = self._db.execute(
-                "SELECT id, time FROM heartbeat WHERE monitor_id = ?"
-                " AND strftime('%s', time) IS NULL LIMIT 1",
-                (monitor_id,),
-            ).fetchone() or (None, None)
-            raise InputError(
-                f"{self.name}: heartbeat {hid}",
-                f"time {text!r} is not a time (expected UTC 'YYYY-MM-DD HH:MM:SS')",
-            )
-        if not _KUMA_STATUSES.issuperset(statuses):
-            bad = next(s for s in statuses if s not in _KUMA_STATUSES)
-            row = self._db.execute(
-                "SELECT id FROM heartbeat WHERE monitor_id = ? AND status IS ? LIMIT 1",
-                (monitor_id, bad),
+        self, monitor_id: int, service: str, source: str, stats: KumaStats
+    ) -> Iterator[tuple[list[MinuteRow], list[MinuteRow]]]:
+        """One monitor's records, a window of days at a time: (clean, with an error class)."""
+        lo_text, hi_text = self._db.execute(
+            "SELECT min(time), max(time) FROM heartbeat WHERE monitor_id = ?", (monitor_id,)
+        ).fetchone()
+        if lo_text is None:
+            return
+        day, last = self._day(monitor_id, lo_text), self._day(monitor_id, hi_text)
+        span = (WINDOW_DAYS + 2) * 1440  # a day's margin either side of the window
+        while day <= last:
+            end = day + timedelta(days=WINDOW_DAYS)
+            base = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) // 60
+            base -= 1440
+            count, text = self._db.execute(
+                _WINDOW,
+                {
+                    "monitor": monitor_id,
+                    "lo": day.isoformat(),
+                    "hi": end.isoformat(),
+                    "base": base,
+                    "span": span,
+                },
             ).fetchone()
-            raise InputError(
-                f"{self.name}: heartbeat {row[0] if row else '?'}",
-                f"status {bad!r} is not an Uptime Kuma status (0 down, 1 up, 2 pending,"
-                " 3 maintenance)",
-            )
+            day = end
+            if not count:
+                continue
+            codes = array("I")
+            codes.frombytes(text.encode("utf-32-le"))
+            if _SWAP:
+                codes.byteswap()
+            if len(codes) != 3 * count:
+                raise InputError(f"{self.name}: heartbeat", "a heartbeat could not be read")
+            offsets, statuses, pings = codes[0::3].tolist(), codes[1::3], codes[2::3].tolist()
+            if BAD_TIME in offsets:
+                self._bad_time(monitor_id)
+            if max(statuses) > _MAINTENANCE:
+                self._bad_status(monitor_id)
+            stats.heartbeats += count
+            yield _fold(service, source, base - 1, offsets, statuses.tolist(), pings, stats)
+
+    def _day(self, monitor_id: int, text: object) -> date:
+        """The UTC date a Kuma time text starts with."""
+        try:
+            return date.fromisoformat(str(text)[:10])
+        except ValueError:
+            self._bad_time(monitor_id)
+            raise  # not reached: _bad_time raises
+
+    def _bad_time(self, monitor_id: int) -> None:
+        hid, text = self._db.execute(
+            f"SELECT id, time FROM heartbeat WHERE monitor_id = ? AND ({_EPOCH_S} IS NULL"
+            " OR substr(time, 5, 1) != '-') LIMIT 1",
+            (monitor_id,),
+        ).fetchone() or ("?", None)
+        raise InputError(
+            f"{self.name}: heartbeat {hid}",
+            f"time {text!r} is not a time (expected UTC 'YYYY-MM-DD HH:MM:SS')",
+        )
+
+    def _bad_status(self, monitor_id: int) -> None:
+        hid, status = self._db.execute(
+            "SELECT id, status FROM heartbeat WHERE monitor_id = ?"
+            " AND (status NOT IN (0, 1, 2, 3) OR status IS NULL) LIMIT 1",
+            (monitor_id,),
+        ).fetchone() or ("?", None)
+        raise InputError(
+            f"{self.name}: heartbeat {hid}",
+            f"status {status!r} is not an Uptime Kuma status (0 down, 1 up, 2 pending,"
+            " 3 maintenance)",
+        )
+
+
+def _pings(codes: Sequence[int]) -> dict[int, int | None]:
+    """Ping code points back to milliseconds (1: none)."""
+    return {c: None if c == 1 else (c - 2 if c < _SURROGATES else c - 2 - 2048) for c in set(codes)}
 
 
 def _fold(
     service: str,
     source: str,
-    mins: Sequence[int],
-    statuses: Sequence[int],
-    pings: Sequence[int | None],
+    base: int,
+    offsets: list[int],
+    statuses: list[int],
+    pings: list[int],
     stats: KumaStats,
-) -> list[MinuteRow]:
-    """One monitor's heartbeats (in time order, whole minutes) -> one record per minute."""
-    maintenance = statuses.count(KUMA_MAINTENANCE)
+) -> tuple[list[MinuteRow], list[MinuteRow]]:
+    """One window of one monitor's heartbeats (status and ping as code points) -> one
+    record per minute: (records without an error class, records with one)."""
+    maintenance = statuses.count(_MAINTENANCE)
     stats.maintenance_heartbeats += maintenance
-    if len(set(mins)) == len(mins):
+    latency = _pings(pings)
+    minutes = list(map(base.__add__, offsets))
+    if any(map(int.__gt__, minutes, minutes[1:])):  # not in time order: odd time texts
+        order = sorted(range(len(minutes)), key=minutes.__getitem__)
+        minutes = [minutes[i] for i in order]
+        statuses = [statuses[i] for i in order]
+        pings = [pings[i] for i in order]
+    if len(set(minutes)) == len(minutes):
         # One heartbeat a minute: the rule gives the heartbeat's own status.
-        codes = list(map(_CODES.__getitem__, statuses))
-        errors = map(_ERRORS.__getitem__, statuses)
         stats.maintenance_minutes += maintenance
-        fields = zip(repeat(service), repeat(source), mins, codes, pings, errors)
+        fields = zip(
+            repeat(service),
+            repeat(source),
+            minutes,
+            map(_TO_CODE.__getitem__, statuses),
+            map(latency.__getitem__, pings),
+            map(_TO_ERROR.__getitem__, statuses),
+        )
         # tuple.__new__ builds each MinuteRow in C (the NamedTuple's own __new__ is Python).
-        return list(map(tuple.__new__, repeat(MinuteRow), fields))
-    rows: list[MinuteRow] = []
-    for minute, group in groupby(zip(mins, statuses, pings, strict=True), key=itemgetter(0)):
-        beats = list(group)
-        if len(beats) == 1:
-            status = beats[0][1]
-            rows.append(
-                MinuteRow(service, source, minute, _CODES[status], beats[0][2], _ERRORS[status])
-            )
-            stats.maintenance_minutes += status == KUMA_MAINTENANCE
-            continue
-        kinds = [b[1] for b in beats]
-        observed = len(kinds) - kinds.count(KUMA_MAINTENANCE)
-        if observed == 0:
-            rows.append(MinuteRow(service, source, minute, UNKNOWN, None, MAINTENANCE_ERROR))
-            stats.maintenance_minutes += 1
-            continue
-        failed = kinds.count(KUMA_DOWN)
-        code = minute_status(observed, failed, kinds.count(KUMA_PENDING))
-        latency = median_latency([b[2] for b in beats if b[2] is not None])
-        error = "down" if failed else ("pending" if code == DEGRADED else None)
-        rows.append(MinuteRow(service, source, minute, code, latency, error))
-    return rows
+        rows = list(map(tuple.__new__, repeat(MinuteRow), fields))
+        stats.minutes += len(rows)
+        stats.per_service[service] = stats.per_service.get(service, 0) + len(rows)
+        if set(statuses) == {_UP}:
+            return rows, []
+        mask = list(map(_CLEAN.__getitem__, statuses))
+        return list(compress(rows, mask)), list(compress(rows, map(not_, mask)))
+    clean: list[MinuteRow] = []
+    flagged: list[MinuteRow] = []
+    beats = zip(minutes, statuses, map(latency.__getitem__, pings), strict=True)
+    for minute, group in groupby(beats, key=itemgetter(0)):
+        row = _fold_minute(service, source, minute, list(group), stats)
+        (clean if row.error is None else flagged).append(row)
+    stats.minutes += len(clean) + len(flagged)
+    stats.per_service[service] = stats.per_service.get(service, 0) + len(clean) + len(flagged)
+    return clean, flagged
+
+
+def _fold_minute(
+    service: str,
+    source: str,
+    minute: int,
+    beats: list[tuple[int, int, int | None]],
+    stats: KumaStats,
+) -> MinuteRow:
+    """The record of a minute from its heartbeats: (minute, status code point, latency)."""
+    if len(beats) == 1:
+        status, latency = beats[0][1], beats[0][2]
+        stats.maintenance_minutes += status == _MAINTENANCE
+        return MinuteRow(service, source, minute, _TO_CODE[status], latency, _TO_ERROR[status])
+    kinds = [b[1] for b in beats]
+    observed = len(kinds) - kinds.count(_MAINTENANCE)
+    if observed == 0:
+        stats.maintenance_minutes += 1
+        return MinuteRow(service, source, minute, UNKNOWN, None, MAINTENANCE_ERROR)
+    failed = kinds.count(_DOWN)
+    code = minute_status(observed, failed, kinds.count(_PENDING))
+    latency = median_latency([b[2] for b in beats if b[2] is not None])
+    error = "down" if failed else ("pending" if code == DEGRADED else None)
+    return MinuteRow(service, source, minute, code, latency, error)
 
 
 def resolve_monitors(

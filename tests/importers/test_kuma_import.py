@@ -45,8 +45,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from slawatch.importers.progress import Progress
 from core.config import load_config
+from slawatch.importers.progress import Progress
 from store import open_store
 from tests.cli.common import assert_user_error, ok_json
 from tests.importers.kumadb import DOWN, MAINTENANCE, PENDING, UP, Beat, build
