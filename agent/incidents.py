@@ -18,6 +18,7 @@ from agent.verdict import Verdict
 from core.config import Config
 from core.status import DEGRADED, DOWN, UNKNOWN
 from core.timeutil import from_minute, iso_z
+from store.rows import OpenOutage
 
 EventKind = Literal["start", "end"]
 
@@ -63,6 +64,19 @@ class OutageTracker:
 
     def is_open(self, service: str) -> bool:
         return service in self._open
+
+    def snapshot(self) -> list[OpenOutage]:
+        """The open outages, to be kept across a restart."""
+        return [
+            OpenOutage(name, o.start, o.last, o.minutes, o.error)
+            for name, o in sorted(self._open.items())
+        ]
+
+    def restore(self, outages: list[OpenOutage] | tuple[OpenOutage, ...]) -> None:
+        """Take back the open outages of an earlier run (its ``start`` was sent)."""
+        for o in outages:
+            if o.service in self._config.services:
+                self._open[o.service] = _Open(o.start, o.last, o.minutes, o.error)
 
     def observe(self, v: Verdict) -> OutageEvent | None:
         if v.status == UNKNOWN:

@@ -31,6 +31,10 @@ class MinuteBook:
         if result is not None:
             self._results.setdefault(minute, {}).setdefault(service, []).append(result)
 
+    def add(self, minute: int, service: str, result: ProbeResult) -> None:
+        """File a result measured earlier (by this agent before a restart)."""
+        self._results.setdefault(minute, {}).setdefault(service, []).append(result)
+
     @property
     def running(self) -> int:
         return sum(self._running.values())

@@ -20,13 +20,49 @@ import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
 
 import httpx
 
 from agent.incidents import OutageEvent
 from core.config import Notifier
+from core.timeutil import iso_z
 
 log = logging.getLogger("slawatch.agent.notify")
+
+
+class Event(Protocol):
+    """What a notifier is told: an outage start or end, or a certificate near expiry."""
+
+    @property
+    def event(self) -> str: ...
+
+    @property
+    def service(self) -> str: ...
+
+    def payload(self, source: str) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TlsExpiry:
+    """A probed certificate expires within ``tls_warn_days`` (or has expired)."""
+
+    service: str
+    expires_at: datetime
+    seen_at: datetime
+    event: str = "tls_expiry"
+
+    def payload(self, source: str) -> dict[str, Any]:
+        left = self.expires_at - self.seen_at
+        return {
+            "event": self.event,
+            "service": self.service,
+            "tls_expires_at": iso_z(self.expires_at),
+            "days_left": left.days,
+            "source": source,
+        }
 
 
 def describe(notifier: Notifier) -> str:
@@ -38,9 +74,13 @@ def describe(notifier: Notifier) -> str:
     return "notifier"
 
 
-def event_env(event: OutageEvent, source: str) -> dict[str, str]:
+def event_env(event: Event, source: str) -> dict[str, str]:
     payload = event.payload(source)
     return {f"SLAWATCH_{k.upper()}": "" if v is None else str(v) for k, v in payload.items()}
+
+
+def _what(event: Event) -> str:
+    return f"outage {event.event}" if isinstance(event, OutageEvent) else event.event
 
 
 class Notifications:
@@ -63,14 +103,14 @@ class Notifications:
         self.sent = 0
         self.failed = 0
 
-    def send(self, event: OutageEvent) -> None:
+    def send(self, event: Event) -> None:
         """Start delivering ``event`` to every notifier; returns at once."""
         for notifier in self._notifiers:
             task = asyncio.get_running_loop().create_task(self.deliver(notifier, event))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def deliver(self, notifier: Notifier, event: OutageEvent) -> bool:
+    async def deliver(self, notifier: Notifier, event: Event) -> bool:
         """Run one notifier for one event; True when it succeeded. Never raises."""
         name = describe(notifier)
         try:
@@ -86,22 +126,22 @@ class Notifications:
         except Exception as exc:
             return self._failure(name, event, " ".join(str(exc).split()) or type(exc).__name__)
         self.sent += 1
-        log.info("notified %s: outage %s of %s", name, event.event, event.service)
+        log.info("notified %s: %s of %s", name, _what(event), event.service)
         return True
 
-    def _failure(self, name: str, event: OutageEvent, why: str) -> bool:
+    def _failure(self, name: str, event: Event, why: str) -> bool:
         self.failed += 1
-        log.warning("%s failed for outage %s of %s: %s", name, event.event, event.service, why)
+        log.warning("%s failed for %s of %s: %s", name, _what(event), event.service, why)
         return False
 
-    async def _post(self, url: str, event: OutageEvent) -> None:
+    async def _post(self, url: str, event: Event) -> None:
         if self._client is None:
             self._client = httpx.AsyncClient(transport=self._transport, trust_env=False)
         response = await self._client.post(url, json=event.payload(self._source))
         if response.status_code >= 400:
             raise RuntimeError(f"HTTP {response.status_code}")
 
-    async def _run(self, argv: Sequence[str], event: OutageEvent) -> None:
+    async def _run(self, argv: Sequence[str], event: Event) -> None:
         data = json.dumps(event.payload(self._source)).encode()
         proc = await asyncio.create_subprocess_exec(
             *argv,

@@ -1,54 +1,98 @@
-"""Probes: one HTTP(S) GET or TCP connect, and the confirmation retries around it.
+"""Probes: one HTTP(S) request or TCP connect, and the confirmation retries around it.
 
 A probe answers three questions about one target at one instant: did it work,
 how long did it take, and if it failed, in which way. The way is a short error
 class, the vocabulary every other part (minute records, notifications, claim
 bundles) shares:
 
-    timeout        no complete answer within the probe's ``timeout``
+    timeout        no complete answer (headers AND body) within the probe's ``timeout``
     dns            the host name did not resolve
     connect        the connection was refused or could not be made
-    tls            the TLS handshake failed (bad certificate, wrong host name...)
+    tls            the TLS handshake failed; ``tls:expired``, ``tls:untrusted``,
+                   ``tls:self-signed``, ``tls:hostname`` and ``tls:not-yet-valid``
+                   say why when the certificate check said so
     reset          the peer reset or dropped the connection mid-exchange
+    truncated      the body ended before its announced length (a FIN mid-body)
     protocol       the answer was not valid HTTP
-    status:503     an HTTP status outside ``expect_status``
+    redirects      a redirect loop, more than ``max_redirects`` hops, or a 3xx
+                   without a usable ``Location`` while following redirects
+    proxy          the proxy itself could not be reached or refused us (407):
+                   the agent's own network, so the minute is unknown, not down
+    status:503     an HTTP status (of the final response) outside ``expect_status``
     body           the ``contains`` text was not in the first ``BODY_LIMIT`` bytes
+    json           the body is not JSON, or ``json_path`` is not ``json_expect``
     http           any other transport error
+
+The whole response counts: the body is read for every probe, up to
+``BODY_LIMIT`` bytes, so headers followed by a body that never comes, a
+truncated body or one trickling slower than the timeout all fail; the latency
+is measured to the end of that read (``headers_ms`` keeps the time to the
+headers). A body longer than ``BODY_LIMIT`` is not a failure: the read stops
+there.
+
+Redirects are followed (``max_redirects`` hops) and the final response is
+judged; ``follow_redirects = false`` judges the 3xx itself.
+
+Trust: the operating system's certificate store (``truststore``: the system
+bundle on Linux, as OpenSSL and the machine's admin configure it), plus the
+probe's ``ca_file``; ``verify_tls = false`` checks nothing. Each HTTPS
+answer records its certificate's expiry (``tls_expires_at``).
 
 Secrets: header values named by ``header_env`` are read from the environment
 once, kept in memory, sent with the request and never logged or stored; an
-error class never contains a header or a body.
+error class never contains a header, a body or a proxy's credentials.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import socket
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from core.config import Probe
 from core.errors import ConfigError
+from core.jsonpath import lookup, matches
 from core.status import DEGRADED, DOWN, UP
 from core.timeutil import utc_now
 
 log = logging.getLogger("slawatch.agent.probe")
 
 BODY_LIMIT = 64 * 1024
-"""At most this many bytes of a body are read for a ``contains`` check."""
-
-USER_AGENT = "slawatch-agent/0.1"
+"""At most this many bytes of a body are read (for every probe; checks see this much)."""
 
 Sleep = Callable[[float], Awaitable[None]]
+
+
+def agent_version() -> str:
+    """The installed slawatch's version (``importlib.metadata``)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("slawatch")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+unknown"
+
+
+def user_agent(name: str) -> str:
+    """``slawatch-agent/VERSION (NAME)``: lets a provider tell the agents apart in its logs."""
+    clean = "".join(c for c in name if c.isprintable() and c not in "()\r\n") or "agent"
+    return f"slawatch-agent/{agent_version()} ({clean})"
+
+
+USER_AGENT = f"slawatch-agent/{agent_version()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +101,11 @@ class ProbeResult:
 
     at: datetime  # when the first attempt started (aware UTC): decides the minute
     status: int  # core.status UP, DEGRADED (worked but slow) or DOWN (failed)
-    latency_ms: int | None  # None when there was no answer to time
+    latency_ms: int | None  # to the end of the response; None when nothing answered
     error: str | None  # error class when DOWN, ``"slow"`` when DEGRADED, else None
     attempts: int = 1
+    headers_ms: int | None = None  # time to the response headers
+    tls_expires_at: datetime | None = None  # the server certificate's notAfter (HTTPS)
 
     @property
     def failed(self) -> bool:
@@ -70,6 +116,8 @@ class ProbeResult:
 class _Attempt:
     latency_ms: int | None
     error: str | None
+    headers_ms: int | None = None
+    tls_expires_at: datetime | None = None
 
 
 def resolve_headers(probe: Probe, env: Mapping[str, str], where: str) -> dict[str, str]:
@@ -87,6 +135,49 @@ def resolve_headers(probe: Probe, env: Mapping[str, str], where: str) -> dict[st
     return headers
 
 
+def proxy_from_env(url: str, env: Mapping[str, str]) -> str | None:
+    """The proxy ``$HTTPS_PROXY`` / ``$HTTP_PROXY`` / ``$ALL_PROXY`` name for ``url``,
+    unless ``$NO_PROXY`` exempts its host (curl's rules: lower case first)."""
+
+    def var(name: str) -> str | None:
+        return env.get(name.lower()) or env.get(name.upper()) or None
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    proxy = var(f"{parts.scheme}_proxy") or var("all_proxy")
+    if not proxy:
+        return None
+    no_proxy = var("no_proxy")
+    if no_proxy and _exempt(parts.hostname.lower(), parts.port, no_proxy):
+        return None
+    return proxy.strip()
+
+
+def _exempt(host: str, port: int | None, no_proxy: str) -> bool:
+    """``NO_PROXY``: ``*``, or host names (a leading dot optional, matching subdomains
+    too), each with an optional ``:port``, comma separated."""
+    for raw in no_proxy.split(","):
+        entry = raw.strip().lower()
+        if entry == "*":
+            return True
+        if not entry:
+            continue
+        if entry.startswith("[") and "]" in entry:  # [::1]:8080
+            name, _, rest = entry[1:].partition("]")
+            want_port = rest[1:] if rest.startswith(":") else ""
+        elif entry.count(":") == 1:
+            name, _, want_port = entry.partition(":")
+        else:
+            name, want_port = entry, ""
+        if want_port and (port is None or want_port != str(port)):
+            continue
+        name = name.lstrip(".")
+        if host == name or host.endswith("." + name):
+            return True
+    return False
+
+
 def parse_tcp_target(url: str) -> tuple[str, int]:
     """``tcp://host:port`` -> (host, port); raises ValueError when malformed."""
     parts = urlsplit(url)
@@ -95,14 +186,46 @@ def parse_tcp_target(url: str) -> tuple[str, int]:
     return parts.hostname, parts.port
 
 
-def classify(exc: BaseException) -> str:
-    """The error class for an exception raised while probing."""
+# OpenSSL's X509_V_ERR_* codes behind a failed certificate check, by what they mean.
+_TLS_REASONS = {
+    9: "tls:not-yet-valid",
+    10: "tls:expired",
+    18: "tls:self-signed",
+    19: "tls:untrusted",  # self-signed certificate in the chain
+    2: "tls:untrusted",  # unable to get issuer certificate
+    20: "tls:untrusted",  # unable to get local issuer certificate
+    21: "tls:untrusted",  # unable to verify the first certificate
+    62: "tls:hostname",
+    64: "tls:hostname",  # IP address mismatch
+}
+
+
+def classify(exc: BaseException, *, via_proxy: bool = False) -> str:
+    """The error class for an exception raised while probing.
+
+    ``via_proxy``: the request went to a proxy, so failing to connect at all
+    (or a 407) is the proxy's failure (``proxy``), not the target's. A proxy
+    that was reached but answered the CONNECT with 502/503/504 could not reach
+    the target: that is the target's ``connect`` failure.
+    """
+    if isinstance(exc, httpx.ProxyError):
+        code = str(exc).split(" ", 1)[0]
+        return "connect" if code in ("502", "503", "504") else "proxy"
+    if via_proxy and isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        chain = _chain(exc)
+        if not any(isinstance(e, ssl.SSLError | ssl.CertificateError) for e in chain):
+            return "proxy"
     if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
         return "timeout"
     chain = _chain(exc)
     if any(isinstance(e, socket.gaierror) for e in chain):
         return "dns"
-    if any(isinstance(e, ssl.SSLError | ssl.CertificateError) for e in chain):
+    for e in chain:
+        if isinstance(e, ssl.SSLCertVerificationError):
+            return _TLS_REASONS.get(getattr(e, "verify_code", None) or 0, "tls")
+        if isinstance(e, ssl.CertificateError):
+            return "tls:hostname"
+    if any(isinstance(e, ssl.SSLError) for e in chain):
         return "tls"
     if any(isinstance(e, ConnectionResetError | BrokenPipeError) for e in chain):
         return "reset"
@@ -110,8 +233,13 @@ def classify(exc: BaseException) -> str:
         return "connect"
     if isinstance(exc, httpx.RemoteProtocolError):
         # h11 says "Server disconnected without sending a response" when the
-        # peer closed the connection: that is a dropped connection, not bad HTTP.
-        return "reset" if "disconnected" in str(exc) else "protocol"
+        # peer closed the connection: that is a dropped connection, not bad HTTP;
+        # "peer closed connection without sending complete message body" is a body
+        # cut short of its Content-Length (or chunked end).
+        text = str(exc)
+        if "complete message body" in text:
+            return "truncated"
+        return "reset" if "disconnected" in text else "protocol"
     if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.CloseError):
         return "reset"
     if isinstance(exc, httpx.TooManyRedirects):
@@ -133,19 +261,82 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
-def default_ssl_context() -> ssl.SSLContext:
-    """Verified TLS: certifi's roots, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set."""
-    return httpx.create_ssl_context(verify=True, trust_env=True)
+def default_ssl_context(ca_file: Path | None = None) -> ssl.SSLContext:
+    """Verified TLS against the operating system's trust store (``truststore``), plus
+    ``ca_file`` when given: an internal CA the machine trusts works under systemd's
+    clean environment (certifi's bundle alone would refuse it). ``SSL_CERT_FILE``
+    and ``SSL_CERT_DIR`` still apply, as they do to OpenSSL itself."""
+    import truststore
+
+    ctx = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if ca_file is not None:
+        load_ca_file(ctx, ca_file)
+    return ctx
+
+
+def load_ca_file(ctx: ssl.SSLContext, ca_file: Path) -> None:
+    """Add a PEM file of CA certificates; a ConfigError naming the file when unusable."""
+    try:
+        ctx.load_verify_locations(cafile=str(ca_file))
+    except FileNotFoundError:
+        raise ConfigError(str(ca_file), "ca_file: no such file") from None
+    except OSError as exc:
+        raise ConfigError(str(ca_file), f"ca_file: cannot be read: {exc.strerror}") from None
+    except ssl.SSLError:
+        raise ConfigError(str(ca_file), "ca_file: no PEM certificate in this file") from None
+
+
+def _cert_expiry(response: httpx.Response) -> datetime | None:
+    """The server certificate's notAfter, read from the live connection (HTTPS only)."""
+    stream = response.extensions.get("network_stream")
+    if stream is None:
+        return None
+    ssl_object = stream.get_extra_info("ssl_object")
+    if ssl_object is None:
+        return None
+    der = ssl_object.getpeercert(binary_form=True)
+    if not der:
+        return None
+    return _expiry_of(der)
+
+
+_EXPIRY_CACHE: dict[bytes, datetime | None] = {}
+
+
+def _expiry_of(der: bytes) -> datetime | None:
+    """Parsed once per distinct certificate (the same one comes back every probe)."""
+    if der in _EXPIRY_CACHE:
+        return _EXPIRY_CACHE[der]
+    from cryptography import x509
+
+    try:
+        expiry: datetime | None = x509.load_der_x509_certificate(der).not_valid_after_utc
+    except ValueError:
+        expiry = None
+    if len(_EXPIRY_CACHE) > 10_000:
+        _EXPIRY_CACHE.clear()
+    _EXPIRY_CACHE[der] = expiry
+    return expiry
+
+
+_ClientKey = tuple[bool, Path | None, str | None, int]
+
+
+def _client_key(probe: Probe) -> _ClientKey:
+    return (probe.verify_tls, probe.ca_file, probe.proxy or None, probe.max_redirects)
 
 
 class Prober:
-    """Runs probes for one agent: one shared ``httpx.AsyncClient``, bounded concurrency.
+    """Runs probes for one agent: a few shared ``httpx.AsyncClient``, bounded concurrency.
 
     ``transport`` replaces the network for HTTP probes (tests, the demo);
     ``ssl_context`` replaces the trusted roots. Keep-alive is off on purpose:
     each probe pays DNS, connect and TLS like a user arriving after a pause,
-    so a broken listener cannot hide behind a pooled connection. Probes with
-    ``verify_tls = false`` go through a second client, created only if needed.
+    so a broken listener cannot hide behind a pooled connection. Probes that
+    differ in trust (``verify_tls``, ``ca_file``), proxy or ``max_redirects``
+    share a client per combination, built by ``prepare`` before probing starts
+    (building one loads the trust store: ~100 ms that must not land inside the
+    first probe's timing) or, failing that, before the timer starts.
     Cookies are refused (a probe must not carry state from one run to the next,
     and 10,000 targets must not grow a jar), and each target's request is built
     once and re-sent: building it is a third of httpx's cost per probe.
@@ -159,31 +350,50 @@ class Prober:
         max_concurrency: int = 500,
         clock: Callable[[], datetime] = utc_now,
         sleep: Sleep = asyncio.sleep,
+        agent_name: str | None = None,
     ) -> None:
         self._transport = transport
         self._ssl_context = ssl_context
         self._clock = clock
         self._sleep = sleep
         self._gate = asyncio.Semaphore(max_concurrency)
-        self._clients: dict[bool, httpx.AsyncClient] = {}
+        self._clients: dict[_ClientKey, httpx.AsyncClient] = {}
         self._requests: dict[tuple[object, ...], httpx.Request] = {}
+        self.user_agent = USER_AGENT if agent_name is None else user_agent(agent_name)
 
-    def _client(self, verify: bool) -> httpx.AsyncClient:
-        client = self._clients.get(verify)
+    def prepare(self, probes: Iterable[Probe]) -> None:
+        """Build every client these probes need now (ConfigError for a bad ``ca_file``)."""
+        for probe in probes:
+            if probe.kind == "http":
+                self._client(probe)
+
+    def _client(self, probe: Probe) -> httpx.AsyncClient:
+        key = _client_key(probe)
+        client = self._clients.get(key)
         if client is None:
+            verify, ca_file, proxy, max_redirects = key
             tls: ssl.SSLContext | bool = False
             if verify:
-                tls = self._ssl_context or default_ssl_context()
+                if self._ssl_context is not None and ca_file is None:
+                    tls = self._ssl_context
+                elif self._ssl_context is not None:
+                    tls = ssl.create_default_context()
+                    tls.load_verify_locations(cadata=_ca_data(self._ssl_context))
+                    load_ca_file(tls, ca_file)  # type: ignore[arg-type]
+                else:
+                    tls = default_ssl_context(ca_file)
             client = httpx.AsyncClient(
                 transport=self._transport,
                 verify=tls,
-                trust_env=False,
+                proxy=proxy,
+                trust_env=False,  # proxies are resolved by the agent; no ~/.netrc
                 follow_redirects=False,
+                max_redirects=max_redirects,
                 limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
-                headers={"User-Agent": USER_AGENT},
+                headers={"User-Agent": self.user_agent},
                 cookies=httpx.Cookies(CookieJar(DefaultCookiePolicy(allowed_domains=[]))),
             )
-            self._clients[verify] = client
+            self._clients[key] = client
         return client
 
     async def aclose(self) -> None:
@@ -214,63 +424,123 @@ class Prober:
     async def attempt(self, probe: Probe, headers: Mapping[str, str] | None = None) -> _Attempt:
         """One try, never raising: the whole try is bounded by ``probe.timeout``."""
         async with self._gate:
+            request: httpx.Request | None = None
+            client: httpx.AsyncClient | None = None
+            if probe.kind == "http":
+                try:  # outside the timed section: building a client is not the target's time
+                    client = self._client(probe)
+                    request = self._request(client, probe, headers or {})
+                except Exception as exc:  # a URL httpx refuses, an unreadable ca_file...
+                    log.warning("probe of %s cannot be sent: %s", urlsplit(probe.url).hostname, exc)
+                    return _Attempt(None, classify(exc))
             started = time.perf_counter()
+            timing = _Timing()
             try:
                 async with asyncio.timeout(probe.timeout.total_seconds()):
-                    if probe.kind == "tcp":
+                    if client is None or request is None:
                         await _tcp_connect(probe.url)
                     else:
-                        error = await self._http(probe, headers or {})
+                        error = await self._http(client, request, probe, started, timing)
                         if error is not None:
-                            return _Attempt(_elapsed_ms(started), error)
+                            return _Attempt(
+                                _elapsed_ms(started), error, timing.headers_ms, timing.expiry
+                            )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                error = classify(exc)
+                error = classify(exc, via_proxy=bool(probe.proxy))
                 if error == "http":  # only the host: a URL may carry user:password@
                     host = urlsplit(probe.url).hostname
                     log.warning("probe of %s: unexpected %s", host, type(exc).__name__)
-                return _Attempt(None, error)
-            return _Attempt(_elapsed_ms(started), None)
+                return _Attempt(None, error, timing.headers_ms, timing.expiry)
+            return _Attempt(_elapsed_ms(started), None, timing.headers_ms, timing.expiry)
 
     def _request(
         self, client: httpx.AsyncClient, probe: Probe, headers: Mapping[str, str]
     ) -> httpx.Request:
         seconds = probe.timeout.total_seconds()
-        key = (probe.url, probe.verify_tls, seconds, tuple(sorted(headers.items())))
+        key = (
+            probe.url,
+            probe.method,
+            probe.body,
+            _client_key(probe),
+            seconds,
+            tuple(sorted(headers.items())),
+        )
         request = self._requests.get(key)
         if request is None:
             request = client.build_request(
-                "GET", probe.url, headers=headers, timeout=httpx.Timeout(seconds)
+                probe.method,
+                probe.url,
+                headers=headers,
+                content=None if probe.body is None else probe.body.encode(),
+                timeout=httpx.Timeout(seconds),
             )
             self._requests[key] = request
         return request
 
-    async def _http(self, probe: Probe, headers: Mapping[str, str]) -> str | None:
-        client = self._client(probe.verify_tls)
-        response = await client.send(self._request(client, probe, headers), stream=True)
+    async def _http(
+        self,
+        client: httpx.AsyncClient,
+        request: httpx.Request,
+        probe: Probe,
+        started: float,
+        timing: _Timing,
+    ) -> str | None:
+        response = await client.send(request, stream=True, follow_redirects=probe.follow_redirects)
         try:
-            if not any(lo <= response.status_code <= hi for lo, hi in probe.expect_status):
-                return f"status:{response.status_code}"
-            if probe.contains is not None and not await _body_contains(
-                response, probe.contains.encode()
-            ):
+            timing.headers_ms = _elapsed_ms(started)
+            with contextlib.suppress(Exception):
+                timing.expiry = _cert_expiry(response)
+            body = await _read_body(response)
+            status = response.status_code
+            if status == 407 and probe.proxy:
+                return "proxy"  # our proxy wants credentials: our network's problem
+            if probe.follow_redirects and 300 <= status < 400 and status != 304:
+                return "redirects"  # a redirect we could not follow: no usable Location
+            if not any(lo <= status <= hi for lo, hi in probe.expect_status):
+                return f"status:{status}"
+            if probe.contains is not None and probe.contains.encode() not in body:
                 return "body"
+            if probe.json_path is not None and not _json_ok(body, probe):
+                return "json"
         finally:
             await response.aclose()
         return None
 
 
-async def _body_contains(response: httpx.Response, needle: bytes) -> bool:
-    """Whether ``needle`` appears in the first BODY_LIMIT bytes of the (decoded) body."""
-    seen = b""
+@dataclass(slots=True)
+class _Timing:
+    headers_ms: int | None = None
+    expiry: datetime | None = None
+
+
+def _ca_data(ctx: ssl.SSLContext) -> str:
+    """The CA certificates loaded into ``ctx`` as PEM text (to extend an injected context)."""
+    ders = ctx.get_ca_certs(binary_form=True)
+    return "".join(ssl.DER_cert_to_PEM_cert(der) for der in ders)
+
+
+async def _read_body(response: httpx.Response) -> bytes:
+    """The (decoded) body up to BODY_LIMIT bytes; the read stops there.
+
+    Reading it is what makes a body that never comes, comes too slowly or is
+    cut short fail; the caller's timeout bounds the time it may take."""
+    seen = bytearray()
     async for chunk in response.aiter_bytes():
-        seen = (seen + chunk)[:BODY_LIMIT]
-        if needle in seen:
-            return True
+        seen += chunk
         if len(seen) >= BODY_LIMIT:
-            return False
-    return False
+            return bytes(seen[:BODY_LIMIT])
+    return bytes(seen)
+
+
+def _json_ok(body: bytes, probe: Probe) -> bool:
+    assert probe.json_path is not None
+    try:
+        document: Any = json.loads(body)
+    except (ValueError, RecursionError):  # not JSON, cut at BODY_LIMIT, or absurdly nested
+        return False
+    return matches(lookup(document, probe.json_path), probe.json_expect)
 
 
 async def _tcp_connect(url: str) -> None:
@@ -287,9 +557,26 @@ def _elapsed_ms(started: float) -> int:
 
 def _result(probe: Probe, at: datetime, attempt: _Attempt, attempts: int) -> ProbeResult:
     if attempt.error is not None:
-        return ProbeResult(at, DOWN, attempt.latency_ms, attempt.error, attempts)
-    slow = probe.degraded_latency is not None and (
+        status, error = DOWN, attempt.error
+    elif probe.degraded_latency is not None and (
         (attempt.latency_ms or 0) >= probe.degraded_latency.total_seconds() * 1000
+    ):
+        status, error = DEGRADED, "slow"
+    else:
+        status, error = UP, None
+    return ProbeResult(
+        at, status, attempt.latency_ms, error, attempts, attempt.headers_ms, attempt.tls_expires_at
     )
-    status = DEGRADED if slow else UP
-    return ProbeResult(at, status, attempt.latency_ms, "slow" if slow else None, attempts)
+
+
+def tls_warning(result: ProbeResult, warn_days: int, now: datetime) -> str | None:
+    """A line saying the certificate expires within ``warn_days`` (or has), else None."""
+    expiry = result.tls_expires_at
+    if expiry is None:
+        return None
+    left = expiry - now.astimezone(UTC)
+    if left.total_seconds() > warn_days * 86400:
+        return None
+    if left.total_seconds() <= 0:
+        return f"its TLS certificate expired on {expiry:%Y-%m-%d %H:%M}Z"
+    return f"its TLS certificate expires on {expiry:%Y-%m-%d %H:%M}Z ({left.days} day(s) left)"

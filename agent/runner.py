@@ -9,9 +9,18 @@ writes it, and closes. It installs no signal handlers and configures no
 logging, so another program (``slawatch demo``) can embed it.
 
 ``run_agent`` is the process around it for ``slawatch agent``: logging,
-SIGTERM/SIGINT turned into a ``should_exit`` flag, sd_notify ``READY=1``,
-``WATCHDOG=1`` while the ticker is alive, ``STOPPING=1``, and an exit within
-``STOP_SECONDS``.
+SIGTERM/SIGINT turned into a ``should_exit`` flag, SIGHUP into a config reload
+(a bad new config is refused in one log line and the running one kept),
+sd_notify ``READY=1`` once the database is open and written to, ``WATCHDOG=1``
+while the ticker is alive, ``STOPPING=1``, and an exit within ``STOP_SECONDS``.
+
+Restarts keep their word (issue 16): each probe result is written to the store
+as it comes (``store.agentstate``), and after every judged minute the agent
+saves the last minute it judged (its clock-back guard) and the outages it
+announced. A restarted agent takes all of that back before it probes: the
+minute the old one was killed in is judged from both agents' probes, a minute
+already judged is never recorded again however the clock moved, and an outage
+running across the restart gets no second ``start``; its ``end`` still comes.
 """
 
 from __future__ import annotations
@@ -25,28 +34,39 @@ import ssl
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 import httpx
 
 from agent.canary import Canary, check_target
 from agent.incidents import OutageTracker
+from agent.limits import MAX_INTERVAL, MAX_RETRIES, MIN_INTERVAL, check_probes
 from agent.logs import configure_logging
 from agent.minutes import MinuteBook
-from agent.notify import Notifications
-from agent.probe import Prober, ProbeResult, resolve_headers
+from agent.notify import Notifications, TlsExpiry
+from agent.probe import Prober, ProbeResult, proxy_from_env, resolve_headers, tls_warning
 from agent.scheduler import ProbeScheduler
 from agent.sink import StoreSink
 from agent.systemd import SystemdNotifier
 from agent.verdict import Verdict, all_failing_alike, apply_canary, fold
 from agent.writer import MinuteSink, Writer
-from core.config import Config, Probe
-from core.errors import ConfigError
+from core.config import Config, Probe, load_config
+from core.errors import ConfigError, SlawatchError
 from core.status import NAMES, UP
 from core.timeutil import from_minute, iso_z, to_minute, utc_now
-from store.rows import ProbeState
+from store.rows import AgentState, ProbeRecord, ProbeState
+
+__all__ = [
+    "MAX_INTERVAL",
+    "MAX_RETRIES",
+    "MIN_INTERVAL",
+    "Agent",
+    "Server",
+    "check_probes",
+    "run_agent",
+]
 
 log = logging.getLogger("slawatch.agent")
 
@@ -73,8 +93,21 @@ def _targets(config: Config, env: Mapping[str, str]) -> dict[str, _Target]:
         if service.probe is None:
             continue
         where = f"{config.path}: service.{name}.probe"
-        targets[name] = _Target(name, service.probe, resolve_headers(service.probe, env, where))
+        probe = replace(service.probe, proxy=_proxy_for(service.probe, config, env))
+        targets[name] = _Target(name, probe, resolve_headers(probe, env, where))
     return targets
+
+
+def _proxy_for(probe: Probe, config: Config, env: Mapping[str, str]) -> str:
+    """The probe's own ``proxy``, else ``[agent] proxy``, else the environment's
+    (``$HTTPS_PROXY``, ``$HTTP_PROXY``, ``$NO_PROXY``); ``""`` means direct."""
+    if probe.kind == "tcp":
+        return ""
+    if probe.proxy is not None:
+        return probe.proxy
+    if config.agent.proxy is not None:
+        return config.agent.proxy
+    return proxy_from_env(probe.url, env) or ""
 
 
 class Agent:
@@ -103,7 +136,12 @@ class Agent:
         self._tick = tick
         self._own_sink = sink is None
         self._sink: MinuteSink = sink if sink is not None else StoreSink(config.storage_path)
-        self.prober = Prober(transport=transport, ssl_context=ssl_context, clock=clock)
+        self.prober = Prober(
+            transport=transport, ssl_context=ssl_context, clock=clock, agent_name=self.source
+        )
+        # Clients (trust store, proxies) built now, so the first probe's timing is the
+        # target's alone; a bad ca_file is a ConfigError before anything starts.
+        self.prober.prepare(t.probe for t in self.targets.values())
         self.canary = Canary(canary, clock=clock)
         self.book = MinuteBook()
         self.writer = Writer(
@@ -125,8 +163,15 @@ class Agent:
         self._scheduling: asyncio.Task[None] | None = None
         self._last_tick = 0.0
         self._states: dict[str, int] = {}  # service -> last judged status, for the log
-        self._judged_upto = -1  # the latest minute handed to the writer
+        self._judged_upto = -1  # the latest minute judged complete (the clock-back guard)
         self._warned_clock = False
+        self._journal: list[ProbeRecord] = []  # probe results not yet in the store
+        self._journal_wake = asyncio.Event()
+        self._journaling: asyncio.Task[None] | None = None
+        self._journal_on = getattr(self._sink, "record_probe_results", None) is not None
+        self._saved: tuple[int, tuple[object, ...]] | None = None  # the state last saved
+        self._tls_warned: dict[str, str] = {}  # service -> the day its warning was given
+        self.restored: AgentState | None = None
         self.probes_done = 0
         self.started = False
 
@@ -141,6 +186,10 @@ class Agent:
         self._last_tick = time.monotonic()
         if not self.targets:
             log.warning("no service has a [service.probe]: nothing to probe")
+        await self.restore()
+        loop = asyncio.get_running_loop()
+        if self._journal_on:
+            self._journaling = loop.create_task(self._journal_loop())
         self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
         self._scheduling = asyncio.get_running_loop().create_task(self.scheduler.start())
         log.info(
@@ -179,6 +228,16 @@ class Agent:
         await self.canary.aclose()
         self.judge(final=True)
         written = await self._flush_until(deadline)
+        if self._journaling is not None:
+            self._journaling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._journaling
+            self._journaling = None
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.1, deadline - time.monotonic())):
+                await self._write_journal()
+                if written:
+                    await self._save_state()
         await self.notifications.aclose(grace=max(0.1, min(2.0, deadline - time.monotonic())))
         await self.prober.aclose()
         if self._own_sink and isinstance(self._sink, StoreSink):
@@ -231,20 +290,145 @@ class Agent:
         result: ProbeResult | None = None
         try:
             result = await self.prober.check(target.probe, target.headers, at=at)
-            self._note(name, result, minute)
+            self._note(name, result, minute, filed)
         finally:
             if filed:
                 self.book.finish(minute, name, result)
             if task is not None:
                 self._probing.discard(task)
 
-    def _note(self, name: str, result: ProbeResult, minute: int) -> None:
+    def _note(self, name: str, result: ProbeResult, minute: int, filed: bool = True) -> None:
         self.probes_done += 1
         self.writer.note_probe(
-            ProbeState(name, self.source, result.at, result.status, result.latency_ms, result.error)
+            ProbeState(
+                name,
+                self.source,
+                result.at,
+                result.status,
+                result.latency_ms,
+                result.error,
+                result.tls_expires_at,
+            )
         )
+        if filed and self._journal_on:
+            self._journal.append(
+                ProbeRecord(
+                    name,
+                    self.source,
+                    minute,
+                    result.at,
+                    result.status,
+                    result.latency_ms,
+                    result.error,
+                )
+            )
+            self._journal_wake.set()
         if result.failed:
             self.canary.on_failure(minute)
+        if result.tls_expires_at is not None:
+            self._check_tls(name, result)
+
+    def _check_tls(self, name: str, result: ProbeResult) -> None:
+        """Warn (log and notifiers) once a day while a certificate nears its expiry."""
+        probe = self.targets[name].probe
+        days = probe.tls_warn_days
+        if days is None:
+            days = self.config.agent.tls_warn_days
+        now = self._clock()
+        why = tls_warning(result, days, now)
+        if why is None:
+            self._tls_warned.pop(name, None)
+            return
+        today = now.date().isoformat()
+        if self._tls_warned.get(name) == today:
+            return
+        self._tls_warned[name] = today
+        log.warning("%s: %s", name, why)
+        assert result.tls_expires_at is not None
+        self.notifications.send(TlsExpiry(name, result.tls_expires_at, now))
+
+    # -- durability across restarts (store.agentstate) -------------------------
+
+    async def restore(self) -> None:
+        """Take back what an earlier run of this agent saved: the clock-back guard, the
+        open outages, and the probe results of the minutes it did not judge."""
+        read = getattr(self._sink, "agent_state", None)
+        if read is None:
+            return
+        try:
+            state: AgentState = await read(self.source)
+        except Exception as exc:
+            log.warning("cannot read this agent's saved state (%s); starting afresh", exc)
+            return
+        self.restored = state
+        if state.judged_upto is not None:
+            self._judged_upto = max(self._judged_upto, state.judged_upto)
+        self.outages.restore(state.outages)
+        kept = 0
+        for r in state.probes:
+            if r.service in self.targets and r.minute > self._judged_upto:
+                result = ProbeResult(r.at, r.status, r.latency_ms, r.error)
+                self.book.add(r.minute, r.service, result)
+                kept += 1
+        if state.judged_upto is not None or kept or state.outages:
+            log.info(
+                "restored this agent's state: judged up to %s, %d open outage(s), "
+                "%d probe result(s) of unjudged minutes",
+                "-" if state.judged_upto is None else iso_z(from_minute(state.judged_upto)),
+                len(state.outages),
+                kept,
+            )
+        self._saved = (self._judged_upto, tuple(self.outages.snapshot()))
+
+    async def _journal_loop(self) -> None:
+        """Write each probe result as it comes (coalescing those that arrive meanwhile)."""
+        while True:
+            await self._journal_wake.wait()
+            self._journal_wake.clear()
+            await asyncio.sleep(0)  # let the probes finishing at the same moment join in
+            if not await self._write_journal():
+                await asyncio.sleep(max(self._tick, 0.5))  # broken store: retry, not spin
+
+    async def _write_journal(self) -> bool:
+        record = getattr(self._sink, "record_probe_results", None)
+        if record is None or not self._journal:
+            return True
+        batch, self._journal = self._journal, []
+        try:
+            await record(batch)
+        except Exception as exc:
+            self._journal[:0] = batch[-100_000:]  # kept for the next try (bounded)
+            log.debug("cannot write probe results yet: %s", exc)
+            return False
+        return True
+
+    async def _save_state(self) -> None:
+        """Save the guard and the open outages once every judged minute is written."""
+        save = getattr(self._sink, "save_agent_state", None)
+        if save is None or self.writer.pending or self._judged_upto < 0:
+            return
+        outages = self.outages.snapshot()
+        state = (self._judged_upto, tuple(outages))
+        if state == self._saved:
+            return
+        try:
+            await save(self.source, self._judged_upto, outages)
+        except Exception as exc:
+            log.debug("cannot save the agent's state yet: %s", exc)
+            return
+        self._saved = state
+
+    async def writable(self) -> str | None:
+        """Open the store and write to it (this agent's state): None when that worked,
+        else the problem. ``Server`` sends READY=1 only after None."""
+        save = getattr(self._sink, "save_agent_state", None)
+        if save is None:
+            return None
+        try:
+            await save(self.source, self._judged_upto, self.outages.snapshot())
+        except Exception as exc:
+            return " ".join(str(exc).split()) or type(exc).__name__
+        return None
 
     # -- judging minutes -------------------------------------------------------
 
@@ -270,7 +454,8 @@ class Agent:
                     self.notifications.send(event)
             judged.extend(verdicts)
             self.canary.forget_before(minute)
-            self._judged_upto = max(self._judged_upto, minute)
+            if not final:  # a minute judged at shutdown may still get probes after a restart
+                self._judged_upto = max(self._judged_upto, minute)
         return judged
 
     def _log_change(self, v: Verdict) -> None:
@@ -279,8 +464,11 @@ class Agent:
         if before == v.status or (before is None and v.status == UP):
             return
         at = iso_z(from_minute(v.minute))
+        if v.status == UP:  # a recovery, without the old error
+            log.info("%s is up since %s", v.service, at)
+            return
         why = f" ({v.error})" if v.error else ""
-        log.info("%s is %s since %s%s", v.service, NAMES[v.status], at, why)
+        log.warning("%s is %s since %s%s", v.service, NAMES[v.status], at, why)
 
     async def tick(self) -> list[Verdict]:
         """One step of the ticker, done now: wait for the canary's word, judge the
@@ -289,6 +477,8 @@ class Agent:
         await self.canary.settle()
         judged = self.judge()
         await self.writer.flush()
+        await self._write_journal()
+        await self._save_state()
         return judged
 
     async def _tick_loop(self) -> None:
@@ -302,6 +492,7 @@ class Agent:
             try:
                 self.judge()
                 await self.writer.flush(budget=self._tick / 4)
+                await self._save_state()
                 self.scheduler.drain()
             except Exception:
                 log.exception("agent tick failed; carrying on")
@@ -324,9 +515,17 @@ class Agent:
             self.probes_done += 1
             self.writer.note_probe(
                 ProbeState(
-                    name, self.source, result.at, result.status, result.latency_ms, result.error
+                    name,
+                    self.source,
+                    result.at,
+                    result.status,
+                    result.latency_ms,
+                    result.error,
+                    result.tls_expires_at,
                 )
             )
+            if result.tls_expires_at is not None:
+                self._check_tls(name, result)
         verdicts = [fold(n, minute, [r]) for n, r in zip(names, results, strict=True)]
         canary_failed = (
             await self.canary.check_now(minute) if all_failing_alike(verdicts) else False
@@ -334,6 +533,7 @@ class Agent:
         verdicts = apply_canary(verdicts, canary_failed)
         self.writer.add(verdicts)
         written = await self._flush_until(time.monotonic() + write_timeout)
+        await self.notifications.aclose(grace=2.0)
         await self.prober.aclose()
         if self._own_sink and isinstance(self._sink, StoreSink):
             await self._sink.close()
@@ -341,27 +541,6 @@ class Agent:
 
 
 # -- the process -----------------------------------------------------------------
-
-
-MIN_INTERVAL = timedelta(seconds=5)
-MAX_INTERVAL = timedelta(hours=1)
-MAX_RETRIES = 10
-
-
-def check_probes(config: Config) -> None:
-    """The limits the agent is built for: an interval of 5 s to 1 h, a timeout that
-    fits inside it, at most 10 retries. A ConfigError names the service's key."""
-    for name, service in config.services.items():
-        probe = service.probe
-        if probe is None:
-            continue
-        where = f"{config.path}: service.{name}.probe"
-        if not MIN_INTERVAL <= probe.interval <= MAX_INTERVAL:
-            raise ConfigError(f"{where}.interval", "must be between 5s and 1h")
-        if probe.timeout > probe.interval:
-            raise ConfigError(f"{where}.timeout", "must not be longer than the interval")
-        if not 0 <= probe.retries <= MAX_RETRIES:
-            raise ConfigError(f"{where}.retries", f"must be between 0 and {MAX_RETRIES}")
 
 
 def run_agent(config: Config, *, once: bool = False, clock: Clock = utc_now) -> int:
@@ -388,12 +567,30 @@ async def _once(config: Config, clock: Clock) -> int:
 class Server:
     """``Agent`` + signals + systemd, for the foreground process."""
 
-    def __init__(self, config: Config, *, clock: Clock = utc_now, **agent_options: Any) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock = utc_now,
+        reload: Callable[[], Config] | None = None,
+        **agent_options: Any,
+    ) -> None:
         self.config = config
         self.clock = clock
         self.agent_options = agent_options
         self.should_exit = asyncio.Event()
+        self.should_reload = False
         self.systemd = SystemdNotifier()
+        self.reload_config = reload or self._read_config
+        self.agent: Agent | None = None
+        self.reloads = 0
+        self._wake = asyncio.Event()  # a signal came that the main loop must act on
+
+    def _read_config(self) -> Config:
+        """The config file as it is now, keeping the running agent's name (its records'
+        source: a new name takes a restart)."""
+        fresh = load_config(self.config.path)
+        return replace(fresh, agent=replace(fresh.agent, name=self.config.agent.name))
 
     def handle_exit(self, sig: int) -> None:
         if self.should_exit.is_set():
@@ -401,29 +598,97 @@ class Server:
         log.info("received %s, stopping", signal.Signals(sig).name)
         self.should_exit.set()
 
+    def handle_reload(self) -> None:
+        self.should_reload = True
+        self._wake.set()
+
     async def serve(self) -> int:
-        agent = Agent(self.config, clock=self.clock, **self.agent_options)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.handle_exit, sig)
+        loop.add_signal_handler(signal.SIGHUP, self.handle_reload)
+        ok = True
         try:
-            await agent.start()
-            self.systemd.ready()
-            await self.main_loop(agent)
+            self.agent = Agent(self.config, clock=self.clock, **self.agent_options)
+            await self.agent.start()
+            if await self._wait_writable(self.agent):
+                self.systemd.ready()
+                await self.main_loop(self.agent)
         finally:
             self.systemd.stopping()
-            ok = await agent.stop()
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            if self.agent is not None and self.agent.started:
+                ok = await self.agent.stop()
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
         sys.stderr.flush()
         return 0 if ok else 1
 
+    async def _wait_writable(self, agent: Agent) -> bool:
+        """READY=1 only once the database is open and written to: until then systemd
+        sees the unit starting (and its start timeout applies), not running. Probing
+        goes on meanwhile. False when told to exit first."""
+        problem = await agent.writable()
+        if problem is None:
+            return True
+        log.error("cannot write to the database yet: %s; not ready until it works", problem)
+        while not self.should_exit.is_set():
+            self.systemd.status(f"waiting for the database: {problem}")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await self.should_exit.wait()
+            if self.should_exit.is_set():
+                return False
+            problem = await agent.writable()
+            if problem is None:
+                log.info("the database is writable; ready")
+                return True
+        return False
+
+    async def reload(self) -> bool:
+        """SIGHUP: read the config again; a good one replaces the running agent (which
+        stops as at a restart, so nothing measured is lost), a bad one is refused in
+        one log line and the running config kept."""
+        self.should_reload = False
+        self.systemd.notify("RELOADING=1")
+        try:
+            try:
+                config = self.reload_config()
+                check_probes(config)
+                fresh = Agent(config, clock=self.clock, **self.agent_options)
+            except SlawatchError as exc:
+                log.error("config reload refused, keeping the running config: %s", exc)
+                return False
+            old = self.agent
+            if old is not None:
+                await old.stop()
+            self.config, self.agent = config, fresh
+            await fresh.start()
+            self.reloads += 1
+            log.info("config reloaded from %s: %d service(s)", config.path, len(fresh.targets))
+            return True
+        finally:
+            self.systemd.notify("READY=1\nSTATUS=probing")
+
     async def main_loop(self, agent: Agent) -> None:
         beat = self.systemd.watchdog_interval or 5.0
         while not self.should_exit.is_set():
+            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(beat):
-                    await self.should_exit.wait()
+                    waiters = [
+                        asyncio.ensure_future(self.should_exit.wait()),
+                        asyncio.ensure_future(self._wake.wait()),
+                    ]
+                    try:
+                        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        for w in waiters:
+                            w.cancel()
+            if self.should_exit.is_set():
+                break
+            if self.should_reload:
+                await self.reload()
+                agent = self.agent or agent
             if agent.healthy:
                 problem = agent.writer.problem
                 self.systemd.notify(

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from store import Store, StoreBusy
 from store.health import AgentHealth
-from store.rows import MinuteRow, ProbeState
+from store.rows import AgentState, MinuteRow, OpenOutage, ProbeRecord, ProbeState
 from store.sqlite import DatabaseReplaced, SqliteStore
 
 __all__ = ["DatabaseReplaced", "StoreSink"]
@@ -72,6 +72,34 @@ class StoreSink:
         store = await self._get()
         try:
             await store.record_health(health)
+        except Exception as exc:
+            await self._drop_unless_busy(exc)
+            raise
+
+    # -- the agent's own state across restarts (store.agentstate, issue 16) --
+
+    async def record_probe_results(self, records: Sequence[ProbeRecord]) -> None:
+        store = await self._get()
+        try:
+            await store.record_probe_results(records)
+        except Exception as exc:
+            await self._drop_unless_busy(exc)
+            raise
+
+    async def save_agent_state(
+        self, source: str, judged_upto: int, outages: Sequence[OpenOutage]
+    ) -> None:
+        store = await self._get()
+        try:
+            await store.save_agent_state(source, judged_upto, outages)
+        except Exception as exc:
+            await self._drop_unless_busy(exc)
+            raise
+
+    async def agent_state(self, source: str) -> AgentState:
+        store = await self._get()
+        try:
+            return await store.agent_state(source)
         except Exception as exc:
             await self._drop_unless_busy(exc)
             raise

@@ -7,6 +7,10 @@ Pure functions, so the rules can be tested without a network or a clock:
   when strictly more than half were slow or failed, else up. The latency is
   the median of the probes that answered; the error is the most common
   failure class (``"slow"`` for a degraded minute with no failure).
+* a probe that failed with ``proxy`` (the agent's proxy could not be reached)
+  measured nothing about the provider: it is left out of the fold like a probe
+  that never ran, and a minute with nothing else is UNKNOWN (error ``proxy``),
+  the same answer the canary rule gives for the agent's own broken network.
 * ``apply_canary``: when every service probed in a minute failed, all in the
   same way, and the agent's canary failed too, the fault is the agent's own
   network, so each of those minutes becomes UNKNOWN instead of DOWN: the
@@ -26,6 +30,9 @@ from core.verdict import median_latency, minute_status
 CANARY_ERROR = "canary"
 """Error class of a minute made unknown by the canary rule (kept with the record)."""
 
+AGENT_ERRORS = frozenset({"proxy"})
+"""Failure classes that are the agent's own network's, never the provider's."""
+
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
@@ -43,6 +50,12 @@ def fold(service: str, minute: int, results: Sequence[ProbeResult]) -> Verdict:
     """Fold one minute's probe results (at least one) into a verdict."""
     if not results:
         raise ValueError("a verdict needs at least one probe result")
+    measured = [r for r in results if not (r.status == DOWN and r.error in AGENT_ERRORS)]
+    if not measured:
+        why = Counter(r.error for r in results).most_common(1)[0][0]
+        return Verdict(service, minute, UNKNOWN, None, why, len(results))
+    probes = len(results)
+    results = measured
     n = len(results)
     failed = [r for r in results if r.status == DOWN]
     slow = sum(1 for r in results if r.status == DEGRADED)
@@ -54,7 +67,7 @@ def fold(service: str, minute: int, results: Sequence[ProbeResult]) -> Verdict:
         error = Counter(r.error for r in failed).most_common(1)[0][0]
     elif status == DEGRADED:
         error = "slow"
-    return Verdict(service, minute, status, latency, error, n)
+    return Verdict(service, minute, status, latency, error, probes)
 
 
 def all_failing_alike(verdicts: Sequence[Verdict]) -> bool:

@@ -124,7 +124,16 @@ class Probe:
     contains: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     header_env: Mapping[str, str] = field(default_factory=dict)  # header -> env var name
-    verify_tls: bool = True
+    verify_tls: bool = True  # ``verify`` in config.toml (``verify_tls`` still read)
+    method: str = "GET"
+    body: str | None = None  # sent as is (set Content-Type in ``headers``)
+    follow_redirects: bool = True  # judge the final response, not the 3xx
+    max_redirects: int = 10  # more hops, or a loop: down ``redirects``
+    proxy: str | None = None  # http(s)://[user:pass@]host:port; "" = direct; None = agent's/env
+    ca_file: Path | None = None  # extra trusted CA certificates (PEM), for private CAs
+    json_path: tuple[str | int, ...] | None = None  # parsed ``json_path`` (core.jsonpath)
+    json_expect: str | int | float | bool | None = None  # value at json_path (None: present)
+    tls_warn_days: int | None = None  # None: the agent's ``tls_warn_days``
 
     @property
     def kind(self) -> Literal["http", "tcp"]:
@@ -153,6 +162,8 @@ class AgentSettings:
     name: str = "agent"  # the ``source`` of every minute this agent records
     canary: str | None = None  # tcp://host:port or dns:hostname; fails -> minute unknown
     notifiers: tuple[Notifier, ...] = ()
+    proxy: str | None = None  # for every probe without its own; None: $HTTPS_PROXY etc.
+    tls_warn_days: int = 14  # warn when a probed certificate expires within this many days
 
 
 @dataclass(frozen=True)

@@ -36,11 +36,13 @@ from core.durations import (
     DAY_NAMES,
     parse_day,
     parse_duration,
+    parse_latency,
     parse_span,
     parse_time_of_day,
     parse_timedelta,
 )
 from core.errors import ConfigError
+from core.jsonpath import parse_json_path
 from core.profiles import CALENDARS, DEFAULT_PROFILE, PROFILES
 from core.tomlview import Table
 
@@ -93,7 +95,7 @@ def parse_text(text: str, path: Path, display: str) -> Config:
     root.check_keys(("storage", "calendar", "contract", "service", "agent"))
     calendars = _calendars(root)
     contracts = _contracts(root, calendars)
-    services = _services(root, contracts, calendars)
+    services = _services(root, contracts, calendars, path.parent)
     url = _storage_url(root)
     return Config(
         path=path,
@@ -409,7 +411,7 @@ def _priorities(t: Table) -> dict[str, PriorityRule]:
 
 
 def _services(
-    root: Table, contracts: dict[str, Contract], calendars: dict[str, Calendar]
+    root: Table, contracts: dict[str, Contract], calendars: dict[str, Calendar], base: Path
 ) -> dict[str, Service]:
     services: dict[str, Service] = {}
     for t in root.tables("service"):
@@ -430,7 +432,7 @@ def _services(
             contract=contract,
             monthly_fee=_money(t, "monthly_fee"),
             currency=_currency(t),
-            probe=None if probe is None else _probe(probe),
+            probe=None if probe is None else _probe(probe, base),
             maintenance=tuple(_maintenance(m) for m in t.tables("maintenance")),
         )
     return services
@@ -485,14 +487,53 @@ _PROBE_KEYS = (
     "headers",
     "header_env",
     "verify_tls",
+    "verify",
+    "method",
+    "body",
+    "follow_redirects",
+    "max_redirects",
+    "proxy",
+    "ca_file",
+    "json_path",
+    "json_expect",
+    "tls_warn_days",
 )
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+MAX_REDIRECTS = 30
 
-def _probe(t: Table) -> Probe:
+
+def _probe(t: Table, base: Path) -> Probe:
     t.check_keys(_PROBE_KEYS)
     url: str = t.text("url").strip()
     _check_url(t, "url", url, ("http://", "https://", "tcp://"))
     latency = t.raw("degraded_latency")
+    method = t.text("method", "GET").strip().upper()
+    if method not in METHODS:
+        raise t.error("method", f"must be one of {', '.join(METHODS)}, got {method!r}")
+    body = t.text("body", None)
+    if body is not None and method in ("GET", "HEAD"):
+        raise t.error("body", f'a {method} has no body: set method = "POST" (or PUT, PATCH...)')
+    if t.has("verify") and t.has("verify_tls") and t.flag("verify") != t.flag("verify_tls"):
+        raise t.error("verify", "verify and verify_tls disagree: give one of them")
+    verify = t.flag("verify", t.flag("verify_tls", True))
+    json_path = None
+    if t.has("json_path"):
+        json_path = parse_json_path(t.text("json_path"), t.where("json_path"))
+    expect = t.raw("json_expect")
+    if expect is not None:
+        if json_path is None:
+            raise t.error("json_expect", 'needs json_path = "..." naming the value to check')
+        if not isinstance(expect, str | int | float | bool):
+            raise t.error("json_expect", f"must be a string, number or true/false, got {expect!r}")
+    ca_file = None
+    if t.has("ca_file"):
+        raw_ca = t.text("ca_file", nonempty=True)
+        if "\0" in raw_ca:
+            raise t.error("ca_file", "must not contain a NUL character")
+        ca_path = Path(raw_ca).expanduser()
+        ca_file = ca_path if ca_path.is_absolute() else (base / ca_path).absolute()
+    warn = t.integer("tls_warn_days", None, minimum=0)
     return Probe(
         url=url,
         interval=parse_timedelta(t.text("interval", "60s"), t.where("interval")),
@@ -504,12 +545,63 @@ def _probe(t: Table) -> Probe:
         expect_status=_expect_status(t),
         degraded_latency=None
         if latency is None
-        else parse_timedelta(t.text("degraded_latency"), t.where("degraded_latency")),
+        else parse_latency(latency, t.where("degraded_latency")),
         contains=t.text("contains", None, nonempty=True),
         headers=_string_table(t, "headers"),
         header_env=_string_table(t, "header_env"),
-        verify_tls=t.flag("verify_tls", True),
+        verify_tls=verify,
+        method=method,
+        body=body,
+        follow_redirects=t.flag("follow_redirects", True),
+        max_redirects=_max_redirects(t),
+        proxy=_proxy(t),
+        ca_file=ca_file,
+        json_path=json_path,
+        json_expect=expect,
+        tls_warn_days=None if warn is None else min(warn, 3650),
     )
+
+
+def _max_redirects(t: Table) -> int:
+    value: int = t.integer("max_redirects", 10, minimum=0)
+    if value > MAX_REDIRECTS:
+        raise t.error("max_redirects", f"must be at most {MAX_REDIRECTS}, got {value}")
+    return value
+
+
+def mask_url(url: str) -> str:
+    """A URL with any password replaced by ``***`` (proxy URLs carry credentials)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, host = netloc.rpartition("@")
+    if not at:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}{slash}{path}"
+
+
+def _proxy(t: Table) -> str | None:
+    """``proxy = "http://[user:pass@]host:port"``; ``""`` means direct (no proxy, even
+    one from the environment). An error never repeats the password."""
+    if not t.has("proxy"):
+        return None
+    raw = t.raw("proxy")
+    if not isinstance(raw, str):
+        raise t.error("proxy", 'must be a URL like "http://proxy.example.com:3128" or ""')
+    url = raw.strip()
+    if not url:
+        return ""
+    lowered = url.lower()
+    scheme = next((s for s in ("http://", "https://") if lowered.startswith(s)), None)
+    rest = url[len(scheme) :] if scheme else ""
+    host = rest.split("/", 1)[0].rpartition("@")[2]
+    if scheme is None or not host or any(c.isspace() for c in url):
+        raise t.error(
+            "proxy", f"must be a URL starting with http:// or https://, got {mask_url(url)!r}"
+        )
+    return url
 
 
 def _check_url(t: Table, key: str, url: str, schemes: tuple[str, ...]) -> None:
@@ -557,7 +649,7 @@ def _agent(root: Table) -> AgentSettings:
     t = root.table("agent")
     if t is None:
         return AgentSettings()
-    t.check_keys(("name", "canary", "notifier"))
+    t.check_keys(("name", "canary", "notifier", "proxy", "tls_warn_days"))
     canary = t.text("canary", None)
     if canary is not None:
         if canary.startswith("dns:"):
@@ -569,6 +661,8 @@ def _agent(root: Table) -> AgentSettings:
         name=t.text("name", "agent"),
         canary=canary,
         notifiers=tuple(_notifier(n) for n in t.tables("notifier")),
+        proxy=_proxy(t),
+        tls_warn_days=min(t.integer("tls_warn_days", 14, minimum=0), 3650),
     )
 
 

@@ -83,6 +83,26 @@ def parse_timedelta(text: str, where: str, *, positive: bool = True) -> timedelt
     return d.timedelta
 
 
+_MS_RE = re.compile(r"^(.*?)(\d{1,9})ms$")
+
+
+def parse_latency(text: object, where: str) -> timedelta:
+    """A latency threshold: a duration (``2s``) that may end in milliseconds
+    (``500ms``, ``1s500ms``), or a bare integer read as milliseconds."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        if text <= 0:
+            raise ConfigError(where, f"{text!r}: must be longer than zero")
+        return timedelta(milliseconds=min(text, _MAX_SECONDS * 1000))
+    m = _MS_RE.match(text.strip().lower()) if isinstance(text, str) else None
+    if m is None:
+        return parse_timedelta(text, where)  # type: ignore[arg-type]  # it names non-text
+    head = parse_timedelta(m.group(1), where, positive=False) if m.group(1) else timedelta()
+    total = head + timedelta(milliseconds=int(m.group(2)))
+    if total <= timedelta():
+        raise ConfigError(where, f"{text!r}: must be longer than zero")
+    return total
+
+
 def parse_time_of_day(text: str, where: str, *, allow_24: bool = False) -> time:
     """``HH:MM`` on a 24-hour clock; ``24:00`` (end of day) only when ``allow_24``."""
     m = _TIME_RE.match(text.strip()) if isinstance(text, str) else None

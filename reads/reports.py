@@ -257,6 +257,8 @@ class ServiceState:
     month: YearMonth  # the current month in the contract's time zone
     month_availability_percent: Decimal
     stale: bool  # the last probe is older than three probe intervals
+    tls_expires_at: datetime | None = None  # the soonest certificate expiry the probes saw
+    tls_warning: bool = False  # it is within the agent's ``tls_warn_days`` (or past)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -267,6 +269,8 @@ class ServiceState:
             "month": str(self.month),
             "month_availability_percent": float(self.month_availability_percent),
             "stale": self.stale,
+            "tls_expires_at": iso_z(self.tls_expires_at),
+            "tls_warning": self.tls_warning,
         }
 
 
@@ -382,7 +386,8 @@ async def _service_overview(
             continue
         if past.credit_amount > 0 or past.claimable_credit_amount > 0:
             pending.append(_pending(past, complete=month != current))
-    return _service_state(svc, probes, current, report, now), report, pending, reportable
+    state = _service_state(svc, probes, current, report, now, config.agent.tls_warn_days)
+    return state, report, pending, reportable
 
 
 async def _settled(store: Store, service: str) -> set[YearMonth]:
@@ -432,7 +437,12 @@ async def _months_with_downtime(
 
 
 def _service_state(
-    svc: Service, probes: Sequence[ProbeState], month: YearMonth, report: MonthReport, now: datetime
+    svc: Service,
+    probes: Sequence[ProbeState],
+    month: YearMonth,
+    report: MonthReport,
+    now: datetime,
+    tls_warn_days: int = 14,
 ) -> ServiceState:
     """The live state: the latest probe of each source, folded by rule 3."""
     if not probes:
@@ -444,6 +454,11 @@ def _service_state(
     stale = interval is not None and (now - last) > 3 * interval
     code = combine_sources([bytes([p.status]) for p in probes])[0]
     latencies = [p.latency_ms for p in probes if p.latency_ms is not None]
+    expiries = [p.tls_expires_at for p in probes if p.tls_expires_at is not None]
+    expiry = min(expiries) if expiries else None
+    warn_days = svc.probe.tls_warn_days if svc.probe else None
+    if warn_days is None:
+        warn_days = tls_warn_days
     return ServiceState(
         name=svc.name,
         state=name_of(UNKNOWN if stale else code),
@@ -452,4 +467,6 @@ def _service_state(
         month=month,
         month_availability_percent=report.availability_percent,
         stale=stale,
+        tls_expires_at=expiry,
+        tls_warning=expiry is not None and expiry - now <= timedelta(days=warn_days),
     )

@@ -30,12 +30,18 @@ class ProbeStore(StoreBase):
                 sid = await self._ensure("services", state.service)
                 src = await self._ensure("sources", state.source)
                 at_us = round(state.at.timestamp() * 1_000_000)
-                params.append((sid, src, at_us, state.status, state.latency_ms, state.error))
+                tls = state.tls_expires_at
+                tls_us = None if tls is None else round(tls.timestamp() * 1_000_000)
+                params.append(
+                    (sid, src, at_us, state.status, state.latency_ms, state.error, tls_us)
+                )
             await db.executemany(
-                "INSERT INTO probe_states (service_id, source_id, at_us, status, latency_ms, error)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (service_id, source_id) DO UPDATE SET"
+                "INSERT INTO probe_states (service_id, source_id, at_us, status, latency_ms, error,"
+                " tls_expires_us)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (service_id, source_id) DO UPDATE SET"
                 " at_us = excluded.at_us, status = excluded.status,"
-                " latency_ms = excluded.latency_ms, error = excluded.error"
+                " latency_ms = excluded.latency_ms, error = excluded.error,"
+                " tls_expires_us = excluded.tls_expires_us"
                 " WHERE excluded.at_us >= probe_states.at_us",
                 params,
             )
@@ -43,7 +49,7 @@ class ProbeStore(StoreBase):
     async def probe_states(self) -> list[ProbeState]:
         """The latest probe per (service, source), ordered by service then source."""
         rows = await self._fetchall(
-            "SELECT s.name, src.name, p.at_us, p.status, p.latency_ms, p.error"
+            "SELECT s.name, src.name, p.at_us, p.status, p.latency_ms, p.error, p.tls_expires_us"
             " FROM probe_states p JOIN services s ON s.id = p.service_id"
             " JOIN sources src ON src.id = p.source_id ORDER BY s.name, src.name"
         )
@@ -55,6 +61,9 @@ class ProbeStore(StoreBase):
                 status=int(status),
                 latency_ms=None if lat is None else int(lat),
                 error=None if err is None else str(err),
+                tls_expires_at=None
+                if tls is None
+                else datetime.fromtimestamp(tls / 1_000_000, tz=UTC),
             )
-            for svc, src, at_us, status, lat, err in rows
+            for svc, src, at_us, status, lat, err, tls in rows
         ]

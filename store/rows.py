@@ -32,3 +32,36 @@ class ProbeState:
     status: int
     latency_ms: int | None = None
     error: str | None = None
+    tls_expires_at: datetime | None = None  # the certificate's notAfter (HTTPS probes)
+
+
+class ProbeRecord(NamedTuple):
+    """One probe result of a minute an agent has not judged yet (``store.agentstate``)."""
+
+    service: str
+    source: str
+    minute: int  # UTC epoch minute the probe is filed under
+    at: datetime  # aware: when the probe started
+    status: int
+    latency_ms: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class OpenOutage:
+    """An outage an agent announced (``start`` sent) and has not seen end yet."""
+
+    service: str
+    start: int  # first down minute
+    last: int  # latest down minute seen
+    minutes: int  # down minutes so far
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class AgentState:
+    """What an agent must remember across a restart (``store.agentstate``)."""
+
+    judged_upto: int | None  # the last minute it judged; None: never saved
+    outages: tuple[OpenOutage, ...] = ()
+    probes: tuple[ProbeRecord, ...] = ()  # results of minutes after ``judged_upto``

@@ -132,6 +132,40 @@ MIGRATIONS: list[Migration] = [
             )""",
         ),
     ),
+    Migration(
+        "agent restarts keep their word (store/agentstate.py, issue 16)",
+        (
+            # The certificate expiry seen by the latest HTTPS probe (live state).
+            "ALTER TABLE probe_states ADD COLUMN tls_expires_us INTEGER",
+            # Every probe result of the minutes an agent has not judged yet, kept as
+            # they come, so a kill -9 mid-minute loses at most the probe in flight.
+            """CREATE TABLE agent_probes (
+                source_id INTEGER NOT NULL,
+                minute INTEGER NOT NULL,
+                service_id INTEGER NOT NULL,
+                at_us INTEGER NOT NULL,
+                status INTEGER NOT NULL,
+                latency_ms INTEGER,
+                error TEXT,
+                PRIMARY KEY (source_id, minute, service_id, at_us)
+            ) WITHOUT ROWID""",
+            # Per agent: the last minute it judged (the clock-back guard) ...
+            """CREATE TABLE agent_state (
+                source_id INTEGER PRIMARY KEY,
+                judged_upto INTEGER NOT NULL
+            )""",
+            # ... and the outages it has announced (``start`` sent, ``end`` not yet).
+            """CREATE TABLE agent_outages (
+                source_id INTEGER NOT NULL,
+                service_id INTEGER NOT NULL,
+                start_min INTEGER NOT NULL,
+                last_min INTEGER NOT NULL,
+                minutes INTEGER NOT NULL,
+                error TEXT,
+                PRIMARY KEY (source_id, service_id)
+            ) WITHOUT ROWID""",
+        ),
+    ),
 ]
 
 LATEST = len(MIGRATIONS)

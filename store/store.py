@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Self
 
+from store.agentstate import AgentStateStore
 from store.cases import CaseStore
 from store.health import HealthStore
 from store.minutes import MinuteStore
@@ -20,7 +21,16 @@ from store.probes import ProbeStore
 from store.windows import CreditStore, WindowStore
 
 
-class Store(MinuteStore, ProbeStore, CaseStore, WindowStore, CreditStore, HealthStore, ABC):
+class Store(
+    MinuteStore,
+    ProbeStore,
+    CaseStore,
+    WindowStore,
+    CreditStore,
+    HealthStore,
+    AgentStateStore,
+    ABC,
+):
     """An open slawatch database, whichever the backend. Open one with
     ``store.open_store(config)``; everything above the store sees only this."""
 

@@ -20,7 +20,15 @@ def register(sub: Subparsers) -> None:
 
 
 def _check(args: argparse.Namespace, ctx: Context) -> int:
+    import os
+    import sys
+
+    from agent.limits import check_probes, missing_secrets
+
     config = ctx.config
+    check_probes(config)  # every limit the agent applies before it starts
+    for line in missing_secrets(config, os.environ):
+        print(f"{config.path}: warning: {line} (the agent needs it)", file=sys.stderr)
     print(
         f"{config.path}: ok ({plural(len(config.services), 'service')},"
         f" {plural(len(config.contracts), 'contract')},"

@@ -104,6 +104,13 @@ def render(view: Overview) -> str:
                 (3,),
             )
         )
+    warnings = [
+        f"{s.name}: its TLS certificate expires {when(s.tls_expires_at)}"
+        for s in view.services
+        if s.tls_warning
+    ]
+    if warnings:
+        out += ["", "Certificates", *warnings]
     out += _agents(view)
     return "\n".join(out)
 

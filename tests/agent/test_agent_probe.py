@@ -61,7 +61,7 @@ async def test_slow_answer_within_threshold_is_up_with_its_latency(target: Targe
 async def test_bad_tls_certificate_is_tls(tls_target: Target) -> None:
     prober = Prober()  # default roots: the test CA is not trusted
     try:
-        assert await verdict_of(prober, {}, tls_target.url("/ok")) == (DOWN, "tls")
+        assert await verdict_of(prober, {}, tls_target.url("/ok")) == (DOWN, "tls:untrusted")
     finally:
         await prober.aclose()
 

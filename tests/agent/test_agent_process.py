@@ -238,3 +238,42 @@ def closed_tcp_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def test_sighup_reloads_and_a_bad_config_is_refused_in_one_line(
+    tmp_path: Path, http_port: int, notify_socket: tuple[socket.socket, str]
+) -> None:
+    sock, sock_path = notify_socket
+    config = write_config(tmp_path, http_port, services=1)
+    good = config.read_text()
+    env = {**os.environ, "NOTIFY_SOCKET": sock_path}
+    proc = subprocess.Popen(
+        [*SLAWATCH, "--config", str(config), "agent"], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        receive_until(sock, "READY=1")
+        write_config(tmp_path, http_port, services=2)  # one more service
+        proc.send_signal(signal.SIGHUP)
+        receive_until(sock, "RELOADING=1")
+        receive_until(sock, "READY=1")
+        time.sleep(3)  # svc001's first probe is at half its 5 s interval
+        config.write_text(good + '[[service]]\nname = "bad"\nmonthly_fee = nope\n')
+        proc.send_signal(signal.SIGHUP)
+        receive_until(sock, "RELOADING=1")
+        receive_until(sock, "READY=1")
+        time.sleep(0.3)
+        assert proc.poll() is None  # still running, on the last good config
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    lines = err.strip().splitlines()
+    assert any("config reloaded" in ln and "2 service(s)" in ln for ln in lines), err
+    refused = [ln for ln in lines if "config reload refused" in ln]
+    assert len(refused) == 1 and "config.toml" in refused[0] and "ERROR" in refused[0]
+    assert "Traceback" not in err
+    recorded = rows(tmp_path / "data" / "slawatch.db")
+    assert {s for s, _m in recorded} == {"svc000", "svc001"}  # the reloaded config probed

@@ -1,0 +1,117 @@
+"""What an agent must remember across a restart (issue 16), one row set per source.
+
+* ``agent_probes``: every probe result of the minutes the agent has not judged
+  yet, written as they come, so a ``kill -9`` in the middle of a minute loses
+  at most the probe in flight: the restarted agent folds the stored results
+  together with its own for that minute, the verdict an agent that never
+  stopped would have given.
+* ``agent_state.judged_upto``: the last minute the agent judged, its guard
+  against a wall clock set back (a minute already judged is never recorded
+  again, across a restart too).
+* ``agent_outages``: the outages it announced and has not seen end, so a
+  restart in the middle of one sends no second ``start`` and the ``end`` still
+  arrives.
+
+``save_agent_state`` replaces the state and forgets the probe results up to
+``judged_upto`` in one transaction: they are in the minute records by then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from store.base import StoreBase
+from store.rows import AgentState, OpenOutage, ProbeRecord
+
+
+def _us(ts: datetime) -> int:
+    if ts.tzinfo is None:
+        raise ValueError("naive datetime")
+    return round(ts.timestamp() * 1_000_000)
+
+
+class AgentStateStore(StoreBase):
+    """``record_probe_results``, ``save_agent_state``, ``agent_state`` (the agent only)."""
+
+    async def record_probe_results(self, records: Sequence[ProbeRecord]) -> None:
+        """Keep probe results of not-yet-judged minutes (recording one twice changes nothing)."""
+        if not records:
+            return
+        async with self._write() as db:
+            params = []
+            for r in records:
+                sid = await self._ensure("services", r.service)
+                src = await self._ensure("sources", r.source)
+                params.append((src, r.minute, sid, _us(r.at), r.status, r.latency_ms, r.error))
+            await db.executemany(
+                "INSERT INTO agent_probes (source_id, minute, service_id, at_us,"
+                " status, latency_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (source_id, minute, service_id, at_us) DO NOTHING",
+                params,
+            )
+
+    async def save_agent_state(
+        self, source: str, judged_upto: int, outages: Sequence[OpenOutage]
+    ) -> None:
+        """Replace ``source``'s state; forget its probe results up to ``judged_upto``."""
+        async with self._write() as db:
+            src = await self._ensure("sources", source)
+            await db.execute(
+                "INSERT INTO agent_state (source_id, judged_upto) VALUES (?, ?)"
+                " ON CONFLICT (source_id) DO UPDATE SET judged_upto = excluded.judged_upto",
+                (src, judged_upto),
+            )
+            await db.execute(
+                "DELETE FROM agent_probes WHERE source_id = ? AND minute <= ?", (src, judged_upto)
+            )
+            await db.execute("DELETE FROM agent_outages WHERE source_id = ?", (src,))
+            rows = []
+            for o in outages:
+                sid = await self._ensure("services", o.service)
+                rows.append((src, sid, o.start, o.last, o.minutes, o.error))
+            await db.executemany(
+                "INSERT INTO agent_outages (source_id, service_id, start_min, last_min, minutes,"
+                " error) VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    async def agent_state(self, source: str) -> AgentState:
+        """``source``'s saved state and its probe results after ``judged_upto``."""
+        src = await self._lookup("sources", source)
+        if src is None:
+            return AgentState(None)
+        found = await self._fetchall(
+            "SELECT judged_upto FROM agent_state WHERE source_id = ?", (src,)
+        )
+        judged = int(found[0][0]) if found else None
+        outages = await self._fetchall(
+            "SELECT s.name, o.start_min, o.last_min, o.minutes, o.error FROM agent_outages o"
+            " JOIN services s ON s.id = o.service_id WHERE o.source_id = ? ORDER BY s.name",
+            (src,),
+        )
+        probes = await self._fetchall(
+            "SELECT s.name, p.minute, p.at_us, p.status, p.latency_ms, p.error"
+            " FROM agent_probes p JOIN services s ON s.id = p.service_id"
+            " WHERE p.source_id = ? AND p.minute > ? ORDER BY p.minute, p.at_us",
+            (src, -1 if judged is None else judged),
+        )
+        return AgentState(
+            judged,
+            tuple(
+                OpenOutage(str(n), int(a), int(b), int(m), None if e is None else str(e))
+                for n, a, b, m, e in outages
+            ),
+            tuple(
+                ProbeRecord(
+                    str(n),
+                    source,
+                    int(minute),
+                    datetime.fromtimestamp(at_us / 1_000_000, tz=UTC),
+                    int(status),
+                    None if lat is None else int(lat),
+                    None if err is None else str(err),
+                )
+                for n, minute, at_us, status, lat, err in probes
+            ),
+        )

@@ -1,0 +1,165 @@
+"""Restarts keep their word (issue 16, items 4 and 9): the real Agent and store, a
+hand-turned clock, a loopback target and webhook receiver. A "crash" abandons an agent
+without ``stop()``: nothing of its memory survives, only what it wrote as it went."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from agentkit import ConfigFactory, Target, quick
+
+from agent import Agent
+from core.status import DOWN, UP
+from core.timeutil import from_minute, to_minute
+from store.sqlite import SqliteStore
+
+T0 = datetime(2026, 11, 2, 9, 0, 10, tzinfo=UTC)
+M0 = to_minute(T0)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def at(self, minute: int, second: int = 10) -> None:
+        self.now = from_minute(minute) + timedelta(seconds=second)
+
+
+async def stored(path: Path, start: int, end: int) -> list[int]:
+    async with await SqliteStore.open(path, readonly=True) as store:
+        return list((await store.minutes("web", start, end)).get("probe-1", bytes(end - start)))
+
+
+async def minute(agent: Agent, clock: Clock, m: int, probes: int = 1) -> None:
+    for i in range(probes):
+        clock.at(m, 10 + 15 * i)
+        await agent.probe_service("web")
+    clock.at(m + 1, 0)
+    await agent.tick()
+
+
+async def crash(agent: Agent) -> None:
+    """What kill -9 leaves: no final judging, no last flush, no state saved at exit."""
+    await agent.notifications.aclose(grace=2.0)
+    await agent.prober.aclose()
+    await agent._sink.close()  # type: ignore[attr-defined]
+
+
+async def started(config: object, clock: Clock) -> Agent:
+    agent = Agent(config, clock=clock)  # type: ignore[arg-type]
+    await agent.restore()  # what start() does first, without the real scheduler
+    return agent
+
+
+async def test_a_restart_mid_outage_sends_one_start_and_one_end(
+    make_config: ConfigFactory, target: Target
+) -> None:
+    hook = f'[[agent.notifier]]\nwebhook = "{target.url("/hook")}"'
+    config = make_config({"web": quick(target.url("/flaky"))}, agent=hook)
+    clock = Clock()
+    target.flaky_failures = 3  # down for three probes, then up
+    first = await started(config, clock)
+    await minute(first, clock, M0)
+    await minute(first, clock, M0 + 1)
+    await crash(first)  # killed in the middle of the outage
+    second = await started(config, clock)
+    await minute(second, clock, M0 + 2)
+    await minute(second, clock, M0 + 3)  # up again
+    assert await second.stop()
+    assert [h["event"] for h in target.hooks] == ["start", "end"]
+    start, end = target.hooks
+    assert start["start"] == end["start"] == from_minute(M0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert end["minutes"] == 3
+    assert await stored(config.storage_path, M0, M0 + 4) == [DOWN, DOWN, DOWN, UP]
+
+
+async def test_a_graceful_restart_mid_outage_too(
+    make_config: ConfigFactory, target: Target
+) -> None:
+    hook = f'[[agent.notifier]]\nwebhook = "{target.url("/hook")}"'
+    config = make_config({"web": quick(target.url("/flaky"))}, agent=hook)
+    clock = Clock()
+    target.flaky_failures = 2
+    first = await started(config, clock)
+    await minute(first, clock, M0)
+    assert await first.stop()  # systemctl restart
+    second = await started(config, clock)
+    await minute(second, clock, M0 + 1)
+    await minute(second, clock, M0 + 2)
+    assert await second.stop()
+    assert [h["event"] for h in target.hooks] == ["start", "end"]
+
+
+async def test_kill_9_mid_minute_loses_no_probe_and_the_minute_is_merged(
+    make_config: ConfigFactory, target: Target
+) -> None:
+    config = make_config({"web": quick(target.url("/flaky"))})
+    clock = Clock()
+    target.flaky_failures = 2
+    first = await started(config, clock)
+    await minute(first, clock, M0 - 1)  # down, judged and written
+    target.requests.clear()
+    for second in (10, 25):  # two failed probes in the minute in progress...
+        clock.at(M0, second)
+        await first.probe_service("web")
+    await first.tick()  # (what the journal task does as each probe ends)
+    await crash(first)  # ...then kill -9 at M0:30
+    target.flaky_failures = 0
+    later = await started(config, clock)
+    clock.at(M0, 45)
+    await later.probe_service("web")  # the new agent's probe of the same minute: up
+    clock.at(M0 + 1, 0)
+    await later.tick()
+    assert await later.stop()
+    # Two down, one up: down. Without the stored probes it would read up (and the
+    # dead agent's minute would otherwise be lost: unknown, counted available).
+    assert await stored(config.storage_path, M0, M0 + 1) == [DOWN]
+
+
+async def test_a_restart_within_the_minute_never_overwrites_down_with_up(
+    make_config: ConfigFactory, target: Target
+) -> None:
+    config = make_config({"web": quick(target.url("/flaky"))})
+    clock = Clock()
+    target.flaky_failures = 2
+    first = await started(config, clock)
+    for second in (5, 20):
+        clock.at(M0, second)
+        await first.probe_service("web")
+    clock.at(M0, 30)
+    assert await first.stop()  # records the unfinished minute: down
+    assert await stored(config.storage_path, M0, M0 + 1) == [DOWN]
+    target.flaky_failures = 0
+    again = await started(config, clock)
+    clock.at(M0, 50)
+    await again.probe_service("web")  # up
+    clock.at(M0 + 1, 0)
+    await again.tick()
+    assert await again.stop()
+    assert await stored(config.storage_path, M0, M0 + 1) == [DOWN]  # down, down, up
+
+
+async def test_a_clock_set_back_across_a_restart_rewrites_no_minute(
+    make_config: ConfigFactory, target: Target
+) -> None:
+    config = make_config({"web": quick(target.url("/flaky"))})
+    clock = Clock()
+    target.flaky_failures = 0
+    first = await started(config, clock)
+    for m in range(M0, M0 + 5):
+        await minute(first, clock, m)
+    assert await first.stop()
+    before = await stored(config.storage_path, M0, M0 + 5)
+    assert before == [UP] * 5
+    target.flaky_failures = 100  # failing from now on
+    again = await started(config, clock)
+    for m in range(M0 + 1, M0 + 4):  # the clock went back 4 minutes over the restart
+        await minute(again, clock, m)
+    assert again.writer.written == 0  # not one minute re-recorded
+    await minute(again, clock, M0 + 5)  # a new minute is recorded as measured
+    assert await again.stop()
+    assert await stored(config.storage_path, M0, M0 + 6) == [UP] * 5 + [DOWN]

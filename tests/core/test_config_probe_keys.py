@@ -1,0 +1,101 @@
+"""Issue 16's probe and agent keys: redirects, proxies, TLS, request shape, JSON checks."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from core.config import Config, parse_config
+from core.errors import ConfigError
+
+HEAD = """
+[agent]
+name = "probe-eu"
+{agent}
+
+[[service]]
+name = "api"
+monthly_fee = "10"
+[service.probe]
+url = "https://api.example.com/health"
+{probe}
+"""
+
+
+def parse(probe: str = "", agent: str = "") -> Config:
+    text = HEAD.format(probe=probe, agent=agent)
+    return parse_config(text, Path("/srv/sla/config.toml"), display="config.toml")
+
+
+def error(probe: str = "", agent: str = "") -> str:
+    with pytest.raises(ConfigError) as info:
+        parse(probe, agent)
+    return str(info.value)
+
+
+def test_defaults_follow_redirects_and_the_environment() -> None:
+    cfg = parse()
+    probe = cfg.services["api"].probe
+    assert probe is not None
+    assert (probe.method, probe.body, probe.follow_redirects, probe.max_redirects) == (
+        "GET",
+        None,
+        True,
+        10,
+    )
+    assert probe.proxy is None and probe.ca_file is None and probe.json_path is None
+    assert cfg.agent.proxy is None and cfg.agent.tls_warn_days == 14
+
+
+def test_every_new_key() -> None:
+    cfg = parse(
+        probe="""
+method = "post"
+body = '{"ping": true}'
+follow_redirects = false
+max_redirects = 3
+proxy = "http://user:pw@proxy.corp:3128"
+verify = false
+ca_file = "certs/internal-ca.pem"
+json_path = "$.checks[0].status"
+json_expect = "ok"
+degraded_latency = "750ms"
+tls_warn_days = 30
+""",
+        agent='proxy = ""\ntls_warn_days = 7',
+    )
+    probe = cfg.services["api"].probe
+    assert probe is not None
+    assert probe.method == "POST" and probe.body == '{"ping": true}'
+    assert not probe.follow_redirects and probe.max_redirects == 3
+    assert probe.proxy == "http://user:pw@proxy.corp:3128" and probe.verify_tls is False
+    assert probe.ca_file == Path("/srv/sla/certs/internal-ca.pem")
+    assert probe.json_path == ("checks", 0, "status") and probe.json_expect == "ok"
+    assert probe.degraded_latency == timedelta(milliseconds=750)
+    assert probe.tls_warn_days == 30
+    assert cfg.agent.proxy == "" and cfg.agent.tls_warn_days == 7
+
+
+@pytest.mark.parametrize(
+    ("probe", "where", "what"),
+    [
+        ('method = "BREW"', "probe.method", "must be one of"),
+        ('body = "x"', "probe.body", "a GET has no body"),
+        ("max_redirects = 99", "probe.max_redirects", "at most 30"),
+        ('proxy = "socks5://p:1080"', "probe.proxy", "http:// or https://"),
+        ('json_expect = "ok"', "probe.json_expect", "needs json_path"),
+        ('json_path = "a..b"', "probe.json_path", "expected a path"),
+        ("verify = true\nverify_tls = false", "probe.verify", "disagree"),
+        ('degraded_latency = "0ms"', "probe.degraded_latency", "longer than zero"),
+    ],
+)
+def test_mistakes_name_their_key(probe: str, where: str, what: str) -> None:
+    message = error(probe)
+    assert where in message and what in message
+
+
+def test_a_bad_proxy_url_never_repeats_its_password() -> None:
+    message = error('proxy = "ftp://user:hunter2@proxy:21"')
+    assert "hunter2" not in message and "***" in message
