@@ -115,6 +115,41 @@ def _state_directory(data_dir: Path) -> list[str]:
     return []
 
 
+def not_runnable_by(program: Path, user: str) -> str | None:
+    """Why ``user`` could not run ``program`` (a folder on the way it may not enter,
+    or a file it may not execute), following symlinks; None when it can (or when
+    that cannot be told). A user that does not exist yet is judged as "others"."""
+    import pwd
+    import stat
+
+    try:
+        entry = pwd.getpwnam(user)
+        uid, gids = entry.pw_uid, {entry.pw_gid, *os.getgrouplist(user, entry.pw_gid)}
+    except KeyError:
+        uid, gids = -1, set()
+    if uid == 0:
+        return None
+
+    def allowed(path: Path, bit_owner: int, bit_group: int, bit_other: int) -> bool:
+        st = path.stat()
+        if st.st_uid == uid:
+            return bool(st.st_mode & bit_owner)
+        if st.st_gid in gids:
+            return bool(st.st_mode & bit_group)
+        return bool(st.st_mode & bit_other)
+
+    try:
+        target = program.resolve()
+        for folder in [*reversed(target.parents)]:
+            if not allowed(folder, stat.S_IXUSR, stat.S_IXGRP, stat.S_IXOTH):
+                return f"{folder} is not open to {user}"
+        if not allowed(target, stat.S_IXUSR, stat.S_IXGRP, stat.S_IXOTH):
+            return f"{target} is not executable by {user}"
+    except OSError:
+        return None
+    return None
+
+
 def unit_text(
     *,
     exec_start: Sequence[str],
@@ -152,14 +187,22 @@ def unit_text(
         "Type=notify",
         "NotifyAccess=main",
         "ExecStart=" + " ".join(quote_arg(a) for a in exec_start),
+        # SIGHUP re-reads the config; a bad one is refused in one log line, the old kept.
+        "ExecReload=/bin/kill -HUP $MAINPID",
         "Restart=on-failure",
         "RestartSec=5s",
+        # Exit status 2 is a bad config: restarting cannot fix it, so the unit stops.
+        "RestartPreventExitStatus=2",
         # SIGTERM -> flush and exit; the agent needs at most 10 s for that.
         "TimeoutStopSec=15s",
         f"WatchdogSec={watchdog_sec}s",
         f"User={user}",
         f"Group={group or user}",
         "Environment=PYTHONUNBUFFERED=1",
+    ]
+    lines += [
+        "# Behind a proxy: Environment=HTTPS_PROXY=http://proxy.corp:3128 NO_PROXY=.corp",
+        "# (or proxy = ... in [agent] of the config); credentials in the env file below.",
     ]
     if environment_file is not None:
         lines.append(f"EnvironmentFile=-{_path_value(environment_file)}")

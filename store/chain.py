@@ -48,6 +48,13 @@ _PREV = (
     "SELECT link FROM chain_seals WHERE service_id = ? AND source_id = ? AND hour < ?"
     " ORDER BY hour DESC LIMIT 1"
 )
+_SEAL_COLUMNS = (
+    ("service_id", "bigint"),
+    ("source_id", "bigint"),
+    ("hour", "bigint"),
+    ("digest", "bytea"),
+    ("link", "bytea"),
+)
 _SERVICE, _SOURCE, _MINUTE = itemgetter(0), itemgetter(1), itemgetter(2)
 _HOUR_OF = (60).__rfloordiv__  # minute -> minute // 60
 _NO_END = 2**50  # beyond any hour; times 60 still fits SQLite's 64-bit integers
@@ -256,13 +263,7 @@ class ChainStore(StoreBase):
             await db.executemany(
                 "DELETE FROM chain_seals WHERE service_id = ? AND source_id = ? AND hour = ?", gone
             )
-        if changed:
-            await db.executemany(
-                "INSERT INTO chain_seals (service_id, source_id, hour, digest, link)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (service_id, source_id, hour)"
-                " DO UPDATE SET digest = excluded.digest, link = excluded.link",
-                changed,
-            )
+        await db.upsert("chain_seals", _SEAL_COLUMNS, ("service_id", "source_id", "hour"), changed)
 
     async def check_chains(self) -> ChainSummary:
         """Walk every chain from its genesis; the first break of each broken chain."""

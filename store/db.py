@@ -53,6 +53,26 @@ class Conn(ABC):
     @abstractmethod
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
 
+    async def upsert(
+        self,
+        table: str,
+        columns: Sequence[tuple[str, str]],
+        key: Sequence[str],
+        rows: Sequence[Params],
+        *,
+        where: str | None = None,
+    ) -> None:
+        """Insert ``rows`` (values in ``columns`` order), updating the non-key
+        columns of rows whose ``key`` already exists (unless ``where``, written
+        over ``excluded`` and ``table``, says otherwise).
+
+        ``columns`` are (name, SQL type) pairs; the type lets a backend ship a
+        whole batch as typed arrays in one statement (PostgreSQL). The default
+        is one prepared ``INSERT ... ON CONFLICT`` run for each row.
+        """
+        if rows:
+            await self.executemany(upsert_sql(table, columns, key, where), rows)
+
     @abstractmethod
     async def insert_id(self, sql: str, params: Params = ()) -> int:
         """Run an ``INSERT`` into a table with an ``id`` key and return the new id."""
@@ -79,3 +99,22 @@ class Conn(ABC):
         if self.dialect == "postgresql":
             return f"position(? in {column}) > 0"
         return f"instr({column}, ?) > 0"
+
+
+def upsert_sql(
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    key: Sequence[str],
+    where: str | None,
+    source: str | None = None,
+) -> str:
+    """``INSERT INTO table ... ON CONFLICT (key) DO UPDATE`` of the other columns.
+
+    ``source`` replaces the ``VALUES (?, ...)`` row (e.g. a ``SELECT`` of arrays).
+    """
+    names = [name for name, _ in columns]
+    updates = ", ".join(f"{n} = excluded.{n}" for n in names if n not in key)
+    rows = source or f"VALUES ({', '.join('?' * len(names))})"
+    action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+    sql = f"INSERT INTO {table} ({', '.join(names)}) {rows} ON CONFLICT ({', '.join(key)}) {action}"
+    return f"{sql} WHERE {where}" if where and updates else sql

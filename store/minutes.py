@@ -22,11 +22,19 @@ from store.db import Conn
 from store.layout import Key, fill, hours_of, is_consecutive, segments
 from store.rows import MinuteRow
 
-_UPSERT_BLOCK = (
-    "INSERT INTO minute_blocks (service_id, hour, source_id, status, latency)"
-    " VALUES (?, ?, ?, ?, ?)"
-    " ON CONFLICT (service_id, hour, source_id)"
-    " DO UPDATE SET status = excluded.status, latency = excluded.latency"
+_BLOCK_COLUMNS = (
+    ("service_id", "bigint"),
+    ("hour", "bigint"),
+    ("source_id", "bigint"),
+    ("status", "bytea"),
+    ("latency", "bytea"),
+)
+_BLOCK_KEY = ("service_id", "hour", "source_id")
+_ERROR_COLUMNS = (
+    ("service_id", "bigint"),
+    ("source_id", "bigint"),
+    ("minute", "bigint"),
+    ("error_id", "bigint"),
 )
 _STATUS_CODES = frozenset(range(DOWN + 1))
 
@@ -103,8 +111,10 @@ class MinuteStore(ChainStore):
         for (part, mins), consecutive in zip(parts, plain, strict=True):
             sid, src = sids[part.service], srcs[part.source]
             fill(blocks, sid, src, rows[part.start : part.stop], mins, consecutive)
-        await db.executemany(
-            _UPSERT_BLOCK,
+        await db.upsert(
+            "minute_blocks",
+            _BLOCK_COLUMNS,
+            _BLOCK_KEY,
             [(sid, hour, src, *blk.encode()) for (sid, hour, src), blk in blocks.items()],
         )
         await self._upsert_errors(db, rows, sids, srcs, existed)
@@ -140,13 +150,9 @@ class MinuteStore(ChainStore):
                 "DELETE FROM minute_errors WHERE service_id = ? AND source_id = ? AND minute = ?",
                 cleared,
             )
-        if errors:
-            await db.executemany(
-                "INSERT INTO minute_errors (service_id, source_id, minute, error_id)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (service_id, minute, source_id)"
-                " DO UPDATE SET error_id = excluded.error_id",
-                errors,
-            )
+        await db.upsert(
+            "minute_errors", _ERROR_COLUMNS, ("service_id", "minute", "source_id"), errors
+        )
 
     async def _hours_with_errors(
         self, keys: set[tuple[int, int, int]]

@@ -8,6 +8,16 @@ from datetime import UTC, datetime
 from store.base import StoreBase
 from store.rows import ProbeState
 
+_PROBE_COLUMNS = (
+    ("service_id", "bigint"),
+    ("source_id", "bigint"),
+    ("at_us", "bigint"),
+    ("status", "bigint"),
+    ("latency_ms", "bigint"),
+    ("error", "text"),
+    ("tls_expires_us", "bigint"),
+)
+
 
 class ProbeStore(StoreBase):
     """The newest probe per (service, source): what the dashboard shows live."""
@@ -35,15 +45,12 @@ class ProbeStore(StoreBase):
                 params.append(
                     (sid, src, at_us, state.status, state.latency_ms, state.error, tls_us)
                 )
-            await db.executemany(
-                "INSERT INTO probe_states (service_id, source_id, at_us, status, latency_ms, error,"
-                " tls_expires_us)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (service_id, source_id) DO UPDATE SET"
-                " at_us = excluded.at_us, status = excluded.status,"
-                " latency_ms = excluded.latency_ms, error = excluded.error,"
-                " tls_expires_us = excluded.tls_expires_us"
-                " WHERE excluded.at_us >= probe_states.at_us",
+            await db.upsert(
+                "probe_states",
+                _PROBE_COLUMNS,
+                ("service_id", "source_id"),
                 params,
+                where="excluded.at_us >= probe_states.at_us",
             )
 
     async def probe_states(self) -> list[ProbeState]:

@@ -69,6 +69,7 @@ def _install(args: argparse.Namespace, ctx: Context) -> int:
     )
     if args.print:
         sys.stdout.write(text)
+        _warn_unreachable(args.user)
         return 0
     path = Path(args.path).expanduser().absolute()
     _write_atomically(path, text)
@@ -78,7 +79,26 @@ def _install(args: argparse.Namespace, ctx: Context) -> int:
     print(f"  chown -R {args.user}: {config.storage_path.parent}")
     print("  systemctl daemon-reload && systemctl enable --now slawatch-agent")
     print("probe header secrets (header_env) go in /etc/slawatch/agent.env (mode 0600)")
+    _warn_unreachable(args.user)
     return 0
+
+
+def _warn_unreachable(user: str) -> None:
+    """The unit runs as ``user``: say so when that user cannot even start this Python
+    (a virtualenv under /root, uv's interpreters under ~/.local/share/uv...)."""
+    from agent.systemd import not_runnable_by
+
+    for program in sorted({Path(slawatch_argv()[0]), Path(sys.executable)}):
+        why = not_runnable_by(program, user)
+        if why is not None:
+            print(
+                f"warning: User={user} cannot start {program}: {why}. Install slawatch"
+                " where the service user can run it, e.g. `uv tool install slawatch` with"
+                " UV_TOOL_DIR=/opt/uv-tools UV_TOOL_BIN_DIR=/usr/local/bin"
+                " UV_PYTHON_INSTALL_DIR=/opt/uv-python, or a virtualenv under /opt,"
+                " then run this again from there",
+                file=sys.stderr,
+            )
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -74,6 +74,8 @@ def test_unit_sandbox_and_home_handling() -> None:
         "ProtectHome=yes",
         "PrivateTmp=yes",
         "WatchdogSec=60s",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "RestartPreventExitStatus=2",
     ):
         assert line in unit.splitlines()
     at_home = unit_text(exec_start=["/home/ops/venv/bin/slawatch"], data_dir=Path("/srv/sla"))
@@ -149,3 +151,29 @@ def test_service_install_prints_and_writes_the_unit(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert bad.stderr.startswith("slawatch: --path: cannot write") and bad.stderr.count("\n") == 1
+
+
+def test_a_program_the_service_user_cannot_reach_is_named() -> None:
+    import shutil
+    import tempfile
+
+    from agent.systemd import not_runnable_by
+
+    base = Path(tempfile.mkdtemp(prefix="slawatch-unit-"))  # under /tmp, open to all
+    base.chmod(0o755)
+    closed = base / "private"
+    (closed / "bin").mkdir(parents=True)
+    program = closed / "bin" / "python"
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    closed.chmod(0o700)  # like /root: nobody else may enter
+    try:
+        why = not_runnable_by(program, "nobody")
+        assert why is not None and str(closed) in why
+        closed.chmod(0o755)
+        assert not_runnable_by(program, "nobody") is None
+        program.chmod(0o700)
+        assert "not executable" in (not_runnable_by(program, "nobody") or "")
+    finally:
+        closed.chmod(0o755)
+        shutil.rmtree(base)
