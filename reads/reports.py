@@ -23,11 +23,13 @@ from typing import Any
 from core.cases import Case, case_json, case_status, response_breached, response_due
 from core.config import Config, Contract, Service
 from core.errors import InputError
+from core.fleet import AGENT_SILENT
 from core.money import format_money
 from core.month import MonthReport, combine_sources, compute_month, figures
 from core.outages import Outage, run_table
-from core.status import DEGRADED, DOWN, UNKNOWN, name_of
+from core.status import DEGRADED, DOWN
 from core.timeutil import YearMonth, iso_z
+from core.vantage import NO_VOTES, Probe, Vantage, vantage
 from core.windows import Window, apply_windows, weekly_windows
 from store.health import AgentHealth
 from store.rows import ProbeState
@@ -257,6 +259,7 @@ class ServiceState:
     month: YearMonth  # the current month in the contract's time zone
     month_availability_percent: Decimal
     stale: bool  # the last probe is older than three probe intervals
+    vantage: Vantage = NO_VOTES  # each agent's latest vote (fleet mode: rule 3 across them)
     tls_expires_at: datetime | None = None  # the soonest certificate expiry the probes saw
     tls_warning: bool = False  # it is within the agent's ``tls_warn_days`` (or past)
 
@@ -269,6 +272,7 @@ class ServiceState:
             "month": str(self.month),
             "month_availability_percent": float(self.month_availability_percent),
             "stale": self.stale,
+            "vantage": self.vantage.to_json(),
             "tls_expires_at": iso_z(self.tls_expires_at),
             "tls_warning": self.tls_warning,
         }
@@ -296,9 +300,6 @@ class PendingCredit:
             "currency": self.currency,
             "month_complete": self.month_complete,
         }
-
-
-AGENT_SILENT = timedelta(minutes=3)  # an agent records its health every minute (store.health)
 
 
 def agent_json(h: AgentHealth, now: datetime) -> dict[str, Any]:
@@ -444,15 +445,13 @@ def _service_state(
     now: datetime,
     tls_warn_days: int = 14,
 ) -> ServiceState:
-    """The live state: the latest probe of each source, folded by rule 3."""
+    """The live state: each source's latest probe is a vote; rule 3 over the fresh ones."""
     if not probes:
         return ServiceState(
             svc.name, "unknown", None, None, month, report.availability_percent, False
         )
-    last = max(p.at for p in probes)
     interval = svc.probe.interval if svc.probe else None
-    stale = interval is not None and (now - last) > 3 * interval
-    code = combine_sources([bytes([p.status]) for p in probes])[0]
+    votes = vantage((Probe(p.source, p.status, p.at) for p in probes), now, interval)
     latencies = [p.latency_ms for p in probes if p.latency_ms is not None]
     expiries = [p.tls_expires_at for p in probes if p.tls_expires_at is not None]
     expiry = min(expiries) if expiries else None
@@ -461,12 +460,13 @@ def _service_state(
         warn_days = tls_warn_days
     return ServiceState(
         name=svc.name,
-        state=name_of(UNKNOWN if stale else code),
-        last_probe_at=last,
+        state=votes.state,
+        last_probe_at=max(p.at for p in probes),
         latency_ms=round(sum(latencies) / len(latencies)) if latencies else None,
         month=month,
         month_availability_percent=report.availability_percent,
-        stale=stale,
+        stale=votes.stale,
+        vantage=votes,
         tls_expires_at=expiry,
         tls_warning=expiry is not None and expiry - now <= timedelta(days=warn_days),
     )

@@ -42,6 +42,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "slawatch.commands.claim",
     "slawatch.commands.key",
     "slawatch.commands.store",
+    "slawatch.commands.fleet",
     "slawatch.commands.config",
     "slawatch.commands.service",
     "slawatch.commands.completion",

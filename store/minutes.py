@@ -159,10 +159,12 @@ class MinuteStore(ChainStore):
     ) -> set[tuple[int, int, int]]:
         """Which of these stored (service, hour, source) blocks have minutes with an error."""
         found: set[tuple[int, int, int]] = set()
+        srcs = id_list({src for _, _, src in keys})
         for (lo, hi), sids in span_groups(keys).items():
             for sid, hour, src in await self._fetchall(
                 "SELECT DISTINCT service_id, minute / 60, source_id FROM minute_errors"
-                f" WHERE service_id IN ({id_list(sids)}) AND minute >= ? AND minute < ?",
+                f" WHERE service_id IN ({id_list(sids)}) AND minute >= ? AND minute < ?"
+                f" AND source_id IN ({srcs})",
                 (lo * BLOCK, (hi + 1) * BLOCK),
             ):
                 found.add((int(sid), int(hour), int(src)))
@@ -173,10 +175,14 @@ class MinuteStore(ChainStore):
     ) -> tuple[dict[tuple[int, int, int], Block], set[tuple[int, int, int]]]:
         """Decoded blocks for ``keys``: the stored ones, and empty ones for the rest."""
         blocks: dict[tuple[int, int, int], Block] = {}
+        # Only the writing sources' blocks: in a fleet's database a service has a
+        # block per agent, and an agent's write must not read the other agents'.
+        srcs = id_list({src for _, _, src in keys})
         for (lo, hi), sids in span_groups(keys).items():
             rows = await self._fetchall(
                 "SELECT service_id, hour, source_id, status, latency FROM minute_blocks"
-                f" WHERE service_id IN ({id_list(sids)}) AND hour BETWEEN ? AND ?",
+                f" WHERE service_id IN ({id_list(sids)}) AND hour BETWEEN ? AND ?"
+                f" AND source_id IN ({srcs})",
                 (lo, hi),
             )
             for sid, hour, src, status, latency in rows:

@@ -120,11 +120,36 @@ class Cluster:
         return name
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_orphans(binaries: Path) -> None:
+    """Stop and remove clusters left by runs that were killed (their owner is gone)."""
+    for folder in Path(tempfile.gettempdir()).glob("slawatch-pg-*"):
+        try:
+            owner = int((folder / "owner.pid").read_text())
+        except (OSError, ValueError):
+            continue
+        if _alive(owner):
+            continue
+        Cluster(binaries, folder / "data", 0).stop("immediate")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def cluster() -> Iterator[Cluster]:
     """Initialise and start a cluster; stop it and remove its folder afterwards."""
     binaries = require_pg()
+    reap_orphans(binaries)
     folder = Path(tempfile.mkdtemp(prefix="slawatch-pg-"))
+    (folder / "owner.pid").write_text(str(os.getpid()))
     data = folder / "data"
     data.mkdir()
     if os.geteuid() == 0:

@@ -24,6 +24,7 @@ from core.config import Config
 from core.errors import SlawatchError
 from core.outages import Outage
 from core.timeutil import YearMonth, from_minute, to_minute, utc_now
+from tui.components.agents_screen import AgentsScreen
 from tui.components.case_form import CaseForm, CaseRequest
 from tui.components.cases_panel import CasesPanel
 from tui.components.credits_panel import CreditsPanel
@@ -42,9 +43,11 @@ from tui.messages import (
 from tui.view import ServiceDetail, Snapshot
 
 if TYPE_CHECKING:
+    from reads.fleet import Fleet
     from tui.source import Exporter, StoreSource
 
 Clock = Callable[[], datetime]
+MIN_DELAY = 0.001  # seconds: the shortest refresh timer
 
 
 class SlawatchApp(App[int]):
@@ -133,7 +136,9 @@ class SlawatchApp(App[int]):
             self.post_message(RefreshFailed(str(exc) or type(exc).__name__))
         finally:
             self._busy = False
-            delay = 0.0 if self._again else self.refresh_every
+            # Never a 0 s timer: Textual 8 divides by its interval when a timer
+            # fires late (a loaded machine), which a 0 s one always does.
+            delay = MIN_DELAY if self._again else max(self.refresh_every, MIN_DELAY)
             self._again = False
             if not self._closing:
                 self._timer = self.set_timer(delay, self._refresh, name="refresh")
@@ -156,8 +161,12 @@ class SlawatchApp(App[int]):
         self._problem = None
         self._render_main()
         self.refreshes += 1
+        if not self.screen_stack:  # a refresh that lands while the app is closing
+            return
         if changed and isinstance(self.screen, ServiceScreen):
             self.screen.reload()
+        if isinstance(self.screen, AgentsScreen):
+            self.screen.reload()  # every cycle: an agent goes silent with the clock
 
     @on(MonthsComputed)
     def _months_computed(self, message: MonthsComputed) -> None:
@@ -239,6 +248,12 @@ class SlawatchApp(App[int]):
             return
         month = self._selected_month(service)
         self.push_screen(ServiceScreen(service, month, self._fetch_detail, self.now))
+
+    def action_agents(self) -> None:
+        self.push_screen(AgentsScreen(self._fetch_fleet, self.now))
+
+    async def _fetch_fleet(self) -> Fleet:
+        return await self.source.fleet(self.now())
 
     def _selected_month(self, service: str) -> YearMonth:
         main = self._main

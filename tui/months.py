@@ -28,6 +28,7 @@ from core.month import MonthReport
 from core.outages import Outage
 from core.status import name_of
 from core.timeutil import YearMonth, to_minute
+from core.vantage import Probe
 from core.windows import Window
 from reads.reports import PENDING_MONTHS, overview
 from store import ProbeState, Store
@@ -150,8 +151,8 @@ class MonthPass:
         self.recomputed = len(dirty)
         for name, figures in (await self._figures(store, dirty, now)).items():
             self._kept[name] = (inputs[name], figures)
-        probes = latest_probes(await store.probe_states())
-        return self._snapshot(names, inputs, probes)
+        probes = by_service(await store.probe_states())
+        return self._snapshot(names, inputs, probes, now)
 
     async def _figures(
         self, store: Store, names: Sequence[str], now: datetime
@@ -203,27 +204,25 @@ class MonthPass:
         )
 
     def _snapshot(
-        self, names: Sequence[str], inputs: dict[str, Inputs], probes: dict[str, ProbeState]
+        self,
+        names: Sequence[str],
+        inputs: dict[str, Inputs],
+        probes: dict[str, list[ProbeState]],
+        now: datetime,
     ) -> Snapshot:
         rows = []
         credits: list[CreditRow] = []
         unreported: dict[str, Outage] = {}
         for name in names:
             figures = self._kept[name][1]
-            probe = probes.get(name)
-            rows.append(
-                replace(
-                    skeleton_row(self.config, name),
-                    state=name_of(probe.status) if probe else "unknown",
-                    last_probe_at=probe.at if probe else None,
-                    latency_ms=probe.latency_ms if probe else None,
-                    error=probe.error if probe else None,
-                    latency_hour=inputs[name].recent.hour(),
-                    availability=figures.availability,
-                    band_credit=figures.band_credit,
-                    budget_minutes=figures.budget_minutes,
-                )
+            row = replace(
+                skeleton_row(self.config, name),
+                latency_hour=inputs[name].recent.hour(),
+                availability=figures.availability,
+                band_credit=figures.band_credit,
+                budget_minutes=figures.budget_minutes,
             )
+            rows.append(live(row, probes.get(name, ()), now))
             credits += figures.credits
             unreported.update((o.id, o) for o in figures.unreported)  # may span two months
         ordered = sorted(unreported.values(), key=lambda o: (o.start, o.service))
@@ -247,13 +246,37 @@ def skeleton_row(config: Config, name: str) -> ServiceRow:
     )
 
 
-def latest_probes(states: list[ProbeState]) -> dict[str, ProbeState]:
-    """The newest probe of each service, whichever source took it."""
-    latest: dict[str, ProbeState] = {}
+def by_service(states: Sequence[ProbeState]) -> dict[str, list[ProbeState]]:
+    """Each service's latest probes, one per source."""
+    out: dict[str, list[ProbeState]] = {}
     for state in states:
-        if state.service not in latest or state.at > latest[state.service].at:
-            latest[state.service] = state
-    return latest
+        out.setdefault(state.service, []).append(state)
+    return out
+
+
+def live(row: ServiceRow, probes: Sequence[ProbeState], now: datetime) -> ServiceRow:
+    """``row`` with its live fields from its sources' latest probes: the state is
+    rule 3 across the agents (``core.vantage``), the rest the newest probe's."""
+    if not probes:
+        return row
+    votes = tuple(Probe(p.source, p.status, p.at) for p in probes)
+    with_votes = replace(row, votes=votes)
+    state = with_votes.live_state(now) if len(votes) > 1 else name_of(max(probes, key=_at).status)
+    # Latency and error of the newest probe that agrees with the verdict: an
+    # outvoted agent's error is shown on the detail screen, not as the service's.
+    agreeing = [p for p in probes if name_of(p.status) == state] or list(probes)
+    shown = max(agreeing, key=_at)
+    return replace(
+        with_votes,
+        state=state,
+        last_probe_at=max(p.at for p in probes),
+        latency_ms=shown.latency_ms,
+        error=shown.error,
+    )
+
+
+def _at(p: ProbeState) -> datetime:
+    return p.at
 
 
 def _by_service(cases: Sequence[Case]) -> dict[str, list[Case]]:

@@ -22,15 +22,17 @@ from datetime import datetime, timedelta
 
 from core.config import Config
 from core.errors import InputError
-from core.status import name_of
+from core.status import DOWN, UNKNOWN
 from core.timeutil import YearMonth, from_minute, to_minute
+from reads.fleet import Fleet, fleet
 from reads.reports import CaseView, case_view, month_report
-from store import Store, open_store
+from store import ProbeState, Store, open_store
 from tui.components.case_form import CaseRequest
 from tui.components.exclusion_form import ExclusionRequest
 from tui.days import day_cells
-from tui.months import MonthPass, latest_probes, skeleton_row
+from tui.months import MonthPass, by_service, live, skeleton_row
 from tui.view import (
+    AgentVote,
     CaseRow,
     ServiceDetail,
     Snapshot,
@@ -136,6 +138,7 @@ class StoreSource:
                     last_probe_at=fresher.last_probe_at,
                     latency_ms=fresher.latency_ms,
                     error=fresher.error,
+                    votes=fresher.votes,
                 )
             services.append(row)
         cases = self._last.cases if self._last is not None else full.cases
@@ -160,19 +163,8 @@ class StoreSource:
 
     async def _fast(self, store: Store, now: datetime, last: Snapshot) -> Snapshot:
         """The last snapshot with fresh probe states and open cases."""
-        probes = latest_probes(await store.probe_states())
-        services = []
-        for row in last.services:
-            probe = probes.get(row.name)
-            if probe is not None:
-                row = replace(
-                    row,
-                    state=name_of(probe.status),
-                    last_probe_at=probe.at,
-                    latency_ms=probe.latency_ms,
-                    error=probe.error,
-                )
-            services.append(row)
+        probes = by_service(await store.probe_states())
+        services = [live(row, probes.get(row.name, ()), now) for row in last.services]
         cases = [case_view(self.config, c, now) for c in await store.cases(open_only=True)]
         return replace(last, services=tuple(services), cases=tuple(_case_row(c) for c in cases))
 
@@ -182,6 +174,14 @@ class StoreSource:
 
     def priorities(self, service: str) -> list[str]:
         return list(self.config.contract_for(service).priorities)
+
+    # -- the agents screen --------------------------------------------------------
+
+    async def fleet(self, now: datetime) -> Fleet:
+        """Every agent of the fleet (``reads.fleet``)."""
+        if (store := await self._read()) is None:
+            return Fleet(now, (), {})
+        return await fleet(store, self.config, now)
 
     # -- the detail screen --------------------------------------------------------
 
@@ -207,6 +207,8 @@ class StoreSource:
         weekly = weekly_windows(
             self.config.services[service].maintenance, contract.timezone, start, end
         )
+        probes = [p for p in await store.probe_states() if p.service == service]
+        svc = self.config.services[service]
         return ServiceDetail(
             service=service,
             month=str(month),
@@ -223,6 +225,8 @@ class StoreSource:
                 WindowRow(w.kind, from_minute(w.start), from_minute(w.end), w.reason or None)
                 for w in sorted([*windows, *weekly])
             ),
+            agents=tuple(_agent_vote(p, sources.get(p.source, b"")) for p in probes),
+            probe_interval_s=svc.probe.interval.total_seconds() if svc.probe else 60.0,
         )
 
     # -- writes -------------------------------------------------------------------
@@ -275,6 +279,19 @@ def _case_row(view: CaseView) -> CaseRow:
         opened_at=c.opened_at,
         response_due=view.response_due,
         responded_at=c.responded_at,
+    )
+
+
+def _agent_vote(probe: ProbeState, minutes: bytes) -> AgentVote:
+    """An agent's latest probe of the service, with what it recorded this month."""
+    return AgentVote(
+        agent=probe.source,
+        status=probe.status,
+        at=probe.at,
+        latency_ms=probe.latency_ms,
+        error=probe.error,
+        measured_minutes=len(minutes) - minutes.count(UNKNOWN),
+        down_minutes=minutes.count(DOWN),
     )
 
 

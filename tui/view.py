@@ -10,11 +10,12 @@ database.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from core.outages import Outage
 from core.status import StatusName
+from core.vantage import Probe, Vantage, vantage
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,15 @@ class ServiceRow:
     budget_minutes: int | None  # downtime left before the next band; None at the lowest band
     error: str | None = None  # the last probe's error class (``status:503``, ``timeout``...)
     contract: str = ""
+    votes: tuple[Probe, ...] = ()  # each agent's latest probe (fleet mode: several agents)
+
+    def vantage(self, now: datetime) -> Vantage:
+        """The agents' votes as of ``now`` (a vote goes stale with the clock)."""
+        return vantage(self.votes, now, timedelta(seconds=self.probe_interval_s))
+
+    def live_state(self, now: datetime) -> StatusName:
+        """Rule 3 across the agents as of ``now``; the last probe's verdict for one agent."""
+        return self.vantage(now).state if len(self.votes) > 1 else self.state
 
 
 @dataclass(frozen=True)
@@ -100,6 +110,23 @@ class WindowRow:
 
 
 @dataclass(frozen=True)
+class AgentVote:
+    """One agent's view of one service: its latest probe and its own month."""
+
+    agent: str
+    status: int  # its latest probe's verdict (core.status code)
+    at: datetime
+    latency_ms: int | None
+    error: str | None
+    measured_minutes: int  # minutes of the month this agent recorded a verdict for
+    down_minutes: int  # of those, the minutes it saw down
+
+    @property
+    def probe(self) -> Probe:
+        return Probe(self.agent, self.status, self.at)
+
+
+@dataclass(frozen=True)
 class ServiceDetail:
     """The detail screen of one service for one month."""
 
@@ -115,3 +142,5 @@ class ServiceDetail:
     days: tuple[DayCell, ...]
     outages: tuple[Outage, ...]
     windows: tuple[WindowRow, ...]
+    agents: tuple[AgentVote, ...] = ()  # one per agent that probes the service
+    probe_interval_s: float = 60.0

@@ -48,10 +48,12 @@ def render(view: Overview) -> str:
     from slawatch.commands.case import render_cases
 
     out: list[str] = []
+    fleet = any(s.vantage.summary is not None for s in view.services)
     rows = [
         [
             s.name,
             s.state.upper() + (" (stale)" if s.stale else ""),
+            *([s.vantage.summary or "-"] if fleet else []),
             when(s.last_probe_at),
             "-" if s.latency_ms is None else f"{s.latency_ms} ms",
             pct(s.month_availability_percent),
@@ -59,9 +61,14 @@ def render(view: Overview) -> str:
         ]
         for s in view.services
     ]
-    out.append(
-        table(["SERVICE", "STATE", "LAST PROBE", "LATENCY", "AVAILABILITY", "MONTH"], rows, (3, 4))
-    )
+    headers = ["SERVICE", "STATE", "LAST PROBE", "LATENCY", "AVAILABILITY", "MONTH"]
+    if fleet:  # several vantage points: how many see what ("2/3 down")
+        headers.insert(2, "AGENTS")
+    right = (4, 5) if fleet else (3, 4)
+    out.append(table(headers, rows, right))
+    for s in view.services:
+        for v in s.vantage.dissent():
+            out.append(f"  {s.name}: agent {v.agent} sees {v.state}, outvoted ({s.state})")
     out.append("")
     if view.open_cases:
         out.append(f"Open cases ({len(view.open_cases)})")
@@ -117,7 +124,7 @@ def render(view: Overview) -> str:
 
 def _agents(view: Overview) -> list[str]:
     """One line per agent with something to say about its storage (issue 7)."""
-    from reads.reports import AGENT_SILENT
+    from core.fleet import AGENT_SILENT
 
     lines: list[str] = []
     for h in view.agents:

@@ -116,9 +116,11 @@ class PostgresConn(Conn):
         thousand pipelined ones)."""
         if not rows:
             return
-        arrays = ", ".join(f"?::{kind}[]" for _, kind in columns)
+        # %b: the arrays go in binary (text arrays of bytea are escaped byte by byte).
+        arrays = ", ".join(f"%b::{kind}[]" for _, kind in columns)
         sql = upsert_sql(table, columns, key, where, source=f"SELECT * FROM unnest({arrays})")
-        await self.execute(sql, [list(col) for col in zip(*rows, strict=True)])
+        with translated(self.where):
+            await self.conn.execute(sql, [list(col) for col in zip(*rows, strict=True)])
 
     async def insert_id(self, sql: str, params: Params = ()) -> int:
         rows = await self.fetchall(f"{sql} RETURNING id", params)

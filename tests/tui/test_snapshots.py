@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 from core.config import Config
 from tests.tui.conftest import pinned
 from tui.app import SlawatchApp
+from tui.components.agents_screen import AgentsScreen
 from tui.components.case_form import CaseForm
 from tui.components.credits_panel import CreditsPanel
 from tui.components.service_screen import ServiceScreen
@@ -80,3 +81,50 @@ def test_detail_screen(
 def test_case_form(snap_compare: SnapCompare, dash_config: Config, size: tuple[int, int]) -> None:
     app = SlawatchApp(dash_config, now=pinned)
     assert snap_compare(app, terminal_size=size, run_before=_case_form(app))
+
+
+def _fleet_detail(app: SlawatchApp) -> Callable[[Pilot[int]], Awaitable[None]]:
+    async def run_before(pilot: Pilot[int]) -> None:
+        await _settle(pilot, lambda: app.month_passes >= 1 and app.refreshes >= 1)
+        await pilot.press("down", "down", "down", "enter")  # search, billing, mail, portal
+        await _settle(
+            pilot, lambda: isinstance(app.screen, ServiceScreen) and app.screen.detail is not None
+        )
+
+    return run_before
+
+
+def _agents(app: SlawatchApp) -> Callable[[Pilot[int]], Awaitable[None]]:
+    async def run_before(pilot: Pilot[int]) -> None:
+        await _settle(pilot, lambda: app.month_passes >= 1 and app.refreshes >= 1)
+        await pilot.press("a")
+        await _settle(
+            pilot, lambda: isinstance(app.screen, AgentsScreen) and app.screen.fleet is not None
+        )
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_fleet_main_screen(
+    snap_compare: SnapCompare, fleet_config: Config, size: tuple[int, int]
+) -> None:
+    """Three vantage points; on portal virginia-1 disagrees and is outvoted (1/3 down, up)."""
+    app = SlawatchApp(fleet_config, now=pinned)
+    assert snap_compare(app, terminal_size=size, run_before=_main(app))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_fleet_detail_screen(
+    snap_compare: SnapCompare, fleet_config: Config, size: tuple[int, int]
+) -> None:
+    app = SlawatchApp(fleet_config, now=pinned)
+    assert snap_compare(app, terminal_size=size, run_before=_fleet_detail(app))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_fleet_agents_screen(
+    snap_compare: SnapCompare, fleet_config: Config, size: tuple[int, int]
+) -> None:
+    app = SlawatchApp(fleet_config, now=pinned)
+    assert snap_compare(app, terminal_size=size, run_before=_agents(app))

@@ -20,6 +20,7 @@ KEYS = (
     ("d", "mark the selected case resolved"),
     ("x", "add an exclusion: an interruption outside the provider's control"),
     ("e", "export the claim bundle for the selected credit or month"),
+    ("a", "the agents (vantage points): last seen, backlog, clock offset, version"),
     ("tab", "move between panels"),
     ("[ ]", "previous / next month (details)"),
     ("esc", "back"),
@@ -31,7 +32,8 @@ NOTES = (
         "State",
         "is the last probe's verdict, as a word and a colour. A service whose last "
         "probe is older than three probe intervals is stale: the agent is not reporting, "
-        "so slawatch does not claim it is up.",
+        "so slawatch does not claim it is up. With several agents, agents shows how many "
+        "see what (2/3 down) and the state is their majority (rule 3).",
     ),
     (
         "Budget",

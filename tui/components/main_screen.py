@@ -32,6 +32,7 @@ class MainScreen(Screen[None]):
         Binding("d", "app.resolve", "Resolved"),
         Binding("x", "app.exclude", "Exclude"),
         Binding("e", "app.export", "Export"),
+        Binding("a", "app.agents", "Agents", show=False),  # the title bar says so in a fleet
     ]
 
     def compose(self) -> ComposeResult:

@@ -24,6 +24,7 @@ from tui import fmt
 from tui.components.fact_line import FactLine
 from tui.components.month_strip import MonthStrip
 from tui.components.row_table import Cells, RowTable
+from tui.components.vantage_table import VantageTable
 from tui.palette import Palette
 from tui.view import ServiceDetail, WindowRow
 
@@ -66,6 +67,9 @@ class ServiceScreen(Screen[None]):
         with Vertical(id="strip-box", classes="panel") as box:
             box.border_title = "Day by day"
             yield MonthStrip(id="strip")
+        with Vertical(id="vantage-box", classes="panel") as box:
+            box.border_title = "Vantage points"
+            yield VantageTable(id="vantage")
         with Horizontal(id="lists"):
             with Vertical(id="outages-box", classes="panel") as box:
                 box.border_title = "Outages"
@@ -110,6 +114,14 @@ class ServiceScreen(Screen[None]):
         palette = Palette.from_theme(self.app.theme_variables)
         self.query_one("#detail-title", FactLine).show(_facts(d, palette))
         self.query_one(MonthStrip).show(d.days)
+        fleet = len(d.agents) > 1  # one agent: the screen a single machine always had
+        vantage_box = self.query_one("#vantage-box")
+        vantage_box.display = fleet
+        if fleet:
+            outvoted, n = self.query_one(VantageTable).show(
+                d.agents, d.probe_interval_s, now, palette
+            )
+            _subtitle(vantage_box, f"{outvoted} of {n} outvoted" if outvoted else "")
         outages = {str(o.id): _outage_cells(o, now, palette) for o in d.outages}
         self.query_one("#outages", RowTable).show_rows(
             OUTAGE_COLUMNS, list(outages), outages.__getitem__, flex="case"

@@ -11,6 +11,8 @@ from textual.binding import Binding, BindingType
 from textual.events import Resize
 from textual.reactive import reactive
 
+from core.status import DEGRADED, DOWN
+from core.vantage import Vantage
 from tui import fmt
 from tui.components.row_table import Cells, RowTable
 from tui.palette import Palette, state_text
@@ -24,7 +26,7 @@ def urgency(row: ServiceRow, now: datetime) -> tuple[int, str]:
     """Down, then degraded, then stale, then unknown, then up; by name within each."""
     if fmt.is_stale(row.last_probe_at, row.probe_interval_s, now):
         return (2, row.name)
-    return (_RANK[row.state], row.name)
+    return (_RANK[row.live_state(now)], row.name)
 
 
 COMPACT_BELOW = 110  # columns of its own width: narrower drops the sparkline and contract
@@ -46,9 +48,14 @@ class StatusTable(RowTable):
         self._static: dict[ServiceRow, Cells] = {}
         self._services: tuple[ServiceRow, ...] = ()
         self._now: datetime | None = None
+        self.fleet = False  # several agents probe some service: the agents column shows
 
     def _columns(self) -> list[tuple[str, str]]:
-        columns = [("service", "service"), ("state", "state"), ("latency", "latency")]
+        columns = [("service", "service"), ("state", "state")]
+        if self.fleet:
+            columns.append(("agents", "agents"))
+        if not (self.fleet and self.compact):  # narrow fleet: the agents before the latency
+            columns.append(("latency", "latency"))
         if not self.compact:
             columns.append(("recent latency", "spark"))
         columns += [
@@ -78,6 +85,7 @@ class StatusTable(RowTable):
         """Show ``rows`` as of ``now``: only rows on screen are re-rendered when
         nothing but the clock moved, and each row's clock-free cells are reused."""
         self._services, self._now = tuple(rows), now
+        self.fleet = any(len(r.votes) > 1 for r in rows)
         palette = Palette.from_theme(self.app.theme_variables)
         ordered = sorted(rows, key=lambda r: urgency(r, now))
         by_name = {r.name: r for r in ordered}
@@ -87,7 +95,7 @@ class StatusTable(RowTable):
             row = by_name[name]
             static = cache.get(row) or self._static_cells(row, palette)
             self._static[row] = static
-            return self._cells(row, static, now, palette, self.compact)
+            return self._cells(row, static, now, palette, self.compact, self.fleet)
 
         flex = "error" if self.compact else "spark"
         self.show_rows(self._columns(), list(by_name), cells, flex=flex)
@@ -120,15 +128,34 @@ class StatusTable(RowTable):
 
     @staticmethod
     def _cells(
-        row: ServiceRow, static: Cells, now: datetime, palette: Palette, compact: bool
+        row: ServiceRow, static: Cells, now: datetime, palette: Palette, compact: bool, fleet: bool
     ) -> Cells:
         stale = fmt.is_stale(row.last_probe_at, row.probe_interval_s, now)
         probe_style = f"italic {palette.warn}" if stale else palette.muted
         fixed = 5 if compact else 6  # name, latency, [spark], month, budget, band
+        agents = (agents_text(row.vantage(now), palette),) if fleet else ()
+        first = 2 if fleet and compact else 1  # a narrow fleet table drops the latency
         return (
             static[0],
-            state_text(row.state, stale, palette),
-            *static[1:fixed],
+            state_text(row.live_state(now), stale, palette),
+            *agents,
+            *static[first:fixed],
             Text(fmt.age(row.last_probe_at, now), justify="right", style=probe_style),
             *static[fixed:],
         )
+
+
+def agents_text(votes: Vantage, palette: Palette) -> Text:
+    """``2/3 down`` in the colour of what the agents see: red when any sees it down."""
+    summary = votes.summary
+    if summary is None:
+        return Text("-", style=palette.muted, justify="right")
+    if votes.count(DOWN):
+        style = palette.bad if votes.code == DOWN else palette.warn
+    elif votes.count(DEGRADED):
+        style = palette.warn
+    elif votes.voting:
+        style = palette.good
+    else:
+        style = palette.muted
+    return Text(summary, style=style, justify="right")

@@ -26,13 +26,16 @@ class TitleBar(FactLine):
         counts = {"down": 0, "degraded": 0, "stale": 0, "up": 0, "unknown": 0}
         for row in services:
             stale = fmt.is_stale(row.last_probe_at, row.probe_interval_s, now)
-            counts["stale" if stale else row.state] += 1
+            counts["stale" if stale else row.live_state(now)] += 1
         n = len(services)
         summary = Text("  ").join(
             state_count(word, count, palette) for word, count in counts.items() if count
         )
         parts = [Text("slawatch", style="bold")]
         parts.append(summary if n else Text("no services configured"))
+        agents = {v.agent for row in services if len(row.votes) > 1 for v in row.votes}
+        if agents:  # a fleet: how many vantage points, and the key to their screen
+            parts.append(Text.assemble(f"{len(agents)} agents ", ("(a)", palette.muted)))
         parts.append(Text(now.astimezone(UTC).strftime("%a %H:%M:%S UTC")))
         if problem:
             parts.append(Text(f"⚠ {problem}", style=f"bold {palette.bad}"))

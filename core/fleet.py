@@ -1,0 +1,41 @@
+"""What makes an agent of a fleet worth a look: pure flags over its last word.
+
+- ``clock``: its clock is off by more than ``CLOCK_OFFSET_LIMIT`` seconds. An
+  agent files each verdict under the epoch minute its own clock reads, so a
+  clock 30 s off puts half its verdicts in the neighbouring minute, where rule
+  3 counts them against the other agents' verdicts of a different minute. 5 s
+  keeps the mis-filed share of a minute under a tenth while leaving room for
+  the jitter of measuring the offset over a network; NTP keeps a healthy
+  server within milliseconds, so an agent past 5 s has a real clock problem.
+- ``silent``: nothing heard from it for longer than ``AGENT_SILENT`` (an
+  agent records its health every minute): stopped, cut off from the
+  database, or unable to write.
+- ``backlog``: it holds minutes not yet in the database (its spool is
+  forwarding, or the database is unreachable).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+CLOCK_OFFSET_LIMIT = 5.0  # seconds, either way
+AGENT_SILENT = timedelta(minutes=3)
+
+
+def clock_flagged(offset_seconds: float | None) -> bool:
+    """Whether a measured clock offset is too large (None: not measured, not flagged)."""
+    return offset_seconds is not None and abs(offset_seconds) > CLOCK_OFFSET_LIMIT
+
+
+def agent_flags(
+    last_seen: datetime, now: datetime, backlog_minutes: int, clock_offset_seconds: float | None
+) -> tuple[str, ...]:
+    """The flags of one agent, in a fixed order: ``clock``, ``silent``, ``backlog``."""
+    flags: list[str] = []
+    if clock_flagged(clock_offset_seconds):
+        flags.append("clock")
+    if now - last_seen > AGENT_SILENT:
+        flags.append("silent")
+    if backlog_minutes > 0:
+        flags.append("backlog")
+    return tuple(flags)

@@ -1,0 +1,129 @@
+"""The fleet's read model: every agent, what it last said of itself and of the services.
+
+``fleet(store, config, now) -> Fleet`` joins each agent's health row (its own
+word: when, backlog, clock offset, version) with its latest probes (its votes):
+what ``fleet status`` prints and the dashboard's agents screen shows. An agent
+is listed once it has written either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from core.config import Config
+from core.fleet import agent_flags
+from core.status import DOWN
+from core.timeutil import iso_z
+from core.vantage import Probe, Vantage, vantage
+from store.health import AgentHealth
+from store.rows import ProbeState
+from store.store import Store
+
+
+@dataclass(frozen=True)
+class AgentView:
+    name: str
+    last_seen: datetime
+    backlog_minutes: int
+    clock_offset_seconds: float | None
+    version: str | None
+    services: int  # services it has a vote on
+    down: tuple[str, ...]  # services it sees down now (fresh votes)
+    dissents: tuple[str, ...]  # services where its fresh vote disagrees with the verdict
+    flags: tuple[str, ...]  # core.fleet.agent_flags: clock, silent, backlog
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "last_seen": iso_z(self.last_seen),
+            "backlog_minutes": self.backlog_minutes,
+            "clock_offset_seconds": self.clock_offset_seconds,
+            "version": self.version,
+            "services": self.services,
+            "down": list(self.down),
+            "dissents": list(self.dissents),
+            "flags": list(self.flags),
+        }
+
+
+@dataclass(frozen=True)
+class Fleet:
+    now: datetime
+    agents: tuple[AgentView, ...]
+    vantage: Mapping[str, Vantage]  # per configured service
+
+    def to_json(self) -> dict[str, Any]:
+        return {"generated_at": iso_z(self.now), "agents": [a.to_json() for a in self.agents]}
+
+
+def service_votes(
+    config: Config, probes: Sequence[ProbeState], now: datetime
+) -> dict[str, Vantage]:
+    """Every configured service's votes as of ``now``."""
+    by_service: dict[str, list[Probe]] = {}
+    for p in probes:
+        by_service.setdefault(p.service, []).append(Probe(p.source, p.status, p.at))
+    out: dict[str, Vantage] = {}
+    for name, svc in config.services.items():
+        interval = svc.probe.interval if svc.probe else None
+        out[name] = vantage(by_service.get(name, ()), now, interval)
+    return out
+
+
+def fleet_view(
+    config: Config, health: Sequence[AgentHealth], probes: Sequence[ProbeState], now: datetime
+) -> Fleet:
+    votes = service_votes(config, probes, now)
+    seen: dict[str, datetime] = {}
+    for p in probes:
+        if p.service in config.services and (p.source not in seen or p.at > seen[p.source]):
+            seen[p.source] = p.at
+    by_name = {h.source: h for h in health}
+    agents = []
+    for name in sorted(set(seen) | set(by_name)):
+        h = by_name.get(name)
+        last = max(t for t in (seen.get(name), h.at if h else None) if t is not None)
+        mine = {
+            s: next(v for v in vt.votes if v.agent == name)
+            for s, vt in votes.items()
+            if any(v.agent == name for v in vt.votes)
+        }
+        backlog = backlog_of(h)
+        offset = clock_offset_of(h)
+        agents.append(
+            AgentView(
+                name=name,
+                last_seen=last,
+                backlog_minutes=backlog,
+                clock_offset_seconds=offset,
+                version=version_of(h),
+                services=len(mine),
+                down=tuple(s for s, v in sorted(mine.items()) if v.code == DOWN),
+                dissents=tuple(s for s, v in sorted(mine.items()) if v in votes[s].dissent()),
+                flags=agent_flags(last, now, backlog, offset),
+            )
+        )
+    return Fleet(now, tuple(agents), votes)
+
+
+async def fleet(store: Store, config: Config, now: datetime) -> Fleet:
+    """Every agent of the fleet as of ``now``."""
+    return fleet_view(config, await store.agent_health(), await store.probe_states(), now)
+
+
+# The agent's health row: what it holds unforwarded, its clock, its version.
+
+
+def backlog_of(h: AgentHealth | None) -> int:
+    return 0 if h is None else h.pending
+
+
+def clock_offset_of(h: AgentHealth | None) -> float | None:
+    return None
+
+
+def version_of(h: AgentHealth | None) -> str | None:
+    return None

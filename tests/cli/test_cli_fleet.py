@@ -1,0 +1,123 @@
+"""``status --json`` gains ``vantage``; ``fleet status [--json]`` lists the agents (issue 10)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.status import DOWN, UP
+from core.timeutil import iso_z, utc_now
+from store import ProbeState
+from store.health import AgentHealth
+from store.sqlite import SqliteStore
+from tests.cli.common import PORTAL, ok_json, storage
+
+if TYPE_CHECKING:
+    from tests.conftest import RunCli, WriteConfig
+
+CONFIG = (
+    storage("db/slawatch.db")
+    + PORTAL
+    + """[service.probe]
+url = "http://127.0.0.1:9/health"
+interval = "30s"
+
+[[service]]
+name = "mail"
+contract = "std"
+monthly_fee = "10.00"
+[service.probe]
+url = "http://127.0.0.1:9/mail"
+interval = "30s"
+"""
+)
+FLEET_KEYS = {"name", "last_seen", "backlog_minutes", "clock_offset_seconds", "version"}
+
+
+def test_status_and_fleet_status_show_each_vantage_point(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    cfg = ("--config", write_config(tmp_path, CONFIG))
+    now = utc_now()
+    at = {"a": now - timedelta(seconds=4), "b": now - timedelta(seconds=6),
+          "c": now - timedelta(seconds=5)}  # fmt: skip
+    gone = now - timedelta(minutes=10)  # c stopped probing mail ten minutes ago
+
+    async def record() -> None:
+        async with await SqliteStore.open(tmp_path / "db" / "slawatch.db") as store:
+            await store.record_probes(
+                [
+                    ProbeState("portal", "a", at["a"], UP, 40, None),
+                    ProbeState("portal", "b", at["b"], DOWN, None, "status:503"),
+                    ProbeState("portal", "c", at["c"], UP, 60, None),
+                    ProbeState("mail", "a", at["a"], UP, 10, None),
+                    ProbeState("mail", "b", at["b"], DOWN, None, "timeout"),
+                    ProbeState("mail", "c", gone, UP, 12, None),
+                ]
+            )
+            await store.record_health(AgentHealth("a", now - timedelta(seconds=20), 0, 0))
+            await store.record_health(AgentHealth("b", now - timedelta(seconds=30), 3, 0))
+
+    asyncio.run(record())
+
+    status = ok_json(run_cli, *cfg, "status", "--json")
+    services = {s["name"]: s for s in status["services"]}
+    portal, mail = services["portal"], services["mail"]
+    assert portal["state"] == "up"  # b is outvoted by a and c (rule 3)
+    assert portal["vantage"] == [
+        {"agent": "a", "state": "up", "last_probe_at": iso_z(at["a"])},
+        {"agent": "b", "state": "down", "last_probe_at": iso_z(at["b"])},
+        {"agent": "c", "state": "up", "last_probe_at": iso_z(at["c"])},
+    ]
+    # On mail c's vote is stale: a (up) and b (down) tie, and a tie is not a majority.
+    assert [(v["agent"], v["state"]) for v in mail["vantage"]] == [
+        ("a", "up"), ("b", "down"), ("c", "unknown")]  # fmt: skip
+    assert (mail["state"], mail["stale"]) == ("up", False)
+
+    text = run_cli(*cfg, "status").stdout
+    assert "AGENTS" in text
+    assert "1/3 down" in text and "1/2 down" in text
+    assert "portal: agent b sees down, outvoted (up)" in text
+
+    fleet = ok_json(run_cli, *cfg, "fleet", "status", "--json")
+    agents = {a["name"]: a for a in fleet["agents"]}
+    assert list(agents) == ["a", "b", "c"]
+    for agent in agents.values():
+        assert set(agent) >= FLEET_KEYS
+    assert agents["a"] == agents["a"] | {
+        "last_seen": iso_z(at["a"]), "backlog_minutes": 0, "services": 2, "down": [],
+        "flags": []}  # fmt: skip
+    assert agents["b"] == agents["b"] | {
+        "last_seen": iso_z(at["b"]), "backlog_minutes": 3, "down": ["mail", "portal"],
+        "dissents": ["mail", "portal"], "flags": ["backlog"]}  # fmt: skip
+    # c has written no health row; its newest probe (portal, 5 s ago) is when it was seen.
+    assert agents["c"] == agents["c"] | {
+        "last_seen": iso_z(at["c"]), "backlog_minutes": 0, "clock_offset_seconds": None,
+        "flags": []}  # fmt: skip
+
+    table = run_cli(*cfg, "fleet", "status").stdout.splitlines()
+    assert table[0].split() == [
+        "AGENT", "LAST", "SEEN", "BACKLOG", "CLOCK", "VERSION", "SERVICES", "SEES", "DOWN",
+        "FLAGS"]  # fmt: skip
+    assert table[2].split()[0] == "b" and table[2].split()[-1] == "backlog"
+    assert "agent b: outvoted on mail, portal" in table
+
+
+def test_fleet_status_flags_a_silent_agent_and_says_when_nobody_reported(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    cfg = ("--config", write_config(tmp_path, CONFIG))
+    assert ok_json(run_cli, *cfg, "fleet", "status", "--json")["agents"] == []
+    assert run_cli(*cfg, "fleet", "status").stdout.strip() == "No agents have reported yet."
+    then = utc_now() - timedelta(minutes=5)
+
+    async def record() -> None:
+        async with await SqliteStore.open(tmp_path / "db" / "slawatch.db") as store:
+            await store.record_health(AgentHealth("paris-1", then, 0, 0))
+
+    asyncio.run(record())
+    (agent,) = ok_json(run_cli, *cfg, "fleet", "status", "--json")["agents"]
+    assert (agent["name"], agent["flags"], agent["services"]) == ("paris-1", ["silent"], 0)
+    assert "agent paris-1: silent since" in run_cli(*cfg, "fleet", "status").stdout

@@ -1,0 +1,125 @@
+"""``a``: the fleet's agents (vantage points): last seen, backlog, clock offset, version, flags."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from core.errors import SlawatchError
+from core.fleet import AGENT_SILENT, CLOCK_OFFSET_LIMIT
+from reads.fleet import AgentView, Fleet
+from tui import fmt
+from tui.components.fact_line import FactLine
+from tui.components.row_table import Cells, RowTable
+from tui.palette import Palette
+
+COLUMNS = [
+    ("agent", "agent"),
+    ("last seen", "seen"),
+    ("backlog", "backlog"),
+    ("clock", "clock"),
+    ("version", "version"),
+    ("services", "services"),
+    ("sees down", "down"),
+    ("outvoted on", "dissents"),
+    ("flags", "flags"),
+]
+_WHY = {
+    "clock": f"clock off by more than {CLOCK_OFFSET_LIMIT:g} s: minutes land in the wrong bucket",
+    "silent": f"not heard from for more than {fmt.span(AGENT_SILENT.total_seconds())}",
+    "backlog": "holds minutes the database does not have yet",
+}
+
+FetchFleet = Callable[[], Awaitable[Fleet]]
+
+
+class FleetLoaded(Message):
+    def __init__(self, fleet: Fleet) -> None:
+        super().__init__()
+        self.fleet = fleet
+
+
+class AgentsScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("a", "app.pop_screen", "Back", show=False),
+    ]
+
+    def __init__(self, fetch: FetchFleet, now: Callable[[], datetime]) -> None:
+        super().__init__()
+        self._fetch = fetch
+        self._now = now
+        self.fleet: Fleet | None = None
+
+    def compose(self) -> ComposeResult:
+        yield FactLine(Text("Agents", style="bold"), id="detail-title")
+        with Vertical(id="agents-box", classes="panel") as box:
+            box.border_title = "Vantage points"
+            yield RowTable(id="agents", empty="No agent has reported yet.")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    @work(exclusive=True, group="fleet", exit_on_error=False)
+    async def reload(self) -> None:
+        """Read the agents again (the app asks every refresh cycle)."""
+        try:
+            fleet = await self._fetch()
+        except (SlawatchError, OSError, ValueError) as exc:
+            self.notify(str(exc), title="Cannot read the agents", severity="error")
+        else:
+            self.post_message(FleetLoaded(fleet))
+
+    @on(FleetLoaded)
+    def _show(self, message: FleetLoaded) -> None:
+        self.fleet = fleet = message.fleet
+        now = self._now()
+        palette = Palette.from_theme(self.app.theme_variables)
+        agents = {a.name: a for a in fleet.agents}
+        self.query_one("#agents", RowTable).show_rows(
+            COLUMNS, list(agents), lambda n: _cells(agents[n], now, palette), flex="dissents"
+        )
+        flagged = [a for a in fleet.agents if a.flags]
+        facts = [Text("Agents", style="bold"), Text(f"{len(fleet.agents)} reporting")]
+        if flagged:
+            facts.append(Text(f"⚠ {len(flagged)} flagged", style=f"bold {palette.warn}"))
+        for flag in ("clock", "silent", "backlog"):
+            if any(flag in a.flags for a in fleet.agents):
+                facts.append(Text(f"{flag}: {_WHY[flag]}", style=palette.muted))
+        self.query_one("#detail-title", FactLine).show(facts)
+
+
+def _cells(a: AgentView, now: datetime, palette: Palette) -> Cells:
+    clock_style = f"bold {palette.bad}" if "clock" in a.flags else ""
+    offset = a.clock_offset_seconds
+    flags = Text(", ".join(a.flags) or "ok", style=palette.warn if a.flags else palette.good)
+    return (
+        Text(a.name, style="bold"),
+        Text(
+            fmt.age(a.last_seen, now),
+            justify="right",
+            style=f"italic {palette.warn}" if "silent" in a.flags else palette.muted,
+        ),
+        Text(
+            f"{a.backlog_minutes:,} min",
+            justify="right",
+            style=palette.warn if a.backlog_minutes else "",
+        ),
+        Text("-" if offset is None else f"{offset:+.1f} s", justify="right", style=clock_style),
+        Text(a.version or "-"),
+        Text(f"{a.services:,}", justify="right"),
+        Text(", ".join(a.down) or "-", style=palette.bad if a.down else palette.muted),
+        Text(", ".join(a.dissents) or "-", style=palette.warn if a.dissents else palette.muted),
+        flags,
+    )
