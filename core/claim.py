@@ -118,6 +118,7 @@ def compute(claim: Claim) -> MonthReport:
         sources=span_bytes(claim),
         windows=claim.windows,
         cases=claim.cases,
+        now=to_minute(claim.generated_at),  # provisional and ongoing as of the export
     )
 
 

@@ -22,6 +22,7 @@ from core.status import DEGRADED, DOWN, UNKNOWN, UP
 from core.timeutil import YearMonth
 from core.windows import EXCLUDED, Window, apply_windows, weekly_windows
 
+COVERAGE_THRESHOLD = Decimal(90)  # percent: a month measured less than this is flagged
 MAX_SOURCES = 127  # lane arithmetic keeps per-minute counts inside one byte
 _VALID = bytes(range(4))
 _RECORDED = bytes([0, 1, 1, 1]) + bytes(252)
@@ -96,6 +97,23 @@ class Tally:
     downtime: int  # down, plus degraded when the contract counts it as down
     measured: int  # minutes - excluded (- unknown when the contract excludes them)
 
+    @property
+    def recorded(self) -> int:
+        """Minutes outside the windows that some source gave a verdict for."""
+        return self.minutes - self.excluded - self.unknown
+
+    @property
+    def coverage_percent(self) -> Decimal:
+        """How much of the period that counts (not excluded) was recorded, 0-100."""
+        return coverage_percent(self.recorded, self.minutes - self.excluded)
+
+
+def coverage_percent(recorded: int, countable: int) -> Decimal:
+    """``recorded`` of ``countable`` minutes as a percent (100 when nothing counts)."""
+    if countable <= 0:
+        return Decimal(100)
+    return Decimal(recorded) * 100 / Decimal(countable)
+
 
 def tally(effective: bytes, contract: Contract) -> Tally:
     excluded, unknown = effective.count(EXCLUDED), effective.count(UNKNOWN)
@@ -162,6 +180,24 @@ class MonthReport:
     monthly_fee: Decimal
     currency: str
     outages: tuple[Outage, ...] = ()
+    provisional: bool = False  # the month is not over yet (as of the ``now`` computed at)
+
+    @property
+    def recorded_minutes(self) -> int:
+        """Minutes outside the windows with a verdict from some source."""
+        return self.minutes_in_month - self.excluded_minutes - self.unknown_minutes
+
+    @property
+    def coverage_percent(self) -> Decimal:
+        """How much of the month's countable minutes was recorded (rule 4 aside)."""
+        return coverage_percent(
+            self.recorded_minutes, self.minutes_in_month - self.excluded_minutes
+        )
+
+    @property
+    def coverage_low(self) -> bool:
+        """Recorded less than ``COVERAGE_THRESHOLD``: the figures rest mostly on rule 4."""
+        return self.coverage_percent < COVERAGE_THRESHOLD
 
     @property
     def unreported_outages(self) -> tuple[Outage, ...]:
@@ -194,6 +230,10 @@ class MonthReport:
             "currency": self.currency,
             "outage_count": len(self.outages),
             "unreported_outage_count": len(self.unreported_outages),
+            "recorded_minutes": self.recorded_minutes,
+            "coverage_percent": float(self.coverage_percent),
+            "coverage_low": self.coverage_low,
+            "provisional": self.provisional,
         }
 
 
@@ -206,6 +246,7 @@ def compute_month(
     sources: Mapping[str, bytes],
     windows: Sequence[Window],
     cases: Sequence[Case],
+    now: int | None = None,
 ) -> MonthReport:
     """Rules 1-8 for one service and month.
 
@@ -214,10 +255,15 @@ def compute_month(
     earlier keeps its true start) and run past its end. ``windows`` are the
     one-off maintenance windows and exclusions; the service's weekly maintenance
     is expanded here in the contract's time zone.
+
+    ``now`` (an epoch minute) marks a month not yet over as provisional and an
+    outage still running at the end of the records as ongoing; without it
+    neither is said.
     """
     m_start, m_end = month.bounds(contract.timezone)
     origin = min(span_start, m_start)
     statuses = bytearray(span_start - origin) + bytearray(combine_sources(sources.values()))
+    horizon = origin + len(statuses.rstrip(b"\0"))  # after the last recorded minute
     if len(statuses) < m_end - origin:
         statuses.extend(bytes(m_end - origin - len(statuses)))
     effective = effective_minutes(service, contract, origin, statuses, windows)
@@ -231,6 +277,8 @@ def compute_month(
         month=(m_start, m_end),
         cases=cases,
         report_within=contract.report_within,
+        horizon=horizon,
+        now=now,
     )
     reported = sum(o.minutes for o in outages if o.reported)
     measured_fig = figures(contract, service.monthly_fee, counted.measured, counted.downtime)
@@ -261,4 +309,5 @@ def compute_month(
         monthly_fee=service.monthly_fee,
         currency=service.currency,
         outages=outages,
+        provisional=now is not None and now < m_end,
     )

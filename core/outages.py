@@ -21,6 +21,7 @@ from core.timeutil import from_minute, iso_z
 from core.windows import EXCLUDED
 
 _RUN_RE = re.compile(rb"D(?:X*D)*")
+ONGOING_GRACE = 5  # minutes: an agent writes a minute's verdict shortly after it closes
 
 
 @dataclass(frozen=True)
@@ -33,13 +34,17 @@ class Outage:
     reported: bool
     case_id: int | None
     report_by: datetime  # start + the contract's report_within
+    # Still in progress: no verdict after its last down minute, which is recent
+    # (``ONGOING_GRACE``). ``end`` is then where the records stop, not an end.
+    ongoing: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "service": self.service,
             "start": iso_z(self.start),
-            "end": iso_z(self.end),
+            "end": None if self.ongoing else iso_z(self.end),
+            "ongoing": self.ongoing,
             "minutes": self.minutes,
             "reported": self.reported,
             "case_id": self.case_id,
@@ -111,12 +116,18 @@ def build_outages(
     month: tuple[int, int],
     cases: Sequence[Case],
     report_within: timedelta,
+    horizon: int | None = None,
+    now: int | None = None,
 ) -> tuple[Outage, ...]:
     """The outages with down minutes inside ``month`` ([start, end) epoch minutes).
 
     ``marks`` covers the minutes from ``origin`` and may reach before and after the
     month, so an outage that crosses a month boundary keeps its true start and end
     while ``minutes`` counts only its own minutes in this month.
+
+    ``horizon`` is the epoch minute after the last minute any source recorded; an
+    outage ending there is ongoing when ``now`` (epoch minute) is at most
+    ``ONGOING_GRACE`` minutes past it: nothing says it has ended.
     """
     lo, hi = month[0] - origin, month[1] - origin
     index = CaseIndex(cases, service, report_within)
@@ -140,6 +151,12 @@ def build_outages(
                 reported=case is not None,
                 case_id=None if case is None else case.id,
                 report_by=first + report_within,
+                ongoing=(
+                    horizon is not None
+                    and now is not None
+                    and end == horizon
+                    and now - horizon <= ONGOING_GRACE
+                ),
             )
         )
     return tuple(out)

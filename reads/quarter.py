@@ -82,6 +82,9 @@ class QuarterReport:
                     "credit_percent": float(m.credit_percent),
                     "credit_amount": format_money(m.credit_amount),
                     "claimable_credit_amount": format_money(m.claimable_credit_amount),
+                    "coverage_percent": float(m.coverage_percent),
+                    "coverage_low": m.coverage_low,
+                    "provisional": m.provisional,
                 }
                 for m in self.months
             ],
@@ -104,7 +107,7 @@ async def quarter_report(
     A case counts towards response compliance once its response is in or due:
     on time when it is not breached (rule 9).
     """
-    months = tuple([await month_report(store, config, service, m) for m in quarter.months])
+    months = tuple([await month_report(store, config, service, m, now=now) for m in quarter.months])
     lo, hi = months[0].start_minute, months[-1].end_minute
     contract = config.contract_for(service)
     by_priority = {name: 0 for name in contract.priorities}

@@ -28,7 +28,7 @@ from core.money import format_money
 from core.month import MonthReport, combine_sources, compute_month, figures
 from core.outages import Outage, run_table
 from core.status import DEGRADED, DOWN
-from core.timeutil import YearMonth, iso_z
+from core.timeutil import YearMonth, iso_z, to_minute
 from core.vantage import NO_VOTES, Probe, Vantage, vantage
 from core.windows import Window, apply_windows, weekly_windows
 from store.health import AgentHealth
@@ -61,6 +61,7 @@ async def month_report(
     *,
     cases: Sequence[Case] | None = None,
     windows: Sequence[Window] | None = None,
+    now: datetime | None = None,
 ) -> MonthReport:
     """Rules 1-8 for one service and month, from what is stored.
 
@@ -69,7 +70,8 @@ async def month_report(
     outage keeps its true start (which decides whether a case reported it in
     time) and its true end. A caller reporting many services may pass what it
     read for all of them at once: the service's ``cases`` and its one-off
-    ``windows`` overlapping the month (see ``month_reports``).
+    ``windows`` overlapping the month (see ``month_reports``). With ``now`` the
+    report says whether the month is provisional and which outage is ongoing.
     """
     svc = service_of(config, service)
     contract = config.contract_for(service)
@@ -106,11 +108,16 @@ async def month_report(
         sources=_join(parts, span_start, span_end),
         windows=windows,
         cases=cases,
+        now=None if now is None else to_minute(now),
     )
 
 
 async def month_reports(
-    store: Store, config: Config, services: Sequence[str], month: YearMonth
+    store: Store,
+    config: Config,
+    services: Sequence[str],
+    month: YearMonth,
+    now: datetime | None = None,
 ) -> list[MonthReport]:
     """``month_report`` for several services, reading cases and windows once for all."""
     spans = {name: month.bounds(config.contract_for(name).timezone) for name in services}
@@ -132,6 +139,7 @@ async def month_reports(
                     month,
                     cases=cases.get(name, []),
                     windows=[w for w in windows.get(name, []) if w.start < b and a < w.end],
+                    now=now,
                 )
                 for name, (a, b) in spans.items()
             )
@@ -197,9 +205,9 @@ def _join(
 
 
 async def month_outages(
-    store: Store, config: Config, service: str, month: YearMonth
+    store: Store, config: Config, service: str, month: YearMonth, now: datetime | None = None
 ) -> tuple[Outage, ...]:
-    return (await month_report(store, config, service, month)).outages
+    return (await month_report(store, config, service, month, now=now)).outages
 
 
 # -- cases -------------------------------------------------------------------
@@ -262,6 +270,9 @@ class ServiceState:
     vantage: Vantage = NO_VOTES  # each agent's latest vote (fleet mode: rule 3 across them)
     tls_expires_at: datetime | None = None  # the soonest certificate expiry the probes saw
     tls_warning: bool = False  # it is within the agent's ``tls_warn_days`` (or past)
+    coverage_percent: Decimal = Decimal(100)  # how much of the month so far was recorded
+    coverage_low: bool = False  # below core.month.COVERAGE_THRESHOLD
+    provisional: bool = True  # the month is still running
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -275,6 +286,9 @@ class ServiceState:
             "vantage": self.vantage.to_json(),
             "tls_expires_at": iso_z(self.tls_expires_at),
             "tls_warning": self.tls_warning,
+            "coverage_percent": float(self.coverage_percent),
+            "coverage_low": self.coverage_low,
+            "provisional": self.provisional,
         }
 
 
@@ -372,7 +386,7 @@ async def _service_overview(
     svc = config.services[name]
     current = YearMonth.of(now, config.contract_for(name).timezone)
     cases = all_cases.get(name, [])
-    report = await month_report(store, config, name, current, cases=cases)
+    report = await month_report(store, config, name, current, cases=cases, now=now)
     settled = await _settled(store, name)
     pending: list[PendingCredit] = []
     reportable: list[Outage] = []
@@ -380,7 +394,7 @@ async def _service_overview(
         past = (
             report
             if month == current
-            else await month_report(store, config, name, month, cases=cases)
+            else await month_report(store, config, name, month, cases=cases, now=now)
         )
         reportable += [o for o in past.outages if o.reportable(now)]
         if month in settled:
@@ -448,7 +462,16 @@ def _service_state(
     """The live state: each source's latest probe is a vote; rule 3 over the fresh ones."""
     if not probes:
         return ServiceState(
-            svc.name, "unknown", None, None, month, report.availability_percent, False
+            svc.name,
+            "unknown",
+            None,
+            None,
+            month,
+            report.availability_percent,
+            False,
+            coverage_percent=report.coverage_percent,
+            coverage_low=report.coverage_low,
+            provisional=report.provisional,
         )
     interval = svc.probe.interval if svc.probe else None
     votes = vantage((Probe(p.source, p.status, p.at) for p in probes), now, interval)
@@ -469,4 +492,7 @@ def _service_state(
         vantage=votes,
         tls_expires_at=expiry,
         tls_warning=expiry is not None and expiry - now <= timedelta(days=warn_days),
+        coverage_percent=report.coverage_percent,
+        coverage_low=report.coverage_low,
+        provisional=report.provisional,
     )

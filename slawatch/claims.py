@@ -40,7 +40,7 @@ async def gather(
     """Build one month's claim from the store; its figures equal ``report``'s."""
     svc = service_of(config, service)
     contract = config.contract_for(service)
-    shown = await month_report(store, config, service, month)
+    shown = await month_report(store, config, service, month, now=now)
     m_start, m_end = month.bounds(contract.timezone)
     span = (
         min([m_start, *(to_minute(o.start) for o in shown.outages)]),

@@ -17,7 +17,7 @@ from decimal import ROUND_DOWN, Decimal
 from core.claim import Claim, Day, days
 from core.config import Band
 from core.money import format_money
-from core.month import MonthReport
+from core.month import COVERAGE_THRESHOLD, MonthReport
 from core.outages import Outage
 from core.timeutil import from_minute
 
@@ -64,6 +64,11 @@ def share(value: Decimal) -> str:
     """A credit percentage: cut to four places, without trailing zeros (25 %, 0.6625 %)."""
     text = f"{value.quantize(Decimal('0.0001'), rounding=ROUND_DOWN):f}"
     return (text.rstrip("0").rstrip(".") if "." in text else text) + " %"
+
+
+def _coverage(value: Decimal) -> str:
+    """How much was recorded: cut to one place (99.96 reads 99.9 %)."""
+    return f"{value.quantize(Decimal('0.1'), rounding=ROUND_DOWN)} %"
 
 
 def when(ts: datetime) -> str:
@@ -155,9 +160,8 @@ def _outage_rows(claim: Claim, outages: Sequence[Outage]) -> tuple[tuple[str, ..
             reported = f"yes: case {case.id}{ref} “{case.title}”, opened {when(case.opened_at)}"
         else:
             reported = "no"
-        out.append(
-            (str(i), when(o.start), when(o.end), _num(o.minutes), reported, when(o.report_by))
-        )
+        end = "ongoing" if o.ongoing else when(o.end)
+        out.append((str(i), when(o.start), end, _num(o.minutes), reported, when(o.report_by)))
     return tuple(out)
 
 
@@ -167,8 +171,11 @@ def blocks(claim: Claim, report: MonthReport, bundle_name: str) -> list[Block]:
     cur = s.currency
     month = f"{_MONTHS[claim.month.month - 1]} {claim.month.year}"
     unreported = [o for o in r.outages if not o.reported]
+    title = f"Service credit claim: {s.name}, {month}"
+    if r.provisional:
+        title = f"PROVISIONAL (the month is not over, figures may change): {title}"
     out: list[Block] = [
-        Heading(f"Service credit claim: {s.name}, {month}", 1),
+        Heading(title, 1),
         Para(
             f"Contract {c.name}; month measured in {c.timezone.key} from "
             f"{minute_time(r.start_minute)} to {minute_time(r.end_minute)}; monthly fee "
@@ -181,6 +188,15 @@ def blocks(claim: Claim, report: MonthReport, bundle_name: str) -> list[Block]:
             strong=True,
         ),
     ]
+    if r.coverage_low:
+        out.append(
+            Para(
+                f"Only {_coverage(r.coverage_percent)} of the month's minutes were recorded "
+                f"(below {COVERAGE_THRESHOLD} %): the minutes with no record count as "
+                + ("excluded." if c.unknown_minutes == "excluded" else "available."),
+                strong=True,
+            )
+        )
     if unreported:
         out.append(
             Para(
@@ -206,6 +222,7 @@ def blocks(claim: Claim, report: MonthReport, bundle_name: str) -> list[Block]:
                     pct(r.availability_percent),
                     pct(r.claimable_availability_percent),
                 ),
+                ("recorded", f"{_coverage(r.coverage_percent)} of the month", ""),
                 ("credit", share(r.credit_percent), share(r.claimable_credit_percent)),
                 (
                     "amount",

@@ -46,7 +46,7 @@ def _cell(number: int, minutes: bytes, contract: Contract) -> DayCell:
     if not minutes:
         return DayCell(number, None, 0)
     counted = tally(minutes, contract)
-    down, measured = counted.downtime, counted.measured
-    if measured <= 0:
-        return DayCell(number, None, down)
-    return DayCell(number, Decimal(measured - down) * 100 / Decimal(measured), down)
+    down, measured, coverage = counted.downtime, counted.measured, counted.coverage_percent
+    if measured <= 0 or counted.recorded == 0:  # no record: not "available", whatever rule 4 says
+        return DayCell(number, None, down, coverage)
+    return DayCell(number, Decimal(measured - down) * 100 / Decimal(measured), down, coverage)

@@ -88,6 +88,8 @@ class Figures:
     availability: Decimal | None
     band_credit: Decimal | None
     budget_minutes: int | None
+    coverage: Decimal
+    coverage_low: bool
     credits: tuple[CreditRow, ...]
     unreported: tuple[Outage, ...]
 
@@ -199,6 +201,8 @@ class MonthPass:
                 report.downtime_minutes,
                 report.availability_percent,
             ),
+            coverage=report.coverage_percent,
+            coverage_low=report.coverage_low,
             credits=tuple(credits),
             unreported=tuple(outages),
         )
@@ -221,6 +225,8 @@ class MonthPass:
                 availability=figures.availability,
                 band_credit=figures.band_credit,
                 budget_minutes=figures.budget_minutes,
+                coverage=figures.coverage,
+                coverage_low=figures.coverage_low,
             )
             rows.append(live(row, probes.get(name, ()), now))
             credits += figures.credits

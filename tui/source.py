@@ -195,7 +195,7 @@ class StoreSource:
         self, store: Store, service: str, month: YearMonth, now: datetime
     ) -> ServiceDetail:
         contract = self.config.contract_for(service)
-        report = await month_report(store, self.config, service, month)
+        report = await month_report(store, self.config, service, month, now=now)
         start, end = report.start_minute, report.end_minute
         windows = await store.windows(service, start, end)
         sources = await store.minutes(service, start, end)
@@ -220,6 +220,9 @@ class StoreSource:
             currency=report.currency,
             downtime_minutes=report.downtime_minutes,
             days=days,
+            coverage=report.coverage_percent,
+            coverage_low=report.coverage_low,
+            provisional=report.provisional,
             outages=tuple(o for o in report.outages),
             windows=tuple(
                 WindowRow(w.kind, from_minute(w.start), from_minute(w.end), w.reason or None)

@@ -33,6 +33,8 @@ class ServiceRow:
     budget_minutes: int | None  # downtime left before the next band; None at the lowest band
     error: str | None = None  # the last probe's error class (``status:503``, ``timeout``...)
     contract: str = ""
+    coverage: Decimal | None = None  # percent of the month's countable minutes recorded
+    coverage_low: bool = False  # below core.month.COVERAGE_THRESHOLD
     votes: tuple[Probe, ...] = ()  # each agent's latest probe (fleet mode: several agents)
 
     def vantage(self, now: datetime) -> Vantage:
@@ -99,6 +101,7 @@ class DayCell:
     day: int
     availability: Decimal | None  # None: the day has not started yet or nothing was measured
     downtime_minutes: int
+    coverage: Decimal | None = None  # percent of the day so far recorded (None: not started)
 
 
 @dataclass(frozen=True)
@@ -142,5 +145,8 @@ class ServiceDetail:
     days: tuple[DayCell, ...]
     outages: tuple[Outage, ...]
     windows: tuple[WindowRow, ...]
+    coverage: Decimal = Decimal(100)  # percent of the month's countable minutes recorded
+    coverage_low: bool = False
+    provisional: bool = False  # the month is not over
     agents: tuple[AgentVote, ...] = ()  # one per agent that probes the service
     probe_interval_s: float = 60.0

@@ -84,6 +84,17 @@ def pct(value: Decimal, places: int = 3) -> str:
     return f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)}%"
 
 
+def measured(availability: Decimal, coverage: Decimal) -> str:
+    """``100.000% (2.1% measured)``: an availability never without how much was recorded."""
+    return f"{pct(availability)} ({pct(coverage, 1)} measured)"
+
+
+def notes(*, coverage_low: bool, provisional: bool) -> str:
+    """The NOTE cell: what a reader must know before trusting a month's figures."""
+    said = (["LOW COVERAGE"] if coverage_low else []) + (["PROVISIONAL"] if provisional else [])
+    return ", ".join(said) or "-"
+
+
 def when(ts: datetime | None) -> str:
     """A UTC time for people: ``2026-10-03 14:05Z``."""
     if ts is None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import InputError
-from core.timeutil import YearMonth
+from core.timeutil import YearMonth, from_minute, iso_z, to_minute
 from slawatch.commands._args import Subparsers, group, month_option, service_option
 from slawatch.commands._support import run
 
@@ -36,6 +36,11 @@ def register(sub: Subparsers) -> None:
         help="json: the bundle (default); md/html: the claim letter for people",
     )
     ex.add_argument("--sign", metavar="KEYFILE", help="sign the bundle with this Ed25519 key")
+    ex.add_argument(
+        "--provisional",
+        action="store_true",
+        help="export a month not yet over (its figures may still change; the letter says so)",
+    )
     ex.set_defaults(handler=_export)
     ve = actions.add_parser("verify", help="recompute a claim from its bundle alone")
     ve.add_argument("file", metavar="FILE")
@@ -57,6 +62,13 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
     key = signing.load_private(Path(args.sign).expanduser()) if args.sign else None
     out = Path(args.out).expanduser().absolute()
     now = ctx.now()
+    month_end = month.bounds(config.contract_for(service).timezone)[1]
+    if to_minute(now) < month_end and not args.provisional:
+        raise InputError(
+            "--month",
+            f"{month} is not over until {iso_z(from_minute(month_end))}: its figures are "
+            "provisional; pass --provisional to export them anyway",
+        )
 
     async def gather() -> claims.Exported:
         async with await open_store(config, readonly=True) as store:
@@ -74,7 +86,9 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
     print(
         f"{out}: {service} {month}: availability {r.availability_percent:.4f} %, "
         f"credit {r.credit_amount:.2f} {r.currency}, claimable "
-        f"{r.claimable_credit_amount:.2f} {r.currency}" + (" (signed)" if key is not None else "")
+        f"{r.claimable_credit_amount:.2f} {r.currency}"
+        + (" (signed)" if key is not None else "")
+        + (" (PROVISIONAL: the month is not over)" if r.provisional else "")
     )
     return 0
 

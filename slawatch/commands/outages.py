@@ -34,9 +34,11 @@ def _outages(args: argparse.Namespace, ctx: Context) -> int:
     service_of(config, args.service)
     month = YearMonth.parse(args.month, "--month")
 
+    now = ctx.now()
+
     async def read() -> tuple[Outage, ...]:
         async with await open_store(config, readonly=True) as store:
-            return await month_outages(store, config, args.service, month)
+            return await month_outages(store, config, args.service, month, now=now)
 
     outages = run(read())
     if args.json:
@@ -45,11 +47,10 @@ def _outages(args: argparse.Namespace, ctx: Context) -> int:
     if not outages:
         print(f"{args.service} {month}: no outages")
         return 0
-    now = ctx.now()
     rows = [
         [
             when(o.start),
-            when(o.end),
+            "ongoing" if o.ongoing else when(o.end),
             o.minutes,
             f"case {o.case_id}" if o.reported else "NOT REPORTED",
             when(o.report_by) + (" (still open)" if o.reportable(now) else ""),

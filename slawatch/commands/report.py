@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.timeutil import YearMonth
 from slawatch.commands._args import Subparsers, service_option
-from slawatch.commands._support import markdown, pct, print_json, run, table
+from slawatch.commands._support import markdown, measured, notes, pct, print_json, run, table
 
 if TYPE_CHECKING:
     from core.month import MonthReport
@@ -57,7 +57,7 @@ def _report(args: argparse.Namespace, ctx: Context) -> int:
 
     async def months() -> list[MonthReport]:
         async with await open_store(config, readonly=True) as store:
-            return await month_reports(store, config, names, month)
+            return await month_reports(store, config, names, month, now=ctx.now())
 
     _print_months(run(months()), args.format, single=args.service is not None)
     return 0
@@ -76,12 +76,13 @@ def _print_months(reports: Sequence[MonthReport], fmt: str, *, single: bool) -> 
         headers = [
             "SERVICE", "MONTH", "AVAILABILITY", "DOWNTIME", "EXCLUDED", "UNKNOWN", "MEASURED",
             "CREDIT", "AMOUNT", "REPORTED DOWN", "CLAIMABLE", "CLAIMABLE AMOUNT", "UNREPORTED",
+            "NOTE",
         ]  # fmt: skip
         rows = [
             [
                 r.service,
                 str(r.month),
-                pct(r.availability_percent),
+                measured(r.availability_percent, r.coverage_percent),
                 r.downtime_minutes,
                 r.excluded_minutes,
                 r.unknown_minutes,
@@ -92,6 +93,7 @@ def _print_months(reports: Sequence[MonthReport], fmt: str, *, single: bool) -> 
                 pct(r.claimable_credit_percent, 2),
                 f"{format_money(r.claimable_credit_amount)} {r.currency}",
                 f"{len(r.unreported_outages)} of {len(r.outages)}",
+                notes(coverage_low=r.coverage_low, provisional=r.provisional),
             ]
             for r in reports
         ]
@@ -106,7 +108,9 @@ def _print_quarters(reports: Sequence[QuarterReport], fmt: str, *, single: bool)
         objects = [q.to_json() for q in reports]
         print_json(objects[0] if single else objects)
         return
-    headers = ["SERVICE", "MONTH", "AVAILABILITY", "CREDIT", "AMOUNT", "CLAIMABLE AMOUNT"]
+    headers = [
+        "SERVICE", "MONTH", "AVAILABILITY", "CREDIT", "AMOUNT", "CLAIMABLE AMOUNT", "NOTE",
+    ]  # fmt: skip
     rows: list[list[Any]] = []
     for q in reports:
         for m in q.months:
@@ -114,16 +118,18 @@ def _print_quarters(reports: Sequence[QuarterReport], fmt: str, *, single: bool)
                 [
                     q.service,
                     str(m.month),
-                    pct(m.availability_percent),
+                    measured(m.availability_percent, m.coverage_percent),
                     pct(m.credit_percent, 2),
                     f"{format_money(m.credit_amount)} {m.currency}",
                     f"{format_money(m.claimable_credit_amount)} {m.currency}",
+                    notes(coverage_low=m.coverage_low, provisional=m.provisional),
                 ]
             )
     if fmt == "csv":
         _csv(
             ("service", "quarter", "month", "availability_percent", "credit_percent",
-             "credit_amount", "claimable_credit_amount", "currency"),
+             "credit_amount", "claimable_credit_amount", "currency", "coverage_percent",
+             "coverage_low", "provisional"),
             [
                 {
                     "service": q.service,

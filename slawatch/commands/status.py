@@ -11,7 +11,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from slawatch.commands._args import Subparsers, json_option
-from slawatch.commands._support import pct, print_json, run, table, when
+from slawatch.commands._support import measured, notes, pct, print_json, run, table, when
 
 if TYPE_CHECKING:
     from reads.reports import Overview
@@ -56,12 +56,13 @@ def render(view: Overview) -> str:
             *([s.vantage.summary or "-"] if fleet else []),
             when(s.last_probe_at),
             "-" if s.latency_ms is None else f"{s.latency_ms} ms",
-            pct(s.month_availability_percent),
+            measured(s.month_availability_percent, s.coverage_percent),
             str(s.month),
+            notes(coverage_low=s.coverage_low, provisional=s.provisional),
         ]
         for s in view.services
     ]
-    headers = ["SERVICE", "STATE", "LAST PROBE", "LATENCY", "AVAILABILITY", "MONTH"]
+    headers = ["SERVICE", "STATE", "LAST PROBE", "LATENCY", "AVAILABILITY", "MONTH", "NOTE"]
     if fleet:  # several vantage points: how many see what ("2/3 down")
         headers.insert(2, "AGENTS")
     right = (4, 5) if fleet else (3, 4)
@@ -105,7 +106,13 @@ def render(view: Overview) -> str:
             table(
                 ["SERVICE", "START", "END", "MINUTES", "REPORT BY"],
                 [
-                    [o.service, when(o.start), when(o.end), o.minutes, when(o.report_by)]
+                    [
+                        o.service,
+                        when(o.start),
+                        "ongoing" if o.ongoing else when(o.end),
+                        o.minutes,
+                        when(o.report_by),
+                    ]
                     for o in view.reportable_outages
                 ],
                 (3,),

@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.geometry import Size
 from textual.widget import Widget
 
+from core.month import COVERAGE_THRESHOLD
 from tui.palette import Palette
 from tui.view import DayCell
 
@@ -22,6 +23,8 @@ def day_mark(cell: DayCell, palette: Palette) -> tuple[str, str]:
     a = cell.availability
     if a is None:
         return "·", palette.muted
+    if cell.coverage is not None and cell.coverage < COVERAGE_THRESHOLD:
+        return "░", palette.warn if a >= _FULL else palette.bad
     if a >= _FULL:
         return "█", palette.good
     if a >= _OK:
@@ -75,8 +78,10 @@ class MonthStrip(Widget):
             " ≥ 95 %  ",
             ("▂", f"bold {palette.bad}"),
             " < 95 %  ",
+            ("░", palette.warn),
+            f" < {COVERAGE_THRESHOLD} % measured  ",
             ("·", palette.muted),
-            " not yet",
+            " no data",
         )
         if cell >= 4:
             legend.append("  ·  under each day: minutes down", style=palette.muted)

@@ -140,8 +140,12 @@ def _facts(d: ServiceDetail, palette: Palette) -> list[Text]:
     claim_style = palette.good if d.claimable_amount else ""
     return [
         Text(d.service, style="bold"),
-        Text(f"{d.month} ({d.timezone})"),
-        Text.assemble("availability ", (fmt.percent(d.availability), "bold")),
+        Text(f"{d.month} ({d.timezone})" + (" provisional" if d.provisional else "")),
+        Text.assemble(
+            "availability ",
+            (fmt.percent(d.availability), "bold"),
+            (f" ({fmt.percent(d.coverage, 1)} measured)", palette.warn if d.coverage_low else ""),
+        ),
         Text(f"{d.downtime_minutes:,} min down"),
         Text.assemble("band ", (fmt.credit_band(d.credit_percent), band_style)),
         Text(f"credit {fmt.money(d.credit_amount, d.currency)}"),
@@ -169,7 +173,7 @@ def _outage_cells(o: Outage, now: datetime, palette: Palette) -> Cells:
         status = Text("✗ unreported, too late to claim", style=palette.bad)
     return (
         Text(fmt.when(o.start)),
-        Text(fmt.when(o.end)),
+        Text("ongoing", style=f"bold {palette.bad}") if o.ongoing else Text(fmt.when(o.end)),
         Text(f"{o.minutes:,}", justify="right"),
         status,
     )

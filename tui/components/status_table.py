@@ -59,7 +59,8 @@ class StatusTable(RowTable):
         if not self.compact:
             columns.append(("recent latency", "spark"))
         columns += [
-            ("month", "month"),
+            ("month so far", "month"),
+            ("measured", "measured"),
             ("budget", "budget"),
             ("band", "band"),
             ("probe", "probe"),
@@ -117,6 +118,11 @@ class StatusTable(RowTable):
             cells.append(Text(spark, style=palette.calm, justify="right"))
         cells += [
             Text(fmt.percent(row.availability), justify="right", style=band_style),
+            Text(
+                fmt.percent(row.coverage, 1),
+                justify="right",
+                style=palette.warn if row.coverage_low else palette.muted,
+            ),
             Text(fmt.budget(row.budget_minutes), justify="right", style=budget_style),
             Text(fmt.credit_band(row.band_credit), justify="right", style=band_style),
         ]
@@ -132,7 +138,7 @@ class StatusTable(RowTable):
     ) -> Cells:
         stale = fmt.is_stale(row.last_probe_at, row.probe_interval_s, now)
         probe_style = f"italic {palette.warn}" if stale else palette.muted
-        fixed = 5 if compact else 6  # name, latency, [spark], month, budget, band
+        fixed = 6 if compact else 7  # name, latency, [spark], month, measured, budget, band
         agents = (agents_text(row.vantage(now), palette),) if fleet else ()
         first = 2 if fleet and compact else 1  # a narrow fleet table drops the latency
         return (
