@@ -22,17 +22,6 @@ from core.timeutil import to_minute, utc_now
 log = logging.getLogger("slawatch.agent.canary")
 
 
-def check_target(spec: str) -> str | None:
-    """Why a canary spec is malformed, or None when it is usable."""
-    if spec.startswith("dns:"):
-        return None if spec[4:] else "dns: needs a host name, e.g. dns:example.com"
-    try:
-        parse_tcp_target(spec)
-    except ValueError:
-        return f"{spec!r} is neither tcp://host:port nor dns:hostname"
-    return None
-
-
 async def probe_canary(spec: str, limit: float) -> bool:
     """True when the canary answers within ``limit`` seconds."""
     try:

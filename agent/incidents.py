@@ -1,11 +1,29 @@
 """Outage start and end, seen from the stream of one agent's minute verdicts.
 
-An outage starts at the first minute a service is down (or degraded, when its
-contract says ``degraded_is_down``) and ends at the first minute it is seen
-available again. An unknown minute (no probe, or the canary rule) neither
-starts nor ends one: we do not know. ``report_by`` is the contract's deadline
-for reporting the outage to the provider (start + ``report_within``), the
-figure a notified person needs most.
+The edges are rule 8's (``core.outages``), so a webhook's ``start``, ``end``
+and ``minutes`` are those ``slawatch outages`` shows for the same minutes: an
+outage is a run of consecutive down minutes (or degraded, when the contract
+says ``degraded_is_down``). It starts at its first down minute and ends at the
+first minute after its last that is not down: an up or degraded minute, an
+unknown minute (the canary failed), or a minute with no verdict at all where
+one was due (the agent was not running). ``end`` is the minute after the last
+down minute, as in rule 8.
+
+Where the tracker still differs from rule 8, and why:
+
+- it does not read the store, so it does not know one-off maintenance or
+  exclusions: ``minutes`` counts every down minute, and a failure wholly inside
+  a window is notified (rule 8 drops it); the start is the same either way,
+  since rule 8 starts a run at its first measured-down minute even when that
+  minute is excluded; and an unknown minute inside a window does not end a
+  run under rule 8 (excluded, measured or not) while it ends the tracker's;
+- a service probed less often than once a minute has verdicts only for the
+  minutes it was probed in, so the minutes between are unknown in the store
+  and rule 8 sees one run per probe; the tracker bridges a gap shorter than
+  the probe interval (no verdict was due) rather than notify every probe.
+
+``report_by`` is the contract's deadline for reporting the outage to the
+provider (start + ``report_within``), the figure a notified person needs most.
 """
 
 from __future__ import annotations
@@ -16,7 +34,7 @@ from typing import Any, Literal
 
 from agent.verdict import Verdict
 from core.config import Config
-from core.status import DEGRADED, DOWN, UNKNOWN
+from core.status import DEGRADED, DOWN
 from core.timeutil import from_minute, iso_z
 from store.rows import OpenOutage
 
@@ -78,27 +96,35 @@ class OutageTracker:
             if o.service in self._config.services:
                 self._open[o.service] = _Open(o.start, o.last, o.minutes, o.error)
 
-    def observe(self, v: Verdict) -> OutageEvent | None:
-        if v.status == UNKNOWN:
-            return None
+    def observe(self, v: Verdict) -> list[OutageEvent]:
+        """The events this verdict causes: none, a start, an end, or an end and a start
+        (a down minute after a gap in which a verdict was due)."""
+        current = self._open.get(v.service)
+        if current is not None and v.minute <= current.last:
+            return []  # a minute already seen
         contract = self._config.contract_for(v.service)
         down = v.status == DOWN or (v.status == DEGRADED and contract.degraded_is_down)
-        current = self._open.get(v.service)
+        events = []
+        if current is not None and (not down or v.minute - current.last > self._due(v.service)):
+            del self._open[v.service]
+            events.append(self._event("end", v.service, current))
+            current = None
         if down:
             if current is None:
                 self._open[v.service] = _Open(v.minute, v.minute, 1, v.error)
-                return self._event("start", v.service, self._open[v.service])
-            if v.minute > current.last:
+                events.append(self._event("start", v.service, self._open[v.service]))
+            else:
                 current.last, current.minutes, current.error = (
                     v.minute,
                     current.minutes + 1,
                     v.error,
                 )
-            return None
-        if current is None or v.minute <= current.last:
-            return None
-        del self._open[v.service]
-        return self._event("end", v.service, current)
+        return events
+
+    def _due(self, service: str) -> int:
+        """Minutes between two verdicts of ``service`` when nothing is missing."""
+        probe = self._config.services[service].probe
+        return max(1, -(-int(probe.interval.total_seconds()) // 60)) if probe else 1
 
     def _event(self, kind: EventKind, service: str, o: _Open) -> OutageEvent:
         start = from_minute(o.start)

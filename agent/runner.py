@@ -40,7 +40,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from agent.canary import Canary, check_target
+from agent.canary import Canary
+from agent.forwarder import Forwarder
 from agent.incidents import OutageTracker
 from agent.limits import MAX_INTERVAL, MAX_RETRIES, MIN_INTERVAL, check_probes
 from agent.logs import configure_logging
@@ -48,7 +49,7 @@ from agent.minutes import MinuteBook
 from agent.notify import Notifications, TlsExpiry
 from agent.probe import Prober, ProbeResult, proxy_from_env, resolve_headers, tls_warning
 from agent.scheduler import ProbeScheduler
-from agent.sink import StoreSink
+from agent.sink import SpoolSink, StoreSink
 from agent.systemd import SystemdNotifier
 from agent.verdict import Verdict, all_failing_alike, apply_canary, fold
 from agent.writer import MinuteSink, Writer
@@ -136,18 +137,25 @@ class Agent:
         clock: Clock = utc_now,
         env: Mapping[str, str] | None = None,
         tick: float = 1.0,
+        forwarder: Forwarder | None = None,
     ) -> None:
         env = os.environ if env is None else env
-        canary = config.agent.canary
-        if canary is not None and (problem := check_target(canary)) is not None:
-            raise ConfigError(f"{config.path}: agent.canary", problem)
+        canary = config.agent.canary  # its form is checked by the config loader
         self.config = config
         self.source = config.agent.name
         self.targets = _targets(config, env)
         self._clock = clock
         self._tick = tick
         self._own_sink = sink is None
-        self._sink: MinuteSink = sink if sink is not None else StoreSink(config.storage_path)
+        self._sink: MinuteSink = sink if sink is not None else _default_sink(config)
+        # Fleet mode: the sink is the local spool and this ships it to PostgreSQL.
+        self.forwarder: Forwarder | None = forwarder
+        if forwarder is None and config.storage_url is not None:
+            assert config.spool_path is not None
+            self.forwarder = Forwarder(
+                config.spool_path, config.storage_url, self.source, clock=clock, tick=tick
+            )
+        self._forwarding: asyncio.Task[None] | None = None
         self.prober = Prober(
             transport=transport, ssl_context=ssl_context, clock=clock, agent_name=self.source
         )
@@ -206,6 +214,18 @@ class Agent:
             self._journaling = loop.create_task(self._journal_loop())
         self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
         self._scheduling = asyncio.get_running_loop().create_task(self.scheduler.start())
+        if self.forwarder is not None:
+            self._forwarding = asyncio.get_running_loop().create_task(
+                self.forwarder.run(self._stopping)
+            )
+            log.info(
+                "agent %r probing %d service(s), spooling to %s, forwarding to %s",
+                self.source,
+                len(self.targets),
+                self.config.spool_path,
+                self.forwarder.where,
+            )
+            return
         log.info(
             "agent %r probing %d service(s), writing to %s",
             self.source,
@@ -264,10 +284,13 @@ class Agent:
                 await self._write_journal()
                 if written:
                     await self._save_state()
+        await self._stop_forwarding(deadline)
         await self.notifications.aclose(grace=max(0.1, min(2.0, deadline - time.monotonic())))
         await self.prober.aclose()
         if self._own_sink and isinstance(self._sink, StoreSink):
             await self._sink.close()
+        if self.forwarder is not None:
+            await self.forwarder.close()
         if not written:
             log.error(
                 "stopping with %d minute(s) unwritten: %s",
@@ -280,6 +303,26 @@ class Agent:
             self.metrics.close()
         self.started = False
         return written
+
+    async def _stop_forwarding(self, deadline: float) -> None:
+        """The forwarder's last round (what is left goes after the next start)."""
+        if self._forwarding is not None:
+            # ``_stopping`` is set: a round under way finishes (a cancelled one would
+            # only be sent again), unless it is stuck.
+            _done, pending = await asyncio.wait({self._forwarding}, timeout=1.0)
+            for task in pending:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            self._forwarding = None
+        if self.forwarder is not None:
+            within = max(0.5, min(3.0, deadline - time.monotonic() - 1))
+            if not await self.forwarder.final(within):
+                log.warning(
+                    "%d minute(s) not yet forwarded stay in the spool: forwarded after the"
+                    " next start",
+                    self.forwarder.backlog,
+                )
 
     async def _flush_until(self, deadline: float) -> bool:
         while True:
@@ -481,8 +524,7 @@ class Agent:
                 self.metrics.verdicts(verdicts)
             for v in verdicts:
                 self._log_change(v)
-                event = self.outages.observe(v)
-                if event is not None:
+                for event in self.outages.observe(v):
                     self.notifications.send(event)
             judged.extend(verdicts)
             self.canary.forget_before(minute)
@@ -569,7 +611,18 @@ class Agent:
         await self.prober.aclose()
         if self._own_sink and isinstance(self._sink, StoreSink):
             await self._sink.close()
+        if self.forwarder is not None:
+            await self._stop_forwarding(time.monotonic() + write_timeout)
+            await self.forwarder.close()
         return verdicts, written
+
+
+def _default_sink(config: Config) -> StoreSink:
+    """The store the agent writes: its SQLite file, or in fleet mode its spool."""
+    if config.storage_url is not None:
+        assert config.spool_path is not None
+        return SpoolSink(config.spool_path, config.agent.spool_max_minutes)
+    return StoreSink(config.storage_path)
 
 
 # -- the process -----------------------------------------------------------------
@@ -620,9 +673,16 @@ class Server:
 
     def _read_config(self) -> Config:
         """The config file as it is now, keeping the running agent's name (its records'
-        source: a new name takes a restart)."""
+        source: a new name takes a restart) and its storage (``--name`` and
+        ``$SLAWATCH_DATABASE_URL`` were applied at start, not in the file)."""
         fresh = load_config(self.config.path)
-        return replace(fresh, agent=replace(fresh.agent, name=self.config.agent.name))
+        return replace(
+            fresh,
+            agent=replace(fresh.agent, name=self.config.agent.name),
+            storage_path=self.config.storage_path,
+            storage_url=self.config.storage_url,
+            spool_path=self.config.spool_path,
+        )
 
     def handle_exit(self, sig: int) -> None:
         if self.should_exit.is_set():

@@ -15,6 +15,7 @@ next attempt opens whatever the path names now, a new database if none.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,7 +24,9 @@ from store.health import AgentHealth
 from store.rows import AgentState, MinuteRow, OpenOutage, ProbeRecord, ProbeState
 from store.sqlite import DatabaseReplaced, SqliteStore
 
-__all__ = ["DatabaseReplaced", "StoreSink"]
+__all__ = ["DatabaseReplaced", "SpoolSink", "StoreSink"]
+
+log = logging.getLogger("slawatch.agent.spool")
 
 
 class StoreSink:
@@ -114,3 +117,45 @@ class StoreSink:
         if store is not None:
             with contextlib.suppress(Exception):
                 await store.close()
+
+
+class SpoolSink(StoreSink):
+    """Fleet mode: the agent's local SQLite spool, whose every minute write also
+    queues the rows for the forwarder (``store.outbox``), in the same transaction.
+
+    After each write the outbox is held within ``max_minutes`` of the newest
+    minute (``[agent] spool_max_minutes``): older entries leave the outbox, not
+    the spool, and the forwarder sends them again once it has caught up.
+    """
+
+    def __init__(self, path: Path, max_minutes: int) -> None:
+        super().__init__(path)
+        self.max_minutes = max_minutes
+        self.trimmed = 0  # minutes dropped from the outbox at its bound, since start
+        self._trimming = False  # an episode at the bound is under way (logged once)
+
+    async def record_minutes(self, rows: Sequence[MinuteRow]) -> None:
+        store = await self._get()
+        try:
+            await store.spool_minutes(rows)
+        except Exception as exc:
+            await self._drop_unless_busy(exc)
+            raise
+        await self._same_file()
+        try:  # the rows are spooled and queued: a failure here only delays the bound
+            dropped = await store.trim_outbox(self.max_minutes)
+        except Exception as exc:
+            log.debug("could not hold the outbox to its bound yet: %s", exc)
+            return
+        if not dropped:
+            self._trimming = False
+            return
+        self.trimmed += dropped
+        if not self._trimming:
+            self._trimming = True
+            log.error(
+                "the spool's outbox holds %d minutes not yet forwarded (spool_max_minutes):"
+                " the oldest stay in the spool only and are forwarded once PostgreSQL has"
+                " caught up",
+                self.max_minutes,
+            )

@@ -7,9 +7,9 @@ Decimal computed from integer minutes), never a rounded display figure.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
-from core.config import Band, Basis
+from core.config import Band, Basis, Contract
 from core.money import round_cents
 
 HUNDRED = Decimal(100)
@@ -51,3 +51,26 @@ def band_credit_percent(band: Band, availability: Decimal) -> Decimal:
 def credit_amount(monthly_fee: Decimal, credit_percent: Decimal) -> Decimal:
     """Rule 7: fee x credit% / 100, rounded half-up to cents."""
     return round_cents(monthly_fee * credit_percent / HUNDRED)
+
+
+def downtime_budget(
+    contract: Contract, projected_measured: int, downtime: int, availability: Decimal
+) -> int | None:
+    """Minutes of downtime left before the month drops into the next band; None in
+    the lowest band.
+
+    ``projected_measured`` is the month's measured minutes as they will be at the
+    end of the month (every minute not excluded), because the band is decided
+    on the whole month, not on the part of it that has passed.
+    """
+    bands = contract.bands
+    index = select_band(bands, contract.basis, availability, downtime)
+    if index == len(bands) - 1:
+        return None
+    band = bands[index]
+    if contract.basis == "minutes" and band.max_downtime_minutes is not None:
+        return max(0, band.max_downtime_minutes - downtime)
+    allowed = (
+        Decimal(projected_measured) * (HUNDRED - band.min_availability) / HUNDRED
+    ).to_integral_value(rounding=ROUND_FLOOR)
+    return max(0, int(allowed) - downtime)

@@ -1,31 +1,17 @@
-"""Claim bundles: one month's evidence that anyone can re-check with no database.
+"""Claim bundles: the model, the month they claim, and their verification.
 
-A bundle (``"format": "slawatch-claim", "version": 1``) is a JSON object with:
+A claim (``Claim``) holds one month's evidence that anyone can re-check with no
+database: the terms, the span of minutes the computation covers, the windows,
+the cases, every source's recorded hours with their hash chain, and the figures
+and outages slawatch computed. Its file form (JSON, the strict reader and the
+writer) is ``core.bundle``.
 
-- ``service``, ``month``, ``generated_at``;
-- ``terms``: the contract terms that apply (time zone, basis, unknown and
-  degraded policies, ``report_within_seconds``, bands), the monthly fee and
-  currency, and the weekly maintenance as written in the contract;
-- ``span``: the minutes the computation covers (the month, stretched to the
-  true start and end of an outage crossing a month edge);
-- ``windows``: one-off maintenance windows and exclusions with their reasons;
-  ``weekly_maintenance_windows``: the weekly maintenance expanded over the span;
-- ``cases``: the support cases that can report an outage of the span;
-- ``sources``: per source, every recorded minute of the whole UTC hours around
-  the span, as ``runs`` ([start, count, status]) of equal status, the ``raw``
-  minutes ([minute, status, error class]) that are down, degraded or carry an
-  error class, and the ``chain``: the link before the first hour and each
-  sealed hour's [hour, latency digest, digest, link] (see ``core.chain``);
-- ``outages`` and ``figures``: what slawatch computed (every key of the
-  ``report`` JSON);
-- optionally ``signature`` (added by ``slawatch.signing``).
-
+:func:`build` makes a claim from stored data and the month computed from it;
 :func:`verify` recomputes the figures and outages from the minutes and terms
 with the very same rules (``core.month.compute_month``), re-hashes every hour
 and walks the links, and returns one :class:`Check` per figure, outage, source
-and chain. :func:`parse` rejects anything that is not a well-formed bundle
-with an InputError (exit 2); a well-formed bundle whose content disagrees with
-itself fails a check instead (exit 1).
+and chain (plus the problems ``core.bundle.parse`` found while reading);
+:func:`days` is the month day by day for the claim letter.
 """
 
 from __future__ import annotations
@@ -34,31 +20,19 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core import chain
 from core.cases import Case
-from core.chain import HourRecord, SourceRecords
-from core.claimjson import View, decode
-from core.config import Band, Basis, Contract, Service, UnknownPolicy, WeeklyMaintenance
-from core.errors import InputError
-from core.money import format_money
-from core.month import MonthReport, compute_month
-from core.status import CODES, DEGRADED, DOWN, NAMES, UNKNOWN
-from core.timeutil import YearMonth, from_minute, iso_z, parse_instant, to_minute
+from core.chain import SourceRecords
+from core.config import Contract, Service
+from core.month import MonthReport, compute_month, month_days
+from core.timeutil import YearMonth, from_minute, to_minute
 from core.windows import Window, weekly_windows
 
-FORMAT = "slawatch-claim"
-VERSION = 1
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_MAX_SPAN = 500 * 1440  # a month plus the longest outage slawatch follows across its edges
-_MAX_SOURCES = 127
 _MONEY_RE = re.compile(r"^-?\d{1,15}\.\d{2}$")
-_MAX_SHOWN = 10  # disagreeing minutes named one by one per source; the rest are counted
-_NO_LATENCIES = chain.latency_digest(b"\xff" * 120)  # an hour with no latency recorded
 
 
 # -- the model ------------------------------------------------------------------
@@ -139,8 +113,10 @@ def build(
     cases: Sequence[Case],
     sources: Sequence[SourceRecords],
     generated_at: datetime,
-) -> tuple[Claim, MonthReport]:
-    """A claim from stored data, with the figures computed exactly as verify will."""
+    report: MonthReport,
+) -> Claim:
+    """A claim from stored data and the month computed from the same minutes
+    (``report``: what ``slawatch report`` shows, which verify recomputes)."""
     draft = Claim(
         service=service,
         contract=contract,
@@ -154,496 +130,17 @@ def build(
         generated_at=generated_at,
         weekly=tuple(weekly_windows(service.maintenance, contract.timezone, *span)),
     )
-    report = compute(draft)
-    claim = Claim(
+    return Claim(
         **{
             **draft.__dict__,
             "figures": report.to_json(),
             "outages": tuple(o.to_json() for o in report.outages),
         }
     )
-    return claim, report
 
 
 def _case_key(case: Case) -> tuple[datetime, int]:
     return case.opened_at, case.id
-
-
-# -- writing --------------------------------------------------------------------
-
-
-def _dec(value: Decimal) -> str:
-    return format(value, "f")
-
-
-def _band_json(band: Band) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "min_availability": _dec(band.min_availability),
-        "max_downtime_minutes": band.max_downtime_minutes,
-    }
-    if band.complement or band.credit_percent is None:
-        out["credit"] = "100-availability"
-    else:
-        out["credit_percent"] = _dec(band.credit_percent)
-    return out
-
-
-def _window_json(w: Window) -> dict[str, Any]:
-    return {
-        "kind": w.kind,
-        "from": iso_z(from_minute(w.start)),
-        "to": iso_z(from_minute(w.end)),
-        "reason": w.reason,
-    }
-
-
-def _case_json(c: Case) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "ref": c.ref,
-        "priority": c.priority,
-        "title": c.title,
-        "opened_at": iso_z(c.opened_at),
-        "responded_at": iso_z(c.responded_at),
-        "resolved_at": iso_z(c.resolved_at),
-        "links": [[iso_z(from_minute(a)), iso_z(from_minute(b))] for a, b in c.links],
-    }
-
-
-def _source_json(src: SourceRecords) -> dict[str, Any]:
-    runs: list[list[Any]] = []
-    raw: list[list[Any]] = []
-    for h in src.hours:
-        errors = dict(h.errors)
-        base = h.hour * 60
-        for offset, code in enumerate(h.status):
-            minute = base + offset
-            if code != UNKNOWN:
-                last = runs[-1] if runs else None
-                if last and last[2] == code and last[0] + last[1] == minute:
-                    last[1] += 1
-                else:
-                    runs.append([minute, 1, code])
-            if code in (DOWN, DEGRADED) or offset in errors:
-                raw.append([_iso(minute), NAMES[code], errors.get(offset)])
-    latency = {h.hour: h.latency_digest for h in src.hours}
-    return {
-        "runs": [[_iso(m), n, NAMES[code]] for m, n, code in runs],
-        "raw": raw,
-        "chain": {
-            "prev": src.prev.hex(),
-            "seals": [
-                [
-                    _iso(s.hour * 60),
-                    latency.get(s.hour, _NO_LATENCIES).hex(),  # its hour deleted since
-                    s.digest.hex(),
-                    s.link.hex(),
-                ]
-                for s in src.seals
-            ],
-        },
-    }
-
-
-def _iso(minute: int) -> str:
-    return iso_z(from_minute(minute)) or ""
-
-
-def _weekly_json(m: WeeklyMaintenance) -> dict[str, Any]:
-    return {
-        "day": DAY_NAMES[m.day],
-        "from": m.start.strftime("%H:%M"),
-        "to": m.end.strftime("%H:%M"),
-        "reason": m.reason,
-    }
-
-
-def to_document(claim: Claim) -> dict[str, Any]:
-    """The bundle as a JSON-ready object (without a signature)."""
-    c, s = claim.contract, claim.service
-    return {
-        "format": FORMAT,
-        "version": VERSION,
-        "service": s.name,
-        "month": str(claim.month),
-        "generated_at": iso_z(claim.generated_at),
-        "terms": {
-            "contract": c.name,
-            "timezone": c.timezone.key,
-            "basis": c.basis,
-            "unknown_minutes": c.unknown_minutes,
-            "degraded_is_down": c.degraded_is_down,
-            "report_within_seconds": int(c.report_within.total_seconds()),
-            "bands": [_band_json(b) for b in c.bands],
-            "monthly_fee": format_money(s.monthly_fee),
-            "currency": s.currency,
-            "weekly_maintenance": [_weekly_json(m) for m in s.maintenance],
-        },
-        "span": {"from": _iso(claim.span[0]), "to": _iso(claim.span[1])},
-        "windows": [_window_json(w) for w in claim.windows],
-        "weekly_maintenance_windows": [_window_json(w) for w in claim.weekly],
-        "cases": [_case_json(x) for x in claim.cases],
-        "sources": {src.name: _source_json(src) for src in claim.sources},
-        "outages": [dict(o) for o in claim.outages],
-        "figures": dict(claim.figures),
-    }
-
-
-def dumps(document: Mapping[str, Any]) -> str:
-    """The bundle file's text: indented for people, one run, minute or seal per line."""
-    return _encode(document, 0) + "\n"
-
-
-def _flat(value: Any) -> bool:
-    if isinstance(value, dict):
-        return all(not isinstance(v, (dict, list)) for v in value.values())
-    if isinstance(value, list):
-        return all(not isinstance(v, (dict, list)) for v in value)
-    return True
-
-
-def _encode(value: Any, depth: int) -> str:
-    if _flat(value) or not value:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False)
-    pad, inner = " " * depth, " " * (depth + 1)
-    if isinstance(value, dict):
-        items = [f"{inner}{json.dumps(k)}: {_encode(v, depth + 1)}" for k, v in value.items()]
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    rows = [inner + _encode(v, depth + 1) for v in value]
-    return "[\n" + ",\n".join(rows) + "\n" + pad + "]"
-
-
-def signed_bytes(document: Mapping[str, Any]) -> bytes:
-    """What a signature covers: canonical JSON of the bundle without ``signature``."""
-    body = {k: v for k, v in document.items() if k != "signature"}
-    return json.dumps(
-        body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode()
-
-
-# -- reading --------------------------------------------------------------------
-
-
-def parse(data: bytes, where: str) -> tuple[Claim, dict[str, Any]]:
-    """A claim from a bundle file's bytes; InputError for anything not a v1 bundle.
-
-    Every member is checked as it is read; values that pass the checks but
-    still cannot exist (a month past year 9999, a time that overflows) are
-    caught here too, so a hostile file never gets further than one line.
-    """
-    try:
-        return _parse(data, where)
-    except (ValueError, OverflowError) as exc:
-        raise InputError(where, f"not a well-formed claim bundle ({exc})") from None
-
-
-def _parse(data: bytes, where: str) -> tuple[Claim, dict[str, Any]]:
-    document = decode(data, where)
-    root = View.root(document, where)
-    if root.data.get("format") != FORMAT:
-        raise root.error("format", f"not a slawatch claim bundle (expected {FORMAT!r})")
-    version = root.raw("version")
-    if version != VERSION or isinstance(version, bool):
-        raise root.error("version", f"version {version!r} is not supported (this reads {VERSION})")
-    root.only(
-        "format", "version", "service", "month", "generated_at", "terms", "span", "windows",
-        "weekly_maintenance_windows", "cases", "sources", "outages", "figures", "signature",
-    )  # fmt: skip
-    name = root.text("service")
-    month = YearMonth.parse(root.text("month"), root.where("month"))
-    generated_at = _instant(root, "generated_at")
-    service, contract = _terms(root.obj("terms"), name)
-    span = _span(root.obj("span"), month, contract.timezone)
-    windows = tuple(_window(w) for w in root.objects("windows"))
-    weekly = tuple(_window(w) for w in root.objects("weekly_maintenance_windows"))
-    cases = tuple(_case(c, name) for c in root.objects("cases"))
-    hours = (span[0] // 60, -(-span[1] // 60))
-    sources: list[SourceRecords] = []
-    problems: list[Check] = []
-    members = list(root.obj("sources").members())
-    if len(members) > _MAX_SOURCES:
-        raise root.error("sources", f"more than {_MAX_SOURCES} sources")
-    for src_name, view in members:
-        records, issues = _source(view, src_name, hours)
-        sources.append(records)
-        problems += issues
-    outages = tuple(o.data for o in root.objects("outages"))
-    figures = root.obj("figures").data
-    if "signature" in root.data:
-        root.obj("signature")
-    claim = Claim(
-        service=service,
-        contract=contract,
-        month=month,
-        span=span,
-        windows=windows,
-        cases=cases,
-        sources=tuple(sources),
-        figures=figures,
-        outages=outages,
-        generated_at=generated_at,
-        weekly=weekly,
-        problems=tuple(problems),
-    )
-    return claim, document
-
-
-def _instant(v: View, key: str) -> datetime:
-    return parse_instant(v.text(key), v.where(key))
-
-
-def _minute(text: Any, where: str) -> int:
-    if not isinstance(text, str):
-        raise InputError(where, "must be a time like 2026-10-03T14:05:00Z")
-    ts = parse_instant(text, where)
-    if ts.second or ts.microsecond:
-        raise InputError(where, f"{text!r} is not on a whole minute")
-    return to_minute(ts)
-
-
-def _zone(v: View, key: str) -> ZoneInfo:
-    text = v.text(key)
-    try:
-        return ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise v.error(key, f"unknown time zone {text!r}") from None
-
-
-def _terms(t: View, service: str) -> tuple[Service, Contract]:
-    t.only(
-        "contract", "timezone", "basis", "unknown_minutes", "degraded_is_down",
-        "report_within_seconds", "bands", "monthly_fee", "currency", "weekly_maintenance",
-    )  # fmt: skip
-    basis: Basis = t.text("basis")  # type: ignore[assignment]  # checked next
-    if basis not in ("percent", "minutes"):
-        raise t.error("basis", f"must be 'percent' or 'minutes', got {basis!r}")
-    unknown: UnknownPolicy = t.text("unknown_minutes")  # type: ignore[assignment]  # checked next
-    if unknown not in ("available", "excluded"):
-        raise t.error("unknown_minutes", f"must be 'available' or 'excluded', got {unknown!r}")
-    within = t.integer("report_within_seconds")
-    if within > 10 * 366 * 86400:
-        raise t.error("report_within_seconds", "longer than ten years")
-    bands = tuple(_band(b) for b in t.objects("bands", limit=100))
-    if not bands:
-        raise t.error("bands", "a contract needs at least one band")
-    contract = Contract(
-        name=t.text("contract"),
-        timezone=_zone(t, "timezone"),
-        basis=basis,
-        unknown_minutes=unknown,
-        degraded_is_down=t.flag("degraded_is_down"),
-        report_within=timedelta(seconds=within),
-        calendar=None,
-        bands=bands,
-        priorities={},
-    )
-    svc = Service(
-        name=service,
-        contract=contract.name,
-        monthly_fee=t.decimal("monthly_fee"),
-        currency=t.text("currency"),
-        maintenance=tuple(_weekly(m) for m in t.objects("weekly_maintenance", limit=100)),
-    )
-    return svc, contract
-
-
-def _band(b: View) -> Band:
-    b.only("min_availability", "max_downtime_minutes", "credit_percent", "credit")
-    minimum = b.decimal("min_availability")
-    max_down = b.opt_integer("max_downtime_minutes")
-    if "credit" in b.data:
-        if b.text("credit") != "100-availability" or "credit_percent" in b.data:
-            raise b.error("credit", "must be '100-availability' (or give credit_percent instead)")
-        return Band(minimum, max_down, None, complement=True)
-    return Band(minimum, max_down, b.decimal("credit_percent"))
-
-
-def _clock(v: View, key: str) -> time:
-    text = v.text(key)
-    try:
-        value = time.fromisoformat(text)
-    except ValueError:
-        raise v.error(key, f"{text!r} is not a time of day like 22:00") from None
-    if len(text) != 5:
-        raise v.error(key, f"{text!r} is not a time of day like 22:00")
-    return value
-
-
-def _weekly(m: View) -> WeeklyMaintenance:
-    m.only("day", "from", "to", "reason")
-    day = m.text("day")
-    if day not in DAY_NAMES:
-        raise m.error("day", f"must be one of {', '.join(DAY_NAMES)}")
-    return WeeklyMaintenance(
-        DAY_NAMES.index(day), _clock(m, "from"), _clock(m, "to"), m.text("reason")
-    )
-
-
-def _span(s: View, month: YearMonth, tz: ZoneInfo) -> tuple[int, int]:
-    s.only("from", "to")
-    start = _minute(s.raw("from"), s.where("from"))
-    end = _minute(s.raw("to"), s.where("to"))
-    m_start, m_end = month.bounds(tz)
-    if not start <= m_start < m_end <= end or end - start > _MAX_SPAN:
-        raise s.error(None, "must cover the month (and at most 500 days)")
-    return start, end
-
-
-def _window(w: View) -> Window:
-    w.only("kind", "from", "to", "reason")
-    kind = w.text("kind")
-    if kind not in ("maintenance", "exclusion"):
-        raise w.error("kind", "must be 'maintenance' or 'exclusion'")
-    start = _minute(w.raw("from"), w.where("from"))
-    end = _minute(w.raw("to"), w.where("to"))
-    if end <= start:
-        raise w.error("to", "must be after 'from'")
-    return Window(
-        start, end, "maintenance" if kind == "maintenance" else "exclusion", w.text("reason")
-    )
-
-
-def _case(c: View, service: str) -> Case:
-    c.only("id", "ref", "priority", "title", "opened_at", "responded_at", "resolved_at", "links")
-    links = []
-    for i, item in enumerate(c.array("links")):
-        where = c.where("links") + f"[{i}]"
-        if not isinstance(item, list) or len(item) != 2:
-            raise InputError(where, "must be [from, to]")
-        a, b = _minute(item[0], where), _minute(item[1], where)
-        if b <= a:
-            raise InputError(where, "must end after it starts")
-        links.append((a, b))
-    opt = {
-        k: parse_instant(c.text(k), c.where(k)) if c.data.get(k) is not None else None
-        for k in ("responded_at", "resolved_at")
-    }
-    return Case(
-        id=c.integer("id"),
-        service=service,
-        priority=c.text("priority"),
-        title=c.text("title"),
-        opened_at=_instant(c, "opened_at"),
-        ref=c.opt_text("ref"),
-        responded_at=opt["responded_at"],
-        resolved_at=opt["resolved_at"],
-        links=tuple(links),
-    )
-
-
-def _source(v: View, name: str, hours: tuple[int, int]) -> tuple[SourceRecords, list[Check]]:
-    """A source's records, rebuilt hour by hour from its runs and raw minutes."""
-    v.only("runs", "raw", "chain")
-    lo, hi = hours[0] * 60, hours[1] * 60
-    status = bytearray(hi - lo)
-    at = lo
-    for i, run in enumerate(v.array("runs")):
-        where = v.where("runs") + f"[{i}]"
-        if not isinstance(run, list) or len(run) != 3:
-            raise InputError(where, "must be [first minute, count, status]")
-        start = _minute(run[0], where)
-        count, code = run[1], CODES.get(run[2]) if isinstance(run[2], str) else None
-        if type(count) is not int or count < 1 or code is None or code == UNKNOWN:
-            raise InputError(where, "count must be a positive integer and status up/degraded/down")
-        if start < at or start + count > hi:
-            raise InputError(where, "runs must ascend without overlap, inside the span's hours")
-        status[start - lo : start - lo + count] = bytes((code,)) * count
-        at = start + count
-    errors: dict[int, list[tuple[int, str]]] = {}
-    problems: list[Check] = []
-    listed: set[int] = set()
-    last = lo - 1
-    for i, item in enumerate(v.array("raw")):
-        where = v.where("raw") + f"[{i}]"
-        if not isinstance(item, list) or len(item) != 3:
-            raise InputError(where, "must be [minute, status, error class or null]")
-        minute = _minute(item[0], where)
-        said, error = item[1], item[2]
-        if not lo <= minute < hi or minute <= last:
-            raise InputError(where, "raw minutes must ascend, inside the span's hours")
-        if (
-            not isinstance(said, str)
-            or said not in CODES
-            or not (error is None or isinstance(error, str))
-        ):
-            raise InputError(where, "status must be up/degraded/down/unknown, error text or null")
-        last = minute
-        listed.add(minute)
-        if error is not None:
-            errors.setdefault(minute // 60, []).append((minute % 60, error))
-        actual = NAMES[status[minute - lo]]
-        if actual != said:
-            problems.append(
-                Check(f"minutes {name} {_iso(minute)}", f"raw: {said}", f"runs: {actual}", False)
-            )
-    for offset in _bad_offsets(status):
-        if lo + offset not in listed:
-            minute = lo + offset
-            actual = NAMES[status[offset]]
-            problems.append(
-                Check(f"minutes {name} {_iso(minute)}", "raw: not listed", f"runs: {actual}", False)
-            )
-    c = v.obj("chain")
-    c.only("prev", "seals")
-    seals, latency = _seals(c, hours)
-    recorded = {
-        hours[0] + i
-        for i in range(hours[1] - hours[0])
-        if status[i * 60 : i * 60 + 60].strip(b"\0")
-    }
-    present = recorded | set(errors) | set(latency)
-    records = tuple(
-        HourRecord(
-            h,
-            bytes(status[(h - hours[0]) * 60 : (h - hours[0] + 1) * 60]),
-            tuple(errors.get(h, ())),
-            latency.get(h, _NO_LATENCIES),
-        )
-        for h in sorted(present)
-    )
-    if len(problems) > _MAX_SHOWN:
-        more = len(problems) - _MAX_SHOWN
-        problems = [
-            *problems[:_MAX_SHOWN],
-            Check(f"minutes {name}", "raw list", f"{more} more minutes disagree", False),
-        ]
-    return SourceRecords(name, records, c.digest("prev"), seals), problems
-
-
-def _bad_offsets(status: bytearray) -> list[int]:
-    out = []
-    for code in (DEGRADED, DOWN):
-        i = status.find(code)
-        while i != -1:
-            out.append(i)
-            i = status.find(code, i + 1)
-    return sorted(out)
-
-
-def _seals(c: View, hours: tuple[int, int]) -> tuple[tuple[chain.Seal, ...], dict[int, bytes]]:
-    seals: list[chain.Seal] = []
-    latency: dict[int, bytes] = {}
-    last = hours[0] - 1
-    for i, item in enumerate(c.array("seals")):
-        where = c.where("seals") + f"[{i}]"
-        if not isinstance(item, list) or len(item) != 4:
-            raise InputError(where, "must be [hour, latency digest, digest, link]")
-        minute = _minute(item[0], where)
-        hour = minute // 60
-        if minute % 60 or not hours[0] <= hour < hours[1] or hour <= last:
-            raise InputError(where, "seal hours must be whole hours, ascending, inside the span")
-        digests = []
-        for value in item[1:]:
-            if not isinstance(value, str) or len(value) != 64:
-                raise InputError(where, "digests must be 64 hex digits")
-            try:
-                digests.append(bytes.fromhex(value))
-            except ValueError:
-                raise InputError(where, "digests must be 64 hex digits") from None
-        last = hour
-        latency[hour] = digests[0]
-        seals.append(chain.Seal(hour, digests[1], digests[2]))
-    return tuple(seals), latency
 
 
 # -- verifying ------------------------------------------------------------------
@@ -757,26 +254,18 @@ class Day:
 
 
 def days(claim: Claim) -> list[Day]:
-    """Per local day: minutes, excluded, downtime, unknown (the same rules as the month)."""
-    from core.month import combine_sources
-    from core.windows import EXCLUDED, apply_windows
-
-    tz = claim.contract.timezone
-    start = claim.span[0]
-    eff = bytearray(combine_sources(span_bytes(claim).values()).ljust(claim.span[1] - start, b"\0"))
-    apply_windows(eff, claim.windows, start)
-    apply_windows(eff, weekly_windows(claim.service.maintenance, tz, *claim.span), start)
-    m_end = claim.month.bounds(tz)[1]
-    out = []
-    day = claim.month.start(tz)
-    while to_minute(day) < m_end:
-        nxt = day + timedelta(days=1)  # wall-clock arithmetic: the next local midnight
-        a, b = to_minute(day) - start, min(to_minute(nxt), m_end) - start
-        chunk = bytes(eff[a:b])
-        bad = chunk.count(DOWN) + (chunk.count(DEGRADED) if claim.contract.degraded_is_down else 0)
-        out.append(
-            Day(day.date().isoformat(), day.weekday(), b - a, chunk.count(EXCLUDED), bad,
-                chunk.count(UNKNOWN))
-        )  # fmt: skip
-        day = nxt
-    return out
+    """Per local day: minutes, excluded, downtime, unknown (``core.month.month_days``,
+    the detail screen's strip too)."""
+    counted = month_days(
+        service=claim.service,
+        contract=claim.contract,
+        month=claim.month,
+        span_start=claim.span[0],
+        sources=span_bytes(claim),
+        windows=claim.windows,
+    )
+    return [
+        Day(d.date.isoformat(), d.date.weekday(), d.tally.minutes, d.tally.excluded,
+            d.tally.downtime, d.tally.unknown)
+        for d in counted
+    ]  # fmt: skip

@@ -502,12 +502,27 @@ _PROBE_KEYS = (
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 MAX_REDIRECTS = 30
 
+# The limits the agent is built for (checked here, so ``config check`` and every
+# command refuse what ``agent`` would refuse).
+MIN_INTERVAL = timedelta(seconds=5)
+MAX_INTERVAL = timedelta(hours=1)
+MAX_RETRIES = 10
+
 
 def _probe(t: Table, base: Path) -> Probe:
     t.check_keys(_PROBE_KEYS)
     url: str = t.text("url").strip()
     _check_url(t, "url", url, ("http://", "https://", "tcp://"))
     latency = t.raw("degraded_latency")
+    interval = parse_timedelta(t.text("interval", "60s"), t.where("interval"))
+    if not MIN_INTERVAL <= interval <= MAX_INTERVAL:
+        raise t.error("interval", "must be between 5s and 1h")
+    timeout = parse_timedelta(t.text("timeout", "10s"), t.where("timeout"))
+    if timeout > interval:
+        raise t.error("timeout", "must not be longer than the interval")
+    retries = t.integer("retries", 2, minimum=0)
+    if retries > MAX_RETRIES:
+        raise t.error("retries", f"must be between 0 and {MAX_RETRIES}")
     method = t.text("method", "GET").strip().upper()
     if method not in METHODS:
         raise t.error("method", f"must be one of {', '.join(METHODS)}, got {method!r}")
@@ -536,9 +551,9 @@ def _probe(t: Table, base: Path) -> Probe:
     warn = t.integer("tls_warn_days", None, minimum=0)
     return Probe(
         url=url,
-        interval=parse_timedelta(t.text("interval", "60s"), t.where("interval")),
-        timeout=parse_timedelta(t.text("timeout", "10s"), t.where("timeout")),
-        retries=t.integer("retries", 2, minimum=0),
+        interval=interval,
+        timeout=timeout,
+        retries=retries,
         retry_delay=parse_timedelta(
             t.text("retry_delay", "5s"), t.where("retry_delay"), positive=False
         ),
@@ -645,11 +660,16 @@ def _string_table(t: Table, key: str) -> Mapping[str, str]:
 # -- agent -------------------------------------------------------------------
 
 
+SPOOL_MIN_MINUTES = 10  # below that, a restart of PostgreSQL would already cost minutes
+
+
 def _agent(root: Table) -> AgentSettings:
     t = root.table("agent")
     if t is None:
         return AgentSettings()
-    t.check_keys(("name", "canary", "notifier", "proxy", "tls_warn_days", "metrics"))
+    t.check_keys(
+        ("name", "canary", "notifier", "proxy", "tls_warn_days", "spool_max_minutes", "metrics")
+    )
     canary = t.text("canary", None)
     if canary is not None:
         if canary.startswith("dns:"):
@@ -664,6 +684,9 @@ def _agent(root: Table) -> AgentSettings:
         proxy=_proxy(t),
         tls_warn_days=min(t.integer("tls_warn_days", 14, minimum=0), 3650),
         metrics=_metrics(t),
+        spool_max_minutes=t.integer(
+            "spool_max_minutes", AgentSettings.spool_max_minutes, minimum=SPOOL_MIN_MINUTES
+        ),
     )
 
 

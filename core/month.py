@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +20,7 @@ from core.config import Basis, Contract, Service
 from core.money import format_money
 from core.outages import Outage, build_outages, run_table
 from core.status import DEGRADED, DOWN, UNKNOWN, UP
-from core.timeutil import YearMonth
+from core.timeutil import YearMonth, to_minute
 from core.windows import EXCLUDED, Window, apply_windows, weekly_windows
 
 COVERAGE_THRESHOLD = Decimal(90)  # percent: a month measured less than this is flagged
@@ -237,6 +238,70 @@ class MonthReport:
         }
 
 
+def _effective(
+    service: Service,
+    contract: Contract,
+    month: YearMonth,
+    span_start: int,
+    sources: Mapping[str, bytes],
+    windows: Sequence[Window],
+) -> tuple[int, bytearray]:
+    """Rules 2-3 over the span and the whole month: (origin, effective minutes from it)."""
+    m_start, m_end = month.bounds(contract.timezone)
+    origin = min(span_start, m_start)
+    statuses = bytearray(span_start - origin) + bytearray(combine_sources(sources.values()))
+    if len(statuses) < m_end - origin:
+        statuses.extend(bytes(m_end - origin - len(statuses)))
+    return origin, effective_minutes(service, contract, origin, statuses, windows)
+
+
+def _horizon(span_start: int, sources: Mapping[str, bytes]) -> int:
+    """The epoch minute after the last minute any source recorded (or the span start)."""
+    return span_start + max((len(data.rstrip(b"\0")) for data in sources.values()), default=0)
+
+
+@dataclass(frozen=True)
+class MonthDay:
+    """One local day of a month, counted by the month's rules (rules 2-5)."""
+
+    date: date  # in the contract's time zone
+    start: int  # epoch minutes: the local midnight it starts at
+    end: int  # exclusive: the next local midnight, or ``until`` when that is earlier
+    tally: Tally
+
+
+def month_days(
+    *,
+    service: Service,
+    contract: Contract,
+    month: YearMonth,
+    span_start: int,
+    sources: Mapping[str, bytes],
+    windows: Sequence[Window],
+    until: int | None = None,
+) -> tuple[MonthDay, ...]:
+    """The month day by day (the detail screen's strip, the claim letter's table).
+
+    Same inputs as ``compute_month``; a day's tally is the month's over that day,
+    so the days add up to the month. ``until`` (an epoch minute, e.g. now) stops
+    the count there: a later day has ``end == start`` and an empty tally.
+    """
+    tz = contract.timezone
+    m_end = month.bounds(tz)[1]
+    origin, effective = _effective(service, contract, month, span_start, sources, windows)
+    stop = m_end if until is None else min(m_end, until)
+    out = []
+    day = month.start(tz)
+    while (a := to_minute(day)) < m_end:
+        nxt = day + timedelta(days=1)  # wall-clock arithmetic: the next local midnight
+        b = max(a, min(to_minute(nxt), stop))
+        out.append(
+            MonthDay(day.date(), a, b, tally(bytes(effective[a - origin : b - origin]), contract))
+        )
+        day = nxt
+    return tuple(out)
+
+
 def compute_month(
     *,
     service: Service,
@@ -261,12 +326,8 @@ def compute_month(
     neither is said.
     """
     m_start, m_end = month.bounds(contract.timezone)
-    origin = min(span_start, m_start)
-    statuses = bytearray(span_start - origin) + bytearray(combine_sources(sources.values()))
-    horizon = origin + len(statuses.rstrip(b"\0"))  # after the last recorded minute
-    if len(statuses) < m_end - origin:
-        statuses.extend(bytes(m_end - origin - len(statuses)))
-    effective = effective_minutes(service, contract, origin, statuses, windows)
+    origin, effective = _effective(service, contract, month, span_start, sources, windows)
+    horizon = _horizon(span_start, sources)
 
     counted = tally(bytes(effective[m_start - origin : m_end - origin]), contract)
 

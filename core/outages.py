@@ -108,6 +108,12 @@ def reporting_case(
     return CaseIndex(cases, service, report_within).reporting_case(start, end)
 
 
+# The agent's live tracker (``agent.incidents``) notifies outage starts and ends by
+# these edges as the minutes come in: an unknown minute, or a minute with no verdict
+# where one was due, ends a run there as it does here. It differs only where it
+# cannot know what this rule reads from the store (maintenance and exclusions: its
+# ``minutes`` count excluded down minutes too) and for probes less often than once a
+# minute (it bridges the minutes no probe was due in); its docstring says exactly.
 def build_outages(
     *,
     service: str,

@@ -4,6 +4,8 @@ Each function reads what it needs through ``Store`` and hands it to the pure
 rules in ``core``: nothing here decides a rule, it only gathers the minutes,
 windows and cases a rule needs.
 
+- ``month_inputs(store, config, service, month) -> MonthInputs``: a month's
+  minutes, windows and cases, read once; ``.compute()`` is its ``MonthReport``
 - ``month_report(store, config, service, month) -> core.month.MonthReport``
   (``month_reports(store, config, services, month)`` for several at once)
 - ``overview(store, config, now) -> Overview`` (what ``status --json`` prints)
@@ -25,7 +27,14 @@ from core.config import Config, Contract, Service
 from core.errors import InputError
 from core.fleet import AGENT_SILENT
 from core.money import format_money
-from core.month import MonthReport, combine_sources, compute_month, figures
+from core.month import (
+    MonthDay,
+    MonthReport,
+    combine_sources,
+    compute_month,
+    figures,
+    month_days,
+)
 from core.outages import Outage, run_table
 from core.status import DEGRADED, DOWN
 from core.timeutil import YearMonth, iso_z, to_minute
@@ -53,6 +62,65 @@ def service_of(config: Config, name: str, where: str = "--service") -> Service:
 # -- one month ---------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class MonthInputs:
+    """Everything rules 1-8 read for one service-month, read from the store once.
+
+    ``sources`` hold one status byte per minute of ``span`` for each source; the
+    span covers the month and reaches past its edges as far as an outage running
+    across an edge goes. ``windows`` are the one-off windows overlapping the span,
+    ``cases`` the service's cases. ``month_report``, the dashboard's detail screen
+    and the claim export all start from these, so each reads a month once.
+    """
+
+    service: Service
+    contract: Contract
+    month: YearMonth
+    span: tuple[int, int]
+    sources: Mapping[str, bytes]
+    windows: tuple[Window, ...]
+    cases: tuple[Case, ...]
+
+    @property
+    def bounds(self) -> tuple[int, int]:
+        """The month's own [start, end) epoch minutes."""
+        return self.month.bounds(self.contract.timezone)
+
+    def compute(self, now: datetime | None = None) -> MonthReport:
+        """Rules 1-8 (``core.month.compute_month``) over these inputs, as of ``now``."""
+        return compute_month(
+            service=self.service,
+            contract=self.contract,
+            month=self.month,
+            span_start=self.span[0],
+            sources=self.sources,
+            windows=self.windows,
+            cases=self.cases,
+            now=None if now is None else to_minute(now),
+        )
+
+    def days(self, until: int | None = None) -> tuple[MonthDay, ...]:
+        """The month's local days counted like the month (``core.month.month_days``)."""
+        return month_days(
+            service=self.service,
+            contract=self.contract,
+            month=self.month,
+            span_start=self.span[0],
+            sources=self.sources,
+            windows=self.windows,
+            until=until,
+        )
+
+    def sources_in(self, start: int, end: int) -> dict[str, bytes]:
+        """Each source's bytes over [start, end), inside the span."""
+        a, b = start - self.span[0], end - self.span[0]
+        return {name: data[a:b] for name, data in self.sources.items()}
+
+    def windows_in(self, start: int, end: int) -> tuple[Window, ...]:
+        """The one-off windows overlapping [start, end)."""
+        return tuple(w for w in self.windows if w.start < end and start < w.end)
+
+
 async def month_report(
     store: Store,
     config: Config,
@@ -63,15 +131,30 @@ async def month_report(
     windows: Sequence[Window] | None = None,
     now: datetime | None = None,
 ) -> MonthReport:
-    """Rules 1-8 for one service and month, from what is stored.
+    """Rules 1-8 for one service and month, from what is stored (``month_inputs``);
+    with ``now`` the month may be provisional and an outage ongoing."""
+    inputs = await month_inputs(store, config, service, month, cases=cases, windows=windows)
+    return inputs.compute(now)
 
-    The minutes handed to ``compute_month`` reach before the month start (and
-    past its end) as far as an outage running across that edge goes, so the
-    outage keeps its true start (which decides whether a case reported it in
-    time) and its true end. A caller reporting many services may pass what it
-    read for all of them at once: the service's ``cases`` and its one-off
-    ``windows`` overlapping the month (see ``month_reports``). With ``now`` the
-    report says whether the month is provisional and which outage is ongoing.
+
+async def month_inputs(
+    store: Store,
+    config: Config,
+    service: str,
+    month: YearMonth,
+    *,
+    cases: Sequence[Case] | None = None,
+    windows: Sequence[Window] | None = None,
+) -> MonthInputs:
+    """One service-month's inputs, read once.
+
+    The minutes reach before the month start (and past its end) as far as an
+    outage running across that edge goes, so the outage keeps its true start
+    (which decides whether a case reported it in time) and its true end. A
+    caller reporting many services may pass what it read for all of them at
+    once: the service's ``cases`` and its one-off ``windows`` overlapping the
+    month (see ``month_reports``). ``compute(now)`` says whether the month is
+    provisional and which outage is ongoing.
     """
     svc = service_of(config, service)
     contract = config.contract_for(service)
@@ -100,15 +183,14 @@ async def month_report(
     )
     if cases is None:
         cases = await store.cases(service=service)
-    return compute_month(
+    return MonthInputs(
         service=svc,
         contract=contract,
         month=month,
-        span_start=span_start,
+        span=(span_start, span_end),
         sources=_join(parts, span_start, span_end),
-        windows=windows,
-        cases=cases,
-        now=None if now is None else to_minute(now),
+        windows=tuple(windows),
+        cases=tuple(cases),
     )
 
 

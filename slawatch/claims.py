@@ -17,19 +17,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from core import claim as bundle
+from core import bundle
+from core import claim as model
 from core.config import Config
 from core.errors import InputError
 from core.month import MonthReport
 from core.timeutil import YearMonth, to_minute
-from reads.reports import month_report, service_of
+from reads.reports import month_inputs, service_of
 from slawatch.letter import render
 from store import Store
 
 
 @dataclass(frozen=True)
 class Exported:
-    claim: bundle.Claim
+    claim: model.Claim
     report: MonthReport
     document: dict[str, Any]
 
@@ -37,31 +38,61 @@ class Exported:
 async def gather(
     store: Store, config: Config, service: str, month: YearMonth, now: datetime
 ) -> Exported:
-    """Build one month's claim from the store; its figures equal ``report``'s."""
-    svc = service_of(config, service)
-    contract = config.contract_for(service)
-    shown = await month_report(store, config, service, month, now=now)
-    m_start, m_end = month.bounds(contract.timezone)
+    """Build one month's claim from the store; its figures are ``report``'s.
+
+    The month is read once (``month_inputs``: minutes, windows, cases) and
+    computed once; the hash-chain evidence is read for the claim's span (the
+    month stretched to its outages' true edges), and its minutes must be the
+    ones the month was computed from.
+    """
+    service_of(config, service)
+    inputs = await month_inputs(store, config, service, month)
+    report = inputs.compute(now)  # as of the export: provisional, ongoing
+    m_start, m_end = inputs.bounds
     span = (
-        min([m_start, *(to_minute(o.start) for o in shown.outages)]),
-        max([m_end, *(to_minute(o.end) for o in shown.outages)]),
+        min([m_start, *(to_minute(o.start) for o in report.outages)]),
+        max([m_end, *(to_minute(o.end) for o in report.outages)]),
     )
     sources = await store.evidence(service, span[0] // 60, -(-span[1] // 60))
-    claim, report = bundle.build(
-        service=svc,
-        contract=contract,
+    claim = model.build(
+        service=inputs.service,
+        contract=inputs.contract,
         month=month,
         span=span,
-        windows=await store.windows(service, *span),
-        cases=await store.cases(service=service),
+        windows=inputs.windows_in(*span),
+        cases=inputs.cases,
         sources=sources,
         generated_at=now,
+        report=report,
     )
-    if report.to_json() != shown.to_json() or report.outages != shown.outages:
-        # Both come from the same stored minutes through the same rules; a
-        # difference is a bug in slawatch, never something the user can fix.
+    if _known(model.span_bytes(claim)) != _known(inputs.sources_in(*span)):
+        # Both are the same stored minutes; a difference is a bug in slawatch,
+        # never something the user can fix.
         raise RuntimeError(f"claim for {service} {month} disagrees with 'slawatch report'")
     return Exported(claim, report, bundle.to_document(claim))
+
+
+def _known(sources: dict[str, bytes]) -> dict[str, bytes]:
+    """Sources with at least one recorded minute (a source silent in a span is no source)."""
+    return {name: data for name, data in sources.items() if data.strip(b"\0")}
+
+
+async def export_claim(config: Config, service: str, month: YearMonth, now: datetime) -> str:
+    """The dashboard's ``e``: what ``slawatch claim export`` writes, into ``claims/``
+    next to the database; returns the one line to show."""
+    from store import open_store
+
+    folder = config.storage_path.parent / "claims"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    out = folder / f"claim-{service}-{month}.json"
+    async with await open_store(config, readonly=True) as store:
+        exported = await gather(store, config, service, month, now)
+    write_atomic(out, bundle.dumps(exported.document))
+    r = exported.report
+    return (
+        f"{out}: credit {r.credit_amount:.2f} {r.currency},"
+        f" claimable {r.claimable_credit_amount:.2f} {r.currency}"
+    )
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -91,10 +122,10 @@ def write_atomic(path: Path, text: str) -> None:
 def letter(document: dict[str, Any], fmt: str, source_name: str = "this bundle") -> str:
     """The claim letter for people, from a bundle document."""
     claim, _ = bundle.parse(bundle.dumps(document).encode(), source_name)
-    return render(claim, bundle.compute(claim), fmt, source_name)
+    return render(claim, model.compute(claim), fmt, source_name)
 
 
-def read_bundle(path: Path) -> tuple[bundle.Claim, dict[str, Any]]:
+def read_bundle(path: Path) -> tuple[model.Claim, dict[str, Any]]:
     """A bundle file, strictly parsed (InputError naming the file for anything else)."""
     try:
         with path.open("rb") as fh:

@@ -242,7 +242,7 @@ def _log_to_file(folder: Path) -> logging.Handler:
 
 async def run_demo_async(folder: Path, clock: Callable[[], datetime] = utc_now) -> int:
     from agent import Agent
-    from slawatch.commands.dashboard import export_claim
+    from slawatch.claims import export_claim
     from tui.app import SlawatchApp
 
     simulator = Simulator()

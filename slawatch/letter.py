@@ -12,13 +12,14 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from core.claim import Claim, Day, days
 from core.config import Band
 from core.money import format_money
 from core.month import COVERAGE_THRESHOLD, MonthReport
 from core.outages import Outage
+from core.percent import percent_text
 from core.timeutil import from_minute
 
 _MONTHS = (
@@ -57,18 +58,18 @@ Block = Heading | Para | Table | Steps
 
 def pct(value: Decimal) -> str:
     """A percentage cut (never rounded up) to four places: 99.49999 reads 99.4999 %."""
-    return f"{value.quantize(Decimal('0.0001'), rounding=ROUND_DOWN)} %"
+    return f"{percent_text(value, 4)} %"
 
 
 def share(value: Decimal) -> str:
     """A credit percentage: cut to four places, without trailing zeros (25 %, 0.6625 %)."""
-    text = f"{value.quantize(Decimal('0.0001'), rounding=ROUND_DOWN):f}"
+    text = percent_text(value, 4)
     return (text.rstrip("0").rstrip(".") if "." in text else text) + " %"
 
 
 def _coverage(value: Decimal) -> str:
     """How much was recorded: cut to one place (99.96 reads 99.9 %)."""
-    return f"{value.quantize(Decimal('0.1'), rounding=ROUND_DOWN)} %"
+    return f"{percent_text(value, 1)} %"
 
 
 def when(ts: datetime) -> str:

@@ -20,7 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from core.claim import signed_bytes
+from core.bundle import signed_bytes
 from core.errors import InputError
 
 KEY_NAME = "agent.key"

@@ -8,6 +8,16 @@ full disk or a locked database from the tool, not only from the journal.
 While the database itself cannot be written the row cannot be updated either:
 readers see ``at`` getting old (the agent is silent), and the problem appears
 with its start and end once writing works again.
+
+Fleet mode (issue 10): an agent's forwarder writes the row into PostgreSQL
+(``agent.forwarder``), adding what ``fleet status`` shows of the agent:
+``at`` is its ``last_seen``; ``backlog_minutes`` the minutes recorded in its
+spool and not yet forwarded (its outbox, ``store.outbox``);
+``spool_only_minutes`` the minutes dropped from the outbox at its bound, kept
+in the spool and forwarded again once the backlog is gone;
+``clock_offset_seconds`` its clock minus PostgreSQL's ``now()`` (positive: the
+agent is ahead), None until measured; ``version`` the slawatch version it runs.
+A single-machine agent leaves them 0 / None.
 """
 
 from __future__ import annotations
@@ -27,6 +37,15 @@ class AgentHealth:
     problem: str | None = None  # the current or last storage problem
     problem_since: datetime | None = None
     problem_cleared: datetime | None = None  # None while the problem lasts
+    backlog_minutes: int = 0  # fleet: minutes in the spool not yet forwarded
+    spool_only_minutes: int = 0  # fleet: dropped from the outbox at its bound, still spooled
+    clock_offset_seconds: float | None = None  # fleet: agent clock - PostgreSQL now()
+    version: str | None = None  # the slawatch version the agent runs
+
+    @property
+    def last_seen(self) -> datetime:
+        """When the agent last reported (``fleet status``)."""
+        return self.at
 
 
 def _us(ts: datetime | None) -> int | None:
@@ -50,11 +69,16 @@ class HealthStore(StoreBase):
             src = await self._ensure("sources", health.source)
             await db.execute(
                 "INSERT INTO agent_health (source_id, at_us, pending, dropped,"
-                " problem, problem_since_us, problem_cleared_us) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " problem, problem_since_us, problem_cleared_us, backlog_minutes,"
+                " spool_only_minutes, clock_offset_ms, version)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (source_id) DO UPDATE SET at_us = excluded.at_us,"
                 " pending = excluded.pending, dropped = excluded.dropped,"
                 " problem = excluded.problem, problem_since_us = excluded.problem_since_us,"
-                " problem_cleared_us = excluded.problem_cleared_us",
+                " problem_cleared_us = excluded.problem_cleared_us,"
+                " backlog_minutes = excluded.backlog_minutes,"
+                " spool_only_minutes = excluded.spool_only_minutes,"
+                " clock_offset_ms = excluded.clock_offset_ms, version = excluded.version",
                 (
                     src,
                     _us(health.at),
@@ -63,6 +87,12 @@ class HealthStore(StoreBase):
                     health.problem,
                     _us(health.problem_since),
                     _us(health.problem_cleared),
+                    health.backlog_minutes,
+                    health.spool_only_minutes,
+                    None
+                    if health.clock_offset_seconds is None
+                    else round(health.clock_offset_seconds * 1000),
+                    health.version,
                 ),
             )
 
@@ -70,11 +100,14 @@ class HealthStore(StoreBase):
         """Every agent's latest word, by source name."""
         rows = await self._fetchall(
             "SELECT s.name, h.at_us, h.pending, h.dropped, h.problem, h.problem_since_us,"
-            " h.problem_cleared_us FROM agent_health h JOIN sources s ON s.id = h.source_id"
+            " h.problem_cleared_us, h.backlog_minutes, h.spool_only_minutes, h.clock_offset_ms,"
+            " h.version FROM agent_health h JOIN sources s ON s.id = h.source_id"
             " ORDER BY s.name"
         )
         out = []
-        for name, at_us, pending, dropped, problem, since, cleared in rows:
+        for row in rows:
+            name, at_us, pending, dropped, problem, since, cleared = row[:7]
+            backlog, spool_only, offset_ms, version = row[7:]
             at = _at(at_us)
             assert at is not None
             out.append(
@@ -86,6 +119,10 @@ class HealthStore(StoreBase):
                     None if problem is None else str(problem),
                     _at(since),
                     _at(cleared),
+                    int(backlog),
+                    int(spool_only),
+                    None if offset_ms is None else int(offset_ms) / 1000,
+                    None if version is None else str(version),
                 )
             )
         return out

@@ -166,6 +166,37 @@ MIGRATIONS: list[Migration] = [
             ) WITHOUT ROWID""",
         ),
     ),
+    Migration(
+        "fleet mode: agent health for the fleet, the spool's outbox (store/outbox.py, issue 10)",
+        (
+            # What ``fleet status`` shows of each agent (``at`` is its last_seen).
+            "ALTER TABLE agent_health ADD COLUMN backlog_minutes INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE agent_health ADD COLUMN spool_only_minutes INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE agent_health ADD COLUMN clock_offset_ms INTEGER",
+            "ALTER TABLE agent_health ADD COLUMN version TEXT",
+            # Used in an agent's SQLite spool only (empty in a PostgreSQL store):
+            # the minutes recorded there and not yet forwarded, in the order recorded.
+            """CREATE TABLE outbox (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                service_id INTEGER NOT NULL,
+                source_id INTEGER NOT NULL,
+                minute INTEGER NOT NULL,
+                status INTEGER NOT NULL,
+                latency_ms INTEGER,
+                error TEXT
+            )""",
+            "CREATE INDEX outbox_by_minute ON outbox (minute)",
+            # Spans of minutes dropped from the outbox at its bound: still in the
+            # spool's own minute blocks, forwarded again once the outbox is empty.
+            """CREATE TABLE outbox_dropped (
+                source_id INTEGER NOT NULL,
+                start_min INTEGER NOT NULL,
+                end_min INTEGER NOT NULL,
+                minutes INTEGER NOT NULL,
+                PRIMARY KEY (source_id, start_min)
+            ) WITHOUT ROWID""",
+        ),
+    ),
 ]
 
 LATEST = len(MIGRATIONS)

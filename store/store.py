@@ -1,7 +1,8 @@
 """``Store``: the store's interface, and its parts joined over any backend's ``Conn``.
 
 Its parts live one per module (minutes and their chains, probes, cases,
-windows and credits, agent health), each a ``StoreBase`` subclass written in
+windows and credits, agent health, the
+agent spool's outbox), each a ``StoreBase`` subclass written in
 SQL both backends accept. A backend (``store.sqlite.SqliteStore``,
 ``store.postgres.PostgresStore``) subclasses it to open its database and to
 answer the few questions whose SQL differs (``data_version``).
@@ -15,14 +16,15 @@ from typing import Self
 
 from store.agentstate import AgentStateStore
 from store.cases import CaseStore
+from store.credits import CreditStore
 from store.health import HealthStore
-from store.minutes import MinuteStore
+from store.outbox import OutboxStore
 from store.probes import ProbeStore
-from store.windows import CreditStore, WindowStore
+from store.windows import WindowStore
 
 
 class Store(
-    MinuteStore,
+    OutboxStore,
     ProbeStore,
     CaseStore,
     WindowStore,

@@ -1,14 +1,12 @@
-"""One-off maintenance windows and exclusions, and credits marked settled."""
+"""One-off maintenance windows and exclusions."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from core.errors import InputError
-from core.timeutil import YearMonth, utc_now
 from core.windows import Window
-from store.base import StoreBase, seconds
+from store.base import StoreBase
 
 
 class WindowStore(StoreBase):
@@ -70,30 +68,3 @@ class WindowStore(StoreBase):
                 Window(start=int(a), end=int(b), kind=kind, reason=str(reason))
             )
         return out
-
-
-class CreditStore(StoreBase):
-    """Which months' credits have been settled (they leave the pending list)."""
-
-    async def settle_credit(
-        self, service: str, month: YearMonth | str, at: datetime | None = None
-    ) -> None:
-        """Mark ``service``'s credit for ``month`` settled at ``at`` (default: now); idempotent."""
-        month = month if isinstance(month, YearMonth) else YearMonth.parse(month, "month")
-        at = utc_now() if at is None else at
-        async with self._write() as db:
-            sid = await self._ensure("services", service)
-            await db.execute(
-                "INSERT INTO settled_credits (service_id, month, settled_at)"
-                " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (sid, str(month), seconds(at)),
-            )
-
-    async def settled_months(self, service: str) -> set[str]:
-        """Months (``YYYY-MM``) whose credit for ``service`` is marked settled."""
-        rows = await self._fetchall(
-            "SELECT c.month FROM settled_credits c JOIN services s ON s.id = c.service_id"
-            " WHERE s.name = ?",
-            (service,),
-        )
-        return {str(r[0]) for r in rows}

@@ -15,6 +15,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from agent.logs import configure_logging
 from agent.runner import Server
@@ -24,7 +25,7 @@ from core.config import load_config
 
 def run_fast_agent(
     config_path: Path,
-    sink_class: type[StoreSink],
+    sink_class: type[StoreSink] | None,
     *,
     base: float,
     t0: float,
@@ -32,8 +33,13 @@ def run_fast_agent(
     interval: float,
     tick: float,
     log_level: str,
+    name: str | None = None,
+    **agent_options: Any,
 ) -> int:
+    """``sink_class`` None: the agent's own sink (in fleet mode its spool and forwarder)."""
     config = load_config(config_path)
+    if name is not None:
+        config = replace(config, agent=replace(config.agent, name=name))
     step = timedelta(seconds=interval)
     config = replace(
         config,
@@ -47,12 +53,13 @@ def run_fast_agent(
         return datetime.fromtimestamp(base + (time.time() - t0) * rate, tz=UTC)
 
     configure_logging(log_level)
-    sink = sink_class(config.storage_path)
+    sink = None if sink_class is None else sink_class(config.storage_path)
 
     async def serve() -> int:
         try:
-            return await Server(config, clock=clock, sink=sink, tick=tick).serve()
+            return await Server(config, clock=clock, sink=sink, tick=tick, **agent_options).serve()
         finally:
-            await sink.close()
+            if sink is not None:
+                await sink.close()
 
     return asyncio.run(serve())

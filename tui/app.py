@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.timer import Timer
 
 from core.config import Config
@@ -25,10 +26,10 @@ from core.errors import SlawatchError
 from core.outages import Outage
 from core.timeutil import YearMonth, from_minute, to_minute, utc_now
 from tui.components.agents_screen import AgentsScreen
-from tui.components.case_form import CaseForm, CaseRequest
+from tui.components.case_form import CaseForm
 from tui.components.cases_panel import CasesPanel
 from tui.components.credits_panel import CreditsPanel
-from tui.components.exclusion_form import ExclusionForm, ExclusionRequest
+from tui.components.exclusion_form import ExclusionForm
 from tui.components.help_screen import HelpScreen
 from tui.components.main_screen import MainScreen
 from tui.components.service_screen import ServiceScreen
@@ -40,7 +41,7 @@ from tui.messages import (
     RefreshFailed,
     SnapshotLoaded,
 )
-from tui.view import ServiceDetail, Snapshot
+from tui.view import CaseRequest, ExclusionRequest, ServiceDetail, Snapshot
 
 if TYPE_CHECKING:
     from reads.fleet import Fleet
@@ -121,6 +122,9 @@ class SlawatchApp(App[int]):
         """One cycle: the live read on this loop; the month pass handed to a thread."""
         if self._closing:
             return
+        if self._busy:  # one already running: it re-arms itself at once when done
+            self._again = True
+            return
         self._busy = True
         try:
             now = self.now()
@@ -190,10 +194,17 @@ class SlawatchApp(App[int]):
 
     def _render_main(self) -> None:
         main = self._main
-        if main is not None and self.snapshot is not None:
-            main.show(self.snapshot, self.now(), self._problem)
-        elif main is not None and self._problem is not None:
-            main.show(Snapshot((), (), (), ()), self.now(), self._problem)
+        if main is None or self._closing or not main.is_mounted:
+            return
+        try:
+            if self.snapshot is not None:
+                main.show(self.snapshot, self.now(), self._problem)
+            elif self._problem is not None:
+                main.show(Snapshot((), (), (), ()), self.now(), self._problem)
+        except NoMatches:
+            # A worker's result arriving while the app shuts down: the main screen's
+            # panels are already removed, and there is nothing left to show it on.
+            return
 
     @property
     def _main(self) -> MainScreen | None:

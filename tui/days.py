@@ -1,51 +1,27 @@
 """The detail screen's day-by-day strip: each day of the month counted like a month.
 
-Uses the core rules' own pieces (source quorum, windows, the unknown and
-degraded policies), so a day's colour never disagrees with the month report.
+The days come from ``core.month.month_days`` (the claim letter's table counts
+them the same way), so a day's colour never disagrees with the month report.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from collections.abc import Sequence
 from decimal import Decimal
 
-from core.config import Contract, Service
-from core.month import combine_sources, effective_minutes, tally
-from core.timeutil import YearMonth, to_minute
-from core.windows import Window
+from core.month import MonthDay
 from tui.view import DayCell
 
 
-def day_cells(
-    service: Service,
-    contract: Contract,
-    month: YearMonth,
-    sources: Mapping[str, bytes],
-    windows: Sequence[Window],
-    now_minute: int,
-) -> tuple[DayCell, ...]:
-    """One cell per local day; days (and the part of today) after ``now`` are not counted."""
-    tz = contract.timezone
-    start, end = month.bounds(tz)
-    combined = bytearray(combine_sources(sources.values()).ljust(end - start, b"\0"))
-    effective = effective_minutes(service, contract, start, combined, windows)
-    cells = []
-    day = month.start(tz)
-    number = 1
-    while to_minute(day) < end:
-        nxt = day + timedelta(days=1)  # wall-clock arithmetic: the next local midnight
-        a, b = to_minute(day) - start, min(to_minute(nxt), now_minute) - start
-        cells.append(_cell(number, bytes(effective[a:b]) if b > a else b"", contract))
-        day = nxt
-        number += 1
-    return tuple(cells)
+def day_cells(days: Sequence[MonthDay]) -> tuple[DayCell, ...]:
+    """One cell per local day; days (and the part of today) after ``until`` are blank."""
+    return tuple(_cell(number, day) for number, day in enumerate(days, start=1))
 
 
-def _cell(number: int, minutes: bytes, contract: Contract) -> DayCell:
-    if not minutes:
+def _cell(number: int, day: MonthDay) -> DayCell:
+    if day.end <= day.start:
         return DayCell(number, None, 0)
-    counted = tally(minutes, contract)
+    counted = day.tally
     down, measured, coverage = counted.downtime, counted.measured, counted.coverage_percent
     if measured <= 0 or counted.recorded == 0:  # no record: not "available", whatever rule 4 says
         return DayCell(number, None, down, coverage)

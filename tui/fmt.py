@@ -6,8 +6,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from core.percent import percent_text
+from core.status import UP
+from core.vantage import Probe, vantage
+
 _BARS = "▁▂▃▄▅▆▇█"
-STALE_PROBES = 3  # a service whose last probe is older than this many intervals is stale
 
 
 def span(seconds: float) -> str:
@@ -35,17 +38,16 @@ def countdown(due: datetime | None, now: datetime) -> str:
 
 
 def is_stale(last_probe_at: datetime | None, interval_s: float, now: datetime) -> bool:
-    """The agent has stopped reporting this service (never probed counts as stale)."""
+    """Shown as stale: the vote staleness rule of ``core.vantage`` (which ``status``
+    applies too), and a service never probed at all, marked the same way."""
     if last_probe_at is None:
         return True
-    return now - last_probe_at > timedelta(seconds=STALE_PROBES * max(interval_s, 1.0))
+    return vantage([Probe("", UP, last_probe_at)], now, timedelta(seconds=interval_s)).stale
 
 
 def percent(value: Decimal | None, places: int = 3) -> str:
-    if value is None:
-        return "-"
-    q = Decimal(1).scaleb(-places)
-    return f"{value.quantize(q, rounding=ROUND_HALF_UP)} %"
+    """An availability, cut like the CLI's (``core.percent``): 99.49979 reads ``99.499 %``."""
+    return "-" if value is None else f"{percent_text(value, places)} %"
 
 
 def credit_band(value: Decimal | None) -> str:

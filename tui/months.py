@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from core.bands import downtime_budget
 from core.cases import Case
 from core.config import Config
 from core.month import MonthReport
@@ -32,7 +33,6 @@ from core.vantage import Probe
 from core.windows import Window
 from reads.reports import PENDING_MONTHS, overview
 from store import ProbeState, Store
-from tui.budget import downtime_budget
 from tui.view import CreditRow, ServiceRow, Snapshot
 
 FULL_EVERY = timedelta(minutes=5)

@@ -24,16 +24,17 @@ from core.config import Config
 from core.errors import InputError
 from core.status import DOWN, UNKNOWN
 from core.timeutil import YearMonth, from_minute, to_minute
+from core.windows import weekly_windows
 from reads.fleet import Fleet, fleet
-from reads.reports import CaseView, case_view, month_report
+from reads.reports import CaseView, case_view, month_inputs
 from store import ProbeState, Store, open_store
-from tui.components.case_form import CaseRequest
-from tui.components.exclusion_form import ExclusionRequest
 from tui.days import day_cells
 from tui.months import MonthPass, by_service, live, skeleton_row
 from tui.view import (
     AgentVote,
+    CaseRequest,
     CaseRow,
+    ExclusionRequest,
     ServiceDetail,
     Snapshot,
     WindowRow,
@@ -195,15 +196,12 @@ class StoreSource:
         self, store: Store, service: str, month: YearMonth, now: datetime
     ) -> ServiceDetail:
         contract = self.config.contract_for(service)
-        report = await month_report(store, self.config, service, month, now=now)
+        inputs = await month_inputs(store, self.config, service, month)  # one read
+        report = inputs.compute(now)
         start, end = report.start_minute, report.end_minute
-        windows = await store.windows(service, start, end)
-        sources = await store.minutes(service, start, end)
-        days = day_cells(
-            self.config.services[service], contract, month, sources, windows, to_minute(now)
-        )
-        from core.windows import weekly_windows
-
+        days = day_cells(inputs.days(until=to_minute(now)))
+        windows = inputs.windows_in(start, end)
+        sources = inputs.sources_in(start, end)  # the month's own minutes, per agent
         weekly = weekly_windows(
             self.config.services[service].maintenance, contract.timezone, start, end
         )

@@ -23,7 +23,7 @@ class ServiceRow:
     """One service on the live status panel."""
 
     name: str
-    state: StatusName  # the last probe's verdict ("unknown" when never probed)
+    state: StatusName  # the sources' latest probes by rule 3 ("unknown" when never probed)
     last_probe_at: datetime | None
     latency_ms: int | None
     probe_interval_s: float  # for deciding when the agent has gone stale
@@ -150,3 +150,25 @@ class ServiceDetail:
     provisional: bool = False  # the month is not over
     agents: tuple[AgentVote, ...] = ()  # one per agent that probes the service
     probe_interval_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class CaseRequest:
+    """What the case form asks ``StoreSource.open_case`` to record."""
+
+    service: str
+    priority: str
+    ref: str | None
+    title: str
+    opened_at: datetime
+    outage: Outage | None  # the outage this case reports, linked on creation
+
+
+@dataclass(frozen=True)
+class ExclusionRequest:
+    """What the exclusion form asks ``StoreSource.exclude`` to record."""
+
+    service: str
+    start: datetime
+    end: datetime
+    reason: str

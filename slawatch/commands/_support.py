@@ -9,32 +9,24 @@ from __future__ import annotations
 import sys
 from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from typing import Any, TypeVar
 
-from core.errors import SlawatchError
+from core.percent import percent_text
 from core.timeutil import to_minute
 
 T = TypeVar("T")
 
 
 def run(coro: Awaitable[T]) -> T:
-    """Run a command's store work; a database another process keeps locked past the
-    busy timeout is reported in one line, not as a traceback."""
+    """Run a command's store work. A database another process keeps locked past the
+    busy timeout is the store's ``StoreBusy`` (a ``SlawatchError``): one line, exit 2."""
     import asyncio
-    import sqlite3
 
     async def _main() -> T:
         return await coro
 
-    try:
-        return asyncio.run(_main())
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise SlawatchError(
-                "database", f"{exc}; another slawatch is writing, try again"
-            ) from None
-        raise
+    return asyncio.run(_main())
 
 
 def minute_span(start: datetime, end: datetime) -> tuple[int, int]:
@@ -81,7 +73,7 @@ def _md_cell(value: Any) -> str:
 
 def pct(value: Decimal, places: int = 3) -> str:
     """A percentage for people, cut (never rounded up) so 99.4999 cannot read as 99.500."""
-    return f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)}%"
+    return f"{percent_text(value, places)}%"
 
 
 def measured(availability: Decimal, coverage: Decimal) -> str:

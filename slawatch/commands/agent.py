@@ -1,12 +1,21 @@
-"""``slawatch agent [--once]``: the probe agent in the foreground (what systemd runs)."""
+"""``slawatch agent [--once] [--name NAME]``: the probe agent in the foreground."""
 
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from core.errors import InputError
+
 if TYPE_CHECKING:
+    from core.config import Config
     from slawatch.cli import Context
+
+NAME_ENV = "SLAWATCH_AGENT_NAME"
+MAX_NAME_BYTES = 63  # PostgreSQL's longest role name: a fleet agent logs in under its name
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,10 +30,42 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="probe every service once, record the verdicts, print them, and exit",
     )
+    p.add_argument(
+        "--name",
+        metavar="NAME",
+        help=f"this agent's source name (default: ${NAME_ENV}, else [agent] name), "
+        "so one config file serves a whole fleet",
+    )
     p.set_defaults(handler=_run)
 
 
+def check_agent_name(name: str, where: str) -> str:
+    """An agent name given on the command line or in the environment, or InputError."""
+    if not name.strip():
+        raise InputError(where, "the agent name must not be empty")
+    if name != name.strip() or any(not c.isprintable() for c in name):
+        raise InputError(
+            where, "the agent name must not have spaces around it or control characters"
+        )
+    if len(name.encode()) > MAX_NAME_BYTES:
+        raise InputError(where, f"the agent name must be at most {MAX_NAME_BYTES} bytes")
+    return name
+
+
+def named(config: Config, arg: str | None, env: Mapping[str, str]) -> Config:
+    """The config with the agent's name from ``--name``, else ``$SLAWATCH_AGENT_NAME``,
+    else ``[agent] name`` as the file says (command line > environment > file)."""
+    if arg is not None:
+        name = check_agent_name(arg, "--name")
+    elif env.get(NAME_ENV) is not None:
+        name = check_agent_name(env[NAME_ENV], f"${NAME_ENV}")
+    else:
+        return config
+    return replace(config, agent=replace(config.agent, name=name))
+
+
 def _run(args: argparse.Namespace, ctx: Context) -> int:
+    config = named(ctx.config, args.name, os.environ)
     from agent import run_agent
 
-    return run_agent(ctx.config, once=args.once, clock=ctx.clock)
+    return run_agent(config, once=args.once, clock=ctx.clock)

@@ -49,7 +49,7 @@ def register(sub: Subparsers) -> None:
 
 
 def _export(args: argparse.Namespace, ctx: Context) -> int:
-    from core import claim as bundle
+    from core import bundle
     from reads.reports import service_of
     from slawatch import claims, signing
     from store import open_store
@@ -94,14 +94,13 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _verify(args: argparse.Namespace, ctx: Context) -> int:
-    from core import claim as bundle
-    from core.claim import Check
+    from core.claim import Check, verify
     from slawatch import claims, signing
 
     path = Path(args.file).expanduser()
     trusted = signing.load_public(Path(args.key).expanduser()) if args.key else None
     claim, document = claims.read_bundle(path)
-    checks = bundle.verify(claim)
+    checks = verify(claim)
     holds, said = signing.check(document, trusted)
     checks.append(Check("signature", "signed" if "signature" in document else "-", said, holds))
     print(f"claim {claim.service.name} {claim.month} ({path})")

@@ -12,6 +12,7 @@ the schema older than this code is told to run ``store init``.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -74,6 +75,12 @@ class PostgresStore(Store):
 
         assert isinstance(self._db, PostgresConn)
         return await apply_roles(self._db)
+
+    async def server_now(self) -> datetime:
+        """PostgreSQL's own clock (``clock_timestamp()``, the instant the query runs):
+        what an agent's forwarder measures its clock offset against."""
+        rows = await self._fetchall("SELECT extract(epoch FROM clock_timestamp())")
+        return datetime.fromtimestamp(float(rows[0][0]), tz=UTC)
 
     async def data_version(self) -> int:
         """The server's WAL position: it moves with every commit anywhere in the

@@ -25,8 +25,9 @@ from pathlib import Path
 import aiosqlite
 
 from core.errors import SlawatchError
+from store.db import StoreBusy
 from store.schema import LATEST, current_version, migrate
-from store.sqlite.conn import SqliteConn, is_busy
+from store.sqlite.conn import SqliteConn, SqliteError, is_busy
 from store.store import Store
 
 # Why FULL rather than the usual WAL + NORMAL: writes here are few and batched
@@ -113,13 +114,14 @@ class SqliteStore(Store):
                 await migrate(conn)
         except (aiosqlite.DatabaseError, SlawatchError) as exc:
             await db.close()
-            if isinstance(exc, SlawatchError):
+            reason = exc.what if isinstance(exc, StoreBusy | SqliteError) else exc
+            if isinstance(exc, SlawatchError) and reason is exc:
                 raise
-            if is_busy(exc):
+            if isinstance(exc, StoreBusy) or is_busy(exc):
                 raise SlawatchError(
-                    where, f"{exc}: another slawatch is writing, try again"
+                    where, f"{reason}: another slawatch is writing, try again"
                 ) from None
-            raise SlawatchError(where, f"not a usable slawatch database ({exc})") from None
+            raise SlawatchError(where, f"not a usable slawatch database ({reason})") from None
         except BaseException:
             await db.close()
             raise

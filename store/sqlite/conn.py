@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from typing import Any
 
 import aiosqlite
 
+from core.errors import SlawatchError
 from store.db import Conn, Params, StoreBusy
 
 
@@ -19,6 +20,11 @@ def is_busy(exc: BaseException) -> bool:
     )
 
 
+class SqliteError(SlawatchError):
+    """SQLite refused a read for a reason other than a lock: the file is not a
+    database, is damaged, or the disk failed under it."""
+
+
 class SqliteConn(Conn):
     dialect = "sqlite"
 
@@ -27,20 +33,42 @@ class SqliteConn(Conn):
         self.where = where
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
-        # One trip to aiosqlite's thread (execute + fetchall + close would be three).
-        return [tuple(r) for r in await self.db.execute_fetchall(sql, params)]
+        """A read; SQLite's errors come out as the store's (``StoreBusy`` for a lock,
+        ``SqliteError`` naming the file for the rest: not a database, I/O error),
+        so a reader above the store (the dashboard, a command) catches one kind."""
+        try:
+            # One trip to aiosqlite's thread (execute + fetchall + close would be three).
+            return [tuple(r) for r in await self.db.execute_fetchall(sql, params)]
+        except sqlite3.Error as exc:
+            if is_busy(exc):
+                raise StoreBusy(self.where, str(exc)) from None
+            raise SqliteError(self.where, str(exc) or type(exc).__name__) from None
 
     async def execute(self, sql: str, params: Params = ()) -> None:
-        await self.db.execute(sql, params)
+        with self._busy():
+            await self.db.execute(sql, params)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        await self.db.executemany(sql, rows)
+        with self._busy():
+            await self.db.executemany(sql, rows)
 
     async def insert_id(self, sql: str, params: Params = ()) -> int:
-        async with self.db.execute(sql, params) as cur:
-            new_id = cur.lastrowid
+        with self._busy():
+            async with self.db.execute(sql, params) as cur:
+                new_id = cur.lastrowid
         assert new_id is not None
         return int(new_id)
+
+    @contextmanager
+    def _busy(self) -> Iterator[None]:
+        """A lock held by another connection is ``StoreBusy``; other errors pass as they
+        are (the agent's writer tells a full disk from a read-only folder by them)."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if is_busy(exc):
+                raise StoreBusy(self.where, str(exc)) from None
+            raise
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         return self._transaction()

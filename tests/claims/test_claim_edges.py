@@ -6,7 +6,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from core import claim as bundle
+from core import bundle
+from core.claim import verify
 from core.config import load_config
 from core.timeutil import YearMonth, to_minute
 from slawatch import claims
@@ -73,7 +74,7 @@ def test_half_hour_zone_and_an_outage_from_the_previous_month(tmp_path: Path) ->
     path = tmp_path / "api.json"
     claims.write_atomic(path, bundle.dumps(doc))
     claim, _ = claims.read_bundle(path)
-    assert all(c.ok for c in bundle.verify(claim)), [c for c in bundle.verify(claim) if not c.ok]
+    assert all(c.ok for c in verify(claim)), [c for c in verify(claim) if not c.ok]
 
     # One source's degraded minute moved by a minute: only that source's chain breaks.
     raw = doc["sources"]["probe-2"]["raw"]
@@ -86,5 +87,5 @@ def test_half_hour_zone_and_an_outage_from_the_previous_month(tmp_path: Path) ->
     raw[raw.index(["2026-10-01T03:07:00Z", "degraded", None])][0] = "2026-10-01T03:08:00Z"
     path.write_text(json.dumps(doc), encoding="utf-8")
     claim, _ = claims.read_bundle(path)
-    failed = {c.name for c in bundle.verify(claim) if not c.ok}
+    failed = {c.name for c in verify(claim) if not c.ok}
     assert failed == {"chain probe-2"}

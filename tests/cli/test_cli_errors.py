@@ -111,3 +111,21 @@ def test_config_check(
     assert result.returncode == 2
     assert "bad.toml" in result.stderr and "colour" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_config_check_refuses_what_the_agent_refuses(tmp_path: Path, run_cli: RunCli) -> None:
+    """A probe interval of 1s: the agent cannot run it, so ``config check`` must not say ok."""
+    text = CONFIG + (
+        '\n[[service]]\nname = "fast"\ncontract = "std"\nmonthly_fee = "1.00"\n'
+        '[service.probe]\nurl = "http://127.0.0.1:9/"\ninterval = "1s"\ntimeout = "1s"\n'
+    )
+    path = tmp_path / "fast.toml"
+    path.write_text(text, encoding="utf-8")
+    results = [
+        run_cli("--config", path, "config", "check"),
+        run_cli("--config", path, "agent", "--once"),
+        run_cli("--config", path, "report", "--month", "2026-10"),
+    ]
+    for result in results:
+        assert_user_error(result, "fast.toml", "service[1].probe.interval", "between 5s and 1h")
+    assert len({r.stderr for r in results}) == 1

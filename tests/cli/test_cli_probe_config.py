@@ -21,9 +21,10 @@ url = "https://api.example.com/health"
 @pytest.mark.parametrize(
     ("probe", "key"),
     [
-        ('interval = "2s"\ntimeout = "1s"', "service.api.probe.interval"),
-        ('interval = "30s"\ntimeout = "40s"', "service.api.probe.timeout"),
-        ("retries = 11", "service.api.probe.retries"),
+        # the limits are the config loader's: named like its other keys
+        ('interval = "2s"\ntimeout = "1s"', "service[0].probe.interval"),
+        ('interval = "30s"\ntimeout = "40s"', "service[0].probe.timeout"),
+        ("retries = 11", "service[0].probe.retries"),
         ('ca_file = "missing.pem"', "service.api.probe.ca_file"),
         ('ca_file = "config.toml"', "service.api.probe.ca_file"),  # not a certificate
     ],

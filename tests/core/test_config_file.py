@@ -364,6 +364,31 @@ to = "04:00"
         ),
         (
             "[service.probe]",
+            '[service.probe]\ninterval = "1s"',
+            "service[0].probe.interval",
+            "between 5s and 1h",
+        ),
+        (
+            "[service.probe]",
+            '[service.probe]\ninterval = "2h"',
+            "service[0].probe.interval",
+            "between 5s and 1h",
+        ),
+        (
+            "[service.probe]",
+            '[service.probe]\ninterval = "5s"\ntimeout = "6s"',
+            "service[0].probe.timeout",
+            "longer than the interval",
+        ),
+        (
+            "[service.probe]",
+            "[service.probe]\nretries = 11",
+            "service[0].probe.retries",
+            "between 0 and 10",
+        ),
+        ("[[contract]]", '[agent]\ncanary = "dns:"\n[[contract]]', "agent.canary", "host name"),
+        (
+            "[service.probe]",
             "[service.probe]\nretries = -1",
             "service[0].probe.retries",
             "at least 0",

@@ -30,6 +30,7 @@ from agent.writer import Writer
 from core.status import UP
 from store.rows import MinuteRow
 from store.sqlite import SqliteStore
+from tests.tools import missing
 
 
 @pytest.fixture(autouse=True)
@@ -51,11 +52,11 @@ def tmpfs(path: Path, size: str, *options: str) -> Iterator[Path]:
     """A size-limited filesystem of its own at ``path`` (root only; skips otherwise)."""
     path.mkdir()
     if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a tmpfs needs root")
+        missing("mounting a tmpfs needs root")
     opts = ",".join([f"size={size}", "mode=0700", *options])
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(path)], check=False)
     if done.returncode != 0:
-        pytest.skip("this machine does not allow mounting a tmpfs")
+        missing("this machine does not allow mounting a tmpfs")
     try:
         yield path
     finally:

@@ -11,7 +11,7 @@ from textual.widgets import Label
 
 from core.config import Config
 from core.timeutil import YearMonth, to_minute
-from slawatch.commands.dashboard import export_claim
+from slawatch.claims import export_claim
 from store.sqlite import SqliteStore
 from tests.tui.conftest import NOW, pinned
 from tui.app import SlawatchApp

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
+from core.bands import downtime_budget
 from core.config import Config
-from tui.budget import downtime_budget
 
 MONTH = 43_200  # minutes in a 30-day month
 

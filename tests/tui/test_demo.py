@@ -17,11 +17,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.tools import require
+
 TMUX = shutil.which("tmux")
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(TMUX is None, reason="tmux is not installed"),
-]
+pytestmark = [pytest.mark.slow]
+
+
+@pytest.fixture(autouse=True)
+def _tmux() -> None:
+    require("tmux")  # skips without it, fails under CI=true
+
 
 WANTED = {
     "a live down state": "✖ down",

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from core.config import Config
 from tests.tui.conftest import pinned
@@ -59,6 +60,11 @@ def _case_form(app: SlawatchApp) -> Callable[[Pilot[int]], Awaitable[None]]:
         app.screen.query_one(CreditsPanel).focus()
         await pilot.press("down", "c")  # the unreported mail outage
         await _settle(pilot, lambda: isinstance(app.screen, CaseForm))
+        # A blinking cursor is on or off depending on when the frame is taken (a
+        # busy machine flipped it): hold it still so the snapshot is one picture.
+        for field in app.screen.query(Input):
+            field.cursor_blink = False
+        await pilot.pause()
 
     return run_before
 

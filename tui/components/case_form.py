@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
@@ -16,16 +15,7 @@ from textual.widgets import Button, Input, Label, Select
 
 from core.outages import Outage
 from tui import fmt
-
-
-@dataclass(frozen=True)
-class CaseRequest:
-    service: str
-    priority: str
-    ref: str | None
-    title: str
-    opened_at: datetime
-    outage: Outage | None  # the outage this case reports, linked on creation
+from tui.view import CaseRequest
 
 
 def default_title(service: str, outage: Outage | None) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
@@ -15,14 +14,7 @@ from textual.widgets import Button, Input, Label
 
 from core.errors import SlawatchError
 from core.timeutil import iso_z, parse_instant
-
-
-@dataclass(frozen=True)
-class ExclusionRequest:
-    service: str
-    start: datetime
-    end: datetime
-    reason: str
+from tui.view import ExclusionRequest
 
 
 class ExclusionForm(ModalScreen[ExclusionRequest | None]):

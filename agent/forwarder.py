@@ -1,0 +1,269 @@
+"""Fleet mode: the agent's spool forwarded to the fleet's PostgreSQL database.
+
+With ``[storage] url`` the agent records every minute, probe state and its
+health in its local SQLite spool (``agent.sink.SpoolSink``), exactly as a
+single machine records them in its store, and every minute is queued in the
+spool's outbox in the same transaction (``store.outbox``). The forwarder is a
+task beside the ticker that ships the outbox to PostgreSQL:
+
+- oldest first, ``batch`` rows per ``record_minutes`` (one PostgreSQL
+  transaction, an idempotent upsert of hour blocks plus their hash chains);
+- a batch leaves the outbox only after PostgreSQL committed it; a crash or a
+  timeout between the two sends it again, which changes nothing there (the
+  upsert is keyed by service, source and minute): no minute lost, none twice;
+- the newest probe state of each service (only when newer than the last one
+  sent) and the agent's health, with ``backlog_minutes`` (the outbox),
+  ``spool_only_minutes`` (dropped from the outbox at its bound, still in the
+  spool), ``clock_offset_seconds`` (this agent's clock minus PostgreSQL's,
+  measured at the midpoint of a round trip) and ``version``;
+- PostgreSQL down, restarting or unreachable: the failure is logged once, the
+  agent keeps probing and spooling, and the forwarder tries again after 1, 2,
+  4... ticks (at most ``MAX_BACKOFF_TICKS``, capped at 30 s), reconnecting
+  each time; when it is back the backlog drains at full speed and that is
+  logged once;
+- once the outbox is empty, spans dropped at the bound are put back into it
+  from the spool's minute blocks (``requeue_dropped``) and forwarded too.
+
+The forwarder never speaks SQL: the spool's outbox and PostgreSQL are both
+``store.Store`` objects. It connects as the role named in the URL; in a fleet
+that is the agent's own role (``store.postgres.roles``), allowed to write only
+rows of the source named as the role, which is this agent's name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.metadata
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+from core.dburl import mask_url
+from core.timeutil import utc_now
+from store import StoreBusy
+from store.health import AgentHealth
+from store.postgres import PostgresStore
+from store.sqlite import DatabaseReplaced, SqliteStore
+
+log = logging.getLogger("slawatch.agent.forwarder")
+
+BATCH = 1000  # rows per PostgreSQL transaction
+REQUEUE_MINUTES = 24 * 60  # a dropped span is put back into the outbox a day at a time
+MAX_BACKOFF_TICKS = 30
+MAX_BACKOFF_S = 30.0
+STEP_TIMEOUT_S = 60.0  # one round, however the network behaves (a half-open connection)
+HEALTH_EVERY_S = 30.0  # the health row is rewritten at least this often (last_seen)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("slawatch")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+VERSION = _version()
+
+OpenPostgres = Callable[[str], Awaitable[PostgresStore]]
+
+
+async def _open_postgres(url: str) -> PostgresStore:
+    return await PostgresStore.open(url)
+
+
+class Forwarder:
+    """Ships the spool at ``spool_path`` to the PostgreSQL database at ``url``."""
+
+    def __init__(
+        self,
+        spool_path: Path,
+        url: str,
+        source: str,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        tick: float = 1.0,
+        batch: int = BATCH,
+        budget: float = 0.5,
+        open_postgres: OpenPostgres = _open_postgres,
+    ) -> None:
+        self.spool_path = spool_path
+        self.url = url
+        self.where = mask_url(url)
+        self.source = source
+        self._clock = clock
+        self._tick = tick
+        self._batch = batch
+        self._budget = budget
+        self._open_postgres = open_postgres
+        self._spool: SqliteStore | None = None
+        self._pg: PostgresStore | None = None
+        self._probes_sent: dict[str, datetime] = {}  # service -> newest probe state sent
+        self._health_at = -float("inf")
+        self._failing: str | None = None  # the problem logged once per episode
+        self.forwarded = 0  # rows PostgreSQL committed, since start (re-sends included)
+        self.backlog = 0  # distinct minutes queued, as of the last round
+        self.clock_offset: float | None = None
+
+    @property
+    def problem(self) -> str | None:
+        """Why forwarding fails now (None when it works)."""
+        return self._failing
+
+    # -- one round -------------------------------------------------------------
+
+    async def step(self) -> int:
+        """Forward what the outbox holds (for up to ``budget`` seconds), then the
+        probe states and the health; returns the rows sent. Raises on failure
+        (the caller backs off); nothing sent is forgotten before it committed."""
+        spool = await self._spool_store()
+        pg = await self._postgres()
+        sent = 0
+        stop_at = time.monotonic() + self._budget
+        while True:
+            batch = await spool.outbox_batch(self._batch)
+            if batch is None:
+                if not await spool.requeue_dropped(REQUEUE_MINUTES):
+                    break
+                continue
+            await pg.record_minutes(batch.rows)  # returns once PostgreSQL committed
+            await spool.outbox_done(batch)
+            sent += len(batch.rows)
+            self.forwarded += len(batch.rows)
+            if time.monotonic() >= stop_at:
+                break
+        await self._forward_probes(spool, pg)
+        await self._forward_health(spool, pg, force=sent > 0)
+        if self._failing is not None:
+            log.info(
+                "forwarding to %s works again; %d minute(s) of backlog", self.where, self.backlog
+            )
+            self._failing = None
+        return sent
+
+    async def _forward_probes(self, spool: SqliteStore, pg: PostgresStore) -> None:
+        newer = [
+            s
+            for s in await spool.probe_states()
+            if s.source == self.source
+            and (s.service not in self._probes_sent or s.at > self._probes_sent[s.service])
+        ]
+        if newer:
+            await pg.record_probes(newer)
+            for s in newer:
+                self._probes_sent[s.service] = s.at
+
+    async def _forward_health(self, spool: SqliteStore, pg: PostgresStore, *, force: bool) -> None:
+        counts = await spool.outbox_counts()
+        changed = counts.backlog_minutes != self.backlog
+        self.backlog = counts.backlog_minutes
+        if not (force or changed) and time.monotonic() - self._health_at < HEALTH_EVERY_S:
+            return
+        before = self._clock()
+        server = await pg.server_now()
+        after = self._clock()
+        self.clock_offset = round(((before + (after - before) / 2) - server).total_seconds(), 3)
+        own = [h for h in await spool.agent_health() if h.source == self.source]
+        base = own[0] if own else AgentHealth(self.source, after, 0, 0)
+        await pg.record_health(
+            replace(
+                base,
+                at=after,
+                backlog_minutes=counts.backlog_minutes,
+                spool_only_minutes=counts.spool_only_minutes,
+                clock_offset_seconds=self.clock_offset,
+                version=VERSION,
+            )
+        )
+        self._health_at = time.monotonic()
+
+    async def _spool_store(self) -> SqliteStore:
+        if self._spool is None:
+            self._spool = await SqliteStore.open(self.spool_path)
+        else:
+            try:
+                await self._spool.check_file()
+            except DatabaseReplaced:
+                await self._close_spool()
+                self._spool = await SqliteStore.open(self.spool_path)
+        return self._spool
+
+    async def _postgres(self) -> PostgresStore:
+        if self._pg is None:
+            self._pg = await self._open_postgres(self.url)
+            self._probes_sent = {}  # a new connection: say everything once more
+            self._health_at = -float("inf")
+        return self._pg
+
+    # -- the task ----------------------------------------------------------------
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Forward until ``stopping`` is set, backing off while forwarding fails."""
+        delay = self._tick
+        cap = min(MAX_BACKOFF_S, MAX_BACKOFF_TICKS * self._tick)
+        while not stopping.is_set():
+            try:
+                async with asyncio.timeout(STEP_TIMEOUT_S):
+                    sent = await self.step()
+            except Exception as exc:  # deliberately broad: the spool keeps everything
+                await self._failed(exc)
+                delay = min(cap, delay * 2)
+            else:
+                delay = self._tick
+                if sent and self.backlog:
+                    await asyncio.sleep(0)  # more to send: go on, letting the loop breathe
+                    continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await stopping.wait()
+
+    async def final(self, within: float) -> bool:
+        """At shutdown: one last round within ``within`` seconds; True when the
+        outbox is empty afterwards. What is left is forwarded after the next start."""
+        if within <= 0:
+            return False
+        try:
+            async with asyncio.timeout(within):
+                while await self.step():
+                    pass
+        except Exception as exc:
+            await self._failed(exc)
+            return False
+        return self.backlog == 0
+
+    async def _failed(self, exc: BaseException) -> None:
+        problem = _one_line(exc)
+        if self._failing is None:
+            log.error(
+                "cannot forward to %s: %s; the minutes stay in the spool and forwarding is retried",
+                self.where,
+                problem,
+            )
+        self._failing = problem
+        if not isinstance(exc, StoreBusy):
+            await self._close_postgres()  # a lost or broken connection: reconnect next time
+
+    async def _close_postgres(self) -> None:
+        pg, self._pg = self._pg, None
+        if pg is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(5):
+                    await pg.close()
+
+    async def _close_spool(self) -> None:
+        spool, self._spool = self._spool, None
+        if spool is not None:
+            with contextlib.suppress(Exception):
+                await spool.close()
+
+    async def close(self) -> None:
+        await self._close_postgres()
+        await self._close_spool()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return " ".join(text.split())

@@ -1,0 +1,45 @@
+"""``slawatch agent --name NAME`` / ``$SLAWATCH_AGENT_NAME`` over ``[agent] name`` (issue 10)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from store.sqlite import SqliteStore
+from tests.agent.test_agent_process import write_config
+from tests.conftest import run_cli
+
+
+def sources(db: Path) -> set[str]:
+    async def read() -> set[str]:
+        async with await SqliteStore.open(db, readonly=True) as store:
+            bounds = await store.data_bounds("svc000")
+            assert bounds is not None
+            return set(await store.minutes("svc000", *bounds))
+
+    return asyncio.run(read())
+
+
+def test_command_line_beats_environment_beats_file(tmp_path: Path, http_port: int) -> None:
+    config = write_config(tmp_path, http_port, services=1)  # [agent] name = "probe-1"
+    db = tmp_path / "data" / "slawatch.db"
+    done = run_cli(
+        "--config", config, "agent", "--once", "--name", "paris-1",
+        env={"SLAWATCH_AGENT_NAME": "from-env"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert sources(db) == {"paris-1"}
+    done = run_cli("--config", config, "agent", "--once", env={"SLAWATCH_AGENT_NAME": "lyon-2"})
+    assert done.returncode == 0, done.stderr
+    assert sources(db) == {"paris-1", "lyon-2"}
+
+
+def test_a_bad_name_is_one_line_naming_where_it_came_from(tmp_path: Path, http_port: int) -> None:
+    config = write_config(tmp_path, http_port, services=1)
+    done = run_cli("--config", config, "agent", "--once", env={"SLAWATCH_AGENT_NAME": " "})
+    assert done.returncode == 2
+    assert done.stderr == "slawatch: $SLAWATCH_AGENT_NAME: the agent name must not be empty\n"
+    done = run_cli("--config", config, "agent", "--once", "--name", "x" * 64)
+    assert done.returncode == 2
+    assert done.stderr.startswith("slawatch: --name: ") and done.stderr.count("\n") == 1
+    assert not (tmp_path / "data" / "slawatch.db").exists()  # nothing probed or written

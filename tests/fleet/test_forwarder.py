@@ -1,0 +1,167 @@
+"""The fleet agent's spool and forwarder against a real PostgreSQL, as the agent's own role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from agent.runner import Agent
+from core.status import DOWN, UP
+from store.postgres import PostgresStore
+from store.rows import MinuteRow
+from store.sqlite import SqliteStore
+from tests.conftest import RunCli
+from tests.fleetkit import (
+    agent_role,
+    init_fleet,
+    load_quick,
+    spool_and_postgres,
+    write_fleet_config,
+)
+from tests.loopback import QuietHandler, serve
+from tests.pg import Cluster
+
+T0 = datetime(2026, 10, 3, 12, 0, 30, tzinfo=UTC)
+SERVICES = ["svc0", "svc1"]
+
+
+class HalfDown(QuietHandler):
+    def do_GET(self) -> None:
+        self.answer(503 if self.path.endswith("/1") else 200)
+
+
+@pytest.fixture
+def target() -> Iterator[str]:
+    with serve(HalfDown) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def run_minutes(agent: Agent, clock: Clock, n: int) -> None:
+    for _ in range(n):
+        for name in sorted(agent.targets):
+            await agent.probe_service(name)
+        clock.now += timedelta(minutes=1)
+        await agent.tick()
+
+
+async def test_the_agent_role_forwards_its_spool_oldest_first_once(
+    tmp_path: Path, target: str, pg_cluster: Cluster, pg_url: str
+) -> None:
+    await init_fleet(pg_url)
+    url = agent_role(pg_cluster, pg_url, "paris-1")
+    config = load_quick(write_fleet_config(tmp_path, url, target))
+    clock = Clock()
+    agent = Agent(config, clock=clock)
+    assert agent.forwarder is not None
+    try:
+        await run_minutes(agent, clock, 3)
+        assert await agent.forwarder.step() == 6  # 2 services x 3 minutes
+        await run_minutes(agent, clock, 2)
+        assert await agent.forwarder.step() == 4
+        assert await agent.forwarder.step() == 0  # nothing left: nothing re-sent
+    finally:
+        assert await agent.stop(within=3)
+    spool, shared = await spool_and_postgres(tmp_path / "spool.db", pg_url, SERVICES)
+    assert len(spool) == 10 and shared == spool
+    assert {v for (s, _src, _m), v in spool.items() if s == "svc1"} == {DOWN}
+    async with await PostgresStore.open(pg_url, readonly=True) as pg:
+        (health,) = await pg.agent_health()
+        assert (health.source, health.backlog_minutes, health.spool_only_minutes) == (
+            "paris-1", 0, 0,
+        )  # fmt: skip
+        assert health.version == "0.1.0"
+        # The agent's clock is the hand-turned T0 + 5 min: the offset says how far off.
+        assert health.clock_offset_seconds is not None
+        assert health.clock_offset_seconds < -1e6  # years behind PostgreSQL's clock
+        states = {(p.service, p.source) for p in await pg.probe_states()}
+        assert states == {("svc0", "paris-1"), ("svc1", "paris-1")}
+        errors = await pg.minute_errors("svc1", 0, 2**40)
+        assert {e for _m, _s, e in errors} == {"status:503"}
+        assert (await pg.check_chains()).breaks == ()
+
+
+async def test_a_batch_sent_again_after_a_crash_counts_once(
+    tmp_path: Path, pg_cluster: Cluster, pg_url: str
+) -> None:
+    """PostgreSQL committed, the agent died before deleting the batch from its
+    outbox: the restarted forwarder sends it again and nothing changes."""
+    from agent.forwarder import Forwarder
+
+    await init_fleet(pg_url)
+    url = agent_role(pg_cluster, pg_url, "lyon-2")
+    rows = [
+        MinuteRow("svc0", "lyon-2", 29_000_040 + i, UP if i % 3 else DOWN, 100 + i)
+        for i in range(50)
+    ]
+    spool_path = tmp_path / "spool.db"
+    async with await SqliteStore.open(spool_path) as spool:
+        await spool.spool_minutes(rows)
+        batch = await spool.outbox_batch(1000)
+        assert batch is not None and batch.rows == tuple(rows)
+    async with await PostgresStore.open(url) as pg:  # what the dead agent had committed
+        await pg.record_minutes(rows[:30])
+    forwarder = Forwarder(spool_path, url, "lyon-2", batch=20)
+    try:
+        assert await forwarder.step() == 50
+        assert forwarder.backlog == 0
+    finally:
+        await forwarder.close()
+    local, shared = await spool_and_postgres(spool_path, pg_url, ["svc0"])
+    assert shared == local and len(local) == 50
+    async with await PostgresStore.open(pg_url, readonly=True) as pg:
+        assert [lat for _m, lat in await pg.latencies("svc0", 0, 2**40)] == [
+            r.latency_ms for r in rows
+        ]
+        assert (await pg.check_chains()).breaks == ()
+
+
+async def test_an_agent_forwarding_as_another_agents_role_is_refused(
+    tmp_path: Path, pg_cluster: Cluster, pg_url: str
+) -> None:
+    from agent.forwarder import Forwarder
+
+    await init_fleet(pg_url)
+    url_b = agent_role(pg_cluster, pg_url, "agent-b")
+    spool_path = tmp_path / "spool.db"
+    async with await SqliteStore.open(spool_path) as spool:
+        await spool.spool_minutes([MinuteRow("svc0", "agent-a", 29_000_040, DOWN)])
+    forwarder = Forwarder(spool_path, url_b, "agent-a")
+    try:
+        with pytest.raises(Exception, match="row-level security"):
+            await forwarder.step()
+    finally:
+        await forwarder.close()
+    async with await SqliteStore.open(spool_path, readonly=True) as spool:
+        assert (await spool.outbox_counts()).backlog_minutes == 1  # kept, not lost
+    async with await PostgresStore.open(pg_url, readonly=True) as pg:
+        assert await pg.minutes("svc0", 29_000_040, 29_000_041) == {}
+
+
+def test_agent_once_in_fleet_mode_spools_and_forwards(
+    run_cli: RunCli, tmp_path: Path, target: str, pg_cluster: Cluster, pg_url: str
+) -> None:
+    import asyncio
+
+    asyncio.run(init_fleet(pg_url))
+    url = agent_role(pg_cluster, pg_url, "berlin-3")
+    config = write_fleet_config(tmp_path, url, target, name="unused")
+    done = run_cli("--config", config, "agent", "--once", "--name", "berlin-3")
+    assert done.returncode == 0, done.stderr
+    assert [line.split("\t")[:2] for line in done.stdout.splitlines()] == [
+        ["svc0", "up"],
+        ["svc1", "down"],
+    ]
+    local, shared = asyncio.run(spool_and_postgres(tmp_path / "spool.db", pg_url, SERVICES))
+    assert len(local) == 2 and shared == local
+    assert {src for _s, src, _m in shared} == {"berlin-3"}
