@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -54,7 +54,7 @@ from agent.systemd import SystemdNotifier
 from agent.verdict import Verdict, all_failing_alike, apply_canary, fold
 from agent.writer import MinuteSink, Writer
 from core.config import Config, Probe, load_config
-from core.errors import SlawatchError
+from core.errors import ConfigError, SlawatchError
 from core.status import NAMES, UP
 from core.timeutil import from_minute, iso_z, to_minute, utc_now
 from store.rows import AgentState, ProbeRecord, ProbeState
@@ -68,6 +68,9 @@ __all__ = [
     "check_probes",
     "run_agent",
 ]
+
+if TYPE_CHECKING:
+    from agent.metrics import AgentMetrics
 
 log = logging.getLogger("slawatch.agent")
 
@@ -111,6 +114,15 @@ def _proxy_for(probe: Probe, config: Config, env: Mapping[str, str]) -> str:
     return proxy_from_env(probe.url, env) or ""
 
 
+def _metrics(config: Config, source: str, backlog: Callable[[], int]) -> AgentMetrics | None:
+    """The metrics of ``[agent] metrics`` (prometheus-client loads only when they are on)."""
+    if config.agent.metrics is None:
+        return None
+    from agent.metrics import AgentMetrics
+
+    return AgentMetrics(source, backlog=backlog)
+
+
 class Agent:
     """The probe agent, embeddable in a running asyncio loop."""
 
@@ -152,8 +164,9 @@ class Agent:
         self.prober.prepare(t.probe for t in self.targets.values())
         self.canary = Canary(canary, clock=clock)
         self.book = MinuteBook()
+        self.metrics = _metrics(config, self.source, lambda: self.writer.pending)
         self.writer = Writer(
-            self._sink,
+            self.metrics.counting(self._sink, clock) if self.metrics else self._sink,
             self.source,
             limit=max(1, len(self.targets)) * BUFFER_MINUTES,
             clock=clock,
@@ -189,6 +202,7 @@ class Agent:
         """Start probing every service on its schedule (returns at once)."""
         if self.started:
             raise RuntimeError("agent already started")
+        self._serve_metrics()
         self.started = True
         self._stopping.clear()
         self._last_tick = time.monotonic()
@@ -218,6 +232,18 @@ class Agent:
             len(self.targets),
             self.config.storage_path,
         )
+
+    def _serve_metrics(self) -> None:
+        if self.metrics is None or self.metrics.port is not None or not self.config.agent.metrics:
+            return
+        host, port = self.config.agent.metrics
+        try:
+            self.metrics.serve(host, port)
+        except OSError as exc:
+            raise ConfigError(
+                f"{self.config.path}: agent.metrics",
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            ) from None
 
     async def stop(self, within: float = STOP_SECONDS - 2) -> bool:
         """Stop probing, record everything measured, close. True when nothing was left
@@ -273,6 +299,8 @@ class Agent:
             )
         else:
             log.info("agent stopped; %d minute(s) written in all", self.writer.written)
+        if self.metrics:
+            self.metrics.close()
         self.started = False
         return written
 
@@ -342,6 +370,8 @@ class Agent:
 
     def _note(self, name: str, result: ProbeResult, minute: int, filed: bool = True) -> None:
         self.probes_done += 1
+        if self.metrics:
+            self.metrics.probe(name, result)
         self.writer.note_probe(
             ProbeState(
                 name,
@@ -490,6 +520,8 @@ class Agent:
             verdicts = [fold(s, minute, rs) for s, rs in sorted(by_service.items())]
             verdicts = apply_canary(verdicts, self.canary.failed_in(minute))
             self.writer.add(verdicts)
+            if self.metrics:
+                self.metrics.verdicts(verdicts)
             for v in verdicts:
                 self._log_change(v)
                 for event in self.outages.observe(v):

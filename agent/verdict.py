@@ -2,10 +2,11 @@
 
 Pure functions, so the rules can be tested without a network or a clock:
 
-* ``fold``: down when strictly more than half of the minute's probes failed,
-  degraded when strictly more than half were slow or failed, else up. The
-  latency is the median of the probes that answered; the error is the most
-  common failure class (``"slow"`` for a degraded minute with no failure).
+* ``fold``: the minute rule of ``core.verdict``, shared with the importers:
+  down when strictly more than half of the minute's probes failed, degraded
+  when strictly more than half were slow or failed, else up. The latency is
+  the median of the probes that answered; the error is the most common
+  failure class (``"slow"`` for a degraded minute with no failure).
 * a probe that failed with ``proxy`` (the agent's proxy could not be reached)
   measured nothing about the provider: it is left out of the fold like a probe
   that never ran, and a minute with nothing else is UNKNOWN (error ``proxy``),
@@ -21,10 +22,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from statistics import median
 
 from agent.probe import ProbeResult
-from core.status import DEGRADED, DOWN, UNKNOWN, UP
+from core.status import DEGRADED, DOWN, UNKNOWN
+from core.verdict import median_latency, minute_status
 
 CANARY_ERROR = "canary"
 """Error class of a minute made unknown by the canary rule (kept with the record)."""
@@ -58,14 +59,9 @@ def fold(service: str, minute: int, results: Sequence[ProbeResult]) -> Verdict:
     n = len(results)
     failed = [r for r in results if r.status == DOWN]
     slow = sum(1 for r in results if r.status == DEGRADED)
-    if 2 * len(failed) > n:
-        status = DOWN
-    elif 2 * (len(failed) + slow) > n:
-        status = DEGRADED
-    else:
-        status = UP
+    status = minute_status(n, len(failed), slow)
     answered = [r.latency_ms for r in results if r.status != DOWN and r.latency_ms is not None]
-    latency = round(median(answered)) if answered else None
+    latency = median_latency(answered)
     error: str | None = None
     if failed:
         error = Counter(r.error for r in failed).most_common(1)[0][0]

@@ -164,6 +164,7 @@ class AgentSettings:
     notifiers: tuple[Notifier, ...] = ()
     proxy: str | None = None  # for every probe without its own; None: $HTTPS_PROXY etc.
     tls_warn_days: int = 14  # warn when a probed certificate expires within this many days
+    metrics: tuple[str, int] | None = None  # (host, port) of the metrics endpoint; None: off
     # Fleet mode: how far back the spool's outbox (minutes not yet forwarded to
     # PostgreSQL) reaches at most; older ones stay in the spool only, and are
     # forwarded again once the backlog is gone (docs/fleet-agent.md).

@@ -667,7 +667,9 @@ def _agent(root: Table) -> AgentSettings:
     t = root.table("agent")
     if t is None:
         return AgentSettings()
-    t.check_keys(("name", "canary", "notifier", "proxy", "tls_warn_days", "spool_max_minutes"))
+    t.check_keys(
+        ("name", "canary", "notifier", "proxy", "tls_warn_days", "spool_max_minutes", "metrics")
+    )
     canary = t.text("canary", None)
     if canary is not None:
         if canary.startswith("dns:"):
@@ -681,10 +683,33 @@ def _agent(root: Table) -> AgentSettings:
         notifiers=tuple(_notifier(n) for n in t.tables("notifier")),
         proxy=_proxy(t),
         tls_warn_days=min(t.integer("tls_warn_days", 14, minimum=0), 3650),
+        metrics=_metrics(t),
         spool_max_minutes=t.integer(
             "spool_max_minutes", AgentSettings.spool_max_minutes, minimum=SPOOL_MIN_MINUTES
         ),
     )
+
+
+METRICS_DEFAULT = ("127.0.0.1", 9464)
+
+
+def _metrics(t: Table) -> tuple[str, int] | None:
+    """``metrics = "127.0.0.1:9464"`` (or ``":9464"``, ``true``): where the agent serves
+    its Prometheus metrics; loopback unless a host is written out. Off when absent."""
+    raw = t.raw("metrics")
+    if raw is None or raw is False:
+        return None
+    if raw is True:
+        return METRICS_DEFAULT
+    if not isinstance(raw, str):
+        raise t.error("metrics", 'must be "HOST:PORT", ":PORT" or true')
+    host, colon, port_text = raw.strip().rpartition(":")
+    if not colon:
+        host, port_text = "", raw.strip()
+    host = host.strip("[]") or METRICS_DEFAULT[0]
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise t.error("metrics", f'{raw!r} is not "HOST:PORT" with a port 0-65535')
+    return host, int(port_text)
 
 
 def _notifier(t: Table) -> Notifier:

@@ -45,6 +45,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "slawatch.commands.fleet",
     "slawatch.commands.config",
     "slawatch.commands.service",
+    "slawatch.commands.completion",
 )
 
 Handler = Callable[[argparse.Namespace, "Context"], int]
@@ -108,6 +109,28 @@ def with_database_url(config: Config, url: str | None) -> Config:
     return dataclasses.replace(config, storage_url=url)
 
 
+def version() -> str:
+    """The installed slawatch's version (``0+unknown`` when run from a bare checkout)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("slawatch")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+class _Version(argparse.Action):
+    """``--version``: looked up only when asked for (importlib.metadata is not free)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        sys.stdout.write(f"slawatch {version()}\n")
+        parser.exit(0)
+
+
 def resolve_config_path(arg: str | None) -> Path:
     """--config FILE, else $SLAWATCH_CONFIG, else ./config.toml."""
     raw = arg or os.environ.get("SLAWATCH_CONFIG") or "config.toml"
@@ -122,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", metavar="FILE", help="config file (default: $SLAWATCH_CONFIG or ./config.toml)"
     )
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name in COMMAND_MODULES:
@@ -137,6 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:  # a shell asks for completions (slawatch completion)
+        import argcomplete
+
+        argcomplete.autocomplete(parser)
     args = parser.parse_args(argv)
     ctx = Context(config_path=resolve_config_path(args.config))
     handler: Handler = args.handler

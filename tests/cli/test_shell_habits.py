@@ -1,0 +1,72 @@
+"""``slawatch --version`` and shell completion (argcomplete), through the real CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from tests.conftest import RunCli
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_version_is_the_package_version(run_cli: RunCli) -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    result = run_cli("--version")
+    assert (result.returncode, result.stdout, result.stderr) == (
+        0,
+        f"slawatch {project['version']}\n",
+        "",
+    )
+
+
+def bash_complete(line: str) -> list[str]:
+    """What bash offers for ``line`` with slawatch's completion code loaded."""
+    script = (
+        'source <(slawatch completion bash); read -ra COMP_WORDS <<< "$LINE";'
+        ' [[ "$LINE" == *" " ]] && COMP_WORDS+=("");'
+        " COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMP_LINE=$LINE; COMP_POINT=${#LINE};"
+        ' _python_argcomplete slawatch; printf "%s\\n" "${COMPREPLY[@]}"'
+    )
+    env = dict(os.environ, LINE=line, PYTHONPATH=str(REPO))
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    done = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return [w.strip() for w in done.stdout.splitlines() if w.strip()]
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")
+def test_bash_completes_commands_actions_and_options() -> None:
+    if not (Path(sys.executable).parent / "slawatch").exists():
+        pytest.skip("the slawatch console script is not installed in this environment")
+    assert bash_complete("slawatch imp") == ["import"]
+    assert [w for w in bash_complete("slawatch import ") if not w.startswith("-")] == [
+        "minutes",
+        "kuma",
+        "prometheus",
+    ]
+    assert "--monitor" in bash_complete("slawatch import kuma --mo")
+    assert bash_complete("slawatch completion f") == ["fish"]
+
+
+def test_completion_code_for_each_shell(run_cli: RunCli) -> None:
+    for shell, marker in [
+        ("bash", "complete -o nospace -o default -o bashdefault -F _python_argcomplete slawatch"),
+        ("zsh", "#compdef slawatch"),
+        ("fish", "complete --command slawatch"),
+    ]:
+        result = run_cli("completion", shell)
+        assert result.returncode == 0, result.stderr
+        assert marker in result.stdout, (shell, result.stdout[-500:])
+    bad = run_cli("completion", "tcsh")
+    assert bad.returncode == 2 and "invalid choice: 'tcsh'" in bad.stderr
