@@ -21,7 +21,7 @@ from core.money import format_money
 from core.outages import Outage, build_outages, run_table
 from core.status import DEGRADED, DOWN, UNKNOWN, UP
 from core.timeutil import YearMonth, to_minute
-from core.windows import EXCLUDED, Window, apply_windows, weekly_windows
+from core.windows import EFFECTIVE, EXCLUDED, Window, weekly_windows, window_codes
 
 COVERAGE_THRESHOLD = Decimal(90)  # percent: a month measured less than this is flagged
 MAX_SOURCES = 127  # lane arithmetic keeps per-minute counts inside one byte
@@ -69,21 +69,20 @@ def combine_sources(sources: Iterable[bytes]) -> bytes:
     return status.to_bytes(length, "big")
 
 
-def effective_minutes(
+def window_minutes(
     service: Service,
     contract: Contract,
     origin: int,
-    statuses: bytearray,
+    statuses: bytes,
     windows: Sequence[Window],
-) -> bytearray:
-    """Rule 2: combined statuses from epoch minute ``origin``, with every minute inside a
-    one-off window or the service's weekly maintenance marked ``EXCLUDED`` (in place)."""
+) -> bytes:
+    """Rules 2 and 8's input: combined statuses from epoch minute ``origin`` as window
+    codes (``core.windows.window_codes``), ``EXCLUDED`` or-ed into every minute inside
+    a one-off window or the service's weekly maintenance. ``.translate(EFFECTIVE)``
+    gives the effective statuses; ``.translate(run_table(...))`` rule 8's marks."""
     top = origin + len(statuses)
-    apply_windows(statuses, windows, origin)
-    apply_windows(
-        statuses, weekly_windows(service.maintenance, contract.timezone, origin, top), origin
-    )
-    return statuses
+    weekly = weekly_windows(service.maintenance, contract.timezone, origin, top)
+    return window_codes(statuses, [*windows, *weekly], origin)
 
 
 @dataclass(frozen=True)
@@ -245,14 +244,14 @@ def _effective(
     span_start: int,
     sources: Mapping[str, bytes],
     windows: Sequence[Window],
-) -> tuple[int, bytearray]:
-    """Rules 2-3 over the span and the whole month: (origin, effective minutes from it)."""
+) -> tuple[int, bytes]:
+    """Rules 2-3 over the span and the whole month: (origin, window codes from it)."""
     m_start, m_end = month.bounds(contract.timezone)
     origin = min(span_start, m_start)
     statuses = bytearray(span_start - origin) + bytearray(combine_sources(sources.values()))
     if len(statuses) < m_end - origin:
         statuses.extend(bytes(m_end - origin - len(statuses)))
-    return origin, effective_minutes(service, contract, origin, statuses, windows)
+    return origin, window_minutes(service, contract, origin, bytes(statuses), windows)
 
 
 def _horizon(span_start: int, sources: Mapping[str, bytes]) -> int:
@@ -288,16 +287,15 @@ def month_days(
     """
     tz = contract.timezone
     m_end = month.bounds(tz)[1]
-    origin, effective = _effective(service, contract, month, span_start, sources, windows)
+    origin, codes = _effective(service, contract, month, span_start, sources, windows)
+    effective = codes.translate(EFFECTIVE)
     stop = m_end if until is None else min(m_end, until)
     out = []
     day = month.start(tz)
     while (a := to_minute(day)) < m_end:
         nxt = day + timedelta(days=1)  # wall-clock arithmetic: the next local midnight
         b = max(a, min(to_minute(nxt), stop))
-        out.append(
-            MonthDay(day.date(), a, b, tally(bytes(effective[a - origin : b - origin]), contract))
-        )
+        out.append(MonthDay(day.date(), a, b, tally(effective[a - origin : b - origin], contract)))
         day = nxt
     return tuple(out)
 
@@ -326,14 +324,14 @@ def compute_month(
     neither is said.
     """
     m_start, m_end = month.bounds(contract.timezone)
-    origin, effective = _effective(service, contract, month, span_start, sources, windows)
+    origin, codes = _effective(service, contract, month, span_start, sources, windows)
     horizon = _horizon(span_start, sources)
 
-    counted = tally(bytes(effective[m_start - origin : m_end - origin]), contract)
+    counted = tally(codes[m_start - origin : m_end - origin].translate(EFFECTIVE), contract)
 
     outages = build_outages(
         service=service.name,
-        marks=bytes(effective).translate(run_table(contract.degraded_is_down)),
+        marks=codes.translate(run_table(contract.degraded_is_down)),
         origin=origin,
         month=(m_start, m_end),
         cases=cases,

@@ -1,9 +1,19 @@
 """Rule 8: outages as maximal runs of down minutes, reported or not.
 
-Runs are found with one regular expression over a byte string (``D`` down,
-``X`` excluded, ``.`` anything else), so a month is scanned at C speed. An
-excluded minute inside a run neither ends it nor counts; the run starts at its
-first down minute and ends after its last.
+Runs are found on the *measured* status, before exclusions, with one regular
+expression over a byte string, so a month is scanned at C speed:
+
+- ``D`` down (or degraded, when it counts as down) and not excluded;
+- ``E`` measured down but inside a maintenance window or an exclusion;
+- ``X`` any other excluded minute (up, degraded, unknown);
+- ``.`` anything else.
+
+A run starts at its first measured-down minute (``D`` or ``E``) even when that
+minute is excluded, so a failure that begins during maintenance and outlasts it
+is one outage starting when it began, and a case opened during its excluded
+part reports it. It ends after its last measured-down minute. An excluded
+minute inside a run neither ends it nor counts; only ``D`` minutes count, and a
+run with none (wholly inside windows) is no outage.
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ from core.status import DEGRADED, DOWN
 from core.timeutil import from_minute, iso_z
 from core.windows import EXCLUDED
 
-_RUN_RE = re.compile(rb"D(?:X*D)*")
+_RUN_RE = re.compile(rb"[DE](?:X*[DE])*")
 ONGOING_GRACE = 5  # minutes: an agent writes a minute's verdict shortly after it closes
 
 
@@ -28,7 +38,7 @@ ONGOING_GRACE = 5  # minutes: an agent writes a minute's verdict shortly after i
 class Outage:
     id: str  # stable: f"{service}-{start:%Y%m%dT%H%MZ}"
     service: str
-    start: datetime  # the first down minute (possibly in the previous month)
+    start: datetime  # the first measured-down minute (maybe excluded, maybe last month)
     end: datetime  # exclusive: the minute after the last down minute
     minutes: int  # non-excluded down minutes inside the month being reported
     reported: bool
@@ -57,12 +67,18 @@ class Outage:
 
 
 def run_table(degraded_is_down: bool) -> bytes:
-    """``bytes.translate`` table: effective status code -> ``D``, ``X`` or ``.``."""
+    """``bytes.translate`` table: window code -> ``D``, ``E``, ``X`` or ``.``.
+
+    A window code (``core.windows.window_codes``) is the measured status, with
+    ``EXCLUDED`` or-ed in for a minute inside a window, so the measured status
+    of an excluded minute is still there to start or continue a run.
+    """
     table = bytearray(b"." * 256)
-    table[DOWN] = ord("D")
-    if degraded_is_down:
-        table[DEGRADED] = ord("D")
-    table[EXCLUDED] = ord("X")
+    bad = (DOWN, DEGRADED) if degraded_is_down else (DOWN,)
+    for code in range(4):
+        table[code | EXCLUDED] = ord("E") if code in bad else ord("X")
+        if code in bad:
+            table[code] = ord("D")
     return bytes(table)
 
 

@@ -18,6 +18,9 @@ from core.timeutil import from_minute, to_minute
 
 WindowKind = Literal["maintenance", "exclusion"]
 EXCLUDED = 4  # the code of an excluded minute in an effective-status array
+# Window codes (``window_codes``) keep the measured status under the EXCLUDED bit;
+# this table turns them into effective statuses (every excluded minute EXCLUDED).
+EFFECTIVE: bytes = bytes(range(4)) + bytes([EXCLUDED] * 4) + bytes(248)
 
 
 @dataclass(frozen=True, order=True)
@@ -80,6 +83,22 @@ def excluded_mask(windows: Iterable[Window], start: int, length: int) -> bytearr
         if a < b:
             mask[a:b] = b"\x01" * (b - a)
     return mask
+
+
+def window_codes(statuses: bytes, windows: Iterable[Window], start: int) -> bytes:
+    """Each status from ``start`` with ``EXCLUDED`` or-ed in inside any window.
+
+    Codes 0-3 are minutes outside every window, 4-7 the same statuses inside
+    one: the month's tally reads them through ``EFFECTIVE`` (rule 2), the
+    outage scan reads the measured status under the bit (rule 8). Done as one
+    big-integer OR: each mask byte 1 shifted left by 2 is 4, inside its own byte.
+    """
+    length = len(statuses)
+    mask = excluded_mask(windows, start, length)
+    if 1 not in mask:
+        return bytes(statuses)
+    value = int.from_bytes(statuses, "big") | (int.from_bytes(mask, "big") << 2)
+    return value.to_bytes(length, "big")
 
 
 def apply_windows(statuses: bytearray, windows: Iterable[Window], start: int) -> None:

@@ -34,12 +34,13 @@ from core.month import (
     compute_month,
     figures,
     month_days,
+    window_minutes,
 )
 from core.outages import Outage, run_table
 from core.status import DEGRADED, DOWN
 from core.timeutil import YearMonth, iso_z, to_minute
 from core.vantage import NO_VOTES, Probe, Vantage, vantage
-from core.windows import Window, apply_windows, weekly_windows
+from core.windows import Window
 from store.health import AgentHealth
 from store.rows import ProbeState
 from store.store import Store
@@ -243,16 +244,14 @@ class _Edges:
         self.store = store
         self.service = service
         self.contract = contract
-        self.table = run_table(contract.degraded_is_down)
 
     def marks(
         self, sources: Mapping[str, bytes], start: int, end: int, windows: Sequence[Window]
     ) -> bytes:
-        """Rule 8's D/X/. marks of [start, end), the one-off ``windows`` and weekly ones applied."""
-        eff = bytearray(combine_sources(sources.values()).ljust(end - start, b"\0"))
-        weekly = weekly_windows(self.service.maintenance, self.contract.timezone, start, end)
-        apply_windows(eff, [*windows, *weekly], start)
-        return bytes(eff).translate(self.table)
+        """Rule 8's marks of [start, end), the one-off ``windows`` and weekly ones applied."""
+        statuses = combine_sources(sources.values()).ljust(end - start, b"\0")
+        codes = window_minutes(self.service, self.contract, start, statuses, windows)
+        return codes.translate(run_table(self.contract.degraded_is_down))
 
     async def reach(
         self, edge: int, direction: int, chunks: list[tuple[int, dict[str, bytes]]]

@@ -89,3 +89,56 @@ def test_half_hour_zone_and_an_outage_from_the_previous_month(tmp_path: Path) ->
     claim, _ = claims.read_bundle(path)
     failed = {c.name for c in verify(claim) if not c.ok}
     assert failed == {"chain probe-2"}
+
+
+MAINTENANCE_CONFIG = """
+[storage]
+path = "maint.db"
+
+[[contract]]
+name = "std"
+
+[[service]]
+name = "portal"
+contract = "std"
+monthly_fee = "1000.00"
+[[service.maintenance]]
+day = "sat"
+from = "22:00"
+to = "04:00"
+"""
+
+
+def test_a_failure_that_began_in_maintenance_verifies(tmp_path: Path) -> None:
+    """Rule 8 through a bundle: down from Saturday 10 Oct 23:00 (inside the 22:00-04:00
+    maintenance) to 05:30, reported by a case opened at 23:10, during the maintenance."""
+    config = load_config(write_config(tmp_path, MAINTENANCE_CONFIG))
+    began = to_minute(datetime(2026, 10, 10, 23, tzinfo=UTC))
+    back = to_minute(datetime(2026, 10, 11, 5, 30, tzinfo=UTC))
+    rows = [
+        MinuteRow("portal", "agent", m, 3 if began <= m < back else 1, 90, None)
+        for m in range(began - 120, back + 60)
+    ]
+
+    async def build() -> claims.Exported:
+        async with await SqliteStore.open(config.storage_path) as store:
+            await store.import_minutes([rows])
+            await store.open_case(
+                service="portal", priority="critical", title="down in maintenance", ref=None,
+                opened_at=datetime(2026, 10, 10, 23, 10, tzinfo=UTC),
+            )  # fmt: skip
+            return await claims.gather(
+                store, config, "portal", YearMonth(2026, 10), datetime(2026, 11, 2, tzinfo=UTC)
+            )
+
+    doc = run(build()).document
+    (outage,) = doc["outages"]
+    assert (outage["start"], outage["end"]) == ("2026-10-10T23:00:00Z", "2026-10-11T05:30:00Z")
+    assert (outage["minutes"], outage["reported"], outage["case_id"]) == (90, True, 1)
+    assert [c["id"] for c in doc["cases"]] == [1]
+    assert doc["figures"]["downtime_minutes"] == 90
+    assert doc["figures"]["reported_downtime_minutes"] == 90
+    path = tmp_path / "portal.json"
+    claims.write_atomic(path, bundle.dumps(doc))
+    claim, _ = claims.read_bundle(path)
+    assert all(c.ok for c in verify(claim)), [c for c in verify(claim) if not c.ok]

@@ -319,10 +319,12 @@ def test_maintenance_and_exclusion_leave_both_sides_of_the_ratio(world: World) -
     # 17:00-19:00 (given as 21:00+02:00; 120, 60 of them down). 420 down of 44,280 measured.
     check(world.report["windows"], down=420, excluded=360, credit=25, amount="250.00")
     (outage,) = world.outages["windows"]
-    # The run starts at its first down minute that is not excluded.
+    # Rule 8: the run is found on the measured status, so it starts when the failure
+    # began (inside the maintenance) and ends after its last measured-down minute
+    # (inside the exclusion); only its 420 non-excluded minutes count.
     assert (outage["start"], outage["end"], outage["minutes"]) == (
-        "2026-10-12T10:00:00Z",
-        "2026-10-12T17:00:00Z",
+        "2026-10-12T08:00:00Z",
+        "2026-10-12T18:00:00Z",
         420,
     )
     assert outage["reported"] is False and outage["case_id"] is None

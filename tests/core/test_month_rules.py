@@ -162,7 +162,9 @@ def test_excluded_minutes_leave_numerator_and_denominator(make_config: ConfigFac
     assert report.downtime_minutes == 100
     assert report.measured_minutes == 43_200 - 300
     assert report.outages[0].minutes == 100
-    assert report.outages[0].start == datetime(2026, 11, 1, 5, 0, tzinfo=UTC)
+    # The failure began at midnight, inside the windows: the outage starts then.
+    assert report.outages[0].start == datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
+    assert report.outages[0].end == datetime(2026, 11, 1, 6, 40, tzinfo=UTC)
 
 
 def test_unknown_and_degraded_policies(make_config: ConfigFactory) -> None:
@@ -334,3 +336,88 @@ def test_span_may_start_before_the_month_and_run_past_it(make_config: ConfigFact
     )
     assert report.downtime_minutes == 0
     assert report.outages == ()
+
+
+def _compute(
+    cfg: Config, data: bytes, windows: Sequence[Window] = (), cases: Sequence[Case] = ()
+) -> MonthReport:
+    contract = cfg.contract_for("portal")
+    return compute_month(
+        service=cfg.services["portal"],
+        contract=contract,
+        month=NOV,
+        span_start=NOV.bounds(contract.timezone)[0],
+        sources={"agent": data},
+        windows=windows,
+        cases=cases,
+    )
+
+
+SAT_MAINTENANCE = '[[service.maintenance]]\nday = "sat"\nfrom = "22:00"\nto = "04:00"'
+
+
+def test_failure_starting_inside_weekly_maintenance_starts_when_it_began(
+    make_config: ConfigFactory,
+) -> None:
+    # Saturday 7 November 2026, maintenance 22:00-04:00 UTC. The service fails at
+    # 23:00 and stays down until 05:30 on Sunday: one outage from 23:00 to 05:30,
+    # of which only 04:00-05:30 (90 minutes) is downtime.
+    cfg = make_config(maintenance=SAT_MAINTENANCE)
+    start, end = NOV.bounds(cfg.contract_for("portal").timezone)
+    fail = to_minute(datetime(2026, 11, 7, 23, tzinfo=UTC)) - start
+    back = to_minute(datetime(2026, 11, 8, 5, 30, tzinfo=UTC)) - start
+    data = _bytes_with(end - start, [(fail, back)])
+    # A case opened at 23:10, during the maintenance, reports it (72 h from 23:00).
+    during = Case(1, "portal", "critical", "down", datetime(2026, 11, 7, 23, 10, tzinfo=UTC))
+    report = _compute(cfg, data, cases=[during])
+    (outage,) = report.outages
+    assert outage.start == datetime(2026, 11, 7, 23, tzinfo=UTC)
+    assert outage.end == datetime(2026, 11, 8, 5, 30, tzinfo=UTC)
+    assert outage.id == "portal-20261107T2300Z"
+    assert outage.minutes == 90
+    assert (outage.reported, outage.case_id) == (True, 1)
+    assert outage.report_by == datetime(2026, 11, 10, 23, tzinfo=UTC)
+    assert report.downtime_minutes == report.reported_downtime_minutes == 90
+    # Opened before the failure began, the same case reports nothing.
+    early = Case(2, "portal", "critical", "early", datetime(2026, 11, 7, 22, 59, tzinfo=UTC))
+    assert not _compute(cfg, data, cases=[early]).outages[0].reported
+
+
+def test_failure_starting_inside_an_exclusion_starts_when_it_began(
+    make_config: ConfigFactory,
+) -> None:
+    # Exclusion 10:00-12:00 on 3 November (upstream hosting); down 11:00-12:45.
+    cfg = make_config()
+    start, end = NOV.bounds(cfg.contract_for("portal").timezone)
+    at = to_minute(datetime(2026, 11, 3, 10, tzinfo=UTC))
+    window = Window(at, at + 120, "exclusion", "upstream hosting")
+    data = _bytes_with(end - start, [(at + 60 - start, at + 165 - start)])
+    case = Case(7, "portal", "high", "down", datetime(2026, 11, 3, 11, 30, tzinfo=UTC))
+    report = _compute(cfg, data, [window], [case])
+    (outage,) = report.outages
+    assert (outage.start, outage.end) == (
+        datetime(2026, 11, 3, 11, tzinfo=UTC),
+        datetime(2026, 11, 3, 12, 45, tzinfo=UTC),
+    )
+    assert (outage.minutes, outage.case_id) == (45, 7)
+    assert report.excluded_minutes == 120
+    assert report.downtime_minutes == report.reported_downtime_minutes == 45
+    assert report.claimable_credit_amount == report.credit_amount
+
+
+def test_a_run_wholly_inside_windows_is_no_outage(make_config: ConfigFactory) -> None:
+    # Down 23:00-03:00 inside the Saturday window, and 10:00-11:00 inside an
+    # exclusion that bridges into the maintenance: neither is an outage.
+    cfg = make_config(maintenance=SAT_MAINTENANCE)
+    start, end = NOV.bounds(cfg.contract_for("portal").timezone)
+    sat = to_minute(datetime(2026, 11, 7, 22, tzinfo=UTC)) - start
+    excl = to_minute(datetime(2026, 11, 14, 9, tzinfo=UTC))
+    runs = [(sat + 60, sat + 300), (excl + 60 - start, excl + 120 - start)]
+    data = _bytes_with(end - start, runs)
+    report = _compute(cfg, data, [Window(excl, excl + 180, "exclusion", "customer site")])
+    assert report.outages == ()
+    assert report.downtime_minutes == 0
+    # One minute past the window's end makes it an outage of one minute, from 23:00.
+    longer = _bytes_with(end - start, [(sat + 60, sat + 361)])
+    (outage,) = _compute(cfg, longer).outages
+    assert (outage.start, outage.minutes) == (datetime(2026, 11, 7, 23, tzinfo=UTC), 1)

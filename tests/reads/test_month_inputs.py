@@ -135,3 +135,23 @@ def test_month_report_is_the_inputs_computed(tmp_path: Path) -> None:
     assert asyncio.run(report()) == inputs.compute()
     assert inputs.compute().downtime_minutes == 60
     assert timedelta(minutes=inputs.bounds[1] - inputs.bounds[0]) == timedelta(days=31)
+
+
+def test_a_failure_that_began_in_a_window_before_the_month(tmp_path: Path) -> None:
+    """Rule 8 on the store: the run is followed back into the window it began in,
+    across the month start, and a case opened during the excluded part reports it."""
+
+    async def fill(store: Store) -> None:
+        await store.record_minutes(_rows("agent", START - 120, START - 30, UP))
+        await store.record_minutes(_rows("agent", START - 30, START + 60, DOWN))
+        await store.record_minutes(_rows("agent", START + 60, START + 120, UP))
+        await store.add_exclusion("portal", START - 60, START + 20, "upstream")
+        await store.open_case("portal", "high", "down", from_minute(START - 10))
+
+    _, inputs = _run(tmp_path, fill)
+    assert inputs.span[0] <= START - 30
+    report = inputs.compute()
+    (outage,) = report.outages
+    assert (outage.start, outage.end) == (from_minute(START - 30), from_minute(START + 60))
+    assert (outage.minutes, report.downtime_minutes, report.excluded_minutes) == (40, 40, 20)
+    assert outage.reported and outage.case_id == 1
