@@ -54,7 +54,7 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+import core.tls
 from core.config import Probe
 from core.errors import ConfigError
 from core.jsonpath import lookup, matches
@@ -613,11 +614,6 @@ def _result(probe: Probe, at: datetime, attempt: _Attempt, attempts: int) -> Pro
 def tls_warning(result: ProbeResult, warn_days: int, now: datetime) -> str | None:
     """A line saying the certificate expires within ``warn_days`` (or has), else None."""
     expiry = result.tls_expires_at
-    if expiry is None:
+    if expiry is None or not core.tls.warns(expiry, now, warn_days):
         return None
-    left = expiry - now.astimezone(UTC)
-    if left.total_seconds() > warn_days * 86400:
-        return None
-    if left.total_seconds() <= 0:
-        return f"its TLS certificate expired on {expiry:%Y-%m-%d %H:%M}Z"
-    return f"its TLS certificate expires on {expiry:%Y-%m-%d %H:%M}Z ({left.days} day(s) left)"
+    return core.tls.warning_line(expiry, now)

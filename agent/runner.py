@@ -403,12 +403,8 @@ class Agent:
 
     def _check_tls(self, name: str, result: ProbeResult) -> None:
         """Warn (log and notifiers) once a day while a certificate nears its expiry."""
-        probe = self.targets[name].probe
-        days = probe.tls_warn_days
-        if days is None:
-            days = self.config.agent.tls_warn_days
         now = self._clock()
-        why = tls_warning(result, days, now)
+        why = tls_warning(result, self.config.tls_warn_days_for(name), now)
         if why is None:
             self._tls_warned.pop(name, None)
             return

@@ -191,6 +191,14 @@ class Config:
     def calendar_for(self, contract: Contract) -> Calendar | None:
         return self.calendars.get(contract.calendar) if contract.calendar else None
 
+    def tls_warn_days_for(self, service: str) -> int:
+        """How many days ahead a certificate of ``service`` warns: the probe's
+        ``tls_warn_days``, else the agent's."""
+        probe = self.services[service].probe
+        if probe is not None and probe.tls_warn_days is not None:
+            return probe.tls_warn_days
+        return self.agent.tls_warn_days
+
 
 def load_config(path: Path) -> Config:
     """Read and validate a config file; every mistake is a ConfigError naming file and key."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +39,7 @@ from core.month import (
 from core.outages import Outage, run_table
 from core.status import DEGRADED, DOWN
 from core.timeutil import YearMonth, iso_z, to_minute
+from core.tls import soonest, warns
 from core.vantage import NO_VOTES, Probe, Vantage, vantage
 from core.windows import Window
 from store.health import AgentHealth
@@ -482,7 +483,7 @@ async def _service_overview(
             continue
         if past.credit_amount > 0 or past.claimable_credit_amount > 0:
             pending.append(_pending(past, complete=month != current))
-    state = _service_state(svc, probes, current, report, now, config.agent.tls_warn_days)
+    state = _service_state(svc, probes, current, report, now, config.tls_warn_days_for(name))
     return state, report, pending, reportable
 
 
@@ -557,11 +558,7 @@ def _service_state(
     interval = svc.probe.interval if svc.probe else None
     votes = vantage((Probe(p.source, p.status, p.at) for p in probes), now, interval)
     latencies = [p.latency_ms for p in probes if p.latency_ms is not None]
-    expiries = [p.tls_expires_at for p in probes if p.tls_expires_at is not None]
-    expiry = min(expiries) if expiries else None
-    warn_days = svc.probe.tls_warn_days if svc.probe else None
-    if warn_days is None:
-        warn_days = tls_warn_days
+    expiry = soonest(p.tls_expires_at for p in probes)
     return ServiceState(
         name=svc.name,
         state=votes.state,
@@ -572,7 +569,7 @@ def _service_state(
         stale=votes.stale,
         vantage=votes,
         tls_expires_at=expiry,
-        tls_warning=expiry is not None and expiry - now <= timedelta(days=warn_days),
+        tls_warning=warns(expiry, now, tls_warn_days),
         coverage_percent=report.coverage_percent,
         coverage_low=report.coverage_low,
         provisional=report.provisional,

@@ -29,6 +29,7 @@ from core.month import MonthReport
 from core.outages import Outage
 from core.status import name_of
 from core.timeutil import YearMonth, to_minute
+from core.tls import soonest
 from core.vantage import Probe
 from core.windows import Window
 from reads.reports import PENDING_MONTHS, overview
@@ -249,6 +250,7 @@ def skeleton_row(config: Config, name: str) -> ServiceRow:
         band_credit=None,
         budget_minutes=None,
         contract=svc.contract,
+        tls_warn_days=config.tls_warn_days_for(name),
     )
 
 
@@ -278,6 +280,7 @@ def live(row: ServiceRow, probes: Sequence[ProbeState], now: datetime) -> Servic
         last_probe_at=max(p.at for p in probes),
         latency_ms=shown.latency_ms,
         error=shown.error,
+        tls_expires_at=soonest(p.tls_expires_at for p in probes),
     )
 
 

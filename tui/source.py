@@ -24,6 +24,7 @@ from core.config import Config
 from core.errors import InputError
 from core.status import DOWN, UNKNOWN
 from core.timeutil import YearMonth, from_minute, to_minute
+from core.tls import soonest
 from core.windows import weekly_windows
 from reads.fleet import Fleet, fleet
 from reads.reports import CaseView, case_view, month_inputs
@@ -140,6 +141,7 @@ class StoreSource:
                     latency_ms=fresher.latency_ms,
                     error=fresher.error,
                     votes=fresher.votes,
+                    tls_expires_at=fresher.tls_expires_at,
                 )
             services.append(row)
         cases = self._last.cases if self._last is not None else full.cases
@@ -228,6 +230,8 @@ class StoreSource:
             ),
             agents=tuple(_agent_vote(p, sources.get(p.source, b"")) for p in probes),
             probe_interval_s=svc.probe.interval.total_seconds() if svc.probe else 60.0,
+            tls_expires_at=soonest(p.tls_expires_at for p in probes),
+            tls_warn_days=self.config.tls_warn_days_for(service),
         )
 
     # -- writes -------------------------------------------------------------------

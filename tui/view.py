@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from core.outages import Outage
 from core.status import StatusName
+from core.tls import warns
 from core.vantage import Probe, Vantage, vantage
 
 
@@ -36,6 +37,12 @@ class ServiceRow:
     coverage: Decimal | None = None  # percent of the month's countable minutes recorded
     coverage_low: bool = False  # below core.month.COVERAGE_THRESHOLD
     votes: tuple[Probe, ...] = ()  # each agent's latest probe (fleet mode: several agents)
+    tls_expires_at: datetime | None = None  # the soonest certificate expiry the agents saw
+    tls_warn_days: int = 14  # the service's ``tls_warn_days``
+
+    def tls_warning(self, now: datetime) -> bool:
+        """The certificate expires within ``tls_warn_days`` of ``now`` (or has expired)."""
+        return warns(self.tls_expires_at, now, self.tls_warn_days)
 
     def vantage(self, now: datetime) -> Vantage:
         """The agents' votes as of ``now`` (a vote goes stale with the clock)."""
@@ -150,6 +157,8 @@ class ServiceDetail:
     provisional: bool = False  # the month is not over
     agents: tuple[AgentVote, ...] = ()  # one per agent that probes the service
     probe_interval_s: float = 60.0
+    tls_expires_at: datetime | None = None  # the soonest certificate expiry the agents saw
+    tls_warn_days: int = 14
 
 
 @dataclass(frozen=True)

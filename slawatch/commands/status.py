@@ -45,6 +45,7 @@ def _status(args: argparse.Namespace, ctx: Context) -> int:
 
 def render(view: Overview) -> str:
     from core.money import format_money
+    from core.tls import warning_line
     from slawatch.commands.case import render_cases
 
     out: list[str] = []
@@ -119,9 +120,9 @@ def render(view: Overview) -> str:
             )
         )
     warnings = [
-        f"{s.name}: its TLS certificate expires {when(s.tls_expires_at)}"
+        f"{s.name}: {warning_line(s.tls_expires_at, view.now)}"
         for s in view.services
-        if s.tls_warning
+        if s.tls_warning and s.tls_expires_at is not None
     ]
     if warnings:
         out += ["", "Certificates", *warnings]

@@ -469,3 +469,8 @@ async def test_tls_expiry_reaches_status_json_and_warns_ahead(
     assert shop["tls_expires_at"] is not None and shop["tls_expires_at"].endswith("Z")
     assert abs(datetime.fromisoformat(shop["tls_expires_at"]) - soon) < timedelta(seconds=2)
     assert shop["tls_warning"] is True  # 5 days left, tls_warn_days = 14
+    from slawatch.commands.status import render
+
+    text = render(view)  # the text status says it in its own section, as the agent's log did
+    assert "Certificates\nshop: its TLS certificate expires on " in text and "days left)" in text
+    assert any("its TLS certificate expires on" in r.getMessage() for r in caplog.records)

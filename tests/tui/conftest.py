@@ -2,8 +2,9 @@
 
 The content is the demo's own seeded history (``slawatch.demo.seed``) written
 once per session at ``NOW``, plus a live probe state per service: ``search``
-down, ``billing`` degraded, ``portal`` up, ``mail`` stale. Each test gets its
-own copy of the folder, so tests that write cannot disturb one another.
+down, ``billing`` degraded, ``portal`` up, ``mail`` stale (its certificate expiring
+in 5 days). Each test gets its own copy of the folder, so tests that write cannot
+disturb one another.
 
 ``fleet_config``: the same history seen by three vantage points instead of
 one agent. All three see ``search`` down, ``billing`` degraded and ``mail``
@@ -32,6 +33,11 @@ NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)  # a Sunday
 BASE_URL = "http://127.0.0.1:9"  # never probed in these tests
 
 
+# mail's certificate expires in 5 days (within tls_warn_days = 14: the main screen
+# and its detail screen warn); portal's in 200 days (quiet).
+CERTIFICATES = {"mail": NOW + timedelta(days=5), "portal": NOW + timedelta(days=200)}
+
+
 def pinned() -> datetime:
     return NOW
 
@@ -48,7 +54,10 @@ async def _build(folder: Path) -> None:
         ):
             at = NOW - timedelta(seconds=seconds)
             error = "status:503" if status == DOWN else None
-            await store.record_probe(ProbeState(service, "agent", at, status, latency, error))
+            expiry = CERTIFICATES.get(service)
+            await store.record_probe(
+                ProbeState(service, "agent", at, status, latency, error, tls_expires_at=expiry)
+            )
         await store.checkpoint()
 
 

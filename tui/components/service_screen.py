@@ -20,6 +20,7 @@ from textual.widgets import Footer
 from core.errors import SlawatchError
 from core.outages import Outage
 from core.timeutil import YearMonth
+from core.tls import left_text, warns
 from tui import fmt
 from tui.components.fact_line import FactLine
 from tui.components.month_strip import MonthStrip
@@ -112,7 +113,7 @@ class ServiceScreen(Screen[None]):
         self.detail = d
         now = self._now()
         palette = Palette.from_theme(self.app.theme_variables)
-        self.query_one("#detail-title", FactLine).show(_facts(d, palette))
+        self.query_one("#detail-title", FactLine).show(_facts(d, now, palette))
         self.query_one(MonthStrip).show(d.days)
         fleet = len(d.agents) > 1  # one agent: the screen a single machine always had
         vantage_box = self.query_one("#vantage-box")
@@ -134,7 +135,7 @@ class ServiceScreen(Screen[None]):
         _subtitle(self.query_one("#outages-box"), f"{unreported} unreported" if unreported else "")
 
 
-def _facts(d: ServiceDetail, palette: Palette) -> list[Text]:
+def _facts(d: ServiceDetail, now: datetime, palette: Palette) -> list[Text]:
     """The header's facts, each kept whole when the line wraps."""
     band_style = f"bold {palette.bad}" if d.credit_percent else palette.good
     claim_style = palette.good if d.claimable_amount else ""
@@ -150,7 +151,22 @@ def _facts(d: ServiceDetail, palette: Palette) -> list[Text]:
         Text.assemble("band ", (fmt.credit_band(d.credit_percent), band_style)),
         Text(f"credit {fmt.money(d.credit_amount, d.currency)}"),
         Text.assemble("claimable ", (fmt.money(d.claimable_amount, d.currency), claim_style)),
+        *_certificate(d, now, palette),
     ]
+
+
+def _certificate(d: ServiceDetail, now: datetime, palette: Palette) -> list[Text]:
+    """The certificate's expiry (HTTPS probes): muted, or a warning within ``tls_warn_days``."""
+    if d.tls_expires_at is None:
+        return []
+    left = left_text(d.tls_expires_at, now)
+    at = fmt.when(d.tls_expires_at)
+    if left == "expired":
+        return [Text(f"⚠ certificate expired {at}", style=f"bold {palette.bad}")]
+    text = f"certificate expires {at} ({left})"
+    if not warns(d.tls_expires_at, now, d.tls_warn_days):
+        return [Text(text, style=palette.muted)]
+    return [Text(f"⚠ {text}", style=f"bold {palette.warn}")]
 
 
 def _subtitle(box: Widget, text: str) -> None:

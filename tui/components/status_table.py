@@ -12,6 +12,7 @@ from textual.events import Resize
 from textual.reactive import reactive
 
 from core.status import DEGRADED, DOWN
+from core.tls import left_text
 from core.vantage import Vantage
 from tui import fmt
 from tui.components.row_table import Cells, RowTable
@@ -141,14 +142,24 @@ class StatusTable(RowTable):
         fixed = 6 if compact else 7  # name, latency, [spark], month, measured, budget, band
         agents = (agents_text(row.vantage(now), palette),) if fleet else ()
         first = 2 if fleet and compact else 1  # a narrow fleet table drops the latency
+        last = static[fixed:]
+        if row.error is None and row.tls_warning(now):  # the error column is free: say it there
+            last = (certificate_text(row, now, palette), *last[1:])
         return (
             static[0],
             state_text(row.live_state(now), stale, palette),
             *agents,
             *static[first:fixed],
             Text(fmt.age(row.last_probe_at, now), justify="right", style=probe_style),
-            *static[fixed:],
+            *last,
         )
+
+
+def certificate_text(row: ServiceRow, now: datetime, palette: Palette) -> Text:
+    """``⚠ cert: 5 days left`` (yellow), ``⚠ cert: expired`` (red), for a row that warns."""
+    assert row.tls_expires_at is not None
+    left = left_text(row.tls_expires_at, now)
+    return Text(f"⚠ cert: {left}", style=palette.bad if left == "expired" else palette.warn)
 
 
 def agents_text(votes: Vantage, palette: Palette) -> Text:

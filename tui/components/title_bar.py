@@ -36,6 +36,10 @@ class TitleBar(FactLine):
         agents = {v.agent for row in services if len(row.votes) > 1 for v in row.votes}
         if agents:  # a fleet: how many vantage points, and the key to their screen
             parts.append(Text.assemble(f"{len(agents)} agents ", ("(a)", palette.muted)))
+        certificates = sum(row.tls_warning(now) for row in services)
+        if certificates:  # the table's error column may be cut on a narrow screen
+            word = "certificate" if certificates == 1 else "certificates"
+            parts.append(Text(f"⚠ {certificates} {word} expiring", style=palette.warn))
         parts.append(Text(now.astimezone(UTC).strftime("%a %H:%M:%S UTC")))
         if problem:
             parts.append(Text(f"⚠ {problem}", style=f"bold {palette.bad}"))
