@@ -53,7 +53,8 @@ from agent.sink import SpoolSink, StoreSink
 from agent.systemd import SystemdNotifier
 from agent.verdict import Verdict, all_failing_alike, apply_canary, fold
 from agent.writer import MinuteSink, Writer
-from core.config import Config, Probe, load_config
+from core.config import Config, Probe
+from core.configfile import load_config
 from core.errors import ConfigError, SlawatchError
 from core.status import NAMES, UP
 from core.timeutil import from_minute, iso_z, to_minute, utc_now

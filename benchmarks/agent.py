@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent import Agent  # noqa: E402
-from core.config import load_config  # noqa: E402
+from core.configfile import load_config  # noqa: E402
 
 SERVER = textwrap.dedent(
     """

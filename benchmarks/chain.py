@@ -27,7 +27,7 @@ sys.path.insert(0, str(_HERE.parent))
 
 from core import bundle  # noqa: E402
 from core.claim import verify  # noqa: E402
-from core.config import parse_config  # noqa: E402
+from core.configfile import parse_config  # noqa: E402
 from core.timeutil import YearMonth, to_minute  # noqa: E402
 from slawatch import claims  # noqa: E402
 from store import chain as store_chain  # noqa: E402

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from core.cases import Case
-from core.config import Config, parse_config
+from core.config import Config
+from core.configfile import parse_config
 from core.month import MonthReport, compute_month
 from core.status import DEGRADED, DOWN, UNKNOWN, UP
 from core.timeutil import YearMonth, from_minute

@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(REPO))
 
-from core.config import parse_config  # noqa: E402
+from core.configfile import parse_config  # noqa: E402
 from core.status import DOWN, UP  # noqa: E402
 from core.timeutil import YearMonth, to_minute  # noqa: E402
 from reads.reports import month_reports  # noqa: E402

@@ -29,7 +29,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 sys.path.insert(0, str(REPO))
 
 from core import bundle  # noqa: E402
-from core.config import load_config  # noqa: E402
+from core.configfile import load_config  # noqa: E402
 from core.timeutil import YearMonth, to_minute  # noqa: E402
 from slawatch import claims  # noqa: E402
 from store import MinuteRow, open_store  # noqa: E402

@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(REPO))
 
-from core.config import load_config  # noqa: E402
+from core.configfile import load_config  # noqa: E402
 from core.status import DOWN, UP  # noqa: E402
 from core.timeutil import YearMonth  # noqa: E402
 from reads.reports import month_report  # noqa: E402

@@ -1,9 +1,10 @@
 """Typed, frozen configuration: calendars, contracts, services, probes.
 
 The dataclasses below are the contract between config parsing and every other
-part of slawatch (agent, store, dashboard, CLI). Parsing and validation
-(``load_config``) turn config.toml into these objects, naming the file and key
-of every mistake.
+part of slawatch (agent, store, dashboard, CLI). Parsing and validation live in
+the loader, ``core.configfile`` (``load_config``, ``parse_config``), which turns
+config.toml into these objects, naming the file and key of every mistake. This
+module imports no loader: the loader imports it.
 """
 
 from __future__ import annotations
@@ -31,8 +32,6 @@ __all__ = [
     "Probe",
     "Service",
     "WeeklyMaintenance",
-    "load_config",
-    "parse_config",
     "parse_duration",
 ]
 
@@ -199,19 +198,3 @@ class Config:
             return probe.tls_warn_days
         return self.agent.tls_warn_days
 
-
-def load_config(path: Path) -> Config:
-    """Read and validate a config file; every mistake is a ConfigError naming file and key."""
-    from core.configfile import read_config
-
-    return read_config(path)
-
-
-def parse_config(text: str, path: Path, *, display: str | None = None) -> Config:
-    """Validate config text as if read from ``path`` (relative paths resolve against its folder).
-
-    ``display`` is how error messages name the file (default: ``path`` as given).
-    """
-    from core.configfile import parse_text
-
-    return parse_text(text, path, display or str(path))

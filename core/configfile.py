@@ -1,5 +1,8 @@
 """config.toml -> Config: parse with tomllib, validate every key, build frozen objects.
 
+The loader: ``load_config(path)`` and ``parse_config(text, path)``. It imports
+the dataclasses of ``core.config``, never the other way round (no import circle).
+
 Each section has one small function taking a ``Table`` (which knows its key
 path), so every error names the file and the exact key, e.g.
 ``config.toml: contract[0].bands[2].min_availability: must be lower than ...``.
@@ -53,7 +56,8 @@ _CURRENCY_RE = re.compile(r"^[A-Za-z]{3}$")
 _COMPLEMENT = "100-availability"
 
 
-def read_config(path: Path) -> Config:
+def load_config(path: Path) -> Config:
+    """Read and validate a config file; every mistake is a ConfigError naming file and key."""
     display = _display_name(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -65,7 +69,15 @@ def read_config(path: Path) -> Config:
         raise ConfigError(display, "is not UTF-8 text") from None
     except OSError as exc:
         raise ConfigError(display, f"cannot be read: {exc.strerror or exc}") from None
-    return parse_text(text, path, display)
+    return _parse(text, path, display)
+
+
+def parse_config(text: str, path: Path, *, display: str | None = None) -> Config:
+    """Validate config text as if read from ``path`` (relative paths resolve against its folder).
+
+    ``display`` is how error messages name the file (default: ``path`` as given).
+    """
+    return _parse(text, path, display or str(path))
 
 
 def _display_name(path: Path) -> str:
@@ -77,7 +89,7 @@ def _display_name(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
-def parse_text(text: str, path: Path, display: str) -> Config:
+def _parse(text: str, path: Path, display: str) -> Config:
     try:
         data = tomllib.loads(text)
     except RecursionError:  # tomllib recurses once per nesting level

@@ -63,7 +63,7 @@ class Context:
     def config(self) -> Config:
         """The parsed config, loaded on first use (a ConfigError becomes exit 2)."""
         if self._config is None:
-            from core.config import load_config
+            from core.configfile import load_config
 
             self._config = with_database_url(
                 load_config(self.config_path), os.environ.get("SLAWATCH_DATABASE_URL")

@@ -29,7 +29,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from core.config import Config, load_config
+from core.config import Config
+from core.configfile import load_config
 from core.status import DEGRADED, DOWN, UP
 from core.timeutil import YearMonth, from_minute, to_minute, utc_now
 from slawatch.simulator import Simulator

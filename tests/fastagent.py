@@ -20,7 +20,7 @@ from typing import Any
 from agent.logs import configure_logging
 from agent.runner import Server
 from agent.sink import StoreSink
-from core.config import load_config
+from core.configfile import load_config
 
 
 def run_fast_agent(

@@ -7,7 +7,8 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from core.config import Config, load_config
+from core.config import Config
+from core.configfile import load_config
 from store.postgres import PostgresStore
 from store.sqlite import SqliteStore
 from tests.pg import Cluster

@@ -10,6 +10,7 @@ rules below. A relative import is resolved against its module first.
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,14 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+def _from_target(node: ast.ImportFrom, package: str) -> str:
+    """The module a ``from X import ...`` names, a relative one resolved in ``package``."""
+    if not node.level:
+        return node.module or ""
+    base = package.split(".")[: len(package.split(".")) - node.level + 1]
+    return ".".join([*base, *([node.module] if node.module else [])])
+
+
 def _imports(path: Path) -> list[tuple[int, str]]:
     """Every module an import statement in ``path`` names, with its line."""
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
@@ -53,11 +62,7 @@ def _imports(path: Path) -> list[tuple[int, str]]:
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                target = ".".join([*base, *([node.module] if node.module else [])])
-            else:
-                target = node.module or ""
+            target = _from_target(node, package)
             found.append((node.lineno, target))
             # ``from core import claim`` imports core.claim
             found += [(node.lineno, f"{target}.{alias.name}") for alias in node.names]
@@ -117,3 +122,83 @@ def test_the_checker_sees_imports_inside_functions(tmp_path: Path) -> None:
         "store/bad.py:5",
         "tui/source.py:3",
     ]
+
+
+def _edges(files: list[Path]) -> dict[str, set[str]]:
+    """Module -> the modules of ours it imports (at any depth). ``from pkg import mod``
+    names ``pkg.mod``, not ``pkg``; a name that is no module of ours names its module."""
+    modules = {_module_name(path): path for path in files}
+
+    def owner(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    edges: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        found: set[str | None] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found |= {owner(alias.name) for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                target = _from_target(node, package)
+                for alias in node.names:
+                    sub = f"{target}.{alias.name}"
+                    found.add(sub if sub in modules else owner(target))
+        edges[name] = {m for m in found if m is not None and m != name}
+    return edges
+
+
+def _circles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """The import circles: each strongly connected group of two or more modules."""
+    order: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    circles: list[list[str]] = []
+
+    def visit(node: str) -> None:  # Tarjan's algorithm
+        order[node] = low[node] = len(order)
+        stack.append(node)
+        for nxt in sorted(edges[node]):
+            if nxt not in order:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], order[nxt])
+        if low[node] == order[node]:
+            group: list[str] = []
+            while not group or group[-1] != node:
+                group.append(stack.pop())
+            if len(group) > 1:
+                circles.append(sorted(group))
+
+    for node in sorted(edges):
+        if node not in order:
+            visit(node)
+    return circles
+
+
+def test_no_import_circles() -> None:
+    """No two modules import each other, directly or round a loop, not even from inside
+    a function (docs/architecture.md): the config loader imports the config's
+    dataclasses, never the other way round."""
+    files = [path for package in PACKAGES for path in _sources(package)]
+    assert _circles(_edges(files)) == []
+
+
+def test_the_circle_finder_finds_a_planted_circle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A circle through a function-level relative import is found; a module that only
+    imports into the circle is not part of it (the finder can fail)."""
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    core = tmp_path / "core"
+    core.mkdir()
+    (core / "__init__.py").write_text("")
+    (core / "a.py").write_text("from core import b\n")
+    (core / "b.py").write_text("def later():\n    from .c import x\n")
+    (core / "c.py").write_text("import core.a\n")
+    (core / "d.py").write_text("from core import a\n")
+    assert _circles(_edges(sorted(core.glob("*.py")))) == [["core.a", "core.b", "core.c"]]

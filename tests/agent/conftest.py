@@ -11,7 +11,8 @@ import pytest
 import trustme
 from agentkit import CONFIG, SERVICE, ConfigFactory, Target
 
-from core.config import Config, Probe, load_config
+from core.config import Config, Probe
+from core.configfile import load_config
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families
 
 from agent import Agent
-from core.config import parse_config
+from core.configfile import parse_config
 from core.errors import ConfigError
 from core.status import DOWN, UP
 from core.timeutil import from_minute, to_minute

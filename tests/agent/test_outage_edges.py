@@ -18,7 +18,8 @@ import pytest
 
 from agent.incidents import OutageEvent, OutageTracker
 from agent.verdict import Verdict
-from core.config import Config, load_config
+from core.config import Config
+from core.configfile import load_config
 from core.outages import build_outages, run_table
 from core.status import DEGRADED, DOWN, UNKNOWN, UP
 from core.timeutil import from_minute, to_minute

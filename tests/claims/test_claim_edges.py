@@ -8,7 +8,7 @@ from pathlib import Path
 
 from core import bundle
 from core.claim import verify
-from core.config import load_config
+from core.configfile import load_config
 from core.timeutil import YearMonth, to_minute
 from slawatch import claims
 from slawatch.commands._support import run

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.config import load_config
+from core.configfile import load_config
 from core.timeutil import YearMonth
 from slawatch import claims
 from slawatch.commands._support import run

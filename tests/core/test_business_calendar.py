@@ -10,7 +10,8 @@ import pytest
 
 from core.calendar import add_working, is_holiday, is_open, next_opening, working_between
 from core.cases import Case, case_json, case_status, response_breached, response_due
-from core.config import Calendar, Config, parse_config
+from core.config import Calendar, Config
+from core.configfile import parse_config
 
 CONFIG = """
 [[calendar]]

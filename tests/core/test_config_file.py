@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core.config import Config, Duration, load_config, parse_config, parse_duration
+from core.config import Config, Duration, parse_duration
+from core.configfile import load_config, parse_config
 from core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core.config import Config, parse_config
+from core.config import Config
+from core.configfile import parse_config
 from core.errors import ConfigError
 
 HEAD = """

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.calendar import add_working, working_between
-from core.config import Config, parse_config
+from core.config import Config
+from core.configfile import parse_config
 from core.month import combine_sources, compute_month, figures
 from core.status import DEGRADED, DOWN, UNKNOWN, UP
 from core.timeutil import YearMonth

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agent.forwarder import Forwarder
-from core.config import load_config
+from core.configfile import load_config
 from store.postgres import PostgresStore
 from store.rows import MinuteRow
 from tests.fastagent import run_fast_agent

@@ -15,7 +15,8 @@ from typing import ClassVar
 
 from agent.runner import Agent
 from agent.sink import StoreSink
-from core.config import Config, load_config
+from core.config import Config
+from core.configfile import load_config
 from core.timeutil import to_minute
 
 T0 = datetime(2026, 10, 3, 12, 0, 30, tzinfo=UTC)

@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from inproc import call
 
-from core.config import Config, parse_config
+from core.config import Config
+from core.configfile import parse_config
 from core.errors import SlawatchError
 from core.timeutil import parse_instant
 from tests.conftest import run_cli

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from core.config import load_config
+from core.configfile import load_config
 from slawatch.importers.progress import Progress
 from store import open_store
 from tests.cli.common import assert_user_error, ok_json

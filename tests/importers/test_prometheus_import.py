@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from core.config import load_config
+from core.configfile import load_config
 from slawatch.importers.prometheus import CHUNK_POINTS, chunks
 from store import open_store
 from tests.cli.common import assert_user_error, ok_json

@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from core.config import Config, load_config
+from core.config import Config
+from core.configfile import load_config
 from core.status import DOWN, UP
 from core.timeutil import YearMonth, from_minute, to_minute
 from reads.reports import MonthInputs, month_inputs, month_report

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from core.config import Config, load_config
+from core.config import Config
+from core.configfile import load_config
 from core.status import DEGRADED, DOWN, UP
 from core.timeutil import to_minute
 from slawatch.demo import seed, write_config

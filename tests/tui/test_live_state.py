@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_config
+from core.configfile import load_config
 from core.status import DEGRADED, DOWN, UP
 from reads.reports import overview
 from store import ProbeState, open_store
