@@ -197,4 +197,3 @@ class Config:
         if probe is not None and probe.tls_warn_days is not None:
             return probe.tls_warn_days
         return self.agent.tls_warn_days
-

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from rich.text import Text
 
-from core.config import Config, load_config
+from core.config import Config
+from core.configfile import load_config
 from core.status import DOWN, UP
 from store import ProbeState, open_store
 from tests.conftest import write_config
