@@ -181,6 +181,10 @@ class MonthReport:
     currency: str
     outages: tuple[Outage, ...] = ()
     provisional: bool = False  # the month is not over yet (as of the ``now`` computed at)
+    # For a provisional month, the countable and recorded minutes from the month's
+    # start to ``now``: coverage is measured against the time that has passed, not
+    # the whole month (a month two days old, probed every minute, is 100 % measured).
+    elapsed: Tally | None = None
 
     @property
     def recorded_minutes(self) -> int:
@@ -189,7 +193,12 @@ class MonthReport:
 
     @property
     def coverage_percent(self) -> Decimal:
-        """How much of the month's countable minutes was recorded (rule 4 aside)."""
+        """How much of the month's countable minutes was recorded (rule 4 aside).
+
+        For a month not yet over, of the countable minutes that have passed.
+        """
+        if self.elapsed is not None:
+            return self.elapsed.coverage_percent
         return coverage_percent(
             self.recorded_minutes, self.minutes_in_month - self.excluded_minutes
         )
@@ -328,6 +337,10 @@ def compute_month(
     horizon = _horizon(span_start, sources)
 
     counted = tally(codes[m_start - origin : m_end - origin].translate(EFFECTIVE), contract)
+    provisional = now is not None and now < m_end
+    elapsed = None
+    if now is not None and m_start <= now < m_end:
+        elapsed = tally(codes[m_start - origin : now - origin].translate(EFFECTIVE), contract)
 
     outages = build_outages(
         service=service.name,
@@ -368,5 +381,6 @@ def compute_month(
         monthly_fee=service.monthly_fee,
         currency=service.currency,
         outages=outages,
-        provisional=now is not None and now < m_end,
+        provisional=provisional,
+        elapsed=elapsed,
     )

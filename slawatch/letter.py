@@ -192,7 +192,9 @@ def blocks(claim: Claim, report: MonthReport, bundle_name: str) -> list[Block]:
     if r.coverage_low:
         out.append(
             Para(
-                f"Only {_coverage(r.coverage_percent)} of the month's minutes were recorded "
+                f"Only {_coverage(r.coverage_percent)} of the month's minutes"
+                + (" so far" if r.provisional else "")
+                + " were recorded "
                 f"(below {COVERAGE_THRESHOLD} %): the minutes with no record count as "
                 + ("excluded." if c.unknown_minutes == "excluded" else "available."),
                 strong=True,
@@ -223,7 +225,12 @@ def blocks(claim: Claim, report: MonthReport, bundle_name: str) -> list[Block]:
                     pct(r.availability_percent),
                     pct(r.claimable_availability_percent),
                 ),
-                ("recorded", f"{_coverage(r.coverage_percent)} of the month", ""),
+                (
+                    "recorded",
+                    f"{_coverage(r.coverage_percent)} of the month"
+                    + (" so far" if r.provisional else ""),
+                    "",
+                ),
                 ("credit", share(r.credit_percent), share(r.claimable_credit_percent)),
                 (
                     "amount",

@@ -421,3 +421,40 @@ def test_a_run_wholly_inside_windows_is_no_outage(make_config: ConfigFactory) ->
     longer = _bytes_with(end - start, [(sat + 60, sat + 361)])
     (outage,) = _compute(cfg, longer).outages
     assert (outage.start, outage.minutes) == (datetime(2026, 11, 7, 23, tzinfo=UTC), 1)
+
+
+def test_a_running_month_measures_coverage_against_the_time_passed(
+    make_config: ConfigFactory,
+) -> None:
+    """Two days into November, every minute so far recorded: 100 % measured, not 6.7 %."""
+    cfg = make_config()
+    contract = cfg.contract_for("portal")
+    start, end = NOV.bounds(contract.timezone)
+    now = start + 2 * 1440
+
+    def report(recorded: int, at: int | None) -> MonthReport:
+        return compute_month(
+            service=cfg.services["portal"],
+            contract=contract,
+            month=NOV,
+            span_start=start,
+            sources={"agent": bytes([UP]) * recorded},
+            windows=[Window(start, start + 60, "maintenance", "m")],
+            cases=(),
+            now=at,
+        )
+
+    running = report(2 * 1440, now)
+    assert running.provisional
+    assert running.coverage_percent == 100
+    assert not running.coverage_low
+    # Half of the countable time so far (the hour of maintenance left out) recorded.
+    half = report(60 + (2 * 1440 - 60) // 2, now)
+    assert half.coverage_percent == 50
+    # Once the month is over (or without a ``now``), against the whole month.
+    done = report(2 * 1440, end)
+    assert not done.provisional
+    assert done.coverage_percent == Decimal(2 * 1440 - 60) * 100 / (end - start - 60)
+    assert report(2 * 1440, None).coverage_percent == done.coverage_percent
+    # A month that has not begun yet is not called measured.
+    assert report(0, start - 1).coverage_percent == 0
