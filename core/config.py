@@ -76,6 +76,7 @@ class PriorityRule:
     name: str
     response: Duration
     clock: Clock
+    customer: str | None = None  # the customer's own obligation at this priority (contract text)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,9 @@ class Contract:
     bands: tuple[Band, ...]
     priorities: Mapping[str, PriorityRule]
     profile: str | None = None
+    # Whether waiting on the customer (``case wait``) stops the response clock; none of
+    # the reference contracts grants it, so it is off unless a contract says so.
+    customer_wait_stops_clock: bool = False
 
     def rule_for(self, priority: str) -> PriorityRule | None:
         """The rule for a case priority: exact name first, then ignoring case."""

@@ -287,6 +287,7 @@ _CONTRACT_KEYS = (
     "calendar",
     "bands",
     "priorities",
+    "customer_wait_stops_clock",
 )
 
 
@@ -325,6 +326,7 @@ def _contract(t: Table, name: str, calendars: dict[str, Calendar]) -> Contract:
         bands=_bands(merged, basis),
         priorities=MappingProxyType(_priorities(merged)),
         profile=profile,
+        customer_wait_stops_clock=merged.flag("customer_wait_stops_clock", False),
     )
 
 
@@ -408,14 +410,15 @@ def _priorities(t: Table) -> dict[str, PriorityRule]:
         if not isinstance(value, dict):
             raise table.error(name, 'must be a table like { response = "1h", clock = "business" }')
         p = table.child(name, value)
-        p.check_keys(("response", "clock"))
+        p.check_keys(("response", "clock", "customer"))
         response = parse_duration(p.text("response"), p.where("response"))
         if response.seconds <= 0 and response.business_days <= 0:
             raise p.error("response", "must be longer than zero")
         clock = p.text("clock", "business")
         if clock not in ("24x7", "business"):
             raise p.error("clock", f'must be "24x7" or "business", got {clock!r}')
-        rules[name] = PriorityRule(name, response, clock)
+        customer = p.text("customer", None)
+        rules[name] = PriorityRule(name, response, clock, customer=customer or None)
     return rules
 
 

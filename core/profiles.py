@@ -41,6 +41,7 @@ _SAAS_STANDARD: dict[str, Any] = {
 # around the clock; B and C within 2 and 4 business hours (Mon-Fri 09:00-17:30).
 # The service description states no availability credit, so the profile's one
 # band owes nothing; a contract adds its own bands when it has them.
+_STAFF_24X7 = "allocate resources for 24x7 work, with quick access and response"
 _ENTERPRISE_UNIFIED: dict[str, Any] = {
     "timezone": "UTC",
     "basis": "percent",
@@ -50,10 +51,22 @@ _ENTERPRISE_UNIFIED: dict[str, Any] = {
     "calendar": "enterprise-business",
     "bands": [{"min_availability": 0.0, "credit_percent": 0}],
     "priorities": {
-        "1": {"response": "1h", "clock": "24x7"},
-        "A": {"response": "1h", "clock": "24x7"},
-        "B": {"response": "2h", "clock": "business"},
-        "C": {"response": "4h", "clock": "business"},
+        "1": {
+            "response": "1h",
+            "clock": "24x7",
+            "customer": _STAFF_24X7 + "; notify your senior executives when asked",
+        },
+        "A": {"response": "1h", "clock": "24x7", "customer": _STAFF_24X7},
+        "B": {
+            "response": "2h",
+            "clock": "business",
+            "customer": "change-approval authority reachable within 4 business hours",
+        },
+        "C": {
+            "response": "4h",
+            "clock": "business",
+            "customer": "accurate contact details; answer the provider within 24 hours",
+        },
     },
 }
 

@@ -22,7 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from core.cases import Case, case_json, case_status, response_breached, response_due
+from core.cases import Case, Deadline, case_deadline, case_json, response_breached
 from core.config import Config, Contract, Service
 from core.errors import InputError
 from core.fleet import AGENT_SILENT
@@ -297,44 +297,49 @@ async def month_outages(
 
 @dataclass(frozen=True)
 class CaseView:
-    """A case with its first-response deadline worked out (None: its rule is gone)."""
+    """A case with its first-response deadline worked out (None: its rule is gone),
+    and what its contract says around it."""
 
     case: Case
     response_due: datetime | None
     response_breached: bool
+    deadline: Deadline | None = None
+    follow_up_clock: str | None = None  # the clock of the priority in force now
+    customer_obligation: str | None = None  # the customer's own duty at that priority
+    wait_stops_clock: bool = False  # the contract's customer_wait_stops_clock
 
     def to_json(self, now: datetime) -> dict[str, Any]:
-        if self.response_due is not None:
-            return case_json(self.case, self.response_due, now)
-        c = self.case
+        d = self.deadline
         return {
-            "id": c.id,
-            "ref": c.ref,
-            "service": c.service,
-            "priority": c.priority,
-            "title": c.title,
-            "opened_at": iso_z(c.opened_at),
-            "response_due": None,
-            "responded_at": iso_z(c.responded_at),
-            "resolved_at": iso_z(c.resolved_at),
-            "response_breached": False,
-            "status": case_status(c),
+            **case_json(self.case, self.response_due, now),
+            "response_priority": None if d is None else d.priority,
+            "response_clock_from": None if d is None else iso_z(d.clock_from),
+            "follow_up_clock": self.follow_up_clock,
+            "customer_obligation": self.customer_obligation,
+            "customer_wait_stops_clock": self.wait_stops_clock,
         }
 
 
 def case_view(config: Config, case: Case, now: datetime) -> CaseView:
-    """``case`` with rule 9 applied, using its service's contract and calendar.
+    """``case`` with rule 9 and the clock rule of ``core.cases`` applied, using its
+    service's contract and calendar.
 
     A case whose service or priority has left the config has no due time.
     """
     if case.service not in config.services:
         return CaseView(case, None, False)
     contract = config.contract_for(case.service)
+    deadline = case_deadline(case, contract, config.calendar_for(contract), now)
     rule = contract.rule_for(case.priority)
-    if rule is None:
-        return CaseView(case, None, False)
-    due = response_due(case.opened_at, rule, config.calendar_for(contract))
-    return CaseView(case, due, response_breached(case, due, now))
+    extra: dict[str, Any] = {
+        "follow_up_clock": None if rule is None else rule.clock,
+        "customer_obligation": None if rule is None else rule.customer,
+        "wait_stops_clock": contract.customer_wait_stops_clock,
+    }
+    if deadline is None:
+        return CaseView(case, None, False, **extra)
+    due = deadline.due
+    return CaseView(case, due, response_breached(case, due, now), deadline, **extra)
 
 
 # -- overview (status / dashboard) ---------------------------------------------

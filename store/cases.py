@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from core.cases import Case
+from core.cases import ESCALATION_LEVELS, Case, Escalation, PriorityChange, Wait
 from core.errors import InputError
 from store.base import StoreBase, instant, seconds
 
@@ -59,6 +59,146 @@ class CaseStore(StoreBase):
         """Record the case as resolved (InputError if before opening or already resolved)."""
         return await self._stamp(case_id, "resolved_at", "resolution", at)
 
+    async def change_priority(
+        self, case_id: int, priority: str, at: datetime, reason: str | None = None
+    ) -> Case:
+        """The case's priority became ``priority`` at ``at`` (history kept in case_events)."""
+        async with self._write() as db:
+            case = await self._must_get(case_id)
+            self._check_during(case, at, "priority change")
+            last = case.changes[-1].at if case.changes else case.opened_at
+            if at < last:
+                raise InputError(
+                    "--at",
+                    f"case {case_id} last changed priority at {_z(last)}; "
+                    "a later change cannot come before that",
+                )
+            if priority == case.priority:
+                raise InputError("P", f"case {case_id} is already priority {priority!r}")
+            await db.execute("UPDATE cases SET priority = ? WHERE id = ?", (priority, case_id))
+            await self._event(case_id, "priority", at, priority, case.priority, reason=reason)
+        return await self._must_get(case_id)
+
+    async def escalate_case(self, case_id: int, level: int, at: datetime) -> Case:
+        """The case went to escalation ``level`` (1-4) at ``at``."""
+        if level not in ESCALATION_LEVELS:
+            raise InputError("LEVEL", f"escalation level must be 1 to 4, not {level}")
+        async with self._write() as db:
+            case = await self._must_get(case_id)
+            self._check_during(case, at, "escalation")
+            last = case.escalations[-1].at if case.escalations else case.opened_at
+            if at < last:
+                raise InputError(
+                    "--at", f"case {case_id} was last escalated at {_z(last)}; not before that"
+                )
+            if level == case.escalation_level:
+                raise InputError("LEVEL", f"case {case_id} is already at level {level}")
+            await db.execute("UPDATE cases SET escalation_level = ? WHERE id = ?", (level, case_id))
+            await self._event(case_id, "escalation", at, str(level), str(case.escalation_level))
+        return await self._must_get(case_id)
+
+    async def request_rca(self, case_id: int, at: datetime) -> Case:
+        """A root-cause analysis was asked for (only before the case is closed)."""
+        async with self._write() as db:
+            case = await self._must_get(case_id)
+            self._check_during(case, at, "root-cause analysis request")
+            if case.rca_requested_at is not None:
+                raise InputError(
+                    f"case {case_id}",
+                    f"root-cause analysis already requested at {_z(case.rca_requested_at)}",
+                )
+            await db.execute("UPDATE cases SET rca_requested = 1 WHERE id = ?", (case_id,))
+            await self._event(case_id, "rca", at)
+        return await self._must_get(case_id)
+
+    async def deliver_rca(self, case_id: int, at: datetime) -> Case:
+        """The provider delivered the root-cause analysis that was requested."""
+        async with self._write():
+            case = await self._must_get(case_id)
+            if case.rca_requested_at is None:
+                raise InputError(
+                    f"case {case_id}", "no root-cause analysis was requested (`case rca ID` first)"
+                )
+            if case.rca_delivered_at is not None:
+                raise InputError(
+                    f"case {case_id}",
+                    f"root-cause analysis already delivered at {_z(case.rca_delivered_at)}",
+                )
+            if at < case.rca_requested_at:
+                raise InputError(
+                    "--at", f"the analysis was requested at {_z(case.rca_requested_at)}; not before"
+                )
+            await self._event(case_id, "rca_delivered", at)
+        return await self._must_get(case_id)
+
+    async def add_wait(
+        self, case_id: int, start: datetime, end: datetime | None, reason: str
+    ) -> Case:
+        """The provider waits on the customer over [start, end); giving ``end`` for a
+        wait recorded open with the same ``start`` closes it."""
+        if end is not None and end <= start:
+            raise InputError("--to", f"{_z(end)} is not after --from {_z(start)}")
+        if not reason.strip():
+            raise InputError("--reason", "must not be empty")
+        async with self._write() as db:
+            case = await self._must_get(case_id)
+            self._check_during(case, start, "wait", where="--from")
+            if end is not None and case.resolved_at is not None and end > case.resolved_at:
+                raise InputError(
+                    "--to", f"case {case_id} was resolved at {_z(case.resolved_at)}; not after that"
+                )
+            for w in case.waits:
+                if w.start == start and w.end is None and end is not None:
+                    await db.execute(
+                        "UPDATE case_events SET until_at = ?, reason = ? WHERE case_id = ?"
+                        " AND kind = 'wait' AND event_at = ? AND until_at IS NULL",
+                        (seconds(end), reason, case_id, seconds(start)),
+                    )
+                    break
+                w_end = w.end
+                overlaps = (w_end is None or start < w_end) and (end is None or w.start < end)
+                if overlaps:
+                    until = _z(w_end) if w_end is not None else "still open"
+                    raise InputError(
+                        "--from", f"overlaps case {case_id}'s wait from {_z(w.start)} ({until})"
+                    )
+            else:
+                await self._event(
+                    case_id, "wait", start, until=None if end is None else seconds(end),
+                    reason=reason,
+                )  # fmt: skip
+        return await self._must_get(case_id)
+
+    @staticmethod
+    def _check_during(case: Case, at: datetime, what: str, where: str = "--at") -> None:
+        """``at`` lies between the case's opening and its resolution."""
+        if at < case.opened_at:
+            raise InputError(
+                where, f"case {case.id} was opened at {_z(case.opened_at)}; no {what} before that"
+            )
+        if case.resolved_at is not None and at > case.resolved_at:
+            raise InputError(
+                where,
+                f"case {case.id} was resolved at {_z(case.resolved_at)}; no {what} after that",
+            )
+
+    async def _event(
+        self,
+        case_id: int,
+        kind: str,
+        at: datetime,
+        value: str | None = None,
+        previous: str | None = None,
+        *,
+        until: int | None = None,
+        reason: str | None = None,
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO case_events (case_id, kind, event_at, value, previous, until_at, reason)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (case_id, kind, seconds(at), value, previous, until, reason),
+        )
+
     async def _stamp(
         self, case_id: int, column: Literal["responded_at", "resolved_at"], what: str, at: datetime
     ) -> Case:
@@ -71,6 +211,8 @@ class CaseStore(StoreBase):
                     f"case {case_id} was opened at {case.opened_at:%Y-%m-%dT%H:%M:%SZ}; "
                     f"its {what} cannot come before that",
                 )
+            if column == "resolved_at" and current is not None:
+                raise InputError(f"case {case_id}", f"already resolved at {_z(current)}")
             if current is not None and seconds(current) != seconds(at):
                 raise InputError(
                     f"case {case_id}", f"{what} already recorded at {current:%Y-%m-%dT%H:%M:%SZ}"
@@ -141,6 +283,7 @@ class CaseStore(StoreBase):
             ids,
         ):
             links[int(case_id)].append((int(lo), int(hi)))
+        events = await self._events(ids, placeholders)
         out = []
         for cid, svc, prio, title, ref, opened, responded, resolved, chan, level, rca in rows:
             opened_at = instant(opened)
@@ -159,6 +302,36 @@ class CaseStore(StoreBase):
                     escalation_level=int(level),
                     rca_requested=bool(rca),
                     links=tuple(links.get(int(cid), ())),
+                    **events.get(int(cid), {}),
                 )
             )
         return out
+
+    async def _events(self, ids: Sequence[int], placeholders: str) -> dict[int, dict[str, Any]]:
+        """Each case's lifecycle events as ``Case`` fields."""
+        out: dict[int, dict[str, Any]] = defaultdict(
+            lambda: {"changes": (), "escalations": (), "waits": ()}
+        )
+        for case_id, kind, at_s, value, previous, until, reason in await self._fetchall(
+            "SELECT case_id, kind, event_at, value, previous, until_at, reason FROM case_events"
+            f" WHERE case_id IN ({placeholders}) ORDER BY case_id, event_at, id",
+            ids,
+        ):
+            fields = out[int(case_id)]
+            at = instant(at_s)
+            assert at is not None
+            if kind == "priority":
+                fields["changes"] += (PriorityChange(str(value), at, reason, previous),)
+            elif kind == "escalation":
+                fields["escalations"] += (Escalation(int(value), at),)
+            elif kind == "rca":
+                fields["rca_requested_at"] = at
+            elif kind == "rca_delivered":
+                fields["rca_delivered_at"] = at
+            elif kind == "wait":
+                fields["waits"] += (Wait(at, instant(until), str(reason or "")),)
+        return out
+
+
+def _z(ts: datetime) -> str:
+    return f"{ts:%Y-%m-%dT%H:%M:%SZ}"

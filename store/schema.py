@@ -197,6 +197,27 @@ MIGRATIONS: list[Migration] = [
             ) WITHOUT ROWID""",
         ),
     ),
+    Migration(
+        "case lifecycle events (store/cases.py, issue 11)",
+        (
+            # One row per thing that happened to a case after it was opened:
+            # kind 'priority' (value = the new priority, previous = the old one),
+            # 'escalation' (value = the new level), 'rca' (requested), 'rca_delivered',
+            # 'wait' (event_at = from, until_at = to or NULL while still waiting).
+            """CREATE TABLE case_events (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                case_id INTEGER NOT NULL REFERENCES cases(id),
+                kind TEXT NOT NULL
+                    CHECK (kind IN ('priority', 'escalation', 'rca', 'rca_delivered', 'wait')),
+                event_at INTEGER NOT NULL,
+                value TEXT,
+                previous TEXT,
+                until_at INTEGER,
+                reason TEXT
+            )""",
+            "CREATE INDEX case_events_by_case ON case_events (case_id, event_at)",
+        ),
+    ),
 ]
 
 LATEST = len(MIGRATIONS)

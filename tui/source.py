@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from core.cases import needs_rca_warning
 from core.config import Config
 from core.errors import InputError
 from core.status import DOWN, UNKNOWN
@@ -258,7 +259,12 @@ class StoreSource:
     async def resolve(self, case_id: int, at: datetime) -> str:
         async with await self._writer() as store:
             case = await store.resolve_case(case_id, at)
-        return f"Case #{case.id} ({case.ref or 'no ref'}) resolved."
+        done = f"Case #{case.id} ({case.ref or 'no ref'}) resolved."
+        if case.service in self.config.services and needs_rca_warning(
+            case, self.config.contract_for(case.service)
+        ):
+            done += " No root-cause analysis was requested before closure."
+        return done
 
     async def exclude(self, request: ExclusionRequest) -> str:
         async with await self._writer() as store:
@@ -284,6 +290,8 @@ def _case_row(view: CaseView) -> CaseRow:
         opened_at=c.opened_at,
         response_due=view.response_due,
         responded_at=c.responded_at,
+        was_priority=c.opened_priority if c.changes else None,
+        escalation_level=c.escalation_level,
     )
 
 

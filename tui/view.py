@@ -65,6 +65,16 @@ class CaseRow:
     opened_at: datetime
     response_due: datetime | None
     responded_at: datetime | None
+    was_priority: str | None = None  # the priority it was opened with, when changed since
+    escalation_level: int = 1  # 1 help desk ... 4 third-party suppliers
+
+    @property
+    def priority_label(self) -> str:
+        """``A`` or, re-rated, ``A←B``; an escalation above level 1 adds ``L2``."""
+        label = (
+            self.priority if self.was_priority is None else f"{self.priority}←{self.was_priority}"
+        )
+        return label if self.escalation_level <= 1 else f"{label} L{self.escalation_level}"
 
     def breached(self, now: datetime) -> bool:
         """Rule 9, against the dashboard's clock: answered late, or due and not answered."""

@@ -1,17 +1,24 @@
-"""``slawatch case open|respond|resolve|link|list``: support cases and their deadlines.
+"""``slawatch case ...``: support cases, their lifecycle and their deadlines.
 
-Each subcommand prints the case(s) for people, or the case objects of
-interfaces.md with ``--json``. Times take an offset; ``--opened-at`` and
-``--at`` default to now.
+``open``, ``respond``, ``resolve``, ``link``, ``list`` (interfaces.md) and the
+lifecycle the contracts describe: ``priority`` (re-rating, with the clock rule
+of ``core.cases``), ``escalate``, ``rca``, ``wait`` and ``show`` (one case in
+detail, with the customer's own obligations). Each subcommand prints the
+case(s) for people, or the case objects with ``--json``. Times take an offset;
+``--opened-at`` and ``--at`` default to now. A refused change (unknown id,
+bad time, unknown level, a second resolution) is one line, exit 2, and writes
+nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from core.cases import ESCALATION_LEVELS
 from core.errors import InputError
 from core.timeutil import from_minute, parse_instant
 from slawatch.commands._args import Subparsers, group, json_option, service_option, span_options
@@ -25,7 +32,11 @@ if TYPE_CHECKING:
 
 
 def register(sub: Subparsers) -> None:
-    actions = group(sub, "case", "support cases: open, respond, resolve, link, list")
+    actions = group(
+        sub,
+        "case",
+        "support cases: open, respond, resolve, link, list, show, priority, escalate, rca, wait",
+    )
 
     o = actions.add_parser("open", help="record a support case opened with the provider")
     service_option(o)
@@ -39,15 +50,91 @@ def register(sub: Subparsers) -> None:
     json_option(o)
     o.set_defaults(handler=_open)
 
-    for name, help_text in (
-        ("respond", "the provider's first response was received"),
-        ("resolve", "the case was resolved"),
-    ):
-        a = actions.add_parser(name, help=help_text)
-        a.add_argument("id", metavar="ID", type=_case_id)
-        a.add_argument("--at", metavar="TIME", help="when (default: now)")
-        json_option(a)
-        a.set_defaults(handler=_respond if name == "respond" else _resolve)
+    respond = actions.add_parser(
+        "respond",
+        help="the provider's first response was received",
+        description=(
+            "Record the provider's first response. It must be a human, non-automated "
+            "contact (a person calling or writing about the case): an automatic "
+            "acknowledgement or ticket-created e-mail is not a first response. A case "
+            "resolved with no first response recorded counts its resolution as its answer."
+        ),
+    )
+    _id_at(respond)
+    respond.set_defaults(handler=_respond)
+
+    resolve = actions.add_parser(
+        "resolve",
+        help="the case was resolved",
+        description=(
+            "Record the resolution (once). Resolving a case of the contract's most severe "
+            "priority (severity 1, critical) with no root-cause analysis requested warns: "
+            "the analysis must be asked for before closure (`case rca`)."
+        ),
+    )
+    _id_at(resolve)
+    resolve.add_argument(
+        "--no-rca", action="store_true", help="no root-cause analysis wanted: no warning"
+    )
+    resolve.set_defaults(handler=_resolve)
+
+    prio = actions.add_parser(
+        "priority",
+        help="the priority (severity) was changed",
+        description=(
+            "Re-rate a case. Before the first response the new priority's target runs "
+            "from the change; after it, only the follow-up changes. A deadline already "
+            "missed before the change stays missed."
+        ),
+    )
+    _id_at(prio, json=False)
+    prio.add_argument("priority", metavar="P", help="a priority of the service's contract")
+    prio.add_argument("--reason", metavar="R", help="why (e.g. customer cannot staff 24x7)")
+    json_option(prio)
+    prio.set_defaults(handler=_priority)
+
+    esc = actions.add_parser(
+        "escalate",
+        help="the case moved to escalation level 1-4",
+        description="Levels: "
+        + "; ".join(f"{n} = {what}" for n, what in ESCALATION_LEVELS.items()),
+    )
+    _id_at(esc, json=False)
+    esc.add_argument("level", metavar="LEVEL", type=_level, help="1 to 4")
+    json_option(esc)
+    esc.set_defaults(handler=_escalate)
+
+    rca = actions.add_parser(
+        "rca",
+        help="a root-cause analysis was requested (or, with --delivered, received)",
+    )
+    _id_at(rca)
+    rca.add_argument(
+        "--delivered", action="store_true", help="the provider delivered the requested analysis"
+    )
+    rca.set_defaults(handler=_rca)
+
+    wait = actions.add_parser(
+        "wait",
+        help="the provider is waiting on the customer over a span",
+        description=(
+            "Record that the provider asked the customer for something. The response "
+            "clock stops only when the contract says customer_wait_stops_clock = true "
+            "(none of the reference contracts does). Without --to the wait is still open; "
+            "the same --from with a --to closes it."
+        ),
+    )
+    wait.add_argument("id", metavar="ID", type=_case_id)
+    wait.add_argument("--from", dest="start", required=True, metavar="TIME")
+    wait.add_argument("--to", dest="end", metavar="TIME", help="when it ended (default: open)")
+    wait.add_argument("--reason", required=True, metavar="R", help="what the provider asked for")
+    json_option(wait)
+    wait.set_defaults(handler=_wait)
+
+    show = actions.add_parser("show", help="one case in detail, with its history")
+    show.add_argument("id", metavar="ID", type=_case_id)
+    json_option(show)
+    show.set_defaults(handler=_show_one)
 
     link = actions.add_parser("link", help="this case reported the outages in a span")
     link.add_argument("id", metavar="ID", type=_case_id)
@@ -60,6 +147,19 @@ def register(sub: Subparsers) -> None:
     service_option(ls, required=False, help="only this service's cases")
     json_option(ls)
     ls.set_defaults(handler=_list)
+
+
+def _id_at(p: argparse.ArgumentParser, *, json: bool = True) -> None:
+    p.add_argument("id", metavar="ID", type=_case_id)
+    p.add_argument("--at", metavar="TIME", help="when (default: now)")
+    if json:
+        json_option(p)
+
+
+def _level(text: str) -> int:
+    if text.strip() not in {str(n) for n in ESCALATION_LEVELS}:
+        raise argparse.ArgumentTypeError(f"LEVEL must be 1, 2, 3 or 4, not {text!r}")
+    return int(text)
 
 
 def _case_id(text: str) -> int:
@@ -109,8 +209,86 @@ def _respond(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _resolve(args: argparse.Namespace, ctx: Context) -> int:
+    from core.cases import needs_rca_warning
+
     at = _at(args, ctx)
-    return _show(ctx, [_write(ctx, lambda s: s.resolve_case(args.id, at))], args.json, single=True)
+    case = _write(ctx, lambda s: s.resolve_case(args.id, at))
+    config = ctx.config
+    if (
+        not args.no_rca
+        and case.service in config.services
+        and needs_rca_warning(case, config.contract_for(case.service))
+    ):
+        print(
+            f"slawatch: warning: case {case.id} ({case.priority}) resolved with no root-cause "
+            "analysis requested; it had to be asked for before closure (--no-rca: none wanted)",
+            file=sys.stderr,
+        )
+    return _show(ctx, [case], args.json, single=True)
+
+
+def _priority(args: argparse.Namespace, ctx: Context) -> int:
+    at = _at(args, ctx)
+    config = ctx.config
+
+    async def change(store: Store) -> Case:
+        case = await store.get_case(args.id)
+        if case is None:
+            raise InputError("case", f"no case with id {args.id}")
+        from reads.reports import service_of
+
+        service_of(config, case.service, f"case {case.id}'s service")
+        contract = config.contract_for(case.service)
+        rule = contract.rule_for(args.priority)
+        if rule is None:
+            known = ", ".join(contract.priorities)
+            raise InputError("P", f"unknown priority {args.priority!r} (known: {known})")
+        reason = args.reason.strip() if args.reason and args.reason.strip() else None
+        return await store.change_priority(case.id, rule.name, at, reason)
+
+    return _show(ctx, [_write(ctx, change)], args.json, single=True)
+
+
+def _escalate(args: argparse.Namespace, ctx: Context) -> int:
+    at = _at(args, ctx)
+    case = _write(ctx, lambda s: s.escalate_case(args.id, args.level, at))
+    return _show(ctx, [case], args.json, single=True)
+
+
+def _rca(args: argparse.Namespace, ctx: Context) -> int:
+    at = _at(args, ctx)
+    if args.delivered:
+        case = _write(ctx, lambda s: s.deliver_rca(args.id, at))
+    else:
+        case = _write(ctx, lambda s: s.request_rca(args.id, at))
+    return _show(ctx, [case], args.json, single=True)
+
+
+def _wait(args: argparse.Namespace, ctx: Context) -> int:
+    start = parse_instant(args.start, "--from")
+    end = parse_instant(args.end, "--to") if args.end else None
+    case = _write(ctx, lambda s: s.add_wait(args.id, start, end, args.reason))
+    return _show(ctx, [case], args.json, single=True)
+
+
+def _show_one(args: argparse.Namespace, ctx: Context) -> int:
+    from reads.reports import case_view
+    from store import open_store
+
+    async def read() -> Case | None:
+        async with await open_store(ctx.config, readonly=True) as store:
+            return await store.get_case(args.id)
+
+    case = run(read())
+    if case is None:
+        raise InputError("case", f"no case with id {args.id}")
+    now = ctx.now()
+    view = case_view(ctx.config, case, now)
+    if args.json:
+        print_json(view.to_json(now))
+    else:
+        print(render_detail(view, now))
+    return 0
 
 
 def _link(args: argparse.Namespace, ctx: Context) -> int:
@@ -166,8 +344,9 @@ def render_cases(views: Sequence[CaseView]) -> str:
             [
                 c.id,
                 c.service,
-                c.priority,
+                c.priority if not c.changes else f"{c.priority} (was {c.opened_priority})",
                 case_status(c),
+                c.escalation_level,
                 when(c.opened_at),
                 due,
                 when(c.responded_at),
@@ -177,5 +356,64 @@ def render_cases(views: Sequence[CaseView]) -> str:
                 c.title,
             ]
         )
-    headers = ["ID", "SERVICE", "PRIORITY", "STATUS", "OPENED", "RESPONSE DUE", "RESPONDED"]
-    return table([*headers, "LINKED", "REF", "TITLE"], rows, right=(0,))
+    headers = ["ID", "SERVICE", "PRIORITY", "STATUS", "LEVEL", "OPENED", "RESPONSE DUE"]
+    return table([*headers, "RESPONDED", "LINKED", "REF", "TITLE"], rows, right=(0, 4))
+
+
+def render_detail(view: CaseView, now: datetime) -> str:
+    """``case show``: one case with its history, its deadline's reasoning and what the
+    contract asks of the customer."""
+    from core.cases import case_status
+
+    c, d = view.case, view.deadline
+    lines = [
+        f"case {c.id} ({c.ref or 'no provider ref'}): {c.title}",
+        f"  service          {c.service}",
+        f"  status           {case_status(c)}",
+        f"  channel          {c.channel}",
+        f"  opened           {when(c.opened_at)}",
+    ]
+    if d is None:
+        lines.append("  response due     - (its priority is no longer in the contract)")
+    else:
+        late = " LATE" if view.response_breached else ""
+        lines.append(
+            f"  response due     {when(d.due)}{late} (priority {d.priority}, "
+            f"clock from {when(d.clock_from)})"
+        )
+    answered = when(c.responded_at)
+    if c.responded_at is None and c.resolved_at is not None:
+        answered = f"- (the resolution at {when(c.resolved_at)} counts as the answer)"
+    lines += [
+        f"  first response   {answered}",
+        f"  resolved         {when(c.resolved_at)}",
+        f"  follow-up clock  {view.follow_up_clock or '-'} (priority {c.priority})",
+        "  priority history",
+    ]
+    for p in c.priority_history:
+        why = p.reason or ("opened" if p.previous is None else "-")
+        lines.append(f"    {when(p.at)}  {p.priority:<10} {why}")
+    level = ESCALATION_LEVELS.get(c.escalation_level, "?")
+    lines.append(f"  escalation       level {c.escalation_level} ({level})")
+    for e in c.escalation_history()[1:]:
+        lines.append(f"    {when(e.at)}  level {e.level}")
+    if c.rca_requested_at is None:
+        rca = "not requested" + (" (the case is closed: too late)" if c.resolved_at else "")
+    else:
+        rca = f"requested {when(c.rca_requested_at)}, " + (
+            f"delivered {when(c.rca_delivered_at)}" if c.rca_delivered_at else "not delivered yet"
+        )
+    lines.append(f"  root cause       {rca}")
+    stops = "stops" if view.wait_stops_clock else "does not stop"
+    lines.append(
+        f"  customer waits   {len(c.waits)} (waiting {stops} the response clock: "
+        f"customer_wait_stops_clock = {str(view.wait_stops_clock).lower()})"
+    )
+    for w in c.waits:
+        lines.append(
+            f"    {when(w.start)} to {when(w.end) if w.end else 'still waiting'}  {w.reason}"
+        )
+    lines.append(f"  your obligation  {view.customer_obligation or 'none stated by the contract'}")
+    links = ", ".join(f"{when(from_minute(a))} to {when(from_minute(b))}" for a, b in c.links)
+    lines.append(f"  linked outages   {links or '-'}")
+    return "\n".join(lines)

@@ -179,7 +179,11 @@ def test_breach_status_and_case_json(cfg: Config) -> None:
     resolved = Case(7, "portal", "high", "x", opened, responded_at=due, resolved_at=due)
     assert case_status(resolved) == "resolved"
     data = case_json(case, due, now=utc(2026, 11, 16, 12))
-    assert data == {
+    assert data["priority_history"] == [
+        {"priority": "high", "at": "2026-11-16T10:00:00Z", "reason": None}
+    ]
+    assert (data["rca_requested_at"], data["escalation_level"], data["waits"]) == (None, 1, [])
+    assert {k: data[k] for k in list(data)[:11]} == {
         "id": 7,
         "ref": "T-42",
         "service": "portal",

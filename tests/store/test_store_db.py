@@ -135,6 +135,52 @@ async def test_cases_lifecycle_and_links(open_db: OpenDb) -> None:
         assert await store.get_case(9) is None
 
 
+async def test_case_events_kept_in_order_and_refused_changes_write_nothing(
+    open_db: OpenDb,
+) -> None:
+    opened = datetime(2026, 10, 3, 14, 0, tzinfo=UTC)
+    at = opened.replace
+    async with await open_db() as store:
+        case = await store.open_case("portal", "B", "slow", opened)
+        await store.change_priority(case.id, "A", at(hour=15), "customer re-rated")
+        await store.escalate_case(case.id, 2, at(hour=15, minute=30))
+        await store.request_rca(case.id, at(hour=16))
+        await store.add_wait(case.id, at(hour=16, minute=10), None, "logs")
+        await store.add_wait(case.id, at(hour=16, minute=10), at(hour=17), "logs sent")
+        await store.change_priority(case.id, "B", at(hour=18), None)
+        await store.deliver_rca(case.id, at(hour=19))
+        for refused in (
+            store.change_priority(case.id, "A", at(hour=17), None),  # before the last change
+            store.change_priority(case.id, "B", at(hour=20), None),  # already B
+            store.escalate_case(case.id, 2, at(hour=20)),  # already level 2
+            store.escalate_case(case.id, 5, at(hour=20)),
+            store.request_rca(case.id, at(hour=20)),  # already requested
+            store.add_wait(case.id, at(hour=16, minute=30), None, "x"),  # overlaps
+        ):
+            with pytest.raises(InputError):
+                await refused
+        await store.resolve_case(case.id, at(hour=21))
+        with pytest.raises(InputError, match="already resolved"):
+            await store.resolve_case(case.id, at(hour=21))
+        with pytest.raises(InputError, match="resolved at"):
+            await store.escalate_case(case.id, 3, at(hour=22))
+    async with await open_db(readonly=True) as store:
+        got = await store.get_case(case.id)
+    assert got is not None
+    assert [(p.priority, p.at.hour, p.reason) for p in got.priority_history] == [
+        ("B", 14, None),
+        ("A", 15, "customer re-rated"),
+        ("B", 18, None),
+    ]
+    assert got.priority == "B" and got.escalation_level == 2
+    assert [(e.level, e.at.minute) for e in got.escalation_history()] == [(1, 0), (2, 30)]
+    assert (got.rca_requested_at, got.rca_delivered_at) == (at(hour=16), at(hour=19))
+    assert [(w.start, w.end, w.reason) for w in got.waits] == [
+        (at(hour=16, minute=10), at(hour=17), "logs sent")
+    ]
+    assert got.resolved_at == at(hour=21)
+
+
 async def test_windows_and_settled_credits(open_db: OpenDb) -> None:
     async with await open_db() as store:
         await store.add_maintenance("portal", 100, 200, "upgrade")

@@ -172,3 +172,17 @@ async def test_export_claim_bundle_for_the_selected_credit(dash_config: Config) 
     output = (await asyncio.wait_for(verify.communicate(), 60))[0].decode()
     assert verify.returncode == 0, output
     assert "300.00" in output
+
+
+async def test_a_re_rated_and_escalated_case_shows_both(dash_config: Config) -> None:
+    async with await SqliteStore.open(dash_config.storage_path) as store:
+        case = (await store.cases(open_only=True))[0]
+        other = next(p for p in dash_config.contract_for(case.service).priorities
+                     if p != case.priority)  # fmt: skip
+        await store.change_priority(case.id, other, case.opened_at, "re-rated")
+        await store.escalate_case(case.id, 3, case.opened_at)
+    app = app_for(dash_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        cases = app.screen.query_one(CasesPanel)
+        assert f"{other}←{case.priority} L3" in row_text(cases, str(case.id))

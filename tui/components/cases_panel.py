@@ -81,7 +81,7 @@ class CasesPanel(RowTable):
 
     def _cells(self, case: CaseRow, now: datetime, palette: Palette) -> Cells:
         cells = [
-            Text(case.priority, style="bold" if case.priority in ("critical", "1") else ""),
+            Text(case.priority_label, style="bold" if case.priority in ("critical", "1") else ""),
             Text(case.ref or f"#{case.id}", style=palette.calm),
         ]
         if not self.compact:
