@@ -168,30 +168,24 @@ class _AgentCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         m = self.m
-        if m._backlog is not None:
-            family = GaugeMetricFamily(
-                "slawatch_agent_backlog_minutes",
-                "Minutes measured but not yet in the database.",
-                labels=["agent"],
-            )
-            family.add_metric([m.agent], float(m._backlog()))
-            yield family
-        if m._last_write is not None:
-            family = GaugeMetricFamily(
-                "slawatch_agent_last_write_timestamp_seconds",
+        backlog = None if m._backlog is None else float(m._backlog())
+        for name, text, value in (
+            ("backlog_minutes", "Minutes measured but not yet in the database.", backlog),
+            (
+                "last_write_timestamp_seconds",
                 "When the database last took this agent's minutes (Unix time).",
-                labels=["agent"],
-            )
-            family.add_metric([m.agent], m._last_write)
-            yield family
-        if m._clock_offset is not None:
-            family = GaugeMetricFamily(
-                "slawatch_agent_clock_offset_seconds",
+                m._last_write,
+            ),
+            (
+                "clock_offset_seconds",
                 "This machine's clock minus the reference clock (fleet mode).",
-                labels=["agent"],
-            )
-            family.add_metric([m.agent], m._clock_offset)
-            yield family
+                m._clock_offset,
+            ),
+        ):
+            if value is not None:  # a gauge nobody feeds is left out, not shown as 0
+                family = GaugeMetricFamily(f"slawatch_agent_{name}", text, labels=["agent"])
+                family.add_metric([m.agent], value)
+                yield family
 
 
 class _CountingSink:

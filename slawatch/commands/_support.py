@@ -6,16 +6,29 @@ built, so asyncio, json and sqlite3 load only when a handler runs.
 
 from __future__ import annotations
 
+import argparse
 import sys
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from core.percent import percent_text
 from core.timeutil import to_minute
 
+if TYPE_CHECKING:
+    from core.config import Config
+    from slawatch.cli import Context
+    from store import Store
+
 T = TypeVar("T")
+
+
+class View(Protocol):
+    def to_json(self) -> Any: ...
+
+
+V = TypeVar("V", bound=View)
 
 
 def run(coro: Awaitable[T]) -> T:
@@ -27,6 +40,31 @@ def run(coro: Awaitable[T]) -> T:
         return await coro
 
     return asyncio.run(_main())
+
+
+def show(
+    args: argparse.Namespace,
+    ctx: Context,
+    read: Callable[[Store, Config, datetime], Awaitable[V]],
+    render: Callable[[V], str],
+) -> int:
+    """Read one view from the store (``read(store, config, now)``) and print it:
+    ``--json`` as JSON, else ``render(view)`` for people. Exit 0."""
+    from store import open_store
+
+    config = ctx.config
+    now = ctx.now()
+
+    async def _read() -> V:
+        async with await open_store(config, readonly=True) as store:
+            return await read(store, config, now)
+
+    view = run(_read())
+    if args.json:
+        print_json(view.to_json())
+    else:
+        print(render(view))
+    return 0
 
 
 def minute_span(start: datetime, end: datetime) -> tuple[int, int]:

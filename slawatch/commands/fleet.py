@@ -12,7 +12,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from slawatch.commands._args import Subparsers, group, json_option
-from slawatch.commands._support import print_json, run, table, when
+from slawatch.commands._support import show, table, when
 
 if TYPE_CHECKING:
     from reads.fleet import Fleet
@@ -28,21 +28,8 @@ def register(sub: Subparsers) -> None:
 
 def _status(args: argparse.Namespace, ctx: Context) -> int:
     from reads.fleet import fleet
-    from store import open_store
 
-    config = ctx.config
-    now = ctx.now()
-
-    async def read() -> Fleet:
-        async with await open_store(config, readonly=True) as store:
-            return await fleet(store, config, now)
-
-    view = run(read())
-    if args.json:
-        print_json(view.to_json())
-    else:
-        print(render(view))
-    return 0
+    return show(args, ctx, fleet, render)
 
 
 def render(view: Fleet) -> str:

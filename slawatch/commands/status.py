@@ -11,7 +11,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from slawatch.commands._args import Subparsers, json_option
-from slawatch.commands._support import measured, notes, pct, print_json, run, table, when
+from slawatch.commands._support import measured, notes, pct, show, table, when
 
 if TYPE_CHECKING:
     from reads.reports import Overview
@@ -26,21 +26,8 @@ def register(sub: Subparsers) -> None:
 
 def _status(args: argparse.Namespace, ctx: Context) -> int:
     from reads.reports import overview
-    from store import open_store
 
-    config = ctx.config
-    now = ctx.now()
-
-    async def read() -> Overview:
-        async with await open_store(config, readonly=True) as store:
-            return await overview(store, config, now)
-
-    view = run(read())
-    if args.json:
-        print_json(view.to_json())
-    else:
-        print(render(view))
-    return 0
+    return show(args, ctx, overview, render)
 
 
 def render(view: Overview) -> str:
