@@ -39,6 +39,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "slawatch.commands.case",
     "slawatch.commands.windows",
     "slawatch.commands.credit",
+    "slawatch.commands.audit",
     "slawatch.commands.claim",
     "slawatch.commands.key",
     "slawatch.commands.store",

@@ -23,8 +23,10 @@ from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from core import chain
+from core.audit import TAMPER
 from core.chain import HourRecord, SourceRecords
-from store.base import StoreBase
+from core.timeutil import from_minute, iso_z
+from store.audit import AuditStore
 from store.blocks import id_list
 from store.db import Conn
 
@@ -202,9 +204,72 @@ async def _chain_ids(db: Conn) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in rows]
 
 
-class ChainStore(StoreBase):
+class ChainStore(AuditStore):
     """The hash chains beside the minute records: extended by every minute write,
     walked by ``check_chains`` and read for claims by ``evidence``."""
+
+    async def _check_sealed(
+        self,
+        db: Conn,
+        before: Mapping[tuple[int, int, int], tuple[bytes, bytes]],
+        names: tuple[Mapping[int, str], Mapping[int, str]],
+        by: str,
+    ) -> int:
+        """Before a write re-seals hours: does each stored block still match its seal?
+
+        ``before`` maps (service_id, hour, source_id) to the block's stored
+        (status, latency), read before the write changed it. A block edited (or
+        inserted) directly in the database no longer matches; re-sealing it
+        would launder the edit, so each one found is appended to the audit
+        trail (``store.tamper``), where ``store verify`` keeps reporting it.
+        Returns how many were found.
+        """
+        if not before:
+            return 0
+        keys = set(before)
+        sids = id_list(k[0] for k in keys)
+        srcs = id_list(k[2] for k in keys)
+        lo, hi = min(k[1] for k in keys), max(k[1] for k in keys) + 1
+        errors: dict[tuple[int, int, int], list[tuple[int, str]]] = defaultdict(list)
+        for sid, src, minute, text in await db.fetchall(
+            "SELECT e.service_id, e.source_id, e.minute, t.text FROM minute_errors e"
+            " JOIN error_texts t ON t.id = e.error_id"
+            f" WHERE e.service_id IN ({sids}) AND e.minute >= ? AND e.minute < ?"
+            f" AND e.source_id IN ({srcs}) ORDER BY e.minute",
+            (lo * 60, hi * 60),
+        ):
+            errors[(int(sid), int(minute) // 60, int(src))].append((int(minute) % 60, str(text)))
+        sealed: dict[tuple[int, int, int], bytes] = {}
+        for sid, src, hour, digest in await db.fetchall(
+            "SELECT service_id, source_id, hour, digest FROM chain_seals"
+            f" WHERE service_id IN ({sids}) AND source_id IN ({srcs}) AND hour >= ? AND hour < ?",
+            (lo, hi),
+        ):
+            sealed[(int(sid), int(hour), int(src))] = bytes(digest)
+        services, sources = names
+        found = 0
+        for key in sorted(keys):
+            sid, hour, src = key
+            status, latency = before[key]
+            if not any(status):
+                continue  # an empty block is no record (its seal was dropped)
+            service, source = services[sid], sources[src]
+            digest = chain.hour_digest(
+                service, source, hour, status, latency, tuple(errors.get(key, ()))
+            )
+            if sealed.get(key) == digest:
+                continue
+            found += 1
+            stamp = iso_z(from_minute(hour * 60))
+            await self._audit(
+                db,
+                TAMPER,
+                service,
+                (hour * 60, hour * 60 + 60),
+                {"source": source, "hour": stamp, "sealed": (sealed.get(key) or b"").hex() or None},
+                {"source": source, "hour": stamp, "found": digest.hex(), "by": by},
+            )
+        return found
 
     async def _extend_chains(
         self,

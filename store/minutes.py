@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
+from typing import Any
 
-from core.status import DOWN
+from core.errors import InputError
+from core.status import DOWN, NAMES
+from core.timeutil import from_minute, iso_z
 from store.blocks import (
     BLOCK,
     MAX_LATENCY_MS,
@@ -19,7 +23,7 @@ from store.blocks import (
 )
 from store.chain import ChainStore
 from store.db import Conn
-from store.layout import Key, fill, hours_of, is_consecutive, segments
+from store.layout import Key, Tally, classify, fill, hours_of, is_consecutive, segments
 from store.rows import MinuteRow
 
 _BLOCK_COLUMNS = (
@@ -58,6 +62,56 @@ def _span(rows: list[tuple[int, int, bytes]], first: int) -> bytes:
     return b"".join(parts)
 
 
+def _runs(changes: Sequence[tuple[int, int, int, int, int]], s: int, lat: int) -> list[list[Any]]:
+    """Replaced minutes as runs ``[from, to, status, latencies]`` (to exclusive) of
+    consecutive minutes with the same status at position ``s``; ``latencies`` lists
+    each minute's latency in ms (position ``lat``; null where none), or is null when
+    no minute of the run had one."""
+    runs: list[list[Any]] = []
+    end = None
+    for change in changes:
+        minute, status, latency = change[0], NAMES[change[s]], change[lat]
+        shown = None if latency == NO_LATENCY else latency
+        if runs and end == minute and runs[-1][2] == status:
+            runs[-1][1] = iso_z(from_minute(minute + 1))
+            runs[-1][3].append(shown)
+        else:
+            runs.append(
+                [iso_z(from_minute(minute)), iso_z(from_minute(minute + 1)), status, [shown]]
+            )
+        end = minute + 1
+    for run in runs:
+        if all(v is None for v in run[3]):
+            run[3] = None
+    return runs
+
+
+class ImportConflict(InputError):
+    """Rows of an import would change minutes already recorded: refused, nothing stored."""
+
+    def __init__(
+        self,
+        where: str,
+        count: int,
+        tally: Tally,
+        names: tuple[Mapping[int, str], Mapping[int, str]],
+    ) -> None:
+        sid, src, minute, old_s, _, new_s, _ = min(tally.conflicts, key=lambda c: c[2])
+        first = (
+            f"{names[0][sid]} {iso_z(from_minute(minute))} source {names[1][src]!r}:"
+            f" recorded {NAMES[old_s]}, here {NAMES[new_s]}"
+        )
+        if old_s == new_s:
+            first = f"{first} with another latency"
+        super().__init__(
+            where,
+            f"{len(tally.conflicts)} of {count} records conflict with minutes already recorded"
+            f" ({tally.new} new, {tally.unchanged} unchanged; first: {first}); nothing stored."
+            " Give --replace to replace them (kept in the audit trail)",
+        )
+        self.tally = tally
+
+
 class MinuteStore(ChainStore):
     """Minute records in hour blocks (``store.blocks``), upserted idempotently."""
 
@@ -68,21 +122,76 @@ class MinuteStore(ChainStore):
         async with self._write() as db:
             await self._upsert(db, rows)
 
-    async def import_minutes(self, batches: Iterable[Sequence[MinuteRow]]) -> int:
+    async def import_minutes(
+        self,
+        batches: Iterable[Sequence[MinuteRow]],
+        *,
+        replace: bool = False,
+        tally: Tally | None = None,
+        where: str = "import",
+        actor: str | None = None,
+        at: datetime | None = None,
+    ) -> int:
         """Upsert every batch in ONE transaction; returns the number of rows.
 
         ``batches`` is consumed lazily (a streaming CSV reader); if it raises,
-        the transaction rolls back and nothing of the import is kept.
+        the transaction rolls back and nothing of the import is kept. Each row
+        is counted into ``tally``: new, unchanged (the same status and latency
+        already recorded) or conflicting (a different one recorded). Conflicting
+        rows refuse the whole import (``ImportConflict``, nothing stored) unless
+        ``replace``; then what they replace goes to the audit trail, one entry
+        per service and source, in the same transaction.
         """
+        tally = Tally() if tally is None else tally
         count = 0
         async with self._write() as db:
             for batch in batches:
                 if batch:
-                    await self._upsert(db, batch)
+                    await self._upsert(db, batch, tally=tally, by=f"an import of {where}")
                     count += len(batch)
+            if tally.conflicts:
+                names = await self._names("services"), await self._names("sources")
+                if not replace:
+                    raise ImportConflict(where, count, tally, names)
+                await self._audit_replaced(db, tally, names, where, actor=actor, at=at)
         return count
 
-    async def _upsert(self, db: Conn, rows: Sequence[MinuteRow]) -> None:
+    async def _audit_replaced(
+        self,
+        db: Conn,
+        tally: Tally,
+        names: tuple[dict[int, str], dict[int, str]],
+        where: str,
+        *,
+        actor: str | None,
+        at: datetime | None,
+    ) -> None:
+        """One ``minutes.replace`` entry per (service, source): what was recorded, what now is."""
+        by_chain: dict[tuple[int, int], list[tuple[int, int, int, int, int]]] = defaultdict(list)
+        for sid, src, minute, old_s, old_l, new_s, new_l in sorted(tally.conflicts):
+            by_chain[(sid, src)].append((minute, old_s, old_l, new_s, new_l))
+        for (sid, src), changes in by_chain.items():
+            source = names[1][src]
+            span = (changes[0][0], changes[-1][0] + 1)
+            before = {"source": source, "minutes": len(changes), "runs": _runs(changes, 1, 2)}
+            after = {
+                "source": source,
+                "minutes": len(changes),
+                "runs": _runs(changes, 3, 4),
+                "from_file": where,
+            }
+            await self._audit(
+                db, "minutes.replace", names[0][sid], span, before, after, actor=actor, at=at
+            )
+
+    async def _upsert(
+        self,
+        db: Conn,
+        rows: Sequence[MinuteRow],
+        *,
+        tally: Tally | None = None,
+        by: str = "a write",
+    ) -> None:
         """Merge ``rows`` into their hour blocks, then extend the hash chains.
 
         Written for speed (an import pushes millions of rows through here):
@@ -108,8 +217,12 @@ class MinuteStore(ChainStore):
             sid, src = sids[part.service], srcs[part.source]
             keys.update((sid, hour, src) for hour in hours_of(mins, consecutive))
         blocks, existed = await self._load_blocks(keys)
+        names = {i: n for n, i in sids.items()}, {i: n for n, i in srcs.items()}
+        await self._check_sealed(db, {k: blocks[k].encode() for k in existed}, names, by)
         for (part, mins), consecutive in zip(parts, plain, strict=True):
             sid, src = sids[part.service], srcs[part.source]
+            if tally is not None:
+                classify(blocks, sid, src, rows[part.start : part.stop], mins, consecutive, tally)
             fill(blocks, sid, src, rows[part.start : part.stop], mins, consecutive)
         await db.upsert(
             "minute_blocks",
@@ -118,9 +231,6 @@ class MinuteStore(ChainStore):
             [(sid, hour, src, *blk.encode()) for (sid, hour, src), blk in blocks.items()],
         )
         await self._upsert_errors(db, rows, sids, srcs, existed)
-        # Imported here, not at the top: readers (report, status, the dashboard)
-        # never write, so they need not load the hashing and claim code.
-        names = {i: n for n, i in sids.items()}, {i: n for n, i in srcs.items()}
         await self._extend_chains(db, rows, blocks=keys, names=names)
 
     async def _upsert_errors(

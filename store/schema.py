@@ -218,6 +218,27 @@ MIGRATIONS: list[Migration] = [
             "CREATE INDEX case_events_by_case ON case_events (case_id, event_at)",
         ),
     ),
+    Migration(
+        "the audit trail: an append-only log with a Merkle tree (store/audit.py, issues 14, 15)",
+        (
+            # One row per correction of the evidence; slawatch never updates or
+            # deletes one. ``leaf`` is the entry's RFC 9162 leaf hash, ``head``
+            # the tree head over entries 1..seq; ``span_*`` the minutes it touches.
+            """CREATE TABLE audit_log (
+                seq INTEGER NOT NULL PRIMARY KEY,
+                at INTEGER NOT NULL,
+                actor TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                service TEXT,
+                span_start INTEGER,
+                span_end INTEGER,
+                before_json TEXT NOT NULL,
+                after_json TEXT NOT NULL,
+                leaf BLOB NOT NULL,
+                head BLOB NOT NULL
+            )""",
+        ),
+    ),
 ]
 
 LATEST = len(MIGRATIONS)

@@ -6,7 +6,10 @@
 
 Every import streams its records in batches into ONE transaction: a bad record
 anywhere rejects the whole input (exit 2, naming the place) and nothing of it
-is kept. Re-importing the same input changes nothing.
+is kept. Re-importing the same input changes nothing; each import says how
+many records were new, unchanged or replaced. A record that would change a
+minute already recorded refuses the whole import unless ``--replace`` is
+given, and every replacement is kept in the audit trail (``slawatch audit``).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import gc
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +28,7 @@ from slawatch.commands._support import plural, run
 if TYPE_CHECKING:
     from core.config import Config
     from slawatch.cli import Context
+    from store.layout import Tally
     from store.rows import MinuteRow
 
 DEFAULT_SOURCE = "import"
@@ -42,6 +47,7 @@ def register(sub: Subparsers) -> None:
         default=DEFAULT_SOURCE,
         help=f"the source these records come from (default: {DEFAULT_SOURCE!r})",
     )
+    _replace_option(minutes)
     minutes.set_defaults(handler=_minutes)
 
     kuma = actions.add_parser(
@@ -61,6 +67,7 @@ def register(sub: Subparsers) -> None:
         default=KUMA_SOURCE,
         help=f"the source these records come from (default: {KUMA_SOURCE!r})",
     )
+    _replace_option(kuma)
     kuma.set_defaults(handler=_kuma)
 
     prom = actions.add_parser(
@@ -103,7 +110,17 @@ def register(sub: Subparsers) -> None:
         default=PROMETHEUS_SOURCE,
         help=f"the source these records come from (default: {PROMETHEUS_SOURCE!r})",
     )
+    _replace_option(prom)
     prom.set_defaults(handler=_prometheus)
+
+
+def _replace_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace minutes already recorded differently (each replacement is kept in the"
+        " audit trail: see `slawatch audit`); without it such an import is refused",
+    )
 
 
 def _source(args: argparse.Namespace) -> str:
@@ -113,13 +130,26 @@ def _source(args: argparse.Namespace) -> str:
     return source
 
 
-def _load(config: Config, batches: Iterable[Sequence[MinuteRow]]) -> int:
-    """All ``batches`` into the store in one transaction; the number of records."""
+def _load(
+    config: Config,
+    batches: Iterable[Sequence[MinuteRow]],
+    args: argparse.Namespace,
+    where: str,
+    now: datetime,
+) -> tuple[int, Tally]:
+    """All ``batches`` into the store in one transaction: the number of records and
+    how they compare with what was recorded (a conflict refuses it without --replace)."""
     from store import open_store
+    from store.layout import Tally
 
-    async def load() -> int:
+    tally = Tally()
+
+    async def load() -> tuple[int, Tally]:
         async with await open_store(config) as store:
-            return await store.import_minutes(batches)
+            count = await store.import_minutes(
+                batches, replace=args.replace, tally=tally, where=where, at=now
+            )
+            return count, tally
 
     # Millions of short-lived row tuples would trigger the cyclic garbage collector
     # every few hundred allocations, tripling the import time; an import makes no
@@ -129,6 +159,14 @@ def _load(config: Config, batches: Iterable[Sequence[MinuteRow]]) -> int:
         return run(load())
     finally:
         gc.enable()
+
+
+def _counts(tally: Tally) -> str:
+    """``12 new, 3 unchanged, 0 replaced``: how an import compared with the store."""
+    return (
+        f"{tally.new} new, {tally.unchanged} unchanged, {len(tally.conflicts)} replaced"
+        f"{' (see slawatch audit)' if tally.conflicts else ''}"
+    )
 
 
 def _minutes(args: argparse.Namespace, ctx: Context) -> int:
@@ -147,8 +185,11 @@ def _minutes(args: argparse.Namespace, ctx: Context) -> int:
 
     with stream:
         batches = read_minutes(stream, name=name, source=source, services=config.services)
-        count = _load(config, batches)
-    print(f"imported {plural(count, 'minute record')} from {name} (source {source!r})")
+        count, tally = _load(config, batches, args, name, ctx.now())
+    print(
+        f"imported {plural(count, 'minute record')} from {name} (source {source!r}):"
+        f" {_counts(tally)}"
+    )
     return 0
 
 
@@ -168,14 +209,14 @@ def _kuma(args: argparse.Namespace, ctx: Context) -> int:
         stats = KumaStats()
         try:
             batches = kuma.minutes(plan, source=source, stats=stats, progress=progress.update)
-            count = _load(config, prefetch(batches))
+            count, tally = _load(config, prefetch(batches), args, str(path), ctx.now())
         finally:
             progress.close()
     print(
         f"imported {plural(count, 'minute record')} from {kuma.name} (Uptime Kuma {kuma.version},"
         f" {plural(len(plan), 'monitor')}, {plural(stats.heartbeats, 'heartbeat')},"
         f" source {source!r}); {plural(stats.maintenance_heartbeats, 'maintenance heartbeat')},"
-        f" {plural(stats.maintenance_minutes, 'minute')} recorded as unknown"
+        f" {plural(stats.maintenance_minutes, 'minute')} recorded as unknown; {_counts(tally)}"
     )
     return 0
 
@@ -228,11 +269,11 @@ def _prometheus(args: argparse.Namespace, ctx: Context) -> int:
             f"no series maps to a service of the config; map {label} values with"
             f" --map VALUE=SERVICE (values: {shown})",
         )
-    count = _load(config, [rows])
+    count, tally = _load(config, [rows], args, where, ctx.now())
     skipped = f"; {len(stats.skipped)} series mapped to no service" if stats.skipped else ""
     print(
         f"imported {plural(count, 'minute record')} from {where} ({stats.series} series,"
-        f" {plural(stats.samples, 'sample')}, source {source!r}){skipped}"
+        f" {plural(stats.samples, 'sample')}, source {source!r}){skipped}: {_counts(tally)}"
     )
     return 0
 

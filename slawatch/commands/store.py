@@ -3,7 +3,7 @@
 ``init`` creates or upgrades the schema of the configured database (SQLite or
 PostgreSQL; for PostgreSQL also the fleet's roles and row-level security);
 ``migrate --to URL`` copies the SQLite store into an empty PostgreSQL database
-and checks both; ``verify`` walks every hash chain.
+and checks both; ``verify`` walks every hash chain and re-hashes the audit trail.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from slawatch.commands._support import run
 if TYPE_CHECKING:
     from core.config import Config
     from slawatch.cli import Context
+    from store.audit import AuditSummary
     from store.chain import ChainSummary
 
 
@@ -43,7 +44,12 @@ def register(sub: Subparsers) -> None:
     m.add_argument("--to", required=True, metavar="URL", help="postgresql://user@host/db")
     m.set_defaults(handler=_migrate)
     v = commands.add_parser(
-        "verify", help="walk the minute records' hash chains; exit 1 at a broken link"
+        "verify",
+        help="walk the minute records' hash chains and the audit trail; exit 1 at a broken link",
+        description="Walk every minute records' hash chain from its start, re-hash every"
+        " audit trail entry and tree head, and report minute blocks found edited outside"
+        " slawatch when a later write re-sealed their hour. Exit 1 naming each place that"
+        " does not hold. Example: slawatch store verify",
     )
     v.set_defaults(handler=_verify)
 
@@ -117,20 +123,29 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
     if config.storage_url is None and not config.storage_path.exists():
         raise InputError(str(config.storage_path), "no database here yet")
 
-    async def check() -> ChainSummary:
+    async def check() -> tuple[ChainSummary, AuditSummary]:
         async with await open_store(config, readonly=True) as store:
-            return await store.check_chains()
+            return await store.check_chains(), await store.check_audit()
 
-    summary = run(check())
+    summary, audit = run(check())
     where = _where(config)
-    if not summary.breaks:
-        print(f"{where}: {summary.chains} chains, {summary.hours} sealed hours: OK")
+    trail = f"{audit.entries} audit entries (head {audit.head.hex()[:16]})"
+    if not summary.breaks and not audit.problems:
+        print(f"{where}: {summary.chains} chains, {summary.hours} sealed hours: OK; {trail}: OK")
         return 0
     for found in summary.breaks:
         print(f"BROKEN {found.describe()}")
-    first = summary.breaks[0]
-    print(
-        f"{where}: {len(summary.breaks)} of {summary.chains} chains broken; "
-        f"first broken link: {first.describe()}"
-    )
+    for problem in audit.problems:
+        print(f"BROKEN {problem.describe()}")
+    if summary.breaks:
+        first = summary.breaks[0]
+        print(
+            f"{where}: {len(summary.breaks)} of {summary.chains} chains broken; "
+            f"first broken link: {first.describe()}"
+        )
+    if audit.problems:
+        print(
+            f"{where}: audit trail of {audit.entries} entries does not hold;"
+            f" first: {audit.problems[0].describe()}"
+        )
     return 1

@@ -15,6 +15,10 @@ and grants them what their members need:
 - ``slawatch_operator``: a reader who also records cases, windows, settled
   credits and imports (any source): the people who run slawatch.
 
+The audit trail (``audit_log``) is append-only for every group: INSERT and
+SELECT, never UPDATE or DELETE (an agent appends when it finds a minute block
+edited behind its back).
+
 The table owner (who ran ``store init``) is not subject to the policies.
 Everything here is idempotent: ``store init`` after an upgrade re-applies it to
 tables that new migrations added.
@@ -81,6 +85,9 @@ async def apply_roles(conn: PostgresConn) -> list[str]:
         own = ", ".join(f'"{t}"' for t in with_source)
         await conn.execute(f"GRANT INSERT, UPDATE, DELETE ON {own} TO slawatch_agent")
         await conn.execute(f"GRANT INSERT ON {', '.join(NAME_TABLES)}, sources TO slawatch_agent")
+        if "audit_log" in tables:  # append-only: nobody but its owner may change an entry
+            await conn.execute("REVOKE UPDATE, DELETE ON audit_log FROM slawatch_operator")
+            await conn.execute("GRANT INSERT ON audit_log TO slawatch_agent")
         await conn.execute(
             "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO slawatch_agent, slawatch_operator"
         )

@@ -1,0 +1,69 @@
+"""The audit trail's entries: every correction of the evidence, who made it, before and after.
+
+An entry is appended, never changed: a replaced minute record, a window added
+or removed, a case edited or reopened, a settlement undone. Its bytes (the
+canonical JSON of ``canonical()``) are a leaf of an RFC 9162 Merkle tree
+(``core.merkle``); the store keeps each entry's leaf hash and the tree head
+after it, and ``store verify`` recomputes both, so an entry edited, inserted or
+removed from the middle behind slawatch's back is named. ``span`` is the
+minutes the change touches ([start, end) epoch minutes), which is how a claim
+bundle finds the entries of its month.
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from core import merkle
+from core.timeutil import from_minute, iso_z
+
+#: The kind that says the store found a minute block edited outside slawatch.
+TAMPER = "store.tamper"
+
+
+def canonical_json(value: Any) -> str:
+    """One spelling of a JSON value: sorted keys, no spaces, ASCII only."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int  # 1, 2, 3 ... with no gap
+    at: datetime  # aware, whole seconds
+    actor: str  # the OS user who ran the command
+    kind: str  # e.g. "minutes.replace", "maintenance.add", "case.edit"
+    service: str | None
+    span: tuple[int, int] | None  # the minutes it touches, [start, end)
+    before: Any  # JSON value (None: nothing before, e.g. an add)
+    after: Any  # JSON value (None: nothing after, e.g. a removal)
+
+    def canonical(self) -> bytes:
+        """The bytes the entry's leaf hash is taken over."""
+        return canonical_json(self.to_json()).encode("ascii")
+
+    def leaf(self) -> bytes:
+        return merkle.leaf_hash(self.canonical())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "at": iso_z(self.at),
+            "actor": self.actor,
+            "kind": self.kind,
+            "service": self.service,
+            "from": None if self.span is None else iso_z(from_minute(self.span[0])),
+            "to": None if self.span is None else iso_z(from_minute(self.span[1])),
+            "before": self.before,
+            "after": self.after,
+        }
+
+    def touches(self, service: str, start: int, end: int) -> bool:
+        """Whether this entry is about ``service`` and minutes in [start, end)."""
+        if self.service != service or self.span is None:
+            return False
+        return self.span[0] < end and self.span[1] > start

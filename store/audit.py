@@ -1,0 +1,196 @@
+"""The audit trail: an append-only log of every correction, with a Merkle tree over it.
+
+``AuditStore`` is the part of the store the other parts build on to record a
+change in the same transaction as the change itself (``_audit``): a window
+added or removed, a minute record replaced, a case edited, a settlement undone.
+slawatch only ever INSERTs into ``audit_log``; each row keeps its entry's leaf
+hash and the RFC 9162 tree head after it (``core.merkle``). ``check_audit``
+recomputes every leaf and every head, and names the first entry that no longer
+holds: an entry edited, inserted or removed from the middle behind slawatch's
+back. (A log cut off at its end together with its heads, or re-hashed from the
+first entry on, can only be caught against a head kept outside this database;
+see docs/audit.md.)
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from core import merkle
+from core.audit import TAMPER, AuditEntry, canonical_json
+from core.timeutil import from_minute, iso_z, utc_now
+from store.base import StoreBase, instant, seconds
+from store.db import Conn
+
+_COLUMNS = "seq, at, actor, kind, service, span_start, span_end, before_json, after_json"
+
+
+def os_user() -> str:
+    """Who is running this: the OS user (``getpass``), else the numeric uid."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no $USER and no passwd entry (a bare container)
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    """Where the audit trail does not hold, and why."""
+
+    seq: int
+    reason: str
+
+    def describe(self) -> str:
+        return f"audit entry #{self.seq}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class AuditSummary:
+    entries: int
+    head: bytes  # the tree head over every entry (merkle.EMPTY_ROOT when none)
+    problems: tuple[AuditProblem, ...]
+
+
+def _entry(row: Sequence[Any]) -> AuditEntry:
+    seq, at, actor, kind, service, lo, hi, before, after = row
+    when = instant(int(at))
+    assert when is not None
+    return AuditEntry(
+        seq=int(seq),
+        at=when,
+        actor=str(actor),
+        kind=str(kind),
+        service=None if service is None else str(service),
+        span=None if lo is None or hi is None else (int(lo), int(hi)),
+        before=json.loads(before),
+        after=json.loads(after),
+    )
+
+
+class AuditStore(StoreBase):
+    """The append-only audit trail (``audit_log``)."""
+
+    async def _audit(
+        self,
+        db: Conn,
+        kind: str,
+        service: str | None,
+        span: tuple[int, int] | None,
+        before: Any,
+        after: Any,
+        *,
+        actor: str | None = None,
+        at: datetime | None = None,
+    ) -> AuditEntry:
+        """Append one entry inside the caller's write transaction; returns it."""
+        await db.lock_schema()  # one appender at a time (PostgreSQL; SQLite's BEGIN IMMEDIATE)
+        leaves = [bytes(r[0]) for r in await db.fetchall("SELECT leaf FROM audit_log ORDER BY seq")]
+        when = (utc_now() if at is None else at).astimezone(UTC).replace(microsecond=0)
+        entry = AuditEntry(
+            seq=len(leaves) + 1,
+            at=when,
+            actor=os_user() if actor is None else actor,
+            kind=kind,
+            service=service,
+            span=span,
+            before=json.loads(canonical_json(before)),  # what is stored is what is hashed
+            after=json.loads(canonical_json(after)),
+        )
+        leaf = entry.leaf()
+        head = merkle.root([*leaves, leaf])
+        await db.execute(
+            f"INSERT INTO audit_log ({_COLUMNS}, leaf, head) VALUES ({', '.join('?' * 11)})",
+            (
+                entry.seq,
+                seconds(entry.at),
+                entry.actor,
+                kind,
+                service,
+                None if span is None else span[0],
+                None if span is None else span[1],
+                canonical_json(entry.before),
+                canonical_json(entry.after),
+                leaf,
+                head,
+            ),
+        )
+        return entry
+
+    async def audit_entries(
+        self, service: str | None = None, span: tuple[int, int] | None = None
+    ) -> list[AuditEntry]:
+        """The entries in order; only ``service``'s (and those touching ``span``) when given."""
+        if not await self._db.has_table("audit_log"):
+            return []  # a read-only look at a database from before the audit trail
+        rows = await self._fetchall(f"SELECT {_COLUMNS} FROM audit_log ORDER BY seq")
+        entries = [_entry(r) for r in rows]
+        if service is not None:
+            entries = [e for e in entries if e.service == service]
+        if span is not None and service is not None:
+            entries = [e for e in entries if e.touches(service, *span)]
+        return entries
+
+    async def audit_leaves(self) -> list[bytes]:
+        """Every entry's leaf hash, in order (what inclusion proofs are built from)."""
+        if not await self._db.has_table("audit_log"):
+            return []
+        return [
+            bytes(r[0]) for r in await self._fetchall("SELECT leaf FROM audit_log ORDER BY seq")
+        ]
+
+    async def check_audit(self) -> AuditSummary:
+        """Recompute every entry's leaf and every tree head; the problems found, in order.
+
+        Also reports each ``store.tamper`` entry: a minute block the store found
+        edited outside slawatch when a later write re-sealed its hour.
+        """
+        if not await self._db.has_table("audit_log"):
+            return AuditSummary(0, merkle.EMPTY_ROOT, ())
+        rows = await self._fetchall(f"SELECT {_COLUMNS}, leaf, head FROM audit_log ORDER BY seq")
+        problems: list[AuditProblem] = []
+        leaves: list[bytes] = []
+        stored_heads: list[bytes] = []
+        for expected, row in enumerate(rows, start=1):
+            seq = int(row[0])
+            if seq != expected:
+                problems.append(
+                    AuditProblem(seq, f"follows #{expected - 1}: entries missing or inserted")
+                )
+            try:
+                entry = _entry(row[:9])
+            except (ValueError, TypeError) as exc:
+                problems.append(AuditProblem(seq, f"unreadable ({exc})"))
+                leaves.append(bytes(row[9]))
+                stored_heads.append(bytes(row[10]))
+                continue
+            if entry.leaf() != bytes(row[9]):
+                problems.append(AuditProblem(seq, "its content does not match its hash (edited)"))
+            elif entry.kind == TAMPER:
+                problems.append(AuditProblem(seq, _tamper_text(entry)))
+            # The stored leaf goes on: a content edit is named once, above; a leaf
+            # rewritten to match its edited content breaks the heads from there on.
+            leaves.append(bytes(row[9]))
+            stored_heads.append(bytes(row[10]))
+        seqs = [int(row[0]) for row in rows]
+        for seq, head, stored in zip(seqs, merkle.roots(leaves), stored_heads, strict=True):
+            if head != stored:
+                problems.append(AuditProblem(seq, "the tree head stored with it does not hold"))
+                break
+        head = merkle.root(leaves)
+        return AuditSummary(len(rows), head, tuple(sorted(problems, key=lambda p: p.seq)))
+
+
+def _tamper_text(entry: AuditEntry) -> str:
+    after = entry.after if isinstance(entry.after, dict) else {}
+    hour = entry.span[0] if entry.span else None
+    return (
+        f"{entry.service}/{after.get('source', '?')} hour "
+        f"{iso_z(from_minute(hour)) if hour is not None else '?'}"
+        f" was edited outside slawatch (found when {after.get('by', 'a write')} re-sealed it)"
+    )

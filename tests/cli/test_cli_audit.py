@@ -1,0 +1,114 @@
+"""Corrections with an audit trail, through the real CLI: imports that would rewrite
+recorded minutes, ``slawatch audit``, and ``store verify`` over the trail."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tests.cli.common import PORTAL, assert_user_error, ok_json, storage
+
+if TYPE_CHECKING:
+    from tests.conftest import RunCli, WriteConfig
+
+HEADER = "service,minute,status,latency_ms\n"
+
+
+def _csv(path: Path, *rows: str) -> Path:
+    path.write_text(HEADER + "".join(f"{r}\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_a_conflicting_reimport_is_refused_then_replaced_and_audited(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    cfg = ("--config", write_config(tmp_path, storage("sw.db") + PORTAL))
+    first = _csv(
+        tmp_path / "first.csv",
+        "portal,2026-10-05T10:00:00Z,up,40",
+        "portal,2026-10-05T10:01:00Z,up,41",
+        "portal,2026-10-05T10:02:00Z,up,42",
+    )
+    done = run_cli(*cfg, "import", "minutes", first)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.endswith(": 3 new, 0 unchanged, 0 replaced\n"), done.stdout
+    again = run_cli(*cfg, "import", "minutes", first)
+    assert again.stdout.endswith(": 0 new, 3 unchanged, 0 replaced\n"), again.stdout
+
+    # The provider's export says the outage never happened: refused, nothing stored.
+    second = _csv(
+        tmp_path / "second.csv",
+        "portal,2026-10-05T10:01:00Z,down,",
+        "portal,2026-10-05T10:02:00Z,up,42",
+        "portal,2026-10-05T10:03:00Z,up,43",
+    )
+    refused = run_cli(*cfg, "import", "minutes", second)
+    assert_user_error(
+        refused,
+        f"{second}: 1 of 3 records conflict with minutes already recorded (1 new, 1 unchanged;",
+        "portal 2026-10-05T10:01:00Z source 'import': recorded up, here down",
+        "Give --replace",
+    )
+    report = ("report", "--month", "2026-10", "--service", "portal", "--format", "json")
+    assert ok_json(run_cli, *cfg, *report)["downtime_minutes"] == 0
+    assert ok_json(run_cli, *cfg, "audit", "--json") == []
+    assert run_cli(*cfg, "audit").stdout == "no audit entries\n"
+
+    replaced = run_cli(*cfg, "import", "minutes", second, "--replace")
+    assert replaced.returncode == 0, replaced.stderr
+    assert "1 new, 1 unchanged, 1 replaced (see slawatch audit)" in replaced.stdout
+    assert ok_json(run_cli, *cfg, *report)["downtime_minutes"] == 1
+    [entry] = ok_json(run_cli, *cfg, "audit", "--service", "portal", "--json")
+    assert entry["seq"] == 1 and entry["kind"] == "minutes.replace"
+    assert entry["service"] == "portal" and entry["actor"]
+    assert (entry["from"], entry["to"]) == ("2026-10-05T10:01:00Z", "2026-10-05T10:02:00Z")
+    assert entry["before"] == {
+        "source": "import",
+        "minutes": 1,
+        "runs": [["2026-10-05T10:01:00Z", "2026-10-05T10:02:00Z", "up", [41]]],
+    }
+    assert entry["after"]["runs"] == [
+        ["2026-10-05T10:01:00Z", "2026-10-05T10:02:00Z", "down", None]
+    ]
+    assert entry["after"]["from_file"] == str(second)
+    shown = run_cli(*cfg, "audit")
+    lines = shown.stdout.splitlines()
+    assert lines[0].split() == ["SEQ", "AT", "ACTOR", "KIND", "SERVICE", "CHANGE"]
+    assert "minutes.replace" in lines[1] and "10-05T10:01..10:02 up" in lines[1]
+    assert max(map(len, lines)) <= 100
+    verified = run_cli(*cfg, "store", "verify")
+    assert verified.returncode == 0, verified.stdout
+    assert "sealed hours: OK; 1 audit entries (head " in verified.stdout
+
+
+def test_store_verify_names_an_edited_hour_a_later_import_re_sealed(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    cfg = ("--config", write_config(tmp_path, storage("sw.db") + PORTAL))
+    rows = [f"portal,2026-10-05T10:{m:02d}:00Z,down,{100 + m}" for m in range(30)]
+    assert run_cli(*cfg, "import", "minutes", _csv(tmp_path / "all.csv", *rows)).returncode == 0
+    with sqlite3.connect(tmp_path / "sw.db") as db:  # the outage erased behind slawatch's back
+        db.execute("UPDATE minute_blocks SET status = ?", (bytes([1] * 30 + [0] * 30),))
+    broken = run_cli(*cfg, "store", "verify")
+    assert broken.returncode == 1 and "hour 2026-10-05T10:00:00Z" in broken.stdout
+    # The launderer re-imports one row as the database now holds it: the seal is
+    # rewritten over the edited hour, and verify must still say so.
+    laundry = _csv(tmp_path / "one.csv", "portal,2026-10-05T10:00:00Z,up,100")
+    assert run_cli(*cfg, "import", "minutes", laundry).returncode == 0
+    after = run_cli(*cfg, "store", "verify")
+    assert after.returncode == 1, after.stdout
+    assert (
+        "BROKEN audit entry #1: portal/import hour 2026-10-05T10:00:00Z was edited outside"
+        f" slawatch (found when an import of {laundry} re-sealed it)"
+    ) in after.stdout
+    [entry] = json.loads(run_cli(*cfg, "audit", "--json").stdout)
+    assert entry["kind"] == "store.tamper" and entry["before"]["sealed"]
+
+
+def test_audit_rejects_an_unknown_service(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    cfg = ("--config", write_config(tmp_path, storage("sw.db") + PORTAL))
+    assert_user_error(run_cli(*cfg, "audit", "--service", "nope"), "nope")

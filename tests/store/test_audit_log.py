@@ -1,0 +1,118 @@
+"""The audit trail on SQLite and PostgreSQL: imports that would rewrite evidence, the
+append-only log and its Merkle tree, and an edit laundered by a later write."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from core import merkle
+from core.audit import TAMPER
+from core.status import DOWN, UP
+from store.layout import Tally
+from store.minutes import ImportConflict
+from store.rows import MinuteRow
+from tests.conftest import OpenDb
+
+BASE = 29_619_360  # 2026-04-26T00:00Z, a whole hour
+AT = datetime(2026, 5, 2, 9, 30, tzinfo=UTC)
+
+
+def rows(start: int, count: int, status: int = UP, source: str = "csv") -> list[MinuteRow]:
+    return [MinuteRow("svc", source, start + i, status, 100 + i % 7) for i in range(count)]
+
+
+async def test_reimport_counts_and_a_conflict_is_refused_then_replaced(open_db: OpenDb) -> None:
+    async with await open_db() as store:
+        first = Tally()
+        assert await store.import_minutes([rows(BASE, 90)], tally=first) == 90
+        assert (first.new, first.unchanged, first.conflicts) == (90, 0, [])
+        again = Tally()
+        await store.import_minutes([rows(BASE, 90), rows(BASE, 100)[90:]], tally=again)
+        assert (again.new, again.unchanged, len(again.conflicts)) == (10, 90, 0)
+
+        changed = rows(BASE, 100)
+        changed[61:64] = [r._replace(status=DOWN) for r in changed[61:64]]
+        changed[70] = changed[70]._replace(latency_ms=5000)  # a latency is evidence too
+        with pytest.raises(ImportConflict, match=r"4 of 100 records conflict.*96 unchanged"):
+            await store.import_minutes([changed], where="f.csv")
+        assert (await store.minutes("svc", BASE + 61, BASE + 64))["csv"] == bytes([UP] * 3)
+        assert await store.audit_entries() == []
+
+        tally = Tally()
+        await store.import_minutes([changed], replace=True, tally=tally, where="f.csv", at=AT)
+        assert (tally.new, tally.unchanged, len(tally.conflicts)) == (0, 96, 4)
+        assert (await store.minutes("svc", BASE + 61, BASE + 64))["csv"] == bytes([DOWN] * 3)
+        [entry] = await store.audit_entries(service="svc")
+        assert (entry.seq, entry.kind, entry.at, entry.span) == (
+            1, "minutes.replace", AT, (BASE + 61, BASE + 71)
+        )  # fmt: skip
+        assert entry.before["runs"] == [
+            ["2026-04-26T01:01:00Z", "2026-04-26T01:04:00Z", "up", [105, 106, 100]],
+            ["2026-04-26T01:10:00Z", "2026-04-26T01:11:00Z", "up", [100]],
+        ]
+        assert entry.after["runs"] == [
+            ["2026-04-26T01:01:00Z", "2026-04-26T01:04:00Z", "down", [105, 106, 100]],
+            ["2026-04-26T01:10:00Z", "2026-04-26T01:11:00Z", "up", [5000]],
+        ]
+        assert entry.after["from_file"] == "f.csv" and entry.before["minutes"] == 4
+        assert entry.actor  # the OS user
+        summary = await store.check_audit()
+        assert (summary.entries, summary.problems) == (1, ())
+        assert summary.head == merkle.root([entry.leaf()])
+        assert await store.verify_chains() is None
+
+
+async def test_an_edited_or_removed_entry_is_named(open_db: OpenDb) -> None:
+    async with await open_db() as store:
+        for n in range(3):
+            changed = [r._replace(status=DOWN if n % 2 == 0 else UP) for r in rows(BASE, 5)]
+            await store.import_minutes([changed], replace=True)
+        assert [e.seq for e in await store.audit_entries()] == [1, 2]
+        await store.import_minutes([rows(BASE, 5, UP)], replace=True)  # the third entry
+        heads = [bytes(r[0]) for r in await store._db.fetchall("SELECT head FROM audit_log")]
+        assert heads[-1] == merkle.root(await store.audit_leaves())
+        assert (await store.check_audit()).problems == ()
+        async with store._db.transaction():
+            await store._db.execute(
+                "UPDATE audit_log SET actor = ? WHERE seq = ?", ("somebody-else", 2)
+            )
+        [problem] = (await store.check_audit()).problems
+        assert problem.describe() == "audit entry #2: its content does not match its hash (edited)"
+        async with store._db.transaction():
+            await store._db.execute("DELETE FROM audit_log WHERE seq = ?", (2,))
+        problems = (await store.check_audit()).problems
+        assert problems[0].describe().startswith("audit entry #3: follows #1")
+
+
+async def test_a_no_op_reimport_does_not_launder_a_direct_edit(open_db: OpenDb) -> None:
+    async with await open_db() as store:
+        await store.record_minutes(rows(BASE, 120, source="agent"))
+        assert await store.verify_chains() is None
+        hour = BASE // 60 + 1
+        async with store._db.transaction():  # behind slawatch's back: an outage erased
+            await store._db.execute(
+                "UPDATE minute_blocks SET status = ? WHERE hour = ?", (bytes([DOWN] * 60), hour)
+            )
+        broken = await store.verify_chains()
+        assert broken is not None and broken.hour == hour
+        # One unchanged row into the same hour re-seals it: the chain holds again ...
+        unchanged = MinuteRow("svc", "agent", BASE + 119, DOWN, 100 + 119 % 7)
+        await store.import_minutes([[unchanged]])
+        assert await store.verify_chains() is None
+        # ... but the trail says what the re-seal found, and keeps saying it.
+        [entry] = await store.audit_entries()
+        assert (entry.kind, entry.service, entry.span) == (
+            TAMPER,
+            "svc",
+            (hour * 60, hour * 60 + 60),
+        )
+        [problem] = (await store.check_audit()).problems
+        assert problem.describe() == (
+            "audit entry #1: svc/agent hour 2026-04-26T01:00:00Z was edited outside slawatch"
+            " (found when an import of import re-sealed it)"
+        )
+        # An honest write into a sealed hour finds nothing.
+        await store.record_minutes([MinuteRow("svc", "agent", BASE + 5, DOWN)])
+        assert len(await store.audit_entries()) == 1
