@@ -26,9 +26,13 @@ source, see ``store.blocks``):
 
 - ``record_minutes(rows) -> None``: upsert in one short transaction; recording
   the same row again changes nothing.
-- ``import_minutes(batches: Iterable[Sequence[MinuteRow]]) -> int``: all
-  batches in ONE transaction, rolled back if the iterable raises (the CSV
-  reader ``store.csvfile.read_minutes`` raises InputError at a bad line).
+- ``import_minutes(batches: Iterable[Sequence[MinuteRow]], *, replace=False,
+  tally=None, where="import", actor=None, at=None) -> int``: all batches in ONE
+  transaction, rolled back if the iterable raises (the CSV reader
+  ``store.csvfile.read_minutes`` raises InputError at a bad line). Each row is
+  counted into ``tally`` (``store.layout.Tally``: new, unchanged, conflicts);
+  a row that would change a recorded minute raises ``ImportConflict`` (nothing
+  stored) unless ``replace``, and each replacement is an audit entry.
 - ``minutes(service, start, end) -> dict[str, bytes]``: source -> one
   ``core.status`` byte per minute, 0 where nothing was recorded.
 - ``latencies(service, start, end) -> list[tuple[int, int | None]]``: (minute,
@@ -70,6 +74,14 @@ Credits: ``settle_credit(service, month: YearMonth | str, at=None) -> None``,
 
 Chains: ``check_chains() -> ChainSummary``, ``verify_chains()``,
 ``evidence(service, start_hour, end_hour) -> list[core.chain.SourceRecords]``.
+A write that finds a stored hour no longer matching its seal (edited outside
+slawatch) appends a ``store.tamper`` audit entry before re-sealing it.
+
+Audit trail (``store.audit``; ``core.audit.AuditEntry``; append-only):
+``audit_entries(service=None, span=None) -> list[AuditEntry]``,
+``audit_leaves() -> list[bytes]``, ``check_audit() -> AuditSummary`` (every
+leaf and RFC 9162 tree head re-hashed; tamper entries reported). Every
+correction appends its entry in its own transaction (``AuditStore._audit``).
 
 Other: ``data_version() -> int`` (changes when another connection commits),
 ``checkpoint()``, ``check_file()`` (the SQLite file is still the one opened).
