@@ -16,31 +16,51 @@ from collections.abc import Mapping
 from core.config import Config
 from core.configfile import MAX_INTERVAL, MAX_RETRIES, MIN_INTERVAL
 from core.errors import ConfigError
+from core.tomlview import named
 
-__all__ = ["MAX_INTERVAL", "MAX_RETRIES", "MIN_INTERVAL", "check_probes", "missing_secrets"]
+__all__ = [
+    "MAX_INTERVAL",
+    "MAX_RETRIES",
+    "MIN_INTERVAL",
+    "check_probes",
+    "missing_secrets",
+    "probe_errors",
+]
 
 
 def check_probes(config: Config) -> None:
     """Each probe's ``ca_file`` is readable and holds a PEM certificate (the loader
-    checked the rest). A ConfigError names the service's key."""
+    checked the rest). A ConfigError names the service's key (the first found)."""
+    errors = probe_errors(config)
+    if errors:
+        raise errors[0]
+
+
+def probe_errors(config: Config) -> list[ConfigError]:
+    """Every ``check_probes`` error, in service order (``config check`` shows all)."""
+    errors = []
     for name, service in config.services.items():
         probe = service.probe
-        if probe is None:
+        if probe is None or probe.ca_file is None:
             continue
-        if probe.ca_file is not None:
-            _check_ca_file(f"{config.path}: service.{name}.probe.ca_file", probe.ca_file)
+        try:
+            _check_ca_file(f"{config.path}: {named('service', name)}.probe.ca_file", probe.ca_file)
+        except ConfigError as exc:
+            errors.append(exc)
+    return errors
 
 
 def missing_secrets(config: Config, env: Mapping[str, str]) -> list[str]:
     """``header_env`` variables not set in ``env`` (the agent refuses to start without
-    them; ``config check`` only warns, its shell is not the service's environment)."""
+    them), as ``key: what`` lines."""
     out = []
     for name, service in config.services.items():
         if service.probe is None:
             continue
         for header, var in service.probe.header_env.items():
             if var not in env:
-                out.append(f"service.{name}.probe.header_env.{header}: ${var} is not set here")
+                key = f"{named('service', name)}.probe.header_env.{header}"
+                out.append(f"{key}: ${var} is not set")
     return out
 
 

@@ -58,6 +58,7 @@ from core.configfile import load_config
 from core.errors import ConfigError, SlawatchError
 from core.status import NAMES, UP
 from core.timeutil import from_minute, iso_z, to_minute, utc_now
+from core.tomlview import named
 from store.rows import AgentState, ProbeRecord, ProbeState
 
 __all__ = [
@@ -97,7 +98,7 @@ def _targets(config: Config, env: Mapping[str, str]) -> dict[str, _Target]:
     for name, service in config.services.items():
         if service.probe is None:
             continue
-        where = f"{config.path}: service.{name}.probe"
+        where = f"{config.path}: {named('service', name)}.probe"
         probe = replace(service.probe, proxy=_proxy_for(service.probe, config, env))
         targets[name] = _Target(name, probe, resolve_headers(probe, env, where))
     return targets

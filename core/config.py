@@ -187,6 +187,9 @@ class Config:
     # at ``storage_path``; the agent then buffers in its SQLite spool first.
     storage_url: str | None = None
     spool_path: Path | None = None  # absolute; the agent's buffer when ``storage_url`` is set
+    # What is valid but probably not meant (``where: warning: what`` lines), for
+    # ``config check``: e.g. a service left on the default contract.
+    warnings: tuple[str, ...] = ()
 
     def contract_for(self, service: str) -> Contract:
         return self.contracts[self.services[service].contract]

@@ -5,7 +5,10 @@ the dataclasses of ``core.config``, never the other way round (no import circle)
 
 Each section has one small function taking a ``Table`` (which knows its key
 path), so every error names the file and the exact key, e.g.
-``config.toml: contract[0].bands[2].min_availability: must be lower than ...``.
+``config.toml: contract "std".bands[2].min_availability: must be lower than ...``.
+Each ``[[calendar]]``, ``[[contract]]``, ``[[service]]`` and top-level table is
+read on its own, so one reading finds the first mistake of every one of them
+(``ConfigErrors``); a table that names a broken one is not blamed for it.
 """
 
 from __future__ import annotations
@@ -14,12 +17,13 @@ import os
 import re
 import shlex
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.config import (
@@ -44,10 +48,12 @@ from core.durations import (
     parse_time_of_day,
     parse_timedelta,
 )
-from core.errors import ConfigError
+from core.errors import ConfigError, ConfigErrors
 from core.jsonpath import parse_json_path
-from core.profiles import CALENDARS, DEFAULT_PROFILE, PROFILES
-from core.tomlview import Table
+from core.profiles import CALENDARS, DEFAULT_PROFILE, LOCAL_HOURS_PROFILES, PROFILES
+from core.tomlview import Table, did_you_mean
+
+T = TypeVar("T")
 
 _SERVICE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _STATUS_RE = re.compile(r"^\s*(\d{3})\s*(?:-\s*(\d{3})\s*)?$")
@@ -58,7 +64,7 @@ _COMPLEMENT = "100-availability"
 
 def load_config(path: Path) -> Config:
     """Read and validate a config file; every mistake is a ConfigError naming file and key."""
-    display = _display_name(path)
+    display = display_name(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -80,7 +86,7 @@ def parse_config(text: str, path: Path, *, display: str | None = None) -> Config
     return _parse(text, path, display or str(path))
 
 
-def _display_name(path: Path) -> str:
+def display_name(path: Path) -> str:
     """The path relative to the working folder when it is below it, else as given."""
     try:
         rel = os.path.relpath(path)
@@ -104,21 +110,63 @@ def _parse(text: str, path: Path, display: str) -> Config:
     except ValueError:  # Python refuses integers of more than 4300 digits
         raise ConfigError(display, "invalid TOML: a number with too many digits") from None
     root = Table(data, display)
-    root.check_keys(("storage", "calendar", "contract", "service", "agent"))
-    calendars = _calendars(root)
-    contracts = _contracts(root, calendars)
-    services = _services(root, contracts, calendars, path.parent)
-    url = _storage_url(root)
-    return Config(
+    found = _Found()
+    found.attempt(
+        lambda: root.check_keys(("storage", "calendar", "contract", "service", "agent")), None
+    )
+    calendars = _calendars(root, found)
+    contracts = _contracts(root, calendars, found)
+    services = _services(root, contracts, calendars, path.parent, found)
+    config = Config(
         path=path,
-        storage_path=_storage_path(root, path),
-        storage_url=url,
-        spool_path=_spool_path(root, path),
+        storage_path=found.attempt(lambda: _storage_path(root, path), path),
+        storage_url=found.attempt(lambda: _storage_url(root), None),
+        spool_path=found.attempt(lambda: _spool_path(root, path), None),
         calendars=MappingProxyType(calendars),
         contracts=MappingProxyType(contracts),
         services=MappingProxyType(services),
-        agent=_agent(root),
+        agent=found.attempt(lambda: _agent(root), AgentSettings()),
+        warnings=tuple(found.warnings),
     )
+    if found.errors:
+        raise ConfigErrors(found.errors)
+    return config
+
+
+class _Found:
+    """The errors and warnings of one reading, and the names of broken tables."""
+
+    def __init__(self) -> None:
+        self.errors: list[ConfigError] = []
+        self.warnings: list[str] = []
+        self.broken: dict[str, set[str]] = {"calendar": set(), "contract": set()}
+        self.explicit_zone: set[str] = set()  # file calendars that name their time zone
+        self.calendar_tables: dict[str, Table] = {}
+        self.defined_contracts: set[str] = set()  # [[contract]] names in the file
+
+    def attempt(self, read: Callable[[], T], default: T) -> T:
+        try:
+            return read()
+        except ConfigError as exc:
+            self.note(exc)
+            return default
+
+    def note(self, exc: ConfigError) -> None:
+        self.errors.append(exc)
+
+    def tables(self, root: Table, key: str) -> list[Table]:
+        empty: list[Table] = []
+        return self.attempt(lambda: root.tables(key), empty)
+
+    @contextmanager
+    def each(self) -> Iterator[None]:
+        try:
+            yield
+        except ConfigError as exc:
+            self.note(exc)
+
+    def warn(self, where: str, what: str) -> None:
+        self.warnings.append(f"{where}: warning: {what}")
 
 
 def _storage_path(root: Table, path: Path) -> Path:
@@ -182,12 +230,21 @@ def _unique(seen: Mapping[str, object], t: Table, name: str, kind: str) -> None:
 # -- calendars ---------------------------------------------------------------
 
 
-def _calendars(root: Table) -> dict[str, Calendar]:
+def _calendars(root: Table, found: _Found) -> dict[str, Calendar]:
     calendars: dict[str, Calendar] = {}
-    for t in root.tables("calendar"):
-        cal = _calendar(t, t.text("name"))
-        _unique(calendars, t, cal.name, "calendar")
-        calendars[cal.name] = cal
+    for t in found.tables(root, "calendar"):
+        with found.each():
+            name = t.text("name")
+            found.calendar_tables[name] = t
+            try:
+                cal = _calendar(t, name)
+            except ConfigError:
+                found.broken["calendar"].add(name)
+                raise
+            _unique(calendars, t, cal.name, "calendar")
+            calendars[cal.name] = cal
+            if t.has("timezone"):
+                found.explicit_zone.add(name)
     return calendars
 
 
@@ -291,30 +348,45 @@ _CONTRACT_KEYS = (
 )
 
 
-def _contracts(root: Table, calendars: dict[str, Calendar]) -> dict[str, Contract]:
+def _contracts(root: Table, calendars: dict[str, Calendar], found: _Found) -> dict[str, Contract]:
     contracts: dict[str, Contract] = {}
-    for t in root.tables("contract"):
-        t.check_keys(_CONTRACT_KEYS)
-        contract = _contract(t, t.text("name"), calendars)
-        _unique(contracts, t, contract.name, "contract")
-        contracts[contract.name] = contract
+    for t in found.tables(root, "contract"):
+        with found.each():
+            name = t.text("name")
+            found.defined_contracts.add(name)
+            try:
+                t.check_keys(_CONTRACT_KEYS)
+                contract = _contract(t, name, calendars, found)
+            except ConfigError:
+                found.broken["contract"].add(name)
+                raise
+            _unique(contracts, t, contract.name, "contract")
+            contracts[contract.name] = contract
     return contracts
 
 
-def profile_contract(profile: str, calendars: dict[str, Calendar]) -> Contract:
+def profile_contract(
+    profile: str, calendars: dict[str, Calendar], found: _Found | None = None
+) -> Contract:
     """A contract that is exactly a built-in profile (for a service naming the profile)."""
     return _contract(
-        Table({"profile": profile}, "built-in", f"profile {profile!r}"), profile, calendars
+        Table({"profile": profile}, "built-in", f"profile {profile!r}"),
+        profile,
+        calendars,
+        found or _Found(),
     )
 
 
-def _contract(t: Table, name: str, calendars: dict[str, Calendar]) -> Contract:
+def _contract(t: Table, name: str, calendars: dict[str, Calendar], found: _Found) -> Contract:
     profile = t.text("profile", DEFAULT_PROFILE)
     if profile not in PROFILES:
-        raise t.error("profile", f"unknown profile {profile!r} (built in: {', '.join(PROFILES)})")
+        hint = did_you_mean(profile, PROFILES) or f" (built in: {', '.join(PROFILES)})"
+        raise t.error("profile", f"unknown profile {profile!r}{hint}")
     merged = Table({**PROFILES[profile], **t.data}, t.file, t.path)
     basis = _choice(merged, "basis", ("percent", "minutes"))
-    calendar = _calendar_ref(merged, calendars)
+    calendar = _calendar_ref(merged, calendars, found)
+    if profile in LOCAL_HOURS_PROFILES and calendar not in found.broken["calendar"]:
+        _local_hours(merged, profile, calendar, calendars, found)
     return Contract(
         name=name,
         timezone=_zone(merged, "timezone"),
@@ -337,14 +409,40 @@ def _choice(t: Table, key: str, options: tuple[str, ...]) -> Any:
     return value
 
 
-def _calendar_ref(t: Table, calendars: dict[str, Calendar]) -> str:
+def _calendar_ref(t: Table, calendars: dict[str, Calendar], found: _Found) -> str:
     name: str = t.text("calendar")
+    if name in found.broken["calendar"]:
+        return name  # reported there; the config is refused anyway
     if name not in calendars:
         if name not in CALENDARS:
             known = ", ".join(sorted(calendars)) or "none"
             raise t.error("calendar", f"no [[calendar]] named {name!r} (defined: {known})")
         calendars[name] = builtin_calendar(name)
     return name
+
+
+def _local_hours(
+    t: Table, profile: str, name: str, calendars: dict[str, Calendar], found: _Found
+) -> None:
+    """The enterprise profiles count business hours in the customer's local time, less
+    its public holidays: their calendar must say which time zone (UTC is no default
+    here), and should say which holidays."""
+    local = f"the {profile!r} profile's business hours are local time"
+    table = found.calendar_tables.get(name)
+    if table is None:
+        raise t.error(
+            "calendar",
+            f"{local}: define a [[calendar]] named {name!r} with your timezone "
+            '(e.g. timezone = "Europe/Paris", country = "FR")',
+        )
+    if name not in found.explicit_zone:
+        raise table.error("timezone", f'is required: {local} (e.g. timezone = "Europe/Paris")')
+    cal = calendars[name]
+    if cal.country is None and not cal.holidays:
+        found.warn(
+            table.where(),
+            f'neither country nor holidays: {local} without public holidays (add country = "FR")',
+        )
 
 
 def _bands(t: Table, basis: str) -> tuple[Band, ...]:
@@ -426,31 +524,63 @@ def _priorities(t: Table) -> dict[str, PriorityRule]:
 
 
 def _services(
-    root: Table, contracts: dict[str, Contract], calendars: dict[str, Calendar], base: Path
+    root: Table,
+    contracts: dict[str, Contract],
+    calendars: dict[str, Calendar],
+    base: Path,
+    found: _Found,
 ) -> dict[str, Service]:
     services: dict[str, Service] = {}
-    for t in root.tables("service"):
-        t.check_keys(("name", "contract", "monthly_fee", "currency", "probe", "maintenance"))
-        name: str = t.text("name")
-        if not _SERVICE_NAME_RE.match(name):
-            raise t.error("name", "use letters, digits, '.', '_' or '-' (at most 64), e.g. portal")
-        _unique(services, t, name, "service")
-        contract = t.text("contract", DEFAULT_PROFILE)
-        if contract not in contracts:
-            if contract not in PROFILES:
-                known = ", ".join(sorted(contracts)) or "none"
-                raise t.error("contract", f"no [[contract]] named {contract!r} (defined: {known})")
-            contracts[contract] = profile_contract(contract, calendars)
-        probe = t.table("probe")
-        services[name] = Service(
-            name=name,
-            contract=contract,
-            monthly_fee=_money(t, "monthly_fee"),
-            currency=_currency(t),
-            probe=None if probe is None else _probe(probe, base),
-            maintenance=tuple(_maintenance(m) for m in t.tables("maintenance")),
-        )
+    for t in found.tables(root, "service"):
+        with found.each():
+            service = _service(t, contracts, calendars, base, found)
+            _unique(services, t, service.name, "service")
+            services[service.name] = service
     return services
+
+
+_SERVICE_KEYS = ("name", "contract", "monthly_fee", "currency", "probe", "maintenance")
+
+
+def _service(
+    t: Table,
+    contracts: dict[str, Contract],
+    calendars: dict[str, Calendar],
+    base: Path,
+    found: _Found,
+) -> Service:
+    t.check_keys(_SERVICE_KEYS)
+    name: str = t.text("name")
+    if not _SERVICE_NAME_RE.match(name):
+        raise t.error("name", "use letters, digits, '.', '_' or '-' (at most 64), e.g. portal")
+    contract = t.text("contract", DEFAULT_PROFILE)
+    if contract not in contracts and contract not in found.broken["contract"]:
+        if contract not in PROFILES:
+            known = ", ".join(sorted(contracts)) or "none"
+            hint = did_you_mean(contract, [*contracts, *PROFILES])
+            raise t.error(
+                "contract", f"no [[contract]] named {contract!r}{hint} (defined: {known})"
+            )
+        contracts[contract] = profile_contract(contract, calendars, found)
+    if not t.has("contract"):
+        found.warn(
+            t.where("contract"),
+            f"not given: the service falls back to the default contract {contract!r}"
+            + ("" if contract in found.defined_contracts else ", the built-in profile"),
+        )
+    # Each part on its own, so a wrong fee and a wrong probe are both reported (a
+    # part in error reads as its default: the config is refused anyway).
+    probe = found.attempt(lambda: t.table("probe"), None)
+    return Service(
+        name=name,
+        contract=contract,
+        monthly_fee=found.attempt(lambda: _money(t, "monthly_fee"), Decimal(0)),
+        currency=found.attempt(lambda: _currency(t), "EUR"),
+        probe=None if probe is None else found.attempt(lambda: _probe(probe, base), None),
+        maintenance=found.attempt(
+            lambda: tuple(_maintenance(m) for m in t.tables("maintenance")), ()
+        ),
+    )
 
 
 def _money(t: Table, key: str) -> Decimal:

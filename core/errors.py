@@ -23,3 +23,20 @@ class ConfigError(SlawatchError):
 
 class InputError(SlawatchError):
     """A command-line value, CSV file or bundle is wrong."""
+
+
+class ConfigErrors(ConfigError):
+    """Several mistakes in one config file, all found in one reading.
+
+    ``where`` and ``what`` are the first one's (so it reads as one line, saying
+    how many more there are); ``errors`` holds each, for ``config check``.
+    """
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        first = errors[0]
+        more = len(errors) - 1
+        what = first.what
+        if more:
+            what += f" (and {more} more: `slawatch config check` lists them all)"
+        super().__init__(first.where, what)
+        self.errors = tuple(errors)

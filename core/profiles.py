@@ -70,9 +70,49 @@ _ENTERPRISE_UNIFIED: dict[str, Any] = {
     },
 }
 
+
+def _enterprise_tier(first_response: str) -> dict[str, Any]:
+    """An enterprise tier: ``enterprise-unified`` with severities 1 and A answered
+    within ``first_response`` around the clock."""
+    priorities = dict(_ENTERPRISE_UNIFIED["priorities"])
+    for severity in ("1", "A"):
+        priorities[severity] = {"response": first_response, "clock": "24x7"}
+    return {**_ENTERPRISE_UNIFIED, "priorities": priorities}
+
+
+# Section 2's other tiers. Enhanced shortens severities 1 and A to 30 minutes, or
+# 15 minutes for cloud platform components: a service that is such a component
+# takes the "-cloud" profile (a contract's terms are per service in slawatch).
+# Its post-incident review for severity 1 is a service of the tier, not a
+# deadline. Rapid answers in 15 minutes and follows up around the clock (the
+# follow-up is not a deadline either). B and C stay as in the unified profile:
+# the tiers change only severities 1 and A; the unified profile's own 15 minutes
+# for cloud platform components (severity 1 only) is "enterprise-unified-cloud".
+_ENTERPRISE_UNIFIED_CLOUD: dict[str, Any] = {
+    **_ENTERPRISE_UNIFIED,
+    "priorities": {
+        **_ENTERPRISE_UNIFIED["priorities"],
+        "1": {"response": "15m", "clock": "24x7"},
+    },
+}
+_ENTERPRISE_ENHANCED = _enterprise_tier("30m")
+_ENTERPRISE_ENHANCED_CLOUD = _enterprise_tier("15m")
+_ENTERPRISE_RAPID = _enterprise_tier("15m")
+
 PROFILES: Final[Mapping[str, Mapping[str, Any]]] = MappingProxyType(
-    {"saas-standard": _SAAS_STANDARD, "enterprise-unified": _ENTERPRISE_UNIFIED}
+    {
+        "saas-standard": _SAAS_STANDARD,
+        "enterprise-unified": _ENTERPRISE_UNIFIED,
+        "enterprise-unified-cloud": _ENTERPRISE_UNIFIED_CLOUD,
+        "enterprise-enhanced": _ENTERPRISE_ENHANCED,
+        "enterprise-enhanced-cloud": _ENTERPRISE_ENHANCED_CLOUD,
+        "enterprise-rapid": _ENTERPRISE_RAPID,
+    }
 )
+
+# The profiles whose business hours are the customer's *local* time with its
+# public holidays (section 2): their calendar must name its time zone.
+LOCAL_HOURS_PROFILES: Final = frozenset(p for p in PROFILES if p.startswith("enterprise-"))
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 

@@ -1,12 +1,16 @@
 """A typed view of one parsed TOML table that knows its own key path.
 
 Every getter checks the value's type and, on a mistake, raises ConfigError
-with ``where = "file: contract[0].bands[2].min_availability"``, so the section
-parsers in ``core.config`` never format an error location by hand.
+with ``where = 'file: contract "std".bands[2].min_availability'``, so the section
+parsers in ``core.configfile`` never format an error location by hand. A
+top-level ``[[calendar]]``, ``[[contract]]`` or ``[[service]]`` is named by its
+``name`` (``service "erp"``), not by its place in the file.
 """
 
 from __future__ import annotations
 
+import difflib
+import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -17,6 +21,17 @@ from core.errors import ConfigError
 from core.kinds import kind_of
 
 _MISSING: Any = object()
+
+
+def named(kind: str, name: str) -> str:
+    """How a key path names a top-level table: ``service "erp"``."""
+    return f"{kind} {json.dumps(name, ensure_ascii=False)}"
+
+
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``options``, or ``""``."""
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 @dataclass(frozen=True)
@@ -36,7 +51,8 @@ class Table:
         allowed = tuple(allowed)
         for key in self.data:
             if key not in allowed:
-                raise self.error(key, f"unknown key (expected one of: {', '.join(allowed)})")
+                hint = did_you_mean(key, allowed) or f" (expected one of: {', '.join(allowed)})"
+                raise self.error(key, f"unknown key{hint}")
 
     def has(self, key: str) -> bool:
         return key in self.data
@@ -88,7 +104,11 @@ class Table:
         for index, item in enumerate(value):
             if not isinstance(item, dict):
                 raise self.error(f"{key}[{index}]", f"must be a table, got {kind_of(item)}")
-            out.append(self.child(f"{key}[{index}]", item))
+            name = item.get("name")
+            if not self.path and isinstance(name, str) and name.strip():
+                out.append(Table(item, self.file, named(key, name)))
+            else:
+                out.append(self.child(f"{key}[{index}]", item))
         return out
 
     def strings(self, key: str, default: Any = _MISSING) -> Any:

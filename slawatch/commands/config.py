@@ -1,37 +1,139 @@
-"""``slawatch config check``: validate the config file (exit 0, or 2 with the key at fault)."""
+"""``slawatch config check``: validate the config file (exit 0, or 2 with the key at fault).
+
+Beyond the loader's rules (every mistake of the file at once), it checks what
+the agent would trip on when it starts: no service to watch, a database (or
+spool) it cannot write, a ``ca_file`` that is no certificate, a ``header_env``
+variable that is not set. Errors exit 2; warnings (a service left on the
+default contract, an enterprise calendar without holidays, a secret not set in
+this shell) are printed and leave the exit code 0.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from slawatch.commands._args import Subparsers, group
 from slawatch.commands._support import plural
 
 if TYPE_CHECKING:
+    from core.config import Config
     from slawatch.cli import Context
 
 
 def register(sub: Subparsers) -> None:
     check = group(sub, "config", "work with the config file").add_parser(
-        "check", help="validate the config; exit 0 or 2"
+        "check",
+        help="validate the config; exit 0 or 2",
+        description=(
+            "Validate the config file and what the agent needs to start: every mistake "
+            "is listed (exit 2); warnings alone exit 0."
+        ),
+        epilog="example: slawatch config check --env-file /etc/slawatch/agent.env",
+    )
+    check.add_argument(
+        "--env-file",
+        metavar="FILE",
+        type=Path,
+        help="the agent's environment file (KEY=VALUE lines, as systemd reads it): "
+        "a header_env variable set in neither it nor this shell is an error",
     )
     check.set_defaults(handler=_check)
 
 
 def _check(args: argparse.Namespace, ctx: Context) -> int:
-    import os
-    import sys
+    from agent.limits import missing_secrets, probe_errors
+    from core.configfile import display_name
+    from core.errors import ConfigErrors
 
-    from agent.limits import check_probes, missing_secrets
-
-    config = ctx.config
-    check_probes(config)  # every limit the agent applies before it starts
-    for line in missing_secrets(config, os.environ):
-        print(f"{config.path}: warning: {line} (the agent needs it)", file=sys.stderr)
+    try:
+        config = ctx.config
+    except ConfigErrors as exc:
+        for error in exc.errors:
+            print(f"slawatch: {error}", file=sys.stderr)
+        return 2
+    shown = display_name(config.path)
+    env: dict[str, str] = dict(os.environ)
+    if args.env_file is not None:
+        env.update(_env_file(args.env_file))
+    errors = [str(e) for e in probe_errors(config)]
+    if not config.services:
+        errors.append(f"{shown}: service: no [[service]] given: the agent has nothing to probe")
+    errors += _storage_errors(config, shown)
+    secrets = [f"{shown}: {line}" for line in missing_secrets(config, env)]
+    warnings = list(config.warnings)
+    if args.env_file is not None:
+        errors += [f"{line} (in neither {args.env_file} nor this shell)" for line in secrets]
+    else:
+        warnings += [
+            line.replace(": $", ": warning: $", 1)
+            + " in this shell (the agent needs it; --env-file FILE checks its environment file)"
+            for line in secrets
+        ]
+    for line in warnings:
+        print(line, file=sys.stderr)
+    for line in errors:
+        print(f"slawatch: {line}", file=sys.stderr)
+    if errors:
+        return 2
     print(
         f"{config.path}: ok ({plural(len(config.services), 'service')},"
         f" {plural(len(config.contracts), 'contract')},"
         f" {plural(len(config.calendars), 'calendar')}; database {config.storage_path})"
     )
     return 0
+
+
+def _storage_errors(config: Config, shown: str) -> list[str]:
+    """The SQLite file the commands (or, in fleet mode, the agent's spool) will write."""
+    key, path = (
+        ("storage.spool", config.spool_path)
+        if config.storage_url
+        else ("storage.path", config.storage_path)
+    )
+    if path is None:
+        return []
+    problem = _unwritable(path)
+    return [] if problem is None else [f"{shown}: {key}: {path} {problem}"]
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why SQLite could not create or write ``path`` (and its journal beside it), or None."""
+    if path.is_dir():
+        return "is a folder, not a database file"
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        return "cannot be written by this user"
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # the commands create missing folders below this one
+    if not folder.is_dir():
+        return f"cannot be created: {folder} is not a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"cannot be created or journalled: {folder} is not writable by this user"
+    return None
+
+
+def _env_file(path: Path) -> Mapping[str, str]:
+    """``KEY=VALUE`` lines of a systemd ``EnvironmentFile`` (comments, ``export``, quotes)."""
+    from core.errors import InputError
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError("--env-file", f"cannot read {path}: {exc}") from None
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        if sep:
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1]
+            out[key.strip()] = value
+    return out

@@ -231,7 +231,7 @@ def test_missing_header_secret_is_a_one_line_config_error(tmp_path: Path, http_p
     )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1
-    assert "service.svc000.probe" in done.stderr and "NO_SUCH_TOKEN_VAR" in done.stderr
+    assert 'service "svc000".probe' in done.stderr and "NO_SUCH_TOKEN_VAR" in done.stderr
 
 
 def closed_tcp_port() -> int:

@@ -127,5 +127,5 @@ def test_config_check_refuses_what_the_agent_refuses(tmp_path: Path, run_cli: Ru
         run_cli("--config", path, "report", "--month", "2026-10"),
     ]
     for result in results:
-        assert_user_error(result, "fast.toml", "service[1].probe.interval", "between 5s and 1h")
+        assert_user_error(result, "fast.toml", 'service "fast".probe.interval', "between 5s and 1h")
     assert len({r.stderr for r in results}) == 1

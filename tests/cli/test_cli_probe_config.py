@@ -11,6 +11,7 @@ from tests.conftest import RunCli, WriteConfig
 CONFIG = """
 [[service]]
 name = "api"
+contract = "saas-standard"
 monthly_fee = "10"
 [service.probe]
 url = "https://api.example.com/health"
@@ -22,11 +23,11 @@ url = "https://api.example.com/health"
     ("probe", "key"),
     [
         # the limits are the config loader's: named like its other keys
-        ('interval = "2s"\ntimeout = "1s"', "service[0].probe.interval"),
-        ('interval = "30s"\ntimeout = "40s"', "service[0].probe.timeout"),
-        ("retries = 11", "service[0].probe.retries"),
-        ('ca_file = "missing.pem"', "service.api.probe.ca_file"),
-        ('ca_file = "config.toml"', "service.api.probe.ca_file"),  # not a certificate
+        ('interval = "2s"\ntimeout = "1s"', 'service "api".probe.interval'),
+        ('interval = "30s"\ntimeout = "40s"', 'service "api".probe.timeout'),
+        ("retries = 11", 'service "api".probe.retries'),
+        ('ca_file = "missing.pem"', 'service "api".probe.ca_file'),
+        ('ca_file = "config.toml"', 'service "api".probe.ca_file'),  # not a certificate
     ],
 )
 def test_config_check_refuses_what_the_agent_refuses(

@@ -1,0 +1,124 @@
+"""``config check`` finds what the agent would trip on, every mistake at once (issue 14,
+item 8), and refuses an enterprise calendar with no time zone (issue 11, item 7)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tests.conftest import RunCli, WriteConfig
+
+GOOD = """
+[storage]
+path = "{db}"
+
+[[service]]
+name = "erp"
+contract = "saas-standard"
+monthly_fee = "10"
+[service.probe]
+url = "https://erp.example.com/health"
+header_env = {{ Authorization = "ERP_TOKEN_FOR_TEST" }}
+"""
+
+
+def _env_without_token() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "ERP_TOKEN_FOR_TEST"}
+
+
+def test_every_error_at_once_each_on_its_line(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    text = (
+        GOOD.format(db="data/sla.db")
+        .replace('monthly_fee = "10"', 'montly_fee = "10"')
+        .replace("header_env", 'interval = "1s"\nheader_env')
+    ) + '\n[[service]]\nname = "crm"\ncontract = "enterprize"\nmonthly_fee = "x"\n'
+    path = write_config(tmp_path, text)
+    done = run_cli("--config", path, "config", "check", env=_env_without_token())
+    assert done.returncode == 2 and done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 2 and all(line.startswith("slawatch: ") for line in lines), lines
+    assert "service \"erp\".montly_fee: unknown key (did you mean 'monthly_fee'?)" in lines[0]
+    assert "service \"crm\".contract: no [[contract]] named 'enterprize'" in lines[1]
+    # Another command says the first one and how many more there are, on one line.
+    other = run_cli("--config", path, "case", "list")
+    assert other.returncode == 2 and other.stderr.count("\n") == 1
+    assert "(and 1 more: `slawatch config check` lists them all)" in other.stderr
+
+
+def test_what_the_agent_would_trip_on(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    (tmp_path / "afile").write_text("not a folder", encoding="utf-8")
+    text = GOOD.format(db="afile/sla.db") + '\n[[service]]\nname = "crm"\nmonthly_fee = "1"\n'
+    path = write_config(tmp_path, text)
+    env_file = tmp_path / "agent.env"
+    env_file.write_text("# the agent's secrets\nOTHER=1\n", encoding="utf-8")
+    done = run_cli(
+        "--config", path, "config", "check", "--env-file", env_file, env=_env_without_token()
+    )
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if line.startswith("slawatch: ")]
+    assert len(errors) == 2, done.stderr
+    assert f"storage.path: {tmp_path / 'afile' / 'sla.db'} cannot be created" in errors[0]
+    assert "afile is not a folder" in errors[0]
+    assert (
+        'service "erp".probe.header_env.Authorization: $ERP_TOKEN_FOR_TEST is not set'
+        in (errors[1])
+    )
+    assert "agent.env" in errors[1]
+    # The fallback to the default contract is said, as a warning.
+    assert (
+        'service "crm".contract: warning: not given: the service falls back to the default '
+        "contract 'saas-standard', the built-in profile" in done.stderr
+    )
+
+    # Secret in the environment file, storage writable: warnings alone exit 0.
+    env_file.write_text('export ERP_TOKEN_FOR_TEST="s3cret"\n', encoding="utf-8")
+    path = write_config(tmp_path, text.replace("afile/", "data/"))
+    done = run_cli(
+        "--config", path, "config", "check", "--env-file", env_file, env=_env_without_token()
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ok (2 services" in done.stdout and "s3cret" not in done.stderr + done.stdout
+    assert "warning: not given" in done.stderr
+
+
+def test_zero_services(tmp_path: Path, run_cli: RunCli, write_config: WriteConfig) -> None:
+    path = write_config(tmp_path, '[storage]\npath = "sla.db"\n')
+    done = run_cli("--config", path, "config", "check")
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith(
+        "config.toml: service: no [[service]] given: the agent has nothing to probe"
+    )
+
+
+def test_enterprise_calendar_without_time_zone(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    text = """
+[[contract]]
+name = "ent"
+profile = "enterprise-unified"
+calendar = "office"
+
+[[calendar]]
+name = "office"
+hours = { mon = "09:00-17:30" }
+
+[[service]]
+name = "erp"
+contract = "ent"
+monthly_fee = "10"
+"""
+    path = write_config(tmp_path, text)
+    done = run_cli("--config", path, "config", "check")
+    assert done.returncode == 2
+    assert 'calendar "office".timezone: is required' in done.stderr
+    path = write_config(
+        tmp_path, text.replace('name = "office"\n', 'name = "office"\ntimezone = "Europe/Paris"\n')
+    )
+    done = run_cli("--config", path, "config", "check")
+    assert done.returncode == 0, done.stderr
+    assert 'calendar "office": warning: neither country nor holidays' in done.stderr
