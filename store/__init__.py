@@ -42,6 +42,7 @@ source, see ``store.blocks``):
 - ``hours_with(service, start, end, statuses) -> list[int]``: hours holding one
   of those statuses (lets readers skip clean months).
 - ``data_bounds(service) -> tuple[int, int] | None``: hour-granular span with data.
+- ``recorded_until(service) -> int | None``: the minute after the newest recorded one.
 
 Every minute write extends the claims hash chain (``store.chain.ChainStore``)
 inside the same transaction, after the upsert, passing
