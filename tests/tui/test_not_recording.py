@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from core.config import load_config
+from core.configfile import load_config
 from core.status import UP
 from core.timeutil import to_minute
 from store import MinuteRow, ProbeState, open_store
