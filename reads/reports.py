@@ -11,6 +11,8 @@ windows and cases a rule needs.
 - ``overview(store, config, now) -> Overview`` (what ``status --json`` prints)
 - ``reads.quarter.quarter_report(store, config, service, quarter, now)``
 - ``case_view(config, case, now) -> CaseView`` (a case with its response due)
+- ``recorded_down(store, config, service, start, end) -> list[int]`` (minutes
+  recorded down that a new window would cover)
 """
 
 from __future__ import annotations
@@ -59,6 +61,17 @@ def service_of(config: Config, name: str, where: str = "--service") -> Service:
         known = ", ".join(sorted(config.services)) or "none configured"
         raise InputError(where, f"unknown service {name!r} (known: {known})")
     return service
+
+
+async def recorded_down(
+    store: Store, config: Config, service: str, start: int, end: int
+) -> list[int]:
+    """The minutes of [start, end) already recorded down for ``service`` (rule 3 over
+    its sources; degraded ones too when its contract counts degraded as down): what a
+    window or exclusion added over them would take out of the month."""
+    combined = combine_sources((await store.minutes(service, start, end)).values())
+    bad = {DOWN, DEGRADED} if config.contract_for(service).degraded_is_down else {DOWN}
+    return [start + i for i, status in enumerate(combined) if status in bad]
 
 
 # -- one month ---------------------------------------------------------------
