@@ -1,4 +1,9 @@
-"""``slawatch service install [--print]``: the systemd unit that runs the agent."""
+"""``slawatch service install [--print] [--name NAME]``: the systemd unit that runs the agent.
+
+With ``--name`` the unit runs ``slawatch agent --name NAME``: one vantage point of a
+fleet (deploy/fleet.md), the name in the unit itself rather than in an environment
+file. In fleet mode (``[storage] url``) the folder the unit may write is the spool's.
+"""
 
 from __future__ import annotations
 
@@ -39,6 +44,12 @@ def register(sub: Subparsers) -> None:
         default="slawatch",
         help="the dedicated user the agent runs as (default: slawatch)",
     )
+    install.add_argument(
+        "--name",
+        metavar="NAME",
+        help="the agent's name, for one vantage point of a fleet: the unit runs "
+        "'slawatch agent --name NAME' (the name of its PostgreSQL role too)",
+    )
     install.set_defaults(handler=_install)
 
 
@@ -54,11 +65,17 @@ def slawatch_argv() -> list[str]:
 def _install(args: argparse.Namespace, ctx: Context) -> int:
     import slawatch
     from agent.systemd import unit_text
+    from slawatch.commands.agent import check_agent_name
 
+    name = None if args.name is None else check_agent_name(args.name, "--name")
     config = ctx.config  # validates the config: a unit for a broken config is no use
+    # The one folder the agent writes: its store's, or in fleet mode its spool's.
+    fleet = config.storage_url is not None and config.spool_path is not None
+    data = (config.spool_path if fleet and config.spool_path else config.storage_path).parent
+    agent_args = ["agent"] if name is None else ["agent", "--name", name]
     text = unit_text(
-        exec_start=[*slawatch_argv(), "--config", str(config.path.absolute()), "agent"],
-        data_dir=config.storage_path.parent,
+        exec_start=[*slawatch_argv(), "--config", str(config.path.absolute()), *agent_args],
+        data_dir=data,
         user=args.user,
         reads=[
             Path(sys.prefix),
@@ -66,19 +83,37 @@ def _install(args: argparse.Namespace, ctx: Context) -> int:
             Path(slawatch.__file__).parent,
             config.path.absolute(),
         ],
+        agent_name=name,
+        fleet=fleet,
     )
+    if fleet and data == config.path.absolute().parent:
+        print(
+            f"warning: the spool is in the config's folder ({data}), which the unit makes"
+            ' writable; put it under /var/lib (spool = "/var/lib/slawatch/spool.db")',
+            file=sys.stderr,
+        )
     if args.print:
         sys.stdout.write(text)
         _warn_unreachable(args.user)
         return 0
     path = Path(args.path).expanduser().absolute()
     _write_atomically(path, text)
+    unit = path.name.removesuffix(".service")
     print(f"wrote {path}")
     print("next, as root:")
     print(f"  useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin {args.user}")
-    print(f"  chown -R {args.user}: {config.storage_path.parent}")
-    print("  systemctl daemon-reload && systemctl enable --now slawatch-agent")
-    print("probe header secrets (header_env) go in /etc/slawatch/agent.env (mode 0600)")
+    print(f"  chown -R {args.user}: {data}")
+    print(f"  systemctl daemon-reload && systemctl enable --now {unit}")
+    if fleet:
+        from store.postgres.roles import agent_role_sql
+
+        role = agent_role_sql(name or config.agent.name)
+        print(f"in PostgreSQL, as the owner of the database: {role.removesuffix(';')}")
+        print("  PASSWORD '...'; (or a client certificate: sslcert=, sslkey= in the URL)")
+        print("the role's password (PGPASSWORD=...) and probe header secrets (header_env)")
+        print("  go in /etc/slawatch/agent.env (mode 0600)")
+    else:
+        print("probe header secrets (header_env) go in /etc/slawatch/agent.env (mode 0600)")
     _warn_unreachable(args.user)
     return 0
 

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from agent.systemd import SystemdNotifier, quote_arg, unit_text
 from tests.tools import require
 
@@ -90,7 +92,8 @@ def test_reference_unit_is_what_unit_text_writes() -> None:
     assert (ROOT / "deploy" / "slawatch-agent.service").read_text() == expected
 
 
-def test_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", [None, "paris 1%"])
+def test_unit_passes_systemd_analyze_verify(tmp_path: Path, name: str | None) -> None:
     require("systemd-analyze")  # skips without it, fails under CI=true
     assert SYSTEMD_ANALYZE is not None
     data = tmp_path / "data"
@@ -100,10 +103,20 @@ def test_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     # verify needs a user and a program that exist on this machine.
     unit.write_text(
         unit_text(
-            exec_start=[sys.executable, "-m", "slawatch", "--config", str(config), "agent"],
+            exec_start=[
+                sys.executable,
+                "-m",
+                "slawatch",
+                "--config",
+                str(config),
+                "agent",
+                *(["--name", name] if name else []),
+            ],
             data_dir=data,
             user=getpass.getuser(),
             reads=[Path(sys.prefix), Path(sys.base_prefix)],
+            agent_name=name,
+            fleet=name is not None,
         )
     )
     done = subprocess.run(
@@ -150,6 +163,48 @@ def test_service_install_prints_and_writes_the_unit(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert bad.stderr.startswith("slawatch: --path: cannot write") and bad.stderr.count("\n") == 1
+
+
+FLEET_CONFIG = (
+    '[storage]\nurl = "postgresql://db.internal/slawatch?sslmode=verify-full"\n'
+    'spool = "state/spool.db"\n' + CONFIG[CONFIG.index("[[contract]]") :]
+)
+
+
+def test_service_install_name_writes_the_unit_of_one_vantage_point(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(FLEET_CONFIG)
+
+    def install(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*SLAWATCH, "--config", str(config), "service", "install", *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+
+    printed = install("--name", "paris-1", "--print")
+    assert printed.returncode == 0, printed.stderr
+    lines = printed.stdout.splitlines()
+    assert next(ln for ln in lines if ln.startswith("ExecStart=")).endswith(
+        f"--config {config} agent --name paris-1"
+    )
+    assert "Description=slawatch SLA probe agent (paris-1)" in lines
+    assert f"ReadWritePaths={tmp_path / 'state'}" in lines  # the spool's folder, not the config's
+    assert "forwarded to PostgreSQL" in lines[0]
+
+    target = tmp_path / "units" / "slawatch-agent-paris-1.service"
+    wrote = install("--name", "paris-1", "--path", str(target))
+    assert wrote.returncode == 0, wrote.stderr
+    assert target.read_text() == printed.stdout
+    assert "systemctl enable --now slawatch-agent-paris-1\n" in wrote.stdout
+    assert 'CREATE ROLE "paris-1" LOGIN IN ROLE slawatch_agent' in wrote.stdout
+
+    for bad in (" paris-1", "", "x" * 64):
+        refused = install("--name", bad, "--path", str(tmp_path / "units" / "bad.service"))
+        assert refused.returncode == 2 and refused.stdout == ""
+        assert refused.stderr.startswith("slawatch: --name: ") and refused.stderr.count("\n") == 1
+    assert sorted(p.name for p in target.parent.iterdir()) == [target.name]
 
 
 def test_a_program_the_service_user_cannot_reach_is_named() -> None:
