@@ -42,6 +42,7 @@ from core.chain import HourRecord, SourceRecords
 from core.claim import Check, Claim
 from core.claimjson import View, decode
 from core.config import Band, Basis, Contract, Service, UnknownPolicy, WeeklyMaintenance
+from core.durations import report_within_text
 from core.errors import InputError
 from core.money import format_money
 from core.status import CODES, DEGRADED, DOWN, NAMES, UNKNOWN
@@ -95,6 +96,7 @@ def _case_json(c: Case) -> dict[str, Any]:
         "responded_at": iso_z(c.responded_at),
         "resolved_at": iso_z(c.resolved_at),
         "links": [[iso_z(from_minute(a)), iso_z(from_minute(b))] for a, b in c.links],
+        "channel": c.channel,
     }
 
 
@@ -174,6 +176,8 @@ def to_document(claim: Claim) -> dict[str, Any]:
             "unknown_minutes": c.unknown_minutes,
             "degraded_is_down": c.degraded_is_down,
             "report_within_seconds": int(c.report_within.total_seconds()),
+            "report_within": report_within_text(c.report_within),
+            **({} if c.report_channels is None else {"report_channels": list(c.report_channels)}),
             "bands": [_band_json(b) for b in c.bands],
             "monthly_fee": format_money(s.monthly_fee),
             "currency": s.currency,
@@ -317,7 +321,8 @@ def _zone(v: View, key: str) -> ZoneInfo:
 def _terms(t: View, service: str) -> tuple[Service, Contract]:
     t.only(
         "contract", "timezone", "basis", "unknown_minutes", "degraded_is_down",
-        "report_within_seconds", "bands", "monthly_fee", "currency", "weekly_maintenance",
+        "report_within_seconds", "report_within", "report_channels", "bands", "monthly_fee",
+        "currency", "weekly_maintenance",
     )  # fmt: skip
     basis: Basis = t.text("basis")  # type: ignore[assignment]  # checked next
     if basis not in ("percent", "minutes"):
@@ -341,6 +346,7 @@ def _terms(t: View, service: str) -> tuple[Service, Contract]:
         calendar=None,
         bands=bands,
         priorities={},
+        report_channels=_report_channels(t),
     )
     svc = Service(
         name=service,
@@ -350,6 +356,16 @@ def _terms(t: View, service: str) -> tuple[Service, Contract]:
         maintenance=tuple(_weekly(m) for m in t.objects("weekly_maintenance", limit=100)),
     )
     return svc, contract
+
+
+def _report_channels(t: View) -> tuple[str, ...] | None:
+    """``report_channels`` of the terms (absent: any channel, as before it existed)."""
+    if t.data.get("report_channels") is None:
+        return None
+    items = t.array("report_channels")
+    if not items or not all(isinstance(i, str) and i for i in items) or len(items) > 100:
+        raise t.error("report_channels", "must be an array of channel names")
+    return tuple(items)
 
 
 def _band(b: View) -> Band:
@@ -409,7 +425,10 @@ def _window(w: View) -> Window:
 
 
 def _case(c: View, service: str) -> Case:
-    c.only("id", "ref", "priority", "title", "opened_at", "responded_at", "resolved_at", "links")
+    c.only(
+        "id", "ref", "priority", "title", "opened_at", "responded_at", "resolved_at", "links",
+        "channel",
+    )  # fmt: skip
     links = []
     for i, item in enumerate(c.array("links")):
         where = c.where("links") + f"[{i}]"
@@ -433,6 +452,7 @@ def _case(c: View, service: str) -> Case:
         responded_at=opt["responded_at"],
         resolved_at=opt["resolved_at"],
         links=tuple(links),
+        channel=c.opt_text("channel") or "email",
     )
 
 

@@ -233,6 +233,7 @@ def case_json(case: Case, due: datetime | None, now: datetime) -> dict[str, Any]
         "resolved_at": iso_z(case.resolved_at),
         "response_breached": False if due is None else response_breached(case, due, now),
         "status": case_status(case),
+        "channel": case.channel,
         "first_response_at": iso_z(case.first_answer),
         "priority_history": [
             {"priority": p.priority, "at": iso_z(p.at), "reason": p.reason}

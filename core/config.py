@@ -94,6 +94,9 @@ class Contract:
     # Whether waiting on the customer (``case wait``) stops the response clock; none of
     # the reference contracts grants it, so it is off unless a contract says so.
     customer_wait_stops_clock: bool = False
+    # The channels through which a report earns a credit (rule 8), e.g. ("email",)
+    # for the SaaS contract; None: any channel.
+    report_channels: tuple[str, ...] | None = None
 
     def rule_for(self, priority: str) -> PriorityRule | None:
         """The rule for a case priority: exact name first, then ignoring case."""
@@ -190,6 +193,8 @@ class Config:
     # What is valid but probably not meant (``where: warning: what`` lines), for
     # ``config check``: e.g. a service left on the default contract.
     warnings: tuple[str, ...] = ()
+    # ``[cases] channels``: how a case may be opened (``case open --channel``).
+    channels: tuple[str, ...] = ("email", "phone", "portal")
 
     def contract_for(self, service: str) -> Contract:
         return self.contracts[self.services[service].contract]

@@ -112,8 +112,10 @@ def _parse(text: str, path: Path, display: str) -> Config:
     root = Table(data, display)
     found = _Found()
     found.attempt(
-        lambda: root.check_keys(("storage", "calendar", "contract", "service", "agent")), None
+        lambda: root.check_keys(("storage", "cases", "calendar", "contract", "service", "agent")),
+        None,
     )
+    found.channels = found.attempt(lambda: _channels(root), found.channels)
     calendars = _calendars(root, found)
     contracts = _contracts(root, calendars, found)
     services = _services(root, contracts, calendars, path.parent, found)
@@ -127,6 +129,7 @@ def _parse(text: str, path: Path, display: str) -> Config:
         services=MappingProxyType(services),
         agent=found.attempt(lambda: _agent(root), AgentSettings()),
         warnings=tuple(found.warnings),
+        channels=found.channels,
     )
     if found.errors:
         raise ConfigErrors(found.errors)
@@ -143,6 +146,7 @@ class _Found:
         self.explicit_zone: set[str] = set()  # file calendars that name their time zone
         self.calendar_tables: dict[str, Table] = {}
         self.defined_contracts: set[str] = set()  # [[contract]] names in the file
+        self.channels: tuple[str, ...] = Config.channels  # [cases] channels
 
     def attempt(self, read: Callable[[], T], default: T) -> T:
         try:
@@ -345,6 +349,7 @@ _CONTRACT_KEYS = (
     "bands",
     "priorities",
     "customer_wait_stops_clock",
+    "report_channels",
 )
 
 
@@ -399,7 +404,37 @@ def _contract(t: Table, name: str, calendars: dict[str, Calendar], found: _Found
         priorities=MappingProxyType(_priorities(merged)),
         profile=profile,
         customer_wait_stops_clock=merged.flag("customer_wait_stops_clock", False),
+        report_channels=_report_channels(merged, found.channels),
     )
+
+
+def _channels(root: Table) -> tuple[str, ...]:
+    """``[cases] channels = ["email", "phone", "portal"]``: the ways a case may be opened."""
+    t = root.table("cases")
+    if t is None:
+        return Config.channels
+    t.check_keys(("channels",))
+    names = [name.strip().lower() for name in t.strings("channels", list(Config.channels))]
+    if not names or not all(names):
+        raise t.error("channels", 'needs at least one channel name, e.g. ["email", "phone"]')
+    return tuple(dict.fromkeys(names))
+
+
+def _report_channels(t: Table, channels: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The channels a report must come through to earn a credit (None: any)."""
+    if not t.has("report_channels"):
+        return None
+    names = [name.strip().lower() for name in t.strings("report_channels")]
+    if not names:
+        raise t.error("report_channels", "needs at least one channel (leave it out for any)")
+    for index, name in enumerate(names):
+        if name not in channels:
+            hint = did_you_mean(name, channels)
+            raise t.error(
+                f"report_channels[{index}]",
+                f"unknown channel {name!r}{hint} ([cases] channels: {', '.join(channels)})",
+            )
+    return tuple(dict.fromkeys(names))
 
 
 def _choice(t: Table, key: str, options: tuple[str, ...]) -> Any:

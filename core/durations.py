@@ -130,3 +130,20 @@ def parse_day(text: str, where: str) -> int:
         if key in (name, _FULL_DAY_NAMES[index]):
             return index
     raise ConfigError(where, f"expected a weekday ({', '.join(DAY_NAMES)}), got {text!r}")
+
+
+def format_timedelta(value: timedelta) -> str:
+    """A duration as the config writes it, in hours at most: ``72h``, ``1h30m``, ``45s``."""
+    total = int(value.total_seconds())
+    parts = [(total // 3600, "h"), (total % 3600 // 60, "m"), (total % 60, "s")]
+    return "".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
+
+
+# How ``report_within`` is to be read wherever it is shown: the contracts say only
+# that an interruption must be reported "promptly"; the figure is the config's.
+REPORT_WITHIN_READING = 'the configured reading of the contract\'s "promptly"'
+
+
+def report_within_text(value: timedelta) -> str:
+    """``72h (report_within, the configured reading of the contract's "promptly")``."""
+    return f"{format_timedelta(value)} (report_within, {REPORT_WITHIN_READING})"

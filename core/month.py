@@ -17,6 +17,7 @@ from typing import Any
 from core.bands import band_credit_percent, credit_amount, select_band
 from core.cases import Case
 from core.config import Basis, Contract, Service
+from core.durations import REPORT_WITHIN_READING, format_timedelta, report_within_text
 from core.money import format_money
 from core.outages import Outage, build_outages, run_table
 from core.status import DEGRADED, DOWN, UNKNOWN, UP
@@ -186,6 +187,20 @@ class MonthReport:
     # the whole month (a month two days old, probed every minute, is 100 % measured).
     elapsed: Tally | None = None
 
+    report_within: timedelta | None = None  # the contract's, as configured (rule 8)
+    report_channels: tuple[str, ...] | None = None  # None: a report by any channel counts
+
+    @property
+    def reporting_rule(self) -> str:
+        """What makes an outage claimable, in words (report, letter): the delay is the
+        config's reading of the contract's "promptly", and is said to be."""
+        if self.report_within is None:
+            return "reported outages only"
+        channels = (
+            "" if self.report_channels is None else f", by {' or '.join(self.report_channels)}"
+        )
+        return f"reported within {report_within_text(self.report_within)}{channels}"
+
     @property
     def recorded_minutes(self) -> int:
         """Minutes outside the windows with a verdict from some source."""
@@ -243,6 +258,11 @@ class MonthReport:
             "coverage_percent": float(self.coverage_percent),
             "coverage_low": self.coverage_low,
             "provisional": self.provisional,
+            "report_within": (
+                None if self.report_within is None else format_timedelta(self.report_within)
+            ),
+            "report_within_reading": REPORT_WITHIN_READING,
+            "report_channels": None if self.report_channels is None else list(self.report_channels),
         }
 
 
@@ -351,6 +371,7 @@ def compute_month(
         report_within=contract.report_within,
         horizon=horizon,
         now=now,
+        report_channels=contract.report_channels,
     )
     reported = sum(o.minutes for o in outages if o.reported)
     measured_fig = figures(contract, service.monthly_fee, counted.measured, counted.downtime)
@@ -383,4 +404,6 @@ def compute_month(
         outages=outages,
         provisional=provisional,
         elapsed=elapsed,
+        report_within=contract.report_within,
+        report_channels=contract.report_channels,
     )

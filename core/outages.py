@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,6 +47,9 @@ class Outage:
     # Still in progress: no verdict after its last down minute, which is recent
     # (``ONGOING_GRACE``). ``end`` is then where the records stop, not an end.
     ongoing: bool = False
+    # Why a case that would have reported it does not (its channel is not one the
+    # contract takes reports through); None otherwise.
+    unreported_reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -59,6 +62,8 @@ class Outage:
             "reported": self.reported,
             "case_id": self.case_id,
             "report_by": iso_z(self.report_by),
+            # only when there is a reason: bundles exported before it still verify
+            **({"unreported_reason": self.unreported_reason} if self.unreported_reason else {}),
         }
 
     def reportable(self, now: datetime) -> bool:
@@ -93,22 +98,47 @@ class CaseIndex:
     A case linked to a span overlapping the outage comes first; otherwise the
     earliest case opened at or after its start and no later than
     ``report_within`` after it. Ties go to the earlier case, then the lower id.
+    With ``channels`` (the contract's ``report_channels``), only a case opened
+    through one of them reports anything; ``refused`` says which other case
+    would have.
     """
 
-    def __init__(self, cases: Sequence[Case], service: str, report_within: timedelta) -> None:
+    def __init__(
+        self,
+        cases: Sequence[Case],
+        service: str,
+        report_within: timedelta,
+        channels: Collection[str] | None = None,
+    ) -> None:
         own = sorted((c for c in cases if c.service == service), key=_case_order)
-        self._links = [(a, b, c) for c in own for a, b in c.links]
-        self._opened = [c.opened_at for c in own]
-        self._cases = own
+        self.channels = channels
+        self._ok = _Reporters([c for c in own if channels is None or c.channel in channels])
+        self._refused = _Reporters(
+            [c for c in own if channels is not None and c.channel not in channels]
+        )
         self._within = report_within
 
     def reporting_case(self, start: int, end: int) -> Case | None:
+        return self._ok.find(start, end, self._within)
+
+    def refused(self, start: int, end: int) -> Case | None:
+        """The case that would have reported [start, end) but came through another channel."""
+        return self._refused.find(start, end, self._within)
+
+
+class _Reporters:
+    def __init__(self, ordered: Sequence[Case]) -> None:
+        self._links = [(a, b, c) for c in ordered for a, b in c.links]
+        self._opened = [c.opened_at for c in ordered]
+        self._cases = ordered
+
+    def find(self, start: int, end: int, within: timedelta) -> Case | None:
         linked = [c for a, b, c in self._links if a < end and start < b]
         if linked:
             return min(linked, key=_case_order)
         first = from_minute(start)
         i = bisect_left(self._opened, first)
-        if i < len(self._opened) and self._opened[i] <= first + self._within:
+        if i < len(self._opened) and self._opened[i] <= first + within:
             return self._cases[i]
         return None
 
@@ -118,10 +148,23 @@ def _case_order(case: Case) -> tuple[datetime, int]:
 
 
 def reporting_case(
-    cases: Sequence[Case], service: str, start: int, end: int, report_within: timedelta
+    cases: Sequence[Case],
+    service: str,
+    start: int,
+    end: int,
+    report_within: timedelta,
+    channels: Collection[str] | None = None,
 ) -> Case | None:
     """The case that reported the outage [start, end) (epoch minutes), if any (rule 8)."""
-    return CaseIndex(cases, service, report_within).reporting_case(start, end)
+    return CaseIndex(cases, service, report_within, channels).reporting_case(start, end)
+
+
+def refusal(case: Case, channels: Collection[str]) -> str:
+    """Why ``case`` reports nothing: the channel it came through is not the contract's."""
+    return (
+        f"case {case.id} was opened by {case.channel}; the contract takes reports "
+        f"by {' or '.join(channels)} only"
+    )
 
 
 # The agent's live tracker (``agent.incidents``) notifies outage starts and ends by
@@ -140,6 +183,7 @@ def build_outages(
     report_within: timedelta,
     horizon: int | None = None,
     now: int | None = None,
+    report_channels: Collection[str] | None = None,
 ) -> tuple[Outage, ...]:
     """The outages with down minutes inside ``month`` ([start, end) epoch minutes).
 
@@ -152,7 +196,7 @@ def build_outages(
     ``ONGOING_GRACE`` minutes past it: nothing says it has ended.
     """
     lo, hi = month[0] - origin, month[1] - origin
-    index = CaseIndex(cases, service, report_within)
+    index = CaseIndex(cases, service, report_within, report_channels)
     out = []
     for a, b in find_runs(marks):
         if b <= lo or a >= hi:
@@ -162,6 +206,7 @@ def build_outages(
             continue
         start, end = origin + a, origin + b
         case = index.reporting_case(start, end)
+        refused = None if case is not None else index.refused(start, end)
         first = from_minute(start)
         out.append(
             Outage(
@@ -178,6 +223,11 @@ def build_outages(
                     and now is not None
                     and end == horizon
                     and now - horizon <= ONGOING_GRACE
+                ),
+                unreported_reason=(
+                    None
+                    if refused is None or report_channels is None
+                    else refusal(refused, report_channels)
                 ),
             )
         )

@@ -22,6 +22,8 @@ _SAAS_STANDARD: dict[str, Any] = {
     "unknown_minutes": "available",
     "degraded_is_down": False,
     "report_within": "72h",
+    # "promptly reported ... through the support channel (e-mail, for this provider)"
+    "report_channels": ["email"],
     "calendar": "saas-support",
     "bands": [
         {"min_availability": 99.5, "max_downtime_minutes": 216, "credit_percent": 0},

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from core.claim import Claim, Day, days
 from core.config import Band
+from core.durations import REPORT_WITHIN_READING
 from core.money import format_money
 from core.month import COVERAGE_THRESHOLD, MonthReport
 from core.outages import Outage
@@ -283,7 +284,9 @@ def blocks(claim: Claim, report: MonthReport, bundle_name: str) -> list[Block]:
         ),
         "Only outages reported through the support channel earn a credit: a case linked to "
         f"the outage, or opened within {_duration(c.report_within.total_seconds())} of its "
-        "start.",
+        f"start (report_within, {REPORT_WITHIN_READING})"
+        + ("" if c.report_channels is None else f", by {' or '.join(c.report_channels)}")
+        + ".",
         *_credit_steps(
             claim, "Claimable", r.reported_downtime_minutes, r.claimable_availability_percent,
             r.claimable_band, r.claimable_credit_percent, r.claimable_credit_amount,

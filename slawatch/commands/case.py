@@ -46,7 +46,13 @@ def register(sub: Subparsers) -> None:
     o.add_argument("--title", required=True, metavar="TEXT", help="what the case is about")
     o.add_argument("--ref", metavar="PROVIDER_REF", help="the provider's own case id")
     o.add_argument("--opened-at", metavar="TIME", help="when it was opened (default: now)")
-    o.add_argument("--channel", default="email", help="how it was opened (default: email)")
+    o.add_argument(
+        "--channel",
+        default="email",
+        metavar="C",
+        help="how it was opened: one of [cases] channels in the config (default: email, "
+        "phone, portal); a contract's report_channels say which earn a credit (default: email)",
+    )
     json_option(o)
     o.set_defaults(handler=_open)
 
@@ -189,11 +195,18 @@ def _open(args: argparse.Namespace, ctx: Context) -> int:
         raise InputError("--priority", f"unknown priority {args.priority!r} (known: {known})")
     if not args.title.strip():
         raise InputError("--title", "must not be empty")
+    channel = args.channel.strip().lower()
+    if channel not in config.channels:
+        raise InputError(
+            "--channel",
+            f"unknown channel {args.channel!r} (known: {', '.join(config.channels)}; "
+            "[cases] channels in the config)",
+        )
     opened = parse_instant(args.opened_at, "--opened-at") if args.opened_at else ctx.now()
     case = _write(
         ctx,
         lambda s: s.open_case(
-            args.service, rule.name, args.title, opened, ref=args.ref, channel=args.channel
+            args.service, rule.name, args.title, opened, ref=args.ref, channel=channel
         ),
     )
     return _show(ctx, [case], args.json, single=True)
@@ -346,6 +359,7 @@ def render_cases(views: Sequence[CaseView]) -> str:
                 c.service,
                 c.priority if not c.changes else f"{c.priority} (was {c.opened_priority})",
                 case_status(c),
+                c.channel,
                 c.escalation_level,
                 when(c.opened_at),
                 due,
@@ -356,8 +370,9 @@ def render_cases(views: Sequence[CaseView]) -> str:
                 c.title,
             ]
         )
-    headers = ["ID", "SERVICE", "PRIORITY", "STATUS", "LEVEL", "OPENED", "RESPONSE DUE"]
-    return table([*headers, "RESPONDED", "LINKED", "REF", "TITLE"], rows, right=(0, 4))
+    headers = ["ID", "SERVICE", "PRIORITY", "STATUS", "CHANNEL", "LEVEL", "OPENED"]
+    headers += ["RESPONSE DUE", "RESPONDED", "LINKED", "REF", "TITLE"]
+    return table(headers, rows, right=(0, 5))
 
 
 def render_detail(view: CaseView, now: datetime) -> str:

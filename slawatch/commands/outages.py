@@ -1,7 +1,8 @@
 """``slawatch outages --month M --service S [--json]``: each outage, reported or not.
 
 An outage is reported when a case was linked to it or a case of the service
-was opened within ``report_within`` of its start (rule 8).
+was opened within ``report_within`` of its start (rule 8), through one of the
+contract's ``report_channels`` (a case by another channel is named, with why).
 """
 
 from __future__ import annotations
@@ -52,10 +53,15 @@ def _outages(args: argparse.Namespace, ctx: Context) -> int:
             when(o.start),
             "ongoing" if o.ongoing else when(o.end),
             o.minutes,
-            f"case {o.case_id}" if o.reported else "NOT REPORTED",
+            f"case {o.case_id}" if o.reported else _not_reported(o),
             when(o.report_by) + (" (still open)" if o.reportable(now) else ""),
         ]
         for o in outages
     ]
     print(table(["START", "END", "MINUTES", "REPORTED", "REPORT BY"], rows, right=(2,)))
     return 0
+
+
+def _not_reported(o: Outage) -> str:
+    """``NOT REPORTED``, and why when a case came through a channel that does not count."""
+    return "NOT REPORTED" + (f" ({o.unreported_reason})" if o.unreported_reason else "")

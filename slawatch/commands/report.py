@@ -99,6 +99,8 @@ def _print_months(reports: Sequence[MonthReport], fmt: str, *, single: bool) -> 
         ]
         right = tuple(range(2, 13))
         print(markdown(headers, rows, right) if fmt == "md" else table(headers, rows, right))
+        for rule in dict.fromkeys(r.reporting_rule for r in reports):
+            print(f"{chr(10) if fmt == 'md' else ''}CLAIMABLE counts outages {rule}.")
 
 
 def _print_quarters(reports: Sequence[QuarterReport], fmt: str, *, single: bool) -> None:

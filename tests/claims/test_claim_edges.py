@@ -142,3 +142,44 @@ def test_a_failure_that_began_in_maintenance_verifies(tmp_path: Path) -> None:
     claims.write_atomic(path, bundle.dumps(doc))
     claim, _ = claims.read_bundle(path)
     assert all(c.ok for c in verify(claim)), [c for c in verify(claim) if not c.ok]
+
+
+def test_a_case_by_the_wrong_channel_is_in_the_bundle_and_verifies(tmp_path: Path) -> None:
+    """The channel rule travels in the bundle: the terms' report_channels and each case's
+    channel, so verify recomputes the same unreported outage and the same reason."""
+    config = load_config(write_config(tmp_path, MAINTENANCE_CONFIG))
+    began = to_minute(datetime(2026, 10, 14, 9, tzinfo=UTC))
+    rows = [
+        MinuteRow("portal", "agent", m, 3 if began <= m < began + 30 else 1, 90, None)
+        for m in range(began - 60, began + 90)
+    ]
+
+    async def build() -> claims.Exported:
+        async with await SqliteStore.open(config.storage_path) as store:
+            await store.import_minutes([rows])
+            await store.open_case(
+                service="portal", priority="high", title="called them", ref=None,
+                opened_at=datetime(2026, 10, 14, 9, 5, tzinfo=UTC), channel="phone",
+            )  # fmt: skip
+            return await claims.gather(
+                store, config, "portal", YearMonth(2026, 10), datetime(2026, 11, 2, tzinfo=UTC)
+            )
+
+    doc = run(build()).document
+    assert doc["terms"]["report_channels"] == ["email"]
+    assert doc["terms"]["report_within"].startswith("72h (report_within, the configured")
+    assert [c["channel"] for c in doc["cases"]] == ["phone"]
+    (outage,) = doc["outages"]
+    assert outage["reported"] is False
+    assert outage["unreported_reason"] == (
+        "case 1 was opened by phone; the contract takes reports by email only"
+    )
+    path = tmp_path / "phone.json"
+    claims.write_atomic(path, bundle.dumps(doc))
+    claim, _ = claims.read_bundle(path)
+    assert all(c.ok for c in verify(claim)), [c for c in verify(claim) if not c.ok]
+    # Told the phone call counted, verify disagrees on the outage.
+    doc["cases"][0]["channel"] = "email"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    claim, _ = claims.read_bundle(path)
+    assert {c.name for c in verify(claim) if not c.ok} >= {"outage portal-20261014T0900Z"}

@@ -258,9 +258,11 @@ def test_february_on_both_bases_fully_excluded_and_voted(months: Path, run_cli: 
     for fmt, first in (("csv", "service,month,timezone,basis,"), ("md", "| SERVICE | MONTH |")):
         table = run_cli("--config", months, "report", "--month", "2026-02", "--format", fmt)
         assert table.returncode == 0, table.stderr
-        lines = table.stdout.splitlines()
+        tabled, _, said = table.stdout.partition("\n\n")  # md: the reporting rule follows
+        lines = tabled.splitlines()
         assert lines[0].startswith(first)
         assert len(lines) == 1 + 5 + (fmt == "md")  # header (+ md rule) and one row a service
+        assert ("configured reading" in said) == (fmt == "md")
     text = run_cli("--config", months, "report", "--month", "2026-02", "--service", "vote")
     assert text.returncode == 0 and "99.987%" in text.stdout  # (40,320 - 5) / 40,320, cut
 

@@ -579,3 +579,26 @@ def test_a_service_left_on_the_default_contract_is_said() -> None:
         "to the default contract 'saas-standard', the built-in profile"
     )
     assert parse(CONTRACT).warnings == ()
+
+
+def test_channels_and_report_channels() -> None:
+    saas = parse(MINIMAL).contract_for("portal")
+    assert saas.report_channels == ("email",)  # contracts.md: reported by e-mail
+    assert parse(MINIMAL).channels == ("email", "phone", "portal")
+    ent = parse(ON_ENT + ENTERPRISE).contract_for("portal")
+    assert ent.report_channels is None  # the enterprise description names no channel
+    own = (
+        '[cases]\nchannels = ["Email", "phone", "chat"]\n'
+        + ON_ENT
+        + ENTERPRISE.replace(
+            'report_within = "24h"', 'report_within = "24h"\nreport_channels = ["chat", "email"]'
+        )
+    )
+    cfg = parse(own)
+    assert cfg.channels == ("email", "phone", "chat")
+    assert cfg.contract_for("portal").report_channels == ("chat", "email")
+    err = error_of(own.replace('["chat", "email"]', '["emial"]'))
+    assert err.where == 'config.toml: contract "ent".report_channels[0]'
+    assert "unknown channel 'emial' (did you mean 'email'?)" in err.what
+    err = error_of("[cases]\nchannels = []\n" + MINIMAL)
+    assert err.where == "config.toml: cases.channels"
