@@ -39,3 +39,21 @@ def agent_flags(
     if backlog_minutes > 0:
         flags.append("backlog")
     return tuple(flags)
+
+
+def recording_lag(interval: timedelta | None) -> timedelta:
+    """How far the newest recorded minute of a probed service may lag ``now`` before
+    its figures are no longer current: an agent writes a minute once it is over
+    (a minute, plus its flush), and a service probed less often than each minute
+    has a record only where a probe fell; past ``AGENT_SILENT`` or three probe
+    intervals, whichever is longer, the agent has stopped recording it."""
+    return max(AGENT_SILENT, 3 * (interval or timedelta(0))) + timedelta(minutes=1)
+
+
+def not_recording(
+    recorded_until: datetime | None, now: datetime, interval: timedelta | None
+) -> bool:
+    """Whether a probed service's minutes have stopped arriving (``recorded_until``:
+    the end of its newest recorded minute; None, nothing recorded: not flagged
+    here, the month's coverage says it)."""
+    return recorded_until is not None and now - recorded_until > recording_lag(interval)

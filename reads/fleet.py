@@ -118,12 +118,18 @@ async def fleet(store: Store, config: Config, now: datetime) -> Fleet:
 
 
 def backlog_of(h: AgentHealth | None) -> int:
-    return 0 if h is None else h.pending
+    """Minutes the agent holds that the database does not have yet: in its memory
+    (``pending``), queued in its spool's outbox, and dropped from the outbox at its
+    bound but kept in the spool (forwarded once the outbox is empty)."""
+    if h is None:
+        return 0
+    return h.pending + h.backlog_minutes + h.spool_only_minutes
 
 
 def clock_offset_of(h: AgentHealth | None) -> float | None:
-    return None
+    """The agent's clock minus the database's, as its forwarder last measured it."""
+    return None if h is None else h.clock_offset_seconds
 
 
 def version_of(h: AgentHealth | None) -> str | None:
-    return None
+    return None if h is None else h.version

@@ -11,13 +11,15 @@ windows and cases a rule needs.
 - ``overview(store, config, now) -> Overview`` (what ``status --json`` prints)
 - ``reads.quarter.quarter_report(store, config, service, quarter, now)``
 - ``case_view(config, case, now) -> CaseView`` (a case with its response due)
+- ``recorded_down(store, config, service, start, end) -> list[int]`` (minutes
+  recorded down that a new window would cover)
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -25,7 +27,7 @@ from typing import Any
 from core.cases import Case, Deadline, case_deadline, case_json, response_breached
 from core.config import Config, Contract, Service
 from core.errors import InputError
-from core.fleet import AGENT_SILENT
+from core.fleet import AGENT_SILENT, not_recording
 from core.money import format_money
 from core.month import (
     MonthDay,
@@ -38,7 +40,7 @@ from core.month import (
 )
 from core.outages import Outage, run_table
 from core.status import DEGRADED, DOWN
-from core.timeutil import YearMonth, iso_z, to_minute
+from core.timeutil import YearMonth, from_minute, iso_z, to_minute
 from core.tls import soonest, warns
 from core.vantage import NO_VOTES, Probe, Vantage, vantage
 from core.windows import Window
@@ -59,6 +61,17 @@ def service_of(config: Config, name: str, where: str = "--service") -> Service:
         known = ", ".join(sorted(config.services)) or "none configured"
         raise InputError(where, f"unknown service {name!r} (known: {known})")
     return service
+
+
+async def recorded_down(
+    store: Store, config: Config, service: str, start: int, end: int
+) -> list[int]:
+    """The minutes of [start, end) already recorded down for ``service`` (rule 3 over
+    its sources; degraded ones too when its contract counts degraded as down): what a
+    window or exclusion added over them would take out of the month."""
+    combined = combine_sources((await store.minutes(service, start, end)).values())
+    bad = {DOWN, DEGRADED} if config.contract_for(service).degraded_is_down else {DOWN}
+    return [start + i for i, status in enumerate(combined) if status in bad]
 
 
 # -- one month ---------------------------------------------------------------
@@ -360,6 +373,11 @@ class ServiceState:
     coverage_percent: Decimal = Decimal(100)  # how much of the month so far was recorded
     coverage_low: bool = False  # below core.month.COVERAGE_THRESHOLD
     provisional: bool = True  # the month is still running
+    # The end of the newest recorded minute, and why minutes stopped arriving when
+    # they have (the month's figure is then not current: what was not recorded
+    # counts as unknown, which the contract may count as available).
+    recorded_until: datetime | None = None
+    not_recording: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -376,6 +394,9 @@ class ServiceState:
             "coverage_percent": float(self.coverage_percent),
             "coverage_low": self.coverage_low,
             "provisional": self.provisional,
+            "recorded_until": iso_z(self.recorded_until),
+            "recording": self.not_recording is None,
+            "not_recording": self.not_recording,
         }
 
 
@@ -444,10 +465,11 @@ async def overview(store: Store, config: Config, now: datetime) -> Overview:
     for p in await store.probe_states():
         probes.setdefault(p.service, []).append(p)
     all_cases = _by_service(await store.cases())
+    agents = tuple(await store.agent_health())  # issue 7: each agent's storage health
     # Gathered: the store's thread reads one service's months while another's compute.
     per_service = await asyncio.gather(
         *(
-            _service_overview(store, config, name, probes.get(name, []), all_cases, now)
+            _service_overview(store, config, name, probes.get(name, []), all_cases, agents, now)
             for name in config.services
         )
     )
@@ -457,7 +479,6 @@ async def overview(store: Store, config: Config, now: datetime) -> Overview:
     reportable = {o.id: o for *_, outages in per_service for o in outages}  # may span 2 months
     opened = [case_view(config, c, now) for c in await store.cases(open_only=True)]
     ordered = sorted(reportable.values(), key=lambda o: (o.start, o.service))
-    agents = tuple(await store.agent_health())  # issue 7: each agent's storage health
     return Overview(now, states, tuple(opened), pending, tuple(ordered), reports, agents)
 
 
@@ -467,6 +488,7 @@ async def _service_overview(
     name: str,
     probes: Sequence[ProbeState],
     all_cases: Mapping[str, Sequence[Case]],
+    agents: Sequence[AgentHealth],
     now: datetime,
 ) -> tuple[ServiceState, MonthReport, list[PendingCredit], list[Outage]]:
     """One service's live state, current month, credits not yet settled and reportable outages."""
@@ -489,7 +511,34 @@ async def _service_overview(
         if past.credit_amount > 0 or past.claimable_credit_amount > 0:
             pending.append(_pending(past, complete=month != current))
     state = _service_state(svc, probes, current, report, now, config.tls_warn_days_for(name))
+    if svc.probe is not None:  # an agent is meant to be recording it
+        until = await store.recorded_until(name)
+        recorded = None if until is None else from_minute(until)
+        why = None
+        if not_recording(recorded, now, svc.probe.interval):
+            assert recorded is not None
+            why = _why_not_recording(recorded, {p.source for p in probes}, agents, now)
+        state = replace(state, recorded_until=recorded, not_recording=why)
     return state, report, pending, reportable
+
+
+def _why_not_recording(
+    since: datetime, sources: set[str], agents: Sequence[AgentHealth], now: datetime
+) -> str:
+    """Why a probed service's minutes stopped at ``since``, from the word of the agents
+    that probe it: a storage problem still open, or silence (an agent cannot record its
+    health while its database refuses writes, so a silent agent may be one that cannot
+    write); the agents' own lines in ``status`` give the detail."""
+    said = []
+    for h in agents:
+        if sources and h.source not in sources:
+            continue
+        if h.problem is not None and h.problem_cleared is None:
+            said.append(f"agent {h.source} cannot write: {h.problem}")
+        elif now - h.at > AGENT_SILENT:
+            said.append(f"agent {h.source} silent since {iso_z(h.at)}: stopped, or cannot write")
+    reason = "; ".join(said) or "no agent is recording it"
+    return f"nothing recorded since {iso_z(since)} ({reason})"
 
 
 async def _settled(store: Store, service: str) -> set[YearMonth]:

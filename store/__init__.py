@@ -42,6 +42,7 @@ source, see ``store.blocks``):
 - ``hours_with(service, start, end, statuses) -> list[int]``: hours holding one
   of those statuses (lets readers skip clean months).
 - ``data_bounds(service) -> tuple[int, int] | None``: hour-granular span with data.
+- ``recorded_until(service) -> int | None``: the minute after the newest recorded one.
 
 Every minute write extends the claims hash chain (``store.chain.ChainStore``)
 inside the same transaction, after the upsert, passing
@@ -64,13 +65,19 @@ channel="email", escalation_level=1, rca_requested=False) -> Case``,
 ``core.errors.InputError``.
 
 Windows (``store.windows``; ``core.windows.Window``): ``add_maintenance(service,
-start, end, reason="") -> Window``, ``add_exclusion(service, start, end,
-reason) -> Window``, ``windows(service, start, end) -> list[Window]`` (stored
+start, end, reason="", *, down_minutes=0, actor=None, at=None) -> Window``,
+``add_exclusion(service, start, end, reason, ...) -> Window`` (each add audited,
+with the recorded-down minutes it covers), ``stored_windows(kind, service=None)
+-> list[StoredWindow]`` (with ids), ``remove_window(kind, id) -> StoredWindow``
+(audited; InputError for an unknown id), ``windows(service, start, end) -> list[Window]`` (stored
 one-off windows overlapping the span; weekly maintenance comes from the config),
 ``all_windows(start, end) -> dict[str, list[Window]]`` (every service's, one query).
 
-Credits: ``settle_credit(service, month: YearMonth | str, at=None) -> None``,
-``settled_months(service) -> set[str]`` (``"YYYY-MM"``).
+Credits: ``settle_credit(service, month: YearMonth | str, at=None, *, span=None)
+-> bool`` (True when newly settled; audited), ``unsettle_credit(service, month,
+*, span=None) -> Settlement`` (audited; InputError when not settled),
+``settlements(service=None) -> list[Settlement]``, ``settled_months(service) ->
+set[str]`` (``"YYYY-MM"``).
 
 Chains: ``check_chains() -> ChainSummary``, ``verify_chains()``,
 ``evidence(service, start_hour, end_hour) -> list[core.chain.SourceRecords]``.

@@ -383,6 +383,21 @@ class MinuteStore(ChainStore):
         )
         return [int(r[0]) for r in rows]
 
+    async def recorded_until(self, service: str) -> int | None:
+        """The minute after the newest recorded minute of ``service`` (any source), None
+        without records: how far its figures reach (``status`` flags an agent that
+        stopped recording)."""
+        sid = await self._lookup("services", service)
+        if sid is None:
+            return None
+        rows = await self._fetchall(
+            "SELECT hour, status FROM minute_blocks WHERE service_id = ? AND hour ="
+            " (SELECT MAX(hour) FROM minute_blocks WHERE service_id = ?)",
+            (sid, sid),
+        )
+        ends = [int(hour) * BLOCK + len(bytes(status).rstrip(b"\0")) for hour, status in rows]
+        return max(ends) if ends else None
+
     async def data_bounds(self, service: str) -> tuple[int, int] | None:
         """[first, last) minutes of the hours holding records of ``service`` (None: no data)."""
         sid = await self._lookup("services", service)

@@ -1,5 +1,6 @@
 """The real agent on a fast clock, shared by the process tests' scripts
-(tests/agent/agent_proc.py and tests/faults/zygote.py).
+(tests/agent/agent_proc.py, tests/faults/zygote.py, tests/faults/fleet_agent.py,
+tests/fleet/fast_slawatch.py).
 
 Two test-only differences from ``slawatch agent``: the clock runs ``rate`` times
 faster than the wall clock and reads ``base`` at wall time ``t0`` (a minute
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +22,29 @@ from typing import Any
 from agent.logs import configure_logging
 from agent.runner import Server
 from agent.sink import StoreSink
+from core.config import Config
 from core.configfile import load_config
+
+
+def fast_clock(base: float, t0: float, rate: float) -> Callable[[], datetime]:
+    """A clock ``rate`` times faster than the wall clock, reading ``base`` at wall time ``t0``."""
+
+    def clock() -> datetime:
+        return datetime.fromtimestamp(base + (time.time() - t0) * rate, tz=UTC)
+
+    return clock
+
+
+def every(config: Config, interval: float) -> Config:
+    """The config with every probe firing each ``interval`` real seconds."""
+    step = timedelta(seconds=interval)
+    return replace(
+        config,
+        services={
+            n: replace(s, probe=replace(s.probe, interval=step)) if s.probe else s
+            for n, s in config.services.items()
+        },
+    )
 
 
 def run_fast_agent(
@@ -37,21 +61,10 @@ def run_fast_agent(
     **agent_options: Any,
 ) -> int:
     """``sink_class`` None: the agent's own sink (in fleet mode its spool and forwarder)."""
-    config = load_config(config_path)
+    config = every(load_config(config_path), interval)
     if name is not None:
         config = replace(config, agent=replace(config.agent, name=name))
-    step = timedelta(seconds=interval)
-    config = replace(
-        config,
-        services={
-            n: replace(s, probe=replace(s.probe, interval=step)) if s.probe else s
-            for n, s in config.services.items()
-        },
-    )
-
-    def clock() -> datetime:
-        return datetime.fromtimestamp(base + (time.time() - t0) * rate, tz=UTC)
-
+    clock = fast_clock(base, t0, rate)
     configure_logging(log_level)
     sink = None if sink_class is None else sink_class(config.storage_path)
 

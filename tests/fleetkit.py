@@ -3,7 +3,6 @@ and the spool and PostgreSQL compared minute by minute."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,37 +10,8 @@ from core.config import Config
 from core.configfile import load_config
 from store.postgres import PostgresStore
 from store.sqlite import SqliteStore
+from tests import configs
 from tests.pg import Cluster
-
-CONFIG = """
-[storage]
-url = "{url}"
-spool = "{spool}"
-
-[agent]
-name = "{name}"
-{agent}
-
-[[contract]]
-name = "c"
-bands = [
-  {{ min_availability = 99.5, credit_percent = 0 }},
-  {{ min_availability = 0.0, credit_percent = 25 }},
-]
-{services}
-"""
-
-SERVICE = """
-[[service]]
-name = "svc{i}"
-contract = "c"
-monthly_fee = "100.00"
-[service.probe]
-url = "{target}/{i}"
-interval = "30s"
-timeout = "10s"
-retries = 0
-"""
 
 
 def write_fleet_config(
@@ -54,27 +24,30 @@ def write_fleet_config(
     agent: str = "",
     spool: str = "spool.db",
 ) -> Path:
-    text = CONFIG.format(
+    """A fleet agent's config: PostgreSQL at ``url``, services ``svc0``... probing
+    ``target/0``... every 30 s; ``agent`` is more TOML for its ``[agent]`` table."""
+    text = configs.toml(
         url=url,
         spool=spool,
-        name=name,
-        agent=agent,
-        services="".join(SERVICE.format(i=i, target=target) for i in range(services)),
+        agent=configs.agent(name, agent),
+        contracts=[configs.contract("c", bands=configs.TWO_BANDS)],
+        services=[
+            configs.service(f"svc{i}", "c", "100.00", probe=configs.probe(f"{target}/{i}", **PROBE))
+            for i in range(services)
+        ],
     )
     path = folder / "config.toml"
     path.write_text(text, encoding="utf-8")
     return path
 
 
+PROBE = {"interval": "30s", "timeout": "10s", "retries": 0}
+
+
 def quick(config: Config) -> Config:
     """Probes without retries or delays (the in-process tests turn the clock by hand)."""
-    fast = {"timeout": timedelta(seconds=5), "retries": 0, "retry_delay": timedelta(0)}
-    return replace(
-        config,
-        services={
-            n: replace(s, probe=replace(s.probe, **fast)) if s.probe else s
-            for n, s in config.services.items()
-        },
+    return configs.with_probes(
+        config, timeout=timedelta(seconds=5), retries=0, retry_delay=timedelta(0)
     )
 
 

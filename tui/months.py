@@ -93,6 +93,7 @@ class Figures:
     coverage_low: bool
     credits: tuple[CreditRow, ...]
     unreported: tuple[Outage, ...]
+    recorded_until: datetime | None = None  # the end of its newest recorded minute
 
 
 class MonthPass:
@@ -179,8 +180,12 @@ class MonthPass:
         outages: dict[str, list[Outage]] = {n: [] for n in names}
         for o in view.reportable_outages:
             outages[o.service].append(o)
+        until = {s.name: s.recorded_until for s in view.services}
         return {
-            name: self._month_figures(name, view.month_reports[name], credits[name], outages[name])
+            name: replace(
+                self._month_figures(name, view.month_reports[name], credits[name], outages[name]),
+                recorded_until=until.get(name),
+            )
             for name in names
         }
 
@@ -228,6 +233,7 @@ class MonthPass:
                 budget_minutes=figures.budget_minutes,
                 coverage=figures.coverage,
                 coverage_low=figures.coverage_low,
+                recorded_until=figures.recorded_until,
             )
             rows.append(live(row, probes.get(name, ()), now))
             credits += figures.credits

@@ -28,7 +28,7 @@ from core.timeutil import YearMonth, from_minute, to_minute
 from core.tls import soonest
 from core.windows import weekly_windows
 from reads.fleet import Fleet, fleet
-from reads.reports import CaseView, case_view, month_inputs
+from reads.reports import CaseView, case_view, month_inputs, recorded_down
 from store import ProbeState, Store, open_store
 from tui.days import day_cells
 from tui.months import MonthPass, by_service, live, skeleton_row
@@ -267,11 +267,16 @@ class StoreSource:
         return done
 
     async def exclude(self, request: ExclusionRequest) -> str:
+        lo, hi = to_minute(request.start), to_minute(request.end)
         async with await self._writer() as store:
+            down = await recorded_down(store, self.config, request.service, lo, hi)
             window = await store.add_exclusion(
-                request.service, to_minute(request.start), to_minute(request.end), request.reason
+                request.service, lo, hi, request.reason, down_minutes=len(down)
             )
-        return f"{request.service}: {window.minutes} min excluded ({request.reason})."
+        said = f"{request.service}: {window.minutes} min excluded ({request.reason})."
+        if down:
+            said += f" It covers {len(down)} min recorded down: kept in the audit trail."
+        return said
 
     async def export(self, service: str, month: YearMonth, now: datetime) -> str:
         if self.exporter is None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from core.fleet import not_recording
 from core.outages import Outage
 from core.status import StatusName
 from core.tls import warns
@@ -39,6 +40,12 @@ class ServiceRow:
     votes: tuple[Probe, ...] = ()  # each agent's latest probe (fleet mode: several agents)
     tls_expires_at: datetime | None = None  # the soonest certificate expiry the agents saw
     tls_warn_days: int = 14  # the service's ``tls_warn_days``
+    recorded_until: datetime | None = None  # the end of its newest recorded minute (probed)
+
+    def not_recording(self, now: datetime) -> bool:
+        """Its minutes stopped arriving: the month's figure is that of the minutes before
+        (an agent that cannot write, or stopped; ``core.fleet.not_recording``)."""
+        return not_recording(self.recorded_until, now, timedelta(seconds=self.probe_interval_s))
 
     def tls_warning(self, now: datetime) -> bool:
         """The certificate expires within ``tls_warn_days`` of ``now`` (or has expired)."""

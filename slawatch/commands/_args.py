@@ -41,3 +41,10 @@ def span_options(p: argparse.ArgumentParser) -> None:
 
 def json_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def positive_id(text: str) -> int:
+    """An ``ID`` argument: a positive whole number (argparse's one-line error otherwise)."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"ID must be a positive whole number, not {text!r}")
+    return int(text)

@@ -119,9 +119,10 @@ def measured(availability: Decimal, coverage: Decimal) -> str:
     return f"{pct(availability)} ({pct(coverage, 1)} measured)"
 
 
-def notes(*, coverage_low: bool, provisional: bool) -> str:
+def notes(*, coverage_low: bool, provisional: bool, not_recording: bool = False) -> str:
     """The NOTE cell: what a reader must know before trusting a month's figures."""
-    said = (["LOW COVERAGE"] if coverage_low else []) + (["PROVISIONAL"] if provisional else [])
+    said = (["NOT RECORDING"] if not_recording else []) + (["LOW COVERAGE"] if coverage_low else [])
+    said += ["PROVISIONAL"] if provisional else []
     return ", ".join(said) or "-"
 
 

@@ -1,42 +1,153 @@
-"""``slawatch credit settle --service S --month M``: mark a month's credit as settled.
+"""``slawatch credit settle|list|unsettle``: service credits owed, paid, and corrected.
 
-A settled month leaves the pending credits of ``status`` and the dashboard.
+A settled month leaves the pending credits of ``status`` and the dashboard;
+``unsettle`` puts it back. Both are kept in the audit trail (``slawatch audit``).
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.timeutil import YearMonth
-from slawatch.commands._args import Subparsers, group, month_option, service_option
-from slawatch.commands._support import run
+from slawatch.commands._args import Subparsers, group, json_option, month_option, service_option
+from slawatch.commands._support import print_json, run, table, when
 
 if TYPE_CHECKING:
     from slawatch.cli import Context
 
 
 def register(sub: Subparsers) -> None:
-    settle = group(sub, "credit", "service credits").add_parser(
-        "settle", help="mark a month's credit as settled"
+    actions = group(sub, "credit", "service credits: settle, list, unsettle")
+    settle = actions.add_parser(
+        "settle",
+        help="mark a month's credit as settled",
+        description="Mark a month's credit as paid: it leaves the pending credits."
+        " Kept in the audit trail. Example: slawatch credit settle --service portal"
+        " --month 2026-10",
     )
     service_option(settle)
     month_option(settle)
     settle.set_defaults(handler=_settle)
 
+    ls = actions.add_parser(
+        "list",
+        help="credits pending and settled",
+        description="The credits still pending (months that owe one, not settled) and"
+        " those marked settled, with when. Example: slawatch credit list --json",
+    )
+    service_option(ls, required=False, help="only this service's")
+    json_option(ls)
+    ls.set_defaults(handler=_list)
+
+    unsettle = actions.add_parser(
+        "unsettle",
+        help="put a settled month's credit back among the pending ones",
+        description="Undo `credit settle` (the settlement was recorded by mistake, or the"
+        " payment was reversed). Kept in the audit trail. Example: slawatch credit"
+        " unsettle --service portal --month 2026-10",
+    )
+    service_option(unsettle)
+    month_option(unsettle)
+    unsettle.set_defaults(handler=_unsettle)
+
+
+def _service_month(args: argparse.Namespace, ctx: Context) -> tuple[YearMonth, tuple[int, int]]:
+    """``--service`` checked, ``--month`` parsed, and its minutes in the contract's zone."""
+    from reads.reports import service_of
+
+    service_of(ctx.config, args.service)
+    month = YearMonth.parse(args.month, "--month")
+    return month, month.bounds(ctx.config.contract_for(args.service).timezone)
+
 
 def _settle(args: argparse.Namespace, ctx: Context) -> int:
-    from reads.reports import service_of
+    from store import open_store
+
+    month, span = _service_month(args, ctx)
+
+    async def settle() -> bool:
+        async with await open_store(ctx.config) as store:
+            return await store.settle_credit(args.service, month, ctx.now(), span=span)
+
+    fresh = run(settle())
+    print(f"{args.service} {month}: credit marked settled{'' if fresh else ' (already was)'}")
+    return 0
+
+
+def _unsettle(args: argparse.Namespace, ctx: Context) -> int:
+    from store import open_store
+    from store.credits import Settlement
+
+    month, span = _service_month(args, ctx)
+
+    async def unsettle() -> Settlement:
+        async with await open_store(ctx.config) as store:
+            return await store.unsettle_credit(args.service, month, span=span, at=ctx.now())
+
+    gone = run(unsettle())
+    print(
+        f"{args.service} {month}: credit no longer settled (it was marked settled"
+        f" {when(gone.settled_at)}); kept in the audit trail"
+    )
+    return 0
+
+
+def _list(args: argparse.Namespace, ctx: Context) -> int:
+    from core.money import format_money
+    from reads.reports import month_report, overview, service_of
     from store import open_store
 
     config = ctx.config
-    service_of(config, args.service)
-    month = YearMonth.parse(args.month, "--month")
+    if args.service is not None:
+        service_of(config, args.service)
+    now = ctx.now()
 
-    async def settle() -> None:
-        async with await open_store(config) as store:
-            await store.settle_credit(args.service, month, ctx.now())
+    async def read() -> list[dict[str, Any]]:
+        async with await open_store(config, readonly=True) as store:
+            view = await overview(store, config, now)
+            out = [
+                {**p.to_json(), "state": "pending", "settled_at": None}
+                for p in view.pending_credits
+                if args.service in (None, p.service)
+            ]
+            for s in await store.settlements(args.service):
+                if s.service not in config.services:
+                    continue  # a service since removed from the config
+                r = await month_report(store, config, s.service, YearMonth.parse(s.month, "month"))
+                out.append(
+                    {
+                        "service": s.service,
+                        "month": s.month,
+                        "credit_percent": float(r.credit_percent),
+                        "credit_amount": format_money(r.credit_amount),
+                        "claimable_credit_percent": float(r.claimable_credit_percent),
+                        "claimable_credit_amount": format_money(r.claimable_credit_amount),
+                        "currency": r.currency,
+                        "month_complete": True,
+                        **s.to_json(),
+                        "state": "settled",
+                    }
+                )
+            return sorted(out, key=lambda c: (c["month"], c["service"]))
 
-    run(settle())
-    print(f"{args.service} {month}: credit marked settled")
+    credits = run(read())
+    if args.json:
+        print_json(credits)
+    elif not credits:
+        print("no credits pending or settled")
+    else:
+        rows = [
+            [
+                c["service"],
+                c["month"],
+                c["state"] if c["month_complete"] else "pending (month running)",
+                f"{c['credit_amount']} {c['currency']}",
+                f"{c['claimable_credit_amount']} {c['currency']}",
+                c["settled_at"] or "-",
+            ]
+            for c in credits
+        ]
+        headers = ["SERVICE", "MONTH", "STATE", "CREDIT", "CLAIMABLE", "SETTLED AT"]
+        print(table(headers, rows, right=(3, 4)))
     return 0

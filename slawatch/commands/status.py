@@ -8,13 +8,14 @@ settled, and outages that can still be reported.
 from __future__ import annotations
 
 import argparse
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 from slawatch.commands._args import Subparsers, json_option
 from slawatch.commands._support import measured, notes, pct, show, table, when
 
 if TYPE_CHECKING:
-    from reads.reports import Overview
+    from reads.reports import Overview, ServiceState
     from slawatch.cli import Context
 
 
@@ -44,9 +45,13 @@ def render(view: Overview) -> str:
             *([s.vantage.summary or "-"] if fleet else []),
             when(s.last_probe_at),
             "-" if s.latency_ms is None else f"{s.latency_ms} ms",
-            measured(s.month_availability_percent, s.coverage_percent),
+            _availability(s),
             str(s.month),
-            notes(coverage_low=s.coverage_low, provisional=s.provisional),
+            notes(
+                coverage_low=s.coverage_low,
+                provisional=s.provisional,
+                not_recording=s.not_recording is not None,
+            ),
         ]
         for s in view.services
     ]
@@ -56,6 +61,8 @@ def render(view: Overview) -> str:
     right = (4, 5) if fleet else (3, 4)
     out.append(table(headers, rows, right))
     for s in view.services:
+        if s.not_recording:
+            out.append(f"  {s.name}: {s.not_recording}")
         for v in s.vantage.dissent():
             out.append(f"  {s.name}: agent {v.agent} sees {v.state}, outvoted ({s.state})")
     out.append("")
@@ -115,6 +122,15 @@ def render(view: Overview) -> str:
         out += ["", "Certificates", *warnings]
     out += _agents(view)
     return "\n".join(out)
+
+
+def _availability(s: ServiceState) -> str:
+    """The month's figure; when minutes stopped arriving, ``? (99.950 % to 14:05Z)``: what
+    was not recorded is unknown, so the figure is only that of the minutes before."""
+    figure = measured(s.month_availability_percent, s.coverage_percent)
+    if s.not_recording is None or s.recorded_until is None:
+        return figure
+    return f"? ({figure} to {s.recorded_until.astimezone(UTC):%H:%M}Z)"
 
 
 def _agents(view: Overview) -> list[str]:

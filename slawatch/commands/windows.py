@@ -1,52 +1,89 @@
-"""``maintenance add`` and ``exclude add``: one-off windows taken out of a month.
+"""``maintenance add|list|remove`` and ``exclude add|list|remove``: one-off windows.
 
 Both are half-open spans [from, to); times need an offset. A window is stored
 on the minutes that cover it (the start's minute up to the end's, rounded up).
+A window added over minutes already recorded down takes downtime out of a
+month: it needs ``--reason``, is warned about, and (like every add and remove)
+is kept in the audit trail (``slawatch audit``).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING, Literal
 
 from core.errors import InputError
-from core.timeutil import parse_instant
-from slawatch.commands._args import Subparsers, group, service_option, span_options
-from slawatch.commands._support import minute_span, plural, run, when
+from core.timeutil import from_minute, parse_instant
+from slawatch.commands._args import (
+    Subparsers,
+    group,
+    json_option,
+    positive_id,
+    service_option,
+    span_options,
+)
+from slawatch.commands._support import minute_span, plural, print_json, run, table, when
 
 if TYPE_CHECKING:
     from core.windows import Window
     from slawatch.cli import Context
+    from store.windows import StoredWindow
+
+Kind = Literal["maintenance", "exclusion"]
+_LABEL: dict[Kind, str] = {"maintenance": "maintenance window", "exclusion": "exclusion"}
 
 
 def register(sub: Subparsers) -> None:
-    m_add = group(sub, "maintenance", "one-off scheduled maintenance windows").add_parser(
-        "add", help="add a one-off maintenance window"
+    groups: tuple[tuple[str, Kind, str], ...] = (
+        ("maintenance", "maintenance", "one-off scheduled maintenance windows"),
+        ("exclude", "exclusion", "interruptions outside the provider's control"),
     )
-    _window_options(m_add, reason_required=False)
-    m_add.set_defaults(handler=_add, kind="maintenance")
+    for name, kind, about in groups:
+        actions = group(sub, name, about)
+        label = _LABEL[kind]
+        add = actions.add_parser(
+            "add",
+            help=f"add a one-off {label}",
+            description=f"Take [--from, --to) out of the months it falls in as a {label}."
+            " Over minutes already recorded down it needs --reason, warns, and is kept in"
+            f" the audit trail. Example: slawatch {name} add --service portal"
+            " --from 2026-10-03T22:00Z --to 2026-10-04T02:00Z --reason 'CR-1234'",
+        )
+        service_option(add)
+        span_options(add)
+        add.add_argument(
+            "--reason",
+            required=kind == "exclusion",
+            default="",
+            metavar="TEXT",
+            help="why (shown in claims; required over minutes recorded down)",
+        )
+        add.set_defaults(handler=_add, kind=kind)
 
-    e_add = group(sub, "exclude", "interruptions outside the provider's control").add_parser(
-        "add", help="exclude an interruption from downtime"
-    )
-    _window_options(e_add, reason_required=True)
-    e_add.set_defaults(handler=_add, kind="exclusion")
+        ls = actions.add_parser(
+            "list",
+            help=f"every one-off {label} with its id",
+            description=f"List the stored one-off {label}s, by start. Example:"
+            f" slawatch {name} list --service portal",
+        )
+        service_option(ls, required=False, help="only this service's")
+        json_option(ls)
+        ls.set_defaults(handler=_list, kind=kind)
 
-
-def _window_options(p: argparse.ArgumentParser, *, reason_required: bool) -> None:
-    service_option(p)
-    span_options(p)
-    p.add_argument(
-        "--reason",
-        required=reason_required,
-        default="",
-        metavar="TEXT",
-        help="why (shown in claims)",
-    )
+        rm = actions.add_parser(
+            "remove",
+            help=f"remove a one-off {label} (kept in the audit trail)",
+            description=f"Remove the {label} with this id (see `slawatch {name} list`);"
+            f" what it was is kept in the audit trail. Example: slawatch {name} remove 3",
+        )
+        rm.add_argument("id", metavar="ID", type=positive_id)
+        json_option(rm)
+        rm.set_defaults(handler=_remove, kind=kind)
 
 
 def _add(args: argparse.Namespace, ctx: Context) -> int:
-    from reads.reports import service_of
+    from reads.reports import recorded_down, service_of
     from store import open_store
 
     config = ctx.config
@@ -54,21 +91,92 @@ def _add(args: argparse.Namespace, ctx: Context) -> int:
     start, end = parse_instant(args.start, "--from"), parse_instant(args.end, "--to")
     if end <= start:
         raise InputError("--to", f"{args.end} is not after --from {args.start}")
-    kind: Literal["maintenance", "exclusion"] = args.kind
-    if kind == "exclusion" and not args.reason.strip():
+    kind: Kind = args.kind
+    reason = args.reason.strip()
+    if kind == "exclusion" and not reason:
         raise InputError("--reason", "an exclusion needs a reason")
     lo, hi = minute_span(start, end)
+    now = ctx.now()
 
-    async def add() -> Window:
+    async def add() -> tuple[Window, list[int]]:
         async with await open_store(config) as store:
-            if kind == "maintenance":
-                return await store.add_maintenance(args.service, lo, hi, args.reason)
-            return await store.add_exclusion(args.service, lo, hi, args.reason)
+            down = await recorded_down(store, config, args.service, lo, hi)
+            if down and not reason:
+                raise InputError(
+                    "--reason",
+                    f"this {_LABEL[kind]} covers {plural(len(down), 'minute')} already recorded"
+                    f" down (from {when(from_minute(down[0]))}); say why with --reason"
+                    " (it is kept in the audit trail)",
+                )
+            adder = store.add_maintenance if kind == "maintenance" else store.add_exclusion
+            window = await adder(args.service, lo, hi, reason, down_minutes=len(down), at=now)
+            return window, down
 
-    window = run(add())
-    label = "maintenance window" if kind == "maintenance" else "exclusion"
+    window, down = run(add())
+    if down:
+        sys.stderr.write(
+            f"slawatch: warning: this {_LABEL[kind]} covers {plural(len(down), 'minute')}"
+            f" already recorded down ({when(from_minute(down[0]))} to"
+            f" {when(from_minute(down[-1] + 1))}); kept in the audit trail (slawatch audit)\n"
+        )
     print(
-        f"{label} added for {args.service}: {when(start)} to {when(end)}"
+        f"{_LABEL[kind]} added for {args.service}: {when(start)} to {when(end)}"
         f" ({plural(window.minutes, 'minute')}){f': {window.reason}' if window.reason else ''}"
+    )
+    return 0
+
+
+def _list(args: argparse.Namespace, ctx: Context) -> int:
+    from reads.reports import service_of
+    from store import open_store
+
+    config = ctx.config
+    if args.service is not None:
+        service_of(config, args.service)
+
+    async def read() -> list[StoredWindow]:
+        async with await open_store(config, readonly=True) as store:
+            return await store.stored_windows(args.kind, args.service)
+
+    found = run(read())
+    if args.json:
+        print_json([w.to_json() for w in found])
+    elif not found:
+        print(f"no {_LABEL[args.kind]}s")
+    else:
+        rows = [
+            [
+                w.id,
+                w.service,
+                when(from_minute(w.window.start)),
+                when(from_minute(w.window.end)),
+                w.window.minutes,
+                w.window.reason or "-",
+            ]
+            for w in found
+        ]
+        print(table(["ID", "SERVICE", "FROM", "TO", "MINUTES", "REASON"], rows, right=(0, 4)))
+    return 0
+
+
+def _remove(args: argparse.Namespace, ctx: Context) -> int:
+    from store import open_store
+
+    config = ctx.config
+    now = ctx.now()
+
+    async def remove() -> StoredWindow:
+        async with await open_store(config) as store:
+            return await store.remove_window(args.kind, args.id, at=now)
+
+    gone = run(remove())
+    if args.json:
+        print_json(gone.to_json())
+        return 0
+    w = gone.window
+    print(
+        f"{_LABEL[args.kind]} {gone.id} removed from {gone.service}:"
+        f" {when(from_minute(w.start))} to {when(from_minute(w.end))}"
+        f"{f' ({w.reason})' if w.reason else ''}; kept in the audit trail"
     )
     return 0

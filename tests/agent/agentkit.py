@@ -21,12 +21,12 @@ import json
 import socket
 import ssl
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from core.config import Config, Probe
+from tests.configs import QUICK, TWO_BANDS, agent, contract, service, toml
 
 SECRET = "s3cr3t-token-never-logged"
 
@@ -283,41 +283,17 @@ def closed_port() -> int:
 
 def quick(url: str, **kw: Any) -> Probe:
     """A probe with test-sized timings (the dataclass, not the parser, so below 5 s)."""
-    options: dict[str, Any] = {
-        "interval": timedelta(seconds=5),
-        "timeout": timedelta(seconds=1),
-        "retries": 0,
-        "retry_delay": timedelta(0),
-    }
-    options.update(kw)
-    return Probe(url=url, **options)
+    return Probe(url=url, **(QUICK | kw))
 
 
-CONFIG = """
-[storage]
-path = "data/slawatch.db"
+def config_text(services: Iterable[str], agent_lines: str = "") -> str:
+    """One probed service per name (the URL is swapped for a test probe by the caller)."""
+    return toml(
+        storage="data/slawatch.db",
+        agent=agent("probe-1", agent_lines),
+        contracts=[contract("c", report_within="72h", bands=TWO_BANDS)],
+        services=[service(n, "c", "100.00", probe="http://127.0.0.1:9/") for n in services],
+    )
 
-[agent]
-name = "probe-1"
-{agent}
-
-[[contract]]
-name = "c"
-report_within = "72h"
-bands = [
-  {{ min_availability = 99.5, credit_percent = 0 }},
-  {{ min_availability = 0.0, credit_percent = 25 }},
-]
-{services}
-"""
-
-SERVICE = """
-[[service]]
-name = "{name}"
-contract = "c"
-monthly_fee = "100.00"
-[service.probe]
-url = "http://127.0.0.1:9/"
-"""
 
 ConfigFactory = Callable[..., Config]

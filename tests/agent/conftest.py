@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import trustme
-from agentkit import CONFIG, SERVICE, ConfigFactory, Target
+from agentkit import ConfigFactory, Target, config_text
 
 from core.config import Config, Probe
 from core.configfile import load_config
@@ -49,9 +49,8 @@ def make_config(tmp_path: Path) -> ConfigFactory:
     """A real config file parsed by core, with the probes then swapped for test ones."""
 
     def build(probes: dict[str, Probe], agent: str = "") -> Config:
-        services = "".join(SERVICE.format(name=n) for n in probes)
         path = tmp_path / "config.toml"
-        path.write_text(CONFIG.format(agent=agent, services=services))
+        path.write_text(config_text(probes, agent))
         config = load_config(path)
         return replace(
             config,

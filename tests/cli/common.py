@@ -6,20 +6,16 @@ import json
 import subprocess
 from typing import TYPE_CHECKING, Any
 
+from tests import configs
+
 if TYPE_CHECKING:
     from tests.conftest import RunCli
 
 # One service on the default saas-standard terms (support Mon-Fri 08:00-02:00 UTC;
 # critical 30m, high 1h, medium 1bd = 18 h, all on the business clock).
-PORTAL = """
-[[contract]]
-name = "std"
-
-[[service]]
-name = "portal"
-contract = "std"
-monthly_fee = "1000.00"
-"""
+# It ends inside the portal's [[service]] table: a test may add keys or a
+# [service.probe] to it by appending text.
+PORTAL = configs.toml(contracts=[configs.contract("std")], services=[configs.service("portal")])
 
 # The keys interfaces.md promises in ``report --format json`` and ``case ... --json``.
 REPORT_KEYS = {
@@ -36,7 +32,7 @@ CASE_KEYS = {
 
 
 def storage(path: str) -> str:
-    return f'[storage]\npath = "{path}"\n'
+    return configs.toml(storage=path)
 
 
 def ok_json(run_cli: RunCli, *args: object) -> Any:

@@ -57,8 +57,14 @@ def test_status_and_fleet_status_show_each_vantage_point(
                     ProbeState("mail", "c", gone, UP, 12, None),
                 ]
             )
-            await store.record_health(AgentHealth("a", now - timedelta(seconds=20), 0, 0))
-            await store.record_health(AgentHealth("b", now - timedelta(seconds=30), 3, 0))
+            await store.record_health(
+                AgentHealth("a", now - timedelta(seconds=20), 0, 0, clock_offset_seconds=7.25,
+                            version="1.2.3")
+            )  # fmt: skip
+            await store.record_health(
+                AgentHealth("b", now - timedelta(seconds=30), 1, 0, backlog_minutes=2,
+                            clock_offset_seconds=-0.4, version="1.2.3")
+            )  # fmt: skip
 
     asyncio.run(record())
 
@@ -87,10 +93,11 @@ def test_status_and_fleet_status_show_each_vantage_point(
     for agent in agents.values():
         assert set(agent) >= FLEET_KEYS
     assert agents["a"] == agents["a"] | {
-        "last_seen": iso_z(at["a"]), "backlog_minutes": 0, "services": 2, "down": [],
-        "flags": []}  # fmt: skip
+        "last_seen": iso_z(at["a"]), "backlog_minutes": 0, "clock_offset_seconds": 7.25,
+        "version": "1.2.3", "services": 2, "down": [], "flags": ["clock"]}  # fmt: skip
     assert agents["b"] == agents["b"] | {
-        "last_seen": iso_z(at["b"]), "backlog_minutes": 3, "down": ["mail", "portal"],
+        "last_seen": iso_z(at["b"]), "backlog_minutes": 3, "clock_offset_seconds": -0.4,
+        "down": ["mail", "portal"],
         "dissents": ["mail", "portal"], "flags": ["backlog"]}  # fmt: skip
     # c has written no health row; its newest probe (portal, 5 s ago) is when it was seen.
     assert agents["c"] == agents["c"] | {
@@ -102,6 +109,8 @@ def test_status_and_fleet_status_show_each_vantage_point(
         "AGENT", "LAST", "SEEN", "BACKLOG", "CLOCK", "VERSION", "SERVICES", "SEES", "DOWN",
         "FLAGS"]  # fmt: skip
     assert table[2].split()[0] == "b" and table[2].split()[-1] == "backlog"
+    assert "+7.2 s" in table[1] and "1.2.3" in table[1] and table[1].split()[-1] == "clock"
+    assert "agent a: clock off by +7.2 s" in "\n".join(table)
     assert "agent b: outvoted on mail, portal" in table
 
 

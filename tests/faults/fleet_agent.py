@@ -18,16 +18,14 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 from agent.forwarder import Forwarder
 from core.configfile import load_config
 from store.postgres import PostgresStore
 from store.rows import MinuteRow
-from tests.fastagent import run_fast_agent
+from tests.fastagent import fast_clock, run_fast_agent
 
 
 def say(text: str) -> None:
@@ -48,9 +46,7 @@ def main() -> int:
     async def open_postgres(url: str) -> PostgresStore:
         return await Announcing.open(url)
 
-    def clock() -> datetime:
-        return datetime.fromtimestamp(base + (time.time() - t0) * rate, tz=UTC)
-
+    clock = fast_clock(base, t0, rate)
     config = load_config(config_path)
     assert config.spool_path is not None and config.storage_url is not None
     forwarder = Forwarder(

@@ -8,7 +8,6 @@ n times, so an hour of the agent's life takes a fraction of a second.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
@@ -18,34 +17,9 @@ from agent.sink import StoreSink
 from core.config import Config
 from core.configfile import load_config
 from core.timeutil import to_minute
+from tests import configs
 
 T0 = datetime(2026, 10, 3, 12, 0, 30, tzinfo=UTC)
-
-CONFIG = """
-[storage]
-path = "{db}"
-
-[agent]
-name = "probe-1"
-
-[[contract]]
-name = "c"
-timezone = "{tz}"
-bands = [
-  {{ min_availability = 99.5, credit_percent = 0 }},
-  {{ min_availability = 0.0, credit_percent = 25 }},
-]
-{services}
-"""
-
-SERVICE = """
-[[service]]
-name = "{name}"
-contract = "c"
-monthly_fee = "100.00"
-[service.probe]
-url = "{url}"
-"""
 
 
 class Clock:
@@ -64,27 +38,16 @@ class Clock:
 def config_for(
     folder: Path, db: Path, url: str, services: int = 2, extra: str = "", tz: str = "UTC"
 ) -> Config:
-    text = CONFIG.format(
-        db=db.as_posix(),
-        tz=tz,
-        services="".join(SERVICE.format(name=f"svc{i}", url=url) for i in range(services)),
+    """Services ``svc0``... probing ``url`` with test-sized timings; ``extra`` is more TOML."""
+    text = configs.toml(
+        storage=db,
+        agent=configs.agent("probe-1"),
+        contracts=[configs.contract("c", timezone=tz, bands=configs.TWO_BANDS)],
+        services=[configs.service(f"svc{i}", "c", "100.00", probe=url) for i in range(services)],
     )
     path = folder / "config.toml"
     path.write_text(text + extra)
-    config = load_config(path)
-    quick = {
-        "interval": timedelta(seconds=5),
-        "timeout": timedelta(seconds=1),
-        "retries": 0,
-        "retry_delay": timedelta(0),
-    }
-    return replace(
-        config,
-        services={
-            n: replace(s, probe=replace(s.probe, **quick)) if s.probe else s
-            for n, s in config.services.items()
-        },
-    )
+    return configs.with_probes(load_config(path), **configs.QUICK)
 
 
 class Rig:

@@ -16,6 +16,7 @@ import sqlite3
 import subprocess
 import tracemalloc
 from collections.abc import AsyncIterator, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ from agent.sink import StoreSink
 from agent.verdict import Verdict
 from agent.writer import Writer
 from core.status import UP
+from core.timeutil import from_minute, iso_z, to_minute
 from store.rows import MinuteRow
 from store.sqlite import SqliteStore
 from tests.tools import missing
@@ -293,3 +295,58 @@ def test_a_buffered_minute_costs_about_215_bytes() -> None:
     tracemalloc.stop()
     print(f"\nbuffer: {per_row:.0f} bytes per unwritten minute")
     assert per_row < 300
+
+
+async def test_status_says_when_the_agent_cannot_write_rather_than_a_clean_month(
+    tmp_path: Path, target: Hostile
+) -> None:
+    """Issue 16 item 10: the real agent, its database locked by another writer for 25
+    minutes. Nothing it measures reaches the database (its health row neither), so
+    what is not recorded reads as unknown and the month alone would say 100 %:
+    ``status`` must say the figures stopped, since when, and which agent is silent;
+    once the lock goes, everything is written and ``status`` is current again."""
+    wall = datetime.now(UTC)
+    start = wall.replace(second=30, microsecond=0) - timedelta(minutes=30)
+    db = tmp_path / "slawatch.db"
+    rig = Rig(config_for(tmp_path, db, target.url("/ok")), Clock(start))
+    config = str(rig.agent.config.path)
+    await rig.minutes(5)
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # e.g. an admin's sqlite3 shell left in a transaction
+    try:
+        await rig.minutes(25)  # the agent's clock is the wall clock again
+        assert rig.agent.writer.pending == 50 and rig.agent.writer.problem == "database is locked"
+        code, out, _err = await asyncio.to_thread(call, "--config", config, "status", "--json")
+        assert code == 0
+        services = json.loads(out)["services"]
+        stopped = from_minute(to_minute(start) + 5)  # the end of the last minute written
+        for s in services:
+            assert s["recording"] is False, s
+            assert s["recorded_until"] == iso_z(stopped)
+            assert s["not_recording"].startswith(f"nothing recorded since {iso_z(stopped)}")
+            assert "agent probe-1 silent since" in s["not_recording"]
+            assert "cannot write" in s["not_recording"]
+            assert s["month_availability_percent"] == 100.0  # the rule: unknown is available
+        code, text, _err = await asyncio.to_thread(call, "--config", config, "status")
+        assert code == 0
+        table = text.split("\n\n")[0]
+        for name in ("svc0", "svc1"):
+            row = next(line for line in table.splitlines() if line.startswith(name))
+            assert "NOT RECORDING" in row
+            assert "? (100.000% (" in row and f"to {stopped:%H:%M}Z)" in row
+            assert f"  {name}: nothing recorded since" in table
+        assert "agent probe-1: silent since" in text
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+    await rig.minutes(1)
+    assert rig.agent.writer.pending == 0
+    await assert_all_written(rig, db)
+    code, out, _err = await asyncio.to_thread(call, "--config", config, "status", "--json")
+    view = json.loads(out)
+    assert [s["recording"] for s in view["services"]] == [True, True]
+    assert [s["not_recording"] for s in view["services"]] == [None, None]
+    assert [a["storage_problem"] for a in view["agents"]] == ["database is locked"]
+    code, text, _err = await asyncio.to_thread(call, "--config", config, "status")
+    assert "NOT RECORDING" not in text and "?" not in text.split("\n\n")[0]
+    assert await rig.close()

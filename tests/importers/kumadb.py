@@ -157,37 +157,8 @@ CREATE INDEX maintenance_id_index2 ON monitor_maintenance (maintenance_id);
 CREATE INDEX monitor_id_index ON monitor_maintenance (monitor_id);
 """
 
-SCHEMA_2X = (
-    SCHEMA_1X
-    + """
-ALTER TABLE heartbeat ADD COLUMN end_time DATETIME DEFAULT NULL;
-ALTER TABLE heartbeat ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE heartbeat ADD COLUMN response TEXT DEFAULT NULL;
-CREATE TABLE stat_minutely (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    monitor_id INTEGER NOT NULL REFERENCES monitor(id) ON DELETE CASCADE ON UPDATE CASCADE,
-    timestamp INTEGER NOT NULL,
-    ping FLOAT NOT NULL,
-    up INTEGER NOT NULL,
-    down INTEGER NOT NULL,
-    ping_min FLOAT NOT NULL DEFAULT 0,
-    ping_max FLOAT NOT NULL DEFAULT 0,
-    extras TEXT DEFAULT NULL,
-    UNIQUE (monitor_id, timestamp)
-);
-CREATE TABLE stat_hourly (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    monitor_id INTEGER NOT NULL REFERENCES monitor(id) ON DELETE CASCADE ON UPDATE CASCADE,
-    timestamp INTEGER NOT NULL,
-    ping FLOAT NOT NULL,
-    up INTEGER NOT NULL,
-    down INTEGER NOT NULL,
-    ping_min FLOAT NOT NULL DEFAULT 0,
-    ping_max FLOAT NOT NULL DEFAULT 0,
-    extras TEXT DEFAULT NULL,
-    UNIQUE (monitor_id, timestamp)
-);
-CREATE TABLE stat_daily (
+# Kuma 2.x keeps the same aggregate at three resolutions.
+STAT_TABLE = """CREATE TABLE stat_{period} (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     monitor_id INTEGER NOT NULL REFERENCES monitor(id) ON DELETE CASCADE ON UPDATE CASCADE,
     timestamp INTEGER NOT NULL,
@@ -200,6 +171,15 @@ CREATE TABLE stat_daily (
     UNIQUE (monitor_id, timestamp)
 );
 """
+
+SCHEMA_2X = (
+    SCHEMA_1X
+    + """
+ALTER TABLE heartbeat ADD COLUMN end_time DATETIME DEFAULT NULL;
+ALTER TABLE heartbeat ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE heartbeat ADD COLUMN response TEXT DEFAULT NULL;
+"""
+    + "".join(STAT_TABLE.format(period=p) for p in ("minutely", "hourly", "daily"))
 )
 
 

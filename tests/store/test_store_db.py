@@ -82,6 +82,10 @@ async def test_minutes_round_trip_idempotent_across_hours_and_sources(open_db: O
         assert await store.minute_errors("portal", T0, T0 + 120) == []
         assert await store.data_bounds("portal") == (T0, T0 + 120)
         assert await store.minutes("nobody", T0, T0 + 5) == {}
+        # The newest minute of any source: a's T0+61 (b's T0+59 is older).
+        assert await store.recorded_until("portal") == T0 + 62
+        assert await store.recorded_until("other") == T0 + 60
+        assert await store.recorded_until("nobody") is None
 
 
 async def test_import_rolls_back_everything_when_a_batch_fails(open_db: OpenDb) -> None:

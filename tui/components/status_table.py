@@ -145,11 +145,17 @@ class StatusTable(RowTable):
         last = static[fixed:]
         if row.error is None and row.tls_warning(now):  # the error column is free: say it there
             last = (certificate_text(row, now, palette), *last[1:])
+        middle = static[first:fixed]
+        if row.not_recording(now):  # the month's figure stopped with the agent's writes
+            month = fixed - 4 - first  # month, measured, budget, band end the fixed cells
+            shown = f"? {fmt.percent(row.availability)}"
+            flagged = Text(shown, justify="right", style=f"bold {palette.bad}")
+            middle = (*middle[:month], flagged, *middle[month + 1 :])
         return (
             static[0],
             state_text(row.live_state(now), stale, palette),
             *agents,
-            *static[first:fixed],
+            *middle,
             Text(fmt.age(row.last_probe_at, now), justify="right", style=probe_style),
             *last,
         )

@@ -36,6 +36,9 @@ class TitleBar(FactLine):
         agents = {v.agent for row in services if len(row.votes) > 1 for v in row.votes}
         if agents:  # a fleet: how many vantage points, and the key to their screen
             parts.append(Text.assemble(f"{len(agents)} agents ", ("(a)", palette.muted)))
+        silent = sum(row.not_recording(now) for row in services)
+        if silent:  # an agent that cannot write (or stopped): the month figures stand still
+            parts.append(Text(f"⚠ {silent} not recording", style=f"bold {palette.bad}"))
         certificates = sum(row.tls_warning(now) for row in services)
         if certificates:  # the table's error column may be cut on a narrow screen
             word = "certificate" if certificates == 1 else "certificates"
