@@ -18,7 +18,13 @@ A bundle (``"format": "slawatch-claim", "version": 1``) is a JSON object with:
   sealed hour's [hour, latency digest, digest, link] (see ``core.chain``);
 - ``outages`` and ``figures``: what slawatch computed (every key of the
   ``report`` JSON);
+- ``tzdata``: the IANA tz database version the month was computed with;
+- ``parties``: the ``[customer]`` and ``[provider]`` of the exporting config
+  (each null when not configured), named by the claim letter;
 - optionally ``signature`` (added by ``slawatch.signing``).
+
+Version 2 (this one) signs RFC 8785 canonical JSON and carries one minute of
+records on each side of the span; version 1 bundles are refused.
 
 :func:`to_document` and :func:`dumps` write one; :func:`parse` rejects anything
 that is not a well-formed bundle with an InputError (exit 2); a well-formed
@@ -34,28 +40,32 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+import rfc8785
 
 from core import chain
 from core.cases import Case
 from core.chain import HourRecord, SourceRecords
-from core.claim import Check, Claim
+from core.claim import Check, Claim, record_hours
 from core.claimjson import View, decode
-from core.config import Band, Basis, Contract, Service, UnknownPolicy, WeeklyMaintenance
+from core.config import Band, Basis, Contract, Party, Service, UnknownPolicy, WeeklyMaintenance
 from core.durations import report_within_text
 from core.errors import InputError
 from core.money import format_money
 from core.status import CODES, DEGRADED, DOWN, NAMES, UNKNOWN
 from core.timeutil import YearMonth, from_minute, iso_z, parse_instant, to_minute
 from core.windows import Window
+from core.zones import zone
 
 FORMAT = "slawatch-claim"
-VERSION = 1
+VERSION = 2
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _MAX_SPAN = 500 * 1440  # a month plus the longest outage slawatch follows across its edges
 _MAX_SOURCES = 127
 _MAX_SHOWN = 10  # disagreeing minutes named one by one per source; the rest are counted
 _NO_LATENCIES = chain.latency_digest(b"\xff" * 120)  # an hour with no latency recorded
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")  # a service name, as in the config
 
 
 # -- writing --------------------------------------------------------------------
@@ -151,6 +161,13 @@ def _hour_text(hour: int) -> str:
     return (iso_z(from_minute(hour * 60)) or "")[:14]  # "2026-10-03T14:"
 
 
+_PARTY_KEYS = ("name", "email", "contact", "contract_ref", "apply_credit")
+
+
+def _party_json(p: Party | None) -> dict[str, Any] | None:
+    return None if p is None else {k: getattr(p, k) for k in _PARTY_KEYS}
+
+
 def _weekly_json(m: WeeklyMaintenance) -> dict[str, Any]:
     return {
         "day": DAY_NAMES[m.day],
@@ -190,6 +207,11 @@ def to_document(claim: Claim) -> dict[str, Any]:
         "sources": {src.name: _source_json(src) for src in claim.sources},
         "outages": [dict(o) for o in claim.outages],
         "figures": dict(claim.figures),
+        "tzdata": claim.tzdata,
+        "parties": {
+            "customer": _party_json(claim.customer),
+            "provider": _party_json(claim.provider),
+        },
     }
 
 
@@ -222,12 +244,31 @@ def _encode(value: Any, depth: int) -> str:
     return "[\n" + ",\n".join(rows) + "\n" + pad + "]"
 
 
+def canonical(value: Any) -> bytes:
+    """RFC 8785 (JSON Canonicalization Scheme) bytes of a JSON value: the same bytes
+    for the same JSON whatever the key order or spacing; ValueError for what JCS
+    cannot represent (an integer beyond 2**53, a float that is not finite)."""
+    try:
+        return rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError as exc:
+        raise ValueError(f"cannot be canonicalised: {exc}") from None
+
+
 def signed_bytes(document: Mapping[str, Any]) -> bytes:
-    """What a signature covers: canonical JSON of the bundle without ``signature``."""
+    """What a signature covers: the whole bundle with its ``signature`` member minus
+    the signature value itself, so the algorithm and key id are signed too."""
     body = {k: v for k, v in document.items() if k != "signature"}
-    return json.dumps(
-        body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode()
+    sig = document.get("signature")
+    if isinstance(sig, Mapping):
+        body["signature"] = {k: v for k, v in sig.items() if k != "value"}
+    return canonical(body)
+
+
+def terms_digest(terms: Mapping[str, Any]) -> str:
+    """SHA-256 of the terms' canonical JSON: what two parties agree on once and pin."""
+    import hashlib
+
+    return hashlib.sha256(canonical(dict(terms))).hexdigest()
 
 
 # -- reading --------------------------------------------------------------------
@@ -257,8 +298,11 @@ def _parse(data: bytes, where: str) -> tuple[Claim, dict[str, Any]]:
     root.only(
         "format", "version", "service", "month", "generated_at", "terms", "span", "windows",
         "weekly_maintenance_windows", "cases", "sources", "outages", "figures", "signature",
+        "tzdata", "parties",
     )  # fmt: skip
     name = root.text("service")
+    if not _NAME_RE.match(name):
+        raise root.error("service", f"{name[:40]!r} is not a service name")
     month = YearMonth.parse(root.text("month"), root.where("month"))
     generated_at = _instant(root, "generated_at")
     service, contract = _terms(root.obj("terms"), name)
@@ -266,13 +310,20 @@ def _parse(data: bytes, where: str) -> tuple[Claim, dict[str, Any]]:
     windows = tuple(_window(w) for w in root.objects("windows"))
     weekly = tuple(_window(w) for w in root.objects("weekly_maintenance_windows"))
     cases = tuple(_case(c, name) for c in root.objects("cases"))
-    hours = (span[0] // 60, -(-span[1] // 60))
+    seen: set[int] = set()
+    for i, c in enumerate(cases):
+        if c.id in seen:
+            raise root.error(f"cases[{i}].id", f"duplicate case id {c.id}")
+        seen.add(c.id)
+    hours = record_hours(span)
     sources: list[SourceRecords] = []
     problems: list[Check] = []
     members = list(root.obj("sources").members())
     if len(members) > _MAX_SOURCES:
         raise root.error("sources", f"more than {_MAX_SOURCES} sources")
     for src_name, view in members:
+        if not (0 < len(src_name) <= 100 and src_name.isprintable()):
+            raise root.error("sources", f"source name {src_name[:40]!r} is not a short name")
         records, issues = _source(view, src_name, hours)
         sources.append(records)
         problems += issues
@@ -280,6 +331,10 @@ def _parse(data: bytes, where: str) -> tuple[Claim, dict[str, Any]]:
     figures = root.obj("figures").data
     if "signature" in root.data:
         root.obj("signature")
+    tzdata = root.opt_text("tzdata") if "tzdata" in root.data else None
+    parties = root.obj("parties") if "parties" in root.data else None
+    if parties is not None:
+        parties.only("customer", "provider")
     claim = Claim(
         service=service,
         contract=contract,
@@ -293,8 +348,19 @@ def _parse(data: bytes, where: str) -> tuple[Claim, dict[str, Any]]:
         generated_at=generated_at,
         weekly=weekly,
         problems=tuple(problems),
+        customer=_party(parties, "customer"),
+        provider=_party(parties, "provider"),
+        tzdata=tzdata,
     )
     return claim, document
+
+
+def _party(parties: View | None, key: str) -> Party | None:
+    if parties is None or parties.data.get(key) is None:
+        return None
+    p = parties.obj(key)
+    p.only(*_PARTY_KEYS)
+    return Party(p.text("name"), *(p.opt_text(k) for k in _PARTY_KEYS[1:]))
 
 
 def _instant(v: View, key: str) -> datetime:
@@ -311,11 +377,10 @@ def _minute(text: Any, where: str) -> int:
 
 
 def _zone(v: View, key: str) -> ZoneInfo:
-    text = v.text(key)
     try:
-        return ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise v.error(key, f"unknown time zone {text!r}") from None
+        return zone(v.text(key))
+    except ValueError as exc:
+        raise v.error(key, str(exc)) from None
 
 
 def _terms(t: View, service: str) -> tuple[Service, Contract]:

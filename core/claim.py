@@ -27,12 +27,13 @@ from typing import Any
 from core import chain
 from core.cases import Case
 from core.chain import SourceRecords
-from core.config import Contract, Service
-from core.month import MonthReport, compute_month, month_days
-from core.timeutil import YearMonth, from_minute, to_minute
+from core.config import Contract, Party, Service
+from core.month import MonthReport, combine_sources, compute_month, month_days
+from core.outages import run_table
+from core.timeutil import YearMonth, from_minute, iso_z, to_minute
 from core.windows import Window, weekly_windows
 
-_MONEY_RE = re.compile(r"^-?\d{1,15}\.\d{2}$")
+_MONEY_RE = re.compile(r"^-?[0-9]{1,15}\.[0-9]{2}$")
 
 
 # -- the model ------------------------------------------------------------------
@@ -52,6 +53,9 @@ class Claim:
     generated_at: datetime
     weekly: tuple[Window, ...] = ()  # weekly maintenance expanded over the span, as stated
     problems: tuple[Check, ...] = field(default=(), compare=False)  # found while reading
+    customer: Party | None = None  # ``[customer]`` of the exporting config
+    provider: Party | None = None  # ``[provider]``
+    tzdata: str | None = None  # the IANA tz database version the month was computed with
 
 
 @dataclass(frozen=True)
@@ -67,9 +71,18 @@ class Check:
 # -- computing ------------------------------------------------------------------
 
 
-def span_bytes(claim: Claim) -> dict[str, bytes]:
-    """Each source's status bytes over the claim's span (0 where nothing was recorded)."""
-    start, end = claim.span
+def record_hours(span: tuple[int, int]) -> tuple[int, int]:
+    """[first, last) UTC hours of records a bundle carries for ``span``: every hour the
+    span touches, and the minute on either side of it, so a reader can see that the
+    span does not start or end inside a run of down minutes."""
+    return (span[0] - 1) // 60, -(-(span[1] + 1) // 60)
+
+
+def span_bytes(claim: Claim, start: int | None = None, end: int | None = None) -> dict[str, bytes]:
+    """Each source's status bytes over [start, end) (default: the claim's span; 0 where
+    nothing was recorded)."""
+    start = claim.span[0] if start is None else start
+    end = claim.span[1] if end is None else end
     out: dict[str, bytes] = {}
     for src in claim.sources:
         buf = bytearray(end - start)
@@ -114,6 +127,9 @@ def build(
     sources: Sequence[SourceRecords],
     generated_at: datetime,
     report: MonthReport,
+    customer: Party | None = None,
+    provider: Party | None = None,
+    tzdata: str | None = None,
 ) -> Claim:
     """A claim from stored data and the month computed from the same minutes
     (``report``: what ``slawatch report`` shows, which verify recomputes)."""
@@ -129,6 +145,9 @@ def build(
         outages=(),
         generated_at=generated_at,
         weekly=tuple(weekly_windows(service.maintenance, contract.timezone, *span)),
+        customer=customer,
+        provider=provider,
+        tzdata=tzdata,
     )
     return Claim(
         **{
@@ -150,6 +169,18 @@ def _show(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal JSON values of the same JSON type: ``true`` is not ``1`` and ``25`` is not
+    ``25.0`` (Python's ``==`` says both are), so a bundle states each figure as written."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
 
 
 def _number(value: Any) -> Decimal | None:
@@ -179,7 +210,7 @@ def verify(claim: Claim) -> list[Check]:
         stated = claim.figures.get(key, "(missing)")
         actual = recomputed.get(key, "(not computed)")
         shown = _show(actual) + _difference(stated, actual)
-        checks.append(Check(key, _show(stated), shown, stated == actual))
+        checks.append(Check(key, _show(stated), shown, same(stated, actual)))
     checks += _outage_checks(claim, report)
     expected_weekly = weekly_windows(
         claim.service.maintenance, claim.contract.timezone, *claim.span
@@ -193,9 +224,97 @@ def verify(claim: Claim) -> list[Check]:
         )
     )
     checks += claim.problems
+    checks += edge_checks(claim, report)
+    checks += later_than_generated(claim)
     for src in claim.sources:
         checks.append(_chain_check(claim.service.name, src))
     return checks
+
+
+def _marks(claim: Claim, first: int, last: int) -> bytes:
+    """``D`` (down, or degraded when it counts), ``?`` (no record) or ``.`` per minute of
+    [first, last): rule 3 across the sources, before any window (rule 8's runs)."""
+    combined = combine_sources(span_bytes(claim, first, last).values()) or bytes(last - first)
+    table = bytearray(run_table(claim.contract.degraded_is_down))
+    table[0] = ord("?")  # no source recorded the minute
+    return combined.translate(table)
+
+
+def edge_checks(claim: Claim, report: MonthReport) -> list[Check]:
+    """The span must not cut a run of down minutes (the span-cut and tail-cut attacks).
+
+    An outage that began before the month is followed back to its first minute,
+    so a span that starts on a down minute must show the minute before it, not
+    down; otherwise hours cut off before the span could turn an unreported
+    outage into a reported one. The one exception is a source whose chain starts
+    at its genesis link: nothing was recorded before. Likewise a span ending on
+    a down minute must show the minute after it, unless that outage is ongoing.
+    """
+    start, end = claim.span
+    marks = _marks(claim, start - 1, end + 1)
+    out: list[Check] = []
+    if marks[1:2] == b"D" and marks[0:1] != b".":
+        fresh = all(
+            src.prev == chain.genesis(claim.service.name, src.name) for src in claim.sources
+        )
+        out.append(
+            Check(
+                "span start",
+                iso_z(from_minute(start)) or "",
+                "the records begin here (genesis)"
+                if fresh
+                else "starts inside a run of down minutes: the records before it are cut off",
+                fresh,
+            )
+        )
+    if marks[-2:-1] == b"D" and marks[-1:] != b".":
+        ongoing = any(o.ongoing and to_minute(o.end) == end for o in report.outages)
+        out.append(
+            Check(
+                "span end",
+                iso_z(from_minute(end)) or "",
+                "an outage still ongoing when the bundle was made"
+                if ongoing
+                else "ends inside a run of down minutes: the records after it are cut off",
+                ongoing,
+            )
+        )
+    return out
+
+
+def later_than_generated(claim: Claim) -> list[Check]:
+    """Minutes recorded, and cases opened or answered, after the bundle says it was made."""
+    made = to_minute(claim.generated_at)
+    out: list[Check] = []
+    for src in claim.sources:
+        late = [
+            h.hour * 60 + i
+            for h in src.hours
+            if h.hour * 60 + 59 > made
+            for i, code in enumerate(h.status)
+            if code and h.hour * 60 + i > made
+        ]
+        if late:
+            out.append(
+                Check(
+                    f"minutes {src.name} after generated_at",
+                    iso_z(claim.generated_at) or "",
+                    f"{len(late)} minute(s) recorded later, from {iso_z(from_minute(late[0]))}",
+                    False,
+                )
+            )
+    for c in claim.cases:
+        times = [t for t in (c.opened_at, c.responded_at, c.resolved_at) if t is not None]
+        if any(t > claim.generated_at for t in times):
+            out.append(
+                Check(
+                    f"case {c.id} after generated_at",
+                    iso_z(claim.generated_at) or "",
+                    f"case {c.id} has a time later than the bundle itself",
+                    False,
+                )
+            )
+    return out
 
 
 def _outage_line(o: Mapping[str, Any]) -> str:
@@ -217,7 +336,7 @@ def _outage_checks(claim: Claim, report: MonthReport) -> list[Check]:
                 name,
                 _outage_line(s) if s else "(not stated)",
                 _outage_line(a) if a else "(not found)",
-                s == a,
+                s is not None and a is not None and same(s, a),
             )
         )
     return checks

@@ -21,7 +21,9 @@ from core.errors import InputError
 from core.kinds import kind_of
 
 MAX_BYTES = 128 * 1024 * 1024  # a month of one source is a few hundred KiB
-_DECIMAL_RE = re.compile(r"^-?\d{1,15}(\.\d{1,12})?$")
+_DECIMAL_RE = re.compile(r"^-?[0-9]{1,15}(\.[0-9]{1,12})?\Z")  # ASCII digits only
+_SURROGATE_ESCAPE_RE = re.compile(r"\\u[dD][89a-fA-F]")
+MAX_TEXT = 2000  # a case title, a reason: far longer is no claim
 _HEX32_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -36,6 +38,29 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise ValueError(f"duplicate key {key!r}")
         out[key] = value
     return out
+
+
+def _parse_float(text: str) -> float:
+    if len(text) > 40:
+        raise ValueError("number too long")
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
 
 
 def _parse_int(text: str) -> int:
@@ -53,10 +78,11 @@ def decode(data: bytes, where: str) -> Any:
     except UnicodeDecodeError as exc:
         raise InputError(where, f"not UTF-8 text (byte {exc.start}); not a claim bundle") from None
     try:
-        return json.loads(
+        value = json.loads(
             text,
             parse_constant=_reject_constant,
             parse_int=_parse_int,
+            parse_float=_parse_float,
             object_pairs_hook=_no_duplicates,
         )
     except json.JSONDecodeError as exc:
@@ -67,6 +93,10 @@ def decode(data: bytes, where: str) -> Any:
         raise InputError(where, "JSON nested too deeply; not a claim bundle") from None
     except ValueError as exc:
         raise InputError(where, f"not valid JSON ({exc})") from None
+    # A "\\ud800" escape decodes to a lone surrogate: no text can hold it.
+    if _SURROGATE_ESCAPE_RE.search(text) and _has_lone_surrogate(value):
+        raise InputError(where, "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff)")
+    return value
 
 
 def _kind(value: object) -> str:
@@ -119,6 +149,8 @@ class View:
 
     def text(self, key: str) -> str:
         value: str = self._typed(key, str, "a string")
+        if len(value) > MAX_TEXT:
+            raise self.error(key, f"longer than {MAX_TEXT} characters")
         return value
 
     def opt_text(self, key: str) -> str | None:

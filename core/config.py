@@ -178,6 +178,17 @@ class AgentSettings:
 
 
 @dataclass(frozen=True)
+class Party:
+    """``[customer]`` or ``[provider]``: a party to the contract, as the claim letter names it."""
+
+    name: str
+    email: str | None = None  # the provider's: where the letter is addressed
+    contact: str | None = None  # a person
+    contract_ref: str | None = None  # the provider's reference for the contract
+    apply_credit: str | None = None  # the customer's: how the credit is to be applied
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path  # the config file
     storage_path: Path  # absolute: relative paths resolved against the config's folder
@@ -195,6 +206,8 @@ class Config:
     warnings: tuple[str, ...] = ()
     # ``[cases] channels``: how a case may be opened (``case open --channel``).
     channels: tuple[str, ...] = ("email", "phone", "portal")
+    customer: Party | None = None
+    provider: Party | None = None
 
     def contract_for(self, service: str) -> Contract:
         return self.contracts[self.services[service].contract]

@@ -24,7 +24,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from core.config import (
     AgentSettings,
@@ -34,6 +34,7 @@ from core.config import (
     Contract,
     DayWindow,
     Notifier,
+    Party,
     PriorityRule,
     Probe,
     Service,
@@ -52,6 +53,7 @@ from core.errors import ConfigError, ConfigErrors
 from core.jsonpath import parse_json_path
 from core.profiles import CALENDARS, DEFAULT_PROFILE, LOCAL_HOURS_PROFILES, PROFILES
 from core.tomlview import Table, did_you_mean
+from core.zones import zone
 
 T = TypeVar("T")
 
@@ -59,6 +61,7 @@ _SERVICE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _STATUS_RE = re.compile(r"^\s*(\d{3})\s*(?:-\s*(\d{3})\s*)?$")
 _TOML_LINE_RE = re.compile(r"^(.*?)\s*\(at line (\d+), column (\d+)\)$")
 _CURRENCY_RE = re.compile(r"^[A-Za-z]{3}$")
+_MONEY_RE = re.compile(r"^-?[0-9]{1,20}(\.[0-9]{1,12})?\Z", re.ASCII)
 _COMPLEMENT = "100-availability"
 
 
@@ -112,7 +115,9 @@ def _parse(text: str, path: Path, display: str) -> Config:
     root = Table(data, display)
     found = _Found()
     found.attempt(
-        lambda: root.check_keys(("storage", "cases", "calendar", "contract", "service", "agent")),
+        lambda: root.check_keys(
+            ("storage", "cases", "calendar", "contract", "service", "agent", "customer", "provider")
+        ),
         None,
     )
     found.channels = found.attempt(lambda: _channels(root), found.channels)
@@ -130,6 +135,8 @@ def _parse(text: str, path: Path, display: str) -> Config:
         agent=found.attempt(lambda: _agent(root), AgentSettings()),
         warnings=tuple(found.warnings),
         channels=found.channels,
+        customer=found.attempt(lambda: _party(root, "customer"), None),
+        provider=found.attempt(lambda: _party(root, "provider"), None),
     )
     if found.errors:
         raise ConfigErrors(found.errors)
@@ -219,11 +226,10 @@ def check_database_url(url: str, where: str) -> None:
 
 
 def _zone(t: Table, key: str) -> ZoneInfo:
-    name = t.text(key, "UTC")
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
-        raise t.error(key, f"unknown time zone {name!r} (e.g. UTC, Europe/Paris)") from None
+        return zone(t.text(key, "UTC"))
+    except ValueError as exc:
+        raise t.error(key, str(exc)) from None
 
 
 def _unique(seen: Mapping[str, object], t: Table, name: str, kind: str) -> None:
@@ -624,8 +630,11 @@ def _money(t: Table, key: str) -> Decimal:
         raise t.error(key, 'is required (decimal text, e.g. "1000.00")')
     if isinstance(raw, bool) or not isinstance(raw, str | int):
         raise t.error(key, f'must be decimal text like "1000.00", got {raw!r}')
+    text = str(raw).strip()
+    if not _MONEY_RE.match(text):  # Decimal() also reads "１０００" and "٣٠٠", and "1e3"
+        raise t.error(key, f'must be decimal text like "1000.00", got {raw!r}')
     try:
-        value = Decimal(str(raw).strip())
+        value = Decimal(text)
     except InvalidOperation:
         raise t.error(key, f'must be decimal text like "1000.00", got {raw!r}') from None
     if not value.is_finite() or value < 0:
@@ -835,6 +844,33 @@ def _string_table(t: Table, key: str) -> Mapping[str, str]:
         if not isinstance(value, str):
             raise table.error(name, "must be a string")
     return MappingProxyType(dict(table.data))
+
+
+# -- parties -----------------------------------------------------------------
+
+
+_EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+\Z")
+_PARTY_KEYS = {
+    "customer": ("name", "contact", "email", "apply_credit"),
+    "provider": ("name", "contact", "email", "contract_ref"),
+}
+
+
+def _party(root: Table, which: str) -> Party | None:
+    """``[customer]`` / ``[provider]``: who claims, from whom, under which contract
+    (carried into claim bundles and named by the claim letter)."""
+    t = root.table(which)
+    if t is None:
+        return None
+    t.check_keys(_PARTY_KEYS[which])
+    email = t.text("email", None)
+    if email is not None and not _EMAIL_RE.match(email):
+        raise t.error("email", f"{email!r} is not an e-mail address like billing@example.com")
+    fields = {k: t.text(k, None) for k in ("contact", "contract_ref", "apply_credit") if t.has(k)}
+    for key, value in [("name", t.text("name")), *fields.items()]:
+        if len(value) > 200 or any(ord(c) < 32 for c in value):
+            raise t.error(key, "must be one line of at most 200 characters")
+    return Party(name=t.text("name"), email=email, **fields)
 
 
 # -- agent -------------------------------------------------------------------

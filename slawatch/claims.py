@@ -10,6 +10,7 @@ The claim letter (``--format md|html``) is rendered from the bundle alone.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from core.errors import InputError
 from core.month import MonthReport
 from core.timeutil import YearMonth, to_minute
 from reads.reports import month_inputs, service_of
-from slawatch.letter import render
+from slawatch.letter import Evidence, render
 from store import Store
 
 
@@ -53,7 +54,7 @@ async def gather(
         min([m_start, *(to_minute(o.start) for o in report.outages)]),
         max([m_end, *(to_minute(o.end) for o in report.outages)]),
     )
-    sources = await store.evidence(service, span[0] // 60, -(-span[1] // 60))
+    sources = await store.evidence(service, *model.record_hours(span))
     claim = model.build(
         service=inputs.service,
         contract=inputs.contract,
@@ -64,12 +65,36 @@ async def gather(
         sources=sources,
         generated_at=now,
         report=report,
+        customer=config.customer,
+        provider=config.provider,
+        tzdata=tzdata_version(),
     )
     if _known(model.span_bytes(claim)) != _known(inputs.sources_in(*span)):
         # Both are the same stored minutes; a difference is a bug in slawatch,
         # never something the user can fix.
         raise RuntimeError(f"claim for {service} {month} disagrees with 'slawatch report'")
     return Exported(claim, report, bundle.to_document(claim))
+
+
+def tzdata_version() -> str | None:
+    """The IANA tz database version ``zoneinfo`` reads: the first folder of its search
+    path holding a ``tzdata.zi`` (``# version 2026a``), else the ``tzdata`` package's."""
+    import zoneinfo
+
+    for folder in zoneinfo.TZPATH:
+        try:
+            with open(os.path.join(folder, "tzdata.zi"), encoding="ascii") as fh:
+                first = fh.readline().split()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if len(first) == 3 and first[:2] == ["#", "version"]:
+            return first[2]
+    try:
+        import tzdata  # type: ignore[import-untyped]
+
+        return str(tzdata.IANA_VERSION)
+    except (ImportError, AttributeError):
+        return None
 
 
 def _known(sources: dict[str, bytes]) -> dict[str, bytes]:
@@ -120,9 +145,37 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def letter(document: dict[str, Any], fmt: str, source_name: str = "this bundle") -> str:
-    """The claim letter for people, from a bundle document."""
-    claim, _ = bundle.parse(bundle.dumps(document).encode(), source_name)
-    return render(claim, model.compute(claim), fmt, source_name)
+    """The claim letter for people, from a bundle document (as ``claim export`` would
+    write it: the digest named is that file's)."""
+    return _letter(bundle.dumps(document).encode(), fmt, source_name)
+
+
+def letter_from_file(path: Path, fmt: str) -> str:
+    """The claim letter for a received bundle file, bound to its exact bytes."""
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(bundle_limit() + 1)
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    return _letter(data, fmt, path.name, where=str(path))
+
+
+def _letter(data: bytes, fmt: str, name: str, where: str | None = None) -> str:
+    from core.proof import Pins, Signature, statement
+    from slawatch import signing
+
+    claim, document = bundle.parse(data, where or name)
+    state, _, _ = signing.assess(document, None)
+    key_id = signing.signer(document) if state == "valid" else None
+    evidence = Evidence(
+        name=name,
+        sha256=hashlib.sha256(data).hexdigest(),
+        terms_digest=bundle.terms_digest(document["terms"]),
+        signature=state,
+        key_id=key_id,
+        statement=statement(claim, Signature(state, key_id), Pins()),
+    )
+    return render(claim, model.compute(claim), fmt, evidence)
 
 
 def read_bundle(path: Path) -> tuple[model.Claim, dict[str, Any]]:

@@ -3,7 +3,14 @@
 The letter is built once as a list of blocks (heading, paragraph, table,
 numbered steps) and rendered by one of two small writers, so the Markdown and
 HTML versions always say the same thing. Every number in it comes from the
-bundle and the month recomputed from it (``core.claim.compute``).
+bundle and the month recomputed from it (``core.claim.compute``), and it binds
+itself to that bundle (``Evidence``: the file's SHA-256, each source's chain
+head, the signing key) so the letter cannot be read apart from its evidence.
+
+Its arithmetic adds up as printed: percentages are cut to four places (one
+rule, ``core.percent``), the credit is worked out from the credit percentage
+as printed (``core.bands``), and a money step shows the exact product before
+the one rounding to the cent.
 """
 
 from __future__ import annotations
@@ -12,8 +19,10 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
+from zoneinfo import ZoneInfo
 
+from core.bands import HUNDRED
 from core.claim import Claim, Day, days
 from core.config import Band
 from core.durations import REPORT_WITHIN_READING
@@ -21,6 +30,7 @@ from core.money import format_money
 from core.month import COVERAGE_THRESHOLD, MonthReport
 from core.outages import Outage
 from core.percent import percent_text
+from core.proof import Statement
 from core.timeutil import from_minute
 
 _MONTHS = (
@@ -57,6 +67,18 @@ class Steps:
 Block = Heading | Para | Table | Steps
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """The bundle file a letter is written from, as the letter names it."""
+
+    name: str  # the bundle's file name
+    sha256: str  # of the file's exact bytes
+    terms_digest: str
+    signature: str  # "unsigned", "valid" or "invalid"
+    key_id: str | None
+    statement: Statement
+
+
 def pct(value: Decimal) -> str:
     """A percentage cut (never rounded up) to four places: 99.49999 reads 99.4999 %."""
     return f"{percent_text(value, 4)} %"
@@ -73,12 +95,20 @@ def _coverage(value: Decimal) -> str:
     return f"{percent_text(value, 1)} %"
 
 
-def when(ts: datetime) -> str:
-    return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+def when(ts: datetime, tz: ZoneInfo | None = None) -> str:
+    """A time in the contract's zone with its offset, UTC beside it
+    (``2026-10-03 16:00 +02:00 (14:00 UTC)``); just UTC when the zone is UTC."""
+    utc = ts.astimezone(UTC)
+    if tz is None or tz.key == "UTC":
+        return utc.strftime("%Y-%m-%d %H:%M UTC")
+    local = ts.astimezone(tz)
+    offset = local.strftime("%z")
+    beside = utc.strftime("%H:%M" if utc.date() == local.date() else "%Y-%m-%d %H:%M")
+    return f"{local:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]} ({beside} UTC)"
 
 
-def minute_time(minute: int) -> str:
-    return when(from_minute(minute))
+def minute_time(minute: int, tz: ZoneInfo | None = None) -> str:
+    return when(from_minute(minute), tz)
 
 
 def _num(n: int) -> str:
@@ -112,7 +142,18 @@ def _credit_steps(
 ) -> list[str]:  # fmt: skip
     fee, cur = format_money(claim.service.monthly_fee), claim.service.currency
     b = claim.contract.bands[band]
-    credit = f"100 - {pct(availability)} = {share(percent)}" if b.complement else share(percent)
+    if b.complement:
+        exact = HUNDRED - availability
+        fine = _cut(exact, 8)
+        credit = f"100 - {_cut(availability, 8)} % = {fine} %" + (
+            f", cut to {share(percent)}" if Decimal(fine) != percent else ""
+        )
+    else:
+        credit = share(percent)
+    product = claim.service.monthly_fee * percent / HUNDRED
+    money = f"{format_money(amount)} {cur}"
+    if product != amount:
+        money = f"{product.normalize():f} {cur}, rounded half-up to the cent: {money}"
     avail = (
         f"({_num(measured)} - {_num(downtime)}) / {_num(measured)} x 100 = {pct(availability)}"
         if measured
@@ -122,9 +163,14 @@ def _credit_steps(
         f"{label} downtime: {_num(downtime)} min.",
         f"{label} availability = {avail}.",
         f"{label} band: {_why_band(claim, band, availability, downtime)}; credit {credit}.",
-        f"{label} credit = {fee} {cur} x {share(percent)} / 100 = {format_money(amount)} {cur}"
-        " (rounded half-up to the cent).",
+        f"{label} credit = {fee} {cur} x {share(percent)} / 100 = {money}.",
     ]
+
+
+def _cut(value: Decimal, places: int) -> str:
+    """``value`` cut to ``places`` decimals, trailing zeros dropped (never rounded up)."""
+    text = f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _strip(claim: Claim, month_days: Sequence[Day]) -> Table:
@@ -154,39 +200,62 @@ def _strip(claim: Claim, month_days: Sequence[Day]) -> Table:
 
 def _outage_rows(claim: Claim, outages: Sequence[Outage]) -> tuple[tuple[str, ...], ...]:
     refs = {c.id: c for c in claim.cases}
+    tz = claim.contract.timezone
     out = []
     for i, o in enumerate(outages, 1):
         case = refs.get(o.case_id) if o.case_id is not None else None
         if case is not None:
             ref = f" (ref {case.ref})" if case.ref else ""
-            reported = f"yes: case {case.id}{ref} “{case.title}”, opened {when(case.opened_at)}"
+            reported = f"yes: case {case.id}{ref} “{case.title}”, opened {when(case.opened_at, tz)}"
         else:
             reported = "no"
-        end = "ongoing" if o.ongoing else when(o.end)
-        out.append((str(i), when(o.start), end, _num(o.minutes), reported, when(o.report_by)))
+        end = "ongoing" if o.ongoing else when(o.end, tz)
+        out.append(
+            (str(i), when(o.start, tz), end, _num(o.minutes), reported, when(o.report_by, tz))
+        )
     return tuple(out)
 
 
-def blocks(claim: Claim, report: MonthReport, bundle_name: str) -> list[Block]:
+def _parties(claim: Claim) -> list[Block]:
+    """Who claims from whom, under which contract (``[customer]``, ``[provider]``)."""
+    rows: list[tuple[str, ...]] = []
+    for label, p in (("From (customer)", claim.customer), ("To (provider)", claim.provider)):
+        if p is None:
+            rows.append((label, "not configured ([customer] / [provider] in the config)"))
+            continue
+        who = ", ".join(x for x in (p.name, p.contact, p.email and f"<{p.email}>") if x)
+        rows.append((label, who))
+    ref = claim.provider.contract_ref if claim.provider else None
+    rows.append(("Contract", claim.contract.name + (f", provider reference {ref}" if ref else "")))
+    return [Table(("", ""), tuple(rows))]
+
+
+def blocks(claim: Claim, report: MonthReport, evidence: Evidence) -> list[Block]:
     """The letter's content."""
     c, s, r = claim.contract, claim.service, report
+    tz = c.timezone
     cur = s.currency
     month = f"{_MONTHS[claim.month.month - 1]} {claim.month.year}"
     unreported = [o for o in r.outages if not o.reported]
     title = f"Service credit claim: {s.name}, {month}"
     if r.provisional:
         title = f"PROVISIONAL (the month is not over, figures may change): {title}"
+    applied = (claim.customer.apply_credit if claim.customer else None) or (
+        "as a deduction from the next invoice"
+    )
     out: list[Block] = [
         Heading(title, 1),
+        *_parties(claim),
         Para(
-            f"Contract {c.name}; month measured in {c.timezone.key} from "
-            f"{minute_time(r.start_minute)} to {minute_time(r.end_minute)}; monthly fee "
+            f"Period: {month}, measured in {tz.key} from {minute_time(r.start_minute, tz)} "
+            f"to {minute_time(r.end_minute, tz)}; monthly fee "
             f"{format_money(s.monthly_fee)} {cur}. Availability was recorded minute by minute "
-            f"by slawatch; this letter was generated on {when(claim.generated_at)}."
+            f"by slawatch; the evidence bundle was generated on {when(claim.generated_at, tz)}."
         ),
         Para(
             f"We claim a service credit of {format_money(r.claimable_credit_amount)} {cur} "
-            f"({share(r.claimable_credit_percent)} of the monthly fee) for the reported outages.",
+            f"({share(r.claimable_credit_percent)} of the monthly fee) for the reported outages, "
+            f"to be applied {applied}.",
             strong=True,
         ),
     ]
@@ -260,7 +329,7 @@ def blocks(claim: Claim, report: MonthReport, bundle_name: str) -> list[Block]:
     if windows:
         m0, m1 = r.start_minute, r.end_minute
         rows = tuple(
-            (w.kind, minute_time(w.start), minute_time(w.end),
+            (w.kind, minute_time(w.start, tz), minute_time(w.end, tz),
              _num(max(0, min(w.end, m1) - max(w.start, m0))), w.reason or "-")
             for w in windows
         )  # fmt: skip
@@ -269,7 +338,7 @@ def blocks(claim: Claim, report: MonthReport, bundle_name: str) -> list[Block]:
         out.append(Para("None."))
     excluded_unknown = c.unknown_minutes == "excluded"
     steps = [
-        f"Minutes in {month} ({c.timezone.key}): {_num(r.minutes_in_month)}.",
+        f"Minutes in {month} ({tz.key}): {_num(r.minutes_in_month)}.",
         f"Excluded minutes (maintenance and exclusions): {_num(r.excluded_minutes)}.",
         f"Minutes with no record: {_num(r.unknown_minutes)}, counted as "
         + ("excluded." if excluded_unknown else "available."),
@@ -297,19 +366,51 @@ def blocks(claim: Claim, report: MonthReport, bundle_name: str) -> list[Block]:
         Heading("How the credit is computed"),
         Steps(tuple(steps)),
         Para(
-            "Bands of the contract, from the top: "
+            "Percentages are cut (never rounded up) to four places; the credit is the fee "
+            "times the credit percentage as printed, rounded half-up to the cent once. Bands "
+            "of the contract, from the top: "
             + "; ".join(_band_rule(b, c.basis) for b in c.bands)
             + "."
         ),
-        Heading("Checking this claim"),
-        Para(
-            "Every recorded minute, the terms above and the hash chain that seals the records "
-            f"are in the evidence bundle {bundle_name} (slawatch claim export --format json). "
-            "Anyone can recompute every figure of this letter from it alone, with no access to "
-            f"our systems: slawatch claim verify {bundle_name}"
-        ),
+        *_evidence(claim, evidence),
     ]
     return out
+
+
+def _evidence(claim: Claim, e: Evidence) -> list[Block]:
+    """The bundle this letter is bound to, and what it proves."""
+    if e.signature == "valid":
+        signed = f"signed, key {e.key_id}"
+    elif e.signature == "invalid":
+        signed = "signature INVALID (changed after signing)"
+    else:
+        signed = "not signed"
+    rows: list[tuple[str, ...]] = [
+        ("bundle", e.name),
+        ("SHA-256 of the bundle file", e.sha256),
+        ("terms digest (SHA-256, RFC 8785)", e.terms_digest),
+        ("generated", when(claim.generated_at, claim.contract.timezone)),
+        ("time zone data", f"{claim.contract.timezone.key}, tzdata {claim.tzdata or 'not stated'}"),
+    ]
+    for src in claim.sources:
+        head = (src.seals[-1].link if src.seals else src.prev).hex()
+        rows.append((f"source {src.name}: chain head", head))
+        rows.append((f"source {src.name}: signing key", signed))
+    st = e.statement
+    return [
+        Heading("The evidence"),
+        Para(
+            "This letter is bound to the evidence bundle below: any other file, or this one "
+            "changed, has another SHA-256. Anyone can recompute every figure of this letter "
+            "from the bundle alone, with no access to our systems: "
+            f"slawatch claim verify {e.name}"
+        ),
+        Table(("", ""), tuple(rows)),
+        Heading("What the evidence proves", 3),
+        Steps(tuple(f"Recomputed: {t}." for t in st.recomputed) + st.vouched),
+        Heading("What it does not prove", 3),
+        Steps(tuple(f"{topic}: {t}." for topic, t in st.not_proven)),
+    ]
 
 
 def _count(n: int, noun: str) -> str:
@@ -341,9 +442,13 @@ def to_markdown(items: Sequence[Block]) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+_BREAKS = {ord(c): " " for c in "\n\r\t\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
 def _md(text: str) -> str:
-    """Escape what Markdown would read as markup inside our plain text."""
-    out = text.replace("\\", "\\\\")
+    """Escape what Markdown would read as markup inside our plain text; a line break
+    (a case title may hold one) becomes a space, so it never ends a table row."""
+    out = text.translate(_BREAKS).replace("\\", "\\\\")
     for ch in "|*_`<[]":
         out = out.replace(ch, "\\" + ch)
     return out
@@ -385,11 +490,12 @@ def to_html(items: Sequence[Block]) -> str:
                 + "</tr>"
                 for row in b.rows
             )
-            parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+            thead = f"<thead><tr>{head}</tr></thead>" if any(b.headers) else ""
+            parts.append(f"<table>{thead}<tbody>{rows}</tbody></table>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
-def render(claim: Claim, report: MonthReport, fmt: str, bundle_name: str) -> str:
-    items = blocks(claim, report, bundle_name)
+def render(claim: Claim, report: MonthReport, fmt: str, evidence: Evidence) -> str:
+    items = blocks(claim, report, evidence)
     return to_html(items) if fmt == "html" else to_markdown(items)

@@ -2,10 +2,16 @@
 
 The private key is PKCS#8 PEM, written with mode 0600 inside a 0700 folder and
 never overwritten; the public key (SubjectPublicKeyInfo PEM) sits next to it
-with ``.pub`` appended, to hand to whoever checks the claims. A signature
-covers the bundle's canonical JSON without its ``signature`` member
-(``core.claim.signed_bytes``), so any change to any figure, minute or term
-breaks it.
+with ``.pub`` appended, to hand to whoever checks the claims. Each agent has
+its own key, kept outside the database folder (a copy or backup of the data
+must not carry the means to re-sign it): by default
+``$XDG_CONFIG_HOME/slawatch/keys/AGENT.key``. A key readable by other users is
+warned about each time it is used.
+
+A signature covers the RFC 8785 canonical JSON of the whole bundle, its
+``signature`` member included but for the value itself
+(``core.bundle.signed_bytes``): any change to a figure, minute, term, the
+algorithm or the key id breaks it.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import stat
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +30,45 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from core.bundle import signed_bytes
 from core.errors import InputError
+from core.proof import SignatureState
 
-KEY_NAME = "agent.key"
 ALGORITHM = "ed25519"
+CANONICAL = "rfc8785"  # how the signed bytes are made (JSON Canonicalization Scheme)
+
+
+def default_key_path(agent: str) -> Path:
+    """``$XDG_CONFIG_HOME/slawatch/keys/AGENT.key`` (``~/.config`` when unset)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base).expanduser().absolute() / "slawatch" / "keys" / f"{_safe(agent)}.key"
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name).lstrip(".") or "agent"
+
+
+def check_outside(private: Path, data_folder: Path) -> None:
+    """Refuse a key inside the database folder (InputError naming it)."""
+    key, folder = private.absolute(), data_folder.absolute()
+    if key == folder or folder in key.parents:
+        raise InputError(
+            str(private),
+            f"is inside the database folder {str(folder)!r}; keep the signing key elsewhere "
+            "(whoever copies the data must not get the means to re-sign it)",
+        )
+
+
+def warn_if_exposed(private: Path) -> str | None:
+    """A warning line when the key file or its folder lets other users read it."""
+    try:
+        mode = stat.S_IMODE(private.stat().st_mode)
+    except OSError:
+        return None
+    if mode & 0o077:
+        return (
+            f"warning: {private} is readable by other users (mode {mode:04o}); "
+            f"run: chmod 600 {private}"
+        )
+    return None
 
 
 def public_path(private: Path) -> Path:
@@ -82,6 +126,9 @@ def _read(path: Path) -> bytes:
 
 
 def load_private(path: Path) -> Ed25519PrivateKey:
+    warning = warn_if_exposed(path)
+    if warning:
+        sys.stderr.write(warning + "\n")
     try:
         key = serialization.load_pem_private_key(_read(path), password=None)
     except (ValueError, TypeError):
@@ -102,17 +149,35 @@ def load_public(path: Path) -> Ed25519PublicKey:
 
 
 def sign(bundle: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
-    """The bundle with a ``signature`` member over everything else."""
+    """The bundle with a ``signature`` member over everything else and its own metadata."""
     body = {k: v for k, v in bundle.items() if k != "signature"}
     pub = key.public_key()
     raw_pub = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     body["signature"] = {
         "algorithm": ALGORITHM,
+        "canonical": CANONICAL,
+        "key_id": fingerprint(pub),
         "public_key": base64.b64encode(raw_pub).decode(),
-        "key_fingerprint": fingerprint(pub),
-        "value": base64.b64encode(key.sign(signed_bytes(body))).decode(),
     }
+    body["signature"]["value"] = base64.b64encode(key.sign(signed_bytes(body))).decode()
     return body
+
+
+def signer(bundle: dict[str, Any]) -> str | None:
+    """The key id a bundle's signature names (unchecked), or None when unsigned."""
+    sig = bundle.get("signature")
+    key_id = sig.get("key_id") if isinstance(sig, dict) else None
+    return key_id if isinstance(key_id, str) else None
+
+
+def assess(
+    bundle: dict[str, Any], trusted: Ed25519PublicKey | None
+) -> tuple[SignatureState, bool, str]:
+    """(state, holds, what to tell the reader): ``check`` with the state named."""
+    holds, said = check(bundle, trusted)
+    if "signature" not in bundle:
+        return "unsigned", holds, said
+    return ("valid" if holds else "invalid"), holds, said
 
 
 def check(bundle: dict[str, Any], trusted: Ed25519PublicKey | None) -> tuple[bool, str]:
@@ -128,15 +193,20 @@ def check(bundle: dict[str, Any], trusted: Ed25519PublicKey | None) -> tuple[boo
             return False, "missing: the bundle is not signed"
         return True, "none (bundle not signed)"
     try:
+        if sig.get("algorithm") != ALGORITHM or sig.get("canonical") != CANONICAL:
+            return False, f"unsupported: only {ALGORITHM} over {CANONICAL} canonical JSON"
         embedded = Ed25519PublicKey.from_public_bytes(
             base64.b64decode(sig["public_key"], validate=True)
         )
         value = base64.b64decode(sig["value"], validate=True)
-    except (ValueError, TypeError, KeyError):
+        if sig.get("key_id") != fingerprint(embedded):
+            return False, "INVALID: the key id does not name the embedded public key"
+        signed = signed_bytes(bundle)
+    except (ValueError, TypeError, KeyError, AttributeError):
         return False, "malformed signature member"
     key = trusted or embedded
     try:
-        key.verify(value, signed_bytes(bundle))
+        key.verify(value, signed)
     except InvalidSignature:
         who = "the trusted key" if trusted else "the key it names"
         return False, f"INVALID: bundle changed after signing, or not signed by {who}"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 from collections.abc import Awaitable, Callable, Iterator
@@ -27,6 +30,12 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Signing keys default to $XDG_CONFIG_HOME/slawatch/keys: tests (and the CLI they
+# start) get a private one, never the real home of whoever runs the suite.
+_XDG = tempfile.mkdtemp(prefix="slawatch-test-xdg-")
+os.environ["XDG_CONFIG_HOME"] = _XDG
+atexit.register(shutil.rmtree, _XDG, True)
 
 RunCli = Callable[..., "subprocess.CompletedProcess[str]"]
 WriteConfig = Callable[..., Path]

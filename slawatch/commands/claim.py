@@ -1,30 +1,40 @@
-"""``slawatch claim export`` and ``slawatch claim verify``: evidence a customer can check.
+"""``slawatch claim export|verify|letter``: evidence a customer can check.
 
 ``export`` writes one self-contained bundle (or a claim letter with
 ``--format md|html``); ``verify`` recomputes everything from the bundle alone,
-with no config and no database: exit 0 when every figure, minute and link
-holds, 1 naming what disagrees, 2 for a file that is not a bundle.
+with no config and no database, and says in plain words what that proves:
+exit 0 when every figure, minute, link and pin holds and the bundle is signed,
+1 naming what disagrees, 2 for a file that is not a bundle, and
+``EXIT_UNSIGNED`` (3) when everything holds but nothing outside the file
+vouches for it (unsigned) unless ``--allow-unsigned``. ``letter`` renders the
+claim letter from a received bundle file, bound to it by its SHA-256.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import InputError
+from core.percent import percent_text
 from core.timeutil import YearMonth, from_minute, iso_z, to_minute
 from slawatch.commands._args import Subparsers, group, month_option, service_option
 from slawatch.commands._support import run
 
 if TYPE_CHECKING:
     from core.claim import Check
+    from core.proof import Pins
     from slawatch.cli import Context
+
+EXIT_UNSIGNED = 3  # every check holds, but the bundle is not signed: self-consistent only
+_HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
 
 
 def register(sub: Subparsers) -> None:
-    actions = group(sub, "claim", "export or verify a month's credit claim evidence")
+    actions = group(sub, "claim", "export, verify or write the letter of a month's credit claim")
     ex = actions.add_parser("export", help="write the evidence bundle for one month")
     service_option(ex)
     month_option(ex)
@@ -42,10 +52,56 @@ def register(sub: Subparsers) -> None:
         help="export a month not yet over (its figures may still change; the letter says so)",
     )
     ex.set_defaults(handler=_export)
-    ve = actions.add_parser("verify", help="recompute a claim from its bundle alone")
+    ve = actions.add_parser(
+        "verify",
+        help="recompute a claim from its bundle alone and say what that proves",
+        description="Recompute every figure, outage and hash of a claim bundle, check the "
+        "pins given, and say in plain words what is proven and what is not. Exit 0: it "
+        "holds and is signed; 1: something disagrees; 2: not a bundle; 3: it holds but is "
+        "not signed (self-consistent only; --allow-unsigned makes that 0).",
+        epilog="example: slawatch claim verify claim-portal-2026-10.json --key agent.key.pub "
+        "--terms claim-portal-2026-09.json --prev-head agent=3f0c...",
+    )
     ve.add_argument("file", metavar="FILE")
     ve.add_argument("--key", metavar="PUBFILE", help="require a signature by this public key")
+    ve.add_argument(
+        "--allow-unsigned",
+        action="store_true",
+        help="exit 0 for an unsigned bundle that holds (still said to be self-consistent only)",
+    )
+    ve.add_argument(
+        "--terms",
+        metavar="FILE",
+        help="the agreed terms: a JSON file holding a terms object or a bundle (e.g. last "
+        "month's accepted one) whose terms this bundle's must equal",
+    )
+    ve.add_argument(
+        "--terms-digest", metavar="HEX", help="the agreed terms' SHA-256 (verify prints it)"
+    )
+    ve.add_argument(
+        "--prev-head",
+        metavar="[SOURCE=]HEX",
+        action="append",
+        default=[],
+        help="a chain head you hold (last month's): each source's chain (or SOURCE's) must "
+        "continue from it; repeatable",
+    )
+    ve.add_argument("--sources", metavar="NAME,...", help="the agreed sources: no more, no fewer")
     ve.set_defaults(handler=_verify)
+    le = actions.add_parser(
+        "letter",
+        help="the claim letter (md or html) from a received bundle file",
+        description="Render the claim letter from a bundle file alone (not the live "
+        "database): both parties, the contract, the period, the credit and how it is to be "
+        "applied, bound to the bundle by its SHA-256, each source's chain head and the "
+        "signing key.",
+        epilog="example: slawatch claim letter claim-portal-2026-10.json --format html "
+        "--out letter.html",
+    )
+    le.add_argument("bundle", metavar="BUNDLE")
+    le.add_argument("--format", choices=("md", "html"), default="md", help="md (default) or html")
+    le.add_argument("--out", metavar="FILE", help="write the letter here (default: stdout)")
+    le.set_defaults(handler=_letter)
 
 
 def _export(args: argparse.Namespace, ctx: Context) -> int:
@@ -84,7 +140,7 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
         claims.write_atomic(out, claims.letter(document, args.format, f"{out.stem}.json"))
     r = exported.report
     print(
-        f"{out}: {service} {month}: availability {r.availability_percent:.4f} %, "
+        f"{out}: {service} {month}: availability {percent_text(r.availability_percent, 4)} %, "
         f"credit {r.credit_amount:.2f} {r.currency}, claimable "
         f"{r.claimable_credit_amount:.2f} {r.currency}"
         + (" (signed)" if key is not None else "")
@@ -93,24 +149,88 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def _pins(args: argparse.Namespace) -> Pins:
+    from core.bundle import terms_digest
+    from core.claimjson import View, decode
+    from core.proof import Pins
+
+    digest = None
+    if args.terms_digest is not None:
+        digest = args.terms_digest.lower()
+        if not _HEX64.match(digest):
+            raise InputError("--terms-digest", "must be 64 hex digits (a SHA-256)")
+    if args.terms is not None:
+        path = Path(args.terms).expanduser()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
+        root = View.root(decode(data, str(path)), str(path))
+        terms = root.obj("terms").data if "terms" in root.data else root.data
+        from_file = terms_digest(terms)
+        if digest is not None and digest != from_file:
+            raise InputError("--terms-digest", f"disagrees with the terms in {path}")
+        digest = from_file
+    heads: dict[str, str] = {}
+    for item in args.prev_head:
+        name, _, head = item.rpartition("=")
+        if not _HEX64.match(head.lower()):
+            raise InputError("--prev-head", f"{item!r} is not [SOURCE=]HEX (64 hex digits)")
+        heads[name] = head.lower()
+    sources = None
+    if args.sources is not None:
+        sources = frozenset(n.strip() for n in args.sources.split(",") if n.strip())
+    return Pins(digest, heads, sources)
+
+
 def _verify(args: argparse.Namespace, ctx: Context) -> int:
+    from core.bundle import terms_digest
     from core.claim import Check, verify
+    from core.proof import Signature, lines, pin_checks, statement
     from slawatch import claims, signing
 
     path = Path(args.file).expanduser()
     trusted = signing.load_public(Path(args.key).expanduser()) if args.key else None
+    pins = _pins(args)
     claim, document = claims.read_bundle(path)
     checks = verify(claim)
-    holds, said = signing.check(document, trusted)
-    checks.append(Check("signature", "signed" if "signature" in document else "-", said, holds))
+    checks += pin_checks(claim, document, pins)
+    state, holds, said = signing.assess(document, trusted)
+    signed = state != "unsigned"
+    checks.append(Check("signature", "signed" if signed else "-", said, holds))
+    told = statement(claim, Signature(state, signing.signer(document), trusted is not None), pins)
     print(f"claim {claim.service.name} {claim.month} ({path})")
     _print_checks(checks)
+    print(f"terms digest: {terms_digest(document['terms'])}")
+    for line in lines(told):
+        print(line)
     failed = [c.name for c in checks if not c.ok]
     if failed:
         shown = ", ".join(failed[:8]) + (f" and {len(failed) - 8} more" if len(failed) > 8 else "")
         print(f"DOES NOT HOLD: {len(failed)} check(s) disagree: {shown}")
         return 1
+    if not signed:
+        print(
+            f"HOLDS, SELF-CONSISTENT ONLY: all {len(checks)} checks agree, but the bundle is "
+            "not signed"
+            + ("" if args.allow_unsigned else f" (exit {EXIT_UNSIGNED}; --allow-unsigned for 0)")
+        )
+        return 0 if args.allow_unsigned else EXIT_UNSIGNED
     print(f"HOLDS: all {len(checks)} checks agree")
+    return 0
+
+
+def _letter(args: argparse.Namespace, ctx: Context) -> int:
+    from slawatch import claims
+
+    path = Path(args.bundle).expanduser()
+    text = claims.letter_from_file(path, args.format)
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    out = Path(args.out).expanduser().absolute()
+    claims.write_atomic(out, text)
+    print(f"{out}: the claim letter for {path.name}")
     return 0
 
 

@@ -19,23 +19,27 @@ def register(sub: Subparsers) -> None:
     init.add_argument(
         "--out",
         metavar="FILE",
-        help="private key file (default: keys/agent.key next to the database); "
-        "the public key is written to FILE.pub",
+        help="private key file (default: $XDG_CONFIG_HOME/slawatch/keys/AGENT.key, AGENT "
+        "being [agent] name; never inside the database folder); the public key is FILE.pub",
     )
     init.set_defaults(handler=_init)
 
 
-def default_key_path(ctx: Context) -> Path:
-    """keys/agent.key in the database's folder."""
-    from slawatch.signing import KEY_NAME
-
-    return ctx.config.storage_path.parent / "keys" / KEY_NAME
-
-
 def _init(args: argparse.Namespace, ctx: Context) -> int:
-    from slawatch.signing import fingerprint, generate, public_path
+    from slawatch.signing import (
+        check_outside,
+        default_key_path,
+        fingerprint,
+        generate,
+        public_path,
+    )
 
-    path = Path(args.out).expanduser().absolute() if args.out else default_key_path(ctx)
+    path = (
+        Path(args.out).expanduser().absolute()
+        if args.out
+        else default_key_path(ctx.config.agent.name)
+    )
+    check_outside(path, ctx.config.storage_path.parent)
     pub = generate(path)
     print(f"private key: {path} (keep it secret; mode 0600)")
     print(f"public key:  {public_path(path)} (give it to whoever checks your claims)")

@@ -49,6 +49,16 @@ currency = "EUR"
 day = "sat"
 from = "22:00"
 to = "04:00"
+
+[customer]
+name = "Acme Retail SAS"
+contact = "Jeanne Martin, Finance"
+apply_credit = "as a credit note against the next invoice"
+
+[provider]
+name = "PortalHost Ltd"
+email = "billing@portalhost.example"
+contract_ref = "MSA-2024-117"
 """
 
 

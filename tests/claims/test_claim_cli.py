@@ -68,6 +68,13 @@ def minute(text: str) -> int:
 
 def test_bundle_verifies_alone_in_another_folder(world: World, bundle_copy: Path) -> None:
     result = run_cli("claim", "verify", bundle_copy.name, cwd=bundle_copy.parent)
+    # Unsigned: it holds, but only agrees with itself; its own exit code says so.
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "HOLDS, SELF-CONSISTENT ONLY" in result.stdout
+    assert "NOT SIGNED: self-consistent only" in result.stdout
+    result = run_cli(
+        "claim", "verify", bundle_copy.name, "--allow-unsigned", cwd=bundle_copy.parent
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert not (bundle_copy.parent / "config.toml").exists()
     assert "HOLDS" in result.stdout
@@ -221,7 +228,7 @@ def test_truncated_bundle_exits_2_with_one_line(world: World, bundle_copy: Path)
         (b"\xff\xfe not text", "not UTF-8"),
         (b"[1, 2, 3]", "expected a JSON object"),
         (b'{"format": "something-else"}', "not a slawatch claim bundle"),
-        (b'{"format": "slawatch-claim", "version": 2}', "version 2 is not supported"),
+        (b'{"format": "slawatch-claim", "version": 1}', "version 1 is not supported"),
         (b'{"format": "slawatch-claim", "version": 1, "a": NaN}', "not valid JSON"),
         (b"[" * 100_000, "nested too deeply"),
     ],

@@ -69,8 +69,9 @@ def test_half_hour_zone_and_an_outage_from_the_previous_month(tmp_path: Path) ->
     assert doc["outages"][0]["minutes"] == 30 and doc["outages"][0]["reported"] is True
     assert doc["figures"]["downtime_minutes"] == 30 and doc["figures"]["degraded_minutes"] == 0
     assert sorted(doc["sources"]) == ["agent", "probe-2"]
-    # Seals are of whole UTC hours, the first one being the hour the span starts in.
-    assert doc["sources"]["agent"]["chain"]["seals"][0][0] == "2026-09-30T18:00:00Z"
+    # Seals are of whole UTC hours, from the hour of the minute before the span (so a
+    # reader sees that the span does not start inside a run of down minutes).
+    assert doc["sources"]["agent"]["chain"]["seals"][0][0] == "2026-09-30T17:00:00Z"
     path = tmp_path / "api.json"
     claims.write_atomic(path, bundle.dumps(doc))
     claim, _ = claims.read_bundle(path)

@@ -1,10 +1,16 @@
-"""``key init``, ``claim export --sign`` and ``claim verify --key``."""
+"""``key init``, ``claim export --sign`` and ``claim verify --key``.
+
+The key lives outside the database folder (``$XDG_CONFIG_HOME/slawatch/keys/``,
+one per agent); the signature covers RFC 8785 canonical JSON of the whole bundle,
+its own algorithm and key id included.
+"""
 
 from __future__ import annotations
 
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,11 +20,22 @@ from tests.conftest import run_cli
 
 
 @pytest.fixture(scope="module")
-def signed(world: World, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+def xdg(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("xdg")
+
+
+def key_cli(world: World, xdg: Path, *args: object) -> Any:
+    return run_cli("--config", world.config, *args, env={"XDG_CONFIG_HOME": str(xdg)})
+
+
+@pytest.fixture(scope="module")
+def signed(
+    world: World, xdg: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path, Path]:
     """(signed bundle, public key, another key's public key)."""
-    made = world.cli("key", "init")
+    made = key_cli(world, xdg, "key", "init")
     assert made.returncode == 0, made.stderr
-    key = world.db.parent / "keys" / "agent.key"
+    key = xdg / "slawatch" / "keys" / "agent.key"
     out = tmp_path_factory.mktemp("signed") / "claim.json"
     result = world.cli(
         "claim", "export", "--service", "portal", "--month", "2026-10", "--out", out, "--sign", key
@@ -29,12 +46,69 @@ def signed(world: World, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path
     return out, Path(f"{key}.pub"), Path(f"{other}.pub")
 
 
-def test_key_files_are_private(world: World, signed: tuple[Path, Path, Path]) -> None:
-    key = world.db.parent / "keys" / "agent.key"
+def test_key_files_are_private(world: World, xdg: Path, signed: tuple[Path, Path, Path]) -> None:
+    key = xdg / "slawatch" / "keys" / "agent.key"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert stat.S_IMODE(key.parent.stat().st_mode) == 0o700
-    again = world.cli("key", "init")
+    assert not (world.db.parent / "keys").exists()  # nothing next to the database
+    again = key_cli(world, xdg, "key", "init")
     assert again.returncode == 2 and "never overwritten" in again.stderr
+
+
+def test_a_key_inside_the_database_folder_is_refused(world: World) -> None:
+    inside = world.db.parent / "keys" / "agent.key"
+    result = world.cli("key", "init", "--out", inside)
+    assert result.returncode == 2
+    assert "inside the database folder" in result.stderr and result.stderr.count("\n") == 1
+    assert not inside.exists()
+
+
+def test_a_key_readable_by_others_is_warned_about(world: World, tmp_path: Path) -> None:
+    key = tmp_path / "k" / "open.key"
+    assert main(["key", "init", "--out", str(key)]) == 0
+    key.chmod(0o644)
+    result = world.cli(
+        "claim", "export", "--service", "portal", "--month", "2026-10", "--out",
+        tmp_path / "c.json", "--sign", key,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"warning: {key} is readable by other users (mode 0644)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "field", ["algorithm", "canonical", "key_id", "public_key"], ids=lambda f: f
+)
+def test_the_signature_covers_its_own_metadata(
+    signed: tuple[Path, Path, Path], tmp_path: Path, field: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = json.loads(signed[0].read_text())
+    sig = doc["signature"]
+    assert sig["algorithm"] == "ed25519" and sig["canonical"] == "rfc8785"
+    changed = {
+        "algorithm": "ed25519ph",
+        "canonical": "json-sorted",
+        "key_id": "SHA256:0000000000000000",
+        "public_key": sig["public_key"][:-4] + "AAA=",
+    }[field]
+    sig[field] = changed
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(doc), encoding="utf-8")
+    assert main(["claim", "verify", str(edited)]) == 1
+    out = capsys.readouterr().out
+    assert "DOES NOT HOLD" in out and "signature" in out.split("DOES NOT HOLD")[1]
+
+
+def test_signed_bytes_are_rfc8785(signed: tuple[Path, Path, Path]) -> None:
+    import rfc8785
+
+    from core.bundle import signed_bytes
+
+    doc = json.loads(signed[0].read_text())
+    body = {k: v for k, v in doc.items() if k != "signature"}
+    body["signature"] = {k: v for k, v in doc["signature"].items() if k != "value"}
+    assert signed_bytes(doc) == rfc8785.dumps(body)
+    reordered = dict(reversed(list(doc.items())))
+    assert signed_bytes(reordered) == signed_bytes(doc)
 
 
 def test_signature_by_the_trusted_key_holds(signed: tuple[Path, Path, Path]) -> None:

@@ -178,7 +178,7 @@ def test_claim_export_of_a_running_month_refuses_unless_provisional(
     assert document["figures"]["provisional"] is True
     assert document["outages"][-1]["ongoing"] is True
     # The bundle recomputes to the same provisional figures and ongoing outage.
-    verified = run_cli("claim", "verify", bundle)
+    verified = run_cli("claim", "verify", bundle, "--allow-unsigned")
     assert verified.returncode == 0, verified.stdout
 
     # A month that is over exports without the flag and says nothing provisional.

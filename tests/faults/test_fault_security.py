@@ -48,11 +48,14 @@ async def test_database_and_keys_are_private(tmp_path: Path) -> None:
         assert mode(db) == 0o600 and mode(db.parent) == 0o700
         config = tmp_path / "config.toml"
         config.write_text(f'[storage]\npath = "{db}"\n')
-        code, _out, err = call("--config", str(config), "key", "init")
+        keys = tmp_path / "home-config" / "keys"
+        code, _out, err = call(
+            "--config", str(config), "key", "init", "--out", str(keys / "agent.key")
+        )
         assert code == 0, err
-        keys = db.parent / "keys"
         private = next(p for p in keys.iterdir() if not p.name.endswith(".pub"))
         assert mode(keys) == 0o700 and mode(private) == 0o600
+        assert not (db.parent / "keys").exists()  # never next to the database
     finally:
         os.umask(old)
 

@@ -166,6 +166,7 @@ async def test_export_claim_bundle_for_the_selected_credit(dash_config: Config) 
         "claim",
         "verify",
         str(bundle),
+        "--allow-unsigned",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )

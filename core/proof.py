@@ -1,0 +1,181 @@
+"""What a verified claim bundle proves, and what it does not, in plain words.
+
+A bundle that recomputes to its own figures proves only that it agrees with
+itself: whoever holds the file can change a minute, a window or a case,
+re-hash the chain and restate the figures. What ties it to something outside
+itself is a signature by a key the reader already trusts, and pins: values the
+verifier holds from elsewhere and compares (``Pins``: the agreed terms' digest,
+last month's chain head, the agreed set of sources). ``statement`` says,
+for ``claim verify`` and the claim letter alike, what was recomputed, who
+signed, what was pinned and, topic by topic, what is not proven.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from core.bundle import terms_digest
+from core.claim import Check, Claim
+
+SignatureState = Literal["unsigned", "valid", "invalid"]
+
+
+@dataclass(frozen=True)
+class Pins:
+    """What the verifier already holds and the bundle must match."""
+
+    terms_digest: str | None = None  # SHA-256 hex of the agreed terms' canonical JSON
+    prev_heads: Mapping[str, str] = field(default_factory=dict)  # source ("" = each) -> head
+    sources: frozenset[str] | None = None  # the agreed set of sources
+
+
+@dataclass(frozen=True)
+class Signature:
+    state: SignatureState
+    key_id: str | None = None
+    trusted: bool = False  # checked against a public key the verifier gave
+
+
+@dataclass(frozen=True)
+class Statement:
+    recomputed: tuple[str, ...]
+    vouched: tuple[str, ...]
+    not_proven: tuple[tuple[str, str], ...]  # (topic, sentence)
+
+    @property
+    def topics(self) -> frozenset[str]:
+        return frozenset(t for t, _ in self.not_proven)
+
+
+def pin_checks(claim: Claim, document: Mapping[str, Any], pins: Pins) -> list[Check]:
+    """One check per pin given: terms, sources, the head each chain continues from."""
+    out: list[Check] = []
+    if pins.terms_digest is not None:
+        digest = terms_digest(document["terms"])
+        out.append(
+            Check(
+                "terms pinned", digest, f"agreed {pins.terms_digest}", digest == pins.terms_digest
+            )
+        )
+    names = frozenset(s.name for s in claim.sources)
+    if pins.sources is not None:
+        extra, missing = sorted(names - pins.sources), sorted(pins.sources - names)
+        said = "; ".join(
+            [*(f"added {', '.join(extra)}" for _ in [1] if extra),
+             *(f"missing {', '.join(missing)}" for _ in [1] if missing)]
+        )  # fmt: skip
+        out.append(
+            Check("sources pinned", ", ".join(sorted(names)) or "-", said or "as agreed", not said)
+        )
+    for name, head in sorted(pins.prev_heads.items()):
+        targets = [s for s in claim.sources if not name or s.name == name]
+        if not targets:
+            out.append(Check(f"prev head {name}", "(no such source)", head[:16], False))
+        for src in targets:
+            links = {src.prev.hex(), *(s.link.hex() for s in src.seals)}
+            ok = head in links
+            out.append(
+                Check(
+                    f"prev head {src.name}",
+                    f"chain from {src.prev.hex()[:16]}",
+                    f"continues from {head[:16]}" if ok else f"does not pass through {head[:16]}",
+                    ok,
+                )
+            )
+    return out
+
+
+def statement(claim: Claim, signature: Signature, pins: Pins) -> Statement:
+    """What the bundle proves once every check holds, in plain words."""
+    minutes = sum(60 - h.status.count(0) for s in claim.sources for h in s.hours)
+    seals = sum(len(s.seals) for s in claim.sources)
+    recomputed = (
+        f"every figure and outage, from the bundle's {minutes:,} recorded minutes and its "
+        "terms, by slawatch's rules",
+        f"the hash chain of each source ({seals:,} sealed hours), re-hashed hour by hour",
+        "the weekly maintenance windows, expanded from the terms",
+        "the span's edges: no run of down minutes is cut off at either end",
+    )
+    names = ", ".join(s.name for s in claim.sources) or "none"
+    if signature.state == "unsigned":
+        signed = (
+            "NOT SIGNED: self-consistent only. Whoever holds this file can change any "
+            "minute, window or case, re-hash the chain and restate the figures."
+        )
+    elif signature.state == "invalid":
+        signed = (
+            "SIGNATURE INVALID: the bundle was changed after signing, or signed by another key."
+        )
+    elif signature.trusted:
+        signed = (
+            f"Signed by key {signature.key_id}, the key you gave: every source ({names}) is "
+            "as that key's holder exported it."
+        )
+    else:
+        signed = (
+            f"Signed by key {signature.key_id}, named by the bundle itself: unchanged since "
+            "it was signed, but anyone can sign; pass --key with the signer's public key to "
+            "know who did."
+        )
+    vouched = [signed, "Checkpoints: no chain head was held outside the claimant's control."]
+    if signature.state != "unsigned":
+        vouched.append(
+            f"Sources {names}: covered by the bundle's one signature; no source carries a "
+            "signature of its own agent."
+        )
+    for src in claim.sources:
+        head = src.seals[-1].link.hex() if src.seals else src.prev.hex()
+        vouched.append(f"Source {src.name}: chain head {head}.")
+    not_proven: list[tuple[str, str]] = [
+        (
+            "minutes",
+            "that the recorded minutes are what happened: they are the claimant's own "
+            "measurements, sealed by its own chain",
+        ),
+        (
+            "windows",
+            "that the maintenance windows and exclusions are all the agreed ones: the "
+            "claimant states them",
+        ),
+        (
+            "cases",
+            "that the cases were opened, answered and linked when stated: the times are "
+            "the claimant's records, not the provider's ticket system",
+        ),
+        ("generated_at", "when the bundle was made: generated_at is stated, not timestamped"),
+    ]
+    if pins.terms_digest is None:
+        not_proven.append(
+            (
+                "terms",
+                "that the terms are the contract's (pin them: --terms FILE or --terms-digest)",
+            )
+        )
+    if pins.sources is None:
+        not_proven.append(
+            ("sources", "that no source was left out or added (pin them: --sources NAME,...)")
+        )
+    if not pins.prev_heads:
+        not_proven.append(
+            (
+                "chain start",
+                "that no hours were cut before the first sealed hour (pin it: --prev-head "
+                "with last month's head)",
+            )
+        )
+    if not (signature.state == "valid" and signature.trusted):
+        not_proven.append(("signer", "who made this bundle (no signature by a key you trust)"))
+    return Statement(recomputed, tuple(vouched), tuple(not_proven))
+
+
+def lines(s: Statement) -> list[str]:
+    """The statement as plain text lines (verify's output)."""
+    out = ["Recomputed from the bundle alone:"]
+    out += [f"  - {t}" for t in s.recomputed]
+    out.append("Vouched for:")
+    out += [f"  - {t}" for t in s.vouched]
+    out.append("Not proven:")
+    out += [f"  - {topic}: {t}" for topic, t in s.not_proven]
+    return out
