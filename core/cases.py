@@ -26,7 +26,7 @@ The lifecycle the contracts describe (issue 11), each a timestamped event:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -255,3 +255,42 @@ def needs_rca_warning(case: Case, contract: Contract) -> bool:
     first = next(iter(contract.priorities), None)
     rule = contract.rule_for(case.priority)
     return rule is not None and rule.name == first and case.rca_requested_at is None
+
+
+def case_as_of(case: Case, at: datetime) -> Case | None:
+    """``case`` as it stood at ``at``: what happened later left out (None: not yet opened).
+
+    The performance reports count a period as of its end, so re-running a past
+    period later gives the same figures.
+    """
+    if case.opened_at > at:
+        return None
+    changes = tuple(c for c in case.changes if c.at <= at)
+    escalations = tuple(e for e in case.escalations if e.at <= at)
+    rca, delivered = _by(case.rca_requested_at, at), _by(case.rca_delivered_at, at)
+    waits = tuple(
+        Wait(w.start, w.end if w.end is not None and w.end <= at else None, w.reason)
+        for w in case.waits
+        if w.start <= at
+    )
+    return replace(
+        case,
+        priority=changes[-1].priority if changes else case.opened_priority,
+        responded_at=_by(case.responded_at, at),
+        resolved_at=_by(case.resolved_at, at),
+        escalation_level=escalations[-1].level if escalations else _first_level(case),
+        rca_requested=rca is not None,
+        rca_requested_at=rca,
+        rca_delivered_at=delivered,
+        changes=changes,
+        escalations=escalations,
+        waits=waits,
+    )
+
+
+def _first_level(case: Case) -> int:
+    return case.escalation_history()[0].level
+
+
+def _by(ts: datetime | None, at: datetime) -> datetime | None:
+    return ts if ts is not None and ts <= at else None

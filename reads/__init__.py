@@ -3,5 +3,6 @@
 ``reads`` asks the store (``store.Store``, whichever backend) for a month's
 inputs and lets ``core`` compute from them; it writes nothing and speaks no
 SQL. ``reads.reports``: ``month_report``, ``month_reports``, ``month_outages``,
-``overview``, ``case_view``, ``service_of``; ``reads.quarter``: ``quarter_report``.
+``overview``, ``case_view``, ``service_of``; ``reads.quarter``: ``quarter_report``;
+``reads.performance``: ``period_report``.
 """

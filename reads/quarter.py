@@ -1,7 +1,9 @@
 """The quarterly performance summary behind ``report --quarter 2026Q4``.
 
-Each month's availability and credit (rules 1-8 via ``month_report``), the
-cases opened per priority, and the share of first responses on time (rule 9).
+Each month's availability and credit (rules 1-8 via ``month_report``), and the
+quarter's performance (``reads.performance``): the cases opened per priority,
+the share of first responses on time (rule 9), and the rest of the contract's
+performance report, counted as of the quarter's end.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from core.config import Config
 from core.errors import InputError
 from core.money import format_money
 from core.month import MonthReport
-from core.timeutil import YearMonth, to_minute
-from reads.reports import case_view, month_report
+from core.performance import Performance
+from core.timeutil import YearMonth
+from reads.performance import period_report
 from store.store import Store
 
 
@@ -58,8 +61,9 @@ class QuarterReport:
     quarter: Quarter
     months: tuple[MonthReport, ...]
     cases_by_priority: Mapping[str, int]  # cases opened in the quarter
-    responses_due: int  # cases opened in the quarter whose first response is due by now
+    responses_due: int  # cases opened in the quarter whose first response was due by the end
     responses_on_time: int
+    performance: Performance | None = None  # as of the quarter's end (or now)
 
     @property
     def on_time_share(self) -> Decimal | None:
@@ -96,30 +100,18 @@ class QuarterReport:
             "responses_due": self.responses_due,
             "responses_on_time": self.responses_on_time,
             "responses_on_time_percent": None if share is None else float(share),
+            "performance": None if self.performance is None else self.performance.to_json(),
         }
 
 
 async def quarter_report(
     store: Store, config: Config, service: str, quarter: Quarter, now: datetime
 ) -> QuarterReport:
-    """Each month's availability and credit, cases opened per priority, responses on time.
-
-    A case counts towards response compliance once its response is in or due:
-    on time when it is not breached (rule 9).
-    """
-    months = tuple([await month_report(store, config, service, m, now=now) for m in quarter.months])
-    lo, hi = months[0].start_minute, months[-1].end_minute
-    contract = config.contract_for(service)
-    by_priority = {name: 0 for name in contract.priorities}
-    due = on_time = 0
-    for case in await store.cases(service=service):
-        if not lo <= to_minute(case.opened_at) < hi:
-            continue
-        by_priority[case.priority] = by_priority.get(case.priority, 0) + 1
-        view = case_view(config, case, now)
-        if view.response_due is None:
-            continue
-        if case.responded_at is not None or view.response_due < now:
-            due += 1
-            on_time += not view.response_breached
-    return QuarterReport(service, quarter, months, by_priority, due, on_time)
+    """Each month's availability and credit, and the quarter's performance as of its
+    end (or now): cases opened per priority, first responses on time (rule 9)."""
+    report = await period_report(store, config, service, quarter.months, str(quarter), now)
+    perf = report.performance
+    by_priority = {p.priority: p.cases_opened for p in perf.priorities}
+    on_time = sum(p.responses_on_time for p in perf.priorities)
+    due = on_time + sum(p.responses_late for p in perf.priorities)
+    return QuarterReport(service, quarter, report.months, by_priority, due, on_time, perf)

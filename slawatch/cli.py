@@ -160,7 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, clock: Callable[[], datetime] | None = None) -> int:
+    """Run one command; ``clock`` stands in for the wall clock (tests re-run a report
+    as of another day)."""
     parser = build_parser()
     if "_ARGCOMPLETE" in os.environ:  # a shell asks for completions (slawatch completion)
         import argcomplete
@@ -168,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         argcomplete.autocomplete(parser)
     args = parser.parse_args(argv)
     ctx = Context(config_path=resolve_config_path(args.config))
+    if clock is not None:
+        ctx.clock = clock
     handler: Handler = args.handler
     try:
         return handler(args, ctx)

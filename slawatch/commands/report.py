@@ -2,8 +2,12 @@
 
 ``--month YYYY-MM`` gives rules 1-8 per service; ``--quarter YYYYQN`` each
 month's availability and credit, the cases opened per priority and the share
-of first responses on time. Formats: ``text`` (aligned columns), ``json``,
-``csv`` and ``md``.
+of first responses on time. Both end with the contract's performance report
+(``core.performance``, as of the period's end): per priority, cases opened,
+first responses on time and late, open at the end, resolution times,
+escalations, root-cause analyses; unreported outages; the deviations awaiting
+an action plan. Formats: ``text`` (aligned columns), ``json``, ``csv`` (one
+table per file: ``--table months|performance|deviations``) and ``md``.
 """
 
 from __future__ import annotations
@@ -13,12 +17,24 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from core.timeutil import YearMonth
+from core.errors import InputError
+from core.timeutil import YearMonth, iso_z
 from slawatch.commands._args import Subparsers, service_option
-from slawatch.commands._support import markdown, measured, notes, pct, print_json, run, table
+from slawatch.commands._support import (
+    markdown,
+    measured,
+    notes,
+    pct,
+    print_json,
+    run,
+    table,
+    when,
+)
 
 if TYPE_CHECKING:
     from core.month import MonthReport
+    from core.performance import Deviation, Performance
+    from reads.performance import PeriodReport
     from reads.quarter import QuarterReport
     from slawatch.cli import Context
 
@@ -32,42 +48,78 @@ def register(sub: Subparsers) -> None:
     p.add_argument(
         "--format", choices=("text", "json", "csv", "md"), default="text", help="default: text"
     )
+    p.add_argument(
+        "--table",
+        choices=CSV_TABLES,
+        help="with --format csv: which table (default: months; see docs/reports.md)",
+    )
     p.set_defaults(handler=_report)
 
 
+CSV_TABLES = ("months", "performance", "deviations")
+
+
 def _report(args: argparse.Namespace, ctx: Context) -> int:
-    from reads.reports import month_reports, service_of
+    from reads.reports import service_of
     from store import open_store
 
     config = ctx.config
     names = [service_of(config, args.service).name] if args.service else list(config.services)
+    if args.table is not None and args.format != "csv":
+        raise InputError("--table", "goes with --format csv (the other formats show every table)")
+    table_name = args.table or "months"
+    now = ctx.now()
     if args.quarter is not None:
         from reads.quarter import Quarter, quarter_report
 
         quarter = Quarter.parse(args.quarter, "--quarter")
-        now = ctx.now()
 
         async def quarters() -> list[QuarterReport]:
             async with await open_store(config, readonly=True) as store:
                 return [await quarter_report(store, config, n, quarter, now) for n in names]
 
-        _print_quarters(run(quarters()), args.format, single=args.service is not None)
+        reports = run(quarters())
+        perfs = [q.performance for q in reports if q.performance is not None]
+        if not _performance_csv(perfs, args.format, table_name):
+            _print_quarters(reports, args.format, single=args.service is not None)
+            _print_performance(perfs, args.format)
         return 0
     month = YearMonth.parse(args.month, "--month")
 
-    async def months() -> list[MonthReport]:
-        async with await open_store(config, readonly=True) as store:
-            return await month_reports(store, config, names, month, now=ctx.now())
+    async def months() -> list[PeriodReport]:
+        import asyncio
 
-    _print_months(run(months()), args.format, single=args.service is not None)
+        from reads.performance import period_report
+
+        async with await open_store(config, readonly=True) as store:
+            return list(
+                await asyncio.gather(
+                    *(period_report(store, config, n, [month], str(month), now) for n in names)
+                )
+            )
+
+    periods = run(months())
+    perfs = [p.performance for p in periods]
+    if not _performance_csv(perfs, args.format, table_name):
+        _print_months([p.months[0] for p in periods], args.format, single=args.service is not None,
+                      performance=perfs)  # fmt: skip
+        _print_performance(perfs, args.format)
     return 0
 
 
-def _print_months(reports: Sequence[MonthReport], fmt: str, *, single: bool) -> None:
+def _print_months(
+    reports: Sequence[MonthReport],
+    fmt: str,
+    *,
+    single: bool,
+    performance: Sequence[Performance] = (),
+) -> None:
     from core.money import format_money
 
     if fmt == "json":
         objects = [r.to_json() for r in reports]
+        for obj, perf in zip(objects, performance, strict=False):
+            obj["performance"] = perf.to_json()
         print_json(objects[0] if single else objects)
     elif fmt == "csv":
         objects = [r.to_json() for r in reports]
@@ -167,6 +219,146 @@ def _print_quarters(reports: Sequence[QuarterReport], fmt: str, *, single: bool)
             (3, 4),
         )
     )
+
+
+def _performance_csv(perfs: Sequence[Performance], fmt: str, table_name: str) -> bool:
+    """Print the performance or deviations CSV table when that is what was asked."""
+    if fmt != "csv" or table_name == "months":
+        return False
+    if table_name == "performance":
+        rows = [
+            {
+                "service": p.service,
+                "period": p.period,
+                "as_of": iso_z(p.as_of),
+                **f.to_json(),
+                "service_outages": p.outages,
+                "service_unreported_outages": p.unreported_outages,
+                "service_unreported_downtime_minutes": p.unreported_minutes,
+            }
+            for p in perfs
+            for f in p.priorities
+        ]
+        _csv(PERFORMANCE_CSV, rows)
+    else:
+        _csv(
+            DEVIATIONS_CSV,
+            [{"period": p.period, **d.to_json()} for p in perfs for d in p.deviations],
+        )
+    return True
+
+
+PERFORMANCE_CSV = (
+    "service", "period", "as_of", "priority", "target", "cases_opened", "responses_on_time",
+    "responses_late", "responses_pending", "late_max_minutes", "late_total_minutes",
+    "open_at_end", "resolved", "resolution_median_minutes", "resolution_max_minutes",
+    "escalations", "rca_requested", "rca_delivered", "service_outages",
+    "service_unreported_outages", "service_unreported_downtime_minutes",
+)  # fmt: skip
+DEVIATIONS_CSV = (
+    "period", "kind", "service", "case_id", "ref", "priority", "response_due", "answered_at",
+    "late_minutes", "month", "availability_percent", "top_band_percent", "credit_percent",
+    "provisional", "action_plan",
+)  # fmt: skip
+
+
+def _print_performance(perfs: Sequence[Performance], fmt: str) -> None:
+    """The performance tables and the deviations, for people (text or md); JSON and CSV
+    carry them elsewhere."""
+    if fmt not in ("text", "md") or not perfs:
+        return
+    from core.performance import ACTION_PLAN_AWAITED
+
+    render = markdown if fmt == "md" else table
+    as_of = sorted({when(p.as_of) for p in perfs})
+    title = (
+        f"Performance as of {', '.join(as_of)} (first responses of the cases opened in the period)"
+    )
+    print()
+    print(f"**{title}**" if fmt == "md" else title)
+    print()
+    headers = [
+        "SERVICE", "PERIOD", "PRIORITY", "TARGET", "OPENED", "ON TIME", "LATE", "LATE BY (MAX)",
+        "PENDING", "OPEN AT END", "RESOLVED", "RESOLUTION MEDIAN", "RESOLUTION MAX",
+        "ESCALATIONS", "RCA REQUESTED", "RCA DELIVERED",
+    ]  # fmt: skip
+    rows = [
+        [
+            p.service,
+            p.period,
+            f.priority,
+            f.target,
+            f.cases_opened,
+            f.responses_on_time,
+            f.responses_late,
+            _minutes(f.late_max_minutes),
+            f.responses_pending,
+            f.open_at_end,
+            f.resolved,
+            _minutes(f.resolution_median_minutes),
+            _minutes(f.resolution_max_minutes),
+            f.escalations,
+            f.rca_requested,
+            f.rca_delivered,
+        ]
+        for p in perfs
+        for f in p.priorities
+    ]
+    print(render(headers, rows, tuple(range(4, 16))))
+    print()
+    outages = [
+        [p.service, p.period, p.outages, p.unreported_outages, f"{p.unreported_minutes} min"]
+        for p in perfs
+    ]
+    print(
+        render(
+            ["SERVICE", "PERIOD", "OUTAGES", "UNREPORTED AT END", "UNREPORTED DOWNTIME"],
+            outages,
+            (2, 3, 4),
+        )
+    )
+    print()
+    deviations = [d for p in perfs for d in p.deviations]
+    if not deviations:
+        print("No deviations from target.")
+        return
+    head = f"Deviations from target, each {ACTION_PLAN_AWAITED}:"
+    print(f"**{head}**\n" if fmt == "md" else head)
+    for d in deviations:
+        print(f"- {deviation_text(d)}")
+
+
+def deviation_text(d: Deviation) -> str:
+    """One deviation in a sentence."""
+    if d.kind == "response_late":
+        answered = (
+            f"answered {when(d.answered_at)}"
+            if d.answered_at is not None
+            else "not answered by the period's end"
+        )
+        ref = f"{d.ref}, " if d.ref else ""
+        return (
+            f"{d.service}: case {d.case_id} ({ref}{d.priority}) first response due "
+            f"{when(d.at)}, {answered}: {_minutes(d.late_minutes)} late"
+        )
+    assert d.availability_percent is not None and d.top_band_percent is not None
+    assert d.credit_percent is not None
+    provisional = " (provisional)" if d.provisional else ""
+    return (
+        f"{d.service}: {d.month} availability {pct(d.availability_percent)}{provisional} "
+        f"below the top band ({pct(d.top_band_percent, 1)}): credit {pct(d.credit_percent, 2)}"
+    )
+
+
+def _minutes(value: int | None) -> str:
+    """``45 min``, ``2h10m``, ``3d4h05m``; ``-`` for none."""
+    if value is None:
+        return "-"
+    if value < 60:
+        return f"{value} min"
+    days, rest = divmod(value, 1440)
+    hours, minutes = divmod(rest, 60)
+    return (f"{days}d" if days else "") + f"{hours}h{minutes:02d}m"
 
 
 def _csv(keys: Sequence[str], objects: Sequence[dict[str, Any]]) -> None:

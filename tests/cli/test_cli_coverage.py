@@ -108,8 +108,9 @@ def test_a_partly_measured_month_shows_how_much(
     assert erp["coverage_low"] is True
     assert erp["availability_percent"] == 100.0  # rule 4: the rest counts as available
     text = run_cli(*cfg, "report", "--month", "2026-10").stdout
-    (portal_line,) = [line for line in text.splitlines() if line.startswith("portal")]
-    (erp_line,) = [line for line in text.splitlines() if line.startswith("erp")]
+    # The month table's rows come first (the performance tables follow).
+    portal_line = next(line for line in text.splitlines() if line.startswith("portal"))
+    erp_line = next(line for line in text.splitlines() if line.startswith("erp"))
     assert "99.865% (100.0% measured)" in portal_line and "LOW COVERAGE" not in portal_line
     assert "100.000% (32.2% measured)" in erp_line and "LOW COVERAGE" in erp_line
 

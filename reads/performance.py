@@ -1,0 +1,61 @@
+"""The performance part of ``report --month`` and ``report --quarter`` (``core.performance``).
+
+For each service: its months' reports as the availability tables show them
+(every case known today), and the performance figures counted as of the
+period's end (or now, while it runs), from the cases cut to what was known then
+and the months computed again with those cases, so a past period gives the
+same figures however late it is re-run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from core.cases import case_as_of
+from core.config import Config
+from core.month import MonthReport
+from core.performance import Performance, performance
+from core.timeutil import YearMonth, from_minute
+from reads.reports import month_inputs
+from store.store import Store
+
+
+@dataclass(frozen=True)
+class PeriodReport:
+    service: str
+    months: tuple[MonthReport, ...]  # as of now, every case known today
+    performance: Performance  # as of the period's end (or now)
+
+
+async def period_report(
+    store: Store,
+    config: Config,
+    service: str,
+    months: Sequence[YearMonth],
+    period: str,
+    now: datetime,
+) -> PeriodReport:
+    """One service's months and its performance over them, as of min(period end, now)."""
+    contract = config.contract_for(service)
+    tz = contract.timezone
+    start, end = from_minute(months[0].bounds(tz)[0]), from_minute(months[-1].bounds(tz)[1])
+    as_of = min(end, now)
+    cases = await store.cases(service=service)
+    known = tuple(c for c in (case_as_of(case, as_of) for case in cases) if c is not None)
+    inputs = [await month_inputs(store, config, service, m, cases=cases) for m in months]
+    today = tuple(i.compute(now) for i in inputs)
+    at_end = [replace(i, cases=known).compute(as_of) for i in inputs]
+    figures = performance(
+        service=service,
+        period=period,
+        contract=contract,
+        calendar=config.calendar_for(contract),
+        cases=known,
+        months=at_end,
+        start=start,
+        end=end,
+        as_of=as_of,
+    )
+    return PeriodReport(service, today, figures)
