@@ -13,9 +13,16 @@ from core.configfile import parse_config
 from core.performance import performance
 
 CONFIG = """
+[[calendar]]
+name = "office"
+timezone = "Europe/Paris"
+holidays = ["2026-12-25"]
+hours = { mon = "09:00-17:30", tue = "09:00-17:30" }
+
 [[contract]]
 name = "ent"
 profile = "enterprise-unified"
+calendar = "office"
 customer_wait_stops_clock = true
 
 [[service]]
@@ -66,7 +73,7 @@ def test_pending_open_and_a_priority_the_contract_no_longer_has() -> None:
     contract, cal = _contract()
     start, end = T0 - 7 * 24 * H, T0 + 7 * 24 * H
     cases = [
-        Case(1, "erp", "B", "pending", T0),  # due Monday 11:00 UTC: after as_of
+        Case(1, "erp", "B", "pending", T0),  # due Monday 11:00 Paris (09:00Z): after as_of
         Case(2, "erp", "gold", "renamed priority", T0),
     ]
     perf = performance(service="erp", period="week", contract=contract, calendar=cal,
