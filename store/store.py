@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Self
 
 from store.agentstate import AgentStateStore
-from store.cases import CaseStore
+from store.caseedits import CaseEditStore
 from store.credits import CreditStore
 from store.health import HealthStore
 from store.outbox import OutboxStore
@@ -26,7 +26,7 @@ from store.windows import WindowStore
 class Store(
     OutboxStore,
     ProbeStore,
-    CaseStore,
+    CaseEditStore,
     WindowStore,
     CreditStore,
     HealthStore,

@@ -10,6 +10,7 @@ there before and after. The trail is append-only; ``store verify`` re-hashes it.
 from __future__ import annotations
 
 import argparse
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 from slawatch.commands._args import Subparsers, json_option, service_option
@@ -60,37 +61,51 @@ def _audit(args: argparse.Namespace, ctx: Context) -> int:
         [e.seq, when(e.at), e.actor, e.kind, e.service or "-"] for e in entries
     ]
     left = max(len(line) for line in table(headers, rows, right=(0,)).splitlines())
-    room = max(30, _WIDTH - left - 2)  # the CHANGE column takes what is left of 100
+    room = max(30, _WIDTH - left - 2)  # the CHANGE column: what is left of 100, wrapped
+    lines: list[list[Any]] = []
     for row, entry in zip(rows, entries, strict=True):
-        row.append(_clip(change_text(entry), room))
-    print(table([*headers, "CHANGE"], rows, right=(0,)))
+        wrapped = textwrap.wrap(change_text(entry), room, break_on_hyphens=False) or [""]
+        lines.append([*row, wrapped[0]])  # the rest on lines of their own, in the column
+        lines.extend(["", "", "", "", "", more] for more in wrapped[1:])
+    print(table([*headers, "CHANGE"], lines, right=(0,)))
     return 0
 
 
-def _clip(text: str, room: int) -> str:
-    return text if len(text) <= room else text[: room - 3] + "..."
-
-
 def change_text(entry: AuditEntry) -> str:
-    """One line for people: what the entry changed (``before -> after``)."""
-    before, after = _brief(entry.before), _brief(entry.after)
-    if entry.before is None:
-        return f"added {after}"
-    if entry.after is None:
-        return f"removed {before}"
-    return f"{before} -> {after}"
+    """One line for people: what the entry changed.
+
+    An add or a removal shows the thing; a change shows what both sides share
+    (``case=1``) and then each field that differs as ``field: before -> after``.
+    """
+    before, after = entry.before, entry.after
+    if before is None:
+        return f"added {_brief(after)}"
+    if after is None:
+        return f"removed {_brief(before)}"
+    if not (isinstance(before, dict) and isinstance(after, dict)):
+        return f"{_value(before)} -> {_value(after)}"
+    keys = [*before, *(k for k in after if k not in before)]
+    same = [f"{k}={_value(before[k])}" for k in keys if k in before and before[k] == after.get(k)]
+    diff = [
+        f"{k}: {_value(before.get(k))} -> {_value(after.get(k))}"
+        for k in keys
+        if before.get(k) != after.get(k)
+    ]
+    return " ".join([*same, "; ".join(diff)]).strip()
 
 
 def _brief(value: Any) -> str:
-    """A JSON value in few characters: objects as ``key=value`` pairs, runs counted."""
-    if isinstance(value, dict):
-        parts = []
-        for key, item in value.items():
-            if key == "runs" and isinstance(item, list):
-                shown = ", ".join(f"{r[0][5:16]}..{r[1][11:16]} {r[2]}" for r in item[:2])
-                more = f" +{len(item) - 2}" if len(item) > 2 else ""
-                parts.append(f"[{shown}{more}]")
-            elif item not in (None, "", [], {}):
-                parts.append(f"{key}={item}")
-        return " ".join(parts)
-    return "-" if value is None else str(value)
+    """A JSON object as ``key=value`` pairs (empty values left out)."""
+    if not isinstance(value, dict):
+        return _value(value)
+    return " ".join(f"{k}={_value(v)}" for k, v in value.items() if v not in (None, "", [], {}))
+
+
+def _value(value: Any) -> str:
+    """One value in few characters: replaced-minute runs as ``10-05T10:01..10:02 up``."""
+    if value is None:
+        return "-"
+    if isinstance(value, list) and value and all(isinstance(r, list) for r in value):
+        shown = ", ".join(f"{r[0][5:16]}..{r[1][11:16]} {r[2]}" for r in value[:2])
+        return f"[{shown}{f' +{len(value) - 2}' if len(value) > 2 else ''}]"
+    return str(value)

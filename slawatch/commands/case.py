@@ -21,10 +21,12 @@ from typing import TYPE_CHECKING
 from core.cases import ESCALATION_LEVELS
 from core.errors import InputError
 from core.timeutil import from_minute, parse_instant
+from slawatch.commands import caseedit  # edit, reopen: corrections, audited
 from slawatch.commands._args import Subparsers, group, json_option, service_option, span_options
 from slawatch.commands._support import minute_span, print_json, run, table, when
 
 if TYPE_CHECKING:
+    from core.audit import AuditEntry
     from core.cases import Case
     from reads.reports import CaseView
     from slawatch.cli import Context
@@ -153,6 +155,7 @@ def register(sub: Subparsers) -> None:
     service_option(ls, required=False, help="only this service's cases")
     json_option(ls)
     ls.set_defaults(handler=_list)
+    caseedit.register(actions)
 
 
 def _id_at(p: argparse.ArgumentParser, *, json: bool = True) -> None:
@@ -288,19 +291,20 @@ def _show_one(args: argparse.Namespace, ctx: Context) -> int:
     from reads.reports import case_view
     from store import open_store
 
-    async def read() -> Case | None:
+    async def read() -> tuple[Case | None, list[AuditEntry]]:
         async with await open_store(ctx.config, readonly=True) as store:
-            return await store.get_case(args.id)
+            return await store.get_case(args.id), await store.case_corrections(args.id)
 
-    case = run(read())
+    case, corrections = run(read())
     if case is None:
         raise InputError("case", f"no case with id {args.id}")
     now = ctx.now()
     view = case_view(ctx.config, case, now)
     if args.json:
-        print_json(view.to_json(now))
+        print_json({**view.to_json(now), "corrections": [e.to_json() for e in corrections]})
     else:
         print(render_detail(view, now))
+        print(caseedit.render_corrections(corrections))
     return 0
 
 

@@ -76,7 +76,10 @@ def test_a_conflicting_reimport_is_refused_then_replaced_and_audited(
     shown = run_cli(*cfg, "audit")
     lines = shown.stdout.splitlines()
     assert lines[0].split() == ["SEQ", "AT", "ACTOR", "KIND", "SERVICE", "CHANGE"]
-    assert "minutes.replace" in lines[1] and "10-05T10:01..10:02 up" in lines[1]
+    assert "minutes.replace" in lines[1]
+    assert "runs: [10-05T10:01..10:02 up] -> [10-05T10:01..10:02 down]" in " ".join(
+        shown.stdout.split()
+    )
     assert max(map(len, lines)) <= 100
     verified = run_cli(*cfg, "store", "verify")
     assert verified.returncode == 0, verified.stdout

@@ -132,3 +132,61 @@ def test_credits_settle_list_unsettle_each_audited(
     assert_user_error(run_cli(*cfg, "credit", "unsettle", "--service", "nope",
                               "--month", "2026-09"), "nope")  # fmt: skip
     assert len(ok_json(run_cli, *cfg, "audit", "--json")) == 2
+
+
+def test_case_edit_reopen_and_show_keep_every_correction(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    cfg = _setup(tmp_path, run_cli, write_config)
+    ok_json(run_cli, *cfg, "case", "open", "--service", "portal", "--priority", "high",
+            "--title", "portal down", "--opened-at", "2026-10-05T12:00:00Z", "--json")  # fmt: skip
+    # Opened two hours too late on paper: as recorded it reports nothing (report_within 72h
+    # counts from the outage's start, the case opened after it is fine; a typo in the title
+    # and the provider's ref come in later).
+    edited = ok_json(run_cli, *cfg, "case", "edit", "1", "--opened-at", "2026-10-05T10:02:00Z",
+                     "--ref", "PRV-77", "--title", "portal down (HTTP 503)", "--json")  # fmt: skip
+    assert (edited["opened_at"], edited["ref"]) == ("2026-10-05T10:02:00Z", "PRV-77")
+    assert edited["title"] == "portal down (HTTP 503)"
+    ok_json(run_cli, *cfg, "case", "resolve", "1", "--at", "2026-10-05T13:00:00Z", "--json")
+    reopened = ok_json(run_cli, *cfg, "case", "reopen", "1", "--json")
+    assert (reopened["status"], reopened["resolved_at"]) == ("open", None)
+
+    entries = ok_json(run_cli, *cfg, "audit", "--json")
+    assert [e["kind"] for e in entries] == ["case.edit", "case.reopen"]
+    assert entries[0]["before"] == {
+        "case": 1, "opened_at": "2026-10-05T12:00:00Z", "ref": None, "title": "portal down"
+    }  # fmt: skip
+    assert entries[0]["after"] == {
+        "case": 1, "opened_at": "2026-10-05T10:02:00Z", "ref": "PRV-77",
+        "title": "portal down (HTTP 503)",
+    }  # fmt: skip
+    assert (entries[0]["from"], entries[0]["to"]) == ("2026-10-05T10:02:00Z",
+                                                      "2026-10-05T12:01:00Z")  # fmt: skip
+    assert entries[1]["before"] == {"case": 1, "resolved_at": "2026-10-05T13:00:00Z"}
+    shown = ok_json(run_cli, *cfg, "case", "show", "1", "--json")
+    assert [c["seq"] for c in shown["corrections"]] == [1, 2]
+    text = run_cli(*cfg, "case", "show", "1").stdout
+    assert "  corrections      2\n" in text
+    assert "case.reopen  case=1 resolved_at: 2026-10-05T13:00:00Z -> -" in text
+
+    # An edit to what the case already holds is no change and no entry.
+    ok_json(run_cli, *cfg, "case", "edit", "1", "--ref", "PRV-77", "--json")
+    assert len(ok_json(run_cli, *cfg, "audit", "--json")) == 2
+    # Bad input: one line, exit 2, nothing changed.
+    assert_user_error(run_cli(*cfg, "case", "edit", "9", "--title", "x"), "no case with id 9")
+    assert_user_error(run_cli(*cfg, "case", "reopen", "1"), "case 1: is not resolved")
+    assert_user_error(run_cli(*cfg, "case", "edit", "1"), "nothing to change")
+    assert_user_error(run_cli(*cfg, "case", "edit", "1", "--opened-at", "2026-10-05T10:00"),
+                      "--opened-at")  # fmt: skip
+    ok_json(run_cli, *cfg, "case", "respond", "1", "--at", "2026-10-05T11:00:00Z", "--json")
+    assert_user_error(
+        run_cli(*cfg, "case", "edit", "1", "--opened-at", "2026-10-05T11:30:00Z"),
+        "--opened-at: case 1: the first response (2026-10-05T11:00:00Z) cannot come before",
+    )
+    assert_user_error(run_cli(*cfg, "case", "edit", "1", "--title", " "), "--title")
+    assert_user_error(run_cli(*cfg, "case", "show", "7"), "no case with id 7")
+    assert len(ok_json(run_cli, *cfg, "audit", "--json")) == 2
+    assert ok_json(run_cli, *cfg, "case", "show", "1", "--json")["opened_at"] == (
+        "2026-10-05T10:02:00Z"
+    )
+    assert run_cli(*cfg, "store", "verify").returncode == 0

@@ -1,0 +1,108 @@
+"""``slawatch case edit|reopen``: corrections of a recorded case, kept in the audit trail.
+
+Registered into the ``case`` group by ``slawatch.commands.case``; kept apart
+from the lifecycle subcommands there (priority, escalate, rca, wait).
+``case show`` lists a case's corrections under its history.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from core.errors import InputError
+from core.timeutil import parse_instant
+from slawatch.commands._args import Subparsers, json_option, positive_id
+
+if TYPE_CHECKING:
+    from core.audit import AuditEntry
+    from core.cases import Case
+    from slawatch.cli import Context
+    from store import Store
+
+
+def register(actions: Subparsers) -> None:
+    """Add ``edit`` and ``reopen`` to the ``case`` group."""
+    edit = actions.add_parser(
+        "edit",
+        help="correct a case's title, ref, channel, opening or first-response time",
+        description="Correct what was recorded about a case. Each change, before and after,"
+        " is kept in the audit trail (who, when); `case show` lists them. Times keep"
+        " opened <= first response <= resolved. Example: slawatch case edit 3"
+        " --opened-at 2026-10-03T14:05:00Z --ref PRV-881",
+    )
+    edit.add_argument("id", metavar="ID", type=positive_id)
+    edit.add_argument("--title", metavar="TEXT", help="what the case is about")
+    edit.add_argument("--ref", metavar="PROVIDER_REF", help="the provider's case id ('' clears)")
+    edit.add_argument("--channel", metavar="CHANNEL", help="how it was opened (e.g. email)")
+    edit.add_argument("--opened-at", metavar="TIME", help="when it was really opened")
+    edit.add_argument("--responded-at", metavar="TIME", help="when the first response really came")
+    json_option(edit)
+    edit.set_defaults(handler=_edit)
+
+    reopen = actions.add_parser(
+        "reopen",
+        help="a resolved case back open (its resolution kept in the audit trail)",
+        description="Clear a case's resolution: it was recorded by mistake, or the problem"
+        " came back. The resolution time it had is kept in the audit trail. Example:"
+        " slawatch case reopen 3",
+    )
+    reopen.add_argument("id", metavar="ID", type=positive_id)
+    json_option(reopen)
+    reopen.set_defaults(handler=_reopen)
+
+
+def _changes(args: argparse.Namespace) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if args.title is not None:
+        if not args.title.strip():
+            raise InputError("--title", "must not be empty")
+        changes["title"] = args.title
+    if args.ref is not None:
+        changes["ref"] = args.ref.strip() or None
+    if args.channel is not None:
+        if not args.channel.strip():
+            raise InputError("--channel", "must not be empty")
+        changes["channel"] = args.channel.strip()
+    for option, name in (("--opened-at", "opened_at"), ("--responded-at", "responded_at")):
+        text = getattr(args, name)
+        if text is not None:
+            changes[name] = parse_instant(text, option)
+    if not changes:
+        raise InputError(
+            "case edit", "nothing to change: give --title, --ref, --channel, --opened-at"
+            " or --responded-at"
+        )  # fmt: skip
+    return changes
+
+
+def _edit(args: argparse.Namespace, ctx: Context) -> int:
+    changes = _changes(args)
+    now = ctx.now()
+    return _change(args, ctx, lambda store: store.edit_case(args.id, changes, at=now))
+
+
+def _reopen(args: argparse.Namespace, ctx: Context) -> int:
+    now = ctx.now()
+    return _change(args, ctx, lambda store: store.reopen_case(args.id, at=now))
+
+
+def _change(
+    args: argparse.Namespace, ctx: Context, action: Callable[[Store], Awaitable[Case]]
+) -> int:
+    """Run one correction and print the case as the other ``case`` subcommands do."""
+    from slawatch.commands.case import _show, _write
+
+    return _show(ctx, [_write(ctx, action)], args.json, single=True)
+
+
+def render_corrections(entries: Sequence[AuditEntry]) -> str:
+    """``case show``'s last lines: the case's corrections from the audit trail."""
+    from slawatch.commands._support import when
+    from slawatch.commands.audit import change_text
+
+    lines = [f"  corrections      {len(entries) or 'none'}"]
+    for e in entries:
+        lines.append(f"    {when(e.at)}  {e.actor}  {e.kind}  {change_text(e)}")
+    return "\n".join(lines)
