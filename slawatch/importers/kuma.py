@@ -34,9 +34,12 @@ code points (``char()``). Python turns that text into three integer lists at C
 speed (``str.encode('utf-32-le')`` into an ``array``) instead of building a row
 tuple per heartbeat; a window in which every minute has one heartbeat
 (intervals of 60 s and more) becomes records without a Python loop; only
-minutes with several heartbeats are folded one at a time. Records with an
-error class (down, pending, maintenance: few) go to the store in batches of
-their own, so the store's error bookkeeping touches only them.
+minutes with several heartbeats are folded one at a time. Records go to the
+store in minute order, errors and all, so a monitor heard from every minute
+is one run of consecutive minutes that the store copies into its hour blocks a
+slice at a time (splitting off the few records with an error class made every
+run gappy and sent each row through the store's minute-by-minute path); the
+store picks the records with an error class out at C speed.
 """
 
 from __future__ import annotations
@@ -47,8 +50,8 @@ from array import array
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from itertools import compress, groupby, repeat
-from operator import itemgetter, not_
+from itertools import groupby, repeat
+from operator import itemgetter
 from pathlib import Path
 from urllib.parse import quote
 
@@ -96,7 +99,6 @@ FROM (
 _DOWN, _UP, _PENDING, _MAINTENANCE = 1, 2, 3, 4  # the status code points
 _TO_CODE = [UNKNOWN, DOWN, UP, DEGRADED, UNKNOWN]  # by status code point (1..4)
 _TO_ERROR = [None, "down", None, "pending", MAINTENANCE_ERROR]
-_CLEAN = [False, False, True, False, False]  # no error class: up
 _SWAP = sys.byteorder == "big"
 
 
@@ -229,32 +231,28 @@ class KumaDatabase:
         stats: KumaStats,
         progress: Callable[[int], None] = lambda done: None,
     ) -> Iterator[list[MinuteRow]]:
-        """Batches of minute records of the monitors in ``plan`` (monitor id -> service):
-        records without an error class in batches of ``BATCH``, the others in their own."""
-        clean: list[MinuteRow] = []
-        flagged: list[MinuteRow] = []
+        """Batches of about ``BATCH`` minute records of the monitors in ``plan`` (monitor
+        id -> service), each monitor's in minute order: a monitor heard from every
+        minute is one run of consecutive minutes, which the store copies into its
+        hour blocks a slice at a time (``store.layout``)."""
+        batch: list[MinuteRow] = []
         try:
             for monitor_id, service in plan.items():
-                for rows, errors in self._monitor(monitor_id, service, source, stats):
+                for rows in self._monitor(monitor_id, service, source, stats):
                     progress(stats.heartbeats)
-                    clean += rows
-                    flagged += errors
-                    if len(clean) >= BATCH:
-                        yield clean
-                        clean = []
-                    if len(flagged) >= BATCH:
-                        yield flagged
-                        flagged = []
+                    batch += rows
+                    if len(batch) >= BATCH:
+                        yield batch
+                        batch = []
         except sqlite3.DatabaseError as exc:
             raise InputError(f"{self.name}: table heartbeat", f"unreadable ({exc})") from None
-        for rest in (clean, flagged):
-            if rest:
-                yield rest
+        if batch:
+            yield batch
 
     def _monitor(
         self, monitor_id: int, service: str, source: str, stats: KumaStats
-    ) -> Iterator[tuple[list[MinuteRow], list[MinuteRow]]]:
-        """One monitor's records, a window of days at a time: (clean, with an error class)."""
+    ) -> Iterator[list[MinuteRow]]:
+        """One monitor's records, a window of days at a time, in minute order."""
         lo_text, hi_text = self._db.execute(
             "SELECT min(time), max(time) FROM heartbeat WHERE monitor_id = ?", (monitor_id,)
         ).fetchone()
@@ -338,9 +336,9 @@ def _fold(
     statuses: list[int],
     pings: list[int],
     stats: KumaStats,
-) -> tuple[list[MinuteRow], list[MinuteRow]]:
+) -> list[MinuteRow]:
     """One window of one monitor's heartbeats (status and ping as code points) -> one
-    record per minute: (records without an error class, records with one)."""
+    record per minute, in minute order."""
     maintenance = statuses.count(_MAINTENANCE)
     stats.maintenance_heartbeats += maintenance
     latency = _pings(pings)
@@ -365,19 +363,15 @@ def _fold(
         rows = list(map(tuple.__new__, repeat(MinuteRow), fields))
         stats.minutes += len(rows)
         stats.per_service[service] = stats.per_service.get(service, 0) + len(rows)
-        if set(statuses) == {_UP}:
-            return rows, []
-        mask = list(map(_CLEAN.__getitem__, statuses))
-        return list(compress(rows, mask)), list(compress(rows, map(not_, mask)))
-    clean: list[MinuteRow] = []
-    flagged: list[MinuteRow] = []
+        return rows
     beats = zip(minutes, statuses, map(latency.__getitem__, pings), strict=True)
-    for minute, group in groupby(beats, key=itemgetter(0)):
-        row = _fold_minute(service, source, minute, list(group), stats)
-        (clean if row.error is None else flagged).append(row)
-    stats.minutes += len(clean) + len(flagged)
-    stats.per_service[service] = stats.per_service.get(service, 0) + len(clean) + len(flagged)
-    return clean, flagged
+    rows = [
+        _fold_minute(service, source, minute, list(group), stats)
+        for minute, group in groupby(beats, key=itemgetter(0))
+    ]
+    stats.minutes += len(rows)
+    stats.per_service[service] = stats.per_service.get(service, 0) + len(rows)
+    return rows
 
 
 def _fold_minute(
