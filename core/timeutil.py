@@ -98,6 +98,13 @@ class YearMonth:
         return end - start
 
 
+def human_utc(ts: datetime | None) -> str:
+    """A UTC time for people: ``2026-10-03 14:05Z`` (``-`` for none)."""
+    if ts is None:
+        return "-"
+    return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")
+
+
 def utc_now() -> datetime:
     """The only place slawatch reads the wall clock; rules take ``now`` as an argument."""
     return datetime.now(tz=UTC)

@@ -24,7 +24,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from core.cases import Case, Deadline, case_deadline, case_json, response_breached
+from core.cases import (
+    ESCALATION_LEVELS,
+    Case,
+    Deadline,
+    case_deadline,
+    case_json,
+    case_status,
+    response_breached,
+)
 from core.config import Config, Contract, Service
 from core.errors import InputError
 from core.fleet import AGENT_SILENT, not_recording
@@ -40,7 +48,7 @@ from core.month import (
 )
 from core.outages import Outage, run_table
 from core.status import DEGRADED, DOWN
-from core.timeutil import YearMonth, from_minute, iso_z, to_minute
+from core.timeutil import YearMonth, from_minute, human_utc, iso_z, to_minute
 from core.tls import soonest, warns
 from core.vantage import NO_VOTES, Probe, Vantage, vantage
 from core.windows import Window
@@ -353,6 +361,70 @@ def case_view(config: Config, case: Case, now: datetime) -> CaseView:
         return CaseView(case, None, False, **extra)
     due = deadline.due
     return CaseView(case, due, response_breached(case, due, now), deadline, **extra)
+
+
+def case_facts(view: CaseView) -> tuple[tuple[str, str], ...]:
+    """One case in detail, as (label, text) rows: its deadline and why, its history,
+    and what the contract asks of the customer (``case show`` and the dashboard's
+    case screen). A history entry is a row with an empty label."""
+    c, d = view.case, view.deadline
+    rows: list[tuple[str, str]] = [
+        ("service", c.service),
+        ("status", case_status(c)),
+        ("channel", c.channel),
+        ("opened", human_utc(c.opened_at)),
+    ]
+    if d is None:
+        rows.append(("response due", "- (its priority is no longer in the contract)"))
+    else:
+        late = " LATE" if view.response_breached else ""
+        rows.append(
+            (
+                "response due",
+                f"{human_utc(d.due)}{late} (priority {d.priority}, "
+                f"clock from {human_utc(d.clock_from)})",
+            )
+        )
+    answered = human_utc(c.responded_at)
+    if c.responded_at is None and c.resolved_at is not None:
+        answered = f"- (the resolution at {human_utc(c.resolved_at)} counts as the answer)"
+    rows += [
+        ("first response", answered),
+        ("resolved", human_utc(c.resolved_at)),
+        ("follow-up clock", f"{view.follow_up_clock or '-'} (priority {c.priority})"),
+        ("priority history", ""),
+    ]
+    for p in c.priority_history:
+        why = p.reason or ("opened" if p.previous is None else "-")
+        rows.append(("", f"{human_utc(p.at)}  {p.priority:<10} {why}"))
+    level = ESCALATION_LEVELS.get(c.escalation_level, "?")
+    rows.append(("escalation", f"level {c.escalation_level} ({level})"))
+    rows += [("", f"{human_utc(e.at)}  level {e.level}") for e in c.escalation_history()[1:]]
+    if c.rca_requested_at is None:
+        rca = "not requested" + (" (the case is closed: too late)" if c.resolved_at else "")
+    else:
+        delivered = c.rca_delivered_at
+        rca = f"requested {human_utc(c.rca_requested_at)}, " + (
+            f"delivered {human_utc(delivered)}" if delivered else "not delivered yet"
+        )
+    rows.append(("root cause", rca))
+    stops = "stops" if view.wait_stops_clock else "does not stop"
+    rows.append(
+        (
+            "customer waits",
+            f"{len(c.waits)} (waiting {stops} the response clock: "
+            f"customer_wait_stops_clock = {str(view.wait_stops_clock).lower()})",
+        )
+    )
+    for w in c.waits:
+        until = human_utc(w.end) if w.end else "still waiting"
+        rows.append(("", f"{human_utc(w.start)} to {until}  {w.reason}"))
+    rows.append(("your obligation", view.customer_obligation or "none stated by the contract"))
+    links = ", ".join(
+        f"{human_utc(from_minute(a))} to {human_utc(from_minute(b))}" for a, b in c.links
+    )
+    rows.append(("linked outages", links or "-"))
+    return tuple(rows)
 
 
 # -- overview (status / dashboard) ---------------------------------------------

@@ -27,6 +27,7 @@ from core.outages import Outage
 from core.timeutil import YearMonth, from_minute, to_minute, utc_now
 from tui.components.agents_screen import AgentsScreen
 from tui.components.case_form import CaseForm
+from tui.components.case_screen import CaseScreen
 from tui.components.cases_panel import CasesPanel
 from tui.components.credits_panel import CreditsPanel
 from tui.components.exclusion_form import ExclusionForm
@@ -259,6 +260,16 @@ class SlawatchApp(App[int]):
             return
         month = self._selected_month(service)
         self.push_screen(ServiceScreen(service, month, self._fetch_detail, self.now))
+
+    def action_case_details(self) -> None:
+        main = self._main
+        cases = None if main is None else main.query_one(CasesPanel)
+        chosen = None if cases is None or cases.selected_case is None else cases.selected_case
+        case = None if cases is None or chosen is None else cases.case(chosen)
+        if case is None:
+            self.notify("Select a case first.", severity="warning")
+            return
+        self.push_screen(CaseScreen(case))
 
     def action_agents(self) -> None:
         self.push_screen(AgentsScreen(self._fetch_fleet, self.now))

@@ -28,7 +28,7 @@ from core.timeutil import YearMonth, from_minute, to_minute
 from core.tls import soonest
 from core.windows import weekly_windows
 from reads.fleet import Fleet, fleet
-from reads.reports import CaseView, case_view, month_inputs, recorded_down
+from reads.reports import CaseView, case_facts, case_view, month_inputs, recorded_down
 from store import ProbeState, Store, open_store
 from tui.days import day_cells
 from tui.months import MonthPass, by_service, live, skeleton_row
@@ -297,6 +297,7 @@ def _case_row(view: CaseView) -> CaseRow:
         responded_at=c.responded_at,
         was_priority=c.opened_priority if c.changes else None,
         escalation_level=c.escalation_level,
+        facts=case_facts(view),
     )
 
 

@@ -74,6 +74,7 @@ class CaseRow:
     responded_at: datetime | None
     was_priority: str | None = None  # the priority it was opened with, when changed since
     escalation_level: int = 1  # 1 help desk ... 4 third-party suppliers
+    facts: tuple[tuple[str, str], ...] = ()  # the case in detail (reads.reports.case_facts)
 
     @property
     def priority_label(self) -> str:

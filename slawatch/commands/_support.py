@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -128,9 +128,9 @@ def notes(*, coverage_low: bool, provisional: bool, not_recording: bool = False)
 
 def when(ts: datetime | None) -> str:
     """A UTC time for people: ``2026-10-03 14:05Z``."""
-    if ts is None:
-        return "-"
-    return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")
+    from core.timeutil import human_utc
+
+    return human_utc(ts)
 
 
 def plural(count: int, noun: str) -> str:

@@ -381,58 +381,11 @@ def render_cases(views: Sequence[CaseView]) -> str:
 
 def render_detail(view: CaseView, now: datetime) -> str:
     """``case show``: one case with its history, its deadline's reasoning and what the
-    contract asks of the customer."""
-    from core.cases import case_status
+    contract asks of the customer (``reads.reports.case_facts``)."""
+    from reads.reports import case_facts
 
-    c, d = view.case, view.deadline
-    lines = [
-        f"case {c.id} ({c.ref or 'no provider ref'}): {c.title}",
-        f"  service          {c.service}",
-        f"  status           {case_status(c)}",
-        f"  channel          {c.channel}",
-        f"  opened           {when(c.opened_at)}",
-    ]
-    if d is None:
-        lines.append("  response due     - (its priority is no longer in the contract)")
-    else:
-        late = " LATE" if view.response_breached else ""
-        lines.append(
-            f"  response due     {when(d.due)}{late} (priority {d.priority}, "
-            f"clock from {when(d.clock_from)})"
-        )
-    answered = when(c.responded_at)
-    if c.responded_at is None and c.resolved_at is not None:
-        answered = f"- (the resolution at {when(c.resolved_at)} counts as the answer)"
-    lines += [
-        f"  first response   {answered}",
-        f"  resolved         {when(c.resolved_at)}",
-        f"  follow-up clock  {view.follow_up_clock or '-'} (priority {c.priority})",
-        "  priority history",
-    ]
-    for p in c.priority_history:
-        why = p.reason or ("opened" if p.previous is None else "-")
-        lines.append(f"    {when(p.at)}  {p.priority:<10} {why}")
-    level = ESCALATION_LEVELS.get(c.escalation_level, "?")
-    lines.append(f"  escalation       level {c.escalation_level} ({level})")
-    for e in c.escalation_history()[1:]:
-        lines.append(f"    {when(e.at)}  level {e.level}")
-    if c.rca_requested_at is None:
-        rca = "not requested" + (" (the case is closed: too late)" if c.resolved_at else "")
-    else:
-        rca = f"requested {when(c.rca_requested_at)}, " + (
-            f"delivered {when(c.rca_delivered_at)}" if c.rca_delivered_at else "not delivered yet"
-        )
-    lines.append(f"  root cause       {rca}")
-    stops = "stops" if view.wait_stops_clock else "does not stop"
-    lines.append(
-        f"  customer waits   {len(c.waits)} (waiting {stops} the response clock: "
-        f"customer_wait_stops_clock = {str(view.wait_stops_clock).lower()})"
-    )
-    for w in c.waits:
-        lines.append(
-            f"    {when(w.start)} to {when(w.end) if w.end else 'still waiting'}  {w.reason}"
-        )
-    lines.append(f"  your obligation  {view.customer_obligation or 'none stated by the contract'}")
-    links = ", ".join(f"{when(from_minute(a))} to {when(from_minute(b))}" for a, b in c.links)
-    lines.append(f"  linked outages   {links or '-'}")
-    return "\n".join(lines)
+    c = view.case
+    lines = [f"case {c.id} ({c.ref or 'no provider ref'}): {c.title}"]
+    for label, text in case_facts(view):
+        lines.append(f"  {label:<16} {text}" if label else f"    {text}")
+    return "\n".join(line.rstrip() for line in lines)

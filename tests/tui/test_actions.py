@@ -16,6 +16,7 @@ from store.sqlite import SqliteStore
 from tests.tui.conftest import NOW, pinned
 from tui.app import SlawatchApp
 from tui.components.case_form import CaseForm
+from tui.components.case_screen import CaseScreen
 from tui.components.cases_panel import CasesPanel
 from tui.components.credits_panel import CreditsPanel
 from tui.components.exclusion_form import ExclusionForm
@@ -187,3 +188,15 @@ async def test_a_re_rated_and_escalated_case_shows_both(dash_config: Config) -> 
         await loaded(pilot, app)
         cases = app.screen.query_one(CasesPanel)
         assert f"{other}←{case.priority} L3" in row_text(cases, str(case.id))
+        cases.focus()
+        while cases.selected_case != case.id:
+            await pilot.press("down")
+        await pilot.press("enter")  # the case itself, not its service
+        await until(pilot, lambda: isinstance(app.screen, CaseScreen))
+        assert isinstance(app.screen, CaseScreen)
+        facts = dict(app.screen.case.facts)
+        assert facts["escalation"] == "level 3 (specialists locate the cause)"
+        assert "customer_wait_stops_clock = false" in facts["customer waits"]
+        assert any("re-rated" in text for label, text in app.screen.case.facts if not label)
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, CaseScreen))

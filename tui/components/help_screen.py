@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 KEYS = (
-    ("⏎ enter", "details of the selected service: day strip, outages, windows"),
+    ("⏎ enter", "details of the selected service (day strip, outages, windows) or case"),
     ("c", "open a support case (linked to the selected outage, if any)"),
     ("r", "record the first response to the selected case"),
     ("d", "mark the selected case resolved"),

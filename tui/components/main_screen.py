@@ -62,9 +62,13 @@ class MainScreen(Screen[None]):
         _subtitle(self.query_one("#credits-box"), _count(len(reportable), "to report"))
 
     @on(RowTable.RowChosen)
-    async def _row_chosen(self) -> None:
-        """Enter on a table row (the table takes the key before the screen does)."""
-        await self.app.run_action("details")
+    async def _row_chosen(self, event: RowTable.RowChosen) -> None:
+        """Enter on a table row (the table takes the key before the screen does): a
+        case's own detail, or its service's."""
+        if isinstance(event.table, CasesPanel):
+            await self.app.run_action("case_details")
+        else:
+            await self.app.run_action("details")
 
 
 def _count(n: int, what: str) -> str:
