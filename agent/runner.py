@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from agent.canary import Canary
+from agent.checkpoints import Checkpointer
 from agent.forwarder import Forwarder
 from agent.incidents import OutageTracker
 from agent.limits import MAX_INTERVAL, MAX_RETRIES, MIN_INTERVAL, check_probes
@@ -158,6 +159,14 @@ class Agent:
                 config.spool_path, config.storage_url, self.source, clock=clock, tick=tick
             )
         self._forwarding: asyncio.Task[None] | None = None
+        # [agent.checkpoint]: the signed heads sent out (a missing key is a ConfigError now).
+        self.checkpointer: Checkpointer | None = None
+        if config.agent.checkpoint is not None:
+            self.checkpointer = Checkpointer(
+                config, config.agent.checkpoint, self.source, clock=clock,
+                transport=notify_transport,
+            )  # fmt: skip
+        self._checkpointing: asyncio.Task[None] | None = None
         self.prober = Prober(
             transport=transport, ssl_context=ssl_context, clock=clock, agent_name=self.source
         )
@@ -216,6 +225,8 @@ class Agent:
             self._journaling = loop.create_task(self._journal_loop())
         self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
         self._scheduling = asyncio.get_running_loop().create_task(self.scheduler.start())
+        if self.checkpointer is not None:
+            self._checkpointing = loop.create_task(self.checkpointer.run(self._stopping))
         if self.forwarder is not None:
             self._forwarding = asyncio.get_running_loop().create_task(
                 self.forwarder.run(self._stopping)
@@ -287,6 +298,11 @@ class Agent:
                 if written:
                     await self._save_state()
         await self._stop_forwarding(deadline)
+        if self._checkpointing is not None:
+            self._checkpointing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpointing
+            self._checkpointing = None
         await self.notifications.aclose(grace=max(0.1, min(2.0, deadline - time.monotonic())))
         await self.prober.aclose()
         if self._own_sink and isinstance(self._sink, StoreSink):

@@ -164,6 +164,16 @@ class Notifier:
 
 
 @dataclass(frozen=True)
+class Checkpointing:
+    """``[agent.checkpoint]``: the signed heads the agent sends out (core/checkpoint.py)."""
+
+    webhook: str  # where each signed checkpoint is POSTed (an auditor's or the provider's)
+    key: Path  # absolute: the agent's Ed25519 private key (slawatch key init)
+    interval: timedelta = timedelta(hours=1)
+    timeout: timedelta = timedelta(seconds=10)
+
+
+@dataclass(frozen=True)
 class AgentSettings:
     name: str = "agent"  # the ``source`` of every minute this agent records
     canary: str | None = None  # tcp://host:port or dns:hostname; fails -> minute unknown
@@ -175,6 +185,7 @@ class AgentSettings:
     # PostgreSQL) reaches at most; older ones stay in the spool only, and are
     # forwarded again once the backlog is gone (docs/fleet-agent.md).
     spool_max_minutes: int = 7 * 24 * 60
+    checkpoint: Checkpointing | None = None  # off unless [agent.checkpoint] is written
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from core.config import (
     AgentSettings,
     Band,
     Calendar,
+    Checkpointing,
     Config,
     Contract,
     DayWindow,
@@ -132,7 +133,7 @@ def _parse(text: str, path: Path, display: str) -> Config:
         calendars=MappingProxyType(calendars),
         contracts=MappingProxyType(contracts),
         services=MappingProxyType(services),
-        agent=found.attempt(lambda: _agent(root), AgentSettings()),
+        agent=found.attempt(lambda: _agent(root, path), AgentSettings()),
         warnings=tuple(found.warnings),
         channels=found.channels,
         customer=found.attempt(lambda: _party(root, "customer"), None),
@@ -879,12 +880,21 @@ def _party(root: Table, which: str) -> Party | None:
 SPOOL_MIN_MINUTES = 10  # below that, a restart of PostgreSQL would already cost minutes
 
 
-def _agent(root: Table) -> AgentSettings:
+def _agent(root: Table, path: Path) -> AgentSettings:
     t = root.table("agent")
     if t is None:
         return AgentSettings()
     t.check_keys(
-        ("name", "canary", "notifier", "proxy", "tls_warn_days", "spool_max_minutes", "metrics")
+        (
+            "name",
+            "canary",
+            "notifier",
+            "proxy",
+            "tls_warn_days",
+            "spool_max_minutes",
+            "metrics",
+            "checkpoint",
+        )
     )
     canary = t.text("canary", None)
     if canary is not None:
@@ -903,7 +913,28 @@ def _agent(root: Table) -> AgentSettings:
         spool_max_minutes=t.integer(
             "spool_max_minutes", AgentSettings.spool_max_minutes, minimum=SPOOL_MIN_MINUTES
         ),
+        checkpoint=_checkpoint(t.table("checkpoint"), root, path),
     )
+
+
+def _checkpoint(t: Table | None, root: Table, path: Path) -> Checkpointing | None:
+    """``[agent.checkpoint]``: webhook (required), interval (at most 1h), key, timeout."""
+    if t is None:
+        return None
+    t.check_keys(("webhook", "interval", "key", "timeout"))
+    url: str = t.text("webhook").strip()
+    _check_url(t, "webhook", url, ("http://", "https://"))
+    interval = parse_timedelta(t.text("interval", "1h"), t.where("interval"))
+    if not timedelta(seconds=1) <= interval <= timedelta(hours=1):
+        raise t.error("interval", "must be from 1s to 1h (a checkpoint at least hourly)")
+    timeout = parse_timedelta(t.text("timeout", "10s"), t.where("timeout"))
+    raw_key = t.text("key", None)
+    if raw_key is None:
+        # The key `slawatch key init` makes by default: keys/agent.key beside the database.
+        key = _storage_path(root, path).parent / "keys" / "agent.key"
+    else:
+        key = (path.parent / Path(raw_key).expanduser()).absolute()
+    return Checkpointing(webhook=url, key=key, interval=interval, timeout=timeout)
 
 
 METRICS_DEFAULT = ("127.0.0.1", 9464)

@@ -43,6 +43,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "slawatch.commands.claim",
     "slawatch.commands.key",
     "slawatch.commands.store",
+    "slawatch.commands.checkpoint",
     "slawatch.commands.fleet",
     "slawatch.commands.config",
     "slawatch.commands.service",

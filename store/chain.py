@@ -359,6 +359,42 @@ class ChainStore(AuditStore):
         breaks.sort(key=lambda b: (b.service, b.source))
         return ChainSummary(len(ids_list), hours, tuple(breaks))
 
+    async def chain_heads(self, source: str | None = None) -> list[tuple[str, str, int, bytes]]:
+        """Each chain's latest seal: (service, source, hour, link); only ``source``'s when
+        given (what one agent vouches for in its checkpoints)."""
+        services = await self._names("services")
+        sources = await self._names("sources")
+        rows = await self._db.fetchall(
+            "SELECT s.service_id, s.source_id, s.hour, s.link FROM chain_seals s"
+            " JOIN (SELECT service_id, source_id, MAX(hour) AS hour FROM chain_seals"
+            " GROUP BY service_id, source_id) m ON m.service_id = s.service_id"
+            " AND m.source_id = s.source_id AND m.hour = s.hour"
+        )
+        heads = [
+            (services[int(a)], sources[int(b)], int(h), bytes(lk))
+            for a, b, h, lk in rows
+            if int(a) in services and int(b) in sources
+        ]
+        return sorted(h for h in heads if source is None or h[1] == source)
+
+    async def chain_links(
+        self, wanted: Iterable[tuple[str, str, int]]
+    ) -> dict[tuple[str, str, int], bytes]:
+        """The link stored at each (service, source, hour) asked for (absent: no seal)."""
+        service_ids = {n: i for i, n in (await self._names("services")).items()}
+        source_ids = {n: i for i, n in (await self._names("sources")).items()}
+        out: dict[tuple[str, str, int], bytes] = {}
+        for service, source, hour in wanted:
+            if service not in service_ids or source not in source_ids:
+                continue
+            rows = await self._db.fetchall(
+                "SELECT link FROM chain_seals WHERE service_id = ? AND source_id = ? AND hour = ?",
+                (service_ids[service], source_ids[source], hour),
+            )
+            if rows:
+                out[(service, source, hour)] = bytes(rows[0][0])
+        return out
+
     async def verify_chains(self) -> chain.Break | None:
         """The first broken link in the database (by service, source), or None."""
         summary = await self.check_chains()

@@ -155,3 +155,30 @@ async def test_extend_with_known_blocks_seals_like_the_row_scan(open_db: OpenDb)
         after = await _seals(store)
         assert after[0] == before[0] and after[1] != before[1]
         assert await store.verify_chains() is None
+
+
+async def test_chain_heads_and_links_for_checkpoints(open_db: OpenDb) -> None:
+    """Each chain's latest seal (what a checkpoint vouches for), on both backends."""
+    async with await open_db() as store:
+        assert await store.chain_heads() == []
+        await store.record_minutes(rows(BASE, 150))  # hours 0, 1, 2 of "agent"
+        await store.record_minutes(rows(BASE, 30, source="other"))  # hour 0 of "other"
+        seals = dict(await _seals_of(store))
+        heads = await store.chain_heads()
+        assert [(s, src, h) for s, src, h, _ in heads] == [
+            ("svc", "agent", BASE // 60 + 2),
+            ("svc", "other", BASE // 60),
+        ]
+        assert heads[0][3] == seals[("agent", BASE // 60 + 2)]
+        assert await store.chain_heads("other") == [heads[1]]
+        wanted = [("svc", "agent", BASE // 60 + 1), ("svc", "agent", BASE // 60 + 9),
+                  ("nope", "agent", BASE // 60)]  # fmt: skip
+        links = await store.chain_links(wanted)
+        assert links == {("svc", "agent", BASE // 60 + 1): seals[("agent", BASE // 60 + 1)]}
+
+
+async def _seals_of(store: Store) -> list[tuple[tuple[str, int], bytes]]:
+    found = await store._db.fetchall(
+        "SELECT s.name, c.hour, c.link FROM chain_seals c JOIN sources s ON s.id = c.source_id"
+    )
+    return [((str(n), int(h)), bytes(lk)) for n, h, lk in found]

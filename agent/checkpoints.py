@@ -1,0 +1,113 @@
+"""The agent's checkpoints: its heads, signed and sent out as they are made.
+
+With ``[agent.checkpoint]`` the agent, every ``interval`` (at most an hour),
+reads the store it records into, signs the audit trail's tree head and the
+latest link of each of its own chains (``core.checkpoint``) with its key, and
+POSTs the note to the webhook an auditor (or the provider) keeps. Whoever holds
+those notes can later show that a history was rewritten: ``slawatch checkpoint
+verify``. A send that fails is logged in one line and tried again at the next
+interval; probing never waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from agent.probe import user_agent
+from core import checkpoint
+from core.config import Checkpointing, Config
+from core.errors import ConfigError
+from store import open_store
+
+log = logging.getLogger("slawatch.agent")
+Clock = Callable[[], datetime]
+
+
+def load_key(path: Path, where: str) -> Ed25519PrivateKey:
+    """The agent's Ed25519 private key (PEM, as ``slawatch key init`` writes it)."""
+    try:
+        key = load_pem_private_key(path.read_bytes(), password=None)
+    except OSError as exc:
+        raise ConfigError(where, f"cannot read the key {path}: {exc.strerror}") from None
+    except ValueError:
+        raise ConfigError(where, f"{path} is not a PEM private key") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ConfigError(where, f"{path} is not an Ed25519 key")
+    return key
+
+
+async def make_note(config: Config, source: str, key: Ed25519PrivateKey, clock: Clock) -> str:
+    """The signed checkpoint of ``source``'s chains and the audit trail, as of now."""
+    async with await open_store(config, readonly=True) as store:
+        leaves = await store.audit_leaves()
+        heads = [checkpoint.Head(*h) for h in await store.chain_heads(source)]
+    made = checkpoint.make(source, leaves, heads, clock())
+    return checkpoint.sign(made, source, key)
+
+
+class Checkpointer:
+    """Makes and sends a checkpoint every ``settings.interval`` until stopped."""
+
+    def __init__(
+        self,
+        config: Config,
+        settings: Checkpointing,
+        source: str,
+        *,
+        clock: Clock,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.config = config
+        self.settings = settings
+        self.source = source
+        self.key = load_key(settings.key, f"{config.path}: agent.checkpoint.key")
+        self._clock = clock
+        self._transport = transport
+        self.sent = 0
+
+    async def send_once(self) -> bool:
+        """Make one checkpoint and POST it; True when the webhook took it (2xx)."""
+        try:
+            note = await make_note(self.config, self.source, self.key, self._clock)
+        except Exception as exc:
+            log.warning("checkpoint: cannot read the store: %s", exc)
+            return False
+        headers = {
+            "Content-Type": "text/plain; charset=utf-8",
+            "User-Agent": user_agent(self.source),
+        }
+        try:
+            async with httpx.AsyncClient(
+                transport=self._transport, timeout=self.settings.timeout.total_seconds()
+            ) as client:
+                answer = await client.post(self.settings.webhook, content=note, headers=headers)
+        except httpx.HTTPError as exc:
+            log.warning("checkpoint: not sent to %s: %s", self.settings.webhook, exc)
+            return False
+        if not answer.is_success:
+            log.warning(
+                "checkpoint: %s answered %d; sent again at the next interval",
+                self.settings.webhook,
+                answer.status_code,
+            )
+            return False
+        self.sent += 1
+        log.info("checkpoint: sent to %s", self.settings.webhook)
+        return True
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """One checkpoint now, then one every interval, until ``stopping`` is set."""
+        interval = self.settings.interval.total_seconds()
+        while not stopping.is_set():
+            await self.send_once()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), interval)

@@ -1,0 +1,215 @@
+"""Checkpoints held by someone else (issue 15 item 5): a rewritten history contradicts them.
+
+A real agent process sends its signed heads to a webhook on loopback (the
+auditor's); the history is then rewritten behind slawatch's back in a way the
+store's own checks accept (chains deleted and re-sealed from genesis by a
+fresh import): ``store verify`` still says OK, ``checkpoint verify`` with the
+notes the auditor holds says where the history changed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from core import checkpoint, merkle
+from core.errors import InputError
+from tests import configs
+from tests.cli.common import assert_user_error
+from tests.loopback import QuietHandler, serve
+
+if TYPE_CHECKING:
+    from tests.conftest import RunCli
+
+REPO = Path(__file__).resolve().parents[2]
+AT = datetime(2026, 12, 6, 21, 0, tzinfo=UTC)
+
+
+def _head(
+    service: str = "portal", hour: int = 498_000, link: bytes = b"\1" * 32
+) -> checkpoint.Head:
+    return checkpoint.Head(service, "paris 1", hour, link)
+
+
+def test_a_note_round_trips_and_a_changed_byte_breaks_its_signature() -> None:
+    key = Ed25519PrivateKey.generate()
+    leaves = [merkle.leaf_hash(b"entry %d" % i) for i in range(5)]
+    made = checkpoint.make("paris 1", leaves, [_head("web shop"), _head()], AT)
+    note = checkpoint.sign(made, "paris-1", key)
+    assert note.startswith("slawatch/paris 1\n5\n")
+    assert "chain web%20shop paris%201 498000 " in note  # names cannot split a line
+    signed = checkpoint.open_note(note, "n.txt", [Ed25519PrivateKey.generate().public_key(),
+                                                  key.public_key()])  # fmt: skip
+    assert signed.signer == "paris-1"
+    assert signed.checkpoint == made
+    assert [h.service for h in signed.checkpoint.heads] == ["portal", "web shop"]
+    forged = note.replace("\n5\n", "\n4\n", 1)
+    with pytest.raises(InputError, match="does not hold"):
+        checkpoint.open_note(forged, "n.txt", [key.public_key()])
+    with pytest.raises(InputError, match="none of the keys"):
+        checkpoint.open_note(note, "n.txt", [Ed25519PrivateKey.generate().public_key()])
+    with pytest.raises(InputError, match="not a slawatch checkpoint"):
+        checkpoint.open_note("hello\n\n— x AAAA\n", "n.txt", [key.public_key()])
+
+
+def test_an_append_only_history_agrees_and_a_rewritten_one_is_named() -> None:
+    leaves = [merkle.leaf_hash(b"entry %d" % i) for i in range(5)]
+    held = checkpoint.make("a", leaves[:3], [_head()], AT)
+    links = {("portal", "paris 1", 498_000): b"\1" * 32}
+    assert checkpoint.contradictions(held, leaves, links) == []  # the trail only grew
+    edited = [*leaves[:1], merkle.leaf_hash(b"other"), *leaves[2:]]
+    (c,) = checkpoint.contradictions(held, edited, links)
+    assert c.where == "audit trail" and "first 3 entries" in c.what
+    (c,) = checkpoint.contradictions(held, leaves[:2], links)
+    assert "fewer than the 3" in c.what
+    (c,) = checkpoint.contradictions(held, leaves, {("portal", "paris 1", 498_000): b"\2" * 32})
+    assert c.where == "chain portal/paris 1" and "rewritten at or before" in c.what
+    (c,) = checkpoint.contradictions(held, leaves, {})
+    assert "is gone" in c.what
+
+
+class _Receiver(QuietHandler):
+    """The auditor's webhook: keeps every note POSTed to it."""
+
+    notes: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        type(self).notes.append(body.decode())
+        self.answer(204, b"")
+
+
+@pytest.fixture
+def auditor() -> Iterator[tuple[int, list[str]]]:
+    notes: list[str] = []
+    handler = type("Receiver", (_Receiver,), {"notes": notes})
+    with serve(handler) as port:
+        yield port, notes
+
+
+def test_an_agent_sends_signed_heads_that_a_rewrite_contradicts(
+    tmp_path: Path, run_cli: RunCli, http_port: int, auditor: tuple[int, list[str]]
+) -> None:
+    port, notes = auditor
+    config = tmp_path / "config.toml"
+    config.write_text(
+        configs.toml(
+            storage="s.db",
+            agent=configs.agent(
+                "paris-1",
+                checkpoint={"webhook": f"http://127.0.0.1:{port}/heads", "interval": "1s"},
+            ),
+            contracts=[configs.contract("std")],
+            services=[configs.service("portal", probe=configs.probe(
+                f"http://127.0.0.1:{http_port}/health", interval="5s", timeout="2s", retries=0))],
+        ),
+        encoding="utf-8",
+    )  # fmt: skip
+    cfg = ("--config", config)
+    # No key yet: the agent refuses to start, naming the key (exit 2).
+    missing = run_cli(*cfg, "agent", "--once")
+    assert missing.returncode == 2 and "agent.checkpoint.key" in missing.stderr, missing.stderr
+    assert run_cli(*cfg, "key", "init").returncode == 0
+    pub = tmp_path / "keys" / "agent.key.pub"
+    # Minutes of two hours, recorded earlier, so the agent's first note has chains to vouch for.
+    (tmp_path / "m.csv").write_text(
+        "service,minute,status\nportal,2026-11-02T10:00:00Z,up\n"
+        "portal,2026-11-02T10:01:00Z,down\nportal,2026-11-02T11:05:00Z,up\n",
+        encoding="utf-8",
+    )
+    assert (
+        run_cli(*cfg, "import", "minutes", tmp_path / "m.csv", "--source", "paris-1").returncode
+        == 0
+    )
+
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "slawatch", *map(str, cfg), "agent"],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(notes) < 2 and time.monotonic() < deadline and agent.poll() is None:
+            time.sleep(0.1)
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        _, err = agent.communicate(timeout=30)
+    assert agent.returncode == 0, err
+    assert len(notes) >= 2, err  # one at start, one a second later
+    held = []
+    for n, note in enumerate(notes):
+        path = tmp_path / f"heads-{n}.txt"
+        path.write_text(note, encoding="utf-8")
+        held.append(path)
+    assert "chain portal paris-1 " in notes[0]
+
+    ok = run_cli(*cfg, "checkpoint", "verify", "--key", pub, *held)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert ok.stdout.count(": OK\n") == len(held)
+
+    # The customer rewrites the history: the down minute becomes up, every chain is
+    # re-sealed from its genesis by a fresh import. The store's own checks hold...
+    with sqlite3.connect(tmp_path / "s.db") as db:
+        db.execute("DELETE FROM minute_blocks")
+        db.execute("DELETE FROM minute_errors")
+        db.execute("DELETE FROM chain_seals")
+    (tmp_path / "m2.csv").write_text(
+        "service,minute,status\nportal,2026-11-02T10:00:00Z,up\n"
+        "portal,2026-11-02T10:01:00Z,up\nportal,2026-11-02T11:05:00Z,up\n",
+        encoding="utf-8",
+    )
+    assert (
+        run_cli(*cfg, "import", "minutes", tmp_path / "m2.csv", "--source", "paris-1").returncode
+        == 0
+    )
+    assert run_cli(*cfg, "store", "verify").returncode == 0
+    # ... but the notes the auditor holds do not.
+    bad = run_cli(*cfg, "checkpoint", "verify", "--key", pub, *held)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "CONTRADICTED" in bad.stdout
+    assert "chain portal/paris-1: " in bad.stdout
+
+
+def test_checkpoint_commands_refuse_bad_input_in_one_line(tmp_path: Path, run_cli: RunCli) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        configs.toml(storage="s.db", contracts=[configs.contract("std")],
+                     services=[configs.service("portal")]),
+        encoding="utf-8",
+    )  # fmt: skip
+    cfg = ("--config", config)
+    assert run_cli(*cfg, "key", "init").returncode == 0
+    pub = tmp_path / "keys" / "agent.key.pub"
+    made = run_cli(*cfg, "checkpoint", "make")
+    assert made.returncode == 0 and made.stdout.startswith("slawatch/agent\n0\n"), made.stderr
+    note = tmp_path / "n.txt"
+    note.write_text(made.stdout.replace("\n0\n", "\n1\n", 1), encoding="utf-8")
+    assert_user_error(run_cli(*cfg, "checkpoint", "verify", "--key", pub, note), "does not hold")
+    note.write_text("garbage", encoding="utf-8")
+    assert_user_error(run_cli(*cfg, "checkpoint", "verify", "--key", pub, note), "n.txt")
+    assert_user_error(
+        run_cli(*cfg, "checkpoint", "verify", "--key", pub, tmp_path / "nope.txt"), "nope.txt"
+    )
+    assert_user_error(run_cli(*cfg, "checkpoint", "make", "--send"), "--send")
+    assert_user_error(run_cli(*cfg, "checkpoint", "make", "--key", tmp_path / "nokey"), "nokey")
+    # [agent.checkpoint] is checked like every key: a webhook is required, interval <= 1h.
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + '\n[agent]\n[agent.checkpoint]\nwebhook = "http://127.0.0.1:9/h"\ninterval = "2h"\n',
+        encoding="utf-8",
+    )
+    assert_user_error(run_cli(*cfg, "config", "check"), "agent.checkpoint.interval")
