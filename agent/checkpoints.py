@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -30,6 +31,14 @@ from store import open_store
 
 log = logging.getLogger("slawatch.agent")
 Clock = Callable[[], datetime]
+
+
+def default_key(agent: str, env: Mapping[str, str]) -> Path:
+    """Where ``slawatch key init`` puts an agent's key (``slawatch.signing``'s rule):
+    ``$XDG_CONFIG_HOME/slawatch/keys/AGENT.key``, ``~/.config`` when unset."""
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in agent).lstrip(".")
+    return Path(base).expanduser().absolute() / "slawatch" / "keys" / f"{safe or 'agent'}.key"
 
 
 def load_key(path: Path, where: str) -> Ed25519PrivateKey:
@@ -69,7 +78,8 @@ class Checkpointer:
         self.config = config
         self.settings = settings
         self.source = source
-        self.key = load_key(settings.key, f"{config.path}: agent.checkpoint.key")
+        path = settings.key or default_key(source, os.environ)
+        self.key = load_key(path, f"{config.path}: agent.checkpoint.key")
         self._clock = clock
         self._transport = transport
         self.sent = 0

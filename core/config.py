@@ -168,7 +168,7 @@ class Checkpointing:
     """``[agent.checkpoint]``: the signed heads the agent sends out (core/checkpoint.py)."""
 
     webhook: str  # where each signed checkpoint is POSTed (an auditor's or the provider's)
-    key: Path  # absolute: the agent's Ed25519 private key (slawatch key init)
+    key: Path | None = None  # absolute; None: where ``slawatch key init`` puts the agent's key
     interval: timedelta = timedelta(hours=1)
     timeout: timedelta = timedelta(seconds=10)
 

@@ -913,11 +913,11 @@ def _agent(root: Table, path: Path) -> AgentSettings:
         spool_max_minutes=t.integer(
             "spool_max_minutes", AgentSettings.spool_max_minutes, minimum=SPOOL_MIN_MINUTES
         ),
-        checkpoint=_checkpoint(t.table("checkpoint"), root, path),
+        checkpoint=_checkpoint(t.table("checkpoint"), path),
     )
 
 
-def _checkpoint(t: Table | None, root: Table, path: Path) -> Checkpointing | None:
+def _checkpoint(t: Table | None, path: Path) -> Checkpointing | None:
     """``[agent.checkpoint]``: webhook (required), interval (at most 1h), key, timeout."""
     if t is None:
         return None
@@ -929,11 +929,7 @@ def _checkpoint(t: Table | None, root: Table, path: Path) -> Checkpointing | Non
         raise t.error("interval", "must be from 1s to 1h (a checkpoint at least hourly)")
     timeout = parse_timedelta(t.text("timeout", "10s"), t.where("timeout"))
     raw_key = t.text("key", None)
-    if raw_key is None:
-        # The key `slawatch key init` makes by default: keys/agent.key beside the database.
-        key = _storage_path(root, path).parent / "keys" / "agent.key"
-    else:
-        key = (path.parent / Path(raw_key).expanduser()).absolute()
+    key = None if raw_key is None else (path.parent / Path(raw_key).expanduser()).absolute()
     return Checkpointing(webhook=url, key=key, interval=interval, timeout=timeout)
 
 

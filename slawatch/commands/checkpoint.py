@@ -58,22 +58,22 @@ def register(sub: Subparsers) -> None:
 
 
 def _make(args: argparse.Namespace, ctx: Context) -> int:
-    from agent.checkpoints import Checkpointer, load_key, make_note
+    from agent.checkpoints import Checkpointer, make_note
     from core.errors import InputError
-    from slawatch.commands.key import default_key_path
+    from slawatch.signing import default_key_path, load_private
 
     config = ctx.config
     settings = config.agent.checkpoint
     if args.send and settings is None:
         raise InputError("--send", "the config has no [agent.checkpoint] webhook to send to")
+    name = args.name or config.agent.name
     if args.key:
         key_path = Path(args.key).expanduser().absolute()
-    elif settings is not None:
+    elif settings is not None and settings.key is not None:
         key_path = settings.key
     else:
-        key_path = default_key_path(ctx)
-    key = load_key(key_path, "--key")
-    name = args.name or config.agent.name
+        key_path = default_key_path(name)
+    key = load_private(key_path)
     note = run(make_note(config, name, key, ctx.now))
     if args.out:
         try:

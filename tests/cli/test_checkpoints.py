@@ -105,10 +105,14 @@ def test_an_agent_sends_signed_heads_that_a_rewrite_contradicts(
     config = tmp_path / "config.toml"
     config.write_text(
         configs.toml(
-            storage="s.db",
+            storage="data/s.db",
             agent=configs.agent(
                 "paris-1",
-                checkpoint={"webhook": f"http://127.0.0.1:{port}/heads", "interval": "1s"},
+                checkpoint={
+                    "webhook": f"http://127.0.0.1:{port}/heads",
+                    "interval": "1s",
+                    "key": "keys/paris-1.key",  # outside the database's folder
+                },
             ),
             contracts=[configs.contract("std")],
             services=[configs.service("portal", probe=configs.probe(
@@ -120,8 +124,9 @@ def test_an_agent_sends_signed_heads_that_a_rewrite_contradicts(
     # No key yet: the agent refuses to start, naming the key (exit 2).
     missing = run_cli(*cfg, "agent", "--once")
     assert missing.returncode == 2 and "agent.checkpoint.key" in missing.stderr, missing.stderr
-    assert run_cli(*cfg, "key", "init").returncode == 0
-    pub = tmp_path / "keys" / "agent.key.pub"
+    key = tmp_path / "keys" / "paris-1.key"
+    assert run_cli(*cfg, "key", "init", "--out", key).returncode == 0
+    pub = tmp_path / "keys" / "paris-1.key.pub"
     # Minutes of two hours, recorded earlier, so the agent's first note has chains to vouch for.
     (tmp_path / "m.csv").write_text(
         "service,minute,status\nportal,2026-11-02T10:00:00Z,up\n"
@@ -163,7 +168,7 @@ def test_an_agent_sends_signed_heads_that_a_rewrite_contradicts(
 
     # The customer rewrites the history: the down minute becomes up, every chain is
     # re-sealed from its genesis by a fresh import. The store's own checks hold...
-    with sqlite3.connect(tmp_path / "s.db") as db:
+    with sqlite3.connect(tmp_path / "data" / "s.db") as db:
         db.execute("DELETE FROM minute_blocks")
         db.execute("DELETE FROM minute_errors")
         db.execute("DELETE FROM chain_seals")
@@ -187,14 +192,15 @@ def test_an_agent_sends_signed_heads_that_a_rewrite_contradicts(
 def test_checkpoint_commands_refuse_bad_input_in_one_line(tmp_path: Path, run_cli: RunCli) -> None:
     config = tmp_path / "config.toml"
     config.write_text(
-        configs.toml(storage="s.db", contracts=[configs.contract("std")],
+        configs.toml(storage="data/s.db", contracts=[configs.contract("std")],
                      services=[configs.service("portal")]),
         encoding="utf-8",
     )  # fmt: skip
     cfg = ("--config", config)
-    assert run_cli(*cfg, "key", "init").returncode == 0
-    pub = tmp_path / "keys" / "agent.key.pub"
-    made = run_cli(*cfg, "checkpoint", "make")
+    xdg = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}  # where key init puts the agent's key
+    assert run_cli(*cfg, "key", "init", env=xdg).returncode == 0
+    pub = tmp_path / "xdg" / "slawatch" / "keys" / "agent.key.pub"
+    made = run_cli(*cfg, "checkpoint", "make", env=xdg)
     assert made.returncode == 0 and made.stdout.startswith("slawatch/agent\n0\n"), made.stderr
     note = tmp_path / "n.txt"
     note.write_text(made.stdout.replace("\n0\n", "\n1\n", 1), encoding="utf-8")
