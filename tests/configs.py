@@ -95,11 +95,13 @@ def toml(
     calendars: Iterable[Table] = (),
     contracts: Iterable[Table] = (),
     services: Iterable[Table] = (),
+    **tables: Mapping[str, Any],
 ) -> str:
     """config.toml text holding the given sections, in the loader's order.
 
     ``storage`` is ``[storage] path``, ``url`` and ``spool`` its fleet-mode keys
-    (a ``Path`` is written with forward slashes).
+    (a ``Path`` is written with forward slashes); any other keyword is a table of
+    its own name (``customer={...}`` is ``[customer]``).
     """
     lines: list[str] = []
     place = {"path": storage, "url": url, "spool": spool}
@@ -107,6 +109,8 @@ def toml(
         _table("[storage]", "storage", {k: v for k, v in place.items() if v is not None}, lines)
     if agent is not None:
         _table("[agent]", "agent", agent, lines)
+    for key, table in tables.items():
+        _table(f"[{key}]", key, table, lines)
     for key, items in (("calendar", calendars), ("contract", contracts), ("service", services)):
         for item in items:
             _table(f"[[{key}]]", key, item, lines)

@@ -23,24 +23,16 @@ from core.configfile import load_config
 from core.outages import build_outages, run_table
 from core.status import DEGRADED, DOWN, UNKNOWN, UP
 from core.timeutil import from_minute, to_minute
+from tests import configs
 from tests.conftest import write_config
 
 ORIGIN = to_minute(datetime(2026, 10, 14, 12, 0, tzinfo=UTC))
 
-CONFIG = """
-[storage]
-path = "x.db"
-
-[[contract]]
-name = "std"
-
-[[service]]
-name = "portal"
-contract = "std"
-monthly_fee = "100.00"
-[service.probe]
-url = "http://127.0.0.1:9/"
-"""
+CONFIG = configs.toml(
+    storage="x.db",
+    contracts=[configs.contract()],
+    services=[configs.service(monthly_fee="100.00", probe="http://127.0.0.1:9/")],
+)
 
 D, U, G, Q, N = DOWN, UP, DEGRADED, UNKNOWN, None  # N: no verdict at all for that minute
 

@@ -26,40 +26,35 @@ from typing import Any
 
 import pytest
 
+from tests import configs
 from tests.conftest import run_cli, write_config
 
 OCT = datetime(2026, 10, 1, tzinfo=UTC)
 NOV = datetime(2026, 11, 1, tzinfo=UTC)
 NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
-CONFIG = """
-[storage]
-path = "data/slawatch.db"
-
-[[contract]]
-name = "saas-standard"
-profile = "saas-standard"
-
-[[service]]
-name = "portal"
-contract = "saas-standard"
-monthly_fee = "1000.00"
-currency = "EUR"
-[[service.maintenance]]
-day = "sat"
-from = "22:00"
-to = "04:00"
-
-[customer]
-name = "Acme Retail SAS"
-contact = "Jeanne Martin, Finance"
-apply_credit = "as a credit note against the next invoice"
-
-[provider]
-name = "PortalHost Ltd"
-email = "billing@portalhost.example"
-contract_ref = "MSA-2024-117"
-"""
+CONFIG = configs.toml(
+    storage="data/slawatch.db",
+    contracts=[configs.contract("saas-standard", profile="saas-standard")],
+    services=[
+        configs.service(
+            "portal",
+            "saas-standard",
+            currency="EUR",
+            maintenance=[configs.weekly("sat", "22:00", "04:00")],
+        )
+    ],
+    customer={
+        "name": "Acme Retail SAS",
+        "contact": "Jeanne Martin, Finance",
+        "apply_credit": "as a credit note against the next invoice",
+    },
+    provider={
+        "name": "PortalHost Ltd",
+        "email": "billing@portalhost.example",
+        "contract_ref": "MSA-2024-117",
+    },
+)
 
 
 def _span(a: datetime, b: datetime) -> Iterator[datetime]:

@@ -14,21 +14,14 @@ from slawatch import claims
 from slawatch.commands._support import run
 from store.rows import MinuteRow
 from store.sqlite import SqliteStore
+from tests import configs
 from tests.conftest import write_config
 
-CONFIG = """
-[storage]
-path = "edge.db"
-
-[[contract]]
-name = "india"
-timezone = "Asia/Kolkata"
-
-[[service]]
-name = "api"
-contract = "india"
-monthly_fee = "500.00"
-"""
+CONFIG = configs.toml(
+    storage="edge.db",
+    contracts=[configs.contract("india", timezone="Asia/Kolkata")],
+    services=[configs.service("api", "india", "500.00")],
+)
 START = to_minute(datetime(2026, 9, 30, 12, tzinfo=UTC))
 OUTAGE = (
     to_minute(datetime(2026, 9, 30, 18, tzinfo=UTC)),
@@ -92,22 +85,11 @@ def test_half_hour_zone_and_an_outage_from_the_previous_month(tmp_path: Path) ->
     assert failed == {"chain probe-2"}
 
 
-MAINTENANCE_CONFIG = """
-[storage]
-path = "maint.db"
-
-[[contract]]
-name = "std"
-
-[[service]]
-name = "portal"
-contract = "std"
-monthly_fee = "1000.00"
-[[service.maintenance]]
-day = "sat"
-from = "22:00"
-to = "04:00"
-"""
+MAINTENANCE_CONFIG = configs.toml(
+    storage="maint.db",
+    contracts=[configs.contract()],
+    services=[configs.service(maintenance=[configs.weekly("sat", "22:00", "04:00")])],
+)
 
 
 def test_a_failure_that_began_in_maintenance_verifies(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from core.status import DOWN, UP
 from core.timeutil import YearMonth, from_minute, to_minute
 from reads.reports import MonthInputs, month_inputs, month_report
 from store import MinuteRow, Store, open_store
+from tests import configs
 from tests.conftest import write_config
 
 T = TypeVar("T")
@@ -26,18 +27,9 @@ START = to_minute(datetime(2026, 10, 1, tzinfo=UTC))
 END = to_minute(datetime(2026, 11, 1, tzinfo=UTC))
 DAY = 1440
 
-CONFIG = """
-[storage]
-path = "reads.db"
-
-[[contract]]
-name = "std"
-
-[[service]]
-name = "portal"
-contract = "std"
-monthly_fee = "1000.00"
-"""
+CONFIG = configs.toml(
+    storage="reads.db", contracts=[configs.contract()], services=[configs.service()]
+)
 
 
 def _rows(source: str, lo: int, hi: int, status: int) -> list[MinuteRow]:

@@ -18,6 +18,7 @@ from core.config import Config
 from core.configfile import load_config
 from core.status import DOWN, UP
 from store import ProbeState, open_store
+from tests import configs
 from tests.conftest import write_config
 from tests.tui.conftest import NOW, pinned
 from tests.tui.test_actions import loaded, row_text, until
@@ -29,34 +30,22 @@ from tui.components.title_bar import TitleBar
 from tui.months import skeleton_row
 from tui.palette import Palette
 
-SERVICE = """
-[[service]]
-name = "{name}"
-contract = "std"
-monthly_fee = "100.00"
-[service.probe]
-url = "https://127.0.0.1:9/"
-{extra}
-"""
-
-CONFIG = """
-[storage]
-path = "certs.db"
-
-[agent]
-tls_warn_days = 14
-
-[[contract]]
-name = "std"
-""" + "".join(
-    SERVICE.format(name=name, extra=extra)
-    for name, extra in (
-        ("shop", ""),  # 5 days left: warns under the agent's 14
-        ("api", ""),  # 40 days left: quiet
-        ("docs", "tls_warn_days = 60"),  # 40 days left, but its own threshold is 60
-        ("old", ""),  # expired yesterday (and down with tls, which its error column says)
-        ("plain", ""),  # no certificate recorded
-    )
+CONFIG = configs.toml(
+    storage="certs.db",
+    agent={"tls_warn_days": 14},
+    contracts=[configs.contract()],
+    services=[
+        configs.service(
+            name, monthly_fee="100.00", probe=configs.probe("https://127.0.0.1:9/", **own)
+        )
+        for name, own in (
+            ("shop", {}),  # 5 days left: warns under the agent's 14
+            ("api", {}),  # 40 days left: quiet
+            ("docs", {"tls_warn_days": 60}),  # 40 days left, but its own threshold is 60
+            ("old", {}),  # expired yesterday (and down with tls, which its error column says)
+            ("plain", {}),  # no certificate recorded
+        )
+    ],
 )
 
 EXPIRIES = {

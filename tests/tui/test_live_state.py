@@ -18,27 +18,23 @@ from core.configfile import load_config
 from core.status import DEGRADED, DOWN, UP
 from reads.reports import overview
 from store import ProbeState, open_store
+from tests import configs
 from tests.conftest import write_config
 from tui.source import StoreSource
 
 NOW = datetime(2026, 10, 14, 12, 0, tzinfo=UTC)
 
-CONFIG = """
-[storage]
-path = "live.db"
-
-[[contract]]
-name = "std"
-
-[[service]]
-name = "portal"
-contract = "std"
-monthly_fee = "100.00"
-[service.probe]
-url = "http://127.0.0.1:9/"
-interval = "10s"
-timeout = "5s"
-"""
+CONFIG = configs.toml(
+    storage="live.db",
+    contracts=[configs.contract()],
+    services=[
+        configs.service(
+            "portal",
+            monthly_fee="100.00",
+            probe=configs.probe("http://127.0.0.1:9/", interval="10s", timeout="5s"),
+        )
+    ],
+)
 
 
 def _probe(source: str, seconds_ago: int, status: int, latency: int | None) -> ProbeState:
