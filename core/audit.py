@@ -15,6 +15,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -67,3 +68,45 @@ class AuditEntry:
         if self.service != service or self.span is None:
             return False
         return self.span[0] < end and self.span[1] > start
+
+
+@dataclass(frozen=True)
+class AuditProof:
+    """The audit entries a claim bundle carries, each with its RFC 9162 inclusion
+    proof in the store's trail as it stood at the export (``tree_size`` entries,
+    tree head ``head``): a verifier re-hashes each entry and checks it is in that
+    tree, so an entry edited in the bundle, or one that was never in the trail,
+    is caught. Entries are JSON objects as ``AuditEntry.to_json`` wrote them."""
+
+    tree_size: int
+    head: bytes
+    entries: tuple[tuple[dict[str, Any], tuple[bytes, ...]], ...]  # (entry, proof)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tree_size": self.tree_size,
+            "head": self.head.hex(),
+            "entries": [
+                {**entry, "proof": [p.hex() for p in proof]} for entry, proof in self.entries
+            ],
+        }
+
+
+def audit_proof(entries: Sequence[AuditEntry], leaves: Sequence[bytes]) -> AuditProof:
+    """``entries`` (a few of the trail) with their inclusion proofs in the tree of ``leaves``."""
+    return AuditProof(
+        tree_size=len(leaves),
+        head=merkle.root(leaves),
+        entries=tuple(
+            (e.to_json(), tuple(merkle.inclusion_proof(e.seq - 1, leaves))) for e in entries
+        ),
+    )
+
+
+def entry_included(entry: dict[str, Any], proof: Sequence[bytes], size: int, head: bytes) -> bool:
+    """Is this entry (as JSON) at its ``seq`` in the tree of ``size`` leaves with ``head``?"""
+    seq = entry.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        return False
+    leaf = merkle.leaf_hash(canonical_json(entry).encode("ascii"))
+    return merkle.verify_inclusion(seq - 1, size, leaf, proof, head)

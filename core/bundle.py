@@ -21,6 +21,11 @@ A bundle (``"format": "slawatch-claim", "version": 1``) is a JSON object with:
 - ``tzdata``: the IANA tz database version the month was computed with;
 - ``parties``: the ``[customer]`` and ``[provider]`` of the exporting config
   (each null when not configured), named by the claim letter;
+- optionally ``audit``: the audit trail's entries touching this service and
+  span (corrections: windows added or removed, replaced minutes, case edits,
+  settlements), each with its RFC 9162 inclusion proof in the trail of
+  ``tree_size`` entries with tree head ``head`` (``core.audit.AuditProof``);
+  left out when there are none;
 - optionally ``signature`` (added by ``slawatch.signing``).
 
 Version 2 (this one) signs RFC 8785 canonical JSON and carries one minute of
@@ -45,6 +50,7 @@ from zoneinfo import ZoneInfo
 import rfc8785
 
 from core import chain
+from core.audit import AuditProof
 from core.cases import Case
 from core.chain import HourRecord, SourceRecords
 from core.claim import Check, Claim, record_hours
@@ -212,6 +218,8 @@ def to_document(claim: Claim) -> dict[str, Any]:
             "customer": _party_json(claim.customer),
             "provider": _party_json(claim.provider),
         },
+        # Only when the trail holds corrections of this span: other bundles are unchanged.
+        **({} if claim.audit is None else {"audit": claim.audit.to_json()}),
     }
 
 
@@ -298,7 +306,7 @@ def _parse(data: bytes, where: str) -> tuple[Claim, dict[str, Any]]:
     root.only(
         "format", "version", "service", "month", "generated_at", "terms", "span", "windows",
         "weekly_maintenance_windows", "cases", "sources", "outages", "figures", "signature",
-        "tzdata", "parties",
+        "tzdata", "parties", "audit",
     )  # fmt: skip
     name = root.text("service")
     if not _NAME_RE.match(name):
@@ -335,6 +343,7 @@ def _parse(data: bytes, where: str) -> tuple[Claim, dict[str, Any]]:
     parties = root.obj("parties") if "parties" in root.data else None
     if parties is not None:
         parties.only("customer", "provider")
+    audit = _audit(root.obj("audit")) if "audit" in root.data else None
     claim = Claim(
         service=service,
         contract=contract,
@@ -351,8 +360,45 @@ def _parse(data: bytes, where: str) -> tuple[Claim, dict[str, Any]]:
         customer=_party(parties, "customer"),
         provider=_party(parties, "provider"),
         tzdata=tzdata,
+        audit=audit,
     )
     return claim, document
+
+
+_AUDIT_KEYS = ("seq", "at", "actor", "kind", "service", "from", "to", "before", "after")
+_MAX_AUDIT = 100_000  # entries of one span; a real one holds a handful
+
+
+def _audit(a: View) -> AuditProof:
+    """The ``audit`` member: entries of the trail with their inclusion proofs."""
+    a.only("tree_size", "head", "entries")
+    size = a.integer("tree_size", minimum=1)
+    head = a.digest("head")
+    entries: list[tuple[dict[str, Any], tuple[bytes, ...]]] = []
+    for e in a.objects("entries", limit=_MAX_AUDIT):
+        e.only(*_AUDIT_KEYS, "proof")
+        seq = e.integer("seq", minimum=1)
+        if seq > size:
+            raise e.error("seq", f"{seq} is past the trail's tree_size {size}")
+        for key in _AUDIT_KEYS:
+            e.raw(key)  # every member is there (null where it says nothing)
+        _instant(e, "at")
+        e.text("actor")
+        e.text("kind")
+        e.opt_text("service")
+        for key in ("from", "to"):
+            if e.opt_text(key) is not None:
+                _instant(e, key)
+        proof = e.array("proof")
+        if len(proof) > 64:
+            raise e.error("proof", "longer than any tree's audit path")
+        path = []
+        for i, step in enumerate(proof):
+            if not (isinstance(step, str) and re.fullmatch(r"[0-9a-f]{64}", step)):
+                raise e.error(f"proof[{i}]", "must be a SHA-256 digest in lowercase hex")
+            path.append(bytes.fromhex(step))
+        entries.append(({k: e.data[k] for k in _AUDIT_KEYS}, tuple(path)))
+    return AuditProof(size, head, tuple(entries))
 
 
 def _party(parties: View | None, key: str) -> Party | None:

@@ -25,12 +25,14 @@ from decimal import Decimal
 from typing import Any
 
 from core import chain
+from core.audit import AuditProof, entry_included
 from core.cases import Case
 from core.chain import SourceRecords
 from core.config import Contract, Party, Service
+from core.errors import InputError
 from core.month import MonthReport, combine_sources, compute_month, month_days
 from core.outages import run_table
-from core.timeutil import YearMonth, from_minute, iso_z, to_minute
+from core.timeutil import YearMonth, from_minute, iso_z, parse_instant, to_minute
 from core.windows import Window, weekly_windows
 
 _MONEY_RE = re.compile(r"^-?[0-9]{1,15}\.[0-9]{2}$")
@@ -56,6 +58,10 @@ class Claim:
     customer: Party | None = None  # ``[customer]`` of the exporting config
     provider: Party | None = None  # ``[provider]``
     tzdata: str | None = None  # the IANA tz database version the month was computed with
+    # The audit trail's entries touching this service and span (corrections: windows
+    # added or removed, replaced minutes, case edits...), with inclusion proofs; None
+    # when there are none (the bundle then has no ``audit`` member).
+    audit: AuditProof | None = None
 
 
 @dataclass(frozen=True)
@@ -228,7 +234,40 @@ def verify(claim: Claim) -> list[Check]:
     checks += later_than_generated(claim)
     for src in claim.sources:
         checks.append(_chain_check(claim.service.name, src))
+    if claim.audit is not None:
+        checks += audit_checks(claim, claim.audit)
     return checks
+
+
+def audit_checks(claim: Claim, proof: AuditProof) -> list[Check]:
+    """Each carried audit entry: about this service and span, and in the stated trail."""
+    out: list[Check] = []
+    head = proof.head.hex()[:16]
+    for entry, path in proof.entries:
+        seq = entry.get("seq")
+        stated = f"{entry.get('kind')} {entry.get('at')} by {entry.get('actor')}"
+        lo, hi = entry.get("from"), entry.get("to")
+        ours = entry.get("service") == claim.service.name and (
+            isinstance(lo, str) and isinstance(hi, str)
+            and to_minute_text(lo) < claim.span[1] and to_minute_text(hi) > claim.span[0]
+        )  # fmt: skip
+        included = entry_included(entry, path, proof.tree_size, proof.head)
+        if not ours:
+            why = "is not about this service and span"
+        elif not included:
+            why = f"not in the trail of {proof.tree_size} entries (head {head}): edited or made up"
+        else:
+            why = f"in the trail of {proof.tree_size} entries (head {head})"
+        out.append(Check(f"audit entry #{seq}", stated, why, ours and included))
+    return out
+
+
+def to_minute_text(text: str) -> int:
+    """An ISO instant of an audit entry as an epoch minute (-1 when it is not one)."""
+    try:
+        return to_minute(parse_instant(text, "audit"))
+    except (InputError, ValueError, OverflowError):
+        return -1
 
 
 def _marks(claim: Claim, first: int, last: int) -> bytes:

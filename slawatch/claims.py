@@ -13,13 +13,14 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from core import bundle
 from core import claim as model
+from core.audit import audit_proof
 from core.config import Config
 from core.errors import InputError
 from core.month import MonthReport
@@ -69,6 +70,9 @@ async def gather(
         provider=config.provider,
         tzdata=tzdata_version(),
     )
+    corrections = await store.audit_entries(service=service, span=span)
+    if corrections:  # a month nobody corrected keeps the bundle it always had
+        claim = replace(claim, audit=audit_proof(corrections, await store.audit_leaves()))
     if _known(model.span_bytes(claim)) != _known(inputs.sources_in(*span)):
         # Both are the same stored minutes; a difference is a bug in slawatch,
         # never something the user can fix.

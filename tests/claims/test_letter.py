@@ -140,7 +140,12 @@ def test_world_letter_in_markdown(
             return await claims.gather(store, config, "portal", YearMonth(2026, 10), NOW)
 
     path = tmp_path / "claim-2026-10.json"
-    claims.write_atomic(path, bundle.dumps(run(gather()).document))
+    document = run(gather()).document
+    # The world's `exclude add` ran through the CLI at the wall-clock time, as the OS
+    # user: its audit entry (tests/claims/test_claim_audit.py) would change the bytes
+    # the letter is bound to on every run. The letter itself does not show it.
+    assert [e["kind"] for e in document.pop("audit")["entries"]] == ["exclusion.add"]
+    claims.write_atomic(path, bundle.dumps(document))
     golden("letter_2026-10.md", _letter(path, "md", capsys))
 
 
