@@ -17,9 +17,9 @@ from typing import Any
 from core.bands import band_credit_percent, credit_amount, select_band
 from core.cases import Case
 from core.config import Basis, Contract, Service
-from core.durations import REPORT_WITHIN_READING, format_timedelta, report_within_text
+from core.durations import REPORT_WITHIN_READING, format_timedelta
 from core.money import format_money
-from core.outages import Outage, build_outages, run_table
+from core.outages import Outage, build_outages, reporting_rule, run_table
 from core.status import DEGRADED, DOWN, UNKNOWN, UP
 from core.timeutil import YearMonth, to_minute
 from core.windows import EFFECTIVE, EXCLUDED, Window, weekly_windows, window_codes
@@ -196,10 +196,7 @@ class MonthReport:
         config's reading of the contract's "promptly", and is said to be."""
         if self.report_within is None:
             return "reported outages only"
-        channels = (
-            "" if self.report_channels is None else f", by {' or '.join(self.report_channels)}"
-        )
-        return f"reported within {report_within_text(self.report_within)}{channels}"
+        return reporting_rule(self.report_within, self.report_channels)
 
     @property
     def recorded_minutes(self) -> int:

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.cases import Case
+from core.durations import report_within_text
 from core.status import DEGRADED, DOWN
 from core.timeutil import from_minute, iso_z
 from core.windows import EXCLUDED
@@ -157,6 +158,13 @@ def reporting_case(
 ) -> Case | None:
     """The case that reported the outage [start, end) (epoch minutes), if any (rule 8)."""
     return CaseIndex(cases, service, report_within, channels).reporting_case(start, end)
+
+
+def reporting_rule(within: timedelta, channels: Collection[str] | None) -> str:
+    """Rule 8's reporting condition in words: ``reported within 72h (report_within, the
+    configured reading of the contract's "promptly"), by email``."""
+    by = "" if channels is None else f", by {' or '.join(channels)}"
+    return f"reported within {report_within_text(within)}{by}"
 
 
 def refusal(case: Case, channels: Collection[str]) -> str:

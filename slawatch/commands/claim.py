@@ -187,6 +187,7 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
     from core.bundle import terms_digest
     from core.claim import Check, verify
     from core.proof import Signature, lines, pin_checks, statement
+    from core.outages import reporting_rule
     from slawatch import claims, signing
 
     path = Path(args.file).expanduser()
@@ -200,6 +201,8 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
     checks.append(Check("signature", "signed" if signed else "-", said, holds))
     told = statement(claim, Signature(state, signing.signer(document), trusted is not None), pins)
     print(f"claim {claim.service.name} {claim.month} ({path})")
+    rule = reporting_rule(claim.contract.report_within, claim.contract.report_channels)
+    print(f"claimable: outages {rule}")
     _print_checks(checks)
     print(f"terms digest: {terms_digest(document['terms'])}")
     for line in lines(told):

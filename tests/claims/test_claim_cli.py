@@ -82,6 +82,10 @@ def test_bundle_verifies_alone_in_another_folder(world: World, bundle_copy: Path
     assert "250.00" in lines["credit_amount"] and "OK" in lines["credit_amount"]
     assert "250.00" in lines["claimable_credit_amount"]
     assert "holds" in lines["chain"]
+    assert result.stdout.splitlines()[1] == (
+        "claimable: outages reported within 72h (report_within, the configured reading of "
+        "the contract's \"promptly\"), by email"
+    )
 
 
 def test_bundle_states_the_month_worked_out_by_hand(world: World) -> None:
