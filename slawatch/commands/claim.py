@@ -186,8 +186,8 @@ def _pins(args: argparse.Namespace) -> Pins:
 def _verify(args: argparse.Namespace, ctx: Context) -> int:
     from core.bundle import terms_digest
     from core.claim import Check, verify
-    from core.proof import Signature, lines, pin_checks, statement
     from core.outages import reporting_rule
+    from core.proof import Signature, lines, pin_checks, statement
     from slawatch import claims, signing
 
     path = Path(args.file).expanduser()
