@@ -84,7 +84,7 @@ def test_bundle_verifies_alone_in_another_folder(world: World, bundle_copy: Path
     assert "holds" in lines["chain"]
     assert result.stdout.splitlines()[1] == (
         "claimable: outages reported within 72h (report_within, the configured reading of "
-        "the contract's \"promptly\"), by email"
+        'the contract\'s "promptly"), by email'
     )
 
 
