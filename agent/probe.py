@@ -63,6 +63,7 @@ from urllib.parse import urlsplit
 import httpx
 
 import core.tls
+from agent.netio import use_asyncio
 from core.config import Probe
 from core.errors import ConfigError
 from core.jsonpath import lookup, matches
@@ -354,6 +355,19 @@ def _expiry_of(der: bytes) -> datetime | None:
     return expiry
 
 
+class _NoCookies(CookieJar):
+    """A jar that keeps nothing: no probe carries a cookie from one run to the next."""
+
+    def __init__(self) -> None:
+        super().__init__(DefaultCookiePolicy(allowed_domains=[]))
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+    def set_cookie(self, cookie: Any) -> None:
+        return None
+
+
 _ClientKey = tuple[bool, Path | None, str | None, int]
 
 
@@ -424,16 +438,24 @@ class Prober:
                     load_ca_file(tls, ca_file)  # type: ignore[arg-type]
                 else:
                     tls = default_ssl_context(ca_file)
+            limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
+            transport = self._transport
+            if transport is None:  # the proxy goes to the transport: no mounts to mind
+                transport = httpx.AsyncHTTPTransport(
+                    verify=tls, proxy=proxy, trust_env=False, limits=limits
+                )
+                use_asyncio(transport)  # asyncio's own TLS: fewer layers (agent.netio)
+                proxy = None
             client = httpx.AsyncClient(
-                transport=self._transport,
+                transport=transport,
                 verify=tls,
                 proxy=proxy,
                 trust_env=False,  # proxies are resolved by the agent; no ~/.netrc
                 follow_redirects=False,
                 max_redirects=max_redirects,
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
+                limits=limits,
                 headers={"User-Agent": self.user_agent},
-                cookies=httpx.Cookies(CookieJar(DefaultCookiePolicy(allowed_domains=[]))),
+                cookies=_NoCookies(),  # a jar, not httpx.Cookies: those are copied, policy lost
             )
             self._clients[key] = client
         return client

@@ -56,6 +56,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 EXPORTER = "prometheus-blackbox-exporter"
+PROMETHEUS = "prometheus"
 DNS_NAME = "slawatch-compare.invalid"
 NS_ENV = "SLAWATCH_BB_NAMESPACE"
 COST_TIMEOUT = 10  # the cost runs measure CPU, not verdicts: room for a busy machine
@@ -74,6 +75,7 @@ class Targets:
             async with asyncio.timeout(40):
                 head = await reader.readuntil(b"\r\n\r\n")
                 path = head.split(b" ", 2)[1].decode() if head.count(b" ") >= 2 else "/"
+                path = path.split("?", 1)[0]  # ?i=N: one service each in the storage runs
                 await self.answer(path, writer)
         except Exception:
             pass
@@ -351,7 +353,187 @@ async def paced(n: int, rate: float, work) -> float:
     return loop.time() - start
 
 
+# --------------------------------------------------------------------------- storage
+
+STORE_SERVICES = 100  # services (and Prometheus targets) in the storage runs: 100 probes/s
+STORE_SECONDS = 20  # the Prometheus run's measured window
+
+
+def prometheus_config(exporter: str, url: str, n: int) -> str:
+    """Prometheus scraping the exporter's /probe for ``n`` targets every second (the
+    usual blackbox relabelling), so it stores every probe's samples as it would."""
+    targets = ", ".join(f'"{url}?i={i}"' for i in range(n))
+    return f"""global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: blackbox
+    metrics_path: /probe
+    params:
+      module: [http_cost]
+    static_configs:
+      - targets: [{targets}]
+    relabel_configs:
+      - source_labels: [__address__]
+        target_label: __param_target
+      - source_labels: [__param_target]
+        target_label: instance
+      - target_label: __address__
+        replacement: {exporter}
+"""
+
+
+async def prometheus_cost(
+    folder: Path, exporter_pid: int, exporter_addr: str, url: str
+) -> tuple[float, float, int, float] | str:
+    """(exporter CPU, Prometheus CPU, probes scraped, samples per probe) over
+    STORE_SECONDS of Prometheus scraping STORE_SERVICES blackbox targets each second;
+    a sentence when Prometheus is not installed or does not come up."""
+    import httpx
+
+    if shutil.which(PROMETHEUS) is None:
+        return f"{PROMETHEUS} is not installed (apt-get install -y {PROMETHEUS})"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    (folder / "prometheus.yml").write_text(prometheus_config(exporter_addr, url, STORE_SERVICES))
+    prom = _popen(
+        [
+            PROMETHEUS,
+            f"--config.file={folder / 'prometheus.yml'}",
+            f"--storage.tsdb.path={folder / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--log.level=error",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    api = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=api, timeout=10, trust_env=False) as client:
+            for _ in range(300):
+                with contextlib.suppress(httpx.TransportError):
+                    if (await client.get("/-/ready")).status_code == 200:
+                        break
+                if prom.poll() is not None:
+                    return f"{PROMETHEUS} exited with {prom.returncode}"
+                await asyncio.sleep(0.1)
+            else:
+                return f"{PROMETHEUS} did not become ready"
+            await asyncio.sleep(5)  # every target scraped a few times: series created
+            ex0, pr0, t0 = proc_cpu(exporter_pid), proc_cpu(prom.pid), time.time()
+            await asyncio.sleep(STORE_SECONDS)
+            ex1, pr1, t1 = proc_cpu(exporter_pid), proc_cpu(prom.pid), time.time()
+
+            async def scalar(query: str) -> float:
+                answer = await client.get("/api/v1/query", params={"query": query, "time": t1})
+                result = answer.json()["data"]["result"]
+                return float(result[0]["value"][1]) if result else 0.0
+
+            window = f"{round(t1 - t0)}s"
+            probes = await scalar(f'sum(count_over_time(up{{job="blackbox"}}[{window}]))')
+            samples = await scalar('avg(scrape_samples_scraped{job="blackbox"})')
+        return ex1 - ex0, pr1 - pr0, int(probes), samples + 5  # + up, scrape_* series
+    finally:
+        prom.terminate()
+        try:
+            prom.wait(10)
+        except subprocess.TimeoutExpired:
+            prom.kill()
+            prom.wait()
+
+
+AGENT_CONFIG = """
+[storage]
+path = "{db}"
+
+[agent]
+name = "compare"
+
+[[contract]]
+name = "c"
+"""
+
+AGENT_SERVICE = """
+[[service]]
+name = "s{i}"
+contract = "c"
+monthly_fee = "100.00"
+[service.probe]
+url = "{url}?i={i}"
+timeout = "{timeout}s"
+retries = 0
+ca_file = "{ca}"
+"""
+
+
+async def agent_whole_cost(folder: Path, url: str, ca: Path, minutes: int) -> tuple[float, int]:
+    """(CPU seconds, probes) of the real agent (``agent.Agent``: probes, each probe
+    result journalled, each minute judged and written to SQLite with its hash chain,
+    the latest probe states, its health) for STORE_SERVICES services probed once a
+    minute, ``minutes`` minutes on a hand-turned clock; the probes of a minute are
+    paced at 100/s as the scheduler spreads them."""
+    from agent.runner import Agent
+    from agent.sink import StoreSink
+    from core.configfile import load_config
+
+    db = folder / "agent.db"
+    text = AGENT_CONFIG.format(db=db.as_posix()) + "".join(
+        AGENT_SERVICE.format(i=i, url=url, timeout=COST_TIMEOUT, ca=ca.as_posix())
+        for i in range(STORE_SERVICES)
+    )
+    (folder / "agent.toml").write_text(text)
+    config = load_config(folder / "agent.toml")
+    now = [datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=minutes + 2)]
+    sink = StoreSink(db)
+    agent = Agent(config, clock=lambda: now[0], sink=sink)
+    names = sorted(agent.targets)
+
+    async def one_minute() -> None:
+        it = iter(names)
+        await paced(len(names), 100.0, lambda: agent.probe_service(next(it)))
+        now[0] += timedelta(minutes=1)
+        await agent.tick()
+
+    try:
+        await one_minute()  # warm-up: the database, its tables and the services created
+        cpu0 = time.process_time()
+        for _ in range(minutes):
+            await one_minute()
+        return time.process_time() - cpu0, minutes * len(names)
+    finally:
+        await agent.stop(within=5)
+        await sink.close()
+
+
 # --------------------------------------------------------------------------- main
+
+
+async def storage(
+    args: argparse.Namespace, folder: Path, pid: int, addr: str, target: Target, ca: Path
+) -> None:
+    """The cost with storage: Prometheus scraping the exporter and storing every probe's
+    samples, against the whole agent writing its minutes (both at 100 probes/s)."""
+    minutes = max(1, args.probes // STORE_SERVICES)
+    print(f"\nWith storage, {STORE_SERVICES} HTTPS services probed at 100/s, CPU per 1,000 probes:")
+    prom = await prometheus_cost(folder, pid, addr, target.url)
+    whole, probes = await agent_whole_cost(folder, target.url, ca, minutes)
+    per_agent = whole / probes * 1000
+    if isinstance(prom, str):
+        print(f"  exporter + Prometheus: not measured ({prom})")
+        print(f"  agent (probe, journal, minutes in SQLite): {per_agent:.2f} s ({probes} probes)")
+        return
+    ex, pr, scraped, samples = prom
+    per_ex, per_pr = ex / scraped * 1000, pr / scraped * 1000
+    print(
+        f"  exporter {per_ex:.2f} s + Prometheus {per_pr:.2f} s = {per_ex + per_pr:.2f} s"
+        f" ({scraped} probes scraped, {samples:.0f} samples stored per probe)"
+    )
+    print(
+        f"  agent (probe, journal, minute verdicts and probe states in SQLite):"
+        f" {per_agent:.2f} s ({probes} probes)"
+    )
+    print(f"  agent / (exporter + Prometheus): {per_agent / (per_ex + per_pr):.2f}x")
 
 
 async def compare(args: argparse.Namespace, folder: Path, dns_note: str) -> int:
@@ -500,6 +682,9 @@ async def compare(args: argparse.Namespace, folder: Path, dns_note: str) -> int:
                 "included; agent: process_time of Prober.check in this process)"
             )
             await prober.aclose()
+            if not args.no_storage:
+                https = next(t for t in targets if t.name == "https 200")
+                await storage(args, folder, exporter.pid, f"127.0.0.1:{listen}", https, ca)
         return 0
     finally:
         if exporter is not None:
@@ -534,6 +719,7 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=100.0, help="probes per second")
     parser.add_argument("--timeout", type=float, default=1.0, help="probe timeout, seconds")
     parser.add_argument("--deadline", type=float, default=300.0, help="whole run, seconds")
+    parser.add_argument("--no-storage", action="store_true", help="leave out the runs with storage")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--dns", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -10,9 +10,11 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from agentkit import SECRET, Target, closed_port, quick
+from loopback import QuietHandler, serve
 
 from agent.probe import BODY_LIMIT, Prober, classify, resolve_headers
 from agent.verdict import fold
+from core.config import Probe
 from core.errors import ConfigError
 from core.status import DEGRADED, DOWN, UP
 
@@ -183,3 +185,28 @@ def test_classify_walks_the_cause_chain() -> None:
     assert classify(wrapped(ConnectionRefusedError())) == "connect"
     assert classify(httpx.ReadTimeout("slow")) == "timeout"
     assert classify(httpx.RemoteProtocolError("illegal header")) == "protocol"
+
+
+async def test_cookies_are_never_carried_from_one_probe_to_the_next() -> None:
+    """A server setting a cookie sees no Cookie header on the next probe (before: the
+    refusing policy was lost when httpx copied the jar, and cookies came back)."""
+    seen: list[str | None] = []
+
+    class Cookie(QuietHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Cookie"))
+            self.send_response(200)
+            self.send_header("Set-Cookie", "session=abc; Path=/")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+    prober = Prober()
+    try:
+        with serve(Cookie) as port:
+            probe = Probe(url=f"http://127.0.0.1:{port}/", timeout=timedelta(seconds=5))
+            for _ in range(3):
+                assert (await prober.check(probe)).status == UP
+    finally:
+        await prober.aclose()
+    assert seen == [None, None, None]

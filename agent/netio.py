@@ -1,0 +1,187 @@
+"""The probes' network I/O: httpcore's network backend on asyncio's own streams.
+
+httpx sends its requests through httpcore, which by default reaches the
+network through anyio. For plain HTTP that costs little; for HTTPS anyio runs
+the TLS record layer itself (an ``ssl.SSLObject`` over memory buffers, with a
+cancel scope and a checkpoint around each step), and a probe, which opens a new
+connection and handshakes every time, spends most of its CPU there: 3.5 ms per
+HTTPS probe on loopback against about 1 ms in OpenSSL itself (cProfile with a
+CPU clock, ``benchmarks/blackbox_compare.py``). asyncio's streams do the same
+work in its transport (``loop.start_tls``) with fewer layers.
+
+The exceptions are httpcore's (``ConnectError``, ``ReadTimeout``...), raised
+from the ``OSError`` / ``ssl.SSLError`` underneath, so httpx wraps them as it
+always does and ``agent.probe.classify`` finds the cause in the chain as
+before (``socket.gaierror`` for dns, ``ssl.SSLCertVerificationError`` for the
+tls classes, ``ConnectionResetError`` for reset).
+
+A TLS connection is closed without the close_notify exchange (``abort``): a
+probe has read what it needs, and a server that never answers the shutdown
+must not hold the probe (anyio's ``standard_compatible=False`` does the same).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import select
+import socket
+import ssl
+from collections.abc import Iterable
+from typing import Any
+
+import httpcore
+
+# (level, option, value) or (level, option, None, length): httpcore's SOCKET_OPTION
+SocketOption = (
+    tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
+)
+
+HAPPY_EYEBALLS_DELAY = 0.25  # s: the next address is tried after this (anyio's, RFC 8305)
+
+
+class AsyncioStream(httpcore.AsyncNetworkStream):
+    """One connection: an asyncio reader and writer, TLS started on it when asked."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._tls = False
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._reader.read(max_bytes)
+        except TimeoutError as exc:
+            raise httpcore.ReadTimeout(str(exc)) from exc
+        except OSError as exc:  # ssl.SSLError included
+            raise httpcore.ReadError(str(exc)) from exc
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        if not buffer:
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                self._writer.write(buffer)
+                await self._writer.drain()
+        except TimeoutError as exc:
+            raise httpcore.WriteTimeout(str(exc)) from exc
+        except OSError as exc:
+            raise httpcore.WriteError(str(exc)) from exc
+
+    async def aclose(self) -> None:
+        if self._tls:
+            self._writer.transport.abort()  # no close_notify wait (see the module's doc)
+        else:
+            self._writer.close()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
+        except TimeoutError as exc:
+            self._writer.transport.abort()
+            raise httpcore.ConnectTimeout(str(exc)) from exc
+        except OSError as exc:  # ssl.SSLError, ssl.SSLCertVerificationError, resets
+            self._writer.transport.abort()
+            raise httpcore.ConnectError(str(exc)) from exc
+        self._tls = True
+        return self
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "ssl_object":
+            return self._writer.get_extra_info("ssl_object")
+        if info == "client_addr":
+            return self._writer.get_extra_info("sockname")
+        if info == "server_addr":
+            return self._writer.get_extra_info("peername")
+        if info == "socket":
+            return self._writer.get_extra_info("socket")
+        if info == "is_readable":
+            return _readable(self._writer.get_extra_info("socket"))
+        return None
+
+
+class AsyncioBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's ``AsyncNetworkBackend`` on ``asyncio.open_connection``."""
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Iterable[SocketOption] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_connection(
+                    host,
+                    port,
+                    local_addr=None if local_address is None else (local_address, 0),
+                    happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY,
+                )
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(str(exc)) from exc
+        except OSError as exc:  # refused, unreachable, socket.gaierror (dns)
+            raise httpcore.ConnectError(str(exc)) from exc
+        except UnicodeError as exc:  # a name IDNA cannot encode (a label over 63): no name
+            # Raised and caught, so the gaierror is the ConnectError's context: httpcore's
+            # pool re-raises ``from None``, which drops a cause but keeps the context.
+            try:
+                raise socket.gaierror(socket.EAI_NONAME, str(exc)) from exc
+            except socket.gaierror as unresolvable:
+                raise httpcore.ConnectError(str(exc)) from unresolvable
+        sock = writer.get_extra_info("socket")
+        for option in socket_options or ():
+            sock.setsockopt(*option)
+        return AsyncioStream(reader, writer)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        socket_options: Iterable[SocketOption] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_unix_connection(path)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(str(exc)) from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        return AsyncioStream(reader, writer)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+def _readable(sock: socket.socket | None) -> bool:
+    """Whether a read would return at once (data, or the end): httpcore asks before
+    reusing a pooled connection (the probes keep none, but the interface wants it)."""
+    if sock is None or sock.fileno() < 0:
+        return True
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+def use_asyncio(transport: object) -> bool:
+    """Put an ``httpx.AsyncHTTPTransport``'s connection pool on ``AsyncioBackend``;
+    False (the transport is left as it is) when it is another kind of transport, or
+    its pool tunnels through an HTTPS or SOCKS proxy (TLS inside TLS, which asyncio's
+    transports do not do: anyio keeps those)."""
+    pool = getattr(transport, "_pool", None)
+    if not isinstance(pool, httpcore.AsyncConnectionPool) or not hasattr(pool, "_network_backend"):
+        return False
+    if isinstance(pool, httpcore.AsyncSOCKSProxy):
+        return False
+    proxy = getattr(pool, "_proxy_url", None)
+    if proxy is not None and getattr(proxy, "scheme", b"") != b"http":
+        return False
+    pool._network_backend = AsyncioBackend()
+    return True
