@@ -155,7 +155,7 @@ def register(sub: Subparsers) -> None:
     service_option(ls, required=False, help="only this service's cases")
     json_option(ls)
     ls.set_defaults(handler=_list)
-    caseedit.register(actions)
+    caseedit.register(actions, _write_and_show)
 
 
 def _id_at(p: argparse.ArgumentParser, *, json: bool = True) -> None:
@@ -330,6 +330,10 @@ def _list(args: argparse.Namespace, ctx: Context) -> int:
             return await store.cases(service=args.service, open_only=args.open)
 
     return _show(ctx, run(read()), args.json, single=False)
+
+
+def _write_and_show(ctx: Context, action: Callable[[Store], Awaitable[Case]], as_json: bool) -> int:
+    return _show(ctx, [_write(ctx, action)], as_json, single=True)
 
 
 def _show(ctx: Context, cases: Sequence[Case], as_json: bool, *, single: bool) -> int:

@@ -22,7 +22,12 @@ if TYPE_CHECKING:
     from store import Store
 
 
-def register(actions: Subparsers) -> None:
+# How ``case.py`` writes a case and prints it as its other subcommands do; handed in
+# by ``register`` so this module never imports ``case`` (which imports it).
+Finish = Callable[["Context", Callable[["Store"], Awaitable["Case"]], bool], int]
+
+
+def register(actions: Subparsers, finish: Finish) -> None:
     """Add ``edit`` and ``reopen`` to the ``case`` group."""
     edit = actions.add_parser(
         "edit",
@@ -39,7 +44,7 @@ def register(actions: Subparsers) -> None:
     edit.add_argument("--opened-at", metavar="TIME", help="when it was really opened")
     edit.add_argument("--responded-at", metavar="TIME", help="when the first response really came")
     json_option(edit)
-    edit.set_defaults(handler=_edit)
+    edit.set_defaults(handler=_edit, finish=finish)
 
     reopen = actions.add_parser(
         "reopen",
@@ -50,7 +55,7 @@ def register(actions: Subparsers) -> None:
     )
     reopen.add_argument("id", metavar="ID", type=positive_id)
     json_option(reopen)
-    reopen.set_defaults(handler=_reopen)
+    reopen.set_defaults(handler=_reopen, finish=finish)
 
 
 def _changes(args: argparse.Namespace) -> dict[str, Any]:
@@ -92,9 +97,8 @@ def _change(
     args: argparse.Namespace, ctx: Context, action: Callable[[Store], Awaitable[Case]]
 ) -> int:
     """Run one correction and print the case as the other ``case`` subcommands do."""
-    from slawatch.commands.case import _show, _write
-
-    return _show(ctx, [_write(ctx, action)], args.json, single=True)
+    finish: Finish = args.finish
+    return finish(ctx, action, args.json)
 
 
 def render_corrections(entries: Sequence[AuditEntry]) -> str:
