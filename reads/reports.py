@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -519,6 +519,8 @@ class Overview:
     reportable_outages: tuple[Outage, ...]  # unreported, still inside report_within
     month_reports: Mapping[str, MonthReport]  # current month per service
     agents: tuple[AgentHealth, ...] = ()  # each agent's word on its own storage
+    # The current month day by day per service, up to ``now`` (``overview(days=True)``).
+    month_days: Mapping[str, tuple[MonthDay, ...]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -531,8 +533,10 @@ class Overview:
         }
 
 
-async def overview(store: Store, config: Config, now: datetime) -> Overview:
-    """Everything ``status`` and the dashboard show, as of ``now``."""
+async def overview(store: Store, config: Config, now: datetime, *, days: bool = False) -> Overview:
+    """Everything ``status`` and the dashboard show, as of ``now``; with ``days``
+    also each service's current month day by day (the dashboard's month grid),
+    counted from the same read as the month."""
     probes: dict[str, list[ProbeState]] = {}
     for p in await store.probe_states():
         probes.setdefault(p.service, []).append(p)
@@ -541,17 +545,20 @@ async def overview(store: Store, config: Config, now: datetime) -> Overview:
     # Gathered: the store's thread reads one service's months while another's compute.
     per_service = await asyncio.gather(
         *(
-            _service_overview(store, config, name, probes.get(name, []), all_cases, agents, now)
+            _service_overview(
+                store, config, name, probes.get(name, []), all_cases, agents, now, days
+            )
             for name in config.services
         )
     )
-    states = tuple(state for state, _, _, _ in per_service)
-    reports = {state.name: report for state, report, _, _ in per_service}
-    pending = tuple(p for _, _, credits, _ in per_service for p in credits)
-    reportable = {o.id: o for *_, outages in per_service for o in outages}  # may span 2 months
+    states = tuple(state for state, *_ in per_service)
+    reports = {state.name: report for state, report, *_ in per_service}
+    pending = tuple(p for _, _, credits, *_ in per_service for p in credits)
+    reportable = {o.id: o for *_, outages, _ in per_service for o in outages}  # may span 2
+    by_day = {state.name: month for state, *_, month in per_service} if days else {}
     opened = [case_view(config, c, now) for c in await store.cases(open_only=True)]
     ordered = sorted(reportable.values(), key=lambda o: (o.start, o.service))
-    return Overview(now, states, tuple(opened), pending, tuple(ordered), reports, agents)
+    return Overview(now, states, tuple(opened), pending, tuple(ordered), reports, agents, by_day)
 
 
 async def _service_overview(
@@ -562,12 +569,16 @@ async def _service_overview(
     all_cases: Mapping[str, Sequence[Case]],
     agents: Sequence[AgentHealth],
     now: datetime,
-) -> tuple[ServiceState, MonthReport, list[PendingCredit], list[Outage]]:
-    """One service's live state, current month, credits not yet settled and reportable outages."""
+    days: bool = False,
+) -> tuple[ServiceState, MonthReport, list[PendingCredit], list[Outage], tuple[MonthDay, ...]]:
+    """One service's live state, current month, credits not yet settled, reportable
+    outages and (``days``) the current month day by day."""
     svc = config.services[name]
     current = YearMonth.of(now, config.contract_for(name).timezone)
     cases = all_cases.get(name, [])
-    report = await month_report(store, config, name, current, cases=cases, now=now)
+    inputs = await month_inputs(store, config, name, current, cases=cases)
+    report = inputs.compute(now)
+    by_day = inputs.days(until=to_minute(now)) if days else ()
     settled = await _settled(store, name)
     pending: list[PendingCredit] = []
     reportable: list[Outage] = []
@@ -591,7 +602,7 @@ async def _service_overview(
             assert recorded is not None
             why = _why_not_recording(recorded, {p.source for p in probes}, agents, now)
         state = replace(state, recorded_until=recorded, not_recording=why)
-    return state, report, pending, reportable
+    return state, report, pending, reportable, by_day
 
 
 def _why_not_recording(

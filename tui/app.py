@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from textual import on, work
 from textual.app import App
@@ -33,8 +33,11 @@ from tui.components.credits_panel import CreditsPanel
 from tui.components.exclusion_form import ExclusionForm
 from tui.components.help_screen import HelpScreen
 from tui.components.main_screen import MainScreen
+from tui.components.month_grid import MonthGrid
+from tui.components.outages_panel import OutagesPanel
 from tui.components.service_screen import ServiceScreen
 from tui.components.status_table import StatusTable
+from tui.components.time_form import TimeForm
 from tui.messages import (
     ActionFailed,
     ActionSucceeded,
@@ -42,7 +45,7 @@ from tui.messages import (
     RefreshFailed,
     SnapshotLoaded,
 )
-from tui.view import CaseRequest, ExclusionRequest, ServiceDetail, Snapshot
+from tui.view import CaseDetail, CaseRequest, ExclusionRequest, ServiceDetail, Snapshot
 
 if TYPE_CHECKING:
     from reads.fleet import Fleet
@@ -58,6 +61,7 @@ class SlawatchApp(App[int]):
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
     ]
 
@@ -168,7 +172,7 @@ class SlawatchApp(App[int]):
         self.refreshes += 1
         if not self.screen_stack:  # a refresh that lands while the app is closing
             return
-        if changed and isinstance(self.screen, ServiceScreen):
+        if changed and isinstance(self.screen, ServiceScreen | CaseScreen):
             self.screen.reload()
         if isinstance(self.screen, AgentsScreen):
             self.screen.reload()  # every cycle: an agent goes silent with the clock
@@ -217,18 +221,24 @@ class SlawatchApp(App[int]):
         """The service the person is pointing at, on whichever screen is showing."""
         if isinstance(self.screen, ServiceScreen):
             return self.screen.service
+        if isinstance(self.screen, CaseScreen):
+            detail = self.screen.detail
+            return None if detail is None else detail.case.service
         main = self._main
         if main is None:
             return None
         focused = self.focused
-        credits = main.query_one(CreditsPanel)
         cases = main.query_one(CasesPanel)
-        if focused is credits and credits.selected_service:
-            return credits.selected_service
         if focused is cases and cases.selected_case is not None:
             case = cases.case(cases.selected_case)
             if case is not None:
                 return case.service
+        for panel in (main.query_one(CreditsPanel), main.query_one(OutagesPanel)):
+            if focused is panel and panel.selected_service:
+                return panel.selected_service
+        grid = main.query_one(MonthGrid)
+        if focused is grid and grid.selected_service:
+            return grid.selected_service
         return main.query_one(StatusTable).selected_service
 
     def _selected_outage(self) -> Outage | None:
@@ -237,15 +247,17 @@ class SlawatchApp(App[int]):
         main = self._main
         if main is None:
             return None
-
-        credits = main.query_one(CreditsPanel)
-        return credits.selected_outage if self.focused is credits else None
+        for panel in (main.query_one(CreditsPanel), main.query_one(OutagesPanel)):
+            if self.focused is panel:
+                return panel.selected_outage
+        return None
 
     def _selected_case(self) -> int | None:
+        if isinstance(self.screen, CaseScreen):
+            return self.screen.case_id
         main = self._main
         if main is None:
             return None
-
         return main.query_one(CasesPanel).selected_case
 
     # -- actions --------------------------------------------------------------------
@@ -262,14 +274,14 @@ class SlawatchApp(App[int]):
         self.push_screen(ServiceScreen(service, month, self._fetch_detail, self.now))
 
     def action_case_details(self) -> None:
-        main = self._main
-        cases = None if main is None else main.query_one(CasesPanel)
-        chosen = None if cases is None or cases.selected_case is None else cases.selected_case
-        case = None if cases is None or chosen is None else cases.case(chosen)
-        if case is None:
-            self.notify("Select a case first.", severity="warning")
+        case_id = self._selected_case()
+        if case_id is None:
+            self.notify("No open case is selected.", severity="warning")
             return
-        self.push_screen(CaseScreen(case))
+        self.push_screen(CaseScreen(case_id, self._fetch_case, self.now))
+
+    async def _fetch_case(self, case_id: int) -> CaseDetail | None:
+        return await self.source.case_detail(case_id, self.now())
 
     def action_agents(self) -> None:
         self.push_screen(AgentsScreen(self._fetch_fleet, self.now))
@@ -303,18 +315,55 @@ class SlawatchApp(App[int]):
             self._write(self.source.open_case(request), "Case opened")
 
     def action_respond(self) -> None:
-        case_id = self._selected_case()
-        if case_id is None:
-            self.notify("No open case is selected.", severity="warning")
-            return
-        self._write(self.source.respond(case_id, self.now()), "First response recorded")
+        self._case_action("respond")
 
     def action_resolve(self) -> None:
+        self._case_action("resolve")
+
+    def _case_action(self, what: Literal["respond", "resolve"]) -> None:
+        """``r`` / ``d``: ask when (default now), then record it on the selected case."""
         case_id = self._selected_case()
         if case_id is None:
             self.notify("No open case is selected.", severity="warning")
             return
-        self._write(self.source.resolve(case_id, self.now()), "Case resolved")
+        name, opened_at = self._case_label(case_id)
+        if what == "respond":
+            form = TimeForm(
+                f"First response · {name}",
+                "When did the provider first respond? Rule 9 judges this time.",
+                "Record response",
+                self.now(),
+                opened_at,
+            )
+        else:
+            form = TimeForm(
+                f"Resolve · {name}",
+                "When was the case resolved? It leaves the open cases.",
+                "Resolve case",
+                self.now(),
+                opened_at,
+            )
+
+        def entered(at: datetime | None) -> None:
+            if at is None:
+                return
+            if what == "respond":
+                self._write(self.source.respond(case_id, at), "First response recorded")
+            else:
+                self._write(self.source.resolve(case_id, at), "Case resolved")
+
+        self.push_screen(form, entered)
+
+    def _case_label(self, case_id: int) -> tuple[str, datetime | None]:
+        """``case #12 (SUP-4720, portal)`` and when it was opened, as far as shown."""
+        if isinstance(self.screen, CaseScreen) and self.screen.detail is not None:
+            c = self.screen.detail.case
+            return f"case #{c.id} ({c.ref or 'no ref'}, {c.service})", c.opened_at
+        main = self._main
+        row = None if main is None else main.query_one(CasesPanel).case(case_id)
+        if row is None:
+            return f"case #{case_id}", None
+        return f"case #{row.id} ({row.ref or 'no ref'}, {row.service})", row.opened_at
 
     def action_exclude(self) -> None:
         service = self._selected_service()

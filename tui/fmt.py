@@ -100,3 +100,8 @@ def when(ts: datetime | None) -> str:
 
 def clock(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def stamp(ts: datetime | None) -> str:
+    """A UTC instant with its year, for a history: ``2026-11-03 14:05``."""
+    return "-" if ts is None else ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M")

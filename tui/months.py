@@ -34,7 +34,8 @@ from core.vantage import Probe
 from core.windows import Window
 from reads.reports import PENDING_MONTHS, overview
 from store import ProbeState, Store
-from tui.view import CreditRow, ServiceRow, Snapshot
+from tui.days import day_cells
+from tui.view import CreditRow, DayCell, ServiceRow, Snapshot
 
 FULL_EVERY = timedelta(minutes=5)
 RECENT = 60  # minutes: the sparkline's hour, and where fresh writes are looked for
@@ -94,6 +95,9 @@ class Figures:
     credits: tuple[CreditRow, ...]
     unreported: tuple[Outage, ...]
     recorded_until: datetime | None = None  # the end of its newest recorded minute
+    days: tuple[DayCell, ...] = ()  # the month so far, day by day
+    outages: tuple[Outage, ...] = ()  # the month's outages
+    month: str = ""
 
 
 class MonthPass:
@@ -164,7 +168,7 @@ class MonthPass:
         if not names:
             return {}
         subset = replace(self.config, services={n: self.config.services[n] for n in names})
-        view = await overview(store, subset, now)
+        view = await overview(store, subset, now, days=True)
         credits: dict[str, list[CreditRow]] = {n: [] for n in names}
         for c in view.pending_credits:
             credits[c.service].append(
@@ -185,6 +189,7 @@ class MonthPass:
             name: replace(
                 self._month_figures(name, view.month_reports[name], credits[name], outages[name]),
                 recorded_until=until.get(name),
+                days=day_cells(view.month_days.get(name, ())),
             )
             for name in names
         }
@@ -211,6 +216,8 @@ class MonthPass:
             coverage_low=report.coverage_low,
             credits=tuple(credits),
             unreported=tuple(outages),
+            outages=report.outages,
+            month=str(report.month),
         )
 
     def _snapshot(
@@ -223,6 +230,7 @@ class MonthPass:
         rows = []
         credits: list[CreditRow] = []
         unreported: dict[str, Outage] = {}
+        month_outages: list[Outage] = []
         for name in names:
             figures = self._kept[name][1]
             row = replace(
@@ -234,12 +242,16 @@ class MonthPass:
                 coverage=figures.coverage,
                 coverage_low=figures.coverage_low,
                 recorded_until=figures.recorded_until,
+                days=figures.days,
+                month=figures.month,
             )
             rows.append(live(row, probes.get(name, ()), now))
             credits += figures.credits
+            month_outages += figures.outages
             unreported.update((o.id, o) for o in figures.unreported)  # may span two months
         ordered = sorted(unreported.values(), key=lambda o: (o.start, o.service))
-        return Snapshot(tuple(rows), (), tuple(credits), tuple(ordered))
+        timeline = sorted(month_outages, key=lambda o: (not o.ongoing, -o.start.timestamp()))
+        return Snapshot(tuple(rows), (), tuple(credits), tuple(ordered), tuple(timeline))
 
 
 def skeleton_row(config: Config, name: str) -> ServiceRow:

@@ -44,6 +44,7 @@ _SYMBOL: dict[str, str] = {
     "down": "✖",
     "unknown": "?",
     "stale": "◌",
+    "waiting": "…",
 }
 
 
@@ -54,15 +55,19 @@ def _style(word: str, palette: Palette) -> str:
         "down": f"bold {palette.bad}",
         "unknown": palette.muted,
         "stale": f"italic {palette.warn}",
+        "waiting": f"italic {palette.muted}",
     }[word]
 
 
-def state_text(state: StatusName, stale: bool, palette: Palette) -> Text:
-    """``● up`` in green, ``✖ down`` in bold red, ``◌ stale`` when the agent went quiet."""
-    word = "stale" if stale else state
+def state_text(state: StatusName, stale: bool, palette: Palette, *, waiting: bool = False) -> Text:
+    """``● up`` in green, ``✖ down`` in bold red, ``◌ stale`` when the agent went quiet,
+    ``… waiting`` before a service's first probe (nothing is known yet: not stale)."""
+    word = "waiting" if waiting else "stale" if stale else state
     return Text(f"{_SYMBOL[word]} {word}", style=_style(word, palette))
 
 
 def state_count(word: str, count: int, palette: Palette) -> Text:
-    """``✖ 3 down``: how many services are in a state (``stale`` included)."""
-    return Text(f"{_SYMBOL[word]} {count:,} {word}", style=_style(word, palette))
+    """``✖ 3 down``: how many services are in a state (``stale`` included;
+    ``waiting`` reads ``waiting for first probe``)."""
+    label = "waiting for first probe" if word == "waiting" else word
+    return Text(f"{_SYMBOL[word]} {count:,} {label}", style=_style(word, palette))

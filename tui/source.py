@@ -23,17 +23,27 @@ from datetime import datetime, timedelta
 from core.cases import needs_rca_warning
 from core.config import Config
 from core.errors import InputError
+from core.outages import Outage
 from core.status import DOWN, UNKNOWN
 from core.timeutil import YearMonth, from_minute, to_minute
 from core.tls import soonest
 from core.windows import weekly_windows
 from reads.fleet import Fleet, fleet
-from reads.reports import CaseView, case_facts, case_view, month_inputs, recorded_down
+from reads.reports import (
+    CaseView,
+    case_facts,
+    case_view,
+    month_inputs,
+    month_report,
+    recorded_down,
+)
 from store import ProbeState, Store, open_store
 from tui.days import day_cells
+from tui.history import case_events
 from tui.months import MonthPass, by_service, live, skeleton_row
 from tui.view import (
     AgentVote,
+    CaseDetail,
     CaseRequest,
     CaseRow,
     ExclusionRequest,
@@ -235,6 +245,37 @@ class StoreSource:
             tls_warn_days=self.config.tls_warn_days_for(service),
         )
 
+    # -- the case screen ----------------------------------------------------------
+
+    async def case_detail(self, case_id: int, now: datetime) -> CaseDetail | None:
+        """One case with its history and the outages it reported (None: no such case)."""
+        store = await self._read()
+        if store is None:
+            return None
+        case = await store.get_case(case_id)
+        if case is None:
+            return None
+        view = case_view(self.config, case, now)
+        outages: dict[str, Outage] = {}
+        if case.service in self.config.services:
+            tz = self.config.contract_for(case.service).timezone
+            instants = [case.opened_at, *(from_minute(m) for span in case.links for m in span)]
+            for month in sorted({YearMonth.of(at, tz) for at in instants}):
+                report = await month_report(store, self.config, case.service, month, now=now)
+                for o in report.outages:
+                    mine = o.case_id == case.id
+                    if mine or case.links_overlap(to_minute(o.start), to_minute(o.end)):
+                        outages[o.id] = o
+        return CaseDetail(
+            case=case,
+            response_due=view.response_due,
+            breached=view.response_breached,
+            events=case_events(case, view.response_due, now),
+            outages=tuple(sorted(outages.values(), key=lambda o: o.start)),
+            service_cases=tuple(reversed(await store.cases(service=case.service))),
+            facts=case_facts(view),
+        )
+
     # -- writes -------------------------------------------------------------------
 
     async def _writer(self) -> Store:
@@ -297,7 +338,6 @@ def _case_row(view: CaseView) -> CaseRow:
         responded_at=c.responded_at,
         was_priority=c.opened_priority if c.changes else None,
         escalation_level=c.escalation_level,
-        facts=case_facts(view),
     )
 
 

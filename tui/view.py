@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from core.cases import Case
 from core.fleet import not_recording
 from core.outages import Outage
 from core.status import StatusName
@@ -41,6 +42,8 @@ class ServiceRow:
     tls_expires_at: datetime | None = None  # the soonest certificate expiry the agents saw
     tls_warn_days: int = 14  # the service's ``tls_warn_days``
     recorded_until: datetime | None = None  # the end of its newest recorded minute (probed)
+    days: tuple[DayCell, ...] = ()  # the current month day by day (the main screen's grid)
+    month: str = ""  # the current month in the contract's time zone (``2026-11``)
 
     def not_recording(self, now: datetime) -> bool:
         """Its minutes stopped arriving: the month's figure is that of the minutes before
@@ -50,6 +53,11 @@ class ServiceRow:
     def tls_warning(self, now: datetime) -> bool:
         """The certificate expires within ``tls_warn_days`` of ``now`` (or has expired)."""
         return warns(self.tls_expires_at, now, self.tls_warn_days)
+
+    @property
+    def waiting(self) -> bool:
+        """Never probed yet: the first frame, before the agent's first word."""
+        return self.last_probe_at is None
 
     def vantage(self, now: datetime) -> Vantage:
         """The agents' votes as of ``now`` (a vote goes stale with the clock)."""
@@ -74,7 +82,6 @@ class CaseRow:
     responded_at: datetime | None
     was_priority: str | None = None  # the priority it was opened with, when changed since
     escalation_level: int = 1  # 1 help desk ... 4 third-party suppliers
-    facts: tuple[tuple[str, str], ...] = ()  # the case in detail (reads.reports.case_facts)
 
     @property
     def priority_label(self) -> str:
@@ -113,6 +120,7 @@ class Snapshot:
     cases: tuple[CaseRow, ...]
     credits: tuple[CreditRow, ...]
     unreported: tuple[Outage, ...]  # recent unreported outages (filter on report_by > now)
+    outages: tuple[Outage, ...] = ()  # this month's outages, every service: the timeline
 
     def reportable(self, now: datetime) -> tuple[Outage, ...]:
         """Unreported outages that can still be reported (their report_by is ahead)."""
@@ -177,6 +185,28 @@ class ServiceDetail:
     probe_interval_s: float = 60.0
     tls_expires_at: datetime | None = None  # the soonest certificate expiry the agents saw
     tls_warn_days: int = 14
+
+
+@dataclass(frozen=True)
+class CaseEvent:
+    """One line of a case's history."""
+
+    at: datetime
+    what: str
+    tone: str = ""  # "good", "warn", "bad" or "" (the palette colour to show it in)
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    """The case detail screen: one case, its deadline, its history, what it reported."""
+
+    case: Case
+    response_due: datetime | None
+    breached: bool
+    events: tuple[CaseEvent, ...]
+    outages: tuple[Outage, ...]  # the service's outages its linked spans cover
+    service_cases: tuple[Case, ...] = ()  # every case of the service, newest first
+    facts: tuple[tuple[str, str], ...] = ()  # the case in detail (reads.reports.case_facts)
 
 
 @dataclass(frozen=True)

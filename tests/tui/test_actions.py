@@ -24,6 +24,7 @@ from tui.components.help_screen import HelpScreen
 from tui.components.row_table import RowTable
 from tui.components.service_screen import ServiceScreen
 from tui.components.status_table import StatusTable
+from tui.components.time_form import TimeForm
 
 SIZE = (160, 45)
 
@@ -102,9 +103,13 @@ async def test_record_first_response_and_resolve(dash_config: Config) -> None:
         cases.focus()
         await pilot.press("down")  # the second most urgent: portal's, awaiting a response
         waiting = cases.selected_case
-        await pilot.press("r")
+        await pilot.press("r")  # asks when, default now: Enter confirms
+        await until(pilot, lambda: isinstance(app.screen, TimeForm))
+        await pilot.press("enter")
         await until(pilot, lambda: "answered" in row_text(cases, str(waiting)))
         await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, TimeForm))
+        await pilot.press("enter")
         await until(pilot, lambda: str(waiting) not in cases.keys)
     async with await SqliteStore.open(dash_config.storage_path, readonly=True) as store:
         case = await store.get_case(waiting or 0)
@@ -193,10 +198,13 @@ async def test_a_re_rated_and_escalated_case_shows_both(dash_config: Config) -> 
             await pilot.press("down")
         await pilot.press("enter")  # the case itself, not its service
         await until(pilot, lambda: isinstance(app.screen, CaseScreen))
-        assert isinstance(app.screen, CaseScreen)
-        facts = dict(app.screen.case.facts)
+        screen = app.screen
+        assert isinstance(screen, CaseScreen)
+        await until(pilot, lambda: screen.detail is not None)
+        assert screen.detail is not None
+        facts = dict(screen.detail.facts)
         assert facts["escalation"] == "level 3 (specialists locate the cause)"
         assert "customer_wait_stops_clock = false" in facts["customer waits"]
-        assert any("re-rated" in text for label, text in app.screen.case.facts if not label)
+        assert any("re-rated" in text for label, text in screen.detail.facts if not label)
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, CaseScreen))

@@ -1,4 +1,4 @@
-"""SVG snapshots of the main screen, the detail screen and the case form.
+"""SVG snapshots of the main screen, the detail screen, the case screen and the case form.
 
 Fixed database content and a pinned clock, at the two sizes the dashboard is
 made for: readable at 80x24, comfortable at 160x45. Regenerate with
@@ -18,6 +18,8 @@ from tests.tui.conftest import pinned
 from tui.app import SlawatchApp
 from tui.components.agents_screen import AgentsScreen
 from tui.components.case_form import CaseForm
+from tui.components.case_screen import CaseScreen
+from tui.components.cases_panel import CasesPanel
 from tui.components.credits_panel import CreditsPanel
 from tui.components.service_screen import ServiceScreen
 
@@ -87,6 +89,24 @@ def test_detail_screen(
 def test_case_form(snap_compare: SnapCompare, dash_config: Config, size: tuple[int, int]) -> None:
     app = SlawatchApp(dash_config, now=pinned)
     assert snap_compare(app, terminal_size=size, run_before=_case_form(app))
+
+
+def _case_screen(app: SlawatchApp) -> Callable[[Pilot[int]], Awaitable[None]]:
+    async def run_before(pilot: Pilot[int]) -> None:
+        await _settle(pilot, lambda: app.month_passes >= 1 and app.refreshes >= 1)
+        app.screen.query_one(CasesPanel).focus()
+        await pilot.press("enter")  # the most urgent: search's breached SUP-4718
+        await _settle(
+            pilot, lambda: isinstance(app.screen, CaseScreen) and app.screen.detail is not None
+        )
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_case_screen(snap_compare: SnapCompare, dash_config: Config, size: tuple[int, int]) -> None:
+    app = SlawatchApp(dash_config, now=pinned)
+    assert snap_compare(app, terminal_size=size, run_before=_case_screen(app))
 
 
 def _fleet_detail(app: SlawatchApp) -> Callable[[Pilot[int]], Awaitable[None]]:

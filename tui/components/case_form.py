@@ -13,8 +13,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
+from core.errors import SlawatchError
 from core.outages import Outage
+from core.timeutil import iso_z
 from tui import fmt
+from tui.components.time_form import parse_when
 from tui.view import CaseRequest
 
 
@@ -52,6 +55,10 @@ class CaseForm(ModalScreen[CaseRequest | None]):
                 )
             else:
                 yield Label("Not linked to an outage.", classes="hint")
+            yield Label("Provider reference")
+            yield Input(placeholder="e.g. INC-20431", id="ref")
+            yield Label("Title")
+            yield Input(default_title(self.service, self.outage), id="title")
             yield Label("Priority")
             yield Select(
                 [(p, p) for p in self.priorities],
@@ -59,11 +66,8 @@ class CaseForm(ModalScreen[CaseRequest | None]):
                 allow_blank=False,
                 id="priority",
             )
-            yield Label("Provider reference")
-            yield Input(placeholder="e.g. INC-20431", id="ref")
-            yield Label("Title")
-            yield Input(default_title(self.service, self.outage), id="title")
-            yield Label(f"Opened at {fmt.clock(self.opened_at)}", classes="hint")
+            yield Label("Opened at (ISO 8601 with Z or an offset; default now)")
+            yield Input(iso_z(self.opened_at) or "", id="opened")
             yield Label("", id="error", classes="problem")
             with Horizontal(classes="buttons"):
                 yield Button("Open case", variant="primary", id="ok")
@@ -77,9 +81,12 @@ class CaseForm(ModalScreen[CaseRequest | None]):
     def _submit(self) -> None:
         title = self.query_one("#title", Input).value.strip()
         if not title:
-            self.query_one("#error", Label).update("A case needs a title.")
-            self.query_one("#error", Label).add_class("-shown")
-            self.query_one("#title", Input).focus()
+            self._error("title", "A case needs a title.")
+            return
+        try:
+            opened_at = parse_when(self.query_one("#opened", Input).value, self.opened_at)
+        except SlawatchError as exc:
+            self._error("opened", str(exc))
             return
         priority = self.query_one("#priority", Select).value
         ref = self.query_one("#ref", Input).value.strip() or None
@@ -89,10 +96,15 @@ class CaseForm(ModalScreen[CaseRequest | None]):
                 priority=str(priority),
                 ref=ref,
                 title=title,
-                opened_at=self.opened_at,
+                opened_at=opened_at,
                 outage=self.outage,
             )
         )
+
+    def _error(self, field: str, text: str) -> None:
+        self.query_one("#error", Label).update(text)
+        self.query_one("#error", Label).add_class("-shown")
+        self.query_one(f"#{field}", Input).focus()
 
     @on(Button.Pressed, "#cancel")
     def _cancel(self) -> None:

@@ -30,11 +30,12 @@ def urgency(case: CaseRow, now: datetime) -> tuple[int, float, int]:
     return (2, case.opened_at.timestamp(), case.id)
 
 
-COMPACT_BELOW = 90  # columns of its own width: narrower drops the service column
+COMPACT_BELOW = 90  # columns of its own width: narrower drops the age column
 
 
 class CasesPanel(RowTable):
-    """Rows keyed by case id; the title column takes the width the panel has left."""
+    """Rows keyed by case id; the title column takes the width the panel has left.
+    Enter opens the case's own screen (its history)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "choose", "Details", key_display="⏎"),
@@ -47,10 +48,10 @@ class CasesPanel(RowTable):
         self._now: datetime | None = None
 
     def _columns(self) -> list[tuple[str, str]]:
-        columns = [("prio", "priority"), ("ref", "ref")]
+        columns = [("prio", "priority"), ("ref", "ref"), ("service", "service"), ("title", "title")]
         if not self.compact:
-            columns.append(("service", "service"))
-        return [*columns, ("title", "title"), ("age", "age"), ("first response", "due")]
+            columns.append(("age", "age"))
+        return [*columns, ("first response", "due")]
 
     def on_resize(self, event: Resize) -> None:
         self.compact = event.size.width < COMPACT_BELOW
@@ -83,14 +84,12 @@ class CasesPanel(RowTable):
         cells = [
             Text(case.priority_label, style="bold" if case.priority in ("critical", "1") else ""),
             Text(case.ref or f"#{case.id}", style=palette.calm),
+            Text(case.service, style="bold"),
+            Text(case.title),
         ]
         if not self.compact:
-            cells.append(Text(case.service))
-        cells += [
-            Text(case.title),
-            Text(fmt.age(case.opened_at, now), justify="right", style=palette.muted),
-            self._due(case, now, palette),
-        ]
+            cells.append(Text(fmt.age(case.opened_at, now), justify="right", style=palette.muted))
+        cells.append(self._due(case, now, palette))
         return tuple(cells)
 
     @staticmethod

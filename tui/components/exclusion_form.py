@@ -33,12 +33,12 @@ class ExclusionForm(ModalScreen[ExclusionRequest | None]):
                 "Minutes in [from, to) leave both downtime and the measured month.",
                 classes="hint",
             )
+            yield Label("Reason")
+            yield Input(placeholder="e.g. upstream DNS outage at our ISP", id="reason")
             yield Label("From (ISO 8601, with Z or an offset)")
             yield Input(iso_z(self.start) or "", id="from")
             yield Label("To")
             yield Input(iso_z(self.end) or "", id="to")
-            yield Label("Reason")
-            yield Input(placeholder="e.g. upstream DNS outage at our ISP", id="reason")
             yield Label("", id="error", classes="problem")
             with Horizontal(classes="buttons"):
                 yield Button("Add exclusion", variant="primary", id="ok")
@@ -54,19 +54,20 @@ class ExclusionForm(ModalScreen[ExclusionRequest | None]):
             start = parse_instant(self.query_one("#from", Input).value, "from")
             end = parse_instant(self.query_one("#to", Input).value, "to")
         except SlawatchError as exc:
-            self._error(str(exc))
+            self._error(exc.where, str(exc))
             return
         reason = self.query_one("#reason", Input).value.strip()
         if end <= start:
-            self._error("to: must be after from")
+            self._error("to", "to: must be after from")
         elif not reason:
-            self._error("reason: an exclusion needs a reason")
+            self._error("reason", "reason: an exclusion needs a reason")
         else:
             self.dismiss(ExclusionRequest(self.service, start, end, reason))
 
-    def _error(self, text: str) -> None:
+    def _error(self, field: str, text: str) -> None:
         self.query_one("#error", Label).update(text)
         self.query_one("#error", Label).add_class("-shown")
+        self.query_one(f"#{field}", Input).focus()
 
     @on(Button.Pressed, "#cancel")
     def _cancel(self) -> None:

@@ -14,17 +14,17 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 KEYS = (
-    ("⏎ enter", "details of the selected service (day strip, outages, windows) or case"),
+    ("⏎ enter", "a service's month (day strip, outages, windows), or a case's history"),
     ("c", "open a support case (linked to the selected outage, if any)"),
-    ("r", "record the first response to the selected case"),
-    ("d", "mark the selected case resolved"),
+    ("r", "record the first response to the selected case (asks when: now, editable)"),
+    ("d", "mark the selected case resolved (asks when: now, editable)"),
     ("x", "add an exclusion: an interruption outside the provider's control"),
     ("e", "export the claim bundle for the selected credit or month"),
     ("a", "the agents (vantage points): last seen, backlog, clock offset, version"),
     ("tab", "move between panels"),
     ("[ ]", "previous / next month (details)"),
     ("esc", "back"),
-    ("q", "quit"),
+    ("q ctrl+c", "quit"),
 )
 
 NOTES = (

@@ -42,6 +42,24 @@ def down_label(minutes: int, width: int) -> str:
     return text if len(text) <= width else f"{minutes // 60}h"
 
 
+def day_legend(palette: Palette) -> Text:
+    """What the day glyphs mean (the strip's and the main screen's grid)."""
+    return Text.assemble(
+        ("█", palette.good),
+        " 100 %  ",
+        ("▆", palette.warn),
+        " ≥ 99.5 %  ",
+        ("▄", palette.bad),
+        " ≥ 95 %  ",
+        ("▂", f"bold {palette.bad}"),
+        " < 95 %  ",
+        ("░", palette.warn),
+        f" < {COVERAGE_THRESHOLD} % measured  ",
+        ("·", palette.muted),
+        " no data",
+    )
+
+
 class MonthStrip(Widget):
     """Day numbers over coloured blocks, each day's cell as wide as fits (2 to 5);
     from 4 wide, each day's minutes of downtime under its block."""
@@ -69,20 +87,7 @@ class MonthStrip(Widget):
             glyph, style = day_mark(day, palette)
             blocks.append(glyph * (cell - 1) + " ", style=style)
             downs.append(down_label(day.downtime_minutes, cell - 1).ljust(cell), style=style)
-        legend = Text.assemble(
-            ("█", palette.good),
-            " 100 %  ",
-            ("▆", palette.warn),
-            " ≥ 99.5 %  ",
-            ("▄", palette.bad),
-            " ≥ 95 %  ",
-            ("▂", f"bold {palette.bad}"),
-            " < 95 %  ",
-            ("░", palette.warn),
-            f" < {COVERAGE_THRESHOLD} % measured  ",
-            ("·", palette.muted),
-            " no data",
-        )
+        legend = day_legend(palette)
         if cell >= 4:
             legend.append("  ·  under each day: minutes down", style=palette.muted)
             return Text("\n").join([numbers, blocks, downs, legend])

@@ -24,6 +24,7 @@ from core.tls import left_text, warns
 from tui import fmt
 from tui.components.fact_line import FactLine
 from tui.components.month_strip import MonthStrip
+from tui.components.outages_panel import outage_cells
 from tui.components.row_table import Cells, RowTable
 from tui.components.vantage_table import VantageTable
 from tui.palette import Palette
@@ -123,7 +124,7 @@ class ServiceScreen(Screen[None]):
                 d.agents, d.probe_interval_s, now, palette
             )
             _subtitle(vantage_box, f"{outvoted} of {n} outvoted" if outvoted else "")
-        outages = {str(o.id): _outage_cells(o, now, palette) for o in d.outages}
+        outages = {str(o.id): outage_cells(o, now, palette) for o in d.outages}
         self.query_one("#outages", RowTable).show_rows(
             OUTAGE_COLUMNS, list(outages), outages.__getitem__, flex="case"
         )
@@ -172,27 +173,6 @@ def _certificate(d: ServiceDetail, now: datetime, palette: Palette) -> list[Text
 def _subtitle(box: Widget, text: str) -> None:
     if box.border_subtitle != text:
         box.border_subtitle = text
-
-
-def _outage_cells(o: Outage, now: datetime, palette: Palette) -> Cells:
-    if o.reported:
-        status = Text(
-            f"✓ reported (case #{o.case_id})" if o.case_id else "✓ reported", style=palette.good
-        )
-    elif o.report_by > now:
-        status = Text(
-            f"⚠ report by {fmt.when(o.report_by)}"
-            f" ({fmt.span((o.report_by - now).total_seconds())} left)",
-            style=f"bold {palette.warn}",
-        )
-    else:
-        status = Text("✗ unreported, too late to claim", style=palette.bad)
-    return (
-        Text(fmt.when(o.start)),
-        Text("ongoing", style=f"bold {palette.bad}") if o.ongoing else Text(fmt.when(o.end)),
-        Text(f"{o.minutes:,}", justify="right"),
-        status,
-    )
 
 
 def _window_cells(w: WindowRow) -> Cells:

@@ -24,7 +24,9 @@ _BUDGET_LOW = 30  # minutes: below this the budget is shown as a warning
 
 
 def urgency(row: ServiceRow, now: datetime) -> tuple[int, str]:
-    """Down, then degraded, then stale, then unknown, then up; by name within each."""
+    """Down, then degraded, then stale, then unknown (and waiting), then up; by name."""
+    if row.waiting:
+        return (3, row.name)
     if fmt.is_stale(row.last_probe_at, row.probe_interval_s, now):
         return (2, row.name)
     return (_RANK[row.live_state(now)], row.name)
@@ -138,7 +140,7 @@ class StatusTable(RowTable):
         row: ServiceRow, static: Cells, now: datetime, palette: Palette, compact: bool, fleet: bool
     ) -> Cells:
         stale = fmt.is_stale(row.last_probe_at, row.probe_interval_s, now)
-        probe_style = f"italic {palette.warn}" if stale else palette.muted
+        probe_style = f"italic {palette.warn}" if stale and not row.waiting else palette.muted
         fixed = 6 if compact else 7  # name, latency, [spark], month, measured, budget, band
         agents = (agents_text(row.vantage(now), palette),) if fleet else ()
         first = 2 if fleet and compact else 1  # a narrow fleet table drops the latency
@@ -153,10 +155,14 @@ class StatusTable(RowTable):
             middle = (*middle[:month], flagged, *middle[month + 1 :])
         return (
             static[0],
-            state_text(row.live_state(now), stale, palette),
+            state_text(row.live_state(now), stale, palette, waiting=row.waiting),
             *agents,
             *middle,
-            Text(fmt.age(row.last_probe_at, now), justify="right", style=probe_style),
+            Text(
+                "-" if row.waiting else fmt.age(row.last_probe_at, now),
+                justify="right",
+                style=probe_style,
+            ),
             *last,
         )
 

@@ -23,10 +23,10 @@ class TitleBar(FactLine):
         self, services: Sequence[ServiceRow], now: datetime, problem: str | None
     ) -> None:
         palette = Palette.from_theme(self.app.theme_variables)
-        counts = {"down": 0, "degraded": 0, "stale": 0, "up": 0, "unknown": 0}
+        counts = {"down": 0, "degraded": 0, "stale": 0, "up": 0, "unknown": 0, "waiting": 0}
         for row in services:
             stale = fmt.is_stale(row.last_probe_at, row.probe_interval_s, now)
-            counts["stale" if stale else row.live_state(now)] += 1
+            counts["waiting" if row.waiting else "stale" if stale else row.live_state(now)] += 1
         n = len(services)
         summary = Text("  ").join(
             state_count(word, count, palette) for word, count in counts.items() if count

@@ -1,0 +1,81 @@
+"""This month's outages across every service: the ongoing first, then the newest."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+
+from core.outages import Outage
+from tui import fmt
+from tui.components.row_table import Cells, RowTable
+from tui.palette import Palette
+
+COLUMNS = [
+    ("service", "service"),
+    ("start", "start"),
+    ("end", "end"),
+    ("min", "minutes"),
+    ("reported", "case"),
+]
+
+
+def outage_status(o: Outage, now: datetime, palette: Palette) -> Text:
+    """Reported (with its case), still reportable (by when), or too late."""
+    if o.reported:
+        return Text(
+            f"✓ reported (case #{o.case_id})" if o.case_id else "✓ reported", style=palette.good
+        )
+    if o.report_by > now:
+        return Text(
+            f"⚠ report by {fmt.when(o.report_by)}"
+            f" ({fmt.span((o.report_by - now).total_seconds())} left)",
+            style=f"bold {palette.warn}",
+        )
+    return Text("✗ unreported, too late to claim", style=palette.bad)
+
+
+def outage_cells(o: Outage, now: datetime, palette: Palette) -> Cells:
+    """start, end (or ``ongoing``), minutes, status: the outage tables' shared columns."""
+    return (
+        Text(fmt.when(o.start)),
+        Text("ongoing", style=f"bold {palette.bad}") if o.ongoing else Text(fmt.when(o.end)),
+        Text(f"{o.minutes:,}", justify="right"),
+        outage_status(o, now, palette),
+    )
+
+
+class OutagesPanel(RowTable):
+    """Rows keyed by outage id; Enter opens the service's month, ``c`` reports one."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "choose", "Details", key_display="⏎"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, empty="No outages this month.")
+        self._outages: dict[str, Outage] = {}
+
+    @property
+    def selected_outage(self) -> Outage | None:
+        key = self.selected_key
+        return None if key is None else self._outages.get(key)
+
+    @property
+    def selected_service(self) -> str | None:
+        outage = self.selected_outage
+        return None if outage is None else outage.service
+
+    def show(self, outages: Sequence[Outage], now: datetime) -> None:
+        self._outages = {o.id: o for o in outages}
+        palette = Palette.from_theme(self.app.theme_variables)
+
+        def cells(key: str) -> Cells:
+            o = self._outages[key]
+            style = f"bold {palette.bad}" if o.ongoing else "bold"
+            return (Text(o.service, style=style), *outage_cells(o, now, palette))
+
+        self.show_rows(COLUMNS, list(self._outages), cells, flex="case")
