@@ -9,11 +9,14 @@ import pytest
 
 from core import merkle
 from core.audit import TAMPER
+from core.errors import SlawatchError
 from core.status import DOWN, UP
 from store.layout import Tally
 from store.minutes import ImportConflict
+from store.postgres import PostgresStore
 from store.rows import MinuteRow
 from tests.conftest import OpenDb
+from tests.pg import Cluster
 
 BASE = 29_619_360  # 2026-04-26T00:00Z, a whole hour
 AT = datetime(2026, 5, 2, 9, 30, tzinfo=UTC)
@@ -116,3 +119,37 @@ async def test_a_no_op_reimport_does_not_launder_a_direct_edit(open_db: OpenDb) 
         # An honest write into a sealed hour finds nothing.
         await store.record_minutes([MinuteRow("svc", "agent", BASE + 5, DOWN)])
         assert len(await store.audit_entries()) == 1
+
+
+def _login(pg_cluster: Cluster, url: str, role: str, group: str) -> str:
+    pg_cluster.psql(
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}')"
+        f' THEN CREATE ROLE "{role}" LOGIN IN ROLE {group}; END IF; END $$'
+    )
+    return pg_cluster.url(url.rsplit("/", 1)[1], role)
+
+
+async def test_postgres_roles_append_to_the_trail_and_never_change_it(
+    pg_cluster: Cluster, pg_url: str
+) -> None:
+    async with await PostgresStore.open(pg_url, init=True) as owner:
+        assert await owner.apply_roles() == []
+    operator = _login(pg_cluster, pg_url, "ops-1", "slawatch_operator")
+    agent = _login(pg_cluster, pg_url, "agent-1", "slawatch_agent")
+    async with await PostgresStore.open(operator) as ops:
+        await ops.add_maintenance("svc", BASE, BASE + 60, "CR-1", at=AT)
+        for sql in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"):
+            with pytest.raises(SlawatchError, match="permission denied"):
+                async with ops._write() as db:
+                    await db.execute(sql)
+    async with await PostgresStore.open(agent) as a:
+        await a.record_minutes(rows(BASE, 30, source="agent-1"))
+    async with await PostgresStore.open(pg_url) as owner, owner._write() as db:
+        await db.execute("UPDATE minute_blocks SET status = ?", (bytes([DOWN] * 30 + [0] * 30),))
+    async with await PostgresStore.open(agent) as a:  # the agent's next minute finds it
+        await a.record_minutes([MinuteRow("svc", "agent-1", BASE + 30, UP, 1)])
+    async with await PostgresStore.open(pg_url, readonly=True) as reader:
+        kinds = [e.kind for e in await reader.audit_entries()]
+        assert kinds == ["maintenance.add", TAMPER]
+        [problem] = (await reader.check_audit()).problems
+        assert problem.seq == 2 and "svc/agent-1 hour 2026-04-26T00:00:00Z" in problem.reason
