@@ -77,8 +77,12 @@ def _enterprise_tier(first_response: str) -> dict[str, Any]:
     """An enterprise tier: ``enterprise-unified`` with severities 1 and A answered
     within ``first_response`` around the clock."""
     priorities = dict(_ENTERPRISE_UNIFIED["priorities"])
-    for severity in ("1", "A"):
-        priorities[severity] = {"response": first_response, "clock": "24x7"}
+    for severity in ("1", "A"):  # the customer's own obligation stays
+        priorities[severity] = {
+            **priorities[severity],
+            "response": first_response,
+            "clock": "24x7",
+        }
     return {**_ENTERPRISE_UNIFIED, "priorities": priorities}
 
 
@@ -94,7 +98,7 @@ _ENTERPRISE_UNIFIED_CLOUD: dict[str, Any] = {
     **_ENTERPRISE_UNIFIED,
     "priorities": {
         **_ENTERPRISE_UNIFIED["priorities"],
-        "1": {"response": "15m", "clock": "24x7"},
+        "1": {**_ENTERPRISE_UNIFIED["priorities"]["1"], "response": "15m", "clock": "24x7"},
     },
 }
 _ENTERPRISE_ENHANCED = _enterprise_tier("30m")

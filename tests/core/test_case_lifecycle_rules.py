@@ -84,3 +84,15 @@ def test_pending_open_and_a_priority_the_contract_no_longer_has() -> None:
     assert (rows["gold"].target, rows["gold"].cases_opened) == ("-", 1)
     assert rows["gold"].responses_pending == 0  # no rule, no deadline
     assert perf.deviations == ()
+
+
+def test_every_enterprise_tier_keeps_the_customers_obligations() -> None:
+    from core.profiles import PROFILES
+
+    tiers = [name for name in PROFILES if name.startswith("enterprise")]
+    assert len(tiers) >= 2
+    for name in tiers:
+        severities = PROFILES[name]["priorities"]
+        assert list(severities) == ["1", "A", "B", "C"], name
+        assert all(rule.get("customer") for rule in severities.values()), name
+        assert "24x7 work" in severities["A"]["customer"], name
