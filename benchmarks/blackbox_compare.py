@@ -393,20 +393,10 @@ async def prometheus_cost(
 
     if shutil.which(PROMETHEUS) is None:
         return f"{PROMETHEUS} is not installed (apt-get install -y {PROMETHEUS})"
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     (folder / "prometheus.yml").write_text(prometheus_config(exporter_addr, url, STORE_SERVICES))
-    prom = _popen(
-        [
-            PROMETHEUS,
-            f"--config.file={folder / 'prometheus.yml'}",
-            f"--storage.tsdb.path={folder / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--log.level=error",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    prom = start_daemon(
+        PROMETHEUS, folder / "prometheus.yml", port, f"--storage.tsdb.path={folder / 'tsdb'}"
     )
     api = f"http://127.0.0.1:{port}"
     try:
@@ -435,12 +425,7 @@ async def prometheus_cost(
             samples = await scalar('avg(scrape_samples_scraped{job="blackbox"})')
         return ex1 - ex0, pr1 - pr0, int(probes), samples + 5  # + up, scrape_* series
     finally:
-        prom.terminate()
-        try:
-            prom.wait(10)
-        except subprocess.TimeoutExpired:
-            prom.kill()
-            prom.wait()
+        stop(prom, terminate=True)
 
 
 AGENT_CONFIG = """
@@ -556,23 +541,10 @@ async def compare(args: argparse.Namespace, folder: Path, dns_note: str) -> int:
         if dns_wanted and "dns" not in ports:
             errno = ports.get("dns_error")
             dns_note = f"DNS row left out: 127.0.0.1:53 could not be bound (errno {errno})"
-        with socket.socket() as s:  # a port that refuses: bound once, now closed
-            s.bind(("127.0.0.1", 0))
-            refused = s.getsockname()[1]
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            listen = s.getsockname()[1]
+        refused = free_port()  # a port that refuses: bound once, now closed
+        listen = free_port()
         (folder / "blackbox.yml").write_text(exporter_config(ca, args.timeout))
-        exporter = _popen(
-            [
-                EXPORTER,
-                f"--config.file={folder / 'blackbox.yml'}",
-                f"--web.listen-address=127.0.0.1:{listen}",
-                "--log.level=error",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        exporter = start_daemon(EXPORTER, folder / "blackbox.yml", listen, stderr=subprocess.PIPE)
         base = f"http://127.0.0.1:{listen}"
         async with httpx.AsyncClient(
             base_url=base, timeout=15, trust_env=False, limits=httpx.Limits(max_connections=None)
@@ -688,20 +660,11 @@ async def compare(args: argparse.Namespace, folder: Path, dns_note: str) -> int:
         return 0
     finally:
         if exporter is not None:
-            exporter.terminate()
-            try:
-                exporter.wait(5)
-            except subprocess.TimeoutExpired:
-                exporter.kill()
-                exporter.wait()
+            stop(exporter, terminate=True)
         if server.stdin is not None:
             with contextlib.suppress(OSError):
                 server.stdin.close()
-        try:
-            server.wait(5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server, terminate=False)
 
 
 def loopback_resolvers() -> bool:
@@ -764,6 +727,41 @@ def main() -> int:
                 return await compare(args, Path(tmp), dns_note)
 
         return asyncio.run(bounded())
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (bound once, then closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_daemon(
+    binary: str, config: Path, port: int, *extra: str, stderr: int = subprocess.DEVNULL
+):  # type: ignore[no-untyped-def]
+    """A Prometheus-style daemon (the exporter, Prometheus) on 127.0.0.1:``port``."""
+    return _popen(
+        [
+            binary,
+            f"--config.file={config}",
+            *extra,
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--log.level=error",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+    )
+
+
+def stop(proc: subprocess.Popen[bytes], *, terminate: bool) -> None:  # type: ignore[type-arg]
+    """Ask ``proc`` to end (SIGTERM, or its stdin closed), then kill it after 5 s."""
+    if terminate:
+        proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _popen(cmd: list[str], **kw):  # type: ignore[no-untyped-def]

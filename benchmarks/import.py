@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import os
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -84,8 +85,10 @@ def write_config(folder: Path) -> Path:
     return path
 
 
-def cli(config: Path, *args: str) -> tuple[float, str]:
+def cli(config: Path, *args: str) -> tuple[float, float, str]:
+    """(wall seconds, CPU seconds of the child, its output)."""
     env = dict(os.environ, PYTHONPATH=str(REPO))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "slawatch", "--config", str(config), *args],
@@ -94,18 +97,22 @@ def cli(config: Path, *args: str) -> tuple[float, str]:
         env=env,
         check=True,
     )
-    return time.perf_counter() - t, result.stdout.strip()
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu, result.stdout.strip()
 
 
-def read_only(path: Path) -> float:
+def read_only(path: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of reading and folding alone."""
     plan = {i: f"svc{i:02d}" for i in range(1, MONITORS + 1)}
     gc.disable()
     try:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         with KumaDatabase(path) as kuma:
             for _batch in kuma.minutes(plan, source="kuma", stats=KumaStats()):
                 pass
-        return time.perf_counter() - t
+        return time.perf_counter() - t, time.process_time() - c
     finally:
         gc.enable()
 
@@ -123,12 +130,21 @@ def main() -> None:
             f"{MONITORS} monitors x {DAYS} days at 60 s = {beats:,} heartbeats"
             f" ({size:.0f} MB kuma.db, built in {time.perf_counter() - t:.1f} s)"
         )
-        reading = read_only(kuma)
-        print(f"read + fold only:         {beats / reading:11,.0f} heartbeats/s ({reading:.2f} s)")
-        seconds, summary = cli(write_config(folder), "import", "kuma", str(kuma))
-        print(f"import kuma (CLI, whole): {beats / seconds:11,.0f} heartbeats/s ({seconds:.2f} s)")
+        reading, cpu = read_only(kuma)
+        print(
+            f"read + fold only:         {beats / reading:11,.0f} heartbeats/s ({reading:.2f} s);"
+            f" {beats / cpu:11,.0f} per CPU-second ({cpu:.2f} s)"
+        )
+        seconds, cpu, summary = cli(write_config(folder), "import", "kuma", str(kuma))
+        print(
+            f"import kuma (CLI, whole): {beats / seconds:11,.0f} heartbeats/s ({seconds:.2f} s);"
+            f" {beats / cpu:11,.0f} per CPU-second ({cpu:.2f} s)"
+        )
         print(f"  {summary}")
-        print("target: >= 500,000 heartbeats/s")
+        print(
+            "target: >= 500,000 heartbeats/s (wall on a busy machine counts other work;"
+            " per CPU-second is what a quiet machine would reach, one process on one core)"
+        )
 
 
 if __name__ == "__main__":

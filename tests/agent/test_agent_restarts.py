@@ -4,9 +4,11 @@ without ``stop()``: nothing of its memory survives, only what it wrote as it wen
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from agentkit import ConfigFactory, Target, quick
 
 from agent import Agent
@@ -163,3 +165,25 @@ async def test_a_clock_set_back_across_a_restart_rewrites_no_minute(
     await minute(again, clock, M0 + 5)  # a new minute is recorded as measured
     assert await again.stop()
     assert await stored(config.storage_path, M0, M0 + 6) == [UP] * 5 + [DOWN]
+
+
+async def test_an_outage_is_logged_at_warning_and_the_recovery_without_the_old_error(
+    make_config: ConfigFactory, target: Target, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 16 item 10: the journal says ``web is down since ... (status:500)`` at
+    WARNING, once, and ``web is up since ...`` at INFO with no trace of the error."""
+    config = make_config({"web": quick(target.url("/flaky"))})
+    clock = Clock()
+    target.flaky_failures = 2
+    agent = await started(config, clock)
+    with caplog.at_level(logging.INFO, logger="slawatch"):
+        for m in range(M0, M0 + 4):
+            await minute(agent, clock, m)
+    assert await agent.stop()
+    said = [(r.levelno, r.getMessage()) for r in caplog.records if "web is " in r.getMessage()]
+    at = from_minute(M0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    back = from_minute(M0 + 2).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert said == [
+        (logging.WARNING, f"web is down since {at} (status:500)"),
+        (logging.INFO, f"web is up since {back}"),
+    ]
