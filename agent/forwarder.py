@@ -11,6 +11,9 @@ task beside the ticker that ships the outbox to PostgreSQL:
 - a batch leaves the outbox only after PostgreSQL committed it; a crash or a
   timeout between the two sends it again, which changes nothing there (the
   upsert is keyed by service, source and minute): no minute lost, none twice;
+- failing probes' corroboration (``store.evidence``), newer than what PostgreSQL
+  holds of this agent's (with a look-back of ``EVIDENCE_LOOKBACK_US``: a slow
+  probe is written after a quicker later one);
 - the newest probe state of each service (only when newer than the last one
   sent) and the agent's health, with ``backlog_minutes`` (the outbox),
   ``spool_only_minutes`` (dropped from the outbox at its bound, still in the
@@ -56,6 +59,7 @@ REQUEUE_MINUTES = 24 * 60  # a dropped span is put back into the outbox a day at
 MAX_BACKOFF_TICKS = 30
 MAX_BACKOFF_S = 30.0
 STEP_TIMEOUT_S = 60.0  # one round, however the network behaves (a half-open connection)
+EVIDENCE_LOOKBACK_US = 15 * 60 * 1_000_000  # longer than any probe with its retries
 HEALTH_EVERY_S = 30.0  # the health row is rewritten at least this often (last_seen)
 
 
@@ -102,6 +106,9 @@ class Forwarder:
         self._spool: SqliteStore | None = None
         self._pg: PostgresStore | None = None
         self._probes_sent: dict[str, datetime] = {}  # service -> newest probe state sent
+        self._evidence_cursor: int | None = None  # newest corroboration sent (epoch µs)
+        self._evidence_sent: set[tuple[str, int]] = set()  # (service, at µs) near the cursor
+        self._lookback_at = -float("inf")
         self._health_at = -float("inf")
         self._failing: str | None = None  # the problem logged once per episode
         self.forwarded = 0  # rows PostgreSQL committed, since start (re-sends included)
@@ -136,6 +143,7 @@ class Forwarder:
             if time.monotonic() >= stop_at:
                 break
         await self._forward_probes(spool, pg)
+        await self._forward_evidence(spool, pg)
         await self._forward_health(spool, pg, force=sent > 0)
         if self._failing is not None:
             log.info(
@@ -155,6 +163,28 @@ class Forwarder:
             await pg.record_probes(newer)
             for s in newer:
                 self._probes_sent[s.service] = s.at
+
+    async def _forward_evidence(self, spool: SqliteStore, pg: PostgresStore) -> None:
+        """New rows past the cursor each round; every ``HEALTH_EVERY_S`` also the
+        look-back window behind it, for rows written late (a slow probe)."""
+        if self._evidence_cursor is None:
+            self._evidence_cursor = await pg.newest_evidence_us(self.source)
+            self._evidence_sent = set()
+            self._lookback_at = -float("inf")
+        rows = await spool.evidence_after(self.source, self._evidence_cursor, self._batch)
+        if time.monotonic() - self._lookback_at >= HEALTH_EVERY_S:
+            self._lookback_at = time.monotonic()
+            floor = self._evidence_cursor - EVIDENCE_LOOKBACK_US
+            late = await spool.evidence_after(self.source, floor, self._batch)
+            rows += [r for r in late if _us(r.seen.at) <= self._evidence_cursor]
+            self._evidence_sent = {k for k in self._evidence_sent if k[1] > floor}
+        rows = [r for r in rows if (r.service, _us(r.seen.at)) not in self._evidence_sent]
+        if not rows:
+            return
+        await pg.record_evidence(rows)
+        sent = {(r.service, _us(r.seen.at)) for r in rows}
+        self._evidence_sent |= sent
+        self._evidence_cursor = max(self._evidence_cursor, *(at for _, at in sent))
 
     async def _forward_health(self, spool: SqliteStore, pg: PostgresStore, *, force: bool) -> None:
         counts = await spool.outbox_counts()
@@ -195,6 +225,7 @@ class Forwarder:
         if self._pg is None:
             self._pg = await self._open_postgres(self.url)
             self._probes_sent = {}  # a new connection: say everything once more
+            self._evidence_cursor = None
             self._health_at = -float("inf")
         return self._pg
 
@@ -262,6 +293,10 @@ class Forwarder:
     async def close(self) -> None:
         await self._close_postgres()
         await self._close_spool()
+
+
+def _us(ts: datetime) -> int:
+    return round(ts.timestamp() * 1_000_000)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -38,6 +38,10 @@ and the machine's admin configure it, loaded once per client), plus the
 probe's ``ca_file``; ``verify_tls = false`` checks nothing. Each HTTPS
 answer records its certificate's expiry (``tls_expires_at``).
 
+Corroboration: each answer also keeps what the provider can find in its own
+logs (``seen``: Date, X-Request-Id, traceparent, CF-Ray, status, server IP,
+certificate SHA-256; ``agent.corroborate``), kept by the agent for failing probes.
+
 Secrets: header values named by ``header_env`` are read from the environment
 once, kept in memory, sent with the request and never logged or stored; an
 error class never contains a header, a body or a proxy's credentials.
@@ -63,8 +67,10 @@ from urllib.parse import urlsplit
 import httpx
 
 import core.tls
+from agent.corroborate import seen
 from agent.netio import use_asyncio
 from core.config import Probe
+from core.corroboration import Corroboration
 from core.errors import ConfigError
 from core.jsonpath import lookup, matches
 from core.status import DEGRADED, DOWN, UP
@@ -108,6 +114,7 @@ class ProbeResult:
     attempts: int = 1
     headers_ms: int | None = None  # time to the response headers
     tls_expires_at: datetime | None = None  # the server certificate's notAfter (HTTPS)
+    seen: Corroboration | None = None  # what the last answer left in the provider's logs
 
     @property
     def failed(self) -> bool:
@@ -120,6 +127,7 @@ class _Attempt:
     error: str | None
     headers_ms: int | None = None
     tls_expires_at: datetime | None = None
+    seen: Corroboration | None = None
 
 
 def resolve_headers(probe: Probe, env: Mapping[str, str], where: str) -> dict[str, str]:
@@ -507,7 +515,11 @@ class Prober:
                         error = await self._http(client, request, probe, started, timing)
                         if error is not None:
                             return _Attempt(
-                                _elapsed_ms(started), error, timing.headers_ms, timing.expiry
+                                _elapsed_ms(started),
+                                error,
+                                timing.headers_ms,
+                                timing.expiry,
+                                timing.seen,
                             )
             except asyncio.CancelledError:
                 raise
@@ -516,8 +528,10 @@ class Prober:
                 if error == "http":  # only the host: a URL may carry user:password@
                     host = urlsplit(probe.url).hostname
                     log.warning("probe of %s: unexpected %s", host, type(exc).__name__)
-                return _Attempt(None, error, timing.headers_ms, timing.expiry)
-            return _Attempt(_elapsed_ms(started), None, timing.headers_ms, timing.expiry)
+                return _Attempt(None, error, timing.headers_ms, timing.expiry, timing.seen)
+            return _Attempt(
+                _elapsed_ms(started), None, timing.headers_ms, timing.expiry, timing.seen
+            )
 
     def _request(
         self, client: httpx.AsyncClient, probe: Probe, headers: Mapping[str, str]
@@ -551,11 +565,14 @@ class Prober:
         started: float,
         timing: _Timing,
     ) -> str | None:
+        sent_at = self._clock()
         response = await client.send(request, stream=True, follow_redirects=probe.follow_redirects)
         try:
             timing.headers_ms = _elapsed_ms(started)
             with contextlib.suppress(Exception):
                 timing.expiry = _cert_expiry(response)
+            with contextlib.suppress(Exception):  # the provider's own identifiers of it
+                timing.seen = seen(response, sent_at)
             body = await _read_body(response)
             status = response.status_code
             if status == 407 and probe.proxy:
@@ -577,6 +594,7 @@ class Prober:
 class _Timing:
     headers_ms: int | None = None
     expiry: datetime | None = None
+    seen: Corroboration | None = None
 
 
 def _ca_data(ctx: ssl.SSLContext) -> str:
@@ -629,7 +647,14 @@ def _result(probe: Probe, at: datetime, attempt: _Attempt, attempts: int) -> Pro
     else:
         status, error = UP, None
     return ProbeResult(
-        at, status, attempt.latency_ms, error, attempts, attempt.headers_ms, attempt.tls_expires_at
+        at,
+        status,
+        attempt.latency_ms,
+        error,
+        attempts,
+        attempt.headers_ms,
+        attempt.tls_expires_at,
+        attempt.seen,
     )
 
 

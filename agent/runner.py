@@ -56,11 +56,12 @@ from agent.verdict import Verdict, all_failing_alike, apply_canary, fold
 from agent.writer import MinuteSink, Writer
 from core.config import Config, Probe
 from core.configfile import load_config
+from core.corroboration import Corroboration
 from core.errors import ConfigError, SlawatchError
 from core.status import NAMES, UP
 from core.timeutil import from_minute, iso_z, to_minute, utc_now
 from core.tomlview import named
-from store.rows import AgentState, ProbeRecord, ProbeState
+from store.rows import AgentState, ProbeEvidence, ProbeRecord, ProbeState
 
 __all__ = [
     "MAX_INTERVAL",
@@ -414,10 +415,21 @@ class Agent:
                 )
             )
             self._journal_wake.set()
+        if filed:
+            self._keep_evidence(name, minute, result)
         if result.failed:
             self.canary.on_failure(minute)
         if result.tls_expires_at is not None:
             self._check_tls(name, result)
+
+    def _keep_evidence(self, name: str, minute: int, result: ProbeResult) -> None:
+        """A failing probe's corroboration, for the provider to look up in its logs."""
+        if result.status == UP:
+            return
+        seen = result.seen or Corroboration(result.at)  # no answer: its instant and error
+        self.writer.note_evidence(
+            ProbeEvidence(name, self.source, minute, replace(seen, error=result.error))
+        )
 
     def _check_tls(self, name: str, result: ProbeResult) -> None:
         """Warn (log and notifiers) once a day while a certificate nears its expiry."""
@@ -612,6 +624,7 @@ class Agent:
                     result.tls_expires_at,
                 )
             )
+            self._keep_evidence(name, minute, result)
             if result.tls_expires_at is not None:
                 self._check_tls(name, result)
         verdicts = [fold(n, minute, [r]) for n, r in zip(names, results, strict=True)]

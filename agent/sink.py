@@ -21,7 +21,14 @@ from pathlib import Path
 
 from store import Store, StoreBusy
 from store.health import AgentHealth
-from store.rows import AgentState, MinuteRow, OpenOutage, ProbeRecord, ProbeState
+from store.rows import (
+    AgentState,
+    MinuteRow,
+    OpenOutage,
+    ProbeEvidence,
+    ProbeRecord,
+    ProbeState,
+)
 from store.sqlite import DatabaseReplaced, SqliteStore
 
 __all__ = ["DatabaseReplaced", "SpoolSink", "StoreSink"]
@@ -67,6 +74,15 @@ class StoreSink:
         store = await self._get()
         try:
             await store.record_probes(states)
+        except Exception as exc:
+            await self._drop_unless_busy(exc)
+            raise
+
+    async def record_evidence(self, rows: Sequence[ProbeEvidence]) -> None:
+        """Failing probes' corroboration (``store.evidence``)."""
+        store = await self._get()
+        try:
+            await store.record_evidence(rows)
         except Exception as exc:
             await self._drop_unless_busy(exc)
             raise

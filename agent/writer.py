@@ -40,7 +40,7 @@ from agent.verdict import Verdict
 from core.timeutil import utc_now
 from store import StoreBusy
 from store.health import AgentHealth
-from store.rows import MinuteRow, ProbeState
+from store.rows import MinuteRow, ProbeEvidence, ProbeState
 
 log = logging.getLogger("slawatch.agent.writer")
 
@@ -72,6 +72,7 @@ class Writer:
         self._health_every = health_every
         self._rows: deque[MinuteRow] = deque()
         self._probes: dict[str, ProbeState] = {}
+        self._evidence: list[ProbeEvidence] = []  # failing probes' corroboration, unwritten
         self._lock = asyncio.Lock()
         self._failing: str | None = None  # the problem logged once, until it clears
         self._failing_since: datetime | None = None
@@ -129,6 +130,13 @@ class Writer:
         """Remember the latest probe of a service; only the newest is ever written."""
         self._probes[state.service] = state
 
+    def note_evidence(self, row: ProbeEvidence) -> None:
+        """Keep a failing probe's corroboration until it is written (the newest
+        ``limit`` kept while the store is broken, like the minutes)."""
+        self._evidence.append(row)
+        if self.limit is not None and len(self._evidence) > self.limit:
+            del self._evidence[: len(self._evidence) - self.limit]
+
     async def flush(self, budget: float | None = None) -> bool:
         """Write what is buffered; True when the buffer is empty afterwards.
 
@@ -154,6 +162,7 @@ class Writer:
                 self.last_written = batch[-1]
                 log.debug("wrote %d minute(s), up to %s", len(batch), _describe(batch[-1]))
             await self._flush_probes()
+            await self._flush_evidence()
             if self._rows:
                 return False
         except Exception as exc:  # locked, full, read-only, removed...: keep and retry
@@ -215,6 +224,17 @@ class Writer:
             # Put back what was not written, unless a newer probe arrived meanwhile.
             for service, state in states.items():
                 self._probes.setdefault(service, state)
+
+    async def _flush_evidence(self) -> None:
+        record = getattr(self._sink, "record_evidence", None)
+        if record is None or not self._evidence:
+            return
+        batch, self._evidence = self._evidence, []
+        try:
+            await record(batch)
+        except BaseException:
+            self._evidence[:0] = batch  # kept for the next flush
+            raise
 
     def _report(self, exc: BaseException) -> None:
         """Log the first failure of an episode only; later ones just update ``problem``."""

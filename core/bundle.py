@@ -26,6 +26,12 @@ A bundle (``"format": "slawatch-claim", "version": 1``) is a JSON object with:
   settlements), each with its RFC 9162 inclusion proof in the trail of
   ``tree_size`` entries with tree head ``head`` (``core.audit.AuditProof``);
   left out when there are none;
+- optionally ``corroboration``: the failing requests of the outage minutes, one
+  object each (``source``, ``minute`` it is filed under, ``at`` to the
+  millisecond, ``error``, and what the provider can look up in its own logs:
+  ``http_status``, ``server_ip``, ``tls_sha256``, ``date``, ``x_request_id``,
+  ``traceparent``, ``cf_ray``; see ``core.corroboration``); left out when there
+  are none, so bundles from before it still read and verify;
 - optionally ``signature`` (added by ``slawatch.signing``).
 
 Version 2 (this one) signs RFC 8785 canonical JSON and carries one minute of
@@ -49,13 +55,14 @@ from zoneinfo import ZoneInfo
 
 import rfc8785
 
-from core import chain
+from core import chain, corroboration
 from core.audit import AuditProof
 from core.cases import Case
 from core.chain import HourRecord, SourceRecords
 from core.claim import Check, Claim, record_hours
 from core.claimjson import View, decode
 from core.config import Band, Basis, Contract, Party, Service, UnknownPolicy, WeeklyMaintenance
+from core.corroboration import Corroboration
 from core.durations import report_within_text
 from core.errors import InputError
 from core.money import format_money
@@ -220,6 +227,16 @@ def to_document(claim: Claim) -> dict[str, Any]:
         },
         # Only when the trail holds corrections of this span: other bundles are unchanged.
         **({} if claim.audit is None else {"audit": claim.audit.to_json()}),
+        **(
+            {}
+            if not claim.corroboration
+            else {
+                "corroboration": [
+                    {"source": src, "minute": _iso(minute), **seen.to_json()}
+                    for src, minute, seen in claim.corroboration
+                ]
+            }
+        ),
     }
 
 
@@ -306,7 +323,7 @@ def _parse(data: bytes, where: str) -> tuple[Claim, dict[str, Any]]:
     root.only(
         "format", "version", "service", "month", "generated_at", "terms", "span", "windows",
         "weekly_maintenance_windows", "cases", "sources", "outages", "figures", "signature",
-        "tzdata", "parties", "audit",
+        "tzdata", "parties", "audit", "corroboration",
     )  # fmt: skip
     name = root.text("service")
     if not _NAME_RE.match(name):
@@ -344,6 +361,10 @@ def _parse(data: bytes, where: str) -> tuple[Claim, dict[str, Any]]:
     if parties is not None:
         parties.only("customer", "provider")
     audit = _audit(root.obj("audit")) if "audit" in root.data else None
+    corroboration = tuple(
+        _corroboration(c, {s.name for s in sources})
+        for c in root.objects("corroboration", limit=_MAX_CORROBORATION)
+    ) if "corroboration" in root.data else ()  # fmt: skip
     claim = Claim(
         service=service,
         contract=contract,
@@ -361,6 +382,7 @@ def _parse(data: bytes, where: str) -> tuple[Claim, dict[str, Any]]:
         provider=_party(parties, "provider"),
         tzdata=tzdata,
         audit=audit,
+        corroboration=corroboration,
     )
     return claim, document
 
@@ -399,6 +421,41 @@ def _audit(a: View) -> AuditProof:
             path.append(bytes.fromhex(step))
         entries.append(({k: e.data[k] for k in _AUDIT_KEYS}, tuple(path)))
     return AuditProof(size, head, tuple(entries))
+
+
+_MAX_CORROBORATION = 1_000_000  # failing requests of one span (a month, every 10 s, 3 sources)
+_AT_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z\Z")
+
+
+def _corroboration(c: View, sources: set[str]) -> tuple[str, int, Corroboration]:
+    """One failing request of the ``corroboration`` member."""
+    c.only("source", "minute", *corroboration.KEYS)
+    source = c.text("source")
+    if source not in sources:
+        raise c.error("source", f"{source[:40]!r} is not one of the bundle's sources")
+    minute = _minute(c.raw("minute"), c.where("minute"))
+    at = c.text("at")
+    if not _AT_RE.match(at):
+        raise c.error("at", f"{at[:40]!r} is not a UTC instant like 2026-10-03T14:05:03.125Z")
+    texts = {k: c.opt_text(k) for k in ("error", *(k for k, _ in corroboration.HEADERS))}
+    for key, value in texts.items():
+        if value is not None and value != corroboration.clean(value):
+            raise c.error(key, "must be printable ASCII of at most "
+                          f"{corroboration.MAX_VALUE} characters")  # fmt: skip
+    status = c.opt_integer("http_status", minimum=100)
+    if status is not None and status > 999:
+        raise c.error("http_status", "must be an HTTP status code (100-999)")
+    ip = c.opt_text("server_ip")
+    if ip is not None and not corroboration.is_ip(ip):
+        raise c.error("server_ip", f"{ip[:45]!r} is not an IP address")
+    cert = c.opt_text("tls_sha256")
+    if cert is not None and not corroboration.is_fingerprint(cert):
+        raise c.error("tls_sha256", "must be 64 lower-case hex digits (a SHA-256)")
+    seen = Corroboration(
+        parse_instant(at, c.where("at")), texts["error"], status, ip, cert,
+        texts["date"], texts["x_request_id"], texts["traceparent"], texts["cf_ray"],
+    )  # fmt: skip
+    return source, minute, seen
 
 
 def _party(parties: View | None, key: str) -> Party | None:

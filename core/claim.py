@@ -29,9 +29,11 @@ from core.audit import AuditProof, entry_included
 from core.cases import Case
 from core.chain import SourceRecords
 from core.config import Contract, Party, Service
+from core.corroboration import Corroboration
 from core.errors import InputError
 from core.month import MonthReport, combine_sources, compute_month, month_days
 from core.outages import run_table
+from core.status import DEGRADED, DOWN
 from core.timeutil import YearMonth, from_minute, iso_z, parse_instant, to_minute
 from core.windows import Window, weekly_windows
 
@@ -62,6 +64,10 @@ class Claim:
     # added or removed, replaced minutes, case edits...), with inclusion proofs; None
     # when there are none (the bundle then has no ``audit`` member).
     audit: AuditProof | None = None
+    # Failing requests of the outage minutes, with what the provider can look up in its
+    # own logs, per source (``core.corroboration``); empty: no ``corroboration`` member.
+    # (source, minute filed under, the request): the last attempt may be sent later.
+    corroboration: tuple[tuple[str, int, Corroboration], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -236,7 +242,41 @@ def verify(claim: Claim) -> list[Check]:
         checks.append(_chain_check(claim.service.name, src))
     if claim.audit is not None:
         checks += audit_checks(claim, claim.audit)
+    checks += corroboration_checks(claim)
     return checks
+
+
+_RETRY_MINUTES = 30  # a probe's last attempt is sent at most this long after its minute
+
+
+def corroboration_checks(claim: Claim) -> list[Check]:
+    """Each source's failing requests: on minutes that source recorded down or
+    degraded (a request said to fail in a minute recorded up contradicts the records)."""
+    by_source: dict[str, list[tuple[int, Corroboration]]] = {}
+    for source, minute, seen in claim.corroboration:
+        by_source.setdefault(source, []).append((minute, seen))
+    lo, hi = record_hours(claim.span)
+    data = span_bytes(claim, lo * 60, hi * 60)
+    out = []
+    for source, items in sorted(by_source.items()):
+        status = data.get(source)
+        if status is None:
+            out.append(Check(f"corroboration {source}", f"{len(items)} requests",
+                             "no such source in the bundle", False))  # fmt: skip
+            continue
+        wrong = [
+            m for m, s in items
+            if not lo * 60 <= m < hi * 60 or status[m - lo * 60] not in (DEGRADED, DOWN)
+            or not 0 <= to_minute(s.at) - m <= _RETRY_MINUTES
+        ]  # fmt: skip
+        said = f"{len(items)} failing requests"
+        if wrong:
+            first = iso_z(from_minute(wrong[0]))
+            why = f"{len(wrong)} on minutes {source} did not record failing (first {first})"
+        else:
+            why = "each on a minute recorded down or degraded"
+        out.append(Check(f"corroboration {source}", said, why, not wrong))
+    return out
 
 
 def audit_checks(claim: Claim, proof: AuditProof) -> list[Check]:

@@ -128,6 +128,13 @@ def statement(claim: Claim, signature: Signature, pins: Pins) -> Statement:
     for src in claim.sources:
         head = src.seals[-1].link.hex() if src.seals else src.prev.hex()
         vouched.append(f"Source {src.name}: chain head {head}.")
+    if claim.corroboration:
+        vouched.append(
+            f"Corroboration: {len(claim.corroboration):,} failing requests of the outage "
+            "minutes, each with what the provider can look up in its own logs (the time sent, "
+            "status, server IP, certificate SHA-256, Date, X-Request-Id, traceparent, CF-Ray); "
+            "the agents' records, covered by the signature, not by the hash chain."
+        )
     not_proven: list[tuple[str, str]] = [
         (
             "minutes",

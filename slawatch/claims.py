@@ -24,6 +24,7 @@ from core.audit import audit_proof
 from core.config import Config
 from core.errors import InputError
 from core.month import MonthReport
+from core.status import DEGRADED, DOWN
 from core.timeutil import YearMonth, to_minute
 from reads.reports import month_inputs, service_of
 from slawatch.letter import Evidence, render
@@ -70,6 +71,17 @@ async def gather(
         provider=config.provider,
         tzdata=tzdata_version(),
     )
+    outages = [(to_minute(o.start), to_minute(o.end)) for o in report.outages]
+    recorded = model.span_bytes(claim)
+    failing = [  # the failing requests of the outage minutes, for the provider to look up
+        (e.source, e.minute, e.seen)
+        for e in await store.evidence_between(service, *span)
+        if any(a <= e.minute < b for a, b in outages)
+        and recorded.get(e.source, b"")[e.minute - span[0] : e.minute - span[0] + 1]
+        in _FAILED  # the source's own minute failed (not made unknown by the canary)
+    ]
+    if failing:
+        claim = replace(claim, corroboration=tuple(failing))
     corrections = await store.audit_entries(service=service, span=span)
     if corrections:  # a month nobody corrected keeps the bundle it always had
         claim = replace(claim, audit=audit_proof(corrections, await store.audit_leaves()))
@@ -78,6 +90,9 @@ async def gather(
         # never something the user can fix.
         raise RuntimeError(f"claim for {service} {month} disagrees with 'slawatch report'")
     return Exported(claim, report, bundle.to_document(claim))
+
+
+_FAILED = (bytes((DEGRADED,)), bytes((DOWN,)))
 
 
 def tzdata_version() -> str | None:

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from core.bands import HUNDRED
 from core.claim import Claim, Day, days
 from core.config import Band
+from core.corroboration import at_text
 from core.durations import REPORT_WITHIN_READING
 from core.money import format_money
 from core.month import COVERAGE_THRESHOLD, MonthReport
@@ -372,9 +373,41 @@ def blocks(claim: Claim, report: MonthReport, evidence: Evidence) -> list[Block]
             + "; ".join(_band_rule(b, c.basis) for b in c.bands)
             + "."
         ),
+        *_corroboration(claim),
         *_evidence(claim, evidence),
     ]
     return out
+
+
+_MAX_REQUESTS = 50  # failing requests listed one by one; the bundle holds them all
+
+
+def _corroboration(claim: Claim) -> list[Block]:
+    """The failing requests of the outages, for the provider to find in its own logs."""
+    if not claim.corroboration:
+        return []
+    shown = claim.corroboration[:_MAX_REQUESTS]
+    rows = tuple(
+        (at_text(seen.at), src, seen.error or "-",
+         "-" if seen.http_status is None else str(seen.http_status), seen.lookup())
+        for src, _minute, seen in shown
+    )  # fmt: skip
+    more = len(claim.corroboration) - len(shown)
+    return [
+        Heading("Requests you can look up in your own logs"),
+        Para(
+            "Each failing request of the outages above, as our probes sent it (UTC, to the "
+            "millisecond), with what your servers, load balancers or CDN answered: your logs "
+            "hold these requests under the identifiers shown"
+            + (
+                f"; the first {len(shown)} of {len(claim.corroboration)}, every one is in "
+                "the bundle."
+                if more
+                else "."
+            )
+        ),
+        Table(("sent (UTC)", "source", "error", "status", "identifiers"), rows),
+    ]
 
 
 def _evidence(claim: Claim, e: Evidence) -> list[Block]:

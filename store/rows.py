@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
+from core.corroboration import Corroboration
+
 
 class MinuteRow(NamedTuple):
     """One source's verdict on one minute of one service.
@@ -65,3 +67,12 @@ class AgentState:
     judged_upto: int | None  # the last minute it judged; None: never saved
     outages: tuple[OpenOutage, ...] = ()
     probes: tuple[ProbeRecord, ...] = ()  # results of minutes after ``judged_upto``
+
+
+class ProbeEvidence(NamedTuple):
+    """A failing probe's corroboration (``store.evidence``): what the provider can find."""
+
+    service: str
+    source: str
+    minute: int  # UTC epoch minute the probe is filed under
+    seen: Corroboration  # its ``at`` (aware) is when the request was sent

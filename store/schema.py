@@ -239,6 +239,30 @@ MIGRATIONS: list[Migration] = [
             )""",
         ),
     ),
+    Migration(
+        "corroboration of failing probes (store/evidence.py, issue 15 item 6)",
+        (
+            # One row per failing probe: what the provider can look up in its own
+            # logs (core.corroboration). ``at_us`` is when the request was sent,
+            # ``minute`` the minute the probe is filed under.
+            """CREATE TABLE probe_evidence (
+                service_id INTEGER NOT NULL,
+                source_id INTEGER NOT NULL,
+                at_us INTEGER NOT NULL,
+                minute INTEGER NOT NULL,
+                error TEXT,
+                http_status INTEGER,
+                server_ip TEXT,
+                tls_sha256 TEXT,
+                date TEXT,
+                x_request_id TEXT,
+                traceparent TEXT,
+                cf_ray TEXT,
+                PRIMARY KEY (service_id, source_id, at_us)
+            ) WITHOUT ROWID""",
+            "CREATE INDEX probe_evidence_by_minute ON probe_evidence (service_id, minute)",
+        ),
+    ),
 ]
 
 LATEST = len(MIGRATIONS)

@@ -17,6 +17,7 @@ from typing import Self
 from store.agentstate import AgentStateStore
 from store.caseedits import CaseEditStore
 from store.credits import CreditStore
+from store.evidence import EvidenceStore
 from store.health import HealthStore
 from store.outbox import OutboxStore
 from store.probes import ProbeStore
@@ -26,6 +27,7 @@ from store.windows import WindowStore
 class Store(
     OutboxStore,
     ProbeStore,
+    EvidenceStore,
     CaseEditStore,
     WindowStore,
     CreditStore,
