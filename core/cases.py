@@ -152,22 +152,24 @@ def case_deadline(
     """The first-response deadline of ``case`` as of ``now`` (None when a priority it
     had has left the contract)."""
     answer = case.first_answer
+
+    def effective(d: Deadline, at: datetime) -> Deadline:
+        if not contract.customer_wait_stops_clock:
+            return d
+        return _paused(d, case.waits, contract, calendar, answer, at)
+
     deadline: Deadline | None = None
     for change in case.priority_history:
         if deadline is not None:
             if answer is not None and change.at >= answer:
                 break  # after the first response: follow-up only
-            if deadline.due < change.at:
+            if effective(deadline, change.at).due < change.at:
                 break  # the deadline passed unanswered before the change: the breach stands
         rule = contract.rule_for(change.priority)
         if rule is None:
             return None
         deadline = Deadline(response_due(change.at, rule, calendar), rule.name, change.at)
-    if deadline is None:
-        return None
-    if contract.customer_wait_stops_clock:
-        deadline = _paused(deadline, case.waits, contract, calendar, answer, now)
-    return deadline
+    return None if deadline is None else effective(deadline, now)
 
 
 def _paused(

@@ -96,3 +96,20 @@ def test_every_enterprise_tier_keeps_the_customers_obligations() -> None:
         assert list(severities) == ["1", "A", "B", "C"], name
         assert all(rule.get("customer") for rule in severities.values()), name
         assert "24x7 work" in severities["A"]["customer"], name
+
+
+def test_a_wait_that_stopped_the_clock_keeps_a_deadline_alive_for_a_re_rating() -> None:
+    contract, cal = _contract()
+    # A at 07:00Z: due 08:00Z, but the customer was waited on 07:30-08:30Z, so the due
+    # moved to 09:00Z; a downgrade to B at 08:45Z comes before it: B's 2 business hours
+    # run from 08:45Z = 10:45 Paris -> 12:45 Paris = 10:45Z, without the wait (it is over).
+    case = Case(
+        1, "erp", "B", "x", T0,
+        changes=(PriorityChange("B", T0 + 105 * H / 60, "no 24x7 staff", "A"),),
+        waits=(Wait(T0 + H / 2, T0 + 3 * H / 2, "access"),),
+    )  # fmt: skip
+    deadline = case_deadline(case, contract, cal, T0 + 5 * H)
+    assert deadline is not None
+    assert (deadline.priority, deadline.due) == ("B", T0 + 225 * H / 60)
+    stopped = case_deadline(case, replace(contract, customer_wait_stops_clock=False), cal, T0)
+    assert stopped is not None and (stopped.priority, stopped.due) == ("A", T0 + H)
