@@ -91,13 +91,20 @@ def statement(claim: Claim, signature: Signature, pins: Pins) -> Statement:
     """What the bundle proves once every check holds, in plain words."""
     minutes = sum(60 - h.status.count(0) for s in claim.sources for h in s.hours)
     seals = sum(len(s.seals) for s in claim.sources)
-    recomputed = (
+    recomputed: tuple[str, ...] = (
         f"every figure and outage, from the bundle's {minutes:,} recorded minutes and its "
         "terms, by slawatch's rules",
         f"the hash chain of each source ({seals:,} sealed hours), re-hashed hour by hour",
         "the weekly maintenance windows, expanded from the terms",
         "the span's edges: no run of down minutes is cut off at either end",
     )
+    if claim.audit is not None:
+        recomputed += (
+            f"the {len(claim.audit.entries)} correction(s) of this span (windows, cases, "
+            "replaced minutes, settlements), each re-hashed and found by its RFC 9162 "
+            f"inclusion proof in the audit trail of {claim.audit.tree_size} entries "
+            f"(head {claim.audit.head.hex()})",
+        )
     names = ", ".join(s.name for s in claim.sources) or "none"
     if signature.state == "unsigned":
         signed = (
@@ -152,6 +159,14 @@ def statement(claim: Claim, signature: Signature, pins: Pins) -> Statement:
             "the claimant's records, not the provider's ticket system",
         ),
         ("generated_at", "when the bundle was made: generated_at is stated, not timestamped"),
+        (
+            "corrections",
+            "that no correction of this span was left out: the audit trail's head is the "
+            "claimant's own (compare the audit member's tree_size and head with one you hold)"
+            if claim.audit is not None
+            else "that nothing in this span was corrected after it was recorded: the bundle "
+            "carries no audit entries, and an audit member taken out is not detected",
+        ),
     ]
     if pins.terms_digest is None:
         not_proven.append(

@@ -52,6 +52,10 @@ def test_a_corrected_month_carries_its_entries_and_verify_checks_them(
              if line.startswith("audit entry")}  # fmt: skip
     assert set(lines) == {"audit #1", "audit #2"}, verified.stdout
     assert all(" OK " in line for line in lines.values()), verified.stdout
+    assert "the 2 correction(s) of this span" in verified.stdout
+    assert "corrections: that no correction of this span was left out" in verified.stdout
+    plain = run_cli("claim", "verify", tmp_path / "sep-after.json", "--allow-unsigned")
+    assert "corrections: that nothing in this span was corrected" in plain.stdout
 
     # Edited in the bundle (who did it, what it was): named, exit 1.
     for path, value in ((("actor",), "nobody"), (("after", "reason"), "force majeure")):
