@@ -86,6 +86,36 @@ def service(
     return out
 
 
+def numbered(
+    count: int, url: str, *, name: str = "svc{i}", monthly_fee: str = "100.00", **probe_keys: Any
+) -> list[Table]:
+    """``count`` services of contract ``c``, the i-th named ``name.format(i=i)`` and
+    probing ``url.format(i=i)``: the agent tests' many identical services."""
+    return [
+        service(name.format(i=i), "c", monthly_fee, probe=probe(url.format(i=i), **probe_keys))
+        for i in range(count)
+    ]
+
+
+def agent_toml(
+    services: Iterable[Table],
+    *,
+    storage: str | Path = "data/slawatch.db",
+    name: str = "probe-1",
+    agent_lines: str = "",
+    **contract_keys: Any,
+) -> str:
+    """One agent (``name``) probing ``services`` under contract ``c``, whose bands are
+    ``TWO_BANDS`` unless ``contract_keys`` say otherwise."""
+    terms = {"bands": TWO_BANDS} | contract_keys
+    return toml(
+        storage=storage,
+        agent=agent(name, agent_lines),
+        contracts=[contract("c", **terms)],
+        services=services,
+    )
+
+
 def toml(
     *,
     storage: str | Path | None = None,

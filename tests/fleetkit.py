@@ -31,10 +31,7 @@ def write_fleet_config(
         spool=spool,
         agent=configs.agent(name, agent),
         contracts=[configs.contract("c", bands=configs.TWO_BANDS)],
-        services=[
-            configs.service(f"svc{i}", "c", "100.00", probe=configs.probe(f"{target}/{i}", **PROBE))
-            for i in range(services)
-        ],
+        services=configs.numbered(services, f"{target}/{{i}}", **PROBE),
     )
     path = folder / "config.toml"
     path.write_text(text, encoding="utf-8")

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.config import Config, Probe
-from tests.configs import QUICK, TWO_BANDS, agent, contract, service, toml
+from tests.configs import QUICK, agent_toml, service
 
 SECRET = "s3cr3t-token-never-logged"
 
@@ -288,11 +288,10 @@ def quick(url: str, **kw: Any) -> Probe:
 
 def config_text(services: Iterable[str], agent_lines: str = "") -> str:
     """One probed service per name (the URL is swapped for a test probe by the caller)."""
-    return toml(
-        storage="data/slawatch.db",
-        agent=agent("probe-1", agent_lines),
-        contracts=[contract("c", report_within="72h", bands=TWO_BANDS)],
-        services=[service(n, "c", "100.00", probe="http://127.0.0.1:9/") for n in services],
+    return agent_toml(
+        [service(n, "c", "100.00", probe="http://127.0.0.1:9/") for n in services],
+        agent_lines=agent_lines,
+        report_within="72h",
     )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from core.status import UP
+from tests import configs
 
 HERE = Path(__file__).parent
 SLAWATCH = [sys.executable, "-m", "slawatch"]
@@ -22,19 +23,20 @@ RATE = 120  # the crash test's agent clock: a minute every half second
 
 
 def write_config(tmp_path: Path, port: int, services: int) -> Path:
-    parts = [
-        '[storage]\npath = "data/slawatch.db"\n[agent]\nname = "probe-1"\n',
-        '[[contract]]\nname = "c"\nbands = [{ min_availability = 99.5, credit_percent = 0 },'
-        " { min_availability = 0.0, credit_percent = 25 }]\n",
-    ]
-    for i in range(services):
-        parts.append(
-            f'[[service]]\nname = "svc{i:03d}"\ncontract = "c"\nmonthly_fee = "1.00"\n'
-            f'[service.probe]\nurl = "http://127.0.0.1:{port}/{i}"\ninterval = "5s"\n'
-            'timeout = "2s"\nretries = 0\n'
-        )
     path = tmp_path / "config.toml"
-    path.write_text("".join(parts))
+    path.write_text(
+        configs.agent_toml(
+            configs.numbered(
+                services,
+                f"http://127.0.0.1:{port}/{{i}}",
+                name="svc{i:03d}",
+                monthly_fee="1.00",
+                interval="5s",
+                timeout="2s",
+                retries=0,
+            ),
+        )
+    )
     return path
 
 

@@ -13,25 +13,18 @@ from pathlib import Path
 import pytest
 
 from agent.systemd import SystemdNotifier, quote_arg, unit_text
+from tests import configs
 from tests.tools import require
 
 ROOT = Path(__file__).parent.parent.parent
 SLAWATCH = [sys.executable, "-m", "slawatch"]
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 
-CONFIG = """
-[storage]
-path = "data/slawatch.db"
-[[contract]]
-name = "c"
-bands = [{ min_availability = 0.0, credit_percent = 0 }]
-[[service]]
-name = "web"
-contract = "c"
-monthly_fee = "1.00"
-[service.probe]
-url = "http://127.0.0.1:9/"
-"""
+WEB = dict(
+    contracts=[configs.contract("c", bands=[configs.band(0.0, 0)])],
+    services=[configs.service("web", "c", "1.00", probe="http://127.0.0.1:9/")],
+)
+CONFIG = configs.toml(storage="data/slawatch.db", **WEB)
 
 
 def test_sd_notify_datagrams_reach_the_socket(tmp_path: Path) -> None:
@@ -165,9 +158,8 @@ def test_service_install_prints_and_writes_the_unit(tmp_path: Path) -> None:
     assert bad.stderr.startswith("slawatch: --path: cannot write") and bad.stderr.count("\n") == 1
 
 
-FLEET_CONFIG = (
-    '[storage]\nurl = "postgresql://db.internal/slawatch?sslmode=verify-full"\n'
-    'spool = "state/spool.db"\n' + CONFIG[CONFIG.index("[[contract]]") :]
+FLEET_CONFIG = configs.toml(
+    url="postgresql://db.internal/slawatch?sslmode=verify-full", spool="state/spool.db", **WEB
 )
 
 

@@ -39,12 +39,7 @@ def config_for(
     folder: Path, db: Path, url: str, services: int = 2, extra: str = "", tz: str = "UTC"
 ) -> Config:
     """Services ``svc0``... probing ``url`` with test-sized timings; ``extra`` is more TOML."""
-    text = configs.toml(
-        storage=db,
-        agent=configs.agent("probe-1"),
-        contracts=[configs.contract("c", timezone=tz, bands=configs.TWO_BANDS)],
-        services=[configs.service(f"svc{i}", "c", "100.00", probe=url) for i in range(services)],
-    )
+    text = configs.agent_toml(configs.numbered(services, url), storage=db, timezone=tz)
     path = folder / "config.toml"
     path.write_text(text + extra)
     return configs.with_probes(load_config(path), **configs.QUICK)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from store.sqlite import SqliteStore
+from tests import configs
 
 HERE = Path(__file__).parent
 REPO = HERE.parents[1]
@@ -29,19 +30,19 @@ ROUNDS = 50
 
 
 def write_config(folder: Path, port: int) -> Path:
-    parts = [
-        '[storage]\npath = "data/slawatch.db"\n[agent]\nname = "probe-1"\n',
-        '[[contract]]\nname = "c"\nbands = [{ min_availability = 99.5, credit_percent = 0 },'
-        " { min_availability = 0.0, credit_percent = 25 }]\n",
-    ]
-    for i in range(SERVICES):
-        parts.append(
-            f'[[service]]\nname = "svc{i}"\ncontract = "c"\nmonthly_fee = "1.00"\n'
-            f'[service.probe]\nurl = "http://127.0.0.1:{port}/{i}"\ninterval = "5s"\n'
-            'timeout = "2s"\nretries = 0\n'
-        )
     path = folder / "config.toml"
-    path.write_text("".join(parts))
+    path.write_text(
+        configs.agent_toml(
+            configs.numbered(
+                SERVICES,
+                f"http://127.0.0.1:{port}/{{i}}",
+                monthly_fee="1.00",
+                interval="5s",
+                timeout="2s",
+                retries=0,
+            ),
+        )
+    )
     return path
 
 

@@ -26,6 +26,7 @@ from core.config import Notifier
 from core.timeutil import YearMonth
 from store.rows import MinuteRow
 from store.sqlite import SqliteStore
+from tests import configs
 from tests.conftest import run_cli
 from tests.loopback import QuietHandler, serve
 from tests.tools import require
@@ -74,22 +75,24 @@ def auth_port() -> Iterator[int]:
 def test_header_secret_never_appears_in_logs_db_status_or_claims(
     tmp_path: Path, auth_port: int
 ) -> None:
-    services = ""
-    for name, url in [
-        ("portal", f"http://127.0.0.1:{auth_port}/health"),
-        ("broken", "http://127.0.0.1:9/health"),  # nothing listens: the error paths run too
-        ("wronghost", f"https://127.0.0.1:{auth_port}/health"),  # TLS to a plain server
-    ]:
-        services += (
-            f'[[service]]\nname = "{name}"\ncontract = "c"\nmonthly_fee = "10.00"\n'
-            f'[service.probe]\nurl = "{url}"\nretries = 1\nretry_delay = "1s"\ntimeout = "2s"\n'
-            '[service.probe.header_env]\nAuthorization = "PORTAL_TOKEN"\n'
-        )
+    probe = {"retries": 1, "retry_delay": "1s", "timeout": "2s"}
+    secret = {"header_env": {"Authorization": "PORTAL_TOKEN"}}
+    services = [
+        configs.service(name, "c", "10.00", probe=configs.probe(url, **probe, **secret))
+        for name, url in [
+            ("portal", f"http://127.0.0.1:{auth_port}/health"),
+            ("broken", "http://127.0.0.1:9/health"),  # nothing listens: the error paths run too
+            ("wronghost", f"https://127.0.0.1:{auth_port}/health"),  # TLS to a plain server
+        ]
+    ]
     config = tmp_path / "config.toml"
     config.write_text(
-        '[storage]\npath = "data/slawatch.db"\n[agent]\nname = "probe-1"\n'
-        '[[contract]]\nname = "c"\nbands = [{ min_availability = 99.9, credit_percent = 0 },'
-        " { min_availability = 0.0, credit_percent = 50 }]\n" + services
+        configs.toml(
+            storage="data/slawatch.db",
+            agent=configs.agent("probe-1"),
+            contracts=[configs.contract("c", bands=[configs.band(99.9, 0), configs.band(0.0, 50)])],
+            services=services,
+        )
     )
     env = {"PORTAL_TOKEN": SECRET, "SLAWATCH_LOG_LEVEL": "DEBUG"}
     agent = run_cli("--config", config, "agent", "--once", env=env, timeout=60)
