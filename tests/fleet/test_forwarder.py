@@ -89,6 +89,47 @@ async def test_the_agent_role_forwards_its_spool_oldest_first_once(
         errors = await pg.minute_errors("svc1", 0, 2**40)
         assert {e for _m, _s, e in errors} == {"status:503"}
         assert (await pg.check_chains()).breaks == ()
+        # Each failing probe's corroboration reached PostgreSQL too, once (#15 item 6).
+        seen = await pg.evidence_between("svc1", 0, 2**40)
+        assert len(seen) == 5 and {e.source for e in seen} == {"paris-1"}
+        assert {(e.seen.http_status, e.seen.server_ip) for e in seen} == {(503, "127.0.0.1")}
+        assert await pg.evidence_between("svc0", 0, 2**40) == []
+
+
+async def test_corroboration_written_late_is_forwarded_once(
+    tmp_path: Path, pg_cluster: Cluster, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow probe's row lands in the spool after a later one was forwarded: the
+    look-back pass sends it; each is stored once."""
+    from agent import forwarder as fw
+    from core.corroboration import Corroboration
+    from store.rows import ProbeEvidence
+
+    monkeypatch.setattr(fw, "HEALTH_EVERY_S", 0.0)  # the look-back pass every round
+    await init_fleet(pg_url)
+    url = agent_role(pg_cluster, pg_url, "lyon-2")
+
+    def row(seconds: int) -> ProbeEvidence:
+        at = T0 + timedelta(seconds=seconds)
+        return ProbeEvidence("svc0", "lyon-2", int(at.timestamp()) // 60, Corroboration(
+            at, "timeout"))  # fmt: skip
+
+    spool_path = tmp_path / "spool.db"
+    async with await SqliteStore.open(spool_path) as spool:
+        await spool.record_evidence([row(0), row(60)])
+    forwarder = fw.Forwarder(spool_path, url, "lyon-2")
+    try:
+        await forwarder.step()
+        async with await SqliteStore.open(spool_path) as spool:
+            await spool.record_evidence([row(30)])  # sent before the newest, written after
+        await forwarder.step()
+        await forwarder.step()
+    finally:
+        await forwarder.close()
+    async with await PostgresStore.open(pg_url, readonly=True) as pg:
+        got = await pg.evidence_between("svc0", 0, 2**40)
+    assert [(e.seen.at - T0).seconds for e in got] == [0, 30, 60]
+    assert {e.seen.error for e in got} == {"timeout"}
 
 
 async def test_a_batch_sent_again_after_a_crash_counts_once(
