@@ -28,8 +28,12 @@ It prints the verdict table side by side (with the verdict an SLA user expects),
 then the CPU cost per 1,000 probes of each at the same rate: the exporter's
 process CPU (user + system, all threads, from ``/proc/PID/stat``) around N
 ``/probe`` requests, and the agent's ``time.process_time()`` around N
-``Prober.check`` calls, both paced at ``--rate`` per second. The whole run is
-bounded (``--deadline``, default 300 s) and stops everything it started.
+``Prober.check`` calls, both paced at ``--rate`` per second. Then the cost with
+storage (``--no-storage`` leaves it out): a real Prometheus (Debian
+``prometheus``) scraping the exporter for 100 HTTPS targets every second and
+storing the samples, against the whole agent (probes, journal, minutes in
+SQLite) for 100 services at the same pace (docs/blackbox-compare.md). The whole
+run is bounded (``--deadline``, default 300 s) and stops everything it started.
 """
 
 from __future__ import annotations
