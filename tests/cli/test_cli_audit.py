@@ -115,3 +115,58 @@ def test_audit_rejects_an_unknown_service(
 ) -> None:
     cfg = ("--config", write_config(tmp_path, storage("sw.db") + PORTAL))
     assert_user_error(run_cli(*cfg, "audit", "--service", "nope"), "nope")
+
+
+def test_store_verify_names_an_audit_entry_edited_behind_slawatchs_back(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    cfg = ("--config", write_config(tmp_path, storage("sw.db") + PORTAL))
+    for reason in ("CR-1", "CR-2", "CR-3"):
+        added = run_cli(*cfg, "maintenance", "add", "--service", "portal", "--from",
+                        "2026-10-05T10:00:00Z", "--to", "2026-10-05T11:00:00Z",
+                        "--reason", reason)  # fmt: skip
+        assert added.returncode == 0, added.stderr
+    assert run_cli(*cfg, "store", "verify").returncode == 0
+    with sqlite3.connect(tmp_path / "sw.db") as db:  # a window's reason rewritten afterwards
+        db.execute(
+            "UPDATE audit_log SET after_json = replace(after_json, 'CR-2', 'CR-9') WHERE seq = 2"
+        )
+    edited = run_cli(*cfg, "store", "verify")
+    assert edited.returncode == 1
+    assert "BROKEN audit entry #2: its content does not match its hash (edited)" in edited.stdout
+    with sqlite3.connect(tmp_path / "sw.db") as db:  # ... then the entry taken out instead
+        db.execute("DELETE FROM audit_log WHERE seq = 2")
+    removed = run_cli(*cfg, "store", "verify")
+    assert removed.returncode == 1
+    assert "BROKEN audit entry #3: follows #1: entries missing or inserted" in removed.stdout
+
+
+def test_import_prometheus_shares_the_refusal_and_the_trail(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    cfg = ("--config", write_config(tmp_path, storage("sw.db") + PORTAL))
+    base = 1_791_194_400  # 2026-10-05T10:00:00Z
+
+    def answer(*values: str) -> Path:
+        series = {"metric": {"instance": "portal"},
+                  "values": [[base + 60 * i, v] for i, v in enumerate(values)]}  # fmt: skip
+        data = {"status": "success", "data": {"resultType": "matrix", "result": [series]}}
+        path = tmp_path / f"answer-{''.join(values)}.json"
+        path.write_text(json.dumps(data), encoding="utf-8")
+        return path
+
+    load = ("import", "prometheus", "--service-label", "instance", "--file")
+    first = run_cli(*cfg, *load, answer("1", "1", "1"))
+    assert first.stdout.endswith(": 3 new, 0 unchanged, 0 replaced\n"), first.stderr
+    again = run_cli(*cfg, *load, answer("1", "1", "1"))
+    assert again.stdout.endswith(": 0 new, 3 unchanged, 0 replaced\n"), again.stderr
+    changed = answer("1", "0", "1", "1")
+    assert_user_error(run_cli(*cfg, *load, changed), f"{changed}: 1 of 4 records conflict",
+                      "source 'prometheus': recorded up, here down")  # fmt: skip
+    replaced = run_cli(*cfg, *load, changed, "--replace")
+    assert replaced.stdout.endswith(": 1 new, 2 unchanged, 1 replaced (see slawatch audit)\n")
+    [entry] = json.loads(run_cli(*cfg, "audit", "--json").stdout)
+    assert entry["after"]["from_file"] == str(changed)
+    # A sample is the probe at the end of its minute: the second one judges 10:00.
+    assert entry["after"]["runs"] == [["2026-10-05T10:00:00Z", "2026-10-05T10:01:00Z", "down",
+                                       None]]  # fmt: skip
