@@ -19,6 +19,7 @@ from store.caseedits import CaseEditStore
 from store.credits import CreditStore
 from store.evidence import EvidenceStore
 from store.health import HealthStore
+from store.marks import MarksStore
 from store.outbox import OutboxStore
 from store.probes import ProbeStore
 from store.windows import WindowStore
@@ -33,6 +34,7 @@ class Store(
     CreditStore,
     HealthStore,
     AgentStateStore,
+    MarksStore,
     ABC,
 ):
     """An open slawatch database, whichever the backend. Open one with

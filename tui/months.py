@@ -9,8 +9,10 @@ service whose inputs are the same as last time keeps the figures it had, so
 
 The last hour is where the agent writes. A write further back (a CSV import,
 a writer catching up after a long storage outage, a credit settled) is not
-seen this way, so every ``FULL_EVERY`` the pass recomputes everything, as it
-does when the month turns and after a write of the dashboard's own.
+seen this way: ``StoreSource`` watches for those with ``Store.change_marks``
+and asks for a full pass at its next refresh. Every ``FULL_EVERY`` the pass
+recomputes everything anyway, as it does when the month turns and after a
+write of the dashboard's own.
 """
 
 from __future__ import annotations

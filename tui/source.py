@@ -3,8 +3,12 @@
 Reads use one read-only connection kept for the app's life, so that
 ``PRAGMA data_version`` (``Store.data_version``) can tell whether anyone has
 committed since the last look: an unchanged database costs one pragma per
-cycle. Every read is a single autocommit statement, so the reader never holds
-a transaction open against the agent's writes. Month figures come from the
+cycle. When something was committed, ``Store.change_marks`` tells the agent's
+own writes (the current hour, probe states) from another command's (an import,
+a window, a case, a credit): those bring the month figures up to date at once,
+within one refresh interval, rather than at the month pass's next turn.
+Every read is a single autocommit statement, so the reader never holds a
+transaction open against the agent's writes. Month figures come from the
 shared read models in ``reads.reports`` through ``tui.months`` (which keeps
 each service's figures until its data changes); rows for the panels are
 built here.
@@ -38,6 +42,7 @@ from reads.reports import (
     recorded_down,
 )
 from store import ProbeState, Store, open_store
+from store.marks import Marks
 from tui.days import day_cells
 from tui.history import case_events
 from tui.months import MonthPass, by_service, live, skeleton_row
@@ -84,6 +89,8 @@ class StoreSource:
         self._months_version: int | None = None
         self._months_of: tuple[YearMonth, ...] = ()
         self._pass = MonthPass(config)
+        self._marks: Marks | None = None  # what other commands change, as last read
+        self._marks_done: Marks | None = None  # ... as the last month pass saw it
 
     async def close(self) -> None:
         """Close the reader for good: a read after this raises, never reopens one."""
@@ -114,20 +121,28 @@ class StoreSource:
         if version == self._version and self._last is not None:
             return None
         self._last = await self._fast(store, now, self._last or self._skeleton())
+        self._marks = await store.change_marks(to_minute(now) // 60)
         self._version = version
         return self._last
 
     def months_due(self, now: datetime, every: timedelta = MONTHS_EVERY) -> bool:
-        """Whether the month pass should run again: something changed and it is
-        ``every`` old, or the month turned over, or it never ran."""
+        """Whether the month pass should run again: another command changed what a
+        month shows (an import, a window, a case, a credit: at once), or the agent
+        wrote and the last pass is ``every`` old, or the month turned, or it never ran."""
         if self._months_at is None or self.month_of_any(now) != self._months_of:
+            return True
+        if self._marks != self._marks_done:
             return True
         return self._version != self._months_version and now - self._months_at >= every
 
     def months(self, now: datetime, *, full: bool = False) -> Snapshot:
         """The month pass (blocking: run it in a thread). Opens its own connection;
-        recomputes only the services whose data changed unless ``full``."""
-        return asyncio.run(self._months(now, full))
+        recomputes only the services whose data changed unless ``full`` or another
+        command changed something (its writes may lie anywhere in the month)."""
+        marks = self._marks
+        snapshot = asyncio.run(self._months(now, full or marks != self._marks_done))
+        self._marks_done = marks
+        return snapshot
 
     async def _months(self, now: datetime, full: bool) -> Snapshot:
         async with await open_store(self.config, readonly=True) as store:

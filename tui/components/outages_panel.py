@@ -64,6 +64,10 @@ class OutagesPanel(RowTable):
         key = self.selected_key
         return None if key is None else self._outages.get(key)
 
+    def row_outages(self) -> list[Outage]:
+        """The outages shown, in their order."""
+        return [self._outages[key] for key in self.keys]
+
     @property
     def selected_service(self) -> str | None:
         outage = self.selected_outage
