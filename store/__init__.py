@@ -62,7 +62,9 @@ channel="email", escalation_level=1, rca_requested=False) -> Case``,
 ``link_case(id, start_min, end_min) -> Case``, ``get_case(id) -> Case | None``,
 ``cases(service=None, open_only=False) -> list[Case]`` (oldest first;
 ``open_only`` = not resolved). Unknown ids and impossible times raise
-``core.errors.InputError``.
+``core.errors.InputError``. Corrections (``store.caseedits``, audited):
+``edit_case(id, changes) -> Case``, ``reopen_case(id) -> Case``,
+``case_corrections(id) -> list[AuditEntry]``.
 
 Windows (``store.windows``; ``core.windows.Window``): ``add_maintenance(service,
 start, end, reason="", *, down_minutes=0, actor=None, at=None) -> Window``,

@@ -124,7 +124,10 @@ def classify(
     before ``fill``; an hour slice that is all new or all the same is counted
     at C speed, only a slice that differs is looked at minute by minute."""
     statuses = bytes(map(itemgetter(3), rows))
-    latencies = array("H", [NO_LATENCY if lat is None else lat for lat in map(itemgetter(4), rows)])
+    raw = list(map(itemgetter(4), rows))
+    if None in raw:  # only then a Python step per row
+        raw = [NO_LATENCY if lat is None else lat for lat in raw]
+    latencies = array("H", raw)
     if consecutive:
         first, end = minutes[0], minutes[0] + len(minutes)
         for hour in range(first // BLOCK, (end - 1) // BLOCK + 1):
