@@ -29,6 +29,8 @@ class Pins:
     terms_digest: str | None = None  # SHA-256 hex of the agreed terms' canonical JSON
     prev_heads: Mapping[str, str] = field(default_factory=dict)  # source ("" = each) -> head
     sources: frozenset[str] | None = None  # the agreed set of sources
+    # A verified RFC 3161 token over the bundle's bytes: (its time, the authority).
+    timestamp: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,12 @@ def statement(claim: Claim, signature: Signature, pins: Pins) -> Statement:
     for src in claim.sources:
         head = src.seals[-1].link.hex() if src.seals else src.prev.hex()
         vouched.append(f"Source {src.name}: chain head {head}.")
+    if pins.timestamp is not None:
+        vouched.append(
+            f"Timestamped: this bundle existed, byte for byte, no later than "
+            f"{pins.timestamp[0]} (RFC 3161 token by {pins.timestamp[1]}, checked against "
+            "the authority's CA you gave)."
+        )
     if claim.corroboration:
         vouched.append(
             f"Corroboration: {len(claim.corroboration):,} failing requests of the outage "
@@ -158,7 +166,15 @@ def statement(claim: Claim, signature: Signature, pins: Pins) -> Statement:
             "that the cases were opened, answered and linked when stated: the times are "
             "the claimant's records, not the provider's ticket system",
         ),
-        ("generated_at", "when the bundle was made: generated_at is stated, not timestamped"),
+        (
+            ("generated_at", "when the bundle was made: generated_at is stated, not timestamped")
+            if pins.timestamp is None
+            else (
+                "generated_at",
+                "that the bundle was made at generated_at: the timestamp shows only that it "
+                f"existed by {pins.timestamp[0]}",
+            )
+        ),
         (
             "corrections",
             "that no correction of this span was left out: the audit trail's head is the "

@@ -139,8 +139,9 @@ async def export_claim(config: Config, service: str, month: YearMonth, now: date
     )
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file and rename: all of it or nothing."""
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Write ``text`` (or bytes) to ``path`` via a temp file and rename: all of it or
+    nothing."""
     folder = path.parent
     if not folder.is_dir():
         raise InputError("--out", f"folder {str(folder)!r} does not exist")
@@ -149,8 +150,8 @@ def write_atomic(path: Path, text: str) -> None:
     except OSError as exc:
         raise InputError("--out", f"cannot write in {str(folder)!r}: {exc.strerror}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8") if isinstance(text, str) else text)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)

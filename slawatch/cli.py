@@ -44,6 +44,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "slawatch.commands.key",
     "slawatch.commands.store",
     "slawatch.commands.checkpoint",
+    "slawatch.commands.timestamp",
     "slawatch.commands.fleet",
     "slawatch.commands.config",
     "slawatch.commands.service",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -87,6 +88,12 @@ def register(sub: Subparsers) -> None:
         "continue from it; repeatable",
     )
     ve.add_argument("--sources", metavar="NAME,...", help="the agreed sources: no more, no fewer")
+    ve.add_argument(
+        "--tsr",
+        metavar="TSR",
+        help="an RFC 3161 token over the bundle file (slawatch timestamp get); needs --tsa-ca",
+    )
+    ve.add_argument("--tsa-ca", metavar="PEM", help="the time-stamping authority's CA")
     ve.set_defaults(handler=_verify)
     le = actions.add_parser(
         "letter",
@@ -180,7 +187,29 @@ def _pins(args: argparse.Namespace) -> Pins:
     sources = None
     if args.sources is not None:
         sources = frozenset(n.strip() for n in args.sources.split(",") if n.strip())
-    return Pins(digest, heads, sources)
+    return Pins(digest, heads, sources, _timestamp(args))
+
+
+def _timestamp(args: argparse.Namespace) -> tuple[str, str] | None:
+    """``--tsr`` checked against the bundle file and ``--tsa-ca``: (time, authority);
+    ("", why) when the token does not hold (exit 1 through the ``timestamp`` check)."""
+    if (args.tsr is None) != (args.tsa_ca is None):
+        raise InputError("--tsr", "--tsr and --tsa-ca go together")
+    if args.tsr is None:
+        return None
+    from rfc3161_client import VerificationError
+
+    from core.corroboration import at_text
+    from slawatch import timestamps
+
+    roots = timestamps.load_roots(Path(args.tsa_ca).expanduser())
+    tsr = Path(args.tsr).expanduser()
+    data, token = timestamps.read(Path(args.file).expanduser()), timestamps.read(tsr)
+    try:
+        stamp = timestamps.check(data, token, roots, str(tsr))
+    except VerificationError as exc:
+        return "", str(exc)
+    return at_text(stamp.at), stamp.tsa
 
 
 def _verify(args: argparse.Namespace, ctx: Context) -> int:
@@ -199,6 +228,13 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
     state, holds, said = signing.assess(document, trusted)
     signed = state != "unsigned"
     checks.append(Check("signature", "signed" if signed else "-", said, holds))
+    if pins.timestamp is not None:
+        when, tsa = pins.timestamp
+        if when:
+            checks.append(Check("timestamp", args.tsr, f"existed by {when} ({tsa})", True))
+        else:  # the token does not vouch for these bytes under that CA
+            checks.append(Check("timestamp", args.tsr, f"DOES NOT HOLD: {tsa}", False))
+            pins = replace(pins, timestamp=None)
     told = statement(claim, Signature(state, signing.signer(document), trusted is not None), pins)
     print(f"claim {claim.service.name} {claim.month} ({path})")
     rule = reporting_rule(claim.contract.report_within, claim.contract.report_channels)
