@@ -159,15 +159,7 @@ async def _hours_many(
     """The stored hours in [lo, hi) of several chains, in two queries."""
     wanted = set(chains)
     sids, srcs = id_list(c[0] for c in chains), id_list(c[1] for c in chains)
-    errors: dict[tuple[int, int, int], list[tuple[int, str]]] = defaultdict(list)
-    for sid, src, minute, text in await db.fetchall(
-        "SELECT e.service_id, e.source_id, e.minute, t.text FROM minute_errors e"
-        " JOIN error_texts t ON t.id = e.error_id"
-        f" WHERE e.service_id IN ({sids}) AND e.minute >= ? AND e.minute < ?"
-        f" AND e.source_id IN ({srcs}) ORDER BY e.minute",
-        (lo * 60, hi * 60),
-    ):
-        errors[(sid, src, minute // 60)].append((minute % 60, text))
+    errors = await _errors_many(db, chains, lo, hi)
     out: dict[tuple[int, int], dict[int, StoredHour]] = {ids: {} for ids in chains}
     for sid, src, hour, status, latency in await db.fetchall(
         "SELECT service_id, source_id, hour, status, latency FROM minute_blocks"
@@ -175,8 +167,27 @@ async def _hours_many(
         (lo, hi),
     ):
         if (sid, src) in wanted:
-            found = tuple(errors.get((sid, src, hour), ()))
+            found = tuple(errors.get((sid, hour, src), ()))
             out[(sid, src)][hour] = StoredHour(hour, bytes(status), bytes(latency), found)
+    return out
+
+
+def _hours_written(
+    chains: Sequence[tuple[int, int]],
+    touched: Mapping[tuple[int, int], set[int]],
+    written: Mapping[tuple[int, int, int], tuple[bytes, bytes]],
+    context: WriteContext,
+) -> dict[tuple[int, int], dict[int, StoredHour]]:
+    """What ``_hours_many`` would read back of the touched hours, from the write itself."""
+    out: dict[tuple[int, int], dict[int, StoredHour]] = {}
+    for sid, src in chains:
+        hours: dict[int, StoredHour] = {}
+        for hour in touched[(sid, src)]:
+            key = (sid, hour, src)
+            if key in written:
+                status, latency = written[key]
+                hours[hour] = StoredHour(hour, status, latency, tuple(context.errors.get(key, ())))
+        out[(sid, src)] = hours
     return out
 
 
@@ -196,6 +207,64 @@ async def _seals_many(
     return out
 
 
+@dataclass
+class WriteContext:
+    """What one minute write reads of the touched chains, once, before it changes them:
+    the stored error classes of the touched hours, (service_id, hour, source_id) ->
+    [(offset, error class)] in offset order, kept up to date by the write; and each
+    chain's seals from ``_LOOKBACK`` hours before its first touched hour on,
+    (service_id, source_id) -> {hour: (digest, link)}. The tamper check, the error
+    upsert and the re-sealing all use it instead of reading the same rows again."""
+
+    errors: dict[tuple[int, int, int], list[tuple[int, str]]]
+    seals: dict[tuple[int, int], dict[int, tuple[bytes, bytes]]]
+
+    def set_error(self, key: tuple[int, int, int], offset: int, error: str | None) -> None:
+        """The error class of one minute after the write (None: it has none)."""
+        kept = [e for e in self.errors.get(key, ()) if e[0] != offset]
+        if error is not None:
+            kept.append((offset, error))
+            kept.sort()
+        if kept:
+            self.errors[key] = kept
+        else:
+            self.errors.pop(key, None)
+
+
+def _chain_spans(
+    keys: Iterable[tuple[int, int, int]],
+) -> tuple[dict[tuple[int, int], set[int]], dict[tuple[int, int], list[tuple[int, int]]]]:
+    """The hours each (service_id, source_id) chain has among ``keys``, and the chains
+    grouped by their span of hours [lo, hi) (the agent's minute: one span for all)."""
+    touched: dict[tuple[int, int], set[int]] = defaultdict(set)
+    for sid, hour, src in keys:
+        touched[(sid, src)].add(hour)
+    by_span: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+    for ids, hours in touched.items():
+        by_span[(min(hours), max(hours) + 1)].append(ids)
+    return touched, by_span
+
+
+async def _errors_many(
+    db: Conn, chains: Sequence[tuple[int, int]], lo: int, hi: int
+) -> dict[tuple[int, int, int], list[tuple[int, str]]]:
+    """The error classes stored in hours [lo, hi) of several chains:
+    (service_id, hour, source_id) -> [(offset, error class)], in offset order."""
+    wanted = set(chains)
+    out: dict[tuple[int, int, int], list[tuple[int, str]]] = defaultdict(list)
+    for sid, src, minute, text in await db.fetchall(
+        "SELECT e.service_id, e.source_id, e.minute, t.text FROM minute_errors e"
+        " JOIN error_texts t ON t.id = e.error_id"
+        f" WHERE e.service_id IN ({id_list(c[0] for c in chains)}) AND e.minute >= ?"
+        f" AND e.minute < ? AND e.source_id IN ({id_list(c[1] for c in chains)})"
+        " ORDER BY e.minute",
+        (lo * 60, hi * 60),
+    ):
+        if (sid, src) in wanted:
+            out[(int(sid), int(minute) // 60, int(src))].append((int(minute) % 60, str(text)))
+    return out
+
+
 async def _chain_ids(db: Conn) -> list[tuple[int, int]]:
     rows = await db.fetchall(
         "SELECT DISTINCT service_id, source_id FROM minute_blocks"
@@ -208,12 +277,23 @@ class ChainStore(AuditStore):
     """The hash chains beside the minute records: extended by every minute write,
     walked by ``check_chains`` and read for claims by ``evidence``."""
 
+    async def _write_context(self, db: Conn, keys: Iterable[tuple[int, int, int]]) -> WriteContext:
+        """Read, once, what a write of the blocks ``keys`` needs of their chains
+        (two queries per span of hours: the agent's minute has one span)."""
+        errors: dict[tuple[int, int, int], list[tuple[int, str]]] = {}
+        seals: dict[tuple[int, int], dict[int, tuple[bytes, bytes]]] = {}
+        for (lo, hi), chains in _chain_spans(keys)[1].items():
+            errors.update(await _errors_many(db, chains, lo, hi))
+            seals.update(await _seals_many(db, chains, lo - _LOOKBACK))
+        return WriteContext(errors, seals)
+
     async def _check_sealed(
         self,
         db: Conn,
         before: Mapping[tuple[int, int, int], tuple[bytes, bytes]],
         names: tuple[Mapping[int, str], Mapping[int, str]],
         by: str,
+        context: WriteContext | None = None,
     ) -> int:
         """Before a write re-seals hours: does each stored block still match its seal?
 
@@ -227,25 +307,13 @@ class ChainStore(AuditStore):
         if not before:
             return 0
         keys = set(before)
-        sids = id_list(k[0] for k in keys)
-        srcs = id_list(k[2] for k in keys)
-        lo, hi = min(k[1] for k in keys), max(k[1] for k in keys) + 1
-        errors: dict[tuple[int, int, int], list[tuple[int, str]]] = defaultdict(list)
-        for sid, src, minute, text in await db.fetchall(
-            "SELECT e.service_id, e.source_id, e.minute, t.text FROM minute_errors e"
-            " JOIN error_texts t ON t.id = e.error_id"
-            f" WHERE e.service_id IN ({sids}) AND e.minute >= ? AND e.minute < ?"
-            f" AND e.source_id IN ({srcs}) ORDER BY e.minute",
-            (lo * 60, hi * 60),
-        ):
-            errors[(int(sid), int(minute) // 60, int(src))].append((int(minute) % 60, str(text)))
-        sealed: dict[tuple[int, int, int], bytes] = {}
-        for sid, src, hour, digest in await db.fetchall(
-            "SELECT service_id, source_id, hour, digest FROM chain_seals"
-            f" WHERE service_id IN ({sids}) AND source_id IN ({srcs}) AND hour >= ? AND hour < ?",
-            (lo, hi),
-        ):
-            sealed[(int(sid), int(hour), int(src))] = bytes(digest)
+        context = context or await self._write_context(db, keys)
+        errors = context.errors
+        sealed = {
+            (sid, hour, src): digest
+            for (sid, src), seals in context.seals.items()
+            for hour, (digest, _) in seals.items()
+        }
         services, sources = names
         found = 0
         for key in sorted(keys):
@@ -278,6 +346,8 @@ class ChainStore(AuditStore):
         *,
         blocks: Iterable[tuple[int, int, int]] | None = None,
         names: tuple[Mapping[int, str], Mapping[int, str]] | None = None,
+        written: Mapping[tuple[int, int, int], tuple[bytes, bytes]] | None = None,
+        context: WriteContext | None = None,
     ) -> None:
         """Re-seal the hours ``rows`` touched and re-link each chain after them.
 
@@ -288,31 +358,35 @@ class ChainStore(AuditStore):
 
         Chains that share their span of touched hours (the agent's minute: every
         service in the same hour) are read and written together, a handful of
-        queries in all rather than several per chain.
+        queries in all rather than several per chain. The minute write passes what
+        it just wrote (``written``: every touched block's stored (status, latency))
+        and its ``context`` (the errors after the write, the seals before it), so
+        nothing is read back at all.
         """
         if not rows:
             return
         if names is None or blocks is None:
             names = await self._names("services"), await self._names("sources")
         services, sources = names
-        touched: dict[tuple[int, int], set[int]] = defaultdict(set)
-        if blocks is not None:
-            for sid, hour, src in blocks:
-                touched[(sid, src)].add(hour)
-        else:
+        if blocks is None:
             service_ids = {n: i for i, n in services.items()}
             source_ids = {n: i for i, n in sources.items()}
-            for (service, source), hours in _touched(rows).items():
-                if service in service_ids and source in source_ids:  # else nothing was stored
-                    touched[(service_ids[service], source_ids[source])] |= hours
-        by_span: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
-        for ids, hours in touched.items():
-            by_span[(min(hours), max(hours) + 1)].append(ids)
+            blocks = [
+                (service_ids[service], hour, source_ids[source])
+                for (service, source), hours in _touched(rows).items()
+                if service in service_ids and source in source_ids  # else nothing was stored
+                for hour in hours
+            ]
+        touched, by_span = _chain_spans(blocks)
         changed: list[tuple[int, int, int, bytes, bytes]] = []
         gone: list[tuple[int, int, int]] = []
         for (lo, hi), chains in by_span.items():
-            stored = await _hours_many(db, chains, lo, hi)
-            seals = await _seals_many(db, chains, lo - _LOOKBACK)
+            if written is not None and context is not None:
+                stored = _hours_written(chains, touched, written, context)
+                seals = context.seals
+            else:
+                stored = await _hours_many(db, chains, lo, hi)
+                seals = await _seals_many(db, chains, lo - _LOOKBACK)
             for ids in chains:
                 service, source = services[ids[0]], sources[ids[1]]
                 older = [h for h in seals[ids] if h < lo]

@@ -21,7 +21,7 @@ from store.blocks import (
     id_list,
     span_groups,
 )
-from store.chain import ChainStore
+from store.chain import ChainStore, WriteContext
 from store.db import Conn
 from store.layout import Key, Tally, classify, fill, hours_of, is_consecutive, segments
 from store.rows import MinuteRow
@@ -217,22 +217,27 @@ class MinuteStore(ChainStore):
             sid, src = sids[part.service], srcs[part.source]
             keys.update((sid, hour, src) for hour in hours_of(mins, consecutive))
         blocks, existed = await self._load_blocks(keys)
+        # Read once what the chains need (errors, seals); nothing is read back later.
+        context = await self._write_context(db, keys)
         names = {i: n for n, i in sids.items()}, {i: n for n, i in srcs.items()}
-        await self._check_sealed(db, {k: blocks[k].encode() for k in existed}, names, by)
+        await self._check_sealed(db, {k: blocks[k].encode() for k in existed}, names, by, context)
         for (part, mins), consecutive in zip(parts, plain, strict=True):
             sid, src = sids[part.service], srcs[part.source]
             if tally is not None:
                 classify(blocks, sid, src, rows[part.start : part.stop], mins, consecutive, tally)
             fill(blocks, sid, src, rows[part.start : part.stop], mins, consecutive)
+        written = {key: blk.encode() for key, blk in blocks.items()}
         await db.upsert(
             "minute_blocks",
             _BLOCK_COLUMNS,
             _BLOCK_KEY,
-            [(sid, hour, src, *blk.encode()) for (sid, hour, src), blk in blocks.items()],
+            [(sid, hour, src, *data) for (sid, hour, src), data in written.items()],
         )
         distinct = all(plain) and len({(p.service, p.source) for p, _ in parts}) == len(parts)
-        await self._upsert_errors(db, rows, sids, srcs, existed, distinct=distinct)
-        await self._extend_chains(db, rows, blocks=keys, names=names)
+        await self._upsert_errors(db, rows, sids, srcs, existed, context, distinct=distinct)
+        await self._extend_chains(
+            db, rows, blocks=keys, names=names, written=written, context=context
+        )
 
     async def _upsert_errors(
         self,
@@ -241,17 +246,19 @@ class MinuteStore(ChainStore):
         sids: dict[str, int],
         srcs: dict[str, int],
         existed: set[tuple[int, int, int]],
+        context: WriteContext,
         *,
         distinct: bool = False,
     ) -> None:
-        """Store the rows' error classes; a re-recorded minute without one loses its old one.
+        """Store the rows' error classes; a re-recorded minute without one loses its old
+        one. ``context.errors`` (read before the write) is brought up to date.
 
         ``distinct``: no minute appears twice in ``rows``. Then, when none of their
         hours holds a stored error, only the rows with an error class matter and
         they are picked out at C speed (an import's batch: 65,536 rows, a few
         hundred with an error); otherwise every row is looked at (the last row of
         a minute wins)."""
-        with_errors = await self._hours_with_errors(existed)
+        with_errors = existed & context.errors.keys()
         texts = set(map(itemgetter(5), rows))
         texts.discard(None)
         if not with_errors and not texts:
@@ -261,16 +268,21 @@ class MinuteStore(ChainStore):
         cleared: list[tuple[int, int, int]] = []
         if distinct and not with_errors and "" not in texts:  # compress skips a falsy text
             for service, source, minute, _s, _l, error in compress(rows, map(itemgetter(5), rows)):
-                errors.append((sids[service], srcs[source], minute, ids[error]))
+                sid, src = sids[service], srcs[source]
+                errors.append((sid, src, minute, ids[error]))
+                context.set_error((sid, minute // BLOCK, src), minute % BLOCK, error)
         else:
             final: dict[tuple[int, int, int], str | None] = {}  # the last row of a minute wins
             for service, source, minute, _status, _lat, error in rows:
                 final[(sids[service], srcs[source], minute)] = error
             for (sid, src, minute), error in final.items():
+                key = (sid, minute // BLOCK, src)
                 if error is not None:
                     errors.append((sid, src, minute, ids[error]))
-                elif (sid, minute // BLOCK, src) in with_errors:
+                    context.set_error(key, minute % BLOCK, error)
+                elif key in with_errors:
                     cleared.append((sid, src, minute))
+                    context.set_error(key, minute % BLOCK, None)
         if cleared:
             await db.executemany(
                 "DELETE FROM minute_errors WHERE service_id = ? AND source_id = ? AND minute = ?",
@@ -279,22 +291,6 @@ class MinuteStore(ChainStore):
         await db.upsert(
             "minute_errors", _ERROR_COLUMNS, ("service_id", "minute", "source_id"), errors
         )
-
-    async def _hours_with_errors(
-        self, keys: set[tuple[int, int, int]]
-    ) -> set[tuple[int, int, int]]:
-        """Which of these stored (service, hour, source) blocks have minutes with an error."""
-        found: set[tuple[int, int, int]] = set()
-        srcs = id_list({src for _, _, src in keys})
-        for (lo, hi), sids in span_groups(keys).items():
-            for sid, hour, src in await self._fetchall(
-                "SELECT DISTINCT service_id, minute / 60, source_id FROM minute_errors"
-                f" WHERE service_id IN ({id_list(sids)}) AND minute >= ? AND minute < ?"
-                f" AND source_id IN ({srcs})",
-                (lo * BLOCK, (hi + 1) * BLOCK),
-            ):
-                found.add((int(sid), int(hour), int(src)))
-        return found & keys
 
     async def _load_blocks(
         self, keys: set[tuple[int, int, int]]

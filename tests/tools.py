@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
@@ -31,3 +33,16 @@ def require(tool: str) -> str:
     if found is None:
         missing(f"{tool} is not installed")
     return found
+
+
+def proc_stats() -> Iterator[tuple[int, list[str]]]:
+    """Every process's pid and the fields of its /proc/PID/stat after the command
+    name (``fields[1]`` is the parent's pid, ``fields[11:13]`` utime and stime)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        yield int(entry.name), fields

@@ -37,8 +37,38 @@ async def test_writes_keep_every_chain_whole(open_db: OpenDb) -> None:
         assert await _seals(store) == before
 
 
+async def test_minute_by_minute_writes_seal_as_one_write_of_the_end_state(
+    open_db: OpenDb, tmp_path: Path
+) -> None:
+    """The minute write seals from what it wrote (no read-back): errors added, changed
+    and cleared minute by minute, over three services, give the seals that one import
+    of the end state gives in a fresh store."""
+    steps = [
+        [MinuteRow(f"s{k}", "a", BASE + m, 1 + (m + k) % 3, 90 + m, None if m % 4 else "timeout")
+         for k in range(3)]
+        for m in range(70)
+    ]  # fmt: skip
+    steps.append([MinuteRow("s1", "a", BASE + 8, 1, 80, None)])  # an error cleared
+    steps.append([MinuteRow("s2", "a", BASE + 9, 3, None, "status:503")])  # one changed
+    steps.append([MinuteRow("s0", "a", BASE + 12, 3, None, "reset")])  # and one replaced
+    final: dict[tuple[str, int], MinuteRow] = {}
+    for step in steps:
+        final.update({(r.service, r.minute): r for r in step})
+    async with await open_db() as store:
+        for step in steps:
+            await store.record_minutes(step)
+        assert await store.verify_chains() is None
+        stepwise = await _seals(store)
+        errors = await store.minute_errors("s0", BASE, BASE + 70)
+    async with await SqliteStore.open(tmp_path / "once.db") as once:
+        await once.import_minutes([sorted(final.values())])
+        assert await _seals(once) == stepwise
+        assert await once.minute_errors("s0", BASE, BASE + 70) == errors
+    assert (BASE + 12, "a", "reset") in errors and len(stepwise) == 6
+
+
 async def _seals(store: Store) -> list[tuple[int, bytes]]:
-    found = await store._db.fetchall("SELECT hour, link FROM chain_seals ORDER BY 1")
+    found = await store._db.fetchall("SELECT hour, link FROM chain_seals ORDER BY service_id, hour")
     return [(int(h), bytes(lk)) for h, lk in found]
 
 

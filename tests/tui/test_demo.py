@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tools import require
+from tests.tools import proc_stats, require
 
 TMUX = shutil.which("tmux")
 pytestmark = [pytest.mark.slow]
@@ -93,14 +93,7 @@ def test_demo_live_then_quit_leaves_nothing(tmp_path: Path) -> None:
 def _children(pid: int) -> set[int]:
     """Every descendant of ``pid`` (from /proc), so the check covers grandchildren too."""
     out: set[int] = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
+    for child, fields in proc_stats():
         if int(fields[1]) == pid:
-            child = int(entry.name)
             out |= {child, *_children(child)}
     return out
