@@ -120,6 +120,10 @@ def sign(checkpoint: Checkpoint, name: str, key: Ed25519PrivateKey) -> str:
     return f"{body}\n{_SIG_PREFIX}{name} {base64.b64encode(sig).decode()}\n"
 
 
+class UnknownSigner(InputError):
+    """A well-formed note signed by none of the keys given (a verifier may skip it)."""
+
+
 @dataclass(frozen=True)
 class Signed:
     checkpoint: Checkpoint
@@ -156,7 +160,7 @@ def open_note(text: str, where: str, keys: Sequence[Ed25519PublicKey]) -> Signed
             except InvalidSignature:
                 raise InputError(where, f"the signature of {name!r} does not hold") from None
             return Signed(checkpoint, name)
-    raise InputError(
+    raise UnknownSigner(
         where, f"signed by {', '.join(map(repr, names)) or 'nobody'}, with none of the keys given"
     )
 

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from core.bundle import terms_digest
+from core.checkpoint import Signed
 from core.claim import Check, Claim
+from core.timeutil import from_minute, iso_z
 
 SignatureState = Literal["unsigned", "valid", "invalid"]
 
@@ -31,6 +33,8 @@ class Pins:
     sources: frozenset[str] | None = None  # the agreed set of sources
     # A verified RFC 3161 token over the bundle's bytes: (its time, the authority).
     timestamp: tuple[str, str] | None = None
+    # Checkpoints the verifier holds, each opened with a key it trusts (None: none given).
+    checkpoints: tuple[Signed, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,60 @@ def pin_checks(claim: Claim, document: Mapping[str, Any], pins: Pins) -> list[Ch
     return out
 
 
+@dataclass(frozen=True)
+class Vouched:
+    """What the held checkpoints say of one source's chain in the bundle."""
+
+    source: str
+    ok: bool
+    stated: str  # the checkpoint relied on, or "-"
+    said: str  # the plain-words finding
+
+
+def vouching(claim: Claim, held: tuple[Signed, ...]) -> list[Vouched]:
+    """Each source's chain against the checkpoints its own agent signed (the note's
+    signer is the source's name): the latest one naming an hour the bundle seals vouches
+    for every hour up to it; any whose link differs names a rewritten history."""
+    out = []
+    for src in claim.sources:
+        links = {s.hour: s.link for s in src.seals}
+        mine = [
+            (signed, head)
+            for signed in held
+            for head in signed.checkpoint.heads
+            if signed.signer == src.name and head.source == src.name
+            and head.service == claim.service.name and head.hour in links
+        ]  # fmt: skip
+        if not mine:
+            out.append(Vouched(src.name, False, "-", (
+                "NOT VOUCHED FOR: no checkpoint signed by a key you gave names this chain at "
+                "an hour the bundle seals")))  # fmt: skip
+            continue
+        wrong = [(s, h) for s, h in mine if links[h.hour] != h.link]
+        signed, head = max(wrong or mine, key=lambda sh: sh[1].hour)
+        hour = iso_z(from_minute(head.hour * 60))
+        stated = f"{signed.checkpoint.origin} of {iso_z(signed.checkpoint.at)}"
+        if wrong:
+            said = f"REWRITTEN: its link at {hour} is not the one its agent signed"
+        else:
+            last = src.seals[-1].hour if src.seals else head.hour
+            after = (
+                f"; the {last - head.hour} sealed hours after it are not"
+                if last > head.hour
+                else ""
+            )
+            said = f"vouched for by its agent {signed.signer!r} up to the hour {hour}{after}"
+        out.append(Vouched(src.name, not wrong, stated, said))
+    return out
+
+
+def checkpoint_checks(claim: Claim, pins: Pins) -> list[Check]:
+    if pins.checkpoints is None:
+        return []
+    return [Check(f"checkpoint {v.source}", v.stated, v.said, v.ok)
+            for v in vouching(claim, pins.checkpoints)]  # fmt: skip
+
+
 def statement(claim: Claim, signature: Signature, pins: Pins) -> Statement:
     """What the bundle proves once every check holds, in plain words."""
     minutes = sum(60 - h.status.count(0) for s in claim.sources for h in s.hours)
@@ -128,8 +186,12 @@ def statement(claim: Claim, signature: Signature, pins: Pins) -> Statement:
             "it was signed, but anyone can sign; pass --key with the signer's public key to "
             "know who did."
         )
-    vouched = [signed, "Checkpoints: no chain head was held outside the claimant's control."]
-    if signature.state != "unsigned":
+    vouched = [signed]
+    if pins.checkpoints is None:
+        vouched.append("Checkpoints: no chain head was held outside the claimant's control.")
+    else:
+        vouched += [f"Source {v.source}: {v.said}." for v in vouching(claim, pins.checkpoints)]
+    if signature.state != "unsigned" and pins.checkpoints is None:
         vouched.append(
             f"Sources {names}: covered by the bundle's one signature; no source carries a "
             "signature of its own agent."

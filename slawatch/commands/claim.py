@@ -26,6 +26,9 @@ from slawatch.commands._args import Subparsers, group, month_option, service_opt
 from slawatch.commands._support import run
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from core.checkpoint import Signed
     from core.claim import Check
     from core.proof import Pins
     from slawatch.cli import Context
@@ -64,7 +67,22 @@ def register(sub: Subparsers) -> None:
         "--terms claim-portal-2026-09.json --prev-head agent=3f0c...",
     )
     ve.add_argument("file", metavar="FILE")
-    ve.add_argument("--key", metavar="PUBFILE", help="require a signature by this public key")
+    ve.add_argument(
+        "--key",
+        metavar="PUBFILE",
+        action="append",
+        default=[],
+        help="a public key you trust (repeatable, e.g. each agent's): the bundle must be "
+        "signed by one of them, and checkpoints count when signed by one of them",
+    )
+    ve.add_argument(
+        "--checkpoint",
+        metavar="NOTE",
+        action="append",
+        default=[],
+        help="a checkpoint an agent sent you (repeatable): each source's chain must match "
+        "the one its own agent signed",
+    )
     ve.add_argument(
         "--allow-unsigned",
         action="store_true",
@@ -190,6 +208,29 @@ def _pins(args: argparse.Namespace) -> Pins:
     return Pins(digest, heads, sources, _timestamp(args))
 
 
+def _checkpoints(files: list[str], keys: list[Ed25519PublicKey]) -> tuple[Signed, ...] | None:
+    """The checkpoints given, each opened with one of ``keys``; a note signed by none of
+    them is said and left out (its source then reads as not vouched for)."""
+    from core import checkpoint
+
+    if not files:
+        return None
+    if not keys:
+        raise InputError("--checkpoint", "needs --key: the public keys that sign checkpoints")
+    held = []
+    for name in files:
+        try:
+            text = Path(name).expanduser().read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            why = getattr(exc, "strerror", None) or exc
+            raise InputError(name, f"cannot read: {why}") from None
+        try:
+            held.append(checkpoint.open_note(text, name, keys))
+        except checkpoint.UnknownSigner as exc:
+            print(f"{name}: {exc.what}: not counted")
+    return tuple(held)
+
+
 def _timestamp(args: argparse.Namespace) -> tuple[str, str] | None:
     """``--tsr`` checked against the bundle file and ``--tsa-ca``: (time, authority);
     ("", why) when the token does not hold (exit 1 through the ``timestamp`` check)."""
@@ -216,15 +257,19 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
     from core.bundle import terms_digest
     from core.claim import Check, verify
     from core.outages import reporting_rule
-    from core.proof import Signature, lines, pin_checks, statement
+    from core.proof import Signature, checkpoint_checks, lines, pin_checks, statement
     from slawatch import claims, signing
 
     path = Path(args.file).expanduser()
-    trusted = signing.load_public(Path(args.key).expanduser()) if args.key else None
-    pins = _pins(args)
+    keys = [signing.load_public(Path(k).expanduser()) for k in args.key]
+    pins = replace(_pins(args), checkpoints=_checkpoints(args.checkpoint, keys))
     claim, document = claims.read_bundle(path)
     checks = verify(claim)
     checks += pin_checks(claim, document, pins)
+    checks += checkpoint_checks(claim, pins)
+    # The key the signature names, when it is one of those given; else the first.
+    named = signing.signer(document)
+    trusted = next((k for k in keys if signing.fingerprint(k) == named), keys[0] if keys else None)
     state, holds, said = signing.assess(document, trusted)
     signed = state != "unsigned"
     checks.append(Check("signature", "signed" if signed else "-", said, holds))

@@ -1,0 +1,141 @@
+"""A fleet's bundle vouched for by each agent (#15 Show): three agents, three keys.
+
+Three sources (agents ``a``, ``b``, ``c``) record the same service; each agent
+signs its own checkpoint with its own key, and the provider keeps the notes.
+``claim verify`` given the three public keys and the notes says every source is
+vouched for by its own agent; with one key removed, it names the source that no
+longer is (exit 1); after a source's history is rewritten and re-sealed, it
+names that source as rewritten although the chain itself holds.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from slawatch.cli import main
+from tests import configs
+
+NOW = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+AGENTS = ("a", "b", "c")
+
+
+def _csv(path: Path, down_from: int, down_to: int) -> Path:
+    """Oct 10 09:00-11:59, down from minute ``down_from`` to ``down_to`` (of 180)."""
+    rows = ["service,minute,status"]
+    for i in range(180):
+        status = "down" if down_from <= i < down_to else "up"
+        rows.append(f"portal,2026-10-10T{9 + i // 60:02d}:{i % 60:02d}:00Z,{status}")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def _cli(config: Path, *args: object) -> int:
+    return main(["--config", str(config), *map(str, args)], clock=lambda: NOW)
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> tuple[Path, dict[str, Path], dict[str, Path]]:
+    """(config, each agent's public key, each agent's checkpoint note held by the provider)."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        configs.toml(
+            storage="data/slawatch.db",
+            contracts=[configs.contract("std")],
+            services=[configs.service("portal")],
+        ),
+        encoding="utf-8",
+    )
+    csv = _csv(tmp_path / "m.csv", 30, 60)
+    pubs, notes = {}, {}
+    for name in AGENTS:
+        assert _cli(config, "import", "minutes", csv, "--source", name) == 0
+        key = tmp_path / "keys" / f"{name}.key"
+        assert _cli(config, "key", "init", "--out", key) == 0
+        pubs[name] = tmp_path / "keys" / f"{name}.key.pub"
+        notes[name] = tmp_path / "held" / f"heads-{name}.txt"
+        notes[name].parent.mkdir(exist_ok=True)
+        assert _cli(config, "checkpoint", "make", "--name", name, "--key", key,
+                    "--out", notes[name]) == 0  # fmt: skip
+    return config, pubs, notes
+
+
+def _export(config: Path, out: Path) -> Path:
+    key = config.parent / "keys" / "a.key"
+    assert _cli(config, "claim", "export", "--service", "portal", "--month", "2026-10",
+                "--out", out, "--sign", key) == 0  # fmt: skip
+    return out
+
+
+def _verify(bundle: Path, keys: list[Path], notes: list[Path]) -> int:
+    args: list[object] = ["claim", "verify", bundle]
+    for k in keys:
+        args += ["--key", k]
+    for n in notes:
+        args += ["--checkpoint", n]
+    return main(list(map(str, args)))
+
+
+def test_all_three_keys_vouch_for_every_source_and_one_removed_is_named(
+    fleet: tuple[Path, dict[str, Path], dict[str, Path]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config, pubs, notes = fleet
+    bundle = _export(config, tmp_path / "claim.json")
+    capsys.readouterr()
+    assert _verify(bundle, list(pubs.values()), list(notes.values())) == 0
+    out = capsys.readouterr().out
+    for name in AGENTS:
+        assert f"checkpoint {name}" in out
+        assert f"Source {name}: vouched for by its agent '{name}' up to the hour " \
+            "2026-10-10T11:00:00Z." in out  # fmt: skip
+    assert "no source carries a signature of its own agent" not in out
+    assert "HOLDS: all" in out
+
+    # The provider no longer trusts c's key: c's note is not counted, c is named.
+    assert _verify(bundle, [pubs["a"], pubs["b"]], list(notes.values())) == 1
+    out = capsys.readouterr().out
+    assert "heads-c.txt: signed by 'c', with none of the keys given: not counted" in out
+    assert "Source c: NOT VOUCHED FOR" in out
+    assert "Source a: vouched for" in out and "Source b: vouched for" in out
+    differs = [line for line in out.splitlines() if "DIFFERS" in line]
+    assert len(differs) == 1 and differs[0].startswith("checkpoint c")
+
+
+def test_a_rewritten_and_resealed_source_is_named(
+    fleet: tuple[Path, dict[str, Path], dict[str, Path]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config, pubs, notes = fleet
+    # b's history rewritten: its outage shortened, its chain re-sealed from genesis.
+    with sqlite3.connect(config.parent / "data" / "slawatch.db") as db:
+        (b,) = db.execute("SELECT id FROM sources WHERE name = 'b'").fetchone()
+        for table in ("minute_blocks", "minute_errors", "chain_seals"):
+            db.execute(f"DELETE FROM {table} WHERE source_id = ?", (b,))
+    assert _cli(config, "import", "minutes", _csv(tmp_path / "m2.csv", 30, 40),
+                "--source", "b") == 0  # fmt: skip
+    bundle = _export(config, tmp_path / "claim.json")
+    capsys.readouterr()
+    assert _verify(bundle, list(pubs.values()), list(notes.values())) == 1
+    out = capsys.readouterr().out
+    differs = [line for line in out.splitlines() if "DIFFERS" in line]
+    assert len(differs) == 1 and differs[0].startswith("checkpoint b"), out
+    assert "REWRITTEN: its link at 2026-10-10T11:00:00Z is not the one its agent signed" in out
+    assert "chain b" not in "".join(differs)  # the chain itself holds: only the note says
+
+
+def test_checkpoints_need_keys(
+    fleet: tuple[Path, dict[str, Path], dict[str, Path]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config, _, notes = fleet
+    bundle = _export(config, tmp_path / "claim.json")
+    capsys.readouterr()
+    assert _verify(bundle, [], [notes["a"]]) == 2
+    assert "--checkpoint: needs --key" in capsys.readouterr().err
