@@ -142,8 +142,9 @@ def main() -> None:
         )
         print(f"  {summary}")
         print(
-            "target: >= 500,000 heartbeats/s (wall on a busy machine counts other work;"
-            " per CPU-second is what a quiet machine would reach, one process on one core)"
+            "target: >= 500,000 heartbeats/s (wall; on a busy machine the wall rate counts"
+            " the other work too; per CPU-second is the rate with a core to itself and no"
+            " I/O wait, an estimate, not a wall figure)"
         )
 
 
