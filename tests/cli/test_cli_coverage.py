@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from core.timeutil import YearMonth, utc_now
+from tests import configs
 from tests.cli.common import PORTAL, REPORT_KEYS, assert_user_error, ok_json, storage
 
 if TYPE_CHECKING:
@@ -26,12 +27,7 @@ OUTAGE_KEYS = {"id", "service", "start", "end", "minutes", "reported", "case_id"
 OCT = datetime(2026, 10, 1, tzinfo=UTC)
 OCT_MINUTES = 44_640
 
-SECOND = """
-[[service]]
-name = "erp"
-contract = "std"
-monthly_fee = "500.00"
-"""
+SECOND = configs.toml(services=[configs.service("erp", monthly_fee="500.00")])
 
 
 def _csv(path: Path, rows: list[tuple[str, datetime, str]]) -> Path:

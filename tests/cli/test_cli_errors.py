@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests import configs
 from tests.cli.common import PORTAL, assert_user_error, storage
 
 if TYPE_CHECKING:
@@ -115,10 +116,8 @@ def test_config_check(
 
 def test_config_check_refuses_what_the_agent_refuses(tmp_path: Path, run_cli: RunCli) -> None:
     """A probe interval of 1s: the agent cannot run it, so ``config check`` must not say ok."""
-    text = CONFIG + (
-        '\n[[service]]\nname = "fast"\ncontract = "std"\nmonthly_fee = "1.00"\n'
-        '[service.probe]\nurl = "http://127.0.0.1:9/"\ninterval = "1s"\ntimeout = "1s"\n'
-    )
+    fast = configs.probe("http://127.0.0.1:9/", interval="1s", timeout="1s")
+    text = CONFIG + configs.toml(services=[configs.service("fast", monthly_fee="1.00", probe=fast)])
     path = tmp_path / "fast.toml"
     path.write_text(text, encoding="utf-8")
     results = [

@@ -12,26 +12,22 @@ from core.timeutil import iso_z, utc_now
 from store import ProbeState
 from store.health import AgentHealth
 from store.sqlite import SqliteStore
-from tests.cli.common import PORTAL, ok_json, storage
+from tests import configs
+from tests.cli.common import ok_json, storage
 
 if TYPE_CHECKING:
     from tests.conftest import RunCli, WriteConfig
 
-CONFIG = (
-    storage("db/slawatch.db")
-    + PORTAL
-    + """[service.probe]
-url = "http://127.0.0.1:9/health"
-interval = "30s"
-
-[[service]]
-name = "mail"
-contract = "std"
-monthly_fee = "10.00"
-[service.probe]
-url = "http://127.0.0.1:9/mail"
-interval = "30s"
-"""
+CONFIG = storage("db/slawatch.db") + configs.toml(
+    contracts=[configs.contract()],
+    services=[
+        configs.service(probe=configs.probe("http://127.0.0.1:9/health", interval="30s")),
+        configs.service(
+            "mail",
+            monthly_fee="10.00",
+            probe=configs.probe("http://127.0.0.1:9/mail", interval="30s"),
+        ),
+    ],
 )
 FLEET_KEYS = {"name", "last_seen", "backlog_minutes", "clock_offset_seconds", "version"}
 

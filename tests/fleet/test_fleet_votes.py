@@ -31,6 +31,7 @@ import pytest
 from core.status import DOWN, UP
 from core.timeutil import from_minute
 from store.postgres import PostgresStore
+from tests import configs
 from tests.cli.common import ok_json
 from tests.fleetkit import agent_role, init_fleet, spool_and_postgres
 from tests.loopback import QuietHandler, serve
@@ -65,12 +66,16 @@ def _config(folder: Path, url: str, port: int) -> Path:
     """A fleet config: the database URL (with the role to log in as), a spool of its own."""
     folder.mkdir()
     path = folder / "config.toml"
+    health = configs.probe(
+        f"http://127.0.0.1:{port}/health", interval="300s", timeout="5s", retries=0
+    )
     path.write_text(
-        f'[storage]\nurl = "{url}"\nspool = "spool.db"\n'
-        '[[contract]]\nname = "c"\n'
-        '[[service]]\nname = "portal"\ncontract = "c"\nmonthly_fee = "100.00"\n'
-        f'[service.probe]\nurl = "http://127.0.0.1:{port}/health"\n'
-        'interval = "300s"\ntimeout = "5s"\nretries = 0\n',
+        configs.toml(
+            url=url,
+            spool="spool.db",
+            contracts=[configs.contract("c")],
+            services=[configs.service("portal", "c", "100.00", probe=health)],
+        ),
         encoding="utf-8",
     )
     return path

@@ -48,6 +48,7 @@ import pytest
 from core.configfile import load_config
 from slawatch.importers.progress import Progress
 from store import open_store
+from tests import configs
 from tests.cli.common import assert_user_error, ok_json
 from tests.importers.kumadb import DOWN, MAINTENANCE, PENDING, UP, Beat, build
 
@@ -58,24 +59,11 @@ START = datetime(2026, 2, 28, 23, 0, tzinfo=UTC).timestamp()  # Paris midnight, 
 END = datetime(2026, 3, 31, 22, 0, tzinfo=UTC).timestamp()
 MONTH_MINUTES = 44_580
 
-CONFIG = """
-[storage]
-path = "slawatch.db"
-
-[[contract]]
-name = "paris"
-timezone = "Europe/Paris"
-
-[[service]]
-name = "web"
-contract = "paris"
-monthly_fee = "1000.00"
-
-[[service]]
-name = "api"
-contract = "paris"
-monthly_fee = "1000.00"
-"""
+CONFIG = configs.toml(
+    storage="slawatch.db",
+    contracts=[configs.contract("paris", timezone="Europe/Paris")],
+    services=[configs.service("web", "paris"), configs.service("api", "paris")],
+)
 
 
 def t(text: str) -> float:

@@ -33,6 +33,7 @@ import pytest
 from core.configfile import load_config
 from slawatch.importers.prometheus import CHUNK_POINTS, chunks
 from store import open_store
+from tests import configs
 from tests.cli.common import assert_user_error, ok_json
 from tests.loopback import QuietHandler, serve
 from tests.tools import missing as absent
@@ -44,18 +45,9 @@ BINARIES = ("prometheus", "promtool", "prometheus-blackbox-exporter")
 MINUTES = 20
 OUTAGE = range(8, 13)  # minutes of the simulated span when the target is down
 
-CONFIG = """
-[storage]
-path = "slawatch.db"
-
-[[contract]]
-name = "std"
-
-[[service]]
-name = "portal"
-contract = "std"
-monthly_fee = "1000.00"
-"""
+CONFIG = configs.toml(
+    storage="slawatch.db", contracts=[configs.contract()], services=[configs.service()]
+)
 
 
 def binaries() -> dict[str, str]:
