@@ -289,11 +289,13 @@ def signed_bytes(document: Mapping[str, Any]) -> bytes:
     return canonical(body)
 
 
-def terms_digest(terms: Mapping[str, Any]) -> str:
-    """SHA-256 of the terms' canonical JSON: what two parties agree on once and pin."""
+def terms_digest(document: Mapping[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of the service and its terms (``{"service": ...,
+    "terms": {...}}``): what two parties agree on once and pin month after month."""
     import hashlib
 
-    return hashlib.sha256(canonical(dict(terms))).hexdigest()
+    pinned = {"service": document["service"], "terms": document["terms"]}
+    return hashlib.sha256(canonical(pinned)).hexdigest()
 
 
 # -- reading --------------------------------------------------------------------

@@ -28,7 +28,7 @@ SignatureState = Literal["unsigned", "valid", "invalid"]
 class Pins:
     """What the verifier already holds and the bundle must match."""
 
-    terms_digest: str | None = None  # SHA-256 hex of the agreed terms' canonical JSON
+    terms_digest: str | None = None  # SHA-256 hex of the agreed service and terms (canonical)
     prev_heads: Mapping[str, str] = field(default_factory=dict)  # source ("" = each) -> head
     sources: frozenset[str] | None = None  # the agreed set of sources
     # A verified RFC 3161 token over the bundle's bytes: (its time, the authority).
@@ -59,7 +59,7 @@ def pin_checks(claim: Claim, document: Mapping[str, Any], pins: Pins) -> list[Ch
     """One check per pin given: terms, sources, the head each chain continues from."""
     out: list[Check] = []
     if pins.terms_digest is not None:
-        digest = terms_digest(document["terms"])
+        digest = terms_digest(document)
         out.append(
             Check(
                 "terms pinned", digest, f"agreed {pins.terms_digest}", digest == pins.terms_digest
@@ -229,6 +229,11 @@ def statement(claim: Claim, signature: Signature, pins: Pins) -> Statement:
             "the claimant's records, not the provider's ticket system",
         ),
         (
+            "chain end",
+            "that no hours were cut after the last sealed hour: no later head is held outside "
+            "the claimant's control",
+        ),
+        (
             ("generated_at", "when the bundle was made: generated_at is stated, not timestamped")
             if pins.timestamp is None
             else (
@@ -245,12 +250,23 @@ def statement(claim: Claim, signature: Signature, pins: Pins) -> Statement:
             else "that nothing in this span was corrected after it was recorded: the bundle "
             "carries no audit entries, and an audit member taken out is not detected",
         ),
+        (
+            "parties",
+            "who the parties are: the customer, the provider and the contract reference "
+            "are named by the claimant",
+        ),
+        (
+            "tzdata",
+            f"which tz database the claimant used: it states {claim.tzdata or 'none'}; "
+            "this recomputation used the local one",
+        ),
     ]
     if pins.terms_digest is None:
         not_proven.append(
             (
                 "terms",
-                "that the terms are the contract's (pin them: --terms FILE or --terms-digest)",
+                "that the service and terms are the contract's (pin them: --terms FILE or "
+                "--terms-digest)",
             )
         )
     if pins.sources is None:

@@ -421,7 +421,7 @@ def _evidence(claim: Claim, e: Evidence) -> list[Block]:
     rows: list[tuple[str, ...]] = [
         ("bundle", e.name),
         ("SHA-256 of the bundle file", e.sha256),
-        ("terms digest (SHA-256, RFC 8785)", e.terms_digest),
+        ("terms digest (service and terms; SHA-256, RFC 8785)", e.terms_digest),
         ("generated", when(claim.generated_at, claim.contract.timezone)),
         ("time zone data", f"{claim.contract.timezone.key}, tzdata {claim.tzdata or 'not stated'}"),
     ]

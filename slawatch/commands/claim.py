@@ -91,11 +91,13 @@ def register(sub: Subparsers) -> None:
     ve.add_argument(
         "--terms",
         metavar="FILE",
-        help="the agreed terms: a JSON file holding a terms object or a bundle (e.g. last "
-        "month's accepted one) whose terms this bundle's must equal",
+        help="the agreed service and terms: a bundle (e.g. last month's accepted one) or a "
+        'JSON file {"service": ..., "terms": {...}} whose service and terms this one must equal',
     )
     ve.add_argument(
-        "--terms-digest", metavar="HEX", help="the agreed terms' SHA-256 (verify prints it)"
+        "--terms-digest",
+        metavar="HEX",
+        help="the agreed service and terms' SHA-256 (verify prints it)",
     )
     ve.add_argument(
         "--prev-head",
@@ -191,8 +193,8 @@ def _pins(args: argparse.Namespace) -> Pins:
         except OSError as exc:
             raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
         root = View.root(decode(data, str(path)), str(path))
-        terms = root.obj("terms").data if "terms" in root.data else root.data
-        from_file = terms_digest(terms)
+        root.obj("terms")
+        from_file = terms_digest({"service": root.text("service"), "terms": root.data["terms"]})
         if digest is not None and digest != from_file:
             raise InputError("--terms-digest", f"disagrees with the terms in {path}")
         digest = from_file
@@ -285,7 +287,7 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
     rule = reporting_rule(claim.contract.report_within, claim.contract.report_channels)
     print(f"claimable: outages {rule}")
     _print_checks(checks)
-    print(f"terms digest: {terms_digest(document['terms'])}")
+    print(f"terms digest: {terms_digest(document)} (the service and its terms)")
     for line in lines(told):
         print(line)
     failed = [c.name for c in checks if not c.ok]

@@ -157,3 +157,30 @@ def test_config_parties_are_read_and_checked(
         base + '\n[customer]\nname = "C"\n\n[provider]\nname = "P"\ncontract_ref = "R-1"\n'
     )
     assert main(["--config", str(config), "config", "check"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--prev-head", "agent=xyz"], "--prev-head"),
+        (["--terms-digest", "12"], "--terms-digest"),
+        (["--terms", "/nonexistent/terms.json"], "cannot read"),
+    ],
+    ids=["prev-head", "terms-digest", "terms-file"],
+)
+def test_bad_pins_exit_2(
+    bundle_copy: Path, capsys: pytest.CaptureFixture[str], args: list[str], said: str
+) -> None:
+    code, _, err = verify(bundle_copy, capsys, *args)
+    one_line_error(code, err, said)
+
+
+def test_the_terms_digest_verify_prints_pins_the_terms(
+    bundle_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = verify(bundle_copy, capsys, "--allow-unsigned")
+    digest = next(x for x in out.splitlines() if x.startswith("terms digest: ")).split()[2]
+    code, out, _ = verify(bundle_copy, capsys, "--allow-unsigned", "--terms-digest", digest)
+    assert code == 0 and "terms pinned" in out and "  - terms:" not in out
+    code, out, _ = verify(bundle_copy, capsys, "--allow-unsigned", "--terms-digest", "0" * 64)
+    assert code == 1 and differs(out) == {"terms pinned"}
