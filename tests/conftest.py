@@ -23,6 +23,14 @@ from tests.pg import Cluster, cluster
 if TYPE_CHECKING:
     from store import Store
 
+# Every Python the tests start (the CLI, agents, the demo: hundreds of them)
+# compiles each module it imports again where the machine sets
+# PYTHONDONTWRITEBYTECODE, as CI's does: that was more than half the suite's
+# time. Python caches bytecode here as it does for an installed slawatch (the
+# first process to import a module writes its .pyc; writes are atomic).
+if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+    sys.dont_write_bytecode = False
+
 # CI explores the same examples every run (a failure there is reproducible and
 # never a coin toss that blocks a landing); developers' runs keep exploring anew.
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
