@@ -3,7 +3,14 @@
 - the time ``store.chain.ChainStore._extend_chains`` adds to importing 50 services x one month
   (the import target is 300,000 rows/s overall), and the import rate with it;
 - walking every chain of that database (``slawatch store verify``);
-- exporting one service-month's claim bundle and verifying it.
+- exporting one service-month's claim bundle and verifying it;
+- issue 15: the agent's cost of logging (each minute's verdicts written with their
+  hash chains, and the failing probes' corroboration) and of checkpointing (the
+  signed heads, hourly) per service-minute, beside the CPU of the probe itself
+  (real HTTPS probes of a loopback server in another process), as a share of the
+  agent's CPU (target: under 5 %); and every bundle of the 50-service month, each
+  with a failing request's corroboration per down minute: size, export and verify
+  time (target: one service-month verified in under 1 s).
 
 Run: ``uv run python benchmarks/chain.py``
 """
@@ -102,6 +109,174 @@ async def main() -> None:
               f" {len(text) / 1024:.0f} KiB")  # fmt: skip
         print(f"claim verify: {check * 1000:.0f} ms, {len(checks)} checks,"
               f" all hold: {all(c.ok for c in checks)}")  # fmt: skip
+        await agent_costs(folder, config)
+        await fleet_month(folder, config)
+
+
+async def probe_cpu(probes: int = 300) -> float:
+    """CPU seconds of this process per real HTTPS probe (with corroboration) of a
+    loopback server running in another process."""
+    import ssl
+    import subprocess
+
+    import trustme
+
+    from agent.probe import Prober
+    from core.config import Probe
+
+    ca = trustme.CA()
+    with tempfile.TemporaryDirectory() as tmp:
+        cert = ca.issue_cert("127.0.0.1")
+        pem = Path(tmp) / "server.pem"
+        cert.private_key_and_cert_chain_pem.write_to_path(str(pem))
+        server = subprocess.Popen(  # noqa: ASYNC220 (started once, before the timing)
+            [sys.executable, "-c", _SERVER, str(pem)], stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert server.stdout is not None
+            port = int(server.stdout.readline())
+            trusting = ssl.create_default_context()
+            ca.configure_trust(trusting)
+            prober = Prober(ssl_context=trusting)
+            probe = Probe(url=f"https://127.0.0.1:{port}/", retries=0)
+            prober.prepare([probe])
+            await prober.check(probe)  # warm
+            cpu = time.process_time()
+            for _ in range(probes):
+                result = await prober.check(probe)
+            spent = (time.process_time() - cpu) / probes
+            assert result.seen is not None and result.seen.tls_sha256
+            await prober.aclose()
+        finally:
+            server.terminate()
+            server.wait()
+    return spent
+
+
+_SERVER = """
+import socket, ssl, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(503)
+        self.send_header("X-Request-Id", "req-1")
+        self.send_header("CF-Ray", "8f1c2d3e4a5b0001-CDG")
+        self.send_header("Content-Length", "4")
+        self.end_headers()
+        self.wfile.write(b"down")
+    def log_message(self, *a): pass
+s = ThreadingHTTPServer(("127.0.0.1", 0), H)
+ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+ctx.load_cert_chain(sys.argv[1])
+s.socket = ctx.wrap_socket(s.socket, server_side=True)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"""
+
+
+async def agent_costs(folder: Path, config: Any) -> None:
+    """Logging and checkpointing as the agent does them, per service-minute."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from agent.checkpoints import make_note
+    from core.corroboration import Corroboration
+    from store.rows import ProbeEvidence
+
+    hours = 6
+    start = to_minute(datetime(2026, 11, 1, tzinfo=UTC))
+    path = folder / "agent.db"
+    async with await SqliteStore.open(path) as store:
+        # An hour first: names and the chains' first seals are made once, not per minute.
+        for m in range(start - 60, start):
+            await store.record_minutes([MinuteRow(f"svc{i}", "agent", m, 1, 90) for i in
+                                        range(SERVICES)])  # fmt: skip
+        cpu = time.process_time()
+        for m in range(start, start + hours * 60):  # one write per minute, as the writer does
+            await store.record_minutes([MinuteRow(f"svc{i}", "agent", m, 1, 90 + i) for i in
+                                        range(SERVICES)])  # fmt: skip
+        log_up = (time.process_time() - cpu) / (hours * 60 * SERVICES)
+        down_cpu = evidence_cpu = 0.0
+        for m in range(start + hours * 60, start + 2 * hours * 60):  # every service down
+            cpu = time.process_time()
+            await store.record_minutes([MinuteRow(f"svc{i}", "agent", m, 3, None, "status:503")
+                                        for i in range(SERVICES)])  # fmt: skip
+            down_cpu += time.process_time() - cpu
+            cpu = time.process_time()
+            at = datetime.fromtimestamp(m * 60 + 7, tz=UTC)
+            await store.record_evidence([
+                ProbeEvidence(f"svc{i}", "agent", m, Corroboration(
+                    at, "status:503", 503, "127.0.0.1", "ab" * 32,
+                    "Sun, 01 Nov 2026 06:00:07 GMT", f"req-{m}-{i}", None, "8f1c2d3e4a5b0001-CDG"))
+                for i in range(SERVICES)
+            ])  # fmt: skip
+            evidence_cpu += time.process_time() - cpu
+        log_down = down_cpu / (hours * 60 * SERVICES)
+        log_evidence = evidence_cpu / (hours * 60 * SERVICES)
+    key = Ed25519PrivateKey.generate()
+    from dataclasses import replace
+
+    agent_config = replace(config, storage_path=path)
+    cpu = time.process_time()
+    rounds = 20
+    for _ in range(rounds):
+        note = await make_note(agent_config, "agent", key, lambda: datetime.now(tz=UTC))
+    checkpoint = (time.process_time() - cpu) / rounds
+    per_checkpoint_minute = checkpoint / (60 * SERVICES)  # one checkpoint an hour
+    probe = await probe_cpu()
+    print(f"agent, per service-minute (CPU; {SERVICES} services, one probe a minute each):")
+    print(f"  probe (HTTPS, loopback, with corroboration): {probe * 1e6:,.0f} us")
+    print(f"  logging an up minute (minute block + hash chain): {log_up * 1e6:,.0f} us")
+    print(f"  logging a down minute (+ its error class): {log_down * 1e6:,.0f} us")
+    print(f"  its failing probe's corroboration row: {log_evidence * 1e6:,.0f} us")
+    print(f"  checkpoint: {checkpoint * 1000:.1f} ms each ({len(note):,} bytes), hourly:"
+          f" {per_checkpoint_minute * 1e6:.1f} us per service-minute")  # fmt: skip
+    # A failing probe is sent 1 + retries times (default retries = 2) before it counts.
+    for label, log, sent in (("all up", log_up, 1), ("all down", log_down + log_evidence, 3)):
+        extra = log + per_checkpoint_minute
+        print(
+            f"  logging + checkpointing, {label} ({sent} request(s) a probe):"
+            f" {extra / (sent * probe + extra):.1%} of the agent's CPU (target: under 5 %)"
+        )
+
+
+async def fleet_month(folder: Path, config: Any) -> None:
+    """Every bundle of the 50-service month, with a failing request per down minute."""
+    from core.corroboration import Corroboration
+    from store.rows import ProbeEvidence
+
+    start = to_minute(datetime(2026, 10, 1, tzinfo=UTC))
+    async with await SqliteStore.open(folder / "bench.db") as store:
+        for i in range(SERVICES):
+            rows = [r for r in month_rows(f"svc{i}") if r.status == 3]
+            await store.record_evidence([
+                ProbeEvidence(r.service, "agent", r.minute, Corroboration(
+                    datetime.fromtimestamp(r.minute * 60 + 7, tz=UTC), "status:503", 503,
+                    "203.0.113.5", "ab" * 32, "Sat, 03 Oct 2026 14:05:07 GMT",
+                    f"req-{r.minute}", None, f"8f1c{r.minute:012x}-CDG"))
+                for r in rows
+            ])  # fmt: skip
+    del start
+    sizes, exports, checks_t = [], [], []
+    requests = 0
+    async with await SqliteStore.open(folder / "bench.db", readonly=True) as store:
+        for i in range(SERVICES):
+            t = time.perf_counter()
+            exported = await claims.gather(store, config, f"svc{i}", MONTH, datetime.now(tz=UTC))
+            text = bundle.dumps(exported.document)
+            exports.append(time.perf_counter() - t)
+            sizes.append(len(text.encode()))
+            requests += len(exported.claim.corroboration)
+            t = time.perf_counter()
+            claim, _ = bundle.parse(text.encode(), "bench.json")
+            ok = all(c.ok for c in verify(claim))
+            checks_t.append(time.perf_counter() - t)
+            assert ok
+    print(f"50-service month, {requests:,} failing requests carried as corroboration:")
+    print(f"  bundles: {sum(sizes) / 2**20:.1f} MiB in all, {max(sizes) / 1024:.0f} KiB the"
+          f" largest; export {sum(exports):.1f} s in all")  # fmt: skip
+    print(f"  verify one service-month: {sum(checks_t) / len(checks_t) * 1000:.0f} ms on"
+          f" average, {max(checks_t) * 1000:.0f} ms the slowest (target: under 1 s);"
+          f" all {SERVICES} in {sum(checks_t):.1f} s")  # fmt: skip
 
 
 if __name__ == "__main__":
