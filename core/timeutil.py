@@ -40,6 +40,16 @@ def parse_instant(text: str, where: str = "time") -> datetime:
     return value
 
 
+def parse_past(text: str, now: datetime, where: str = "time") -> datetime:
+    """``parse_instant``, and not after ``now``: what happened to a case (opened, answered,
+    resolved, waited on) cannot have happened yet. The CLI and the dashboard's forms both
+    refuse a time in the future through here."""
+    at = parse_instant(text, where)
+    if at > now:
+        raise InputError(where, f"{iso_z(at)} is in the future (now is {iso_z(now)})")
+    return at
+
+
 def to_minute(ts: datetime) -> int:
     """The UTC epoch minute containing an aware instant."""
     if ts.tzinfo is None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from core.cases import ESCALATION_LEVELS
 from core.errors import InputError
-from core.timeutil import from_minute, parse_instant
+from core.timeutil import from_minute, parse_instant, parse_past
 from slawatch.commands import caseedit  # edit, reopen: corrections, audited
 from slawatch.commands._args import Subparsers, group, json_option, service_option, span_options
 from slawatch.commands._support import minute_span, print_json, run, table, when
@@ -205,7 +205,8 @@ def _open(args: argparse.Namespace, ctx: Context) -> int:
             f"unknown channel {args.channel!r} (known: {', '.join(config.channels)}; "
             "[cases] channels in the config)",
         )
-    opened = parse_instant(args.opened_at, "--opened-at") if args.opened_at else ctx.now()
+    now = ctx.now()
+    opened = parse_past(args.opened_at, now, "--opened-at") if args.opened_at else now
     case = _write(
         ctx,
         lambda s: s.open_case(
@@ -216,7 +217,8 @@ def _open(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _at(args: argparse.Namespace, ctx: Context) -> datetime:
-    return parse_instant(args.at, "--at") if args.at else ctx.now()
+    now = ctx.now()
+    return parse_past(args.at, now, "--at") if args.at else now
 
 
 def _respond(args: argparse.Namespace, ctx: Context) -> int:
@@ -281,8 +283,9 @@ def _rca(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _wait(args: argparse.Namespace, ctx: Context) -> int:
-    start = parse_instant(args.start, "--from")
-    end = parse_instant(args.end, "--to") if args.end else None
+    now = ctx.now()
+    start = parse_past(args.start, now, "--from")
+    end = parse_past(args.end, now, "--to") if args.end else None
     case = _write(ctx, lambda s: s.add_wait(args.id, start, end, args.reason))
     return _show(ctx, [case], args.json, single=True)
 

@@ -12,10 +12,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from core.errors import InputError
-from core.timeutil import parse_instant
+from core.timeutil import parse_past
 from slawatch.commands._args import Subparsers, json_option, positive_id
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from core.audit import AuditEntry
     from core.cases import Case
     from slawatch.cli import Context
@@ -58,7 +60,7 @@ def register(actions: Subparsers, finish: Finish) -> None:
     reopen.set_defaults(handler=_reopen, finish=finish)
 
 
-def _changes(args: argparse.Namespace) -> dict[str, Any]:
+def _changes(args: argparse.Namespace, now: datetime) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     if args.title is not None:
         if not args.title.strip():
@@ -73,7 +75,7 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
     for option, name in (("--opened-at", "opened_at"), ("--responded-at", "responded_at")):
         text = getattr(args, name)
         if text is not None:
-            changes[name] = parse_instant(text, option)
+            changes[name] = parse_past(text, now, option)
     if not changes:
         raise InputError(
             "case edit", "nothing to change: give --title, --ref, --channel, --opened-at"
@@ -83,8 +85,8 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _edit(args: argparse.Namespace, ctx: Context) -> int:
-    changes = _changes(args)
     now = ctx.now()
+    changes = _changes(args, now)
     return _change(args, ctx, lambda store: store.edit_case(args.id, changes, at=now))
 
 

@@ -62,9 +62,19 @@ def _service_month(args: argparse.Namespace, ctx: Context) -> tuple[YearMonth, t
 
 
 def _settle(args: argparse.Namespace, ctx: Context) -> int:
+    from core.errors import InputError
+    from core.timeutil import from_minute, to_minute
     from store import open_store
 
     month, span = _service_month(args, ctx)
+    if span[1] > to_minute(ctx.now()):
+        # Settled before it ends, a month would drop out of the pending credits with
+        # whatever it still earns: only a complete month's credit can have been paid.
+        raise InputError(
+            "--month",
+            f"{month} is not over (it ends {when(from_minute(span[1]))} in the contract's"
+            " time zone); a credit is settled once its month is complete",
+        )
 
     async def settle() -> bool:
         async with await open_store(ctx.config) as store:

@@ -245,3 +245,33 @@ def test_respond_help_says_a_first_response_is_a_human_contact(run_cli: RunCli) 
     shown = run_cli("case", "respond", "--help")
     assert shown.returncode == 0
     assert "human, non-automated" in " ".join(shown.stdout.split())
+
+
+def test_a_time_in_the_future_is_refused_like_the_dashboard_refuses_it(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """A case cannot have been opened, answered, re-rated or resolved yet: every --at,
+    --opened-at, --responded-at and wait --from/--to later than now is one line, exit 2,
+    and nothing is written (the dashboard's forms refuse the same through parse_past)."""
+    cfg = _cli(tmp_path, run_cli, write_config)
+    case = str(_open(run_cli, cfg, "erp", "B", "2026-10-05T07:00:00Z"))
+    before = ok_json(run_cli, *cfg, "case", "list", "--json")
+    later = "2099-01-01T00:00:00Z"
+    bad = [
+        ["case", "open", "--service", "erp", "--priority", "B", "--title", "t",
+         "--opened-at", later],
+        ["case", "respond", case, "--at", later],
+        ["case", "resolve", case, "--at", later],
+        ["case", "priority", case, "A", "--at", later],
+        ["case", "escalate", case, "2", "--at", later],
+        ["case", "rca", case, "--at", later],
+        ["case", "wait", case, "--from", later, "--reason", "logs"],
+        ["case", "wait", case, "--from", "2026-10-05T07:30:00Z", "--to", later,
+         "--reason", "logs"],
+        ["case", "edit", case, "--opened-at", later],
+        ["case", "edit", case, "--responded-at", later],
+    ]  # fmt: skip
+    for args in bad:
+        assert_user_error(run_cli(*cfg, *args), "2099-01-01T00:00:00Z is in the future")
+    assert ok_json(run_cli, *cfg, "case", "list", "--json") == before
+    assert ok_json(run_cli, *cfg, "audit", "--json") == []

@@ -54,6 +54,8 @@ MISTAKES = [
     (["case", "link", "1", "--from", "2026-10-03T15:00:00Z", "--to", "2026-10-03T15:00:00Z"],
      "--to: "),
     (["credit", "settle", "--service", "portal", "--month", "2026-1"], "--month: '2026-1'"),
+    (["credit", "settle", "--service", "portal", "--month", "2099-01"],
+     "--month: 2099-01 is not over (it ends 2099-02-01 00:00Z"),
     (["import", "minutes", "missing.csv"], "missing.csv: no such file"),
 ]  # fmt: skip
 
@@ -85,6 +87,8 @@ def test_every_mistake_exits_2_with_one_line_and_writes_nothing(
                      "--format", "json")  # fmt: skip
     figures = json.loads(report.stdout)
     assert (figures["unknown_minutes"], figures["excluded_minutes"]) == (44_640, 0)
+    credits = run_cli("--config", config, "credit", "list", "--json")
+    assert json.loads(credits.stdout) == []
 
 
 def test_a_good_file_after_bad_ones_imports_every_row(

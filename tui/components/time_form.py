@@ -18,15 +18,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
 from core.errors import InputError, SlawatchError
-from core.timeutil import iso_z, parse_instant
+from core.timeutil import iso_z, parse_past
 
 
 def parse_when(text: str, now: datetime, not_before: datetime | None = None) -> datetime:
     """The time typed into a form: ISO 8601 with an offset, not in the future, and
     (``not_before``) not before the case was opened. Raises ``SlawatchError``."""
-    at = parse_instant(text, "at")
-    if at > now:
-        raise InputError("at", f"{iso_z(at)} is in the future (now is {iso_z(now)})")
+    at = parse_past(text, now, "at")
     if not_before is not None and at < not_before:
         raise InputError("at", f"{iso_z(at)} is before the case was opened ({iso_z(not_before)})")
     return at
