@@ -89,11 +89,16 @@ async def _build_fleet(folder: Path) -> None:
         for service, agent, status, seconds, latency, error in FLEET_PROBES:
             at = NOW - timedelta(seconds=seconds)
             await store.record_probe(ProbeState(service, agent, at, status, latency, error))
-        for agent, seconds, pending in (("paris-1", 20, 0), ("frankfurt-1", 35, 0),
-                                        ("virginia-1", 15, 12)):  # fmt: skip
+        # What each forwarder last said: frankfurt-1's clock is 7.4 s ahead (flagged:
+        # its minutes land in the wrong bucket), virginia-1 has a backlog to send.
+        for agent, seconds, backlog, offset in (("paris-1", 20, 0, 0.02),
+                                                ("frankfurt-1", 35, 0, 7.4),
+                                                ("virginia-1", 15, 12, -0.3)):  # fmt: skip
             await store.record_health(
-                AgentHealth(agent, NOW - timedelta(seconds=seconds), pending, 0)
-            )
+                AgentHealth(agent, NOW - timedelta(seconds=seconds), 0, 0,
+                            backlog_minutes=backlog, clock_offset_seconds=offset,
+                            version="0.4.0")
+            )  # fmt: skip
         await store.checkpoint()
 
 

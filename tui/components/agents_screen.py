@@ -23,8 +23,9 @@ from tui.components.fact_line import FactLine
 from tui.components.row_table import Cells, RowTable
 from tui.palette import Palette
 
-COLUMNS = [
+COLUMNS = [  # the flags right after the name: on a narrow terminal they stay in view
     ("agent", "agent"),
+    ("flags", "flags"),
     ("last seen", "seen"),
     ("backlog", "backlog"),
     ("clock", "clock"),
@@ -32,7 +33,6 @@ COLUMNS = [
     ("services", "services"),
     ("sees down", "down"),
     ("outvoted on", "dissents"),
-    ("flags", "flags"),
 ]
 _WHY = {
     "clock": f"clock off by more than {CLOCK_OFFSET_LIMIT:g} s: minutes land in the wrong bucket",
@@ -106,6 +106,7 @@ def _cells(a: AgentView, now: datetime, palette: Palette) -> Cells:
     flags = Text(", ".join(a.flags) or "ok", style=palette.warn if a.flags else palette.good)
     return (
         Text(a.name, style="bold"),
+        flags,
         Text(
             fmt.age(a.last_seen, now),
             justify="right",
@@ -121,5 +122,4 @@ def _cells(a: AgentView, now: datetime, palette: Palette) -> Cells:
         Text(f"{a.services:,}", justify="right"),
         Text(", ".join(a.down) or "-", style=palette.bad if a.down else palette.muted),
         Text(", ".join(a.dissents) or "-", style=palette.warn if a.dissents else palette.muted),
-        flags,
     )
