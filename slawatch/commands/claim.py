@@ -142,7 +142,11 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
     month = YearMonth.parse(args.month, "--month")
     if args.sign and args.format != "json":
         raise InputError("--sign", "only the JSON bundle is signed; use --format json")
-    key = signing.load_private(Path(args.sign).expanduser()) if args.sign else None
+    key = None
+    if args.sign:
+        key_path = Path(args.sign).expanduser().absolute()
+        signing.check_outside(key_path, config.storage_path.parent)
+        key = signing.load_private(key_path)
     out = Path(args.out).expanduser().absolute()
     now = ctx.now()
     month_end = month.bounds(config.contract_for(service).timezone)[1]

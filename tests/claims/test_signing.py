@@ -63,6 +63,25 @@ def test_a_key_inside_the_database_folder_is_refused(world: World) -> None:
     assert not inside.exists()
 
 
+def test_signing_with_a_key_inside_the_database_folder_is_refused(
+    world: World, tmp_path: Path
+) -> None:
+    inside = world.db.parent / "stray" / "agent.key"
+    assert main(["key", "init", "--out", str(tmp_path / "k.key")]) == 0
+    inside.parent.mkdir()
+    try:
+        inside.write_bytes((tmp_path / "k.key").read_bytes())
+        result = world.cli(
+            "claim", "export", "--service", "portal", "--month", "2026-10", "--out",
+            tmp_path / "c.json", "--sign", inside,
+        )  # fmt: skip
+    finally:
+        inside.unlink()
+        inside.parent.rmdir()
+    assert result.returncode == 2 and "inside the database folder" in result.stderr
+    assert not (tmp_path / "c.json").exists()
+
+
 def test_a_key_readable_by_others_is_warned_about(world: World, tmp_path: Path) -> None:
     key = tmp_path / "k" / "open.key"
     assert main(["key", "init", "--out", str(key)]) == 0
