@@ -503,6 +503,14 @@ def _terms(t: View, service: str) -> tuple[Service, Contract]:
     within = t.integer("report_within_seconds")
     if within > 10 * 366 * 86400:
         raise t.error("report_within_seconds", "longer than ten years")
+    # The words are for people; they must say what the seconds say (nothing in a
+    # bundle is left unchecked: a reader trusts the words).
+    said = t.opt_text("report_within")
+    if said is not None and said != report_within_text(timedelta(seconds=within)):
+        raise t.error(
+            "report_within",
+            f"says {said!r}, not what report_within_seconds ({within}) says",
+        )
     bands = tuple(_band(b) for b in t.objects("bands", limit=100))
     if not bands:
         raise t.error("bands", "a contract needs at least one band")
