@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
 
+from tests import configs
 from tests.conftest import RunCli, WriteConfig
 
-CONFIG = """
-[[service]]
-name = "api"
-contract = "saas-standard"
-monthly_fee = "10"
-[service.probe]
-url = "https://api.example.com/health"
-{probe}
-"""
+
+def config_text(probe: str) -> str:
+    """The one service ``api``; ``probe`` is TOML as written in its ``[service.probe]``."""
+    health = configs.probe("https://api.example.com/health", **tomllib.loads(probe))
+    return configs.toml(services=[configs.service("api", "saas-standard", "10", probe=health)])
 
 
 @pytest.mark.parametrize(
@@ -33,7 +31,7 @@ url = "https://api.example.com/health"
 def test_config_check_refuses_what_the_agent_refuses(
     tmp_path: Path, run_cli: RunCli, write_config: WriteConfig, probe: str, key: str
 ) -> None:
-    path = write_config(tmp_path, CONFIG.format(probe=probe))
+    path = write_config(tmp_path, config_text(probe))
     done = run_cli("--config", path, "config", "check")
     assert done.returncode == 2, done.stdout
     assert key in done.stderr and len(done.stderr.strip().splitlines()) == 1
@@ -43,7 +41,7 @@ def test_config_check_refuses_what_the_agent_refuses(
 def test_config_check_warns_about_a_missing_secret_but_passes(
     tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
 ) -> None:
-    path = write_config(tmp_path, CONFIG.format(probe='header_env = { Authorization = "API_T" }'))
+    path = write_config(tmp_path, config_text('header_env = { Authorization = "API_T" }'))
     done = run_cli("--config", path, "config", "check", env={"API_T": ""})
     assert done.returncode == 0 and "warning" not in done.stderr
     import os

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from slawatch.cli import COMMAND_MODULES, main
+from tests import configs
 from tests.cli.common import (
     CASE_KEYS,
     PORTAL,
@@ -107,44 +108,20 @@ def test_import_rejects_odd_files_whole_and_reads_bom_and_crlf(
 
 # -- months worked out by hand -------------------------------------------------
 
-MONTHS_CONFIG = """
-[[contract]]
-name = "pacific"
-timezone = "America/Los_Angeles"
-
-[[contract]]
-name = "by-minutes"
-basis = "minutes"
-
-[[contract]]
-name = "std"
-
-[[service]]
-name = "la"
-contract = "pacific"
-monthly_fee = "1000.00"
-
-[[service]]
-name = "feb-minutes"
-contract = "by-minutes"
-monthly_fee = "99.99"
-
-[[service]]
-name = "feb-percent"
-contract = "std"
-monthly_fee = "99.99"
-
-[[service]]
-name = "full"
-contract = "std"
-monthly_fee = "500.00"
-
-[[service]]
-name = "vote"
-contract = "std"
-monthly_fee = "100.00"
-currency = "usd"
-"""
+MONTHS_CONFIG = configs.toml(
+    contracts=[
+        configs.contract("pacific", timezone="America/Los_Angeles"),
+        configs.contract("by-minutes", basis="minutes"),
+        configs.contract("std"),
+    ],
+    services=[
+        configs.service("la", "pacific"),
+        configs.service("feb-minutes", "by-minutes", "99.99"),
+        configs.service("feb-percent", "std", "99.99"),
+        configs.service("full", "std", "500.00"),
+        configs.service("vote", "std", "100.00", currency="usd"),
+    ],
+)
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests import configs
 from tests.cli.common import REPORT_KEYS
 
 if TYPE_CHECKING:
@@ -29,29 +30,13 @@ UTC_MONTH = 44_640
 PARIS_START = datetime(2026, 9, 30, 22, 0, tzinfo=UTC)  # local midnight, CEST
 PARIS_MONTH = 44_700
 
-CONFIG = """
-[storage]
-path = "data/slawatch.db"
-
-[[contract]]
-name = "std"
-
-[[contract]]
-name = "minutes"
-basis = "minutes"
-
-[[contract]]
-name = "paris"
-timezone = "Europe/Paris"
-
-[[contract]]
-name = "excl"
-unknown_minutes = "excluded"
-
-[[contract]]
-name = "degdown"
-degraded_is_down = true
-"""
+CONTRACTS = [
+    configs.contract("std"),
+    configs.contract("minutes", basis="minutes"),
+    configs.contract("paris", timezone="Europe/Paris"),
+    configs.contract("excl", unknown_minutes="excluded"),
+    configs.contract("degdown", degraded_is_down=True),
+]
 SERVICES = {
     "edge-in": ("std", "1000.00"),
     "edge-out": ("std", "10.10"),
@@ -146,9 +131,10 @@ def world(
     def cli_ok(*args: object) -> str:
         return ok(run_cli, *args)
 
-    text = CONFIG + "".join(
-        f'\n[[service]]\nname = "{n}"\ncontract = "{c}"\nmonthly_fee = "{fee}"\n'
-        for n, (c, fee) in SERVICES.items()
+    text = configs.toml(
+        storage="data/slawatch.db",
+        contracts=CONTRACTS,
+        services=[configs.service(n, c, fee) for n, (c, fee) in SERVICES.items()],
     )
     config = write_config(tmp, text)
 
