@@ -366,4 +366,15 @@ def _csv(keys: Sequence[str], objects: Sequence[dict[str, Any]]) -> None:
 
     writer = csv.DictWriter(sys.stdout, fieldnames=list(keys), extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(objects)
+    writer.writerows({k: _csv_cell(v) for k, v in obj.items()} for obj in objects)
+
+
+def _csv_cell(value: Any) -> Any:
+    """A JSON value as its CSV cell, spelt as the JSON spells it: ``true``/``false``
+    (not Python's ``True``), a list joined with commas (``email,phone``, not
+    ``['email', 'phone']``); everything else as it is."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ",".join(str(_csv_cell(v)) for v in value)
+    return value

@@ -66,7 +66,11 @@ def test_a_month_with_no_data_says_it_was_not_measured(
     assert "100.000% (0.0% measured)" in md.stdout and "LOW COVERAGE" in md.stdout
     rows = list(csv.DictReader(io.StringIO(run_cli(*cfg, "report", "--month", "1999-01",
                                                    "--format", "csv").stdout)))  # fmt: skip
-    assert [(r["coverage_percent"], r["coverage_low"]) for r in rows] == [("0.0", "True")]
+    # Spelt as the JSON spells it: true/false, a list as its items joined with commas.
+    assert [(r["coverage_percent"], r["coverage_low"], r["provisional"]) for r in rows] == [
+        ("0.0", "true", "false")
+    ]
+    assert [r["report_channels"] for r in rows] == [",".join(report["report_channels"])]
 
     quarter = ok_json(run_cli, *cfg, "report", "--quarter", "1999Q1", "--service", "portal",
                       "--format", "json")  # fmt: skip
