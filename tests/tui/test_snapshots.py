@@ -22,6 +22,7 @@ from tui.components.case_screen import CaseScreen
 from tui.components.cases_panel import CasesPanel
 from tui.components.credits_panel import CreditsPanel
 from tui.components.service_screen import ServiceScreen
+from tui.components.status_table import StatusTable
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 45), id="160x45")]
 SnapCompare = Callable[..., bool]
@@ -107,6 +108,24 @@ def _case_screen(app: SlawatchApp) -> Callable[[Pilot[int]], Awaitable[None]]:
 def test_case_screen(snap_compare: SnapCompare, dash_config: Config, size: tuple[int, int]) -> None:
     app = SlawatchApp(dash_config, now=pinned)
     assert snap_compare(app, terminal_size=size, run_before=_case_screen(app))
+
+
+def _search(app: SlawatchApp) -> Callable[[Pilot[int]], Awaitable[None]]:
+    async def run_before(pilot: Pilot[int]) -> None:
+        await _settle(pilot, lambda: app.month_passes >= 1 and app.refreshes >= 1)
+        await pilot.press("slash", *"sea")  # the search service, its outage and its case
+        for field in app.screen.query(Input):
+            field.cursor_blink = False
+        await _settle(pilot, lambda: len(app.screen.query_one(StatusTable).keys) == 1)
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_search(snap_compare: SnapCompare, dash_config: Config, size: tuple[int, int]) -> None:
+    """``/`` then ``sea``: every panel keeps what mentions it (search, its case)."""
+    app = SlawatchApp(dash_config, now=pinned)
+    assert snap_compare(app, terminal_size=size, run_before=_search(app))
 
 
 def _fleet_detail(app: SlawatchApp) -> Callable[[Pilot[int]], Awaitable[None]]:

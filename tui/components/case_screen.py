@@ -54,8 +54,8 @@ class CaseScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("r", "app.respond", "Responded"),
-        Binding("d", "app.resolve", "Resolved"),
+        Binding("r", "app.respond", "Response"),
+        Binding("d", "app.resolve", "Resolve"),
     ]
 
     def __init__(self, case_id: int, fetch: Fetch, now: Callable[[], datetime]) -> None:

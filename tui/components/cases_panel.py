@@ -78,6 +78,10 @@ class CasesPanel(RowTable):
             list(by_key),
             lambda key: self._cells(by_key[key], now, palette),
             flex="title",
+            sort_keys={
+                "due": lambda key: urgency(by_key[key], now),
+                "age": lambda key: -by_key[key].opened_at.timestamp(),
+            },
         )
 
     def _cells(self, case: CaseRow, now: datetime, palette: Palette) -> Cells:

@@ -21,6 +21,8 @@ KEYS = (
     ("x", "add an exclusion: an interruption outside the provider's control"),
     ("e", "export the claim bundle for the selected credit or month"),
     ("a", "the agents (vantage points): last seen, backlog, clock offset, version"),
+    ("/", "filter every panel by a service, case ref, title or priority (esc clears)"),
+    ("s  S", "sort the focused table by the next column / the other way (or click a header)"),
     ("tab", "move between panels"),
     ("[ ]", "previous / next month (details)"),
     ("esc", "back"),

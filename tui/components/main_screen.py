@@ -10,10 +10,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.events import Resize
+from textual.events import DescendantFocus, Key, Resize
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer
+from textual.widgets import Footer, Input
 
 from tui.components.cases_panel import CasesPanel
 from tui.components.credits_panel import CreditsPanel
@@ -22,6 +22,7 @@ from tui.components.outages_panel import OutagesPanel
 from tui.components.row_table import RowTable
 from tui.components.status_table import StatusTable
 from tui.components.title_bar import TitleBar
+from tui.search import filtered
 from tui.view import Snapshot
 
 COMPACT_BELOW = 120  # columns: narrower terminals stack the panels and drop sparklines
@@ -29,18 +30,33 @@ ROOMY_FROM = 34  # lines: shorter terminals leave out the month grid and the out
 
 
 class MainScreen(Screen[None]):
+    AUTO_FOCUS = "#status"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "app.details", "Details", key_display="⏎"),
         Binding("c", "app.open_case", "Case"),
-        Binding("r", "app.respond", "Responded"),
-        Binding("d", "app.resolve", "Resolved"),
+        Binding("r", "app.respond", "Response"),
+        Binding("d", "app.resolve", "Resolve"),
         Binding("x", "app.exclude", "Exclude"),
         Binding("e", "app.export", "Export"),
         Binding("a", "app.agents", "Agents", show=False),  # the title bar says so in a fleet
+        Binding("slash", "search", "Search", key_display="/", priority=True),
+        Binding("escape", "clear_search", "Clear filter"),
     ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.query_text = ""  # the filter typed after ``/``
+        self._last: tuple[Snapshot, datetime, str | None] | None = None
+        self._focus_pending = False  # ``/`` pressed, the filter not focused yet
 
     def compose(self) -> ComposeResult:
         yield TitleBar(id="title")
+        search = Input(
+            placeholder="a service, case ref, title or priority (⏎ keeps it, esc clears)",
+            id="filter",
+        )
+        search.border_title = "Filter"
+        yield search
         with Vertical(id="status-box", classes="panel") as status_box:
             status_box.border_title = "Live status"
             yield StatusTable(id="status")
@@ -61,12 +77,75 @@ class MainScreen(Screen[None]):
                 yield CreditsPanel(id="credits")
         yield Footer()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``esc`` clears a filter: shown (and bound) only while there is one."""
+        if action == "clear_search":
+            return bool(self.query_text or self.has_class("-searching"))
+        return True
+
     def on_resize(self, event: Resize) -> None:
+        self.query_one(Footer).compact = event.size.width < COMPACT_BELOW
         self.set_class(event.size.width < COMPACT_BELOW, "-compact")
         self.set_class(event.size.height < ROOMY_FROM, "-short")
 
+    # -- search -------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        self.add_class("-searching")
+        self.refresh_bindings()
+        field = self.query_one("#filter", Input)
+        self._focus_pending = self.focused is not field
+        field.focus()
+
+    def action_clear_search(self) -> None:
+        field = self.query_one("#filter", Input)
+        if not (self.query_text or self.has_class("-searching")):
+            return
+        field.value = ""  # Input.Changed re-renders
+        self._hide_filter()
+
+    def _hide_filter(self) -> None:
+        self.remove_class("-searching")
+        self.refresh_bindings()
+        self.query_one(StatusTable).focus()
+
+    def on_key(self, event: Key) -> None:
+        """Keys typed right after ``/`` (a fast typist, a paste, a busy machine) reach
+        the screen before the filter is ready for them: they are the query's, not
+        the dashboard's commands."""
+        field = self.query_one("#filter", Input)
+        typing = self._focus_pending or self.focused is field  # a key the field let by
+        if typing and self.has_class("-searching") and event.is_printable and event.character:
+            field.insert_text_at_cursor(event.character)
+            event.stop()
+            event.prevent_default()
+
+    def on_descendant_focus(self, event: DescendantFocus) -> None:
+        if event.widget is self.query_one("#filter", Input):
+            self._focus_pending = False
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.query_text = event.value
+        if self._last is not None:
+            self.show(*self._last)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_kept(self) -> None:
+        if not self.query_text.strip():
+            self._hide_filter()
+        else:
+            self.query_one(StatusTable).focus()
+
+    # -- showing --------------------------------------------------------------------
+
     def show(self, snapshot: Snapshot, now: datetime, problem: str | None) -> None:
+        self._last = (snapshot, now, problem)
         self.query_one(TitleBar).show_state(snapshot.services, now, problem)
+        everything = snapshot
+        snapshot = filtered(snapshot, self.query_text)
+        for table in self.query(RowTable):
+            _say_when_empty(table, self.query_text.strip())
         self.query_one(StatusTable).show(snapshot.services, now)
         self.query_one(CasesPanel).show(snapshot.cases, now)
         reportable = snapshot.reportable(now)
@@ -81,6 +160,9 @@ class MainScreen(Screen[None]):
             self.query_one("#grid-box").border_title = grid_title
         ongoing = sum(o.ongoing for o in snapshot.outages)
         _subtitle(self.query_one("#timeline-box"), _count(ongoing, "ongoing"))
+        query = self.query_text.strip()
+        shown = f"{len(snapshot.services)} of {len(everything.services)} match “{query}”"
+        _subtitle(self.query_one("#status-box"), shown if query else "")
 
     @on(RowTable.RowChosen)
     async def _row_chosen(self, event: RowTable.RowChosen) -> None:
@@ -90,6 +172,19 @@ class MainScreen(Screen[None]):
             await self.app.run_action("case_details")
         else:
             await self.app.run_action("details")
+
+
+_EMPTY: dict[str, str] = {}  # each panel's own word for "empty", by id
+
+
+def _say_when_empty(table: RowTable, query: str) -> None:
+    """An empty panel says the filter hides its rows, not that there are none."""
+    key = table.id or ""
+    default = _EMPTY.setdefault(key, table.empty)
+    wanted = f"Nothing here matches “{query}” (esc clears the filter)." if query else default
+    if table.empty != wanted:
+        table.empty = wanted
+        table.refresh()
 
 
 def _count(n: int, what: str) -> str:

@@ -7,6 +7,12 @@ is most of a frame budget. This table keeps one rendered line per row, keyed
 by what the row shows, so a tick re-renders only the rows on screen whose
 text changed, and rows off screen are computed only when they scroll into view.
 
+A person may sort any table by a column (``s`` picks the next column, ``S``
+turns the order round, a click on a header sorts by it): numbers, durations and
+percentages sort by value (``natural``), and a panel may give a column its own
+key (a deadline rather than its words). With no column picked, the panel's
+own order (the most urgent first) stands.
+
 Column widths grow to fit their cells and are recomputed only when rows come
 or go, so a ticking countdown never makes columns jitter. One ``flex`` column
 may take (or give up) the width left over in the panel; a right-justified
@@ -16,8 +22,9 @@ An empty table says so in words (``empty``) rather than showing a bare header.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import ClassVar
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -34,6 +41,26 @@ Cells = tuple[Text, ...]
 Columns = Sequence[tuple[str, str]]  # (label, key)
 Signature = tuple[tuple[str, str], ...]
 PAD = 1  # blank cells either side of every column
+SortKeys = Mapping[str, Callable[[str], Any]]  # column key -> (row key -> sort value)
+
+_DURATION = re.compile(r"(?:(\d+)([dhms])\s*)+")
+_PART = re.compile(r"(\d+)([dhms])")
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def natural(text: str) -> tuple[int, float, str]:
+    """A cell's sort value: a duration (``7m 05s``) in seconds, else its first number
+    (``1,320 ms``, ``99.972 %``), else its words; blank cells (``-``) last."""
+    t = text.strip()
+    if t in ("", "-"):
+        return (2, 0.0, "")
+    if _DURATION.fullmatch(t):
+        return (0, float(sum(int(n) * _SECONDS[u] for n, u in _PART.findall(t))), "")
+    number = _NUMBER.search(t)
+    if number is not None:
+        return (0, float(number.group().replace(",", "")), t.lower())
+    return (1, 0.0, t.lower())
 
 
 def signature(cells: Cells) -> Signature:
@@ -58,9 +85,12 @@ class RowTable(ScrollView, can_focus=True):
         Binding("home", "move(-1000000)", "First", show=False),
         Binding("end", "move(1000000)", "Last", show=False),
         Binding("enter", "choose", "Choose", show=False),
+        Binding("s", "sort_next", "Sort", show=False),
+        Binding("S", "sort_reverse", "Reverse", show=False),
     ]
 
     cursor: reactive[int] = reactive(0, init=False)
+    sort: reactive[tuple[str, bool] | None] = reactive(None, init=False)  # (column, descending)
 
     class RowChosen(Message):
         """Enter (or a double click) on a row."""
@@ -87,6 +117,8 @@ class RowTable(ScrollView, can_focus=True):
         self._rows: dict[str, Cells] = {}  # rows computed for the current generation
         self._lines: dict[tuple[str, int], tuple[Signature, Strip]] = {}
         self._styles: tuple[Style, Style, Style, Style] | None = None
+        self._given: tuple[Columns, list[str], Callable[[str], Cells], str | None] | None = None
+        self._sort_keys: SortKeys = {}
 
     # -- content ----------------------------------------------------------------
 
@@ -113,13 +145,19 @@ class RowTable(ScrollView, can_focus=True):
         cells: Callable[[str], Cells],
         *,
         flex: str | None = None,
+        sort_keys: SortKeys | None = None,
     ) -> None:
-        """Show ``keys`` in this order; ``cells(key)`` is asked only for rows drawn.
+        """Show ``keys`` in this order (or sorted by the column a person picked);
+        ``cells(key)`` is asked only for rows drawn.
 
         New or reordered rows (or new columns) recompute the column widths from
         every row; otherwise only rows on screen are computed now. ``flex`` is
-        the key of the column that fits itself to the panel's width.
+        the key of the column that fits itself to the panel's width; ``sort_keys``
+        give columns a sort value of their own (else ``natural`` of the cell).
         """
+        self._given = (tuple(columns), list(keys), cells, flex)
+        self._sort_keys = sort_keys or {}
+        columns, keys = self._sorted(columns, keys, cells)
         selected = self.selected_key
         labels = tuple(columns)
         keys = list(keys)
@@ -143,6 +181,71 @@ class RowTable(ScrollView, can_focus=True):
             for key in keys[top : top + self.size.height]:
                 self.row(key)
         self.refresh()
+
+    def _sorted(
+        self, columns: Columns, keys: Sequence[str], cells: Callable[[str], Cells]
+    ) -> tuple[Columns, Sequence[str]]:
+        """``keys`` in the order of the picked column, its header marked ▲ or ▼."""
+        if self.sort is None:
+            return columns, keys
+        column, descending = self.sort
+        index = next((i for i, (_, key) in enumerate(columns) if key == column), None)
+        if index is None:
+            return columns, keys
+        by = self._sort_keys.get(column)
+        if by is None:
+
+            def by(key: str) -> tuple[int, float, str]:
+                row = cells(key)
+                return natural(row[index].plain) if index < len(row) else (2, 0.0, "")
+
+        ordered = sorted(keys, key=by, reverse=descending)
+        mark = " ▼" if descending else " ▲"
+        marked = [(label + mark if key == column else label, key) for label, key in columns]
+        return marked, ordered
+
+    def watch_sort(self) -> None:
+        if self._given is not None:
+            columns, keys, cells, flex = self._given
+            self.show_rows(columns, keys, cells, flex=flex, sort_keys=self._sort_keys)
+
+    def action_sort_next(self) -> None:
+        """The next column (ascending); after the last, the panel's own order."""
+        keys = [key for _, key in self._given[0]] if self._given else []
+        if not keys:
+            return
+        current = self.sort[0] if self.sort else None
+        if current not in keys:
+            self.sort = (keys[0], False)
+        elif current == keys[-1]:
+            self.sort = None
+        else:
+            self.sort = (keys[keys.index(current) + 1], False)
+        self._say_sort()
+
+    def action_sort_reverse(self) -> None:
+        if self.sort is not None:
+            self.sort = (self.sort[0], not self.sort[1])
+        elif self._given and self._given[0]:
+            self.sort = (self._given[0][0][1], True)
+        self._say_sort()
+
+    def sort_by(self, column: str) -> None:
+        """Sort by ``column``; again on the same column turns the order round."""
+        if self.sort is not None and self.sort[0] == column:
+            self.sort = (column, not self.sort[1])
+        else:
+            self.sort = (column, False)
+
+    def _say_sort(self) -> None:
+        if self._given is None:
+            return
+        if self.sort is None:
+            self.notify("Sorted as the panel orders it (most urgent first).", timeout=2)
+            return
+        label = dict((key, label) for label, key in self._given[0]).get(self.sort[0], "")
+        order = "descending" if self.sort[1] else "ascending"
+        self.notify(f"Sorted by {label} ({order}); s: next column, S: reverse.", timeout=2)
 
     def _grow(self, cells: Cells) -> None:
         """Widen a column a new cell does not fit in (every line is drawn again)."""
@@ -276,6 +379,14 @@ class RowTable(ScrollView, can_focus=True):
             self.post_message(self.RowChosen(self, key))
 
     def on_click(self, event: events.Click) -> None:
+        if event.y == 0 and self._keys:  # a header: sort by that column
+            x = int(self.scroll_x) + event.x
+            for width, (_, key) in zip(self._shown_widths(), self._labels, strict=False):
+                x -= width + 2 * PAD
+                if x < 0:
+                    self.sort_by(key)
+                    return
+            return
         index = int(self.scroll_y) + event.y - 1
         if event.y >= 1 and 0 <= index < len(self._keys):
             self.cursor = index

@@ -102,7 +102,8 @@ class StatusTable(RowTable):
             return self._cells(row, static, now, palette, self.compact, self.fleet)
 
         flex = "error" if self.compact else "spark"
-        self.show_rows(self._columns(), list(by_name), cells, flex=flex)
+        sort_keys = {"state": lambda name: urgency(by_name[name], now)}
+        self.show_rows(self._columns(), list(by_name), cells, flex=flex, sort_keys=sort_keys)
         self._static.update((r, c) for r, c in cache.items() if by_name.get(r.name) == r)
 
     def _static_cells(self, row: ServiceRow, palette: Palette) -> Cells:
