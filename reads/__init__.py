@@ -2,7 +2,7 @@
 
 ``reads`` asks the store (``store.Store``, whichever backend) for a month's
 inputs and lets ``core`` compute from them; it writes nothing and speaks no
-SQL. ``reads.reports``: ``month_report``, ``month_reports``, ``month_outages``,
+SQL. ``reads.reports``: ``month_report``, ``month_reports``,
 ``overview``, ``case_view``, ``service_of``; ``reads.quarter``: ``quarter_report``;
 ``reads.performance``: ``period_report``.
 """

@@ -307,12 +307,6 @@ def _join(
     return out
 
 
-async def month_outages(
-    store: Store, config: Config, service: str, month: YearMonth, now: datetime | None = None
-) -> tuple[Outage, ...]:
-    return (await month_report(store, config, service, month, now=now)).outages
-
-
 # -- cases -------------------------------------------------------------------
 
 

@@ -1,4 +1,7 @@
-"""``slawatch outages --month M --service S [--json]``: each outage, reported or not.
+"""``slawatch outages --month M [--service S] [--json]``: each outage, reported or not.
+
+Without ``--service``, every configured service's outages, by service then start
+(a SERVICE column in the table; each JSON object names its ``service`` anyway).
 
 An outage is reported when a case was linked to it or a case of the service
 was opened within ``report_within`` of its start (rule 8), through one of the
@@ -20,36 +23,46 @@ if TYPE_CHECKING:
 
 
 def register(sub: Subparsers) -> None:
-    p = sub.add_parser("outages", help="a month's outages, each reported (with its case) or not")
+    p = sub.add_parser(
+        "outages",
+        help="a month's outages, each reported (with its case) or not",
+        description="A month's outages (rule 8), each with the case that reported it, or"
+        " NOT REPORTED and the deadline it had. Without --service: every service.",
+        epilog="example: slawatch outages --month 2026-10 --service portal --json",
+    )
     month_option(p)
-    service_option(p)
+    service_option(p, required=False, help="only this service (default: every service)")
     json_option(p)
     p.set_defaults(handler=_outages)
 
 
 def _outages(args: argparse.Namespace, ctx: Context) -> int:
-    from reads.reports import month_outages, service_of
+    from reads.reports import month_reports, service_of
     from store import open_store
 
     config = ctx.config
-    service_of(config, args.service)
+    if args.service is not None:
+        service_of(config, args.service)
+    services = [args.service] if args.service is not None else list(config.services)
     month = YearMonth.parse(args.month, "--month")
 
     now = ctx.now()
 
-    async def read() -> tuple[Outage, ...]:
+    async def read() -> list[Outage]:
         async with await open_store(config, readonly=True) as store:
-            return await month_outages(store, config, args.service, month, now=now)
+            reports = await month_reports(store, config, services, month, now=now)
+        return [o for r in reports for o in r.outages]
 
     outages = run(read())
     if args.json:
         print_json([o.to_json() for o in outages])
         return 0
     if not outages:
-        print(f"{args.service} {month}: no outages")
+        print(f"{args.service or 'every service'} {month}: no outages")
         return 0
     rows = [
         [
+            *([] if args.service else [o.service]),
             when(o.start),
             "ongoing" if o.ongoing else when(o.end),
             o.minutes,
@@ -58,7 +71,11 @@ def _outages(args: argparse.Namespace, ctx: Context) -> int:
         ]
         for o in outages
     ]
-    print(table(["START", "END", "MINUTES", "REPORTED", "REPORT BY"], rows, right=(2,)))
+    head = ["START", "END", "MINUTES", "REPORTED", "REPORT BY"]
+    if args.service:
+        print(table(head, rows, right=(2,)))
+    else:
+        print(table(["SERVICE", *head], rows, right=(3,)))
     return 0
 
 
