@@ -180,11 +180,21 @@ def _value(value: Any) -> str:
     raise TypeError(f"no TOML for {value!r}")
 
 
+def fragment(header: str, lines: str) -> Table:
+    """The keys of TOML ``lines`` as written under ``header`` (``[agent]``,
+    ``[[contract]]``, ``[[service]]``), sub-tables such as ``[[service.maintenance]]``
+    included: for the tests that state a part of a table as text."""
+    if not lines.strip():
+        return {}
+    name = header.strip("[]")
+    found = tomllib.loads(f"{header}\n{lines}")[name]
+    return dict(found[0] if isinstance(found, list) else found)
+
+
 def agent(name: str = "probe-1", lines: str = "", **keys: Any) -> Table:
     """An ``[agent]`` table; ``lines`` is TOML as written inside ``[agent]`` (keys, and
     ``[[agent.notifier]]`` tables), for the tests that state it that way."""
-    extra = tomllib.loads(f"[agent]\n{lines}").get("agent", {}) if lines.strip() else {}
-    return {"name": name} | keys | extra
+    return {"name": name} | keys | fragment("[agent]", lines)
 
 
 # Probe timings for in-process agents on a hand-turned clock: no retries, no delays.

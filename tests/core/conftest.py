@@ -1,4 +1,5 @@
-"""Builders for core tests: contracts and services come from real config text."""
+"""Builders for core tests: contracts and services come from real config text
+(tests/configs.py), parsed by the real loader."""
 
 from __future__ import annotations
 
@@ -9,21 +10,7 @@ import pytest
 
 from core.config import Config
 from core.configfile import parse_config
-
-BASE = """
-[[contract]]
-name = "c"
-timezone = "{tz}"
-basis = "{basis}"
-{extra}
-
-[[service]]
-name = "portal"
-contract = "c"
-monthly_fee = "{fee}"
-{maintenance}
-"""
-
+from tests import configs
 
 ConfigFactory = Callable[..., Config]
 
@@ -40,7 +27,13 @@ def make_config(tmp_path: Path) -> ConfigFactory:
         extra: str = "",
         maintenance: str = "",
     ) -> Config:
-        text = BASE.format(tz=tz, basis=basis, fee=fee, extra=extra, maintenance=maintenance)
+        terms = configs.fragment("[[contract]]", extra)
+        text = configs.toml(
+            contracts=[configs.contract("c", timezone=tz, basis=basis, **terms)],
+            services=[
+                configs.service("portal", "c", fee, **configs.fragment("[[service]]", maintenance))
+            ],
+        )
         return parse_config(text, tmp_path / "config.toml")
 
     return build
