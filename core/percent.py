@@ -16,3 +16,10 @@ from decimal import ROUND_DOWN, Decimal
 def percent_text(value: Decimal, places: int = 3) -> str:
     """``value`` cut (toward zero) to ``places`` decimals, digits only: 99.49979 -> ``99.499``."""
     return f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN):f}"
+
+
+def share_text(value: Decimal) -> str:
+    """A credit percentage, cut to four places without trailing zeros: ``25``, ``0.6625``,
+    ``54.8835`` (the claim letter's and the dashboard's spelling; never rounded up)."""
+    text = percent_text(value, 4)
+    return text.rstrip("0").rstrip(".") if "." in text else text

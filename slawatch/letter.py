@@ -30,7 +30,7 @@ from core.durations import REPORT_WITHIN_READING
 from core.money import format_money
 from core.month import COVERAGE_THRESHOLD, MonthReport
 from core.outages import Outage
-from core.percent import percent_text
+from core.percent import percent_text, share_text
 from core.proof import Statement
 from core.timeutil import from_minute
 
@@ -87,8 +87,7 @@ def pct(value: Decimal) -> str:
 
 def share(value: Decimal) -> str:
     """A credit percentage: cut to four places, without trailing zeros (25 %, 0.6625 %)."""
-    text = percent_text(value, 4)
-    return (text.rstrip("0").rstrip(".") if "." in text else text) + " %"
+    return f"{share_text(value)} %"
 
 
 def _coverage(value: Decimal) -> str:

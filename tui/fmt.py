@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from core.percent import percent_text
+from core.percent import percent_text, share_text
 from core.status import UP
 from core.vantage import Probe, vantage
 
@@ -51,9 +51,11 @@ def percent(value: Decimal | None, places: int = 3) -> str:
 
 
 def credit_band(value: Decimal | None) -> str:
+    """A credit percentage as the claim letter prints it, cut: 54.88351 reads ``54.8835 %``
+    (rounded to a whole number it read ``55 %``, and 55 % of the fee is not the credit)."""
     if value is None:
         return "-"
-    return f"{value.quantize(Decimal(1), rounding=ROUND_HALF_UP)} %"
+    return f"{share_text(value)} %"
 
 
 def money(amount: Decimal, currency: str) -> str:

@@ -208,3 +208,23 @@ async def test_a_re_rated_and_escalated_case_shows_both(dash_config: Config) -> 
         assert any("re-rated" in text for label, text in screen.detail.facts if not label)
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, CaseScreen))
+
+
+async def test_a_fractional_credit_reads_as_the_letter_prints_it(dash_config: Config) -> None:
+    """billing, September 2026: 24,000 of 43,200 minutes down is 44.44 % available, in the
+    lowest band (credit 100 - availability = 55.5555... %). The pending credits panel shows
+    55.5555 % (cut, as the claim letter and the bundle say), never a rounded 56 %."""
+    from core.status import DOWN, UP
+    from store import MinuteRow
+
+    start, end = YearMonth(2026, 9).bounds(dash_config.contract_for("billing").timezone)
+    rows = [MinuteRow("billing", "import", m, DOWN if m < start + 24_000 else UP)
+            for m in range(start, end)]  # fmt: skip
+    async with await SqliteStore.open(dash_config.storage_path) as store:
+        await store.import_minutes([rows])
+    app = app_for(dash_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        credits = app.screen.query_one(CreditsPanel)
+        text = row_text(credits, "credit/billing/2026-09")
+        assert "55.5555 %" in text, text
