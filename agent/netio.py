@@ -7,7 +7,12 @@ cancel scope and a checkpoint around each step), and a probe, which opens a new
 connection and handshakes every time, spends most of its CPU there: 3.5 ms per
 HTTPS probe on loopback against about 1 ms in OpenSSL itself (cProfile with a
 CPU clock, ``benchmarks/blackbox_compare.py``). asyncio's streams do the same
-work in its transport (``loop.start_tls``) with fewer layers.
+work in its transport (``loop.start_tls``) with fewer layers. Only clients for
+``https://`` targets use it (``agent.probe.Prober``): for plain HTTP there is no
+record layer to save, and the whole agent at 10,000 plain-HTTP targets a minute
+(``benchmarks/agent.py``) measured 8.8 and 10.7 ms of CPU per probe on asyncio
+streams against 6.3 ms on anyio, single runs on a machine loaded 6-8: noise
+cannot be told from a cost there, so plain HTTP keeps anyio.
 
 The exceptions are httpcore's (``ConnectError``, ``ReadTimeout``...), raised
 from the ``OSError`` / ``ssl.SSLError`` underneath, so httpx wraps them as it
@@ -23,6 +28,7 @@ must not hold the probe (anyio's ``standard_compatible=False`` does the same).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import select
 import socket
 import ssl
@@ -123,7 +129,8 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
                     host,
                     port,
                     local_addr=None if local_address is None else (local_address, 0),
-                    happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY,
+                    # An address has nothing to race: no staggered race, its tasks, its cost.
+                    happy_eyeballs_delay=None if _is_address(host) else HAPPY_EYEBALLS_DELAY,
                 )
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(str(exc)) from exc
@@ -158,6 +165,14 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _readable(sock: socket.socket | None) -> bool:

@@ -376,11 +376,12 @@ class _NoCookies(CookieJar):
         return None
 
 
-_ClientKey = tuple[bool, Path | None, str | None, int]
+_ClientKey = tuple[bool, Path | None, str | None, int, bool]
 
 
 def _client_key(probe: Probe) -> _ClientKey:
-    return (probe.verify_tls, probe.ca_file, probe.proxy or None, probe.max_redirects)
+    https = probe.url.lower().startswith("https:")
+    return (probe.verify_tls, probe.ca_file, probe.proxy or None, probe.max_redirects, https)
 
 
 class Prober:
@@ -435,7 +436,7 @@ class Prober:
         key = _client_key(probe)
         client = self._clients.get(key)
         if client is None:
-            verify, ca_file, proxy, max_redirects = key
+            verify, ca_file, proxy, max_redirects, https = key
             tls: ssl.SSLContext | bool = False
             if verify:
                 if self._ssl_context is not None and ca_file is None:
@@ -452,7 +453,8 @@ class Prober:
                 transport = httpx.AsyncHTTPTransport(
                     verify=tls, proxy=proxy, trust_env=False, limits=limits
                 )
-                use_asyncio(transport)  # asyncio's own TLS: fewer layers (agent.netio)
+                if https:  # asyncio's own TLS: fewer layers (agent.netio)
+                    use_asyncio(transport)
                 proxy = None
             client = httpx.AsyncClient(
                 transport=transport,
