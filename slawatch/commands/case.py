@@ -37,7 +37,8 @@ def register(sub: Subparsers) -> None:
     actions = group(
         sub,
         "case",
-        "support cases: open, respond, resolve, link, list, show, priority, escalate, rca, wait",
+        "support cases: open, respond, resolve, link, list, show, priority, escalate, rca, wait,"
+        " edit, reopen",
     )
 
     o = actions.add_parser("open", help="record a support case opened with the provider")
