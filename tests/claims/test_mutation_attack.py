@@ -218,6 +218,7 @@ EDITS: list[tuple[str, Callable[[Doc], None], str]] = [
     ("terms.unknown_minutes", _set("terms.unknown_minutes", "excluded"), DETECTED),
     ("terms.degraded_is_down", _set("terms.degraded_is_down", True), DETECTED),
     ("terms.report_within_seconds", _set("terms.report_within_seconds", 30 * 86400), DETECTED),
+    ("terms.report_within", _set("terms.report_within", "7d (report_within)"), DETECTED),
     ("terms.report_channels", _set("terms.report_channels", ["email", "phone"]), DETECTED),
     ("terms.bands.credit", _set("terms.bands.1.credit_percent", "30"), DETECTED),
     ("terms.bands.min", _set("terms.bands.1.min_availability", "99.3"), DETECTED),
