@@ -25,7 +25,7 @@ from core.config import Config
 from core.errors import InputError
 from core.month import MonthReport
 from core.status import DEGRADED, DOWN
-from core.timeutil import YearMonth, to_minute
+from core.timeutil import YearMonth, from_minute, iso_z, to_minute
 from reads.reports import month_inputs, service_of
 from slawatch.letter import Evidence, render
 from store import Store
@@ -121,10 +121,31 @@ def _known(sources: dict[str, bytes]) -> dict[str, bytes]:
     return {name: data for name, data in sources.items() if data.strip(b"\0")}
 
 
+def require_month_over(
+    config: Config, service: str, month: YearMonth, now: datetime, where: str, instead: str
+) -> None:
+    """A claim is for a month that is over: before its end (in the contract's time zone)
+    the figures are provisional. ``instead`` says how to export them anyway."""
+    end = month.bounds(config.contract_for(service).timezone)[1]
+    if to_minute(now) < end:
+        raise InputError(
+            where,
+            f"{month} is not over until {iso_z(from_minute(end))}: its figures are "
+            f"provisional; {instead}",
+        )
+
+
 async def export_claim(config: Config, service: str, month: YearMonth, now: datetime) -> str:
     """The dashboard's ``e``: what ``slawatch claim export`` writes, into ``claims/``
-    next to the database; returns the one line to show."""
+    next to the database; returns the one line to show. A month not over is refused,
+    as the command refuses it without ``--provisional``."""
     from store import open_store
+
+    require_month_over(
+        config, service, month, now, "export",
+        f"slawatch claim export --service {service} --month {month} --provisional"
+        " exports them anyway",
+    )  # fmt: skip
 
     folder = config.storage_path.parent / "claims"
     folder.mkdir(mode=0o700, exist_ok=True)

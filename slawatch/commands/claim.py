@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from core.errors import InputError
 from core.percent import percent_text
-from core.timeutil import YearMonth, from_minute, iso_z, to_minute
+from core.timeutil import YearMonth
 from slawatch.commands._args import Subparsers, group, month_option, service_option
 from slawatch.commands._support import run
 
@@ -149,12 +149,9 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
         key = signing.load_private(key_path)
     out = Path(args.out).expanduser().absolute()
     now = ctx.now()
-    month_end = month.bounds(config.contract_for(service).timezone)[1]
-    if to_minute(now) < month_end and not args.provisional:
-        raise InputError(
-            "--month",
-            f"{month} is not over until {iso_z(from_minute(month_end))}: its figures are "
-            "provisional; pass --provisional to export them anyway",
+    if not args.provisional:
+        claims.require_month_over(
+            config, service, month, now, "--month", "pass --provisional to export them anyway"
         )
 
     async def gather() -> claims.Exported:

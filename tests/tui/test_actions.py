@@ -228,3 +228,22 @@ async def test_a_fractional_credit_reads_as_the_letter_prints_it(dash_config: Co
         credits = app.screen.query_one(CreditsPanel)
         text = row_text(credits, "credit/billing/2026-09")
         assert "55.5555 %" in text, text
+
+
+async def test_export_of_a_month_not_over_is_refused_as_the_command_refuses_it(
+    dash_config: Config,
+) -> None:
+    """``e`` on a live service means its running month (November 2026, pinned on the 22nd):
+    its figures are provisional, and ``claim export`` refuses them without --provisional;
+    so does the dashboard, and says how to export them anyway. No file is written."""
+    app = SlawatchApp(dash_config, now=pinned, refresh_every=0.2, exporter=export_claim)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        app.screen.query_one(StatusTable).focus()
+        await pilot.press("e")
+        await until(pilot, lambda: any(n.severity == "error" for n in app._notifications))
+        (said,) = [n.message for n in app._notifications if n.severity == "error"]
+    assert "is not over until 2026-12-01T00:00:00Z" in said, said
+    assert "--provisional" in said, said
+    folder = dash_config.storage_path.parent / "claims"
+    assert not folder.exists() or not any(folder.iterdir())
