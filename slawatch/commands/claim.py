@@ -208,6 +208,8 @@ def _pins(args: argparse.Namespace) -> Pins:
     sources = None
     if args.sources is not None:
         sources = frozenset(n.strip() for n in args.sources.split(",") if n.strip())
+        if not sources:
+            raise InputError("--sources", "names no source; give the agreed ones: NAME,...")
     return Pins(digest, heads, sources, _timestamp(args))
 
 

@@ -274,3 +274,11 @@ def test_a_wrong_amount_is_shown_with_its_difference(
         "DIFFERS   bundle states 350.00; recomputed 250.00 (bundle +100.00)"
     )
     assert out.splitlines()[-1] == "DOES NOT HOLD: 1 check(s) disagree: credit_amount"
+
+
+@pytest.mark.parametrize("sources", ["", " , "])
+def test_sources_that_name_no_source_exit_2(bundle_copy: Path, sources: str) -> None:
+    """``--sources ''`` is a mistake in the command (exit 2), not a bundle that fails (1)."""
+    result = run_cli("claim", "verify", bundle_copy, "--sources", sources, "--allow-unsigned")
+    assert (result.returncode, result.stdout) == (2, ""), result.stdout
+    assert result.stderr == "slawatch: --sources: names no source; give the agreed ones: NAME,...\n"
