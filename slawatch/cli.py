@@ -159,7 +159,25 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.register(sub)
+    _config_after_the_command(parser)
     return parser
+
+
+def _config_after_the_command(parser: argparse.ArgumentParser) -> None:
+    """``slawatch config check --config FILE`` as well as ``slawatch --config FILE config
+    check``: every command takes ``--config`` after its name too. Not given there, it
+    leaves the one before the command (or none) as it was."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                if not any(isinstance(a, argparse._SubParsersAction) for a in child._actions):
+                    child.add_argument(
+                        "--config",
+                        metavar="FILE",
+                        default=argparse.SUPPRESS,
+                        help="config file, as before the command",
+                    )
+                _config_after_the_command(child)
 
 
 def main(argv: Sequence[str] | None = None, clock: Callable[[], datetime] | None = None) -> int:

@@ -9,10 +9,11 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tests.cli.common import PORTAL, assert_user_error, storage
 from tests.tools import missing, require
 
 if TYPE_CHECKING:
-    from tests.conftest import RunCli
+    from tests.conftest import RunCli, WriteConfig
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -69,3 +70,19 @@ def test_completion_code_for_each_shell(run_cli: RunCli) -> None:
         assert marker in result.stdout, (shell, result.stdout[-500:])
     bad = run_cli("completion", "tcsh")
     assert bad.returncode == 2 and "invalid choice: 'tcsh'" in bad.stderr
+
+
+def test_config_is_taken_after_the_command_too(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """``slawatch config check --config FILE`` is what people type; it checks FILE. Given
+    both before and after the command, the one after it wins; given before only, it holds."""
+    mine = write_config(tmp_path, storage("slawatch.db") + PORTAL)
+    other = tmp_path / "missing.toml"
+    after = run_cli("config", "check", "--config", mine, cwd=tmp_path)
+    assert after.returncode == 0 and f"{mine}: ok" in after.stdout, after.stderr
+    both = run_cli("--config", other, "case", "list", "--json", "--config", mine, cwd=tmp_path)
+    assert (both.returncode, both.stdout.strip()) == (0, "[]"), both.stderr
+    before = run_cli("--config", mine, "report", "--month", "2026-10", "--format", "json")
+    assert before.returncode == 0, before.stderr
+    assert_user_error(run_cli("status", "--config", other, cwd=tmp_path), "missing.toml")
