@@ -170,7 +170,7 @@ class MonthReport:
     downtime_minutes: int
     measured_minutes: int
     availability_percent: Decimal
-    band: int  # index into the contract's bands
+    band: int  # index into the contract's bands (people and JSON read band_number)
     credit_percent: Decimal
     credit_amount: Decimal
     reported_downtime_minutes: int
@@ -224,6 +224,15 @@ class MonthReport:
     def unreported_outages(self) -> tuple[Outage, ...]:
         return tuple(o for o in self.outages if not o.reported)
 
+    @property
+    def band_number(self) -> int:
+        """The band as people count it, from 1 (the top band): JSON, letter, dashboard."""
+        return self.band + 1
+
+    @property
+    def claimable_band_number(self) -> int:
+        return self.claimable_band + 1
+
     def to_json(self) -> dict[str, Any]:
         """The ``report --format json`` object: numbers as numbers, money as text."""
         return {
@@ -239,12 +248,12 @@ class MonthReport:
             "degraded_minutes": self.degraded_minutes,
             "measured_minutes": self.measured_minutes,
             "availability_percent": float(self.availability_percent),
-            "band": self.band,
+            "band": self.band_number,
             "credit_percent": float(self.credit_percent),
             "credit_amount": format_money(self.credit_amount),
             "reported_downtime_minutes": self.reported_downtime_minutes,
             "claimable_availability_percent": float(self.claimable_availability_percent),
-            "claimable_band": self.claimable_band,
+            "claimable_band": self.claimable_band_number,
             "claimable_credit_percent": float(self.claimable_credit_percent),
             "claimable_credit_amount": format_money(self.claimable_credit_amount),
             "monthly_fee": format_money(self.monthly_fee),

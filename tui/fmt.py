@@ -58,6 +58,11 @@ def credit_band(value: Decimal | None) -> str:
     return f"{share_text(value)} %"
 
 
+def band(number: int | None) -> str:
+    """A band, numbered from 1 (the top band) as in JSON and the letter."""
+    return "-" if number is None else str(number)
+
+
 def money(amount: Decimal, currency: str) -> str:
     return f"{amount.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,} {currency}"
 

@@ -98,6 +98,7 @@ class Figures:
     unreported: tuple[Outage, ...]
     recorded_until: datetime | None = None  # the end of its newest recorded minute
     days: tuple[DayCell, ...] = ()  # the month so far, day by day
+    band: int | None = None  # numbered from 1
     outages: tuple[Outage, ...] = ()  # the month's outages
     month: str = ""
 
@@ -220,6 +221,7 @@ class MonthPass:
             unreported=tuple(outages),
             outages=report.outages,
             month=str(report.month),
+            band=report.band_number,
         )
 
     def _snapshot(
@@ -246,6 +248,7 @@ class MonthPass:
                 recorded_until=figures.recorded_until,
                 days=figures.days,
                 month=figures.month,
+                band=figures.band,
             )
             rows.append(live(row, probes.get(name, ()), now))
             credits += figures.credits

@@ -241,6 +241,7 @@ class StoreSource:
             timezone=contract.timezone.key,
             availability=report.availability_percent,
             credit_percent=report.credit_percent,
+            band=report.band_number,
             credit_amount=report.credit_amount,
             claimable_amount=report.claimable_credit_amount,
             currency=report.currency,

@@ -43,6 +43,7 @@ class ServiceRow:
     tls_warn_days: int = 14  # the service's ``tls_warn_days``
     recorded_until: datetime | None = None  # the end of its newest recorded minute (probed)
     days: tuple[DayCell, ...] = ()  # the current month day by day (the main screen's grid)
+    band: int | None = None  # the band the month is in now, numbered from 1 (the top band)
     month: str = ""  # the current month in the contract's time zone (``2026-11``)
 
     def not_recording(self, now: datetime) -> bool:
@@ -175,6 +176,7 @@ class ServiceDetail:
     claimable_amount: Decimal
     currency: str
     downtime_minutes: int
+    band: int  # numbered from 1 (the top band), as in JSON and the letter
     days: tuple[DayCell, ...]
     outages: tuple[Outage, ...]
     windows: tuple[WindowRow, ...]

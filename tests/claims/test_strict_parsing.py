@@ -32,15 +32,20 @@ def one_line_error(code: int, err: str, *said: str) -> None:
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("band", True), ("credit_percent", 25), ("outage_count", 2.0), ("provisional", 0)],
-    ids=["band-true", "int-for-float", "float-for-int", "zero-for-false"],
+    [
+        ("unreported_outage_count", True),
+        ("credit_percent", 25),
+        ("outage_count", 2.0),
+        ("provisional", 0),
+    ],
+    ids=["true-for-one", "int-for-float", "float-for-int", "zero-for-false"],
 )
 def test_a_figure_of_another_json_type_does_not_hold(
     bundle_copy: Path, capsys: pytest.CaptureFixture[str], key: str, value: Any
 ) -> None:
     doc = json.loads(bundle_copy.read_text())
-    if key == "band":
-        assert doc["figures"]["band"] == 1  # Python's == would take true for 1
+    if key == "unreported_outage_count":
+        assert doc["figures"][key] == 1  # Python's == would take true for 1
     edited(bundle_copy, lambda d: d["figures"].__setitem__(key, value))
     code, out, _ = verify(bundle_copy, capsys, "--allow-unsigned")
     assert code == 1

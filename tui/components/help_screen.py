@@ -40,7 +40,8 @@ NOTES = (
     (
         "Budget",
         "is the downtime the month can still take before it falls into the next "
-        "credit band; band is the credit the month earns so far.",
+        "credit band; band is the band the month is in so far, numbered from 1 (the top "
+        "band, no credit) as in report JSON and the claim letter, with the credit it earns.",
     ),
     (
         "Unreported",

@@ -149,7 +149,11 @@ def _facts(d: ServiceDetail, now: datetime, palette: Palette) -> list[Text]:
             (f" ({fmt.percent(d.coverage, 1)} measured)", palette.warn if d.coverage_low else ""),
         ),
         Text(f"{d.downtime_minutes:,} min down"),
-        Text.assemble("band ", (fmt.credit_band(d.credit_percent), band_style)),
+        Text.assemble(
+            "band ",
+            (fmt.band(d.band), band_style),
+            f" ({fmt.credit_band(d.credit_percent)})",
+        ),
         Text(f"credit {fmt.money(d.credit_amount, d.currency)}"),
         Text.assemble("claimable ", (fmt.money(d.claimable_amount, d.currency), claim_style)),
         *_certificate(d, now, palette),

@@ -128,7 +128,7 @@ class StatusTable(RowTable):
                 style=palette.warn if row.coverage_low else palette.muted,
             ),
             Text(fmt.budget(row.budget_minutes), justify="right", style=budget_style),
-            Text(fmt.credit_band(row.band_credit), justify="right", style=band_style),
+            Text(_band_text(row, self.compact), justify="right", style=band_style),
         ]
         error_style = palette.bad if down else palette.warn if row.state == "degraded" else ""
         cells.append(Text(row.error or "", style=error_style))
@@ -166,6 +166,14 @@ class StatusTable(RowTable):
             ),
             *last,
         )
+
+
+def _band_text(row: ServiceRow, compact: bool) -> str:
+    """The band, numbered from 1 as in JSON and the letter, its credit after it when
+    there is room: ``2 (25 %)``; ``2`` on a narrow table."""
+    if row.band is None or compact:
+        return fmt.band(row.band)
+    return f"{fmt.band(row.band)} ({fmt.credit_band(row.band_credit)})"
 
 
 def certificate_text(row: ServiceRow, now: datetime, palette: Palette) -> Text:
