@@ -247,3 +247,23 @@ async def test_export_of_a_month_not_over_is_refused_as_the_command_refuses_it(
     assert "--provisional" in said, said
     folder = dash_config.storage_path.parent / "claims"
     assert not folder.exists() or not any(folder.iterdir())
+
+
+async def test_next_month_stops_at_the_running_month(dash_config: Config) -> None:
+    """``]`` from the running month (November 2026, pinned on the 22nd) stays there and
+    says why: December has not begun (it read '100.000 %' available, provisional)."""
+    app = app_for(dash_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        screen = app.screen
+        assert isinstance(screen, ServiceScreen)
+        await until(pilot, lambda: screen.detail is not None and screen.detail.month == "2026-11")
+        await pilot.press("right_square_bracket")
+        await until(pilot, lambda: any("running month" in n.message for n in app._notifications))
+        assert str(screen.month) == "2026-11"
+        await pilot.press("left_square_bracket")
+        await until(pilot, lambda: screen.detail is not None and screen.detail.month == "2026-10")
+        await pilot.press("right_square_bracket")  # back to the running month: allowed
+        await until(pilot, lambda: screen.detail is not None and screen.detail.month == "2026-11")

@@ -95,6 +95,11 @@ class ServiceScreen(Screen[None]):
         return next((o for o in self.detail.outages if str(o.id) == key), None)
 
     def action_month(self, step: int) -> None:
+        shown = self.detail
+        if step > 0 and shown is not None and shown.provisional and shown.month == str(self.month):
+            # The running month: the next one has not begun, and would read 100 % available.
+            self.notify(f"{self.month} is the running month; no later month yet.")
+            return
         self.month = self.month.next() if step > 0 else self.month.prev()
         self.reload()
 
