@@ -22,8 +22,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -241,11 +244,42 @@ def _log_to_file(folder: Path) -> logging.Handler:
     return handler
 
 
-async def run_demo_async(folder: Path, clock: Callable[[], datetime] = utc_now) -> int:
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+HANGUP_GRACE_S = 5.0
+
+
+async def run_demo_async(
+    folder: Path,
+    clock: Callable[[], datetime] = utc_now,
+    hung_up: Callable[[], None] | None = None,
+) -> int:
     from agent import Agent
     from slawatch.claims import export_claim
     from tui.app import SlawatchApp
 
+    # SIGTERM (kill) and SIGHUP (the terminal closed) end the demo as q does (or, before
+    # the dashboard is up, cancel it): the agent and the simulator stop and run_demo
+    # removes the temporary folder, instead of the process dying on the spot.
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    app: SlawatchApp | None = None
+
+    def stop(signum: int) -> None:
+        for sig in STOP_SIGNALS:  # once is enough: the clean-up is not interrupted
+            loop.add_signal_handler(sig, lambda: None)
+        if signum == signal.SIGHUP and hung_up is not None:
+            # The terminal is gone, and the dashboard's shutdown can wait on it for
+            # good: if the clean stop has not finished in a few seconds, ``hung_up``.
+            timer = threading.Timer(HANGUP_GRACE_S, hung_up)
+            timer.daemon = True
+            timer.start()
+        if app is not None and app.is_running:
+            app.exit(130)
+        elif task is not None:
+            task.cancel()
+
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, stop, sig)
     simulator = Simulator()
     simulator.start()
     try:
@@ -259,6 +293,8 @@ async def run_demo_async(folder: Path, clock: Callable[[], datetime] = utc_now) 
             await agent.stop()
     finally:
         simulator.stop()
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
 
 
 def run_demo(keep: Path | None = None, clock: Callable[[], datetime] = utc_now) -> int:
@@ -269,8 +305,17 @@ def run_demo(keep: Path | None = None, clock: Callable[[], datetime] = utc_now) 
     else:
         folder = Path(tempfile.mkdtemp(prefix="slawatch-demo-"))
     handler = _log_to_file(folder)
+
+    def hung_up() -> None:
+        """SIGHUP and the clean stop is stuck: remove the temporary folder, and go."""
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+        os._exit(129)
+
     try:
-        return asyncio.run(run_demo_async(folder, clock))
+        return asyncio.run(run_demo_async(folder, clock, hung_up))
+    except asyncio.CancelledError:  # SIGTERM or SIGHUP before the dashboard was up
+        return 130
     finally:
         logging.getLogger().removeHandler(handler)
         handler.close()

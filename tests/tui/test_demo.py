@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -97,3 +98,44 @@ def _children(pid: int) -> set[int]:
         if int(fields[1]) == pid:
             out |= {child, *_children(child)}
     return out
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGHUP"])
+def test_demo_killed_or_hung_up_removes_its_temporary_folder(tmp_path: Path, how: str) -> None:
+    """``kill`` (SIGTERM) and a closed terminal (SIGHUP: the tmux session killed) end the
+    demo as ``q`` does: no process left, the temporary folder gone (after SIGHUP within
+    ``HANGUP_GRACE_S`` even when the dashboard's shutdown waits on the lost terminal)."""
+    socket = f"slawatch-test-{os.getpid()}-{how}"
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    slawatch = Path(sys.executable).parent / "slawatch"
+    command = f"TMPDIR={shlex.quote(str(temp))} exec {shlex.quote(str(slawatch))} demo"
+    _tmux(socket, "new-session", "-d", "-s", "demo", "-x", "120", "-y", "35", command)
+    try:
+        demo = int(_tmux(socket, "display-message", "-p", "-t", "demo", "#{pane_pid}"))
+        started, screen = time.monotonic(), ""
+        while time.monotonic() - started < 45 and "Live status" not in screen:
+            time.sleep(0.5)
+            screen = _tmux(socket, "capture-pane", "-p", "-t", "demo")
+        assert "Live status" in screen, screen
+        assert [p.name[:14] for p in temp.iterdir()] == ["slawatch-demo-"]
+        pids = {demo, *_children(demo)}
+        if how == "SIGTERM":
+            os.kill(demo, signal.SIGTERM)
+        else:
+            _tmux(socket, "kill-session", "-t", "demo")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and [p for p in pids if _alive(p)]:
+            time.sleep(0.1)
+        left = {p: _cmdline(p) for p in pids if _alive(p)}
+        assert not left, f"the demo outlived {how}: {left}"
+        assert list(temp.iterdir()) == [], f"{how} left the demo's temporary folder behind"
+    finally:
+        subprocess.run([TMUX or "tmux", "-L", socket, "kill-server"], capture_output=True)
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return "?"
