@@ -174,6 +174,17 @@ path = "slawatch.db"
 [agent]
 name = "{source}"
 
+[customer]                            # who claims: named by the claim letter
+name = "Demo Customer GmbH"
+contact = "Alex Finance"
+email = "finance@customer.example"
+apply_credit = "as a deduction from the next invoice"
+
+[provider]                            # from whom, under which contract
+name = "Simulated Provider Ltd"
+email = "billing@provider.example"
+contract_ref = "MSA-2026-001"
+
 [[contract]]
 name = "demo-saas"
 profile = "saas-standard"
