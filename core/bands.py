@@ -7,13 +7,12 @@ Decimal computed from integer minutes), never a rounded display figure.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_DOWN, ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from core.config import Band, Basis, Contract
 from core.money import round_cents
 
 HUNDRED = Decimal(100)
-CREDIT_STEP = Decimal("0.0001")  # a credit percentage has four places, cut
 
 
 def select_band(
@@ -44,13 +43,12 @@ def band_credit_percent(band: Band, availability: Decimal) -> Decimal:
     minute column assumes 30-day months, and the percent basis (the default)
     has no such dip.
 
-    The complement is cut to four places (``core.percent``'s one rule for every
-    percentage shown), so the letter's printed step ``fee x 51.8192 % / 100``
-    is exactly the amount owed: the credit is worked out from the figure a
-    person reads, never from digits nobody sees.
+    The complement is exact (interfaces.md rules 6 and 7: the amount is the fee
+    times this percentage, rounded half-up at the cent, nothing rounded before);
+    a letter that prints it shows as many digits as it needs (``slawatch.letter``).
     """
     if band.complement or band.credit_percent is None:
-        return max(HUNDRED - availability, Decimal(0)).quantize(CREDIT_STEP, rounding=ROUND_DOWN)
+        return max(HUNDRED - availability, Decimal(0))
     return band.credit_percent
 
 

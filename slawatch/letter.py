@@ -30,7 +30,7 @@ from core.durations import REPORT_WITHIN_READING
 from core.money import format_money
 from core.month import COVERAGE_THRESHOLD, MonthReport
 from core.outages import Outage
-from core.percent import percent_text, share_text
+from core.percent import percent_text
 from core.proof import Statement
 from core.timeutil import from_minute
 
@@ -86,8 +86,10 @@ def pct(value: Decimal) -> str:
 
 
 def share(value: Decimal) -> str:
-    """A credit percentage: cut to four places, without trailing zeros (25 %, 0.6625 %)."""
-    return f"{share_text(value)} %"
+    """A credit percentage as the amount is computed from it: exact, or cut past ten
+    places and marked ``…`` (25 %, 0.6625 %, 51.8192537634… %): the fee times what
+    the letter prints is the amount it claims, to the cent."""
+    return f"{_digits(value)} %"
 
 
 def _coverage(value: Decimal) -> str:
@@ -143,17 +145,15 @@ def _credit_steps(
     fee, cur = format_money(claim.service.monthly_fee), claim.service.currency
     b = claim.contract.bands[band]
     if b.complement:
-        exact = HUNDRED - availability
-        fine = _cut(exact, 8)
-        credit = f"100 - {_cut(availability, 8)} % = {fine} %" + (
-            f", cut to {share(percent)}" if Decimal(fine) != percent else ""
-        )
+        credit = f"100 - {_digits(availability)} % = {_digits(percent)} %"
     else:
         credit = share(percent)
+    # The exact figures, as many digits as they have (cut with "…" past ten places):
+    # the step a reader follows is the one the amount was computed by (rules 6, 7).
     product = claim.service.monthly_fee * percent / HUNDRED
     money = f"{format_money(amount)} {cur}"
     if product != amount:
-        money = f"{product.normalize():f} {cur}, rounded half-up to the cent: {money}"
+        money = f"{_digits(product)} {cur}, rounded half-up to the cent: {money}"
     avail = (
         f"({_num(measured)} - {_num(downtime)}) / {_num(measured)} x 100 = {pct(availability)}"
         if measured
@@ -165,6 +165,15 @@ def _credit_steps(
         f"{label} band: {_why_band(claim, band, availability, downtime)}; credit {credit}.",
         f"{label} credit = {fee} {cur} x {share(percent)} / 100 = {money}.",
     ]
+
+
+def _digits(value: Decimal, places: int = 10) -> str:
+    """``value`` exactly when it has at most ``places`` decimals, else cut there and
+    marked ``…`` (more digits follow): 25, 51.8192, 50.0023148148…"""
+    exact = f"{value.normalize():f}"
+    if "." not in exact or len(exact.partition(".")[2]) <= places:
+        return exact
+    return _cut(value, places) + "…"
 
 
 def _cut(value: Decimal, places: int) -> str:

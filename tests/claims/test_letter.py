@@ -158,13 +158,18 @@ def test_the_arithmetic_adds_up_as_printed(paris: Sent, capsys: pytest.CaptureFi
     text = _letter(paris.path, "md", capsys)
     figures = paris.document["figures"]
     assert isinstance(figures, dict)
-    assert figures["claimable_credit_amount"] == "51819.20"
-    assert figures["claimable_credit_percent"] == 51.8192
+    # Rules 6 and 7: 100 - availability, exact, times the fee, rounded half-up at the cent.
+    assert figures["claimable_credit_amount"] == "51819.21"
+    assert figures["claimable_credit_percent"] == pytest.approx(51.8192064923)
+    # The letter prints the step the amount was computed by, not a rounded figure whose
+    # product would be another amount (51.8192 % of 100000.00 is 51819.20).
+    assert "credit 100 - 48.1807935076… % = 51.8192064923… %." in text
     assert (
-        "Claimable credit = 100000.00 EUR x 51.8192 % / 100 = 51819.20 EUR." in text
-    )  # the product of the printed figures, exactly
-    assert "100 - 48.1807935 % = 51.81920649 %, cut to 51.8192 %" in text
-    assert "51819.21" not in text
+        "Claimable credit = 100000.00 EUR x 51.8192064923… % / 100 = 51819.2064923354… EUR,"
+        " rounded half-up to the cent: 51819.21 EUR." in text
+    )
+    assert "(51.8192064923… % of the monthly fee)" in text
+    assert "51819.20 " not in text and "51819.20\n" not in text
 
 
 def test_the_letter_names_both_parties_and_binds_itself_to_the_bundle(

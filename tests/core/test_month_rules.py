@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -53,7 +53,7 @@ def month_report(
         (2160, "95", "25", "250.00"),
         (2161, "94.9976851852", "50", "500.00"),
         (21600, "50", "50", "500.00"),
-        (21601, "49.9976851852", "50.0023", "500.02"),  # 100 - availability, cut: 4 places
+        (21601, "49.9976851852", "50.0023148148", "500.02"),  # 100 - availability, exact
         (43200, "0", "100", "1000.00"),
     ],
 )
@@ -90,13 +90,11 @@ def test_minutes_basis_disagrees_with_percent_basis_on_28_and_31_day_months(
     assert month_report(make_config(), jan, 217).minutes_in_month == 44_640
     assert month_report(make_config(), jan, 217).credit_percent == 0
     assert month_report(make_config(basis="minutes"), jan, 217).credit_percent == 25
-    # The lowest band's credit is still 100 - availability on the minutes basis
-    # (cut to four places, like every percentage the letter prints).
+    # The lowest band's credit is still 100 - availability on the minutes basis,
+    # exactly (rules 6 and 7: nothing is rounded before the cent).
     report = month_report(make_config(basis="minutes"), jan, 21_601)
     assert report.band == 3
-    exact = 100 - report.availability_percent
-    assert report.credit_percent == exact.quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
-    assert report.credit_percent != exact  # 51.61155913978494623655913978: cut here
+    assert report.credit_percent == 100 - report.availability_percent
 
 
 def test_band_compared_unrounded(make_config: ConfigFactory) -> None:
