@@ -3,10 +3,10 @@
 ``export`` writes one self-contained bundle (or a claim letter with
 ``--format md|html``); ``verify`` recomputes everything from the bundle alone,
 with no config and no database, and says in plain words what that proves:
-exit 0 when every figure, minute, link and pin holds and the bundle is signed,
-1 naming what disagrees, 2 for a file that is not a bundle, and
-``EXIT_UNSIGNED`` (3) when everything holds but nothing outside the file
-vouches for it (unsigned) unless ``--allow-unsigned``. ``letter`` renders the
+exit 0 when every figure, minute, link and pin holds (interfaces.md), 1 naming
+what disagrees, 2 for a file that is not a bundle. An unsigned bundle that holds
+is said to be "self-consistent only" (nothing outside the file vouches for it);
+with ``--require-signed`` that is ``EXIT_UNSIGNED`` (3) instead of 0. ``letter`` renders the
 claim letter from a received bundle file, bound to it by its SHA-256.
 """
 
@@ -61,8 +61,8 @@ def register(sub: Subparsers) -> None:
         help="recompute a claim from its bundle alone and say what that proves",
         description="Recompute every figure, outage and hash of a claim bundle, check the "
         "pins given, and say in plain words what is proven and what is not. Exit 0: it "
-        "holds and is signed; 1: something disagrees; 2: not a bundle; 3: it holds but is "
-        "not signed (self-consistent only; --allow-unsigned makes that 0).",
+        "holds (an unsigned bundle is said to be self-consistent only); 1: something "
+        "disagrees; 2: not a bundle; 3: with --require-signed, it holds but is not signed.",
         epilog="example: slawatch claim verify claim-portal-2026-10.json --key agent.key.pub "
         "--terms claim-portal-2026-09.json --prev-head agent=3f0c...",
     )
@@ -84,9 +84,13 @@ def register(sub: Subparsers) -> None:
         "the one its own agent signed",
     )
     ve.add_argument(
-        "--allow-unsigned",
+        "--require-signed",
         action="store_true",
-        help="exit 0 for an unsigned bundle that holds (still said to be self-consistent only)",
+        help="exit 3 (not 0) for an unsigned bundle that holds: it proves only that it "
+        "agrees with itself",
+    )
+    ve.add_argument(  # the default since interfaces.md's exit 0 was restored; kept for scripts
+        "--allow-unsigned", action="store_true", help=argparse.SUPPRESS
     )
     ve.add_argument(
         "--terms",
@@ -299,12 +303,13 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
         print(f"DOES NOT HOLD: {len(failed)} check(s) disagree: {shown}")
         return 1
     if not signed:
+        strict = args.require_signed and not args.allow_unsigned
         print(
             f"HOLDS, SELF-CONSISTENT ONLY: all {len(checks)} checks agree, but the bundle is "
-            "not signed"
-            + ("" if args.allow_unsigned else f" (exit {EXIT_UNSIGNED}; --allow-unsigned for 0)")
+            "not signed: nothing outside this file vouches for it"
+            + (f" (exit {EXIT_UNSIGNED}: --require-signed)" if strict else "")
         )
-        return 0 if args.allow_unsigned else EXIT_UNSIGNED
+        return EXIT_UNSIGNED if strict else 0
     print(f"HOLDS: all {len(checks)} checks agree")
     return 0
 

@@ -68,14 +68,15 @@ def minute(text: str) -> int:
 
 def test_bundle_verifies_alone_in_another_folder(world: World, bundle_copy: Path) -> None:
     result = run_cli("claim", "verify", bundle_copy.name, cwd=bundle_copy.parent)
-    # Unsigned: it holds, but only agrees with itself; its own exit code says so.
-    assert result.returncode == 3, result.stdout + result.stderr
+    # Unsigned: it holds (exit 0, interfaces.md), and says it only agrees with itself.
+    assert result.returncode == 0, result.stdout + result.stderr
     assert "HOLDS, SELF-CONSISTENT ONLY" in result.stdout
     assert "NOT SIGNED: self-consistent only" in result.stdout
-    result = run_cli(
-        "claim", "verify", bundle_copy.name, "--allow-unsigned", cwd=bundle_copy.parent
+    strict = run_cli(
+        "claim", "verify", bundle_copy.name, "--require-signed", cwd=bundle_copy.parent
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert strict.returncode == 3, strict.stdout + strict.stderr
+    assert "HOLDS, SELF-CONSISTENT ONLY" in strict.stdout
     assert not (bundle_copy.parent / "config.toml").exists()
     assert "HOLDS" in result.stdout
     lines = {line.split()[0]: line for line in result.stdout.splitlines()[1:-1]}

@@ -335,8 +335,8 @@ def bundle(csv_world: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactor
         str(out),
     )
     assert code == 0, err
-    assert call("claim", "verify", str(out))[0] == 3  # holds, unsigned: self-consistent only
-    assert call("claim", "verify", str(out), "--allow-unsigned")[0] == 0
+    assert call("claim", "verify", str(out))[0] == 0  # holds (unsigned: self-consistent only)
+    assert call("claim", "verify", str(out), "--require-signed")[0] == 3
     return out.read_bytes()
 
 
