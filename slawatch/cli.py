@@ -96,7 +96,15 @@ class _Parser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kwargs)
 
+    argv: Sequence[str] = ()  # what main() parses: to name an unknown option before a command
+
     def error(self, message: str) -> NoReturn:
+        if message.endswith("required: COMMAND"):
+            # `slawatch --bogus`: argparse blames the missing command; the option is the mistake.
+            unknown = [a for a in self.argv if a.startswith("-")
+                       and a.split("=", 1)[0] not in self._option_string_actions]  # fmt: skip
+            if unknown:
+                message = f"unrecognized arguments: {unknown[0]}"
         self.exit(2, f"slawatch: {message} (see 'slawatch --help')\n")
 
 
@@ -188,6 +196,8 @@ def main(argv: Sequence[str] | None = None, clock: Callable[[], datetime] | None
         import argcomplete
 
         argcomplete.autocomplete(parser)
+    if isinstance(parser, _Parser):
+        parser.argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     ctx = Context(config_path=resolve_config_path(args.config))
     if clock is not None:

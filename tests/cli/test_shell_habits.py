@@ -86,3 +86,13 @@ def test_config_is_taken_after_the_command_too(
     before = run_cli("--config", mine, "report", "--month", "2026-10", "--format", "json")
     assert before.returncode == 0, before.stderr
     assert_user_error(run_cli("status", "--config", other, cwd=tmp_path), "missing.toml")
+
+
+def test_an_unknown_option_before_the_command_is_named(run_cli: RunCli) -> None:
+    """`slawatch --bogus` names --bogus (argparse blamed the missing COMMAND instead);
+    with no command and nothing unknown, the command is what is missing."""
+    assert_user_error(run_cli("--bogus"), "unrecognized arguments: --bogus")
+    assert_user_error(
+        run_cli("--bogus=1", "--config", "x.toml"), "unrecognized arguments: --bogus=1"
+    )
+    assert_user_error(run_cli("--config", "x.toml"), "required: COMMAND")
