@@ -375,9 +375,10 @@ def blocks(claim: Claim, report: MonthReport, evidence: Evidence) -> list[Block]
         Heading("How the credit is computed"),
         Steps(tuple(steps)),
         Para(
-            "Percentages are cut (never rounded up) to four places; the credit is the fee "
-            "times the credit percentage as printed, rounded half-up to the cent once. Bands "
-            "of the contract, from the top: "
+            "Availability is shown cut (never rounded up) to four places and compared with "
+            "the bands unrounded; a credit percentage is exact (past ten places it is cut "
+            "and marked …), and the credit is the fee times it, rounded half-up to the cent "
+            "once. Bands of the contract, from the top: "
             + "; ".join(_band_rule(b, c.basis) for b in c.bands)
             + "."
         ),
