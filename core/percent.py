@@ -18,8 +18,13 @@ def percent_text(value: Decimal, places: int = 3) -> str:
     return f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN):f}"
 
 
-def share_text(value: Decimal) -> str:
-    """A credit percentage, cut to four places without trailing zeros: ``25``, ``0.6625``,
-    ``54.8835`` (the claim letter's and the dashboard's spelling; never rounded up)."""
-    text = percent_text(value, 4)
-    return text.rstrip("0").rstrip(".") if "." in text else text
+def share_text(value: Decimal, places: int = 10) -> str:
+    """``value`` exactly when it has at most ``places`` decimals, else cut there and
+    marked ``…`` (more digits follow): 25, 51.8192, 50.0023148148… The claim letter
+    prints credit percentages with ten places, the dashboard with four (55.5555…):
+    the digits shown agree, and a cut one says so."""
+    exact = f"{value.normalize():f}"
+    if "." not in exact or len(exact.partition(".")[2]) <= places:
+        return exact
+    text = f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN):f}"
+    return (text.rstrip("0").rstrip(".") if "." in text else text) + "…"

@@ -19,7 +19,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from core.bands import HUNDRED
@@ -30,7 +30,7 @@ from core.durations import REPORT_WITHIN_READING
 from core.money import format_money
 from core.month import COVERAGE_THRESHOLD, MonthReport
 from core.outages import Outage
-from core.percent import percent_text
+from core.percent import percent_text, share_text
 from core.proof import Statement
 from core.timeutil import from_minute
 
@@ -170,16 +170,7 @@ def _credit_steps(
 def _digits(value: Decimal, places: int = 10) -> str:
     """``value`` exactly when it has at most ``places`` decimals, else cut there and
     marked ``…`` (more digits follow): 25, 51.8192, 50.0023148148…"""
-    exact = f"{value.normalize():f}"
-    if "." not in exact or len(exact.partition(".")[2]) <= places:
-        return exact
-    return _cut(value, places) + "…"
-
-
-def _cut(value: Decimal, places: int) -> str:
-    """``value`` cut to ``places`` decimals, trailing zeros dropped (never rounded up)."""
-    text = f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN):f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    return share_text(value, places)
 
 
 def _strip(claim: Claim, month_days: Sequence[Day]) -> Table:

@@ -51,11 +51,12 @@ def percent(value: Decimal | None, places: int = 3) -> str:
 
 
 def credit_band(value: Decimal | None) -> str:
-    """A credit percentage as the claim letter prints it, cut: 54.88351 reads ``54.8835 %``
-    (rounded to a whole number it read ``55 %``, and 55 % of the fee is not the credit)."""
+    """A credit percentage as the claim letter prints it, cut at four places and marked:
+    54.8835125… reads ``54.8835… %`` (rounded to a whole number it read ``55 %``, and 55 %
+    of the fee is not the credit)."""
     if value is None:
         return "-"
-    return f"{share_text(value)} %"
+    return f"{share_text(value, 4)} %"
 
 
 def band(number: int | None) -> str:

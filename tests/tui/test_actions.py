@@ -213,7 +213,7 @@ async def test_a_re_rated_and_escalated_case_shows_both(dash_config: Config) -> 
 async def test_a_fractional_credit_reads_as_the_letter_prints_it(dash_config: Config) -> None:
     """billing, September 2026: 24,000 of 43,200 minutes down is 44.44 % available, in the
     lowest band (credit 100 - availability = 55.5555... %). The pending credits panel shows
-    55.5555 % (cut, as the claim letter and the bundle say), never a rounded 56 %."""
+    55.5555… % (cut and marked, the letter's digits), never a rounded 56 %."""
     from core.status import DOWN, UP
     from store import MinuteRow
 
@@ -227,7 +227,7 @@ async def test_a_fractional_credit_reads_as_the_letter_prints_it(dash_config: Co
         await loaded(pilot, app)
         credits = app.screen.query_one(CreditsPanel)
         text = row_text(credits, "credit/billing/2026-09")
-        assert "55.5555 %" in text, text
+        assert "55.5555… %" in text, text
 
 
 async def test_export_of_a_month_not_over_is_refused_as_the_command_refuses_it(
