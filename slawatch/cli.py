@@ -105,7 +105,7 @@ class _Parser(argparse.ArgumentParser):
                        and a.split("=", 1)[0] not in self._option_string_actions]  # fmt: skip
             if unknown:
                 message = f"unrecognized arguments: {unknown[0]}"
-        self.exit(2, f"slawatch: {message} (see 'slawatch --help')\n")
+        self.exit(2, f"slawatch: {message} (see '{self.prog} --help')\n")
 
 
 def with_database_url(config: Config, url: str | None) -> Config:

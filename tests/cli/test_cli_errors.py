@@ -132,3 +132,18 @@ def test_config_check_refuses_what_the_agent_refuses(tmp_path: Path, run_cli: Ru
     for result in results:
         assert_user_error(result, "fast.toml", 'service "fast".probe.interval', "between 5s and 1h")
     assert len({r.stderr for r in results}) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "help_of"),
+    [
+        (["case", "open", "--service", "portal"], "slawatch case open"),
+        (["report", "--month"], "slawatch report"),
+        (["maintenance", "add", "--bogus"], "slawatch maintenance add"),
+        (["frobnicate"], "slawatch"),
+    ],
+)
+def test_a_usage_error_points_at_the_commands_own_help(
+    args: list[str], help_of: str, config: Path, run_cli: RunCli
+) -> None:
+    assert_user_error(run_cli("--config", config, *args), f"(see '{help_of} --help')")
