@@ -261,7 +261,7 @@ def _priority(args: argparse.Namespace, ctx: Context) -> int:
         rule = contract.rule_for(args.priority)
         if rule is None:
             known = ", ".join(contract.priorities)
-            raise InputError("P", f"unknown priority {args.priority!r} (known: {known})")
+            raise InputError("priority", f"unknown priority {args.priority!r} (known: {known})")
         reason = args.reason.strip() if args.reason and args.reason.strip() else None
         return await store.change_priority(case.id, rule.name, at, reason)
 

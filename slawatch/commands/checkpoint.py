@@ -103,10 +103,12 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
     for name in args.files:
         try:
             text = Path(name).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:
             raise InputError(
-                name, f"cannot read: {getattr(exc, 'strerror', None) or exc}"
+                name, f"not UTF-8 text (byte {exc.start}); not a signed checkpoint"
             ) from None
+        except OSError as exc:
+            raise InputError(name, f"cannot read: {exc.strerror or exc}") from None
         notes.append((name, checkpoint.open_note(text, name, keys)))
     config = ctx.config
 

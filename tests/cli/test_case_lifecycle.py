@@ -204,7 +204,7 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(
     bad = [
         (["case", "priority", "99", "A"], "no case with id 99"),
         (["case", "priority", c, "A", "--at", "2026-10-05T08:00:00"], "no UTC offset"),
-        (["case", "priority", c, "Z"], "unknown priority 'Z'"),
+        (["case", "priority", c, "Z"], "priority: unknown priority 'Z'"),
         (["case", "priority", c, "B"], "already priority"),
         (["case", "priority", c, "A", "--at", "2026-10-05T06:00:00Z"], "opened at"),
         (["case", "escalate", "99", "2"], "no case with id 99"),

@@ -207,6 +207,10 @@ def test_checkpoint_commands_refuse_bad_input_in_one_line(tmp_path: Path, run_cl
     assert_user_error(run_cli(*cfg, "checkpoint", "verify", "--key", pub, note), "does not hold")
     note.write_text("garbage", encoding="utf-8")
     assert_user_error(run_cli(*cfg, "checkpoint", "verify", "--key", pub, note), "n.txt")
+    note.write_bytes(b"\xb4\x00 binary")  # named as not text, not with Python's codec words
+    assert_user_error(
+        run_cli(*cfg, "checkpoint", "verify", "--key", pub, note), "n.txt: not UTF-8 text (byte 0)"
+    )
     assert_user_error(
         run_cli(*cfg, "checkpoint", "verify", "--key", pub, tmp_path / "nope.txt"), "nope.txt"
     )
