@@ -14,6 +14,7 @@ see docs/audit.md.)
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
@@ -25,6 +26,7 @@ from typing import Any
 from core import merkle
 from core.audit import TAMPER, AuditEntry, canonical_json
 from core.timeutil import from_minute, iso_z, utc_now
+from store import records
 from store.base import StoreBase, instant, seconds
 from store.db import Conn
 
@@ -47,6 +49,8 @@ class AuditProblem:
     reason: str
 
     def describe(self) -> str:
+        if self.seq == 0:  # a record the trail has no entry for
+            return self.reason
         return f"audit entry #{self.seq}: {self.reason}"
 
 
@@ -183,7 +187,34 @@ class AuditStore(StoreBase):
                 problems.append(AuditProblem(seq, "the tree head stored with it does not hold"))
                 break
         head = merkle.root(leaves)
+        entries = []
+        for row in rows:
+            with contextlib.suppress(ValueError, TypeError):
+                entries.append(_entry(row[:9]))
+        problems += await self._check_records(entries)
         return AuditSummary(len(rows), head, tuple(sorted(problems, key=lambda p: p.seq)))
+
+    async def _check_records(self, entries: Sequence[AuditEntry]) -> list[AuditProblem]:
+        """Windows and cases as the trail says slawatch left them, against the tables.
+
+        Replaying the trail's window adds and removes, and each case's opening,
+        first response, resolution, links and corrections, gives what the tables
+        must hold; a row deleted, edited or inserted behind slawatch's back is
+        named. Rows older than the first entry of their kind (a database from
+        before the trail) are left alone.
+        """
+        windows = await self._fetchall(
+            "SELECT w.id, s.name, w.kind, w.start_min, w.end_min, w.reason FROM windows w"
+            " JOIN services s ON s.id = w.service_id"
+        )
+        cases = await self._fetchall(
+            "SELECT c.id, s.name, c.title, c.ref, c.opened_at, c.responded_at, c.resolved_at,"
+            " c.channel FROM cases c JOIN services s ON s.id = c.service_id"
+        )
+        links = await self._fetchall("SELECT case_id, start_min, end_min FROM case_links")
+        return [
+            AuditProblem(seq, why) for seq, why in records.check(entries, windows, cases, links)
+        ]
 
 
 def _tamper_text(entry: AuditEntry) -> str:

@@ -20,6 +20,7 @@ from store.base import seconds
 from store.cases import CaseStore
 
 EDITABLE = ("title", "ref", "channel", "opened_at", "responded_at")
+CORRECTIONS = ("case.edit", "case.reopen")  # the entries ``case show`` lists as corrections
 
 
 def _value(case: Case, name: str) -> Any:
@@ -112,7 +113,7 @@ class CaseEditStore(CaseStore, AuditStore):
         return [
             e
             for e in await self.audit_entries()
-            if e.kind.startswith("case.") and case_id in (_case_of(e.before), _case_of(e.after))
+            if e.kind in CORRECTIONS and case_id in (_case_of(e.before), _case_of(e.after))
         ]
 
 

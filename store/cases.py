@@ -9,7 +9,9 @@ from typing import Any, Literal
 
 from core.cases import ESCALATION_LEVELS, Case, Escalation, PriorityChange, Wait
 from core.errors import InputError
-from store.base import StoreBase, instant, seconds
+from core.timeutil import iso_z, to_minute
+from store.audit import AuditStore
+from store.base import instant, seconds
 
 _CASE_COLUMNS = (
     "c.id, s.name, c.priority, c.title, c.ref, c.opened_at, c.responded_at, c.resolved_at,"
@@ -17,7 +19,7 @@ _CASE_COLUMNS = (
 )
 
 
-class CaseStore(StoreBase):
+class CaseStore(AuditStore):
     """Support cases: opened, first response, resolved, and the spans they report."""
 
     async def open_case(
@@ -49,6 +51,14 @@ class CaseStore(StoreBase):
                     int(rca_requested),
                 ),
             )
+            # In the audit trail as it was recorded, so a case added, backdated or
+            # deleted behind slawatch's back is named by ``store verify``.
+            minute = to_minute(opened_at)
+            await self._audit(
+                db, "case.open", service, (minute, minute + 1), None,
+                {"case": case_id, "service": service, "priority": priority, "title": title,
+                 "ref": ref, "opened_at": iso_z(opened_at), "channel": channel},
+            )  # fmt: skip
         return await self._must_get(case_id)
 
     async def respond_case(self, case_id: int, at: datetime) -> Case:
@@ -230,6 +240,13 @@ class CaseStore(StoreBase):
                     "its first response cannot come after that",
                 )
             await db.execute(f"UPDATE cases SET {column} = ? WHERE id = ?", (seconds(at), case_id))
+            if current is None:
+                minute = to_minute(case.opened_at)
+                kind = "case.respond" if column == "responded_at" else "case.resolve"
+                await self._audit(
+                    db, kind, case.service, (minute, minute + 1), None,
+                    {"case": case_id, column: iso_z(at)},
+                )  # fmt: skip
         return await self._must_get(case_id)
 
     async def link_case(self, case_id: int, start_min: int, end_min: int) -> Case:
@@ -237,12 +254,17 @@ class CaseStore(StoreBase):
         if end_min <= start_min:
             raise InputError("--to", "the span must end after it starts")
         async with self._write() as db:
-            await self._must_get(case_id)
-            await db.execute(
-                "INSERT INTO case_links (case_id, start_min, end_min) VALUES (?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
-                (case_id, start_min, end_min),
-            )
+            case = await self._must_get(case_id)
+            if (start_min, end_min) not in case.links:
+                await db.execute(
+                    "INSERT INTO case_links (case_id, start_min, end_min) VALUES (?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
+                    (case_id, start_min, end_min),
+                )
+                await self._audit(
+                    db, "case.link", case.service, (start_min, end_min), None,
+                    {"case": case_id, "from": _z_min(start_min), "to": _z_min(end_min)},
+                )  # fmt: skip
         return await self._must_get(case_id)
 
     async def get_case(self, case_id: int) -> Case | None:
@@ -335,3 +357,7 @@ class CaseStore(StoreBase):
 
 def _z(ts: datetime) -> str:
     return f"{ts:%Y-%m-%dT%H:%M:%SZ}"
+
+
+def _z_min(minute: int) -> str | None:
+    return iso_z(instant(minute * 60))

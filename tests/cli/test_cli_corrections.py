@@ -151,8 +151,11 @@ def test_case_edit_reopen_and_show_keep_every_correction(
     reopened = ok_json(run_cli, *cfg, "case", "reopen", "1", "--json")
     assert (reopened["status"], reopened["resolved_at"]) == ("open", None)
 
-    entries = ok_json(run_cli, *cfg, "audit", "--json")
-    assert [e["kind"] for e in entries] == ["case.edit", "case.reopen"]
+    trail = ok_json(run_cli, *cfg, "audit", "--json")
+    # The case's own recording is in the trail too (store verify replays it).
+    assert [e["kind"] for e in trail] == ["case.open", "case.edit", "case.resolve", "case.reopen"]
+    assert trail[0]["after"]["opened_at"] == "2026-10-05T12:00:00Z"
+    entries = [e for e in trail if e["kind"] in ("case.edit", "case.reopen")]
     assert entries[0]["before"] == {
         "case": 1, "opened_at": "2026-10-05T12:00:00Z", "ref": None, "title": "portal down"
     }  # fmt: skip
@@ -164,14 +167,14 @@ def test_case_edit_reopen_and_show_keep_every_correction(
                                                       "2026-10-05T12:01:00Z")  # fmt: skip
     assert entries[1]["before"] == {"case": 1, "resolved_at": "2026-10-05T13:00:00Z"}
     shown = ok_json(run_cli, *cfg, "case", "show", "1", "--json")
-    assert [c["seq"] for c in shown["corrections"]] == [1, 2]
+    assert [c["seq"] for c in shown["corrections"]] == [2, 4]
     text = run_cli(*cfg, "case", "show", "1").stdout
     assert "  corrections      2\n" in text
     assert "case.reopen  case=1 resolved_at: 2026-10-05T13:00:00Z -> -" in text
 
     # An edit to what the case already holds is no change and no entry.
     ok_json(run_cli, *cfg, "case", "edit", "1", "--ref", "PRV-77", "--json")
-    assert len(ok_json(run_cli, *cfg, "audit", "--json")) == 2
+    assert len(ok_json(run_cli, *cfg, "audit", "--json")) == 4
     # Bad input: one line, exit 2, nothing changed.
     assert_user_error(run_cli(*cfg, "case", "edit", "9", "--title", "x"), "no case with id 9")
     assert_user_error(run_cli(*cfg, "case", "reopen", "1"), "case 1: is not resolved")
@@ -185,8 +188,46 @@ def test_case_edit_reopen_and_show_keep_every_correction(
     )
     assert_user_error(run_cli(*cfg, "case", "edit", "1", "--title", " "), "--title")
     assert_user_error(run_cli(*cfg, "case", "show", "7"), "no case with id 7")
-    assert len(ok_json(run_cli, *cfg, "audit", "--json")) == 2
+    assert len(ok_json(run_cli, *cfg, "audit", "--json")) == 5  # + case.respond
     assert ok_json(run_cli, *cfg, "case", "show", "1", "--json")["opened_at"] == (
         "2026-10-05T10:02:00Z"
     )
     assert run_cli(*cfg, "store", "verify").returncode == 0
+
+
+def test_store_verify_names_windows_and_cases_changed_behind_its_back(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """A deleted exclusion, a backdated case, an invented link or case: each named, exit 1."""
+    import sqlite3
+
+    cfg = _setup(tmp_path, run_cli, write_config)
+    span = ("--service", "portal", "--from", "2026-10-06T10:00:00Z", "--to", "2026-10-06T11:00:00Z")
+    assert run_cli(*cfg, "exclude", "add", *span, "--reason", "upstream DNS").returncode == 0
+    when = ("--opened-at", "2026-10-05T12:00:00Z")
+    opened = ok_json(run_cli, *cfg, "case", "open", "--service", "portal", "--priority", "high",
+                     "--title", "down", *when, "--json")  # fmt: skip
+    assert run_cli(*cfg, "case", "link", str(opened["id"]), "--from", "2026-10-05T10:00:00Z",
+                   "--to", "2026-10-05T10:30:00Z").returncode == 0  # fmt: skip
+    assert run_cli(*cfg, "store", "verify").returncode == 0
+
+    db = tmp_path / "sw.db"
+    for sql, named in [
+        ("DELETE FROM windows", "exclusion #1 of portal (2026-10-06T10:00:00Z to"
+                                " 2026-10-06T11:00:00Z) is gone: deleted outside slawatch"),
+        ("UPDATE cases SET opened_at = opened_at - 7200",
+         "case #1 of portal was edited outside slawatch (opened_at '2026-10-05T12:00:00Z' in"
+         " the trail, '2026-10-05T10:00:00Z' in the table)"),
+        ("INSERT INTO case_links VALUES (1, 29329200, 29329260)",
+         "case #1 of portal: link 2025-10-06T12:00:00Z to 2025-10-06T13:00:00Z added outside"),
+        ("INSERT INTO cases (service_id, priority, title, opened_at) VALUES (1, 'high', 'x',"
+         " 1759658400)", "case #2 of portal (opened 2025-10-05T10:00:00Z) is in no audit entry"),
+    ]:  # fmt: skip
+        copy = tmp_path / "tampered.db"
+        copy.write_bytes(db.read_bytes())
+        with sqlite3.connect(copy) as conn:
+            conn.execute(sql)
+        config = write_config(tmp_path, storage("tampered.db") + PORTAL, name="tampered.toml")
+        result = run_cli("--config", config, "store", "verify")
+        assert result.returncode == 1, (sql, result.stdout, result.stderr)
+        assert named in result.stdout, (sql, result.stdout)
