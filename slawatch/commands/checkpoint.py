@@ -80,6 +80,8 @@ def _make(args: argparse.Namespace, ctx: Context) -> int:
             Path(args.out).write_text(note, encoding="utf-8")
         except OSError as exc:
             raise InputError(args.out, f"cannot write: {exc.strerror}") from None
+        heads = note.count("\nchain ")
+        print(f"checkpoint of {name!r} ({heads} chain heads) written to {args.out}")
     elif not args.send:
         print(note, end="")
     if args.send:

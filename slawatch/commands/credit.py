@@ -14,6 +14,7 @@ from slawatch.commands._args import Subparsers, group, json_option, month_option
 from slawatch.commands._support import print_json, run, table, when
 
 if TYPE_CHECKING:
+    from core.month import MonthReport
     from slawatch.cli import Context
 
 
@@ -76,12 +77,30 @@ def _settle(args: argparse.Namespace, ctx: Context) -> int:
             " time zone); a credit is settled once its month is complete",
         )
 
-    async def settle() -> bool:
-        async with await open_store(ctx.config) as store:
-            return await store.settle_credit(args.service, month, ctx.now(), span=span)
+    from core.money import format_money
+    from reads.reports import month_report
 
-    fresh = run(settle())
-    print(f"{args.service} {month}: credit marked settled{'' if fresh else ' (already was)'}")
+    async def settle() -> tuple[bool, MonthReport]:
+        async with await open_store(ctx.config) as store:
+            report = await month_report(store, ctx.config, args.service, month, now=ctx.now())
+            return await store.settle_credit(args.service, month, ctx.now(), span=span), report
+
+    fresh, r = run(settle())
+    cur = r.currency
+    owed = (
+        f"claimable credit {format_money(r.claimable_credit_amount)} {cur}"
+        f" (measured {format_money(r.credit_amount)} {cur})"
+    )
+    print(
+        f"{args.service} {month}: {owed} marked settled{'' if fresh else ' (already was)'}"
+        + (
+            ""
+            if r.claimable_credit_amount
+            else "; nothing is claimable (no outage was reported)"
+            if r.credit_amount
+            else "; this month owes no credit"
+        )
+    )
     return 0
 
 

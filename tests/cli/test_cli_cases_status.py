@@ -130,6 +130,10 @@ def test_status_shows_state_cases_and_pending_credits_until_settled(
 
     settled = run_cli(*cfg, "credit", "settle", "--service", "portal", "--month", str(previous))
     assert settled.returncode == 0, settled.stderr
+    assert settled.stdout == (  # what was settled, said
+        f"portal {previous}: claimable credit 0.00 EUR (measured 250.00 EUR) marked settled;"
+        " nothing is claimable (no outage was reported)\n"
+    )
     assert ok_json(run_cli, *cfg, "status", "--json")["pending_credits"] == []
     text = run_cli(*cfg, "status").stdout
     assert "portal" in text and "UP" in text and "No pending credits." in text

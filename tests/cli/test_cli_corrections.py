@@ -103,9 +103,13 @@ def test_credits_settle_list_unsettle_each_audited(
     cfg = _setup(tmp_path, run_cli, write_config)
     month = ("--service", "portal", "--month", "2026-09")
     settled = run_cli(*cfg, "credit", "settle", *month)
-    assert settled.stdout == "portal 2026-09: credit marked settled\n", settled.stderr
+    assert settled.stdout == (
+        "portal 2026-09: claimable credit 0.00 EUR (measured 0.00 EUR) marked settled;"
+        " this month owes no credit\n"
+    ), settled.stderr
     again = run_cli(*cfg, "credit", "settle", *month)
-    assert again.stdout == "portal 2026-09: credit marked settled (already was)\n"
+    assert again.stdout.startswith("portal 2026-09: claimable credit 0.00 EUR")
+    assert "marked settled (already was)" in again.stdout
     listed = ok_json(run_cli, *cfg, "credit", "list", "--json")
     [september] = [c for c in listed if c["month"] == "2026-09"]
     assert september["state"] == "settled" and september["settled_at"].endswith("Z")
