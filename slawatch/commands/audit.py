@@ -28,8 +28,9 @@ def register(sub: Subparsers) -> None:
         "audit",
         help="the audit trail: every correction, who made it, when, before and after",
         description="Print the audit trail, oldest first: minute records replaced by an"
-        " import (--replace), windows and exclusions added or removed, cases edited or"
-        " reopened, credits settled or unsettled, minute blocks found edited outside"
+        " import (--replace), windows and exclusions added or removed, cases opened,"
+        " answered, resolved, linked, edited or reopened, credits settled or unsettled,"
+        " minute blocks found edited outside"
         " slawatch. Example: slawatch audit --service portal --json",
     )
     service_option(p, required=False, help="only this service's entries")

@@ -127,16 +127,20 @@ def test_an_agent_sends_signed_heads_that_a_rewrite_contradicts(
     key = tmp_path / "keys" / "paris-1.key"
     assert run_cli(*cfg, "key", "init", "--out", key).returncode == 0
     pub = tmp_path / "keys" / "paris-1.key.pub"
-    # Minutes of two hours, recorded earlier, so the agent's first note has chains to vouch for.
-    (tmp_path / "m.csv").write_text(
-        "service,minute,status\nportal,2026-11-02T10:00:00Z,up\n"
-        "portal,2026-11-02T10:01:00Z,down\nportal,2026-11-02T11:05:00Z,up\n",
-        encoding="utf-8",
-    )
-    assert (
-        run_cli(*cfg, "import", "minutes", tmp_path / "m.csv", "--source", "paris-1").returncode
-        == 0
-    )
+
+    def record(second_minute: str) -> None:
+        """Three minutes of two hours, as paris-1's records (a fresh import each time)."""
+        csv = tmp_path / f"m-{second_minute}.csv"
+        csv.write_text(
+            "service,minute,status\nportal,2026-11-02T10:00:00Z,up\n"
+            f"portal,2026-11-02T10:01:00Z,{second_minute}\nportal,2026-11-02T11:05:00Z,up\n",
+            encoding="utf-8",
+        )
+        result = run_cli(*cfg, "import", "minutes", csv, "--source", "paris-1")
+        assert result.returncode == 0, result.stderr
+
+    # Recorded earlier, so the agent's first note has chains to vouch for.
+    record("down")
 
     agent = subprocess.Popen(
         [sys.executable, "-m", "slawatch", *map(str, cfg), "agent"],
@@ -172,15 +176,7 @@ def test_an_agent_sends_signed_heads_that_a_rewrite_contradicts(
         db.execute("DELETE FROM minute_blocks")
         db.execute("DELETE FROM minute_errors")
         db.execute("DELETE FROM chain_seals")
-    (tmp_path / "m2.csv").write_text(
-        "service,minute,status\nportal,2026-11-02T10:00:00Z,up\n"
-        "portal,2026-11-02T10:01:00Z,up\nportal,2026-11-02T11:05:00Z,up\n",
-        encoding="utf-8",
-    )
-    assert (
-        run_cli(*cfg, "import", "minutes", tmp_path / "m2.csv", "--source", "paris-1").returncode
-        == 0
-    )
+    record("up")
     assert run_cli(*cfg, "store", "verify").returncode == 0
     # ... but the notes the auditor holds do not.
     bad = run_cli(*cfg, "checkpoint", "verify", "--key", pub, *held)
