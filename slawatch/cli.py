@@ -88,6 +88,17 @@ class _Formatter(argparse.HelpFormatter):
             columns = 80
         super().__init__(prog, indent_increment, max_help_position, width=max(columns - 2, 40))
 
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        """Paragraphs wrapped at spaces only: a file name or an option in an example
+        (``claim-portal-2026-10.json``) is never split at its hyphens."""
+        import textwrap
+
+        text = " ".join(text.split())
+        return textwrap.fill(
+            text, width, initial_indent=indent, subsequent_indent=indent,
+            break_on_hyphens=False, break_long_words=False,
+        )  # fmt: skip
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one line and exit code 2."""
@@ -168,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
             raise
         module.register(sub)
     _config_after_the_command(parser)
+    from slawatch import helptext
+
+    helptext.complete(parser)
     return parser
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+import shlex
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -96,3 +99,40 @@ def test_an_unknown_option_before_the_command_is_named(run_cli: RunCli) -> None:
         run_cli("--bogus=1", "--config", "x.toml"), "unrecognized arguments: --bogus=1"
     )
     assert_user_error(run_cli("--config", "x.toml"), "required: COMMAND")
+
+
+def _commands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """Every runnable command (a parser with no subcommands), named by its words."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                here = (*path, name)
+                if any(isinstance(a, argparse._SubParsersAction) for a in child._actions):
+                    yield from _commands(child, here)
+                else:
+                    yield " ".join(here), child
+
+
+def test_every_command_has_a_description_and_an_example_that_parses() -> None:
+    """``slawatch X --help`` says what X does and shows a way to run it (issue 14 item 9);
+    the example is a command line the parser accepts, not prose."""
+    from slawatch.cli import build_parser
+
+    commands = dict(_commands(build_parser()))
+    assert {"demo", "case open", "claim verify", "checkpoint make", "store init"} <= set(commands)
+    for name, parser in commands.items():
+        text = parser.format_help()
+        assert parser.description, name
+        at = text.lower().find("example:")
+        assert at >= 0, f"{name}: no example in --help"
+        example = text[at + len("example:") :].partition("\n\n")[0]
+        words = shlex.split(" ".join(example.split()))
+        if words[:1] == ["eval"]:  # eval "$(slawatch completion bash)"
+            words = shlex.split(words[1].strip("$()"))
+        assert words[0] == "slawatch", (name, words)
+        try:
+            build_parser().parse_args(words[1:])
+        except SystemExit as exc:
+            raise AssertionError(f"{name}: its example does not parse: {words}") from exc
