@@ -15,16 +15,15 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from agent.probe import user_agent
-from core import checkpoint
+from core import checkpoint, keys
 from core.config import Checkpointing, Config
 from core.errors import ConfigError
 from store import open_store
@@ -33,25 +32,13 @@ log = logging.getLogger("slawatch.agent")
 Clock = Callable[[], datetime]
 
 
-def default_key(agent: str, env: Mapping[str, str]) -> Path:
-    """Where ``slawatch key init`` puts an agent's key (``slawatch.signing``'s rule):
-    ``$XDG_CONFIG_HOME/slawatch/keys/AGENT.key``, ``~/.config`` when unset."""
-    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in agent).lstrip(".")
-    return Path(base).expanduser().absolute() / "slawatch" / "keys" / f"{safe or 'agent'}.key"
-
-
 def load_key(path: Path, where: str) -> Ed25519PrivateKey:
     """The agent's Ed25519 private key (PEM, as ``slawatch key init`` writes it)."""
     try:
-        key = load_pem_private_key(path.read_bytes(), password=None)
+        pem = path.read_bytes()
     except OSError as exc:
         raise ConfigError(where, f"cannot read the key {path}: {exc.strerror}") from None
-    except ValueError:
-        raise ConfigError(where, f"{path} is not a PEM private key") from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ConfigError(where, f"{path} is not an Ed25519 key")
-    return key
+    return keys.private_from_pem(pem, f"{where}: {path}")
 
 
 async def make_note(config: Config, source: str, key: Ed25519PrivateKey, clock: Clock) -> str:
@@ -78,7 +65,8 @@ class Checkpointer:
         self.config = config
         self.settings = settings
         self.source = source
-        path = settings.key or default_key(source, os.environ)
+        default = keys.default_key_path(source, os.environ, Path.home())
+        path = settings.key or default.expanduser().absolute()
         self.key = load_key(path, f"{config.path}: agent.checkpoint.key")
         self._clock = clock
         self._transport = transport

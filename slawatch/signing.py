@@ -28,6 +28,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from core import keys
 from core.bundle import signed_bytes
 from core.errors import InputError
 from core.proof import SignatureState
@@ -38,12 +39,7 @@ CANONICAL = "rfc8785"  # how the signed bytes are made (JSON Canonicalization Sc
 
 def default_key_path(agent: str) -> Path:
     """``$XDG_CONFIG_HOME/slawatch/keys/AGENT.key`` (``~/.config`` when unset)."""
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base).expanduser().absolute() / "slawatch" / "keys" / f"{_safe(agent)}.key"
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name).lstrip(".") or "agent"
+    return keys.default_key_path(agent, os.environ, Path.home()).expanduser().absolute()
 
 
 def check_outside(private: Path, data_folder: Path) -> None:
@@ -129,13 +125,7 @@ def load_private(path: Path) -> Ed25519PrivateKey:
     warning = warn_if_exposed(path)
     if warning:
         sys.stderr.write(warning + "\n")
-    try:
-        key = serialization.load_pem_private_key(_read(path), password=None)
-    except (ValueError, TypeError):
-        raise InputError(str(path), "not an unencrypted Ed25519 private key (PEM)") from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise InputError(str(path), "not an Ed25519 private key")
-    return key
+    return keys.private_from_pem(_read(path), str(path))
 
 
 def load_public(path: Path) -> Ed25519PublicKey:
