@@ -46,7 +46,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from core import merkle
 from core.errors import InputError
-from core.timeutil import iso_z, parse_instant
+from core.timeutil import from_minute, iso_z, parse_instant
 
 ORIGIN_PREFIX = "slawatch/"
 _SIG_PREFIX = "\u2014 "  # an em dash and a space, as signed notes write it
@@ -231,7 +231,7 @@ def contradictions(
     for head in held.heads:
         now = links.get((head.service, head.source, head.hour))
         where = f"chain {head.name}"
-        when = iso_z(datetime.fromtimestamp(head.hour * 3600, tz=held.at.tzinfo))
+        when = iso_z(from_minute(head.hour * 60))
         if now is None:
             out.append(Contradiction(where, f"the hour {when} it was sealed at is gone"))
         elif now != head.link:

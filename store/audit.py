@@ -14,7 +14,6 @@ see docs/audit.md.)
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import json
 import os
@@ -158,6 +157,7 @@ class AuditStore(StoreBase):
             return AuditSummary(0, merkle.EMPTY_ROOT, ())
         rows = await self._fetchall(f"SELECT {_COLUMNS}, leaf, head FROM audit_log ORDER BY seq")
         problems: list[AuditProblem] = []
+        entries: list[AuditEntry] = []  # the readable ones, for replaying windows and cases
         leaves: list[bytes] = []
         stored_heads: list[bytes] = []
         for expected, row in enumerate(rows, start=1):
@@ -173,6 +173,7 @@ class AuditStore(StoreBase):
                 leaves.append(bytes(row[9]))
                 stored_heads.append(bytes(row[10]))
                 continue
+            entries.append(entry)
             if entry.leaf() != bytes(row[9]):
                 problems.append(AuditProblem(seq, "its content does not match its hash (edited)"))
             elif entry.kind == TAMPER:
@@ -187,10 +188,6 @@ class AuditStore(StoreBase):
                 problems.append(AuditProblem(seq, "the tree head stored with it does not hold"))
                 break
         head = merkle.root(leaves)
-        entries = []
-        for row in rows:
-            with contextlib.suppress(ValueError, TypeError):
-                entries.append(_entry(row[:9]))
         problems += await self._check_records(entries)
         return AuditSummary(len(rows), head, tuple(sorted(problems, key=lambda p: p.seq)))
 
