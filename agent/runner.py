@@ -206,6 +206,7 @@ class Agent:
         self._tls_warned: dict[str, str] = {}  # service -> the day its warning was given
         self.restored: AgentState | None = None
         self.probes_done = 0
+        self.probed: dict[str, ProbeResult] = {}  # run_once: each service's probe result
         self.started = False
 
     # -- lifecycle -----------------------------------------------------------
@@ -611,6 +612,7 @@ class Agent:
         results = await asyncio.gather(
             *(self.prober.check(t.probe, t.headers, at=at) for t in targets)
         )
+        self.probed = dict(zip(names, results, strict=True))
         for name, result in zip(names, results, strict=True):
             self.probes_done += 1
             self.writer.note_probe(
@@ -668,7 +670,10 @@ async def _once(config: Config, clock: Clock) -> int:
     agent = Agent(config, clock=clock)
     verdicts, written = await agent.run_once()
     for v in verdicts:
-        latency = f"{v.latency_ms} ms" if v.latency_ms is not None else "-"
+        # The probe's own latency, as recorded with its state and shown by ``status``
+        # (a refused answer took time too); the minute's median counts answers only.
+        ms = agent.probed[v.service].latency_ms
+        latency = f"{ms} ms" if ms is not None else "-"
         print(f"{v.service}\t{NAMES[v.status]}\t{latency}\t{v.error or ''}".rstrip())
     if not written:
         log.error("could not record: %s", agent.writer.problem)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -204,6 +205,10 @@ def test_once_probes_records_prints_and_exits(tmp_path: Path, http_port: int) ->
         f.write(
             '[[service]]\nname = "closed"\ncontract = "c"\nmonthly_fee = "1.00"\n'
             f'[service.probe]\nurl = "tcp://127.0.0.1:{closed_tcp_port()}"\nretries = 0\n'
+            # Answered, but not with the status expected: a failing probe that took time.
+            '[[service]]\nname = "refused"\ncontract = "c"\nmonthly_fee = "1.00"\n'
+            f'[service.probe]\nurl = "http://127.0.0.1:{http_port}/"\nretries = 0\n'
+            'expect_status = "404"\n'
         )
     done = subprocess.run(
         [*SLAWATCH, "--config", str(config), "agent", "--once"],
@@ -213,9 +218,22 @@ def test_once_probes_records_prints_and_exits(tmp_path: Path, http_port: int) ->
     )
     assert done.returncode == 0, done.stderr
     lines = [ln.split("\t") for ln in done.stdout.splitlines()]
-    assert [(ln[0], ln[1]) for ln in lines] == [("closed", "down"), ("svc000", "up")]
-    assert lines[0][-1] == "connect"
-    assert set(rows(tmp_path / "data" / "slawatch.db").values()) == {UP}  # svc000's minute
+    assert [(ln[0], ln[1]) for ln in lines] == [
+        ("closed", "down"), ("refused", "down"), ("svc000", "up"),
+    ]  # fmt: skip
+    assert lines[0][2] == "-" and lines[0][-1] == "connect"  # nothing answered
+    # The latency printed is the one recorded and shown by ``status``, a failing probe's too.
+    shown = subprocess.run(
+        [*SLAWATCH, "--config", str(config), "status", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    latency = {s["name"]: s["latency_ms"] for s in json.loads(shown.stdout)["services"]}
+    assert latency["closed"] is None and latency["refused"] is not None
+    for name, _state, printed, *_ in lines[1:]:
+        assert printed == f"{latency[name]} ms", (name, printed, latency)
+    assert UP in set(rows(tmp_path / "data" / "slawatch.db").values())  # svc000's minute
 
 
 def test_missing_header_secret_is_a_one_line_config_error(tmp_path: Path, http_port: int) -> None:
