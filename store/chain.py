@@ -455,19 +455,30 @@ class ChainStore(AuditStore):
         self, wanted: Iterable[tuple[str, str, int]]
     ) -> dict[tuple[str, str, int], bytes]:
         """The link stored at each (service, source, hour) asked for (absent: no seal)."""
-        service_ids = {n: i for i, n in (await self._names("services")).items()}
-        source_ids = {n: i for i, n in (await self._names("sources")).items()}
-        out: dict[tuple[str, str, int], bytes] = {}
-        for service, source, hour in wanted:
-            if service not in service_ids or source not in source_ids:
-                continue
-            rows = await self._db.fetchall(
-                "SELECT link FROM chain_seals WHERE service_id = ? AND source_id = ? AND hour = ?",
-                (service_ids[service], source_ids[source], hour),
-            )
-            if rows:
-                out[(service, source, hour)] = bytes(rows[0][0])
-        return out
+        services = await self._names("services")
+        sources = await self._names("sources")
+        service_ids = {n: i for i, n in services.items()}
+        source_ids = {n: i for i, n in sources.items()}
+        keys = {
+            (service_ids[service], source_ids[source], int(hour))
+            for service, source, hour in wanted
+            if service in service_ids and source in source_ids
+        }
+        if not keys:
+            return {}
+        # One query for every head: the ids and hours as IN lists (integers, never user
+        # text), the exact (service, source, hour) triples picked out here.
+        rows = await self._db.fetchall(
+            "SELECT service_id, source_id, hour, link FROM chain_seals"
+            f" WHERE service_id IN ({id_list(k[0] for k in keys)})"
+            f" AND source_id IN ({id_list(k[1] for k in keys)})"
+            f" AND hour IN ({id_list(k[2] for k in keys)})"
+        )
+        return {
+            (services[int(a)], sources[int(b)], int(h)): bytes(lk)
+            for a, b, h, lk in rows
+            if (int(a), int(b), int(h)) in keys
+        }
 
     async def verify_chains(self) -> chain.Break | None:
         """The first broken link in the database (by service, source), or None."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -205,6 +207,20 @@ async def test_chain_heads_and_links_for_checkpoints(open_db: OpenDb) -> None:
                   ("nope", "agent", BASE // 60)]  # fmt: skip
         links = await store.chain_links(wanted)
         assert links == {("svc", "agent", BASE // 60 + 1): seals[("agent", BASE // 60 + 1)]}
+        # Every head in one query of chain_seals (beside the two name tables), however many
+        hours = range(BASE // 60, BASE // 60 + 3)
+        asked = [("svc", src, h) for src in ("agent", "other") for h in hours]
+        queries: list[str] = []
+        fetchall = store._db.fetchall
+
+        async def counted(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+            queries.append(sql)
+            return await fetchall(sql, params)
+
+        store._db.fetchall = counted  # type: ignore[method-assign]
+        links = await store.chain_links(asked)
+        assert links == {("svc", src, h): seals[(src, h)] for (src, h) in seals}
+        assert sum("chain_seals" in q for q in queries) == 1, queries
 
 
 async def _seals_of(store: Store) -> list[tuple[tuple[str, int], bytes]]:
