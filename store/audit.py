@@ -195,8 +195,8 @@ class AuditStore(StoreBase):
         """Windows and cases as the trail says slawatch left them, against the tables.
 
         Replaying the trail's window adds and removes, and each case's opening,
-        first response, resolution, links and corrections, gives what the tables
-        must hold; a row deleted, edited or inserted behind slawatch's back is
+        first response, resolution, links, corrections and lifecycle events, gives
+        what the tables must hold; a row deleted, edited or inserted behind slawatch's back is
         named. Rows older than the first entry of their kind (a database from
         before the trail) are left alone.
         """
@@ -206,12 +206,15 @@ class AuditStore(StoreBase):
         )
         cases = await self._fetchall(
             "SELECT c.id, s.name, c.title, c.ref, c.opened_at, c.responded_at, c.resolved_at,"
-            " c.channel FROM cases c JOIN services s ON s.id = c.service_id"
+            " c.channel, c.priority, c.escalation_level, c.rca_requested"
+            " FROM cases c JOIN services s ON s.id = c.service_id"
         )
         links = await self._fetchall("SELECT case_id, start_min, end_min FROM case_links")
-        return [
-            AuditProblem(seq, why) for seq, why in records.check(entries, windows, cases, links)
-        ]
+        events = await self._fetchall(
+            "SELECT id, case_id, kind, event_at, value, previous, until_at, reason FROM case_events"
+        )
+        found = records.check(entries, windows, cases, links, events)
+        return [AuditProblem(seq, why) for seq, why in found]
 
 
 def _tamper_text(entry: AuditEntry) -> str:

@@ -12,6 +12,16 @@ from core.errors import InputError
 from core.timeutil import iso_z, to_minute
 from store.audit import AuditStore
 from store.base import instant, seconds
+from store.records import stored_z
+
+#: The audit entry of each kind of case event (store/records.py replays them).
+EVENT_ENTRIES = {
+    "priority": "case.priority",
+    "escalation": "case.escalate",
+    "rca": "case.rca",
+    "rca_delivered": "case.rca_delivered",
+    "wait": "case.wait",
+}
 
 _CASE_COLUMNS = (
     "c.id, s.name, c.priority, c.title, c.ref, c.opened_at, c.responded_at, c.resolved_at,"
@@ -57,7 +67,8 @@ class CaseStore(AuditStore):
             await self._audit(
                 db, "case.open", service, (minute, minute + 1), None,
                 {"case": case_id, "service": service, "priority": priority, "title": title,
-                 "ref": ref, "opened_at": iso_z(opened_at), "channel": channel},
+                 "ref": ref, "opened_at": iso_z(opened_at), "channel": channel,
+                 "escalation_level": escalation_level, "rca_requested": rca_requested},
             )  # fmt: skip
         return await self._must_get(case_id)
 
@@ -86,7 +97,7 @@ class CaseStore(AuditStore):
             if priority == case.priority:
                 raise InputError("P", f"case {case_id} is already priority {priority!r}")
             await db.execute("UPDATE cases SET priority = ? WHERE id = ?", (priority, case_id))
-            await self._event(case_id, "priority", at, priority, case.priority, reason=reason)
+            await self._event(case, "priority", at, priority, case.priority, reason=reason)
         return await self._must_get(case_id)
 
     async def escalate_case(self, case_id: int, level: int, at: datetime) -> Case:
@@ -104,7 +115,7 @@ class CaseStore(AuditStore):
             if level == case.escalation_level:
                 raise InputError("LEVEL", f"case {case_id} is already at level {level}")
             await db.execute("UPDATE cases SET escalation_level = ? WHERE id = ?", (level, case_id))
-            await self._event(case_id, "escalation", at, str(level), str(case.escalation_level))
+            await self._event(case, "escalation", at, str(level), str(case.escalation_level))
         return await self._must_get(case_id)
 
     async def request_rca(self, case_id: int, at: datetime) -> Case:
@@ -118,7 +129,7 @@ class CaseStore(AuditStore):
                     f"root-cause analysis already requested at {_z(case.rca_requested_at)}",
                 )
             await db.execute("UPDATE cases SET rca_requested = 1 WHERE id = ?", (case_id,))
-            await self._event(case_id, "rca", at)
+            await self._event(case, "rca", at)
         return await self._must_get(case_id)
 
     async def deliver_rca(self, case_id: int, at: datetime) -> Case:
@@ -138,7 +149,7 @@ class CaseStore(AuditStore):
                 raise InputError(
                     "--at", f"the analysis was requested at {_z(case.rca_requested_at)}; not before"
                 )
-            await self._event(case_id, "rca_delivered", at)
+            await self._event(case, "rca_delivered", at)
         return await self._must_get(case_id)
 
     async def add_wait(
@@ -150,7 +161,7 @@ class CaseStore(AuditStore):
             raise InputError("--to", f"{_z(end)} is not after --from {_z(start)}")
         if not reason.strip():
             raise InputError("--reason", "must not be empty")
-        async with self._write() as db:
+        async with self._write():
             case = await self._must_get(case_id)
             self._check_during(case, start, "wait", where="--from")
             if end is not None and case.resolved_at is not None and end > case.resolved_at:
@@ -159,11 +170,7 @@ class CaseStore(AuditStore):
                 )
             for w in case.waits:
                 if w.start == start and w.end is None and end is not None:
-                    await db.execute(
-                        "UPDATE case_events SET until_at = ?, reason = ? WHERE case_id = ?"
-                        " AND kind = 'wait' AND event_at = ? AND until_at IS NULL",
-                        (seconds(end), reason, case_id, seconds(start)),
-                    )
+                    await self._close_wait(case, w, end, reason)
                     break
                 w_end = w.end
                 overlaps = (w_end is None or start < w_end) and (end is None or w.start < end)
@@ -174,7 +181,7 @@ class CaseStore(AuditStore):
                     )
             else:
                 await self._event(
-                    case_id, "wait", start, until=None if end is None else seconds(end),
+                    case, "wait", start, until=None if end is None else seconds(end),
                     reason=reason,
                 )  # fmt: skip
         return await self._must_get(case_id)
@@ -194,7 +201,7 @@ class CaseStore(AuditStore):
 
     async def _event(
         self,
-        case_id: int,
+        case: Case,
         kind: str,
         at: datetime,
         value: str | None = None,
@@ -203,11 +210,43 @@ class CaseStore(AuditStore):
         until: int | None = None,
         reason: str | None = None,
     ) -> None:
-        await self._db.execute(
+        """Record one lifecycle event, and its audit entry (``case.priority``,
+        ``case.escalate``, ``case.rca``, ``case.rca_delivered``, ``case.wait``), so
+        ``store verify`` names an event added, removed or changed behind slawatch's back."""
+        event_id = await self._db.insert_id(
             "INSERT INTO case_events (case_id, kind, event_at, value, previous, until_at, reason)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (case_id, kind, seconds(at), value, previous, until, reason),
+            (case.id, kind, seconds(at), value, previous, until, reason),
         )
+        minute = to_minute(at)
+        end = minute + 1 if until is None else max(minute + 1, until // 60)
+        await self._audit(
+            self._db, EVENT_ENTRIES[kind], case.service, (minute, end), None,
+            {"case": case.id, "event_id": event_id, "event": kind, "at": iso_z(at),
+             "value": value, "previous": previous, "until": stored_z(until), "reason": reason},
+        )  # fmt: skip
+
+    async def _close_wait(self, case: Case, wait: Wait, end: datetime, reason: str) -> None:
+        """Close the open wait ``wait`` at ``end``; its audit entry says what it changes."""
+        rows = await self._db.fetchall(
+            "SELECT id FROM case_events WHERE case_id = ? AND kind = 'wait' AND event_at = ?"
+            " AND until_at IS NULL",
+            (case.id, seconds(wait.start)),
+        )
+        await self._db.execute(
+            "UPDATE case_events SET until_at = ?, reason = ? WHERE case_id = ?"
+            " AND kind = 'wait' AND event_at = ? AND until_at IS NULL",
+            (seconds(end), reason, case.id, seconds(wait.start)),
+        )
+        for (event_id,) in rows:
+            await self._audit(
+                self._db, "case.wait", case.service,
+                (to_minute(wait.start), max(to_minute(wait.start) + 1, to_minute(end))),
+                {"case": case.id, "event_id": int(event_id), "until": None,
+                 "reason": wait.reason},
+                {"case": case.id, "event_id": int(event_id), "until": iso_z(end),
+                 "reason": reason},
+            )  # fmt: skip
 
     async def _stamp(
         self, case_id: int, column: Literal["responded_at", "resolved_at"], what: str, at: datetime

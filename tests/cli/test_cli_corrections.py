@@ -235,3 +235,60 @@ def test_store_verify_names_windows_and_cases_changed_behind_its_back(
         result = run_cli("--config", config, "store", "verify")
         assert result.returncode == 1, (sql, result.stdout, result.stderr)
         assert named in result.stdout, (sql, result.stdout)
+
+
+def test_store_verify_replays_case_events(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """A priority change, escalation, RCA request or customer wait added, removed or
+    changed behind slawatch's back: each named, exit 1."""
+    import sqlite3
+
+    cfg = _setup(tmp_path, run_cli, write_config)
+    opened = ok_json(run_cli, *cfg, "case", "open", "--service", "portal", "--priority", "high",
+                     "--title", "down", "--opened-at", "2026-10-05T10:00:00Z", "--json")  # fmt: skip
+    cid = str(opened["id"])
+    for args in [
+        ("priority", cid, "low", "--at", "2026-10-05T10:10:00Z"),
+        ("escalate", cid, "2", "--at", "2026-10-05T10:20:00Z"),
+        ("rca", cid, "--at", "2026-10-05T10:25:00Z"),
+        ("wait", cid, "--from", "2026-10-05T10:30:00Z", "--reason", "logs asked for"),
+        ("wait", cid, "--from", "2026-10-05T10:30:00Z", "--to", "2026-10-05T11:00:00Z",
+         "--reason", "logs sent"),
+    ]:  # fmt: skip
+        result = run_cli(*cfg, "case", *args)
+        assert result.returncode == 0, (args, result.stderr)
+    kinds = [e["kind"] for e in ok_json(run_cli, *cfg, "audit", "--json")]
+    for kind in ("case.priority", "case.escalate", "case.rca", "case.wait"):
+        assert kind in kinds
+    verified = run_cli(*cfg, "store", "verify")
+    assert verified.returncode == 0, verified.stdout
+
+    db = tmp_path / "sw.db"
+    for n, (sql, named) in enumerate([
+        ("DELETE FROM case_events WHERE kind = 'priority'",
+         "case #1 of portal: its priority change at 2026-10-05T10:10:00Z is gone: deleted"),
+        ("UPDATE cases SET priority = 'high'",
+         "case #1 of portal was edited outside slawatch (priority 'low' in the trail, 'high'"),
+        ("UPDATE case_events SET event_at = event_at + 3600 WHERE kind = 'escalation'",
+         "its escalation at 2026-10-05T10:20:00Z was edited outside slawatch (at"
+         " '2026-10-05T10:20:00Z' in the trail, '2026-10-05T11:20:00Z' in the table)"),
+        ("UPDATE cases SET escalation_level = 1",
+         "(escalation_level 2 in the trail, 1 in the table)"),
+        ("UPDATE case_events SET until_at = until_at + 86400 WHERE kind = 'wait'",
+         "its wait on the customer at 2026-10-05T10:30:00Z was edited outside slawatch (until"
+         " '2026-10-05T11:00:00Z' in the trail, '2026-10-06T11:00:00Z' in the table)"),
+        ("DELETE FROM case_events WHERE kind = 'wait'",
+         "its wait on the customer at 2026-10-05T10:30:00Z is gone: deleted outside slawatch"),
+        ("INSERT INTO case_events (case_id, kind, event_at, value, previous) VALUES"
+         " (1, 'escalation', 1759662000, '3', '2')",
+         "case #1: escalation at 2025-10-05T11:00:00Z (event #5) is in no audit entry"),
+    ]):  # fmt: skip
+        copy = tmp_path / f"tampered-{n}.db"  # each its own file (no WAL left over)
+        copy.write_bytes(db.read_bytes())
+        with sqlite3.connect(copy) as conn:
+            conn.execute(sql)
+        config = write_config(tmp_path, storage(copy.name) + PORTAL, name="tampered.toml")
+        result = run_cli("--config", config, "store", "verify")
+        assert result.returncode == 1, (sql, result.stdout, result.stderr)
+        assert named in result.stdout, (sql, result.stdout)
