@@ -245,8 +245,9 @@ def test_store_verify_replays_case_events(
     import sqlite3
 
     cfg = _setup(tmp_path, run_cli, write_config)
+    at = ("--opened-at", "2026-10-05T10:00:00Z")
     opened = ok_json(run_cli, *cfg, "case", "open", "--service", "portal", "--priority", "high",
-                     "--title", "down", "--opened-at", "2026-10-05T10:00:00Z", "--json")  # fmt: skip
+                     "--title", "down", *at, "--json")  # fmt: skip
     cid = str(opened["id"])
     for args in [
         ("priority", cid, "low", "--at", "2026-10-05T10:10:00Z"),
