@@ -324,10 +324,10 @@ def load_ca_file(ctx: ssl.SSLContext, ca_file: Path) -> None:
         ctx.load_verify_locations(cafile=str(ca_file))
     except FileNotFoundError:
         raise ConfigError(str(ca_file), "ca_file: no such file") from None
+    except ssl.SSLError:  # before OSError: it is one
+        raise ConfigError(str(ca_file), "ca_file: no PEM certificate in this file") from None
     except OSError as exc:
         raise ConfigError(str(ca_file), f"ca_file: cannot be read: {exc.strerror}") from None
-    except ssl.SSLError:
-        raise ConfigError(str(ca_file), "ca_file: no PEM certificate in this file") from None
 
 
 def _cert_expiry(response: httpx.Response) -> datetime | None:

@@ -51,6 +51,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -73,13 +74,26 @@ class Targets:
 
     def __init__(self) -> None:
         self.dns_queries = 0
+        self.answered: dict[str, int] = {}  # listener -> requests for /ok (the probes)
 
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def on(self, listener: str):  # type: ignore[no-untyped-def]
+        """The connection handler of one listener (``http``, ``good``...)."""
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await self.handle(listener, reader, writer)
+
+        return handle
+
+    async def handle(
+        self, listener: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         try:
             async with asyncio.timeout(40):
                 head = await reader.readuntil(b"\r\n\r\n")
                 path = head.split(b" ", 2)[1].decode() if head.count(b" ") >= 2 else "/"
                 path = path.split("?", 1)[0]  # ?i=N: one service each in the storage runs
+                if path == "/ok":
+                    self.answered[listener] = self.answered.get(listener, 0) + 1
                 await self.answer(path, writer)
         except Exception:
             pass
@@ -139,6 +153,8 @@ class Targets:
             writer.write(b"SSH-2.0-OpenSSH_9.2\r\n")
         elif path == "/dnscount":
             send("200 OK", str(self.dns_queries).encode())
+        elif path == "/answered":
+            send("200 OK", json.dumps(self.answered).encode())
         else:
             send("404 Not Found")
         await writer.drain()
@@ -166,13 +182,13 @@ class NxDomain(asyncio.DatagramProtocol):
 async def serve(folder: Path, dns: bool) -> None:
     targets = Targets()
     ports: dict[str, int] = {}
-    plain = await asyncio.start_server(targets.handle, "127.0.0.1", 0)
+    plain = await asyncio.start_server(targets.on("http"), "127.0.0.1", 0, backlog=4096)
     ports["http"] = plain.sockets[0].getsockname()[1]
     servers = [plain]
     for name in ("good", "expired", "untrusted", "wronghost"):
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(folder / f"{name}.pem")
-        server = await asyncio.start_server(targets.handle, "127.0.0.1", 0, ssl=ctx)
+        server = await asyncio.start_server(targets.on(name), "127.0.0.1", 0, ssl=ctx, backlog=4096)
         ports[name] = server.sockets[0].getsockname()[1]
         servers.append(server)
     if dns:
@@ -363,13 +379,14 @@ STORE_SERVICES = 100  # services (and Prometheus targets) in the storage runs: 1
 STORE_SECONDS = 20  # the Prometheus run's measured window
 
 
-def prometheus_config(exporter: str, url: str, n: int) -> str:
-    """Prometheus scraping the exporter's /probe for ``n`` targets every second (the
-    usual blackbox relabelling), so it stores every probe's samples as it would."""
+def prometheus_config(exporter: str, url: str, n: int, interval: int = 1) -> str:
+    """Prometheus scraping the exporter's /probe for ``n`` targets every ``interval``
+    seconds (the usual blackbox relabelling), so it stores every probe's samples as it
+    would. Prometheus spreads the targets' scrapes across the interval by itself."""
     targets = ", ".join(f'"{url}?i={i}"' for i in range(n))
     return f"""global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
+  scrape_interval: {interval}s
+  scrape_timeout: {min(interval, COST_TIMEOUT)}s
 scrape_configs:
   - job_name: blackbox
     metrics_path: /probe
@@ -495,6 +512,170 @@ async def agent_whole_cost(folder: Path, url: str, ca: Path, minutes: int) -> tu
         await sink.close()
 
 
+# --------------------------------------------------------------------------- scale
+
+SCALE_SERVICE = """
+[[service]]
+name = "s{i:05d}"
+contract = "c"
+monthly_fee = "100.00"
+[service.probe]
+url = "{url}?i={i}"
+interval = "{interval}s"
+timeout = "{timeout}s"
+retries = 0
+{ca_line}"""
+
+
+@dataclass(frozen=True)
+class Window:
+    """What one steady-state window measured: CPU seconds per process, probes served."""
+
+    cpu: dict[str, float]
+    probes: int
+    load: tuple[float, float]  # 1-minute load average at the window's start and end
+    seconds: float
+
+    def per_probe_ms(self, *names: str) -> float:
+        return sum(self.cpu[n] for n in names) / max(1, self.probes) * 1000
+
+
+async def steady_window(
+    procs: dict[str, subprocess.Popen[bytes]],
+    answered: Callable[[], Awaitable[int]],
+    warmup: float,
+    window: float,
+) -> Window | str:
+    """After ``warmup`` s, each process's CPU (``/proc/PID/stat``) and the probes the
+    targets answered over ``window`` s; a sentence when a process died meanwhile."""
+    await asyncio.sleep(warmup)
+    for name, proc in procs.items():
+        if proc.poll() is not None:
+            return f"{name} exited with {proc.returncode} during the warm-up"
+    cpu0 = {n: proc_cpu(p.pid) for n, p in procs.items()}
+    n0, load0, t0 = await answered(), os.getloadavg()[0], time.monotonic()
+    await asyncio.sleep(window)
+    cpu1 = {n: proc_cpu(p.pid) for n, p in procs.items()}
+    n1, load1, t1 = await answered(), os.getloadavg()[0], time.monotonic()
+    for name, proc in procs.items():
+        if proc.poll() is not None:
+            return f"{name} exited with {proc.returncode} during the window"
+    cpu = {n: cpu1[n] - cpu0[n] for n in procs}
+    return Window(cpu, n1 - n0 - 1, (load0, load1), t1 - t0)  # - 1: answered's own request
+
+
+async def scale_agent(
+    folder: Path, url: str, ca: Path | None, args: argparse.Namespace, answered
+) -> Window | str:  # type: ignore[no-untyped-def]
+    """The whole agent as ``slawatch agent`` runs it (its scheduler, probes, journal,
+    minutes and probe states in SQLite), in its own process, for ``args.scale``
+    services probed once every ``args.scale_interval`` seconds."""
+    run = Path(tempfile.mkdtemp(prefix="agent-", dir=folder))
+    ca_line = f'ca_file = "{ca.as_posix()}"\n' if ca is not None else ""
+    text = AGENT_CONFIG.format(db=(run / "agent.db").as_posix()) + "".join(
+        SCALE_SERVICE.format(
+            i=i, url=url, interval=args.scale_interval, timeout=COST_TIMEOUT, ca_line=ca_line
+        )
+        for i in range(args.scale)
+    )
+    (run / "agent.toml").write_text(text)
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    log = (run / "agent.log").open("wb")  # the child's stderr
+    agent = _popen(
+        [sys.executable, "-m", "slawatch", "--config", str(run / "agent.toml"), "agent"],
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        return await steady_window(
+            {"agent": agent}, answered, args.scale_interval + 15, args.scale_window
+        )
+    finally:
+        stop(agent, terminate=True, grace=15)
+        log.close()
+        if agent.returncode not in (0, -15):
+            print(f"  agent log: {(run / 'agent.log').read_text()[-600:]}")
+
+
+async def scale_exporter(
+    folder: Path, exporter: subprocess.Popen[bytes], addr: str, url: str, args, answered
+) -> Window | str:  # type: ignore[no-untyped-def]
+    """A real Prometheus scraping the exporter's /probe for ``args.scale`` targets every
+    ``args.scale_interval`` seconds, storing the samples in its TSDB."""
+    if shutil.which(PROMETHEUS) is None:
+        return f"{PROMETHEUS} is not installed (apt-get install -y {PROMETHEUS})"
+    run = Path(tempfile.mkdtemp(prefix="prometheus-", dir=folder))
+    port = free_port()
+    (run / "prometheus.yml").write_text(
+        prometheus_config(addr, url, args.scale, args.scale_interval)
+    )
+    prom = start_daemon(PROMETHEUS, run / "prometheus.yml", port, f"--storage.tsdb.path={run}")
+    try:
+        return await steady_window(
+            {"exporter": exporter, "prometheus": prom},
+            answered,
+            args.scale_interval + 15,
+            args.scale_window,
+        )
+    finally:
+        stop(prom, terminate=True)
+
+
+async def scale(
+    args: argparse.Namespace,
+    folder: Path,
+    exporter: subprocess.Popen[bytes],
+    addr: str,
+    ports: dict[str, int],
+    ca: Path,
+    get,  # type: ignore[no-untyped-def]
+) -> None:
+    """Both at ``args.scale`` services, each probed once every ``args.scale_interval``
+    seconds, plain HTTP then HTTPS, one after the other (never both at once): CPU per
+    probe over a steady window, storage included on both sides."""
+    n, interval = args.scale, args.scale_interval
+    print(
+        f"\nAt {n:,} services, each probed every {interval} s ({n / interval:.0f} probes/s),"
+        f" {args.scale_window} s windows after {interval + 15} s of warm-up, CPU per probe:"
+    )
+    print(
+        f"{'':<6} {'exporter':>9} {'+ Prometheus':>13} {'agent':>7}"
+        f" {'agent/exporter':>15} {'agent/(exp+Prom)':>17}  probes exp/agent  load 1 min"
+    )
+    http = f"http://127.0.0.1:{ports['http']}/ok"
+    https = f"https://127.0.0.1:{ports['good']}/ok"
+    for kind, url, listener, ca_file in (
+        ("http", http, "http", None),
+        ("https", https, "good", ca),
+    ):
+
+        async def answered(listener: str = listener) -> int:
+            return int(json.loads(await get("/answered")).get(listener, 0))
+
+        ex = await scale_exporter(folder, exporter, addr, url, args, answered)
+        ag = await scale_agent(folder, url, ca_file, args, answered)
+        if isinstance(ex, str) or isinstance(ag, str):
+            print(f"{kind:<6} not measured: {ex if isinstance(ex, str) else ag}")
+            continue
+        e, p, a = (
+            ex.per_probe_ms("exporter"),
+            ex.per_probe_ms("prometheus"),
+            ag.per_probe_ms("agent"),
+        )
+        loads = f"{ex.load[0]:.1f}-{ex.load[1]:.1f} / {ag.load[0]:.1f}-{ag.load[1]:.1f}"
+        print(
+            f"{kind:<6} {e:>6.2f} ms {p:>10.2f} ms {a:>4.2f} ms {a / e:>14.2f}x"
+            f" {a / (e + p):>16.2f}x  {ex.probes:>6} / {ag.probes:<6}  {loads}",
+            flush=True,
+        )
+    print(
+        "(exporter, Prometheus, agent: each process's user+system CPU from /proc/PID/stat;"
+        " probes: the requests the targets answered in the window)"
+    )
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -611,6 +792,13 @@ async def compare(args: argparse.Namespace, folder: Path, dns_note: str) -> int:
                 )
             if dns_note:
                 print(dns_note)
+            if args.scale:
+
+                async def get(path: str) -> str:
+                    return (await bb.get(f"http://127.0.0.1:{ports['http']}{path}")).text
+
+                await scale(args, folder, exporter, f"127.0.0.1:{listen}", ports, ca, get)
+                return 0
 
             # Cost: the same targets, the same pace.
             print(f"\nCPU per 1,000 probes, {args.probes} probes each at {args.rate:g}/s:")
@@ -685,11 +873,24 @@ def main() -> int:
     parser.add_argument("--probes", type=int, default=1000, help="probes per cost figure")
     parser.add_argument("--rate", type=float, default=100.0, help="probes per second")
     parser.add_argument("--timeout", type=float, default=1.0, help="probe timeout, seconds")
-    parser.add_argument("--deadline", type=float, default=300.0, help="whole run, seconds")
+    parser.add_argument(
+        "--deadline", type=float, help="whole run, seconds (default 300, more with --scale)"
+    )
+    parser.add_argument(
+        "--scale",
+        type=int,
+        metavar="N",
+        help="instead of the 100/s runs: both at N services (e.g. 10000), storage included",
+    )
+    parser.add_argument("--scale-interval", type=int, default=60, help="seconds, with --scale")
+    parser.add_argument("--scale-window", type=int, default=60, help="seconds, with --scale")
     parser.add_argument("--no-storage", action="store_true", help="leave out the runs with storage")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--dns", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.deadline is None:
+        each = args.scale_interval + 15 + args.scale_window + 30  # one side of one kind
+        args.deadline = 300.0 + (4 * each if args.scale else 0)
     if args.serve:
         asyncio.run(serve(args.serve, args.dns))
         return 0
@@ -757,12 +958,12 @@ def start_daemon(
     )
 
 
-def stop(proc: subprocess.Popen[bytes], *, terminate: bool) -> None:  # type: ignore[type-arg]
-    """Ask ``proc`` to end (SIGTERM, or its stdin closed), then kill it after 5 s."""
+def stop(proc: subprocess.Popen[bytes], *, terminate: bool, grace: float = 5) -> None:  # type: ignore[type-arg]
+    """Ask ``proc`` to end (SIGTERM, or its stdin closed), then kill it after ``grace`` s."""
     if terminate:
         proc.terminate()
     try:
-        proc.wait(5)
+        proc.wait(grace)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
