@@ -130,12 +130,20 @@ class Signed:
     signer: str  # the key name on the signature line that verified
 
 
-def open_note(text: str, where: str, keys: Sequence[Ed25519PublicKey]) -> Signed:
+#: A public key as a verifier holds it: bound to the one agent (source) it signs for.
+NamedKey = tuple[str, Ed25519PublicKey]
+
+
+def open_note(text: str, where: str, keys: Sequence[NamedKey]) -> Signed:
     """Parse a signed checkpoint and check its signature against the public ``keys``.
 
-    A signature line counts when its key id matches one of the keys for the name it
-    gives. Raises ``InputError`` naming ``where`` for a note that is malformed,
-    signed by none of the keys, or whose signature does not hold.
+    Each key is bound to a name, the agent whose heads it signs: a signature line
+    counts only with a key given for the name it gives, and the note must speak
+    for that agent alone (its origin ``slawatch/NAME``, every chain of source
+    NAME). So a key vouches for its own agent's history, never another's.
+    Raises ``InputError`` naming ``where`` for a note that is malformed or whose
+    signature does not hold, ``UnknownSigner`` for one signed by none of the
+    keys (or by one agent's key in another agent's name).
     """
     body, sep, sigs = text.partition("\n\n")
     if not sep or not body:
@@ -143,6 +151,7 @@ def open_note(text: str, where: str, keys: Sequence[Ed25519PublicKey]) -> Signed
     body += "\n"
     checkpoint = _parse_body(body, where)
     names = []
+    borrowed: list[str] = []
     for line in sigs.splitlines():
         if not line.startswith(_SIG_PREFIX):
             raise InputError(where, f"not a signature line: {line[:60]!r}")
@@ -152,17 +161,37 @@ def open_note(text: str, where: str, keys: Sequence[Ed25519PublicKey]) -> Signed
             sig = base64.b64decode(b64, validate=True)
         except binascii.Error:
             raise InputError(where, f"the signature of {name!r} is not base64") from None
-        for public in keys:
+        for owner, public in keys:
             if len(sig) != 68 or sig[:4] != key_id(name, public):
+                continue
+            if owner != name:  # another agent's key, signing in this one's name
+                borrowed.append(f"signed as {name!r} with the key of {owner!r}")
                 continue
             try:
                 public.verify(sig[4:], body.encode())
             except InvalidSignature:
                 raise InputError(where, f"the signature of {name!r} does not hold") from None
+            _speaks_for(checkpoint, name, where)
             return Signed(checkpoint, name)
+    if borrowed:
+        raise UnknownSigner(where, f"{'; '.join(borrowed)}: a key signs only for its own agent")
     raise UnknownSigner(
         where, f"signed by {', '.join(map(repr, names)) or 'nobody'}, with none of the keys given"
     )
+
+
+def _speaks_for(checkpoint: Checkpoint, signer: str, where: str) -> None:
+    """A note signed by ``signer``'s key vouches for ``signer``'s chains only."""
+    others = sorted(
+        {h.source for h in checkpoint.heads if h.source != signer}
+        | ({checkpoint.origin.removeprefix(ORIGIN_PREFIX)} - {signer})
+    )
+    if others:
+        raise UnknownSigner(
+            where,
+            f"signed by {signer!r} but speaks for {', '.join(map(repr, others))}: "
+            "a key signs only for its own agent",
+        )
 
 
 def _parse_body(body: str, where: str) -> Checkpoint:

@@ -138,6 +138,24 @@ def load_public(path: Path) -> Ed25519PublicKey:
     return key
 
 
+def load_named_public(arg: str) -> tuple[str, Ed25519PublicKey]:
+    """``--key [NAME=]FILE``: a public key and the agent (source) it signs for.
+
+    Without ``NAME=`` the name is the file's, as ``slawatch key init`` writes it
+    (``paris-1.key.pub`` or ``paris-1.pub`` -> ``paris-1``). A checkpoint is
+    only accepted under the name its key is bound to (``core.checkpoint.open_note``).
+    """
+    name, sep, file = arg.partition("=")
+    if not sep or not name or Path(arg).expanduser().exists():
+        path = Path(arg).expanduser()
+        name = path.name.removesuffix(".pub").removesuffix(".key")
+    else:
+        path = Path(file).expanduser()
+    if not name:
+        raise InputError(arg, "names no agent; give --key NAME=FILE")
+    return name, load_public(path)
+
+
 def sign(bundle: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
     """The bundle with a ``signature`` member over everything else and its own metadata."""
     body = {k: v for k, v in bundle.items() if k != "signature"}

@@ -44,15 +44,17 @@ def register(sub: Subparsers) -> None:
         " that the store's audit trail only grew since (the same tree head over its first"
         " entries) and that each chain still has the same link at the hour the checkpoint"
         " names. Exit 0 when every checkpoint agrees, 1 naming each contradiction."
-        " Example: slawatch checkpoint verify --key agent.key.pub heads/*.txt",
+        " Example: slawatch checkpoint verify --key paris-1.key.pub heads/*.txt",
     )
     v.add_argument("files", nargs="+", metavar="FILE", help="checkpoints received earlier")
     v.add_argument(
         "--key",
         action="append",
         required=True,
-        metavar="PUB",
-        help="a public key that signs checkpoints (repeat for each agent)",
+        metavar="[NAME=]PUB",
+        help="an agent's public key, bound to that agent's name (default: the file's,"
+        " NAME.key.pub); a note counts only when signed by its own agent's key (repeat"
+        " for each agent)",
     )
     v.set_defaults(handler=_verify)
 
@@ -97,10 +99,10 @@ def _make(args: argparse.Namespace, ctx: Context) -> int:
 def _verify(args: argparse.Namespace, ctx: Context) -> int:
     from core import checkpoint
     from core.errors import InputError
-    from slawatch.signing import load_public
+    from slawatch.signing import load_named_public
     from store import open_store
 
-    keys = [load_public(Path(k).expanduser()) for k in args.key]
+    keys = [load_named_public(k) for k in args.key]
     notes = []
     for name in args.files:
         try:

@@ -69,11 +69,12 @@ def register(sub: Subparsers) -> None:
     ve.add_argument("file", metavar="FILE")
     ve.add_argument(
         "--key",
-        metavar="PUBFILE",
+        metavar="[NAME=]PUBFILE",
         action="append",
         default=[],
         help="a public key you trust (repeatable, e.g. each agent's): the bundle must be "
-        "signed by one of them, and checkpoints count when signed by one of them",
+        "signed by one of them; a checkpoint counts when signed by its own agent's key "
+        "(a key is bound to the agent NAME, by default its file's: NAME.key.pub)",
     )
     ve.add_argument(
         "--checkpoint",
@@ -217,9 +218,12 @@ def _pins(args: argparse.Namespace) -> Pins:
     return Pins(digest, heads, sources, _timestamp(args))
 
 
-def _checkpoints(files: list[str], keys: list[Ed25519PublicKey]) -> tuple[Signed, ...] | None:
-    """The checkpoints given, each opened with one of ``keys``; a note signed by none of
-    them is said and left out (its source then reads as not vouched for)."""
+def _checkpoints(
+    files: list[str], keys: list[tuple[str, Ed25519PublicKey]]
+) -> tuple[Signed, ...] | None:
+    """The checkpoints given, each opened with one of ``keys`` (each bound to the agent it
+    signs for); a note signed by none of them, or by one agent's key for another, is
+    said and left out (its source then reads as not vouched for)."""
     from core import checkpoint
 
     if not files:
@@ -270,15 +274,18 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
     from slawatch import claims, signing
 
     path = Path(args.file).expanduser()
-    keys = [signing.load_public(Path(k).expanduser()) for k in args.key]
-    pins = replace(_pins(args), checkpoints=_checkpoints(args.checkpoint, keys))
+    named = [signing.load_named_public(k) for k in args.key]
+    keys = [k for _, k in named]
+    pins = replace(_pins(args), checkpoints=_checkpoints(args.checkpoint, named))
     claim, document = claims.read_bundle(path)
     checks = verify(claim)
     checks += pin_checks(claim, document, pins)
     checks += checkpoint_checks(claim, pins)
     # The key the signature names, when it is one of those given; else the first.
-    named = signing.signer(document)
-    trusted = next((k for k in keys if signing.fingerprint(k) == named), keys[0] if keys else None)
+    said_key = signing.signer(document)
+    trusted = next(
+        (k for k in keys if signing.fingerprint(k) == said_key), keys[0] if keys else None
+    )
     state, holds, said = signing.assess(document, trusted)
     signed = state != "unsigned"
     checks.append(Check("signature", "signed" if signed else "-", said, holds))

@@ -139,3 +139,29 @@ def test_checkpoints_need_keys(
     capsys.readouterr()
     assert _verify(bundle, [], [notes["a"]]) == 2
     assert "--checkpoint: needs --key" in capsys.readouterr().err
+
+
+def test_one_agents_key_does_not_vouch_for_another(
+    fleet: tuple[Path, dict[str, Path], dict[str, Path]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A checkpoint for agent b made with a's key: not counted by claim verify (b is then
+    not vouched for), refused by checkpoint verify (exit 2), whatever name it is signed in."""
+    config, pubs, notes = fleet
+    forged = tmp_path / "held" / "heads-b-by-a.txt"
+    assert _cli(config, "checkpoint", "make", "--name", "b", "--key",
+                config.parent / "keys" / "a.key", "--out", forged) == 0  # fmt: skip
+    bundle = _export(config, tmp_path / "claim.json")
+    capsys.readouterr()
+    assert _verify(bundle, list(pubs.values()), [notes["a"], notes["c"], forged]) == 1
+    out = capsys.readouterr().out
+    assert "heads-b-by-a.txt: signed as 'b' with the key of 'a': a key signs only for its " \
+        "own agent: not counted" in out  # fmt: skip
+    assert "Source b: NOT VOUCHED FOR" in out
+    keys = [arg for k in pubs.values() for arg in ("--key", str(k))]
+    assert _cli(config, "checkpoint", "verify", *keys, forged) == 2
+    assert "signed as 'b' with the key of 'a'" in capsys.readouterr().err
+    # Named explicitly (NAME=FILE), a's key given as b's own is not a's any more.
+    assert _cli(config, "checkpoint", "verify", "--key", f"b={pubs['a']}", forged) == 0
+    assert _cli(config, "checkpoint", "verify", "--key", f"a={pubs['a']}", forged) == 2

@@ -46,21 +46,43 @@ def test_a_note_round_trips_and_a_changed_byte_breaks_its_signature() -> None:
     key = Ed25519PrivateKey.generate()
     leaves = [merkle.leaf_hash(b"entry %d" % i) for i in range(5)]
     made = checkpoint.make("paris 1", leaves, [_head("web shop"), _head()], AT)
-    note = checkpoint.sign(made, "paris-1", key)
+    note = checkpoint.sign(made, "paris 1", key)
     assert note.startswith("slawatch/paris 1\n5\n")
     assert "chain web%20shop paris%201 498000 " in note  # names cannot split a line
-    signed = checkpoint.open_note(note, "n.txt", [Ed25519PrivateKey.generate().public_key(),
-                                                  key.public_key()])  # fmt: skip
-    assert signed.signer == "paris-1"
+    other = ("lyon-1", Ed25519PrivateKey.generate().public_key())
+    signed = checkpoint.open_note(note, "n.txt", [other, ("paris 1", key.public_key())])
+    assert signed.signer == "paris 1"
     assert signed.checkpoint == made
     assert [h.service for h in signed.checkpoint.heads] == ["portal", "web shop"]
     forged = note.replace("\n5\n", "\n4\n", 1)
     with pytest.raises(InputError, match="does not hold"):
-        checkpoint.open_note(forged, "n.txt", [key.public_key()])
+        checkpoint.open_note(forged, "n.txt", [("paris 1", key.public_key())])
     with pytest.raises(InputError, match="none of the keys"):
-        checkpoint.open_note(note, "n.txt", [Ed25519PrivateKey.generate().public_key()])
+        checkpoint.open_note(note, "n.txt", [other])
     with pytest.raises(InputError, match="not a slawatch checkpoint"):
-        checkpoint.open_note("hello\n\n— x AAAA\n", "n.txt", [key.public_key()])
+        checkpoint.open_note("hello\n\n— x AAAA\n", "n.txt", [("x", key.public_key())])
+
+
+def test_a_key_vouches_only_for_the_agent_it_is_bound_to() -> None:
+    """Agent A's key cannot vouch for agent B: neither signing in B's name nor
+    signing, in its own name, a note about B's chains."""
+    a, b = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    keys = [("a", a.public_key()), ("b", b.public_key())]
+    heads_b = [checkpoint.Head("portal", "b", 498_000, b"\2" * 32)]
+    for_b = checkpoint.make("b", [], heads_b, AT)
+    assert checkpoint.open_note(checkpoint.sign(for_b, "b", b), "n.txt", keys).signer == "b"
+    # A's key, signing in B's name: the key id is A's, the verifier holds it for 'a' only.
+    with pytest.raises(checkpoint.UnknownSigner, match="signed as 'b' with the key of 'a'"):
+        checkpoint.open_note(checkpoint.sign(for_b, "b", a), "n.txt", keys)
+    # A's key in its own name over B's heads (and B's origin): it speaks for B.
+    with pytest.raises(checkpoint.UnknownSigner, match="signed by 'a' but speaks for 'b'"):
+        checkpoint.open_note(checkpoint.sign(for_b, "a", a), "n.txt", keys)
+    as_a = checkpoint.make("a", [], heads_b, AT)  # origin 'a', a chain of source 'b'
+    with pytest.raises(checkpoint.UnknownSigner, match="speaks for 'b'"):
+        checkpoint.open_note(checkpoint.sign(as_a, "a", a), "n.txt", keys)
+    # A key given for 'a' is not trusted for 'b' even when it is B's own key material.
+    with pytest.raises(checkpoint.UnknownSigner):
+        checkpoint.open_note(checkpoint.sign(for_b, "b", b), "n.txt", [("a", b.public_key())])
 
 
 def test_an_append_only_history_agrees_and_a_rewritten_one_is_named() -> None:
