@@ -43,8 +43,22 @@ def json_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
-def positive_id(text: str) -> int:
-    """An ``ID`` argument: a positive whole number (argparse's one-line error otherwise)."""
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"ID must be a positive whole number, not {text!r}")
-    return int(text)
+def time_option(
+    p: argparse.ArgumentParser, flag: str = "--at", help: str = "when (default: now)"
+) -> None:
+    """An optional time (``--at TIME``) that defaults to now (``_support.time_or_now``)."""
+    p.add_argument(flag, metavar="TIME", help=help)
+
+
+def id_argument(p: argparse.ArgumentParser, what: str = "ID") -> None:
+    """The positional ``ID`` of a stored thing (a case, a window): a positive whole number;
+    ``what`` names it in the error (``case ID must be a positive whole number, not 'x'``)."""
+
+    def parse(text: str) -> int:
+        if not text.isdigit() or int(text) < 1:
+            raise argparse.ArgumentTypeError(
+                f"{what} must be a positive whole number, not {text!r}"
+            )
+        return int(text)
+
+    p.add_argument("id", metavar="ID", type=parse)

@@ -13,8 +13,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from core.errors import InputError
 from core.percent import percent_text
-from core.timeutil import to_minute
+from core.timeutil import parse_instant, parse_past, to_minute
 
 if TYPE_CHECKING:
     from core.config import Config
@@ -42,6 +43,20 @@ def run(coro: Awaitable[T]) -> T:
     return asyncio.run(_main())
 
 
+def with_store(
+    config: Config, action: Callable[[Store], Awaitable[T]], *, readonly: bool = False
+) -> T:
+    """Open the configured store, run ``action(store)`` and close it: one command's
+    write, or its read with ``readonly=True`` (no transaction held open)."""
+    from store import open_store
+
+    async def _go() -> T:
+        async with await open_store(config, readonly=readonly) as store:
+            return await action(store)
+
+    return run(_go())
+
+
 def show(
     args: argparse.Namespace,
     ctx: Context,
@@ -50,21 +65,35 @@ def show(
 ) -> int:
     """Read one view from the store (``read(store, config, now)``) and print it:
     ``--json`` as JSON, else ``render(view)`` for people. Exit 0."""
-    from store import open_store
-
     config = ctx.config
     now = ctx.now()
-
-    async def _read() -> V:
-        async with await open_store(config, readonly=True) as store:
-            return await read(store, config, now)
-
-    view = run(_read())
+    view = with_store(config, lambda store: read(store, config, now), readonly=True)
     if args.json:
         print_json(view.to_json())
     else:
         print(render(view))
     return 0
+
+
+def chosen_services(config: Config, name: str | None) -> list[str]:
+    """What ``--service NAME`` picks: that service, checked against the config (an unknown
+    one is one line, exit 2), or every configured service when it was not given."""
+    from reads.reports import service_of
+
+    return [service_of(config, name).name] if name is not None else list(config.services)
+
+
+def time_or_now(text: str | None, now: datetime, option: str) -> datetime:
+    """An optional past time (``time_option``): parsed and not after ``now``, else ``now``."""
+    return parse_past(text, now, option) if text else now
+
+
+def given_span(args: argparse.Namespace) -> tuple[datetime, datetime]:
+    """``--from``/``--to`` (``span_options``) parsed; ``--to`` must come after ``--from``."""
+    start, end = parse_instant(args.start, "--from"), parse_instant(args.end, "--to")
+    if end <= start:
+        raise InputError("--to", f"{args.end} is not after --from {args.start}")
+    return start, end
 
 
 def minute_span(start: datetime, end: datetime) -> tuple[int, int]:

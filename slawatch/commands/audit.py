@@ -14,7 +14,7 @@ import textwrap
 from typing import TYPE_CHECKING, Any
 
 from slawatch.commands._args import Subparsers, json_option, service_option
-from slawatch.commands._support import print_json, run, table, when
+from slawatch.commands._support import chosen_services, print_json, table, when, with_store
 
 if TYPE_CHECKING:
     from core.audit import AuditEntry
@@ -39,18 +39,10 @@ def register(sub: Subparsers) -> None:
 
 
 def _audit(args: argparse.Namespace, ctx: Context) -> int:
-    from reads.reports import service_of
-    from store import open_store
-
-    config = ctx.config
-    if args.service is not None:
-        service_of(config, args.service)
-
-    async def read() -> list[AuditEntry]:
-        async with await open_store(config, readonly=True) as store:
-            return await store.audit_entries(service=args.service)
-
-    entries = run(read())
+    chosen_services(ctx.config, args.service)
+    entries = with_store(
+        ctx.config, lambda store: store.audit_entries(service=args.service), readonly=True
+    )
     if args.json:
         print_json([e.to_json() for e in entries])
         return 0

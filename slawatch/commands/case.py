@@ -20,10 +20,27 @@ from typing import TYPE_CHECKING
 
 from core.cases import ESCALATION_LEVELS
 from core.errors import InputError
-from core.timeutil import from_minute, parse_instant, parse_past
+from core.timeutil import from_minute, parse_past
 from slawatch.commands import caseedit  # edit, reopen: corrections, audited
-from slawatch.commands._args import Subparsers, group, json_option, service_option, span_options
-from slawatch.commands._support import minute_span, print_json, run, table, when
+from slawatch.commands._args import (
+    Subparsers,
+    group,
+    id_argument,
+    json_option,
+    service_option,
+    span_options,
+    time_option,
+)
+from slawatch.commands._support import (
+    chosen_services,
+    given_span,
+    minute_span,
+    print_json,
+    table,
+    time_or_now,
+    when,
+    with_store,
+)
 
 if TYPE_CHECKING:
     from core.audit import AuditEntry
@@ -48,7 +65,7 @@ def register(sub: Subparsers) -> None:
     )
     o.add_argument("--title", required=True, metavar="TEXT", help="what the case is about")
     o.add_argument("--ref", metavar="PROVIDER_REF", help="the provider's own case id")
-    o.add_argument("--opened-at", metavar="TIME", help="when it was opened (default: now)")
+    time_option(o, "--opened-at", "when it was opened (default: now)")
     o.add_argument(
         "--channel",
         default="email",
@@ -133,7 +150,7 @@ def register(sub: Subparsers) -> None:
             "the same --from with a --to closes it."
         ),
     )
-    wait.add_argument("id", metavar="ID", type=_case_id)
+    id_argument(wait, "case ID")
     wait.add_argument("--from", dest="start", required=True, metavar="TIME")
     wait.add_argument("--to", dest="end", metavar="TIME", help="when it ended (default: open)")
     wait.add_argument("--reason", required=True, metavar="R", help="what the provider asked for")
@@ -141,12 +158,12 @@ def register(sub: Subparsers) -> None:
     wait.set_defaults(handler=_wait)
 
     show = actions.add_parser("show", help="one case in detail, with its history")
-    show.add_argument("id", metavar="ID", type=_case_id)
+    id_argument(show, "case ID")
     json_option(show)
     show.set_defaults(handler=_show_one)
 
     link = actions.add_parser("link", help="this case reported the outages in a span")
-    link.add_argument("id", metavar="ID", type=_case_id)
+    id_argument(link, "case ID")
     span_options(link)
     json_option(link)
     link.set_defaults(handler=_link)
@@ -160,8 +177,8 @@ def register(sub: Subparsers) -> None:
 
 
 def _id_at(p: argparse.ArgumentParser, *, json: bool = True) -> None:
-    p.add_argument("id", metavar="ID", type=_case_id)
-    p.add_argument("--at", metavar="TIME", help="when (default: now)")
+    id_argument(p, "case ID")
+    time_option(p)
     if json:
         json_option(p)
 
@@ -172,20 +189,8 @@ def _level(text: str) -> int:
     return int(text)
 
 
-def _case_id(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"case ID must be a positive whole number, not {text!r}")
-    return int(text)
-
-
 def _write(ctx: Context, action: Callable[[Store], Awaitable[Case]]) -> Case:
-    from store import open_store
-
-    async def go() -> Case:
-        async with await open_store(ctx.config) as store:
-            return await action(store)
-
-    return run(go())
+    return with_store(ctx.config, action)
 
 
 def _open(args: argparse.Namespace, ctx: Context) -> int:
@@ -206,8 +211,7 @@ def _open(args: argparse.Namespace, ctx: Context) -> int:
             f"unknown channel {args.channel!r} (known: {', '.join(config.channels)}; "
             "[cases] channels in the config)",
         )
-    now = ctx.now()
-    opened = parse_past(args.opened_at, now, "--opened-at") if args.opened_at else now
+    opened = time_or_now(args.opened_at, ctx.now(), "--opened-at")
     case = _write(
         ctx,
         lambda s: s.open_case(
@@ -218,8 +222,7 @@ def _open(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _at(args: argparse.Namespace, ctx: Context) -> datetime:
-    now = ctx.now()
-    return parse_past(args.at, now, "--at") if args.at else now
+    return time_or_now(args.at, ctx.now(), "--at")
 
 
 def _respond(args: argparse.Namespace, ctx: Context) -> int:
@@ -293,13 +296,11 @@ def _wait(args: argparse.Namespace, ctx: Context) -> int:
 
 def _show_one(args: argparse.Namespace, ctx: Context) -> int:
     from reads.reports import case_view
-    from store import open_store
 
-    async def read() -> tuple[Case | None, list[AuditEntry]]:
-        async with await open_store(ctx.config, readonly=True) as store:
-            return await store.get_case(args.id), await store.case_corrections(args.id)
+    async def read(store: Store) -> tuple[Case | None, list[AuditEntry]]:
+        return await store.get_case(args.id), await store.case_corrections(args.id)
 
-    case, corrections = run(read())
+    case, corrections = with_store(ctx.config, read, readonly=True)
     if case is None:
         raise InputError("case", f"no case with id {args.id}")
     now = ctx.now()
@@ -313,27 +314,19 @@ def _show_one(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _link(args: argparse.Namespace, ctx: Context) -> int:
-    start, end = parse_instant(args.start, "--from"), parse_instant(args.end, "--to")
-    if end <= start:
-        raise InputError("--to", f"{args.end} is not after --from {args.start}")
-    lo, hi = minute_span(start, end)
+    lo, hi = minute_span(*given_span(args))
     case = _write(ctx, lambda s: s.link_case(args.id, lo, hi))
     return _show(ctx, [case], args.json, single=True)
 
 
 def _list(args: argparse.Namespace, ctx: Context) -> int:
-    from reads.reports import service_of
-    from store import open_store
-
-    config = ctx.config
-    if args.service is not None:
-        service_of(config, args.service)
-
-    async def read() -> list[Case]:
-        async with await open_store(config, readonly=True) as store:
-            return await store.cases(service=args.service, open_only=args.open)
-
-    return _show(ctx, run(read()), args.json, single=False)
+    chosen_services(ctx.config, args.service)
+    found = with_store(
+        ctx.config,
+        lambda store: store.cases(service=args.service, open_only=args.open),
+        readonly=True,
+    )
+    return _show(ctx, found, args.json, single=False)
 
 
 def _write_and_show(ctx: Context, action: Callable[[Store], Awaitable[Case]], as_json: bool) -> int:

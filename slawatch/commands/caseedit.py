@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import InputError
 from core.timeutil import parse_past
-from slawatch.commands._args import Subparsers, json_option, positive_id
+from slawatch.commands._args import Subparsers, id_argument, json_option, time_option
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -39,12 +39,12 @@ def register(actions: Subparsers, finish: Finish) -> None:
         " opened <= first response <= resolved. Example: slawatch case edit 3"
         " --opened-at 2026-10-03T14:05:00Z --ref PRV-881",
     )
-    edit.add_argument("id", metavar="ID", type=positive_id)
+    id_argument(edit)
     edit.add_argument("--title", metavar="TEXT", help="what the case is about")
     edit.add_argument("--ref", metavar="PROVIDER_REF", help="the provider's case id ('' clears)")
     edit.add_argument("--channel", metavar="CHANNEL", help="how it was opened (e.g. email)")
-    edit.add_argument("--opened-at", metavar="TIME", help="when it was really opened")
-    edit.add_argument("--responded-at", metavar="TIME", help="when the first response really came")
+    time_option(edit, "--opened-at", "when it was really opened")
+    time_option(edit, "--responded-at", "when the first response really came")
     json_option(edit)
     edit.set_defaults(handler=_edit, finish=finish)
 
@@ -55,7 +55,7 @@ def register(actions: Subparsers, finish: Finish) -> None:
         " came back. The resolution time it had is kept in the audit trail. Example:"
         " slawatch case reopen 3",
     )
-    reopen.add_argument("id", metavar="ID", type=positive_id)
+    id_argument(reopen)
     json_option(reopen)
     reopen.set_defaults(handler=_reopen, finish=finish)
 

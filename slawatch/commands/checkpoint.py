@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from slawatch.commands._args import Subparsers, group
-from slawatch.commands._support import run
+from slawatch.commands._support import run, with_store
 
 if TYPE_CHECKING:
     from slawatch.cli import Context
+    from store import Store
 
 
 def register(sub: Subparsers) -> None:
@@ -100,7 +101,6 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
     from core import checkpoint
     from core.errors import InputError
     from slawatch.signing import load_named_public
-    from store import open_store
 
     keys = [load_named_public(k) for k in args.key]
     notes = []
@@ -116,12 +116,12 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
         notes.append((name, checkpoint.open_note(text, name, keys)))
     config = ctx.config
 
-    async def today() -> tuple[list[bytes], dict[tuple[str, str, int], bytes]]:
-        wanted = {(h.service, h.source, h.hour) for _, n in notes for h in n.checkpoint.heads}
-        async with await open_store(config, readonly=True) as store:
-            return await store.audit_leaves(), await store.chain_links(wanted)
+    wanted = {(h.service, h.source, h.hour) for _, n in notes for h in n.checkpoint.heads}
 
-    leaves, links = run(today())
+    async def today(store: Store) -> tuple[list[bytes], dict[tuple[str, str, int], bytes]]:
+        return await store.audit_leaves(), await store.chain_links(wanted)
+
+    leaves, links = with_store(config, today, readonly=True)
     failed = 0
     for name, signed in notes:
         held = signed.checkpoint

@@ -23,7 +23,7 @@ from core.errors import InputError
 from core.percent import percent_text
 from core.timeutil import YearMonth
 from slawatch.commands._args import Subparsers, group, month_option, service_option
-from slawatch.commands._support import run
+from slawatch.commands._support import with_store
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -140,7 +140,6 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
     from core import bundle
     from reads.reports import service_of
     from slawatch import claims, signing
-    from store import open_store
 
     config = ctx.config
     service = service_of(config, args.service).name
@@ -159,11 +158,9 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
             config, service, month, now, "--month", "pass --provisional to export them anyway"
         )
 
-    async def gather() -> claims.Exported:
-        async with await open_store(config, readonly=True) as store:
-            return await claims.gather(store, config, service, month, now)
-
-    exported = run(gather())
+    exported = with_store(
+        config, lambda store: claims.gather(store, config, service, month, now), readonly=True
+    )
     document = exported.document
     if args.format == "json":
         if key is not None:

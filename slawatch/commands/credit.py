@@ -10,12 +10,19 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from core.timeutil import YearMonth
-from slawatch.commands._args import Subparsers, group, json_option, month_option, service_option
-from slawatch.commands._support import print_json, run, table, when
+from slawatch.commands._args import (
+    Subparsers,
+    group,
+    json_option,
+    month_option,
+    service_option,
+)
+from slawatch.commands._support import chosen_services, print_json, table, when, with_store
 
 if TYPE_CHECKING:
     from core.month import MonthReport
     from slawatch.cli import Context
+    from store import Store
 
 
 def register(sub: Subparsers) -> None:
@@ -55,9 +62,7 @@ def register(sub: Subparsers) -> None:
 
 def _service_month(args: argparse.Namespace, ctx: Context) -> tuple[YearMonth, tuple[int, int]]:
     """``--service`` checked, ``--month`` parsed, and its minutes in the contract's zone."""
-    from reads.reports import service_of
-
-    service_of(ctx.config, args.service)
+    chosen_services(ctx.config, args.service)
     month = YearMonth.parse(args.month, "--month")
     return month, month.bounds(ctx.config.contract_for(args.service).timezone)
 
@@ -65,7 +70,6 @@ def _service_month(args: argparse.Namespace, ctx: Context) -> tuple[YearMonth, t
 def _settle(args: argparse.Namespace, ctx: Context) -> int:
     from core.errors import InputError
     from core.timeutil import from_minute, to_minute
-    from store import open_store
 
     month, span = _service_month(args, ctx)
     if span[1] > to_minute(ctx.now()):
@@ -80,12 +84,11 @@ def _settle(args: argparse.Namespace, ctx: Context) -> int:
     from core.money import format_money
     from reads.reports import month_report
 
-    async def settle() -> tuple[bool, MonthReport]:
-        async with await open_store(ctx.config) as store:
-            report = await month_report(store, ctx.config, args.service, month, now=ctx.now())
-            return await store.settle_credit(args.service, month, ctx.now(), span=span), report
+    async def settle(store: Store) -> tuple[bool, MonthReport]:
+        report = await month_report(store, ctx.config, args.service, month, now=ctx.now())
+        return await store.settle_credit(args.service, month, ctx.now(), span=span), report
 
-    fresh, r = run(settle())
+    fresh, r = with_store(ctx.config, settle)
     cur = r.currency
     owed = (
         f"claimable credit {format_money(r.claimable_credit_amount)} {cur}"
@@ -105,16 +108,11 @@ def _settle(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _unsettle(args: argparse.Namespace, ctx: Context) -> int:
-    from store import open_store
-    from store.credits import Settlement
-
     month, span = _service_month(args, ctx)
-
-    async def unsettle() -> Settlement:
-        async with await open_store(ctx.config) as store:
-            return await store.unsettle_credit(args.service, month, span=span, at=ctx.now())
-
-    gone = run(unsettle())
+    gone = with_store(
+        ctx.config,
+        lambda store: store.unsettle_credit(args.service, month, span=span, at=ctx.now()),
+    )
     print(
         f"{args.service} {month}: credit no longer settled (it was marked settled"
         f" {when(gone.settled_at)}); kept in the audit trail"
@@ -124,43 +122,40 @@ def _unsettle(args: argparse.Namespace, ctx: Context) -> int:
 
 def _list(args: argparse.Namespace, ctx: Context) -> int:
     from core.money import format_money
-    from reads.reports import month_report, overview, service_of
-    from store import open_store
+    from reads.reports import month_report, overview
 
     config = ctx.config
-    if args.service is not None:
-        service_of(config, args.service)
+    chosen_services(config, args.service)
     now = ctx.now()
 
-    async def read() -> list[dict[str, Any]]:
-        async with await open_store(config, readonly=True) as store:
-            view = await overview(store, config, now)
-            out = [
-                {**p.to_json(), "state": "pending", "settled_at": None}
-                for p in view.pending_credits
-                if args.service in (None, p.service)
-            ]
-            for s in await store.settlements(args.service):
-                if s.service not in config.services:
-                    continue  # a service since removed from the config
-                r = await month_report(store, config, s.service, YearMonth.parse(s.month, "month"))
-                out.append(
-                    {
-                        "service": s.service,
-                        "month": s.month,
-                        "credit_percent": float(r.credit_percent),
-                        "credit_amount": format_money(r.credit_amount),
-                        "claimable_credit_percent": float(r.claimable_credit_percent),
-                        "claimable_credit_amount": format_money(r.claimable_credit_amount),
-                        "currency": r.currency,
-                        "month_complete": True,
-                        **s.to_json(),
-                        "state": "settled",
-                    }
-                )
-            return sorted(out, key=lambda c: (c["month"], c["service"]))
+    async def read(store: Store) -> list[dict[str, Any]]:
+        view = await overview(store, config, now)
+        out = [
+            {**p.to_json(), "state": "pending", "settled_at": None}
+            for p in view.pending_credits
+            if args.service in (None, p.service)
+        ]
+        for s in await store.settlements(args.service):
+            if s.service not in config.services:
+                continue  # a service since removed from the config
+            r = await month_report(store, config, s.service, YearMonth.parse(s.month, "month"))
+            out.append(
+                {
+                    "service": s.service,
+                    "month": s.month,
+                    "credit_percent": float(r.credit_percent),
+                    "credit_amount": format_money(r.credit_amount),
+                    "claimable_credit_percent": float(r.claimable_credit_percent),
+                    "claimable_credit_amount": format_money(r.claimable_credit_amount),
+                    "currency": r.currency,
+                    "month_complete": True,
+                    **s.to_json(),
+                    "state": "settled",
+                }
+            )
+        return sorted(out, key=lambda c: (c["month"], c["service"]))
 
-    credits = run(read())
+    credits = with_store(config, read, readonly=True)
     if args.json:
         print_json(credits)
     elif not credits:

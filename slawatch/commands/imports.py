@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING
 
 from core.errors import InputError
 from slawatch.commands._args import Subparsers, group
-from slawatch.commands._support import plural, run
+from slawatch.commands._support import minute_span, plural, with_store
 
 if TYPE_CHECKING:
     from core.config import Config
     from slawatch.cli import Context
+    from store import Store
     from store.layout import Tally
     from store.rows import MinuteRow
 
@@ -139,24 +140,22 @@ def _load(
 ) -> tuple[int, Tally]:
     """All ``batches`` into the store in one transaction: the number of records and
     how they compare with what was recorded (a conflict refuses it without --replace)."""
-    from store import open_store
     from store.layout import Tally
 
     tally = Tally()
 
-    async def load() -> tuple[int, Tally]:
-        async with await open_store(config) as store:
-            count = await store.import_minutes(
-                batches, replace=args.replace, tally=tally, where=where, at=now
-            )
-            return count, tally
+    async def load(store: Store) -> tuple[int, Tally]:
+        count = await store.import_minutes(
+            batches, replace=args.replace, tally=tally, where=where, at=now
+        )
+        return count, tally
 
     # Millions of short-lived row tuples would trigger the cyclic garbage collector
     # every few hundred allocations, tripling the import time; an import makes no
     # reference cycles worth collecting, so the collector sleeps until it is done.
     gc.disable()
     try:
-        return run(load())
+        return with_store(config, load)
     finally:
         gc.enable()
 
@@ -223,7 +222,6 @@ def _kuma(args: argparse.Namespace, ctx: Context) -> int:
 
 def _prometheus(args: argparse.Namespace, ctx: Context) -> int:
     from core.timeutil import parse_instant
-    from slawatch.commands._support import minute_span
     from slawatch.importers import prometheus as prom
 
     config = ctx.config

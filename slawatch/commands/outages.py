@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from core.timeutil import YearMonth
 from slawatch.commands._args import Subparsers, json_option, month_option, service_option
-from slawatch.commands._support import print_json, run, table, when
+from slawatch.commands._support import chosen_services, print_json, table, when, with_store
 
 if TYPE_CHECKING:
     from core.outages import Outage
@@ -37,23 +37,16 @@ def register(sub: Subparsers) -> None:
 
 
 def _outages(args: argparse.Namespace, ctx: Context) -> int:
-    from reads.reports import month_reports, service_of
-    from store import open_store
+    from reads.reports import month_reports
 
     config = ctx.config
-    if args.service is not None:
-        service_of(config, args.service)
-    services = [args.service] if args.service is not None else list(config.services)
+    services = chosen_services(config, args.service)
     month = YearMonth.parse(args.month, "--month")
-
     now = ctx.now()
-
-    async def read() -> list[Outage]:
-        async with await open_store(config, readonly=True) as store:
-            reports = await month_reports(store, config, services, month, now=now)
-        return [o for r in reports for o in r.outages]
-
-    outages = run(read())
+    reports = with_store(
+        config, lambda store: month_reports(store, config, services, month, now=now), readonly=True
+    )
+    outages = [o for r in reports for o in r.outages]
     if args.json:
         print_json([o.to_json() for o in outages])
         return 0

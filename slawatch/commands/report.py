@@ -26,9 +26,9 @@ from slawatch.commands._support import (
     notes,
     pct,
     print_json,
-    run,
     table,
     when,
+    with_store,
 )
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from reads.performance import PeriodReport
     from reads.quarter import QuarterReport
     from slawatch.cli import Context
+    from store import Store
 
 
 def register(sub: Subparsers) -> None:
@@ -61,7 +62,6 @@ CSV_TABLES = ("months", "performance", "deviations")
 
 def _report(args: argparse.Namespace, ctx: Context) -> int:
     from reads.reports import service_of
-    from store import open_store
 
     config = ctx.config
     names = [service_of(config, args.service).name] if args.service else list(config.services)
@@ -74,11 +74,10 @@ def _report(args: argparse.Namespace, ctx: Context) -> int:
 
         quarter = Quarter.parse(args.quarter, "--quarter")
 
-        async def quarters() -> list[QuarterReport]:
-            async with await open_store(config, readonly=True) as store:
-                return [await quarter_report(store, config, n, quarter, now) for n in names]
+        async def quarters(store: Store) -> list[QuarterReport]:
+            return [await quarter_report(store, config, n, quarter, now) for n in names]
 
-        reports = run(quarters())
+        reports = with_store(config, quarters, readonly=True)
         perfs = [q.performance for q in reports if q.performance is not None]
         if not _performance_csv(perfs, args.format, table_name):
             _print_quarters(reports, args.format, single=args.service is not None)
@@ -86,19 +85,18 @@ def _report(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     month = YearMonth.parse(args.month, "--month")
 
-    async def months() -> list[PeriodReport]:
+    async def months(store: Store) -> list[PeriodReport]:
         import asyncio
 
         from reads.performance import period_report
 
-        async with await open_store(config, readonly=True) as store:
-            return list(
-                await asyncio.gather(
-                    *(period_report(store, config, n, [month], str(month), now) for n in names)
-                )
+        return list(
+            await asyncio.gather(
+                *(period_report(store, config, n, [month], str(month), now) for n in names)
             )
+        )
 
-    periods = run(months())
+    periods = with_store(config, months, readonly=True)
     perfs = [p.performance for p in periods]
     if not _performance_csv(perfs, args.format, table_name):
         _print_months([p.months[0] for p in periods], args.format, single=args.service is not None,

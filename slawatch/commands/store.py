@@ -12,11 +12,12 @@ import argparse
 from typing import TYPE_CHECKING
 
 from slawatch.commands._args import Subparsers, group
-from slawatch.commands._support import run
+from slawatch.commands._support import run, with_store
 
 if TYPE_CHECKING:
     from core.config import Config
     from slawatch.cli import Context
+    from store import Store
     from store.audit import AuditSummary
     from store.chain import ChainSummary
 
@@ -117,17 +118,15 @@ def _migrate(args: argparse.Namespace, ctx: Context) -> int:
 
 def _verify(args: argparse.Namespace, ctx: Context) -> int:
     from core.errors import InputError
-    from store import open_store
 
     config = ctx.config
     if config.storage_url is None and not config.storage_path.exists():
         raise InputError(str(config.storage_path), "no database here yet")
 
-    async def check() -> tuple[ChainSummary, AuditSummary]:
-        async with await open_store(config, readonly=True) as store:
-            return await store.check_chains(), await store.check_audit()
+    async def check(store: Store) -> tuple[ChainSummary, AuditSummary]:
+        return await store.check_chains(), await store.check_audit()
 
-    summary, audit = run(check())
+    summary, audit = with_store(config, check, readonly=True)
     where = _where(config)
     trail = f"{audit.entries} audit entries (head {audit.head.hex()[:16]})"
     if not summary.breaks and not audit.problems:

@@ -14,21 +14,30 @@ import sys
 from typing import TYPE_CHECKING, Literal
 
 from core.errors import InputError
-from core.timeutil import from_minute, parse_instant
+from core.timeutil import from_minute
 from slawatch.commands._args import (
     Subparsers,
     group,
+    id_argument,
     json_option,
-    positive_id,
     service_option,
     span_options,
 )
-from slawatch.commands._support import minute_span, plural, print_json, run, table, when
+from slawatch.commands._support import (
+    chosen_services,
+    given_span,
+    minute_span,
+    plural,
+    print_json,
+    table,
+    when,
+    with_store,
+)
 
 if TYPE_CHECKING:
     from core.windows import Window
     from slawatch.cli import Context
-    from store.windows import StoredWindow
+    from store import Store
 
 Kind = Literal["maintenance", "exclusion"]
 _LABEL: dict[Kind, str] = {"maintenance": "maintenance window", "exclusion": "exclusion"}
@@ -77,20 +86,17 @@ def register(sub: Subparsers) -> None:
             description=f"Remove the {label} with this id (see `slawatch {name} list`);"
             f" what it was is kept in the audit trail. Example: slawatch {name} remove 3",
         )
-        rm.add_argument("id", metavar="ID", type=positive_id)
+        id_argument(rm)
         json_option(rm)
         rm.set_defaults(handler=_remove, kind=kind)
 
 
 def _add(args: argparse.Namespace, ctx: Context) -> int:
-    from reads.reports import recorded_down, service_of
-    from store import open_store
+    from reads.reports import recorded_down
 
     config = ctx.config
-    service_of(config, args.service)
-    start, end = parse_instant(args.start, "--from"), parse_instant(args.end, "--to")
-    if end <= start:
-        raise InputError("--to", f"{args.end} is not after --from {args.start}")
+    chosen_services(config, args.service)
+    start, end = given_span(args)
     kind: Kind = args.kind
     reason = args.reason.strip()
     if kind == "exclusion" and not reason:
@@ -98,21 +104,20 @@ def _add(args: argparse.Namespace, ctx: Context) -> int:
     lo, hi = minute_span(start, end)
     now = ctx.now()
 
-    async def add() -> tuple[Window, list[int]]:
-        async with await open_store(config) as store:
-            down = await recorded_down(store, config, args.service, lo, hi)
-            if down and not reason:
-                raise InputError(
-                    "--reason",
-                    f"this {_LABEL[kind]} covers {plural(len(down), 'minute')} already recorded"
-                    f" down (from {when(from_minute(down[0]))}); say why with --reason"
-                    " (it is kept in the audit trail)",
-                )
-            adder = store.add_maintenance if kind == "maintenance" else store.add_exclusion
-            window = await adder(args.service, lo, hi, reason, down_minutes=len(down), at=now)
-            return window, down
+    async def add(store: Store) -> tuple[Window, list[int]]:
+        down = await recorded_down(store, config, args.service, lo, hi)
+        if down and not reason:
+            raise InputError(
+                "--reason",
+                f"this {_LABEL[kind]} covers {plural(len(down), 'minute')} already recorded"
+                f" down (from {when(from_minute(down[0]))}); say why with --reason"
+                " (it is kept in the audit trail)",
+            )
+        adder = store.add_maintenance if kind == "maintenance" else store.add_exclusion
+        window = await adder(args.service, lo, hi, reason, down_minutes=len(down), at=now)
+        return window, down
 
-    window, down = run(add())
+    window, down = with_store(config, add)
     if down:
         sys.stderr.write(
             f"slawatch: warning: this {_LABEL[kind]} covers {plural(len(down), 'minute')}"
@@ -127,18 +132,10 @@ def _add(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _list(args: argparse.Namespace, ctx: Context) -> int:
-    from reads.reports import service_of
-    from store import open_store
-
-    config = ctx.config
-    if args.service is not None:
-        service_of(config, args.service)
-
-    async def read() -> list[StoredWindow]:
-        async with await open_store(config, readonly=True) as store:
-            return await store.stored_windows(args.kind, args.service)
-
-    found = run(read())
+    chosen_services(ctx.config, args.service)
+    found = with_store(
+        ctx.config, lambda store: store.stored_windows(args.kind, args.service), readonly=True
+    )
     if args.json:
         print_json([w.to_json() for w in found])
     elif not found:
@@ -160,16 +157,8 @@ def _list(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _remove(args: argparse.Namespace, ctx: Context) -> int:
-    from store import open_store
-
-    config = ctx.config
     now = ctx.now()
-
-    async def remove() -> StoredWindow:
-        async with await open_store(config) as store:
-            return await store.remove_window(args.kind, args.id, at=now)
-
-    gone = run(remove())
+    gone = with_store(ctx.config, lambda store: store.remove_window(args.kind, args.id, at=now))
     if args.json:
         print_json(gone.to_json())
         return 0
