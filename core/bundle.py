@@ -1,6 +1,6 @@
 """The claim bundle file: a ``core.claim.Claim`` as JSON, written and strictly read.
 
-A bundle (``"format": "slawatch-claim", "version": 1``) is a JSON object with:
+A bundle (``"format": "slawatch-claim", "version": 3``) is a JSON object with:
 
 - ``service``, ``month``, ``generated_at``;
 - ``terms``: the contract terms that apply (time zone, basis, unknown and
@@ -34,8 +34,12 @@ A bundle (``"format": "slawatch-claim", "version": 1``) is a JSON object with:
   are none, so bundles from before it still read and verify;
 - optionally ``signature`` (added by ``slawatch.signing``).
 
-Version 2 (this one) signs RFC 8785 canonical JSON and carries one minute of
-records on each side of the span; version 1 bundles are refused.
+Version 2 signs RFC 8785 canonical JSON and carries one minute of records on
+each side of the span. Version 3 (this one) numbers bands from 1 in ``figures``
+(``band``, ``claimable_band``), as reports, the letter and the dashboard do;
+version 2 numbered them from 0 and is still read: its band numbers are taken
+as written then, so an older bundle verifies as it did (its signature covers
+the bytes as they are). Version 1 bundles are refused.
 
 :func:`to_document` and :func:`dumps` write one; :func:`parse` rejects anything
 that is not a well-formed bundle with an InputError (exit 2); a well-formed
@@ -72,7 +76,10 @@ from core.windows import Window
 from core.zones import zone
 
 FORMAT = "slawatch-claim"
-VERSION = 2
+VERSION = 3
+#: Older versions still read, and what they need to read as this one.
+READS = (2, 3)
+_ZERO_BASED_BANDS = 2  # the last version whose figures numbered bands from 0
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _MAX_SPAN = 500 * 1440  # a month plus the longest outage slawatch follows across its edges
 _MAX_SOURCES = 127
@@ -320,8 +327,9 @@ def _parse(data: bytes, where: str) -> tuple[Claim, dict[str, Any]]:
     if root.data.get("format") != FORMAT:
         raise root.error("format", f"not a slawatch claim bundle (expected {FORMAT!r})")
     version = root.raw("version")
-    if version != VERSION or isinstance(version, bool):
-        raise root.error("version", f"version {version!r} is not supported (this reads {VERSION})")
+    if version not in READS or isinstance(version, bool) or not isinstance(version, int):
+        readable = ", ".join(map(str, READS))
+        raise root.error("version", f"version {version!r} is not supported (this reads {readable})")
     root.only(
         "format", "version", "service", "month", "generated_at", "terms", "span", "windows",
         "weekly_maintenance_windows", "cases", "sources", "outages", "figures", "signature",
@@ -356,6 +364,8 @@ def _parse(data: bytes, where: str) -> tuple[Claim, dict[str, Any]]:
         problems += issues
     outages = tuple(o.data for o in root.objects("outages"))
     figures = root.obj("figures").data
+    if version <= _ZERO_BASED_BANDS:
+        figures = _bands_from_one(figures)
     if "signature" in root.data:
         root.obj("signature")
     tzdata = root.opt_text("tzdata") if "tzdata" in root.data else None
@@ -387,6 +397,17 @@ def _parse(data: bytes, where: str) -> tuple[Claim, dict[str, Any]]:
         corroboration=corroboration,
     )
     return claim, document
+
+
+def _bands_from_one(figures: dict[str, Any]) -> dict[str, Any]:
+    """A version 2 bundle's figures with its band numbers (from 0 then) as this version
+    counts them (from 1); anything but a whole number is left for the checks to name."""
+    out = dict(figures)
+    for key in ("band", "claimable_band"):
+        value = out.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            out[key] = value + 1
+    return out
 
 
 _AUDIT_KEYS = ("seq", "at", "actor", "kind", "service", "from", "to", "before", "after")
