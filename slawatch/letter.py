@@ -30,7 +30,7 @@ from core.durations import REPORT_WITHIN_READING
 from core.money import format_money
 from core.month import COVERAGE_THRESHOLD, MonthReport
 from core.outages import Outage
-from core.percent import percent_text, share_text
+from core.percent import availability_text, coverage_text, credit_text, share_text
 from core.proof import Statement
 from core.timeutil import from_minute
 
@@ -81,20 +81,16 @@ class Evidence:
 
 
 def pct(value: Decimal) -> str:
-    """A percentage cut (never rounded up) to four places: 99.49999 reads 99.4999 %."""
-    return f"{percent_text(value, 4)} %"
+    """An availability, cut (never rounded up) to four places: 99.49999 reads 99.4999 %
+    (``core.percent``, as every other surface prints it)."""
+    return availability_text(value)
 
 
 def share(value: Decimal) -> str:
     """A credit percentage as the amount is computed from it: exact, or cut past ten
     places and marked ``…`` (25 %, 0.6625 %, 51.8192537634… %): the fee times what
     the letter prints is the amount it claims, to the cent."""
-    return f"{_digits(value)} %"
-
-
-def _coverage(value: Decimal) -> str:
-    """How much was recorded: cut to one place (99.96 reads 99.9 %)."""
-    return f"{percent_text(value, 1)} %"
+    return credit_text(value)
 
 
 def when(ts: datetime, tz: ZoneInfo | None = None) -> str:
@@ -145,7 +141,7 @@ def _credit_steps(
     fee, cur = format_money(claim.service.monthly_fee), claim.service.currency
     b = claim.contract.bands[band]
     if b.complement:
-        credit = f"100 - {_digits(availability)} % = {_digits(percent)} %"
+        credit = f"100 - {share_text(availability)} % = {share_text(percent)} %"
     else:
         credit = share(percent)
     # The exact figures, as many digits as they have (cut with "…" past ten places):
@@ -153,7 +149,7 @@ def _credit_steps(
     product = claim.service.monthly_fee * percent / HUNDRED
     money = f"{format_money(amount)} {cur}"
     if product != amount:
-        money = f"{_digits(product)} {cur}, rounded half-up to the cent: {money}"
+        money = f"{share_text(product)} {cur}, rounded half-up to the cent: {money}"
     avail = (
         f"({_num(measured)} - {_num(downtime)}) / {_num(measured)} x 100 = {pct(availability)}"
         if measured
@@ -165,12 +161,6 @@ def _credit_steps(
         f"{label} band: {_why_band(claim, band, availability, downtime)}; credit {credit}.",
         f"{label} credit = {fee} {cur} x {share(percent)} / 100 = {money}.",
     ]
-
-
-def _digits(value: Decimal, places: int = 10) -> str:
-    """``value`` exactly when it has at most ``places`` decimals, else cut there and
-    marked ``…`` (more digits follow): 25, 51.8192, 50.0023148148…"""
-    return share_text(value, places)
 
 
 def _strip(claim: Claim, month_days: Sequence[Day]) -> Table:
@@ -262,7 +252,7 @@ def blocks(claim: Claim, report: MonthReport, evidence: Evidence) -> list[Block]
     if r.coverage_low:
         out.append(
             Para(
-                f"Only {_coverage(r.coverage_percent)} of the month's minutes"
+                f"Only {coverage_text(r.coverage_percent)} of the month's minutes"
                 + (" so far" if r.provisional else "")
                 + " were recorded "
                 f"(below {COVERAGE_THRESHOLD} %): the minutes with no record count as "
@@ -297,7 +287,7 @@ def blocks(claim: Claim, report: MonthReport, evidence: Evidence) -> list[Block]
                 ),
                 (
                     "recorded",
-                    f"{_coverage(r.coverage_percent)} of the month"
+                    f"{coverage_text(r.coverage_percent)} of the month"
                     + (" so far" if r.provisional else ""),
                     "",
                 ),

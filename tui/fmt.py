@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from core.percent import percent_text, share_text
+from core.percent import availability_text, coverage_text, credit_text
 from core.status import UP
 from core.vantage import Probe, vantage
 
@@ -45,18 +45,24 @@ def is_stale(last_probe_at: datetime | None, interval_s: float, now: datetime) -
     return vantage([Probe("", UP, last_probe_at)], now, timedelta(seconds=interval_s)).stale
 
 
-def percent(value: Decimal | None, places: int = 3) -> str:
-    """An availability, cut like the CLI's (``core.percent``): 99.49979 reads ``99.499 %``."""
-    return "-" if value is None else f"{percent_text(value, places)} %"
+def percent(value: Decimal | None) -> str:
+    """An availability as every surface prints it (``core.percent``): 99.49979 reads
+    ``99.4997 %``."""
+    return "-" if value is None else availability_text(value)
+
+
+def coverage(value: Decimal | None) -> str:
+    """How much was measured, as every surface prints it: ``2.1 %``."""
+    return "-" if value is None else coverage_text(value)
 
 
 def credit_band(value: Decimal | None) -> str:
-    """A credit percentage as the claim letter prints it, cut at four places and marked:
-    54.8835125… reads ``54.8835… %`` (rounded to a whole number it read ``55 %``, and 55 %
-    of the fee is not the credit)."""
+    """A credit percentage as the claim letter prints it, cut sooner (four places, where
+    the letter cuts at ten) and marked: 54.8835125… reads ``54.8835… %``; 25 reads
+    ``25 %`` on both."""
     if value is None:
         return "-"
-    return f"{share_text(value, 4)} %"
+    return credit_text(value, 4)
 
 
 def band(number: int | None) -> str:

@@ -138,14 +138,10 @@ def _md_cell(value: Any) -> str:
     return "" if value is None else str(value).replace("|", "\\|")
 
 
-def pct(value: Decimal, places: int = 3) -> str:
-    """A percentage for people, cut (never rounded up) so 99.4999 cannot read as 99.500."""
-    return f"{percent_text(value, places)}%"
-
-
-def measured(availability: Decimal, coverage: Decimal) -> str:
-    """``100.000% (2.1% measured)``: an availability never without how much was recorded."""
-    return f"{pct(availability)} ({pct(coverage, 1)} measured)"
+def pct(value: Decimal, places: int = 1) -> str:
+    """A share that is neither an availability nor a credit (responses on time), cut:
+    ``40.0 %``. Availabilities and credits go through ``core.percent``."""
+    return f"{percent_text(value, places)} %"
 
 
 def notes(*, coverage_low: bool, provisional: bool, not_recording: bool = False) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import InputError
-from core.percent import percent_text
+from core.percent import availability_text
 from core.timeutil import YearMonth
 from slawatch.commands._args import Subparsers, group, month_option, service_option
 from slawatch.commands._support import with_store
@@ -170,7 +170,7 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
         claims.write_atomic(out, claims.letter(document, args.format, f"{out.stem}.json"))
     r = exported.report
     print(
-        f"{out}: {service} {month}: availability {percent_text(r.availability_percent, 4)} %, "
+        f"{out}: {service} {month}: availability {availability_text(r.availability_percent)}, "
         f"credit {r.credit_amount:.2f} {r.currency}, claimable "
         f"{r.claimable_credit_amount:.2f} {r.currency}"
         + (" (signed)" if key is not None else "")

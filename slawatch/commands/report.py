@@ -15,14 +15,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from core.errors import InputError
+from core.percent import availability_text, credit_text, measured_text
 from core.timeutil import YearMonth, iso_z
 from slawatch.commands._args import Subparsers, service_option
 from slawatch.commands._support import (
     markdown,
-    measured,
     notes,
     pct,
     print_json,
@@ -120,7 +121,7 @@ def _print_months(
             obj["performance"] = perf.to_json()
         print_json(objects[0] if single else objects)
     elif fmt == "csv":
-        objects = [r.to_json() for r in reports]
+        objects = [_with_shown(r.to_json(), r.availability_percent) for r in reports]
         _csv(list(objects[0]) if objects else [], objects)  # the JSON keys, in order
     else:
         headers = [
@@ -132,15 +133,15 @@ def _print_months(
             [
                 r.service,
                 str(r.month),
-                measured(r.availability_percent, r.coverage_percent),
+                measured_text(r.availability_percent, r.coverage_percent),
                 r.downtime_minutes,
                 r.excluded_minutes,
                 r.unknown_minutes,
                 r.measured_minutes,
-                pct(r.credit_percent, 2),
+                credit_text(r.credit_percent),
                 f"{format_money(r.credit_amount)} {r.currency}",
                 r.reported_downtime_minutes,
-                pct(r.claimable_credit_percent, 2),
+                credit_text(r.claimable_credit_percent),
                 f"{format_money(r.claimable_credit_amount)} {r.currency}",
                 f"{len(r.unreported_outages)} of {len(r.outages)}",
                 notes(coverage_low=r.coverage_low, provisional=r.provisional),
@@ -170,8 +171,8 @@ def _print_quarters(reports: Sequence[QuarterReport], fmt: str, *, single: bool)
                 [
                     q.service,
                     str(m.month),
-                    measured(m.availability_percent, m.coverage_percent),
-                    pct(m.credit_percent, 2),
+                    measured_text(m.availability_percent, m.coverage_percent),
+                    credit_text(m.credit_percent),
                     f"{format_money(m.credit_amount)} {m.currency}",
                     f"{format_money(m.claimable_credit_amount)} {m.currency}",
                     notes(coverage_low=m.coverage_low, provisional=m.provisional),
@@ -179,18 +180,18 @@ def _print_quarters(reports: Sequence[QuarterReport], fmt: str, *, single: bool)
             )
     if fmt == "csv":
         _csv(
-            ("service", "quarter", "month", "availability_percent", "credit_percent",
-             "credit_amount", "claimable_credit_amount", "currency", "coverage_percent",
-             "coverage_low", "provisional"),
+            ("service", "quarter", "month", "availability_percent", "availability",
+             "credit_percent", "credit_amount", "claimable_credit_amount", "currency",
+             "coverage_percent", "coverage_low", "provisional"),
             [
                 {
                     "service": q.service,
                     "quarter": str(q.quarter),
-                    **m,
+                    **_with_shown(m, month.availability_percent),
                     "currency": q.to_json()["currency"],
                 }
                 for q in reports
-                for m in q.to_json()["months"]
+                for m, month in zip(q.to_json()["months"], q.months, strict=True)
             ],
         )  # fmt: skip
         return
@@ -207,7 +208,7 @@ def _print_quarters(reports: Sequence[QuarterReport], fmt: str, *, single: bool)
                 str(q.quarter),
                 opened or "-",
                 f"{q.responses_on_time} of {q.responses_due}",
-                "-" if share is None else pct(share, 1),
+                "-" if share is None else pct(share),
             ]
         )
     print(
@@ -217,6 +218,17 @@ def _print_quarters(reports: Sequence[QuarterReport], fmt: str, *, single: bool)
             (3, 4),
         )
     )
+
+
+def _with_shown(row: dict[str, Any], availability: Decimal) -> dict[str, Any]:
+    """A CSV row with ``availability``, the figure as people read it on every other
+    surface (``99.0740 %``), after ``availability_percent`` (the exact number)."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        out[key] = value
+        if key == "availability_percent":
+            out["availability"] = availability_text(availability)
+    return out
 
 
 def _performance_csv(perfs: Sequence[Performance], fmt: str, table_name: str) -> bool:
@@ -343,8 +355,9 @@ def deviation_text(d: Deviation) -> str:
     assert d.credit_percent is not None
     provisional = " (provisional)" if d.provisional else ""
     return (
-        f"{d.service}: {d.month} availability {pct(d.availability_percent)}{provisional} "
-        f"below the top band ({pct(d.top_band_percent, 1)}): credit {pct(d.credit_percent, 2)}"
+        f"{d.service}: {d.month} availability {availability_text(d.availability_percent)}"
+        f"{provisional} below the top band ({d.top_band_percent} %): "
+        f"credit {credit_text(d.credit_percent)}"
     )
 
 

@@ -11,8 +11,9 @@ import argparse
 from datetime import UTC
 from typing import TYPE_CHECKING
 
+from core.percent import credit_text, measured_text
 from slawatch.commands._args import Subparsers, json_option
-from slawatch.commands._support import measured, notes, pct, show, table, when
+from slawatch.commands._support import notes, show, table, when
 
 if TYPE_CHECKING:
     from reads.reports import Overview, ServiceState
@@ -81,7 +82,7 @@ def render(view: Overview) -> str:
                     [
                         p.service,
                         str(p.month) + ("" if p.month_complete else " (running)"),
-                        pct(p.credit_percent, 2),
+                        credit_text(p.credit_percent),
                         f"{format_money(p.credit_amount)} {p.currency}",
                         f"{format_money(p.claimable_credit_amount)} {p.currency}",
                     ]
@@ -125,9 +126,9 @@ def render(view: Overview) -> str:
 
 
 def _availability(s: ServiceState) -> str:
-    """The month's figure; when minutes stopped arriving, ``? (99.950 % to 14:05Z)``: what
-    was not recorded is unknown, so the figure is only that of the minutes before."""
-    figure = measured(s.month_availability_percent, s.coverage_percent)
+    """The month's figure; when minutes stopped arriving, ``? (99.9500 % (...) to 14:05Z)``:
+    what was not recorded is unknown, so the figure is only that of the minutes before."""
+    figure = measured_text(s.month_availability_percent, s.coverage_percent)
     if s.not_recording is None or s.recorded_until is None:
         return figure
     return f"? ({figure} to {s.recorded_until.astimezone(UTC):%H:%M}Z)"

@@ -59,11 +59,11 @@ def test_a_month_with_no_data_says_it_was_not_measured(
 
     text = run_cli(*cfg, "report", "--month", "1999-01")
     assert text.returncode == 0, text.stderr
-    assert "100.000% (0.0% measured)" in text.stdout
+    assert "100.0000 % (0.0 % measured)" in text.stdout
     assert "LOW COVERAGE" in text.stdout
     assert "PROVISIONAL" not in text.stdout
     md = run_cli(*cfg, "report", "--month", "1999-01", "--format", "md")
-    assert "100.000% (0.0% measured)" in md.stdout and "LOW COVERAGE" in md.stdout
+    assert "100.0000 % (0.0 % measured)" in md.stdout and "LOW COVERAGE" in md.stdout
     rows = list(csv.DictReader(io.StringIO(run_cli(*cfg, "report", "--month", "1999-01",
                                                    "--format", "csv").stdout)))  # fmt: skip
     # Spelt as the JSON spells it: true/false, a list as its items joined with commas.
@@ -78,7 +78,7 @@ def test_a_month_with_no_data_says_it_was_not_measured(
         (0.0, True)
     ] * 3
     q_text = run_cli(*cfg, "report", "--quarter", "1999Q1")
-    assert q_text.stdout.count("(0.0% measured)") == 3 and "LOW COVERAGE" in q_text.stdout
+    assert q_text.stdout.count("(0.0 % measured)") == 3 and "LOW COVERAGE" in q_text.stdout
 
     # Never probed: status says the running month is unmeasured and provisional.
     (service,) = ok_json(run_cli, *cfg, "status", "--json")["services"]
@@ -86,7 +86,7 @@ def test_a_month_with_no_data_says_it_was_not_measured(
     assert (service["coverage_percent"], service["coverage_low"]) == (0.0, True)
     assert service["provisional"] is True
     status = run_cli(*cfg, "status")
-    assert "(0.0% measured)" in status.stdout and "LOW COVERAGE, PROVISIONAL" in status.stdout
+    assert "(0.0 % measured)" in status.stdout and "LOW COVERAGE, PROVISIONAL" in status.stdout
 
 
 def test_a_partly_measured_month_shows_how_much(
@@ -111,8 +111,8 @@ def test_a_partly_measured_month_shows_how_much(
     # The month table's rows come first (the performance tables follow).
     portal_line = next(line for line in text.splitlines() if line.startswith("portal"))
     erp_line = next(line for line in text.splitlines() if line.startswith("erp"))
-    assert "99.865% (100.0% measured)" in portal_line and "LOW COVERAGE" not in portal_line
-    assert "100.000% (32.2% measured)" in erp_line and "LOW COVERAGE" in erp_line
+    assert "99.8655 % (100.0 % measured)" in portal_line and "LOW COVERAGE" not in portal_line
+    assert "100.0000 % (32.2 % measured)" in erp_line and "LOW COVERAGE" in erp_line
 
 
 def test_an_ongoing_outage_has_no_end_and_a_running_month_is_provisional(

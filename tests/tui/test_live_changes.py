@@ -47,7 +47,7 @@ async def test_an_import_by_another_process_shows_at_once(
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app)
         grid = app.screen.query_one(MonthGrid)
-        assert "100.000 %" in row_text(grid, "portal")
+        assert "100.0000 %" in row_text(grid, "portal")
         importer = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -67,7 +67,7 @@ async def test_an_import_by_another_process_shows_at_once(
         output = (await asyncio.wait_for(importer.communicate(), 60))[0].decode()
         assert importer.returncode == 0, output
         await shown_by_the_next_pass(pilot, app, lambda: "60 min" in row_text(grid, "portal"))
-        assert "99.861 %" in row_text(grid, "portal")  # 60 of 43,200 minutes down
+        assert "99.8611 %" in row_text(grid, "portal")  # 60 of 43,200 minutes down
 
 
 async def test_a_maintenance_window_written_elsewhere_shows_at_once(dash_config: Config) -> None:

@@ -57,6 +57,6 @@ async def test_a_service_whose_minutes_stopped_is_flagged(tmp_path: Path) -> Non
     async with app.run_test(size=(160, 45)) as pilot:
         await loaded(pilot, app)
         table = app.screen.query_one(StatusTable)
-        assert "? 100.000 %" in row_text(table, "portal")
-        assert "?" not in row_text(table, "api") and "100.000 %" in row_text(table, "api")
+        assert "? 100.0000 %" in row_text(table, "portal")
+        assert "?" not in row_text(table, "api") and "100.0000 %" in row_text(table, "api")
         assert "⚠ 1 not recording" in app.screen.query_one(TitleBar).plain

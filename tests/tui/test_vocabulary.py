@@ -1,17 +1,20 @@
 """One vocabulary on every surface: portal's October 2026 is band 2 (25 %) in report
 JSON and CSV, in the claim letter and on the dashboard, and every availability there
-is cut by ``core.percent`` (99.10394... reads 99.103 on the dashboard and the report)."""
+is cut by ``core.percent`` (99.10394... reads 99.1039 % on the dashboard and the report):
+one figure is one string on every surface."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 from core.config import Config
+from tests.tui.conftest import NOW
 from tests.tui.test_actions import app_for, loaded, row_text, until
 from tui.components.credits_panel import CreditsPanel
 from tui.components.fact_line import FactLine
@@ -21,9 +24,17 @@ from tui.components.status_table import StatusTable
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def cli(config: Config, *args: str) -> str:
+# The real CLI in its own process, its clock pinned at the dashboard's NOW.
+AT_NOW = (
+    "import sys, datetime; from slawatch.cli import main; sys.exit(main(sys.argv[1:], "
+    f"clock=lambda: datetime.datetime.fromisoformat('{NOW.isoformat()}')))"
+)
+
+
+def cli(config: Config, *args: str, pinned: bool = False) -> str:
+    run = ["-c", AT_NOW] if pinned else ["-m", "slawatch"]
     done = subprocess.run(
-        [sys.executable, "-m", "slawatch", "--config", str(config.path), *args],
+        [sys.executable, *run, "--config", str(config.path), *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -62,4 +73,48 @@ async def test_the_dashboard_says_the_band_not_its_credit(dash_config: Config) -
         assert isinstance(screen, ServiceScreen)
         await until(pilot, lambda: screen.detail is not None)
         facts = screen.query_one("#detail-title", FactLine).plain
-        assert "band 2 (25 %)" in facts and "availability 99.103 %" in facts
+        assert "band 2 (25 %)" in facts and "availability 99.1039 %" in facts
+
+
+def _line(text: str, start: str) -> str:
+    return next(line for line in text.splitlines() if line.lstrip("| ").startswith(start))
+
+
+async def test_one_figure_is_one_string_on_every_surface(
+    dash_config: Config, tmp_path: Path
+) -> None:
+    """portal's November so far, printed by report (text, md, csv), status, claim export's
+    line, the claim letter and the dashboard: the same digits, the same string. October's
+    credit percentage likewise (report, status's pending credits, the letter)."""
+    month = ("--month", "2026-11", "--service", "portal")
+    text = cli(dash_config, "report", *month, pinned=True)
+    found = re.search(r"(\d+\.\d+ %) \((\d+\.\d %) measured\)", _line(text, "portal"))
+    assert found is not None, text
+    figure = found.group(1)
+    assert re.fullmatch(r"\d+\.\d{4} %", figure)
+    assert f"{figure} ({found.group(2)} measured)" in _line(
+        cli(dash_config, "report", *month, "--format", "md", pinned=True), "portal"
+    )
+    (row,) = csv.DictReader(
+        io.StringIO(cli(dash_config, "report", *month, "--format", "csv", pinned=True))
+    )
+    assert row["availability"] == figure
+    assert figure in _line(cli(dash_config, "status", pinned=True), "portal")
+    letter = tmp_path / "letter.md"
+    said = cli(dash_config, "claim", "export", *month, "--provisional", "--format", "md",
+               "--out", str(letter), pinned=True)  # fmt: skip
+    assert f"availability {figure}," in said
+    assert f"= {figure}." in letter.read_text()  # the letter's availability step
+    app = app_for(dash_config)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(pilot, app)
+        assert figure in row_text(app.screen.query_one(StatusTable), "portal")
+
+    # October: band 2, 25 % of the fee, written the same way by all three.
+    october = ("--month", "2026-10", "--service", "portal")
+    assert " 25 % " in _line(cli(dash_config, "report", *october, pinned=True), "portal")
+    pending = cli(dash_config, "status", pinned=True).partition("Pending credits")[2]
+    assert " 25 % " in _line(pending, "portal")
+    cli(dash_config, "claim", "export", *october, "--format", "md", "--out", str(letter),
+        pinned=True)  # fmt: skip
+    assert "credit 25 %." in letter.read_text()

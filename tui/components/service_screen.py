@@ -151,7 +151,7 @@ def _facts(d: ServiceDetail, now: datetime, palette: Palette) -> list[Text]:
         Text.assemble(
             "availability ",
             (fmt.percent(d.availability), "bold"),
-            (f" ({fmt.percent(d.coverage, 1)} measured)", palette.warn if d.coverage_low else ""),
+            (f" ({fmt.coverage(d.coverage)} measured)", palette.warn if d.coverage_low else ""),
         ),
         Text(f"{d.downtime_minutes:,} min down"),
         Text.assemble(

@@ -123,7 +123,7 @@ class StatusTable(RowTable):
         cells += [
             Text(fmt.percent(row.availability), justify="right", style=band_style),
             Text(
-                fmt.percent(row.coverage, 1),
+                fmt.coverage(row.coverage),
                 justify="right",
                 style=palette.warn if row.coverage_low else palette.muted,
             ),
