@@ -392,17 +392,7 @@ class Agent:
         self.probes_done += 1
         if self.metrics:
             self.metrics.probe(name, result)
-        self.writer.note_probe(
-            ProbeState(
-                name,
-                self.source,
-                result.at,
-                result.status,
-                result.latency_ms,
-                result.error,
-                result.tls_expires_at,
-            )
-        )
+        self._note_state(name, result)
         if filed and self._journal_on:
             self._journal.append(
                 ProbeRecord(
@@ -422,6 +412,20 @@ class Agent:
             self.canary.on_failure(minute)
         if result.tls_expires_at is not None:
             self._check_tls(name, result)
+
+    def _note_state(self, name: str, result: ProbeResult) -> None:
+        """The service's latest probe, for ``status`` and the dashboard (both paths)."""
+        self.writer.note_probe(
+            ProbeState(
+                name,
+                self.source,
+                result.at,
+                result.status,
+                result.latency_ms,
+                result.error,
+                result.tls_expires_at,
+            )
+        )
 
     def _keep_evidence(self, name: str, minute: int, result: ProbeResult) -> None:
         """A failing probe's corroboration, for the provider to look up in its logs."""
@@ -615,17 +619,7 @@ class Agent:
         self.probed = dict(zip(names, results, strict=True))
         for name, result in zip(names, results, strict=True):
             self.probes_done += 1
-            self.writer.note_probe(
-                ProbeState(
-                    name,
-                    self.source,
-                    result.at,
-                    result.status,
-                    result.latency_ms,
-                    result.error,
-                    result.tls_expires_at,
-                )
-            )
+            self._note_state(name, result)
             self._keep_evidence(name, minute, result)
             if result.tls_expires_at is not None:
                 self._check_tls(name, result)

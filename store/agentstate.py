@@ -19,16 +19,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
-from store.base import StoreBase
+from store.base import StoreBase, from_micros, micros
 from store.rows import AgentState, OpenOutage, ProbeRecord
-
-
-def _us(ts: datetime) -> int:
-    if ts.tzinfo is None:
-        raise ValueError("naive datetime")
-    return round(ts.timestamp() * 1_000_000)
 
 
 class AgentStateStore(StoreBase):
@@ -43,7 +36,7 @@ class AgentStateStore(StoreBase):
             for r in records:
                 sid = await self._ensure("services", r.service)
                 src = await self._ensure("sources", r.source)
-                params.append((src, r.minute, sid, _us(r.at), r.status, r.latency_ms, r.error))
+                params.append((src, r.minute, sid, micros(r.at), r.status, r.latency_ms, r.error))
             await db.executemany(
                 "INSERT INTO agent_probes (source_id, minute, service_id, at_us,"
                 " status, latency_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -107,7 +100,7 @@ class AgentStateStore(StoreBase):
                     str(n),
                     source,
                     int(minute),
-                    datetime.fromtimestamp(at_us / 1_000_000, tz=UTC),
+                    from_micros(at_us),
                     int(status),
                     None if lat is None else int(lat),
                     None if err is None else str(err),

@@ -25,6 +25,18 @@ def instant(stored: int | None) -> datetime | None:
     return None if stored is None else datetime.fromtimestamp(stored, tz=UTC)
 
 
+def micros(ts: datetime) -> int:
+    """An aware instant as integer UTC epoch microseconds (how probe times are stored)."""
+    if ts.tzinfo is None:
+        raise ValueError("naive datetime")
+    return round(ts.timestamp() * 1_000_000)
+
+
+def from_micros(stored: int) -> datetime:
+    """``micros`` read back: an aware UTC instant."""
+    return datetime.fromtimestamp(stored / 1_000_000, tz=UTC)
+
+
 class StoreBase:
     """The connection and the plumbing the record-keeping parts of the store build on.
 

@@ -9,10 +9,9 @@ service, source and the instant the request was sent).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from core.corroboration import Corroboration
-from store.base import StoreBase
+from store.base import StoreBase, from_micros, micros
 from store.rows import ProbeEvidence
 
 _COLUMNS = (
@@ -30,12 +29,11 @@ class EvidenceStore(StoreBase):
         async with self._write() as db:
             params = []
             for r in rows:
-                if r.seen.at.tzinfo is None:
-                    raise ValueError("naive datetime")
                 sid = await self._ensure("services", r.service)
                 src = await self._ensure("sources", r.source)
-                at_us = round(r.seen.at.timestamp() * 1_000_000)
-                params.append((sid, src, at_us, r.minute, *(getattr(r.seen, f) for f in _FIELDS)))
+                params.append(
+                    (sid, src, micros(r.seen.at), r.minute, *(getattr(r.seen, f) for f in _FIELDS))
+                )
             await db.executemany(
                 f"INSERT INTO probe_evidence ({', '.join(_COLUMNS)})"
                 f" VALUES ({', '.join('?' * len(_COLUMNS))})"
@@ -80,7 +78,7 @@ class EvidenceStore(StoreBase):
 def _row(service: str, source: str, values: Sequence[object]) -> ProbeEvidence:
     """A stored row (``at_us, minute`` then the fields) as a ProbeEvidence."""
     at_us, minute, *fields = values
-    at = datetime.fromtimestamp(int(str(at_us)) / 1_000_000, tz=UTC)
+    at = from_micros(int(str(at_us)))
     http = fields[1]
     seen = Corroboration(
         at, None if fields[0] is None else str(fields[0]),

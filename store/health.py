@@ -23,9 +23,9 @@ A single-machine agent leaves them 0 / None.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from store.base import StoreBase
+from store.base import StoreBase, from_micros, micros
 
 
 @dataclass(frozen=True)
@@ -49,15 +49,11 @@ class AgentHealth:
 
 
 def _us(ts: datetime | None) -> int | None:
-    if ts is None:
-        return None
-    if ts.tzinfo is None:
-        raise ValueError("naive datetime")
-    return round(ts.timestamp() * 1_000_000)
+    return None if ts is None else micros(ts)
 
 
 def _at(us: int | None) -> datetime | None:
-    return None if us is None else datetime.fromtimestamp(us / 1_000_000, tz=UTC)
+    return None if us is None else from_micros(us)
 
 
 class HealthStore(StoreBase):

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
-from store.base import StoreBase
+from store.base import StoreBase, from_micros, micros
 from store.rows import ProbeState
 
 _PROBE_COLUMNS = (
@@ -35,16 +34,13 @@ class ProbeStore(StoreBase):
         async with self._write() as db:
             params = []
             for state in states:
-                if state.at.tzinfo is None:
-                    raise ValueError("naive datetime")
                 sid = await self._ensure("services", state.service)
                 src = await self._ensure("sources", state.source)
-                at_us = round(state.at.timestamp() * 1_000_000)
                 tls = state.tls_expires_at
-                tls_us = None if tls is None else round(tls.timestamp() * 1_000_000)
                 params.append(
-                    (sid, src, at_us, state.status, state.latency_ms, state.error, tls_us)
-                )
+                    (sid, src, micros(state.at), state.status, state.latency_ms, state.error,
+                     None if tls is None else micros(tls))
+                )  # fmt: skip
             await db.upsert(
                 "probe_states",
                 _PROBE_COLUMNS,
@@ -64,13 +60,11 @@ class ProbeStore(StoreBase):
             ProbeState(
                 service=str(svc),
                 source=str(src),
-                at=datetime.fromtimestamp(at_us / 1_000_000, tz=UTC),
+                at=from_micros(at_us),
                 status=int(status),
                 latency_ms=None if lat is None else int(lat),
                 error=None if err is None else str(err),
-                tls_expires_at=None
-                if tls is None
-                else datetime.fromtimestamp(tls / 1_000_000, tz=UTC),
+                tls_expires_at=None if tls is None else from_micros(tls),
             )
             for svc, src, at_us, status, lat, err, tls in rows
         ]
