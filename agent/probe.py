@@ -140,7 +140,9 @@ def resolve_headers(probe: Probe, env: Mapping[str, str], where: str) -> dict[st
     for header, var in probe.header_env.items():
         value = env.get(var)
         if value is None:
-            raise ConfigError(where, f"header_env.{header}: environment variable {var} is not set")
+            raise ConfigError(
+                f"{where}.header_env.{header}", f"environment variable ${var} is not set"
+            )
         headers[header] = value
     return headers
 

@@ -150,6 +150,10 @@ def not_runnable_by(program: Path, user: str) -> str | None:
     return None
 
 
+ENVIRONMENT_FILE = Path("/etc/slawatch/agent.env")
+"""Where the unit reads the agent's secrets from (``EnvironmentFile=``)."""
+
+
 def unit_text(
     *,
     exec_start: Sequence[str],
@@ -157,7 +161,7 @@ def unit_text(
     user: str = "slawatch",
     group: str | None = None,
     watchdog_sec: int = 60,
-    environment_file: Path | None = Path("/etc/slawatch/agent.env"),
+    environment_file: Path | None = ENVIRONMENT_FILE,
     reads: Sequence[Path] = (),
     agent_name: str | None = None,
     fleet: bool = False,

@@ -5,7 +5,8 @@ the dataclasses of ``core.config``, never the other way round (no import circle)
 
 Each section has one small function taking a ``Table`` (which knows its key
 path), so every error names the file and the exact key, e.g.
-``config.toml: contract "std".bands[2].min_availability: must be lower than ...``.
+``config.toml: contract "std".bands #3.min_availability: must be lower than ...``
+(an item of a list numbered from 1, as bands are everywhere else: ``tomlview.list_item``).
 Each ``[[calendar]]``, ``[[contract]]``, ``[[service]]`` and top-level table is
 read on its own, so one reading finds the first mistake of every one of them
 (``ConfigErrors``); a table that names a broken one is not blamed for it.
@@ -53,7 +54,7 @@ from core.durations import (
 from core.errors import ConfigError, ConfigErrors
 from core.jsonpath import parse_json_path
 from core.profiles import CALENDARS, DEFAULT_PROFILE, LOCAL_HOURS_PROFILES, PROFILES
-from core.tomlview import Table, did_you_mean
+from core.tomlview import Table, did_you_mean, list_item
 from core.zones import zone
 
 T = TypeVar("T")
@@ -304,7 +305,7 @@ def _hours(t: Table) -> dict[int, tuple[DayWindow, ...]]:
             raise table.error(key, 'must be hours like "08:00-17:30" or a list of them')
         windows = []
         for index, span in enumerate(spans):
-            where = table.where(key if isinstance(value, str) else f"{key}[{index}]")
+            where = table.where(key if isinstance(value, str) else list_item(key, index))
             start, end = parse_span(span, where)
             windows.append(DayWindow(start, end))
         hours[DAY_NAMES.index(key)] = tuple(windows)
@@ -327,7 +328,7 @@ def _holiday(t: Table, index: int, item: object) -> date:
             return date.fromisoformat(item.strip())
         except ValueError:
             pass
-    raise t.error(f"holidays[{index}]", f"expected a date YYYY-MM-DD, got {item!r}")
+    raise t.error(list_item("holidays", index), f"expected a date YYYY-MM-DD, got {item!r}")
 
 
 def _country(t: Table) -> str | None:
@@ -438,7 +439,7 @@ def _report_channels(t: Table, channels: tuple[str, ...]) -> tuple[str, ...] | N
         if name not in channels:
             hint = did_you_mean(name, channels)
             raise t.error(
-                f"report_channels[{index}]",
+                list_item("report_channels", index),
                 f"unknown channel {name!r}{hint} ([cases] channels: {', '.join(channels)})",
             )
     return tuple(dict.fromkeys(names))

@@ -1,10 +1,13 @@
 """A typed view of one parsed TOML table that knows its own key path.
 
 Every getter checks the value's type and, on a mistake, raises ConfigError
-with ``where = 'file: contract "std".bands[2].min_availability'``, so the section
+with ``where = 'file: contract "std".bands #2.min_availability'``, so the section
 parsers in ``core.configfile`` never format an error location by hand. A
 top-level ``[[calendar]]``, ``[[contract]]`` or ``[[service]]`` is named by its
-``name`` (``service "erp"``), not by its place in the file.
+``name`` (``service "erp"``), not by its place in the file. An item of a list is
+numbered from 1, as a person counts (``bands #2`` is the second band, "band 2" of
+the letter, the report and the dashboard; ``holidays #1`` the first date), and
+written with ``#`` so nobody reads it as a 0-based index.
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ _MISSING: Any = object()
 def named(kind: str, name: str) -> str:
     """How a key path names a top-level table: ``service "erp"``."""
     return f"{kind} {json.dumps(name, ensure_ascii=False)}"
+
+
+def list_item(key: str, index: int) -> str:
+    """How a key path names the item at (0-based) ``index`` of a list: ``bands #2``."""
+    return f"{key} #{index + 1}"
 
 
 def did_you_mean(word: str, options: Iterable[str]) -> str:
@@ -103,12 +111,12 @@ class Table:
         out = []
         for index, item in enumerate(value):
             if not isinstance(item, dict):
-                raise self.error(f"{key}[{index}]", f"must be a table, got {kind_of(item)}")
+                raise self.error(list_item(key, index), f"must be a table, got {kind_of(item)}")
             name = item.get("name")
             if not self.path and isinstance(name, str) and name.strip():
                 out.append(Table(item, self.file, named(key, name)))
             else:
-                out.append(self.child(f"{key}[{index}]", item))
+                out.append(self.child(list_item(key, index), item))
         return out
 
     def strings(self, key: str, default: Any = _MISSING) -> Any:
@@ -116,7 +124,9 @@ class Table:
         if isinstance(value, list):
             for index, item in enumerate(value):
                 if not isinstance(item, str):
-                    raise self.error(f"{key}[{index}]", f"must be a string, got {kind_of(item)}")
+                    raise self.error(
+                        list_item(key, index), f"must be a string, got {kind_of(item)}"
+                    )
         return value
 
     def raw(self, key: str, default: Any = None) -> Any:

@@ -47,6 +47,7 @@ def register(sub: Subparsers) -> None:
 
 def _check(args: argparse.Namespace, ctx: Context) -> int:
     from agent.limits import missing_secrets, probe_errors
+    from agent.systemd import ENVIRONMENT_FILE
     from core.configfile import display_name
     from core.errors import ConfigErrors
 
@@ -69,9 +70,13 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
     if args.env_file is not None:
         errors += [f"{line} (in neither {args.env_file} nor this shell)" for line in secrets]
     else:
+        # Under systemd the agent's secrets come from the unit's EnvironmentFile, which
+        # this shell need not have: not an error here, but said, since the agent refuses
+        # to start without them (exit 2); --env-file makes it one.
         warnings += [
             line.replace(": $", ": warning: $", 1)
-            + " in this shell (the agent needs it; --env-file FILE checks its environment file)"
+            + " in this shell: the agent refuses to start without it (under systemd it comes"
+            f" from the unit's EnvironmentFile: check with --env-file {ENVIRONMENT_FILE})"
             for line in secrets
         ]
     for line in warnings:

@@ -64,7 +64,7 @@ def slawatch_argv() -> list[str]:
 
 def _install(args: argparse.Namespace, ctx: Context) -> int:
     import slawatch
-    from agent.systemd import unit_text
+    from agent.systemd import ENVIRONMENT_FILE, unit_text
     from slawatch.commands.agent import check_agent_name
 
     name = None if args.name is None else check_agent_name(args.name, "--name")
@@ -111,9 +111,9 @@ def _install(args: argparse.Namespace, ctx: Context) -> int:
         print(f"in PostgreSQL, as the owner of the database: {role.removesuffix(';')}")
         print("  PASSWORD '...'; (or a client certificate: sslcert=, sslkey= in the URL)")
         print("the role's password (PGPASSWORD=...) and probe header secrets (header_env)")
-        print("  go in /etc/slawatch/agent.env (mode 0600)")
+        print(f"  go in {ENVIRONMENT_FILE} (mode 0600)")
     else:
-        print("probe header secrets (header_env) go in /etc/slawatch/agent.env (mode 0600)")
+        print(f"probe header secrets (header_env) go in {ENVIRONMENT_FILE} (mode 0600)")
     _warn_unreachable(args.user)
     return 0
 

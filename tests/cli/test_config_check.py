@@ -122,3 +122,67 @@ monthly_fee = "10"
     done = run_cli("--config", path, "config", "check")
     assert done.returncode == 0, done.stderr
     assert 'calendar "office": warning: neither country nor holidays' in done.stderr
+
+
+def test_an_unset_header_secret_is_a_warning_naming_service_and_variable(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """Run by hand, the shell lacks what systemd gives the agent (its EnvironmentFile), so
+    no error; but the agent would refuse to start, so it is said, and at the same place."""
+    path = write_config(tmp_path, GOOD.format(db="data/sla.db"))
+    done = run_cli("--config", path, "config", "check", env=_env_without_token())
+    assert done.returncode == 0, done.stderr
+    place = 'service "erp".probe.header_env.Authorization'
+    (warning,) = [line for line in done.stderr.splitlines() if "ERP_TOKEN" in line]
+    assert f"{place}: warning: $ERP_TOKEN_FOR_TEST is not set in this shell" in warning
+    assert "the agent refuses to start without it" in warning
+    assert "--env-file /etc/slawatch/agent.env" in warning
+    agent = run_cli("--config", path, "agent", "--once", env=_env_without_token())
+    assert agent.returncode == 2 and agent.stderr.count("\n") == 1
+    assert f"{place}: environment variable $ERP_TOKEN_FOR_TEST is not set" in agent.stderr
+
+
+def test_list_items_are_numbered_from_1_as_bands_are_everywhere(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    text = """
+[[calendar]]
+name = "office"
+hours = { mon = ["08:00-12:00", "13:00-25:00"] }
+
+[[calendar]]
+name = "spare"
+hours = { mon = "08:00-17:00" }
+holidays = ["2026-12-25", "xmas"]
+
+[[contract]]
+name = "c"
+calendar = "office"
+bands = [
+  { min_availability = 99.5, credit_percent = 0 },
+  { min_availability = 95.0, credit_percent = 25, bogus = 1 },
+  { min_availability = 0.0, credit = "100-availability" },
+]
+
+[[service]]
+name = "erp"
+contract = "c"
+monthly_fee = "10"
+[[service.maintenance]]
+day = "sat"
+from = "22:00"
+to = "23:00"
+[[service.maintenance]]
+day = "caturday"
+from = "22:00"
+to = "23:00"
+"""
+    path = write_config(tmp_path, text)
+    done = run_cli("--config", path, "config", "check")
+    assert done.returncode == 2
+    said = done.stderr
+    assert 'contract "c".bands #2.bogus: unknown key' in said  # band 2, the second
+    assert 'calendar "office".hours.mon #2: expected a time of day' in said
+    assert "calendar \"spare\".holidays #2: expected a date YYYY-MM-DD, got 'xmas'" in said
+    assert 'service "erp".maintenance #2.day' in said
+    assert "[0]" not in said and "[1]" not in said

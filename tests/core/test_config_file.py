@@ -285,43 +285,43 @@ to = "04:00"
         (
             "min_availability = 95.0",
             'min_availability = "95"',
-            'contract "c".bands[1].min_availability',
+            'contract "c".bands #2.min_availability',
             "a number",
         ),
         (
             "min_availability = 95.0",
             "min_availability = 99.6",
-            'contract "c".bands[1].min_availability',
+            'contract "c".bands #2.min_availability',
             "go down",
         ),
         (
             "max_downtime_minutes = 2160",
             "max_downtime_minutes = 100",
-            'contract "c".bands[1].max_downtime_minutes',
+            'contract "c".bands #2.max_downtime_minutes',
             "more than",
         ),
         (
             "min_availability = 0.0",
             "min_availability = 10.0",
-            'contract "c".bands[2].min_availability',
+            'contract "c".bands #3.min_availability',
             "start at 0",
         ),
         (
             'credit = "100-availability"',
             'credit = "half"',
-            'contract "c".bands[2].credit',
+            'contract "c".bands #3.credit',
             "100-availability",
         ),
         (
             "credit_percent = 25 }",
             'credit_percent = 25, credit = "100-availability" }',
-            'contract "c".bands[1]',
+            'contract "c".bands #2',
             "either",
         ),
         (
             "credit_percent = 25 }",
             "credit_percent = 125 }",
-            'contract "c".bands[1].credit_percent',
+            'contract "c".bands #2.credit_percent',
             "between 0 and 100",
         ),
         (
@@ -375,7 +375,7 @@ to = "04:00"
         (
             "[calendar.hours]",
             'holidays = ["2026-13-01"]\n[calendar.hours]',
-            'calendar "cal".holidays[0]',
+            'calendar "cal".holidays #1',
             "YYYY-MM-DD",
         ),
         (
@@ -404,8 +404,8 @@ to = "04:00"
             "three-letter",
         ),
         ('name = "portal"', 'name = "my portal"', 'service "my portal".name', "letters"),
-        ('from = "22:00"', 'from = "10pm"', 'service "portal".maintenance[0].from', "HH:MM"),
-        ('day = "sat"', 'day = "caturday"', 'service "portal".maintenance[0].day', "weekday"),
+        ('from = "22:00"', 'from = "10pm"', 'service "portal".maintenance #1.from', "HH:MM"),
+        ('day = "sat"', 'day = "caturday"', 'service "portal".maintenance #1.day', "weekday"),
         (
             'url = "https://portal.example.com/health"',
             'url = "ftp://x"',
@@ -471,7 +471,7 @@ to = "04:00"
         (
             "[[contract]]",
             '[[agent.notifier]]\ntimeout = "1s"\n[[contract]]',
-            "agent.notifier[0]",
+            "agent.notifier #1",
             "either",
         ),
         ("[[contract]]", "surprise = 1\n[[contract]]", "surprise", "unknown key"),
@@ -493,7 +493,7 @@ def test_minutes_basis_needs_max_downtime_on_every_band_but_the_last() -> None:
     text = CONTRACT.replace('name = "c"\n', 'name = "c"\nbasis = "minutes"\n', 1)
     parse(text)
     err = error_of(text.replace("max_downtime_minutes = 2160, ", ""))
-    assert err.where == 'config.toml: contract "c".bands[1].max_downtime_minutes'
+    assert err.where == 'config.toml: contract "c".bands #2.max_downtime_minutes'
     assert "basis" in err.what
 
 
@@ -514,7 +514,7 @@ def test_toml_syntax_error_names_the_line() -> None:
 
 def test_missing_required_keys() -> None:
     assert error_of('[[service]]\nname = "a"\n').where == 'config.toml: service "a".monthly_fee'
-    assert error_of('[[service]]\nmonthly_fee = "1"\n').where == "config.toml: service[0].name"
+    assert error_of('[[service]]\nmonthly_fee = "1"\n').where == "config.toml: service #1.name"
     err = error_of('[[calendar]]\nname = "x"\n')
     assert err.where == 'config.toml: calendar "x".hours'
 
@@ -598,7 +598,7 @@ def test_channels_and_report_channels() -> None:
     assert cfg.channels == ("email", "phone", "chat")
     assert cfg.contract_for("portal").report_channels == ("chat", "email")
     err = error_of(own.replace('["chat", "email"]', '["emial"]'))
-    assert err.where == 'config.toml: contract "ent".report_channels[0]'
+    assert err.where == 'config.toml: contract "ent".report_channels #1'
     assert "unknown channel 'emial' (did you mean 'email'?)" in err.what
     err = error_of("[cases]\nchannels = []\n" + MINIMAL)
     assert err.where == "config.toml: cases.channels"
