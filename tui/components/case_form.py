@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.containers import Vertical
 from textual.widgets import Button, Input, Label, Select
 
 from core.errors import SlawatchError
 from core.outages import Outage
 from core.timeutil import iso_z
 from tui import fmt
+from tui.components.form import FormScreen
 from tui.components.time_form import parse_when
 from tui.view import CaseRequest
 
@@ -27,8 +25,8 @@ def default_title(service: str, outage: Outage | None) -> str:
     return f"{service} down since {fmt.when(outage.start)} UTC ({outage.minutes} min)"
 
 
-class CaseForm(ModalScreen[CaseRequest | None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
+class CaseForm(FormScreen[CaseRequest]):
+    first = "ref"
 
     def __init__(
         self,
@@ -68,13 +66,7 @@ class CaseForm(ModalScreen[CaseRequest | None]):
             )
             yield Label("Opened at (ISO 8601 with Z or an offset; default now)")
             yield Input(iso_z(self.opened_at) or "", id="opened")
-            yield Label("", id="error", classes="problem")
-            with Horizontal(classes="buttons"):
-                yield Button("Open case", variant="primary", id="ok")
-                yield Button("Cancel", id="cancel")
-
-    def on_mount(self) -> None:
-        self.query_one("#ref", Input).focus()
+            yield from self.buttons("Open case")
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -100,12 +92,3 @@ class CaseForm(ModalScreen[CaseRequest | None]):
                 outage=self.outage,
             )
         )
-
-    def _error(self, field: str, text: str) -> None:
-        self.query_one("#error", Label).update(text)
-        self.query_one("#error", Label).add_class("-shown")
-        self.query_one(f"#{field}", Input).focus()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)

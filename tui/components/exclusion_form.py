@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.containers import Vertical
 from textual.widgets import Button, Input, Label
 
 from core.errors import SlawatchError
 from core.timeutil import iso_z, parse_instant
+from tui.components.form import FormScreen
 from tui.view import ExclusionRequest
 
 
-class ExclusionForm(ModalScreen[ExclusionRequest | None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
+class ExclusionForm(FormScreen[ExclusionRequest]):
+    first = "reason"
 
     def __init__(self, service: str, start: datetime, end: datetime) -> None:
         super().__init__()
@@ -39,13 +37,7 @@ class ExclusionForm(ModalScreen[ExclusionRequest | None]):
             yield Input(iso_z(self.start) or "", id="from")
             yield Label("To")
             yield Input(iso_z(self.end) or "", id="to")
-            yield Label("", id="error", classes="problem")
-            with Horizontal(classes="buttons"):
-                yield Button("Add exclusion", variant="primary", id="ok")
-                yield Button("Cancel", id="cancel")
-
-    def on_mount(self) -> None:
-        self.query_one("#reason", Input).focus()
+            yield from self.buttons("Add exclusion")
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -63,12 +55,3 @@ class ExclusionForm(ModalScreen[ExclusionRequest | None]):
             self._error("reason", "reason: an exclusion needs a reason")
         else:
             self.dismiss(ExclusionRequest(self.service, start, end, reason))
-
-    def _error(self, field: str, text: str) -> None:
-        self.query_one("#error", Label).update(text)
-        self.query_one("#error", Label).add_class("-shown")
-        self.query_one(f"#{field}", Input).focus()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)

@@ -8,17 +8,15 @@ records it, and rule 9 judges the time it came, not the time it was typed.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.containers import Vertical
 from textual.widgets import Button, Input, Label
 
 from core.errors import InputError, SlawatchError
 from core.timeutil import iso_z, parse_past
+from tui.components.form import FormScreen
 
 
 def parse_when(text: str, now: datetime, not_before: datetime | None = None) -> datetime:
@@ -30,10 +28,10 @@ def parse_when(text: str, now: datetime, not_before: datetime | None = None) -> 
     return at
 
 
-class TimeForm(ModalScreen[datetime | None]):
+class TimeForm(FormScreen[datetime]):
     """One question (``prompt``) with one time field; Enter confirms, Esc cancels."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
+    first = "at"
 
     def __init__(
         self,
@@ -56,13 +54,7 @@ class TimeForm(ModalScreen[datetime | None]):
             yield Label(self.prompt, classes="hint")
             yield Label("At (ISO 8601 with Z or an offset; default now)")
             yield Input(iso_z(self.now) or "", id="at")
-            yield Label("", id="error", classes="problem")
-            with Horizontal(classes="buttons"):
-                yield Button(self.confirm, variant="primary", id="ok")
-                yield Button("Cancel", id="cancel")
-
-    def on_mount(self) -> None:
-        self.query_one("#at", Input).focus()
+            yield from self.buttons(self.confirm)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -70,12 +62,6 @@ class TimeForm(ModalScreen[datetime | None]):
         try:
             at = parse_when(self.query_one("#at", Input).value, self.now, self.not_before)
         except SlawatchError as exc:
-            self.query_one("#error", Label).update(str(exc))
-            self.query_one("#error", Label).add_class("-shown")
-            self.query_one("#at", Input).focus()
+            self._error("at", str(exc))
             return
         self.dismiss(at)
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)
