@@ -34,8 +34,7 @@ class AgentStateStore(StoreBase):
         async with self._write() as db:
             params = []
             for r in records:
-                sid = await self._ensure("services", r.service)
-                src = await self._ensure("sources", r.source)
+                sid, src = await self._id_pair(r.service, r.source)
                 params.append((src, r.minute, sid, micros(r.at), r.status, r.latency_ms, r.error))
             await db.executemany(
                 "INSERT INTO agent_probes (source_id, minute, service_id, at_us,"

@@ -108,6 +108,10 @@ class StoreBase:
         self._pending[key] = new_id
         return new_id
 
+    async def _id_pair(self, service: str, source: str) -> tuple[int, int]:
+        """The ids of a service and a source, creating them; only call inside ``_write``."""
+        return await self._ensure("services", service), await self._ensure("sources", source)
+
     async def _shared_names(self, table: _Table) -> dict[int, str]:
         """``_names``, with one read in flight per table: a thousand concurrent
         lookups (``asyncio.gather`` over every service) that all miss the cache

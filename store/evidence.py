@@ -27,13 +27,11 @@ class EvidenceStore(StoreBase):
         if not rows:
             return
         async with self._write() as db:
-            params = []
-            for r in rows:
-                sid = await self._ensure("services", r.service)
-                src = await self._ensure("sources", r.source)
-                params.append(
-                    (sid, src, micros(r.seen.at), r.minute, *(getattr(r.seen, f) for f in _FIELDS))
-                )
+            params = [
+                (*await self._id_pair(r.service, r.source), micros(r.seen.at), r.minute,
+                 *(getattr(r.seen, f) for f in _FIELDS))
+                for r in rows
+            ]  # fmt: skip
             await db.executemany(
                 f"INSERT INTO probe_evidence ({', '.join(_COLUMNS)})"
                 f" VALUES ({', '.join('?' * len(_COLUMNS))})"

@@ -61,8 +61,7 @@ class OutboxStore(MinuteStore):
                 _QUEUE,
                 [
                     (
-                        await self._ensure("services", r.service),
-                        await self._ensure("sources", r.source),
+                        *await self._id_pair(r.service, r.source),
                         r.minute,
                         r.status,
                         r.latency_ms,

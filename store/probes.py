@@ -32,15 +32,11 @@ class ProbeStore(StoreBase):
         if not states:
             return
         async with self._write() as db:
-            params = []
-            for state in states:
-                sid = await self._ensure("services", state.service)
-                src = await self._ensure("sources", state.source)
-                tls = state.tls_expires_at
-                params.append(
-                    (sid, src, micros(state.at), state.status, state.latency_ms, state.error,
-                     None if tls is None else micros(tls))
-                )  # fmt: skip
+            params = [
+                (*await self._id_pair(s.service, s.source), micros(s.at), s.status, s.latency_ms,
+                 s.error, None if s.tls_expires_at is None else micros(s.tls_expires_at))
+                for s in states
+            ]  # fmt: skip
             await db.upsert(
                 "probe_states",
                 _PROBE_COLUMNS,
