@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from store import Store, StoreBusy
 from store.health import AgentHealth
@@ -34,6 +35,7 @@ from store.sqlite import DatabaseReplaced, SqliteStore
 __all__ = ["DatabaseReplaced", "SpoolSink", "StoreSink"]
 
 log = logging.getLogger("slawatch.agent.spool")
+T = TypeVar("T")
 
 
 class StoreSink:
@@ -57,71 +59,49 @@ class StoreSink:
             await self.close()
             raise
 
-    async def record_minutes(self, rows: Sequence[MinuteRow]) -> None:
+    async def _use(self, action: Callable[[Store], Awaitable[T]]) -> T:
+        """``action`` on the store, opened if need be. After a failure other than a busy
+        lock the connection is dropped: the next call opens the path afresh."""
         store = await self._get()
         try:
-            await store.record_minutes(rows)
+            return await action(store)
         except Exception as exc:
             await self._drop_unless_busy(exc)
             raise
+
+    async def record_minutes(self, rows: Sequence[MinuteRow]) -> None:
+        await self._use(lambda store: self._write_minutes(store, rows))
         await self._same_file()  # committed into the file the path still names?
+
+    async def _write_minutes(self, store: Store, rows: Sequence[MinuteRow]) -> None:
+        await store.record_minutes(rows)
 
     async def record_probe(self, state: ProbeState) -> None:
         await self.record_probes([state])
 
     async def record_probes(self, states: Sequence[ProbeState]) -> None:
         """Many live states in one transaction."""
-        store = await self._get()
-        try:
-            await store.record_probes(states)
-        except Exception as exc:
-            await self._drop_unless_busy(exc)
-            raise
+        await self._use(lambda store: store.record_probes(states))
 
     async def record_evidence(self, rows: Sequence[ProbeEvidence]) -> None:
         """Failing probes' corroboration (``store.evidence``)."""
-        store = await self._get()
-        try:
-            await store.record_evidence(rows)
-        except Exception as exc:
-            await self._drop_unless_busy(exc)
-            raise
+        await self._use(lambda store: store.record_evidence(rows))
 
     async def record_health(self, health: AgentHealth) -> None:
-        store = await self._get()
-        try:
-            await store.record_health(health)
-        except Exception as exc:
-            await self._drop_unless_busy(exc)
-            raise
+        await self._use(lambda store: store.record_health(health))
 
     # -- the agent's own state across restarts (store.agentstate, issue 16) --
 
     async def record_probe_results(self, records: Sequence[ProbeRecord]) -> None:
-        store = await self._get()
-        try:
-            await store.record_probe_results(records)
-        except Exception as exc:
-            await self._drop_unless_busy(exc)
-            raise
+        await self._use(lambda store: store.record_probe_results(records))
 
     async def save_agent_state(
         self, source: str, judged_upto: int, outages: Sequence[OpenOutage]
     ) -> None:
-        store = await self._get()
-        try:
-            await store.save_agent_state(source, judged_upto, outages)
-        except Exception as exc:
-            await self._drop_unless_busy(exc)
-            raise
+        await self._use(lambda store: store.save_agent_state(source, judged_upto, outages))
 
     async def agent_state(self, source: str) -> AgentState:
-        store = await self._get()
-        try:
-            return await store.agent_state(source)
-        except Exception as exc:
-            await self._drop_unless_busy(exc)
-            raise
+        return await self._use(lambda store: store.agent_state(source))
 
     async def _drop_unless_busy(self, exc: Exception) -> None:
         """A lock held by someone else passes; anything else may mean a stale handle."""
@@ -150,14 +130,14 @@ class SpoolSink(StoreSink):
         self.trimmed = 0  # minutes dropped from the outbox at its bound, since start
         self._trimming = False  # an episode at the bound is under way (logged once)
 
+    async def _write_minutes(self, store: Store, rows: Sequence[MinuteRow]) -> None:
+        await store.spool_minutes(rows)
+
     async def record_minutes(self, rows: Sequence[MinuteRow]) -> None:
-        store = await self._get()
-        try:
-            await store.spool_minutes(rows)
-        except Exception as exc:
-            await self._drop_unless_busy(exc)
-            raise
-        await self._same_file()
+        await super().record_minutes(rows)
+        store = self._store  # still open: the write and the file check both passed
+        if store is None:
+            return
         try:  # the rows are spooled and queued: a failure here only delays the bound
             dropped = await store.trim_outbox(self.max_minutes)
         except Exception as exc:
