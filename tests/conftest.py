@@ -118,6 +118,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _LEAKED:
         sys.stderr.write(f"\nthreads left running after the tests (not closed): {_LEAKED}\n")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        # An xdist worker's own exit status is not the run's: hand the names to the
+        # controller (pytest_testnodedown below), which fails the run.
+        output = getattr(session.config, "workeroutput", None)
+        if output is not None:
+            output["leaked_threads"] = list(_LEAKED)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """In the xdist controller: threads a worker found left running fail the run."""
+    _LEAKED.extend((getattr(node, "workeroutput", None) or {}).get("leaked_threads", ()))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -7,7 +7,10 @@ made for: readable at 80x24, comfortable at 160x45. Regenerate with
 
 from __future__ import annotations
 
+import inspect
+import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
@@ -173,3 +176,18 @@ def test_fleet_agents_screen(
 ) -> None:
     app = SlawatchApp(fleet_config, now=pinned)
     assert snap_compare(app, terminal_size=size, run_before=_agents(app))
+
+
+def test_every_stored_snapshot_belongs_to_a_test() -> None:
+    """A snapshot no test takes any more would pass unnoticed: syrupy reports unused
+    snapshots only in a single-process run, and the suite runs on xdist workers."""
+    here = Path(__file__)
+    taken = {
+        f"{name}[{size.id}].svg"
+        for name, test in inspect.getmembers(sys.modules[__name__], inspect.isfunction)
+        if name.startswith("test_") and "snap_compare" in inspect.signature(test).parameters
+        for size in SIZES
+    }
+    stored = {p.name for p in (here.parent / "__snapshots__" / here.stem).iterdir()}
+    assert len(taken) == 16
+    assert stored == taken
