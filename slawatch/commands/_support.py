@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from core.errors import InputError
 from core.percent import percent_text
 from core.timeutil import parse_instant, parse_past, to_minute
+from slawatch.tables import table as table
 
 if TYPE_CHECKING:
     from core.config import Config
@@ -109,19 +110,6 @@ def print_json(value: Any) -> None:
     import json
 
     sys.stdout.write(json.dumps(value, indent=2) + "\n")  # one write, not one per token
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequence[int] = ()) -> str:
-    """Aligned columns for people; the columns listed in ``right`` align right (numbers)."""
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = []
-    for r in cells:
-        parts = [
-            r[i].rjust(widths[i]) if i in right else r[i].ljust(widths[i]) for i in range(len(r))
-        ]
-        lines.append("  ".join(parts).rstrip())
-    return "\n".join(lines)
 
 
 def markdown(

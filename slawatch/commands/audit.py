@@ -10,7 +10,6 @@ there before and after. The trail is append-only; ``store verify`` re-hashes it.
 from __future__ import annotations
 
 import argparse
-import textwrap
 from typing import TYPE_CHECKING, Any
 
 from slawatch.commands._args import Subparsers, json_option, service_option
@@ -19,8 +18,6 @@ from slawatch.commands._support import chosen_services, print_json, table, when,
 if TYPE_CHECKING:
     from core.audit import AuditEntry
     from slawatch.cli import Context
-
-_WIDTH = 100  # CLI tables fit 100 columns
 
 
 def register(sub: Subparsers) -> None:
@@ -53,14 +50,8 @@ def _audit(args: argparse.Namespace, ctx: Context) -> int:
     rows: list[list[Any]] = [
         [e.seq, when(e.at), e.actor, e.kind, e.service or "-"] for e in entries
     ]
-    left = max(len(line) for line in table(headers, rows, right=(0,)).splitlines())
-    room = max(30, _WIDTH - left - 2)  # the CHANGE column: what is left of 100, wrapped
-    lines: list[list[Any]] = []
-    for row, entry in zip(rows, entries, strict=True):
-        wrapped = textwrap.wrap(change_text(entry), room, break_on_hyphens=False) or [""]
-        lines.append([*row, wrapped[0]])  # the rest on lines of their own, in the column
-        lines.extend(["", "", "", "", "", more] for more in wrapped[1:])
-    print(table([*headers, "CHANGE"], lines, right=(0,)))
+    lines = [[*row, change_text(entry)] for row, entry in zip(rows, entries, strict=True)]
+    print(table([*headers, "CHANGE"], lines, right=(0,), wrap=5))  # CHANGE wrapped to fit
     return 0
 
 

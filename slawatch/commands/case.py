@@ -349,10 +349,13 @@ def _show(ctx: Context, cases: Sequence[Case], as_json: bool, *, single: bool) -
 
 
 def render_cases(views: Sequence[CaseView]) -> str:
-    """The aligned case table shared by ``case`` and ``status``."""
+    """The case table shared by ``case`` and ``status``: one row of status and times per
+    case, then, indented below it, its reference, title, channel, escalation level,
+    re-rating and linked spans (so the table fits 100 columns, the title whole)."""
     from core.cases import case_status
 
     rows = []
+    below = []
     for v in views:
         c = v.case
         due = when(v.response_due)
@@ -362,31 +365,39 @@ def render_cases(views: Sequence[CaseView]) -> str:
             [
                 c.id,
                 c.service,
-                c.priority if not c.changes else f"{c.priority} (was {c.opened_priority})",
+                c.priority,
                 case_status(c),
-                c.channel,
-                c.escalation_level,
                 when(c.opened_at),
                 due,
                 when(c.responded_at),
-                ", ".join(f"{when(from_minute(a))} to {when(from_minute(b))}" for a, b in c.links)
-                or "-",
-                c.ref or "-",
-                c.title,
             ]
         )
-    headers = ["ID", "SERVICE", "PRIORITY", "STATUS", "CHANNEL", "LEVEL", "OPENED"]
-    headers += ["RESPONSE DUE", "RESPONDED", "LINKED", "REF", "TITLE"]
-    return table(headers, rows, right=(0, 5))
+        said = [f"by {c.channel}", f"level {c.escalation_level}"]
+        if c.changes:
+            said.append(f"was {c.opened_priority}")
+        if c.links:
+            spans = (f"{when(from_minute(a))} to {when(from_minute(b))}" for a, b in c.links)
+            said.append("linked " + ", ".join(spans))
+        below.append(f"{c.ref or '(no ref)'}  {c.title}  ({'; '.join(said)})")
+    headers = ["ID", "SERVICE", "PRIORITY", "STATUS", "OPENED", "RESPONSE DUE", "RESPONDED"]
+    return table(headers, rows, right=(0,), below=below)
 
 
 def render_detail(view: CaseView, now: datetime) -> str:
     """``case show``: one case with its history, its deadline's reasoning and what the
     contract asks of the customer (``reads.reports.case_facts``)."""
+    import textwrap
+
     from reads.reports import case_facts
+    from slawatch.tables import WIDTH
 
     c = view.case
-    lines = [f"case {c.id} ({c.ref or 'no provider ref'}): {c.title}"]
+    title = f"case {c.id} ({c.ref or 'no provider ref'}): {c.title}"
+    lines = textwrap.wrap(title, WIDTH, subsequent_indent="    ", break_on_hyphens=False)
     for label, text in case_facts(view):
-        lines.append(f"  {label:<16} {text}" if label else f"    {text}")
+        first = f"  {label:<16} " if label else "    "
+        lines += textwrap.wrap(
+            text, WIDTH, initial_indent=first, subsequent_indent=" " * len(first),
+            break_on_hyphens=False,
+        ) or [first]  # fmt: skip
     return "\n".join(line.rstrip() for line in lines)

@@ -59,16 +59,16 @@ def _outages(args: argparse.Namespace, ctx: Context) -> int:
             when(o.start),
             "ongoing" if o.ongoing else when(o.end),
             o.minutes,
-            f"case {o.case_id}" if o.reported else _not_reported(o),
             when(o.report_by) + (" (still open)" if o.reportable(now) else ""),
+            f"case {o.case_id}" if o.reported else _not_reported(o),
         ]
         for o in outages
     ]
-    head = ["START", "END", "MINUTES", "REPORTED", "REPORT BY"]
+    head = ["START", "END", "MINUTES", "REPORT BY", "REPORTED"]  # why not, wrapped to fit
     if args.service:
-        print(table(head, rows, right=(2,)))
+        print(table(head, rows, right=(2,), wrap=4))
     else:
-        print(table(["SERVICE", *head], rows, right=(3,)))
+        print(table(["SERVICE", *head], rows, right=(3,), wrap=5))
     return 0
 
 

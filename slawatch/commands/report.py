@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ from slawatch.commands._support import (
     when,
     with_store,
 )
+from slawatch.tables import WIDTH
 
 if TYPE_CHECKING:
     from core.month import MonthReport
@@ -124,34 +126,42 @@ def _print_months(
         objects = [_with_shown(r.to_json(), r.availability_percent) for r in reports]
         _csv(list(objects[0]) if objects else [], objects)  # the JSON keys, in order
     else:
+        # The figures a reader wants first, then the minutes they come from: a table
+        # wider than 100 columns folds there, each block led by SERVICE and MONTH.
         headers = [
-            "SERVICE", "MONTH", "AVAILABILITY", "DOWNTIME", "EXCLUDED", "UNKNOWN", "MEASURED",
-            "CREDIT", "AMOUNT", "REPORTED DOWN", "CLAIMABLE", "CLAIMABLE AMOUNT", "UNREPORTED",
-            "NOTE",
+            "SERVICE", "MONTH", "AVAILABILITY", "NOTE", "CREDIT", "AMOUNT", "CLAIMABLE",
+            "CLAIMABLE AMOUNT", "REPORTED", "UNREPORTED", "DOWNTIME", "EXCLUDED", "UNKNOWN",
+            "MEASURED",
         ]  # fmt: skip
         rows = [
             [
                 r.service,
                 str(r.month),
                 measured_text(r.availability_percent, r.coverage_percent),
+                notes(coverage_low=r.coverage_low, provisional=r.provisional),
+                credit_text(r.credit_percent),
+                f"{format_money(r.credit_amount)} {r.currency}",
+                credit_text(r.claimable_credit_percent),
+                f"{format_money(r.claimable_credit_amount)} {r.currency}",
+                r.reported_downtime_minutes,
+                f"{len(r.unreported_outages)} of {len(r.outages)}",
                 r.downtime_minutes,
                 r.excluded_minutes,
                 r.unknown_minutes,
                 r.measured_minutes,
-                credit_text(r.credit_percent),
-                f"{format_money(r.credit_amount)} {r.currency}",
-                r.reported_downtime_minutes,
-                credit_text(r.claimable_credit_percent),
-                f"{format_money(r.claimable_credit_amount)} {r.currency}",
-                f"{len(r.unreported_outages)} of {len(r.outages)}",
-                notes(coverage_low=r.coverage_low, provisional=r.provisional),
             ]
             for r in reports
         ]
-        right = tuple(range(2, 13))
-        print(markdown(headers, rows, right) if fmt == "md" else table(headers, rows, right))
+        right = (2, *range(4, 14))
+        render = (
+            markdown(headers, rows, right) if fmt == "md" else table(headers, rows, right, keys=2)
+        )
+        print(render)
+        if fmt != "md":
+            print("REPORTED: minutes of the outages reported; UNREPORTED: outages not reported.")
         for rule in dict.fromkeys(r.reporting_rule for r in reports):
-            print(f"{chr(10) if fmt == 'md' else ''}CLAIMABLE counts outages {rule}.")
+            said = f"CLAIMABLE counts outages {rule}."
+            print(f"\n{said}" if fmt == "md" else textwrap.fill(said, WIDTH))
 
 
 def _print_quarters(reports: Sequence[QuarterReport], fmt: str, *, single: bool) -> None:
@@ -196,7 +206,11 @@ def _print_quarters(reports: Sequence[QuarterReport], fmt: str, *, single: bool)
         )  # fmt: skip
         return
     render = markdown if fmt == "md" else table
-    print(render(headers, rows, (2, 3, 4, 5)))
+    print(
+        markdown(headers, rows, (2, 3, 4, 5))
+        if fmt == "md"
+        else table(headers, rows, (2, 3, 4, 5), keys=2)
+    )
     print()
     case_rows = []
     for q in reports:
@@ -289,8 +303,8 @@ def _print_performance(perfs: Sequence[Performance], fmt: str) -> None:
     print()
     headers = [
         "SERVICE", "PERIOD", "PRIORITY", "TARGET", "OPENED", "ON TIME", "LATE", "LATE BY (MAX)",
-        "PENDING", "OPEN AT END", "RESOLVED", "RESOLUTION MEDIAN", "RESOLUTION MAX",
-        "ESCALATIONS", "RCA REQUESTED", "RCA DELIVERED",
+        "PENDING", "OPEN AT END", "RESOLVED", "RESOLVE MEDIAN", "RESOLVE MAX", "ESCALATED",
+        "RCA ASKED", "RCA DONE",
     ]  # fmt: skip
     rows = [
         [
@@ -314,7 +328,10 @@ def _print_performance(perfs: Sequence[Performance], fmt: str) -> None:
         for p in perfs
         for f in p.priorities
     ]
-    print(render(headers, rows, tuple(range(4, 16))))
+    if fmt == "md":
+        print(markdown(headers, rows, tuple(range(4, 16))))
+    else:
+        print(table(headers, rows, tuple(range(4, 16)), keys=3))
     print()
     outages = [
         [p.service, p.period, p.outages, p.unreported_outages, f"{p.unreported_minutes} min"]
@@ -335,7 +352,8 @@ def _print_performance(perfs: Sequence[Performance], fmt: str) -> None:
     head = f"Deviations from target, each {ACTION_PLAN_AWAITED}:"
     print(f"**{head}**\n" if fmt == "md" else head)
     for d in deviations:
-        print(f"- {deviation_text(d)}")
+        line = f"- {deviation_text(d)}"
+        print(line if fmt == "md" else textwrap.fill(line, WIDTH, subsequent_indent="  "))
 
 
 def deviation_text(d: Deviation) -> str:

@@ -39,33 +39,36 @@ def render(view: Overview) -> str:
 
     out: list[str] = []
     fleet = any(s.vantage.summary is not None for s in view.services)
+    # What a reader must see together first (state, the month's figure, what to know
+    # about it); when that is wide (a service not recording), the probe's columns fold
+    # below, each block led by SERVICE.
     rows = [
         [
             s.name,
             s.state.upper() + (" (stale)" if s.stale else ""),
             *([s.vantage.summary or "-"] if fleet else []),
-            when(s.last_probe_at),
-            "-" if s.latency_ms is None else f"{s.latency_ms} ms",
             _availability(s),
-            str(s.month),
             notes(
                 coverage_low=s.coverage_low,
                 provisional=s.provisional,
                 not_recording=s.not_recording is not None,
             ),
+            when(s.last_probe_at),
+            "-" if s.latency_ms is None else f"{s.latency_ms} ms",
+            str(s.month),
         ]
         for s in view.services
     ]
-    headers = ["SERVICE", "STATE", "LAST PROBE", "LATENCY", "AVAILABILITY", "MONTH", "NOTE"]
+    headers = ["SERVICE", "STATE", "AVAILABILITY", "NOTE", "LAST PROBE", "LATENCY", "MONTH"]
     if fleet:  # several vantage points: how many see what ("2/3 down")
         headers.insert(2, "AGENTS")
-    right = (4, 5) if fleet else (3, 4)
-    out.append(table(headers, rows, right))
+    first = 3 if fleet else 2  # AVAILABILITY
+    out.append(table(headers, rows, (first, first + 3), wrap=first + 1))
     for s in view.services:
         if s.not_recording:
-            out.append(f"  {s.name}: {s.not_recording}")
+            out.append(_indented(f"{s.name}: {s.not_recording}"))
         for v in s.vantage.dissent():
-            out.append(f"  {s.name}: agent {v.agent} sees {v.state}, outvoted ({s.state})")
+            out.append(_indented(f"{s.name}: agent {v.agent} sees {v.state}, outvoted ({s.state})"))
     out.append("")
     if view.open_cases:
         out.append(f"Open cases ({len(view.open_cases)})")
@@ -123,6 +126,15 @@ def render(view: Overview) -> str:
         out += ["", "Certificates", *warnings]
     out += _agents(view)
     return "\n".join(out)
+
+
+def _indented(line: str) -> str:
+    """A remark under the table, wrapped to its width."""
+    import textwrap
+
+    from slawatch.tables import WIDTH
+
+    return textwrap.fill(line, WIDTH, initial_indent="  ", subsequent_indent="    ")
 
 
 def _availability(s: ServiceState) -> str:

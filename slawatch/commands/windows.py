@@ -152,7 +152,8 @@ def _list(args: argparse.Namespace, ctx: Context) -> int:
             ]
             for w in found
         ]
-        print(table(["ID", "SERVICE", "FROM", "TO", "MINUTES", "REASON"], rows, right=(0, 4)))
+        headers = ["ID", "SERVICE", "FROM", "TO", "MINUTES", "REASON"]
+        print(table(headers, rows, right=(0, 4), wrap=5))
     return 0
 
 

@@ -1,0 +1,178 @@
+"""The command line's tables: aligned columns that fit 100 columns, coloured on a terminal.
+
+Every table a command prints goes through ``table``, so they all keep the same
+rules:
+
+- **Width.** A table fits ``WIDTH`` (100) columns. A long text column named by
+  ``wrap`` (a title, a reason, a change) is wrapped onto lines of its own below
+  the row rather than cut: nothing a person wrote is lost. A table still too
+  wide is folded: its columns go into several blocks, one under the other,
+  each repeating the first ``keys`` columns (the service, the month) so every
+  row can be found again. ``below`` puts a line of text under each row,
+  indented (a case's reference and title).
+- **Colour.** On a terminal the header is bold and a cell that says something
+  is wrong or uncertain is coloured: red for ``DOWN``, ``LATE``, ``BREACHED``,
+  ``NOT RECORDING``; yellow for ``DEGRADED``, ``UNKNOWN``, ``(stale)``,
+  ``LOW COVERAGE``, ``PROVISIONAL``, ``ongoing``; green for ``UP``. Piped, or
+  with ``NO_COLOR`` set to anything but the empty string (https://no-color.org),
+  or ``TERM=dumb``: plain text, byte for byte what a script reads.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+WIDTH = 100
+"""The width every CLI table fits."""
+
+_MIN_WRAP = 24  # a wrapped column never narrower than this (it folds first)
+_INDENT = "    "  # where a row's ``below`` line starts
+
+_BOLD, _RED, _YELLOW, _GREEN, _RESET = "\x1b[1m", "\x1b[31m", "\x1b[33m", "\x1b[32m", "\x1b[0m"
+_RED_WORDS = re.compile(r"\b(DOWN|LATE|BREACHED|NOT RECORDING)\b")
+_YELLOW_WORDS = re.compile(r"\b(DEGRADED|UNKNOWN|LOW COVERAGE|PROVISIONAL|ongoing)\b|\(stale\)")
+_GREEN_WORDS = re.compile(r"^UP\b")
+
+
+def colour_on(stream: Any = None) -> bool:
+    """Colour only for a person at a terminal: not piped, not ``NO_COLOR``, not ``TERM=dumb``."""
+    stream = sys.stdout if stream is None else stream
+    if os.environ.get("NO_COLOR", "") != "" or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    right: Sequence[int] = (),
+    *,
+    wrap: int | None = None,
+    keys: int = 1,
+    below: Sequence[str] | None = None,
+    width: int = WIDTH,
+    fold: bool = True,
+) -> str:
+    """Aligned columns for people; the columns listed in ``right`` align right (numbers)."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    colour = colour_on()
+    if _total(widths) <= width:
+        return _render(cells, widths, right, below, width, colour)
+    if wrap is not None and _total(widths) - widths[wrap] + _MIN_WRAP <= width:
+        room = width - (_total(widths) - widths[wrap])
+        cells, below = _wrapped(cells, wrap, room, below)
+        widths[wrap] = max(len(r[wrap]) for r in cells)
+        return _render(cells, widths, right, below, width, colour)
+    if not fold:  # a block of a folded table: as narrow as it gets
+        return _render(cells, widths, right, below, width, colour)
+    packed = [min(w, _MIN_WRAP) if i == wrap else w for i, w in enumerate(widths)]
+    blocks = []
+    for group in _fold(packed, keys, width):
+        blocks.append(
+            table(
+                [cells[0][i] for i in group],
+                [[r[i] for i in group] for r in cells[1:]],
+                [n for n, i in enumerate(group) if i in right],
+                wrap=group.index(wrap) if wrap in group else None,
+                keys=keys,
+                width=width,
+                fold=False,
+            )
+        )
+    if below:
+        blocks.append(_render_below(cells, below, keys, width))
+    return "\n\n".join(blocks)
+
+
+def _total(widths: Sequence[int]) -> int:
+    return sum(widths) + 2 * (len(widths) - 1)
+
+
+def _wrapped(
+    cells: list[list[str]], column: int, room: int, below: Sequence[str] | None
+) -> tuple[list[list[str]], Sequence[str] | None]:
+    """The rows with ``column`` wrapped at ``room``: its further lines are rows of their
+    own, blank but for that column."""
+    out = [cells[0]]
+    under: list[str] = []
+    for n, row in enumerate(cells[1:]):
+        lines = textwrap.wrap(row[column], room, break_on_hyphens=False) or [""]
+        out.append([*row[:column], lines[0], *row[column + 1 :]])
+        under.append(below[n] if below else "")
+        for more in lines[1:]:
+            out.append(["" if i != column else more for i in range(len(row))])
+            under.append("")
+    return out, (under if below else None)
+
+
+def _fold(widths: Sequence[int], keys: int, width: int) -> list[list[int]]:
+    """Column groups, in order, each led by the ``keys`` columns and fitting ``width``."""
+    lead = list(range(min(keys, len(widths))))
+    groups: list[list[int]] = []
+    current = list(lead)
+    for i in range(len(lead), len(widths)):
+        if len(current) > len(lead) and _total([widths[j] for j in [*current, i]]) > width:
+            groups.append(current)
+            current = list(lead)
+        current.append(i)
+    groups.append(current)
+    return groups
+
+
+def _render(
+    cells: Sequence[Sequence[str]],
+    widths: Sequence[int],
+    right: Sequence[int],
+    below: Sequence[str] | None,
+    width: int,
+    colour: bool,
+) -> str:
+    lines = []
+    for n, r in enumerate(cells):
+        last = len(r) - 1
+        parts = [
+            r[i].rjust(widths[i]) if i in right else (r[i] if i == last else r[i].ljust(widths[i]))
+            for i in range(len(r))
+        ]
+        if colour:
+            parts = [_paint(p, header=n == 0) for p in parts]
+        lines.append("  ".join(parts).rstrip())
+        if below and n > 0 and below[n - 1]:
+            lines += _under(below[n - 1], width)
+    return "\n".join(lines)
+
+
+def _render_below(
+    cells: Sequence[Sequence[str]], below: Sequence[str], keys: int, width: int
+) -> str:
+    """A folded table's ``below`` lines, each after its row's key columns."""
+    lines = []
+    for r, text in zip(cells[1:], below, strict=False):
+        if text:
+            lines.append("  ".join(c for c in r[:keys] if c))
+            lines += _under(text, width)
+    return "\n".join(lines)
+
+
+def _under(text: str, width: int) -> list[str]:
+    return textwrap.wrap(
+        text, width, initial_indent=_INDENT, subsequent_indent=_INDENT, break_on_hyphens=False
+    )
+
+
+def _paint(cell: str, *, header: bool) -> str:
+    if not cell.strip():
+        return cell
+    if header:
+        return f"{_BOLD}{cell}{_RESET}"
+    for words, sgr in ((_RED_WORDS, _RED), (_YELLOW_WORDS, _YELLOW), (_GREEN_WORDS, _GREEN)):
+        if words.search(cell.strip()):
+            return f"{sgr}{cell}{_RESET}"
+    return cell

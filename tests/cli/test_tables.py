@@ -1,0 +1,174 @@
+"""CLI tables (issue 14, item 9): every one fits 100 columns, with colour on a terminal and
+none when piped or under ``NO_COLOR`` (https://no-color.org).
+
+The store is the demo's seeded history (four services, a month and a half of
+minutes, cases, outages), plus what makes tables wide: a case with a long
+title, an exclusion with a long reason, a re-rated case, a settled credit.
+Every command runs as a real process; the terminal is a real pseudo-terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from slawatch.demo import seed, write_config
+from store.sqlite import SqliteStore
+
+NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+SLAWATCH = [sys.executable, "-m", "slawatch"]
+LONG = (
+    "Checkout and invoice download fail for every customer in the EU region with HTTP 503 "
+    "after the provider's maintenance; support asked for a root-cause analysis"
+)
+
+COMMANDS = [
+    ("report", "--month", "2026-10"),
+    ("report", "--month", "2026-11"),
+    ("report", "--quarter", "2026Q4"),
+    ("status",),
+    ("outages", "--month", "2026-11"),
+    ("outages", "--month", "2026-11", "--service", "portal"),
+    ("audit",),
+    ("credit", "list"),
+    ("maintenance", "list"),
+    ("exclude", "list"),
+    ("case", "list"),
+    ("case", "show", "1"),
+    ("case", "show", "{long}"),
+    ("fleet", "status"),
+]
+
+
+def _plain_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+
+
+def _cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*SLAWATCH, "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_plain_env(),
+    )
+
+
+@pytest.fixture(scope="module")
+def wide(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    folder = tmp_path_factory.mktemp("tables")
+    config = write_config(folder, "http://127.0.0.1:9")
+
+    async def build() -> None:
+        async with await SqliteStore.open(folder / "slawatch.db") as store:
+            await seed(store, NOW)
+
+    asyncio.run(build())
+    opened = _cli(config, "case", "open", "--service", "billing", "--priority", "critical",
+                  "--title", LONG, "--ref", "SUP-99999-EU", "--opened-at",
+                  "2026-11-20T08:00:00Z", "--json")  # fmt: skip
+    assert opened.returncode == 0, opened.stderr
+    case = json.loads(opened.stdout)["id"]
+    for args in (
+        ("case", "priority", str(case), "high", "--at", "2026-11-20T08:10:00Z",
+         "--reason", "asked"),
+        ("exclude", "add", "--service", "portal", "--from", "2026-11-03T10:00:00Z",
+         "--to", "2026-11-03T10:30:00Z", "--reason", LONG),
+        ("maintenance", "add", "--service", "search", "--from", "2026-11-04T01:00:00Z",
+         "--to", "2026-11-04T02:00:00Z", "--reason", LONG),
+        ("credit", "settle", "--service", "portal", "--month", "2026-10"),
+    ):  # fmt: skip
+        done = _cli(config, *args)
+        assert done.returncode == 0, (args, done.stderr)
+    return config, case
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
+def test_every_table_fits_100_columns_and_is_plain_when_piped(
+    wide: tuple[Path, int], args: tuple[str, ...]
+) -> None:
+    config, case = wide
+    done = _cli(config, *(a.format(long=case) for a in args))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()
+    assert "\x1b[" not in done.stdout  # piped: no colour
+    too_wide = [line for line in done.stdout.splitlines() if len(line) > 100]
+    assert not too_wide, too_wide
+
+
+def test_nothing_is_lost_to_the_width(wide: tuple[Path, int]) -> None:
+    """Wrapped, not cut: the long title and reason are all there, word for word."""
+    config, _ = wide
+    listed = _cli(config, "case", "list").stdout
+    assert " ".join(LONG.split()) in " ".join(listed.split())
+    assert "was critical" in listed  # the re-rating, under the row
+    excluded = _cli(config, "exclude", "list").stdout
+    words = " ".join(excluded.split())
+    assert " ".join(LONG.split()) in words
+
+
+def _on_a_terminal(config: Path, *args: str, env: dict[str, str]) -> str:
+    """What the CLI writes to a real pseudo-terminal."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [*SLAWATCH, "--config", str(config), *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        close_fds=True,
+    )
+    os.close(slave)
+    chunks: list[bytes] = []
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], 30)
+            if not ready:
+                break
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the child closed the terminal (EIO on Linux)
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(master)
+        assert proc.wait(timeout=30) == 0
+    return b"".join(chunks).decode()
+
+
+@pytest.mark.parametrize("args", [("case", "list"), ("status",), ("report", "--month", "2026-10")])
+def test_colour_on_a_terminal_none_under_no_color(
+    wide: tuple[Path, int], args: tuple[str, ...]
+) -> None:
+    config, _ = wide
+    env = {**_plain_env(), "TERM": "xterm-256color"}
+    coloured = _on_a_terminal(config, *args, env=env)
+    assert "\x1b[1m" in coloured  # bold headers
+    plain = _on_a_terminal(config, *args, env={**env, "NO_COLOR": "1"})
+    assert "\x1b[" not in plain
+    # The same text, colour aside.
+    stripped = coloured
+    for sgr in ("\x1b[1m", "\x1b[31m", "\x1b[33m", "\x1b[32m", "\x1b[0m"):
+        stripped = stripped.replace(sgr, "")
+    assert stripped.split() == plain.split()
+
+
+def test_a_state_that_needs_attention_is_coloured(wide: tuple[Path, int]) -> None:
+    config, _ = wide
+    env = {**_plain_env(), "TERM": "xterm-256color"}
+    listed = _on_a_terminal(config, "case", "list", env=env)
+    assert "\x1b[31m" in listed and "LATE" in listed  # a response that came late: red
+    # Nothing recorded since the seed's end: low coverage, provisional, in yellow.
+    report = _on_a_terminal(config, "report", "--month", "2026-12", env=env)
+    assert "\x1b[33mLOW COVERAGE, PROVISIONAL" in report
