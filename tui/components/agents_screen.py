@@ -10,7 +10,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -20,6 +19,7 @@ from core.fleet import AGENT_SILENT, CLOCK_OFFSET_LIMIT
 from reads.fleet import AgentView, Fleet
 from tui import fmt
 from tui.components.fact_line import FactLine
+from tui.components.panel import panel
 from tui.components.row_table import Cells, RowTable
 from tui.palette import Palette
 
@@ -63,9 +63,8 @@ class AgentsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield FactLine(Text("Agents", style="bold"), id="detail-title")
-        with Vertical(id="agents-box", classes="panel") as box:
-            box.border_title = "Vantage points"
-            yield RowTable(id="agents", empty="No agent has reported yet.")
+        agents = RowTable(id="agents", empty="No agent has reported yet.")
+        yield panel("agents-box", "Vantage points", agents)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal
 from textual.events import Resize
 from textual.message import Message
 from textual.screen import Screen
@@ -25,6 +25,7 @@ from tui import fmt
 from tui.components.fact_line import FactLine
 from tui.components.outages_panel import COLUMNS as OUTAGE_COLUMNS
 from tui.components.outages_panel import outage_cells
+from tui.components.panel import panel
 from tui.components.row_table import Cells, RowTable
 from tui.palette import Palette
 from tui.view import CaseDetail
@@ -69,18 +70,13 @@ class CaseScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield FactLine(Text(f"case #{self.case_id}", style="bold"), id="detail-title")
         with Horizontal(id="case-top"):
-            with VerticalScroll(id="case-facts-box", classes="panel") as box:
-                box.border_title = "The case"
-                yield Static("Loading…", id="case-facts")
-            with Vertical(id="history-box", classes="panel") as box:
-                box.border_title = "History"
-                yield RowTable(id="history", empty="Loading…")
-        with Vertical(id="case-outages-box", classes="panel") as box:
-            box.border_title = "Outages it reported"
-            yield RowTable(id="case-outages", empty="No outage linked to this case.")
-        with Vertical(id="service-cases-box", classes="panel") as box:
-            box.border_title = "Cases of this service"
-            yield RowTable(id="service-cases", empty="No other case.")
+            facts = Static("Loading…", id="case-facts")
+            yield panel("case-facts-box", "The case", facts, scroll=True)
+            yield panel("history-box", "History", RowTable(id="history", empty="Loading…"))
+        outages = RowTable(id="case-outages", empty="No outage linked to this case.")
+        yield panel("case-outages-box", "Outages it reported", outages)
+        others = RowTable(id="service-cases", empty="No other case.")
+        yield panel("service-cases-box", "Cases of this service", others)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -9,7 +9,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.events import DescendantFocus, Key, Resize
 from textual.screen import Screen
 from textual.widget import Widget
@@ -19,6 +19,7 @@ from tui.components.cases_panel import CasesPanel
 from tui.components.credits_panel import CreditsPanel
 from tui.components.month_grid import DayLegend, MonthGrid
 from tui.components.outages_panel import OutagesPanel
+from tui.components.panel import panel
 from tui.components.row_table import RowTable
 from tui.components.status_table import StatusTable
 from tui.components.title_bar import TitleBar
@@ -57,24 +58,18 @@ class MainScreen(Screen[None]):
         )
         search.border_title = "Filter"
         yield search
-        with Vertical(id="status-box", classes="panel") as status_box:
-            status_box.border_title = "Live status"
-            yield StatusTable(id="status")
+        yield panel("status-box", "Live status", StatusTable(id="status"))
         with Horizontal(id="middle"):
-            with Vertical(id="grid-box", classes="panel") as grid_box:
-                grid_box.border_title = "This month, day by day"
-                yield MonthGrid(id="grid")
-                yield DayLegend(id="grid-legend")
-            with Vertical(id="timeline-box", classes="panel") as timeline_box:
-                timeline_box.border_title = "Outages this month"
-                yield OutagesPanel(id="timeline")
+            yield panel(
+                "grid-box",
+                "This month, day by day",
+                MonthGrid(id="grid"),
+                DayLegend(id="grid-legend"),
+            )
+            yield panel("timeline-box", "Outages this month", OutagesPanel(id="timeline"))
         with Horizontal(id="lower"):
-            with Vertical(id="cases-box", classes="panel") as cases_box:
-                cases_box.border_title = "Open cases"
-                yield CasesPanel(id="cases")
-            with Vertical(id="credits-box", classes="panel") as credits_box:
-                credits_box.border_title = "Pending credits"
-                yield CreditsPanel(id="credits")
+            yield panel("cases-box", "Open cases", CasesPanel(id="cases"))
+            yield panel("credits-box", "Pending credits", CreditsPanel(id="credits"))
         yield Footer()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.events import Resize
 from textual.message import Message
 from textual.screen import Screen
@@ -25,6 +25,7 @@ from tui import fmt
 from tui.components.fact_line import FactLine
 from tui.components.month_strip import MonthStrip
 from tui.components.outages_panel import outage_cells
+from tui.components.panel import panel
 from tui.components.row_table import Cells, RowTable
 from tui.components.vantage_table import VantageTable
 from tui.palette import Palette
@@ -66,19 +67,13 @@ class ServiceScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield FactLine(Text(self.service, style="bold"), str(self.month), id="detail-title")
-        with Vertical(id="strip-box", classes="panel") as box:
-            box.border_title = "Day by day"
-            yield MonthStrip(id="strip")
-        with Vertical(id="vantage-box", classes="panel") as box:
-            box.border_title = "Vantage points"
-            yield VantageTable(id="vantage")
+        yield panel("strip-box", "Day by day", MonthStrip(id="strip"))
+        yield panel("vantage-box", "Vantage points", VantageTable(id="vantage"))
         with Horizontal(id="lists"):
-            with Vertical(id="outages-box", classes="panel") as box:
-                box.border_title = "Outages"
-                yield RowTable(id="outages", empty="No outages this month.")
-            with Vertical(id="windows-box", classes="panel") as box:
-                box.border_title = "Maintenance and exclusions"
-                yield RowTable(id="windows", empty="No maintenance or exclusions this month.")
+            outages = RowTable(id="outages", empty="No outages this month.")
+            yield panel("outages-box", "Outages", outages)
+            windows = RowTable(id="windows", empty="No maintenance or exclusions this month.")
+            yield panel("windows-box", "Maintenance and exclusions", windows)
         yield Footer()
 
     def on_mount(self) -> None:
