@@ -58,6 +58,11 @@ _SEAL_COLUMNS = (
     ("link", "bytea"),
 )
 _SERVICE, _SOURCE, _MINUTE = itemgetter(0), itemgetter(1), itemgetter(2)
+_HOUR, _KEY_SOURCE = itemgetter(1), itemgetter(2)  # of a (service_id, hour, source_id) key
+# Hour digests remembered per store (``ChainStore._digest``): past this many
+# blocks (some 20 MB) the memo starts afresh. An agent's forwarder needs one per
+# service (two around the turn of an hour); a bulk import gains nothing from it.
+_DIGEST_MEMO = 50_000
 _HOUR_OF = (60).__rfloordiv__  # minute -> minute // 60
 _NO_END = 2**50  # beyond any hour; times 60 still fits SQLite's 64-bit integers
 # How far before its first touched hour a chain's seals are read in the same query,
@@ -122,26 +127,25 @@ def _touched(rows: Sequence[MinuteRow]) -> dict[tuple[str, str], set[int]]:
 
 
 def _relinked(
-    service: str,
-    source: str,
     ids: tuple[int, int],
-    hours: set[int],
-    stored: dict[int, StoredHour],
+    hours: Iterable[int],
+    fresh: Mapping[int, bytes],
     old: dict[int, tuple[bytes, bytes]],
     prev: bytes,
 ) -> tuple[list[tuple[int, int, int, bytes, bytes]], list[tuple[int, int, int]]]:
     """The seals of one chain to write and to delete after its ``hours`` changed.
 
-    ``old`` holds the chain's stored (digest, link) from its first touched hour
-    on; ``prev`` is the link before that hour.
+    ``fresh`` holds the digest of each touched hour that holds records now (an
+    hour without is no longer sealed); ``old`` the chain's stored (digest, link)
+    from its first touched hour on; ``prev`` is the link before that hour.
     """
     digests = {h: d for h, (d, _) in old.items()}
     for hour in hours:
-        block = stored.get(hour)
-        if block is None:
+        digest = fresh.get(hour)
+        if digest is None:
             digests.pop(hour, None)
         else:
-            digests[hour] = block.digest(service, source)
+            digests[hour] = digest
     last_touched = max(hours)
     changed = []
     for seal in chain.relink(prev, sorted(digests.items())):
@@ -172,25 +176,6 @@ async def _hours_many(
     return out
 
 
-def _hours_written(
-    chains: Sequence[tuple[int, int]],
-    touched: Mapping[tuple[int, int], set[int]],
-    written: Mapping[tuple[int, int, int], tuple[bytes, bytes]],
-    context: WriteContext,
-) -> dict[tuple[int, int], dict[int, StoredHour]]:
-    """What ``_hours_many`` would read back of the touched hours, from the write itself."""
-    out: dict[tuple[int, int], dict[int, StoredHour]] = {}
-    for sid, src in chains:
-        hours: dict[int, StoredHour] = {}
-        for hour in touched[(sid, src)]:
-            key = (sid, hour, src)
-            if key in written:
-                status, latency = written[key]
-                hours[hour] = StoredHour(hour, status, latency, tuple(context.errors.get(key, ())))
-        out[(sid, src)] = hours
-    return out
-
-
 async def _seals_many(
     db: Conn, chains: Sequence[tuple[int, int]], lo: int
 ) -> dict[tuple[int, int], dict[int, tuple[bytes, bytes]]]:
@@ -218,6 +203,9 @@ class WriteContext:
 
     errors: dict[tuple[int, int, int], list[tuple[int, str]]]
     seals: dict[tuple[int, int], dict[int, tuple[bytes, bytes]]]
+    spans: tuple[
+        dict[tuple[int, int], frozenset[int]], dict[tuple[int, int], list[tuple[int, int]]]
+    ]  # ``_chain_spans`` of the write's blocks
 
     def set_error(self, key: tuple[int, int, int], offset: int, error: str | None) -> None:
         """The error class of one minute after the write (None: it has none)."""
@@ -233,16 +221,23 @@ class WriteContext:
 
 def _chain_spans(
     keys: Iterable[tuple[int, int, int]],
-) -> tuple[dict[tuple[int, int], set[int]], dict[tuple[int, int], list[tuple[int, int]]]]:
+) -> tuple[dict[tuple[int, int], frozenset[int]], dict[tuple[int, int], list[tuple[int, int]]]]:
     """The hours each (service_id, source_id) chain has among ``keys``, and the chains
-    grouped by their span of hours [lo, hi) (the agent's minute: one span for all)."""
+    grouped by their span of hours [lo, hi) (the agent's minute: one span for all,
+    found at C speed)."""
+    keys = keys if isinstance(keys, (set, frozenset, dict)) else set(keys)
+    hours = set(map(_HOUR, keys))
+    if len(hours) == 1:  # every chain in the same hour: no step per key
+        hour = hours.pop()
+        chains = list(dict.fromkeys(zip(map(_SERVICE, keys), map(_KEY_SOURCE, keys), strict=True)))
+        return dict.fromkeys(chains, frozenset((hour,))), {(hour, hour + 1): chains}
     touched: dict[tuple[int, int], set[int]] = defaultdict(set)
     for sid, hour, src in keys:
         touched[(sid, src)].add(hour)
     by_span: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
-    for ids, hours in touched.items():
-        by_span[(min(hours), max(hours) + 1)].append(ids)
-    return touched, by_span
+    for ids, found in touched.items():
+        by_span[(min(found), max(found) + 1)].append(ids)
+    return {ids: frozenset(found) for ids, found in touched.items()}, by_span
 
 
 async def _errors_many(
@@ -277,15 +272,47 @@ class ChainStore(AuditStore):
     """The hash chains beside the minute records: extended by every minute write,
     walked by ``check_chains`` and read for claims by ``evidence``."""
 
+    def __init__(self, conn: Conn, where: str, readonly: bool) -> None:
+        super().__init__(conn, where, readonly)
+        # (service_id, hour, source_id) -> (status, latency, errors, digest) of the
+        # block as this store last hashed it: an agent's next write checks the
+        # stored block against its seal (``_check_sealed``), and when that block
+        # is byte for byte what it wrote a minute ago the digest is known. A pure
+        # memo of ``core.chain.hour_digest`` (every input is compared), so a
+        # rolled-back write or an edit behind the store's back cannot fool it.
+        self._digests: dict[
+            tuple[int, int, int], tuple[bytes, bytes, tuple[tuple[int, str], ...], bytes]
+        ] = {}
+
+    def _digest(
+        self,
+        key: tuple[int, int, int],
+        names: tuple[str, str],
+        status: bytes,
+        latency: bytes,
+        errors: tuple[tuple[int, str], ...],
+    ) -> bytes:
+        """``core.chain.hour_digest`` of the block ``key`` (its service and source
+        ``names``), from the memo when this store hashed the same bytes before."""
+        known = self._digests.get(key)
+        if known is not None and known[0] == status and known[1] == latency and known[2] == errors:
+            return known[3]
+        digest = chain.hour_digest(names[0], names[1], key[1], status, latency, errors)
+        if len(self._digests) >= _DIGEST_MEMO:
+            self._digests.clear()
+        self._digests[key] = (status, latency, errors, digest)
+        return digest
+
     async def _write_context(self, db: Conn, keys: Iterable[tuple[int, int, int]]) -> WriteContext:
         """Read, once, what a write of the blocks ``keys`` needs of their chains
         (two queries per span of hours: the agent's minute has one span)."""
         errors: dict[tuple[int, int, int], list[tuple[int, str]]] = {}
         seals: dict[tuple[int, int], dict[int, tuple[bytes, bytes]]] = {}
-        for (lo, hi), chains in _chain_spans(keys)[1].items():
+        spans = _chain_spans(keys)
+        for (lo, hi), chains in spans[1].items():
             errors.update(await _errors_many(db, chains, lo, hi))
             seals.update(await _seals_many(db, chains, lo - _LOOKBACK))
-        return WriteContext(errors, seals)
+        return WriteContext(errors, seals, spans)
 
     async def _check_sealed(
         self,
@@ -308,12 +335,7 @@ class ChainStore(AuditStore):
             return 0
         keys = set(before)
         context = context or await self._write_context(db, keys)
-        errors = context.errors
-        sealed = {
-            (sid, hour, src): digest
-            for (sid, src), seals in context.seals.items()
-            for hour, (digest, _) in seals.items()
-        }
+        errors, seals = context.errors, context.seals
         services, sources = names
         found = 0
         for key in sorted(keys):
@@ -322,10 +344,11 @@ class ChainStore(AuditStore):
             if not any(status):
                 continue  # an empty block is no record (its seal was dropped)
             service, source = services[sid], sources[src]
-            digest = chain.hour_digest(
-                service, source, hour, status, latency, tuple(errors.get(key, ()))
+            digest = self._digest(
+                key, (service, source), status, latency, tuple(errors.get(key, ()))
             )
-            if sealed.get(key) == digest:
+            seal = seals.get((sid, src), {}).get(hour)
+            if seal is not None and seal[0] == digest:
                 continue
             found += 1
             stamp = iso_z(from_minute(hour * 60))
@@ -334,7 +357,7 @@ class ChainStore(AuditStore):
                 TAMPER,
                 service,
                 (hour * 60, hour * 60 + 60),
-                {"source": source, "hour": stamp, "sealed": (sealed.get(key) or b"").hex() or None},
+                {"source": source, "hour": stamp, "sealed": seal[0].hex() if seal else None},
                 {"source": source, "hour": stamp, "found": digest.hex(), "by": by},
             )
         return found
@@ -377,27 +400,58 @@ class ChainStore(AuditStore):
                 if service in service_ids and source in source_ids  # else nothing was stored
                 for hour in hours
             ]
-        touched, by_span = _chain_spans(blocks)
+        just = written if written is not None else {}
+        if written is not None and context is not None:
+            touched, by_span = context.spans
+        else:
+            touched, by_span = _chain_spans(blocks)
         changed: list[tuple[int, int, int, bytes, bytes]] = []
         gone: list[tuple[int, int, int]] = []
         for (lo, hi), chains in by_span.items():
             if written is not None and context is not None:
-                stored = _hours_written(chains, touched, written, context)
                 seals = context.seals
+                errors = context.errors
+                stored = None
             else:
                 stored = await _hours_many(db, chains, lo, hi)
                 seals = await _seals_many(db, chains, lo - _LOOKBACK)
             for ids in chains:
-                service, source = services[ids[0]], sources[ids[1]]
-                older = [h for h in seals[ids] if h < lo]
+                sid, src = ids
+                service, source = services[sid], sources[src]
+                hours = touched[ids]
+                fresh: dict[int, bytes] = {}
+                if stored is None:  # what the write itself just stored
+                    for hour in hours:
+                        key = (sid, hour, src)
+                        block = just.get(key)
+                        if block is not None:
+                            found = tuple(errors.get(key, ()))
+                            fresh[hour] = self._digest(
+                                key, (service, source), block[0], block[1], found
+                            )
+                else:
+                    mine = stored[ids]
+                    for hour in hours:
+                        held = mine.get(hour)
+                        if held is None:
+                            continue
+                        fresh[hour] = self._digest(
+                            (sid, hour, src),
+                            (service, source),
+                            held.status,
+                            held.latency,
+                            held.errors,
+                        )
+                sealed = seals[ids]
+                older = [h for h in sealed if h < lo]
                 if older:
-                    prev = seals[ids][max(older)][1]
+                    prev = sealed[max(older)][1]
                 else:
                     prev = await _prev(db, ids, lo - _LOOKBACK, chain.genesis(service, source))
-                old = {h: v for h, v in seals[ids].items() if h >= lo}
-                found = _relinked(service, source, ids, touched[ids], stored[ids], old, prev)
-                changed += found[0]
-                gone += found[1]
+                old = {h: v for h, v in sealed.items() if h >= lo}
+                relinked = _relinked(ids, hours, fresh, old, prev)
+                changed += relinked[0]
+                gone += relinked[1]
         if gone:
             await db.executemany(
                 "DELETE FROM chain_seals WHERE service_id = ? AND source_id = ? AND hour = ?", gone

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from itertools import compress, groupby
 from operator import itemgetter
@@ -216,11 +217,12 @@ class MinuteStore(ChainStore):
         for (part, mins), consecutive in zip(parts, plain, strict=True):
             sid, src = sids[part.service], srcs[part.source]
             keys.update((sid, hour, src) for hour in hours_of(mins, consecutive))
-        blocks, existed = await self._load_blocks(keys)
+        blocks, before = await self._load_blocks(keys)
+        existed = before.keys()
         # Read once what the chains need (errors, seals); nothing is read back later.
         context = await self._write_context(db, keys)
         names = {i: n for n, i in sids.items()}, {i: n for n, i in srcs.items()}
-        await self._check_sealed(db, {k: blocks[k].encode() for k in existed}, names, by, context)
+        await self._check_sealed(db, before, names, by, context)
         for (part, mins), consecutive in zip(parts, plain, strict=True):
             sid, src = sids[part.service], srcs[part.source]
             if tally is not None:
@@ -245,7 +247,7 @@ class MinuteStore(ChainStore):
         rows: Sequence[MinuteRow],
         sids: dict[str, int],
         srcs: dict[str, int],
-        existed: set[tuple[int, int, int]],
+        existed: AbstractSet[tuple[int, int, int]],
         context: WriteContext,
         *,
         distinct: bool = False,
@@ -294,9 +296,11 @@ class MinuteStore(ChainStore):
 
     async def _load_blocks(
         self, keys: set[tuple[int, int, int]]
-    ) -> tuple[dict[tuple[int, int, int], Block], set[tuple[int, int, int]]]:
-        """Decoded blocks for ``keys``: the stored ones, and empty ones for the rest."""
+    ) -> tuple[dict[tuple[int, int, int], Block], dict[tuple[int, int, int], tuple[bytes, bytes]]]:
+        """Decoded blocks for ``keys`` (the stored ones, and empty ones for the
+        rest), and the stored ones as read: (status, latency) bytes."""
         blocks: dict[tuple[int, int, int], Block] = {}
+        before: dict[tuple[int, int, int], tuple[bytes, bytes]] = {}
         # Only the writing sources' blocks: in a fleet's database a service has a
         # block per agent, and an agent's write must not read the other agents'.
         srcs = id_list({src for _, _, src in keys})
@@ -310,11 +314,11 @@ class MinuteStore(ChainStore):
             for sid, hour, src, status, latency in rows:
                 key = (sid, hour, src)
                 if key in keys:
+                    before[key] = (status, latency)
                     blocks[key] = Block.decode(status, latency)
-        existed = set(blocks)
-        for key in keys - existed:
+        for key in keys - before.keys():
             blocks[key] = Block()
-        return blocks, existed
+        return blocks, before
 
     async def minutes(self, service: str, start: int, end: int) -> dict[str, bytes]:
         """source -> one status byte per minute of [start, end), 0 where nothing was recorded."""

@@ -228,3 +228,33 @@ async def _seals_of(store: Store) -> list[tuple[tuple[str, int], bytes]]:
         "SELECT s.name, c.hour, c.link FROM chain_seals c JOIN sources s ON s.id = c.source_id"
     )
     return [((str(n), int(h)), bytes(lk)) for n, h, lk in found]
+
+
+@pytest.mark.parametrize(
+    ("sql", "params"),
+    [
+        ("UPDATE minute_blocks SET status = ?", (bytes([2] * 60),)),  # the verdicts
+        ("UPDATE minute_blocks SET latency = ?", (bytes(120),)),  # only the latencies
+        ("UPDATE minute_errors SET error_id = (SELECT id FROM error_texts WHERE text = ?)",
+         ("dns",)),  # only an error class
+    ],
+    ids=["status", "latency", "error"],
+)  # fmt: skip
+async def test_an_agent_writing_on_finds_an_edit_made_since_its_last_minute(
+    open_db: OpenDb, sql: str, params: tuple[object, ...]
+) -> None:
+    """The writer remembers the digests of the blocks it wrote (so that its next
+    minute need not hash them again): an edit behind its back between two of its
+    minutes is still found and kept in the audit trail, on both backends."""
+    minute = [MinuteRow(f"s{k}", "agent", BASE + 1, 1, 90, "timeout") for k in range(3)]
+    async with await open_db() as writer, await open_db() as other:
+        await writer.record_minutes([r._replace(minute=BASE) for r in minute])
+        await writer.record_minutes(minute)
+        await other.record_minutes([MinuteRow("x", "agent", BASE + 9, 3, None, "dns")])
+        edit = " AND service_id = (SELECT id FROM services WHERE name = 's1')"
+        await other._db.execute(f"{sql} WHERE source_id > 0{edit}", params)
+        await writer.record_minutes([r._replace(minute=BASE + 2) for r in minute])
+        tamper = [e for e in await writer.audit_entries() if e.kind == "store.tamper"]
+        assert [e.service for e in tamper] == ["s1"]
+        assert tamper[0].before["sealed"] and tamper[0].after["found"] != tamper[0].before["sealed"]
+        assert await writer.verify_chains() is None  # the edit is re-sealed, and on record

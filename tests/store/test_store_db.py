@@ -262,3 +262,62 @@ async def test_concurrent_lookups_share_one_read_of_the_names(open_db: OpenDb) -
         )
     assert all(g == {"agent": b"\x01"} for g in got)
     assert reads <= 2  # services and sources, each read once
+
+
+async def test_batch_upsert_keeps_every_value_as_sent(open_db: OpenDb) -> None:
+    """``Conn.upsert`` ships whole columns at once (PostgreSQL: packed binary arrays):
+    extreme integers, empty and odd-length blobs, nulls and text arrive unchanged, and
+    a second batch updates what the first inserted."""
+    columns = (("service_id", "bigint"), ("source_id", "bigint"), ("at_us", "bigint"))
+    extra = (("status", "bigint"), ("latency_ms", "bigint"), ("error", "text"))
+    first = [
+        (1, 1, -(2**63), 1, None, None),
+        (2, 1, 2**63 - 1, 3, 7, "status:503"),
+        (3, 2, 0, 2, 0, ""),
+    ]
+    second = [(2, 1, 5, 1, None, "ok"), (4, 2, -1, 1, 2**40, "new")]
+    async with await open_db() as store:
+        async with store._write() as db:
+            for batch in (first, second):
+                await db.upsert("probe_states", columns + extra, ("service_id", "source_id"), batch)
+            await db.upsert(
+                "chain_seals",
+                (*columns[:2], ("hour", "bigint"), ("digest", "bytea"), ("link", "bytea")),
+                ("service_id", "source_id", "hour"),
+                [(1, 1, 7, b"", b"\x00" * 33), (1, 1, 8, b"\xff\x00\x01", bytes(range(256)))],
+            )
+        got = await store._db.fetchall(
+            "SELECT service_id, source_id, at_us, status, latency_ms, error FROM probe_states"
+            " ORDER BY service_id"
+        )
+        seals = await store._db.fetchall("SELECT hour, digest, link FROM chain_seals ORDER BY hour")
+    assert [tuple(r) for r in got] == [first[0], second[0], first[2], second[1]]
+    assert [(h, bytes(d), bytes(lk)) for h, d, lk in seals] == [
+        (7, b"", b"\x00" * 33),
+        (8, b"\xff\x00\x01", bytes(range(256))),
+    ]
+
+
+async def test_postgresql_leaves_room_for_the_hour_being_rewritten(pg_url: str) -> None:
+    """The current hour's block and seal are rewritten every minute: PostgreSQL keeps
+    room on their pages so that each rewrite is a HOT update (no index entry)."""
+    from store.postgres import PostgresStore
+
+    async with await PostgresStore.open(pg_url, init=True) as store:
+        for minute in range(T0, T0 + 30):
+            await store.record_minutes([MinuteRow(f"s{k}", "a", minute, UP, 90) for k in range(50)])
+        options = await store._db.fetchall(
+            "SELECT relname, reloptions FROM pg_class"
+            " WHERE relname IN ('minute_blocks', 'chain_seals') ORDER BY relname"
+        )
+        assert [tuple(r) for r in options] == [
+            ("chain_seals", ["fillfactor=70"]),
+            ("minute_blocks", ["fillfactor=70"]),
+        ]
+        await store._db.execute("SELECT pg_stat_force_next_flush()")
+        counts = await store._db.fetchall(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables"
+            " WHERE relname = 'minute_blocks'"
+        )
+    updated, hot = counts[0]
+    assert updated == 29 * 50 and hot > 0.9 * updated
