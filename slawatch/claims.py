@@ -27,6 +27,7 @@ from core.month import MonthReport
 from core.status import DEGRADED, DOWN
 from core.timeutil import YearMonth, from_minute, iso_z, to_minute
 from reads.reports import month_inputs, service_of
+from slawatch.files import read_bytes
 from slawatch.letter import Evidence, render
 from store import Store
 
@@ -193,11 +194,7 @@ def letter(document: dict[str, Any], fmt: str, source_name: str = "this bundle")
 
 def letter_from_file(path: Path, fmt: str) -> str:
     """The claim letter for a received bundle file, bound to its exact bytes."""
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(bundle_limit() + 1)
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    data = read_bytes(path, limit=bundle_limit())
     return _letter(data, fmt, path.name, where=str(path))
 
 
@@ -221,12 +218,7 @@ def _letter(data: bytes, fmt: str, name: str, where: str | None = None) -> str:
 
 def read_bundle(path: Path) -> tuple[model.Claim, dict[str, Any]]:
     """A bundle file, strictly parsed (InputError naming the file for anything else)."""
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(bundle_limit() + 1)
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
-    return bundle.parse(data, str(path))
+    return bundle.parse(read_bytes(path, limit=bundle_limit()), str(path))
 
 
 def bundle_limit() -> int:

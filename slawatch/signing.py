@@ -32,6 +32,7 @@ from core import keys
 from core.bundle import signed_bytes
 from core.errors import InputError
 from core.proof import SignatureState
+from slawatch.files import read_bytes
 
 ALGORITHM = "ed25519"
 CANONICAL = "rfc8785"  # how the signed bytes are made (JSON Canonicalization Scheme)
@@ -114,23 +115,16 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
         os.fsync(fh.fileno())
 
 
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
-
-
 def load_private(path: Path) -> Ed25519PrivateKey:
     warning = warn_if_exposed(path)
     if warning:
         sys.stderr.write(warning + "\n")
-    return keys.private_from_pem(_read(path), str(path))
+    return keys.private_from_pem(read_bytes(path), str(path))
 
 
 def load_public(path: Path) -> Ed25519PublicKey:
     try:
-        key = serialization.load_pem_public_key(_read(path))
+        key = serialization.load_pem_public_key(read_bytes(path))
     except (ValueError, TypeError):
         raise InputError(str(path), "not an Ed25519 public key (PEM)") from None
     if not isinstance(key, Ed25519PublicKey):

@@ -36,6 +36,7 @@ from rfc3161_client import (
 )
 
 from core.errors import InputError
+from slawatch.files import read_bytes
 
 CONTENT_TYPE = "application/timestamp-query"
 MAX_RESPONSE = 1 << 20  # a TimeStampResp with its certificates is a few kilobytes
@@ -122,17 +123,9 @@ def _signer(response: TimeStampResponse) -> str:
     return "the TSA named by the token"
 
 
-def read(path: Path) -> bytes:
-    """A file's bytes (InputError naming it when it cannot be read)."""
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
-
-
 def load_roots(path: Path) -> list[x509.Certificate]:
     """The PEM certificates of ``path`` (the TSA's CA, as the verifier trusts it)."""
-    data = read(path)
+    data = read_bytes(path)
     try:
         certs = x509.load_pem_x509_certificates(data)
     except ValueError:

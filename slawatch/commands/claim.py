@@ -24,6 +24,7 @@ from core.percent import availability_text
 from core.timeutil import YearMonth
 from slawatch.commands._args import Subparsers, group, month_option, service_option
 from slawatch.commands._support import with_store
+from slawatch.files import read_bytes
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -191,11 +192,7 @@ def _pins(args: argparse.Namespace) -> Pins:
             raise InputError("--terms-digest", "must be 64 hex digits (a SHA-256)")
     if args.terms is not None:
         path = Path(args.terms).expanduser()
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
-        root = View.root(decode(data, str(path)), str(path))
+        root = View.root(decode(read_bytes(path), str(path)), str(path))
         root.obj("terms")
         from_file = terms_digest({"service": root.text("service"), "terms": root.data["terms"]})
         if digest is not None and digest != from_file:
@@ -255,7 +252,7 @@ def _timestamp(args: argparse.Namespace) -> tuple[str, str] | None:
 
     roots = timestamps.load_roots(Path(args.tsa_ca).expanduser())
     tsr = Path(args.tsr).expanduser()
-    data, token = timestamps.read(Path(args.file).expanduser()), timestamps.read(tsr)
+    data, token = read_bytes(Path(args.file).expanduser()), read_bytes(tsr)
     try:
         stamp = timestamps.check(data, token, roots, str(tsr))
     except VerificationError as exc:

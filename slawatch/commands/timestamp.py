@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from core.errors import InputError
 from slawatch.commands._args import Subparsers, group
+from slawatch.files import read_bytes
 
 if TYPE_CHECKING:
     from slawatch.cli import Context
@@ -56,7 +57,7 @@ def _get(args: argparse.Namespace, ctx: Context) -> int:
     path = Path(args.file).expanduser()
     if not args.tsa.startswith(("http://", "https://")):
         raise InputError("--tsa", f"{args.tsa!r} is not an http(s) URL")
-    token = timestamps.request(timestamps.read(path), args.tsa)
+    token = timestamps.request(read_bytes(path), args.tsa)
     out = Path(args.out).expanduser() if args.out else path.with_name(path.name + ".tsr")
     write_atomic(out.absolute(), token)
     print(f"{out}: RFC 3161 token over {path.name} (SHA-256 of its bytes) from {args.tsa}")
@@ -73,7 +74,7 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
     tsr = Path(args.tsr).expanduser() if args.tsr else path.with_name(path.name + ".tsr")
     roots = timestamps.load_roots(Path(args.ca).expanduser())
     try:
-        stamp = timestamps.check(timestamps.read(path), timestamps.read(tsr), roots, str(tsr))
+        stamp = timestamps.check(read_bytes(path), read_bytes(tsr), roots, str(tsr))
     except VerificationError as exc:
         print(f"{path}: DOES NOT HOLD: the token {tsr.name} does not vouch for these bytes"
               f" under the CA given ({exc})")  # fmt: skip
