@@ -77,6 +77,9 @@ class Context:
         return self.clock()
 
 
+_ARGV: list[str] = []  # what main() parses, for help that reads the config (priorities)
+
+
 class _Formatter(argparse.HelpFormatter):
     """argparse's formatter, without importing shutil (and lzma, bz2) for the terminal
     width every time an option is added: the width is only looked up here."""
@@ -87,6 +90,16 @@ class _Formatter(argparse.HelpFormatter):
         except (ValueError, OSError):
             columns = 80
         super().__init__(prog, indent_increment, max_help_position, width=max(columns - 2, 40))
+
+    def _expand_help(self, action: argparse.Action) -> str:
+        """An option's help, with the priorities it accepts named from the config
+        (``helptext.PRIORITIES``): looked up only when help is shown."""
+        text = super()._expand_help(action)
+        from slawatch import helptext
+
+        if helptext.PRIORITIES in text:
+            text = text.replace(helptext.PRIORITIES, helptext.priorities_text(list(_ARGV)))
+        return text
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         """Paragraphs wrapped at spaces only: a file name or an option in an example
@@ -210,8 +223,9 @@ def main(argv: Sequence[str] | None = None, clock: Callable[[], datetime] | None
         import argcomplete
 
         argcomplete.autocomplete(parser)
+    _ARGV[:] = sys.argv[1:] if argv is None else argv
     if isinstance(parser, _Parser):
-        parser.argv = list(sys.argv[1:] if argv is None else argv)
+        parser.argv = list(_ARGV)
     args = parser.parse_args(argv)
     ctx = Context(config_path=resolve_config_path(args.config))
     if clock is not None:

@@ -70,3 +70,43 @@ def complete(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Non
             example = EXAMPLES.get(" ".join(here))
             if example and not (child.epilog and "example" in child.epilog.lower()):
                 child.epilog = f"example: {example}"
+
+
+PRIORITIES = "{priorities}"
+"""Where an option's help names the priorities it accepts: filled in when help is shown
+(``priorities_text``), from the config the command would read."""
+
+CASE_STATUSES = ("open", "responded", "resolved")
+"""A case's status, as ``case list --status`` and ``case ... --json`` spell it."""
+
+
+def priorities_text(argv: list[str]) -> str:
+    """The priorities the config's contracts accept, for ``--help``: ``critical, high,
+    medium, low`` (per contract when they differ). The config is found as the command
+    would find it (``--config`` anywhere in ``argv``, ``$SLAWATCH_CONFIG``,
+    ``./config.toml``); when it cannot be read, the built-in profiles' are named."""
+    from core.profiles import PROFILES
+
+    try:
+        from core.configfile import load_config
+        from slawatch.cli import resolve_config_path
+
+        config = load_config(resolve_config_path(_config_arg(argv)))
+        named = {c.name: ", ".join(c.priorities) for c in config.contracts.values()}
+    except Exception:  # no config here, or a broken one: say what the profiles accept
+        builtin = {", ".join(p["priorities"]) for p in PROFILES.values() if "priorities" in p}
+        return "e.g. " + " or ".join(sorted(builtin)) + " (the contract's [contract.priorities])"
+    if len(set(named.values())) <= 1:
+        return next(iter(named.values()), "none configured")
+    return "; ".join(f"{name}: {known}" for name, known in named.items())
+
+
+def _config_arg(argv: list[str]) -> str | None:
+    """The last ``--config FILE`` of ``argv`` (after the command, it wins)."""
+    found = None
+    for n, arg in enumerate(argv):
+        if arg == "--config" and n + 1 < len(argv):
+            found = argv[n + 1]
+        elif arg.startswith("--config="):
+            found = arg.partition("=")[2]
+    return found

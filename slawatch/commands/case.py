@@ -41,6 +41,7 @@ from slawatch.commands._support import (
     when,
     with_store,
 )
+from slawatch.helptext import CASE_STATUSES, PRIORITIES
 
 if TYPE_CHECKING:
     from core.audit import AuditEntry
@@ -61,7 +62,10 @@ def register(sub: Subparsers) -> None:
     o = actions.add_parser("open", help="record a support case opened with the provider")
     service_option(o)
     o.add_argument(
-        "--priority", required=True, metavar="P", help="a priority of the service's contract"
+        "--priority",
+        required=True,
+        metavar="P",
+        help=f"a priority of the service's contract: {PRIORITIES}",
     )
     o.add_argument("--title", required=True, metavar="TEXT", help="what the case is about")
     o.add_argument("--ref", metavar="PROVIDER_REF", help="the provider's own case id")
@@ -114,7 +118,9 @@ def register(sub: Subparsers) -> None:
         ),
     )
     _id_at(prio, json=False)
-    prio.add_argument("priority", metavar="P", help="a priority of the service's contract")
+    prio.add_argument(
+        "priority", metavar="P", help=f"a priority of the service's contract: {PRIORITIES}"
+    )
     prio.add_argument("--reason", metavar="R", help="why (e.g. customer cannot staff 24x7)")
     json_option(prio)
     prio.set_defaults(handler=_priority)
@@ -170,6 +176,12 @@ def register(sub: Subparsers) -> None:
 
     ls = actions.add_parser("list", help="the cases, oldest first")
     ls.add_argument("--open", action="store_true", help="only cases not yet resolved")
+    ls.add_argument(
+        "--status",
+        choices=CASE_STATUSES,
+        metavar="STATUS",
+        help=f"only cases in this status: {', '.join(CASE_STATUSES)}",
+    )
     service_option(ls, required=False, help="only this service's cases")
     json_option(ls)
     ls.set_defaults(handler=_list)
@@ -326,6 +338,10 @@ def _list(args: argparse.Namespace, ctx: Context) -> int:
         lambda store: store.cases(service=args.service, open_only=args.open),
         readonly=True,
     )
+    if args.status is not None:
+        from core.cases import case_status
+
+        found = [c for c in found if case_status(c) == args.status]
     return _show(ctx, found, args.json, single=False)
 
 

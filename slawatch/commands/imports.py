@@ -42,7 +42,13 @@ def register(sub: Subparsers) -> None:
     minutes = actions.add_parser(
         "minutes", help="minute records CSV: service,minute,status[,latency_ms]"
     )
-    minutes.add_argument("file", metavar="FILE.csv", type=Path)
+    minutes.add_argument(
+        "file",
+        metavar="FILE.csv",
+        type=Path,
+        help="header service,minute,status[,latency_ms]; minute ISO 8601 with an offset, "
+        "status up, down or degraded (a minute with no row is unknown)",
+    )
     minutes.add_argument(
         "--source",
         default=DEFAULT_SOURCE,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import subprocess
@@ -136,3 +137,42 @@ def test_every_command_has_a_description_and_an_example_that_parses() -> None:
             build_parser().parse_args(words[1:])
         except SystemExit as exc:
             raise AssertionError(f"{name}: its example does not parse: {words}") from exc
+
+
+def test_help_lists_the_priorities_and_statuses_a_command_takes(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """The priorities are the config's (a contract names its own); without a readable
+    config, the built-in profiles' are named. Case statuses and minute statuses are fixed."""
+    text = (
+        '[storage]\npath = "sla.db"\n[[contract]]\nname = "ops"\n'
+        "[contract.priorities]\n"
+        'P1 = { response = "15m", clock = "24x7" }\nP2 = { response = "4h", clock = "24x7" }\n'
+        '[[service]]\nname = "erp"\ncontract = "ops"\nmonthly_fee = "1"\n'
+    )
+    mine = write_config(tmp_path, text)
+    for args in (("case", "open", "--help"), ("case", "priority", "--help")):
+        shown = run_cli(*args, "--config", mine)
+        assert shown.returncode == 0, shown.stderr
+        assert "contract: P1, P2" in " ".join(shown.stdout.split()), shown.stdout
+    elsewhere = run_cli("case", "open", "--help", cwd=tmp_path / "..")  # no config there
+    said = " ".join(elsewhere.stdout.split())
+    assert "critical, high, medium, low" in said and "1, A, B, C" in said
+    listed = " ".join(run_cli("case", "list", "--help").stdout.split())
+    assert "--status STATUS only cases in this status: open, responded, resolved" in listed
+    minutes = " ".join(run_cli("import", "minutes", "--help").stdout.split())
+    assert "status up, down or degraded" in minutes
+
+
+def test_case_list_by_status(tmp_path: Path, run_cli: RunCli, write_config: WriteConfig) -> None:
+    cfg = ("--config", write_config(tmp_path, storage("sla.db") + PORTAL))
+    for title in ("first", "second"):
+        opened = run_cli(*cfg, "case", "open", "--service", "portal", "--priority", "high",
+                         "--title", title, "--opened-at", "2026-10-05T10:00:00Z")  # fmt: skip
+        assert opened.returncode == 0, opened.stderr
+    assert run_cli(*cfg, "case", "respond", "1", "--at", "2026-10-05T10:30:00Z").returncode == 0
+    responded = run_cli(*cfg, "case", "list", "--status", "responded", "--json")
+    assert [c["title"] for c in json.loads(responded.stdout)] == ["first"]
+    still_open = run_cli(*cfg, "case", "list", "--status", "open", "--json")
+    assert [c["title"] for c in json.loads(still_open.stdout)] == ["second"]
+    assert_user_error(run_cli(*cfg, "case", "list", "--status", "closed"), "--status")
