@@ -98,7 +98,8 @@ class _Formatter(argparse.HelpFormatter):
         from slawatch import helptext
 
         if helptext.PRIORITIES in text:
-            text = text.replace(helptext.PRIORITIES, helptext.priorities_text(list(_ARGV)))
+            config = resolve_config_path(helptext.config_arg(_ARGV))
+            text = text.replace(helptext.PRIORITIES, helptext.priorities_text(config))
         return text
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:

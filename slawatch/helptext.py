@@ -10,6 +10,7 @@ way to run it. ``tests/cli/test_shell_habits.py`` checks that none is missing.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 EXAMPLES: dict[str, str] = {
     "demo": "slawatch demo --keep ./demo-data",
@@ -80,18 +81,17 @@ CASE_STATUSES = ("open", "responded", "resolved")
 """A case's status, as ``case list --status`` and ``case ... --json`` spell it."""
 
 
-def priorities_text(argv: list[str]) -> str:
+def priorities_text(config_path: Path) -> str:
     """The priorities the config's contracts accept, for ``--help``: ``critical, high,
-    medium, low`` (per contract when they differ). The config is found as the command
-    would find it (``--config`` anywhere in ``argv``, ``$SLAWATCH_CONFIG``,
-    ``./config.toml``); when it cannot be read, the built-in profiles' are named."""
+    medium, low`` (per contract when they differ). ``config_path`` is the config the
+    command would read (``config_arg``); when it cannot be read, the built-in profiles'
+    are named."""
     from core.profiles import PROFILES
 
     try:
         from core.configfile import load_config
-        from slawatch.cli import resolve_config_path
 
-        config = load_config(resolve_config_path(_config_arg(argv)))
+        config = load_config(config_path)
         named = {c.name: ", ".join(c.priorities) for c in config.contracts.values()}
     except Exception:  # no config here, or a broken one: say what the profiles accept
         builtin = {", ".join(p["priorities"]) for p in PROFILES.values() if "priorities" in p}
@@ -101,7 +101,7 @@ def priorities_text(argv: list[str]) -> str:
     return "; ".join(f"{name}: {known}" for name, known in named.items())
 
 
-def _config_arg(argv: list[str]) -> str | None:
+def config_arg(argv: list[str]) -> str | None:
     """The last ``--config FILE`` of ``argv`` (after the command, it wins)."""
     found = None
     for n, arg in enumerate(argv):
