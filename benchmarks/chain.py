@@ -41,19 +41,15 @@ from store import chain as store_chain  # noqa: E402
 from store.db import Conn  # noqa: E402
 from store.rows import MinuteRow  # noqa: E402
 from store.sqlite import SqliteStore  # noqa: E402
+from tests.configs import contract, service, toml  # noqa: E402
 
 SERVICES = 50
 BATCH = 50_000
 MONTH = YearMonth(2026, 10)
-CONFIG = """
-[storage]
-path = "bench.db"
-
-[[contract]]
-name = "std"
-""" + "".join(
-    f'\n[[service]]\nname = "svc{i}"\ncontract = "std"\nmonthly_fee = "1000.00"\n'
-    for i in range(SERVICES)
+CONFIG = toml(
+    storage="bench.db",
+    contracts=[contract()],
+    services=[service(f"svc{i}") for i in range(SERVICES)],
 )
 
 

@@ -43,6 +43,7 @@ from reads.reports import month_reports  # noqa: E402
 from store import MinuteRow, Store  # noqa: E402
 from store.postgres import PostgresStore  # noqa: E402
 from store.sqlite import SqliteStore  # noqa: E402
+from tests.configs import contract, service, toml  # noqa: E402
 from tests.pg import Cluster, cluster  # noqa: E402
 from tests.tools import proc_stats  # noqa: E402
 
@@ -192,9 +193,7 @@ async def footprint(pg: Cluster) -> None:
     )
 
 
-CONFIG = '[[contract]]\nname = "std"\n' + "".join(
-    f'\n[[service]]\nname = "m{i}"\ncontract = "std"\nmonthly_fee = "1000.00"\n' for i in range(50)
-)
+CONFIG = toml(contracts=[contract()], services=[service(f"m{i}") for i in range(50)])
 
 
 def month_rows() -> list[MinuteRow]:

@@ -31,6 +31,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 sys.path.insert(0, str(REPO))
 
 from slawatch.importers.kuma import KumaDatabase, KumaStats  # noqa: E402
+from tests.configs import contract, service, toml  # noqa: E402
 from tests.importers.kumadb import SCHEMA_1X  # noqa: E402
 
 MONITORS = 50  # the service names svc01..svc50
@@ -77,9 +78,8 @@ def build(path: Path) -> int:
 
 
 def write_config(folder: Path) -> Path:
-    text = '[storage]\npath = "slawatch.db"\n\n[[contract]]\nname = "std"\n'
-    for i in range(1, MONITORS + 1):
-        text += f'\n[[service]]\nname = "svc{i:02d}"\ncontract = "std"\nmonthly_fee = "100.00"\n'
+    services = [service(f"svc{i:02d}", monthly_fee="100.00") for i in range(1, MONITORS + 1)]
+    text = toml(storage="slawatch.db", contracts=[contract()], services=services)
     path = folder / "config.toml"
     path.write_text(text, encoding="utf-8")
     return path

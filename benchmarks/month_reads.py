@@ -33,6 +33,7 @@ from core.configfile import load_config  # noqa: E402
 from core.timeutil import YearMonth, to_minute  # noqa: E402
 from slawatch import claims  # noqa: E402
 from store import MinuteRow, open_store  # noqa: E402
+from tests.configs import contract, service, toml, weekly  # noqa: E402
 from tui.source import StoreSource  # noqa: E402
 
 SERVICES = 20
@@ -41,16 +42,12 @@ START = datetime(2026, 10, 1, tzinfo=UTC)
 NOW = datetime(2026, 11, 2, 9, tzinfo=UTC)
 RUNS = 15
 
-CONFIG = """
-[storage]
-path = "bench.db"
-
-[[contract]]
-name = "std"
-""" + "".join(
-    f'\n[[service]]\nname = "svc{i}"\ncontract = "std"\nmonthly_fee = "1000.00"\n'
-    '[[service.maintenance]]\nday = "sat"\nfrom = "22:00"\nto = "02:00"\n'
-    for i in range(SERVICES)
+CONFIG = toml(
+    storage="bench.db",
+    contracts=[contract()],
+    services=[
+        service(f"svc{i}", maintenance=[weekly("sat", "22:00", "02:00")]) for i in range(SERVICES)
+    ],
 )
 
 

@@ -48,6 +48,7 @@ from core.timeutil import YearMonth  # noqa: E402
 from reads.reports import month_report  # noqa: E402
 from store import MinuteRow, open_store  # noqa: E402
 from store.sqlite import SqliteStore  # noqa: E402
+from tests.configs import contract, service, toml  # noqa: E402
 
 SERVICES = 50
 MONTH = YearMonth(2026, 10)
@@ -55,23 +56,14 @@ START = datetime(2026, 10, 1, tzinfo=UTC)
 MINUTES = 44_640
 RUNS = 5
 
-CONFIG_HEAD = """
-[storage]
-path = "slawatch.db"
-
-[[contract]]
-name = "std"
-"""
-
 
 def names() -> list[str]:
     return [f"svc{i:02d}" for i in range(SERVICES)]
 
 
 def write_config(folder: Path) -> Path:
-    text = CONFIG_HEAD + "".join(
-        f'\n[[service]]\nname = "{n}"\ncontract = "std"\nmonthly_fee = "1000.00"\n' for n in names()
-    )
+    services = [service(n) for n in names()]
+    text = toml(storage="slawatch.db", contracts=[contract()], services=services)
     path = folder / "config.toml"
     path.write_text(text, encoding="utf-8")
     return path
