@@ -276,26 +276,20 @@ def target_list(ports: dict[str, int], refused: int) -> list[Target]:
 
 
 def exporter_config(ca: Path, timeout: float) -> str:
+    def http(name: str, seconds: float) -> str:
+        return f"""  {name}:
+    prober: http
+    timeout: {seconds}s
+    http:
+      preferred_ip_protocol: ip4
+      ip_protocol_fallback: false
+      follow_redirects: true
+      tls_config:
+        ca_file: {ca}
+"""
+
     return f"""modules:
-  http_2xx:
-    prober: http
-    timeout: {timeout}s
-    http:
-      preferred_ip_protocol: ip4
-      ip_protocol_fallback: false
-      follow_redirects: true
-      tls_config:
-        ca_file: {ca}
-  http_cost:
-    prober: http
-    timeout: {COST_TIMEOUT}s
-    http:
-      preferred_ip_protocol: ip4
-      ip_protocol_fallback: false
-      follow_redirects: true
-      tls_config:
-        ca_file: {ca}
-  tcp_connect:
+{http("http_2xx", timeout)}{http("http_cost", COST_TIMEOUT)}  tcp_connect:
     prober: tcp
     timeout: {timeout}s
     tcp:
