@@ -31,7 +31,7 @@ from core.chain import SourceRecords
 from core.config import Contract, Party, Service
 from core.corroboration import Corroboration
 from core.errors import InputError
-from core.month import MonthReport, combine_sources, compute_month, month_days
+from core.month import MonthEvidence, MonthReport, combine_sources
 from core.outages import run_table
 from core.status import DEGRADED, DOWN
 from core.timeutil import YearMonth, from_minute, iso_z, parse_instant, to_minute
@@ -109,15 +109,14 @@ def span_bytes(claim: Claim, start: int | None = None, end: int | None = None) -
 
 def compute(claim: Claim) -> MonthReport:
     """The month, recomputed from the claim's own minutes and terms by the core rules."""
-    return compute_month(
-        service=claim.service,
-        contract=claim.contract,
-        month=claim.month,
-        span_start=claim.span[0],
-        sources=span_bytes(claim),
-        windows=claim.windows,
-        cases=claim.cases,
-        now=to_minute(claim.generated_at),  # provisional and ongoing as of the export
+    # provisional and ongoing as of the export
+    return month_evidence(claim).report(claim.cases, to_minute(claim.generated_at))
+
+
+def month_evidence(claim: Claim) -> MonthEvidence:
+    """The claim's minutes and terms as the core rules read them."""
+    return MonthEvidence(
+        claim.service, claim.contract, claim.month, claim.span[0], span_bytes(claim), claim.windows
     )
 
 
@@ -454,14 +453,7 @@ class Day:
 def days(claim: Claim) -> list[Day]:
     """Per local day: minutes, excluded, downtime, unknown (``core.month.month_days``,
     the detail screen's strip too)."""
-    counted = month_days(
-        service=claim.service,
-        contract=claim.contract,
-        month=claim.month,
-        span_start=claim.span[0],
-        sources=span_bytes(claim),
-        windows=claim.windows,
-    )
+    counted = month_evidence(claim).days()
     return [
         Day(d.date.isoformat(), d.date.weekday(), d.tally.minutes, d.tally.excluded,
             d.tally.downtime, d.tally.unknown)

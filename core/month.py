@@ -272,28 +272,6 @@ class MonthReport:
         }
 
 
-def _effective(
-    service: Service,
-    contract: Contract,
-    month: YearMonth,
-    span_start: int,
-    sources: Mapping[str, bytes],
-    windows: Sequence[Window],
-) -> tuple[int, bytes]:
-    """Rules 2-3 over the span and the whole month: (origin, window codes from it)."""
-    m_start, m_end = month.bounds(contract.timezone)
-    origin = min(span_start, m_start)
-    statuses = bytearray(span_start - origin) + bytearray(combine_sources(sources.values()))
-    if len(statuses) < m_end - origin:
-        statuses.extend(bytes(m_end - origin - len(statuses)))
-    return origin, window_minutes(service, contract, origin, bytes(statuses), windows)
-
-
-def _horizon(span_start: int, sources: Mapping[str, bytes]) -> int:
-    """The epoch minute after the last minute any source recorded (or the span start)."""
-    return span_start + max((len(data.rstrip(b"\0")) for data in sources.values()), default=0)
-
-
 @dataclass(frozen=True)
 class MonthDay:
     """One local day of a month, counted by the month's rules (rules 2-5)."""
@@ -302,6 +280,126 @@ class MonthDay:
     start: int  # epoch minutes: the local midnight it starts at
     end: int  # exclusive: the next local midnight, or ``until`` when that is earlier
     tally: Tally
+
+
+@dataclass(frozen=True)
+class MonthEvidence:
+    """What rules 1-8 read of one service and month (``compute_month``, ``month_days``).
+
+    ``sources`` maps each source to one status byte per minute from epoch minute
+    ``span_start``; the bytes may begin before the month (an outage that began
+    earlier keeps its true start) and run past its end. ``windows`` are the
+    one-off maintenance windows and exclusions; the service's weekly maintenance
+    is expanded here in the contract's time zone.
+    """
+
+    service: Service
+    contract: Contract
+    month: YearMonth
+    span_start: int
+    sources: Mapping[str, bytes]
+    windows: Sequence[Window]
+
+    def effective(self) -> tuple[int, bytes]:
+        """Rules 2-3 over the span and the whole month: (origin, window codes from it)."""
+        m_start, m_end = self.month.bounds(self.contract.timezone)
+        origin = min(self.span_start, m_start)
+        combined = bytearray(combine_sources(self.sources.values()))
+        statuses = bytearray(self.span_start - origin) + combined
+        if len(statuses) < m_end - origin:
+            statuses.extend(bytes(m_end - origin - len(statuses)))
+        return origin, window_minutes(
+            self.service, self.contract, origin, bytes(statuses), self.windows
+        )
+
+    def horizon(self) -> int:
+        """The epoch minute after the last minute any source recorded (or the span start)."""
+        recorded = (len(data.rstrip(b"\0")) for data in self.sources.values())
+        return self.span_start + max(recorded, default=0)
+
+    def days(self, until: int | None = None) -> tuple[MonthDay, ...]:
+        """The month day by day (the detail screen's strip, the claim letter's table).
+
+        A day's tally is the month's over that day, so the days add up to the
+        month. ``until`` (an epoch minute, e.g. now) stops the count there: a
+        later day has ``end == start`` and an empty tally.
+        """
+        contract, month = self.contract, self.month
+        tz = contract.timezone
+        m_end = month.bounds(tz)[1]
+        origin, codes = self.effective()
+        effective = codes.translate(EFFECTIVE)
+        stop = m_end if until is None else min(m_end, until)
+        out = []
+        day = month.start(tz)
+        while (a := to_minute(day)) < m_end:
+            nxt = day + timedelta(days=1)  # wall-clock arithmetic: the next local midnight
+            b = max(a, min(to_minute(nxt), stop))
+            counted = tally(effective[a - origin : b - origin], contract)
+            out.append(MonthDay(day.date(), a, b, counted))
+            day = nxt
+        return tuple(out)
+
+    def report(self, cases: Sequence[Case], now: int | None = None) -> MonthReport:
+        """Rules 1-8. ``now`` (an epoch minute) marks a month not yet over as provisional
+        and an outage still running at the end of the records as ongoing; without it
+        neither is said."""
+        service, contract, month = self.service, self.contract, self.month
+        m_start, m_end = month.bounds(contract.timezone)
+        origin, codes = self.effective()
+        horizon = self.horizon()
+
+        counted = tally(codes[m_start - origin : m_end - origin].translate(EFFECTIVE), contract)
+        provisional = now is not None and now < m_end
+        elapsed = None
+        if now is not None and m_start <= now < m_end:
+            elapsed = tally(codes[m_start - origin : now - origin].translate(EFFECTIVE), contract)
+
+        outages = build_outages(
+            service=service.name,
+            marks=codes.translate(run_table(contract.degraded_is_down)),
+            origin=origin,
+            month=(m_start, m_end),
+            cases=cases,
+            report_within=contract.report_within,
+            horizon=horizon,
+            now=now,
+            report_channels=contract.report_channels,
+        )
+        reported = sum(o.minutes for o in outages if o.reported)
+        measured_fig = figures(contract, service.monthly_fee, counted.measured, counted.downtime)
+        claimable = figures(contract, service.monthly_fee, counted.measured, reported)
+        return MonthReport(
+            service=service.name,
+            month=month,
+            timezone=contract.timezone.key,
+            basis=contract.basis,
+            start_minute=m_start,
+            end_minute=m_end,
+            minutes_in_month=counted.minutes,
+            excluded_minutes=counted.excluded,
+            unknown_minutes=counted.unknown,
+            up_minutes=counted.up,
+            degraded_minutes=counted.degraded,
+            downtime_minutes=counted.downtime,
+            measured_minutes=counted.measured,
+            availability_percent=measured_fig.availability_percent,
+            band=measured_fig.band,
+            credit_percent=measured_fig.credit_percent,
+            credit_amount=measured_fig.credit_amount,
+            reported_downtime_minutes=reported,
+            claimable_availability_percent=claimable.availability_percent,
+            claimable_band=claimable.band,
+            claimable_credit_percent=claimable.credit_percent,
+            claimable_credit_amount=claimable.credit_amount,
+            monthly_fee=service.monthly_fee,
+            currency=service.currency,
+            outages=outages,
+            provisional=provisional,
+            elapsed=elapsed,
+            report_within=contract.report_within,
+            report_channels=contract.report_channels,
+        )
 
 
 def month_days(
@@ -314,25 +412,9 @@ def month_days(
     windows: Sequence[Window],
     until: int | None = None,
 ) -> tuple[MonthDay, ...]:
-    """The month day by day (the detail screen's strip, the claim letter's table).
-
-    Same inputs as ``compute_month``; a day's tally is the month's over that day,
-    so the days add up to the month. ``until`` (an epoch minute, e.g. now) stops
-    the count there: a later day has ``end == start`` and an empty tally.
-    """
-    tz = contract.timezone
-    m_end = month.bounds(tz)[1]
-    origin, codes = _effective(service, contract, month, span_start, sources, windows)
-    effective = codes.translate(EFFECTIVE)
-    stop = m_end if until is None else min(m_end, until)
-    out = []
-    day = month.start(tz)
-    while (a := to_minute(day)) < m_end:
-        nxt = day + timedelta(days=1)  # wall-clock arithmetic: the next local midnight
-        b = max(a, min(to_minute(nxt), stop))
-        out.append(MonthDay(day.date(), a, b, tally(effective[a - origin : b - origin], contract)))
-        day = nxt
-    return tuple(out)
+    """The month day by day: ``MonthEvidence(...).days(until)``, the same inputs as
+    ``compute_month``."""
+    return MonthEvidence(service, contract, month, span_start, sources, windows).days(until)
 
 
 def compute_month(
@@ -346,70 +428,5 @@ def compute_month(
     cases: Sequence[Case],
     now: int | None = None,
 ) -> MonthReport:
-    """Rules 1-8 for one service and month.
-
-    ``sources`` maps each source to one status byte per minute from epoch minute
-    ``span_start``; the bytes may begin before the month (an outage that began
-    earlier keeps its true start) and run past its end. ``windows`` are the
-    one-off maintenance windows and exclusions; the service's weekly maintenance
-    is expanded here in the contract's time zone.
-
-    ``now`` (an epoch minute) marks a month not yet over as provisional and an
-    outage still running at the end of the records as ongoing; without it
-    neither is said.
-    """
-    m_start, m_end = month.bounds(contract.timezone)
-    origin, codes = _effective(service, contract, month, span_start, sources, windows)
-    horizon = _horizon(span_start, sources)
-
-    counted = tally(codes[m_start - origin : m_end - origin].translate(EFFECTIVE), contract)
-    provisional = now is not None and now < m_end
-    elapsed = None
-    if now is not None and m_start <= now < m_end:
-        elapsed = tally(codes[m_start - origin : now - origin].translate(EFFECTIVE), contract)
-
-    outages = build_outages(
-        service=service.name,
-        marks=codes.translate(run_table(contract.degraded_is_down)),
-        origin=origin,
-        month=(m_start, m_end),
-        cases=cases,
-        report_within=contract.report_within,
-        horizon=horizon,
-        now=now,
-        report_channels=contract.report_channels,
-    )
-    reported = sum(o.minutes for o in outages if o.reported)
-    measured_fig = figures(contract, service.monthly_fee, counted.measured, counted.downtime)
-    claimable = figures(contract, service.monthly_fee, counted.measured, reported)
-    return MonthReport(
-        service=service.name,
-        month=month,
-        timezone=contract.timezone.key,
-        basis=contract.basis,
-        start_minute=m_start,
-        end_minute=m_end,
-        minutes_in_month=counted.minutes,
-        excluded_minutes=counted.excluded,
-        unknown_minutes=counted.unknown,
-        up_minutes=counted.up,
-        degraded_minutes=counted.degraded,
-        downtime_minutes=counted.downtime,
-        measured_minutes=counted.measured,
-        availability_percent=measured_fig.availability_percent,
-        band=measured_fig.band,
-        credit_percent=measured_fig.credit_percent,
-        credit_amount=measured_fig.credit_amount,
-        reported_downtime_minutes=reported,
-        claimable_availability_percent=claimable.availability_percent,
-        claimable_band=claimable.band,
-        claimable_credit_percent=claimable.credit_percent,
-        claimable_credit_amount=claimable.credit_amount,
-        monthly_fee=service.monthly_fee,
-        currency=service.currency,
-        outages=outages,
-        provisional=provisional,
-        elapsed=elapsed,
-        report_within=contract.report_within,
-        report_channels=contract.report_channels,
-    )
+    """Rules 1-8 for one service and month: ``MonthEvidence(...).report(cases, now)``."""
+    return MonthEvidence(service, contract, month, span_start, sources, windows).report(cases, now)

@@ -39,11 +39,10 @@ from core.fleet import AGENT_SILENT, not_recording
 from core.money import format_money
 from core.month import (
     MonthDay,
+    MonthEvidence,
     MonthReport,
     combine_sources,
-    compute_month,
     figures,
-    month_days,
     window_minutes,
 )
 from core.outages import Outage, run_table
@@ -109,30 +108,20 @@ class MonthInputs:
         """The month's own [start, end) epoch minutes."""
         return self.month.bounds(self.contract.timezone)
 
+    @property
+    def evidence(self) -> MonthEvidence:
+        """These inputs as the core rules read them (``core.month.MonthEvidence``)."""
+        return MonthEvidence(
+            self.service, self.contract, self.month, self.span[0], self.sources, self.windows
+        )
+
     def compute(self, now: datetime | None = None) -> MonthReport:
         """Rules 1-8 (``core.month.compute_month``) over these inputs, as of ``now``."""
-        return compute_month(
-            service=self.service,
-            contract=self.contract,
-            month=self.month,
-            span_start=self.span[0],
-            sources=self.sources,
-            windows=self.windows,
-            cases=self.cases,
-            now=None if now is None else to_minute(now),
-        )
+        return self.evidence.report(self.cases, None if now is None else to_minute(now))
 
     def days(self, until: int | None = None) -> tuple[MonthDay, ...]:
         """The month's local days counted like the month (``core.month.month_days``)."""
-        return month_days(
-            service=self.service,
-            contract=self.contract,
-            month=self.month,
-            span_start=self.span[0],
-            sources=self.sources,
-            windows=self.windows,
-            until=until,
-        )
+        return self.evidence.days(until)
 
     def sources_in(self, start: int, end: int) -> dict[str, bytes]:
         """Each source's bytes over [start, end), inside the span."""
