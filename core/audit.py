@@ -25,6 +25,9 @@ from core.timeutil import from_minute, iso_z
 
 #: The kind that says the store found a minute block edited outside slawatch.
 TAMPER = "store.tamper"
+#: Minute writes: each hour's digest after a write (``minutes.seal``), and the
+#: chains as they stood when the trail began logging them (``minutes.baseline``).
+SEAL, BASELINE = "minutes.seal", "minutes.baseline"
 
 
 def canonical_json(value: Any) -> str:

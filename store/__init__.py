@@ -87,10 +87,13 @@ A write that finds a stored hour no longer matching its seal (edited outside
 slawatch) appends a ``store.tamper`` audit entry before re-sealing it.
 
 Audit trail (``store.audit``; ``core.audit.AuditEntry``; append-only):
-``audit_entries(service=None, span=None) -> list[AuditEntry]``,
+``audit_entries(service=None, span=None, *, minutes=False) -> list[AuditEntry]``,
 ``audit_leaves() -> list[bytes]``, ``check_audit() -> AuditSummary`` (every
-leaf and RFC 9162 tree head re-hashed; tamper entries reported). Every
-correction appends its entry in its own transaction (``AuditStore._audit``).
+leaf and RFC 9162 tree head re-hashed; tamper entries reported; windows, cases
+and minute blocks replayed against the tables). Every correction appends its
+entry in its own transaction (``AuditStore._audit``); so does every minute
+write (``minutes.seal``: each hour's digest after it; ``record_minutes`` leaves
+each chain's newest hour to the write after it, ``store.chain``).
 
 Other: ``data_version() -> int`` (changes when another connection commits),
 ``checkpoint()``, ``check_file()`` (the SQLite file is still the one opened).

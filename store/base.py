@@ -52,6 +52,7 @@ class StoreBase:
         self._pending: dict[tuple[_Table, str], int] = {}
         self._write_lock = asyncio.Lock()
         self._source_names: dict[int, str] = {}  # ids are never reused, so never stale
+        self._minute_log_begun = False  # the trail logs minute writes (store.chain)
         self._name_reads: dict[_Table, asyncio.Task[dict[int, str]]] = {}
 
     @property

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from operator import itemgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core import chain
-from core.audit import TAMPER
+from core.audit import BASELINE, SEAL, TAMPER, AuditEntry
 from core.chain import HourRecord, SourceRecords
-from core.timeutil import from_minute, iso_z
+from core.timeutil import from_minute, iso_z, to_minute
 from store.audit import AuditStore
 from store.blocks import id_list
 from store.db import Conn
@@ -56,7 +57,11 @@ _SEAL_COLUMNS = (
     ("hour", "bigint"),
     ("digest", "bytea"),
     ("link", "bytea"),
+    ("logged", "bigint"),
 )
+# One logged change of an hour: (service_id, source_id, hour, logged digest before
+# or None, digest after or None when the hour was emptied).
+LogItem = tuple[int, int, int, bytes | None, bytes | None]
 _SERVICE, _SOURCE, _MINUTE = itemgetter(0), itemgetter(1), itemgetter(2)
 _HOUR, _KEY_SOURCE = itemgetter(1), itemgetter(2)  # of a (service_id, hour, source_id) key
 # Hour digests remembered per store (``ChainStore._digest``): past this many
@@ -65,6 +70,9 @@ _HOUR, _KEY_SOURCE = itemgetter(1), itemgetter(2)  # of a (service_id, hour, sou
 _DIGEST_MEMO = 50_000
 _HOUR_OF = (60).__rfloordiv__  # minute -> minute // 60
 _NO_END = 2**50  # beyond any hour; times 60 still fits SQLite's 64-bit integers
+# The minutes a time can name (years 1 to 9999): an entry's span lies within them.
+_FIRST_MINUTE = to_minute(datetime(1, 1, 1, tzinfo=UTC))
+_LAST_MINUTE = to_minute(datetime(9999, 12, 31, 23, 59, tzinfo=UTC))
 # How far before its first touched hour a chain's seals are read in the same query,
 # to find the link it continues from (the agent's previous hour) without another.
 _LOOKBACK = 2
@@ -206,6 +214,9 @@ class WriteContext:
     spans: tuple[
         dict[tuple[int, int], frozenset[int]], dict[tuple[int, int], list[tuple[int, int]]]
     ]  # ``_chain_spans`` of the write's blocks
+    # Seals of the writing sources whose digest is not yet in the audit trail (the
+    # agent's newest hour of each chain): (service_id, source_id, hour) -> digest.
+    unlogged: dict[tuple[int, int, int], bytes] = field(default_factory=dict)
 
     def set_error(self, key: tuple[int, int, int], offset: int, error: str | None) -> None:
         """The error class of one minute after the write (None: it has none)."""
@@ -260,6 +271,47 @@ async def _errors_many(
     return out
 
 
+def _to_log(
+    ids: tuple[int, int],
+    found: tuple[list[tuple[int, int, int, bytes, bytes]], list[tuple[int, int, int]]],
+    seals: Mapping[int, tuple[bytes, bytes]],
+    unlogged: Mapping[tuple[int, int, int], bytes],
+    newest: int,
+    defer: bool,
+) -> tuple[list[tuple[int, int, int, bytes, bytes, int]], list[LogItem]]:
+    """The seal rows to write (with their ``logged`` flag) and the hours to log, of one
+    chain whose write gave ``found`` (``_relinked``: seals changed, seals gone)."""
+    rows: list[tuple[int, int, int, bytes, bytes, int]] = []
+    items: list[LogItem] = []
+    for sid, src, hour, digest, link_ in found[0]:
+        old = seals.get(hour)
+        logged_before = old is not None and (sid, src, hour) not in unlogged
+        if old is not None and old[0] == digest:  # only its link moved
+            rows.append((sid, src, hour, digest, link_, 0 if (sid, src, hour) in unlogged else 1))
+        elif defer and hour == newest and not logged_before:
+            rows.append((sid, src, hour, digest, link_, 0))  # still being written
+        else:
+            rows.append((sid, src, hour, digest, link_, 1))
+            items.append((sid, src, hour, old[0] if logged_before and old else None, digest))
+    for sid, src, hour in found[1]:
+        old = seals.get(hour)
+        if old is not None and (sid, src, hour) not in unlogged:
+            items.append((sid, src, hour, old[0], None))
+    return rows, items
+
+
+def _hour_text(hour: int) -> str:
+    """A UTC epoch hour for people (ISO Z; its number when outside years 1-9999)."""
+    if _FIRST_MINUTE <= hour * 60 <= _LAST_MINUTE:
+        return str(iso_z(from_minute(hour * 60)))
+    return f"#{hour} (epoch hours)"
+
+
+def _span(hours: Sequence[int]) -> tuple[int, int]:
+    """The minutes of ``hours`` as an entry's span, within the times a span can name."""
+    return max(min(hours) * 60, _FIRST_MINUTE), min(max(hours) * 60 + 60, _LAST_MINUTE)
+
+
 async def _chain_ids(db: Conn) -> list[tuple[int, int]]:
     rows = await db.fetchall(
         "SELECT DISTINCT service_id, source_id FROM minute_blocks"
@@ -303,6 +355,10 @@ class ChainStore(AuditStore):
         self._digests[key] = (status, latency, errors, digest)
         return digest
 
+    # Each chain's hour digests as ``check_chains`` last found them, for the replay
+    # of minute writes that follows it in ``store verify`` (used once, then read afresh).
+    _verified: dict[tuple[str, str], dict[int, bytes]] | None = None
+
     async def _write_context(self, db: Conn, keys: Iterable[tuple[int, int, int]]) -> WriteContext:
         """Read, once, what a write of the blocks ``keys`` needs of their chains
         (two queries per span of hours: the agent's minute has one span)."""
@@ -312,7 +368,15 @@ class ChainStore(AuditStore):
         for (lo, hi), chains in spans[1].items():
             errors.update(await _errors_many(db, chains, lo, hi))
             seals.update(await _seals_many(db, chains, lo - _LOOKBACK))
-        return WriteContext(errors, seals, spans)
+        srcs = id_list(src for chains in spans[1].values() for _, src in chains)
+        unlogged = {
+            (int(sid), int(src), int(hour)): bytes(digest)
+            for sid, src, hour, digest in await db.fetchall(
+                "SELECT service_id, source_id, hour, digest FROM chain_seals"
+                f" WHERE logged = 0 AND source_id IN ({srcs})"
+            )
+        } if srcs else {}  # fmt: skip
+        return WriteContext(errors, seals, spans, unlogged)
 
     async def _check_sealed(
         self,
@@ -371,8 +435,15 @@ class ChainStore(AuditStore):
         names: tuple[Mapping[int, str], Mapping[int, str]] | None = None,
         written: Mapping[tuple[int, int, int], tuple[bytes, bytes]] | None = None,
         context: WriteContext | None = None,
-    ) -> None:
-        """Re-seal the hours ``rows`` touched and re-link each chain after them.
+        live: bool = False,
+    ) -> list[LogItem]:
+        """Re-seal the hours ``rows`` touched and re-link each chain after them;
+        returns what the write changed for the audit trail (``_log_minutes``).
+
+        Every hour whose digest changed is logged, but for a ``live`` write (the
+        agent's minute) the newest hour of its chain, still being written: that
+        one stays ``logged = 0`` and is logged by the first write after it (the
+        chain moved on), as is any such hour left behind (an agent stopped).
 
         Runs inside the caller's write transaction, after the minutes are upserted.
         A caller that already knows the touched blocks as (service_id, hour,
@@ -387,7 +458,7 @@ class ChainStore(AuditStore):
         nothing is read back at all.
         """
         if not rows:
-            return
+            return []
         if names is None or blocks is None:
             names = await self._names("services"), await self._names("sources")
         services, sources = names
@@ -400,13 +471,17 @@ class ChainStore(AuditStore):
                 if service in service_ids and source in source_ids  # else nothing was stored
                 for hour in hours
             ]
+        blocks = list(blocks)
         just = written if written is not None else {}
         if written is not None and context is not None:
             touched, by_span = context.spans
         else:
             touched, by_span = _chain_spans(blocks)
-        changed: list[tuple[int, int, int, bytes, bytes]] = []
+        changed: list[tuple[int, int, int, bytes, bytes, int]] = []
         gone: list[tuple[int, int, int]] = []
+        items: list[LogItem] = []
+        caught: list[tuple[int, int, int]] = []
+        unlogged = (context or await self._write_context(db, blocks)).unlogged
         for (lo, hi), chains in by_span.items():
             if written is not None and context is not None:
                 seals = context.seals
@@ -450,13 +525,93 @@ class ChainStore(AuditStore):
                     prev = await _prev(db, ids, lo - _LOOKBACK, chain.genesis(service, source))
                 old = {h: v for h, v in sealed.items() if h >= lo}
                 relinked = _relinked(ids, hours, fresh, old, prev)
-                changed += relinked[0]
+                newest = max(hours)
+                defer = live and not any(h > newest for h in sealed)
+                rows_, logged_now = _to_log(ids, relinked, sealed, unlogged, newest, defer)
+                done = {item[2] for item in logged_now}
+                written_at = {row[2]: n for n, row in enumerate(rows_)}
+                for (u_sid, u_src, hour), digest in sorted(unlogged.items()):
+                    if (
+                        (u_sid, u_src) != ids
+                        or hour in done
+                        or hour >= newest
+                        or ((u_sid, u_src, hour) in relinked[1])
+                    ):
+                        continue  # the newest hour stays open until the chain moves on
+                    logged_now.append((u_sid, u_src, hour, None, digest))  # left behind: now
+                    if hour in written_at:
+                        rows_[written_at[hour]] = (*rows_[written_at[hour]][:5], 1)
+                    else:
+                        caught.append((u_sid, u_src, hour))
+                changed += rows_
                 gone += relinked[1]
+                items += logged_now
+        if caught:
+            await db.executemany(
+                "UPDATE chain_seals SET logged = 1 WHERE service_id = ? AND source_id = ?"
+                " AND hour = ?",
+                caught,
+            )
         if gone:
             await db.executemany(
                 "DELETE FROM chain_seals WHERE service_id = ? AND source_id = ? AND hour = ?", gone
             )
         await db.upsert("chain_seals", _SEAL_COLUMNS, ("service_id", "source_id", "hour"), changed)
+        return items
+
+    async def _begin_minute_log(self, db: Conn) -> None:
+        """Before the first minute write the trail logs: a ``minutes.baseline`` entry
+        with each chain's head as it stands (a database from before the trail
+        logged minute writes), so every hour after it must come in a
+        ``minutes.seal`` entry. Nothing when the database holds no minutes yet."""
+        if self._minute_log_begun:
+            return
+        found = await db.fetchall(
+            "SELECT 1 FROM audit_log WHERE kind IN (?, ?) LIMIT 1", (SEAL, BASELINE)
+        )
+        if not found:
+            heads = await self.chain_heads(logged=True)
+            if heads:
+                hours = [h for _, _, h, _ in heads]
+                await self._audit(
+                    db, BASELINE, None, _span(hours), None,
+                    {"chains": [[svc, src, h, link.hex()]
+                                for svc, src, h, link in heads]},
+                )  # fmt: skip
+        self._minute_log_begun = True
+
+    async def _log_minutes(
+        self,
+        db: Conn,
+        items: Sequence[LogItem],
+        names: tuple[Mapping[int, str], Mapping[int, str]],
+        by: str,
+        *,
+        actor: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """One ``minutes.seal`` entry for what a write changed: each hour's digest
+        after it (null: emptied), and before it where an earlier entry had logged
+        one (a late write or correction says what it changes)."""
+        if not items:
+            return
+        services, sources = names
+        ordered = sorted(items, key=lambda i: (services[i[0]], sources[i[1]], i[2]))
+        named = {services[i[0]] for i in ordered}
+        hours = [i[2] for i in ordered]
+
+        def hour(i: LogItem) -> list[Any]:
+            return [services[i[0]], sources[i[1]], i[2]]
+
+        before = [[*hour(i), i[3].hex()] for i in ordered if i[3] is not None]
+        await self._audit(
+            db, SEAL, named.pop() if len(named) == 1 else None,
+            _span(hours),
+            {"hours": before} if before else None,
+            {"by": by, "hours": [[*hour(i), None if i[4] is None else i[4].hex()]
+                                 for i in ordered]},
+            actor=actor, at=at,
+        )  # fmt: skip
 
     async def check_chains(self) -> ChainSummary:
         """Walk every chain from its genesis; the first break of each broken chain."""
@@ -466,10 +621,13 @@ class ChainStore(AuditStore):
         breaks: list[chain.Break] = []
         hours = 0
         ids_list = await _chain_ids(db)
+        digests: dict[tuple[str, str], dict[int, bytes]] = {}
+        self._verified = digests  # what check_audit's replay of minute writes compares
         for ids in ids_list:
             service = services.get(ids[0], f"#{ids[0]}")
             source = sources.get(ids[1], f"#{ids[1]}")
             stored = await _hours(db, ids[0], ids[1], -_NO_END, _NO_END)
+            digests[(service, source)] = {h: s.digest(service, source) for h, s in stored.items()}
             seals = [
                 chain.Seal(int(h), bytes(d), bytes(lk))
                 for h, d, lk in await db.fetchall(_SEALS, (*ids, -_NO_END, _NO_END))
@@ -480,21 +638,101 @@ class ChainStore(AuditStore):
                 source,
                 chain.genesis(service, source),
                 seals,
-                ((h, s.digest(service, source)) for h, s in stored.items()),
+                sorted(digests[(service, source)].items()),
             )
             if found is not None:
                 breaks.append(found)
         breaks.sort(key=lambda b: (b.service, b.source))
         return ChainSummary(len(ids_list), hours, tuple(breaks))
 
-    async def chain_heads(self, source: str | None = None) -> list[tuple[str, str, int, bytes]]:
+    async def _check_minutes(self, entries: Sequence[AuditEntry]) -> list[tuple[int, str]]:
+        """Every stored hour against the digest the trail last logged for it.
+
+        Replaying the ``minutes.seal`` entries gives each (service, source, hour)
+        its digest after the last write slawatch made to it; the stored blocks
+        must hash to exactly that. An hour edited, deleted or inserted behind
+        slawatch's back, or every chain re-sealed from genesis, no longer does.
+        Hours up to a ``minutes.baseline`` (a database from before minute writes
+        were logged) must still chain to the link it recorded. Only the newest
+        hour of a chain may be in no entry: the agent is still writing it.
+        """
+        if self._verified is None:
+            await self.check_chains()
+        digests, self._verified = self._verified or {}, None  # read afresh next time
+        said: dict[tuple[str, str, int], tuple[int, str | None]] = {}
+        first_before: dict[tuple[str, str, int], str | None] = {}
+        baseline: dict[tuple[str, str], tuple[int, int, str]] = {}
+        begun = False
+        for e in entries:
+            after = e.after if isinstance(e.after, dict) else {}
+            if e.kind == BASELINE:
+                begun = True
+                for svc, src, at, link_ in after.get("chains", []):
+                    baseline[(svc, src)] = (e.seq, int(at), link_)
+            elif e.kind == SEAL:
+                begun = True
+                before = e.before if isinstance(e.before, dict) else {}
+                was = {(svc, src, int(at)): d for svc, src, at, d in before.get("hours", [])}
+                for svc, src, at, digest in after.get("hours", []):
+                    key = (svc, src, int(at))
+                    if key not in said:
+                        first_before[key] = was.get(key)
+                    said[key] = (e.seq, digest)
+        if not begun:
+            return []  # a database from before minute writes were logged
+        out: list[tuple[int, str]] = []
+        for (svc, src, hour), (seq, digest) in sorted(said.items()):
+            found = digests.get((svc, src), {}).get(hour)
+            where = f"{svc}/{src} hour {_hour_text(hour)}"
+            if digest is None:
+                if found is not None:
+                    out.append((seq, f"{where} holds minutes written outside slawatch"
+                                     " (the trail has it emptied)"))  # fmt: skip
+            elif found is None:
+                out.append((seq, f"{where} is gone: deleted outside slawatch"))
+            elif found.hex() != digest:
+                out.append((seq, f"{where} was edited outside slawatch (its minutes do not"
+                                 " hash to the digest the trail logged)"))  # fmt: skip
+        for (svc, src), hours in sorted(digests.items()):
+            newest = max(hours, default=None)
+            later = any(k[0] == svc and k[1] == src and k[2] > (newest or 0) for k in said)
+            base = baseline.get((svc, src))
+            for hour in sorted(hours):
+                if (svc, src, hour) in said or (base is not None and hour <= base[1]):
+                    continue
+                if hour == newest and not later:
+                    continue  # the hour the agent is still writing
+                out.append((0, f"{svc}/{src} hour {_hour_text(hour)} is in no"
+                               " audit entry: written outside slawatch"))  # fmt: skip
+        for (svc, src), (seq, last, link_) in sorted(baseline.items()):
+            then = {h: d for h, d in digests.get((svc, src), {}).items() if h <= last}
+            for (s2, r2, hour), old_digest in first_before.items():
+                if (s2, r2) == (svc, src) and hour <= last:
+                    if old_digest is None:
+                        then.pop(hour, None)
+                    else:
+                        then[hour] = bytes.fromhex(old_digest)
+            seals = chain.relink(chain.genesis(svc, src), sorted(then.items()))
+            if not seals or seals[-1].hour != last or seals[-1].link.hex() != link_:
+                out.append((seq, f"{svc}/{src}: its hours up to {_hour_text(last)}"
+                                 " no longer chain to the head the trail recorded when it began"
+                                 " logging minute writes: edited, deleted or inserted outside"
+                                 " slawatch"))  # fmt: skip
+        return out
+
+    async def chain_heads(
+        self, source: str | None = None, *, logged: bool = False
+    ) -> list[tuple[str, str, int, bytes]]:
         """Each chain's latest seal: (service, source, hour, link); only ``source``'s when
-        given (what one agent vouches for in its checkpoints)."""
+        given (what one agent vouches for in its checkpoints); with ``logged``, its
+        latest seal counted as in the audit trail (a database from before the trail
+        logged minute writes: every seal)."""
         services = await self._names("services")
         sources = await self._names("sources")
+        only = " WHERE logged = 1" if logged else ""
         rows = await self._db.fetchall(
             "SELECT s.service_id, s.source_id, s.hour, s.link FROM chain_seals s"
-            " JOIN (SELECT service_id, source_id, MAX(hour) AS hour FROM chain_seals"
+            f" JOIN (SELECT service_id, source_id, MAX(hour) AS hour FROM chain_seals{only}"
             " GROUP BY service_id, source_id) m ON m.service_id = s.service_id"
             " AND m.source_id = s.source_id AND m.hour = s.hour"
         )

@@ -22,7 +22,7 @@ from store.blocks import (
     id_list,
     span_groups,
 )
-from store.chain import ChainStore, WriteContext
+from store.chain import ChainStore, LogItem, WriteContext
 from store.db import Conn
 from store.layout import Key, Tally, classify, fill, hours_of, is_consecutive, segments
 from store.rows import MinuteRow
@@ -120,8 +120,14 @@ class MinuteStore(ChainStore):
         """Upsert minute records in one short transaction (re-recording is idempotent)."""
         if not rows:
             return
-        async with self._write() as db:
-            await self._upsert(db, rows)
+        try:
+            async with self._write() as db:
+                await self._begin_minute_log(db)
+                items, names = await self._upsert(db, rows, live=True)
+                await self._log_minutes(db, items, names, "the agent")
+        except BaseException:
+            self._minute_log_begun = False  # its baseline entry, if any, rolled back
+            raise
 
     async def import_minutes(
         self,
@@ -145,16 +151,35 @@ class MinuteStore(ChainStore):
         """
         tally = Tally() if tally is None else tally
         count = 0
-        async with self._write() as db:
-            for batch in batches:
-                if batch:
-                    await self._upsert(db, batch, tally=tally, by=f"an import of {where}")
-                    count += len(batch)
-            if tally.conflicts:
-                names = await self._names("services"), await self._names("sources")
-                if not replace:
-                    raise ImportConflict(where, count, tally, names)
-                await self._audit_replaced(db, tally, names, where, actor=actor, at=at)
+        by = f"an import of {where}"
+        try:
+            async with self._write() as db:
+                await self._begin_minute_log(db)
+                logged: dict[tuple[int, int, int], LogItem] = {}
+                services: dict[int, str] = {}
+                sources: dict[int, str] = {}
+                for batch in batches:
+                    if batch:
+                        items, names = await self._upsert(db, batch, tally=tally, by=by)
+                        services.update(names[0])
+                        sources.update(names[1])
+                        for item in items:  # an hour written by two batches: its first before
+                            first = logged.get(item[:3])
+                            logged[item[:3]] = (
+                                item if first is None else (*item[:3], first[3], item[4])
+                            )
+                        count += len(batch)
+                if tally.conflicts:
+                    names = await self._names("services"), await self._names("sources")
+                    if not replace:
+                        raise ImportConflict(where, count, tally, names)
+                    await self._audit_replaced(db, tally, names, where, actor=actor, at=at)
+                await self._log_minutes(
+                    db, list(logged.values()), (services, sources), by, actor=actor, at=at
+                )
+        except BaseException:
+            self._minute_log_begun = False  # its baseline entry, if any, rolled back
+            raise
         return count
 
     async def _audit_replaced(
@@ -192,8 +217,10 @@ class MinuteStore(ChainStore):
         *,
         tally: Tally | None = None,
         by: str = "a write",
-    ) -> None:
-        """Merge ``rows`` into their hour blocks, then extend the hash chains.
+        live: bool = False,
+    ) -> tuple[list[LogItem], tuple[dict[int, str], dict[int, str]]]:
+        """Merge ``rows`` into their hour blocks, then extend the hash chains; returns
+        what the audit trail is to log of it and the names of the ids it uses.
 
         Written for speed (an import pushes millions of rows through here):
         checks run once per batch on sets, and runs of consecutive minutes of
@@ -237,9 +264,10 @@ class MinuteStore(ChainStore):
         )
         distinct = all(plain) and len({(p.service, p.source) for p, _ in parts}) == len(parts)
         await self._upsert_errors(db, rows, sids, srcs, existed, context, distinct=distinct)
-        await self._extend_chains(
-            db, rows, blocks=keys, names=names, written=written, context=context
+        items = await self._extend_chains(
+            db, rows, blocks=keys, names=names, written=written, context=context, live=live
         )
+        return items, names
 
     async def _upsert_errors(
         self,

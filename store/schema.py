@@ -281,6 +281,18 @@ MIGRATIONS: list[Migration] = [
         ),
         dialect="postgresql",
     ),
+    Migration(
+        "minute writes in the audit trail (store/chain.py, issue 15)",
+        (
+            # 1 once the hour's digest as it stands is in a ``minutes.seal`` entry of
+            # the audit trail; 0 while the agent is still writing its newest hour (it
+            # is logged when the chain moves on). Seals from before the trail count
+            # as logged: the first minute write appends a ``minutes.baseline`` entry.
+            "ALTER TABLE chain_seals ADD COLUMN logged INTEGER NOT NULL DEFAULT 1",
+            "CREATE INDEX chain_seals_unlogged ON chain_seals (source_id, service_id, hour)"
+            " WHERE logged = 0",
+        ),
+    ),
 ]
 
 LATEST = len(MIGRATIONS)

@@ -28,9 +28,15 @@ def register(sub: Subparsers) -> None:
         " import (--replace), windows and exclusions added or removed, cases opened,"
         " answered, resolved, linked, edited or reopened, credits settled or unsettled,"
         " minute blocks found edited outside"
-        " slawatch. Example: slawatch audit --service portal --json",
+        " slawatch; with --minutes also the log of minute writes (one entry per import,"
+        " one an hour from the agent). Example: slawatch audit --service portal --json",
     )
     service_option(p, required=False, help="only this service's entries")
+    p.add_argument(
+        "--minutes",
+        action="store_true",
+        help="also the minute writes (minutes.seal: each hour's digest after the write)",
+    )
     json_option(p)
     p.set_defaults(handler=_audit)
 
@@ -38,7 +44,9 @@ def register(sub: Subparsers) -> None:
 def _audit(args: argparse.Namespace, ctx: Context) -> int:
     chosen_services(ctx.config, args.service)
     entries = with_store(
-        ctx.config, lambda store: store.audit_entries(service=args.service), readonly=True
+        ctx.config,
+        lambda store: store.audit_entries(service=args.service, minutes=args.minutes),
+        readonly=True,
     )
     if args.json:
         print_json([e.to_json() for e in entries])
@@ -61,7 +69,11 @@ def change_text(entry: AuditEntry) -> str:
     An add or a removal shows the thing; a change shows what both sides share
     (``case=1``) and then each field that differs as ``field: before -> after``.
     """
+    from core.audit import BASELINE, SEAL
+
     before, after = entry.before, entry.after
+    if entry.kind in (SEAL, BASELINE) and isinstance(after, dict):
+        return _minute_log_text(entry.kind, before, after)
     if before is None:
         return f"added {_brief(after)}"
     if after is None:
@@ -76,6 +88,19 @@ def change_text(entry: AuditEntry) -> str:
         if before.get(k) != after.get(k)
     ]
     return " ".join([*same, "; ".join(diff)]).strip()
+
+
+def _minute_log_text(kind: str, before: Any, after: dict[str, Any]) -> str:
+    """A minute write in a few words: how many hours of which chains, by whom."""
+    if kind == "minutes.baseline":
+        chains = after.get("chains", [])
+        return f"the minute log begins: {len(chains)} chain head(s) as they stood"
+    hours = after.get("hours", [])
+    chains = sorted({f"{h[0]}/{h[1]}" for h in hours})
+    shown = ", ".join(chains[:3]) + (f" and {len(chains) - 3} more" if len(chains) > 3 else "")
+    again = len(before.get("hours", [])) if isinstance(before, dict) else 0
+    late = f", {again} written again (late or corrected)" if again else ""
+    return f"{len(hours)} hour(s) of {shown} logged by {after.get('by', 'a write')}{late}"
 
 
 def _brief(value: Any) -> str:

@@ -43,14 +43,14 @@ def test_a_corrected_month_carries_its_entries_and_verify_checks_them(
     out = tmp_path / "oct.json"
     october = _export(run_cli, cfg, "2026-10", out)
     audit = october["audit"]
-    assert audit["tree_size"] == 2 and len(audit["head"]) == 64
+    assert audit["tree_size"] == 3 and len(audit["head"]) == 64  # and the import's minutes
     assert [e["kind"] for e in audit["entries"]] == ["maintenance.add", "credit.settle"]
     assert audit["entries"][0]["after"]["down_minutes"] == 5
     verified = run_cli("claim", "verify", out, "--allow-unsigned")
     assert verified.returncode == 0, verified.stdout
     lines = {line.split()[0] + " " + line.split()[2]: line for line in verified.stdout.splitlines()
              if line.startswith("audit entry")}  # fmt: skip
-    assert set(lines) == {"audit #1", "audit #2"}, verified.stdout
+    assert set(lines) == {"audit #2", "audit #3"}, verified.stdout  # 1: the import's minutes
     assert all(" OK " in line for line in lines.values()), verified.stdout
     assert "the 2 correction(s) of this span" in verified.stdout
     assert "corrections: that no correction of this span was left out" in verified.stdout
@@ -68,7 +68,7 @@ def test_a_corrected_month_carries_its_entries_and_verify_checks_them(
         bad.write_text(json.dumps(forged), encoding="utf-8")
         result = run_cli("claim", "verify", bad, "--allow-unsigned")
         assert result.returncode == 1, result.stdout
-        [line] = [x for x in result.stdout.splitlines() if x.startswith("audit entry #1 ")]
+        [line] = [x for x in result.stdout.splitlines() if x.startswith("audit entry #2 ")]
         assert "DIFFERS" in line, result.stdout
         assert "edited or made up" in result.stdout
     # An entry of another service carried along: not about this claim.

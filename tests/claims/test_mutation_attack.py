@@ -268,7 +268,9 @@ EDITS: list[tuple[str, Callable[[Doc], None], str]] = [
     ("parties: contract_ref", _set("parties.provider.contract_ref", "MSA-0"), "parties"),
     ("tzdata", _set("tzdata", "2019c"), "tzdata"),
     ("audit: removed", lambda d: d.pop("audit"), "corrections"),
-    ("audit: entry edited, head re-hashed", _set(AUDIT_REASON, "x"), "corrections"),
+    # The trail holds the minute writes too, which the bundle does not carry: an
+    # attacker holding only the bundle cannot re-hash its head any more.
+    ("audit: entry edited, head re-hashed", _set(AUDIT_REASON, "x"), DETECTED),
     ("audit: entry edited, head kept", _set("audit.entries.0.after.minutes", 600), DETECTED),
     ("signature: bogus", _bogus_signature, DETECTED),
 ]

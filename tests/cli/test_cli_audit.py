@@ -61,7 +61,12 @@ def test_a_conflicting_reimport_is_refused_then_replaced_and_audited(
     assert "1 new, 1 unchanged, 1 replaced (see slawatch audit)" in replaced.stdout
     assert ok_json(run_cli, *cfg, *report)["downtime_minutes"] == 1
     [entry] = ok_json(run_cli, *cfg, "audit", "--service", "portal", "--json")
-    assert entry["seq"] == 1 and entry["kind"] == "minutes.replace"
+    assert entry["seq"] == 2 and entry["kind"] == "minutes.replace"  # 1: the first import
+    writes = ok_json(run_cli, *cfg, "audit", "--minutes", "--json")
+    assert [e["kind"] for e in writes] == ["minutes.seal", "minutes.replace", "minutes.seal"]
+    assert writes[2]["after"]["by"] == f"an import of {second}"
+    listed = " ".join(run_cli(*cfg, "audit", "--minutes").stdout.split())  # the words, unwrapped
+    assert "1 hour(s) of portal/import logged by an import of" in listed
     assert entry["service"] == "portal" and entry["actor"]
     assert (entry["from"], entry["to"]) == ("2026-10-05T10:01:00Z", "2026-10-05T10:02:00Z")
     assert entry["before"] == {
@@ -83,7 +88,7 @@ def test_a_conflicting_reimport_is_refused_then_replaced_and_audited(
     assert max(map(len, lines)) <= 100
     verified = run_cli(*cfg, "store", "verify")
     assert verified.returncode == 0, verified.stdout
-    assert "sealed hours: OK; 1 audit entries (head " in verified.stdout
+    assert "sealed hours: OK; 3 audit entries (head " in verified.stdout  # 2 minute writes
 
 
 def test_store_verify_names_an_edited_hour_a_later_import_re_sealed(
@@ -103,7 +108,7 @@ def test_store_verify_names_an_edited_hour_a_later_import_re_sealed(
     after = run_cli(*cfg, "store", "verify")
     assert after.returncode == 1, after.stdout
     assert (
-        "BROKEN audit entry #1: portal/import hour 2026-10-05T10:00:00Z was edited outside"
+        "BROKEN audit entry #2: portal/import hour 2026-10-05T10:00:00Z was edited outside"
         f" slawatch (found when an import of {laundry} re-sealed it)"
     ) in after.stdout
     [entry] = json.loads(run_cli(*cfg, "audit", "--json").stdout)

@@ -94,7 +94,7 @@ def test_a_window_over_recorded_downtime_needs_a_reason_warns_and_is_audited(
     assert [w["id"] for w in ok_json(run_cli, *cfg, "maintenance", "list", "--json")] == [2]
     verified = run_cli(*cfg, "store", "verify")
     assert verified.returncode == 0, verified.stdout
-    assert "4 audit entries" in verified.stdout, verified.stdout
+    assert "5 audit entries" in verified.stdout, verified.stdout  # and the import's minutes
 
 
 def test_credits_settle_list_unsettle_each_audited(
@@ -171,7 +171,7 @@ def test_case_edit_reopen_and_show_keep_every_correction(
                                                       "2026-10-05T12:01:00Z")  # fmt: skip
     assert entries[1]["before"] == {"case": 1, "resolved_at": "2026-10-05T13:00:00Z"}
     shown = ok_json(run_cli, *cfg, "case", "show", "1", "--json")
-    assert [c["seq"] for c in shown["corrections"]] == [2, 4]
+    assert [c["seq"] for c in shown["corrections"]] == [3, 5]  # 1: the import's minutes
     text = run_cli(*cfg, "case", "show", "1").stdout
     assert "  corrections      2\n" in text
     assert "case.reopen  case=1 resolved_at: 2026-10-05T13:00:00Z -> -" in text

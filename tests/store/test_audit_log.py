@@ -41,7 +41,8 @@ async def test_reimport_counts_and_a_conflict_is_refused_then_replaced(open_db: 
         with pytest.raises(ImportConflict, match=r"4 of 100 records conflict.*96 unchanged"):
             await store.import_minutes([changed], where="f.csv")
         assert (await store.minutes("svc", BASE + 61, BASE + 64))["csv"] == bytes([UP] * 3)
-        assert await store.audit_entries() == []
+        assert await store.audit_entries() == []  # no correction: the minute log has two writes
+        assert [e.kind for e in await store.audit_entries(minutes=True)] == ["minutes.seal"] * 2
 
         tally = Tally()
         await store.import_minutes([changed], replace=True, tally=tally, where="f.csv", at=AT)
@@ -49,7 +50,7 @@ async def test_reimport_counts_and_a_conflict_is_refused_then_replaced(open_db: 
         assert (await store.minutes("svc", BASE + 61, BASE + 64))["csv"] == bytes([DOWN] * 3)
         [entry] = await store.audit_entries(service="svc")
         assert (entry.seq, entry.kind, entry.at, entry.span) == (
-            1, "minutes.replace", AT, (BASE + 61, BASE + 71)
+            3, "minutes.replace", AT, (BASE + 61, BASE + 71)
         )  # fmt: skip
         assert entry.before["runs"] == [
             ["2026-04-26T01:01:00Z", "2026-04-26T01:04:00Z", "up", [105, 106, 100]],
@@ -61,9 +62,14 @@ async def test_reimport_counts_and_a_conflict_is_refused_then_replaced(open_db: 
         ]
         assert entry.after["from_file"] == "f.csv" and entry.before["minutes"] == 4
         assert entry.actor  # the OS user
+        # The write itself is logged after it: the hour's digest before and after.
+        seal = (await store.audit_entries(minutes=True))[-1]
+        assert (seal.seq, seal.kind, seal.after["by"]) == (4, "minutes.seal", "an import of f.csv")
+        assert [h[:3] for h in seal.after["hours"]] == [["svc", "csv", BASE // 60 + 1]]
+        assert seal.before["hours"][0][3] != seal.after["hours"][0][3]
         summary = await store.check_audit()
-        assert (summary.entries, summary.problems) == (1, ())
-        assert summary.head == merkle.root([entry.leaf()])
+        assert (summary.entries, summary.problems) == (4, ())
+        assert summary.head == merkle.root(await store.audit_leaves())
         assert await store.verify_chains() is None
 
 
@@ -72,7 +78,7 @@ async def test_an_edited_or_removed_entry_is_named(open_db: OpenDb) -> None:
         for n in range(3):
             changed = [r._replace(status=DOWN if n % 2 == 0 else UP) for r in rows(BASE, 5)]
             await store.import_minutes([changed], replace=True)
-        assert [e.seq for e in await store.audit_entries()] == [1, 2]
+        assert [e.seq for e in await store.audit_entries()] == [2, 4]  # 1, 3: minute writes
         await store.import_minutes([rows(BASE, 5, UP)], replace=True)  # the third entry
         heads = [bytes(r[0]) for r in await store._db.fetchall("SELECT head FROM audit_log")]
         assert heads[-1] == merkle.root(await store.audit_leaves())
@@ -113,7 +119,7 @@ async def test_a_no_op_reimport_does_not_launder_a_direct_edit(open_db: OpenDb) 
         )
         [problem] = (await store.check_audit()).problems
         assert problem.describe() == (
-            "audit entry #1: svc/agent hour 2026-04-26T01:00:00Z was edited outside slawatch"
+            "audit entry #2: svc/agent hour 2026-04-26T01:00:00Z was edited outside slawatch"
             " (found when an import of import re-sealed it)"
         )
         # An honest write into a sealed hour finds nothing.

@@ -1,0 +1,132 @@
+"""Minute writes in the append-only audit trail (#15 item 4), on SQLite and PostgreSQL.
+
+Each write of minutes (the agent's, an import) is a ``minutes.seal`` entry with
+each hour's digest after it; the agent's newest hour is logged once its chain
+moves on. ``check_audit`` replays them against the stored blocks: an hour
+edited, deleted or inserted behind slawatch's back, or every chain re-sealed
+from genesis so that the chains hold again, is named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from core.audit import BASELINE, SEAL
+from core.status import DOWN, UP
+from store.rows import MinuteRow
+from tests.conftest import OpenDb
+
+BASE = 29_619_360  # 2026-04-26T00:00Z, a whole hour
+H0 = BASE // 60
+
+
+def rows(start: int, count: int, status: int = UP, source: str = "agent") -> list[MinuteRow]:
+    return [MinuteRow("svc", source, start + i, status, 100 + i % 7) for i in range(count)]
+
+
+class Undo(Exception):
+    """Raised to roll an attack back after looking at it."""
+
+
+Attack = list[tuple[str, tuple[object, ...]]]
+
+
+async def _under_attack(
+    store: object, sql: Attack, then: Callable[[], Awaitable[None]] | None = None
+) -> list[str]:
+    """The problems check_audit names with ``sql`` run behind slawatch's back (rolled back)."""
+    found: list[str] = []
+    db = store._db  # type: ignore[attr-defined]
+    with pytest.raises(Undo):
+        async with db.transaction():
+            for statement, params in sql:
+                await db.execute(statement, params)
+            if then is not None:
+                await then()
+            assert await store.verify_chains() is None or then is None  # type: ignore[attr-defined]
+            found = [p.describe() for p in (await store.check_audit()).problems]  # type: ignore[attr-defined]
+            raise Undo
+    return found
+
+
+async def test_every_minute_write_is_logged_and_an_attack_on_closed_hours_is_named(
+    open_db: OpenDb,
+) -> None:
+    async with await open_db() as store:
+        await store.record_minutes(rows(BASE, 150))  # hours 0 and 1, and 2 still open
+        [first] = await store.audit_entries(minutes=True)
+        assert (first.kind, first.after["by"]) == (SEAL, "the agent")
+        assert [h[2] for h in first.after["hours"]] == [H0, H0 + 1]  # UTC epoch hours
+        await store.record_minutes(rows(BASE + 150, 5))  # still hour 2: nothing logged yet
+        assert len(await store.audit_entries(minutes=True)) == 1
+        await store.record_minutes(rows(BASE + 180, 1))  # hour 3 begins: hour 2 is logged
+        entries = await store.audit_entries(minutes=True)
+        assert [h[2] for h in entries[-1].after["hours"]] == [H0 + 2]
+        # A late write into a logged hour is a new entry saying what it changes.
+        await store.import_minutes([[MinuteRow("svc", "agent", BASE + 70, DOWN, 5)]],
+                                   replace=True, where="late.csv")  # fmt: skip
+        late = (await store.audit_entries(minutes=True))[-1]
+        assert late.after["by"] == "an import of late.csv"
+        assert late.before["hours"][0][:3] == ["svc", "agent", H0 + 1]
+        assert late.before["hours"][0][3] == first.after["hours"][1][3]
+        assert late.after["hours"][0][3] != late.before["hours"][0][3]
+        assert (await store.check_audit()).problems == ()
+
+        sid, src = (await store._db.fetchall("SELECT service_id, source_id FROM chain_seals"))[0]
+        edit = ("UPDATE minute_blocks SET status = ? WHERE hour = ?", (bytes([UP] * 60), H0 + 1))
+        [edited] = await _under_attack(store, [edit])
+        assert edited.endswith(
+            "svc/agent hour 2026-04-26T01:00:00Z was edited outside slawatch"
+            " (its minutes do not hash to the digest the trail logged)"
+        )
+        [deleted] = await _under_attack(store, [
+            ("DELETE FROM minute_blocks WHERE hour = ?", (H0,)),
+            ("DELETE FROM chain_seals WHERE hour = ?", (H0,)),
+        ])  # fmt: skip
+        assert deleted.endswith("svc/agent hour 2026-04-26T00:00:00Z is gone: deleted outside"
+                                " slawatch")  # fmt: skip
+        block = await store._db.fetchall(
+            "SELECT status, latency FROM minute_blocks WHERE hour = ?", (H0,)
+        )
+        insert = ("INSERT INTO minute_blocks (service_id, hour, source_id, status, latency)"
+                  " VALUES (?, ?, ?, ?, ?)", (sid, H0 - 5, src, *block[0]))  # fmt: skip
+        [inserted] = await _under_attack(store, [insert])
+        assert inserted == ("svc/agent hour 2026-04-25T19:00:00Z is in no audit entry:"
+                            " written outside slawatch")  # fmt: skip
+
+        # Wholesale: the outage erased and every seal recomputed from genesis, as a
+        # script would. The chains hold again; the trail does not agree.
+        async def reseal() -> None:
+            every = [MinuteRow("svc", "agent", m, UP) for m in range(BASE, BASE + 181, 60)]
+            await store._extend_chains(store._db, every)
+            assert await store.verify_chains() is None
+
+        [resealed] = await _under_attack(store, [edit], reseal)
+        assert resealed == edited
+
+
+async def test_a_database_from_before_the_minute_log_gets_a_baseline(open_db: OpenDb) -> None:
+    """Upgraded: its hours are not in any entry. The first write logs the chains' heads
+    as they stand; an old hour edited afterwards no longer chains to that head."""
+    async with await open_db() as store:
+        await store.import_minutes([rows(BASE, 120, source="csv")])
+        async with store._db.transaction():  # as before the trail logged minute writes
+            await store._db.execute("DELETE FROM audit_log")
+            await store._db.execute("UPDATE chain_seals SET logged = 1")
+    async with await open_db() as store:
+        assert (await store.check_audit()).problems == ()
+        await store.record_minutes(rows(BASE + 300, 3))
+        kinds = [e.kind for e in await store.audit_entries(minutes=True)]
+        assert kinds == [BASELINE]  # the agent's own hour is still open
+        [base] = await store.audit_entries(minutes=True)
+        assert base.after["chains"][0][:3] == ["svc", "csv", H0 + 1]
+        assert (await store.check_audit()).problems == ()
+        edit = ("UPDATE minute_blocks SET status = ? WHERE hour = ?", (bytes([DOWN] * 60), H0))
+        [problem] = await _under_attack(store, [edit])
+        assert problem == (
+            "audit entry #1: svc/csv: its hours up to 2026-04-26T01:00:00Z no longer chain to"
+            " the head the trail recorded when it began logging minute writes: edited, deleted"
+            " or inserted outside slawatch"
+        )
