@@ -39,6 +39,22 @@ _YELLOW_WORDS = re.compile(r"\b(DEGRADED|UNKNOWN|LOW COVERAGE|PROVISIONAL|ongoin
 _GREEN_WORDS = re.compile(r"^UP\b")
 
 
+_GLUE = "\x00"  # stands for a space no line may break at, while wrapping
+_UNBROKEN = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}Z?)|(\d) (min|ms|%)\b")
+
+
+def wrap(text: str, width: int = WIDTH, *, indent: str = "", then: str | None = None) -> list[str]:
+    """``text`` wrapped at spaces to ``width`` (first line after ``indent``, the others
+    after ``then``, default the same), never inside a time (``2026-11-06 09:12Z``) or a
+    quantity (``25 min``, ``12 ms``, ``99.5 %``), nor at a hyphen."""
+    glued = _UNBROKEN.sub(lambda m: m.group(0).replace(" ", _GLUE), text)
+    lines = textwrap.wrap(
+        glued, width, initial_indent=indent,
+        subsequent_indent=indent if then is None else then, break_on_hyphens=False,
+    )  # fmt: skip
+    return [line.replace(_GLUE, " ") for line in lines]
+
+
 def colour_on(stream: Any = None) -> bool:
     """Colour only for a person at a terminal: not piped, not ``NO_COLOR``, not ``TERM=dumb``."""
     stream = sys.stdout if stream is None else stream
@@ -103,7 +119,7 @@ def _wrapped(
     out = [cells[0]]
     under: list[str] = []
     for n, row in enumerate(cells[1:]):
-        lines = textwrap.wrap(row[column], room, break_on_hyphens=False) or [""]
+        lines = wrap(row[column], room) or [""]
         out.append([*row[:column], lines[0], *row[column + 1 :]])
         under.append(below[n] if below else "")
         for more in lines[1:]:
@@ -162,9 +178,7 @@ def _render_below(
 
 
 def _under(text: str, width: int) -> list[str]:
-    return textwrap.wrap(
-        text, width, initial_indent=_INDENT, subsequent_indent=_INDENT, break_on_hyphens=False
-    )
+    return wrap(text, width, indent=_INDENT)
 
 
 def _paint(cell: str, *, header: bool) -> str:

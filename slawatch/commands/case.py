@@ -402,18 +402,13 @@ def render_cases(views: Sequence[CaseView]) -> str:
 def render_detail(view: CaseView, now: datetime) -> str:
     """``case show``: one case with its history, its deadline's reasoning and what the
     contract asks of the customer (``reads.reports.case_facts``)."""
-    import textwrap
-
     from reads.reports import case_facts
-    from slawatch.tables import WIDTH
+    from slawatch.tables import wrap
 
     c = view.case
     title = f"case {c.id} ({c.ref or 'no provider ref'}): {c.title}"
-    lines = textwrap.wrap(title, WIDTH, subsequent_indent="    ", break_on_hyphens=False)
+    lines = wrap(title, then="    ")
     for label, text in case_facts(view):
         first = f"  {label:<16} " if label else "    "
-        lines += textwrap.wrap(
-            text, WIDTH, initial_indent=first, subsequent_indent=" " * len(first),
-            break_on_hyphens=False,
-        ) or [first]  # fmt: skip
+        lines += wrap(text, indent=first, then=" " * len(first)) or [first]
     return "\n".join(line.rstrip() for line in lines)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import textwrap
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -32,7 +31,7 @@ from slawatch.commands._support import (
     when,
     with_store,
 )
-from slawatch.tables import WIDTH
+from slawatch.tables import wrap
 
 if TYPE_CHECKING:
     from core.month import MonthReport
@@ -161,7 +160,7 @@ def _print_months(
             print("REPORTED: minutes of the outages reported; UNREPORTED: outages not reported.")
         for rule in dict.fromkeys(r.reporting_rule for r in reports):
             said = f"CLAIMABLE counts outages {rule}."
-            print(f"\n{said}" if fmt == "md" else textwrap.fill(said, WIDTH))
+            print(f"\n{said}" if fmt == "md" else "\n".join(wrap(said)))
 
 
 def _print_quarters(reports: Sequence[QuarterReport], fmt: str, *, single: bool) -> None:
@@ -353,7 +352,7 @@ def _print_performance(perfs: Sequence[Performance], fmt: str) -> None:
     print(f"**{head}**\n" if fmt == "md" else head)
     for d in deviations:
         line = f"- {deviation_text(d)}"
-        print(line if fmt == "md" else textwrap.fill(line, WIDTH, subsequent_indent="  "))
+        print(line if fmt == "md" else "\n".join(wrap(line, then="  ")))
 
 
 def deviation_text(d: Deviation) -> str:

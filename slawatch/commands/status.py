@@ -130,11 +130,9 @@ def render(view: Overview) -> str:
 
 def _indented(line: str) -> str:
     """A remark under the table, wrapped to its width."""
-    import textwrap
+    from slawatch.tables import wrap
 
-    from slawatch.tables import WIDTH
-
-    return textwrap.fill(line, WIDTH, initial_indent="  ", subsequent_indent="    ")
+    return "\n".join(wrap(line, indent="  ", then="    "))
 
 
 def _availability(s: ServiceState) -> str:

@@ -172,3 +172,15 @@ def test_a_state_that_needs_attention_is_coloured(wide: tuple[Path, int]) -> Non
     # Nothing recorded since the seed's end: low coverage, provisional, in yellow.
     report = _on_a_terminal(config, "report", "--month", "2026-12", env=env)
     assert "\x1b[33mLOW COVERAGE, PROVISIONAL" in report
+
+
+def test_a_time_or_a_quantity_is_never_split_across_lines() -> None:
+    from slawatch.tables import wrap
+
+    for pad in range(80, 100):
+        text = "x" * pad + " due 2026-11-06 09:12Z, 25 min late, 99.5 % of 12 ms"
+        lines = wrap(text, 100)
+        assert all(len(line) <= 100 for line in lines)
+        joined = "\n".join(lines)
+        for unit in ("2026-11-06 09:12Z", "25 min", "99.5 %", "12 ms"):
+            assert unit in joined, (pad, lines)
