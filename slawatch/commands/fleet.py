@@ -55,6 +55,7 @@ def render(view: Fleet) -> str:
             ["AGENT", "LAST SEEN", "BACKLOG", "CLOCK", "VERSION", "SERVICES", "SEES DOWN", "FLAGS"],
             rows,
             (2, 3, 5),
+            wrap=6,  # the services an agent sees down, wrapped to fit 100 columns
         )
     ]
     notes = []
@@ -68,4 +69,7 @@ def render(view: Fleet) -> str:
             notes.append(f"agent {a.name}: silent since {when(a.last_seen)}")
         if a.dissents:
             notes.append(f"agent {a.name}: outvoted on {', '.join(a.dissents)}")
-    return "\n".join([*out, *(["", *notes] if notes else [])])
+    from slawatch.tables import wrap
+
+    lines = [line for note in notes for line in wrap(note, then="  ")]
+    return "\n".join([*out, *(["", *lines] if lines else [])])
