@@ -10,7 +10,7 @@ written minute by minute. Nothing here builds a Python object per row.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby, repeat
 from operator import floordiv, itemgetter
@@ -63,6 +63,21 @@ def is_consecutive(minutes: Sequence[int]) -> bool:
     )
 
 
+def _columns(rows: Sequence[MinuteRow]) -> tuple[bytes, array[int]]:
+    """A segment's statuses and latencies as packed columns (``NO_LATENCY`` where none)."""
+    statuses = bytes(map(itemgetter(3), rows))
+    raw = list(map(itemgetter(4), rows))
+    if None in raw:  # only then a Python step per row
+        raw = [NO_LATENCY if lat is None else lat for lat in raw]
+    return statuses, array("H", raw)
+
+
+def _hour_slices(first: int, end: int) -> Iterator[tuple[int, int, int]]:
+    """(hour, lo, hi): the minutes [first, end) cut at hour boundaries."""
+    for hour in range(first // BLOCK, (end - 1) // BLOCK + 1):
+        yield hour, max(first, hour * BLOCK), min(end, (hour + 1) * BLOCK)
+
+
 def fill(
     blocks: dict[Key, Block],
     sid: int,
@@ -85,14 +100,8 @@ def fill(
             status_buf[minute - base] = status
             latency_buf[minute - base] = NO_LATENCY if lat is None else lat
         return
-    statuses = bytes(map(itemgetter(3), rows))
-    raw = list(map(itemgetter(4), rows))
-    if None in raw:
-        raw = [NO_LATENCY if lat is None else lat for lat in raw]
-    latencies = array("H", raw)
-    end = first + len(minutes)
-    for hour in range(first // BLOCK, (end - 1) // BLOCK + 1):
-        lo, hi = max(first, hour * BLOCK), min(end, (hour + 1) * BLOCK)
+    statuses, latencies = _columns(rows)
+    for hour, lo, hi in _hour_slices(first, first + len(minutes)):
         block = blocks[(sid, hour, src)]
         at = lo - hour * BLOCK
         block.status[at : at + hi - lo] = statuses[lo - first : hi - first]
@@ -123,15 +132,10 @@ def classify(
     """Count one segment's rows into ``tally`` against ``blocks`` as they are
     before ``fill``; an hour slice that is all new or all the same is counted
     at C speed, only a slice that differs is looked at minute by minute."""
-    statuses = bytes(map(itemgetter(3), rows))
-    raw = list(map(itemgetter(4), rows))
-    if None in raw:  # only then a Python step per row
-        raw = [NO_LATENCY if lat is None else lat for lat in raw]
-    latencies = array("H", raw)
+    statuses, latencies = _columns(rows)
     if consecutive:
-        first, end = minutes[0], minutes[0] + len(minutes)
-        for hour in range(first // BLOCK, (end - 1) // BLOCK + 1):
-            lo, hi = max(first, hour * BLOCK), min(end, (hour + 1) * BLOCK)
+        first = minutes[0]
+        for hour, lo, hi in _hour_slices(first, first + len(minutes)):
             block = blocks[(sid, hour, src)]
             at, size = lo - hour * BLOCK, hi - lo
             old_s = block.status[at : at + size]
