@@ -16,15 +16,20 @@ import pty
 import select
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from core.status import DOWN, UP
+from core.timeutil import to_minute
 from slawatch.demo import seed, write_config
+from store import MinuteRow, ProbeState
+from store.health import AgentHealth
 from store.sqlite import SqliteStore
 
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+AGENTS = ("paris-eu-west-3-primary", "frankfurt-eu-central-1-b", "virginia-us-east-1-c")
 SLAWATCH = [sys.executable, "-m", "slawatch"]
 LONG = (
     "Checkout and invoice download fail for every customer in the EU region with HTTP 503 "
@@ -71,6 +76,29 @@ def wide(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     async def build() -> None:
         async with await SqliteStore.open(folder / "slawatch.db") as store:
             await seed(store, NOW)
+            # Three vantage points with long names; one sees every service down (its
+            # minutes outvoted, its list long), one's clock is off: fleet status and the
+            # status AGENTS column at their widest.
+            end = to_minute(NOW)
+            await store.record_minutes(
+                [
+                    MinuteRow(service, agent, m, DOWN if agent == AGENTS[2] else UP)
+                    for agent in AGENTS
+                    for service in ("portal", "billing", "search", "mail")
+                    for m in range(end - 30, end)
+                ]
+            )
+            for n, agent in enumerate(AGENTS):
+                for service in ("portal", "billing", "search", "mail"):
+                    status = DOWN if n == 2 else UP
+                    await store.record_probe(
+                        ProbeState(service, agent, NOW - timedelta(seconds=5), status, 40, None)
+                    )
+                await store.record_health(
+                    AgentHealth(agent, NOW - timedelta(seconds=10 * (n + 1)), 0, 0,
+                                backlog_minutes=12 * n, clock_offset_seconds=7.4 if n else 0.1,
+                                version="0.4.0+local.build.20261122")
+                )  # fmt: skip
 
     asyncio.run(build())
     opened = _cli(config, "case", "open", "--service", "billing", "--priority", "critical",
@@ -184,3 +212,12 @@ def test_a_time_or_a_quantity_is_never_split_across_lines() -> None:
         joined = "\n".join(lines)
         for unit in ("2026-11-06 09:12Z", "25 min", "99.5 %", "12 ms"):
             assert unit in joined, (pad, lines)
+
+
+def test_the_fleet_is_in_the_tables_it_widens(wide: tuple[Path, int]) -> None:
+    config, _ = wide
+    fleet = _cli(config, "fleet", "status").stdout
+    assert all(agent in fleet for agent in AGENTS), fleet
+    assert "clock off by" in fleet
+    status = _cli(config, "status").stdout
+    assert "AGENTS" in status.splitlines()[0], status
