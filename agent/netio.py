@@ -10,9 +10,8 @@ CPU clock, ``benchmarks/blackbox_compare.py``). asyncio's streams do the same
 work in its transport (``loop.start_tls``) with fewer layers. Only clients for
 ``https://`` targets use it (``agent.probe.Prober``): for plain HTTP there is no
 record layer to save, and the whole agent at 10,000 plain-HTTP targets a minute
-(``benchmarks/agent.py``) measured 8.8 and 10.7 ms of CPU per probe on asyncio
-streams against 6.3 ms on anyio, single runs on a machine loaded 6-8: noise
-cannot be told from a cost there, so plain HTTP keeps anyio.
+measured the same on both (1.59 ms of CPU per probe each, without the pool
+below), so plain HTTP keeps anyio.
 
 The exceptions are httpcore's (``ConnectError``, ``ReadTimeout``...), raised
 from the ``OSError`` / ``ssl.SSLError`` underneath, so httpx wraps them as it
@@ -23,6 +22,16 @@ tls classes, ``ConnectionResetError`` for reset).
 A TLS connection is closed without the close_notify exchange (``abort``): a
 probe has read what it needs, and a server that never answers the shutdown
 must not hold the probe (anyio's ``standard_compatible=False`` does the same).
+
+No connection pool (``FreshConnections``): the probes keep no connection alive,
+yet httpcore's pool walks every connection and every waiting request of the
+pool on each request and each response closed, so its cost per probe grows
+with the probes in flight: at 10,000 targets on a loaded machine (hundreds in
+flight) it was most of the agent's CPU (cProfile: 15 of 41 s in
+``_assign_requests_to_connections``), and a probe that cost more made more of
+them wait. Each request now gets an ``httpcore.AsyncHTTPConnection`` of its own,
+closed with its response: what the pool did with ``max_keepalive_connections=0``,
+without the walk.
 """
 
 from __future__ import annotations
@@ -32,7 +41,8 @@ import ipaddress
 import select
 import socket
 import ssl
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from types import TracebackType
 from typing import Any
 
 import httpcore
@@ -199,4 +209,110 @@ def use_asyncio(transport: object) -> bool:
     if proxy is not None and getattr(proxy, "scheme", b"") != b"http":
         return False
     pool._network_backend = AsyncioBackend()
+    return True
+
+
+class FreshConnections:
+    """Stands in for an ``httpcore.AsyncConnectionPool`` that keeps no connection
+    alive: each request on a new connection, closed when its response is (see the
+    module's doc). The pool's settings (TLS context, network backend, local
+    address, socket options, connect retries) are kept."""
+
+    def __init__(self, pool: httpcore.AsyncConnectionPool) -> None:
+        self._ssl_context = pool._ssl_context
+        self._backend = pool._network_backend
+        self._local_address = pool._local_address
+        self._uds = pool._uds
+        self._socket_options = pool._socket_options
+        self._retries = pool._retries
+        self._open: set[httpcore.AsyncHTTPConnection] = set()  # closed by aclose, if left
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        scheme = request.url.scheme
+        if scheme not in (b"http", b"https"):
+            raise httpcore.UnsupportedProtocol(
+                f"Request URL has an unsupported protocol '{scheme.decode()}://'."
+            )
+        connection = httpcore.AsyncHTTPConnection(
+            origin=request.url.origin,
+            ssl_context=self._ssl_context,
+            retries=self._retries,
+            local_address=self._local_address,
+            uds=self._uds,
+            network_backend=self._backend,
+            socket_options=self._socket_options,
+        )
+        self._open.add(connection)
+        try:
+            response = await connection.handle_async_request(request)
+        except BaseException:
+            self._open.discard(connection)
+            await connection.aclose()
+            raise
+        return httpcore.Response(
+            status=response.status,
+            headers=response.headers,
+            content=_ClosingStream(response.stream, connection, self._open),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        connections, self._open = list(self._open), set()
+        for connection in connections:
+            await connection.aclose()
+
+    async def __aenter__(self) -> FreshConnections:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        await self.aclose()
+
+
+class _ClosingStream:
+    """A response body whose closing (or failing) also closes its connection."""
+
+    def __init__(
+        self,
+        stream: Any,
+        connection: httpcore.AsyncHTTPConnection,
+        open_connections: set[httpcore.AsyncHTTPConnection],
+    ) -> None:
+        self._stream = stream
+        self._connection = connection
+        self._open = open_connections
+        self._closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for part in self._stream:
+                yield part
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if hasattr(self._stream, "aclose"):
+                await self._stream.aclose()
+        finally:
+            self._open.discard(self._connection)
+            await self._connection.aclose()
+
+
+def fresh_connections(transport: object) -> bool:
+    """Give an ``httpx.AsyncHTTPTransport`` a ``FreshConnections`` in place of its
+    connection pool; False (left as it is) for another kind of transport or a pool
+    that goes through a proxy (``AsyncHTTPProxy``, ``AsyncSOCKSProxy``)."""
+    pool = getattr(transport, "_pool", None)
+    if type(pool) is not httpcore.AsyncConnectionPool:
+        return False
+    transport._pool = FreshConnections(pool)  # type: ignore[attr-defined]
     return True

@@ -68,7 +68,7 @@ import httpx
 
 import core.tls
 from agent.corroborate import seen
-from agent.netio import use_asyncio
+from agent.netio import fresh_connections, use_asyncio
 from core.config import Probe
 from core.corroboration import Corroboration
 from core.errors import ConfigError
@@ -457,6 +457,7 @@ class Prober:
                 )
                 if https:  # asyncio's own TLS: fewer layers (agent.netio)
                     use_asyncio(transport)
+                fresh_connections(transport)  # no pool to walk: none is kept (agent.netio)
                 proxy = None
             client = httpx.AsyncClient(
                 transport=transport,

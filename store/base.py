@@ -54,6 +54,7 @@ class StoreBase:
         self._source_names: dict[int, str] = {}  # ids are never reused, so never stale
         self._minute_log_begun = False  # the trail logs minute writes (store.chain)
         self._name_reads: dict[_Table, asyncio.Task[dict[int, str]]] = {}
+        self._read_whole: set[_Table] = set()  # tables read whole into _ids at least once
 
     @property
     def dialect(self) -> str:
@@ -90,12 +91,20 @@ class StoreBase:
         for found_id, found in (await self._shared_names(table)).items():
             if (table, found) not in self._pending:  # made by an open transaction: may roll back
                 self._ids.setdefault((table, found), found_id)
+        self._read_whole.add(table)
         return self._ids.get(key)
 
     async def _ensure(self, table: _Table, name: str) -> int:
-        """The id of a name, creating it; only call inside ``_write``."""
+        """The id of a name, creating it; only call inside ``_write``.
+
+        A miss reads the whole table once (``_lookup``: after a restart, one trip for
+        every known name); later misses are new names, asked for one by one: reading
+        the table again for each would cost 10,000 services starting afresh 50
+        million rows read in their first minute."""
         key = (table, name)
-        found = self._ids.get(key) or self._pending.get(key) or await self._lookup(table, name)
+        found = self._ids.get(key) or self._pending.get(key)
+        if found is None and table not in self._read_whole:
+            found = await self._lookup(table, name)
         if found is not None:
             return found
         # ON CONFLICT: another writer (a second agent of a fleet) may add the same

@@ -321,3 +321,34 @@ async def test_postgresql_leaves_room_for_the_hour_being_rewritten(pg_url: str) 
         )
     updated, hot = counts[0]
     assert updated == 29 * 50 and hot > 0.9 * updated
+
+
+async def test_new_names_are_not_each_a_read_of_the_whole_table(open_db: OpenDb) -> None:
+    """An agent starting with 10,000 new services: the table is read whole once, then
+    each new name is added alone (reading it again per name was 50 million rows read
+    in the first minute). A name another writer added meanwhile gets its one id."""
+    async with await open_db() as store:
+        await store.record_minutes([MinuteRow("old", "agent", T0, UP)])
+    async with await open_db() as store, await open_db() as other:
+        reads: list[str] = []
+        names = store._names
+
+        async def counting(table: str) -> dict[int, str]:
+            reads.append(table)
+            return await names(table)  # type: ignore[arg-type]
+
+        store._names = counting  # type: ignore[method-assign,assignment]
+        await store.record_minutes([MinuteRow("new0", "agent", T0, UP)])
+        first = sorted(reads)  # the first write reads both tables (a few times at most)
+        assert first and len(first) <= 4
+        for i in range(1, 30):
+            await store.record_minutes([MinuteRow(f"new{i}", "agent", T0, UP)])
+        await other.record_minutes([MinuteRow("late", "other", T0, DOWN)])
+        await store.record_minutes([MinuteRow("late", "agent", T0, UP)])
+        assert sorted(reads) == first  # 30 new names later: not read again
+    async with await open_db(readonly=True) as store:
+        assert await store.minutes("late", T0, T0 + 1) == {
+            "agent": bytes([UP]),
+            "other": bytes([DOWN]),
+        }
+        assert await store.minutes("new29", T0, T0 + 1) == {"agent": bytes([UP])}
