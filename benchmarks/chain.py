@@ -226,8 +226,13 @@ async def agent_costs(folder: Path, config: Any) -> None:
     print(f"  its failing probe's corroboration row: {log_evidence * 1e6:,.0f} us")
     print(f"  checkpoint: {checkpoint * 1000:.1f} ms each ({len(note):,} bytes), hourly:"
           f" {per_checkpoint_minute * 1e6:.1f} us per service-minute")  # fmt: skip
-    # A failing probe is sent 1 + retries times (default retries = 2) before it counts.
-    for label, log, sent in (("all up", log_up, 1), ("all down", log_down + log_evidence, 3)):
+    # A failing probe is sent 1 + retries times (default retries = 2) before it counts;
+    # with retries = 0 a down minute costs one request: logging weighs the most.
+    for label, log, sent in (
+        ("all up", log_up, 1),
+        ("all down, retries = 0", log_down + log_evidence, 1),
+        ("all down", log_down + log_evidence, 3),
+    ):
         extra = log + per_checkpoint_minute
         print(
             f"  logging + checkpointing, {label} ({sent} request(s) a probe):"

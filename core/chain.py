@@ -38,6 +38,7 @@ import hashlib
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 #: An hour's error classes as (minute offset 0-59, error class), offsets ascending.
 HourErrors = Sequence[tuple[int, str]]
@@ -96,14 +97,19 @@ def verdict_digest(status: bytes, errors: HourErrors) -> bytes:
     """
     if len(status) != MINUTES:
         raise ValueError("an hour has 60 status bytes")
-    parts = [bytes(status)]
-    last = -1
-    for offset, error in errors:
-        if not last < offset < MINUTES:
+    if errors:
+        offsets = [e[0] for e in errors]
+        if offsets[0] < 0 or offsets[-1] >= MINUTES or offsets != sorted(set(offsets)):
             raise ValueError("error offsets must ascend within the hour")
-        parts.append(bytes((offset,)) + _field(error))
-        last = offset
-    return hashlib.sha256(b"".join(parts)).digest()
+        return hashlib.sha256(b"".join([bytes(status), *map(_error_part, errors)])).digest()
+    return hashlib.sha256(bytes(status)).digest()
+
+
+@lru_cache(maxsize=16_384)
+def _error_part(error: tuple[int, str]) -> bytes:
+    """One minute's (offset, error class) as the verdict digest encodes it: the offset
+    (1 byte) and the class (the same few recur every minute of an outage: encoded once)."""
+    return bytes((error[0],)) + _field(error[1])
 
 
 def latency_digest(latency: bytes) -> bytes:

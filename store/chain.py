@@ -59,6 +59,11 @@ _SEAL_COLUMNS = (
     ("link", "bytea"),
     ("logged", "bigint"),
 )
+# What a minute write left of the error classes: (data_version after it, the blocks
+# it covers, (service_id, hour, source_id) -> [(offset, error class)]).
+ErrorsMemo = tuple[
+    int, frozenset[tuple[int, int, int]], dict[tuple[int, int, int], list[tuple[int, str]]]
+]
 # One logged change of an hour: (service_id, source_id, hour, logged digest before
 # or None, digest after or None when the hour was emptied).
 LogItem = tuple[int, int, int, bytes | None, bytes | None]
@@ -359,14 +364,29 @@ class ChainStore(AuditStore):
     # of minute writes that follows it in ``store verify`` (used once, then read afresh).
     _verified: dict[tuple[str, str], dict[int, bytes]] | None = None
 
-    async def _write_context(self, db: Conn, keys: Iterable[tuple[int, int, int]]) -> WriteContext:
+    async def _write_context(
+        self,
+        db: Conn,
+        keys: Iterable[tuple[int, int, int]],
+        known: ErrorsMemo | None = None,
+    ) -> WriteContext:
         """Read, once, what a write of the blocks ``keys`` needs of their chains
-        (two queries per span of hours: the agent's minute has one span)."""
+        (two queries per span of hours: the agent's minute has one span).
+
+        ``known``: the error classes this store's previous minute write left, with
+        the ``data_version`` it saw; when no other connection has committed since
+        (the same version now) and they cover ``keys``, they are not read again
+        (the agent's next minute: the same hours)."""
         errors: dict[tuple[int, int, int], list[tuple[int, str]]] = {}
         seals: dict[tuple[int, int], dict[int, tuple[bytes, bytes]]] = {}
+        keys = keys if isinstance(keys, (set, frozenset)) else set(keys)
+        reuse = known is not None and keys <= known[1]
+        if reuse and known is not None:
+            errors = {k: list(v) for k, v in known[2].items() if k in keys}
         spans = _chain_spans(keys)
         for (lo, hi), chains in spans[1].items():
-            errors.update(await _errors_many(db, chains, lo, hi))
+            if not reuse:
+                errors.update(await _errors_many(db, chains, lo, hi))
             seals.update(await _seals_many(db, chains, lo - _LOOKBACK))
         srcs = id_list(src for chains in spans[1].values() for _, src in chains)
         unlogged = {
@@ -482,6 +502,9 @@ class ChainStore(AuditStore):
         items: list[LogItem] = []
         caught: list[tuple[int, int, int]] = []
         unlogged = (context or await self._write_context(db, blocks)).unlogged
+        unlogged_of: dict[tuple[int, int], list[tuple[int, bytes]]] = defaultdict(list)
+        for (u_sid, u_src, u_hour), u_digest in unlogged.items():
+            unlogged_of[(u_sid, u_src)].append((u_hour, u_digest))
         for (lo, hi), chains in by_span.items():
             if written is not None and context is not None:
                 seals = context.seals
@@ -528,21 +551,18 @@ class ChainStore(AuditStore):
                 newest = max(hours)
                 defer = live and not any(h > newest for h in sealed)
                 rows_, logged_now = _to_log(ids, relinked, sealed, unlogged, newest, defer)
-                done = {item[2] for item in logged_now}
-                written_at = {row[2]: n for n, row in enumerate(rows_)}
-                for (u_sid, u_src, hour), digest in sorted(unlogged.items()):
-                    if (
-                        (u_sid, u_src) != ids
-                        or hour in done
-                        or hour >= newest
-                        or ((u_sid, u_src, hour) in relinked[1])
-                    ):
-                        continue  # the newest hour stays open until the chain moves on
-                    logged_now.append((u_sid, u_src, hour, None, digest))  # left behind: now
-                    if hour in written_at:
-                        rows_[written_at[hour]] = (*rows_[written_at[hour]][:5], 1)
-                    else:
-                        caught.append((u_sid, u_src, hour))
+                behind = [u for u in unlogged_of.get(ids, ()) if u[0] < newest]
+                if behind:  # the newest hour stays open until the chain moves on
+                    done = {item[2] for item in logged_now} | {g[2] for g in relinked[1]}
+                    written_at = {row[2]: n for n, row in enumerate(rows_)}
+                    for hour, digest in sorted(behind):
+                        if hour in done:
+                            continue
+                        logged_now.append((sid, src, hour, None, digest))  # left behind: now
+                        if hour in written_at:
+                            rows_[written_at[hour]] = (*rows_[written_at[hour]][:5], 1)
+                        else:
+                            caught.append((sid, src, hour))
                 changed += rows_
                 gone += relinked[1]
                 items += logged_now

@@ -27,8 +27,11 @@ class EvidenceStore(StoreBase):
         if not rows:
             return
         async with self._write() as db:
+            ids = {
+                pair: await self._id_pair(*pair) for pair in {(r.service, r.source) for r in rows}
+            }
             params = [
-                (*await self._id_pair(r.service, r.source), micros(r.seen.at), r.minute,
+                (*ids[(r.service, r.source)], micros(r.seen.at), r.minute,
                  *(getattr(r.seen, f) for f in _FIELDS))
                 for r in rows
             ]  # fmt: skip

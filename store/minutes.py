@@ -22,7 +22,7 @@ from store.blocks import (
     id_list,
     span_groups,
 )
-from store.chain import ChainStore, LogItem, WriteContext
+from store.chain import ChainStore, ErrorsMemo, LogItem, WriteContext
 from store.db import Conn
 from store.layout import Key, Tally, classify, fill, hours_of, is_consecutive, segments
 from store.rows import MinuteRow
@@ -116,18 +116,33 @@ class ImportConflict(InputError):
 class MinuteStore(ChainStore):
     """Minute records in hour blocks (``store.blocks``), upserted idempotently."""
 
+    # The error classes the agent's last minute write left (``record_minutes``): its
+    # next minute, into the same hours, need not read them again while no other
+    # connection committed (SQLite's data_version) and no import of this store ran
+    # (only minute writes change minute_errors; an import forgets it).
+    _errors_memo: ErrorsMemo | None = None
+    _last_context: tuple[frozenset[Key], dict[Key, list[tuple[int, str]]]] | None = None
+
     async def record_minutes(self, rows: Sequence[MinuteRow]) -> None:
         """Upsert minute records in one short transaction (re-recording is idempotent)."""
         if not rows:
             return
+        memo, self._errors_memo = self._errors_memo, None  # valid only if this commits
         try:
             async with self._write() as db:
                 await self._begin_minute_log(db)
-                items, names = await self._upsert(db, rows, live=True)
+                version = None  # no cheap "nobody else committed" on PostgreSQL: read them
+                if self.dialect == "sqlite":
+                    version = int((await db.fetchall("PRAGMA data_version"))[0][0])
+                known = memo if memo is not None and memo[0] == version else None
+                items, names = await self._upsert(db, rows, live=True, known=known)
                 await self._log_minutes(db, items, names, "the agent")
         except BaseException:
             self._minute_log_begun = False  # its baseline entry, if any, rolled back
             raise
+        done = self._last_context
+        if version is not None and done is not None:
+            self._errors_memo = (version, *done)
 
     async def import_minutes(
         self,
@@ -152,6 +167,7 @@ class MinuteStore(ChainStore):
         tally = Tally() if tally is None else tally
         count = 0
         by = f"an import of {where}"
+        self._errors_memo = None
         try:
             async with self._write() as db:
                 await self._begin_minute_log(db)
@@ -218,6 +234,7 @@ class MinuteStore(ChainStore):
         tally: Tally | None = None,
         by: str = "a write",
         live: bool = False,
+        known: ErrorsMemo | None = None,
     ) -> tuple[list[LogItem], tuple[dict[int, str], dict[int, str]]]:
         """Merge ``rows`` into their hour blocks, then extend the hash chains; returns
         what the audit trail is to log of it and the names of the ids it uses.
@@ -247,7 +264,7 @@ class MinuteStore(ChainStore):
         blocks, before = await self._load_blocks(keys)
         existed = before.keys()
         # Read once what the chains need (errors, seals); nothing is read back later.
-        context = await self._write_context(db, keys)
+        context = await self._write_context(db, keys, known)
         names = {i: n for n, i in sids.items()}, {i: n for n, i in srcs.items()}
         await self._check_sealed(db, before, names, by, context)
         for (part, mins), consecutive in zip(parts, plain, strict=True):
@@ -267,6 +284,7 @@ class MinuteStore(ChainStore):
         items = await self._extend_chains(
             db, rows, blocks=keys, names=names, written=written, context=context, live=live
         )
+        self._last_context = frozenset(keys), context.errors  # the errors the blocks hold now
         return items, names
 
     async def _upsert_errors(

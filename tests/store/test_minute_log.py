@@ -10,6 +10,7 @@ from genesis so that the chains hold again, is named.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
@@ -130,3 +131,28 @@ async def test_a_database_from_before_the_minute_log_gets_a_baseline(open_db: Op
             " the head the trail recorded when it began logging minute writes: edited, deleted"
             " or inserted outside slawatch"
         )
+
+
+async def test_the_agents_memo_of_error_classes_never_outlives_another_write(
+    tmp_path: Path,
+) -> None:
+    """The agent's next minute reuses the error classes its last one left, unless another
+    connection committed since (or this store imported): the seals stay true."""
+    from store.sqlite import SqliteStore
+
+    def minute(m: int, error: str | None) -> list[MinuteRow]:
+        return [MinuteRow("svc", "agent", BASE + m, DOWN if error else UP, 9, error)]
+
+    async with await SqliteStore.open(tmp_path / "s.db") as agent:
+        await agent.record_minutes(minute(0, "status:503"))
+        await agent.record_minutes(minute(1, "timeout"))  # from the memo
+        async with await SqliteStore.open(tmp_path / "s.db") as other:  # another process
+            await other.import_minutes([minute(0, "tls")], replace=True)
+        await agent.record_minutes(minute(2, None))  # must read minute 0's class afresh
+        await agent.import_minutes([minute(1, "dns")], replace=True)
+        await agent.record_minutes(minute(3, "status:500"))
+        assert await agent.verify_chains() is None
+        assert await agent.minute_errors("svc", BASE, BASE + 60) == [
+            (BASE, "agent", "tls"), (BASE + 1, "agent", "dns"), (BASE + 3, "agent", "status:500")
+        ]  # fmt: skip
+        assert (await agent.check_audit()).problems == ()
