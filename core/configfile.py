@@ -165,7 +165,7 @@ class _Found:
             return default
 
     def note(self, exc: ConfigError) -> None:
-        self.errors.append(exc)
+        self.errors.extend(exc.errors if isinstance(exc, ConfigErrors) else (exc,))
 
     def tables(self, root: Table, key: str) -> list[Table]:
         empty: list[Table] = []
@@ -493,10 +493,15 @@ def _bands(t: Table, basis: str) -> tuple[Band, ...]:
     if not tables:
         raise t.error("bands", "needs at least one band")
     bands: list[Band] = []
+    errors: list[ConfigError] = []  # every band's first mistake, not only the first band's
     for index, b in enumerate(tables):
         last = index == len(tables) - 1
-        band = _band(b, basis, last)
-        if bands:
+        try:
+            band = _band(b, basis, last)
+        except ConfigError as exc:
+            errors.append(exc)
+            continue
+        if bands and not errors:
             prev = bands[-1]
             if band.min_availability >= prev.min_availability:
                 raise b.error(
@@ -513,6 +518,8 @@ def _bands(t: Table, basis: str) -> tuple[Band, ...]:
                     f"must be more than the band above's ({prev.max_downtime_minutes})",
                 )
         bands.append(band)
+    if errors:
+        raise errors[0] if len(errors) == 1 else ConfigErrors(errors)
     if bands[-1].min_availability != 0:
         raise tables[-1].error(
             "min_availability", "the last band must start at 0 so every month has a band"

@@ -161,7 +161,7 @@ calendar = "office"
 bands = [
   { min_availability = 99.5, credit_percent = 0 },
   { min_availability = 95.0, credit_percent = 25, bogus = 1 },
-  { min_availability = 0.0, credit = "100-availability" },
+  { min_availability = 0.0, credit = "100-availability", credit_percnt = 1 },
 ]
 
 [[service]]
@@ -182,6 +182,10 @@ to = "23:00"
     assert done.returncode == 2
     said = done.stderr
     assert 'contract "c".bands #2.bogus: unknown key' in said  # band 2, the second
+    assert (
+        "contract \"c\".bands #3.credit_percnt: unknown key (did you mean 'credit_percent'?)"
+        in said
+    )
     assert 'calendar "office".hours.mon #2: expected a time of day' in said
     assert "calendar \"spare\".holidays #2: expected a date YYYY-MM-DD, got 'xmas'" in said
     assert 'service "erp".maintenance #2.day' in said
