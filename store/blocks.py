@@ -61,6 +61,11 @@ def span_groups(keys: Iterable[tuple[int, int, int]]) -> dict[tuple[int, int], s
     Services that share a span are read in one query: the agent's minute puts
     every service in the same hour, an import gives each service its own span.
     """
+    keys = keys if isinstance(keys, (set, frozenset)) else set(keys)
+    hours = {hour for _, hour, _ in keys}
+    if len(hours) == 1:  # the agent's minute: every key in the same hour
+        hour = hours.pop()
+        return {(hour, hour): {sid for sid, _, _ in keys}}
     spans: dict[int, tuple[int, int]] = {}
     for sid, hour, _src in keys:
         lo, hi = spans.get(sid, (hour, hour))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -141,7 +142,7 @@ def _touched(rows: Sequence[MinuteRow]) -> dict[tuple[str, str], set[int]]:
 
 def _relinked(
     ids: tuple[int, int],
-    hours: Iterable[int],
+    hours: AbstractSet[int],
     fresh: Mapping[int, bytes],
     old: dict[int, tuple[bytes, bytes]],
     prev: bytes,
@@ -152,6 +153,13 @@ def _relinked(
     hour without is no longer sealed); ``old`` the chain's stored (digest, link)
     from its first touched hour on; ``prev`` is the link before that hour.
     """
+    if len(hours) == 1 and old.keys() <= hours:  # the agent's minute: one hour, the newest
+        (hour,) = hours
+        digest = fresh.get(hour)
+        if digest is None:
+            return [], [(*ids, h) for h in old]
+        sealed = (digest, chain.link(prev, hour, digest))
+        return ([] if old.get(hour) == sealed else [(*ids, hour, *sealed)]), []
     digests = {h: d for h, (d, _) in old.items()}
     for hour in hours:
         digest = fresh.get(hour)

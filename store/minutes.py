@@ -24,7 +24,17 @@ from store.blocks import (
 )
 from store.chain import ChainStore, ErrorsMemo, LogItem, WriteContext
 from store.db import Conn
-from store.layout import Key, Tally, classify, fill, hours_of, is_consecutive, segments
+from store.layout import (
+    Key,
+    Segment,
+    Tally,
+    classify,
+    fill,
+    hours_of,
+    is_consecutive,
+    segments,
+    splice,
+)
 from store.rows import MinuteRow
 
 _BLOCK_COLUMNS = (
@@ -255,31 +265,54 @@ class MinuteStore(ChainStore):
         minutes = list(map(itemgetter(2), rows))
         sids = {name: await self._ensure("services", name) for name in set(services)}
         srcs = {name: await self._ensure("sources", name) for name in set(sources)}
-        parts = [(p, minutes[p.start : p.stop]) for p in segments(services, sources)]
-        plain = [is_consecutive(m) for _, m in parts]
-        keys: set[Key] = set()
-        for (part, mins), consecutive in zip(parts, plain, strict=True):
-            sid, src = sids[part.service], srcs[part.source]
-            keys.update((sid, hour, src) for hour in hours_of(mins, consecutive))
-        blocks, before = await self._load_blocks(keys)
+        names = {i: n for n, i in sids.items()}, {i: n for n, i in srcs.items()}
+        # The agent's minute (and a forwarded batch of it): one row per service and
+        # source. Each row is spliced into its block's bytes; no segments, no Block.
+        by_row = tally is None and len(set(zip(services, sources, strict=True))) == len(rows)
+        parts: list[tuple[Segment, list[int]]] = []
+        plain: list[bool] = []
+        if by_row:
+            keys: set[Key] = set(
+                zip(
+                    map(sids.__getitem__, services),
+                    map(BLOCK.__rfloordiv__, minutes),
+                    map(srcs.__getitem__, sources),
+                    strict=True,
+                )
+            )
+        else:
+            parts = [(p, minutes[p.start : p.stop]) for p in segments(services, sources)]
+            plain = [is_consecutive(m) for _, m in parts]
+            keys = set()
+            for (part, mins), consecutive in zip(parts, plain, strict=True):
+                sid, src = sids[part.service], srcs[part.source]
+                keys.update((sid, hour, src) for hour in hours_of(mins, consecutive))
+        before = await self._load_blocks(keys)
         existed = before.keys()
         # Read once what the chains need (errors, seals); nothing is read back later.
         context = await self._write_context(db, keys, known)
-        names = {i: n for n, i in sids.items()}, {i: n for n, i in srcs.items()}
         await self._check_sealed(db, before, names, by, context)
-        for (part, mins), consecutive in zip(parts, plain, strict=True):
-            sid, src = sids[part.service], srcs[part.source]
-            if tally is not None:
-                classify(blocks, sid, src, rows[part.start : part.stop], mins, consecutive, tally)
-            fill(blocks, sid, src, rows[part.start : part.stop], mins, consecutive)
-        written = {key: blk.encode() for key, blk in blocks.items()}
+        if by_row:
+            written = splice(before, rows, sids, srcs)
+        else:
+            blocks = {k: Block.decode(*before[k]) if k in before else Block() for k in keys}
+            for (part, mins), consecutive in zip(parts, plain, strict=True):
+                sid, src = sids[part.service], srcs[part.source]
+                if tally is not None:
+                    classify(
+                        blocks, sid, src, rows[part.start : part.stop], mins, consecutive, tally
+                    )
+                fill(blocks, sid, src, rows[part.start : part.stop], mins, consecutive)
+            written = {key: blk.encode() for key, blk in blocks.items()}
         await db.upsert(
             "minute_blocks",
             _BLOCK_COLUMNS,
             _BLOCK_KEY,
             [(sid, hour, src, *data) for (sid, hour, src), data in written.items()],
         )
-        distinct = all(plain) and len({(p.service, p.source) for p, _ in parts}) == len(parts)
+        distinct = by_row or (
+            all(plain) and len({(p.service, p.source) for p, _ in parts}) == len(parts)
+        )
         await self._upsert_errors(db, rows, sids, srcs, existed, context, distinct=distinct)
         items = await self._extend_chains(
             db, rows, blocks=keys, names=names, written=written, context=context, live=live
@@ -342,10 +375,8 @@ class MinuteStore(ChainStore):
 
     async def _load_blocks(
         self, keys: set[tuple[int, int, int]]
-    ) -> tuple[dict[tuple[int, int, int], Block], dict[tuple[int, int, int], tuple[bytes, bytes]]]:
-        """Decoded blocks for ``keys`` (the stored ones, and empty ones for the
-        rest), and the stored ones as read: (status, latency) bytes."""
-        blocks: dict[tuple[int, int, int], Block] = {}
+    ) -> dict[tuple[int, int, int], tuple[bytes, bytes]]:
+        """The stored blocks among ``keys``, as read: (status, latency) bytes."""
         before: dict[tuple[int, int, int], tuple[bytes, bytes]] = {}
         # Only the writing sources' blocks: in a fleet's database a service has a
         # block per agent, and an agent's write must not read the other agents'.
@@ -361,10 +392,7 @@ class MinuteStore(ChainStore):
                 key = (sid, hour, src)
                 if key in keys:
                     before[key] = (status, latency)
-                    blocks[key] = Block.decode(status, latency)
-        for key in keys - before.keys():
-            blocks[key] = Block()
-        return blocks, before
+        return before
 
     async def minutes(self, service: str, start: int, end: int) -> dict[str, bytes]:
         """source -> one status byte per minute of [start, end), 0 where nothing was recorded."""

@@ -293,6 +293,19 @@ MIGRATIONS: list[Migration] = [
             " WHERE logged = 0",
         ),
     ),
+    Migration(
+        "PostgreSQL: room for a whole page of rewrites in one transaction (issue 10)",
+        (
+            # An agent's minute rewrites every block and seal of its current hour in
+            # ONE transaction, and the old versions stay until it commits: a page
+            # needs as much room free as it holds for every rewrite to stay on it.
+            # At 70 % about two in three were HOT; at 50 % all are, for about 3.5
+            # more bytes per service-minute on disk (13.7 instead of 10.1).
+            "ALTER TABLE minute_blocks SET (fillfactor = 50)",
+            "ALTER TABLE chain_seals SET (fillfactor = 50)",
+        ),
+        dialect="postgresql",
+    ),
 ]
 
 LATEST = len(MIGRATIONS)
