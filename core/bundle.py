@@ -32,6 +32,11 @@ A bundle (``"format": "slawatch-claim", "version": 3``) is a JSON object with:
   ``http_status``, ``server_ip``, ``tls_sha256``, ``date``, ``x_request_id``,
   ``traceparent``, ``cf_ray``; see ``core.corroboration``); left out when there
   are none, so bundles from before it still read and verify;
+- optionally ``vouching``: signed checkpoint notes (``core.checkpoint``), each
+  made by one source's own agent with its own key and carried as its text: a
+  source's records are then vouched for by its agent's signature over its chain
+  (``claim export --vouch NOTE``; checked by ``claim verify`` with each agent's
+  public key, bound to its name);
 - optionally ``signature`` (added by ``slawatch.signing``).
 
 Version 2 signs RFC 8785 canonical JSON and carries one minute of records on
@@ -333,8 +338,15 @@ def _parse(data: bytes, where: str) -> tuple[Claim, dict[str, Any]]:
     root.only(
         "format", "version", "service", "month", "generated_at", "terms", "span", "windows",
         "weekly_maintenance_windows", "cases", "sources", "outages", "figures", "signature",
-        "tzdata", "parties", "audit", "corroboration",
+        "tzdata", "parties", "audit", "corroboration", "vouching",
     )  # fmt: skip
+    if "vouching" in root.data:
+        notes = root.raw("vouching")
+        if not isinstance(notes, list) or len(notes) > _MAX_VOUCHING:
+            raise root.error("vouching", f"must be a list of at most {_MAX_VOUCHING} notes")
+        for i, note in enumerate(notes):
+            if not isinstance(note, str) or not 0 < len(note) <= _MAX_NOTE:
+                raise root.error(f"vouching[{i}]", "must be a signed checkpoint note (text)")
     name = root.text("service")
     if not _NAME_RE.match(name):
         raise root.error("service", f"{name[:40]!r} is not a service name")
@@ -409,6 +421,9 @@ def _bands_from_one(figures: dict[str, Any]) -> dict[str, Any]:
             out[key] = value + 1
     return out
 
+
+_MAX_VOUCHING = 1_000  # signed checkpoint notes carried, each by its source's agent
+_MAX_NOTE = 1_000_000  # characters of one note (a line per chain of its agent)
 
 _AUDIT_KEYS = ("seq", "at", "actor", "kind", "service", "from", "to", "before", "after")
 _MAX_AUDIT = 100_000  # entries of one span; a real one holds a handful

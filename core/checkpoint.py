@@ -180,6 +180,15 @@ def open_note(text: str, where: str, keys: Sequence[NamedKey]) -> Signed:
     )
 
 
+def read_note(text: str, where: str) -> Checkpoint:
+    """A signed note's checkpoint, its signature left for ``open_note`` to check
+    (InputError naming ``where`` when it is not a well-formed signed note)."""
+    body, sep, sigs = text.partition("\n\n")
+    if not sep or not body or not sigs.startswith(_SIG_PREFIX):
+        raise InputError(where, "not a signed checkpoint (no signature after a blank line)")
+    return _parse_body(body + "\n", where)
+
+
 def _speaks_for(checkpoint: Checkpoint, signer: str, where: str) -> None:
     """A note signed by ``signer``'s key vouches for ``signer``'s chains only."""
     others = sorted(

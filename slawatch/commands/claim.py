@@ -17,7 +17,7 @@ import re
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.errors import InputError
 from core.percent import availability_text
@@ -51,6 +51,14 @@ def register(sub: Subparsers) -> None:
         help="json: the bundle (default); md/html: the claim letter for people",
     )
     ex.add_argument("--sign", metavar="KEYFILE", help="sign the bundle with this Ed25519 key")
+    ex.add_argument(
+        "--vouch",
+        action="append",
+        default=[],
+        metavar="NOTE",
+        help="carry a signed checkpoint of a source's own agent (repeat: one per agent), so"
+        " each source's records are vouched for by its own key",
+    )
     ex.add_argument(
         "--provisional",
         action="store_true",
@@ -163,6 +171,10 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
         config, lambda store: claims.gather(store, config, service, month, now), readonly=True
     )
     document = exported.document
+    if args.vouch:
+        if args.format != "json":
+            raise InputError("--vouch", "only the JSON bundle carries notes; use --format json")
+        document = {**document, "vouching": [_note(n) for n in args.vouch]}
     if args.format == "json":
         if key is not None:
             document = signing.sign(document, key)
@@ -178,6 +190,36 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
         + (" (PROVISIONAL: the month is not over)" if r.provisional else "")
     )
     return 0
+
+
+def _note(name: str) -> str:
+    """A signed checkpoint note to carry in a bundle, read and checked for its form."""
+    from core import checkpoint
+
+    try:
+        text = Path(name).expanduser().read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = getattr(exc, "strerror", None) or exc
+        raise InputError(name, f"cannot read: {why}") from None
+    checkpoint.read_note(text, name)
+    return text
+
+
+def _carried(
+    path: Path, document: dict[str, Any], keys: list[tuple[str, Ed25519PublicKey]]
+) -> tuple[Signed, ...]:
+    """The notes the bundle carries (``vouching``), each opened with the key of the agent
+    it names; one signed by none of them, or not holding, is said and left out."""
+    from core import checkpoint
+
+    out = []
+    for i, text in enumerate(document.get("vouching", [])):
+        where = f"{path.name}: vouching[{i}]"
+        try:
+            out.append(checkpoint.open_note(text, where, keys))
+        except InputError as exc:
+            print(f"{exc.where}: {exc.what}: not counted")
+    return tuple(out)
 
 
 def _pins(args: argparse.Namespace) -> Pins:
@@ -270,8 +312,14 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
     path = Path(args.file).expanduser()
     named = [signing.load_named_public(k) for k in args.key]
     keys = [k for _, k in named]
-    pins = replace(_pins(args), checkpoints=_checkpoints(args.checkpoint, named))
+    held = _checkpoints(args.checkpoint, named)
     claim, document = claims.read_bundle(path)
+    if document.get("vouching") and named:  # each source's own agent, in the bundle
+        held = (held or ()) + _carried(path, document, named)
+    elif document.get("vouching"):
+        print(f"vouching: {len(document['vouching'])} signed note(s) carried; give each agent's"
+              " public key (--key) to check them")  # fmt: skip
+    pins = replace(_pins(args), checkpoints=held)
     checks = verify(claim)
     checks += pin_checks(claim, document, pins)
     checks += checkpoint_checks(claim, pins)

@@ -165,3 +165,49 @@ def test_one_agents_key_does_not_vouch_for_another(
     # Named explicitly (NAME=FILE), a's key given as b's own is not a's any more.
     assert _cli(config, "checkpoint", "verify", "--key", f"b={pubs['a']}", forged) == 0
     assert _cli(config, "checkpoint", "verify", "--key", f"a={pubs['a']}", forged) == 2
+
+
+def test_each_source_is_vouched_for_by_its_own_key_inside_the_bundle(
+    fleet: tuple[Path, dict[str, Path], dict[str, Path]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The bundle carries each agent's own signed note (--vouch): with the three public
+    keys alone (no notes held apart) every source is vouched for by its own agent's key;
+    without c's key, c is named; a carried note changed does not count."""
+    import json
+
+    config, pubs, notes = fleet
+    out = tmp_path / "claim.json"
+    vouch = [arg for n in notes.values() for arg in ("--vouch", n)]
+    assert _cli(config, "claim", "export", "--service", "portal", "--month", "2026-10",
+                "--out", out, "--sign", config.parent / "keys" / "a.key", *vouch) == 0  # fmt: skip
+    assert len(json.loads(out.read_text(encoding="utf-8"))["vouching"]) == 3
+    capsys.readouterr()
+    assert _verify(out, list(pubs.values()), []) == 0
+    said = capsys.readouterr().out
+    for name in AGENTS:
+        assert f"Source {name}: vouched for by its agent '{name}' up to the hour" in said
+    assert _verify(out, [pubs["a"], pubs["b"]], []) == 1
+    said = capsys.readouterr().out
+    assert (
+        "claim.json: vouching[2]: signed by 'c', with none of the keys given: not counted" in said
+    )
+    assert "Source c: NOT VOUCHED FOR" in said
+    assert _verify(out, [], []) in (0, 3)  # no keys: the notes cannot be checked, and it says so
+    assert (
+        "vouching: 3 signed note(s) carried; give each agent's public key"
+        in capsys.readouterr().out
+    )
+
+    document = json.loads(out.read_text(encoding="utf-8"))
+    del document["signature"]
+    document["vouching"][1] = document["vouching"][1].replace("\ntime 2026-", "\ntime 2025-", 1)
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(document), encoding="utf-8")
+    assert _verify(forged, list(pubs.values()), []) == 1
+    said = capsys.readouterr().out
+    assert "forged.json: vouching[1]: the signature of 'b' does not hold: not counted" in said
+    assert "Source b: NOT VOUCHED FOR" in said
+    assert _cli(config, "claim", "export", "--service", "portal", "--month", "2026-10",
+                "--out", out, "--vouch", config) == 2  # fmt: skip
