@@ -458,7 +458,7 @@ def _calendar_ref(t: Table, calendars: dict[str, Calendar], found: _Found) -> st
         return name  # reported there; the config is refused anyway
     if name not in calendars:
         if name not in CALENDARS:
-            known = ", ".join(sorted(calendars)) or "none"
+            known = ", ".join(sorted({*calendars, *found.broken["calendar"]})) or "none"
             raise t.error("calendar", f"no [[calendar]] named {name!r} (defined: {known})")
         calendars[name] = builtin_calendar(name)
     return name
@@ -604,14 +604,8 @@ def _service(
     if not _SERVICE_NAME_RE.match(name):
         raise t.error("name", "use letters, digits, '.', '_' or '-' (at most 64), e.g. portal")
     contract = t.text("contract", DEFAULT_PROFILE)
-    if contract not in contracts and contract not in found.broken["contract"]:
-        if contract not in PROFILES:
-            known = ", ".join(sorted(contracts)) or "none"
-            hint = did_you_mean(contract, [*contracts, *PROFILES])
-            raise t.error(
-                "contract", f"no [[contract]] named {contract!r}{hint} (defined: {known})"
-            )
-        contracts[contract] = profile_contract(contract, calendars, found)
+    # A contract that is not there is one mistake: the rest of the service is still read.
+    found.attempt(lambda: _contract_ref(t, contract, contracts, calendars, found), None)
     if not t.has("contract"):
         found.warn(
             t.where("contract"),
@@ -631,6 +625,25 @@ def _service(
             lambda: tuple(_maintenance(m) for m in t.tables("maintenance")), ()
         ),
     )
+
+
+def _contract_ref(
+    t: Table,
+    name: str,
+    contracts: dict[str, Contract],
+    calendars: dict[str, Calendar],
+    found: _Found,
+) -> None:
+    """The contract a service names: a file's [[contract]] (a broken one was reported
+    there), else a built-in profile, else the mistake naming what is defined."""
+    if name in contracts or name in found.broken["contract"]:
+        return
+    if name not in PROFILES:
+        defined = {*contracts, *found.broken["contract"]}
+        known = ", ".join(sorted(defined)) or "none"
+        hint = did_you_mean(name, [*defined, *PROFILES])
+        raise t.error("contract", f"no [[contract]] named {name!r}{hint} (defined: {known})")
+    contracts[name] = profile_contract(name, calendars, found)
 
 
 def _money(t: Table, key: str) -> Decimal:

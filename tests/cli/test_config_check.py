@@ -38,13 +38,46 @@ def test_every_error_at_once_each_on_its_line(
     done = run_cli("--config", path, "config", "check", env=_env_without_token())
     assert done.returncode == 2 and done.stdout == ""
     lines = done.stderr.splitlines()
-    assert len(lines) == 2 and all(line.startswith("slawatch: ") for line in lines), lines
+    assert len(lines) == 3 and all(line.startswith("slawatch: ") for line in lines), lines
     assert "service \"erp\".montly_fee: unknown key (did you mean 'monthly_fee'?)" in lines[0]
     assert "service \"crm\".contract: no [[contract]] named 'enterprize'" in lines[1]
+    # A missing contract does not hide the service's other mistakes.
+    assert 'service "crm".monthly_fee: must be decimal text' in lines[2]
     # Another command says the first one and how many more there are, on one line.
     other = run_cli("--config", path, "case", "list")
     assert other.returncode == 2 and other.stderr.count("\n") == 1
-    assert "(and 1 more: `slawatch config check` lists them all)" in other.stderr
+    assert "(and 2 more: `slawatch config check` lists them all)" in other.stderr
+
+
+def test_a_broken_contract_or_calendar_is_still_named_as_defined(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """A service naming a missing contract next to a contract with a mistake: the
+    message lists the broken one as defined (it is, in the file), never 'none'."""
+    text = (
+        '[storage]\npath = "sla.db"\n'
+        '[[calendar]]\nname = "office"\ntimezone = "Mars/Base"\n'
+        '[calendar.hours]\nmon = "09:00-17:00"\n'
+        '[[contract]]\nname = "std"\nbasis = "perc"\n'
+        '[[contract]]\nname = "ent"\ncalendar = "ofice"\n'
+        '[[service]]\nname = "erp"\ncontract = "sdt"\nmonthly_fee = 12.5\n'
+        '[service.probe]\nurl = "https://erp.example.com/"\nintervall = "60s"\n'
+    )
+    done = run_cli("--config", write_config(tmp_path, text), "config", "check")
+    assert done.returncode == 2 and done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert all(line.startswith("slawatch: ") for line in lines), lines
+    assert any(
+        "contract \"ent\".calendar: no [[calendar]] named 'ofice' (defined: office)" in line
+        for line in lines
+    ), lines
+    assert any(
+        "service \"erp\".contract: no [[contract]] named 'sdt'" in line
+        and "(defined: ent, std)" in line
+        for line in lines
+    ), lines
+    assert any('service "erp".monthly_fee' in line for line in lines), lines
+    assert any('service "erp".probe.intervall' in line for line in lines), lines
 
 
 def test_what_the_agent_would_trip_on(
