@@ -114,9 +114,14 @@ class Cluster:
         return done.stdout
 
     def new_database(self) -> str:
-        """A fresh, empty database; its name."""
+        """A fresh, empty database; its name. Over a psycopg connection rather than
+        ``psql``: a test of the PostgreSQL store makes one, and a process start each
+        added up over the suite."""
+        import psycopg
+
         name = f"t{os.getpid()}_{next(self._names)}"
-        self.psql(f'CREATE DATABASE "{name}"')
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"'.encode())
         return name
 
 
