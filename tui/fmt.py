@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
+from core.money import format_money
 from core.percent import availability_text, coverage_text, credit_text
 from core.status import UP
 from core.vantage import Probe, vantage
@@ -71,7 +72,8 @@ def band(number: int | None) -> str:
 
 
 def money(amount: Decimal, currency: str) -> str:
-    return f"{amount.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,} {currency}"
+    """An amount as the CLI, the claim line and the letter print it: ``1200.00 EUR``."""
+    return f"{format_money(amount)} {currency}"
 
 
 def latency(ms: int | None) -> str:

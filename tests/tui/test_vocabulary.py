@@ -118,3 +118,16 @@ async def test_one_figure_is_one_string_on_every_surface(
     cli(dash_config, "claim", "export", *october, "--format", "md", "--out", str(letter),
         pinned=True)  # fmt: skip
     assert "credit 25 %." in letter.read_text()
+
+
+def test_money_reads_as_the_cli_and_the_letter_write_it() -> None:
+    """The dashboard's amounts are the CLI's and the letter's: no thousands separator,
+    two decimals rounded half-up at the cent (``1234.565`` -> ``1234.57 EUR``)."""
+    from decimal import Decimal
+
+    from core.money import format_money
+    from tui import fmt
+
+    for amount in (Decimal("1234.565"), Decimal("51819.2"), Decimal("0"), Decimal("300")):
+        assert fmt.money(amount, "EUR") == f"{format_money(amount)} EUR"
+    assert fmt.money(Decimal("1234.565"), "EUR") == "1234.57 EUR"
