@@ -57,6 +57,18 @@ def probe(url: str, **keys: Any) -> Table:
     return {"url": url} | keys
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
+
+
+def calendar(name: str, *, weekdays: str | None = None, **keys: Any) -> Table:
+    """A ``[[calendar]]``; ``weekdays="09:00-17:30"`` gives those hours Monday to Friday
+    (as ``[calendar.hours]``)."""
+    out: Table = {"name": name} | keys
+    if weekdays is not None:
+        out["hours"] = dict.fromkeys(WEEKDAYS, weekdays)
+    return out
+
+
 def weekly(day: str, start: str, end: str, reason: str | None = None) -> Table:
     """A ``[[service.maintenance]]`` window: ``weekly("sat", "22:00", "04:00")``."""
     out: Table = {"day": day, "from": start, "to": end}

@@ -11,52 +11,34 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tests.cli.common import assert_user_error, ok_json, storage
+from tests import configs
+from tests.cli.common import assert_user_error, ok_json
 
 if TYPE_CHECKING:
     from tests.conftest import RunCli, WriteConfig
 
-CALENDAR = """
-[[calendar]]
-name = "paris-office"
-timezone = "Europe/Paris"
-business_day = "8h30m"
-holidays = ["2026-11-11"]
-[calendar.hours]
-mon = "09:00-17:30"
-tue = "09:00-17:30"
-wed = "09:00-17:30"
-thu = "09:00-17:30"
-fri = "09:00-17:30"
-"""
-
-CONFIG = (
-    storage("slawatch.db")
-    + CALENDAR
-    + """
-[[contract]]
-name = "enterprise"
-profile = "enterprise-unified"
-timezone = "Europe/Paris"
-calendar = "paris-office"
-
-[[contract]]
-name = "enterprise-paused"
-profile = "enterprise-unified"
-timezone = "Europe/Paris"
-calendar = "paris-office"
-customer_wait_stops_clock = true
-
-[[service]]
-name = "erp"
-contract = "enterprise"
-monthly_fee = "1000.00"
-
-[[service]]
-name = "crm"
-contract = "enterprise-paused"
-monthly_fee = "1000.00"
-"""
+PARIS = {"timezone": "Europe/Paris", "calendar": "paris-office"}
+CONFIG = configs.toml(
+    storage="slawatch.db",
+    calendars=[
+        configs.calendar(
+            "paris-office",
+            timezone="Europe/Paris",
+            business_day="8h30m",
+            holidays=["2026-11-11"],
+            weekdays="09:00-17:30",
+        )
+    ],
+    contracts=[
+        configs.contract("enterprise", profile="enterprise-unified", **PARIS),
+        configs.contract(
+            "enterprise-paused",
+            profile="enterprise-unified",
+            customer_wait_stops_clock=True,
+            **PARIS,
+        ),
+    ],
+    services=[configs.service("erp", "enterprise"), configs.service("crm", "enterprise-paused")],
 )
 
 

@@ -9,25 +9,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tests.cli.common import assert_user_error, ok_json, storage
+from tests import configs
+from tests.cli.common import assert_user_error, ok_json
 
 if TYPE_CHECKING:
     from tests.conftest import RunCli, WriteConfig
 
 # The SaaS contract: a credit only for an interruption reported by e-mail (the
 # saas-standard profile's report_channels = ["email"]).
-SAAS = (
-    storage("db/sla.db")
-    + """
-[[contract]]
-name = "std"
-profile = "saas-standard"
-
-[[service]]
-name = "portal"
-contract = "std"
-monthly_fee = "1000.00"
-"""
+SAAS = configs.toml(
+    storage="db/sla.db",
+    contracts=[configs.contract("std", profile="saas-standard")],
+    services=[configs.service("portal", "std")],
 )
 
 
@@ -88,31 +81,19 @@ def test_a_phone_case_does_not_report_an_outage_under_an_email_only_contract(
     )
 
 
-ENTERPRISE = (
-    storage("db/sla.db")
-    + """
-[[contract]]
-name = "ent"
-profile = "enterprise-unified"
-timezone = "Europe/Paris"
-calendar = "paris-office"
-
-[[calendar]]
-name = "paris-office"
-timezone = "Europe/Paris"
-country = "FR"
-[calendar.hours]
-mon = "09:00-17:30"
-tue = "09:00-17:30"
-wed = "09:00-17:30"
-thu = "09:00-17:30"
-fri = "09:00-17:30"
-
-[[service]]
-name = "erp"
-contract = "ent"
-monthly_fee = "2500.00"
-"""
+ENTERPRISE = configs.toml(
+    storage="db/sla.db",
+    calendars=[
+        configs.calendar(
+            "paris-office", timezone="Europe/Paris", country="FR", weekdays="09:00-17:30"
+        )
+    ],
+    contracts=[
+        configs.contract(
+            "ent", profile="enterprise-unified", timezone="Europe/Paris", calendar="paris-office"
+        )
+    ],
+    services=[configs.service("erp", "ent", "2500.00")],
 )
 
 
