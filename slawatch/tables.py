@@ -3,7 +3,10 @@
 Every table a command prints goes through ``table``, so they all keep the same
 rules:
 
-- **Width.** A table fits ``WIDTH`` (100) columns. A long text column named by
+- **Width.** A table fits ``WIDTH`` (100) columns, or on a narrower terminal its
+  width (``line_width``: an 80-column terminal gets 80, never fewer than
+  ``MIN_WIDTH``); piped, always ``WIDTH``, whatever the terminal, so a script reads
+  the same bytes everywhere. A long text column named by
   ``wrap`` (a title, a reason, a change) is wrapped onto lines of its own below
   the row rather than cut: nothing a person wrote is lost. A table still too
   wide is folded: its columns go into several blocks, one under the other,
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -29,6 +33,9 @@ from typing import Any
 
 WIDTH = 100
 """The width every CLI table fits."""
+
+MIN_WIDTH = 60
+"""The narrowest a terminal makes them: below it the terminal wraps the lines."""
 
 _MIN_WRAP = 24  # a wrapped column never narrower than this (it folds first)
 _INDENT = "    "  # where a row's ``below`` line starts
@@ -43,10 +50,26 @@ _GLUE = "\x00"  # stands for a space no line may break at, while wrapping
 _UNBROKEN = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}Z?)|(\d) (min|ms|%)\b")
 
 
-def wrap(text: str, width: int = WIDTH, *, indent: str = "", then: str | None = None) -> list[str]:
-    """``text`` wrapped at spaces to ``width`` (first line after ``indent``, the others
-    after ``then``, default the same), never inside a time (``2026-11-06 09:12Z``) or a
-    quantity (``25 min``, ``12 ms``, ``99.5 %``), nor at a hyphen."""
+def line_width(stream: Any = None) -> int:
+    """The width output to ``stream`` (default stdout) fits: ``WIDTH``, or a narrower
+    terminal's width (``$COLUMNS`` first, as everywhere), at least ``MIN_WIDTH``.
+    Piped output is always ``WIDTH`` wide."""
+    stream = sys.stdout if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    if not (isatty and isatty()):
+        return WIDTH
+    columns = shutil.get_terminal_size((WIDTH, 24)).columns
+    return max(MIN_WIDTH, min(WIDTH, columns))
+
+
+def wrap(
+    text: str, width: int | None = None, *, indent: str = "", then: str | None = None
+) -> list[str]:
+    """``text`` wrapped at spaces to ``width`` (default ``line_width()``; first line
+    after ``indent``, the others after ``then``, default the same), never inside a time
+    (``2026-11-06 09:12Z``) or a quantity (``25 min``, ``12 ms``, ``99.5 %``), nor at a
+    hyphen."""
+    width = line_width() if width is None else width
     glued = _UNBROKEN.sub(lambda m: m.group(0).replace(" ", _GLUE), text)
     lines = textwrap.wrap(
         glued, width, initial_indent=indent,
@@ -72,10 +95,12 @@ def table(
     wrap: int | None = None,
     keys: int = 1,
     below: Sequence[str] | None = None,
-    width: int = WIDTH,
+    width: int | None = None,
     fold: bool = True,
 ) -> str:
-    """Aligned columns for people; the columns listed in ``right`` align right (numbers)."""
+    """Aligned columns for people; the columns listed in ``right`` align right (numbers).
+    ``width`` defaults to ``line_width()``."""
+    width = line_width() if width is None else width
     cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     colour = colour_on()

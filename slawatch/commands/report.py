@@ -298,7 +298,7 @@ def _print_performance(perfs: Sequence[Performance], fmt: str) -> None:
         f"Performance as of {', '.join(as_of)} (first responses of the cases opened in the period)"
     )
     print()
-    print(f"**{title}**" if fmt == "md" else title)
+    print(f"**{title}**" if fmt == "md" else "\n".join(wrap(title)))
     print()
     headers = [
         "SERVICE", "PERIOD", "PRIORITY", "TARGET", "OPENED", "ON TIME", "LATE", "LATE BY (MAX)",

@@ -123,9 +123,16 @@ def render(view: Overview) -> str:
         if s.tls_warning and s.tls_expires_at is not None
     ]
     if warnings:
-        out += ["", "Certificates", *warnings]
-    out += _agents(view)
+        out += ["", "Certificates", *map(_remark, warnings)]
+    out += [_remark(line) for line in _agents(view)]
     return "\n".join(out)
+
+
+def _remark(line: str) -> str:
+    """A line of its own after the tables, wrapped to their width (the rest indented)."""
+    from slawatch.tables import wrap
+
+    return "\n".join(wrap(line, then="  ")) if line else line
 
 
 def _indented(line: str) -> str:

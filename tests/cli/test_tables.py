@@ -10,12 +10,16 @@ Every command runs as a real process; the terminal is a real pseudo-terminal.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import pty
+import re
 import select
+import struct
 import subprocess
 import sys
+import termios
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -55,7 +59,7 @@ COMMANDS = [
 
 
 def _plain_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    return {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "COLUMNS")}
 
 
 def _cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -144,9 +148,13 @@ def test_nothing_is_lost_to_the_width(wide: tuple[Path, int]) -> None:
     assert " ".join(LONG.split()) in words
 
 
-def _on_a_terminal(config: Path, *args: str, env: dict[str, str]) -> str:
-    """What the CLI writes to a real pseudo-terminal."""
+def _on_a_terminal(
+    config: Path, *args: str, env: dict[str, str], columns: int | None = None
+) -> str:
+    """What the CLI writes to a real pseudo-terminal (``columns`` wide, if given)."""
     master, slave = pty.openpty()
+    if columns is not None:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     proc = subprocess.Popen(
         [*SLAWATCH, "--config", str(config), *args],
         stdin=slave,
@@ -190,6 +198,32 @@ def test_colour_on_a_terminal_none_under_no_color(
     for sgr in ("\x1b[1m", "\x1b[31m", "\x1b[33m", "\x1b[32m", "\x1b[0m"):
         stripped = stripped.replace(sgr, "")
     assert stripped.split() == plain.split()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("case", "list"), ("status",), ("report", "--month", "2026-11"), ("audit",),
+     ("outages", "--month", "2026-11"), ("exclude", "list"), ("fleet", "status")],
+    ids=" ".join,
+)  # fmt: skip
+def test_an_80_column_terminal_gets_80_columns_piped_output_keeps_100(
+    wide: tuple[Path, int], args: tuple[str, ...]
+) -> None:
+    """On an 80-column terminal nothing runs past the edge (where the terminal would
+    cut a word in two); piped, the same command is 100 wide, whatever $COLUMNS says."""
+    config, _ = wide
+    env = {**_plain_env(), "TERM": "xterm-256color"}
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", _on_a_terminal(config, *args, env=env, columns=80))
+    lines = shown.replace("\r\n", "\n").splitlines()
+    assert not [line for line in lines if len(line) > 80], lines
+    piped = subprocess.run(
+        [*SLAWATCH, "--config", str(config), *args],
+        capture_output=True, text=True, timeout=60, env={**env, "COLUMNS": "80"},
+    ).stdout  # fmt: skip
+    assert max(len(line) for line in piped.splitlines()) > 80
+    # Narrower, nothing is lost: every word piped is on the terminal too (a folded
+    # table repeats its headers and the columns naming a row).
+    assert set(piped.split()) <= set(shown.split())
 
 
 def test_a_state_that_needs_attention_is_coloured(wide: tuple[Path, int]) -> None:
