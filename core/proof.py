@@ -191,7 +191,7 @@ def statement(claim: Claim, signature: Signature, pins: Pins) -> Statement:
         vouched.append("Checkpoints: no chain head was held outside the claimant's control.")
     else:
         vouched += [f"Source {v.source}: {v.said}." for v in vouching(claim, pins.checkpoints)]
-    if signature.state != "unsigned" and pins.checkpoints is None:
+    if signature.state == "valid" and pins.checkpoints is None:
         vouched.append(
             f"Sources {names}: covered by the bundle's one signature; no source carries a "
             "signature of its own agent."

@@ -151,6 +151,16 @@ def test_signature_fails_for_any_change_or_other_key(
         assert main(["claim", "verify", str(edited), *extra]) == 1
         out = capsys.readouterr().out
         assert "signature" in out and "INVALID" in out
+        # A broken signature covers nothing: no line says a source is covered by it.
+        assert "covered by the bundle's one signature" not in out
+
+
+def test_a_valid_signature_covers_the_sources(
+    signed: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle, pub, _ = signed
+    assert main(["claim", "verify", str(bundle), "--key", str(pub)]) == 0
+    assert "covered by the bundle's one signature" in capsys.readouterr().out
 
 
 def test_unsigned_bundle_fails_when_a_key_is_required(
