@@ -690,6 +690,7 @@ class ChainStore(AuditStore):
         said: dict[tuple[str, str, int], tuple[int, str | None]] = {}
         first_before: dict[tuple[str, str, int], str | None] = {}
         baseline: dict[tuple[str, str], tuple[int, int, str]] = {}
+        changed: list[tuple[int, str]] = []
         begun = False
         for e in entries:
             after = e.after if isinstance(e.after, dict) else {}
@@ -705,10 +706,21 @@ class ChainStore(AuditStore):
                     key = (svc, src, int(at))
                     if key not in said:
                         first_before[key] = was.get(key)
+                    elif said[key][1] is not None and was.get(key) != said[key][1]:
+                        # The write found another seal than the trail's last word on the
+                        # hour (or none): changed or deleted behind slawatch's back, then
+                        # written over by slawatch (a friendlier history re-imported).
+                        seen = "no seal" if was.get(key) is None else "another seal"
+                        where = f"{svc}/{src} hour {_hour_text(int(at))}"
+                        why = (
+                            f"{where} was changed outside slawatch before this write (it found"
+                            f" {seen} where entry #{said[key][0]} had logged the hour)"
+                        )
+                        changed.append((e.seq, why))
                     said[key] = (e.seq, digest)
         if not begun:
             return []  # a database from before minute writes were logged
-        out: list[tuple[int, str]] = []
+        out: list[tuple[int, str]] = changed
         for (svc, src, hour), (seq, digest) in sorted(said.items()):
             found = digests.get((svc, src), {}).get(hour)
             where = f"{svc}/{src} hour {_hour_text(hour)}"

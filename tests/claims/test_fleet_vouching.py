@@ -119,6 +119,14 @@ def test_a_rewritten_and_resealed_source_is_named(
             db.execute(f"DELETE FROM {table} WHERE source_id = ?", (b,))
     assert _cli(config, "import", "minutes", _csv(tmp_path / "m2.csv", 30, 40),
                 "--source", "b") == 0  # fmt: skip
+    # The store's own trail names it too: the re-import found no seal where the
+    # trail had logged b's hours (deleted behind slawatch's back).
+    assert _cli(config, "store", "verify") == 1
+    said = capsys.readouterr().out
+    assert (
+        "portal/b hour 2026-10-10T09:00:00Z was changed outside slawatch before this"
+        " write (it found no seal where entry #2 had logged the hour)" in said
+    ), said
     bundle = _export(config, tmp_path / "claim.json")
     capsys.readouterr()
     assert _verify(bundle, list(pubs.values()), list(notes.values())) == 1

@@ -193,14 +193,17 @@ def test_an_agent_sends_signed_heads_that_a_rewrite_contradicts(
     assert ok.stdout.count(": OK\n") == len(held)
 
     # The customer rewrites the history: the down minute becomes up, every chain is
-    # re-sealed from its genesis by a fresh import. The store's own checks hold...
+    # re-sealed from its genesis by a fresh import. The chains hold; the trail's
+    # minute log names the hour the import found deleted...
     with sqlite3.connect(tmp_path / "data" / "s.db") as db:
         db.execute("DELETE FROM minute_blocks")
         db.execute("DELETE FROM minute_errors")
         db.execute("DELETE FROM chain_seals")
     record("up")
-    assert run_cli(*cfg, "store", "verify").returncode == 0
-    # ... but the notes the auditor holds do not.
+    verified = run_cli(*cfg, "store", "verify")
+    assert verified.returncode == 1, verified.stdout
+    assert "was changed outside slawatch before this write (it found no seal" in verified.stdout
+    # ... and so do the notes the auditor holds (a trail re-hashed too would hold alone).
     bad = run_cli(*cfg, "checkpoint", "verify", "--key", pub, *held)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "CONTRADICTED" in bad.stdout
