@@ -74,8 +74,19 @@ def wrap(
     lines = textwrap.wrap(
         glued, width, initial_indent=indent,
         subsequent_indent=indent if then is None else then, break_on_hyphens=False,
+        break_long_words=False,
     )  # fmt: skip
     return [line.replace(_GLUE, " ") for line in lines]
+
+
+def on_screen(line: str, *, then: str = "") -> str:
+    """``line`` as a person at a terminal should see it: wrapped to the terminal
+    (``line_width``), further lines after ``then``. Piped, untouched: one statement a
+    line, for grep and scripts."""
+    if not sys.stdout.isatty():
+        return line
+    indent = line[: len(line) - len(line.lstrip())]
+    return "\n".join(wrap(line.lstrip(), indent=indent, then=then or indent)) or line
 
 
 def colour_on(stream: Any = None) -> bool:

@@ -25,6 +25,7 @@ from core.timeutil import YearMonth
 from slawatch.commands._args import Subparsers, group, month_option, service_option
 from slawatch.commands._support import with_store
 from slawatch.files import read_bytes
+from slawatch.tables import on_screen
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -339,24 +340,26 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
             checks.append(Check("timestamp", args.tsr, f"DOES NOT HOLD: {tsa}", False))
             pins = replace(pins, timestamp=None)
     told = statement(claim, Signature(state, signing.signer(document), trusted is not None), pins)
-    print(f"claim {claim.service.name} {claim.month} ({path})")
+    print(on_screen(f"claim {claim.service.name} {claim.month} ({path})", then="  "))
     rule = reporting_rule(claim.contract.report_within, claim.contract.report_channels)
-    print(f"claimable: outages {rule}")
+    print(on_screen(f"claimable: outages {rule}", then="  "))
     _print_checks(checks)
-    print(f"terms digest: {terms_digest(document)} (the service and its terms)")
+    print(on_screen(f"terms digest: {terms_digest(document)} (the service and its terms)"))
     for line in lines(told):
-        print(line)
+        print(on_screen(line, then="    "))
     failed = [c.name for c in checks if not c.ok]
     if failed:
         shown = ", ".join(failed[:8]) + (f" and {len(failed) - 8} more" if len(failed) > 8 else "")
-        print(f"DOES NOT HOLD: {len(failed)} check(s) disagree: {shown}")
+        print(on_screen(f"DOES NOT HOLD: {len(failed)} check(s) disagree: {shown}"))
         return 1
     if not signed:
         strict = args.require_signed and not args.allow_unsigned
         print(
-            f"HOLDS, SELF-CONSISTENT ONLY: all {len(checks)} checks agree, but the bundle is "
-            "not signed: nothing outside this file vouches for it"
-            + (f" (exit {EXIT_UNSIGNED}: --require-signed)" if strict else "")
+            on_screen(
+                f"HOLDS, SELF-CONSISTENT ONLY: all {len(checks)} checks agree, but the bundle "
+                "is not signed: nothing outside this file vouches for it"
+                + (f" (exit {EXIT_UNSIGNED}: --require-signed)" if strict else "")
+            )
         )
         return EXIT_UNSIGNED if strict else 0
     print(f"HOLDS: all {len(checks)} checks agree")
@@ -378,6 +381,7 @@ def _letter(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _print_checks(checks: list[Check]) -> None:
+    """One line per check (on a terminal, a long finding wraps under its own column)."""
     width = min(max(len(c.name) for c in checks), 40)
     for c in checks:
         if c.ok:
@@ -386,4 +390,4 @@ def _print_checks(checks: list[Check]) -> None:
             line = (
                 f"{c.name:<{width}}  DIFFERS   bundle states {c.stated}; recomputed {c.recomputed}"
             )
-        sys.stdout.write(line.rstrip() + "\n")
+        sys.stdout.write(on_screen(line.rstrip(), then=" " * (width + 12)) + "\n")

@@ -255,3 +255,27 @@ def test_the_fleet_is_in_the_tables_it_widens(wide: tuple[Path, int]) -> None:
     assert "clock off by" in fleet
     status = _cli(config, "status").stdout
     assert "AGENTS" in status.splitlines()[0], status
+
+
+def test_claim_verify_wraps_to_an_80_column_terminal_one_statement_a_line_piped(
+    wide: tuple[Path, int], tmp_path: Path
+) -> None:
+    """What verify says (each check, what it proves and not) fits an 80-column terminal,
+    continued under its own column; piped, each statement stays on one line (grep)."""
+    config, _ = wide
+    bundle = tmp_path / "claim.json"
+    done = _cli(config, "claim", "export", "--service", "portal", "--month", "2026-10",
+                "--out", str(bundle))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    env = {**_plain_env(), "TERM": "xterm-256color"}
+    shown = _on_a_terminal(config, "claim", "verify", str(bundle), env=env, columns=80)
+    lines = shown.replace("\r\n", "\n").splitlines()
+    # Only a line that is one unbreakable word (a path, a digest) may be longer.
+    assert not [line for line in lines if len(line) > 80 and " " in line.strip()], lines
+    piped = subprocess.run(
+        [*SLAWATCH, "--config", str(config), "claim", "verify", str(bundle)],
+        capture_output=True, text=True, timeout=60, env={**env, "COLUMNS": "80"},
+    ).stdout  # fmt: skip
+    said = next(line for line in piped.splitlines() if line.startswith("  - cases: "))
+    assert len(said) > 100 and said.endswith("not the provider's ticket system")
+    assert " ".join(shown.split()) == " ".join(piped.split())  # the same words
