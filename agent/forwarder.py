@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.metadata
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -45,6 +44,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+from agent.probe import agent_version
 from core.dburl import mask_url
 from core.timeutil import utc_now
 from store import StoreBusy
@@ -63,14 +63,7 @@ EVIDENCE_LOOKBACK_US = 15 * 60 * 1_000_000  # longer than any probe with its ret
 HEALTH_EVERY_S = 30.0  # the health row is rewritten at least this often (last_seen)
 
 
-def _version() -> str:
-    try:
-        return importlib.metadata.version("slawatch")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
-VERSION = _version()
+VERSION = agent_version()
 
 OpenPostgres = Callable[[str], Awaitable[PostgresStore]]
 

@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from agent.probe import agent_version
 from agent.verdict import Verdict
 from core.timeutil import utc_now
 from store import StoreBusy
@@ -80,6 +81,7 @@ class Writer:
         self._health_due = True  # record health at the next successful flush
         self._health_at = -float("inf")
         self._dropping = False  # an overflow episode is under way (logged once)
+        self._version = agent_version()  # what fleet status and status --json show
         self.dropped = 0  # rows dropped because the buffer was full
         self.written = 0  # rows stored since start
         self.last_written: MinuteRow | None = None
@@ -188,8 +190,9 @@ class Writer:
             else self._last_problem or (None, None, None)
         )
         return AgentHealth(
-            self._source, self._clock(), len(self._rows), self.dropped, problem, since, cleared
-        )
+            self._source, self._clock(), len(self._rows), self.dropped, problem, since, cleared,
+            version=self._version,
+        )  # fmt: skip
 
     async def _record_health(self) -> None:
         """Store the health when it changed or the last word is ``health_every`` old.

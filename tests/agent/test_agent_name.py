@@ -43,3 +43,19 @@ def test_a_bad_name_is_one_line_naming_where_it_came_from(tmp_path: Path, http_p
     assert done.returncode == 2
     assert done.stderr.startswith("slawatch: --name: ") and done.stderr.count("\n") == 1
     assert not (tmp_path / "data" / "slawatch.db").exists()  # nothing probed or written
+
+
+def test_a_single_machine_agent_reports_its_version(tmp_path: Path, http_port: int) -> None:
+    """Not only fleet agents: the SQLite agent's health carries the version it runs, so
+    fleet status and status --json show it (was null)."""
+    import json
+
+    from agent.probe import agent_version
+
+    config = write_config(tmp_path, http_port, services=1)
+    done = run_cli("--config", config, "agent", "--once")
+    assert done.returncode == 0, done.stderr
+    fleet = run_cli("--config", config, "fleet", "status", "--json")
+    assert fleet.returncode == 0, fleet.stderr
+    (agent,) = json.loads(fleet.stdout)["agents"]
+    assert agent["name"] == "probe-1" and agent["version"] == agent_version()
