@@ -123,10 +123,12 @@ async def test_disk_full_buffers_reports_once_and_writes_everything_after(
         filler = folder / "filler"
         with caplog.at_level(logging.INFO, logger="slawatch"):
             if how == "tmpfs full":
-                with filler.open("wb") as f, contextlib.suppress(OSError):
+                # Unbuffered, and the OSError caught outside the file: a buffered
+                # file's close would flush the chunk that did not fit and raise
+                # ENOSPC again, on whichever byte count the database left free.
+                with contextlib.suppress(OSError), filler.open("wb", buffering=0) as f:
                     while True:
                         f.write(b"\0" * 65536)
-                        f.flush()
             else:
                 sink.full = True
             await rig.minutes(90)  # across an hour boundary: new pages are needed
