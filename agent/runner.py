@@ -57,6 +57,7 @@ from agent.writer import MinuteSink, Writer
 from core.config import Config, Probe
 from core.configfile import load_config
 from core.corroboration import Corroboration
+from core.dburl import with_default_user
 from core.errors import ConfigError, SlawatchError
 from core.status import NAMES, UP
 from core.timeutil import from_minute, iso_z, to_minute, utc_now
@@ -156,9 +157,9 @@ class Agent:
         self.forwarder: Forwarder | None = forwarder
         if forwarder is None and config.storage_url is not None:
             assert config.spool_path is not None
-            self.forwarder = Forwarder(
-                config.spool_path, config.storage_url, self.source, clock=clock, tick=tick
-            )
+            # A URL naming no role logs in as the agent's name (its role, deploy/fleet.md).
+            url = with_default_user(config.storage_url, self.source, env)
+            self.forwarder = Forwarder(config.spool_path, url, self.source, clock=clock, tick=tick)
         self._forwarding: asyncio.Task[None] | None = None
         # [agent.checkpoint]: the signed heads sent out (a missing key is a ConfigError now).
         self.checkpointer: Checkpointer | None = None

@@ -206,3 +206,40 @@ def test_agent_once_in_fleet_mode_spools_and_forwards(
     local, shared = asyncio.run(spool_and_postgres(tmp_path / "spool.db", pg_url, SERVICES))
     assert len(local) == 2 and shared == local
     assert {src for _s, src, _m in shared} == {"berlin-3"}
+
+
+def test_one_config_for_the_fleet_each_agent_logs_in_as_its_name(
+    run_cli: RunCli, tmp_path: Path, target: str, pg_cluster: Cluster, pg_url: str
+) -> None:
+    """deploy/fleet.md: the config file is copied to every server as it is, only the
+    name differs. Its URL names no role, so each agent logs in as its own name (a URL
+    with a role, or $PGUSER, still wins)."""
+    import asyncio
+    import os
+
+    from core.dburl import with_default_user
+
+    asyncio.run(init_fleet(pg_url))
+    for name in ("paris-1", "lyon-2"):
+        agent_role(pg_cluster, pg_url, name)
+    shared_url = pg_url.replace(f"{pg_url.split('//')[1].split('@')[0]}@", "")
+    assert "@" not in shared_url
+    config = write_fleet_config(tmp_path, shared_url, target, name="unused")
+    env = {k: v for k, v in os.environ.items() if k != "PGUSER"}
+    for name in ("paris-1", "lyon-2"):
+        done = run_cli("--config", config, "agent", "--once", "--name", name, env=env)
+        assert done.returncode == 0, done.stderr
+    _local, shared = asyncio.run(spool_and_postgres(tmp_path / "spool.db", pg_url, SERVICES))
+    assert {src for _s, src, _m in shared} == {"paris-1", "lyon-2"}
+    # The rule itself: only a URL that names nobody is given the agent's name.
+    base = "postgresql://db.internal:5432/slawatch?sslmode=verify-full"
+    assert with_default_user(base, "paris-1", {}) == (
+        "postgresql://paris-1@db.internal:5432/slawatch?sslmode=verify-full"
+    )
+    assert with_default_user(base, "paris-1", {"PGUSER": "ops"}) == base
+    named = "postgresql://ops:s3cret@db.internal/slawatch"
+    assert with_default_user(named, "paris-1", {}) == named
+    assert with_default_user(base + "&user=ops", "paris-1", {}) == base + "&user=ops"
+    assert with_default_user("host=db.internal dbname=slawatch", "paris-1", {}) == (
+        "host=db.internal dbname=slawatch"
+    )
