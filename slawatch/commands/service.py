@@ -73,10 +73,12 @@ def _install(args: argparse.Namespace, ctx: Context) -> int:
     fleet = config.storage_url is not None and config.spool_path is not None
     data = (config.spool_path if fleet and config.spool_path else config.storage_path).parent
     agent_args = ["agent"] if name is None else ["agent", "--name", name]
+    group = _primary_group(args.user)  # None: the user is still to be created
     text = unit_text(
         exec_start=[*slawatch_argv(), "--config", str(config.path.absolute()), *agent_args],
         data_dir=data,
         user=args.user,
+        group=group,
         reads=[
             Path(sys.prefix),
             Path(sys.base_prefix),
@@ -101,7 +103,8 @@ def _install(args: argparse.Namespace, ctx: Context) -> int:
     unit = path.name.removesuffix(".service")
     print(f"wrote {path}")
     print("next, as root:")
-    print(f"  useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin {args.user}")
+    if group is None:
+        print(f"  useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin {args.user}")
     print(f"  chown -R {args.user}: {data}")
     print(f"  systemctl daemon-reload && systemctl enable --now {unit}")
     if fleet:
@@ -116,6 +119,22 @@ def _install(args: argparse.Namespace, ctx: Context) -> int:
         print(f"probe header secrets (header_env) go in {ENVIRONMENT_FILE} (mode 0600)")
     _warn_unreachable(args.user)
     return 0
+
+
+def _primary_group(user: str) -> str | None:
+    """The primary group of ``user`` when that user exists here (``nobody``'s is
+    ``nogroup`` on Debian, so ``Group=nobody`` would not start), else None."""
+    import grp
+    import pwd
+
+    try:
+        gid = pwd.getpwnam(user).pw_gid
+    except KeyError:
+        return None
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
 
 
 def _warn_unreachable(user: str) -> None:

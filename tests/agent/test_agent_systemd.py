@@ -158,6 +158,37 @@ def test_service_install_prints_and_writes_the_unit(tmp_path: Path) -> None:
     assert bad.stderr.startswith("slawatch: --path: cannot write") and bad.stderr.count("\n") == 1
 
 
+def test_service_install_for_an_existing_user_takes_its_group_and_skips_useradd(
+    tmp_path: Path,
+) -> None:
+    """``--user nobody``: Group= is the user's own primary group (``nogroup`` on
+    Debian, where Group=nobody fails), and no useradd for a user that exists."""
+    import grp
+    import pwd
+
+    users = pwd.getpwall()
+    known = next(
+        (u for u in users if grp.getgrgid(u.pw_gid).gr_name != u.pw_name),
+        pwd.getpwuid(os.getuid()),
+    )
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG)
+    for user, group, useradd in (
+        (known.pw_name, grp.getgrgid(known.pw_gid).gr_name, False),
+        ("slawatch-no-such-user", "slawatch-no-such-user", True),
+    ):
+        target = tmp_path / user / "slawatch-agent.service"
+        wrote = subprocess.run(
+            [*SLAWATCH, "--config", str(config), "service", "install", "--path", str(target),
+             "--user", user],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert wrote.returncode == 0, wrote.stderr
+        unit = target.read_text()
+        assert f"\nUser={user}\nGroup={group}\n" in unit
+        assert ("useradd" in wrote.stdout) is useradd, wrote.stdout
+
+
 FLEET_CONFIG = configs.toml(
     url="postgresql://db.internal/slawatch?sslmode=verify-full", spool="state/spool.db", **WEB
 )
