@@ -173,5 +173,5 @@ def _list(args: argparse.Namespace, ctx: Context) -> int:
             for c in credits
         ]
         headers = ["SERVICE", "MONTH", "STATE", "CREDIT", "CLAIMABLE", "SETTLED AT"]
-        print(table(headers, rows, right=(3, 4)))
+        print(table(headers, rows, right=(3, 4), keys=2))  # a credit: service and month
     return 0

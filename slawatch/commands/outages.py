@@ -68,7 +68,8 @@ def _outages(args: argparse.Namespace, ctx: Context) -> int:
     if args.service:
         print(table(head, rows, right=(2,), wrap=4))
     else:
-        print(table(["SERVICE", *head], rows, right=(3,), wrap=5))
+        # An outage is named by its service and start: a folded block repeats both.
+        print(table(["SERVICE", *head], rows, right=(3,), wrap=5, keys=2))
     return 0
 
 

@@ -92,6 +92,7 @@ def render(view: Overview) -> str:
                     for p in view.pending_credits
                 ],
                 (2, 3, 4),
+                keys=2,
             )
         )
     else:
@@ -115,6 +116,7 @@ def render(view: Overview) -> str:
                     for o in view.reportable_outages
                 ],
                 (3,),
+                keys=2,
             )
         )
     warnings = [

@@ -257,6 +257,20 @@ def test_the_fleet_is_in_the_tables_it_widens(wide: tuple[Path, int]) -> None:
     assert "AGENTS" in status.splitlines()[0], status
 
 
+def test_a_folded_block_repeats_what_names_a_row(wide: tuple[Path, int]) -> None:
+    """At 80 columns the outages of every service fold: the block with REPORTED must
+    say which outage each line is (service and start), not only the service."""
+    config, _ = wide
+    env = {**_plain_env(), "TERM": "xterm-256color", "NO_COLOR": "1"}
+    shown = _on_a_terminal(config, "outages", "--month", "2026-11", env=env, columns=80)
+    blocks = shown.replace("\r\n", "\n").split("\n\n")
+    (reported,) = [b for b in blocks if "REPORTED" in b.splitlines()[0]]
+    assert "END" not in reported.splitlines()[0], reported  # folded: a block of its own
+    assert reported.splitlines()[0].split()[:2] == ["SERVICE", "START"], reported
+    starts = [line.split()[1] for line in reported.splitlines()[1:] if line[:1].isalpha()]
+    assert starts and all(s.startswith("2026-") for s in starts), reported
+
+
 def test_claim_verify_wraps_to_an_80_column_terminal_one_statement_a_line_piped(
     wide: tuple[Path, int], tmp_path: Path
 ) -> None:
