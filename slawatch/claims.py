@@ -192,17 +192,35 @@ def letter(document: dict[str, Any], fmt: str, source_name: str = "this bundle")
     return _letter(bundle.dumps(document).encode(), fmt, source_name)
 
 
+class DoesNotHold(Exception):
+    """A received bundle whose figures, outages or chains do not recompute: no letter
+    can say what its evidence proves (``claim verify`` shows each difference)."""
+
+    def __init__(self, failed: list[str]) -> None:
+        super().__init__(", ".join(failed))
+        self.failed = failed
+
+
 def letter_from_file(path: Path, fmt: str) -> str:
-    """The claim letter for a received bundle file, bound to its exact bytes."""
+    """The claim letter for a received bundle file, bound to its exact bytes.
+    ``DoesNotHold`` when the bundle's own figures, outages or chains do not recompute
+    (a signature that does not hold is said in the letter)."""
     data = read_bytes(path, limit=bundle_limit())
-    return _letter(data, fmt, path.name, where=str(path))
+    return _letter(data, fmt, path.name, where=str(path), check=True)
 
 
-def _letter(data: bytes, fmt: str, name: str, where: str | None = None) -> str:
+def _letter(
+    data: bytes, fmt: str, name: str, where: str | None = None, *, check: bool = False
+) -> str:
+    from core.claim import verify
     from core.proof import Pins, Signature, statement
     from slawatch import signing
 
     claim, document = bundle.parse(data, where or name)
+    if check:
+        failed = [c.name for c in verify(claim) if not c.ok]
+        if failed:
+            raise DoesNotHold(failed)
     state, _, _ = signing.assess(document, None)
     key_id = signing.signer(document) if state == "valid" else None
     evidence = Evidence(

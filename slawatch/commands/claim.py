@@ -370,7 +370,16 @@ def _letter(args: argparse.Namespace, ctx: Context) -> int:
     from slawatch import claims
 
     path = Path(args.bundle).expanduser()
-    text = claims.letter_from_file(path, args.format)
+    try:
+        text = claims.letter_from_file(path, args.format)
+    except claims.DoesNotHold as exc:
+        shown = ", ".join(exc.failed[:8]) + (" and more" if len(exc.failed) > 8 else "")
+        print(
+            f"slawatch: {path}: does not hold ({len(exc.failed)} check(s) disagree: {shown});"
+            f" no letter written: `slawatch claim verify {path}` shows why",
+            file=sys.stderr,
+        )
+        return 1
     if args.out is None:
         sys.stdout.write(text)
         return 0

@@ -231,6 +231,24 @@ def test_the_letter_is_made_from_the_file_not_the_database(
     assert "signature INVALID" in changed
 
 
+def test_no_letter_from_a_bundle_that_does_not_recompute(
+    paris: Sent, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stated figure changed: the letter would say the evidence recomputes when it
+    does not. Refused with one line and exit 1 (the answer is no), nothing written."""
+    doc = json.loads(paris.path.read_text())
+    doc["figures"]["credit_amount"] = "9999.00"
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(doc), encoding="utf-8")
+    out = tmp_path / "letter.md"
+    capsys.readouterr()
+    assert main(["claim", "letter", str(changed), "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1, captured
+    assert "does not hold (1 check(s) disagree: credit_amount)" in captured.err
+    assert "claim verify" in captured.err and not out.exists()
+
+
 def test_cli_letter_writes_a_file_and_refuses_a_non_bundle(
     paris: Sent, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
