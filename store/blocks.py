@@ -78,4 +78,4 @@ def span_groups(keys: Iterable[tuple[int, int, int]]) -> dict[tuple[int, int], s
 
 def id_list(ids: Iterable[int]) -> str:
     """An SQL ``IN`` list of integer ids (from the database, never user text)."""
-    return ",".join(str(int(i)) for i in sorted(set(ids)))
+    return ",".join(map(str, sorted(set(map(int, ids)))))  # int(): never anything else

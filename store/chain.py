@@ -549,15 +549,20 @@ class ChainStore(AuditStore):
                             held.errors,
                         )
                 sealed = seals[ids]
-                older = [h for h in sealed if h < lo]
-                if older:
-                    prev = sealed[max(older)][1]
+                old: dict[int, tuple[bytes, bytes]] = {}
+                before_lo = None  # the newest sealed hour before ``lo``
+                for h, seal in sealed.items():
+                    if h >= lo:
+                        old[h] = seal
+                    elif before_lo is None or h > before_lo:
+                        before_lo = h
+                if before_lo is not None:
+                    prev = sealed[before_lo][1]
                 else:
                     prev = await _prev(db, ids, lo - _LOOKBACK, chain.genesis(service, source))
-                old = {h: v for h, v in sealed.items() if h >= lo}
                 relinked = _relinked(ids, hours, fresh, old, prev)
                 newest = max(hours)
-                defer = live and not any(h > newest for h in sealed)
+                defer = live and not any(h > newest for h in old)  # (a later hour is >= lo)
                 rows_, logged_now = _to_log(ids, relinked, sealed, unlogged, newest, defer)
                 behind = [u for u in unlogged_of.get(ids, ()) if u[0] < newest]
                 if behind:  # the newest hour stays open until the chain moves on
@@ -569,6 +574,8 @@ class ChainStore(AuditStore):
                         logged_now.append((sid, src, hour, None, digest))  # left behind: now
                         if hour in written_at:
                             rows_[written_at[hour]] = (*rows_[written_at[hour]][:5], 1)
+                        elif hour in sealed:  # unchanged: rewritten as logged, in the one upsert
+                            rows_.append((sid, src, hour, *sealed[hour], 1))
                         else:
                             caught.append((sid, src, hour))
                 changed += rows_
