@@ -10,9 +10,15 @@
   (real HTTPS probes of a loopback server in another process), as a share of the
   agent's CPU (target: under 5 %); and every bundle of the 50-service month, each
   with a failing request's corroboration per down minute: size, export and verify
-  time (target: one service-month verified in under 1 s).
+  time (target: one service-month verified in under 1 s);
+- issue 15 item 4: the time of one audit entry appended (``AuditStore._audit``, in its
+  own write transaction) to a log of 100, 10,000 and 100,000 entries, on SQLite and on
+  PostgreSQL (a throwaway cluster on loopback, ``tests/pg.py``): the first append
+  (which rebuilds the tree's kept frontier when the log was written without it) and
+  the median of the next ones.
 
-Run: ``uv run python benchmarks/chain.py``
+Run: ``uv run python benchmarks/chain.py`` (everything), or
+``uv run python benchmarks/chain.py appends`` (the audit appends alone).
 """
 
 from __future__ import annotations
@@ -280,5 +286,72 @@ async def fleet_month(folder: Path, config: Any) -> None:
           f" all {SERVICES} in {sum(checks_t):.1f} s")  # fmt: skip
 
 
+APPEND_SIZES = (100, 10_000, 100_000)
+APPENDS = 21
+
+
+async def fill_audit_log(store: Any, size: int) -> None:
+    """``size`` entries written straight into ``audit_log``, leaves and heads as slawatch's."""
+    from core import merkle
+    from core.audit import AuditEntry, canonical_json
+    from store.base import seconds
+
+    at = datetime(2026, 10, 1, tzinfo=UTC)
+    entries = [
+        AuditEntry(i, at, "bench", "bench.fill", "svc0", (i, i + 30), None, {"reason": i})
+        for i in range(1, size + 1)
+    ]
+    leaves = [e.leaf() for e in entries]
+    rows = [
+        (e.seq, seconds(e.at), e.actor, e.kind, e.service, e.seq, e.seq + 30, "null",
+         canonical_json(e.after), leaf, head)
+        for e, leaf, head in zip(entries, leaves, merkle.roots(leaves), strict=True)
+    ]  # fmt: skip
+    async with store._write() as db:
+        await db.executemany(
+            "INSERT INTO audit_log (seq, at, actor, kind, service, span_start, span_end,"
+            " before_json, after_json, leaf, head) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
+async def time_appends(store: Any) -> list[float]:
+    """Seconds per append, each in its own write transaction, as a minute write's."""
+    spent = []
+    for i in range(APPENDS):
+        t = time.perf_counter()
+        async with store._write() as db:
+            await store._audit(db, "bench.append", "svc0", (i, i + 1), None, {"n": i})
+        spent.append(time.perf_counter() - t)
+    return spent
+
+
+async def audit_appends() -> None:
+    from statistics import median
+
+    from store.postgres import PostgresStore
+    from tests.pg import cluster
+
+    print(f"audit append (one entry, its own transaction; first, then median of {APPENDS - 1}):")
+    with tempfile.TemporaryDirectory() as tmp, cluster() as pg:
+        for size in APPEND_SIZES:
+            for backend in ("sqlite", "postgresql"):
+                if backend == "sqlite":
+                    store = await SqliteStore.open(Path(tmp) / f"audit-{size}.db")
+                else:
+                    store = await PostgresStore.open(pg.url(pg.new_database()), init=True)
+                async with store:
+                    await fill_audit_log(store, size)
+                    spent = await time_appends(store)
+                    summary = await store.check_audit()
+                    assert summary.entries == size + APPENDS and not summary.problems
+                print(f"  {size:>7,} entries, {backend:<10}: first {spent[0] * 1000:8.2f} ms,"
+                      f" then {median(spent[1:]) * 1000:8.2f} ms")  # fmt: skip
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    if sys.argv[1:] == ["appends"]:
+        asyncio.run(audit_appends())
+    else:
+        asyncio.run(main())
+        asyncio.run(audit_appends())

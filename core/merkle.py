@@ -11,6 +11,13 @@ size 1 to n in one pass (how ``store verify`` re-checks each stored head),
 ``consistency_proof`` / ``verify_consistency`` that of 2.1.4: a log at size n
 extends the log at size m without changing any of its first m entries.
 
+The right frontier of a tree of size n (``frontier``) is the roots of the
+perfect subtrees of n's binary decomposition, largest (leftmost) first: one
+hash per 1-bit of n, RFC 9162's compact range [0, n). It is all an appender
+needs: ``append`` gives the frontier of size n + 1 in O(log n) hashes and
+``frontier_root`` the tree head from it, so a log that keeps its frontier
+never re-reads its leaves to add one.
+
 Pure: no I/O.
 """
 
@@ -46,22 +53,49 @@ def root(leaves: Sequence[bytes]) -> bytes:
 
 
 def roots(leaves: Sequence[bytes]) -> Iterator[bytes]:
-    """The tree head after each leaf: MTH(D[1]), MTH(D[2]), ... MTH(D[n]).
+    """The tree head after each leaf: MTH(D[1]), MTH(D[2]), ... MTH(D[n])."""
+    hashes: list[bytes] = []
+    for size, leaf in enumerate(leaves):
+        hashes = append(hashes, size, leaf)
+        yield frontier_root(hashes)
 
-    Keeps the perfect subtrees of the size's binary decomposition (largest
-    first) and folds them from the right, which is exactly MTH's split.
+
+def append(hashes: Sequence[bytes], size: int, leaf: bytes) -> list[bytes]:
+    """The frontier of the tree of ``size`` + 1 leaves, from that of ``size`` and the new leaf.
+
+    Each trailing 1-bit of ``size`` is a perfect subtree as large as the one the
+    new leaf completes: merge them (at most log2(size) + 1 hashes).
     """
-    frontier: list[tuple[int, bytes]] = []  # (size, hash) of perfect subtrees
-    for leaf in leaves:
-        size, h = 1, leaf
-        while frontier and frontier[-1][0] == size:
-            prev = frontier.pop()
-            size, h = size * 2, node_hash(prev[1], h)
-        frontier.append((size, h))
-        head = frontier[-1][1]
-        for _, left in reversed(frontier[:-1]):
-            head = node_hash(left, head)
-        yield head
+    if size < 0 or len(hashes) != size.bit_count():
+        raise ValueError(f"a frontier of {len(hashes)} hashes is not that of a tree of {size}")
+    merged, h, n = list(hashes), leaf, size
+    while n & 1:
+        h = node_hash(merged.pop(), h)
+        n >>= 1
+    merged.append(h)
+    return merged
+
+
+def frontier_root(hashes: Sequence[bytes]) -> bytes:
+    """The tree head from its frontier: the perfect subtrees folded from the right,
+    which is exactly MTH's split (the largest power of two first)."""
+    if not hashes:
+        return EMPTY_ROOT
+    head = hashes[-1]
+    for left in reversed(hashes[:-1]):
+        head = node_hash(left, head)
+    return head
+
+
+def frontier(leaves: Sequence[bytes]) -> list[bytes]:
+    """The frontier of the tree of ``leaves``: each perfect subtree's root, largest first."""
+    hashes: list[bytes] = []
+    start, n = 0, len(leaves)
+    for bit in reversed(range(n.bit_length())):
+        if n >> bit & 1:
+            hashes.append(root(leaves[start : start + (1 << bit)]))
+            start += 1 << bit
+    return hashes
 
 
 def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:

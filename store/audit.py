@@ -93,10 +93,10 @@ class AuditStore(StoreBase):
     ) -> AuditEntry:
         """Append one entry inside the caller's write transaction; returns it."""
         await db.lock_schema()  # one appender at a time (PostgreSQL; SQLite's BEGIN IMMEDIATE)
-        leaves = [bytes(r[0]) for r in await db.fetchall("SELECT leaf FROM audit_log ORDER BY seq")]
+        last, size, hashes = await _frontier(db)
         when = (utc_now() if at is None else at).astimezone(UTC).replace(microsecond=0)
         entry = AuditEntry(
-            seq=len(leaves) + 1,
+            seq=last + 1,
             at=when,
             actor=os_user() if actor is None else actor,
             kind=kind,
@@ -106,7 +106,8 @@ class AuditStore(StoreBase):
             after=json.loads(canonical_json(after)),
         )
         leaf = entry.leaf()
-        head = merkle.root([*leaves, leaf])
+        hashes = merkle.append(hashes, size, leaf)
+        head = merkle.frontier_root(hashes)
         await db.execute(
             f"INSERT INTO audit_log ({_COLUMNS}, leaf, head) VALUES ({', '.join('?' * 11)})",
             (
@@ -122,6 +123,10 @@ class AuditStore(StoreBase):
                 leaf,
                 head,
             ),
+        )
+        await db.execute(
+            "UPDATE audit_frontier SET seq = ?, size = ?, hashes = ?",
+            (entry.seq, size + 1, b"".join(hashes)),
         )
         return entry
 
@@ -230,6 +235,38 @@ class AuditStore(StoreBase):
     async def _check_minutes(self, entries: Sequence[AuditEntry]) -> list[records.Problem]:
         """The minute blocks against the trail's ``minutes.seal`` entries (``store.chain``)."""
         return []
+
+
+async def _frontier(db: Conn) -> tuple[int, int, list[bytes]]:
+    """(the last entry's seq, the tree's size, its frontier) for the next append.
+
+    Read from ``audit_frontier`` in O(log n) when it ends where the log does: at
+    the last entry, whose stored head it folds to. Otherwise (a database from
+    before it, or a log or frontier changed behind slawatch's back) rebuilt from
+    every leaf and stored again, once. Either way the head appended is the tree
+    of the leaves slawatch wrote; ``check_audit`` recomputes it without this.
+    """
+    rows = await db.fetchall("SELECT seq, head FROM audit_log ORDER BY seq DESC LIMIT 1")
+    last, last_head = (int(rows[0][0]), bytes(rows[0][1])) if rows else (0, merkle.EMPTY_ROOT)
+    kept = await db.fetchall("SELECT seq, size, hashes FROM audit_frontier")
+    if len(kept) == 1:
+        seq, size, blob = int(kept[0][0]), int(kept[0][1]), bytes(kept[0][2])
+        hashes = [blob[i : i + 32] for i in range(0, len(blob), 32)]
+        if (
+            seq == last
+            and size >= 0
+            and len(blob) == 32 * size.bit_count()
+            and merkle.frontier_root(hashes) == last_head
+        ):
+            return last, size, hashes
+    leaves = [bytes(r[0]) for r in await db.fetchall("SELECT leaf FROM audit_log ORDER BY seq")]
+    hashes = merkle.frontier(leaves)
+    await db.execute("DELETE FROM audit_frontier")  # the caller's UPDATE then keeps it
+    await db.execute(
+        "INSERT INTO audit_frontier (seq, size, hashes) VALUES (?, ?, ?)",
+        (last, len(leaves), b"".join(hashes)),
+    )
+    return last, len(leaves), hashes
 
 
 def _tamper_text(entry: AuditEntry) -> str:

@@ -306,6 +306,21 @@ MIGRATIONS: list[Migration] = [
         ),
         dialect="postgresql",
     ),
+    Migration(
+        "the audit tree's right frontier: an append in O(log n) (store/audit.py, issue 15 item 4)",
+        (
+            # One row: the roots of the perfect subtrees of the tree over entries
+            # 1..seq (``size`` leaves, core.merkle.frontier), 32 bytes each, largest
+            # first. A cache the appender keeps in the same transaction as each
+            # entry; rebuilt from the leaves when it does not end at the log's last
+            # entry and head. ``store verify`` never reads it.
+            """CREATE TABLE audit_frontier (
+                seq INTEGER NOT NULL,
+                size INTEGER NOT NULL,
+                hashes BLOB NOT NULL
+            )""",
+        ),
+    ),
 ]
 
 LATEST = len(MIGRATIONS)

@@ -17,7 +17,8 @@ and grants them what their members need:
 
 The audit trail (``audit_log``) is append-only for every group: INSERT and
 SELECT, never UPDATE or DELETE (an agent appends when it finds a minute block
-edited behind its back).
+edited behind its back). Its appenders keep the tree's frontier (``audit_frontier``,
+a cache ``store verify`` never reads) up to date with each entry.
 
 The table owner (who ran ``store init``) is not subject to the policies.
 Everything here is idempotent: ``store init`` after an upgrade re-applies it to
@@ -88,6 +89,8 @@ async def apply_roles(conn: PostgresConn) -> list[str]:
         if "audit_log" in tables:  # append-only: nobody but its owner may change an entry
             await conn.execute("REVOKE UPDATE, DELETE ON audit_log FROM slawatch_operator")
             await conn.execute("GRANT INSERT ON audit_log TO slawatch_agent")
+        if "audit_frontier" in tables:  # the appender's cache of the tree (never trusted)
+            await conn.execute("GRANT INSERT, UPDATE, DELETE ON audit_frontier TO slawatch_agent")
         await conn.execute(
             "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO slawatch_agent, slawatch_operator"
         )

@@ -1,8 +1,13 @@
-"""core.merkle against RFC 9162's definitions, every size and index up to 33 leaves."""
+"""core.merkle against RFC 9162's definitions, every size and index up to 33 leaves;
+the right frontier an appender keeps, every size up to 300 and random ones."""
 
 from __future__ import annotations
 
 import hashlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core import merkle
 
@@ -67,3 +72,38 @@ def test_every_consistency_proof_verifies_and_a_rewritten_prefix_does_not() -> N
                     m, n, old, merkle.root(rewritten), merkle.consistency_proof(m, rewritten)
                 )
                 assert not merkle.verify_consistency(m, n, bytes(32), new, proof)
+
+
+def test_the_frontier_gives_every_head_from_0_to_300_leaves() -> None:
+    leaves = _leaves(300)
+    hashes: list[bytes] = []
+    for n in range(301):
+        assert hashes == merkle.frontier(leaves[:n]), n
+        assert len(hashes) == n.bit_count()
+        assert merkle.frontier_root(hashes) == merkle.root(leaves[:n]), n
+        if n < 300:
+            hashes = merkle.append(hashes, n, leaves[n])
+    assert merkle.frontier_root([]) == merkle.EMPTY_ROOT
+
+
+@settings(max_examples=60, deadline=None)
+@given(size=st.integers(0, 5_000), more=st.integers(1, 40), seed=st.binary(max_size=8))
+def test_appending_to_the_frontier_of_any_size_gives_the_tree_head(
+    size: int, more: int, seed: bytes
+) -> None:
+    leaves = [merkle.leaf_hash(seed + i.to_bytes(4, "big")) for i in range(size + more)]
+    hashes = merkle.frontier(leaves[:size])
+    assert merkle.frontier_root(hashes) == merkle.root(leaves[:size])
+    for n in range(size, size + more):
+        hashes = merkle.append(hashes, n, leaves[n])
+        assert merkle.frontier_root(hashes) == merkle.root(leaves[: n + 1]), n
+    assert hashes == merkle.frontier(leaves)
+
+
+def test_a_frontier_that_does_not_fit_its_size_is_refused() -> None:
+    leaves = _leaves(6)  # 6 = 4 + 2: two subtrees
+    hashes = merkle.frontier(leaves)
+    for size in (4, 7, -1):
+        with pytest.raises(ValueError, match="is not that of a tree of"):
+            merkle.append(hashes, size, leaves[0])
+    assert merkle.append(hashes, 6, leaves[0]) == merkle.frontier([*leaves, leaves[0]])

@@ -11,6 +11,7 @@ from core import merkle
 from core.audit import TAMPER
 from core.errors import SlawatchError
 from core.status import DOWN, UP
+from store import Store
 from store.layout import Tally
 from store.minutes import ImportConflict
 from store.postgres import PostgresStore
@@ -159,3 +160,77 @@ async def test_postgres_roles_append_to_the_trail_and_never_change_it(
         assert kinds == ["maintenance.add", TAMPER]
         [problem] = (await reader.check_audit()).problems
         assert problem.seq == 2 and "svc/agent-1 hour 2026-04-26T00:00:00Z" in problem.reason
+
+
+async def _append(store: Store, n: int) -> None:
+    for i in range(n):
+        await store.add_maintenance("svc", BASE + 60 * i, BASE + 60 * i + 30, f"CR-{i}", at=AT)
+
+
+async def _kept(store: Store) -> tuple[int, int, list[bytes]]:
+    [(seq, size, blob)] = await store._db.fetchall("SELECT seq, size, hashes FROM audit_frontier")
+    blob = bytes(blob)
+    return int(seq), int(size), [blob[i : i + 32] for i in range(0, len(blob), 32)]
+
+
+async def _heads(store: Store) -> list[bytes]:
+    return [
+        bytes(r[0]) for r in await store._db.fetchall("SELECT head FROM audit_log ORDER BY seq")
+    ]
+
+
+async def test_each_append_keeps_the_trees_frontier_and_rebuilds_a_missing_one(
+    open_db: OpenDb,
+) -> None:
+    async with await open_db() as store:
+        await _append(store, 11)
+        leaves = await store.audit_leaves()
+        assert await _kept(store) == (11, 11, merkle.frontier(leaves))  # 11 = 8 + 2 + 1
+        assert await _heads(store) == list(merkle.roots(leaves))
+        async with store._db.transaction():  # as a database from before the frontier
+            await store._db.execute("DELETE FROM audit_frontier")
+        await _append(store, 2)
+        leaves = await store.audit_leaves()
+        assert await _kept(store) == (13, 13, merkle.frontier(leaves))
+        assert await _heads(store) == list(merkle.roots(leaves))
+        assert (await store.check_audit()).problems == ()
+
+
+async def test_a_frontier_edited_behind_slawatchs_back_cannot_make_a_wrong_head_pass(
+    open_db: OpenDb,
+) -> None:
+    async with await open_db() as store:
+        await _append(store, 6)
+        seq, size, hashes = await _kept(store)
+        forged = [merkle.leaf_hash(b"forged"), *hashes[1:]]  # 6 = 4 + 2: the first four
+        for edit in (  # each is rebuilt from the leaves: the frontier does not end at the head
+            ("UPDATE audit_frontier SET hashes = ?", (b"".join(forged),)),
+            ("UPDATE audit_frontier SET seq = ?, size = ?", (seq - 1, size - 1)),
+            ("UPDATE audit_frontier SET hashes = ?", (b"".join(hashes) + bytes(32),)),
+            ("INSERT INTO audit_frontier (seq, size, hashes) VALUES (?, ?, ?)", (seq, size, b"")),
+        ):
+            async with store._db.transaction():
+                await store._db.execute(*edit)
+            await _append(store, 1)
+            leaves = await store.audit_leaves()
+            assert await _heads(store) == list(merkle.roots(leaves)), edit[0]
+            assert (await store.check_audit()).problems == ()
+            seq, size, hashes = await _kept(store)
+            assert (seq, size, hashes) == (len(leaves), len(leaves), merkle.frontier(leaves))
+        # The frontier and the last head forged together, so that they agree: the
+        # appender builds on them, and the verifier, which reads only the leaves, says so.
+        forged = [merkle.leaf_hash(b"forged"), *hashes[1:]]
+        async with store._db.transaction():
+            await store._db.execute("UPDATE audit_frontier SET hashes = ?", (b"".join(forged),))
+            await store._db.execute(
+                "UPDATE audit_log SET head = ? WHERE seq = ?", (merkle.frontier_root(forged), seq)
+            )
+        await _append(store, 2)
+        assert (await _heads(store))[-1] == merkle.frontier_root(
+            merkle.append(merkle.append(forged, size, (await store.audit_leaves())[-2]),
+                          size + 1, (await store.audit_leaves())[-1])
+        )  # fmt: skip
+        problems = (await store.check_audit()).problems
+        assert [p.describe() for p in problems] == [
+            f"audit entry #{seq}: the tree head stored with it does not hold"
+        ]
