@@ -192,10 +192,12 @@ def statement(claim: Claim, signature: Signature, pins: Pins) -> Statement:
     else:
         vouched += [f"Source {v.source}: {v.said}." for v in vouching(claim, pins.checkpoints)]
     if signature.state == "valid" and pins.checkpoints is None:
+        one = len(claim.sources) == 1
         vouched.append(
-            f"Sources {names}: covered by the bundle's one signature; no source carries a "
-            "signature of its own agent."
-        )
+            f"Source{'' if one else 's'} {names}: covered by the bundle's one signature; "
+            + ("it carries no signature of its own agent." if one
+               else "no source carries a signature of its own agent.")
+        )  # fmt: skip
     for src in claim.sources:
         head = src.seals[-1].link.hex() if src.seals else src.prev.hex()
         vouched.append(f"Source {src.name}: chain head {head}.")
