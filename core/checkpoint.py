@@ -99,10 +99,18 @@ def make(
     at: datetime,
 ) -> Checkpoint:
     """The checkpoint of a store whose audit trail has ``audit_leaves`` and chain ``heads``."""
+    return make_at(origin, len(audit_leaves), merkle.root(audit_leaves), heads, at)
+
+
+def make_at(
+    origin: str, audit_size: int, audit_root: bytes, heads: Sequence[Head], at: datetime
+) -> Checkpoint:
+    """The checkpoint of a store whose audit tree of ``audit_size`` entries has head
+    ``audit_root`` (kept by the store: no leaf re-read) and chain ``heads``."""
     return Checkpoint(
         origin=origin if origin.startswith(ORIGIN_PREFIX) else ORIGIN_PREFIX + origin,
-        audit_size=len(audit_leaves),
-        audit_root=merkle.root(audit_leaves),
+        audit_size=audit_size,
+        audit_root=audit_root,
         at=at,
         heads=tuple(sorted(heads, key=lambda h: (h.service, h.source))),
     )

@@ -88,7 +88,8 @@ slawatch) appends a ``store.tamper`` audit entry before re-sealing it.
 
 Audit trail (``store.audit``; ``core.audit.AuditEntry``; append-only):
 ``audit_entries(service=None, span=None, *, minutes=False) -> list[AuditEntry]``,
-``audit_leaves() -> list[bytes]``, ``check_audit() -> AuditSummary`` (every
+``audit_leaves() -> list[bytes]``, ``audit_head() -> (size, head)`` (O(log n), from the
+tree's frontier the appender keeps), ``check_audit() -> AuditSummary`` (every
 leaf and RFC 9162 tree head re-hashed; tamper entries reported; windows, cases
 and minute blocks replayed against the tables). Every correction appends its
 entry in its own transaction (``AuditStore._audit``); so does every minute

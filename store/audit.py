@@ -162,6 +162,18 @@ class AuditStore(StoreBase):
             bytes(r[0]) for r in await self._fetchall("SELECT leaf FROM audit_log ORDER BY seq")
         ]
 
+    async def audit_head(self) -> tuple[int, bytes]:
+        """(size, tree head) of the trail as slawatch last appended to it (what a
+        checkpoint signs): in O(log n) from the kept frontier when it ends at the
+        last entry's head, else recomputed from every leaf."""
+        if await self._db.has_table("audit_frontier"):
+            _, kept = await _kept_frontier(self._db)
+            if kept is not None:
+                size, hashes = kept
+                return size, merkle.frontier_root(hashes)
+        leaves = await self.audit_leaves()
+        return len(leaves), merkle.root(leaves)
+
     async def check_audit(self) -> AuditSummary:
         """Recompute every entry's leaf and every tree head; the problems found, in order.
 
@@ -246,19 +258,9 @@ async def _frontier(db: Conn) -> tuple[int, int, list[bytes]]:
     every leaf and stored again, once. Either way the head appended is the tree
     of the leaves slawatch wrote; ``check_audit`` recomputes it without this.
     """
-    rows = await db.fetchall("SELECT seq, head FROM audit_log ORDER BY seq DESC LIMIT 1")
-    last, last_head = (int(rows[0][0]), bytes(rows[0][1])) if rows else (0, merkle.EMPTY_ROOT)
-    kept = await db.fetchall("SELECT seq, size, hashes FROM audit_frontier")
-    if len(kept) == 1:
-        seq, size, blob = int(kept[0][0]), int(kept[0][1]), bytes(kept[0][2])
-        hashes = [blob[i : i + 32] for i in range(0, len(blob), 32)]
-        if (
-            seq == last
-            and size >= 0
-            and len(blob) == 32 * size.bit_count()
-            and merkle.frontier_root(hashes) == last_head
-        ):
-            return last, size, hashes
+    last, kept = await _kept_frontier(db)
+    if kept is not None:
+        return last, *kept
     leaves = [bytes(r[0]) for r in await db.fetchall("SELECT leaf FROM audit_log ORDER BY seq")]
     hashes = merkle.frontier(leaves)
     await db.execute("DELETE FROM audit_frontier")  # the caller's UPDATE then keeps it
@@ -267,6 +269,25 @@ async def _frontier(db: Conn) -> tuple[int, int, list[bytes]]:
         (last, len(leaves), b"".join(hashes)),
     )
     return last, len(leaves), hashes
+
+
+async def _kept_frontier(db: Conn) -> tuple[int, tuple[int, list[bytes]] | None]:
+    """(the last entry's seq, the kept (size, frontier) when it ends at that entry's head)."""
+    rows = await db.fetchall("SELECT seq, head FROM audit_log ORDER BY seq DESC LIMIT 1")
+    last, last_head = (int(rows[0][0]), bytes(rows[0][1])) if rows else (0, merkle.EMPTY_ROOT)
+    kept = await db.fetchall("SELECT seq, size, hashes FROM audit_frontier")
+    if len(kept) != 1:
+        return last, None
+    seq, size, blob = int(kept[0][0]), int(kept[0][1]), bytes(kept[0][2])
+    hashes = [blob[i : i + 32] for i in range(0, len(blob), 32)]
+    if (
+        seq == last
+        and size >= 0
+        and len(blob) == 32 * size.bit_count()
+        and merkle.frontier_root(hashes) == last_head
+    ):
+        return last, (size, hashes)
+    return last, None
 
 
 def _tamper_text(entry: AuditEntry) -> str:

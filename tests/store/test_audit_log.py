@@ -187,13 +187,21 @@ async def test_each_append_keeps_the_trees_frontier_and_rebuilds_a_missing_one(
         leaves = await store.audit_leaves()
         assert await _kept(store) == (11, 11, merkle.frontier(leaves))  # 11 = 8 + 2 + 1
         assert await _heads(store) == list(merkle.roots(leaves))
+        assert await store.audit_head() == (11, merkle.root(leaves))  # what a checkpoint signs
+        async with store._db.transaction():  # a leaf rewritten: not what slawatch appended
+            await store._db.execute("UPDATE audit_log SET leaf = ? WHERE seq = 3", (bytes(32),))
+        assert await store.audit_head() == (11, merkle.root(leaves))
         async with store._db.transaction():  # as a database from before the frontier
+            await store._db.execute("UPDATE audit_log SET leaf = ? WHERE seq = 3", (leaves[2],))
             await store._db.execute("DELETE FROM audit_frontier")
+        assert await store.audit_head() == (11, merkle.root(leaves))  # from every leaf
         await _append(store, 2)
         leaves = await store.audit_leaves()
         assert await _kept(store) == (13, 13, merkle.frontier(leaves))
         assert await _heads(store) == list(merkle.roots(leaves))
         assert (await store.check_audit()).problems == ()
+    async with await open_db(readonly=True) as reader:
+        assert await reader.audit_head() == (13, merkle.root(leaves))
 
 
 async def test_a_frontier_edited_behind_slawatchs_back_cannot_make_a_wrong_head_pass(
