@@ -37,6 +37,10 @@ def parse_instant(text: str, where: str = "time") -> datetime:
         ) from None
     if value.tzinfo is None or value.utcoffset() is None:
         raise InputError(where, f"{text!r} has no UTC offset; add Z or +HH:MM")
+    try:
+        value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00 is in year 0 in UTC
+        raise InputError(where, f"{text!r} is out of range in UTC (years 1-9999)") from None
     return value
 
 

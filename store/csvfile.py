@@ -19,6 +19,7 @@ from typing import TextIO
 
 from core.errors import InputError
 from core.status import DEGRADED, DOWN, UP
+from core.timeutil import to_minute
 from store.rows import MinuteRow
 
 _LATENCY_DIGITS = 12  # more would be no latency at all (and int() refuses 4,300 digits)
@@ -92,7 +93,13 @@ class _MinuteParser:
             return None
         if ts.tzinfo is None or ts.second or ts.microsecond:
             return None
-        return int((ts - _EPOCH).total_seconds()) // 60
+        minute = int((ts - _EPOCH).total_seconds()) // 60
+        # 0001-01-01T00:00+14:00 is in year 0 in UTC: no datetime can hold that minute.
+        return minute if _FIRST_MINUTE <= minute <= _LAST_MINUTE else None
+
+
+_FIRST_MINUTE = to_minute(datetime.min.replace(tzinfo=UTC))
+_LAST_MINUTE = to_minute(datetime.max.replace(tzinfo=UTC))
 
 
 def read_minutes(
@@ -238,7 +245,7 @@ def _row(
         raise InputError(
             where,
             f"minute {minute_text!r} is not an ISO 8601 time with an offset"
-            " on a whole minute (e.g. 2026-10-03T14:05:00Z)",
+            " on a whole minute, in range in UTC (e.g. 2026-10-03T14:05:00Z)",
         )
     latency: int | None = None
     if width == 4 and fields[3] != "":

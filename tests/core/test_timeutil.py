@@ -37,6 +37,8 @@ def test_iso_times_with_an_offset_are_read(text: str, expected: datetime) -> Non
         "2026-13-03T14:05:00Z",
         "yesterday",
         "",
+        "0001-01-01T00:00:00+14:00",  # year 0 in UTC
+        "9999-12-31T23:59:00-01:00",  # year 10000 in UTC
     ],
 )
 def test_anything_else_is_one_line_naming_the_option(text: str) -> None:

@@ -210,6 +210,20 @@ def csv_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return config, folder / "slawatch.db"
 
 
+def test_a_minute_outside_utc_years_is_one_line(
+    csv_world: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Found by the fuzzer below: a time whose UTC instant falls in year 0 was a traceback."""
+    config, db = csv_world
+    before = db_digest(db)
+    path = tmp_path / "minutes.csv"
+    path.write_text("service,minute,status,latency_ms\nweb,0001-01-01T00:00:00+14:00,up,1\n")
+    code, out, err = call("--config", str(config), "import", "minutes", str(path))
+    assert (code, out) == (2, "")
+    assert "in range in UTC" in err and "Traceback" not in err and err.count("\n") == 1, err
+    assert db_digest(db) == before
+
+
 LINES = st.one_of(
     st.sampled_from(
         [
