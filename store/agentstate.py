@@ -32,6 +32,7 @@ class AgentStateStore(StoreBase):
         if not records:
             return
         async with self._write() as db:
+            await self._ensure_pairs((r.service, r.source) for r in records)
             params = []
             for r in records:
                 sid, src = await self._id_pair(r.service, r.source)
@@ -58,6 +59,7 @@ class AgentStateStore(StoreBase):
                 "DELETE FROM agent_probes WHERE source_id = ? AND minute <= ?", (src, judged_upto)
             )
             await db.execute("DELETE FROM agent_outages WHERE source_id = ?", (src,))
+            await self._ensure_sorted("services", (o.service for o in outages))
             rows = []
             for o in outages:
                 sid = await self._ensure("services", o.service)

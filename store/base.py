@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -117,6 +117,21 @@ class StoreBase:
         new_id = int(rows[0][0])
         self._pending[key] = new_id
         return new_id
+
+    async def _ensure_sorted(self, table: _Table, names: Iterable[str]) -> dict[str, int]:
+        """The ids of ``names``, new ones created in sorted order; only call inside
+        ``_write``. Two writers adding the same new names in different orders (two
+        agents of a fleet: a set's order differs between processes, rows come in the
+        order probes finished) would each wait on the other's uncommitted insert, a
+        deadlock PostgreSQL breaks by failing one of them."""
+        return {name: await self._ensure(table, name) for name in sorted(set(names))}
+
+    async def _ensure_pairs(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Every (service, source) of a batch known, services then sources, each in
+        sorted order (``_ensure_sorted``); ``_id_pair`` then finds them cached."""
+        pairs = list(pairs)
+        await self._ensure_sorted("services", (service for service, _ in pairs))
+        await self._ensure_sorted("sources", (source for _, source in pairs))
 
     async def _id_pair(self, service: str, source: str) -> tuple[int, int]:
         """The ids of a service and a source, creating them; only call inside ``_write``."""

@@ -27,9 +27,9 @@ class EvidenceStore(StoreBase):
         if not rows:
             return
         async with self._write() as db:
-            ids = {
-                pair: await self._id_pair(*pair) for pair in {(r.service, r.source) for r in rows}
-            }
+            pairs = {(r.service, r.source) for r in rows}
+            await self._ensure_pairs(pairs)
+            ids = {pair: await self._id_pair(*pair) for pair in pairs}
             params = [
                 (*ids[(r.service, r.source)], micros(r.seen.at), r.minute,
                  *(getattr(r.seen, f) for f in _FIELDS))

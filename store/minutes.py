@@ -263,8 +263,8 @@ class MinuteStore(ChainStore):
         services = list(map(itemgetter(0), rows))
         sources = list(map(itemgetter(1), rows))
         minutes = list(map(itemgetter(2), rows))
-        sids = {name: await self._ensure("services", name) for name in set(services)}
-        srcs = {name: await self._ensure("sources", name) for name in set(sources)}
+        sids = await self._ensure_sorted("services", services)
+        srcs = await self._ensure_sorted("sources", sources)
         names = {i: n for n, i in sids.items()}, {i: n for n, i in srcs.items()}
         # The agent's minute (and a forwarded batch of it): one row per service and
         # source. Each row is spliced into its block's bytes; no segments, no Block.
@@ -344,7 +344,8 @@ class MinuteStore(ChainStore):
         texts.discard(None)
         if not with_errors and not texts:
             return
-        ids = {text: await self._ensure("error_texts", text) for text in texts}  # once each
+        named = await self._ensure_sorted("error_texts", (t for t in texts if t is not None))
+        ids: dict[str | None, int] = {text: i for text, i in named.items()}  # once each
         errors: list[tuple[int, int, int, int]] = []
         cleared: list[tuple[int, int, int]] = []
         if distinct and not with_errors and "" not in texts:  # compress skips a falsy text

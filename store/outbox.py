@@ -57,6 +57,7 @@ class OutboxStore(MinuteStore):
             return
         async with self._write() as db:
             await self._upsert(db, rows)
+            await self._ensure_pairs((r.service, r.source) for r in rows)
             await db.executemany(
                 _QUEUE,
                 [

@@ -32,6 +32,7 @@ class ProbeStore(StoreBase):
         if not states:
             return
         async with self._write() as db:
+            await self._ensure_pairs((s.service, s.source) for s in states)
             params = [
                 (*await self._id_pair(s.service, s.source), micros(s.at), s.status, s.latency_ms,
                  s.error, None if s.tls_expires_at is None else micros(s.tls_expires_at))

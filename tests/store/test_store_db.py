@@ -352,3 +352,32 @@ async def test_new_names_are_not_each_a_read_of_the_whole_table(open_db: OpenDb)
             "other": bytes([DOWN]),
         }
         assert await store.minutes("new29", T0, T0 + 1) == {"agent": bytes([UP])}
+
+
+async def test_new_names_are_added_in_sorted_order_whatever_the_rows_order(
+    open_db: OpenDb,
+) -> None:
+    """Two agents of a fleet adding the same new services in one transaction each, in
+    different orders (a set's order differs between processes; rows come as probes
+    finish), each waited on the other's uncommitted insert: a PostgreSQL deadlock, seen
+    in the fleet fault test. Every batch write adds new names in sorted order, so the
+    ids a fresh database gives are in name order however the rows came."""
+    names = [f"svc{i:02d}" for i in range(40)]
+    t0 = datetime(2026, 10, 3, 14, 0, tzinfo=UTC)
+    async with await open_db() as store:
+        await store.record_probes(
+            [ProbeState(n, "z-agent", t0, UP, 5) for n in reversed(names[:10])]
+        )
+        await store.record_minutes(
+            [
+                MinuteRow(n, src, T0, DOWN, None, f"error {n}")
+                for n in reversed(names[10:])
+                for src in ("y-agent", "b-agent")
+            ]
+        )
+        services = await store._db.fetchall("SELECT name FROM services ORDER BY id")
+        sources = await store._db.fetchall("SELECT name FROM sources ORDER BY id")
+        texts = await store._db.fetchall("SELECT text FROM error_texts ORDER BY id")
+    assert [r[0] for r in services] == names
+    assert [r[0] for r in sources] == ["z-agent", "b-agent", "y-agent"]
+    assert [r[0] for r in texts] == [f"error {n}" for n in names[10:]]
