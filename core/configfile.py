@@ -8,8 +8,10 @@ path), so every error names the file and the exact key, e.g.
 ``config.toml: contract "std".bands #3.min_availability: must be lower than ...``
 (an item of a list numbered from 1, as bands are everywhere else: ``tomlview.list_item``).
 Each ``[[calendar]]``, ``[[contract]]``, ``[[service]]`` and top-level table is
-read on its own, so one reading finds the first mistake of every one of them
-(``ConfigErrors``); a table that names a broken one is not blamed for it.
+read on its own, and so is each part of a calendar, contract or service (each
+band, priority, day of hours and holiday too), so one reading finds every mistake
+that does not hang on another (``ConfigErrors``); a part or table that names a
+broken one is not blamed for it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -145,17 +148,12 @@ def _parse(text: str, path: Path, display: str) -> Config:
     return config
 
 
-class _Found:
-    """The errors and warnings of one reading, and the names of broken tables."""
+class _Mistakes:
+    """Mistakes collected while reading on: each part is tried on its own, and a part
+    in error reads as a default (the config is refused anyway)."""
 
     def __init__(self) -> None:
         self.errors: list[ConfigError] = []
-        self.warnings: list[str] = []
-        self.broken: dict[str, set[str]] = {"calendar": set(), "contract": set()}
-        self.explicit_zone: set[str] = set()  # file calendars that name their time zone
-        self.calendar_tables: dict[str, Table] = {}
-        self.defined_contracts: set[str] = set()  # [[contract]] names in the file
-        self.channels: tuple[str, ...] = Config.channels  # [cases] channels
 
     def attempt(self, read: Callable[[], T], default: T) -> T:
         try:
@@ -166,6 +164,24 @@ class _Found:
 
     def note(self, exc: ConfigError) -> None:
         self.errors.extend(exc.errors if isinstance(exc, ConfigErrors) else (exc,))
+
+    def raise_any(self) -> None:
+        """Raise what was found: the one mistake as it is, several as ConfigErrors."""
+        if self.errors:
+            raise self.errors[0] if len(self.errors) == 1 else ConfigErrors(self.errors)
+
+
+class _Found(_Mistakes):
+    """The errors and warnings of one reading, and the names of broken tables."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.warnings: list[str] = []
+        self.broken: dict[str, set[str]] = {"calendar": set(), "contract": set()}
+        self.explicit_zone: set[str] = set()  # file calendars that name their time zone
+        self.calendar_tables: dict[str, Table] = {}
+        self.defined_contracts: set[str] = set()  # [[contract]] names in the file
+        self.channels: tuple[str, ...] = Config.channels  # [cases] channels
 
     def tables(self, root: Table, key: str) -> list[Table]:
         empty: list[Table] = []
@@ -266,25 +282,34 @@ def builtin_calendar(name: str) -> Calendar:
 
 
 def _calendar(t: Table, name: str) -> Calendar:
-    t.check_keys(("name", "timezone", "business_day", "holidays", "country", "hours"))
-    hours = _hours(t)
+    """Every part read on its own, so a missing ``hours`` does not hide a bad holiday."""
+    found = _Mistakes()
+    found.attempt(
+        lambda: t.check_keys(("name", "timezone", "business_day", "holidays", "country", "hours")),
+        None,
+    )
+    hours = found.attempt(lambda: _hours(t), None)
     longest = max(
-        (sum((_window_length(w) for w in day), timedelta()) for day in hours.values()),
+        (sum((_window_length(w) for w in day), timedelta()) for day in (hours or {}).values()),
         default=timedelta(),
     )
-    if longest <= timedelta():
-        raise t.error("hours", "a calendar needs support hours on at least one day")
+    if hours is not None and longest <= timedelta():
+        found.note(t.error("hours", "a calendar needs support hours on at least one day"))
     business_day = longest
     if t.has("business_day"):
-        business_day = parse_timedelta(t.text("business_day"), t.where("business_day"))
-    return Calendar(
+        business_day = found.attempt(
+            lambda: parse_timedelta(t.text("business_day"), t.where("business_day")), longest
+        )
+    calendar = Calendar(
         name=name,
-        timezone=_zone(t, "timezone"),
-        hours=MappingProxyType(hours),
+        timezone=found.attempt(lambda: _zone(t, "timezone"), ZoneInfo("UTC")),
+        hours=MappingProxyType(hours or {}),
         business_day=business_day,
-        holidays=_holidays(t),
-        country=_country(t),
+        holidays=found.attempt(lambda: _holidays(t), frozenset()),
+        country=found.attempt(lambda: _country(t), None),
     )
+    found.raise_any()
+    return calendar
 
 
 def _window_length(w: DayWindow) -> timedelta:
@@ -297,26 +322,38 @@ def _hours(t: Table) -> dict[int, tuple[DayWindow, ...]]:
     table = t.table("hours")
     if table is None:
         raise t.error("hours", 'is required (a table like mon = "08:00-17:30")')
-    table.check_keys(DAY_NAMES)
+    found = _Mistakes()  # every bad day, not only the first
+    found.attempt(lambda: table.check_keys(DAY_NAMES), None)
     hours: dict[int, tuple[DayWindow, ...]] = {}
     for key, value in table.data.items():
-        spans = [value] if isinstance(value, str) else value
-        if not isinstance(spans, list) or not spans:
-            raise table.error(key, 'must be hours like "08:00-17:30" or a list of them')
-        windows = []
-        for index, span in enumerate(spans):
-            where = table.where(key if isinstance(value, str) else list_item(key, index))
-            start, end = parse_span(span, where)
-            windows.append(DayWindow(start, end))
-        hours[DAY_NAMES.index(key)] = tuple(windows)
+        if key in DAY_NAMES:
+            no_windows: tuple[DayWindow, ...] = ()
+            windows = found.attempt(partial(_day_windows, table, key, value), no_windows)
+            hours[DAY_NAMES.index(key)] = windows
+    found.raise_any()
     return hours
+
+
+def _day_windows(table: Table, key: str, value: object) -> tuple[DayWindow, ...]:
+    spans = [value] if isinstance(value, str) else value
+    if not isinstance(spans, list) or not spans:
+        raise table.error(key, 'must be hours like "08:00-17:30" or a list of them')
+    windows = []
+    for index, span in enumerate(spans):
+        where = table.where(key if isinstance(value, str) else list_item(key, index))
+        start, end = parse_span(span, where)
+        windows.append(DayWindow(start, end))
+    return tuple(windows)
 
 
 def _holidays(t: Table) -> frozenset[date]:
     raw = t.raw("holidays", [])
     if not isinstance(raw, list):
         raise t.error("holidays", 'must be an array of dates like "2026-12-25"')
-    return frozenset(_holiday(t, index, item) for index, item in enumerate(raw))
+    found = _Mistakes()  # every bad date, not only the first
+    days = [found.attempt(partial(_holiday, t, i, item), None) for i, item in enumerate(raw)]
+    found.raise_any()
+    return frozenset(day for day in days if day is not None)
 
 
 def _holiday(t: Table, index: int, item: object) -> date:
@@ -368,7 +405,6 @@ def _contracts(root: Table, calendars: dict[str, Calendar], found: _Found) -> di
             name = t.text("name")
             found.defined_contracts.add(name)
             try:
-                t.check_keys(_CONTRACT_KEYS)
                 contract = _contract(t, name, calendars, found)
             except ConfigError:
                 found.broken["contract"].add(name)
@@ -391,29 +427,57 @@ def profile_contract(
 
 
 def _contract(t: Table, name: str, calendars: dict[str, Calendar], found: _Found) -> Contract:
-    profile = t.text("profile", DEFAULT_PROFILE)
-    if profile not in PROFILES:
+    """Every part read on its own, so a bad ``basis`` does not hide a missing calendar
+    (a part that depends on a broken one is not blamed for it)."""
+    mistakes = _Mistakes()
+    mistakes.attempt(lambda: t.check_keys(_CONTRACT_KEYS), None)
+    profile: str | None = mistakes.attempt(lambda: t.text("profile", DEFAULT_PROFILE), None)
+    known = profile in PROFILES
+    if profile is not None and not known:
         hint = did_you_mean(profile, PROFILES) or f" (built in: {', '.join(PROFILES)})"
-        raise t.error("profile", f"unknown profile {profile!r}{hint}")
+        mistakes.note(t.error("profile", f"unknown profile {profile!r}{hint}"))
+    profile = profile if profile is not None and known else DEFAULT_PROFILE
     merged = Table({**PROFILES[profile], **t.data}, t.file, t.path)
-    basis = _choice(merged, "basis", ("percent", "minutes"))
-    calendar = _calendar_ref(merged, calendars, found)
-    if profile in LOCAL_HOURS_PROFILES and calendar not in found.broken["calendar"]:
-        _local_hours(merged, profile, calendar, calendars, found)
-    return Contract(
+    basis = mistakes.attempt(lambda: _choice(merged, "basis", ("percent", "minutes")), None)
+    calendar = mistakes.attempt(lambda: _calendar_ref(merged, calendars, found), None)
+    if (
+        profile in LOCAL_HOURS_PROFILES
+        and calendar is not None
+        and calendar not in found.broken["calendar"]
+    ):
+        mistakes.attempt(lambda: _local_hours(merged, profile, calendar, calendars, found), None)
+    contract = Contract(
         name=name,
-        timezone=_zone(merged, "timezone"),
-        basis=basis,
-        unknown_minutes=_choice(merged, "unknown_minutes", ("available", "excluded")),
-        degraded_is_down=merged.flag("degraded_is_down"),
-        report_within=parse_timedelta(merged.text("report_within"), merged.where("report_within")),
-        calendar=calendar,
-        bands=_bands(merged, basis),
-        priorities=MappingProxyType(_priorities(merged)),
+        timezone=mistakes.attempt(lambda: _zone(merged, "timezone"), ZoneInfo("UTC")),
+        basis=basis or "percent",
+        unknown_minutes=mistakes.attempt(
+            lambda: _choice(merged, "unknown_minutes", ("available", "excluded")), "available"
+        ),
+        degraded_is_down=mistakes.attempt(lambda: merged.flag("degraded_is_down"), False),
+        report_within=mistakes.attempt(
+            lambda: parse_timedelta(merged.text("report_within"), merged.where("report_within")),
+            timedelta(hours=72),
+        ),
+        calendar=calendar or "",
+        # A bad basis reads as "percent", whose band rules are a subset of "minutes"'s.
+        bands=mistakes.attempt(lambda: _bands(merged, basis or "percent"), ()),
+        priorities=MappingProxyType(mistakes.attempt(lambda: _priorities(merged), {})),
         profile=profile,
-        customer_wait_stops_clock=merged.flag("customer_wait_stops_clock", False),
-        report_channels=_report_channels(merged, found.channels),
+        customer_wait_stops_clock=mistakes.attempt(
+            lambda: merged.flag("customer_wait_stops_clock", False), False
+        ),
+        # An unknown profile's defaults are not the user's: only their own channels are read.
+        report_channels=mistakes.attempt(
+            lambda: (
+                _report_channels(merged, found.channels)
+                if known or t.has("report_channels")
+                else None
+            ),
+            None,
+        ),
     )
+    mistakes.raise_any()
+    return contract
 
 
 def _channels(root: Table) -> tuple[str, ...]:
@@ -458,7 +522,9 @@ def _calendar_ref(t: Table, calendars: dict[str, Calendar], found: _Found) -> st
         return name  # reported there; the config is refused anyway
     if name not in calendars:
         if name not in CALENDARS:
-            known = ", ".join(sorted({*calendars, *found.broken["calendar"]})) or "none"
+            # The [[calendar]] tables of the file (a built-in one another contract
+            # brought in is not "defined"; a broken one is, and was reported there).
+            known = ", ".join(sorted(found.calendar_tables)) or "none"
             raise t.error("calendar", f"no [[calendar]] named {name!r} (defined: {known})")
         calendars[name] = builtin_calendar(name)
     return name
@@ -553,21 +619,29 @@ def _priorities(t: Table) -> dict[str, PriorityRule]:
     table = t.table("priorities")
     if table is None or not table.data:
         raise t.error("priorities", 'needs at least one priority, e.g. high = { response = "1h" }')
+    found = _Mistakes()  # every priority's first mistake, not only the first priority's
     rules: dict[str, PriorityRule] = {}
     for name, value in table.data.items():
-        if not isinstance(value, dict):
-            raise table.error(name, 'must be a table like { response = "1h", clock = "business" }')
-        p = table.child(name, value)
-        p.check_keys(("response", "clock", "customer"))
-        response = parse_duration(p.text("response"), p.where("response"))
-        if response.seconds <= 0 and response.business_days <= 0:
-            raise p.error("response", "must be longer than zero")
-        clock = p.text("clock", "business")
-        if clock not in ("24x7", "business"):
-            raise p.error("clock", f'must be "24x7" or "business", got {clock!r}')
-        customer = p.text("customer", None)
-        rules[name] = PriorityRule(name, response, clock, customer=customer or None)
+        rule = found.attempt(partial(_priority, table, name, value), None)
+        if rule is not None:
+            rules[name] = rule
+    found.raise_any()
     return rules
+
+
+def _priority(table: Table, name: str, value: object) -> PriorityRule:
+    if not isinstance(value, dict):
+        raise table.error(name, 'must be a table like { response = "1h", clock = "business" }')
+    p = table.child(name, value)
+    p.check_keys(("response", "clock", "customer"))
+    response = parse_duration(p.text("response"), p.where("response"))
+    if response.seconds <= 0 and response.business_days <= 0:
+        raise p.error("response", "must be longer than zero")
+    clock = p.text("clock", "business")
+    if clock not in ("24x7", "business"):
+        raise p.error("clock", f'must be "24x7" or "business", got {clock!r}')
+    customer = p.text("customer", None)
+    return PriorityRule(name, response, clock, customer=customer or None)
 
 
 # -- services ----------------------------------------------------------------

@@ -223,3 +223,94 @@ to = "23:00"
     assert "calendar \"spare\".holidays #2: expected a date YYYY-MM-DD, got 'xmas'" in said
     assert 'service "erp".maintenance #2.day' in said
     assert "[0]" not in said and "[1]" not in said
+
+
+# Mistakes inside one [[calendar]] and inside one [[contract]] are all reported, not
+# only the first: a missing ``hours`` does not hide a bad holiday, a bad ``basis`` does
+# not hide a missing calendar.
+INSIDE = """
+[storage]
+path = "sla.db"
+
+[[calendar]]
+name = "office"
+timezone = "Mars/Base"
+holidays = ["2026-12-25", "xmas", 2026]
+
+[[calendar]]
+name = "plant"
+timezone = "Europe/Paris"
+hours = { mon = "08:00-25:00", tue = "nine to five", wed = "09:00-17:00", sunday = "x" }
+
+[[contract]]
+name = "c"
+basis = "perc"
+calendar = "nowhere"
+report_within = "soon"
+bands = [
+  { min_availability = 99.5, credit_percent = 0 },
+  { min_availability = 95.0, credit_percent = 25, bogus = 1 },
+  { min_availability = 0.0, credit = "100-availability" },
+]
+priorities = { high = { response = "1h", clock = "weekly" }, low = { response = "0h" } }
+
+[[contract]]
+name = "d"
+profile = "saas-standrd"
+unknown_minutes = "guess"
+degraded_is_down = "no"
+
+[[service]]
+name = "erp"
+contract = "c"
+monthly_fee = "10"
+"""
+
+
+def test_every_mistake_inside_one_calendar_and_one_contract(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    path = write_config(tmp_path, INSIDE)
+    done = run_cli("--config", path, "config", "check")
+    assert done.returncode == 2 and done.stdout == ""
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert all(line.startswith(f"slawatch: {path}: ") for line in lines), lines
+    expected = [
+        # one calendar: a missing hours, a bad time zone, two bad holidays
+        "calendar \"office\".timezone: unknown time zone 'Mars/Base'",
+        'calendar "office".hours: is required (a table like mon = "08:00-17:30")',
+        "calendar \"office\".holidays #2: expected a date YYYY-MM-DD, got 'xmas'",
+        'calendar "office".holidays #3: expected a date YYYY-MM-DD, got 2026',
+        # another: an unknown day and two bad days, each said
+        'calendar "plant".hours.sunday: unknown key',
+        'calendar "plant".hours.mon',
+        'calendar "plant".hours.tue',
+        # one contract: basis, calendar, report_within, a band, two priorities
+        "contract \"c\".basis: must be one of 'percent', 'minutes', got 'perc'",
+        "contract \"c\".calendar: no [[calendar]] named 'nowhere' (defined: office, plant)",
+        'contract "c".report_within',
+        'contract "c".bands #2.bogus: unknown key',
+        'contract "c".priorities.high.clock: must be "24x7" or "business", got \'weekly\'',
+        'contract "c".priorities.low.response: must be longer than zero',
+        # another: an unknown profile does not hide the contract's own mistakes
+        "contract \"d\".profile: unknown profile 'saas-standrd' (did you mean 'saas-standard'?)",
+        "contract \"d\".unknown_minutes: must be one of 'available', 'excluded', got 'guess'",
+        'contract "d".degraded_is_down: must be true or false',
+    ]
+    for text in expected:
+        assert sum(text in line for line in lines) == 1, (text, lines)
+    # Nothing more (a broken calendar is not blamed again on the contract naming it).
+    assert len(lines) == len(expected), lines
+
+
+def test_the_agent_refuses_such_a_config_on_one_line(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    path = write_config(tmp_path, INSIDE)
+    done = run_cli("--config", path, "agent", "--once")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert 'calendar "office".hours: is required' in done.stderr
+    assert "(and 15 more: `slawatch config check` lists them all)" in done.stderr
+    assert not (tmp_path / "sla.db").exists()
