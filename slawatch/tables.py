@@ -226,3 +226,15 @@ def _paint(cell: str, *, header: bool) -> str:
         if words.search(cell.strip()):
             return f"{sgr}{cell}{_RESET}"
     return cell
+
+
+def nothing_listed(things: str, *, service: str | None = None, month: object = None) -> str:
+    """The one line every list prints when it has nothing to show, in one shape (a
+    sentence, as ``status`` says "No open cases."): ``No cases.``, ``No maintenance
+    windows for erp.``, ``No outages for any service in 2026-09.``. ``service`` and
+    ``month`` are the filters the command was given, so an empty answer says what
+    was looked at."""
+    scope = f" for {service}" if service else ""
+    if month is not None:
+        scope = f"{scope or ' for any service'} in {month}"
+    return f"No {things}{scope}."

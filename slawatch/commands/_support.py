@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from core.errors import InputError
 from core.percent import percent_text
 from core.timeutil import parse_instant, parse_past, to_minute
+from slawatch.tables import nothing_listed as nothing_listed
 from slawatch.tables import table as table
 
 if TYPE_CHECKING:

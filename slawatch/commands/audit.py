@@ -13,7 +13,14 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from slawatch.commands._args import Subparsers, json_option, service_option
-from slawatch.commands._support import chosen_services, print_json, table, when, with_store
+from slawatch.commands._support import (
+    chosen_services,
+    nothing_listed,
+    print_json,
+    table,
+    when,
+    with_store,
+)
 
 if TYPE_CHECKING:
     from core.audit import AuditEntry
@@ -52,7 +59,7 @@ def _audit(args: argparse.Namespace, ctx: Context) -> int:
         print_json([e.to_json() for e in entries])
         return 0
     if not entries:
-        print("no audit entries")
+        print(nothing_listed("audit entries", service=args.service))
         return 0
     headers = ["SEQ", "AT", "ACTOR", "KIND", "SERVICE"]
     rows: list[list[Any]] = [

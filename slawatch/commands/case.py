@@ -35,6 +35,7 @@ from slawatch.commands._support import (
     chosen_services,
     given_span,
     minute_span,
+    nothing_listed,
     print_json,
     table,
     time_or_now,
@@ -342,6 +343,10 @@ def _list(args: argparse.Namespace, ctx: Context) -> int:
         from core.cases import case_status
 
         found = [c for c in found if case_status(c) == args.status]
+    if not found and not args.json:
+        status = args.status or ("open" if args.open else None)
+        print(nothing_listed(f"{status} cases" if status else "cases", service=args.service))
+        return 0
     return _show(ctx, found, args.json, single=False)
 
 
@@ -357,8 +362,6 @@ def _show(ctx: Context, cases: Sequence[Case], as_json: bool, *, single: bool) -
     if as_json:
         objects = [v.to_json(now) for v in views]
         print_json(objects[0] if single else objects)
-    elif not views:
-        print("no cases")
     else:
         print(render_cases(views))
     return 0

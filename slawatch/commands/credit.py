@@ -17,7 +17,14 @@ from slawatch.commands._args import (
     month_option,
     service_option,
 )
-from slawatch.commands._support import chosen_services, print_json, table, when, with_store
+from slawatch.commands._support import (
+    chosen_services,
+    nothing_listed,
+    print_json,
+    table,
+    when,
+    with_store,
+)
 
 if TYPE_CHECKING:
     from core.month import MonthReport
@@ -159,7 +166,7 @@ def _list(args: argparse.Namespace, ctx: Context) -> int:
     if args.json:
         print_json(credits)
     elif not credits:
-        print("no credits pending or settled")
+        print(nothing_listed("credits pending or settled", service=args.service))
     else:
         rows = [
             [

@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING
 
 from core.timeutil import YearMonth
 from slawatch.commands._args import Subparsers, json_option, month_option, service_option
-from slawatch.commands._support import chosen_services, print_json, table, when, with_store
+from slawatch.commands._support import (
+    chosen_services,
+    nothing_listed,
+    print_json,
+    table,
+    when,
+    with_store,
+)
 
 if TYPE_CHECKING:
     from core.outages import Outage
@@ -51,7 +58,7 @@ def _outages(args: argparse.Namespace, ctx: Context) -> int:
         print_json([o.to_json() for o in outages])
         return 0
     if not outages:
-        print(f"{args.service or 'every service'} {month}: no outages")
+        print(nothing_listed("outages", service=args.service, month=month))
         return 0
     rows = [
         [

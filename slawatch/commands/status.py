@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from core.percent import credit_text, measured_text
 from slawatch.commands._args import Subparsers, json_option
-from slawatch.commands._support import notes, show, table, when
+from slawatch.commands._support import notes, nothing_listed, show, table, when
 
 if TYPE_CHECKING:
     from reads.reports import Overview, ServiceState
@@ -74,7 +74,7 @@ def render(view: Overview) -> str:
         out.append(f"Open cases ({len(view.open_cases)})")
         out.append(render_cases(view.open_cases))
     else:
-        out.append("No open cases.")
+        out.append(nothing_listed("open cases"))
     out.append("")
     if view.pending_credits:
         out.append(f"Pending credits ({len(view.pending_credits)})")
@@ -96,7 +96,7 @@ def render(view: Overview) -> str:
             )
         )
     else:
-        out.append("No pending credits.")
+        out.append(nothing_listed("pending credits"))
     if view.reportable_outages:
         out.append("")
         out.append(

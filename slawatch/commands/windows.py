@@ -27,6 +27,7 @@ from slawatch.commands._support import (
     chosen_services,
     given_span,
     minute_span,
+    nothing_listed,
     plural,
     print_json,
     table,
@@ -139,7 +140,7 @@ def _list(args: argparse.Namespace, ctx: Context) -> int:
     if args.json:
         print_json([w.to_json() for w in found])
     elif not found:
-        print(f"no {_LABEL[args.kind]}s")
+        print(nothing_listed(f"{_LABEL[args.kind]}s", service=args.service))
     else:
         rows = [
             [

@@ -54,7 +54,7 @@ def test_a_conflicting_reimport_is_refused_then_replaced_and_audited(
     report = ("report", "--month", "2026-10", "--service", "portal", "--format", "json")
     assert ok_json(run_cli, *cfg, *report)["downtime_minutes"] == 0
     assert ok_json(run_cli, *cfg, "audit", "--json") == []
-    assert run_cli(*cfg, "audit").stdout == "no audit entries\n"
+    assert run_cli(*cfg, "audit").stdout == "No audit entries.\n"
 
     replaced = run_cli(*cfg, "import", "minutes", second, "--replace")
     assert replaced.returncode == 0, replaced.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -138,3 +139,32 @@ def test_status_shows_state_cases_and_pending_credits_until_settled(
     assert ok_json(run_cli, *cfg, "status", "--json")["pending_credits"] == []
     text = run_cli(*cfg, "status").stdout
     assert "portal" in text and "UP" in text and "No pending credits." in text
+
+
+def test_an_empty_list_says_so_in_one_sentence_on_every_list(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """Every list with nothing to show says so the same way ``status`` does ("No open
+    cases."), naming the filters it was given."""
+    cfg = ("--config", write_config(tmp_path, CONFIG))
+    empty = {
+        ("case", "list"): "No cases.",
+        ("case", "list", "--open"): "No open cases.",
+        ("case", "list", "--status", "responded", "--service", "portal"): (
+            "No responded cases for portal."
+        ),
+        ("credit", "list"): "No credits pending or settled.",
+        ("maintenance", "list"): "No maintenance windows.",
+        ("exclude", "list", "--service", "portal"): "No exclusions for portal.",
+        ("audit",): "No audit entries.",
+        ("outages", "--month", "2026-09"): "No outages for any service in 2026-09.",
+        ("outages", "--month", "2026-09", "--service", "portal"): (
+            "No outages for portal in 2026-09."
+        ),
+    }
+    for args, said in empty.items():
+        done = run_cli(*cfg, *args)
+        assert (done.returncode, done.stdout, done.stderr) == (0, said + "\n", ""), args
+        assert json.loads(run_cli(*cfg, *args, "--json").stdout) == [], args  # stays a list
+    status = run_cli(*cfg, "status").stdout.splitlines()
+    assert "No open cases." in status and "No pending credits." in status

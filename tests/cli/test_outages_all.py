@@ -57,4 +57,4 @@ def test_outages_of_every_service_without_service(
     assert single.splitlines()[0].split()[0] == "START"
 
     quiet = run_cli(*cfg, "outages", "--month", "2026-09")
-    assert (quiet.returncode, quiet.stdout) == (0, "every service 2026-09: no outages\n")
+    assert (quiet.returncode, quiet.stdout) == (0, "No outages for any service in 2026-09.\n")
