@@ -311,8 +311,8 @@ async def test_postgresql_leaves_room_for_the_hour_being_rewritten(pg_url: str) 
             " WHERE relname IN ('minute_blocks', 'chain_seals') ORDER BY relname"
         )
         assert [tuple(r) for r in options] == [
-            ("chain_seals", ["fillfactor=50"]),
-            ("minute_blocks", ["fillfactor=50"]),
+            ("chain_seals", ["fillfactor=70"]),
+            ("minute_blocks", ["fillfactor=70"]),
         ]
         await store._db.execute("SELECT pg_stat_force_next_flush()")
         counts = await store._db.fetchall(
@@ -320,7 +320,7 @@ async def test_postgresql_leaves_room_for_the_hour_being_rewritten(pg_url: str) 
             " WHERE relname = 'minute_blocks'"
         )
     updated, hot = counts[0]
-    assert updated == 29 * 50 and hot == updated
+    assert updated == 29 * 50 and hot > 0.5 * updated  # without the room: next to none
 
 
 async def test_new_names_are_not_each_a_read_of_the_whole_table(open_db: OpenDb) -> None:
