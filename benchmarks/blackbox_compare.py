@@ -34,6 +34,13 @@ storage (``--no-storage`` leaves it out): a real Prometheus (Debian
 storing the samples, against the whole agent (probes, journal, minutes in
 SQLite) for 100 services at the same pace (docs/blackbox-compare.md). The whole
 run is bounded (``--deadline``, default 300 s) and stops everything it started.
+
+``--scale N`` (e.g. 10000) replaces the 100/s runs with both at N services, each
+probed once every ``--scale-interval`` s (60): Prometheus scraping the exporter
+for N targets and storing the samples, then ``slawatch agent`` in its own
+process with its SQLite store, plain HTTP then HTTPS, one after the other; CPU
+of each process from ``/proc`` over a ``--scale-window`` s (60) steady window
+after one interval and 15 s of warm-up, per probe the targets answered.
 """
 
 from __future__ import annotations
@@ -52,7 +59,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -529,6 +536,7 @@ class Window:
     probes: int
     load: tuple[float, float]  # 1-minute load average at the window's start and end
     seconds: float
+    stopped: str = ""  # how the measured process ended (the agent: within the unit's 15 s?)
 
     def per_probe_ms(self, *names: str) -> float:
         return sum(self.cpu[n] for n in names) / max(1, self.probes) * 1000
@@ -583,14 +591,21 @@ async def scale_agent(
         cwd=ROOT,
     )
     try:
-        return await steady_window(
+        window = await steady_window(
             {"agent": agent}, answered, args.scale_interval + 15, args.scale_window
         )
     finally:
-        stop(agent, terminate=True, grace=15)
+        began = time.monotonic()
+        stop(agent, terminate=True, grace=15)  # the unit's TimeoutStopSec
+        took = time.monotonic() - began
         log.close()
-        if agent.returncode not in (0, -15):
-            print(f"  agent log: {(run / 'agent.log').read_text()[-600:]}")
+    if isinstance(window, str):
+        return window
+    if agent.returncode == 0:
+        return replace(window, stopped=f"agent stopped {took:.1f} s after SIGTERM")
+    if agent.returncode == -9:
+        return replace(window, stopped="agent did NOT stop within 15 s of SIGTERM (killed)")
+    return replace(window, stopped=f"agent exited {agent.returncode} {took:.1f} s after SIGTERM")
 
 
 async def scale_exporter(
@@ -664,6 +679,7 @@ async def scale(
             f" {a / (e + p):>16.2f}x  {ex.probes:>6} / {ag.probes:<6}  {loads}",
             flush=True,
         )
+        print(f"{'':<6} ({ag.stopped})")
     print(
         "(exporter, Prometheus, agent: each process's user+system CPU from /proc/PID/stat;"
         " probes: the requests the targets answered in the window)"
