@@ -1,10 +1,12 @@
 """How a batch of minute rows lands in hour blocks, at C speed where the batch allows.
 
 A batch is cut into *segments*: stretches of rows of one service and one source
-(an import file sorted by service is a few long segments; the agent's minute is
-one short segment per service). A segment of consecutive minutes, the usual
-case, is copied into its blocks one hour slice at a time; any other segment is
-written minute by minute. Nothing here builds a Python object per row.
+(an import file sorted by service is a few long segments). A segment of
+consecutive minutes, the usual case, is copied into its blocks one hour slice at
+a time; any other segment is written minute by minute. Nothing there builds a
+Python object per row. A batch of one row per service and source (the agent's
+minute) would be a segment per row: ``splice`` writes each row straight into its
+block's bytes instead.
 """
 
 from __future__ import annotations
