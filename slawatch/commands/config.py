@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -119,6 +120,13 @@ def _unwritable(path: Path) -> str | None:
         return f"cannot be created: {folder} is not a folder"
     if not os.access(folder, os.W_OK | os.X_OK):
         return f"cannot be created or journalled: {folder} is not writable by this user"
+    # os.access answers yes to root everywhere, and knows nothing of /proc or /sys:
+    # try it (a temporary file, removed at once, in the folder SQLite will write).
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        return f"cannot be created or journalled in {folder}: {e.strerror or e}"
     return None
 
 

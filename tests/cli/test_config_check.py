@@ -118,6 +118,17 @@ def test_what_the_agent_would_trip_on(
     assert "warning: not given" in done.stderr
 
 
+def test_a_storage_folder_no_one_can_write(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """/proc takes no files, even from root (whom os.access answers yes everywhere)."""
+    text = GOOD.format(db="/proc/slawatch-check/sla.db")
+    done = run_cli("--config", write_config(tmp_path, text), "config", "check",
+                   env=_env_without_token() | {"ERP_TOKEN_FOR_TEST": "x"})  # fmt: skip
+    assert done.returncode == 2 and done.stdout == "", done.stderr
+    assert "storage.path: /proc/slawatch-check/sla.db cannot be created" in done.stderr
+
+
 def test_zero_services(tmp_path: Path, run_cli: RunCli, write_config: WriteConfig) -> None:
     path = write_config(tmp_path, '[storage]\npath = "sla.db"\n')
     done = run_cli("--config", path, "config", "check")
