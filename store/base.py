@@ -51,7 +51,9 @@ class StoreBase:
         self._ids: dict[tuple[_Table, str], int] = {}
         self._pending: dict[tuple[_Table, str], int] = {}
         self._write_lock = asyncio.Lock()
-        self._source_names: dict[int, str] = {}  # ids are never reused, so never stale
+        # source id -> name as read; SQLite gives a rolled-back name's id to the next
+        # new name, so it is forgotten with a rolled-back write (``_rolled_back``)
+        self._source_names: dict[int, str] = {}
         self._minute_log_begun = False  # the trail logs minute writes (store.chain)
         self._name_reads: dict[_Table, asyncio.Task[dict[int, str]]] = {}
         self._read_whole: set[_Table] = set()  # tables read whole into _ids at least once
@@ -71,10 +73,17 @@ class StoreBase:
                 async with self._db.transaction():
                     yield self._db
             except BaseException:
-                self._pending = {}  # ids made in this transaction are gone with it
+                self._rolled_back()
                 raise
             self._ids.update(self._pending)
             self._pending = {}
+
+    def _rolled_back(self) -> None:
+        """Forget what a write transaction that rolled back made: its new names' ids
+        are gone with it, and SQLite gives the same ids to the next new names, so
+        nothing keyed by them may outlive it (subclasses forget theirs too)."""
+        self._pending = {}
+        self._source_names = {}
 
     async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         return await self._db.fetchall(sql, params)

@@ -339,15 +339,23 @@ class ChainStore(AuditStore):
 
     def __init__(self, conn: Conn, where: str, readonly: bool) -> None:
         super().__init__(conn, where, readonly)
-        # (service_id, hour, source_id) -> (status, latency, errors, digest) of the
-        # block as this store last hashed it: an agent's next write checks the
-        # stored block against its seal (``_check_sealed``), and when that block
-        # is byte for byte what it wrote a minute ago the digest is known. A pure
-        # memo of ``core.chain.hour_digest`` (every input is compared), so a
-        # rolled-back write or an edit behind the store's back cannot fool it.
+        # (service_id, hour, source_id) -> (service, source, status, latency, errors,
+        # digest) of the block as this store last hashed it: an agent's next write
+        # checks the stored block against its seal (``_check_sealed``), and when that
+        # block is byte for byte what it wrote a minute ago the digest is known. A
+        # pure memo of ``core.chain.hour_digest``: every input, the names included,
+        # is compared, since the ids are not the names for good (SQLite gives a
+        # rolled-back new name's id to the next new name). A write that rolls back
+        # also empties it (``_rolled_back``), and an edit behind the store's back
+        # changes the bytes compared, so neither can fool it.
         self._digests: dict[
-            tuple[int, int, int], tuple[bytes, bytes, tuple[tuple[int, str], ...], bytes]
+            tuple[int, int, int],
+            tuple[str, str, bytes, bytes, tuple[tuple[int, str], ...], bytes],
         ] = {}
+
+    def _rolled_back(self) -> None:
+        super()._rolled_back()
+        self._digests.clear()  # may hold digests of blocks under ids that rolled back
 
     def _digest(
         self,
@@ -358,14 +366,15 @@ class ChainStore(AuditStore):
         errors: tuple[tuple[int, str], ...],
     ) -> bytes:
         """``core.chain.hour_digest`` of the block ``key`` (its service and source
-        ``names``), from the memo when this store hashed the same bytes before."""
+        ``names``), from the memo when this store hashed the same names and bytes
+        before."""
         known = self._digests.get(key)
-        if known is not None and known[0] == status and known[1] == latency and known[2] == errors:
-            return known[3]
+        if known is not None and known[:5] == (*names, status, latency, errors):
+            return known[5]
         digest = chain.hour_digest(names[0], names[1], key[1], status, latency, errors)
         if len(self._digests) >= _DIGEST_MEMO:
             self._digests.clear()
-        self._digests[key] = (status, latency, errors, digest)
+        self._digests[key] = (*names, status, latency, errors, digest)
         return digest
 
     # Each chain's hour digests as ``check_chains`` last found them, for the replay
