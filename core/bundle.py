@@ -41,10 +41,13 @@ A bundle (``"format": "slawatch-claim", "version": 3``) is a JSON object with:
 
 Version 2 signs RFC 8785 canonical JSON and carries one minute of records on
 each side of the span. Version 3 (this one) numbers bands from 1 in ``figures``
-(``band``, ``claimable_band``), as reports, the letter and the dashboard do;
-version 2 numbered them from 0 and is still read: its band numbers are taken
-as written then, so an older bundle verifies as it did (its signature covers
-the bytes as they are). Version 1 bundles are refused.
+(``band``, ``claimable_band``), as reports, the letter and the dashboard do.
+Version 2 is still read, but its band numbers are ambiguous: bundles made before
+6 December 2026 numbered them from 0, those made from then until version 3 from
+1 (the renumbering came without a bump). Each is read the way its own figures are
+consistent with (``core.claim.read_bands``), so both verify as they did when made
+(their signatures cover the bytes as they are); the credit is recomputed either
+way. Version 1 bundles are refused.
 
 :func:`to_document` and :func:`dumps` write one; :func:`parse` rejects anything
 that is not a well-formed bundle with an InputError (exit 2); a well-formed
@@ -68,7 +71,7 @@ from core import chain, corroboration
 from core.audit import AuditProof
 from core.cases import Case
 from core.chain import HourRecord, SourceRecords
-from core.claim import Check, Claim, record_hours
+from core.claim import Check, Claim, read_bands, record_hours
 from core.claimjson import View, decode
 from core.config import Band, Basis, Contract, Party, Service, UnknownPolicy, WeeklyMaintenance
 from core.corroboration import Corroboration
@@ -84,7 +87,7 @@ FORMAT = "slawatch-claim"
 VERSION = 3
 #: Older versions still read, and what they need to read as this one.
 READS = (2, 3)
-_ZERO_BASED_BANDS = 2  # the last version whose figures numbered bands from 0
+_AMBIGUOUS_BANDS = 2  # the last version whose figures numbered bands from 0 or from 1
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _MAX_SPAN = 500 * 1440  # a month plus the longest outage slawatch follows across its edges
 _MAX_SOURCES = 127
@@ -376,8 +379,6 @@ def _parse(data: bytes, where: str) -> tuple[Claim, dict[str, Any]]:
         problems += issues
     outages = tuple(o.data for o in root.objects("outages"))
     figures = root.obj("figures").data
-    if version <= _ZERO_BASED_BANDS:
-        figures = _bands_from_one(figures)
     if "signature" in root.data:
         root.obj("signature")
     tzdata = root.opt_text("tzdata") if "tzdata" in root.data else None
@@ -408,18 +409,9 @@ def _parse(data: bytes, where: str) -> tuple[Claim, dict[str, Any]]:
         audit=audit,
         corroboration=corroboration,
     )
+    if version <= _AMBIGUOUS_BANDS:
+        claim = read_bands(claim)
     return claim, document
-
-
-def _bands_from_one(figures: dict[str, Any]) -> dict[str, Any]:
-    """A version 2 bundle's figures with its band numbers (from 0 then) as this version
-    counts them (from 1); anything but a whole number is left for the checks to name."""
-    out = dict(figures)
-    for key in ("band", "claimable_band"):
-        value = out.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            out[key] = value + 1
-    return out
 
 
 _MAX_VOUCHING = 1_000  # signed checkpoint notes carried, each by its source's agent

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -68,6 +68,9 @@ class Claim:
     # own logs, per source (``core.corroboration``); empty: no ``corroboration`` member.
     # (source, minute filed under, the request): the last attempt may be sent later.
     corroboration: tuple[tuple[str, int, Corroboration], ...] = ()
+    # How a version 2 bundle's band numbers were read, from 0 or from 1 (``read_bands``:
+    # one line); None when the bundle says how it counts them (version 3: from 1).
+    band_reading: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,37 @@ def month_evidence(claim: Claim) -> MonthEvidence:
     return MonthEvidence(
         claim.service, claim.contract, claim.month, claim.span[0], span_bytes(claim), claim.windows
     )
+
+
+#: The figures that number a band: from 1 (the top band) since bundle version 3.
+BAND_KEYS = ("band", "claimable_band")
+
+
+def read_bands(claim: Claim) -> Claim:
+    """A version 2 claim with its band numbers as this version counts them (from 1), and
+    ``band_reading`` saying how they were read (one line, which ``claim verify`` prints).
+
+    Version 2 does not say how it counts: bundles made before 6 December 2026 counted
+    from 0, those made from then until version 3 counted from 1. They are read the way
+    the bundle's own figures are consistent with: a stated band 0 anywhere is counted
+    from 0; else, when every stated band number is the recomputed one counted from 1,
+    from 1; else from 0 (each number plus 1), so a difference is named as it always was.
+    Only ``BAND_KEYS`` are read differently: the credit percent and money are stated
+    and checked as they are, recomputed from the minutes and terms, whatever the reading.
+    """
+    said = "version 2 bundle: band numbers read as counted from"
+    stated = {k: claim.figures.get(k, "(missing)") for k in BAND_KEYS}
+    whole = {k: v for k, v in stated.items() if isinstance(v, int) and not isinstance(v, bool)}
+    if 0 in whole.values():
+        why = "it states a band 0"
+    else:
+        recomputed = compute(claim).to_json()
+        if all(same(v, recomputed[k]) for k, v in stated.items()):
+            why = "its stated band numbers are the recomputed ones counted from 1"
+            return replace(claim, band_reading=f"{said} 1 ({why})")
+        why = "its stated band numbers are not the recomputed ones counted from 1"
+    figures = {**claim.figures, **{k: v + 1 for k, v in whole.items()}}
+    return replace(claim, figures=figures, band_reading=f"{said} 0 ({why}); shown below plus 1")
 
 
 def relevant_cases(cases: Sequence[Case], span: tuple[int, int], within: timedelta) -> list[Case]:

@@ -343,6 +343,8 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
     print(on_screen(f"claim {claim.service.name} {claim.month} ({path})", then="  "))
     rule = reporting_rule(claim.contract.report_within, claim.contract.report_channels)
     print(on_screen(f"claimable: outages {rule}", then="  "))
+    if claim.band_reading is not None:  # a version 2 bundle: from 0 or from 1
+        print(on_screen(claim.band_reading, then="  "))
     _print_checks(checks)
     print(on_screen(f"terms digest: {terms_digest(document)} (the service and its terms)"))
     for line in lines(told):
