@@ -18,7 +18,7 @@ import getpass
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,6 +79,10 @@ def _entry(row: Sequence[Any]) -> AuditEntry:
 class AuditStore(StoreBase):
     """The append-only audit trail (``audit_log``)."""
 
+    def __init__(self, conn: Conn, where: str, readonly: bool) -> None:
+        super().__init__(conn, where, readonly)
+        self._queued: list[AuditEntry] = []  # the open write's entries, seq not yet known
+
     async def _audit(
         self,
         db: Conn,
@@ -90,45 +94,69 @@ class AuditStore(StoreBase):
         *,
         actor: str | None = None,
         at: datetime | None = None,
-    ) -> AuditEntry:
-        """Append one entry inside the caller's write transaction; returns it."""
+    ) -> None:
+        """One entry of the caller's write transaction, appended when it commits
+        (``_before_commit``), in the order asked, after everything else it did.
+
+        The trail's lock (``lock_schema``: PostgreSQL's advisory lock, held to
+        commit) is so the last thing a write takes. A write holding it never waits
+        on another's uncommitted rows: an agent that found a tampered block
+        (``store.tamper``) and then added a new error class would wait on another
+        agent's uncommitted insert of the same class while that one waited for the
+        lock, a deadlock PostgreSQL breaks by failing one of them. Every write
+        that appends still takes the lock (one appender at a time), none that
+        does not."""
+        del db  # appended on the same connection, at commit
+        when = (utc_now() if at is None else at).astimezone(UTC).replace(microsecond=0)
+        self._queued.append(
+            AuditEntry(
+                seq=0,  # known when appended
+                at=when,
+                actor=os_user() if actor is None else actor,
+                kind=kind,
+                service=service,
+                span=span,
+                before=json.loads(canonical_json(before)),  # what is stored is what is hashed
+                after=json.loads(canonical_json(after)),
+            )
+        )
+
+    async def _before_commit(self, db: Conn) -> None:
+        await super()._before_commit(db)
+        queued, self._queued = self._queued, []
+        if not queued:
+            return
         await db.lock_schema()  # one appender at a time (PostgreSQL; SQLite's BEGIN IMMEDIATE)
         last, size, hashes = await _frontier(db)
-        when = (utc_now() if at is None else at).astimezone(UTC).replace(microsecond=0)
-        entry = AuditEntry(
-            seq=last + 1,
-            at=when,
-            actor=os_user() if actor is None else actor,
-            kind=kind,
-            service=service,
-            span=span,
-            before=json.loads(canonical_json(before)),  # what is stored is what is hashed
-            after=json.loads(canonical_json(after)),
-        )
-        leaf = entry.leaf()
-        hashes = merkle.append(hashes, size, leaf)
-        head = merkle.frontier_root(hashes)
-        await db.execute(
-            f"INSERT INTO audit_log ({_COLUMNS}, leaf, head) VALUES ({', '.join('?' * 11)})",
-            (
-                entry.seq,
-                seconds(entry.at),
-                entry.actor,
-                kind,
-                service,
-                None if span is None else span[0],
-                None if span is None else span[1],
-                canonical_json(entry.before),
-                canonical_json(entry.after),
-                leaf,
-                head,
-            ),
-        )
+        for n, queued_entry in enumerate(queued, start=1):
+            entry = replace(queued_entry, seq=last + n)
+            leaf = entry.leaf()
+            hashes = merkle.append(hashes, size, leaf)
+            size += 1
+            await db.execute(
+                f"INSERT INTO audit_log ({_COLUMNS}, leaf, head) VALUES ({', '.join('?' * 11)})",
+                (
+                    entry.seq,
+                    seconds(entry.at),
+                    entry.actor,
+                    entry.kind,
+                    entry.service,
+                    None if entry.span is None else entry.span[0],
+                    None if entry.span is None else entry.span[1],
+                    canonical_json(entry.before),
+                    canonical_json(entry.after),
+                    leaf,
+                    merkle.frontier_root(hashes),
+                ),
+            )
         await db.execute(
             "UPDATE audit_frontier SET seq = ?, size = ?, hashes = ?",
-            (entry.seq, size + 1, b"".join(hashes)),
+            (last + len(queued), size, b"".join(hashes)),
         )
-        return entry
+
+    def _rolled_back(self) -> None:
+        super()._rolled_back()
+        self._queued = []
 
     async def audit_entries(
         self,

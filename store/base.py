@@ -72,11 +72,16 @@ class StoreBase:
             try:
                 async with self._db.transaction():
                     yield self._db
+                    await self._before_commit(self._db)
             except BaseException:
                 self._rolled_back()
                 raise
             self._ids.update(self._pending)
             self._pending = {}
+
+    async def _before_commit(self, db: Conn) -> None:
+        """The last statements of a write transaction that is about to commit
+        (``AuditStore``: the entries it queued for the audit trail)."""
 
     def _rolled_back(self) -> None:
         """Forget what a write transaction that rolled back made: its new names' ids
