@@ -300,7 +300,8 @@ async def _frontier(db: Conn) -> tuple[int, int, list[bytes]]:
 
 
 async def _kept_frontier(db: Conn) -> tuple[int, tuple[int, list[bytes]] | None]:
-    """(the last entry's seq, the kept (size, frontier) when it ends at that entry's head)."""
+    """(the last entry's seq, the kept (size, frontier) when it is the tree of every
+    entry up to the last and folds to that entry's head)."""
     rows = await db.fetchall("SELECT seq, head FROM audit_log ORDER BY seq DESC LIMIT 1")
     last, last_head = (int(rows[0][0]), bytes(rows[0][1])) if rows else (0, merkle.EMPTY_ROOT)
     kept = await db.fetchall("SELECT seq, size, hashes FROM audit_frontier")
@@ -310,7 +311,7 @@ async def _kept_frontier(db: Conn) -> tuple[int, tuple[int, list[bytes]] | None]
     hashes = [blob[i : i + 32] for i in range(0, len(blob), 32)]
     if (
         seq == last
-        and size >= 0
+        and size == last  # entries are numbered 1, 2, ... : a tree of every one of them
         and len(blob) == 32 * size.bit_count()
         and merkle.frontier_root(hashes) == last_head
     ):

@@ -210,6 +210,13 @@ async def test_a_frontier_edited_behind_slawatchs_back_cannot_make_a_wrong_head_
     async with await open_db() as store:
         await _append(store, 6)
         seq, size, hashes = await _kept(store)
+        # A tree of one leaf, that leaf the last head: it folds to the head, but it is
+        # not the tree of six entries a checkpoint is to sign.
+        async with store._db.transaction():
+            await store._db.execute(
+                "UPDATE audit_frontier SET size = 1, hashes = ?", ((await _heads(store))[-1],)
+            )
+        assert await store.audit_head() == (6, merkle.root(await store.audit_leaves()))
         forged = [merkle.leaf_hash(b"forged"), *hashes[1:]]  # 6 = 4 + 2: the first four
         for edit in (  # each is rebuilt from the leaves: the frontier does not end at the head
             ("UPDATE audit_frontier SET hashes = ?", (b"".join(forged),)),
