@@ -56,8 +56,7 @@ class OutboxStore(MinuteStore):
         if not rows:
             return
         async with self._write() as db:
-            await self._upsert(db, rows)
-            await self._ensure_pairs((r.service, r.source) for r in rows)
+            await self._upsert(db, rows)  # adds the rows' new names, in sorted order
             await db.executemany(
                 _QUEUE,
                 [
