@@ -89,9 +89,19 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
     print(
         f"{config.path}: ok ({plural(len(config.services), 'service')},"
         f" {plural(len(config.contracts), 'contract')},"
-        f" {plural(len(config.calendars), 'calendar')}; database {config.storage_path})"
+        f" {plural(len(config.calendars), 'calendar')}; {_database(config)})"
     )
     return 0
+
+
+def _database(config: Config) -> str:
+    """Where the commands read and write: the SQLite file, or in fleet mode the
+    PostgreSQL URL (its password masked) and the agent's spool."""
+    from core.dburl import mask_url
+
+    if config.storage_url:
+        return f"database {mask_url(config.storage_url)}, agent spool {config.spool_path}"
+    return f"database {config.storage_path}"
 
 
 def _storage_errors(config: Config, shown: str) -> list[str]:

@@ -325,3 +325,19 @@ def test_the_agent_refuses_such_a_config_on_one_line(
     assert 'calendar "office".hours: is required' in done.stderr
     assert "(and 15 more: `slawatch config check` lists them all)" in done.stderr
     assert not (tmp_path / "sla.db").exists()
+
+
+def test_ok_names_the_postgresql_database_and_the_spool_in_fleet_mode(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """With ``[storage] url`` the commands use PostgreSQL: the ok line names it (its
+    password masked) and the agent's spool, never the unused default SQLite file."""
+    text = GOOD.replace('path = "{db}"', 'url = "postgresql://ops:s3cret@db.internal/sla"')
+    text = text.replace('header_env = {{ Authorization = "ERP_TOKEN_FOR_TEST" }}\n', "")
+    path = write_config(tmp_path, text)
+    env = {k: v for k, v in os.environ.items() if k != "SLAWATCH_DATABASE_URL"}
+    done = run_cli("--config", path, "config", "check", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "database postgresql://ops:***@db.internal/sla" in done.stdout, done.stdout
+    assert f"agent spool {tmp_path / 'spool.db'}" in done.stdout
+    assert "slawatch.db" not in done.stdout and "s3cret" not in done.stdout
