@@ -14,7 +14,7 @@ import ssl
 from collections.abc import Mapping
 
 from core.config import Config
-from core.configfile import MAX_INTERVAL, MAX_RETRIES, MIN_INTERVAL
+from core.configfile import MAX_INTERVAL, MAX_RETRIES, MIN_INTERVAL, header_value_problem
 from core.errors import ConfigError
 from core.tomlview import named
 
@@ -25,6 +25,7 @@ __all__ = [
     "check_probes",
     "missing_secrets",
     "probe_errors",
+    "secret_problem",
 ]
 
 
@@ -57,17 +58,29 @@ def probe_errors(config: Config) -> list[ConfigError]:
 
 
 def missing_secrets(config: Config, env: Mapping[str, str]) -> list[str]:
-    """``header_env`` variables not set in ``env`` (the agent refuses to start without
-    them), as ``key: what`` lines."""
+    """``header_env`` variables not set in ``env``, or holding what no header can
+    carry (the agent refuses to start with either), as ``key: what`` lines."""
     out = []
     for name, service in config.services.items():
         if service.probe is None:
             continue
         for header, var in service.probe.header_env.items():
-            if var not in env:
+            problem = secret_problem(env, var)
+            if problem is not None:
                 key = f"{named('service', name)}.probe.header_env.{header}"
-                out.append(f"{key}: ${var} is not set")
+                out.append(f"{key}: {problem.removeprefix('environment variable ')}")
     return out
+
+
+def secret_problem(env: Mapping[str, str], var: str) -> str | None:
+    """Why ``$var`` in ``env`` cannot be a ``header_env`` value, or None; never says
+    the value. The blanks and line breaks around it are not part of it (the agent
+    drops them)."""
+    value = env.get(var)
+    if value is None:
+        return f"environment variable ${var} is not set"
+    problem = header_value_problem(value.strip(" \t\r\n"))
+    return None if problem is None else f"environment variable ${var} {problem}"
 
 
 def _ca_file_problem(path: str) -> str | None:

@@ -68,6 +68,7 @@ import httpx
 
 import core.tls
 from agent.corroborate import seen
+from agent.limits import secret_problem
 from agent.netio import fresh_connections, use_asyncio
 from core.config import Probe
 from core.corroboration import Corroboration
@@ -133,17 +134,18 @@ class _Attempt:
 def resolve_headers(probe: Probe, env: Mapping[str, str], where: str) -> dict[str, str]:
     """The probe's request headers, secret values taken from ``env`` by name.
 
-    A missing variable is the admin's to fix, so it is a ConfigError naming the
-    header and the variable, never the (absent) value.
+    A missing variable, or one whose value no HTTP request can carry (a line break
+    inside it, a control character), is the admin's to fix, so it is a ConfigError
+    naming the header and the variable, never the value: sent, every probe would
+    fail as ``http``, a false down. The blanks and line breaks around a value are
+    dropped (a secret read from a file, an environment file with CRLF line ends).
     """
     headers = dict(probe.headers)
     for header, var in probe.header_env.items():
-        value = env.get(var)
-        if value is None:
-            raise ConfigError(
-                f"{where}.header_env.{header}", f"environment variable ${var} is not set"
-            )
-        headers[header] = value
+        problem = secret_problem(env, var)
+        if problem is not None:
+            raise ConfigError(f"{where}.header_env.{header}", problem)
+        headers[header] = env[var].strip(" \t\r\n")
     return headers
 
 

@@ -847,8 +847,8 @@ def _probe(t: Table, base: Path) -> Probe:
         if latency is None
         else parse_latency(latency, t.where("degraded_latency")),
         contains=t.text("contains", None, nonempty=True),
-        headers=_string_table(t, "headers"),
-        header_env=_string_table(t, "header_env"),
+        headers=_headers(t, "headers"),
+        header_env=_headers(t, "header_env"),
         verify_tls=verify,
         method=method,
         body=body,
@@ -932,14 +932,45 @@ def _expect_status(t: Table) -> tuple[tuple[int, int], ...]:
     return tuple(ranges)
 
 
-def _string_table(t: Table, key: str) -> Mapping[str, str]:
+HEADER_NAME = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+")  # RFC 9110's token
+_FRAMING_HEADERS = ("content-length", "transfer-encoding")  # the agent's, from the body
+
+
+def header_value_problem(value: str) -> str | None:
+    """Why ``value`` cannot be sent as an HTTP header value, or None. A probe with
+    such a header could never be sent: every probe would fail (``http``), a false
+    down blamed on the provider, so the config is refused instead."""
+    if "\r" in value or "\n" in value:
+        return "holds a line break"
+    if any((ord(c) < 32 and c != "\t") or ord(c) == 127 for c in value):
+        return "holds a control character"
+    if not value.isascii():
+        return "holds a character that is not ASCII (header values are sent as ASCII)"
+    return None
+
+
+def _headers(t: Table, key: str) -> Mapping[str, str]:
+    """``headers`` (name -> value) or ``header_env`` (name -> variable): names HTTP
+    allows, values it can carry; the blanks around a value are not part of it
+    (RFC 9110 5.5) and are dropped."""
     table = t.table(key)
     if table is None:
         return MappingProxyType({})
+    out = {}
     for name, value in table.data.items():
         if not isinstance(value, str):
             raise table.error(name, "must be a string")
-    return MappingProxyType(dict(table.data))
+        if not HEADER_NAME.fullmatch(name):
+            raise table.error(name, "is not an HTTP header name (letters, digits, '-'...)")
+        if name.lower() in _FRAMING_HEADERS:
+            raise table.error(name, "is set by the agent from the probe's body: leave it out")
+        if key == "headers":
+            value = value.strip(" \t")
+            problem = header_value_problem(value)
+            if problem is not None:
+                raise table.error(name, problem)
+        out[name] = value
+    return MappingProxyType(out)
 
 
 # -- parties -----------------------------------------------------------------

@@ -155,6 +155,29 @@ async def test_header_secret_from_env_is_sent_but_never_logged(
         resolve_headers(probe, {}, "config.toml")
 
 
+async def test_a_header_secret_with_a_line_break_is_refused_never_sent(target: Target) -> None:
+    """A secret read from a file keeps its newline; an environment file written on
+    Windows, its CR. Sent as is, no request could be made: every probe ``http``, a
+    false down every minute. The line end around the value is dropped; one inside
+    it is a ConfigError naming the header and the variable, never the value."""
+    probe = quick(target.url("/auth"), header_env={"Authorization": "PORTAL_TOKEN"})
+    prober = Prober()
+    try:
+        for around in (f"Bearer {SECRET}\n", f"Bearer {SECRET}\r\n", f" Bearer {SECRET} "):
+            headers = resolve_headers(probe, {"PORTAL_TOKEN": around}, "config.toml")
+            assert headers == {"Authorization": f"Bearer {SECRET}"}
+            result = await prober.check(probe, headers)
+            assert (result.status, result.error) == (UP, None)
+    finally:
+        await prober.aclose()
+    for inside, why in ((f"Bearer {SECRET}\r\nX-Evil: 1", "line break"), ("a\x00b", "control")):
+        with pytest.raises(ConfigError) as info:
+            resolve_headers(probe, {"PORTAL_TOKEN": inside}, "config.toml")
+        message = str(info.value)
+        assert "header_env.Authorization" in message and "$PORTAL_TOKEN" in message
+        assert why in message and SECRET not in message and "Evil" not in message
+
+
 async def test_injected_transport_replaces_the_network() -> None:
     seen: list[str] = []
 

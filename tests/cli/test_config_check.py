@@ -341,3 +341,24 @@ def test_ok_names_the_postgresql_database_and_the_spool_in_fleet_mode(
     assert "database postgresql://ops:***@db.internal/sla" in done.stdout, done.stdout
     assert f"agent spool {tmp_path / 'spool.db'}" in done.stdout
     assert "slawatch.db" not in done.stdout and "s3cret" not in done.stdout
+
+
+def test_a_header_secret_no_request_can_carry_is_an_error_with_env_file(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """The agent refuses such a secret (every probe would fail as ``http``), so config
+    check says so, at the same place, without the value."""
+    path = write_config(tmp_path, GOOD.format(db="data/sla.db"))
+    env_file = tmp_path / "agent.env"
+    env_file.write_text("ERP_TOKEN_FOR_TEST=Bearer abc\x1bdef\n", encoding="utf-8")
+    env = _env_without_token()
+    done = run_cli("--config", path, "config", "check", "--env-file", env_file, env=env)
+    assert done.returncode == 2
+    place = 'service "erp".probe.header_env.Authorization'
+    assert f"{place}: $ERP_TOKEN_FOR_TEST holds a control character" in done.stderr, done.stderr
+    assert "abc" not in done.stderr
+    agent = run_cli(
+        "--config", path, "agent", "--once", env={**env, "ERP_TOKEN_FOR_TEST": "Bearer a\rb"}
+    )
+    assert agent.returncode == 2 and agent.stderr.count("\n") == 1, agent.stderr
+    assert f"{place}: environment variable $ERP_TOKEN_FOR_TEST holds a line break" in (agent.stderr)

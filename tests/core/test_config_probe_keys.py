@@ -100,3 +100,32 @@ def test_mistakes_name_their_key(probe: str, where: str, what: str) -> None:
 def test_a_bad_proxy_url_never_repeats_its_password() -> None:
     message = error('proxy = "ftp://user:hunter2@proxy:21"')
     assert "hunter2" not in message and "***" in message
+
+
+@pytest.mark.parametrize(
+    ("probe", "place", "why"),
+    [
+        ('headers = { X-Token = "a\\r\\nX-Evil: 1" }', "headers.X-Token", "holds a line break"),
+        ('headers = { X-Token = "a\\u0000b" }', "headers.X-Token", "holds a control character"),
+        ('headers = { X-Token = "café" }', "headers.X-Token", "not ASCII"),
+        ('headers = { "X Token" = "a" }', "headers.X Token", "is not an HTTP header name"),
+        ('headers = { "" = "a" }', "headers.", "is not an HTTP header name"),
+        ('headers = { Content-Length = "5" }', "headers.Content-Length", "set by the agent"),
+        ('header_env = { "X:Token" = "TOKEN" }', "header_env.X:Token", "not an HTTP header"),
+    ],
+)
+def test_a_header_no_request_can_carry_is_refused(probe: str, place: str, why: str) -> None:
+    """Sent, such a header fails every probe before it leaves (``http``): a false down,
+    every minute, blamed on the provider. The value is never repeated (it may be a secret)."""
+    message = error(probe=probe)
+    assert f'service "api".probe.{place}: ' in message and why in message, message
+    assert "Evil" not in message and "café" not in message
+
+
+def test_the_blanks_around_a_header_value_are_not_part_of_it() -> None:
+    probe = parse(probe='headers = { Authorization = "  Bearer t0k\\t", X-Empty = "" }')
+    assert probe.services["api"].probe is not None
+    assert dict(probe.services["api"].probe.headers) == {
+        "Authorization": "Bearer t0k",
+        "X-Empty": "",
+    }
