@@ -140,7 +140,11 @@ class Forwarder:
         await self._forward_health(spool, pg, force=sent > 0)
         if self._failing is not None:
             log.info(
-                "forwarding to %s works again; %d minute(s) of backlog", self.where, self.backlog
+                "forwarding to %s works again: %d minute record(s) of the backlog sent,"
+                " %d minute(s) still queued",
+                self.where,
+                sent,
+                self.backlog,
             )
             self._failing = None
         return sent
@@ -259,7 +263,7 @@ class Forwarder:
         return self.backlog == 0
 
     async def _failed(self, exc: BaseException) -> None:
-        problem = _one_line(exc)
+        problem = _one_line(exc).removeprefix(f"{self.where}: ")  # the line names it already
         if self._failing is None:
             log.error(
                 "cannot forward to %s: %s; the minutes stay in the spool and forwarding is retried",

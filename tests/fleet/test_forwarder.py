@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from agent.forwarder import Forwarder
 from agent.runner import Agent
+from core.dburl import mask_url
 from core.status import DOWN, UP
+from store import StoreUnavailable
 from store.postgres import PostgresStore
 from store.rows import MinuteRow
 from store.sqlite import SqliteStore
@@ -243,3 +248,50 @@ def test_one_config_for_the_fleet_each_agent_logs_in_as_its_name(
     assert with_default_user("host=db.internal dbname=slawatch", "paris-1", {}) == (
         "host=db.internal dbname=slawatch"
     )
+
+
+async def test_an_outage_of_the_database_is_logged_once_each_way_in_plain_words(
+    tmp_path: Path,
+    target: str,
+    pg_cluster: Cluster,
+    pg_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The failure names the database once (not the URL twice), and the recovery says
+    how much of the backlog it sent and how much is still queued (it logged '0
+    minute(s) of backlog' after sending the whole backlog, as if there had been none)."""
+    await init_fleet(pg_url)
+    url = agent_role(pg_cluster, pg_url, "paris-1")
+    config = load_quick(write_fleet_config(tmp_path, url, target))
+    clock = Clock()
+    agent = Agent(config, clock=clock)
+    refused: list[str] = []
+
+    async def flaky(to: str) -> PostgresStore:
+        if not refused:  # the first attempt: the database is down
+            refused.append(to)
+            raise StoreUnavailable(mask_url(to), "cannot reach the database: Connection refused")
+        return await PostgresStore.open(to)
+
+    forwarder = Forwarder(
+        tmp_path / "spool.db", url, "paris-1", clock=clock, tick=0.05, open_postgres=flaky
+    )
+    stopping = asyncio.Event()
+    try:
+        await run_minutes(agent, clock, 3)
+        with caplog.at_level(logging.INFO, logger="slawatch.agent.forwarder"):
+            task = asyncio.create_task(forwarder.run(stopping))
+            for _ in range(200):
+                if "works again" in caplog.text:
+                    break
+                await asyncio.sleep(0.05)
+            stopping.set()
+            await task
+    finally:
+        await forwarder.close()
+        assert await agent.stop(within=3)
+    (failed,) = [r.getMessage() for r in caplog.records if "cannot forward" in r.getMessage()]
+    assert failed.count(mask_url(url)) == 1, failed
+    assert "cannot reach the database: Connection refused" in failed
+    (back,) = [r.getMessage() for r in caplog.records if "works again" in r.getMessage()]
+    assert "6 minute record(s) of the backlog sent, 0 minute(s) still queued" in back, back
