@@ -16,7 +16,7 @@ import socket
 from collections.abc import Callable
 from datetime import datetime
 
-from agent.probe import parse_tcp_target
+from agent.probe import tcp_connect
 from core.timeutil import to_minute, utc_now
 
 log = logging.getLogger("slawatch.agent.canary")
@@ -30,11 +30,7 @@ async def probe_canary(spec: str, limit: float) -> bool:
                 loop = asyncio.get_running_loop()
                 await loop.getaddrinfo(spec[4:], None, type=socket.SOCK_STREAM)
             else:
-                host, port = parse_tcp_target(spec)
-                _reader, writer = await asyncio.open_connection(host, port)
-                writer.close()
-                with contextlib.suppress(OSError):
-                    await writer.wait_closed()
+                await tcp_connect(spec)
     except (OSError, TimeoutError, ValueError):
         return False
     return True

@@ -69,7 +69,7 @@ import httpx
 import core.tls
 from agent.corroborate import seen
 from agent.limits import secret_problem
-from agent.netio import fresh_connections, use_asyncio
+from agent.netio import HAPPY_EYEBALLS_DELAY, fresh_connections, use_asyncio
 from core.config import Probe
 from core.corroboration import Corroboration
 from core.errors import ConfigError
@@ -517,7 +517,7 @@ class Prober:
             try:
                 async with asyncio.timeout(probe.timeout.total_seconds()):
                     if client is None or request is None:
-                        await _tcp_connect(probe.url)
+                        await tcp_connect(probe.url)
                     else:
                         error = await self._http(client, request, probe, started, timing)
                         if error is not None:
@@ -632,9 +632,15 @@ def _json_ok(body: bytes, probe: Probe) -> bool:
     return matches(lookup(document, probe.json_path), probe.json_expect)
 
 
-async def _tcp_connect(url: str) -> None:
+async def tcp_connect(url: str) -> None:
+    """Connect to ``tcp://host:port``, then close. Every address of a name is tried,
+    raced as the HTTP probes race them (RFC 8305): tried one after the other, a dead
+    first address (a blackholed AAAA, a drained node still in DNS) held the probe
+    until its timeout, a false down for a name that answers on its next address."""
     host, port = parse_tcp_target(url)
-    _reader, writer = await asyncio.open_connection(host, port)
+    _reader, writer = await asyncio.open_connection(
+        host, port, happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY
+    )
     writer.close()
     with contextlib.suppress(OSError):
         await writer.wait_closed()

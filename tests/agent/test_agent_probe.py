@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import ssl
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -106,6 +108,55 @@ async def test_tcp_probes() -> None:
         assert await verdict_of(prober, {}, f"tcp://127.0.0.1:{closed_port()}") == (DOWN, "connect")
     finally:
         await prober.aclose()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_tcp_probe_and_the_canary_try_every_address_of_a_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A name with two addresses, the first dead (a listener whose queue is full drops
+    the SYN: what a blackholed address does). Tried one after the other, the probe
+    waited on the first until its timeout: down, while the name answers on its second
+    address (and the HTTP probes, which race the addresses, said up). The sockets are
+    real; only the name's answer is given by the test (no resolver here has two
+    loopback addresses for one name)."""
+    import asyncio
+
+    from agent.canary import probe_canary
+
+    server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    dead = socket.socket()
+    dead.bind(("127.0.0.2", port))
+    dead.listen(0)
+    queued = []
+    for _ in range(4):  # fill its accept queue: later SYNs are dropped
+        s = socket.socket()
+        s.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            s.connect(("127.0.0.2", port))
+        queued.append(s)
+    loop = asyncio.get_running_loop()
+    resolve = loop.getaddrinfo
+
+    async def two_addresses(host: Any, *args: Any, **kw: Any) -> list[Any]:
+        if host in ("two.test", b"two.test"):
+            first, second = [await resolve(a, *args, **kw) for a in ("127.0.0.2", "127.0.0.1")]
+            return [*first, *second]
+        return await resolve(host, *args, **kw)
+
+    monkeypatch.setattr(loop, "getaddrinfo", two_addresses)
+    prober = Prober()
+    try:
+        url = f"tcp://two.test:{port}"
+        result = await prober.check(quick(url, timeout=timedelta(seconds=2)))
+        assert (result.status, result.error) == (UP, None)
+        assert await probe_canary(url, 2.0)
+    finally:
+        await prober.aclose()
+        for s in (*queued, dead):
+            s.close()
         server.close()
         await server.wait_closed()
 
