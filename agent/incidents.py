@@ -23,7 +23,8 @@ Where the tracker still differs from rule 8, and why:
   the probe interval (no verdict was due) rather than notify every probe.
 
 ``report_by`` is the contract's deadline for reporting the outage to the
-provider (start + ``report_within``), the figure a notified person needs most.
+provider (start + ``report_within``), the figure a notified person needs most
+(null in the ``end`` of an outage whose service was removed from the config).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class OutageEvent:
     service: str
     start: datetime
     minutes: int  # down minutes so far (start) or in all (end)
-    report_by: datetime
+    report_by: datetime | None  # None: the service is no longer in the config
     end: datetime | None = None  # exclusive; only on "end"
     error: str | None = None  # the failure class of the latest down minute
 
@@ -90,11 +91,22 @@ class OutageTracker:
             for name, o in sorted(self._open.items())
         ]
 
-    def restore(self, outages: list[OpenOutage] | tuple[OpenOutage, ...]) -> None:
-        """Take back the open outages of an earlier run (its ``start`` was sent)."""
+    def restore(self, outages: list[OpenOutage] | tuple[OpenOutage, ...]) -> list[OutageEvent]:
+        """Take back the open outages of an earlier run (its ``start`` was sent).
+
+        Returns the ``end`` of each one whose service this config no longer probes
+        (removed, or its probe removed, over a restart or a SIGHUP): no verdict will
+        come to end it, and a receiver must not keep it open for ever. It ends, as
+        rule 8 reads the store, at the minute after its last down minute."""
+        ended = []
         for o in outages:
-            if o.service in self._config.services:
-                self._open[o.service] = _Open(o.start, o.last, o.minutes, o.error)
+            kept = _Open(o.start, o.last, o.minutes, o.error)
+            service = self._config.services.get(o.service)
+            if service is not None and service.probe is not None:
+                self._open[o.service] = kept
+            else:
+                ended.append(self._event("end", o.service, kept))
+        return ended
 
     def observe(self, v: Verdict) -> list[OutageEvent]:
         """The events this verdict causes: none, a start, an end, or an end and a start
@@ -128,13 +140,15 @@ class OutageTracker:
 
     def _event(self, kind: EventKind, service: str, o: _Open) -> OutageEvent:
         start = from_minute(o.start)
-        within = self._config.contract_for(service).report_within
+        report_by = None  # a service no longer in the config: its contract is unknown
+        if service in self._config.services:
+            report_by = start + self._config.contract_for(service).report_within
         return OutageEvent(
             event=kind,
             service=service,
             start=start,
             minutes=o.minutes,
-            report_by=start + within,
+            report_by=report_by,
             end=from_minute(o.last + 1) if kind == "end" else None,
             error=o.error,
         )

@@ -468,7 +468,14 @@ class Agent:
         self.restored = state
         if state.judged_upto is not None:
             self._judged_upto = max(self._judged_upto, state.judged_upto)
-        self.outages.restore(state.outages)
+        for event in self.outages.restore(state.outages):  # services no longer probed
+            log.info(
+                "%s is no longer probed: its outage since %s ends at %s",
+                event.service,
+                iso_z(event.start),
+                iso_z(event.end),
+            )
+            self.notifications.send(event)
         kept = 0
         for r in state.probes:
             if r.service in self.targets and r.minute > self._judged_upto:
@@ -483,7 +490,8 @@ class Agent:
                 len(state.outages),
                 kept,
             )
-        self._saved = (self._judged_upto, tuple(self.outages.snapshot()))
+        # What the store holds: an outage ended above differs from it, so it is saved.
+        self._saved = (self._judged_upto, tuple(state.outages))
 
     async def _journal_loop(self) -> None:
         """Write each probe result as it comes (coalescing those that arrive meanwhile)."""

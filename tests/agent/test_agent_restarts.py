@@ -187,3 +187,42 @@ async def test_an_outage_is_logged_at_warning_and_the_recovery_without_the_old_e
         (logging.WARNING, f"web is down since {at} (status:500)"),
         (logging.INFO, f"web is up since {back}"),
     ]
+
+
+async def test_a_service_removed_mid_outage_gets_its_end_once(
+    make_config: ConfigFactory, target: Target
+) -> None:
+    """SIGHUP (or a restart) with a config that no longer has a service in the middle of
+    its outage: no verdict will ever end it, so before this the receiver kept it open for
+    ever (one ``start``, no ``end``). It ends at the minute after its last down minute,
+    as rule 8 reads the store; the contract is gone with the service, so no report_by."""
+    hook = f'[[agent.notifier]]\nwebhook = "{target.url("/hook")}"'
+    probes = {"web": quick(target.url("/500")), "api": quick(target.url("/ok"))}
+    config = make_config(probes, agent=hook)
+    clock = Clock()
+    first = await started(config, clock)
+    for m in (M0, M0 + 1):  # web down two minutes
+        clock.at(m, 10)
+        await first.probe_service("web")
+        await first.probe_service("api")
+        clock.at(m + 1, 0)
+        await first.tick()
+    clock.at(M0 + 2, 5)
+    assert await first.stop()  # the reload stops the running agent...
+    reloaded = make_config({"api": quick(target.url("/ok"))}, agent=hook)
+    second = await started(reloaded, clock)  # ...and starts one without "web"
+    clock.at(M0 + 2, 10)
+    await second.probe_service("api")
+    clock.at(M0 + 3, 0)
+    await second.tick()
+    assert await second.stop()
+    third = await started(reloaded, clock)  # a later restart: the end is not sent again
+    assert await third.stop()
+    assert [(h["event"], h["service"]) for h in target.hooks] == [
+        ("start", "web"),
+        ("end", "web"),
+    ]
+    end = target.hooks[1]
+    assert end["start"] == from_minute(M0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert end["end"] == from_minute(M0 + 2).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert (end["minutes"], end["report_by"]) == (2, None)
