@@ -114,6 +114,14 @@ def when(ts: datetime | None) -> str:
     return "-" if ts is None else ts.astimezone(UTC).strftime("%m-%d %H:%M")
 
 
+def until(end: datetime | None, start: datetime) -> str:
+    """The end of a span that began at ``start``: ``20:03`` on the same UTC day,
+    else as ``when`` (``12-06 01:10``)."""
+    if end is not None and end.astimezone(UTC).date() == start.astimezone(UTC).date():
+        return end.astimezone(UTC).strftime("%H:%M")
+    return when(end)
+
+
 def clock(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 

@@ -24,7 +24,7 @@ from core.errors import SlawatchError
 from tui import fmt
 from tui.components.fact_line import FactLine
 from tui.components.outages_panel import COLUMNS as OUTAGE_COLUMNS
-from tui.components.outages_panel import outage_cells
+from tui.components.outages_panel import outage_cells, outage_sort_keys
 from tui.components.panel import panel
 from tui.components.row_table import Cells, RowTable
 from tui.palette import Palette
@@ -126,6 +126,7 @@ class CaseScreen(Screen[None]):
             list(outages),
             lambda key: outage_cells(outages[key], now, palette),
             flex="case",
+            sort_keys=outage_sort_keys(outages),
         )
         self.query_one("#service-cases-box").border_title = f"Cases of {d.case.service}"
         others = {str(c.id): c for c in d.service_cases}

@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 
 from core.outages import Outage
 from tui import fmt
-from tui.components.row_table import Cells, RowTable
+from tui.components.row_table import Cells, Fitted, RowTable
 from tui.palette import Palette
 from tui.view import CreditRow
 
@@ -78,10 +78,14 @@ class CreditsPanel(RowTable):
 
     @staticmethod
     def _outage_cells(o: Outage, now: datetime, palette: Palette) -> Cells:
-        left = fmt.span((o.report_by - now).total_seconds())
+        by, left = fmt.when(o.report_by), fmt.span((o.report_by - now).total_seconds())
         return (
             Text(f"⚠ {o.service}", style=f"bold {palette.warn}"),
             Text(fmt.when(o.start), style=palette.warn),
             Text(f"{o.minutes} min unreported", justify="right", style=f"bold {palette.warn}"),
-            Text(f"report by {fmt.when(o.report_by)}, {left} left", style=palette.warn),
+            Fitted(
+                f"report by {by}, {left} left",
+                [f"report by {by} ({left})", f"report by {by}", f"by {by} ({left})", f"by {by}"],
+                style=palette.warn,
+            ),
         )

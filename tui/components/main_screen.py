@@ -27,6 +27,9 @@ from tui.search import filtered
 from tui.view import Snapshot
 
 COMPACT_BELOW = 120  # columns: narrower terminals stack the panels and drop sparklines
+SIDE_BY_SIDE_FROM = 130  # columns: narrower terminals stack open cases over pending credits
+CREDITS_WIDTH = 60  # columns pending credits may always take: a report-by deadline is never cut
+TIMELINE_WIDTH = 56  # columns the outages beside the month grid always get, for the same reason
 ROOMY_FROM = 34  # lines: shorter terminals leave out the month grid and the outage timeline
 
 
@@ -81,6 +84,17 @@ class MainScreen(Screen[None]):
     def on_resize(self, event: Resize) -> None:
         self.query_one(Footer).compact = event.size.width < COMPACT_BELOW
         self.set_class(event.size.width < COMPACT_BELOW, "-compact")
+        self.set_class(event.size.width < SIDE_BY_SIDE_FROM, "-stacked")
+        credits = self.query_one("#credits-box")
+        if event.size.width >= SIDE_BY_SIDE_FROM:  # side by side: the cases' titles give way
+            credits.styles.max_width = max(CREDITS_WIDTH, event.size.width * 2 // 5)
+        else:
+            credits.styles.max_width = "100%"
+        grid, width = self.query_one("#grid-box"), event.size.width
+        if width >= COMPACT_BELOW:  # beside the outages: the grid gives way
+            grid.styles.max_width = min(width * 3 // 5, width - TIMELINE_WIDTH)
+        else:
+            grid.styles.max_width = "100%"
         self.set_class(event.size.height < ROOMY_FROM, "-short")
 
     # -- search -------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import ClassVar
 
@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 
 from core.outages import Outage
 from tui import fmt
-from tui.components.row_table import Cells, RowTable
+from tui.components.row_table import Cells, Fitted, RowTable, SortKeys
 from tui.palette import Palette
 
 COLUMNS = [
@@ -24,28 +24,45 @@ COLUMNS = [
 
 
 def outage_status(o: Outage, now: datetime, palette: Palette) -> Text:
-    """Reported (with its case), still reportable (by when), or too late."""
+    """Reported (with its case), still reportable (by when: the deadline is never cut,
+    a narrow column drops the words around it first), or too late."""
     if o.reported:
-        return Text(
-            f"✓ reported (case #{o.case_id})" if o.case_id else "✓ reported", style=palette.good
+        return Fitted(
+            f"✓ reported (case #{o.case_id})" if o.case_id else "✓ reported",
+            [f"✓ case #{o.case_id}"] if o.case_id else [],
+            style=palette.good,
         )
     if o.report_by > now:
-        return Text(
-            f"⚠ report by {fmt.when(o.report_by)}"
-            f" ({fmt.span((o.report_by - now).total_seconds())} left)",
+        by, left = fmt.when(o.report_by), fmt.span((o.report_by - now).total_seconds())
+        return Fitted(
+            f"⚠ report by {by} ({left} left)",
+            [f"⚠ by {by} ({left} left)", f"⚠ by {by} ({left})", f"⚠ report by {by}", f"⚠ by {by}"],
             style=f"bold {palette.warn}",
         )
-    return Text("✗ unreported, too late to claim", style=palette.bad)
+    return Fitted("✗ unreported, too late to claim", ["✗ too late to claim"], style=palette.bad)
 
 
 def outage_cells(o: Outage, now: datetime, palette: Palette) -> Cells:
     """start, end (or ``ongoing``), minutes, status: the outage tables' shared columns."""
     return (
         Text(fmt.when(o.start)),
-        Text("ongoing", style=f"bold {palette.bad}") if o.ongoing else Text(fmt.when(o.end)),
+        Text("ongoing", style=f"bold {palette.bad}")
+        if o.ongoing
+        else Text(fmt.until(o.end, o.start)),
         Text(f"{o.minutes:,}", justify="right"),
         outage_status(o, now, palette),
     )
+
+
+def outage_sort_keys(outages: Mapping[str, Outage]) -> SortKeys:
+    """Sort values for the columns whose words do not sort: the start and end times
+    (``end`` may be a bare ``20:03``; an ongoing outage ends last) and the status
+    (by the deadline)."""
+    return {
+        "start": lambda key: outages[key].start,
+        "end": lambda key: (outages[key].ongoing, outages[key].end),
+        "case": lambda key: (outages[key].reported, outages[key].report_by),
+    }
 
 
 class OutagesPanel(RowTable):
@@ -82,4 +99,10 @@ class OutagesPanel(RowTable):
             style = f"bold {palette.bad}" if o.ongoing else "bold"
             return (Text(o.service, style=style), *outage_cells(o, now, palette))
 
-        self.show_rows(COLUMNS, list(self._outages), cells, flex="case")
+        self.show_rows(
+            COLUMNS,
+            list(self._outages),
+            cells,
+            flex="case",
+            sort_keys=outage_sort_keys(self._outages),
+        )

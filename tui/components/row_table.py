@@ -17,6 +17,10 @@ Column widths grow to fit their cells and are recomputed only when rows come
 or go, so a ticking countdown never makes columns jitter. One ``flex`` column
 may take (or give up) the width left over in the panel; a right-justified
 cell that is cut keeps its right end (a sparkline keeps its latest minutes).
+A cell that must never be cut (a deadline) is a ``Fitted`` one: it carries shorter
+wordings, and a column too narrow for the whole sentence shows the longest wording
+that fits; the flex column never narrows below the shortest of them (the table
+scrolls sideways instead).
 An empty table says so in words (``empty``) rather than showing a bare header.
 """
 
@@ -47,6 +51,31 @@ _DURATION = re.compile(r"(?:(\d+)([dhms])\s*)+")
 _PART = re.compile(r"(\d+)([dhms])")
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 _SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+class Fitted(Text):
+    """A cell with shorter wordings (``shorter``, longest first) for a narrow column:
+    ``⚠ report by 12-08 19:38 (1d 17h left)``, then ``⚠ by 12-08 19:38``."""
+
+    def __init__(self, text: str, shorter: Sequence[str], **kwargs: Any) -> None:
+        super().__init__(text, **kwargs)
+        self.shorter = tuple(shorter)
+
+    def fitting(self, width: int) -> Text:
+        """The longest wording ``width`` cells hold (the shortest when none does)."""
+        if self.cell_len <= width or not self.shorter:
+            return self
+        for words in self.shorter:
+            if Text(words).cell_len <= width:
+                break
+        short = self.copy()
+        short.plain = words
+        return short
+
+    @property
+    def least(self) -> int:
+        """The width of the shortest wording."""
+        return min([self.cell_len, *(Text(w).cell_len for w in self.shorter)])
 
 
 def natural(text: str) -> tuple[int, float, str]:
@@ -110,6 +139,7 @@ class RowTable(ScrollView, can_focus=True):
         self._labels: tuple[tuple[str, str], ...] = ()
         self._flex: int | None = None
         self._widths: list[int] = []  # each column's content width
+        self._least: list[int] = []  # the narrowest each column's Fitted cells allow
         self._laid_out: tuple[int, tuple[int, ...]] | None = None  # (panel width, widths)
         self._keys: list[str] = []
         self._index: dict[str, int] = {}
@@ -168,6 +198,7 @@ class RowTable(ScrollView, can_focus=True):
             self._labels, self._keys = labels, keys
             self._index = {key: i for i, key in enumerate(keys)}
             self._widths = [len(label) for label, _ in labels]
+            self._least = [0] * len(labels)
             self._lines.clear()
             self._laid_out = None
             for key in keys:
@@ -254,6 +285,9 @@ class RowTable(ScrollView, can_focus=True):
             if cell.cell_len > self._widths[i]:
                 self._widths[i] = cell.cell_len
                 grown = True
+            if isinstance(cell, Fitted) and cell.least > self._least[i]:
+                self._least[i] = cell.least
+                grown = True
         if grown:
             self._lines.clear()
             self._laid_out = None
@@ -272,8 +306,8 @@ class RowTable(ScrollView, can_focus=True):
         widths = list(self._widths)
         if self._flex is not None and panel > 0 and self._flex < len(widths):
             others = sum(w + 2 * PAD for i, w in enumerate(widths) if i != self._flex)
-            label = len(self._labels[self._flex][0])
-            widths[self._flex] = max(label, min(widths[self._flex], panel - others - 2 * PAD))
+            least = max(len(self._labels[self._flex][0]), self._least[self._flex])
+            widths[self._flex] = max(least, min(widths[self._flex], panel - others - 2 * PAD))
         self._laid_out = (panel, tuple(widths))
         return self._laid_out[1]
 
@@ -340,7 +374,7 @@ class RowTable(ScrollView, can_focus=True):
         console = self.app.console
         segments: list[Segment] = []
         for cell, width in zip(cells, self._shown_widths(), strict=False):
-            text = cell.copy()
+            text = (cell.fitting(width) if isinstance(cell, Fitted) else cell).copy()
             if text.cell_len > width and text.justify == "right":
                 text = text[text.cell_len - width :]  # keep the right end (the latest minutes)
             text.truncate(width, overflow="ellipsis")

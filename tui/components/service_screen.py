@@ -24,7 +24,7 @@ from core.tls import left_text, warns
 from tui import fmt
 from tui.components.fact_line import FactLine
 from tui.components.month_strip import MonthStrip
-from tui.components.outages_panel import outage_cells
+from tui.components.outages_panel import outage_cells, outage_sort_keys
 from tui.components.panel import panel
 from tui.components.row_table import Cells, RowTable
 from tui.components.vantage_table import VantageTable
@@ -124,9 +124,14 @@ class ServiceScreen(Screen[None]):
                 d.agents, d.probe_interval_s, now, palette
             )
             _subtitle(vantage_box, f"{outvoted} of {n} outvoted" if outvoted else "")
-        outages = {str(o.id): outage_cells(o, now, palette) for o in d.outages}
+        by_key = {str(o.id): o for o in d.outages}
+        outages = {key: outage_cells(o, now, palette) for key, o in by_key.items()}
         self.query_one("#outages", RowTable).show_rows(
-            OUTAGE_COLUMNS, list(outages), outages.__getitem__, flex="case"
+            OUTAGE_COLUMNS,
+            list(outages),
+            outages.__getitem__,
+            flex="case",
+            sort_keys=outage_sort_keys(by_key),
         )
         windows = {f"{w.kind}/{w.start.isoformat()}": _window_cells(w) for w in d.windows}
         self.query_one("#windows", RowTable).show_rows(
