@@ -9,6 +9,7 @@ and checks both; ``verify`` walks every hash chain and re-hashes the audit trail
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from slawatch.commands._args import Subparsers, group
@@ -43,6 +44,14 @@ def register(sub: Subparsers) -> None:
         " --to postgresql://slawatch@db.internal/slawatch",
     )
     m.add_argument("--to", required=True, metavar="URL", help="postgresql://user@host/db")
+    m.add_argument(
+        "--from",
+        dest="source",
+        metavar="FILE",
+        type=Path,
+        help="the SQLite file to copy (default: the config's [storage] path; required when"
+        " the config already names a PostgreSQL url)",
+    )
     m.set_defaults(handler=_migrate)
     v = commands.add_parser(
         "verify",
@@ -92,8 +101,9 @@ def _migrate(args: argparse.Namespace, ctx: Context) -> int:
     config = ctx.config
     url: str = args.to
     check_database_url(url, "--to")
-    if not config.storage_path.exists():
-        raise InputError(str(config.storage_path), "no SQLite database here to migrate")
+    source = _migrate_source(args.source, ctx)
+    if not source.exists():
+        raise InputError(str(source), "no SQLite database here to migrate")
 
     async def migrate() -> tuple[int, ChainSummary, ChainSummary]:
         from store.copy import copy_store
@@ -101,7 +111,7 @@ def _migrate(args: argparse.Namespace, ctx: Context) -> int:
         from store.sqlite import SqliteStore
 
         async with (
-            await SqliteStore.open(config.storage_path) as src,
+            await SqliteStore.open(source) as src,
             await PostgresStore.open(url, init=True) as dst,
         ):
             await dst.apply_roles()
@@ -109,11 +119,31 @@ def _migrate(args: argparse.Namespace, ctx: Context) -> int:
             return copied.rows, await src.check_chains(), await dst.check_chains()
 
     rows, before, after = run(migrate())
-    print(f"{config.storage_path} -> {mask_url(url)}: {rows} rows copied")
+    print(f"{source} -> {mask_url(url)}: {rows} rows copied")
     for name, summary in (("SQLite", before), ("PostgreSQL", after)):
         state = "OK" if not summary.breaks else f"{len(summary.breaks)} broken"
         print(f"  {name}: {summary.chains} chains, {summary.hours} sealed hours: {state}")
     return 0 if not (before.breaks or after.breaks) else 1
+
+
+def _migrate_source(given: Path | None, ctx: Context) -> Path:
+    """The SQLite file ``store migrate`` copies: ``--from``, else the config's ``[storage]
+    path``. A config whose file names a PostgreSQL ``url`` names no SQLite file (its
+    ``path`` is only the unused default, ``slawatch.db`` beside it): ``--from`` is needed."""
+    from core.configfile import display_name, load_config
+    from core.errors import InputError
+
+    if given is not None:
+        return given.expanduser().absolute()
+    config = ctx.config
+    if load_config(ctx.config_path).storage_url is not None:
+        raise InputError(
+            f"{display_name(config.path)}: storage",
+            "this config uses PostgreSQL (url) and names no SQLite database to copy:"
+            " give it with --from FILE, or run migrate with the config that names"
+            " [storage] path",
+        )
+    return config.storage_path
 
 
 def _verify(args: argparse.Namespace, ctx: Context) -> int:

@@ -11,6 +11,7 @@ from core.errors import SlawatchError
 from core.status import DOWN, UP
 from store import MinuteRow
 from store.postgres import PostgresStore
+from tests import configs
 from tests.cli.common import PORTAL, assert_user_error, storage
 from tests.conftest import RunCli, write_config
 from tests.pg import Cluster
@@ -89,6 +90,31 @@ def test_migrate_to_postgres_keeps_every_figure_and_both_chains_hold(
     assert (
         len(json.loads(run_cli("--config", config, "case", "list", "--json", env=env).stdout)) == 2
     )
+
+
+def test_migrate_with_a_fleet_config_copies_only_the_sqlite_file_it_is_given(
+    run_cli: RunCli, tmp_path: Path, pg_url: str
+) -> None:
+    """An admin who has already switched the config to ``url``: migrate copied whatever
+    ``slawatch.db`` lay beside it (the default path the file no longer names), or said
+    there was none. Now it asks for ``--from FILE``, and copies that file."""
+    old = _world(tmp_path)
+    _seed(run_cli, old, tmp_path)
+    before = _views(run_cli, old)
+    fleet = tmp_path / "fleet"
+    fleet.mkdir()
+    (fleet / "slawatch.db").write_bytes((tmp_path / "sw.db").read_bytes())  # a stray copy
+    config = write_config(fleet, configs.toml(url=pg_url) + PORTAL)
+    refused = run_cli("--config", config, "store", "migrate", "--to", pg_url)
+    assert_user_error(refused, "storage: this config uses PostgreSQL (url)", "--from FILE")
+    moved = run_cli(
+        "--config", config, "store", "migrate", "--to", pg_url, "--from", tmp_path / "sw.db"
+    )
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout.startswith(f"{tmp_path / 'sw.db'} -> "), moved.stdout
+    assert _views(run_cli, config) == before
+    missing = run_cli("--config", config, "store", "migrate", "--to", pg_url, "--from", "no.db")
+    assert_user_error(missing, "no.db: no SQLite database here to migrate")
 
 
 def test_store_init_is_idempotent_and_creates_the_fleet_roles(
