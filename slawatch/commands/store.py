@@ -98,7 +98,6 @@ def _migrate(args: argparse.Namespace, ctx: Context) -> int:
     from core.dburl import mask_url
     from core.errors import InputError
 
-    config = ctx.config
     url: str = args.to
     check_database_url(url, "--to")
     source = _migrate_source(args.source, ctx)
