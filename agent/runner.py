@@ -564,6 +564,11 @@ class Agent:
                 self.metrics.verdicts(verdicts)
             for v in verdicts:
                 self._log_change(v)
+                if final and self._journal_on:
+                    # Provisional: the next start judges this minute again from the
+                    # stored probes and its own; notified now, a minute that the merge
+                    # turns from up to down split one outage in two (end, then start).
+                    continue
                 for event in self.outages.observe(v):
                     self.notifications.send(event)
             judged.extend(verdicts)

@@ -226,3 +226,39 @@ async def test_a_service_removed_mid_outage_gets_its_end_once(
     assert end["start"] == from_minute(M0).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert end["end"] == from_minute(M0 + 2).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert (end["minutes"], end["report_by"]) == (2, None)
+
+
+async def test_a_restart_in_a_minute_that_flips_keeps_one_outage(
+    make_config: ConfigFactory, target: Target
+) -> None:
+    """Down, then a restart in a minute whose first probe (before it) was up and whose
+    later ones (after it) are down: the minute is DOWN (merged, 3 of 4), so the outage
+    never ended. The stopping agent judged that minute on its one probe, UP, and sent
+    ``end``; the new agent then sent a second ``start`` for the same minute: two outages
+    in the notifications where the store (and rule 8) has one."""
+    hook = f'[[agent.notifier]]\nwebhook = "{target.url("/hook")}"'
+    config = make_config({"web": quick(target.url("/flaky"))}, agent=hook)
+    clock = Clock()
+    target.flaky_failures = 1000
+    first = await started(config, clock)
+    await minute(first, clock, M0)  # down: start
+    target.flaky_failures = 0
+    clock.at(M0 + 1, 5)
+    await first.probe_service("web")  # up, once...
+    clock.at(M0 + 1, 10)
+    assert await first.stop()  # ...then systemctl restart (or SIGHUP)
+    target.flaky_failures = 1000
+    second = await started(config, clock)
+    for s in (20, 35, 50):  # down again for the rest of the minute
+        clock.at(M0 + 1, s)
+        await second.probe_service("web")
+    clock.at(M0 + 2, 0)
+    await second.tick()
+    await minute(second, clock, M0 + 2)  # down
+    target.flaky_failures = 0
+    await minute(second, clock, M0 + 3)  # up: the end
+    assert await second.stop()
+    assert await stored(config.storage_path, M0, M0 + 4) == [DOWN, DOWN, DOWN, UP]
+    assert [h["event"] for h in target.hooks] == ["start", "end"], target.hooks
+    assert target.hooks[1]["minutes"] == 3
+    assert target.hooks[1]["end"] == from_minute(M0 + 3).strftime("%Y-%m-%dT%H:%M:%SZ")
