@@ -20,7 +20,9 @@ bundles) shares:
                    the agent's own network, so the minute is unknown, not down
     status:503     an HTTP status (of the final response) outside ``expect_status``
     body           the ``contains`` text was not in the first ``BODY_LIMIT`` bytes
-    json           the body is not JSON, or ``json_path`` is not ``json_expect``
+                   (``JSON_LIMIT`` for a probe with a ``json_path``)
+    json           the body is not JSON (or longer than ``JSON_LIMIT``), or
+                   ``json_path`` is not ``json_expect``
     http           any other transport error
 
 The whole response counts: the body is read for every probe, up to
@@ -81,6 +83,10 @@ log = logging.getLogger("slawatch.agent.probe")
 
 BODY_LIMIT = 64 * 1024
 """At most this many bytes of a body are read (for every probe; checks see this much)."""
+
+JSON_LIMIT = 1024 * 1024
+"""A probe with ``json_path`` reads up to this much instead: a JSON document cut short
+cannot be parsed, and a healthy one can pass 64 KiB (a status page's summary)."""
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -580,7 +586,7 @@ class Prober:
                 timing.expiry = _cert_expiry(response)
             with contextlib.suppress(Exception):  # the provider's own identifiers of it
                 timing.seen = seen(response, sent_at)
-            body = await _read_body(response)
+            body = await _read_body(response, BODY_LIMIT if probe.json_path is None else JSON_LIMIT)
             status = response.status_code
             if status == 407 and probe.proxy:
                 return "proxy"  # our proxy wants credentials: our network's problem
@@ -610,16 +616,16 @@ def _ca_data(ctx: ssl.SSLContext) -> str:
     return "".join(ssl.DER_cert_to_PEM_cert(der) for der in ders)
 
 
-async def _read_body(response: httpx.Response) -> bytes:
-    """The (decoded) body up to BODY_LIMIT bytes; the read stops there.
+async def _read_body(response: httpx.Response, limit: int) -> bytes:
+    """The (decoded) body up to ``limit`` bytes; the read stops there.
 
     Reading it is what makes a body that never comes, comes too slowly or is
     cut short fail; the caller's timeout bounds the time it may take."""
     seen = bytearray()
     async for chunk in response.aiter_bytes():
         seen += chunk
-        if len(seen) >= BODY_LIMIT:
-            return bytes(seen[:BODY_LIMIT])
+        if len(seen) >= limit:
+            return bytes(seen[:limit])
     return bytes(seen)
 
 
@@ -627,7 +633,7 @@ def _json_ok(body: bytes, probe: Probe) -> bool:
     assert probe.json_path is not None
     try:
         document: Any = json.loads(body)
-    except (ValueError, RecursionError):  # not JSON, cut at BODY_LIMIT, or absurdly nested
+    except (ValueError, RecursionError):  # not JSON, cut at JSON_LIMIT, or absurdly nested
         return False
     return matches(lookup(document, probe.json_path), probe.json_expect)
 

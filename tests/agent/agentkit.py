@@ -7,7 +7,8 @@ word "needle" after 100 KiB), ``/auth`` (200 only with the right token) and
 ``/hook`` (records POSTed JSON, for webhooks); for redirects and request
 shapes: ``/hop/N/END`` (N redirects, then ``END`` among ok/500/login),
 ``/noloc`` (302 without Location), ``/loop``, ``/login`` (200 "please sign
-in"), ``/500``, ``/json/VALUE`` (``{"status": VALUE}``), ``/echo`` (records
+in"), ``/500``, ``/json/VALUE`` (``{"status": VALUE}``), ``/bigjson``
+(``"status": "ok"`` after 100 KiB), ``/echo`` (records
 each request's method, headers and body in ``seen``); for bodies: ``/nobody``
 (headers, then the body never comes), ``/truncated`` (half the announced
 body, then FIN), ``/trickle`` (a byte every 100 ms).
@@ -150,6 +151,8 @@ class Target:
             answer(200, b"please sign in")
         elif path == "/500":
             answer(500, b"oops")
+        elif path == "/bigjson":  # a status page's summary: healthy, and over 64 KiB
+            answer(200, b'{"pad": "%s", "status": "ok"}' % (b"a" * 100 * 1024))
         elif path.startswith("/json/"):
             answer(200, b'{"status": "%s", "checks": [{"db": "ok"}]}' % parts[2].encode())
         elif path == "/echo":

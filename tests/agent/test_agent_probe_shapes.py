@@ -105,6 +105,7 @@ async def test_method_headers_body_and_user_agent_are_sent(target: Target) -> No
         ("/json/ok", ("checks", 0, "db"), "ok", (UP, None)),
         ("/json/ok", ("missing",), None, (DOWN, "json")),
         ("/ok", ("status",), "ok", (DOWN, "json")),  # not JSON at all
+        ("/bigjson", ("status",), "ok", (UP, None)),  # cut at 64 KiB it was down "json"
     ],
 )
 async def test_json_health_checks(
