@@ -52,14 +52,14 @@ from agent.probe import Prober, ProbeResult, proxy_from_env, resolve_headers, tl
 from agent.scheduler import ProbeScheduler
 from agent.sink import SpoolSink, StoreSink
 from agent.systemd import SystemdNotifier
-from agent.verdict import Verdict, all_failing_alike, apply_canary, fold
+from agent.verdict import AGENT_ERRORS, Verdict, all_failing_alike, apply_canary, fold
 from agent.writer import MinuteSink, Writer
 from core.config import Config, Probe
 from core.configfile import load_config
 from core.corroboration import Corroboration
 from core.dburl import with_default_user
 from core.errors import ConfigError, SlawatchError
-from core.status import NAMES, UP
+from core.status import DOWN, NAMES, UNKNOWN, UP
 from core.timeutil import from_minute, iso_z, to_minute, utc_now
 from core.tomlview import named
 from store.rows import AgentState, ProbeEvidence, ProbeRecord, ProbeState
@@ -415,13 +415,16 @@ class Agent:
             self._check_tls(name, result)
 
     def _note_state(self, name: str, result: ProbeResult) -> None:
-        """The service's latest probe, for ``status`` and the dashboard (both paths)."""
+        """The service's latest probe, for ``status`` and the dashboard (both paths). A
+        failure of the agent's own network (its proxy) measured nothing about the
+        provider: unknown, as its minute is, so it never votes the service down."""
+        ours = result.status == DOWN and result.error in AGENT_ERRORS
         self.writer.note_probe(
             ProbeState(
                 name,
                 self.source,
                 result.at,
-                result.status,
+                UNKNOWN if ours else result.status,
                 result.latency_ms,
                 result.error,
                 result.tls_expires_at,

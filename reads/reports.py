@@ -46,7 +46,7 @@ from core.month import (
     window_minutes,
 )
 from core.outages import Outage, run_table
-from core.status import DEGRADED, DOWN
+from core.status import DEGRADED, DOWN, UNKNOWN
 from core.timeutil import YearMonth, from_minute, human_utc, iso_z, to_minute
 from core.tls import soonest, warns
 from core.vantage import NO_VOTES, Probe, Vantage, vantage
@@ -583,19 +583,24 @@ async def _service_overview(
         why = None
         if not_recording(recorded, now, svc.probe.interval):
             assert recorded is not None
-            why = _why_not_recording(recorded, {p.source for p in probes}, agents, now)
+            why = _why_not_recording(recorded, probes, agents, now)
         state = replace(state, recorded_until=recorded, not_recording=why)
     return state, report, pending, reportable, by_day
 
 
 def _why_not_recording(
-    since: datetime, sources: set[str], agents: Sequence[AgentHealth], now: datetime
+    since: datetime, probes: Sequence[ProbeState], agents: Sequence[AgentHealth], now: datetime
 ) -> str:
     """Why a probed service's minutes stopped at ``since``, from the word of the agents
     that probe it: a storage problem still open, or silence (an agent cannot record its
     health while its database refuses writes, so a silent agent may be one that cannot
     write); the agents' own lines in ``status`` give the detail."""
-    said = []
+    sources = {p.source for p in probes}
+    said = [  # probing, but its own network (a proxy) cannot reach the service: unknown
+        f"agent {p.source} probes it but cannot tell: {p.error}"
+        for p in probes
+        if p.status == UNKNOWN and p.error and now - p.at <= AGENT_SILENT
+    ]
     for h in agents:
         if sources and h.source not in sources:
             continue

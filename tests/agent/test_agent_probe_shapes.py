@@ -244,6 +244,34 @@ async def test_a_dead_proxy_is_the_agents_network_unknown_not_down(
     assert target.requests == {}
 
 
+async def test_a_dead_proxy_leaves_the_live_state_unknown_not_down(
+    make_config: Any, target: Target
+) -> None:
+    """The minute was unknown, but the live state (status, dashboard, the fleet's vote)
+    said DOWN from the probe's own failure, and 'not recording ... no agent is recording
+    it' for an agent probing every minute. Now both say what the agent knows."""
+    from agent import Agent
+    from reads.reports import overview
+    from store.sqlite import SqliteStore
+
+    dead = f"http://127.0.0.1:{closed_port()}"
+    config = make_config({"shop": quick(target.url("/ok"), proxy=dead)})
+    now = datetime(2026, 10, 3, 12, 30, 5, tzinfo=UTC)
+    agent = Agent(config, clock=lambda: now)
+    verdicts, written = await agent.run_once()
+    assert written and (verdicts[0].status, verdicts[0].error) == (UNKNOWN, "proxy")
+    async with await SqliteStore.open(config.storage_path, readonly=True) as store:
+        (state,) = await store.probe_states()
+        assert (state.status, state.error) == (UNKNOWN, "proxy")
+        later = now + timedelta(minutes=2, seconds=50)  # nothing known since 12:00
+        view = await overview(store, config, later)
+    shop = view.to_json()["services"][0]
+    assert shop["state"] == "unknown", shop
+    assert [v["state"] for v in shop["vantage"]] == ["unknown"]
+    assert shop["recording"] is False
+    assert f"agent {config.agent.name} probes it but cannot tell: proxy" in shop["not_recording"]
+
+
 async def test_proxy_credentials_are_sent_and_never_logged(
     target: Target, caplog: pytest.LogCaptureFixture
 ) -> None:
