@@ -12,9 +12,10 @@ Pure functions, so the rules can be tested without a network or a clock:
   that never ran, and a minute with nothing else is UNKNOWN (error ``proxy``),
   the same answer the canary rule gives for the agent's own broken network.
 * ``apply_canary``: when every service probed in a minute failed, all in the
-  same way, and the agent's canary failed too, the fault is the agent's own
-  network, so each of those minutes becomes UNKNOWN instead of DOWN: the
-  provider is not blamed for the customer's broken network.
+  same way (those already UNKNOWN left out), and the agent's canary failed too,
+  the fault is the agent's own network, so each of those minutes becomes
+  UNKNOWN instead of DOWN: the provider is not blamed for the customer's broken
+  network.
 """
 
 from __future__ import annotations
@@ -71,11 +72,14 @@ def fold(service: str, minute: int, results: Sequence[ProbeResult]) -> Verdict:
 
 
 def all_failing_alike(verdicts: Sequence[Verdict]) -> bool:
-    """Every verdict is DOWN, and all of them with the same error class."""
+    """Every verdict that measured something is DOWN, all with the same error class.
+    UNKNOWN ones (a dead proxy: the agent's own network) measured nothing about
+    their providers, so they neither count for nor against the rule."""
+    measured = [v for v in verdicts if v.status != UNKNOWN]
     return (
-        bool(verdicts)
-        and all(v.status == DOWN for v in verdicts)
-        and (len({v.error for v in verdicts}) == 1)
+        bool(measured)
+        and all(v.status == DOWN for v in measured)
+        and (len({v.error for v in measured}) == 1)
     )
 
 
@@ -86,5 +90,8 @@ def apply_canary(verdicts: Sequence[Verdict], canary_failed: bool | None) -> lis
     canary's word, so without one every DOWN stays DOWN.
     """
     if canary_failed and all_failing_alike(verdicts):
-        return [replace(v, status=UNKNOWN, error=CANARY_ERROR) for v in verdicts]
+        return [
+            v if v.status == UNKNOWN else replace(v, status=UNKNOWN, error=CANARY_ERROR)
+            for v in verdicts
+        ]
     return list(verdicts)

@@ -60,6 +60,22 @@ def test_canary_rule_is_pure() -> None:
     assert [v.status for v in apply_canary(some_up, True)] == [DOWN, UP]
 
 
+def test_the_canary_rule_leaves_out_what_measured_nothing() -> None:
+    """A service behind a dead proxy is already UNKNOWN (``proxy``: the agent's own
+    network). With the canary failing too, the others failing alike are the agent's
+    network as well; before, that one UNKNOWN made them stay DOWN, blamed on providers."""
+    alike = [Verdict(s, M0, DOWN, None, "connect", 1) for s in ("a", "b")]
+    proxied = Verdict("c", M0, UNKNOWN, None, "proxy", 1)
+    out = apply_canary([*alike, proxied], True)
+    assert [(v.status, v.error) for v in out] == [
+        (UNKNOWN, CANARY_ERROR),
+        (UNKNOWN, CANARY_ERROR),
+        (UNKNOWN, "proxy"),
+    ]
+    assert [v.status for v in apply_canary([*alike, proxied], False)] == [DOWN, DOWN, UNKNOWN]
+    assert apply_canary([proxied], True) == [proxied]  # nothing measured: nothing to change
+
+
 def test_minute_book_waits_for_running_probes() -> None:
     book = MinuteBook()
     book.begin(M0)
