@@ -57,3 +57,45 @@ class MinuteBook:
     def remaining(self) -> list[int]:
         """Every minute still holding results, oldest first (used at shutdown)."""
         return sorted(self._results)
+
+
+class JudgedMinutes:
+    """The clock-back guard: the minutes this agent has judged, so that none is ever
+    recorded twice, however the wall clock moves.
+
+    Minutes are judged in order, so this is the latest one judged (``upto``, kept in
+    the database across a restart) and the stretches below it that were never judged
+    (``holes``): a clock that ran ahead (an RTC kept in local time, NTP not yet synced
+    at boot) judged minutes hours ahead, and once it is set right the minutes it
+    skipped, never recorded, are recorded as measured rather than dropped as if they
+    had been. At most ``MAX_HOLES`` holes are kept, the smallest forgotten first (a
+    service probed every 5 minutes leaves 4-minute holes; a clock jump, one large one).
+    The holes live in memory: after a restart only ``upto`` is known.
+    """
+
+    MAX_HOLES = 16
+
+    def __init__(self) -> None:
+        self.upto = -1
+        self._holes: list[tuple[int, int]] = []  # (first, last) never judged, below upto
+
+    def covers(self, minute: int) -> bool:
+        """Whether ``minute`` was judged already (or is below what is known)."""
+        if minute > self.upto:
+            return False
+        return not any(first <= minute <= last for first, last in self._holes)
+
+    def add(self, minute: int) -> None:
+        """``minute`` has been judged."""
+        if minute > self.upto:
+            if self.upto >= 0 and minute > self.upto + 1:
+                self._holes.append((self.upto + 1, minute - 1))
+                if len(self._holes) > self.MAX_HOLES:
+                    self._holes.remove(min(self._holes, key=lambda h: h[1] - h[0]))
+            self.upto = minute
+            return
+        for i, (first, last) in enumerate(self._holes):
+            if first <= minute <= last:
+                rest = [(a, b) for a, b in ((first, minute - 1), (minute + 1, last)) if a <= b]
+                self._holes[i : i + 1] = rest
+                return

@@ -46,7 +46,7 @@ from agent.forwarder import Forwarder
 from agent.incidents import OutageTracker
 from agent.limits import MAX_INTERVAL, MAX_RETRIES, MIN_INTERVAL, check_probes
 from agent.logs import configure_logging
-from agent.minutes import MinuteBook
+from agent.minutes import JudgedMinutes, MinuteBook
 from agent.notify import Notifications, TlsExpiry
 from agent.probe import Prober, ProbeResult, proxy_from_env, resolve_headers, tls_warning
 from agent.scheduler import ProbeScheduler
@@ -197,7 +197,7 @@ class Agent:
         self._scheduling: asyncio.Task[None] | None = None
         self._last_tick = 0.0
         self._states: dict[str, int] = {}  # service -> last judged status, for the log
-        self._judged_upto = -1  # the latest minute judged complete (the clock-back guard)
+        self._judged = JudgedMinutes()  # the clock-back guard
         self._warned_clock = False
         self._journal: list[ProbeRecord] = []  # probe results not yet in the store
         self._journal_wake = asyncio.Event()
@@ -373,7 +373,7 @@ class Agent:
         at = self._clock()
         minute = to_minute(at)
         # A minute already judged (the wall clock went back) is never recorded twice.
-        filed = minute > self._judged_upto
+        filed = not self._judged.covers(minute)
         if filed:
             self.book.begin(minute)
         elif not self._warned_clock:
@@ -470,7 +470,7 @@ class Agent:
             return
         self.restored = state
         if state.judged_upto is not None:
-            self._judged_upto = max(self._judged_upto, state.judged_upto)
+            self._judged.add(state.judged_upto)
         for event in self.outages.restore(state.outages):  # services no longer probed
             log.info(
                 "%s is no longer probed: its outage since %s ends at %s",
@@ -481,7 +481,7 @@ class Agent:
             self.notifications.send(event)
         kept = 0
         for r in state.probes:
-            if r.service in self.targets and r.minute > self._judged_upto:
+            if r.service in self.targets and not self._judged.covers(r.minute):
                 result = ProbeResult(r.at, r.status, r.latency_ms, r.error)
                 self.book.add(r.minute, r.service, result)
                 kept += 1
@@ -494,7 +494,7 @@ class Agent:
                 kept,
             )
         # What the store holds: an outage ended above differs from it, so it is saved.
-        self._saved = (self._judged_upto, tuple(state.outages))
+        self._saved = (self._judged.upto, tuple(state.outages))
 
     async def _journal_loop(self) -> None:
         """Write each probe result as it comes (coalescing those that arrive meanwhile)."""
@@ -521,14 +521,14 @@ class Agent:
     async def _save_state(self) -> None:
         """Save the guard and the open outages once every judged minute is written."""
         save = getattr(self._sink, "save_agent_state", None)
-        if save is None or self.writer.pending or self._judged_upto < 0:
+        if save is None or self.writer.pending or self._judged.upto < 0:
             return
         outages = self.outages.snapshot()
-        state = (self._judged_upto, tuple(outages))
+        state = (self._judged.upto, tuple(outages))
         if state == self._saved:
             return
         try:
-            await save(self.source, self._judged_upto, outages)
+            await save(self.source, self._judged.upto, outages)
         except Exception as exc:
             log.debug("cannot save the agent's state yet: %s", exc)
             return
@@ -541,7 +541,7 @@ class Agent:
         if save is None:
             return None
         try:
-            await save(self.source, self._judged_upto, self.outages.snapshot())
+            await save(self.source, self._judged.upto, self.outages.snapshot())
         except Exception as exc:
             return " ".join(str(exc).split()) or type(exc).__name__
         return None
@@ -577,7 +577,7 @@ class Agent:
             judged.extend(verdicts)
             self.canary.forget_before(minute)
             if not final:  # a minute judged at shutdown may still get probes after a restart
-                self._judged_upto = max(self._judged_upto, minute)
+                self._judged.add(minute)
         return judged
 
     def _log_change(self, v: Verdict) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from agentkit import ConfigFactory, Target, closed_port, quick
 
 from agent import Agent
-from agent.minutes import MinuteBook
+from agent.minutes import JudgedMinutes, MinuteBook
 from agent.probe import ProbeResult
 from agent.verdict import CANARY_ERROR, Verdict, apply_canary, fold
 from core.status import DEGRADED, DOWN, UNKNOWN, UP
@@ -85,6 +85,22 @@ def test_minute_book_waits_for_running_probes() -> None:
     book.finish(M0, "a", r(UP))
     assert book.ready(M0 + 1) == [M0]  # the current minute is never ready
     assert book.ready(M0 + 5) == [M0, M0 + 1]
+
+
+def test_judged_minutes_know_the_holes_a_clock_jump_left() -> None:
+    judged = JudgedMinutes()
+    assert not judged.covers(M0)
+    for m in (M0, M0 + 1, M0 + 120):  # the clock ran two hours ahead
+        judged.add(m)
+    assert judged.covers(M0) and judged.covers(M0 + 1) and judged.covers(M0 + 120)
+    assert not any(judged.covers(m) for m in range(M0 + 2, M0 + 120))  # never judged
+    judged.add(M0 + 50)  # set right, the skipped minutes are judged as they come
+    assert judged.covers(M0 + 50) and not judged.covers(M0 + 49) and not judged.covers(M0 + 51)
+    assert not judged.covers(M0 + 121)
+    for i in range(1, 40):  # many small holes later (a sparse interval)...
+        judged.add(M0 + 120 + 3 * i)
+    assert not judged.covers(M0 + 60)  # ...forget the smallest first, never the jump's
+    assert len(judged._holes) == JudgedMinutes.MAX_HOLES
 
 
 async def stored(path: Path, service: str, start: int, end: int) -> list[int]:

@@ -90,6 +90,36 @@ async def test_clock_jumps_back_an_hour(
     assert sum("clock went back" in r.getMessage() for r in caplog.records) == 1
 
 
+async def test_a_clock_that_ran_ahead_and_is_set_right_records_what_it_skipped(
+    tmp_path: Path, target: Hostile
+) -> None:
+    """A clock two hours ahead (an RTC kept in local time, NTP not yet synced at boot)
+    records a few minutes two hours ahead, then NTP sets it back. The minutes it skipped
+    were never recorded, so they are recorded as measured; before, the clock-back guard
+    (the latest minute judged) dropped every probe for two hours: nothing recorded, read
+    as available, an outage in those hours never seen."""
+    db = tmp_path / "slawatch.db"
+    clock = Clock()
+    start = to_minute(clock())
+    sink = CountingSink(db)
+    rig = Rig(config_for(tmp_path, db, target.url("/ok")), clock, sink)
+    await rig.minutes(5)  # start .. start+4, up
+    clock.advance(2 * HOUR)  # ahead...
+    await rig.minutes(3)  # start+125 .. start+127, up (at the wrong minutes)
+    target.failing = True
+    clock.advance(-2 * HOUR)  # ...set right: start+8
+    await rig.minutes(10)  # start+8 .. start+17: never recorded, and the target is down
+    assert await rig.close()
+    got = await stored(db, start, start + 200)
+    assert max(sink.writes.values()) == 1, "a minute was recorded twice"
+    names = ("svc0", "svc1")
+    assert {k: v for k, v in got.items() if start + 8 <= k[1] < start + 18} == {
+        (s, start + 8 + i): DOWN for s in names for i in range(10)
+    }
+    assert {v for k, v in got.items() if not start + 8 <= k[1] < start + 18} == {UP}
+    assert len(got) == 2 * 18
+
+
 @pytest.mark.parametrize(
     ("month", "turn", "real_minutes"),
     [
