@@ -11,8 +11,9 @@ rules:
   the row rather than cut: nothing a person wrote is lost. A table still too
   wide is folded: its columns go into several blocks, one under the other,
   each repeating the first ``keys`` columns (the service, the month) so every
-  row can be found again. ``below`` puts a line of text under each row,
-  indented (a case's reference and title).
+  row can be found again, and none holding a lone column when the block before
+  can spare one. ``below`` puts a line of text under each row, indented (a
+  case's reference and title); folded, under the rows of the first block.
 - **Colour.** On a terminal the header is bold and a cell that says something
   is wrong or uncertain is coloured: red for ``DOWN``, ``LATE``, ``BREACHED``,
   ``NOT RECORDING``; yellow for ``DEGRADED``, ``UNKNOWN``, ``(stale)``,
@@ -47,7 +48,9 @@ _GREEN_WORDS = re.compile(r"^UP\b")
 
 
 _GLUE = "\x00"  # stands for a space no line may break at, while wrapping
-_UNBROKEN = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}Z?)|(\d) (min|ms|%)\b")
+_UNBROKEN = re.compile(
+    r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}Z?)|(\d) (min|ms|%)\b|\b(?:NOT RECORDING|LOW COVERAGE)\b"
+)
 
 
 def line_width(stream: Any = None) -> int:
@@ -108,25 +111,28 @@ def table(
     below: Sequence[str] | None = None,
     width: int | None = None,
     fold: bool = True,
+    wrap_min: int = _MIN_WRAP,
 ) -> str:
     """Aligned columns for people; the columns listed in ``right`` align right (numbers).
-    ``width`` defaults to ``line_width()``."""
+    ``width`` defaults to ``line_width()``; the ``wrap`` column is wrapped rather than
+    the table folded while it keeps ``wrap_min`` columns (a title's default; a column
+    of short phrases, such as a NOTE, may go narrower)."""
     width = line_width() if width is None else width
     cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     colour = colour_on()
     if _total(widths) <= width:
         return _render(cells, widths, right, below, width, colour)
-    if wrap is not None and _total(widths) - widths[wrap] + _MIN_WRAP <= width:
+    if wrap is not None and _total(widths) - widths[wrap] + min(wrap_min, widths[wrap]) <= width:
         room = width - (_total(widths) - widths[wrap])
         cells, below = _wrapped(cells, wrap, room, below)
         widths[wrap] = max(len(r[wrap]) for r in cells)
         return _render(cells, widths, right, below, width, colour)
     if not fold:  # a block of a folded table: as narrow as it gets
         return _render(cells, widths, right, below, width, colour)
-    packed = [min(w, _MIN_WRAP) if i == wrap else w for i, w in enumerate(widths)]
+    packed = [min(w, wrap_min) if i == wrap else w for i, w in enumerate(widths)]
     blocks = []
-    for group in _fold(packed, keys, width):
+    for n, group in enumerate(_fold(packed, keys, width)):
         blocks.append(
             table(
                 [cells[0][i] for i in group],
@@ -134,12 +140,12 @@ def table(
                 [n for n, i in enumerate(group) if i in right],
                 wrap=group.index(wrap) if wrap in group else None,
                 keys=keys,
+                below=below if n == 0 else None,
                 width=width,
                 fold=False,
+                wrap_min=wrap_min,
             )
         )
-    if below:
-        blocks.append(_render_below(cells, below, keys, width))
     return "\n\n".join(blocks)
 
 
@@ -165,7 +171,9 @@ def _wrapped(
 
 
 def _fold(widths: Sequence[int], keys: int, width: int) -> list[list[int]]:
-    """Column groups, in order, each led by the ``keys`` columns and fitting ``width``."""
+    """Column groups, in order, each led by the ``keys`` columns and fitting ``width``;
+    a last group of one column takes columns from the group before while that one keeps
+    two and the last still fits (``MONTH`` alone in a block reads as a stray)."""
     lead = list(range(min(keys, len(widths))))
     groups: list[list[int]] = []
     current = list(lead)
@@ -175,6 +183,12 @@ def _fold(widths: Sequence[int], keys: int, width: int) -> list[list[int]]:
             current = list(lead)
         current.append(i)
     groups.append(current)
+    while len(groups) > 1 and len(groups[-1]) - len(lead) == 1:
+        before, last = groups[-2], groups[-1]
+        moved = [*lead, before[-1], *last[len(lead) :]]
+        if len(before) - len(lead) <= 2 or _total([widths[j] for j in moved]) > width:
+            break
+        groups[-2], groups[-1] = before[:-1], moved
     return groups
 
 
@@ -198,18 +212,6 @@ def _render(
         lines.append("  ".join(parts).rstrip())
         if below and n > 0 and below[n - 1]:
             lines += _under(below[n - 1], width)
-    return "\n".join(lines)
-
-
-def _render_below(
-    cells: Sequence[Sequence[str]], below: Sequence[str], keys: int, width: int
-) -> str:
-    """A folded table's ``below`` lines, each after its row's key columns."""
-    lines = []
-    for r, text in zip(cells[1:], below, strict=False):
-        if text:
-            lines.append("  ".join(c for c in r[:keys] if c))
-            lines += _under(text, width)
     return "\n".join(lines)
 
 

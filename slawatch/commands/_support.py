@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -145,6 +145,14 @@ def when(ts: datetime | None) -> str:
     from core.timeutil import human_utc
 
     return human_utc(ts)
+
+
+def after(ts: datetime | None, since: datetime) -> str:
+    """A UTC time that follows ``since`` in the same row of a table: ``11-06 09:48Z``
+    when it falls in ``since``'s year (written in full beside it), else as ``when``."""
+    if ts is None or ts.astimezone(UTC).year != since.astimezone(UTC).year:
+        return when(ts)
+    return ts.astimezone(UTC).strftime("%m-%d %H:%MZ")
 
 
 def plural(count: int, noun: str) -> str:

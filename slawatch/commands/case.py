@@ -32,6 +32,7 @@ from slawatch.commands._args import (
     time_option,
 )
 from slawatch.commands._support import (
+    after,
     chosen_services,
     given_span,
     minute_span,
@@ -367,17 +368,21 @@ def _show(ctx: Context, cases: Sequence[Case], as_json: bool, *, single: bool) -
     return 0
 
 
-def render_cases(views: Sequence[CaseView]) -> str:
+def render_cases(views: Sequence[CaseView], *, resolved: bool = True) -> str:
     """The case table shared by ``case`` and ``status``: one row of status and times per
     case, then, indented below it, its reference, title, channel, escalation level,
-    re-rating and linked spans (so the table fits 100 columns, the title whole)."""
+    re-rating and linked spans (so the table fits 100 columns, the title whole).
+
+    OPENED is written in full; the times after it (response due, responded, resolved)
+    without the year when it is OPENED's (``11-06 09:48Z``), which keeps the four of
+    them within 100 columns. ``resolved=False`` leaves out RESOLVED (open cases)."""
     from core.cases import case_status
 
     rows = []
     below = []
     for v in views:
         c = v.case
-        due = when(v.response_due)
+        due = after(v.response_due, c.opened_at)
         if v.response_breached:
             due += " LATE"
         rows.append(
@@ -388,7 +393,8 @@ def render_cases(views: Sequence[CaseView]) -> str:
                 case_status(c),
                 when(c.opened_at),
                 due,
-                when(c.responded_at),
+                after(c.responded_at, c.opened_at),
+                *([after(c.resolved_at, c.opened_at)] if resolved else []),
             ]
         )
         said = [f"by {c.channel}", f"level {c.escalation_level}"]
@@ -399,6 +405,7 @@ def render_cases(views: Sequence[CaseView]) -> str:
             said.append("linked " + ", ".join(spans))
         below.append(f"{c.ref or '(no ref)'}  {c.title}  ({'; '.join(said)})")
     headers = ["ID", "SERVICE", "PRIORITY", "STATUS", "OPENED", "RESPONSE DUE", "RESPONDED"]
+    headers += ["RESOLVED"] if resolved else []
     return table(headers, rows, right=(0,), below=below)
 
 

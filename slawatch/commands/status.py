@@ -63,7 +63,14 @@ def render(view: Overview) -> str:
     if fleet:  # several vantage points: how many see what ("2/3 down")
         headers.insert(2, "AGENTS")
     first = 3 if fleet else 2  # AVAILABILITY
-    out.append(table(headers, rows, (first, first + 3), wrap=first + 1))
+    months = {s.month for s in view.services}
+    if len(months) == 1:  # the usual: one month for all, said once in the header
+        headers[first] = f"AVAILABILITY {months.pop()}"
+        headers.pop()
+        rows = [r[:-1] for r in rows]
+    # NOTE wraps (one phrase a line) before the table folds.
+    note_min = len("NOT RECORDING,")
+    out.append(table(headers, rows, (first, first + 3), wrap=first + 1, wrap_min=note_min))
     for s in view.services:
         if s.not_recording:
             out.append(_indented(f"{s.name}: {s.not_recording}"))
@@ -72,7 +79,7 @@ def render(view: Overview) -> str:
     out.append("")
     if view.open_cases:
         out.append(f"Open cases ({len(view.open_cases)})")
-        out.append(render_cases(view.open_cases))
+        out.append(render_cases(view.open_cases, resolved=False))
     else:
         out.append(nothing_listed("open cases"))
     out.append("")
