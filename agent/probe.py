@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import socket
@@ -176,12 +177,18 @@ def proxy_from_env(url: str, env: Mapping[str, str]) -> str | None:
 
 def _exempt(host: str, port: int | None, no_proxy: str) -> bool:
     """``NO_PROXY``: ``*``, or host names (a leading dot optional, matching subdomains
-    too), each with an optional ``:port``, comma separated."""
+    too), each with an optional ``:port``, or addresses and ranges (``10.0.0.0/8``,
+    ``fd00::/8``, as curl and Go read them), comma separated."""
     for raw in no_proxy.split(","):
         entry = raw.strip().lower()
         if entry == "*":
             return True
         if not entry:
+            continue
+        network = _network(entry)
+        if network is not None:
+            if _in_network(host, network):
+                return True
             continue
         if entry.startswith("[") and "]" in entry:  # [::1]:8080
             name, _, rest = entry[1:].partition("]")
@@ -196,6 +203,20 @@ def _exempt(host: str, port: int | None, no_proxy: str) -> bool:
         if host == name or host.endswith("." + name):
             return True
     return False
+
+
+def _network(entry: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(entry.strip("[]"), strict=False)
+    except ValueError:
+        return None
+
+
+def _in_network(host: str, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    try:
+        return ipaddress.ip_address(host) in network
+    except ValueError:  # a name: ranges hold addresses only
+        return False
 
 
 def parse_tcp_target(url: str) -> tuple[str, int]:

@@ -307,6 +307,19 @@ def test_proxy_from_the_environment_and_no_proxy() -> None:
     assert proxy_from_env("https://x/", {}) is None
 
 
+def test_no_proxy_ranges_exempt_the_addresses_in_them() -> None:
+    """``NO_PROXY=10.0.0.0/8`` (curl since 7.86, Go, the blackbox exporter): an internal
+    address was sent to the proxy, which cannot reach it: 502, down, a false down."""
+    env = {"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "localhost, 10.0.0.0/8,fd00::/8"}
+    assert proxy_from_env("https://10.1.2.3/health", env) is None
+    assert proxy_from_env("https://10.255.0.1:8443/", env) is None
+    assert proxy_from_env("https://[fd12::1]/", env) is None
+    assert proxy_from_env("https://11.1.2.3/", env) == "http://p:3128"
+    assert proxy_from_env("https://[2001:db8::1]/", env) == "http://p:3128"
+    assert proxy_from_env("https://ten.example/", env) == "http://p:3128"
+    assert proxy_from_env("https://[::1]:8080/", {**env, "NO_PROXY": "::1"}) is None
+
+
 # -- TLS ----------------------------------------------------------------------------------
 
 
