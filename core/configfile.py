@@ -27,6 +27,7 @@ from decimal import Decimal, InvalidOperation
 from functools import partial
 from pathlib import Path
 from types import MappingProxyType
+from urllib.parse import urlsplit
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -897,11 +898,34 @@ def _proxy(t: Table) -> str | None:
     scheme = next((s for s in ("http://", "https://") if lowered.startswith(s)), None)
     rest = url[len(scheme) :] if scheme else ""
     host = rest.split("/", 1)[0].rpartition("@")[2]
-    if scheme is None or not host or any(c.isspace() for c in url):
+    if scheme is None or not host:
         raise t.error(
             "proxy", f"must be a URL starting with http:// or https://, got {mask_url(url)!r}"
         )
+    problem = _http_url_problem(url)
+    if problem is not None:
+        raise t.error("proxy", f"{problem}, got {mask_url(url)!r}")
     return url
+
+
+def _http_url_problem(url: str) -> str | None:
+    """What stops an http(s) URL from ever being requested (the agent's client refuses
+    it, so every probe would fail and its minutes count down), or None."""
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return "must not contain spaces or control characters"
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "has a malformed host (an IPv6 address goes in brackets: http://[::1]:8080/)"
+    if not parts.hostname:
+        return "names no host"
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        return "the port must be a number from 1 to 65535"
+    return None
 
 
 def _check_url(t: Table, key: str, url: str, schemes: tuple[str, ...]) -> None:
@@ -913,6 +937,10 @@ def _check_url(t: Table, key: str, url: str, schemes: tuple[str, ...]) -> None:
         host, _, port = rest.rstrip("/").rpartition(":")
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise t.error(key, f"a tcp probe is tcp://host:port, got {url!r}")
+    elif scheme in ("http://", "https://"):
+        problem = _http_url_problem(url)
+        if problem is not None:
+            raise t.error(key, f"{problem}, got {mask_url(url)!r}")
 
 
 def _expect_status(t: Table) -> tuple[tuple[int, int], ...]:

@@ -129,3 +129,42 @@ def test_the_blanks_around_a_header_value_are_not_part_of_it() -> None:
         "Authorization": "Bearer t0k",
         "X-Empty": "",
     }
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://127.0.0.1:notaport/", "the port must be a number from 1 to 65535"),
+        ("https://portal.example.com:99999/health", "the port must be a number from 1 to 65535"),
+        ("https://portal.example.com:0/", "the port must be a number from 1 to 65535"),
+        ("https://[::1/health", "has a malformed host"),
+        ("http://portal example.com/", "must not contain spaces"),
+        ("https://:8443/health", "names no host"),
+    ],
+)
+def test_a_url_the_agent_could_never_request_is_refused(url: str, why: str) -> None:
+    """Accepted, such a URL failed every probe before it left (seen: 'Invalid port',
+    an ExceptionGroup from the connection pool, a DNS failure for a name with a space):
+    down every minute, blamed on the provider; a bracket left open, or a proxy with a
+    port that is no number, was a traceback when the agent started. A proxy URL is
+    read the same way, its password never repeated."""
+    message = str(_refused(HEAD.format(probe="", agent="").replace(
+        "https://api.example.com/health", url)))  # fmt: skip
+    assert 'service "api".probe.url: ' in message and why in message, message
+    proxy = url.replace("://", "://probe:hunter2@", 1)
+    message = error(probe=f'proxy = "{proxy}"')
+    assert 'service "api".probe.proxy: ' in message and why in message, message
+    assert "hunter2" not in message
+
+
+def test_a_bracketed_ipv6_url_with_its_port_is_accepted() -> None:
+    text = HEAD.format(probe='proxy = "http://[::1]:3128"', agent="")
+    cfg = parse_config(text.replace("api.example.com", "[::1]:8443"), Path("/srv/sla/c.toml"))
+    probe = cfg.services["api"].probe
+    assert probe is not None and probe.url == "https://[::1]:8443/health"
+
+
+def _refused(text: str) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, Path("/srv/sla/config.toml"), display="config.toml")
+    return info.value
