@@ -27,8 +27,8 @@ from decimal import Decimal, InvalidOperation
 from functools import partial
 from pathlib import Path
 from types import MappingProxyType
-from urllib.parse import urlsplit
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from core.config import (
