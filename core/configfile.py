@@ -796,71 +796,126 @@ MAX_RETRIES = 10
 
 
 def _probe(t: Table, base: Path) -> Probe:
-    t.check_keys(_PROBE_KEYS)
-    url: str = t.text("url").strip()
-    _check_url(t, "url", url, ("http://", "https://", "tcp://"))
+    """``[service.probe]``: every mistake in it at once, not only the first."""
+    m = _Mistakes()
+    m.attempt(lambda: t.check_keys(_PROBE_KEYS), None)
+    url: str = m.attempt(lambda: _probe_url(t), "")
     latency = t.raw("degraded_latency")
-    interval = parse_timedelta(t.text("interval", "60s"), t.where("interval"))
-    if not MIN_INTERVAL <= interval <= MAX_INTERVAL:
-        raise t.error("interval", "must be between 5s and 1h")
-    timeout = parse_timedelta(t.text("timeout", "10s"), t.where("timeout"))
-    if timeout > interval:
-        raise t.error("timeout", "must not be longer than the interval")
-    retries = t.integer("retries", 2, minimum=0)
-    if retries > MAX_RETRIES:
-        raise t.error("retries", f"must be between 0 and {MAX_RETRIES}")
-    method = t.text("method", "GET").strip().upper()
-    if method not in METHODS:
-        raise t.error("method", f"must be one of {', '.join(METHODS)}, got {method!r}")
-    body = t.text("body", None)
-    if body is not None and method in ("GET", "HEAD"):
-        raise t.error("body", f'a {method} has no body: set method = "POST" (or PUT, PATCH...)')
-    if t.has("verify") and t.has("verify_tls") and t.flag("verify") != t.flag("verify_tls"):
-        raise t.error("verify", "verify and verify_tls disagree: give one of them")
-    verify = t.flag("verify", t.flag("verify_tls", True))
-    json_path = None
-    if t.has("json_path"):
-        json_path = parse_json_path(t.text("json_path"), t.where("json_path"))
-    expect = t.raw("json_expect")
-    if expect is not None:
-        if json_path is None:
-            raise t.error("json_expect", 'needs json_path = "..." naming the value to check')
-        if not isinstance(expect, str | int | float | bool):
-            raise t.error("json_expect", f"must be a string, number or true/false, got {expect!r}")
-    ca_file = None
-    if t.has("ca_file"):
-        raw_ca = t.text("ca_file", nonempty=True)
-        if "\0" in raw_ca:
-            raise t.error("ca_file", "must not contain a NUL character")
-        ca_path = Path(raw_ca).expanduser()
-        ca_file = ca_path if ca_path.is_absolute() else (base / ca_path).absolute()
-    warn = t.integer("tls_warn_days", None, minimum=0)
-    return Probe(
-        url=url,
-        interval=interval,
-        timeout=timeout,
-        retries=retries,
-        retry_delay=parse_timedelta(
-            t.text("retry_delay", "5s"), t.where("retry_delay"), positive=False
+    interval = m.attempt(lambda: _probe_interval(t), None)
+    timeout = m.attempt(lambda: _probe_timeout(t, interval), Probe.timeout)
+    method = m.attempt(lambda: _probe_method(t), None)
+    body = m.attempt(lambda: _probe_body(t, method), None)
+    verify = m.attempt(lambda: _probe_verify(t), True)
+    json_path = m.attempt(
+        lambda: (
+            parse_json_path(t.text("json_path"), t.where("json_path"))
+            if t.has("json_path")
+            else None
         ),
-        expect_status=_expect_status(t),
+        None,
+    )
+    expect = m.attempt(lambda: _json_expect(t), None)
+    warn = m.attempt(lambda: t.integer("tls_warn_days", None, minimum=0), None)
+    probe = Probe(
+        url=url,
+        interval=interval or Probe.interval,
+        timeout=timeout,
+        retries=m.attempt(lambda: _probe_retries(t), Probe.retries),
+        retry_delay=m.attempt(
+            lambda: parse_timedelta(
+                t.text("retry_delay", "5s"), t.where("retry_delay"), positive=False
+            ),
+            Probe.retry_delay,
+        ),
+        expect_status=m.attempt(lambda: _expect_status(t), Probe.expect_status),
         degraded_latency=None
         if latency is None
-        else parse_latency(latency, t.where("degraded_latency")),
-        contains=t.text("contains", None, nonempty=True),
-        headers=_headers(t, "headers"),
-        header_env=_headers(t, "header_env"),
+        else m.attempt(lambda: parse_latency(latency, t.where("degraded_latency")), None),
+        contains=m.attempt(lambda: t.text("contains", None, nonempty=True), None),
+        headers=m.attempt(lambda: _headers(t, "headers"), {}),
+        header_env=m.attempt(lambda: _headers(t, "header_env"), {}),
         verify_tls=verify,
-        method=method,
+        method=method or Probe.method,
         body=body,
-        follow_redirects=t.flag("follow_redirects", True),
-        max_redirects=_max_redirects(t),
-        proxy=_proxy(t),
-        ca_file=ca_file,
+        follow_redirects=m.attempt(lambda: t.flag("follow_redirects", True), True),
+        max_redirects=m.attempt(lambda: _max_redirects(t), Probe.max_redirects),
+        proxy=m.attempt(lambda: _proxy(t), None),
+        ca_file=m.attempt(lambda: _ca_file(t, base), None),
         json_path=json_path,
         json_expect=expect,
         tls_warn_days=None if warn is None else min(warn, 3650),
     )
+    if expect is not None and json_path is None and not t.has("json_path"):
+        m.note(t.error("json_expect", 'needs json_path = "..." naming the value to check'))
+    m.raise_any()
+    return probe
+
+
+def _probe_url(t: Table) -> str:
+    url: str = t.text("url").strip()
+    _check_url(t, "url", url, ("http://", "https://", "tcp://"))
+    return url
+
+
+def _probe_interval(t: Table) -> timedelta:
+    interval = parse_timedelta(t.text("interval", "60s"), t.where("interval"))
+    if not MIN_INTERVAL <= interval <= MAX_INTERVAL:
+        raise t.error("interval", "must be between 5s and 1h")
+    return interval
+
+
+def _probe_timeout(t: Table, interval: timedelta | None) -> timedelta:
+    """``timeout``; compared with the interval only when that one was read (a bad
+    interval is its own mistake, not the timeout's)."""
+    timeout = parse_timedelta(t.text("timeout", "10s"), t.where("timeout"))
+    if interval is not None and timeout > interval:
+        raise t.error("timeout", "must not be longer than the interval")
+    return timeout
+
+
+def _probe_retries(t: Table) -> int:
+    retries: int = t.integer("retries", 2, minimum=0)
+    if retries > MAX_RETRIES:
+        raise t.error("retries", f"must be between 0 and {MAX_RETRIES}")
+    return retries
+
+
+def _probe_method(t: Table) -> str:
+    method: str = t.text("method", "GET").strip().upper()
+    if method not in METHODS:
+        raise t.error("method", f"must be one of {', '.join(METHODS)}, got {method!r}")
+    return method
+
+
+def _probe_body(t: Table, method: str | None) -> str | None:
+    body: str | None = t.text("body", None)
+    if body is not None and method in ("GET", "HEAD"):
+        raise t.error("body", f'a {method} has no body: set method = "POST" (or PUT, PATCH...)')
+    return body
+
+
+def _probe_verify(t: Table) -> bool:
+    if t.has("verify") and t.has("verify_tls") and t.flag("verify") != t.flag("verify_tls"):
+        raise t.error("verify", "verify and verify_tls disagree: give one of them")
+    verify: bool = t.flag("verify", t.flag("verify_tls", True))
+    return verify
+
+
+def _json_expect(t: Table) -> str | int | float | bool | None:
+    expect = t.raw("json_expect")
+    if expect is not None and not isinstance(expect, str | int | float | bool):
+        raise t.error("json_expect", f"must be a string, number or true/false, got {expect!r}")
+    return expect
+
+
+def _ca_file(t: Table, base: Path) -> Path | None:
+    if not t.has("ca_file"):
+        return None
+    raw_ca: str = t.text("ca_file", nonempty=True)
+    if "\0" in raw_ca:
+        raise t.error("ca_file", "must not contain a NUL character")
+    ca_path = Path(raw_ca).expanduser()
+    return ca_path if ca_path.is_absolute() else (base / ca_path).absolute()
 
 
 def _max_redirects(t: Table) -> int:
@@ -1038,37 +1093,56 @@ def _agent(root: Table, path: Path) -> AgentSettings:
     t = root.table("agent")
     if t is None:
         return AgentSettings()
-    t.check_keys(
-        (
-            "name",
-            "canary",
-            "notifier",
-            "proxy",
-            "tls_warn_days",
-            "spool_max_minutes",
-            "metrics",
-            "checkpoint",
-        )
+    m = _Mistakes()  # every mistake of [agent] at once, not only the first
+    m.attempt(
+        lambda: t.check_keys(
+            (
+                "name",
+                "canary",
+                "notifier",
+                "proxy",
+                "tls_warn_days",
+                "spool_max_minutes",
+                "metrics",
+                "checkpoint",
+            )
+        ),
+        None,
     )
-    canary = t.text("canary", None)
+    notifiers: list[Notifier] = []
+    none: list[Table] = []
+    for table in m.attempt(lambda: t.tables("notifier"), none):
+        found = m.attempt(partial(_notifier, table), None)
+        if found is not None:
+            notifiers.append(found)
+    settings = AgentSettings(
+        name=m.attempt(lambda: t.text("name", "agent"), "agent"),
+        canary=m.attempt(lambda: _canary(t), None),
+        notifiers=tuple(notifiers),
+        proxy=m.attempt(lambda: _proxy(t), None),
+        tls_warn_days=m.attempt(lambda: min(t.integer("tls_warn_days", 14, minimum=0), 3650), 14),
+        metrics=m.attempt(lambda: _metrics(t), None),
+        spool_max_minutes=m.attempt(
+            lambda: t.integer(
+                "spool_max_minutes", AgentSettings.spool_max_minutes, minimum=SPOOL_MIN_MINUTES
+            ),
+            AgentSettings.spool_max_minutes,
+        ),
+        checkpoint=m.attempt(lambda: _checkpoint(t.table("checkpoint"), path), None),
+    )
+    m.raise_any()
+    return settings
+
+
+def _canary(t: Table) -> str | None:
+    canary: str | None = t.text("canary", None)
     if canary is not None:
         if canary.startswith("dns:"):
             if not canary[4:].strip():
                 raise t.error("canary", "dns: needs a host name, e.g. dns:example.com")
         else:
             _check_url(t, "canary", canary, ("tcp://", "dns:"))
-    return AgentSettings(
-        name=t.text("name", "agent"),
-        canary=canary,
-        notifiers=tuple(_notifier(n) for n in t.tables("notifier")),
-        proxy=_proxy(t),
-        tls_warn_days=min(t.integer("tls_warn_days", 14, minimum=0), 3650),
-        metrics=_metrics(t),
-        spool_max_minutes=t.integer(
-            "spool_max_minutes", AgentSettings.spool_max_minutes, minimum=SPOOL_MIN_MINUTES
-        ),
-        checkpoint=_checkpoint(t.table("checkpoint"), path),
-    )
+    return canary
 
 
 def _checkpoint(t: Table | None, path: Path) -> Checkpointing | None:

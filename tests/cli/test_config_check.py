@@ -362,3 +362,38 @@ def test_a_header_secret_no_request_can_carry_is_an_error_with_env_file(
     )
     assert agent.returncode == 2 and agent.stderr.count("\n") == 1, agent.stderr
     assert f"{place}: environment variable $ERP_TOKEN_FOR_TEST holds a line break" in (agent.stderr)
+
+
+def test_every_mistake_of_a_probe_and_of_the_agent_table_is_listed(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """[service.probe] and [agent] stopped at their first mistake: a bad proxy hid a bad
+    tls_warn_days and spool_max_minutes, a bad follow_redirects hid a bad retries."""
+    text = (
+        '[agent]\nproxy = "socks5://p:1080"\ntls_warn_days = -3\nspool_max_minutes = 1\n'
+        'canary = "dns:"\n'
+        '[[service]]\nname = "erp"\ncontract = "saas-standard"\nmonthly_fee = "10"\n'
+        '[service.probe]\nurl = "https://erp.example.com:99999/"\nfollow_redirects = "yes"\n'
+        'ca_file = "missing-ca.pem"\ninterval = "2s"\ntimeout = "3s"\nretries = 99\n'
+        'method = "FETCH"\n'
+    )
+    done = run_cli("--config", write_config(tmp_path, text), "config", "check")
+    assert done.returncode == 2 and done.stdout == "", done.stdout
+    lines = done.stderr.splitlines()
+    assert all(line.startswith("slawatch: ") for line in lines), lines
+    expected = [
+        "agent.canary: dns: needs a host name",
+        "agent.proxy: must be a URL starting with http:// or https://",
+        "agent.tls_warn_days: must be at least 0, got -3",
+        "agent.spool_max_minutes: must be at least 10, got 1",
+        'service "erp".probe.url: the port must be a number from 1 to 65535',
+        'service "erp".probe.interval: must be between 5s and 1h',
+        'service "erp".probe.retries: must be between 0 and',
+        'service "erp".probe.method: must be one of',
+        'service "erp".probe.follow_redirects: must be true or false',
+    ]
+    for fragment in expected:
+        assert sum(fragment in line for line in lines) == 1, (fragment, lines)
+    # A bad interval is its own mistake: the timeout is not blamed for exceeding it.
+    assert not any("probe.timeout" in line for line in lines), lines
+    assert "Traceback" not in done.stderr
