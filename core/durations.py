@@ -139,6 +139,19 @@ def format_timedelta(value: timedelta) -> str:
     return "".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
 
 
+def span_text(seconds: float) -> str:
+    """A short human duration, as every surface counts one down: ``42s``, ``7m 05s``,
+    ``3h 12m``, ``2d 04h`` (negative reads as zero)."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    return f"{s // 86400}d {s % 86400 // 3600:02d}h"
+
+
 # How ``report_within`` is to be read wherever it is shown: the contracts say only
 # that an interruption must be reported "promptly"; the figure is the config's.
 REPORT_WITHIN_READING = 'the configured reading of the contract\'s "promptly"'

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from core.durations import span_text
 from core.money import format_money
 from core.percent import availability_text, coverage_text, credit_text
 from core.status import UP
@@ -16,14 +17,7 @@ _BARS = "▁▂▃▄▅▆▇█"
 
 def span(seconds: float) -> str:
     """A short human duration: ``42s``, ``7m 05s``, ``3h 12m``, ``2d 04h``."""
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m {s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h {s % 3600 // 60:02d}m"
-    return f"{s // 86400}d {s % 86400 // 3600:02d}h"
+    return span_text(seconds)
 
 
 def age(then: datetime | None, now: datetime) -> str:

@@ -155,6 +155,13 @@ def after(ts: datetime | None, since: datetime) -> str:
     return ts.astimezone(UTC).strftime("%m-%d %H:%MZ")
 
 
+def left(deadline: datetime, now: datetime) -> str:
+    """How long until a deadline, as the dashboard counts it down: ``1d 17h left``."""
+    from core.durations import span_text
+
+    return f"{span_text((deadline - now).total_seconds())} left"
+
+
 def plural(count: int, noun: str) -> str:
     """``1 minute``, ``2 minutes``."""
     return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING
 from core.timeutil import YearMonth
 from slawatch.commands._args import Subparsers, json_option, month_option, service_option
 from slawatch.commands._support import (
+    after,
     chosen_services,
+    left,
     nothing_listed,
     print_json,
     table,
@@ -64,13 +66,15 @@ def _outages(args: argparse.Namespace, ctx: Context) -> int:
         [
             *([] if args.service else [o.service]),
             when(o.start),
-            "ongoing" if o.ongoing else when(o.end),
+            "ongoing" if o.ongoing else after(o.end, o.start),
             o.minutes,
-            when(o.report_by) + (" (still open)" if o.reportable(now) else ""),
+            after(o.report_by, o.start)
+            + (f" ({left(o.report_by, now)})" if o.reportable(now) else ""),
             f"case {o.case_id}" if o.reported else _not_reported(o),
         ]
         for o in outages
     ]
+    # START in full, the times after it without its year (as in every table of events).
     head = ["START", "END", "MINUTES", "REPORT BY", "REPORTED"]  # why not, wrapped to fit
     if args.service:
         print(table(head, rows, right=(2,), wrap=4))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from core.percent import credit_text, measured_text
 from slawatch.commands._args import Subparsers, json_option
-from slawatch.commands._support import notes, nothing_listed, show, table, when
+from slawatch.commands._support import after, left, notes, nothing_listed, show, table, when
 
 if TYPE_CHECKING:
     from reads.reports import Overview, ServiceState
@@ -116,9 +116,9 @@ def render(view: Overview) -> str:
                     [
                         o.service,
                         when(o.start),
-                        "ongoing" if o.ongoing else when(o.end),
+                        "ongoing" if o.ongoing else after(o.end, o.start),
                         o.minutes,
-                        when(o.report_by),
+                        f"{after(o.report_by, o.start)} ({left(o.report_by, view.now)})",
                     ]
                     for o in view.reportable_outages
                 ],
