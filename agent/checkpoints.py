@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from agent.probe import user_agent
 from core import checkpoint, keys
 from core.config import Checkpointing, Config
 from core.errors import ConfigError
+from core.timeutil import to_minute
 from store import open_store
 
 log = logging.getLogger("slawatch.agent")
@@ -41,12 +42,38 @@ def load_key(path: Path, where: str) -> Ed25519PrivateKey:
     return keys.private_from_pem(pem, f"{where}: {path}")
 
 
-async def make_note(config: Config, source: str, key: Ed25519PrivateKey, clock: Clock) -> str:
-    """The signed checkpoint of ``source``'s chains and the audit trail, as of now."""
+SETTLE_MINUTES = 2
+"""A minute is written once it is over, plus the writer's flush (and in fleet mode the
+forwarder's round): an hour is complete, and signed, this many minutes after its end."""
+
+
+def complete_before(now: datetime, unsettled_from: int | None = None) -> int:
+    """The first UTC epoch hour a checkpoint made at ``now`` must not sign: the hour still
+    being written (its seal changes with every minute, so a note holding it would be
+    contradicted by the honest store a minute later), and any hour from
+    ``unsettled_from`` on (the oldest minute the agent holds that is not yet in the
+    store: a backlog, written into its hour later)."""
+    cutoff = to_minute(now) - SETTLE_MINUTES
+    if unsettled_from is not None:
+        cutoff = min(cutoff, unsettled_from)
+    return cutoff // 60
+
+
+async def make_note(
+    config: Config,
+    source: str,
+    key: Ed25519PrivateKey,
+    clock: Clock,
+    unsettled_from: int | None = None,
+) -> str:
+    """The signed checkpoint of ``source``'s chains (each up to its last complete hour,
+    ``complete_before``) and the audit trail, as of now."""
+    now = clock()
+    before = complete_before(now, unsettled_from)
     async with await open_store(config, readonly=True) as store:
         size, head = await store.audit_head()  # O(log n): the store's kept frontier
-        heads = [checkpoint.Head(*h) for h in await store.chain_heads(source)]
-    made = checkpoint.make_at(source, size, head, heads, clock())
+        found = await store.chain_heads(source, before_hour=before)
+    made = checkpoint.make_at(source, size, head, [checkpoint.Head(*h) for h in found], now)
     return checkpoint.sign(made, source, key)
 
 
@@ -61,8 +88,10 @@ class Checkpointer:
         *,
         clock: Clock,
         transport: httpx.AsyncBaseTransport | None = None,
+        unsettled: Callable[[], Awaitable[int | None]] | None = None,
     ) -> None:
         self.config = config
+        self._unsettled = unsettled  # the oldest minute the agent holds, not yet stored
         self.settings = settings
         self.source = source
         default = keys.default_key_path(source, os.environ, Path.home())
@@ -75,7 +104,8 @@ class Checkpointer:
     async def send_once(self) -> bool:
         """Make one checkpoint and POST it; True when the webhook took it (2xx)."""
         try:
-            note = await make_note(self.config, self.source, self.key, self._clock)
+            oldest = None if self._unsettled is None else await self._unsettled()
+            note = await make_note(self.config, self.source, self.key, self._clock, oldest)
         except Exception as exc:
             log.warning("checkpoint: cannot read the store: %s", exc)
             return False

@@ -226,6 +226,11 @@ class Forwarder:
             self._health_at = -float("inf")
         return self._pg
 
+    async def oldest_queued(self) -> int | None:
+        """The oldest minute of the spool not yet forwarded (None: none)."""
+        spool = await self._spool_store()
+        return await spool.outbox_oldest()
+
     # -- the task ----------------------------------------------------------------
 
     async def run(self, stopping: asyncio.Event) -> None:

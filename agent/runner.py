@@ -166,7 +166,7 @@ class Agent:
         if config.agent.checkpoint is not None:
             self.checkpointer = Checkpointer(
                 config, config.agent.checkpoint, self.source, clock=clock,
-                transport=notify_transport,
+                transport=notify_transport, unsettled=self._unsettled_from,
             )  # fmt: skip
         self._checkpointing: asyncio.Task[None] | None = None
         self.prober = Prober(
@@ -533,6 +533,15 @@ class Agent:
             log.debug("cannot save the agent's state yet: %s", exc)
             return
         self._saved = state
+
+    async def _unsettled_from(self) -> int | None:
+        """The oldest minute this agent measured that the store its checkpoints read does
+        not hold yet: buffered by the writer, or in fleet mode still in the spool's
+        outbox. A checkpoint signs only the hours before it."""
+        waiting = [self.writer.oldest_pending]
+        if self.forwarder is not None:
+            waiting.append(await self.forwarder.oldest_queued())
+        return min((m for m in waiting if m is not None), default=None)
 
     async def writable(self) -> str | None:
         """Open the store and write to it (this agent's state): None when that worked,

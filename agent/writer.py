@@ -92,6 +92,11 @@ class Writer:
         return len(self._rows)
 
     @property
+    def oldest_pending(self) -> int | None:
+        """The oldest minute among the rows waiting to be written (None: none)."""
+        return min((r.minute for r in self._rows), default=None)
+
+    @property
     def problem(self) -> str | None:
         """The current write problem (for status displays), None when writing works."""
         return self._failing

@@ -18,7 +18,7 @@ format (``c2sp.org/tlog-checkpoint`` and ``signed-note``)::
     3q2+7w...=                             audit trail: RFC 9162 tree head, base64
     time 2026-12-06T21:00:00Z              when it was made (UTC)
     chain portal paris-1 493270 Zm9v...=   one line per chain: service, source,
-                                           its last sealed UTC hour, that hour's link
+                                           its last complete UTC hour, that hour's link
     (blank line)
     — paris-1 AAAAAdGhl...=                 key name, base64(key id || Ed25519 signature)
 

@@ -777,20 +777,29 @@ class ChainStore(AuditStore):
         return out
 
     async def chain_heads(
-        self, source: str | None = None, *, logged: bool = False
+        self,
+        source: str | None = None,
+        *,
+        logged: bool = False,
+        before_hour: int | None = None,
     ) -> list[tuple[str, str, int, bytes]]:
         """Each chain's latest seal: (service, source, hour, link); only ``source``'s when
         given (what one agent vouches for in its checkpoints); with ``logged``, its
         latest seal counted as in the audit trail (a database from before the trail
-        logged minute writes: every seal)."""
+        logged minute writes: every seal); with ``before_hour``, its latest seal of an
+        hour before that one (a checkpoint signs complete hours only)."""
         services = await self._names("services")
         sources = await self._names("sources")
-        only = " WHERE logged = 1" if logged else ""
+        where = ["logged = 1"] if logged else []
+        if before_hour is not None:
+            where.append("hour < ?")
+        only = f" WHERE {' AND '.join(where)}" if where else ""
         rows = await self._db.fetchall(
             "SELECT s.service_id, s.source_id, s.hour, s.link FROM chain_seals s"
             f" JOIN (SELECT service_id, source_id, MAX(hour) AS hour FROM chain_seals{only}"
             " GROUP BY service_id, source_id) m ON m.service_id = s.service_id"
-            " AND m.source_id = s.source_id AND m.hour = s.hour"
+            " AND m.source_id = s.source_id AND m.hour = s.hour",
+            () if before_hour is None else (before_hour,),
         )
         heads = [
             (services[int(a)], sources[int(b)], int(h), bytes(lk))

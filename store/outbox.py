@@ -104,6 +104,11 @@ class OutboxStore(MinuteStore):
                 "DELETE FROM outbox WHERE id >= ? AND id <= ?", (batch.first_id, batch.last_id)
             )
 
+    async def outbox_oldest(self) -> int | None:
+        """The oldest minute queued for forwarding (None: the outbox is empty)."""
+        rows = await self._fetchall("SELECT MIN(minute) FROM outbox")
+        return None if not rows or rows[0][0] is None else int(rows[0][0])
+
     async def outbox_counts(self) -> OutboxCounts:
         backlog = await self._fetchall("SELECT COUNT(DISTINCT minute) FROM outbox")
         dropped = await self._fetchall("SELECT COALESCE(SUM(minutes), 0) FROM outbox_dropped")

@@ -203,6 +203,12 @@ async def test_chain_heads_and_links_for_checkpoints(open_db: OpenDb) -> None:
         ]
         assert heads[0][3] == seals[("agent", BASE // 60 + 2)]
         assert await store.chain_heads("other") == [heads[1]]
+        # Complete hours only (a checkpoint's): the latest seal before the hour given.
+        before = await store.chain_heads("agent", before_hour=BASE // 60 + 2)
+        assert [(h, lk) for _s, _src, h, lk in before] == [
+            (BASE // 60 + 1, seals[("agent", BASE // 60 + 1)])
+        ]
+        assert await store.chain_heads(before_hour=BASE // 60) == []
         wanted = [("svc", "agent", BASE // 60 + 1), ("svc", "agent", BASE // 60 + 9),
                   ("nope", "agent", BASE // 60)]  # fmt: skip
         links = await store.chain_links(wanted)

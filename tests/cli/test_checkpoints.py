@@ -244,3 +244,60 @@ def test_checkpoint_commands_refuse_bad_input_in_one_line(tmp_path: Path, run_cl
         encoding="utf-8",
     )
     assert_user_error(run_cli(*cfg, "config", "check"), "agent.checkpoint.interval")
+
+
+def test_a_checkpoint_signs_complete_hours_only_so_later_minutes_never_contradict_it(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    """A note made mid-hour signed that hour's seal, which the next minute rewrites: an
+    honest store was then 'CONTRADICTED' by every note an agent had sent (it makes one
+    at start and one per interval, neither on an hour's end), and a claim bundle
+    carrying it (--vouch) said 'REWRITTEN'. Now a note vouches for complete hours only:
+    ended SETTLE_MINUTES ago, and before the oldest minute the agent still holds."""
+    import asyncio
+
+    from agent.checkpoints import SETTLE_MINUTES, make_note
+    from core.configfile import load_config
+    from slawatch.signing import load_private
+
+    config_path = tmp_path / "config.toml"
+    config_path.write_text(
+        configs.toml(
+            storage="data/s.db",
+            contracts=[configs.contract("std")],
+            services=[configs.service("portal")],
+        ),
+        encoding="utf-8",
+    )
+    cfg = ("--config", config_path)
+    key_path = tmp_path / "keys" / "paris-1.key"
+    assert run_cli(*cfg, "key", "init", "--out", key_path).returncode == 0
+    key = load_private(key_path)
+    config = load_config(config_path)
+
+    def record(*minutes: str) -> None:
+        csv = tmp_path / f"m{len(list(tmp_path.glob('m*.csv')))}.csv"
+        rows = "".join(f"portal,2026-11-02T{m}:00Z,up\n" for m in minutes)
+        csv.write_text("service,minute,status\n" + rows, encoding="utf-8")
+        done = run_cli(*cfg, "import", "minutes", csv, "--source", "paris-1")
+        assert done.returncode == 0, done.stderr
+
+    def note(at: str, unsettled_from: int | None = None) -> str:
+        when = datetime.fromisoformat(f"2026-11-02T{at}+00:00")
+        return asyncio.run(make_note(config, "paris-1", key, lambda: when, unsettled_from))
+
+    hour10, hour11 = 498_226, 498_227  # UTC epoch hours of 2026-11-02T10:00Z and 11:00Z
+    record("10:00", "10:01", "11:05")
+    mid_hour = note("11:06:30")  # the agent's note at its start, mid-hour
+    assert f"chain portal paris-1 {hour10} " in mid_hour and f" {hour11} " not in mid_hour
+    held = tmp_path / "heads-mid.txt"
+    held.write_text(mid_hour, encoding="utf-8")
+    record("11:06", "11:07")  # the agent goes on recording the hour
+    ok = run_cli(*cfg, "checkpoint", "verify", "--key", f"{key_path}.pub", held)
+    assert ok.returncode == 0 and ": OK" in ok.stdout, ok.stdout + ok.stderr
+    # The hour is signed once it ended SETTLE_MINUTES ago (its last minute written).
+    assert f" {hour11} " not in note(f"12:{SETTLE_MINUTES - 1:02d}:59")
+    assert f"chain portal paris-1 {hour11} " in note(f"12:{SETTLE_MINUTES:02d}:00")
+    # A minute of hour 10 the agent still holds (a backlog): hour 10 is not signed yet.
+    waiting = note("12:30:00", unsettled_from=hour10 * 60 + 30)
+    assert "chain portal" not in waiting
