@@ -4,8 +4,9 @@ Choices, all deliberate:
 
 * each service has its own interval job; services sharing an interval get
   start offsets spread evenly across it, so 1,000 services at 60 s fire about
-  every 60 ms instead of all at once (the order is by name, so a restart gives
-  each service the same slot);
+  every 60 ms instead of all at once (the order is by name, and the offsets
+  count from the epoch, so a restart gives each service the same slot, to the
+  second: ``first_runs``);
 * ``max_instances=1``: a target slower than its interval is never probed twice
   at once; the run that finds it still busy is skipped and counted;
 * ``coalesce=True``: after a stall (a suspended laptop, a blocked loop) the
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -57,6 +59,24 @@ def start_offsets(intervals: Mapping[str, timedelta]) -> dict[str, timedelta]:
     return offsets
 
 
+def first_runs(intervals: Mapping[str, timedelta], after: datetime) -> dict[str, datetime]:
+    """Each service's first run at or after ``after``. A service's slot is a fixed
+    phase of its interval counted from the Unix epoch (its ``start_offsets`` offset),
+    not from the agent's start, so an agent restarted within a minute probes each
+    service at the second it was probed before, and the minute of the restart keeps
+    its probe: counted from the start, a restart at :50 moved a service slotted at :30
+    into the next minute, and the minute in progress got no probe from either agent
+    (unknown, read as available; an outage in progress split in two). What is lost is
+    only what fell due while no agent ran."""
+    out = {}
+    at = after.timestamp()
+    for name, offset in start_offsets(intervals).items():
+        period, phase = intervals[name].total_seconds(), offset.total_seconds()
+        turns = math.ceil((at - phase) / period)
+        out[name] = datetime.fromtimestamp(turns * period + phase, UTC)
+    return out
+
+
 def quiet_apscheduler() -> None:
     """APScheduler logs every run at INFO and every miss at WARNING (a flood at
     10,000 services), and a run cancelled by a shutdown as an ERROR; this module
@@ -78,6 +98,9 @@ class ProbeScheduler:
         self.missed = 0
         self._reported = (0, 0)
         self._reported_at = -float("inf")
+        self._busy: set[str] = set()  # services being probed (by a job or a catch-up run)
+        self._handles: list[asyncio.TimerHandle] = []  # catch-up runs not yet started
+        self._tasks: set[asyncio.Task[None]] = set()  # catch-up runs started
 
     async def start(self, *, lead: float = 0.05, chunk: int = 200) -> None:
         """Start firing; call from the running event loop.
@@ -95,8 +118,10 @@ class ProbeScheduler:
         scheduler.start()
         self._scheduler = scheduler
         begin = datetime.now(UTC) + timedelta(seconds=lead)
-        ordered = sorted(start_offsets(self._intervals).items(), key=lambda item: item[1])
-        for i, (name, offset) in enumerate(ordered):
+        firsts = first_runs(self._intervals, begin)
+        self._catch_up(begin, firsts)
+        ordered = sorted(firsts.items(), key=lambda item: item[1])
+        for i, (name, first) in enumerate(ordered):
             if i and i % chunk == 0:
                 await asyncio.sleep(0)
                 if self._scheduler is not scheduler:  # shut down meanwhile
@@ -104,34 +129,60 @@ class ProbeScheduler:
             interval = self._intervals[name]
             scheduler.add_job(
                 self._job,
-                IntervalTrigger(
-                    seconds=interval.total_seconds(), start_date=begin + offset, timezone=UTC
-                ),
+                IntervalTrigger(seconds=interval.total_seconds(), start_date=first, timezone=UTC),
                 args=(name,),
                 id=name,
                 name=name,
-                next_run_time=begin + offset,
+                next_run_time=first,
                 coalesce=True,
                 max_instances=1,
                 misfire_grace_time=max(1, int(interval.total_seconds() // 2)),
             )
+
+    def _catch_up(self, begin: datetime, firsts: Mapping[str, datetime]) -> None:
+        """One run of each service before its first slot, spread over its interval from
+        ``begin`` as the slots are (the first at once): a started agent shows every
+        service within one interval, and a restarted one probes again what fell due
+        while no agent ran (its slot in the minute of the restart already passed)."""
+        loop = asyncio.get_running_loop()
+        wait = (begin - datetime.now(UTC)).total_seconds()
+        for name, offset in start_offsets(self._intervals).items():
+            if begin + offset < firsts[name]:
+                delay = max(0.0, wait + offset.total_seconds())
+                self._handles.append(loop.call_later(delay, self._spawn, name))
+
+    def _spawn(self, name: str) -> None:
+        if self._scheduler is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._job(name))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def shutdown(self) -> None:
         """Stop firing; runs already started are the caller's to await or cancel."""
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         self._scheduler = None
+        for handle in self._handles:
+            handle.cancel()
+        self._handles.clear()
 
     async def _job(self, name: str) -> None:
         due = self._due.pop(name, None)
         if due is not None:
             self.lateness.append((datetime.now(UTC) - due).total_seconds())
+        if name in self._busy:  # its catch-up run is still going (max_instances sees jobs)
+            self.skipped_busy += 1
+            return
+        self._busy.add(name)
         try:
             await self._run(name)
         except asyncio.CancelledError:
             return  # only a shutdown cancels a run: not an error
         except Exception:
             log.exception("probe run of %s failed", name)
+        finally:
+            self._busy.discard(name)
 
     def _on_event(self, event: Any) -> None:
         if isinstance(event, JobSubmissionEvent) and event.code == EVENT_JOB_SUBMITTED:
