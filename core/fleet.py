@@ -27,6 +27,16 @@ def clock_flagged(offset_seconds: float | None) -> bool:
     return offset_seconds is not None and abs(offset_seconds) > CLOCK_OFFSET_LIMIT
 
 
+def offset_text(seconds: float | None) -> str:
+    """A clock offset as the fleet's tables show it: ``+1.2 s``, ``-0.4 s``, ``+0.0 s``
+    for anything that rounds to zero (never ``-0.0 s``, which reads as a fault), ``-``
+    when not measured."""
+    if seconds is None:
+        return "-"
+    shown = round(seconds, 1)
+    return f"{shown + 0.0 if shown else 0.0:+.1f} s"
+
+
 def agent_flags(
     last_seen: datetime, now: datetime, backlog_minutes: int, clock_offset_seconds: float | None
 ) -> tuple[str, ...]:

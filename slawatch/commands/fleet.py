@@ -33,7 +33,7 @@ def _status(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def render(view: Fleet) -> str:
-    from core.fleet import CLOCK_OFFSET_LIMIT
+    from core.fleet import CLOCK_OFFSET_LIMIT, offset_text
 
     if not view.agents:
         return "No agents have reported yet."
@@ -42,7 +42,7 @@ def render(view: Fleet) -> str:
             a.name,
             when(a.last_seen),
             a.backlog_minutes,
-            "-" if a.clock_offset_seconds is None else f"{a.clock_offset_seconds:+.1f} s",
+            offset_text(a.clock_offset_seconds),
             a.version or "-",
             a.services,
             ", ".join(a.down) or "-",
@@ -62,7 +62,7 @@ def render(view: Fleet) -> str:
     for a in view.agents:
         if "clock" in a.flags:
             notes.append(
-                f"agent {a.name}: clock off by {a.clock_offset_seconds:+.1f} s"
+                f"agent {a.name}: clock off by {offset_text(a.clock_offset_seconds)}"
                 f" (more than {CLOCK_OFFSET_LIMIT:g} s): its minutes land in the wrong bucket"
             )
         if "silent" in a.flags:

@@ -92,3 +92,12 @@ def test_agent_flags() -> None:
     assert agent_flags(NOW - AGENT_SILENT, NOW, 0, None) == ()
     late = NOW - AGENT_SILENT - timedelta(seconds=1)
     assert agent_flags(late, NOW, 17, -8.0) == ("clock", "silent", "backlog")
+
+
+def test_a_clock_offset_that_rounds_to_zero_is_never_shown_negative() -> None:
+    """`fleet status` showed '-0.0 s' for an agent 1 ms behind, which reads as a fault."""
+    from core.fleet import offset_text
+
+    assert offset_text(-0.001) == "+0.0 s" and offset_text(-0.049) == "+0.0 s"
+    assert offset_text(0.0) == "+0.0 s" and offset_text(None) == "-"
+    assert offset_text(-0.2) == "-0.2 s" and offset_text(31.04) == "+31.0 s"

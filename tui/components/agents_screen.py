@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from core.errors import SlawatchError
-from core.fleet import AGENT_SILENT, CLOCK_OFFSET_LIMIT
+from core.fleet import AGENT_SILENT, CLOCK_OFFSET_LIMIT, offset_text
 from reads.fleet import AgentView, Fleet
 from tui import fmt
 from tui.components.fact_line import FactLine
@@ -116,7 +116,7 @@ def _cells(a: AgentView, now: datetime, palette: Palette) -> Cells:
             justify="right",
             style=palette.warn if a.backlog_minutes else "",
         ),
-        Text("-" if offset is None else f"{offset:+.1f} s", justify="right", style=clock_style),
+        Text(offset_text(offset), justify="right", style=clock_style),
         Text(a.version or "-"),
         Text(f"{a.services:,}", justify="right"),
         Text(", ".join(a.down) or "-", style=palette.bad if a.down else palette.muted),
