@@ -498,6 +498,7 @@ class Prober:
                 limits=limits,
                 headers={"User-Agent": self.user_agent},
                 cookies=_NoCookies(),  # a jar, not httpx.Cookies: those are copied, policy lost
+                event_hooks={"request": [_keep_secrets_home]},
             )
             self._clients[key] = client
         return client
@@ -587,6 +588,7 @@ class Prober:
                 headers=headers,
                 content=None if probe.body is None else probe.body.encode(),
                 timeout=httpx.Timeout(seconds),
+                extensions=_secrets_of(probe, probe.url),
             )
             self._requests[key] = request
         return request
@@ -622,6 +624,36 @@ class Prober:
         finally:
             await response.aclose()
         return None
+
+
+_SECRETS = "slawatch.secrets"  # a request extension; httpx carries it to each redirect hop
+
+
+def _secrets_of(probe: Probe, url: str) -> dict[str, Any]:
+    """The ``header_env`` header names and the origin they belong to, for the hook below."""
+    if not probe.header_env:
+        return {}
+    return {_SECRETS: (_origin(httpx.URL(url)), tuple(probe.header_env))}
+
+
+async def _keep_secrets_home(request: httpx.Request) -> None:
+    """httpx's request hook, on every hop: a redirect to another origin loses the
+    ``header_env`` secrets (httpx itself drops only Authorization), so no provider's
+    redirect (an open one, its SSO host, a CDN) hands the customer's key elsewhere.
+    An upgrade to HTTPS on the same host keeps them."""
+    secrets = request.extensions.get(_SECRETS)
+    if secrets is None:
+        return
+    (scheme, host, port), names = secrets
+    to = _origin(request.url)
+    if to == (scheme, host, port) or (to[1] == host and (scheme, to[0]) == ("http", "https")):
+        return
+    for name in names:
+        request.headers.pop(name, None)
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host.lower(), url.port)
 
 
 @dataclass(slots=True)

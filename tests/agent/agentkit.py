@@ -6,7 +6,7 @@ paths misbehave on purpose: ``/ok``, ``/503``, ``/slow``, ``/never``,
 word "needle" after 100 KiB), ``/auth`` (200 only with the right token) and
 ``/hook`` (records POSTed JSON, for webhooks); for redirects and request
 shapes: ``/hop/N/END`` (N redirects, then ``END`` among ok/500/login),
-``/noloc`` (302 without Location), ``/loop``, ``/login`` (200 "please sign
+``/to/PORT/PATH`` (302 to another origin), ``/noloc`` (302 without Location), ``/loop``, ``/login`` (200 "please sign
 in"), ``/500``, ``/json/VALUE`` (``{"status": VALUE}``), ``/bigjson``
 (``"status": "ok"`` after 100 KiB), ``/echo`` (records
 each request's method, headers and body in ``seen``); for bodies: ``/nobody``
@@ -143,6 +143,9 @@ class Target:
             hops, end = int(parts[2]), parts[3]
             target = f"/hop/{hops - 1}/{end}" if hops > 1 else f"/{end}"
             answer(302, b"moved", f"Location: {target}\r\n")
+        elif path.startswith("/to/"):  # a redirect to another origin: /to/PORT/PATH
+            port, _, rest = path[len("/to/") :].partition("/")
+            answer(302, b"moved", f"Location: http://127.0.0.1:{port}/{rest}\r\n")
         elif path == "/noloc":
             answer(302, b"moved, but where?")
         elif path == "/loop":

@@ -97,6 +97,32 @@ async def test_method_headers_body_and_user_agent_are_sent(target: Target) -> No
     )
 
 
+async def test_header_secrets_never_follow_a_redirect_to_another_origin(target: Target) -> None:
+    """A ``header_env`` secret (an API key) went with every redirect hop, to whatever host
+    the Location named (httpx drops only Authorization): a provider's open redirect, its
+    SSO host or a CDN got the customer's key. Same-origin hops keep it."""
+    other = await Target().start()
+    prober = Prober()
+    try:
+        names = {"X-Api-Key": "KEY", "Authorization": "AUTH"}
+        env = {"KEY": "k3y-never-elsewhere", "AUTH": "Bearer t0k"}
+        away = quick(target.url(f"/to/{other.port}/echo"), header_env=names)
+        assert (await prober.check(away, resolve_headers(away, env, "c"))).status == UP
+        home = quick(target.url("/hop/1/echo"), header_env=names)
+        assert (await prober.check(home, resolve_headers(home, env, "c"))).status == UP
+        again = await prober.check(away, resolve_headers(away, env, "c"))  # the cached request
+        assert again.status == UP
+    finally:
+        await prober.aclose()
+        await other.close()
+    assert len(other.seen) == 2
+    for _method, headers, _body in other.seen:
+        assert "x-api-key" not in headers and "authorization" not in headers
+    (_method, headers, _body) = target.seen[-1]  # the same-origin hop
+    assert headers["x-api-key"] == "k3y-never-elsewhere"
+    assert headers["authorization"] == "Bearer t0k"
+
+
 @pytest.mark.parametrize(
     ("path", "json_path", "expect", "verdict"),
     [
