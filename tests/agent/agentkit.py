@@ -6,9 +6,10 @@ paths misbehave on purpose: ``/ok``, ``/503``, ``/slow``, ``/never``,
 word "needle" after 100 KiB), ``/auth`` (200 only with the right token) and
 ``/hook`` (records POSTed JSON, for webhooks); for redirects and request
 shapes: ``/hop/N/END`` (N redirects, then ``END`` among ok/500/login),
-``/to/PORT/PATH`` (302 to another origin), ``/noloc`` (302 without Location), ``/loop``, ``/login`` (200 "please sign
-in"), ``/500``, ``/json/VALUE`` (``{"status": VALUE}``), ``/bigjson``
-(``"status": "ok"`` after 100 KiB), ``/echo`` (records
+``/to/PORT/PATH`` (302 to another origin), ``/noloc`` (302 without
+Location), ``/loop``, ``/login`` (200 "please sign in"), ``/500``,
+``/json/VALUE`` (``{"status": VALUE}``), ``/bigjson`` (``"status": "ok"``
+after 100 KiB), ``/echo`` (records
 each request's method, headers and body in ``seen``); for bodies: ``/nobody``
 (headers, then the body never comes), ``/truncated`` (half the announced
 body, then FIN), ``/trickle`` (a byte every 100 ms).
