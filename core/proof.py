@@ -130,9 +130,12 @@ def vouching(claim: Claim, held: tuple[Signed, ...]) -> list[Vouched]:
             said = f"REWRITTEN: its link at {hour} is not the one its agent signed"
         else:
             last = src.seals[-1].hour if src.seals else head.hour
+            later = last - head.hour
             after = (
-                f"; the {last - head.hour} sealed hours after it are not"
-                if last > head.hour
+                "; the sealed hour after it is not"
+                if later == 1
+                else f"; the {later} sealed hours after it are not"
+                if later > 1
                 else ""
             )
             said = f"vouched for by its agent {signed.signer!r} up to the hour {hour}{after}"

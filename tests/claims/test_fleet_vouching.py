@@ -219,3 +219,22 @@ def test_each_source_is_vouched_for_by_its_own_key_inside_the_bundle(
     assert "Source b: NOT VOUCHED FOR" in said
     assert _cli(config, "claim", "export", "--service", "portal", "--month", "2026-10",
                 "--out", out, "--vouch", config) == 2  # fmt: skip
+
+
+def test_hours_recorded_after_the_note_are_counted_in_plain_words(
+    fleet: tuple[Path, dict[str, Path], dict[str, Path]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """One hour after the note was 'the 1 sealed hours after it are not'."""
+    config, pubs, notes = fleet
+    later = tmp_path / "later.csv"
+    later.write_text("service,minute,status\nportal,2026-10-10T12:00:00Z,up\n", encoding="utf-8")
+    assert _cli(config, "import", "minutes", later, "--source", "a") == 0
+    bundle = _export(config, tmp_path / "claim.json")
+    capsys.readouterr()
+    assert _verify(bundle, list(pubs.values()), list(notes.values())) == 0
+    out = capsys.readouterr().out
+    assert "Source a: vouched for by its agent 'a' up to the hour 2026-10-10T11:00:00Z;" \
+        " the sealed hour after it is not." in out, out  # fmt: skip
+    assert "1 sealed hours" not in out
