@@ -38,6 +38,13 @@ NOTES = (
         "see what (2/3 down) and the state is their majority (rule 3).",
     ),
     (
+        "Month so far",
+        "(this month, on a narrow terminal) is the month's availability up to now; "
+        "measured is the share of its minutes with a record. A figure marked ? is not "
+        "to be trusted yet: its agent stopped recording, or (on a narrow terminal, where "
+        "measured is left out) too little of the month was measured.",
+    ),
+    (
         "Budget",
         "is the downtime the month can still take before it falls into the next "
         "credit band; band is the band the month is in so far, numbered from 1 (the top "

@@ -15,7 +15,7 @@ from core.status import DEGRADED, DOWN
 from core.tls import left_text
 from core.vantage import Vantage
 from tui import fmt
-from tui.components.row_table import Cells, RowTable
+from tui.components.row_table import Cells, Fitted, RowTable
 from tui.palette import Palette, state_text
 from tui.view import ServiceRow
 
@@ -32,14 +32,16 @@ def urgency(row: ServiceRow, now: datetime) -> tuple[int, str]:
     return (_RANK[row.live_state(now)], row.name)
 
 
-COMPACT_BELOW = 110  # columns of its own width: narrower drops the sparkline and contract
+COMPACT_BELOW = 110  # columns of its own width: narrower drops the sparkline, contract,
+# measured and band, so the last error has room
 SPARK_MINUTES = 60  # the sparkline's full width: one cell per minute of the last hour
 
 
 class StatusTable(RowTable):
     """The live status panel. The sparkline takes the width the other columns leave
-    (up to a cell per minute of the last hour); ``compact`` drops it, and the
-    contract, for narrow terminals."""
+    (up to a cell per minute of the last hour); ``compact`` drops it, the contract,
+    the measured share (a month figure measured too little reads ``? 100.0000 %``)
+    and the band, for narrow terminals: the last error (why a service is down) stays."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "choose", "Details", key_display="⏎"),
@@ -61,14 +63,13 @@ class StatusTable(RowTable):
             columns.append(("latency", "latency"))
         if not self.compact:
             columns.append(("recent latency", "spark"))
-        columns += [
-            ("month so far", "month"),
-            ("measured", "measured"),
-            ("budget", "budget"),
-            ("band", "band"),
-            ("probe", "probe"),
-            ("last error", "error"),
-        ]
+        columns.append(("this month" if self.compact else "month so far", "month"))
+        if not self.compact:  # narrow: a figure measured too little is marked ``?``
+            columns.append(("measured", "measured"))
+        columns.append(("budget", "budget"))
+        if not self.compact:  # narrow: the budget says how far the next band is
+            columns.append(("band", "band"))
+        columns += [("probe", "probe"), ("last error", "error")]
         if not self.compact:
             columns.append(("contract", "contract"))
         return columns
@@ -120,16 +121,17 @@ class StatusTable(RowTable):
         if not self.compact:
             spark = fmt.sparkline(row.latency_hour, SPARK_MINUTES)
             cells.append(Text(spark, style=palette.calm, justify="right"))
-        cells += [
-            Text(fmt.percent(row.availability), justify="right", style=band_style),
-            Text(
-                fmt.coverage(row.coverage),
-                justify="right",
-                style=palette.warn if row.coverage_low else palette.muted,
-            ),
-            Text(fmt.budget(row.budget_minutes), justify="right", style=budget_style),
-            Text(_band_text(row, self.compact), justify="right", style=band_style),
-        ]
+        if self.compact and row.coverage_low and row.availability is not None:
+            month = Text(f"? {fmt.percent(row.availability)}", justify="right", style=palette.warn)
+        else:
+            month = Text(fmt.percent(row.availability), justify="right", style=band_style)
+        cells.append(month)
+        if not self.compact:
+            coverage_style = palette.warn if row.coverage_low else palette.muted
+            cells.append(Text(fmt.coverage(row.coverage), justify="right", style=coverage_style))
+        cells.append(Text(fmt.budget(row.budget_minutes), justify="right", style=budget_style))
+        if not self.compact:
+            cells.append(Text(_band_text(row), justify="right", style=band_style))
         error_style = palette.bad if down else palette.warn if row.state == "degraded" else ""
         cells.append(Text(row.error or "", style=error_style))
         if not self.compact:
@@ -142,7 +144,8 @@ class StatusTable(RowTable):
     ) -> Cells:
         stale = fmt.is_stale(row.last_probe_at, row.probe_interval_s, now)
         probe_style = f"italic {palette.warn}" if stale and not row.waiting else palette.muted
-        fixed = 6 if compact else 7  # name, latency, [spark], month, measured, budget, band
+        # name, latency, then spark, month, measured, budget, band (narrow: month, budget)
+        fixed = 4 if compact else 7
         agents = (agents_text(row.vantage(now), palette),) if fleet else ()
         first = 2 if fleet and compact else 1  # a narrow fleet table drops the latency
         last = static[fixed:]
@@ -150,7 +153,7 @@ class StatusTable(RowTable):
             last = (certificate_text(row, now, palette), *last[1:])
         middle = static[first:fixed]
         if row.not_recording(now):  # the month's figure stopped with the agent's writes
-            month = fixed - 4 - first  # month, measured, budget, band end the fixed cells
+            month = fixed - (2 if compact else 4) - first  # the month's cell in ``middle``
             shown = f"? {fmt.percent(row.availability)}"
             flagged = Text(shown, justify="right", style=f"bold {palette.bad}")
             middle = (*middle[:month], flagged, *middle[month + 1 :])
@@ -168,10 +171,10 @@ class StatusTable(RowTable):
         )
 
 
-def _band_text(row: ServiceRow, compact: bool) -> str:
-    """The band, numbered from 1 as in JSON and the letter, its credit after it when
-    there is room: ``2 (25 %)``; ``2`` on a narrow table."""
-    if row.band is None or compact:
+def _band_text(row: ServiceRow) -> str:
+    """The band, numbered from 1 as in JSON and the letter, its credit after it:
+    ``2 (25 %)``."""
+    if row.band is None:
         return fmt.band(row.band)
     return f"{fmt.band(row.band)} ({fmt.credit_band(row.band_credit)})"
 
@@ -180,7 +183,9 @@ def certificate_text(row: ServiceRow, now: datetime, palette: Palette) -> Text:
     """``⚠ cert: 5 days left`` (yellow), ``⚠ cert: expired`` (red), for a row that warns."""
     assert row.tls_expires_at is not None
     left = left_text(row.tls_expires_at, now)
-    return Text(f"⚠ cert: {left}", style=palette.bad if left == "expired" else palette.warn)
+    short = left.replace(" days", "d").replace(" day", "d").replace(" h", "h")  # 5d left
+    style = palette.bad if left == "expired" else palette.warn
+    return Fitted(f"⚠ cert: {left}", [f"⚠ cert {short}"], style=style)
 
 
 def agents_text(votes: Vantage, palette: Palette) -> Text:

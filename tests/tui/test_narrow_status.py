@@ -1,0 +1,71 @@
+"""Live status at 80 columns: why a service is down (its last error) is on screen, not
+beyond a sideways scroll; measured and band make way, and a month figure measured too
+little is marked ``?`` instead."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.config import Config
+from core.status import UP
+from core.timeutil import to_minute
+from store import MinuteRow, open_store
+from tests.tui.conftest import pinned
+from tests.tui.test_actions import app_for, loaded
+from tests.tui.test_certificates import _config as certificates_config
+from tui.app import SlawatchApp
+from tui.components.status_table import StatusTable
+
+
+def _on_screen(table: StatusTable) -> dict[str, str]:
+    """Each service's line as drawn (what fits in the panel, no scrolling)."""
+    lines = [table.render_line(y).text for y in range(1, len(table.keys) + 1)]
+    return {line.split()[0]: line for line in lines}
+
+
+async def test_the_last_error_is_on_screen_at_80_columns(dash_config: Config) -> None:
+    app = app_for(dash_config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        table = app.screen.query_one(StatusTable)
+        assert table.compact
+        assert table.virtual_size.width <= table.size.width  # nothing beyond the edge
+        header = table.render_line(0).text.split()
+        assert "measured" not in header and "band" not in header and "error" in header
+        shown = _on_screen(table)
+        assert "status:503" in shown["search"]
+        assert "⚠ cert 5d left" in shown["mail"]  # the short wording: it fits whole
+        assert "99.9722 %" in shown["search"] and "?" not in shown["search"]  # measured
+
+
+async def test_a_figure_measured_too_little_is_marked_when_measured_is_left_out(
+    tmp_path: Path,
+) -> None:
+    config = await certificates_config(tmp_path)  # probes, and no minute recorded yet
+    async with await open_store(config) as store:  # ... but ten for shop: 0.0 % measured
+        end = to_minute(pinned())
+        await store.record_minutes(
+            [MinuteRow("shop", "agent", m, UP) for m in range(end - 10, end)]
+        )
+    app = SlawatchApp(config, now=pinned, refresh_every=0.2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        shown = _on_screen(app.screen.query_one(StatusTable))
+        assert "? 100.0000 %" in shown["shop"], shown
+        assert "tls:expired" in shown["old"], shown
+        assert "? " not in shown["api"]  # nothing recorded at all: "-", nothing to doubt
+    wide = SlawatchApp(config, now=pinned, refresh_every=0.2)
+    async with wide.run_test(size=(160, 45)) as pilot:
+        await loaded(pilot, wide)
+        shown = _on_screen(wide.screen.query_one(StatusTable))
+        assert "? " not in shown["shop"] and "0.0 %" in shown["shop"]  # measured says it
+
+
+async def test_a_fleet_fits_80_columns_too(fleet_config: Config) -> None:
+    app = app_for(fleet_config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        table = app.screen.query_one(StatusTable)
+        assert table.fleet and table.virtual_size.width <= table.size.width
+        shown = _on_screen(table)
+        assert "3/3 down" in shown["search"] and "status:503" in shown["search"]
