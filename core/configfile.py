@@ -847,6 +847,10 @@ def _probe(t: Table, base: Path) -> Probe:
     )
     if expect is not None and json_path is None and not t.has("json_path"):
         m.note(t.error("json_expect", 'needs json_path = "..." naming the value to check'))
+    if method == "HEAD":  # no body comes back: such a check could only ever say down
+        for key in ("contains", "json_path"):
+            if t.has(key):
+                m.note(t.error(key, 'a HEAD answer has no body to check: use method = "GET"'))
     m.raise_any()
     return probe
 

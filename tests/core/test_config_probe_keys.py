@@ -168,3 +168,12 @@ def _refused(text: str) -> ConfigError:
     with pytest.raises(ConfigError) as info:
         parse_config(text, Path("/srv/sla/config.toml"), display="config.toml")
     return info.value
+
+
+@pytest.mark.parametrize("check", ['contains = "ok"', 'json_path = "status"'])
+def test_a_head_probe_has_no_body_to_check(check: str) -> None:
+    """A HEAD answer has no body: ``contains`` or ``json_path`` could only ever fail, a
+    false down every minute."""
+    message = error(probe=f'method = "HEAD"\n{check}')
+    key = check.split(" ", 1)[0]
+    assert f'service "api".probe.{key}: a HEAD answer has no body to check' in message
