@@ -150,8 +150,9 @@ def checkpoint_checks(claim: Claim, pins: Pins) -> list[Check]:
             for v in vouching(claim, pins.checkpoints)]  # fmt: skip
 
 
-def statement(claim: Claim, signature: Signature, pins: Pins) -> Statement:
-    """What the bundle proves once every check holds, in plain words."""
+def statement(claim: Claim, signature: Signature, pins: Pins, carried_notes: int = 0) -> Statement:
+    """What the bundle proves once every check holds, in plain words (``carried_notes``:
+    the agents' signed checkpoints the bundle carries, unchecked without their keys)."""
     minutes = sum(60 - h.status.count(0) for s in claim.sources for h in s.hours)
     seals = sum(len(s.seals) for s in claim.sources)
     recomputed: tuple[str, ...] = (
@@ -196,11 +197,17 @@ def statement(claim: Claim, signature: Signature, pins: Pins) -> Statement:
         vouched += [f"Source {v.source}: {v.said}." for v in vouching(claim, pins.checkpoints)]
     if signature.state == "valid" and pins.checkpoints is None:
         one = len(claim.sources) == 1
+        own = (
+            f"the bundle carries {carried_notes} note(s) signed by the agents themselves,"
+            " not checked here: claim verify --key with each agent's public key checks them."
+            if carried_notes
+            else "it carries no signature of its own agent."
+            if one
+            else "no source carries a signature of its own agent."
+        )
         vouched.append(
-            f"Source{'' if one else 's'} {names}: covered by the bundle's one signature; "
-            + ("it carries no signature of its own agent." if one
-               else "no source carries a signature of its own agent.")
-        )  # fmt: skip
+            f"Source{'' if one else 's'} {names}: covered by the bundle's one signature; {own}"
+        )
     for src in claim.sources:
         head = src.seals[-1].link.hex() if src.seals else src.prev.hex()
         vouched.append(f"Source {src.name}: chain head {head}.")

@@ -229,7 +229,9 @@ def _letter(
         terms_digest=bundle.terms_digest(document),
         signature=state,
         key_id=key_id,
-        statement=statement(claim, Signature(state, key_id), Pins()),
+        statement=statement(
+            claim, Signature(state, key_id), Pins(), len(document.get("vouching") or ())
+        ),
     )
     return render(claim, model.compute(claim), fmt, evidence)
 

@@ -339,7 +339,12 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
         else:  # the token does not vouch for these bytes under that CA
             checks.append(Check("timestamp", args.tsr, f"DOES NOT HOLD: {tsa}", False))
             pins = replace(pins, timestamp=None)
-    told = statement(claim, Signature(state, signing.signer(document), trusted is not None), pins)
+    told = statement(
+        claim,
+        Signature(state, signing.signer(document), trusted is not None),
+        pins,
+        len(document.get("vouching") or ()),
+    )
     print(on_screen(f"claim {claim.service.name} {claim.month} ({path})", then="  "))
     rule = reporting_rule(claim.contract.report_within, claim.contract.report_channels)
     print(on_screen(f"claimable: outages {rule}", then="  "))

@@ -203,10 +203,15 @@ def test_each_source_is_vouched_for_by_its_own_key_inside_the_bundle(
     )
     assert "Source c: NOT VOUCHED FOR" in said
     assert _verify(out, [], []) == 0  # no keys: the notes cannot be checked, and it says so
-    assert (
-        "vouching: 3 signed note(s) carried; give each agent's public key"
-        in capsys.readouterr().out
-    )
+    said = capsys.readouterr().out
+    assert "vouching: 3 signed note(s) carried; give each agent's public key" in said
+    # ...and the statement does not deny they are there (it said 'no source carries a
+    # signature of its own agent'), nor does the letter made from the bundle alone.
+    carried = "the bundle carries 3 note(s) signed by the agents themselves, not checked here"
+    assert carried in said and "no source carries" not in said
+    assert _cli(config, "claim", "letter", out, "--out", tmp_path / "letter.md") == 0
+    letter = (tmp_path / "letter.md").read_text(encoding="utf-8")
+    assert carried in letter and "no source carries" not in letter
 
     document = json.loads(out.read_text(encoding="utf-8"))
     del document["signature"]
