@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -57,7 +58,7 @@ from agent.writer import MinuteSink, Writer
 from core.config import Config, Probe
 from core.configfile import load_config
 from core.corroboration import Corroboration
-from core.dburl import with_default_user
+from core.dburl import mask_url, with_default_user
 from core.errors import ConfigError, SlawatchError
 from core.status import DOWN, NAMES, UNKNOWN, UP
 from core.timeutil import from_minute, iso_z, to_minute, utc_now
@@ -701,6 +702,27 @@ async def _once(config: Config, clock: Clock) -> int:
     return 0
 
 
+_FIXED_KEYS = ("[agent] name", "[storage]")
+
+
+def _fixed_in_file(path: Path) -> tuple[object, object] | None:
+    """The file's own ``[agent] name`` and ``[storage]`` (None: unreadable now)."""
+    try:
+        return _fixed(load_config(path))
+    except SlawatchError:
+        return None
+
+
+def _fixed(config: Config) -> tuple[object, object]:
+    return (config.agent.name, (config.storage_path, config.storage_url, config.spool_path))
+
+
+def _storage_text(config: Config) -> str:
+    if config.storage_url is None:
+        return f"writing {config.storage_path}"
+    return f"spooling to {config.spool_path}, forwarding to {mask_url(config.storage_url)}"
+
+
 class Server:
     """``Agent`` + signals + systemd, for the foreground process."""
 
@@ -722,12 +744,28 @@ class Server:
         self.agent: Agent | None = None
         self.reloads = 0
         self._wake = asyncio.Event()  # a signal came that the main loop must act on
+        # What the file said at start of what a reload does not apply (the agent's name
+        # and its storage), to say so when a reload finds them changed.
+        self._fixed = _fixed_in_file(config.path)
 
     def _read_config(self) -> Config:
         """The config file as it is now, keeping the running agent's name (its records'
         source: a new name takes a restart) and its storage (``--name`` and
         ``$SLAWATCH_DATABASE_URL`` were applied at start, not in the file)."""
         fresh = load_config(self.config.path)
+        now_fixed = _fixed(fresh)
+        if self._fixed is not None and now_fixed != self._fixed:
+            was = self._fixed
+            changed = [k for i, k in enumerate(_FIXED_KEYS) if was[i] != now_fixed[i]]
+            log.warning(
+                "config reload: %s changed in %s: not applied until the agent restarts"
+                " (still agent %r, %s)",
+                " and ".join(changed),
+                self.config.path,
+                self.config.agent.name,
+                _storage_text(self.config),
+            )
+        self._fixed = now_fixed
         return replace(
             fresh,
             agent=replace(fresh.agent, name=self.config.agent.name),

@@ -297,3 +297,41 @@ def test_sighup_reloads_and_a_bad_config_is_refused_in_one_line(
     assert "Traceback" not in err
     recorded = rows(tmp_path / "data" / "slawatch.db")
     assert {s for s, _m in recorded} == {"svc000", "svc001"}  # the reloaded config probed
+
+
+def test_a_reload_says_when_the_name_or_storage_changed_in_the_file_is_not_applied(
+    tmp_path: Path, http_port: int, notify_socket: tuple[socket.socket, str]
+) -> None:
+    """A new [storage] (or [agent] name) takes a restart; a SIGHUP logged only 'config
+    reloaded', so an admin moving the database believed it moved. Now one WARNING line
+    names what was kept, and the agent goes on writing where it did."""
+    sock, sock_path = notify_socket
+    config = write_config(tmp_path, http_port, services=1)
+    env = {**os.environ, "NOTIFY_SOCKET": sock_path}
+    proc = subprocess.Popen(
+        [*SLAWATCH, "--config", str(config), "agent", "--name", "paris-1"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        receive_until(sock, "READY=1")
+        proc.send_signal(signal.SIGHUP)  # nothing changed: no warning
+        receive_until(sock, "READY=1")
+        text = config.read_text()
+        config.write_text(text.replace('path = "data/slawatch.db"', 'path = "moved/sla.db"'))
+        proc.send_signal(signal.SIGHUP)
+        receive_until(sock, "READY=1")
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    warned = [ln for ln in err.splitlines() if "not applied until the agent restarts" in ln]
+    assert len(warned) == 1, err
+    assert "WARNING" in warned[0] and "[storage] changed in" in warned[0], warned
+    assert "[agent] name" not in warned[0]  # --name beats the file's name: not a change
+    assert "still agent 'paris-1', writing " in warned[0] and "data/slawatch.db" in warned[0]
+    assert not (tmp_path / "moved").exists()
