@@ -36,6 +36,7 @@ from slawatch.commands._support import (
 )
 
 if TYPE_CHECKING:
+    from core.config import Config
     from core.windows import Window
     from slawatch.cli import Context
     from store import Store
@@ -139,8 +140,11 @@ def _list(args: argparse.Namespace, ctx: Context) -> int:
     )
     if args.json:
         print_json([w.to_json() for w in found])
-    elif not found:
-        print(nothing_listed(f"{_LABEL[args.kind]}s", service=args.service))
+        return 0
+    weekly = _weekly(ctx.config, args.service) if args.kind == "maintenance" else ""
+    if not found:
+        one_off = "one-off " if args.kind == "maintenance" else ""  # the config has weekly ones
+        print(nothing_listed(f"{one_off}{_LABEL[args.kind]}s", service=args.service))
     else:
         rows = [
             [
@@ -155,7 +159,32 @@ def _list(args: argparse.Namespace, ctx: Context) -> int:
         ]
         headers = ["ID", "SERVICE", "FROM", "TO", "MINUTES", "REASON"]
         print(table(headers, rows, right=(0, 4), wrap=5))
+    if weekly:
+        print(f"\n{weekly}")
     return 0
+
+
+def _weekly(config: Config, service: str | None) -> str:
+    """The recurring weekly windows the config gives (``[[service.maintenance]]``), which
+    ``maintenance list`` shows under the one-off ones: both take minutes out of a month."""
+    from core.bundle import DAY_NAMES
+
+    rows = [
+        [
+            name,
+            DAY_NAMES[w.day],
+            f"{w.start:%H:%M}-{w.end:%H:%M}",
+            config.contract_for(name).timezone.key,
+            w.reason,
+        ]
+        for name, svc in config.services.items()
+        if service in (None, name)
+        for w in svc.maintenance
+    ]
+    if not rows:
+        return ""
+    headers = ["SERVICE", "DAY", "HOURS", "TIME ZONE", "REASON"]
+    return "Weekly windows (config file)\n" + table(headers, rows, wrap=4)
 
 
 def _remove(args: argparse.Namespace, ctx: Context) -> int:

@@ -154,7 +154,7 @@ def test_an_empty_list_says_so_in_one_sentence_on_every_list(
             "No responded cases for portal."
         ),
         ("credit", "list"): "No credits pending or settled.",
-        ("maintenance", "list"): "No maintenance windows.",
+        ("maintenance", "list"): "No one-off maintenance windows.",
         ("exclude", "list", "--service", "portal"): "No exclusions for portal.",
         ("audit",): "No audit entries.",
         ("outages", "--month", "2026-09"): "No outages for any service in 2026-09.",
