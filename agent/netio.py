@@ -7,11 +7,10 @@ cancel scope and a checkpoint around each step), and a probe, which opens a new
 connection and handshakes every time, spends most of its CPU there: 3.5 ms per
 HTTPS probe on loopback against about 1 ms in OpenSSL itself (cProfile with a
 CPU clock, ``benchmarks/blackbox_compare.py``). asyncio's streams do the same
-work in its transport (``loop.start_tls``) with fewer layers. Only clients for
-``https://`` targets use it (``agent.probe.Prober``): for plain HTTP there is no
-record layer to save, and the whole agent at 10,000 plain-HTTP targets a minute
-measured the same on both (1.59 ms of CPU per probe each, without the pool
-below), so plain HTTP keeps anyio.
+work in its transport (``loop.start_tls``) with fewer layers. Probes that go
+through no proxy no longer come here at all (``agent.http1``); of the proxied
+ones, clients for ``https://`` targets through an HTTP proxy use it
+(``agent.probe.Prober``); plain HTTP keeps anyio.
 
 The exceptions are httpcore's (``ConnectError``, ``ReadTimeout``...), raised
 from the ``OSError`` / ``ssl.SSLError`` underneath, so httpx wraps them as it
@@ -37,7 +36,6 @@ without the walk.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import select
 import socket
 import ssl
@@ -47,12 +45,12 @@ from typing import Any
 
 import httpcore
 
+from agent.http1 import HAPPY_EYEBALLS_DELAY, is_address
+
 # (level, option, value) or (level, option, None, length): httpcore's SOCKET_OPTION
 SocketOption = (
     tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
 )
-
-HAPPY_EYEBALLS_DELAY = 0.25  # s: the next address is tried after this (anyio's, RFC 8305)
 
 
 class AsyncioStream(httpcore.AsyncNetworkStream):
@@ -140,7 +138,7 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
                     port,
                     local_addr=None if local_address is None else (local_address, 0),
                     # An address has nothing to race: no staggered race, its tasks, its cost.
-                    happy_eyeballs_delay=None if _is_address(host) else HAPPY_EYEBALLS_DELAY,
+                    happy_eyeballs_delay=None if is_address(host) else HAPPY_EYEBALLS_DELAY,
                 )
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(str(exc)) from exc
@@ -175,14 +173,6 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
-
-
-def _is_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def _readable(sock: socket.socket | None) -> bool:

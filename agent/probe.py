@@ -35,6 +35,11 @@ there.
 Redirects are followed (``max_redirects`` hops) and the final response is
 judged; ``follow_redirects = false`` judges the 3xx itself.
 
+The wire: a probe through no proxy is one connection of its own, one request,
+one response (``agent.http1``: asyncio and a C parser, about a third of httpx's
+CPU per probe); a proxied probe, or a ``Prober`` given a transport, goes
+through httpx. Both send the same bytes and give the same error classes.
+
 Trust: the operating system's certificate store (the system bundle, as OpenSSL
 and the machine's admin configure it, loaded once per client), plus the
 probe's ``ca_file``; ``verify_tls = false`` checks nothing. Each HTTPS
@@ -70,7 +75,8 @@ from urllib.parse import urlsplit
 import httpx
 
 import core.tls
-from agent.corroborate import seen
+from agent.corroborate import seen, seen_parts
+from agent.http1 import BODY_LIMIT, fetch, wire
 from agent.limits import secret_problem
 from agent.netio import HAPPY_EYEBALLS_DELAY, fresh_connections, use_asyncio
 from core.config import Probe
@@ -81,9 +87,6 @@ from core.status import DEGRADED, DOWN, UP
 from core.timeutil import utc_now
 
 log = logging.getLogger("slawatch.agent.probe")
-
-BODY_LIMIT = 64 * 1024
-"""At most this many bytes of a body are read (for every probe; checks see this much)."""
 
 JSON_LIMIT = 1024 * 1024
 """A probe with ``json_path`` reads up to this much instead: a JSON document cut short
@@ -447,7 +450,8 @@ class Prober:
         self._sleep = sleep
         self._gate = asyncio.Semaphore(max_concurrency)
         self._clients: dict[_ClientKey, httpx.AsyncClient] = {}
-        self._requests: dict[tuple[object, ...], httpx.Request] = {}
+        self._tls: dict[_ClientKey, ssl.SSLContext] = {}  # each client's, for direct probes
+        self._requests: dict[tuple[object, ...], tuple[httpx.Request, bytes]] = {}
         self.user_agent = USER_AGENT if agent_name is None else user_agent(agent_name)
 
     def prepare(self, probes: Iterable[Probe]) -> None:
@@ -478,6 +482,7 @@ class Prober:
                     load_ca_file(tls, ca_file)  # type: ignore[arg-type]
                 else:
                     tls = default_ssl_context(ca_file)
+            self._tls[key] = _direct_tls(tls)
             limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
             transport = self._transport
             if transport is None:  # the proxy goes to the transport: no mounts to mind
@@ -533,10 +538,11 @@ class Prober:
         async with self._gate:
             request: httpx.Request | None = None
             client: httpx.AsyncClient | None = None
+            data = b""
             if probe.kind == "http":
                 try:  # outside the timed section: building a client is not the target's time
                     client = self._client(probe)
-                    request = self._request(client, probe, headers or {})
+                    request, data = self._request(client, probe, headers or {})
                 except Exception as exc:  # a URL httpx refuses, an unreadable ca_file...
                     log.warning("probe of %s cannot be sent: %s", urlsplit(probe.url).hostname, exc)
                     return _Attempt(None, classify(exc))
@@ -547,7 +553,11 @@ class Prober:
                     if client is None or request is None:
                         await tcp_connect(probe.url)
                     else:
-                        error = await self._http(client, request, probe, started, timing)
+                        if self._transport is None and not probe.proxy:  # agent.http1
+                            http = self._direct(client, request, data, probe, started, timing)
+                        else:
+                            http = self._http(client, request, probe, started, timing)
+                        error = await http
                         if error is not None:
                             return _Attempt(
                                 _elapsed_ms(started),
@@ -570,7 +580,8 @@ class Prober:
 
     def _request(
         self, client: httpx.AsyncClient, probe: Probe, headers: Mapping[str, str]
-    ) -> httpx.Request:
+    ) -> tuple[httpx.Request, bytes]:
+        """The target's request, built once, and its bytes on the wire (``agent.http1``)."""
         seconds = probe.timeout.total_seconds()
         key = (
             probe.url,
@@ -580,8 +591,8 @@ class Prober:
             seconds,
             tuple(sorted(headers.items())),
         )
-        request = self._requests.get(key)
-        if request is None:
+        built = self._requests.get(key)
+        if built is None:
             request = client.build_request(
                 probe.method,
                 probe.url,
@@ -590,8 +601,40 @@ class Prober:
                 timeout=httpx.Timeout(seconds),
                 extensions=_secrets_of(probe, probe.url),
             )
-            self._requests[key] = request
-        return request
+            built = self._requests[key] = (request, wire(request))
+        return built
+
+    async def _direct(
+        self,
+        client: httpx.AsyncClient,
+        request: httpx.Request,
+        data: bytes,
+        probe: Probe,
+        started: float,
+        timing: _Timing,
+    ) -> str | None:
+        """A probe through no proxy: ``agent.http1``'s lean exchange (redirects built by
+        the probe's httpx client and its hooks, so each hop's request is httpx's)."""
+        sent_at = self._clock()
+        tls = self._tls.get(_client_key(probe))
+        answer = await fetch(
+            client,
+            request,
+            data,
+            tls,
+            follow_redirects=probe.follow_redirects,
+            limit=_body_limit(probe),
+        )
+        timing.headers_ms = round((answer.headers_at - started) * 1000)
+        with contextlib.suppress(Exception):
+            if answer.ssl_object is not None:
+                der = answer.ssl_object.getpeercert(binary_form=True)
+                timing.expiry = _expiry_of(der) if der else None
+        with contextlib.suppress(Exception):  # the provider's own identifiers of it
+            timing.seen = seen_parts(
+                sent_at, answer.status, answer.header, answer.peer, answer.ssl_object
+            )
+        return _judge(probe, answer.status, answer.body)
 
     async def _http(
         self,
@@ -609,21 +652,43 @@ class Prober:
                 timing.expiry = _cert_expiry(response)
             with contextlib.suppress(Exception):  # the provider's own identifiers of it
                 timing.seen = seen(response, sent_at)
-            body = await _read_body(response, BODY_LIMIT if probe.json_path is None else JSON_LIMIT)
+            body = await _read_body(response, _body_limit(probe))
             status = response.status_code
             if status == 407 and probe.proxy:
                 return "proxy"  # our proxy wants credentials: our network's problem
-            if probe.follow_redirects and 300 <= status < 400 and status != 304:
-                return "redirects"  # a redirect we could not follow: no usable Location
-            if not any(lo <= status <= hi for lo, hi in probe.expect_status):
-                return f"status:{status}"
-            if probe.contains is not None and probe.contains.encode() not in body:
-                return "body"
-            if probe.json_path is not None and not _json_ok(body, probe):
-                return "json"
+            return _judge(probe, status, body)
         finally:
             await response.aclose()
-        return None
+
+
+def _body_limit(probe: Probe) -> int:
+    return BODY_LIMIT if probe.json_path is None else JSON_LIMIT
+
+
+def _judge(probe: Probe, status: int, body: bytes) -> str | None:
+    """The final response's error class against the probe's checks, or None."""
+    if probe.follow_redirects and 300 <= status < 400 and status != 304:
+        return "redirects"  # a redirect we could not follow: no usable Location
+    if not any(lo <= status <= hi for lo, hi in probe.expect_status):
+        return f"status:{status}"
+    if probe.contains is not None and probe.contains.encode() not in body:
+        return "body"
+    if probe.json_path is not None and not _json_ok(body, probe):
+        return "json"
+    return None
+
+
+def _direct_tls(tls: ssl.SSLContext | bool) -> ssl.SSLContext:
+    """The client's TLS context for ``agent.http1`` (``False``: verify nothing, as httpx's
+    ``verify=False``), offering HTTP/1.1 by ALPN as httpcore does."""
+    if isinstance(tls, ssl.SSLContext):
+        ctx = tls
+    else:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
 
 
 _SECRETS = "slawatch.secrets"  # a request extension; httpx carries it to each redirect hop

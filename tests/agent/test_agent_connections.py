@@ -1,4 +1,5 @@
-"""Each probe on a connection of its own, closed with its answer; no pool (agent.netio)."""
+"""Each probe on a connection of its own, closed with its answer; no pool (agent.http1 for
+direct probes, agent.netio's FreshConnections behind a proxy)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import pytest
 import trustme
 from agentkit import ForwardProxy, quick
 
-from agent.netio import FreshConnections
 from agent.probe import Prober
 from core.status import UP
 
@@ -85,9 +85,6 @@ async def test_every_probe_opens_its_own_connection_and_closes_it(
         results = await asyncio.gather(*(prober.check(quick(url)) for _ in range(20)))
         results.append(await prober.check(quick(url)))  # and one after the others
         assert all(r.status == UP for r in results), [r.error for r in results]
-        pool = next(iter(prober._clients.values()))._transport._pool  # type: ignore[attr-defined]
-        assert isinstance(pool, FreshConnections)
-        assert not pool._open  # every connection closed with its answer
         await settle(server, 21)
     finally:
         await prober.aclose()
@@ -95,27 +92,45 @@ async def test_every_probe_opens_its_own_connection_and_closes_it(
     assert server.closed_by_client == 21  # the probe closed each, the server did not wait
 
 
-async def test_a_probe_cancelled_mid_answer_leaves_no_connection_open() -> None:
+@pytest.mark.parametrize("proxied", [False, True])
+async def test_a_probe_cancelled_mid_answer_leaves_no_connection_open(proxied: bool) -> None:
+    hung_up = asyncio.Event()  # the client closed its end (EOF or reset) while owed a body
+
     async def stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nok")  # 98 bytes owed
         await writer.drain()
-        await asyncio.sleep(5)
+        try:
+            async with asyncio.timeout(5):
+                await reader.read()
+            hung_up.set()
+        except (TimeoutError, OSError):
+            pass
         writer.close()
 
     listener = await asyncio.start_server(stall, "127.0.0.1", 0)
     port = listener.sockets[0].getsockname()[1]
+    proxy = await ForwardProxy().start() if proxied else None
     prober = Prober()
     try:
-        task = asyncio.ensure_future(prober.check(quick(f"http://127.0.0.1:{port}/")))
+        kw = {"proxy": proxy.url()} if proxy is not None else {}
+        task = asyncio.ensure_future(prober.check(quick(f"http://127.0.0.1:{port}/", **kw)))
         await asyncio.sleep(0.3)  # headers in, the body still owed
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        pool = next(iter(prober._clients.values()))._transport._pool  # type: ignore[attr-defined]
-        assert isinstance(pool, FreshConnections) and not pool._open
+        if proxy is None:  # the connection is the probe's own: closed at once
+            async with asyncio.timeout(2):
+                await hung_up.wait()
+        else:  # through httpcore's proxy pool, on a connection of its own (agent.netio)
+            client = next(iter(prober._clients.values()))
+            pool = client._transport._pool  # type: ignore[attr-defined]
+            assert isinstance(pool, httpcore.AsyncHTTPProxy)
+            assert not pool.connections  # none kept
     finally:
         await prober.aclose()
+        if proxy is not None:
+            await proxy.close()
         listener.close()
 
 

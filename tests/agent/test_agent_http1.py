@@ -1,0 +1,155 @@
+"""agent.http1 (direct probes) against httpx's own path, on the same raw answers.
+
+A scripted loopback server answers each path with fixed bytes; every case is
+probed twice, once on the direct path and once through httpx (``Prober`` with an
+injected ``httpx.AsyncHTTPTransport``: the path proxied probes take). Both must
+give the same verdict and error class, and the server must receive the same
+request bytes from both, redirect hops included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import zlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from agentkit import quick
+
+from agent.probe import Prober
+from core.status import DOWN, UP
+
+
+def _answer(status: str, body: bytes = b"", extra: str = "", length: bool = True) -> bytes:
+    head = f"HTTP/1.1 {status}\r\n{extra}"
+    if length:
+        head += f"Content-Length: {len(body)}\r\n"
+    return head.encode() + b"\r\n" + body
+
+
+NEEDLE = b"<html>all systems go: needle</html>"
+_RAW_DEFLATE = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+RAW_DEFLATE = _RAW_DEFLATE.compress(NEEDLE) + _RAW_DEFLATE.flush()
+
+SCRIPTS: dict[str, bytes] = {
+    "/gzip": _answer("200 OK", gzip.compress(NEEDLE), "Content-Encoding: gzip\r\n"),
+    "/deflate": _answer("200 OK", zlib.compress(NEEDLE), "Content-Encoding: deflate\r\n"),
+    "/rawdeflate": _answer("200 OK", RAW_DEFLATE, "Content-Encoding: deflate\r\n"),
+    "/badgzip": _answer("200 OK", b"not gzip at all", "Content-Encoding: gzip\r\n"),
+    "/brotli": _answer("200 OK", NEEDLE, "Content-Encoding: br\r\n"),  # not decoded: kept
+    "/continue": b"HTTP/1.1 100 Continue\r\n\r\n" + _answer("200 OK", NEEDLE),
+    "/toclose": _answer("200 OK", NEEDLE, length=False),  # the body runs to the FIN
+    "/chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    + b"a\r\n<html>all \r\n19\r\nsystems go: needle</html>\r\n0\r\n\r\n",
+    "/nocontent": b"HTTP/1.1 204 No Content\r\n\r\n",
+    "/head": b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n",  # HEAD: no body follows
+    "/303": _answer("303 See Other", b"", "Location: /landing\r\n"),
+    "/307": _answer("307 Temporary Redirect", b"", "Location: /landing\r\n"),
+    "/absolute": b"",  # filled in with the server's own address
+    "/badlocation": _answer("302 Found", b"", "Location: http://[::1\r\n"),
+    "/ftp": _answer("302 Found", b"", "Location: ftp://127.0.0.1/file\r\n"),
+    "/landing": _answer("200 OK", NEEDLE),
+    "/control": _answer("200 OK", NEEDLE, "X-Request-Id: a\x01b\r\n"),
+    "/halfhead": b"HTTP/1.1 200 OK\r\nContent-Le",
+    "/nothing": b"",
+    "/garbage": b"\x16\x03\x01 this is no status line\r\n\r\n",
+    "/badlength": b"HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\nok",
+    "/keepalive": _answer("200 OK", NEEDLE, "Connection: keep-alive\r\n"),
+}
+
+
+class Scripted:
+    """Answers each path with its script's bytes, records each raw request."""
+
+    def __init__(self) -> None:
+        self.requests: list[bytes] = []
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> Scripted:
+        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        SCRIPTS["/absolute"] = _answer(
+            "302 Found", b"", f"Location: http://127.0.0.1:{self.port}/landing\r\n"
+        )
+        return self
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            body = await reader.readexactly(length) if length else b""
+            self.requests.append(head + body)
+            path = head.split(b" ", 2)[1].decode()
+            writer.write(SCRIPTS[path])
+            await writer.drain()
+            if path == "/keepalive":  # the client must hang up (and not wait for us)
+                async with asyncio.timeout(2):
+                    await reader.read()
+        except (OSError, asyncio.IncompleteReadError, TimeoutError):
+            pass
+        finally:
+            writer.close()
+
+    async def close(self) -> None:
+        assert self.server is not None
+        self.server.close()
+
+
+@pytest.fixture
+async def scripted() -> AsyncIterator[Scripted]:
+    s = await Scripted().start()
+    yield s
+    await s.close()
+
+
+CASES: list[tuple[str, dict[str, Any], tuple[int, str | None]]] = [
+    ("/gzip", {"contains": "needle"}, (UP, None)),
+    ("/deflate", {"contains": "needle"}, (UP, None)),
+    ("/rawdeflate", {"contains": "needle"}, (UP, None)),
+    ("/badgzip", {}, (DOWN, "protocol")),
+    ("/brotli", {"contains": "needle"}, (UP, None)),
+    ("/continue", {"contains": "needle"}, (UP, None)),
+    ("/toclose", {"contains": "needle"}, (UP, None)),
+    ("/chunked", {"contains": "needle"}, (UP, None)),
+    ("/nocontent", {}, (UP, None)),
+    ("/head", {"method": "HEAD"}, (UP, None)),
+    ("/303", {"method": "POST", "body": "x=1", "contains": "needle"}, (UP, None)),
+    ("/307", {"method": "POST", "body": "x=1", "contains": "needle"}, (UP, None)),
+    ("/absolute", {"headers": {"Authorization": "Bearer t"}}, (UP, None)),
+    ("/badlocation", {}, (DOWN, "protocol")),
+    ("/ftp", {}, (DOWN, "http")),
+    ("/control", {"contains": "needle"}, (UP, None)),
+    ("/halfhead", {}, (DOWN, "reset")),
+    ("/nothing", {}, (DOWN, "reset")),
+    ("/garbage", {}, (DOWN, "protocol")),
+    ("/badlength", {}, (DOWN, "protocol")),
+    ("/keepalive", {"contains": "needle"}, (UP, None)),
+]
+
+
+@pytest.mark.parametrize(("path", "kw", "expected"), CASES, ids=[c[0] for c in CASES])
+async def test_direct_and_httpx_agree_on_verdict_and_request_bytes(
+    scripted: Scripted, path: str, kw: dict[str, Any], expected: tuple[int, str | None]
+) -> None:
+    probe = quick(f"http://127.0.0.1:{scripted.port}{path}", timeout=timedelta(seconds=3), **kw)
+    outcomes = []
+    sent = []
+    for prober in (Prober(), Prober(transport=httpx.AsyncHTTPTransport())):
+        scripted.requests.clear()
+        try:
+            result = await prober.check(probe, probe.headers)
+        finally:
+            await prober.aclose()
+        outcomes.append((result.status, result.error))
+        sent.append(list(scripted.requests))
+    direct, through_httpx = outcomes
+    assert direct == through_httpx == expected
+    assert sent[0] == sent[1]  # the same bytes on the wire, every hop
