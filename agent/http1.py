@@ -34,8 +34,9 @@ The outcome is what httpx's path gave, as the same exceptions, so
 * more than ``max_redirects`` hops: ``httpx.TooManyRedirects`` (``redirects``).
 
 The body is read (decoded as httpx decodes it: gzip, deflate; another coding is
-kept as it came) up to ``BODY_LIMIT`` bytes (``agent.probe.JSON_LIMIT`` for a JSON check); the connection is closed as soon as
-the response is complete or the limit is reached (keep-alive is off on purpose,
+kept as it came) up to ``BODY_LIMIT`` bytes (``agent.probe.JSON_LIMIT`` for a JSON
+check); the connection is closed as soon as the response is complete or the
+limit is reached (keep-alive is off on purpose,
 ``agent.probe.Prober``). A TLS connection is aborted rather than shut down with
 close_notify, as ``agent.netio`` does.
 """

@@ -76,9 +76,9 @@ import httpx
 
 import core.tls
 from agent.corroborate import seen, seen_parts
-from agent.http1 import BODY_LIMIT, fetch, wire
+from agent.http1 import BODY_LIMIT, HAPPY_EYEBALLS_DELAY, fetch, wire
 from agent.limits import secret_problem
-from agent.netio import HAPPY_EYEBALLS_DELAY, fresh_connections, use_asyncio
+from agent.netio import fresh_connections, use_asyncio
 from core.config import Probe
 from core.corroboration import Corroboration
 from core.errors import ConfigError
