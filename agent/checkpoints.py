@@ -26,7 +26,7 @@ from agent.probe import user_agent
 from core import checkpoint, keys
 from core.config import Checkpointing, Config
 from core.errors import ConfigError
-from core.timeutil import to_minute
+from core.timeutil import from_minute, to_minute
 from store import open_store
 
 log = logging.getLogger("slawatch.agent")
@@ -57,6 +57,12 @@ def complete_before(now: datetime, unsettled_from: int | None = None) -> int:
     if unsettled_from is not None:
         cutoff = min(cutoff, unsettled_from)
     return cutoff // 60
+
+
+def next_complete(now: datetime) -> str:
+    """When the next hour becomes complete for a note made after ``now`` (ISO, UTC)."""
+    hour = (to_minute(now) - SETTLE_MINUTES) // 60 + 1
+    return from_minute(hour * 60 + SETTLE_MINUTES).strftime("%Y-%m-%dT%H:%MZ")
 
 
 async def make_note(

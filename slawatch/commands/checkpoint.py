@@ -12,6 +12,7 @@ See ``core/checkpoint.py`` for the format.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,7 +62,7 @@ def register(sub: Subparsers) -> None:
 
 
 def _make(args: argparse.Namespace, ctx: Context) -> int:
-    from agent.checkpoints import Checkpointer, make_note
+    from agent.checkpoints import SETTLE_MINUTES, Checkpointer, make_note, next_complete
     from core.errors import InputError
     from slawatch.signing import default_key_path, load_private
 
@@ -77,7 +78,14 @@ def _make(args: argparse.Namespace, ctx: Context) -> int:
     else:
         key_path = default_key_path(name)
     key = load_private(key_path)
-    note = run(make_note(config, name, key, ctx.now))
+    made_at = ctx.now()
+    note = run(make_note(config, name, key, lambda: made_at))
+    if "\nchain " not in note:
+        print(
+            f"note: no complete hour of the chains of {name!r} yet: an hour is signed once it"
+            f" ended {SETTLE_MINUTES} minutes ago (the next from {next_complete(made_at)})",
+            file=sys.stderr,
+        )
     if args.out:
         try:
             Path(args.out).write_text(note, encoding="utf-8")

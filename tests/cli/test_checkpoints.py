@@ -301,3 +301,38 @@ def test_a_checkpoint_signs_complete_hours_only_so_later_minutes_never_contradic
     # A minute of hour 10 the agent still holds (a backlog): hour 10 is not signed yet.
     waiting = note("12:30:00", unsettled_from=hour10 * 60 + 30)
     assert "chain portal" not in waiting
+
+
+def test_checkpoint_make_says_when_no_hour_is_complete_yet(
+    tmp_path: Path, run_cli: RunCli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A note made in an agent's first hour signs no chain: 'checkpoint make' says so
+    and when the first hour will be signed, rather than a bare '(0 chain heads)'."""
+    from slawatch.cli import main
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        configs.toml(storage="data/s.db", contracts=[configs.contract("std")],
+                     services=[configs.service("portal")]),
+        encoding="utf-8",
+    )  # fmt: skip
+    csv = tmp_path / "m.csv"
+    csv.write_text("service,minute,status\nportal,2026-11-02T11:05:00Z,up\n", encoding="utf-8")
+    assert (
+        run_cli("--config", config, "import", "minutes", csv, "--source", "paris-1").returncode == 0
+    )
+    key = tmp_path / "keys" / "paris-1.key"
+    assert run_cli("--config", config, "key", "init", "--out", key).returncode == 0
+
+    def make(at: datetime) -> str:
+        capsys.readouterr()
+        args = ["--config", str(config), "checkpoint", "make", "--name", "paris-1",
+                "--key", str(key), "--out", str(tmp_path / "heads.txt")]  # fmt: skip
+        assert main(args, clock=lambda: at) == 0
+        return capsys.readouterr().err
+
+    early = make(datetime(2026, 11, 2, 11, 30, tzinfo=UTC))
+    assert "no complete hour of the chains of 'paris-1' yet" in early
+    assert "(the next from 2026-11-02T12:02Z)" in early and early.count("\n") == 1
+    assert make(datetime(2026, 11, 2, 12, 2, tzinfo=UTC)) == ""
+    assert "chain portal paris-1 " in (tmp_path / "heads.txt").read_text(encoding="utf-8")
