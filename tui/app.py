@@ -312,7 +312,7 @@ class SlawatchApp(App[int]):
 
     def _case_entered(self, request: CaseRequest | None) -> None:
         if request is not None:
-            self._write(self.source.open_case(request), "Case opened")
+            self._write(self.source.open_case(request), "Case opened", "Case not opened")
 
     def action_respond(self) -> None:
         self._case_action("respond")
@@ -348,9 +348,13 @@ class SlawatchApp(App[int]):
             if at is None:
                 return
             if what == "respond":
-                self._write(self.source.respond(case_id, at), "First response recorded")
+                self._write(
+                    self.source.respond(case_id, at),
+                    "First response recorded",
+                    "First response not recorded",
+                )
             else:
-                self._write(self.source.resolve(case_id, at), "Case resolved")
+                self._write(self.source.resolve(case_id, at), "Case resolved", "Case not resolved")
 
         self.push_screen(form, entered)
 
@@ -380,7 +384,7 @@ class SlawatchApp(App[int]):
 
     def _exclusion_entered(self, request: ExclusionRequest | None) -> None:
         if request is not None:
-            self._write(self.source.exclude(request), "Exclusion added")
+            self._write(self.source.exclude(request), "Exclusion added", "Exclusion not added")
 
     def action_export(self) -> None:
         service = self._selected_service()
@@ -391,19 +395,24 @@ class SlawatchApp(App[int]):
             month = self.screen.month
         else:
             month = self._selected_month(service)
-        self._write(self.source.export(service, month, self.now()), "Claim bundle written")
+        self._write(
+            self.source.export(service, month, self.now()),
+            "Claim bundle written",
+            "Claim bundle not written",
+        )
 
     # -- writes ---------------------------------------------------------------------
 
     @work(group="write", exit_on_error=False)
-    async def _write(self, operation: Awaitable[str], title: str) -> None:
-        """Run one store write; its one-line result (or error) becomes a notification."""
+    async def _write(self, operation: Awaitable[str], done: str, failed: str) -> None:
+        """Run one store write; its one-line result (or error) becomes a notification,
+        titled with what happened (``done``) or did not (``failed``)."""
         try:
             result = await operation
         except (SlawatchError, OSError, ValueError) as exc:
-            self.post_message(ActionFailed(title, str(exc)))
+            self.post_message(ActionFailed(failed, str(exc)))
         else:
-            self.post_message(ActionSucceeded(title, result))
+            self.post_message(ActionSucceeded(done, result))
 
     @on(ActionSucceeded)
     def _action_succeeded(self, message: ActionSucceeded) -> None:
@@ -412,4 +421,4 @@ class SlawatchApp(App[int]):
 
     @on(ActionFailed)
     def _action_failed(self, message: ActionFailed) -> None:
-        self.notify(message.error, title=f"{message.action}: failed", severity="error")
+        self.notify(message.error, title=message.action, severity="error")

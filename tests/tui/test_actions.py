@@ -243,6 +243,8 @@ async def test_export_of_a_month_not_over_is_refused_as_the_command_refuses_it(
         await pilot.press("e")
         await until(pilot, lambda: any(n.severity == "error" for n in app._notifications))
         (said,) = [n.message for n in app._notifications if n.severity == "error"]
+        (title,) = [n.title for n in app._notifications if n.severity == "error"]
+    assert title == "Claim bundle not written"  # never "Claim bundle written: failed"
     assert "is not over until 2026-12-01T00:00:00Z" in said, said
     assert "--provisional" in said, said
     folder = dash_config.storage_path.parent / "claims"
