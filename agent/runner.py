@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from agent import resolver
 from agent.canary import Canary
 from agent.checkpoints import Checkpointer
 from agent.forwarder import Forwarder
@@ -209,6 +210,7 @@ class Agent:
         self.restored: AgentState | None = None
         self.probes_done = 0
         self.probed: dict[str, ProbeResult] = {}  # run_once: each service's probe result
+        self._lookups: resolver.Lookups | None = None
         self.started = False
 
     # -- lifecycle -----------------------------------------------------------
@@ -225,6 +227,8 @@ class Agent:
             log.warning("no service has a [service.probe]: nothing to probe")
         await self.restore()
         loop = asyncio.get_running_loop()
+        # One provider's dead name servers must not starve the other probes' lookups.
+        self._lookups = resolver.install(loop)
         if self._journal_on:
             self._journaling = loop.create_task(self._journal_loop())
         self._ticker = asyncio.get_running_loop().create_task(self._tick_loop())
@@ -309,6 +313,9 @@ class Agent:
             self._checkpointing = None
         await self.notifications.aclose(grace=max(0.1, min(2.0, deadline - time.monotonic())))
         await self.prober.aclose()
+        if self._lookups is not None:
+            self._lookups.close()
+            self._lookups = None
         if self._own_sink and isinstance(self._sink, StoreSink):
             await self._sink.close()
         if self.forwarder is not None:
@@ -636,6 +643,7 @@ class Agent:
 
         Returns the verdicts and whether all of them were written.
         """
+        lookups = resolver.install()
         at = self._clock()
         minute = to_minute(at)
         names = sorted(self.targets)
@@ -659,6 +667,7 @@ class Agent:
         written = await self._flush_until(time.monotonic() + write_timeout)
         await self.notifications.aclose(grace=2.0)
         await self.prober.aclose()
+        lookups.close()
         if self._own_sink and isinstance(self._sink, StoreSink):
             await self._sink.close()
         if self.forwarder is not None:
