@@ -43,7 +43,8 @@ def case_events(case: Case, due: datetime | None, now: datetime) -> tuple[CaseEv
         events.append(
             CaseEvent(
                 from_minute(start),
-                f"reports the outage {fmt.when(from_minute(start))}–{fmt.when(from_minute(end))}"
+                f"reports the outage {fmt.when(from_minute(start))}"
+                f"–{fmt.until(from_minute(end), from_minute(start))}"
                 f" UTC ({end - start:,} min)",
             )
         )

@@ -401,7 +401,10 @@ def render_cases(views: Sequence[CaseView], *, resolved: bool = True) -> str:
         if c.changes:
             said.append(f"was {c.opened_priority}")
         if c.links:
-            spans = (f"{when(from_minute(a))} to {when(from_minute(b))}" for a, b in c.links)
+            spans = (
+                f"{when(from_minute(a))} to {after(from_minute(b), from_minute(a))}"
+                for a, b in c.links
+            )
             said.append("linked " + ", ".join(spans))
         below.append(f"{c.ref or '(no ref)'}  {c.title}  ({'; '.join(said)})")
     headers = ["ID", "SERVICE", "PRIORITY", "STATUS", "OPENED", "RESPONSE DUE", "RESPONDED"]

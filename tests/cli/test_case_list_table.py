@@ -53,6 +53,12 @@ def test_case_list_has_a_resolved_column_within_100_columns(
     assert rows[late].split()[-3:] == ["LATE", "-", "-"]  # neither responded nor resolved
     assert " ".join(title.split()) in " ".join(listed.split())  # the title whole, below
 
+    # A linked span below the row: its end after its start, in the same way.
+    _ok(run_cli, *cfg, "case", "link", first, "--from", "2025-11-06T09:12:00Z",
+        "--to", "2025-11-06T10:12:00Z")  # fmt: skip
+    linked = " ".join(_ok(run_cli, *cfg, "case", "list").split())
+    assert "linked 2025-11-06 09:12Z to 11-06 10:12Z" in linked, linked
+
     # Resolved across New Year: that time in full (the table may fold, within 100).
     case("2025-12-31T22:00:00Z", "2025-12-31T23:50:00Z", "2026-01-01T01:10:00Z")
     listed = _ok(run_cli, *cfg, "case", "list")

@@ -66,3 +66,27 @@ async def test_a_refused_value_shows_on_the_error_line_and_takes_the_cursor() ->
         await pilot.press("enter")
         await pilot.pause()
     assert app.answers == [ExclusionRequest("portal", NOW, NOW.replace(hour=13), "ISP outage")]
+
+
+async def test_the_case_form_names_the_outage_it_reports() -> None:
+    """Its end on the start's day as a bare time (as the outage tables show it); an
+    ongoing outage is 'ongoing since', not an end where the records stop."""
+    from datetime import timedelta
+
+    from core.outages import Outage
+
+    start = NOW.replace(hour=11, minute=5)
+    ended = Outage("portal-1", "portal", start, start + timedelta(minutes=25), 25, False, None,
+                   start + timedelta(hours=72))  # fmt: skip
+    ongoing = Outage("portal-2", "portal", start, NOW, 55, False, None,
+                     start + timedelta(hours=72), ongoing=True)  # fmt: skip
+    said = []
+    for outage in (ended, ongoing):
+        form = CaseForm("portal", ["high"], NOW, outage)
+        app = _Host(form)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await pilot.pause()
+            said.append(str(form.query(Label).first().render()))
+    assert said[0].startswith("Reports the outage of 10-05 11:05–11:30 UTC (25 min)")
+    assert said[1].startswith("Reports the outage ongoing since 10-05 11:05 UTC (55 min)")
+    assert all(s.endswith("report by 10-08 11:05") for s in said), said

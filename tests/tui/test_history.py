@@ -32,7 +32,7 @@ def test_every_event_in_order_with_its_verdict() -> None:
     )
     events = case_events(case, due=at(50), now=at(400))
     assert [e.what for e in events] == [
-        "reports the outage 11-22 07:45–11-22 08:10 UTC (25 min)",
+        "reports the outage 11-22 07:45–08:10 UTC (25 min)",
         "opened · high via email",
         "priority high → critical (customers locked out)",
         "first response due",

@@ -46,9 +46,14 @@ class CaseForm(FormScreen[CaseRequest]):
             dialog.border_title = f"Open a case · {self.service}"
             if self.outage is not None:
                 o = self.outage
+                span = (
+                    f"ongoing since {fmt.when(o.start)} UTC"
+                    if o.ongoing
+                    else f"of {fmt.when(o.start)}–{fmt.until(o.end, o.start)} UTC"
+                )
                 yield Label(
-                    f"Reports the outage of {fmt.when(o.start)}–{fmt.when(o.end)} UTC "
-                    f"({o.minutes} min); report by {fmt.when(o.report_by)}",
+                    f"Reports the outage {span} ({o.minutes} min);"
+                    f" report by {fmt.when(o.report_by)}",
                     classes="hint",
                 )
             else:
