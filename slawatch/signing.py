@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from core import keys
 from core.bundle import signed_bytes
+from core.config import Config
 from core.errors import InputError
 from core.proof import SignatureState
 from slawatch.files import read_bytes
@@ -43,13 +44,19 @@ def default_key_path(agent: str) -> Path:
     return keys.default_key_path(agent, os.environ, Path.home()).expanduser().absolute()
 
 
-def check_outside(private: Path, data_folder: Path) -> None:
-    """Refuse a key inside the database folder (InputError naming it)."""
-    key, folder = private.absolute(), data_folder.absolute()
+def check_outside(private: Path, config: Config) -> None:
+    """Refuse a key inside the folder of the data this machine keeps: the database's,
+    or in fleet mode (PostgreSQL elsewhere) the agent's spool's (InputError naming it).
+    A fleet config names no local database: its unused default path, beside the config
+    file, would refuse keys under /etc/slawatch/keys for no reason."""
+    fleet = config.storage_url is not None and config.spool_path is not None
+    data = config.spool_path if fleet and config.spool_path else config.storage_path
+    what = "the spool's folder" if fleet else "the database folder"
+    key, folder = private.absolute(), data.parent.absolute()
     if key == folder or folder in key.parents:
         raise InputError(
             str(private),
-            f"is inside the database folder {str(folder)!r}; keep the signing key elsewhere "
+            f"is inside {what} {str(folder)!r}; keep the signing key elsewhere "
             "(whoever copies the data must not get the means to re-sign it)",
         )
 

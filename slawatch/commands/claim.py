@@ -159,7 +159,7 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
     key = None
     if args.sign:
         key_path = Path(args.sign).expanduser().absolute()
-        signing.check_outside(key_path, config.storage_path.parent)
+        signing.check_outside(key_path, config)
         key = signing.load_private(key_path)
     out = Path(args.out).expanduser().absolute()
     now = ctx.now()

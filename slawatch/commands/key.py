@@ -39,7 +39,7 @@ def _init(args: argparse.Namespace, ctx: Context) -> int:
         if args.out
         else default_key_path(ctx.config.agent.name)
     )
-    check_outside(path, ctx.config.storage_path.parent)
+    check_outside(path, ctx.config)
     pub = generate(path)
     print(f"private key: {path} (keep it secret; mode 0600)")
     print(f"public key:  {public_path(path)} (give it to whoever checks your claims)")

@@ -63,6 +63,28 @@ def test_a_key_inside_the_database_folder_is_refused(world: World) -> None:
     assert not inside.exists()
 
 
+def test_a_fleet_config_keeps_keys_out_of_the_spool_folder_not_its_own(tmp_path: Path) -> None:
+    """With PostgreSQL the machine's data is the agent's spool: a key beside the config
+    (/etc/slawatch/keys, as deploy/fleet.md has it) was refused as 'inside the database
+    folder', the unused default path beside the config; one beside the spool passed."""
+    from tests import configs
+
+    etc, var = tmp_path / "etc", tmp_path / "var"
+    etc.mkdir()
+    config = etc / "config.toml"
+    config.write_text(
+        configs.toml(url="postgresql://db.internal/slawatch", spool=var / "spool.db",
+                     contracts=[configs.contract("std")], services=[configs.service("portal")]),
+        encoding="utf-8",
+    )  # fmt: skip
+    beside_config = run_cli("--config", config, "key", "init", "--out", etc / "keys" / "a.key")
+    assert beside_config.returncode == 0, beside_config.stderr
+    in_spool = run_cli("--config", config, "key", "init", "--out", var / "a.key")
+    assert in_spool.returncode == 2 and in_spool.stderr.count("\n") == 1
+    assert f"is inside the spool's folder '{var}'" in in_spool.stderr
+    assert not (var / "a.key").exists()
+
+
 def test_signing_with_a_key_inside_the_database_folder_is_refused(
     world: World, tmp_path: Path
 ) -> None:
