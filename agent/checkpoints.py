@@ -83,6 +83,18 @@ async def make_note(
     return checkpoint.sign(made, source, key)
 
 
+def key_path(settings: Checkpointing, source: str) -> Path:
+    """The private key of agent ``source``: ``[agent.checkpoint] key``, where a folder
+    holds each agent's ``NAME.key`` (so one config file serves a whole fleet, each
+    server's agent finding its own); without ``key``, where ``slawatch key init``
+    puts it."""
+    if settings.key is None:
+        return keys.default_key_path(source, os.environ, Path.home()).expanduser().absolute()
+    if settings.key.is_dir():
+        return settings.key / f"{source}.key"
+    return settings.key
+
+
 class Checkpointer:
     """Makes and sends a checkpoint every ``settings.interval`` until stopped."""
 
@@ -100,9 +112,7 @@ class Checkpointer:
         self._unsettled = unsettled  # the oldest minute the agent holds, not yet stored
         self.settings = settings
         self.source = source
-        default = keys.default_key_path(source, os.environ, Path.home())
-        path = settings.key or default.expanduser().absolute()
-        self.key = load_key(path, f"{config.path}: agent.checkpoint.key")
+        self.key = load_key(key_path(settings, source), f"{config.path}: agent.checkpoint.key")
         self._clock = clock
         self._transport = transport
         self.sent = 0

@@ -63,6 +63,7 @@ def register(sub: Subparsers) -> None:
 
 def _make(args: argparse.Namespace, ctx: Context) -> int:
     from agent.checkpoints import SETTLE_MINUTES, Checkpointer, make_note, next_complete
+    from agent.checkpoints import key_path as agent_key_path
     from core.errors import InputError
     from slawatch.signing import default_key_path, load_private
 
@@ -74,7 +75,7 @@ def _make(args: argparse.Namespace, ctx: Context) -> int:
     if args.key:
         key_path = Path(args.key).expanduser().absolute()
     elif settings is not None and settings.key is not None:
-        key_path = settings.key
+        key_path = agent_key_path(settings, name)
     else:
         key_path = default_key_path(name)
     key = load_private(key_path)

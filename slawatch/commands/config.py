@@ -66,6 +66,7 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
     if not config.services:
         errors.append(f"{shown}: service: no [[service]] given: the agent has nothing to probe")
     errors += _storage_errors(config, shown)
+    errors += _checkpoint_key_errors(config, env)
     secrets = [f"{shown}: {line}" for line in missing_secrets(config, env)]
     warnings = list(config.warnings)
     if args.env_file is not None:
@@ -115,6 +116,25 @@ def _storage_errors(config: Config, shown: str) -> list[str]:
         return []
     problem = _unwritable(path)
     return [] if problem is None else [f"{shown}: {key}: {path} {problem}"]
+
+
+def _checkpoint_key_errors(config: Config, env: Mapping[str, str]) -> list[str]:
+    """The agent refuses to start without a readable ``[agent.checkpoint]`` key (its
+    name from ``$SLAWATCH_AGENT_NAME`` or ``[agent] name``, as the agent reads it)."""
+    from agent.checkpoints import key_path, load_key
+    from core.configfile import display_name
+    from core.errors import SlawatchError
+    from slawatch.commands.agent import named
+
+    settings = config.agent.checkpoint
+    if settings is None:
+        return []
+    try:
+        name = named(config, None, env).agent.name
+        load_key(key_path(settings, name), f"{display_name(config.path)}: agent.checkpoint.key")
+    except SlawatchError as exc:
+        return [str(exc)]
+    return []
 
 
 def _unwritable(path: Path) -> str | None:

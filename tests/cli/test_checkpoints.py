@@ -336,3 +336,58 @@ def test_checkpoint_make_says_when_no_hour_is_complete_yet(
     assert "(the next from 2026-11-02T12:02Z)" in early and early.count("\n") == 1
     assert make(datetime(2026, 11, 2, 12, 2, tzinfo=UTC)) == ""
     assert "chain portal paris-1 " in (tmp_path / "heads.txt").read_text(encoding="utf-8")
+
+
+def test_one_config_for_a_fleet_each_agent_finds_its_own_key_in_the_key_folder(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    """[agent.checkpoint] key named one file, so a fleet's one config could not give each
+    server's agent its own key (the default, ~/.config, does not exist for a system user
+    under systemd). A folder now holds each agent's NAME.key. config check tries the key
+    the agent would load (it said ok, and the agent then refused to start)."""
+    keys = tmp_path / "keys"
+    config = tmp_path / "config.toml"
+    config.write_text(
+        configs.toml(
+            storage="data/s.db",
+            agent=configs.agent(
+                "paris-1", checkpoint={"webhook": "http://127.0.0.1:9/heads", "key": "keys"}
+            ),
+            contracts=[configs.contract("std")],
+            services=[configs.service("portal", probe=configs.probe("http://127.0.0.1:9/"))],
+        ),
+        encoding="utf-8",
+    )
+    csv = tmp_path / "m.csv"
+    csv.write_text("service,minute,status\nportal,2026-11-02T10:00:00Z,up\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "SLAWATCH_AGENT_NAME"}
+    for name in ("paris-1", "lyon-1"):
+        done = run_cli("--config", config, "import", "minutes", csv, "--source", name)
+        assert done.returncode == 0, done.stderr
+    keys.mkdir()
+    missing = run_cli("--config", config, "config", "check", env=env)
+    assert_user_error(missing, "agent.checkpoint.key: cannot read the key", "paris-1.key")
+    for name in ("paris-1", "lyon-1"):
+        assert (
+            run_cli("--config", config, "key", "init", "--out", keys / f"{name}.key").returncode
+            == 0
+        )
+    assert run_cli("--config", config, "config", "check", env=env).returncode == 0
+    held = []
+    for name in ("paris-1", "lyon-1"):
+        out = tmp_path / f"heads-{name}.txt"
+        made = run_cli("--config", config, "checkpoint", "make", "--name", name, "--out", out)
+        assert made.returncode == 0, made.stderr
+        assert out.read_text(encoding="utf-8").startswith(f"slawatch/{name}\n")
+        held.append(out)
+    ok = run_cli(
+        "--config", config, "checkpoint", "verify",
+        "--key", keys / "paris-1.key.pub", "--key", keys / "lyon-1.key.pub", *held,
+    )  # fmt: skip
+    assert ok.returncode == 0 and ok.stdout.count(": OK\n") == 2, ok.stdout + ok.stderr
+    # $SLAWATCH_AGENT_NAME picks the key config check tries, as it picks the agent's.
+    (keys / "lyon-1.key").unlink()
+    lyon = run_cli(
+        "--config", config, "config", "check", env={**env, "SLAWATCH_AGENT_NAME": "lyon-1"}
+    )
+    assert_user_error(lyon, "agent.checkpoint.key", "lyon-1.key")
