@@ -4,6 +4,7 @@ little is marked ``?`` instead."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from core.config import Config
@@ -11,9 +12,11 @@ from core.status import UP
 from core.timeutil import to_minute
 from store import MinuteRow, open_store
 from tests.tui.conftest import pinned
-from tests.tui.test_actions import app_for, loaded
+from tests.tui.test_actions import app_for, loaded, until
 from tests.tui.test_certificates import _config as certificates_config
 from tui.app import SlawatchApp
+from tui.components.row_table import RowTable
+from tui.components.service_screen import ServiceScreen
 from tui.components.status_table import StatusTable
 
 
@@ -69,3 +72,23 @@ async def test_a_fleet_fits_80_columns_too(fleet_config: Config) -> None:
         assert table.fleet and table.virtual_size.width <= table.size.width
         shown = _on_screen(table)
         assert "3/3 down" in shown["search"] and "status:503" in shown["search"]
+
+
+async def test_a_window_ends_as_a_bare_time_on_the_day_it_began(
+    dash_config: Config,
+) -> None:
+    """A window's end on its start's day is a bare time (as an outage's), which leaves
+    the reason six more columns at 80 (mail's exclusion's ticket number starts to show)."""
+    app = app_for(dash_config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("down", "down", "enter")  # mail
+        await until(
+            pilot, lambda: isinstance(app.screen, ServiceScreen) and app.screen.detail is not None
+        )
+        await pilot.pause()
+        windows = app.screen.query_one("#windows", RowTable)
+        lines = [windows.render_line(y).text for y in range(windows.size.height)]
+        (excluded,) = [line for line in lines if "exclusion" in line]
+        assert "upstream DNS failure at our ISP (ticket IS" in excluded, lines
+        assert re.search(r"\d\d-\d\d \d\d:\d\d  \d\d:\d\d  upstream", excluded), excluded

@@ -133,9 +133,17 @@ class ServiceScreen(Screen[None]):
             flex="case",
             sort_keys=outage_sort_keys(by_key),
         )
-        windows = {f"{w.kind}/{w.start.isoformat()}": _window_cells(w) for w in d.windows}
+        by_window = {f"{w.kind}/{w.start.isoformat()}": w for w in d.windows}
+        windows = {key: _window_cells(w) for key, w in by_window.items()}
         self.query_one("#windows", RowTable).show_rows(
-            WINDOW_COLUMNS, list(windows), windows.__getitem__, flex="why"
+            WINDOW_COLUMNS,
+            list(windows),
+            windows.__getitem__,
+            flex="why",
+            sort_keys={  # "to" may be a bare time: sort by the instants
+                "from": lambda key: by_window[key].start,
+                "to": lambda key: by_window[key].end,
+            },
         )
         unreported = sum(not o.reported for o in d.outages)
         _subtitle(self.query_one("#outages-box"), f"{unreported} unreported" if unreported else "")
@@ -185,4 +193,10 @@ def _subtitle(box: Widget, text: str) -> None:
 
 
 def _window_cells(w: WindowRow) -> Cells:
-    return (Text(w.kind), Text(fmt.when(w.start)), Text(fmt.when(w.end)), Text(w.reason or "-"))
+    """kind, from, to (a bare time on the day it began), reason."""
+    return (
+        Text(w.kind),
+        Text(fmt.when(w.start)),
+        Text(fmt.until(w.end, w.start)),
+        Text(w.reason or "-"),
+    )
