@@ -28,7 +28,7 @@ from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from core.config import (
@@ -242,6 +242,34 @@ def check_database_url(url: str, where: str) -> None:
         )
     if any(c in url for c in "\0\n\r"):
         raise ConfigError(where, "must not contain a NUL or line break")
+    problem = _database_url_problem(url)
+    if problem is not None:
+        raise ConfigError(where, f"{problem}, in {mask_url(url)!r}")
+
+
+_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+def _database_url_problem(url: str) -> str | None:
+    """What libpq would refuse only when connecting (so an agent started with it would
+    wait, never ready, and a command fail at its first query): a port that is no
+    number, an unknown ``sslmode``. Hosts may be several, ``h1:5432,h2:5433``."""
+    rest = url.split("://", 1)[1]
+    netloc, _, tail = rest.partition("/")
+    hosts = netloc.rpartition("@")[2]
+    for host in hosts.split(","):
+        port = (
+            host.rpartition("]")[2].partition(":")[2]
+            if host.startswith("[")
+            else (host.partition(":")[2])
+        )
+        if port and not (port.isdigit() and 0 < int(port) < 65536):
+            return f"the port must be a number from 1 to 65535, not {port!r}"
+    query = parse_qs(tail.partition("?")[2] or netloc.partition("?")[2])
+    for mode in query.get("sslmode", []):
+        if mode not in _SSLMODES:
+            return f"sslmode must be one of {', '.join(_SSLMODES)}, not {mode!r}"
+    return None
 
 
 def _zone(t: Table, key: str) -> ZoneInfo:

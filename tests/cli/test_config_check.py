@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import RunCli, WriteConfig
 
 GOOD = """
@@ -397,3 +399,30 @@ def test_every_mistake_of_a_probe_and_of_the_agent_table_is_listed(
     # A bad interval is its own mistake: the timeout is not blamed for exceeding it.
     assert not any("probe.timeout" in line for line in lines), lines
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("postgresql://ops:s3cret@db.internal:54x2/sla", "the port must be a number from 1 to"),
+        ("postgresql://db.internal:0/sla", "the port must be a number from 1 to 65535, not '0'"),
+        ("postgresql://db.internal/sla?sslmode=verify_full", "sslmode must be one of"),
+    ],
+)
+def test_a_database_url_libpq_refuses_only_when_connecting_is_named_now(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig, url: str, why: str
+) -> None:
+    """config check said ok; the agent then waited for the database, never ready, and
+    every command failed at its first query. The password is never repeated."""
+    text = GOOD.replace('path = "{db}"', f'url = "{url}"')
+    text = text.replace('header_env = {{ Authorization = "ERP_TOKEN_FOR_TEST" }}\n', "")
+    env = {k: v for k, v in os.environ.items() if k != "SLAWATCH_DATABASE_URL"}
+    done = run_cli("--config", write_config(tmp_path, text), "config", "check", env=env)
+    assert done.returncode == 2 and done.stdout == "", done.stdout
+    assert done.stderr.count("\n") == 1 and "storage.url: " in done.stderr and why in done.stderr
+    assert "s3cret" not in done.stderr
+    fine = GOOD.replace(
+        'path = "{db}"', 'url = "postgresql://h1:5432,h2:5433/sla?sslmode=verify-full"'
+    ).replace('header_env = {{ Authorization = "ERP_TOKEN_FOR_TEST" }}\n', "")
+    ok = run_cli("--config", write_config(tmp_path, fine), "config", "check", env=env)
+    assert ok.returncode == 0, ok.stderr
