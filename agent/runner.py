@@ -33,7 +33,7 @@ import signal
 import ssl
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -83,6 +83,10 @@ log = logging.getLogger("slawatch.agent")
 
 STOP_SECONDS = 10.0
 """SIGTERM to exit, at most (the unit's TimeoutStopSec leaves a margin above it)."""
+
+RELOAD_STOP_SECONDS = 2.0
+"""SIGHUP: how long the running agent may take to stop (what it cannot write, the new
+one takes over)."""
 
 Clock = Callable[[], datetime]
 
@@ -211,6 +215,7 @@ class Agent:
         self.probes_done = 0
         self.probed: dict[str, ProbeResult] = {}  # run_once: each service's probe result
         self._lookups: resolver.Lookups | None = None
+        self._predecessor: Agent | None = None  # a stopped agent this one takes over from
         self.started = False
 
     # -- lifecycle -----------------------------------------------------------
@@ -266,9 +271,10 @@ class Agent:
                 f"cannot listen on {host}:{port}: {exc.strerror or exc}",
             ) from None
 
-    async def stop(self, within: float = STOP_SECONDS - 2) -> bool:
+    async def stop(self, within: float = STOP_SECONDS - 2, *, handing_over: bool = False) -> bool:
         """Stop probing, record everything measured, close. True when nothing was left
-        unwritten. Finishes within ``within`` seconds (plus a moment to close)."""
+        unwritten. Finishes within ``within`` seconds (plus a moment to close).
+        ``handing_over``: a successor in this process takes what is left (``take_over``)."""
         deadline = time.monotonic() + within
         if self._scheduling is not None:
             self._scheduling.cancel()
@@ -320,7 +326,9 @@ class Agent:
             await self._sink.close()
         if self.forwarder is not None:
             await self.forwarder.close()
-        if not written:
+        if not written and handing_over:
+            log.info("%d minute(s) not yet written go on with the new config", self.writer.pending)
+        elif not written:
             log.error(
                 "stopping with %d minute(s) unwritten: %s",
                 self.writer.pending,
@@ -465,21 +473,26 @@ class Agent:
 
     # -- durability across restarts (store.agentstate) -------------------------
 
+    def take_over(self, old: Agent) -> None:
+        """Before ``start``: this agent replaces ``old`` (stopped) in this process, a
+        SIGHUP reload. What ``old`` could not write (the database failing: up to a week
+        of minutes), its probe results not yet stored, its clock-back guard and its open
+        outages, fresher than what the store holds, go on with this one."""
+        self._predecessor = old
+
     async def restore(self) -> None:
         """Take back what an earlier run of this agent saved: the clock-back guard, the
-        open outages, and the probe results of the minutes it did not judge."""
-        read = getattr(self._sink, "agent_state", None)
-        if read is None:
-            return
-        try:
-            state: AgentState = await read(self.source)
-        except Exception as exc:
-            log.warning("cannot read this agent's saved state (%s); starting afresh", exc)
-            return
-        self.restored = state
+        open outages, and the probe results of the minutes it did not judge; and what
+        the agent it takes over from (``take_over``) held in memory."""
+        state = await self._read_state()
+        old, self._predecessor = self._predecessor, None
         if state.judged_upto is not None:
             self._judged.add(state.judged_upto)
-        for event in self.outages.restore(state.outages):  # services no longer probed
+        outages = state.outages
+        if old is not None:
+            self._adopt(old)
+            outages = tuple(old.outages.snapshot())
+        for event in self.outages.restore(outages):  # services no longer probed
             log.info(
                 "%s is no longer probed: its outage since %s ends at %s",
                 event.service,
@@ -487,12 +500,7 @@ class Agent:
                 iso_z(event.end),
             )
             self.notifications.send(event)
-        kept = 0
-        for r in state.probes:
-            if r.service in self.targets and not self._judged.covers(r.minute):
-                result = ProbeResult(r.at, r.status, r.latency_ms, r.error)
-                self.book.add(r.minute, r.service, result)
-                kept += 1
+        kept = self._refile(state.probes)
         if state.judged_upto is not None or kept or state.outages:
             log.info(
                 "restored this agent's state: judged up to %s, %d open outage(s), "
@@ -501,8 +509,42 @@ class Agent:
                 len(state.outages),
                 kept,
             )
-        # What the store holds: an outage ended above differs from it, so it is saved.
-        self._saved = (self._judged.upto, tuple(state.outages))
+        # What the store holds: whatever differs from it (an outage ended above) is saved.
+        self._saved = (-1 if state.judged_upto is None else state.judged_upto, state.outages)
+
+    async def _read_state(self) -> AgentState:
+        read = getattr(self._sink, "agent_state", None)
+        if read is None:
+            return AgentState(None)
+        try:
+            state: AgentState = await read(self.source)
+        except Exception as exc:
+            log.warning("cannot read this agent's saved state (%s); starting afresh", exc)
+            return AgentState(None)
+        self.restored = state
+        return state
+
+    def _adopt(self, old: Agent) -> None:
+        """``take_over``: ``old``'s unwritten rows and probe results, and its guard."""
+        self.writer.adopt(old.writer)
+        pending, old._journal = old._journal, []
+        self._journal[:0] = pending
+        if pending:
+            self._journal_wake.set()
+        if old._judged.upto >= self._judged.upto:
+            self._judged = old._judged  # the store's is older, and holds no holes
+        self._refile(pending)
+
+    def _refile(self, records: Iterable[ProbeRecord]) -> int:
+        """File probe results measured earlier under their minutes (those not judged
+        yet: judged with this agent's own probes); how many."""
+        kept = 0
+        for r in records:
+            if r.service in self.targets and not self._judged.covers(r.minute):
+                result = ProbeResult(r.at, r.status, r.latency_ms, r.error)
+                self.book.add(r.minute, r.service, result)
+                kept += 1
+        return kept
 
     async def _journal_loop(self) -> None:
         """Write each probe result as it comes (coalescing those that arrive meanwhile)."""
@@ -851,7 +893,10 @@ class Server:
                 return False
             old = self.agent
             if old is not None:
-                await old.stop()
+                # Not the exit's long wait on a failing database: what the old agent cannot
+                # write now, the new one takes over and writes once it can.
+                await old.stop(within=RELOAD_STOP_SECONDS, handing_over=True)
+                fresh.take_over(old)
             self.config, self.agent = config, fresh
             await fresh.start()
             self.reloads += 1

@@ -105,6 +105,20 @@ class Writer:
     def problem_since(self) -> datetime | None:
         return self._failing_since
 
+    def adopt(self, other: Writer) -> None:
+        """Take over what ``other`` (a stopped writer of this agent, a SIGHUP reload)
+        could not write, ahead of this one's rows, and its open problem."""
+        self._rows.extendleft(reversed(other._rows))
+        other._rows.clear()
+        for service, state in other._probes.items():
+            self._probes.setdefault(service, state)
+        self._evidence[:0] = other._evidence
+        other._evidence = []
+        if self._failing is None and other._failing is not None:
+            self._failing, self._failing_since = other._failing, other._failing_since
+        self.dropped += other.dropped
+        self._bound()
+
     def add(self, verdicts: Iterable[Verdict]) -> None:
         for v in verdicts:
             self._rows.append(

@@ -7,11 +7,13 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from agentkit import ConfigFactory, Target, quick
 
-from agent import Agent
+from agent import Agent, Server
+from agent.sink import StoreSink
 from core.status import DOWN, UP
 from core.timeutil import from_minute, to_minute
 from store.sqlite import SqliteStore
@@ -262,3 +264,50 @@ async def test_a_restart_in_a_minute_that_flips_keeps_one_outage(
     assert [h["event"] for h in target.hooks] == ["start", "end"], target.hooks
     assert target.hooks[1]["minutes"] == 3
     assert target.hooks[1]["end"] == from_minute(M0 + 3).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class DiskFull(StoreSink):
+    """The real sink, failing every write while ``full``."""
+
+    full = False
+
+    async def _use(self, action: Any) -> Any:
+        if self.full:
+            raise OSError(28, "No space left on device")
+        return await super()._use(action)
+
+
+async def test_a_reload_while_the_database_cannot_be_written_loses_nothing(
+    make_config: ConfigFactory, target: Target
+) -> None:
+    """SIGHUP while the disk is full: the running agent holds the minutes it could not
+    write (up to a week's), and the reload stopped it and threw them away. The new agent
+    takes them over (with the unwritten probe results, the clock-back guard and the
+    open outages, fresher than the store's) and writes them once the database works."""
+    hook = f'[[agent.notifier]]\nwebhook = "{target.url("/hook")}"'
+    config = make_config({"web": quick(target.url("/flaky"))}, agent=hook)
+    clock = Clock()
+    target.flaky_failures = 3  # down three minutes, then up
+    sink = DiskFull(config.storage_path)
+    server = Server(config, clock=clock, reload=lambda: config, sink=sink, tick=3600.0)
+    first = Agent(config, clock=clock, sink=sink, tick=3600.0)
+    await first.restore()
+    server.agent = first
+    await minute(first, clock, M0)  # down, written: start
+    sink.full = True
+    for m in (M0 + 1, M0 + 2):  # down, judged, not written
+        await minute(first, clock, m)
+    assert first.writer.pending == 2
+    clock.at(M0 + 3, 5)
+    assert await server.reload()  # systemctl reload, the disk still full
+    sink.full = False  # space freed
+    fresh = server.agent
+    assert fresh is not None and fresh is not first
+    await fresh.tick()
+    assert fresh.writer.pending == 0
+    await minute(fresh, clock, M0 + 3)  # up: the end
+    assert await fresh.stop()
+    await sink.close()
+    assert await stored(config.storage_path, M0, M0 + 4) == [DOWN, DOWN, DOWN, UP]
+    assert [h["event"] for h in target.hooks] == ["start", "end"]
+    assert target.hooks[1]["minutes"] == 3
