@@ -168,17 +168,25 @@ def _list(args: argparse.Namespace, ctx: Context) -> int:
     elif not credits:
         print(nothing_listed("credits pending or settled", service=args.service))
     else:
+        from decimal import Decimal
+
+        from core.percent import credit_text
+        from core.timeutil import parse_instant
+
         rows = [
             [
                 c["service"],
                 c["month"],
                 c["state"] if c["month_complete"] else "pending (month running)",
+                credit_text(Decimal(str(c["credit_percent"]))),
                 f"{c['credit_amount']} {c['currency']}",
                 f"{c['claimable_credit_amount']} {c['currency']}",
-                c["settled_at"] or "-",
+                when(parse_instant(c["settled_at"])) if c["settled_at"] else "-",
             ]
             for c in credits
         ]
-        headers = ["SERVICE", "MONTH", "STATE", "CREDIT", "CLAIMABLE", "SETTLED AT"]
-        print(table(headers, rows, right=(3, 4), keys=2))  # a credit: service and month
+        # As status and report name them: CREDIT a percentage, AMOUNT money.
+        headers = ["SERVICE", "MONTH", "STATE", "CREDIT", "AMOUNT", "CLAIMABLE AMOUNT",
+                   "SETTLED AT"]  # fmt: skip
+        print(table(headers, rows, right=(3, 4, 5), keys=2))  # a credit: service and month
     return 0

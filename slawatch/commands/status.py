@@ -87,7 +87,7 @@ def render(view: Overview) -> str:
         out.append(f"Pending credits ({len(view.pending_credits)})")
         out.append(
             table(
-                ["SERVICE", "MONTH", "CREDIT", "AMOUNT", "CLAIMABLE"],
+                ["SERVICE", "MONTH", "CREDIT", "AMOUNT", "CLAIMABLE AMOUNT"],
                 [
                     [
                         p.service,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -115,8 +116,14 @@ def test_credits_settle_list_unsettle_each_audited(
     assert september["state"] == "settled" and september["settled_at"].endswith("Z")
     assert (september["credit_amount"], september["currency"]) == ("0.00", "EUR")
     table = run_cli(*cfg, "credit", "list").stdout.splitlines()
-    assert table[0].split()[:3] == ["SERVICE", "MONTH", "STATE"]
-    assert any("2026-09" in line and "settled" in line for line in table)
+    # Named as status and report name them (CREDIT a percentage, AMOUNT money), the
+    # settling time as every table writes a time.
+    assert re.split(r"\s{2,}", table[0]) == ["SERVICE", "MONTH", "STATE", "CREDIT", "AMOUNT",
+                                             "CLAIMABLE AMOUNT", "SETTLED AT"]  # fmt: skip
+    (row,) = [line for line in table if "2026-09" in line]
+    at = september["settled_at"]
+    assert row.split()[2:] == ["settled", "0", "%", "0.00", "EUR", "0.00", "EUR",
+                               at[:10], at[11:16] + "Z"]  # fmt: skip
 
     undone = run_cli(*cfg, "credit", "unsettle", *month)
     assert undone.returncode == 0, undone.stderr

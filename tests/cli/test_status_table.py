@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from core.timeutil import utc_now
 from tests import configs
-from tests.cli.common import storage
+from tests.cli.common import PORTAL, storage
 from tests.cli.test_tables import _on_a_terminal, _plain_env
 
 if TYPE_CHECKING:
@@ -113,3 +113,25 @@ def test_a_table_never_folds_a_lone_column_when_the_block_before_can_spare_one()
         ["SERVICE", "A", "B"],
         ["SERVICE", "C", "MONTH"],
     ]
+
+
+def test_a_credit_column_means_one_thing_in_every_table(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """CREDIT is a percentage, AMOUNT and CLAIMABLE AMOUNT money, in status, credit list
+    and report alike (status's CLAIMABLE was money where report's is a percentage)."""
+    config = write_config(tmp_path, storage("s.db") + PORTAL)
+    first = utc_now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    last = (first - timedelta(days=1)).replace(day=2)  # the 2nd of last month
+    rows = [f"portal,{last + timedelta(minutes=i):%Y-%m-%dT%H:%MZ},down" for i in range(300)]
+    (tmp_path / "m.csv").write_text("service,minute,status\n" + "\n".join(rows) + "\n")
+    assert run_cli("--config", config, "import", "minutes", tmp_path / "m.csv").returncode == 0
+    month = f"{last:%Y-%m}"
+    for args in (("status",), ("credit", "list"), ("report", "--month", month)):
+        out = run_cli("--config", config, *args).stdout
+        headers = [_columns(line) for line in out.splitlines() if line.startswith("SERVICE")]
+        named = {name for header in headers for name in header}
+        assert {"CREDIT", "AMOUNT", "CLAIMABLE AMOUNT"} <= named, (args, headers)
+        for header in headers:  # CLAIMABLE alone: a percentage, beside CREDIT's
+            assert "CLAIMABLE" not in header or "CREDIT" in header, (args, header)
+        assert "25 %" in out, (args, out)
