@@ -115,10 +115,11 @@ def _state_directory(data_dir: Path) -> list[str]:
     return []
 
 
-def not_runnable_by(program: Path, user: str) -> str | None:
+def not_runnable_by(program: Path, user: str, *, read: bool = False) -> str | None:
     """Why ``user`` could not run ``program`` (a folder on the way it may not enter,
-    or a file it may not execute), following symlinks; None when it can (or when
-    that cannot be told). A user that does not exist yet is judged as "others"."""
+    or a file it may not execute; with ``read``, may not read), following symlinks;
+    None when it can (or when that cannot be told). A user that does not exist yet is
+    judged as "others"."""
     import pwd
     import stat
 
@@ -143,7 +144,9 @@ def not_runnable_by(program: Path, user: str) -> str | None:
         for folder in [*reversed(target.parents)]:
             if not allowed(folder, stat.S_IXUSR, stat.S_IXGRP, stat.S_IXOTH):
                 return f"{folder} is not open to {user}"
-        if not allowed(target, stat.S_IXUSR, stat.S_IXGRP, stat.S_IXOTH):
+        if read and not allowed(target, stat.S_IRUSR, stat.S_IRGRP, stat.S_IROTH):
+            return f"{target} is not readable by {user}"
+        if not read and not allowed(target, stat.S_IXUSR, stat.S_IXGRP, stat.S_IXOTH):
             return f"{target} is not executable by {user}"
     except OSError:
         return None

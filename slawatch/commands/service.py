@@ -17,6 +17,7 @@ from core.errors import InputError
 from slawatch.commands._args import Subparsers, group
 
 if TYPE_CHECKING:
+    from core.config import Config
     from slawatch.cli import Context
 
 
@@ -97,6 +98,7 @@ def _install(args: argparse.Namespace, ctx: Context) -> int:
     if args.print:
         sys.stdout.write(text)
         _warn_unreachable(args.user)
+        _warn_unreadable(args.user, config, name or config.agent.name)
         return 0
     path = Path(args.path).expanduser().absolute()
     _write_atomically(path, text)
@@ -118,6 +120,7 @@ def _install(args: argparse.Namespace, ctx: Context) -> int:
     else:
         print(f"probe header secrets (header_env) go in {ENVIRONMENT_FILE} (mode 0600)")
     _warn_unreachable(args.user)
+    _warn_unreadable(args.user, config, name or config.agent.name)
     return 0
 
 
@@ -151,6 +154,25 @@ def _warn_unreachable(user: str) -> None:
                 " UV_TOOL_DIR=/opt/uv-tools UV_TOOL_BIN_DIR=/usr/local/bin"
                 " UV_PYTHON_INSTALL_DIR=/opt/uv-python, or a virtualenv under /opt,"
                 " then run this again from there",
+                file=sys.stderr,
+            )
+
+
+def _warn_unreadable(user: str, config: Config, agent: str) -> None:
+    """The files the agent reads at start as ``user``: its config, and the checkpoint
+    key it signs with (the agent refuses to start, exit 2, without either)."""
+    from agent.checkpoints import key_path
+    from agent.systemd import not_runnable_by
+
+    files = [("config", config.path.absolute())]
+    if config.agent.checkpoint is not None:
+        files.append(("checkpoint key", key_path(config.agent.checkpoint, agent)))
+    for what, path in files:
+        why = not_runnable_by(path, user, read=True)
+        if why is not None:
+            print(
+                f"warning: User={user} cannot read its {what} {path}: {why}; the agent would"
+                f" not start (e.g. chown {user}: {path}, or chmod the folder on the way)",
                 file=sys.stderr,
             )
 

@@ -254,3 +254,54 @@ def test_a_program_the_service_user_cannot_reach_is_named() -> None:
     finally:
         closed.chmod(0o755)
         shutil.rmtree(base)
+
+
+def test_service_install_warns_when_the_user_cannot_read_its_checkpoint_key(
+    tmp_path: Path,
+) -> None:
+    """The agent refuses to start (exit 2) without a readable [agent.checkpoint] key;
+    as root, `key init` writes it 0600 root's, which the unit's User= cannot read."""
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="slawatch-unit-"))  # under /tmp, open to all
+    base.chmod(0o755)
+    keys = base / "keys"
+    keys.mkdir(mode=0o755)
+    config = base / "config.toml"
+    config.write_text(
+        configs.toml(
+            storage=str(base / "data" / "slawatch.db"),
+            agent=configs.agent(
+                "paris-1", checkpoint={"webhook": "https://auditor.example/h", "key": "keys"}
+            ),
+            **WEB,
+        )
+    )
+    config.chmod(0o644)
+    try:
+        made = subprocess.run(
+            [*SLAWATCH, "--config", str(config), "key", "init", "--out", str(keys / "paris-1.key")],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+
+        def install() -> str:
+            done = subprocess.run(
+                [*SLAWATCH, "--config", str(config), "service", "install", "--print",
+                 "--user", "nobody"],
+                capture_output=True, text=True, timeout=30,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            return done.stderr
+
+        key = keys / "paris-1.key"
+        warned = [ln for ln in install().splitlines() if "checkpoint key" in ln]
+        assert len(warned) == 1 and f"User=nobody cannot read its checkpoint key {key}" in warned[0]
+        assert f"chown nobody: {key}" in warned[0]
+        key.chmod(0o644)  # readable by all (key init warns about that): no warning here
+        keys.chmod(0o755)  # key init made its folder 0700
+        assert "checkpoint key" not in install()
+    finally:
+        import shutil
+
+        shutil.rmtree(base)
