@@ -331,6 +331,15 @@ async def exchange(
         )
     except UnicodeError as exc:  # a name IDNA cannot encode (a label over 63): no name
         raise socket.gaierror(socket.EAI_NONAME, str(exc)) from exc
+    except BaseException:
+        # Cancelled (the agent stopping) after connection_made: closing the transport
+        # ends the exchange with an error no one will await; it is not one.
+        if proto.done.done():
+            if not proto.done.cancelled():
+                proto.done.exception()
+        else:
+            proto.done.cancel()
+        raise
     try:
         await proto.done
     except BaseException:

@@ -23,26 +23,46 @@ from collections.abc import Sequence
 from store.base import StoreBase, from_micros, micros
 from store.rows import AgentState, OpenOutage, ProbeRecord
 
+_JOURNAL_SQL = (
+    "INSERT INTO agent_probes (source_id, minute, service_id, at_us,"
+    " status, latency_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (source_id, minute, service_id, at_us) DO NOTHING"
+)
+
 
 class AgentStateStore(StoreBase):
     """``record_probe_results``, ``save_agent_state``, ``agent_state`` (the agent only)."""
 
     async def record_probe_results(self, records: Sequence[ProbeRecord]) -> None:
-        """Keep probe results of not-yet-judged minutes (recording one twice changes nothing)."""
+        """Keep probe results of not-yet-judged minutes (recording one twice changes nothing).
+
+        The agent calls this for every probe (or the few finishing together): once
+        every name is known, it is one statement in a transaction of its own, on
+        ``Conn.commit_rows`` with ``lazy_sync`` (a kill loses nothing committed; an
+        operating-system crash or power cut, the commits since the last minute write)."""
         if not records:
             return
+        ids = self._ids
+        params = []
+        for r in records:
+            sid, src = ids.get(("services", r.service)), ids.get(("sources", r.source))
+            if sid is None or src is None:  # a new name: the whole write path
+                await self._record_probe_results(records)
+                return
+            params.append((src, r.minute, sid, micros(r.at), r.status, r.latency_ms, r.error))
+        if self.readonly:
+            raise RuntimeError("store opened read-only")
+        async with self._write_lock:
+            await self._db.commit_rows(_JOURNAL_SQL, params, lazy_sync=True)
+
+    async def _record_probe_results(self, records: Sequence[ProbeRecord]) -> None:
         async with self._write() as db:
             await self._ensure_pairs((r.service, r.source) for r in records)
             params = []
             for r in records:
                 sid, src = await self._id_pair(r.service, r.source)
                 params.append((src, r.minute, sid, micros(r.at), r.status, r.latency_ms, r.error))
-            await db.executemany(
-                "INSERT INTO agent_probes (source_id, minute, service_id, at_us,"
-                " status, latency_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (source_id, minute, service_id, at_us) DO NOTHING",
-                params,
-            )
+            await db.executemany(_JOURNAL_SQL, params)
 
     async def save_agent_state(
         self, source: str, judged_upto: int, outages: Sequence[OpenOutage]

@@ -73,6 +73,16 @@ class Conn(ABC):
         if rows:
             await self.executemany(upsert_sql(table, columns, key, where), rows)
 
+    async def commit_rows(self, sql: str, rows: Sequence[Params], *, lazy_sync: bool) -> None:
+        """``rows`` through ``sql`` as one write transaction of their own (the caller
+        holds its store's write lock). ``lazy_sync``: the commit survives this process
+        being killed at once, an operating-system crash or power cut only from the next
+        synchronous commit on (SQLite: ``synchronous = NORMAL`` for this transaction,
+        the WAL's next fsync takes it along). The SQLite backend does it in one trip
+        to its connection's thread; this default, in a transaction as usual."""
+        async with self.transaction():
+            await self.executemany(sql, rows)
+
     @abstractmethod
     async def insert_id(self, sql: str, params: Params = ()) -> int:
         """Run an ``INSERT`` into a table with an ``id`` key and return the new id."""

@@ -27,16 +27,9 @@ import aiosqlite
 from core.errors import SlawatchError
 from store.db import StoreBusy
 from store.schema import LATEST, current_version, migrate
-from store.sqlite.conn import SqliteConn, SqliteError, is_busy
+from store.sqlite.conn import SYNCHRONOUS, SqliteConn, SqliteError, is_busy
 from store.store import Store
 
-# Why FULL rather than the usual WAL + NORMAL: writes here are few and batched
-# (the agent commits once a minute, an import is one transaction), so the one
-# fsync per commit costs next to nothing, while what is committed is evidence:
-# a minute of downtime or a case's opening time behind a credit claim. With
-# NORMAL a power cut can silently drop commits the agent already reported as
-# written; with FULL a commit that returned is on disk.
-SYNCHRONOUS = "FULL"
 BUSY_TIMEOUT_MS = 5000
 
 
