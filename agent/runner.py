@@ -500,6 +500,8 @@ class Agent:
                 iso_z(event.end),
             )
             self.notifications.send(event)
+        for o in self.outages.snapshot():  # down: its recovery is logged when it comes
+            self._states.setdefault(o.service, DOWN)
         kept = self._refile(state.probes)
         if state.judged_upto is not None or kept or state.outages:
             log.info(
@@ -527,6 +529,8 @@ class Agent:
     def _adopt(self, old: Agent) -> None:
         """``take_over``: ``old``'s unwritten rows and probe results, and its guard."""
         self.writer.adopt(old.writer)
+        self._states.update(old._states)  # for the log: no second "down since", the "up"
+        self._tls_warned.update(old._tls_warned)  # once a day, reloads or not
         pending, old._journal = old._journal, []
         self._journal[:0] = pending
         if pending:

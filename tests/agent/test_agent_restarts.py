@@ -60,12 +60,13 @@ async def started(config: object, clock: Clock) -> Agent:
 
 
 async def test_a_restart_mid_outage_sends_one_start_and_one_end(
-    make_config: ConfigFactory, target: Target
+    make_config: ConfigFactory, target: Target, caplog: pytest.LogCaptureFixture
 ) -> None:
     hook = f'[[agent.notifier]]\nwebhook = "{target.url("/hook")}"'
     config = make_config({"web": quick(target.url("/flaky"))}, agent=hook)
     clock = Clock()
     target.flaky_failures = 3  # down for three probes, then up
+    caplog.set_level(logging.INFO, logger="slawatch")
     first = await started(config, clock)
     await minute(first, clock, M0)
     await minute(first, clock, M0 + 1)
@@ -75,6 +76,10 @@ async def test_a_restart_mid_outage_sends_one_start_and_one_end(
     await minute(second, clock, M0 + 3)  # up again
     assert await second.stop()
     assert [h["event"] for h in target.hooks] == ["start", "end"]
+    # The journal too: no second "down since" from the new agent, and the recovery said.
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("web is ")]
+    at, back = (from_minute(m).strftime("%Y-%m-%dT%H:%M:%SZ") for m in (M0, M0 + 3))
+    assert said == [f"web is down since {at} (status:500)", f"web is up since {back}"]
     start, end = target.hooks
     assert start["start"] == end["start"] == from_minute(M0).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert end["minutes"] == 3
@@ -278,7 +283,7 @@ class DiskFull(StoreSink):
 
 
 async def test_a_reload_while_the_database_cannot_be_written_loses_nothing(
-    make_config: ConfigFactory, target: Target
+    make_config: ConfigFactory, target: Target, caplog: pytest.LogCaptureFixture
 ) -> None:
     """SIGHUP while the disk is full: the running agent holds the minutes it could not
     write (up to a week's), and the reload stopped it and threw them away. The new agent
@@ -288,6 +293,7 @@ async def test_a_reload_while_the_database_cannot_be_written_loses_nothing(
     config = make_config({"web": quick(target.url("/flaky"))}, agent=hook)
     clock = Clock()
     target.flaky_failures = 3  # down three minutes, then up
+    caplog.set_level(logging.INFO, logger="slawatch")
     sink = DiskFull(config.storage_path)
     server = Server(config, clock=clock, reload=lambda: config, sink=sink, tick=3600.0)
     first = Agent(config, clock=clock, sink=sink, tick=3600.0)
@@ -311,3 +317,7 @@ async def test_a_reload_while_the_database_cannot_be_written_loses_nothing(
     assert await stored(config.storage_path, M0, M0 + 4) == [DOWN, DOWN, DOWN, UP]
     assert [h["event"] for h in target.hooks] == ["start", "end"]
     assert target.hooks[1]["minutes"] == 3
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("web is ")]
+    at = from_minute(M0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    back = from_minute(M0 + 3).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert said == [f"web is down since {at} (status:500)", f"web is up since {back}"]
