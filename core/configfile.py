@@ -1178,19 +1178,35 @@ def _canary(t: Table) -> str | None:
 
 
 def _checkpoint(t: Table | None, path: Path) -> Checkpointing | None:
-    """``[agent.checkpoint]``: webhook (required), interval (at most 1h), key, timeout."""
+    """``[agent.checkpoint]``: webhook (required), interval (at most 1h), key, timeout;
+    every mistake in it at once."""
     if t is None:
         return None
-    t.check_keys(("webhook", "interval", "key", "timeout"))
+    m = _Mistakes()
+    m.attempt(lambda: t.check_keys(("webhook", "interval", "key", "timeout")), None)
+    url: str = m.attempt(lambda: _webhook(t), "")
+    interval = m.attempt(lambda: _checkpoint_interval(t), timedelta(hours=1))
+    timeout = m.attempt(
+        lambda: parse_timedelta(t.text("timeout", "10s"), t.where("timeout")),
+        timedelta(seconds=10),
+    )
+    raw_key = m.attempt(lambda: t.text("key", None), None)
+    m.raise_any()
+    key = None if raw_key is None else (path.parent / Path(raw_key).expanduser()).absolute()
+    return Checkpointing(webhook=url, key=key, interval=interval, timeout=timeout)
+
+
+def _webhook(t: Table) -> str:
     url: str = t.text("webhook").strip()
     _check_url(t, "webhook", url, ("http://", "https://"))
+    return url
+
+
+def _checkpoint_interval(t: Table) -> timedelta:
     interval = parse_timedelta(t.text("interval", "1h"), t.where("interval"))
     if not timedelta(seconds=1) <= interval <= timedelta(hours=1):
         raise t.error("interval", "must be from 1s to 1h (a checkpoint at least hourly)")
-    timeout = parse_timedelta(t.text("timeout", "10s"), t.where("timeout"))
-    raw_key = t.text("key", None)
-    key = None if raw_key is None else (path.parent / Path(raw_key).expanduser()).absolute()
-    return Checkpointing(webhook=url, key=key, interval=interval, timeout=timeout)
+    return interval
 
 
 METRICS_DEFAULT = ("127.0.0.1", 9464)
@@ -1221,9 +1237,7 @@ def _notifier(t: Table) -> Notifier:
         raise t.error(None, 'give either webhook = "https://..." or command = ["prog", "arg"]')
     timeout = parse_timedelta(t.text("timeout", "10s"), t.where("timeout"))
     if t.has("webhook"):
-        url: str = t.text("webhook").strip()
-        _check_url(t, "webhook", url, ("http://", "https://"))
-        return Notifier(webhook=url, timeout=timeout)
+        return Notifier(webhook=_webhook(t), timeout=timeout)
     raw = t.raw("command")
     try:
         argv = shlex.split(raw) if isinstance(raw, str) else t.strings("command")

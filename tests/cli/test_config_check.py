@@ -374,6 +374,7 @@ def test_every_mistake_of_a_probe_and_of_the_agent_table_is_listed(
     text = (
         '[agent]\nproxy = "socks5://p:1080"\ntls_warn_days = -3\nspool_max_minutes = 1\n'
         'canary = "dns:"\n'
+        '[agent.checkpoint]\nwebhook = "ftp://auditor"\ninterval = "2h"\n'
         '[[service]]\nname = "erp"\ncontract = "saas-standard"\nmonthly_fee = "10"\n'
         '[service.probe]\nurl = "https://erp.example.com:99999/"\nfollow_redirects = "yes"\n'
         'ca_file = "missing-ca.pem"\ninterval = "2s"\ntimeout = "3s"\nretries = 99\n'
@@ -388,6 +389,8 @@ def test_every_mistake_of_a_probe_and_of_the_agent_table_is_listed(
         "agent.proxy: must be a URL starting with http:// or https://",
         "agent.tls_warn_days: must be at least 0, got -3",
         "agent.spool_max_minutes: must be at least 10, got 1",
+        "agent.checkpoint.webhook: must be a URL starting with http:// or https://",
+        "agent.checkpoint.interval: must be from 1s to 1h",
         'service "erp".probe.url: the port must be a number from 1 to 65535',
         'service "erp".probe.interval: must be between 5s and 1h',
         'service "erp".probe.retries: must be between 0 and',
