@@ -35,7 +35,7 @@ COLUMNS = [  # the flags right after the name: on a narrow terminal they stay in
     ("outvoted on", "dissents"),
 ]
 _WHY = {
-    "clock": f"clock off by more than {CLOCK_OFFSET_LIMIT:g} s: minutes land in the wrong bucket",
+    "clock": f"more than {CLOCK_OFFSET_LIMIT:g} s off, so its minutes land in the wrong bucket",
     "silent": f"not heard from for more than {fmt.span(AGENT_SILENT.total_seconds())}",
     "backlog": "holds minutes the database does not have yet",
 }
