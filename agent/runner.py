@@ -33,7 +33,7 @@ import signal
 import ssl
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -64,7 +64,7 @@ from core.errors import ConfigError, SlawatchError
 from core.status import DOWN, NAMES, UNKNOWN, UP
 from core.timeutil import from_minute, iso_z, to_minute, utc_now
 from core.tomlview import named
-from store.rows import AgentState, ProbeEvidence, ProbeRecord, ProbeState
+from store.rows import AgentState, OpenOutage, ProbeEvidence, ProbeRecord, ProbeState
 
 __all__ = [
     "MAX_INTERVAL",
@@ -492,6 +492,9 @@ class Agent:
         if old is not None:
             self._adopt(old)
             outages = tuple(old.outages.snapshot())
+        # An outage of a service no longer probed ends after the minutes its stored probe
+        # results say were still down (the stop's last minutes: recorded, not notified).
+        outages = _carried(outages, [*state.probes, *self._journal], self.targets)
         for event in self.outages.restore(outages):  # services no longer probed
             log.info(
                 "%s is no longer probed: its outage since %s ends at %s",
@@ -545,8 +548,7 @@ class Agent:
         kept = 0
         for r in records:
             if r.service in self.targets and not self._judged.covers(r.minute):
-                result = ProbeResult(r.at, r.status, r.latency_ms, r.error)
-                self.book.add(r.minute, r.service, result)
+                self.book.add(r.minute, r.service, _result_of(r))
                 kept += 1
         return kept
 
@@ -720,6 +722,32 @@ class Agent:
             await self._stop_forwarding(time.monotonic() + write_timeout)
             await self.forwarder.close()
         return verdicts, written
+
+
+def _result_of(r: ProbeRecord) -> ProbeResult:
+    """A probe result as the store's journal kept it."""
+    return ProbeResult(r.at, r.status, r.latency_ms, r.error)
+
+
+def _carried(
+    outages: Iterable[OpenOutage], records: Iterable[ProbeRecord], probed: Container[str]
+) -> tuple[OpenOutage, ...]:
+    """Each outage of a service not in ``probed``, carried through the minutes right
+    after its last that its probe results (``records``) fold to down."""
+    stored: dict[str, dict[int, list[ProbeResult]]] = {}
+    for r in records:
+        if r.service not in probed:
+            stored.setdefault(r.service, {}).setdefault(r.minute, []).append(_result_of(r))
+    out = []
+    for o in outages:
+        minutes = stored.get(o.service, {})
+        while (
+            o.last + 1 in minutes
+            and fold(o.service, o.last + 1, minutes[o.last + 1]).status == DOWN
+        ):
+            o = replace(o, last=o.last + 1, minutes=o.minutes + 1)
+        out.append(o)
+    return tuple(out)
 
 
 def _default_sink(config: Config) -> StoreSink:

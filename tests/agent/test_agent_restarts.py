@@ -202,7 +202,8 @@ async def test_a_service_removed_mid_outage_gets_its_end_once(
     """SIGHUP (or a restart) with a config that no longer has a service in the middle of
     its outage: no verdict will ever end it, so before this the receiver kept it open for
     ever (one ``start``, no ``end``). It ends at the minute after its last down minute,
-    as rule 8 reads the store; the contract is gone with the service, so no report_by."""
+    as rule 8 reads the store (the minute of the reload included: it is recorded down);
+    the contract is gone with the service, so no report_by."""
     hook = f'[[agent.notifier]]\nwebhook = "{target.url("/hook")}"'
     probes = {"web": quick(target.url("/500")), "api": quick(target.url("/ok"))}
     config = make_config(probes, agent=hook)
@@ -214,11 +215,13 @@ async def test_a_service_removed_mid_outage_gets_its_end_once(
         await first.probe_service("api")
         clock.at(m + 1, 0)
         await first.tick()
-    clock.at(M0 + 2, 5)
+    clock.at(M0 + 2, 10)
+    await first.probe_service("web")  # still down in the minute of the reload
+    clock.at(M0 + 2, 20)
     assert await first.stop()  # the reload stops the running agent...
     reloaded = make_config({"api": quick(target.url("/ok"))}, agent=hook)
     second = await started(reloaded, clock)  # ...and starts one without "web"
-    clock.at(M0 + 2, 10)
+    clock.at(M0 + 2, 30)
     await second.probe_service("api")
     clock.at(M0 + 3, 0)
     await second.tick()
@@ -231,8 +234,9 @@ async def test_a_service_removed_mid_outage_gets_its_end_once(
     ]
     end = target.hooks[1]
     assert end["start"] == from_minute(M0).strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert end["end"] == from_minute(M0 + 2).strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert (end["minutes"], end["report_by"]) == (2, None)
+    assert end["end"] == from_minute(M0 + 3).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert (end["minutes"], end["report_by"]) == (3, None)
+    assert await stored(config.storage_path, M0, M0 + 3) == [DOWN, DOWN, DOWN]
 
 
 async def test_a_restart_in_a_minute_that_flips_keeps_one_outage(
