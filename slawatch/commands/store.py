@@ -71,26 +71,49 @@ def _where(config: Config) -> str:
 
 
 def _init(args: argparse.Namespace, ctx: Context) -> int:
-    config = ctx.config
+    from core.dburl import mask_url
+
+    url = _url_without_config(args, ctx)
+    config = None if url is not None else ctx.config
+    if config is not None:
+        url = config.storage_url
 
     async def init() -> tuple[int, list[str]]:
         from store.schema import LATEST
 
-        if config.storage_url is None:
+        if url is None:
             from store.sqlite import SqliteStore
 
+            assert config is not None
             async with await SqliteStore.open(config.storage_path):
                 return LATEST, []
         from store.postgres import PostgresStore
 
-        async with await PostgresStore.open(config.storage_url, init=True) as store:
+        async with await PostgresStore.open(url, init=True) as store:
             return LATEST, await store.apply_roles()
 
     version, notes = run(init())
     for note in notes:
         print(f"note: {note}")
-    print(f"{_where(config)}: schema version {version}: OK")
+    where = _where(config) if config is not None else mask_url(url or "")
+    print(f"{where}: schema version {version}: OK")
     return 0
+
+
+def _url_without_config(args: argparse.Namespace, ctx: Context) -> str | None:
+    """``$SLAWATCH_DATABASE_URL`` when no config file was named and none is here: the
+    central database's server needs no config to create the schema and roles
+    (deploy/fleet.md runs ``store init`` there with the URL alone)."""
+    import os
+
+    from core.configfile import check_database_url
+
+    url = os.environ.get("SLAWATCH_DATABASE_URL")
+    named = getattr(args, "config", None) or os.environ.get("SLAWATCH_CONFIG")
+    if not url or named or ctx.config_path.exists():
+        return None
+    check_database_url(url, "$SLAWATCH_DATABASE_URL")
+    return url
 
 
 def _migrate(args: argparse.Namespace, ctx: Context) -> int:

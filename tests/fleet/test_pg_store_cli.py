@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -131,6 +132,24 @@ def test_store_init_is_idempotent_and_creates_the_fleet_roles(
     # SQLite: the same command creates the file.
     sqlite = run_cli("--config", config, "store", "init")
     assert sqlite.returncode == 0 and (tmp_path / "slawatch.db").exists()
+
+
+def test_store_init_on_the_database_server_needs_only_the_url(
+    run_cli: RunCli, tmp_path: Path, pg_url: str
+) -> None:
+    """deploy/fleet.md runs `SLAWATCH_DATABASE_URL=... slawatch store init` on the
+    database's server, where no config file is: it failed 'config.toml: no such config
+    file'. A config named (--config, $SLAWATCH_CONFIG) that is missing still is an error."""
+    env = {k: v for k, v in os.environ.items() if k != "SLAWATCH_CONFIG"}
+    env["SLAWATCH_DATABASE_URL"] = pg_url
+    done = run_cli("store", "init", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert ": schema version " in done.stdout and done.stdout.rstrip().endswith(": OK")
+    assert list(tmp_path.iterdir()) == []  # no SQLite file made beside it
+    named = run_cli("--config", tmp_path / "missing.toml", "store", "init", cwd=tmp_path, env=env)
+    assert_user_error(named, "missing.toml: no such config file")
+    without = run_cli("store", "init", cwd=tmp_path, env={**env, "SLAWATCH_DATABASE_URL": ""})
+    assert_user_error(without, "config.toml: no such config file")
 
 
 def _login(pg_cluster: Cluster, url: str, role: str, group: str) -> str:
