@@ -80,8 +80,9 @@ _NO_END = 2**50  # beyond any hour; times 60 still fits SQLite's 64-bit integers
 _FIRST_MINUTE = to_minute(datetime(1, 1, 1, tzinfo=UTC))
 _LAST_MINUTE = to_minute(datetime(9999, 12, 31, 23, 59, tzinfo=UTC))
 # How far before its first touched hour a chain's seals are read in the same query,
-# to find the link it continues from (the agent's previous hour) without another.
-_LOOKBACK = 2
+# to find the link it continues from (the agent's previous hour) without another
+# (a chain with no seal in that hour, after a gap, asks for its link apart).
+_LOOKBACK = 1
 
 
 @dataclass(frozen=True)
@@ -198,18 +199,26 @@ async def _hours_many(
 
 
 async def _seals_many(
-    db: Conn, chains: Sequence[tuple[int, int]], lo: int
+    db: Conn,
+    chains: Sequence[tuple[int, int]],
+    lo: int,
+    unlogged: dict[tuple[int, int, int], bytes] | None = None,
 ) -> dict[tuple[int, int], dict[int, tuple[bytes, bytes]]]:
-    """Each chain's stored seals from hour ``lo`` on: hour -> (digest, link)."""
+    """Each chain's stored seals from hour ``lo`` on: hour -> (digest, link). Those not
+    yet in the audit trail (``logged = 0``) also go into ``unlogged`` when given,
+    (service_id, source_id, hour) -> digest, as ``_write_context`` keeps them."""
     out: dict[tuple[int, int], dict[int, tuple[bytes, bytes]]] = {ids: {} for ids in chains}
-    for sid, src, hour, digest, link_ in await db.fetchall(
-        "SELECT service_id, source_id, hour, digest, link FROM chain_seals"
+    for sid, src, hour, digest, link_, logged in await db.fetchall(
+        "SELECT service_id, source_id, hour, digest, link, logged FROM chain_seals"
         f" WHERE service_id IN ({id_list(c[0] for c in chains)})"
         f" AND source_id IN ({id_list(c[1] for c in chains)}) AND hour >= ?",
         (lo,),
     ):
-        if (sid, src) in out:
-            out[(sid, src)][int(hour)] = (bytes(digest), bytes(link_))
+        mine = out.get((sid, src))
+        if mine is not None:
+            mine[hour] = (digest, link_)
+            if unlogged is not None and not logged:
+                unlogged[(sid, src, hour)] = digest
     return out
 
 
@@ -369,7 +378,14 @@ class ChainStore(AuditStore):
         ``names``), from the memo when this store hashed the same names and bytes
         before."""
         known = self._digests.get(key)
-        if known is not None and known[:5] == (*names, status, latency, errors):
+        if (
+            known is not None
+            and known[2] == status
+            and known[3] == latency
+            and known[4] == errors
+            and known[0] == names[0]
+            and known[1] == names[1]
+        ):
             return known[5]
         digest = chain.hour_digest(names[0], names[1], key[1], status, latency, errors)
         if len(self._digests) >= _DIGEST_MEMO:
@@ -401,18 +417,23 @@ class ChainStore(AuditStore):
         if reuse and known is not None:
             errors = {k: list(v) for k, v in known[2].items() if k in keys}
         spans = _chain_spans(keys)
+        unlogged: dict[tuple[int, int, int], bytes] = {}
         for (lo, hi), chains in spans[1].items():
             if not reuse:
                 errors.update(await _errors_many(db, chains, lo, hi))
-            seals.update(await _seals_many(db, chains, lo - _LOOKBACK))
+            seals.update(await _seals_many(db, chains, lo - _LOOKBACK, unlogged))
+        # The seals read above gave the unlogged hours from each span's look-back on;
+        # only older ones are left to find (none, but for an agent that stopped).
         srcs = id_list(src for chains in spans[1].values() for _, src in chains)
-        unlogged = {
-            (int(sid), int(src), int(hour)): bytes(digest)
+        if srcs:
+            wanted = spans[0].keys()
             for sid, src, hour, digest in await db.fetchall(
                 "SELECT service_id, source_id, hour, digest FROM chain_seals"
-                f" WHERE logged = 0 AND source_id IN ({srcs})"
-            )
-        } if srcs else {}  # fmt: skip
+                f" WHERE logged = 0 AND source_id IN ({srcs}) AND hour < ?",
+                (max(lo for lo, _ in spans[1]) - _LOOKBACK,),
+            ):
+                if (sid, src) in wanted:
+                    unlogged.setdefault((int(sid), int(src), int(hour)), bytes(digest))
         return WriteContext(errors, seals, spans, unlogged)
 
     async def _check_sealed(
@@ -434,24 +455,24 @@ class ChainStore(AuditStore):
         """
         if not before:
             return 0
-        keys = set(before)
-        context = context or await self._write_context(db, keys)
+        context = context or await self._write_context(db, set(before))
         errors, seals = context.errors, context.seals
         services, sources = names
-        found = 0
-        for key in sorted(keys):
-            sid, hour, src = key
-            status, latency = before[key]
+        wrong: list[tuple[tuple[int, int, int], bytes, tuple[bytes, bytes] | None]] = []
+        for key, (status, latency) in before.items():
             if not any(status):
                 continue  # an empty block is no record (its seal was dropped)
-            service, source = services[sid], sources[src]
+            sid, hour, src = key
+            found_errors = errors.get(key)
             digest = self._digest(
-                key, (service, source), status, latency, tuple(errors.get(key, ()))
+                key, (services[sid], sources[src]), status, latency, tuple(found_errors or ())
             )
             seal = seals.get((sid, src), {}).get(hour)
-            if seal is not None and seal[0] == digest:
-                continue
-            found += 1
+            if seal is None or seal[0] != digest:
+                wrong.append((key, digest, seal))
+        wrong.sort(key=itemgetter(0))
+        for (sid, hour, src), digest, seal in wrong:
+            service, source = services[sid], sources[src]
             stamp = iso_z(from_minute(hour * 60))
             await self._audit(
                 db,
@@ -461,7 +482,7 @@ class ChainStore(AuditStore):
                 {"source": source, "hour": stamp, "sealed": seal[0].hex() if seal else None},
                 {"source": source, "hour": stamp, "found": digest.hex(), "by": by},
             )
-        return found
+        return len(wrong)
 
     async def _extend_chains(
         self,
@@ -530,7 +551,12 @@ class ChainStore(AuditStore):
             else:
                 stored = await _hours_many(db, chains, lo, hi)
                 seals = await _seals_many(db, chains, lo - _LOOKBACK)
-            for ids in chains:
+            rest: Iterable[tuple[int, int]] = chains
+            if stored is None and hi == lo + 1:  # the agent's minute: one hour for every chain
+                rest = self._reseal_hour(
+                    lo, chains, names, just, errors, seals, unlogged, live, changed, items
+                )
+            for ids in rest:
                 sid, src = ids
                 service, source = services[sid], sources[src]
                 hours = touched[ids]
@@ -602,6 +628,67 @@ class ChainStore(AuditStore):
             )
         await db.upsert("chain_seals", _SEAL_COLUMNS, ("service_id", "source_id", "hour"), changed)
         return items
+
+    def _reseal_hour(
+        self,
+        hour: int,
+        chains: Sequence[tuple[int, int]],
+        names: tuple[Mapping[int, str], Mapping[int, str]],
+        written: Mapping[tuple[int, int, int], tuple[bytes, bytes]],
+        errors: Mapping[tuple[int, int, int], list[tuple[int, str]]],
+        seals: Mapping[tuple[int, int], dict[int, tuple[bytes, bytes]]],
+        unlogged: Mapping[tuple[int, int, int], bytes],
+        live: bool,
+        changed: list[tuple[int, int, int, bytes, bytes, int]],
+        items: list[LogItem],
+    ) -> list[tuple[int, int]]:
+        """``_extend_chains`` for chains that touched only ``hour``, their newest, right
+        after a sealed previous hour, with nothing left unlogged before it: an agent's
+        every minute but its first and those after a gap. Adds their seal rows to
+        ``changed`` and their logged hours to ``items`` just as the general way does
+        (``_relinked``, ``_to_log``), in one step per chain; returns the chains that
+        are not like that, for the general way."""
+        services, sources = names
+        link, digest_of = chain.link, self._digest
+        before = hour - 1
+        behind = {(sid, src) for sid, src, at in unlogged if at < hour}
+        rest: list[tuple[int, int]] = []
+        for ids in chains:
+            sid, src = ids
+            key = (sid, hour, src)
+            block = written.get(key)
+            sealed = seals[ids]
+            prior = sealed.get(before)
+            old = sealed.get(hour)
+            # ``sealed`` holds hours from ``before`` on: only ``before`` and ``hour`` here.
+            if (
+                block is None
+                or prior is None
+                or len(sealed) != (1 if old is None else 2)
+                or (behind and ids in behind)
+            ):
+                rest.append(ids)
+                continue
+            found = errors.get(key)
+            digest = digest_of(
+                key, (services[sid], sources[src]), block[0], block[1], tuple(found or ())
+            )
+            now = link(prior[1], hour, digest)
+            if old is not None and old[0] == digest:
+                if old[1] != now:  # only its link moved
+                    changed.append(
+                        (sid, src, hour, digest, now, 0 if (sid, src, hour) in unlogged else 1)
+                    )
+                continue
+            logged_before = old is not None and (sid, src, hour) not in unlogged
+            if live and not logged_before:  # still being written: logged when it moves on
+                changed.append((sid, src, hour, digest, now, 0))
+            else:
+                changed.append((sid, src, hour, digest, now, 1))
+                items.append(
+                    (sid, src, hour, old[0] if old is not None and logged_before else None, digest)
+                )
+        return rest
 
     async def _begin_minute_log(self, db: Conn) -> None:
         """Before the first minute write the trail logs: a ``minutes.baseline`` entry

@@ -156,3 +156,67 @@ async def test_the_agents_memo_of_error_classes_never_outlives_another_write(
             (BASE, "agent", "tls"), (BASE + 1, "agent", "dns"), (BASE + 3, "agent", "status:500")
         ]  # fmt: skip
         assert (await agent.check_audit()).problems == ()
+
+
+async def test_the_agents_minutes_across_hours_and_gaps_seal_as_a_fresh_relink_would(
+    open_db: OpenDb,
+) -> None:
+    """An agent's minute of several services, written through the turn of an hour, a
+    service it stopped probing, a gap longer than the seals read back with each
+    write, and an open hour edited behind slawatch's back: every seal is what the
+    chain's blocks give recomputed from genesis, each closed hour is logged once, and
+    the edit is named (``store.tamper``) rather than laundered."""
+    from core import chain
+
+    def minute(m: int, services: int = 3) -> list[MinuteRow]:
+        return [
+            MinuteRow(f"s{n}", "agent", BASE + m, DOWN if (m + n) % 5 == 0 else UP, 50 + m,
+                      "timeout" if (m + n) % 5 == 0 else None)
+            for n in range(services)
+        ]  # fmt: skip
+
+    async with await open_db() as store:
+        for m in (0, 1, 2, 59, 60, 61):  # hour 0, then the turn into hour 1
+            await store.record_minutes(minute(m))
+        await store.record_minutes(minute(62, services=2))  # s2 stops: its hour 1 left open
+        edit = "UPDATE minute_blocks SET status = ? WHERE service_id = ? AND hour = ?"
+        [(sid,)] = await store._db.fetchall("SELECT id FROM services WHERE name = 's0'")
+        async with store._db.transaction():
+            await store._db.execute(edit, (bytes([DOWN] * 60), sid, H0 + 1))
+        for m in (63, 300, 301, 302):  # the edited hour, then back after a gap to hour 5
+            await store.record_minutes(minute(m, services=2))
+        assert await store.verify_chains() is None
+        for n in range(3):
+            stored = {}
+            for h, status, latency in await store._db.fetchall(
+                "SELECT b.hour, b.status, b.latency FROM minute_blocks b"
+                " JOIN services v ON v.id = b.service_id WHERE v.name = ? ORDER BY hour",
+                (f"s{n}",),
+            ):
+                errors = await store.minute_errors(f"s{n}", h * 60, h * 60 + 60)
+                found = tuple((mm % 60, text) for mm, _, text in errors)
+                stored[int(h)] = chain.hour_digest(
+                    f"s{n}", "agent", int(h), bytes(status), bytes(latency), found
+                )
+            want = chain.relink(chain.genesis(f"s{n}", "agent"), sorted(stored.items()))
+            got = await store._db.fetchall(
+                "SELECT c.hour, c.digest, c.link FROM chain_seals c JOIN services v"
+                " ON v.id = c.service_id WHERE v.name = ? ORDER BY hour",
+                (f"s{n}",),
+            )
+            assert [(int(h), bytes(d), bytes(lk)) for h, d, lk in got] == [
+                (s.hour, s.digest, s.link) for s in want
+            ]
+        seals = [e for e in await store.audit_entries(minutes=True) if e.kind == SEAL]
+        logged = [tuple(h[:3]) for e in seals for h in e.after["hours"]]
+        assert sorted(logged) == sorted(
+            [(f"s{n}", "agent", H0) for n in range(3)]
+            + [("s0", "agent", H0 + 1), ("s1", "agent", H0 + 1)]
+        )  # hour 5 still open, and s2's hour 1: its chain has not moved on
+        [problem] = (await store.check_audit()).problems
+        assert problem.reason == (
+            "s0/agent hour 2026-04-26T01:00:00Z was edited outside slawatch"
+            " (found when a write re-sealed it)"
+        )
+        tampered = [e for e in await store.audit_entries() if e.kind == "store.tamper"]
+        assert [e.service for e in tampered] == ["s0"]
