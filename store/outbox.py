@@ -105,9 +105,18 @@ class OutboxStore(MinuteStore):
             )
 
     async def outbox_oldest(self) -> int | None:
-        """The oldest minute queued for forwarding (None: the outbox is empty)."""
-        rows = await self._fetchall("SELECT MIN(minute) FROM outbox")
-        return None if not rows or rows[0][0] is None else int(rows[0][0])
+        """The oldest minute still to be forwarded: queued, or dropped from the outbox at
+        its bound and to be queued again (None: nothing)."""
+        found = [
+            int(r[0])
+            for sql in (
+                "SELECT MIN(minute) FROM outbox",
+                "SELECT MIN(start_min) FROM outbox_dropped",
+            )
+            for r in await self._fetchall(sql)
+            if r[0] is not None
+        ]
+        return min(found, default=None)
 
     async def outbox_counts(self) -> OutboxCounts:
         backlog = await self._fetchall("SELECT COUNT(DISTINCT minute) FROM outbox")

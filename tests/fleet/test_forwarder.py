@@ -295,3 +295,18 @@ async def test_an_outage_of_the_database_is_logged_once_each_way_in_plain_words(
     assert "cannot reach the database: Connection refused" in failed
     (back,) = [r.getMessage() for r in caplog.records if "works again" in r.getMessage()]
     assert "6 minute record(s) of the backlog sent, 0 minute(s) still queued" in back, back
+
+
+async def test_the_oldest_minute_still_to_forward_counts_spans_dropped_at_the_bound(
+    tmp_path: Path,
+) -> None:
+    """A checkpoint signs only hours before the oldest minute still to reach PostgreSQL
+    (its arrival changes that hour's link and every later one). Minutes dropped from the
+    outbox at spool_max_minutes are sent later too: they count."""
+    m0 = 29_000_000
+    async with await SqliteStore.open(tmp_path / "spool.db") as spool:
+        assert await spool.outbox_oldest() is None
+        await spool.spool_minutes([MinuteRow("svc0", "paris-1", m0 + i, UP, 5) for i in range(30)])
+        assert await spool.outbox_oldest() == m0
+        assert await spool.trim_outbox(10) == 20  # minutes m0 .. m0+19 leave the outbox
+        assert await spool.outbox_oldest() == m0  # ...and are still to be sent
