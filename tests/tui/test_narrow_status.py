@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from core.config import Config
 from core.status import UP
 from core.timeutil import to_minute
@@ -92,3 +94,15 @@ async def test_a_window_ends_as_a_bare_time_on_the_day_it_began(
         (excluded,) = [line for line in lines if "exclusion" in line]
         assert "upstream DNS failure at our ISP (ticket IS" in excluded, lines
         assert re.search(r"\d\d-\d\d \d\d:\d\d  \d\d:\d\d  upstream", excluded), excluded
+
+
+@pytest.mark.parametrize("width", [80, 100, 109, 110, 120, 129, 130, 135, 160])
+async def test_live_status_never_runs_past_its_panel(dash_config: Config, width: int) -> None:
+    """Between the narrow and the full layout (110 to 130 columns) the sparkline left no
+    room for its own header: the table ran a column or two past the panel."""
+    app = app_for(dash_config)
+    async with app.run_test(size=(width, 40)) as pilot:
+        await loaded(pilot, app)
+        table = app.screen.query_one(StatusTable)
+        assert table.virtual_size.width <= table.size.width, (width, table.virtual_size)
+        assert "status:503" in _on_screen(table)["search"]

@@ -32,21 +32,23 @@ def urgency(row: ServiceRow, now: datetime) -> tuple[int, str]:
     return (_RANK[row.live_state(now)], row.name)
 
 
-COMPACT_BELOW = 110  # columns of its own width: narrower drops the sparkline, contract,
-# measured and band, so the last error has room
+COMPACT_BELOW = 130  # columns of its own width: narrower drops the sparkline and contract
+NARROW_BELOW = 110  # narrower still drops measured and band, so the last error has room
 SPARK_MINUTES = 60  # the sparkline's full width: one cell per minute of the last hour
 
 
 class StatusTable(RowTable):
     """The live status panel. The sparkline takes the width the other columns leave
-    (up to a cell per minute of the last hour); ``compact`` drops it, the contract,
-    the measured share (a month figure measured too little reads ``? 100.0000 %``)
-    and the band, for narrow terminals: the last error (why a service is down) stays."""
+    (up to a cell per minute of the last hour); ``compact`` drops it and the contract
+    (the band reads ``2``, not ``2 (25 %)``); ``narrow`` drops the measured share too
+    (a month figure measured too little reads ``? 100.0000 %``) and the band: the last
+    error (why a service is down) always stays on screen."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "choose", "Details", key_display="⏎"),
     ]
     compact: reactive[bool] = reactive(False, init=False)
+    narrow: reactive[bool] = reactive(False, init=False)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, empty="No services configured.")
@@ -59,15 +61,15 @@ class StatusTable(RowTable):
         columns = [("service", "service"), ("state", "state")]
         if self.fleet:
             columns.append(("agents", "agents"))
-        if not (self.fleet and self.compact):  # narrow fleet: the agents before the latency
+        if not (self.fleet and self.narrow):  # narrow fleet: the agents before the latency
             columns.append(("latency", "latency"))
         if not self.compact:
             columns.append(("recent latency", "spark"))
-        columns.append(("this month" if self.compact else "month so far", "month"))
-        if not self.compact:  # narrow: a figure measured too little is marked ``?``
+        columns.append(("this month" if self.narrow else "month so far", "month"))
+        if not self.narrow:  # narrow: a figure measured too little is marked ``?``
             columns.append(("measured", "measured"))
         columns.append(("budget", "budget"))
-        if not self.compact:  # narrow: the budget says how far the next band is
+        if not self.narrow:  # narrow: the budget says how far the next band is
             columns.append(("band", "band"))
         columns += [("probe", "probe"), ("last error", "error")]
         if not self.compact:
@@ -75,7 +77,11 @@ class StatusTable(RowTable):
         return columns
 
     def on_resize(self, event: Resize) -> None:
+        self.narrow = event.size.width < NARROW_BELOW
         self.compact = event.size.width < COMPACT_BELOW
+
+    def watch_narrow(self) -> None:
+        self.watch_compact()
 
     def watch_compact(self) -> None:
         self._static = {}
@@ -100,7 +106,7 @@ class StatusTable(RowTable):
             row = by_name[name]
             static = cache.get(row) or self._static_cells(row, palette)
             self._static[row] = static
-            return self._cells(row, static, now, palette, self.compact, self.fleet)
+            return self._cells(row, static, now, palette, self.compact, self.narrow, self.fleet)
 
         flex = "error" if self.compact else "spark"
         sort_keys = {"state": lambda name: urgency(by_name[name], now)}
@@ -121,17 +127,18 @@ class StatusTable(RowTable):
         if not self.compact:
             spark = fmt.sparkline(row.latency_hour, SPARK_MINUTES)
             cells.append(Text(spark, style=palette.calm, justify="right"))
-        if self.compact and row.coverage_low and row.availability is not None:
+        if self.narrow and row.coverage_low and row.availability is not None:
             month = Text(f"? {fmt.percent(row.availability)}", justify="right", style=palette.warn)
         else:
             month = Text(fmt.percent(row.availability), justify="right", style=band_style)
         cells.append(month)
-        if not self.compact:
+        if not self.narrow:
             coverage_style = palette.warn if row.coverage_low else palette.muted
             cells.append(Text(fmt.coverage(row.coverage), justify="right", style=coverage_style))
         cells.append(Text(fmt.budget(row.budget_minutes), justify="right", style=budget_style))
-        if not self.compact:
-            cells.append(Text(_band_text(row), justify="right", style=band_style))
+        if not self.narrow:
+            band = _band_text(row, self.compact)
+            cells.append(Text(band, justify="right", style=band_style))
         error_style = palette.bad if down else palette.warn if row.state == "degraded" else ""
         cells.append(Text(row.error or "", style=error_style))
         if not self.compact:
@@ -140,20 +147,27 @@ class StatusTable(RowTable):
 
     @staticmethod
     def _cells(
-        row: ServiceRow, static: Cells, now: datetime, palette: Palette, compact: bool, fleet: bool
+        row: ServiceRow,
+        static: Cells,
+        now: datetime,
+        palette: Palette,
+        compact: bool,
+        narrow: bool,
+        fleet: bool,
     ) -> Cells:
         stale = fmt.is_stale(row.last_probe_at, row.probe_interval_s, now)
         probe_style = f"italic {palette.warn}" if stale and not row.waiting else palette.muted
-        # name, latency, then spark, month, measured, budget, band (narrow: month, budget)
-        fixed = 4 if compact else 7
+        # name, latency, then spark, month, measured, budget, band (compact: no spark;
+        # narrow: month, budget)
+        fixed = 4 if narrow else 6 if compact else 7
         agents = (agents_text(row.vantage(now), palette),) if fleet else ()
-        first = 2 if fleet and compact else 1  # a narrow fleet table drops the latency
+        first = 2 if fleet and narrow else 1  # a narrow fleet table drops the latency
         last = static[fixed:]
         if row.error is None and row.tls_warning(now):  # the error column is free: say it there
             last = (certificate_text(row, now, palette), *last[1:])
         middle = static[first:fixed]
         if row.not_recording(now):  # the month's figure stopped with the agent's writes
-            month = fixed - (2 if compact else 4) - first  # the month's cell in ``middle``
+            month = fixed - (2 if narrow else 4) - first  # the month's cell in ``middle``
             shown = f"? {fmt.percent(row.availability)}"
             flagged = Text(shown, justify="right", style=f"bold {palette.bad}")
             middle = (*middle[:month], flagged, *middle[month + 1 :])
@@ -171,10 +185,10 @@ class StatusTable(RowTable):
         )
 
 
-def _band_text(row: ServiceRow) -> str:
-    """The band, numbered from 1 as in JSON and the letter, its credit after it:
-    ``2 (25 %)``."""
-    if row.band is None:
+def _band_text(row: ServiceRow, compact: bool) -> str:
+    """The band, numbered from 1 as in JSON and the letter, its credit after it when
+    there is room: ``2 (25 %)``; ``2`` on a compact table."""
+    if row.band is None or compact:
         return fmt.band(row.band)
     return f"{fmt.band(row.band)} ({fmt.credit_band(row.band_credit)})"
 
