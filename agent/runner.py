@@ -134,6 +134,15 @@ def _metrics(config: Config, source: str, backlog: Callable[[], int]) -> AgentMe
     return AgentMetrics(source, backlog=backlog)
 
 
+def as_agent(config: Config, name: str, env: Mapping[str, str]) -> Config:
+    """``config`` whose PostgreSQL URL logs in as agent ``name`` when it names no role
+    (and ``$PGUSER`` is unset), as the forwarder does: what the agent reads back (its
+    checkpoints' heads) it reads as itself, not as the OS user it runs as."""
+    if config.storage_url is None:
+        return config
+    return replace(config, storage_url=with_default_user(config.storage_url, name, env))
+
+
 class Agent:
     """The probe agent, embeddable in a running asyncio loop."""
 
@@ -164,15 +173,16 @@ class Agent:
         if forwarder is None and config.storage_url is not None:
             assert config.spool_path is not None
             # A URL naming no role logs in as the agent's name (its role, deploy/fleet.md).
-            url = with_default_user(config.storage_url, self.source, env)
+            url = as_agent(config, self.source, env).storage_url
+            assert url is not None
             self.forwarder = Forwarder(config.spool_path, url, self.source, clock=clock, tick=tick)
         self._forwarding: asyncio.Task[None] | None = None
         # [agent.checkpoint]: the signed heads sent out (a missing key is a ConfigError now).
         self.checkpointer: Checkpointer | None = None
         if config.agent.checkpoint is not None:
             self.checkpointer = Checkpointer(
-                config, config.agent.checkpoint, self.source, clock=clock,
-                transport=notify_transport, unsettled=self._unsettled_from,
+                as_agent(config, self.source, env), config.agent.checkpoint, self.source,
+                clock=clock, transport=notify_transport, unsettled=self._unsettled_from,
             )  # fmt: skip
         self._checkpointing: asyncio.Task[None] | None = None
         self.prober = Prober(

@@ -12,6 +12,7 @@ See ``core/checkpoint.py`` for the format.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -64,6 +65,7 @@ def register(sub: Subparsers) -> None:
 def _make(args: argparse.Namespace, ctx: Context) -> int:
     from agent.checkpoints import SETTLE_MINUTES, Checkpointer, make_note, next_complete
     from agent.checkpoints import key_path as agent_key_path
+    from agent.runner import as_agent
     from core.errors import InputError
     from slawatch.signing import default_key_path, load_private
 
@@ -80,7 +82,9 @@ def _make(args: argparse.Namespace, ctx: Context) -> int:
         key_path = default_key_path(name)
     key = load_private(key_path)
     made_at = ctx.now()
-    note = run(make_note(config, name, key, lambda: made_at))
+    # In a fleet, read as the agent's role when the URL names none (as the agent does).
+    reading = as_agent(config, name, os.environ)
+    note = run(make_note(reading, name, key, lambda: made_at))
     if "\nchain " not in note:
         print(
             f"note: no complete hour of the chains of {name!r} yet: an hour is signed once it"
@@ -98,7 +102,7 @@ def _make(args: argparse.Namespace, ctx: Context) -> int:
         print(note, end="")
     if args.send:
         assert settings is not None
-        sender = Checkpointer(config, settings, name, clock=ctx.now)
+        sender = Checkpointer(reading, settings, name, clock=ctx.now)
         if not run(sender.send_once()):
             print(f"checkpoint not sent to {settings.webhook} (see the line above)")
             return 1

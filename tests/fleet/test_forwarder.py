@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -14,6 +16,7 @@ from agent.forwarder import Forwarder
 from agent.runner import Agent
 from core.dburl import mask_url
 from core.status import DOWN, UP
+from slawatch.cli import main
 from store import StoreUnavailable
 from store.postgres import PostgresStore
 from store.rows import MinuteRow
@@ -310,3 +313,44 @@ async def test_the_oldest_minute_still_to_forward_counts_spans_dropped_at_the_bo
         assert await spool.outbox_oldest() == m0
         assert await spool.trim_outbox(10) == 20  # minutes m0 .. m0+19 leave the outbox
         assert await spool.outbox_oldest() == m0  # ...and are still to be sent
+
+
+class _Heads(QuietHandler):
+    notes: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        type(self).notes.append(body.decode())
+        self.answer(204, b"")
+
+
+async def test_a_fleet_agents_checkpoints_read_the_database_as_its_own_role(
+    tmp_path: Path, target: str, pg_cluster: Cluster, pg_url: str
+) -> None:
+    """The forwarder logged in as the agent's name (the URL names no role, one config for
+    the fleet), but the checkpointer opened the database as the OS user (root, or the
+    unit's 'slawatch'): 'password authentication failed for user ...' at every interval,
+    and no note was ever sent."""
+    await init_fleet(pg_url)
+    agent_role(pg_cluster, pg_url, "paris-1")
+    url = f"postgresql://127.0.0.1:{pg_cluster.port}/{pg_url.rsplit('/', 1)[1]}"  # no role
+    key = tmp_path / "keys" / "paris-1.key"
+    assert main(["key", "init", "--out", str(key)]) == 0
+    notes: list[str] = []
+    handler = type("Heads", (_Heads,), {"notes": notes})
+    with serve(handler) as port:
+        checkpoint = f'[agent.checkpoint]\nwebhook = "http://127.0.0.1:{port}/h"\nkey = "{key}"'
+        config = load_quick(write_fleet_config(tmp_path, url, target, agent=checkpoint))
+        env = {k: v for k, v in os.environ.items() if k != "PGUSER"}
+        clock = Clock()
+        agent = Agent(config, clock=clock, env=env)
+        assert agent.forwarder is not None and agent.checkpointer is not None
+        try:
+            await run_minutes(agent, clock, 2)
+            assert await agent.forwarder.step() == 4
+            clock.now += timedelta(hours=1)  # the hour is complete
+            assert await agent.checkpointer.send_once()
+        finally:
+            assert await agent.stop(within=3)
+    (note,) = notes
+    assert note.startswith("slawatch/paris-1\n") and "\nchain svc0 paris-1 " in note
