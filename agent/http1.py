@@ -168,10 +168,19 @@ class _Exchange(asyncio.Protocol):
         self._limit = limit  # body bytes read at most
         self._head_only = head_only  # HEAD: the response has no body, whatever it says
         self._parser = httptools.HttpResponseParser(self)
-        # Control characters in a header value are taken as h11 takes them (a provider's
-        # sloppy X-Request-Id must not turn its 200 into "protocol"); kept headers are
-        # cleaned (core.corroboration.clean).
-        self._parser.set_dangerous_leniencies(lenient_headers=True)
+        # What h11 takes, llhttp must take too: a provider's sloppy answer that httpx read
+        # must not turn its 200 into "protocol", a false down. Control characters in a
+        # header value (kept headers are cleaned: core.corroboration.clean), lines ended
+        # by a bare LF (embedded devices, shell-script health checks), Content-Length
+        # beside Transfer-Encoding: chunked (chunked wins, as in h11), blanks after a
+        # chunk size, an HTTP/1.x version other than 1.0 and 1.1.
+        self._parser.set_dangerous_leniencies(
+            lenient_headers=True,
+            lenient_optional_cr_before_lf=True,
+            lenient_chunked_length=True,
+            lenient_spaces_after_chunk_size=True,
+            lenient_version=True,
+        )
         self.done: asyncio.Future[None] = loop.create_future()
         self.transport: asyncio.Transport | None = None
         self.status = 0
@@ -199,6 +208,8 @@ class _Exchange(asyncio.Protocol):
                 return
         try:
             self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:  # a 101 to a request that asked for none
+            self._fail(httpx.RemoteProtocolError("switching protocols: not an HTTP response"))
         except httptools.HttpParserError as exc:
             self._fail(httpx.RemoteProtocolError(f"malformed HTTP response: {exc}"))
 

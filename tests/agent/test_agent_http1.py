@@ -59,6 +59,16 @@ SCRIPTS: dict[str, bytes] = {
     "/garbage": b"\x16\x03\x01 this is no status line\r\n\r\n",
     "/badlength": b"HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\nok",
     "/keepalive": _answer("200 OK", NEEDLE, "Connection: keep-alive\r\n"),
+    # Sloppy but readable: h11 takes them, so the direct path must too (no false down).
+    "/barelf": b"HTTP/1.1 200 OK\nContent-Length: %d\n\n" % len(NEEDLE) + NEEDLE,
+    "/lengthandchunked": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+    + b"Transfer-Encoding: chunked\r\n\r\n%x\r\n" % len(NEEDLE)
+    + NEEDLE
+    + b"\r\n0\r\n\r\n",
+    "/chunkblank": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x \r\n" % len(NEEDLE)
+    + NEEDLE
+    + b"\r\n0\r\n\r\n",
+    "/http12": b"HTTP/1.2 200 OK\r\nContent-Length: %d\r\n\r\n" % len(NEEDLE) + NEEDLE,
 }
 
 
@@ -132,6 +142,10 @@ CASES: list[tuple[str, dict[str, Any], tuple[int, str | None]]] = [
     ("/garbage", {}, (DOWN, "protocol")),
     ("/badlength", {}, (DOWN, "protocol")),
     ("/keepalive", {"contains": "needle"}, (UP, None)),
+    ("/barelf", {"contains": "needle"}, (UP, None)),
+    ("/lengthandchunked", {"contains": "needle"}, (UP, None)),
+    ("/chunkblank", {"contains": "needle"}, (UP, None)),
+    ("/http12", {"contains": "needle"}, (UP, None)),
 ]
 
 
