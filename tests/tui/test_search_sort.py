@@ -24,9 +24,12 @@ async def test_slash_filters_every_panel_and_esc_clears(dash_config: Config) -> 
         await loaded(pilot, app)
         status = app.screen.query_one(StatusTable)
         cases = app.screen.query_one(CasesPanel)
+        # The footer names the key as the box it opens is titled (it said "Search").
+        said = {b.binding.key: b.binding.description for b in app.screen.active_bindings.values()}
         await pilot.press("slash")
         field = app.screen.query_one("#filter", Input)
         assert app.focused is field
+        assert said["slash"] == field.border_title == "Filter"
         await pilot.press(*"mail")  # "m" and "a" are keys of the dashboard: here, text
         await until(pilot, lambda: status.keys == ["mail"])
         assert app.screen.query_one(MonthGrid).keys == ["mail"]

@@ -43,7 +43,7 @@ class MainScreen(Screen[None]):
         Binding("x", "app.exclude", "Exclude"),
         Binding("e", "app.export", "Export"),
         Binding("a", "app.agents", "Agents", show=False),  # the title bar says so in a fleet
-        Binding("slash", "search", "Search", key_display="/", priority=True),
+        Binding("slash", "search", "Filter", key_display="/", priority=True),
         Binding("escape", "clear_search", "Clear filter"),
     ]
 
