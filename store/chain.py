@@ -626,7 +626,14 @@ class ChainStore(AuditStore):
             await db.executemany(
                 "DELETE FROM chain_seals WHERE service_id = ? AND source_id = ? AND hour = ?", gone
             )
-        await db.upsert("chain_seals", _SEAL_COLUMNS, ("service_id", "source_id", "hour"), changed)
+        known = context.seals if context is not None else None  # read in this transaction
+        await db.upsert(
+            "chain_seals",
+            _SEAL_COLUMNS,
+            ("service_id", "source_id", "hour"),
+            changed,
+            stored=None if known is None else lambda row: row[2] in known.get((row[0], row[1]), {}),
+        )
         return items
 
     def _reseal_hour(

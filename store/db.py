@@ -13,7 +13,7 @@ driver's message text.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal
 
@@ -61,6 +61,7 @@ class Conn(ABC):
         rows: Sequence[Params],
         *,
         where: str | None = None,
+        stored: Callable[[Params], bool] | None = None,
     ) -> None:
         """Insert ``rows`` (values in ``columns`` order), updating the non-key
         columns of rows whose ``key`` already exists (unless ``where``, written
@@ -69,6 +70,10 @@ class Conn(ABC):
         ``columns`` are (name, SQL type) pairs; the type lets a backend ship a
         whole batch as typed arrays in one statement (PostgreSQL). The default
         is one prepared ``INSERT ... ON CONFLICT`` run for each row.
+
+        ``stored``: true for a row whose key this transaction has read from the
+        table, a hint a backend may use to update those rows in place rather than
+        try to insert them first (PostgreSQL); the outcome is the same.
         """
         if rows:
             await self.executemany(upsert_sql(table, columns, key, where), rows)

@@ -309,6 +309,7 @@ class MinuteStore(ChainStore):
             _BLOCK_COLUMNS,
             _BLOCK_KEY,
             [(sid, hour, src, *data) for (sid, hour, src), data in written.items()],
+            stored=lambda row: row[:3] in existed,
         )
         distinct = by_row or (
             all(plain) and len({(p.service, p.source) for p, _ in parts}) == len(parts)

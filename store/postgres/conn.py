@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import struct
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from functools import lru_cache
 from itertools import chain, repeat
@@ -112,6 +112,13 @@ def _packed(kind: str, values: Sequence[Any]) -> Any:
     return _Packed(head + body)
 
 
+def _columns(columns: Sequence[tuple[str, str]], rows: Sequence[Params]) -> list[Any]:
+    """``rows`` as one parameter per column (``_packed``)."""
+    return [
+        _packed(kind, col) for (_, kind), col in zip(columns, zip(*rows, strict=True), strict=True)
+    ]
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -151,23 +158,51 @@ class PostgresConn(Conn):
         rows: Sequence[Params],
         *,
         where: str | None = None,
+        stored: Callable[[Params], bool] | None = None,
     ) -> None:
         """One statement for the whole batch: each column sent as one typed array
         (``_packed``) and unnested (a thousand blocks an agent-minute cost one
-        round trip, not a thousand pipelined ones)."""
+        round trip, not a thousand pipelined ones).
+
+        Rows known to be ``stored`` are updated by one ``UPDATE ... FROM unnest``
+        first: ``INSERT ... ON CONFLICT DO UPDATE`` probes the key, locks the row
+        (a WAL record of its own) and only then updates it. Should fewer rows be
+        updated than were known (one deleted meanwhile), they all go through the
+        upsert as well, which is idempotent."""
         if not rows:
             return
+        if stored is not None and where is None:
+            known = [r for r in rows if stored(r)]
+            if known:
+                updated = await self._update(table, columns, key, known)
+                if updated == len(known):
+                    rows = [r for r in rows if not stored(r)] if len(known) < len(rows) else []
+                    if not rows:
+                        return
         # %b: the arrays go in binary (text arrays of bytea are escaped byte by byte).
         arrays = ", ".join(f"%b::{kind}[]" for _, kind in columns)
         sql = upsert_sql(table, columns, key, where, source=f"SELECT * FROM unnest({arrays})")
         with translated(self.where):
-            await self.conn.execute(
-                sql,
-                [
-                    _packed(kind, col)
-                    for (_, kind), col in zip(columns, zip(*rows, strict=True), strict=True)
-                ],
-            )
+            await self.conn.execute(sql, _columns(columns, rows))
+
+    async def _update(
+        self,
+        table: str,
+        columns: Sequence[tuple[str, str]],
+        key: Sequence[str],
+        rows: Sequence[Params],
+    ) -> int:
+        """``UPDATE`` the non-key columns of ``rows`` by their key; how many were found."""
+        names = [name for name, _ in columns]
+        arrays = ", ".join(f"%b::{kind}[]" for _, kind in columns)
+        sql = (
+            f"UPDATE {table} AS t SET {', '.join(f'{n} = u.{n}' for n in names if n not in key)}"
+            f" FROM unnest({arrays}) AS u({', '.join(names)})"
+            f" WHERE {' AND '.join(f't.{k} = u.{k}' for k in key)}"
+        )
+        with translated(self.where):
+            cursor = await self.conn.execute(sql, _columns(columns, rows))
+            return int(cursor.rowcount)
 
     async def insert_id(self, sql: str, params: Params = ()) -> int:
         rows = await self.fetchall(f"{sql} RETURNING id", params)

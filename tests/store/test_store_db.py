@@ -298,6 +298,35 @@ async def test_batch_upsert_keeps_every_value_as_sent(open_db: OpenDb) -> None:
     ]
 
 
+async def test_rows_said_to_be_stored_arrive_even_when_one_was_not(open_db: OpenDb) -> None:
+    """``stored`` is a hint (PostgreSQL updates those rows in place first): a row said to
+    be stored that is not (deleted meanwhile) is inserted all the same, and the others
+    hold what was sent."""
+    columns = (
+        ("service_id", "bigint"),
+        ("hour", "bigint"),
+        ("source_id", "bigint"),
+        ("status", "bytea"),
+        ("latency", "bytea"),
+    )
+    key = ("service_id", "hour", "source_id")
+    async with await open_db() as store:
+        async with store._write() as db:
+            await db.upsert("minute_blocks", columns, key, [(1, 7, 1, b"a", b"b")])
+            for second in ([(1, 7, 1, b"c", b"d")], [(1, 7, 1, b"e", b"f"), (2, 7, 1, b"g", b"h")]):
+                await db.upsert("minute_blocks", columns, key, second, stored=lambda row: True)
+            await db.upsert(
+                "minute_blocks", columns, key, [(3, 7, 1, b"i", b"j"), (1, 7, 1, b"k", b"l")],
+                stored=lambda row: row[0] == 1,
+            )  # fmt: skip
+        got = await store._db.fetchall(
+            "SELECT service_id, status, latency FROM minute_blocks ORDER BY service_id"
+        )
+    assert [(s, bytes(a), bytes(b)) for s, a, b in got] == [
+        (1, b"k", b"l"), (2, b"g", b"h"), (3, b"i", b"j")
+    ]  # fmt: skip
+
+
 async def test_postgresql_leaves_room_for_the_hour_being_rewritten(pg_url: str) -> None:
     """The current hour's block and seal are rewritten every minute: PostgreSQL keeps
     room on their pages so that each rewrite is a HOT update (no index entry)."""
