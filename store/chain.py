@@ -123,6 +123,33 @@ async def _prev(db: Conn, ids: tuple[int, int], hour: int, gen: bytes) -> bytes:
     return bytes(rows[0][0]) if rows else gen
 
 
+async def _prev_many(
+    db: Conn, chains: Sequence[tuple[int, int]], hour: int
+) -> dict[tuple[int, int], bytes]:
+    """``_prev`` of many chains in one query: each chain's link of its newest seal
+    before ``hour``; a chain with none is left out (its genesis is the caller's).
+    An agent's first hour has no seal before it in any chain: one query per minute
+    write instead of one per service (10,000 round trips a minute at 10,000)."""
+    if not chains:
+        return {}
+    wanted = set(chains)
+    where = (
+        f"service_id IN ({id_list(c[0] for c in chains)})"
+        f" AND source_id IN ({id_list(c[1] for c in chains)}) AND hour < ?"
+    )
+    out: dict[tuple[int, int], bytes] = {}
+    for sid, src, link_ in await db.fetchall(
+        "SELECT s.service_id, s.source_id, s.link FROM chain_seals s JOIN"
+        f" (SELECT service_id, source_id, MAX(hour) AS hour FROM chain_seals WHERE {where}"
+        " GROUP BY service_id, source_id) m ON s.service_id = m.service_id"
+        " AND s.source_id = m.source_id AND s.hour = m.hour",
+        (hour,),
+    ):
+        if (sid, src) in wanted:
+            out[(int(sid), int(src))] = bytes(link_)
+    return out
+
+
 def _touched(rows: Sequence[MinuteRow]) -> dict[tuple[str, str], set[int]]:
     """The hours each (service, source) chain gets rows in.
 
@@ -556,6 +583,11 @@ class ChainStore(AuditStore):
                 rest = self._reseal_hour(
                     lo, chains, names, just, errors, seals, unlogged, live, changed, items
                 )
+            rest = list(rest)
+            # The link each chain left continues from, when no seal before ``lo`` was
+            # read: asked for all such chains of the span at once.
+            unlinked = [ids for ids in rest if not any(h < lo for h in seals[ids])]
+            links = await _prev_many(db, unlinked, lo - _LOOKBACK)
             for ids in rest:
                 sid, src = ids
                 service, source = services[sid], sources[src]
@@ -594,7 +626,7 @@ class ChainStore(AuditStore):
                 if before_lo is not None:
                     prev = sealed[before_lo][1]
                 else:
-                    prev = await _prev(db, ids, lo - _LOOKBACK, chain.genesis(service, source))
+                    prev = links.get(ids) or chain.genesis(service, source)
                 relinked = _relinked(ids, hours, fresh, old, prev)
                 newest = max(hours)
                 defer = live and not any(h > newest for h in old)  # (a later hour is >= lo)

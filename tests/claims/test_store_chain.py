@@ -69,6 +69,26 @@ async def test_minute_by_minute_writes_seal_as_one_write_of_the_end_state(
     assert (BASE + 12, "a", "reset") in errors and len(stepwise) == 6
 
 
+async def test_chains_pick_up_from_their_last_seal_hours_back(
+    open_db: OpenDb, tmp_path: Path
+) -> None:
+    """A minute write hours after its chains' last seals (older than the seals read
+    with the write) links each chain from its own last seal, a new chain from its
+    genesis, all found in one query: the seals are those of one import of every row."""
+    first = [MinuteRow(f"s{k}", "a", BASE + 10 + k, 1, 100 + k, None) for k in range(3)]
+    first.append(MinuteRow("s0", "a", BASE + 70, 2, 400, None))  # s0 also an hour later
+    later = [MinuteRow(f"s{k}", "a", BASE + 5 * 60 + 3, 3, None, "timeout") for k in range(4)]
+    async with await open_db() as store:
+        await store.record_minutes(first)
+        await store.record_minutes(later)  # s3 is new: its chain starts here
+        assert await store.verify_chains() is None
+        got = await _seals(store)
+    async with await SqliteStore.open(tmp_path / "once.db") as once:
+        await once.import_minutes([sorted(first + later)])
+        assert await _seals(once) == got
+    assert len(got) == 3 + 1 + 4  # s0..s2 first hour, s0 second hour, s0..s3 five hours on
+
+
 async def _seals(store: Store) -> list[tuple[int, bytes]]:
     found = await store._db.fetchall("SELECT hour, link FROM chain_seals ORDER BY service_id, hour")
     return [(int(h), bytes(lk)) for h, lk in found]
