@@ -106,3 +106,24 @@ async def test_live_status_never_runs_past_its_panel(dash_config: Config, width:
         table = app.screen.query_one(StatusTable)
         assert table.virtual_size.width <= table.size.width, (width, table.virtual_size)
         assert "status:503" in _on_screen(table)["search"]
+
+
+async def test_side_by_side_the_outages_take_what_they_need_and_windows_the_rest(
+    dash_config: Config,
+) -> None:
+    """At 160 columns mail's outage and its exclusion's reason both read whole (the two
+    panels split the screen in halves, which cut the reason)."""
+    app = app_for(dash_config)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("down", "down", "enter")  # mail
+        await until(
+            pilot, lambda: isinstance(app.screen, ServiceScreen) and app.screen.detail is not None
+        )
+        await pilot.pause()
+        shown = {}
+        for name in ("outages", "windows"):
+            table = app.screen.query_one(f"#{name}", RowTable)
+            shown[name] = "\n".join(table.render_line(y).text for y in range(table.size.height))
+        assert "⚠ report by 11-24 03:30 (1d 18h left)" in shown["outages"], shown
+        assert "upstream DNS failure at our ISP (ticket ISP-88121)" in shown["windows"], shown

@@ -293,6 +293,11 @@ class RowTable(ScrollView, can_focus=True):
             self._laid_out = None
             self._resize_virtual()
 
+    @property
+    def natural_width(self) -> int:
+        """The width every cell needs whole (the flex column's included)."""
+        return sum(w + 2 * PAD for w in self._widths)
+
     def _resize_virtual(self) -> None:
         self.virtual_size = Size(
             sum(w + 2 * PAD for w in self._shown_widths()), len(self._keys) + 1

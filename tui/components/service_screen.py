@@ -81,6 +81,18 @@ class ServiceScreen(Screen[None]):
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width >= SIDE_BY_SIDE_FROM, "-wide")
+        self._share()
+
+    def _share(self) -> None:
+        """Side by side, the outages take what their rows need (a third to a half of the
+        screen) and the windows the rest: a window's reason is cut only if it must be."""
+        box = self.query_one("#outages-box")
+        if not self.has_class("-wide"):
+            box.styles.width = None
+            return
+        width = self.size.width
+        needed = self.query_one("#outages", RowTable).natural_width + 2  # and its border
+        box.styles.width = max(width // 3, min(needed, width // 2))
 
     @property
     def selected_outage(self) -> Outage | None:
@@ -145,6 +157,7 @@ class ServiceScreen(Screen[None]):
                 "to": lambda key: by_window[key].end,
             },
         )
+        self._share()
         unreported = sum(not o.reported for o in d.outages)
         _subtitle(self.query_one("#outages-box"), f"{unreported} unreported" if unreported else "")
 
