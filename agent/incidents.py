@@ -36,7 +36,7 @@ from typing import Any, Literal
 from agent.verdict import Verdict
 from core.config import Config
 from core.status import DEGRADED, DOWN
-from core.timeutil import from_minute, iso_z
+from core.timeutil import from_minute, iso_z, to_minute
 from store.rows import OpenOutage
 
 EventKind = Literal["start", "end"]
@@ -52,9 +52,20 @@ class OutageEvent:
     end: datetime | None = None  # exclusive; only on "end"
     error: str | None = None  # the failure class of the latest down minute
 
+    def id(self, source: str) -> str:
+        """The same for every send of this event (a resend after a crash, by any run of
+        the agent): what a receiver dedupes on. One per outage start and one per end."""
+        return f"{source}/{self.service}/{iso_z(self.start)}/{self.event}"
+
+    def seq(self) -> int:
+        """The order to send in: by the minute it happened at, an end before a start."""
+        at = self.end if self.event == "end" and self.end is not None else self.start
+        return to_minute(at) * 2 + (self.event == "start")
+
     def payload(self, source: str) -> dict[str, Any]:
         """The JSON body a webhook receives."""
         return {
+            "id": self.id(source),
             "event": self.event,
             "service": self.service,
             "start": iso_z(self.start),

@@ -196,8 +196,8 @@ class _CountingSink:
         self._metrics = metrics
         self._clock = clock
 
-    async def record_minutes(self, rows: Sequence[MinuteRow]) -> Any:
-        result = await self._inner.record_minutes(rows)
+    async def record_minutes(self, rows: Sequence[MinuteRow], **state: Any) -> Any:
+        result = await self._inner.record_minutes(rows, **state)
         self._metrics.rows_written(rows, self._clock().timestamp())
         return result
 

@@ -4,8 +4,11 @@ Each configured notifier runs once per event, on its own, in the background:
 a webhook that times out or a command that fails is logged in one line and
 never delays probing, writing or the other notifiers.
 
-* ``webhook``: a JSON POST of ``OutageEvent.payload`` (service, start, minutes,
-  report_by, event...).
+* ``webhook``: a JSON POST of ``OutageEvent.payload`` (id, service, start, minutes,
+  report_by, event...). An outage's ``start`` and ``end`` are sent once the state
+  they follow from is in the database, and sent again after a crash that came
+  before every notifier had them, with the same ``id`` (also the
+  ``Idempotency-Key`` header): at least once, dedupable (``agent.runner``).
 * ``command``: an argv run directly, never through a shell, so nothing from a
   probe or a service name can be interpreted as shell syntax. It gets the
   same JSON on stdin and the main fields as ``SLAWATCH_*`` environment
@@ -65,6 +68,25 @@ class TlsExpiry:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class SavedNotice:
+    """An outage notification as the store kept it (``store.rows.Notice``): sent again
+    exactly as it was made, ``id`` included."""
+
+    body: dict[str, Any]
+
+    @property
+    def event(self) -> str:
+        return str(self.body["event"])
+
+    @property
+    def service(self) -> str:
+        return str(self.body["service"])
+
+    def payload(self, source: str) -> dict[str, Any]:
+        return dict(self.body)
+
+
 def describe(notifier: Notifier) -> str:
     """How a notifier is named in logs: the webhook's host, or the program's name."""
     if notifier.webhook:
@@ -80,7 +102,8 @@ def event_env(event: Event, source: str) -> dict[str, str]:
 
 
 def _what(event: Event) -> str:
-    return f"outage {event.event}" if isinstance(event, OutageEvent) else event.event
+    outage = isinstance(event, OutageEvent) or event.event in ("start", "end")
+    return f"outage {event.event}" if outage else event.event
 
 
 class Notifications:
@@ -99,16 +122,23 @@ class Notifications:
         self._transport = transport
         self._env = dict(os.environ if env is None else env)
         self._client: httpx.AsyncClient | None = None
-        self._tasks: set[asyncio.Task[bool]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self.sent = 0
         self.failed = 0
 
     def send(self, event: Event) -> None:
         """Start delivering ``event`` to every notifier; returns at once."""
         for notifier in self._notifiers:
-            task = asyncio.get_running_loop().create_task(self.deliver(notifier, event))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self.track(asyncio.get_running_loop().create_task(self.deliver(notifier, event)))
+
+    def track(self, task: asyncio.Task[Any]) -> None:
+        """A task delivering notifications: ``aclose`` waits for it (then cancels it)."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def deliver_all(self, event: Event) -> None:
+        """Run every notifier for ``event`` at once; returns when all have finished."""
+        await asyncio.gather(*(self.deliver(n, event) for n in self._notifiers))
 
     async def deliver(self, notifier: Notifier, event: Event) -> bool:
         """Run one notifier for one event; True when it succeeded. Never raises."""
@@ -137,7 +167,10 @@ class Notifications:
     async def _post(self, url: str, event: Event) -> None:
         if self._client is None:
             self._client = httpx.AsyncClient(transport=self._transport, trust_env=False)
-        response = await self._client.post(url, json=event.payload(self._source))
+        payload = event.payload(self._source)
+        # The event's id also as the header receivers (and proxies) dedupe retries on.
+        headers = {"Idempotency-Key": str(payload["id"])} if payload.get("id") else None
+        response = await self._client.post(url, json=payload, headers=headers)
         if response.status_code >= 400:
             raise RuntimeError(f"HTTP {response.status_code}")
 

@@ -21,12 +21,25 @@ announced. A restarted agent takes all of that back before it probes: the
 minute the old one was killed in is judged from both agents' probes, a minute
 already judged is never recorded again however the clock moved, and an outage
 running across the restart gets no second ``start``; its ``end`` still comes.
+
+The state (clock-back guard, open outages, and the outage notifications that
+follow from the minutes judged) is saved in the same transaction as the last
+batch of those minutes (``Writer.state``), so a ``kill -9`` leaves both or
+neither: killed before the commit, the restarted agent judges those minutes
+again from the stored probe results and makes the same notifications; after it,
+it has them. A notification is sent only once it is committed, and forgotten
+only once every notifier has had it: killed in between, the restarted agent
+sends it again, with the same ``id`` (at least once; a receiver dedupes on the
+``id``). While the database cannot be written for ``UNDURABLE_AFTER`` seconds,
+notifications go out without waiting for it (a broken disk must not silence
+an outage), without that guarantee.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -45,11 +58,11 @@ from agent import resolver
 from agent.canary import Canary
 from agent.checkpoints import Checkpointer
 from agent.forwarder import Forwarder
-from agent.incidents import OutageTracker
+from agent.incidents import OutageEvent, OutageTracker
 from agent.limits import MAX_INTERVAL, MAX_RETRIES, MIN_INTERVAL, check_probes
 from agent.logs import configure_logging
 from agent.minutes import JudgedMinutes, MinuteBook
-from agent.notify import Notifications, TlsExpiry
+from agent.notify import Notifications, SavedNotice, TlsExpiry
 from agent.probe import Prober, ProbeResult, proxy_from_env, resolve_headers, tls_warning
 from agent.scheduler import ProbeScheduler
 from agent.sink import SpoolSink, StoreSink
@@ -64,7 +77,15 @@ from core.errors import ConfigError, SlawatchError
 from core.status import DOWN, NAMES, UNKNOWN, UP
 from core.timeutil import from_minute, iso_z, to_minute, utc_now
 from core.tomlview import named
-from store.rows import AgentState, OpenOutage, ProbeEvidence, ProbeRecord, ProbeState
+from store.rows import (
+    AgentState,
+    Notice,
+    OpenOutage,
+    ProbeEvidence,
+    ProbeRecord,
+    ProbeState,
+    StateSave,
+)
 
 __all__ = [
     "MAX_INTERVAL",
@@ -89,6 +110,10 @@ RELOAD_STOP_SECONDS = 2.0
 one takes over)."""
 
 Clock = Callable[[], datetime]
+
+UNDURABLE_AFTER = 10.0
+"""Seconds the database may fail to take the agent's state before outage notifications
+are sent without waiting for it (then without the restart guarantee)."""
 
 BUFFER_MINUTES = 7 * 24 * 60
 """Unwritten minutes the agent holds per service before dropping the oldest: a
@@ -220,6 +245,15 @@ class Agent:
         self._journaling: asyncio.Task[None] | None = None
         self._journal_on = getattr(self._sink, "record_probe_results", None) is not None
         self._saved: tuple[int, tuple[object, ...]] | None = None  # the state last saved
+        # Outage notifications: made, not yet saved (sent once they are) ...
+        self._unsaved: list[Notice] = []
+        # ... saved, to send in order, each forgotten in the store once sent.
+        self._to_send: dict[str, Notice] = {}
+        self._sender: asyncio.Task[None] | None = None
+        self._stateful = getattr(self._sink, "save_agent_state", None) is not None
+        if self._stateful:
+            self.writer.state = self._state_now
+            self.writer.state_saved = self._state_saved
         self._tls_warned: dict[str, str] = {}  # service -> the day its warning was given
         self.restored: AgentState | None = None
         self.probes_done = 0
@@ -512,9 +546,10 @@ class Agent:
                 iso_z(event.start),
                 iso_z(event.end),
             )
-            self.notifications.send(event)
+            self._announce(event)
         for o in self.outages.snapshot():  # down: its recovery is logged when it comes
             self._states.setdefault(o.service, DOWN)
+        self._queue(state.notices)  # saved, never (or not surely) sent: sent now
         kept = self._refile(state.probes)
         if state.judged_upto is not None or kept or state.outages:
             log.info(
@@ -551,6 +586,10 @@ class Agent:
         if old._judged.upto >= self._judged.upto:
             self._judged = old._judged  # the store's is older, and holds no holes
         self._refile(pending)
+        self._unsaved[:0] = old._unsaved  # its minutes' notifications, saved with them
+        old._unsaved = []
+        self._queue(old._to_send.values())  # saved, cut short at its stop
+        old._to_send = {}
 
     def _refile(self, records: Iterable[ProbeRecord]) -> int:
         """File probe results measured earlier under their minutes (those not judged
@@ -585,20 +624,82 @@ class Agent:
         return True
 
     async def _save_state(self) -> None:
-        """Save the guard and the open outages once every judged minute is written."""
+        """Save the state on its own once every judged minute is written (when no minute
+        went with it: the writer saves it with the last batch of minutes)."""
         save = getattr(self._sink, "save_agent_state", None)
-        if save is None or self.writer.pending or self._judged.upto < 0:
+        if save is None or self.writer.pending:
             return
-        outages = self.outages.snapshot()
-        state = (self._judged.upto, tuple(outages))
-        if state == self._saved:
+        state = self._state_now()
+        if state is None:
             return
         try:
-            await save(self.source, self._judged.upto, outages)
+            await save(state.source, state.judged_upto, state.outages, state.notices)
         except Exception as exc:
             log.debug("cannot save the agent's state yet: %s", exc)
             return
-        self._saved = state
+        self._state_saved(state)
+
+    def _state_now(self) -> StateSave | None:
+        """The state that follows from every minute judged so far; None when the store
+        already has it."""
+        if self._judged.upto < 0:
+            return None
+        outages = tuple(self.outages.snapshot())
+        if (self._judged.upto, outages) == self._saved and not self._unsaved:
+            return None
+        return StateSave(self.source, self._judged.upto, outages, tuple(self._unsaved))
+
+    def _state_saved(self, state: StateSave) -> None:
+        """``state`` is committed: its notifications may go out now."""
+        self._saved = (state.judged_upto, state.outages)
+        saved = {n.id for n in state.notices}
+        self._unsaved = [n for n in self._unsaved if n.id not in saved]
+        self._queue(state.notices)
+
+    def _announce(self, event: OutageEvent) -> None:
+        """An outage starts or ends: sent once saved with the minutes it follows from
+        (at once when the sink keeps no state)."""
+        if not self._stateful:
+            self.notifications.send(event)
+            return
+        payload = event.payload(self.source)
+        self._unsaved.append(Notice(payload["id"], event.seq(), json.dumps(payload)))
+
+    def _queue(self, notices: Iterable[Notice]) -> None:
+        """Send these (saved) notices, in order, after those already queued."""
+        for n in sorted(notices, key=lambda n: (n.seq, n.id)):
+            self._to_send.setdefault(n.id, n)
+        if self._to_send and (self._sender is None or self._sender.done()):
+            self._sender = asyncio.get_running_loop().create_task(self._send_queued())
+            self.notifications.track(self._sender)
+
+    async def _send_queued(self) -> None:
+        """Each queued notice to every notifier, then forgotten in the store (a crash
+        before that: sent again after the restart, same id)."""
+        forget = getattr(self._sink, "forget_notices", None)
+        while self._to_send:
+            notice = next(iter(self._to_send.values()))
+            await self.notifications.deliver_all(SavedNotice(json.loads(notice.payload)))
+            self._to_send.pop(notice.id, None)
+            if forget is not None:
+                try:
+                    await forget(self.source, [notice.id])
+                except Exception as exc:  # sent again after a restart: at least once
+                    log.debug("cannot forget a sent notification yet: %s", exc)
+
+    def _send_undurable(self) -> None:
+        """The database has failed for ``UNDURABLE_AFTER`` seconds: notifications go out
+        now rather than wait for it (without the restart guarantee)."""
+        since = self.writer.problem_since_monotonic
+        if not self._unsaved or since is None or time.monotonic() - since < UNDURABLE_AFTER:
+            return
+        unsaved, self._unsaved = self._unsaved, []
+        log.warning(
+            "sending %d outage notification(s) before they could be saved: %s",
+            len(unsaved),
+            self.writer.problem,
+        )
+        self._queue(unsaved)
 
     async def _unsettled_from(self) -> int | None:
         """The oldest minute this agent measured that the store its checkpoints read does
@@ -648,7 +749,7 @@ class Agent:
                     # turns from up to down split one outage in two (end, then start).
                     continue
                 for event in self.outages.observe(v):
-                    self.notifications.send(event)
+                    self._announce(event)
             judged.extend(verdicts)
             self.canary.forget_before(minute)
             if not final:  # a minute judged at shutdown may still get probes after a restart
@@ -676,6 +777,7 @@ class Agent:
         await self.writer.flush()
         await self._write_journal()
         await self._save_state()
+        self._send_undurable()
         return judged
 
     async def _tick_loop(self) -> None:
@@ -690,6 +792,7 @@ class Agent:
                 self.judge()
                 await self.writer.flush(budget=self._tick / 4)
                 await self._save_state()
+                self._send_undurable()
                 self.scheduler.drain()
             except Exception:
                 log.exception("agent tick failed; carrying on")

@@ -25,10 +25,12 @@ from store.health import AgentHealth
 from store.rows import (
     AgentState,
     MinuteRow,
+    Notice,
     OpenOutage,
     ProbeEvidence,
     ProbeRecord,
     ProbeState,
+    StateSave,
 )
 from store.sqlite import DatabaseReplaced, SqliteStore
 
@@ -69,12 +71,18 @@ class StoreSink:
             await self._drop_unless_busy(exc)
             raise
 
-    async def record_minutes(self, rows: Sequence[MinuteRow]) -> None:
-        await self._use(lambda store: self._write_minutes(store, rows))
+    async def record_minutes(
+        self, rows: Sequence[MinuteRow], *, state: StateSave | None = None
+    ) -> None:
+        """The minutes, and with ``state`` the agent's state that follows from them, in
+        one transaction (``store.agentstate``)."""
+        await self._use(lambda store: self._write_minutes(store, rows, state))
         await self._same_file()  # committed into the file the path still names?
 
-    async def _write_minutes(self, store: Store, rows: Sequence[MinuteRow]) -> None:
-        await store.record_minutes(rows)
+    async def _write_minutes(
+        self, store: Store, rows: Sequence[MinuteRow], state: StateSave | None
+    ) -> None:
+        await store.record_minutes(rows, state=state)
 
     async def record_probe(self, state: ProbeState) -> None:
         await self.record_probes([state])
@@ -96,9 +104,16 @@ class StoreSink:
         await self._use(lambda store: store.record_probe_results(records))
 
     async def save_agent_state(
-        self, source: str, judged_upto: int, outages: Sequence[OpenOutage]
+        self,
+        source: str,
+        judged_upto: int,
+        outages: Sequence[OpenOutage],
+        notices: Sequence[Notice] = (),
     ) -> None:
-        await self._use(lambda store: store.save_agent_state(source, judged_upto, outages))
+        await self._use(lambda store: store.save_agent_state(source, judged_upto, outages, notices))
+
+    async def forget_notices(self, source: str, ids: Sequence[str]) -> None:
+        await self._use(lambda store: store.forget_notices(source, ids))
 
     async def agent_state(self, source: str) -> AgentState:
         return await self._use(lambda store: store.agent_state(source))
@@ -130,11 +145,15 @@ class SpoolSink(StoreSink):
         self.trimmed = 0  # minutes dropped from the outbox at its bound, since start
         self._trimming = False  # an episode at the bound is under way (logged once)
 
-    async def _write_minutes(self, store: Store, rows: Sequence[MinuteRow]) -> None:
-        await store.spool_minutes(rows)
+    async def _write_minutes(
+        self, store: Store, rows: Sequence[MinuteRow], state: StateSave | None
+    ) -> None:
+        await store.spool_minutes(rows, state=state)
 
-    async def record_minutes(self, rows: Sequence[MinuteRow]) -> None:
-        await super().record_minutes(rows)
+    async def record_minutes(
+        self, rows: Sequence[MinuteRow], *, state: StateSave | None = None
+    ) -> None:
+        await super().record_minutes(rows, state=state)
         store = self._store  # still open: the write and the file check both passed
         if store is None:
             return

@@ -34,14 +34,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from agent.probe import agent_version
 from agent.verdict import Verdict
 from core.timeutil import utc_now
 from store import StoreBusy
 from store.health import AgentHealth
-from store.rows import MinuteRow, ProbeEvidence, ProbeState
+from store.rows import MinuteRow, ProbeEvidence, ProbeState, StateSave
 
 log = logging.getLogger("slawatch.agent.writer")
 
@@ -52,6 +52,14 @@ class MinuteSink(Protocol):
     async def record_minutes(self, rows: Sequence[MinuteRow]) -> Any: ...
 
     async def record_probe(self, state: ProbeState) -> Any: ...
+
+
+class StateSink(MinuteSink, Protocol):
+    """A sink that saves the agent's state with the minutes it follows from."""
+
+    async def record_minutes(
+        self, rows: Sequence[MinuteRow], *, state: StateSave | None = None
+    ) -> Any: ...
 
 
 class Writer:
@@ -77,6 +85,7 @@ class Writer:
         self._lock = asyncio.Lock()
         self._failing: str | None = None  # the problem logged once, until it clears
         self._failing_since: datetime | None = None
+        self.problem_since_monotonic: float | None = None  # when the problem began
         self._last_problem: tuple[str, datetime, datetime] | None = None  # (what, since, cleared)
         self._health_due = True  # record health at the next successful flush
         self._health_at = -float("inf")
@@ -85,6 +94,12 @@ class Writer:
         self.dropped = 0  # rows dropped because the buffer was full
         self.written = 0  # rows stored since start
         self.last_written: MinuteRow | None = None
+        # The agent's state that follows from every row handed in so far (None:
+        # nothing new to save), written with the batch that empties the buffer, in
+        # its transaction; ``state_saved`` is told once that committed. Set by the
+        # agent when its sink is a ``StateSink``.
+        self.state: Callable[[], StateSave | None] | None = None
+        self.state_saved: Callable[[StateSave], None] | None = None
 
     @property
     def pending(self) -> int:
@@ -116,6 +131,7 @@ class Writer:
         other._evidence = []
         if self._failing is None and other._failing is not None:
             self._failing, self._failing_since = other._failing, other._failing_since
+            self.problem_since_monotonic = other.problem_since_monotonic
         self.dropped += other.dropped
         self._bound()
 
@@ -176,9 +192,17 @@ class Writer:
                 if stop_at is not None and time.monotonic() >= stop_at:
                     break
                 batch = [self._rows[i] for i in range(min(self._batch, len(self._rows)))]
-                await self._sink.record_minutes(batch)
+                # The last batch carries the state: it follows from every row, now all
+                # written. Taken here, with no await between it and the write.
+                state = self.state() if self.state and len(batch) == len(self._rows) else None
+                if state is None:
+                    await self._sink.record_minutes(batch)
+                else:
+                    await cast(StateSink, self._sink).record_minutes(batch, state=state)
                 for _ in batch:
                     self._rows.popleft()
+                if state is not None and self.state_saved is not None:
+                    self.state_saved(state)
                 self.written += len(batch)
                 self.last_written = batch[-1]
                 log.debug("wrote %d minute(s), up to %s", len(batch), _describe(batch[-1]))
@@ -196,6 +220,7 @@ class Writer:
             self._last_problem = (self._failing, self._failing_since, self._clock())
             self._failing = None
             self._failing_since = None
+            self.problem_since_monotonic = None
             self._dropping = False
             self._health_due = True
         await self._record_health()
@@ -268,6 +293,7 @@ class Writer:
                 len(self._rows),
             )
             self._failing_since = self._clock()
+            self.problem_since_monotonic = time.monotonic()
             self._health_due = True
         self._failing = problem
 

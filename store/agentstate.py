@@ -11,9 +11,16 @@
 * ``agent_outages``: the outages it announced and has not seen end, so a
   restart in the middle of one sends no second ``start`` and the ``end`` still
   arrives.
+* ``agent_notices``: the outage notifications that follow from the minutes
+  written, not yet sent to every notifier. The agent sends one only once it is
+  committed and forgets it once every notifier has had it, so a crash in
+  between sends it again after the restart (same ``id``).
 
-``save_agent_state`` replaces the state and forgets the probe results up to
-``judged_upto`` in one transaction: they are in the minute records by then.
+The state is saved in the SAME transaction as the minutes it follows from
+(``record_minutes(rows, state=...)``, ``spool_minutes``), or alone when no
+minute goes with it (``save_agent_state``): a ``kill -9`` at any moment leaves
+either both or neither. Saving replaces the state and forgets the probe
+results up to ``judged_upto``: they are in the minute records by then.
 """
 
 from __future__ import annotations
@@ -21,7 +28,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from store.base import StoreBase, from_micros, micros
-from store.rows import AgentState, OpenOutage, ProbeRecord
+from store.db import Conn
+from store.rows import AgentState, Notice, OpenOutage, ProbeRecord, StateSave
 
 _JOURNAL_SQL = (
     "INSERT INTO agent_probes (source_id, minute, service_id, at_us,"
@@ -31,7 +39,8 @@ _JOURNAL_SQL = (
 
 
 class AgentStateStore(StoreBase):
-    """``record_probe_results``, ``save_agent_state``, ``agent_state`` (the agent only)."""
+    """``record_probe_results``, ``save_agent_state``, ``agent_state``, ``forget_notices``
+    (the agent only)."""
 
     async def record_probe_results(self, records: Sequence[ProbeRecord]) -> None:
         """Keep probe results of not-yet-judged minutes (recording one twice changes nothing).
@@ -65,29 +74,58 @@ class AgentStateStore(StoreBase):
             await db.executemany(_JOURNAL_SQL, params)
 
     async def save_agent_state(
-        self, source: str, judged_upto: int, outages: Sequence[OpenOutage]
+        self,
+        source: str,
+        judged_upto: int,
+        outages: Sequence[OpenOutage],
+        notices: Sequence[Notice] = (),
     ) -> None:
-        """Replace ``source``'s state; forget its probe results up to ``judged_upto``."""
+        """Replace ``source``'s state, add ``notices``; forget its probe results up to
+        ``judged_upto``. In one transaction of its own (no minute goes with it)."""
         async with self._write() as db:
-            src = await self._ensure("sources", source)
-            await db.execute(
-                "INSERT INTO agent_state (source_id, judged_upto) VALUES (?, ?)"
-                " ON CONFLICT (source_id) DO UPDATE SET judged_upto = excluded.judged_upto",
-                (src, judged_upto),
+            await self._save_agent_state_in(
+                db, StateSave(source, judged_upto, tuple(outages), tuple(notices))
             )
-            await db.execute(
-                "DELETE FROM agent_probes WHERE source_id = ? AND minute <= ?", (src, judged_upto)
-            )
-            await db.execute("DELETE FROM agent_outages WHERE source_id = ?", (src,))
-            await self._ensure_sorted("services", (o.service for o in outages))
-            rows = []
-            for o in outages:
-                sid = await self._ensure("services", o.service)
-                rows.append((src, sid, o.start, o.last, o.minutes, o.error))
+
+    async def _save_agent_state_in(self, db: Conn, state: StateSave) -> None:
+        src = await self._ensure("sources", state.source)
+        await db.execute(
+            "INSERT INTO agent_state (source_id, judged_upto) VALUES (?, ?)"
+            " ON CONFLICT (source_id) DO UPDATE SET judged_upto = excluded.judged_upto",
+            (src, state.judged_upto),
+        )
+        await db.execute(
+            "DELETE FROM agent_probes WHERE source_id = ? AND minute <= ?",
+            (src, state.judged_upto),
+        )
+        await db.execute("DELETE FROM agent_outages WHERE source_id = ?", (src,))
+        await self._ensure_sorted("services", (o.service for o in state.outages))
+        rows = []
+        for o in state.outages:
+            sid = await self._ensure("services", o.service)
+            rows.append((src, sid, o.start, o.last, o.minutes, o.error))
+        await db.executemany(
+            "INSERT INTO agent_outages (source_id, service_id, start_min, last_min, minutes,"
+            " error) VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        await db.executemany(
+            "INSERT INTO agent_notices (source_id, id, seq, payload) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (source_id, id) DO NOTHING",
+            [(src, n.id, n.seq, n.payload) for n in state.notices],
+        )
+
+    async def forget_notices(self, source: str, ids: Sequence[str]) -> None:
+        """Every notifier has had these notices: they are not sent again."""
+        if not ids:
+            return
+        async with self._write() as db:
+            src = await self._lookup("sources", source)
+            if src is None:
+                return
             await db.executemany(
-                "INSERT INTO agent_outages (source_id, service_id, start_min, last_min, minutes,"
-                " error) VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
+                "DELETE FROM agent_notices WHERE source_id = ? AND id = ?",
+                [(src, i) for i in ids],
             )
 
     async def agent_state(self, source: str) -> AgentState:
@@ -110,6 +148,10 @@ class AgentStateStore(StoreBase):
             " WHERE p.source_id = ? AND p.minute > ? ORDER BY p.minute, p.at_us",
             (src, -1 if judged is None else judged),
         )
+        notices = await self._fetchall(
+            "SELECT id, seq, payload FROM agent_notices WHERE source_id = ? ORDER BY seq, id",
+            (src,),
+        )
         return AgentState(
             judged,
             tuple(
@@ -128,4 +170,5 @@ class AgentStateStore(StoreBase):
                 )
                 for n, minute, at_us, status, lat, err in probes
             ),
+            tuple(Notice(str(i), int(q), str(p)) for i, q, p in notices),
         )

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from store.db import Conn
+from store.rows import StateSave
 
 _Table = Literal["services", "sources", "error_texts"]
 _NAME_COLUMN: dict[_Table, str] = {"services": "name", "sources": "name", "error_texts": "text"}
@@ -78,6 +79,10 @@ class StoreBase:
                 raise
             self._ids.update(self._pending)
             self._pending = {}
+
+    async def _save_agent_state_in(self, db: Conn, state: StateSave) -> None:
+        """Save an agent's state inside the open write transaction (``store.agentstate``)."""
+        raise NotImplementedError
 
     async def _before_commit(self, db: Conn) -> None:
         """The last statements of a write transaction that is about to commit

@@ -35,7 +35,7 @@ from store.layout import (
     segments,
     splice,
 )
-from store.rows import MinuteRow
+from store.rows import MinuteRow, StateSave
 
 _BLOCK_COLUMNS = (
     ("service_id", "bigint"),
@@ -133,9 +133,15 @@ class MinuteStore(ChainStore):
     _errors_memo: ErrorsMemo | None = None
     _last_context: tuple[frozenset[Key], dict[Key, list[tuple[int, str]]]] | None = None
 
-    async def record_minutes(self, rows: Sequence[MinuteRow]) -> None:
-        """Upsert minute records in one short transaction (re-recording is idempotent)."""
+    async def record_minutes(
+        self, rows: Sequence[MinuteRow], *, state: StateSave | None = None
+    ) -> None:
+        """Upsert minute records in one short transaction (re-recording is idempotent);
+        with ``state``, the agent's state that follows from them, in the same one."""
         if not rows:
+            if state is not None:
+                async with self._write() as db:
+                    await self._save_agent_state_in(db, state)
             return
         memo, self._errors_memo = self._errors_memo, None  # valid only if this commits
         try:
@@ -147,6 +153,8 @@ class MinuteStore(ChainStore):
                 known = memo if memo is not None and memo[0] == version else None
                 items, names = await self._upsert(db, rows, live=True, known=known)
                 await self._log_minutes(db, items, names, "the agent")
+                if state is not None:
+                    await self._save_agent_state_in(db, state)
         except BaseException:
             self._minute_log_begun = False  # its baseline entry, if any, rolled back
             raise

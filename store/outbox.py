@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from store.blocks import BLOCK, NO_LATENCY, decode_latency
 from store.minutes import MinuteStore
-from store.rows import MinuteRow
+from store.rows import MinuteRow, StateSave
 
 _QUEUE = (
     "INSERT INTO outbox (service_id, source_id, minute, status, latency_ms, error)"
@@ -51,9 +51,13 @@ class OutboxCounts:
 class OutboxStore(MinuteStore):
     """The outbox of a spool; every method runs on the spool (SQLite), never on PostgreSQL."""
 
-    async def spool_minutes(self, rows: Sequence[MinuteRow]) -> None:
-        """``record_minutes`` plus queueing every row for the forwarder, in one transaction."""
+    async def spool_minutes(
+        self, rows: Sequence[MinuteRow], *, state: StateSave | None = None
+    ) -> None:
+        """``record_minutes`` plus queueing every row for the forwarder, in one transaction
+        (with ``state``, the agent's state that follows from them, in it too)."""
         if not rows:
+            await self.record_minutes((), state=state)
             return
         async with self._write() as db:
             await self._upsert(db, rows)  # adds the rows' new names, in sorted order
@@ -70,6 +74,8 @@ class OutboxStore(MinuteStore):
                     for r in rows
                 ],
             )
+            if state is not None:
+                await self._save_agent_state_in(db, state)
 
     async def outbox_batch(self, limit: int) -> OutboxBatch | None:
         """The ``limit`` oldest queued rows (in the order they were recorded), or None."""

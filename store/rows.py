@@ -61,12 +61,34 @@ class OpenOutage:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """A notification made durable before it is sent (``store.agentstate``): kept until
+    every notifier has had it, so a crash before that sends it again after a restart."""
+
+    id: str  # the same for every send of it: what a receiver dedupes on
+    seq: int  # the order to send in (an outage's start before its end)
+    payload: str  # the JSON body, as sent
+
+
+@dataclass(frozen=True)
 class AgentState:
     """What an agent must remember across a restart (``store.agentstate``)."""
 
     judged_upto: int | None  # the last minute it judged; None: never saved
     outages: tuple[OpenOutage, ...] = ()
     probes: tuple[ProbeRecord, ...] = ()  # results of minutes after ``judged_upto``
+    notices: tuple[Notice, ...] = ()  # saved, not yet sent to every notifier
+
+
+@dataclass(frozen=True)
+class StateSave:
+    """An agent's state as it follows from the minutes written with it: saved in the
+    same transaction as those minutes (``record_minutes(rows, state=...)``), or alone."""
+
+    source: str
+    judged_upto: int
+    outages: tuple[OpenOutage, ...]
+    notices: tuple[Notice, ...] = ()  # new ones, to send once this is committed
 
 
 class ProbeEvidence(NamedTuple):

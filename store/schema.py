@@ -334,6 +334,21 @@ MIGRATIONS: list[Migration] = [
         ),
         dialect="postgresql",
     ),
+    Migration(
+        "the agent's notifications made durable before they are sent (store/agentstate.py,"
+        " issue 16)",
+        (
+            # Saved with the minutes and the outage state they follow from, deleted once
+            # every notifier has had them: a crash in between sends them again (same id).
+            """CREATE TABLE agent_notices (
+                source_id INTEGER NOT NULL,
+                id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                payload TEXT NOT NULL,
+                PRIMARY KEY (source_id, id)
+            )""",
+        ),
+    ),
 ]
 
 LATEST = len(MIGRATIONS)

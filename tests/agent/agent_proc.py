@@ -19,14 +19,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agent.sink import StoreSink
-from store.rows import MinuteRow
+from store.rows import MinuteRow, StateSave
 from tests.fastagent import run_fast_agent
 
 
 class AckingSink(StoreSink):
-    async def record_minutes(self, rows: Sequence[MinuteRow]) -> None:
+    async def record_minutes(
+        self, rows: Sequence[MinuteRow], *, state: StateSave | None = None
+    ) -> None:
         print(f"BEGIN {len(rows)}", flush=True)
-        await super().record_minutes(rows)
+        await super().record_minutes(rows, state=state)
         sys.stdout.write("".join(f"ACK {r.service} {r.minute} {r.status}\n" for r in rows))
         sys.stdout.flush()
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from agentkit import ConfigFactory, Target, quick
 
-from agent import Agent, Server
+from agent import Agent, Server, runner
 from agent.sink import StoreSink
 from core.status import DOWN, UP
 from core.timeutil import from_minute, to_minute
@@ -325,3 +325,37 @@ async def test_a_reload_while_the_database_cannot_be_written_loses_nothing(
     at = from_minute(M0).strftime("%Y-%m-%dT%H:%M:%SZ")
     back = from_minute(M0 + 3).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert said == [f"web is down since {at} (status:500)", f"web is up since {back}"]
+
+
+async def test_an_outage_starting_while_the_database_is_broken_is_still_notified(
+    make_config: ConfigFactory, target: Target, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A notification waits until it is saved with its minutes, but a broken disk must not
+    silence an outage: once writing has failed for ``UNDURABLE_AFTER`` seconds it goes
+    out anyway (one WARNING), and is not sent again once the database works."""
+    hook = f'[[agent.notifier]]\nwebhook = "{target.url("/hook")}"'
+    config = make_config({"web": quick(target.url("/flaky"))}, agent=hook)
+    clock = Clock()
+    target.flaky_failures = 1000
+    sink = DiskFull(config.storage_path)
+    agent = Agent(config, clock=clock, sink=sink)
+    await agent.restore()
+    sink.full = True
+    await minute(agent, clock, M0)  # down, not written: the start waits
+    await agent.notifications.aclose()
+    assert target.hooks == []
+    since = agent.writer.problem_since_monotonic
+    assert since is not None
+    agent.writer.problem_since_monotonic = since - runner.UNDURABLE_AFTER  # 10 s later
+    with caplog.at_level(logging.WARNING, logger="slawatch"):
+        await minute(agent, clock, M0 + 1)
+    await agent.notifications.aclose()
+    assert [h["event"] for h in target.hooks] == ["start"]
+    assert any("before they could be saved" in r.getMessage() for r in caplog.records)
+    sink.full = False
+    target.flaky_failures = 0
+    await minute(agent, clock, M0 + 2)  # written at last; up: the end, saved first
+    assert await agent.stop()
+    await sink.close()
+    assert [h["event"] for h in target.hooks] == ["start", "end"]
+    assert await stored(config.storage_path, M0, M0 + 3) == [DOWN, DOWN, UP]

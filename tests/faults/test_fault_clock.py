@@ -17,7 +17,7 @@ from agent.sink import StoreSink
 from core.status import DOWN, UP
 from core.timeutil import YearMonth, to_minute
 from reads.reports import month_report
-from store.rows import MinuteRow
+from store.rows import MinuteRow, StateSave
 from store.sqlite import SqliteStore
 
 HOUR = timedelta(hours=1)
@@ -30,8 +30,10 @@ class CountingSink(StoreSink):
         super().__init__(path)
         self.writes: Counter[tuple[str, int]] = Counter()
 
-    async def record_minutes(self, rows: Sequence[MinuteRow]) -> None:
-        await super().record_minutes(rows)
+    async def record_minutes(
+        self, rows: Sequence[MinuteRow], *, state: StateSave | None = None
+    ) -> None:
+        await super().record_minutes(rows, state=state)
         self.writes.update((r.service, r.minute) for r in rows)
 
 

@@ -30,7 +30,7 @@ from agent.verdict import Verdict
 from agent.writer import Writer
 from core.status import UP
 from core.timeutil import from_minute, iso_z, to_minute
-from store.rows import MinuteRow
+from store.rows import MinuteRow, StateSave
 from store.sqlite import SqliteStore
 from tests.tools import missing
 
@@ -102,10 +102,12 @@ class FullSink(StoreSink):
 
     full = False
 
-    async def record_minutes(self, rows: Sequence[MinuteRow]) -> None:
+    async def record_minutes(
+        self, rows: Sequence[MinuteRow], *, state: StateSave | None = None
+    ) -> None:
         if self.full:
             raise sqlite3.OperationalError("database or disk is full")
-        await super().record_minutes(rows)
+        await super().record_minutes(rows, state=state)
 
 
 @pytest.mark.parametrize("how", ["injected SQLITE_FULL", "tmpfs full"])

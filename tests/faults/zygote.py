@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agent.sink import StoreSink
-from store.rows import MinuteRow
+from store.rows import MinuteRow, StateSave
 from tests.fastagent import run_fast_agent
 
 
@@ -40,9 +40,11 @@ def say(text: str) -> None:
 
 
 class AckingSink(StoreSink):
-    async def record_minutes(self, rows: Sequence[MinuteRow]) -> None:
+    async def record_minutes(
+        self, rows: Sequence[MinuteRow], *, state: StateSave | None = None
+    ) -> None:
         say(f"BEGIN {len(rows)} .\n")
-        await super().record_minutes(rows)
+        await super().record_minutes(rows, state=state)
         say("".join(f"ACK {r.service} {r.minute} {r.status} .\n" for r in rows))
         store = await self._get()
         say("CKPT .\n")
