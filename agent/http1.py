@@ -189,6 +189,12 @@ class _Exchange(asyncio.Protocol):
         self.headers_at = 0.0
         self._head_bytes = 0
         self._in_head = True
+        # After the head: raw bytes fed, raw body bytes among them, chunks begun. What is
+        # neither body nor chunk framing (chunked trailers: headers again) is bounded as
+        # the head is; h11 bounds each of its events the same way.
+        self._after_head = 0
+        self._raw_body = 0
+        self._chunks = 0
         self._framed = False  # Content-Length or chunked: an early end is a truncation
         self._decoder: _Decoder | None = None
 
@@ -206,8 +212,13 @@ class _Exchange(asyncio.Protocol):
             if self._head_bytes > MAX_HEAD and not self._fits_head(data):
                 self._fail(httpx.RemoteProtocolError("response head over the size limit"))
                 return
+        else:
+            self._after_head += len(data)
         try:
             self._parser.feed_data(data)
+            overhead = self._after_head - self._raw_body
+            if overhead > MAX_HEAD + 64 * self._chunks and not self.done.done():
+                self._fail(httpx.RemoteProtocolError("response trailers over the size limit"))
         except httptools.HttpParserUpgrade:  # a 101 to a request that asked for none
             self._fail(httpx.RemoteProtocolError("switching protocols: not an HTTP response"))
         except httptools.HttpParserError as exc:
@@ -244,7 +255,8 @@ class _Exchange(asyncio.Protocol):
     # -- httptools callbacks -------------------------------------------------------------
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
+        if self._in_head:  # not a chunked body's trailers: httpx keeps those out too
+            self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         status = self._parser.get_status_code()
@@ -269,9 +281,13 @@ class _Exchange(asyncio.Protocol):
         if self._head_only or status in (204, 304):
             self._complete()
 
+    def on_chunk_header(self) -> None:
+        self._chunks += 1
+
     def on_body(self, data: bytes) -> None:
         if self.done.done():
             return
+        self._raw_body += len(data)
         if self._decoder is not None:
             try:
                 data = self._decoder.decode(data)

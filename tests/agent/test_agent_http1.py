@@ -68,6 +68,11 @@ SCRIPTS: dict[str, bytes] = {
     "/chunkblank": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x \r\n" % len(NEEDLE)
     + NEEDLE
     + b"\r\n0\r\n\r\n",
+    "/tinychunks": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    + b"1\r\na\r\n" * 20_000
+    + b"%x\r\n" % len(NEEDLE)
+    + NEEDLE
+    + b"\r\n0\r\nX-Trailer: 1\r\n\r\n",
     "/http12": b"HTTP/1.2 200 OK\r\nContent-Length: %d\r\n\r\n" % len(NEEDLE) + NEEDLE,
 }
 
@@ -146,6 +151,7 @@ CASES: list[tuple[str, dict[str, Any], tuple[int, str | None]]] = [
     ("/lengthandchunked", {"contains": "needle"}, (UP, None)),
     ("/chunkblank", {"contains": "needle"}, (UP, None)),
     ("/http12", {"contains": "needle"}, (UP, None)),
+    ("/tinychunks", {"contains": "needle"}, (UP, None)),
 ]
 
 
@@ -167,3 +173,35 @@ async def test_direct_and_httpx_agree_on_verdict_and_request_bytes(
     direct, through_httpx = outcomes
     assert direct == through_httpx == expected
     assert sent[0] == sent[1]  # the same bytes on the wire, every hop
+
+
+async def test_endless_trailers_are_bounded_as_a_head_is() -> None:
+    """A chunked body whose trailers never end: h11 refuses them past its 100 KiB bound
+    (``protocol``); the direct path kept every trailer line (half a gigabyte in two
+    seconds on loopback) until the timeout. Now the same bound, the same class."""
+    line = b"X-Trailer: " + b"t" * 1000 + b"\r\n"
+
+    async def bomb(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            writer.write(b"%x\r\n%s\r\n0\r\n" % (len(NEEDLE), NEEDLE))
+            for _ in range(8_000):  # 8 MB of trailers, then silence
+                writer.write(line)
+                await writer.drain()
+            await asyncio.sleep(5)
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(bomb, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    probe = quick(f"http://127.0.0.1:{port}/", timeout=timedelta(seconds=3))
+    prober = Prober()
+    try:
+        result = await prober.check(probe)
+    finally:
+        await prober.aclose()
+        server.close()
+    assert (result.status, result.error) == (DOWN, "protocol")
