@@ -193,9 +193,12 @@ class SlawatchApp(App[int]):
             self._months_busy = False
         if self._problem != message.error:
             self.notify(message.error, title="Cannot read the store", severity="error")
+        first = self._problem is None
         self._problem = message.error
         self._render_main()
         self.refreshes += 1
+        if first and isinstance(self.screen, AgentsScreen):
+            self.screen.reload()  # it says it cannot read the agents, not their old word
 
     def _render_main(self) -> None:
         main = self._main

@@ -20,7 +20,8 @@ connection, do one thing through the store API, and close it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -41,7 +42,7 @@ from reads.reports import (
     month_report,
     recorded_down,
 )
-from store import ProbeState, Store, open_store
+from store import ProbeState, Store, StoreUnavailable, open_store
 from store.marks import Marks
 from tui.days import day_cells
 from tui.history import case_events
@@ -107,23 +108,39 @@ class StoreSource:
             self._reader = await open_store(self.config, readonly=True)
         return self._reader
 
+    @contextlib.asynccontextmanager
+    async def _reading(self) -> AsyncIterator[Store | None]:
+        """``_read()`` for one read; a lost connection (PostgreSQL restarted, the network
+        cut) is dropped, so the next refresh opens a new one: the long-lived reader
+        otherwise kept failing ('the connection is closed') after the database was back."""
+        store = await self._read()
+        try:
+            yield store
+        except StoreUnavailable:
+            reader, self._reader = self._reader, None
+            self._version = None  # read everything again once connected
+            if reader is not None:
+                with contextlib.suppress(Exception):
+                    await reader.close()
+            raise
+
     # -- the main screen ----------------------------------------------------------
 
     async def snapshot(self, now: datetime) -> Snapshot | None:
         """The live snapshot, or None when nothing was committed since the last call."""
-        store = await self._read()
-        if store is None:
-            if self._last is None:
-                self._last = self._skeleton()
-                return self._last
-            return None
-        version = await store.data_version()
-        if version == self._version and self._last is not None:
-            return None
-        self._last = await self._fast(store, now, self._last or self._skeleton())
-        self._marks = await store.change_marks(to_minute(now) // 60)
-        self._version = version
-        return self._last
+        async with self._reading() as store:
+            if store is None:
+                if self._last is None:
+                    self._last = self._skeleton()
+                    return self._last
+                return None
+            version = await store.data_version()
+            if version == self._version and self._last is not None:
+                return None
+            self._last = await self._fast(store, now, self._last or self._skeleton())
+            self._marks = await store.change_marks(to_minute(now) // 60)
+            self._version = version
+            return self._last
 
     def months_due(self, now: datetime, every: timedelta = MONTHS_EVERY) -> bool:
         """Whether the month pass should run again: another command changed what a
@@ -208,17 +225,19 @@ class StoreSource:
 
     async def fleet(self, now: datetime) -> Fleet:
         """Every agent of the fleet (``reads.fleet``)."""
-        if (store := await self._read()) is None:
-            return Fleet(now, (), {})
-        return await fleet(store, self.config, now)
+        async with self._reading() as store:
+            if store is None:
+                return Fleet(now, (), {})
+            return await fleet(store, self.config, now)
 
     # -- the detail screen --------------------------------------------------------
 
     async def detail(self, service: str, month: YearMonth, now: datetime) -> ServiceDetail:
-        if (store := await self._read()) is None:
-            async with await open_store(self.config, readonly=True) as empty:
-                return await self._detail(empty, service, month, now)
-        return await self._detail(store, service, month, now)
+        async with self._reading() as store:
+            if store is None:
+                async with await open_store(self.config, readonly=True) as empty:
+                    return await self._detail(empty, service, month, now)
+            return await self._detail(store, service, month, now)
 
     async def _detail(
         self, store: Store, service: str, month: YearMonth, now: datetime
@@ -265,9 +284,10 @@ class StoreSource:
 
     async def case_detail(self, case_id: int, now: datetime) -> CaseDetail | None:
         """One case with its history and the outages it reported (None: no such case)."""
-        store = await self._read()
-        if store is None:
-            return None
+        async with self._reading() as store:
+            return None if store is None else await self._case_detail(store, case_id, now)
+
+    async def _case_detail(self, store: Store, case_id: int, now: datetime) -> CaseDetail | None:
         case = await store.get_case(case_id)
         if case is None:
             return None

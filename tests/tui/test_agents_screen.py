@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from core.config import Config
 from tests.tui.test_actions import app_for, loaded, until
 from tui.components.agents_screen import AgentsScreen
@@ -22,3 +24,43 @@ async def test_the_header_explains_each_flag_without_repeating_it(fleet_config: 
     assert "clock: more than 5 s off, so its minutes land in the wrong bucket" in said, said
     assert "backlog: holds minutes the database does not have yet" in said, said
     assert "clock: clock" not in said
+
+
+async def test_the_dashboard_reads_again_once_postgresql_is_back(tmp_path: Path) -> None:
+    """PostgreSQL restarted under a running dashboard: its long-lived reader kept failing
+    ('the connection is closed') after the database was back, and the agents screen said
+    'No agent has reported yet.' while nothing could be read. Its own cluster: this test
+    stops it."""
+    from core.configfile import load_config
+    from tests import configs
+    from tests.fleetkit import init_fleet
+    from tests.pg import cluster
+    from tui.components.agents_screen import NONE_YET, NOT_READ
+    from tui.components.row_table import RowTable
+
+    with cluster() as cl:
+        db = cl.new_database()
+        await init_fleet(cl.url(db))
+        path = tmp_path / "config.toml"
+        path.write_text(
+            configs.toml(url=cl.url(db), contracts=[configs.contract("std")],
+                         services=[configs.service("portal")]),
+            encoding="utf-8",
+        )  # fmt: skip
+        app = app_for(load_config(path))
+        async with app.run_test(size=(120, 30)) as pilot:
+            await loaded(pilot, app)
+            await pilot.press("a")
+            await until(pilot, lambda: isinstance(app.screen, AgentsScreen))
+            table = app.screen.query_one("#agents", RowTable)
+            await until(pilot, lambda: app.screen.fleet is not None)
+            assert table.empty == NONE_YET
+            cl.stop()
+            await until(pilot, lambda: app._problem is not None, tries=300)
+            assert isinstance(app.screen, AgentsScreen)  # it reloads on the first failure
+            await until(pilot, lambda: table.empty == NOT_READ, tries=300)
+            said = app.screen.query_one("#detail-title", FactLine).plain
+            assert "⚠ " in said and "cannot reach the database" in said, said
+            cl.start()
+            await until(pilot, lambda: app._problem is None, tries=500)
+            await until(pilot, lambda: table.empty == NONE_YET, tries=300)

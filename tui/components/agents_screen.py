@@ -49,6 +49,10 @@ class FleetLoaded(Message):
         self.fleet = fleet
 
 
+NONE_YET = "No agent has reported yet."
+NOT_READ = "The agents cannot be read now (the reason is above)."
+
+
 class AgentsScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
@@ -63,7 +67,7 @@ class AgentsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield FactLine(Text("Agents", style="bold"), id="detail-title")
-        agents = RowTable(id="agents", empty="No agent has reported yet.")
+        agents = RowTable(id="agents", empty=NONE_YET)
         yield panel("agents-box", "Vantage points", agents)
         yield Footer()
 
@@ -77,6 +81,13 @@ class AgentsScreen(Screen[None]):
             fleet = await self._fetch()
         except (SlawatchError, OSError, ValueError) as exc:
             self.notify(str(exc), title="Cannot read the agents", severity="error")
+            # Not 'No agent has reported yet': nothing could be read.
+            palette = Palette.from_theme(self.app.theme_variables)
+            self.query_one("#agents", RowTable).empty = NOT_READ
+            self.query_one("#agents", RowTable).refresh()
+            self.query_one("#detail-title", FactLine).show(
+                [Text("Agents", style="bold"), Text(f"⚠ {exc}", style=f"bold {palette.bad}")]
+            )
         else:
             self.post_message(FleetLoaded(fleet))
 
@@ -86,6 +97,7 @@ class AgentsScreen(Screen[None]):
         now = self._now()
         palette = Palette.from_theme(self.app.theme_variables)
         agents = {a.name: a for a in fleet.agents}
+        self.query_one("#agents", RowTable).empty = NONE_YET
         self.query_one("#agents", RowTable).show_rows(
             COLUMNS, list(agents), lambda n: _cells(agents[n], now, palette), flex="dissents"
         )
