@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 from core.config import Config
 from core.status import UP
@@ -26,6 +27,20 @@ def _on_screen(table: StatusTable) -> dict[str, str]:
     """Each service's line as drawn (what fits in the panel, no scrolling)."""
     lines = [table.render_line(y).text for y in range(1, len(table.keys) + 1)]
     return {line.split()[0]: line for line in lines}
+
+
+async def _open_mail(pilot: Pilot[int], app: SlawatchApp) -> None:
+    """mail's month: an outage, maintenance, an exclusion."""
+    await loaded(pilot, app)
+    await pilot.press("down", "down", "enter")
+    await until(
+        pilot, lambda: isinstance(app.screen, ServiceScreen) and app.screen.detail is not None
+    )
+    await pilot.pause()
+
+
+def _lines(table: RowTable) -> list[str]:
+    return [table.render_line(y).text for y in range(table.size.height)]
 
 
 async def test_the_last_error_is_on_screen_at_80_columns(dash_config: Config) -> None:
@@ -83,14 +98,8 @@ async def test_a_window_ends_as_a_bare_time_on_the_day_it_began(
     the reason six more columns at 80 (mail's exclusion's ticket number starts to show)."""
     app = app_for(dash_config)
     async with app.run_test(size=(80, 24)) as pilot:
-        await loaded(pilot, app)
-        await pilot.press("down", "down", "enter")  # mail
-        await until(
-            pilot, lambda: isinstance(app.screen, ServiceScreen) and app.screen.detail is not None
-        )
-        await pilot.pause()
-        windows = app.screen.query_one("#windows", RowTable)
-        lines = [windows.render_line(y).text for y in range(windows.size.height)]
+        await _open_mail(pilot, app)
+        lines = _lines(app.screen.query_one("#windows", RowTable))
         (excluded,) = [line for line in lines if "exclusion" in line]
         assert "upstream DNS failure at our ISP (ticket IS" in excluded, lines
         assert re.search(r"\d\d-\d\d \d\d:\d\d  \d\d:\d\d  upstream", excluded), excluded
@@ -115,15 +124,10 @@ async def test_side_by_side_the_outages_take_what_they_need_and_windows_the_rest
     panels split the screen in halves, which cut the reason)."""
     app = app_for(dash_config)
     async with app.run_test(size=(160, 45)) as pilot:
-        await loaded(pilot, app)
-        await pilot.press("down", "down", "enter")  # mail
-        await until(
-            pilot, lambda: isinstance(app.screen, ServiceScreen) and app.screen.detail is not None
-        )
-        await pilot.pause()
-        shown = {}
-        for name in ("outages", "windows"):
-            table = app.screen.query_one(f"#{name}", RowTable)
-            shown[name] = "\n".join(table.render_line(y).text for y in range(table.size.height))
+        await _open_mail(pilot, app)
+        shown = {
+            name: "\n".join(_lines(app.screen.query_one(f"#{name}", RowTable)))
+            for name in ("outages", "windows")
+        }
         assert "⚠ report by 11-24 03:30 (1d 18h left)" in shown["outages"], shown
         assert "upstream DNS failure at our ISP (ticket ISP-88121)" in shown["windows"], shown
