@@ -49,6 +49,7 @@ import socket
 import ssl
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +86,9 @@ class Answer:
             if k.lower() == key:
                 return _text(v)
         return None
+
+
+OnHead = Callable[[Answer], None]
 
 
 def _text(value: bytes) -> str:
@@ -162,9 +166,15 @@ class _Exchange(asyncio.Protocol):
     """One request and its response on one connection, parsed as it arrives."""
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, request: bytes, head_only: bool, limit: int
+        self,
+        loop: asyncio.AbstractEventLoop,
+        request: bytes,
+        head_only: bool,
+        limit: int,
+        on_head: OnHead | None = None,
     ) -> None:
         self._request = request
+        self._on_head = on_head
         self._limit = limit  # body bytes read at most
         self._head_only = head_only  # HEAD: the response has no body, whatever it says
         self._parser = httptools.HttpResponseParser(self)
@@ -278,6 +288,8 @@ class _Exchange(asyncio.Protocol):
         if codings:
             decoder = _Decoder(codings)
             self._decoder = decoder if decoder.active else None
+        if self._on_head is not None:  # before the body: a body that fails keeps the head
+            self._on_head(self.answer())
         if self._head_only or status in (204, 304):
             self._complete()
 
@@ -302,6 +314,19 @@ class _Exchange(asyncio.Protocol):
     def on_message_complete(self) -> None:
         if not self._in_head:  # not the end of an informational response
             self._complete()
+
+    def answer(self) -> Answer:
+        """The response as far as it came (the body read so far)."""
+        transport = self.transport
+        extra = transport.get_extra_info if transport is not None else (lambda _: None)
+        return Answer(
+            self.status,
+            self.headers,
+            bytes(self.body),
+            self.headers_at,
+            extra("peername"),
+            extra("ssl_object"),
+        )
 
     # -- ending ----------------------------------------------------------------------------
 
@@ -336,7 +361,11 @@ class _Exchange(asyncio.Protocol):
 
 
 async def exchange(
-    request: httpx.Request, data: bytes, tls: ssl.SSLContext | None, limit: int = BODY_LIMIT
+    request: httpx.Request,
+    data: bytes,
+    tls: ssl.SSLContext | None,
+    limit: int = BODY_LIMIT,
+    on_head: OnHead | None = None,
 ) -> tuple[_Exchange, asyncio.Transport]:
     """Connect to the request's origin, send ``data``, read the response to its end
     (or ``limit`` body bytes). The caller bounds the time."""
@@ -345,7 +374,7 @@ async def exchange(
     host = url.raw_host.decode("ascii")
     https = url.scheme == "https"
     port = url.port or (443 if https else 80)
-    proto = _Exchange(loop, data, request.method == "HEAD", limit)
+    proto = _Exchange(loop, data, request.method == "HEAD", limit, on_head)
     try:
         transport, _ = await loop.create_connection(
             lambda: proto,
@@ -392,26 +421,21 @@ async def fetch(
     *,
     follow_redirects: bool,
     limit: int = BODY_LIMIT,
+    on_head: OnHead | None = None,
 ) -> Answer:
     """The probe's request and, when ``follow_redirects``, its redirects (up to the
     client's ``max_redirects``, as httpx counts them): the final response. Each
     redirect's request is built by ``client`` and passed through its request hooks,
-    as httpx does for every hop (``agent.probe`` keeps secrets home with one)."""
+    as httpx does for every hop (``agent.probe`` keeps secrets home with one).
+    ``on_head`` is given each response as soon as its head is in (its body empty), so
+    what the head said is known even when its body then fails."""
     hops = 0
     while True:
-        proto, transport = await exchange(request, data, tls, limit)
+        proto, _transport = await exchange(request, data, tls, limit, on_head)
         status = proto.status
         location = any(k.lower() == b"location" for k, _ in proto.headers)
         if not (follow_redirects and status in _REDIRECTS and location):
-            ssl_object = transport.get_extra_info("ssl_object")
-            return Answer(
-                status,
-                proto.headers,
-                bytes(proto.body),
-                proto.headers_at,
-                transport.get_extra_info("peername"),
-                ssl_object,
-            )
+            return proto.answer()
         response = httpx.Response(status, headers=proto.headers, request=request)
         request = client._build_redirect_request(request, response)
         hops += 1

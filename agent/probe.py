@@ -76,7 +76,7 @@ import httpx
 
 import core.tls
 from agent.corroborate import seen, seen_parts
-from agent.http1 import BODY_LIMIT, HAPPY_EYEBALLS_DELAY, fetch, wire
+from agent.http1 import BODY_LIMIT, HAPPY_EYEBALLS_DELAY, Answer, fetch, wire
 from agent.limits import secret_problem
 from agent.netio import fresh_connections, use_asyncio
 from core.config import Probe
@@ -617,6 +617,21 @@ class Prober:
         the probe's httpx client and its hooks, so each hop's request is httpx's)."""
         sent_at = self._clock()
         tls = self._tls.get(_client_key(probe))
+
+        def head(answer: Answer) -> None:
+            """Noted as each head comes in: a body that then fails (never comes, cut
+            short) keeps the time to its head and what it left in the provider's logs,
+            as httpx's path keeps them."""
+            timing.headers_ms = round((answer.headers_at - started) * 1000)
+            with contextlib.suppress(Exception):
+                if answer.ssl_object is not None:
+                    der = answer.ssl_object.getpeercert(binary_form=True)
+                    timing.expiry = _expiry_of(der) if der else None
+            with contextlib.suppress(Exception):  # the provider's own identifiers of it
+                timing.seen = seen_parts(
+                    sent_at, answer.status, answer.header, answer.peer, answer.ssl_object
+                )
+
         answer = await fetch(
             client,
             request,
@@ -624,16 +639,8 @@ class Prober:
             tls,
             follow_redirects=probe.follow_redirects,
             limit=_body_limit(probe),
+            on_head=head,
         )
-        timing.headers_ms = round((answer.headers_at - started) * 1000)
-        with contextlib.suppress(Exception):
-            if answer.ssl_object is not None:
-                der = answer.ssl_object.getpeercert(binary_form=True)
-                timing.expiry = _expiry_of(der) if der else None
-        with contextlib.suppress(Exception):  # the provider's own identifiers of it
-            timing.seen = seen_parts(
-                sent_at, answer.status, answer.header, answer.peer, answer.ssl_object
-            )
         return _judge(probe, answer.status, answer.body)
 
     async def _http(

@@ -73,6 +73,7 @@ SCRIPTS: dict[str, bytes] = {
     + b"%x\r\n" % len(NEEDLE)
     + NEEDLE
     + b"\r\n0\r\nX-Trailer: 1\r\n\r\n",
+    "/cutshort": _answer("200 OK", NEEDLE, "X-Request-Id: req-42\r\n")[:-5],  # then FIN
     "/http12": b"HTTP/1.2 200 OK\r\nContent-Length: %d\r\n\r\n" % len(NEEDLE) + NEEDLE,
 }
 
@@ -151,6 +152,7 @@ CASES: list[tuple[str, dict[str, Any], tuple[int, str | None]]] = [
     ("/lengthandchunked", {"contains": "needle"}, (UP, None)),
     ("/chunkblank", {"contains": "needle"}, (UP, None)),
     ("/http12", {"contains": "needle"}, (UP, None)),
+    ("/cutshort", {}, (DOWN, "truncated")),
     ("/tinychunks", {"contains": "needle"}, (UP, None)),
 ]
 
@@ -205,3 +207,20 @@ async def test_endless_trailers_are_bounded_as_a_head_is() -> None:
         await prober.aclose()
         server.close()
     assert (result.status, result.error) == (DOWN, "protocol")
+
+
+async def test_a_body_that_fails_keeps_what_its_head_said(scripted: Scripted) -> None:
+    """A head, then a body cut short: the time to the head and what the provider can
+    find in its logs (status, X-Request-Id, server address) are kept with the failure,
+    on both paths (the direct path dropped both: the claim's evidence had no answer)."""
+    probe = quick(f"http://127.0.0.1:{scripted.port}/cutshort", timeout=timedelta(seconds=3))
+    for prober in (Prober(), Prober(transport=httpx.AsyncHTTPTransport())):
+        try:
+            result = await prober.check(probe)
+        finally:
+            await prober.aclose()
+        assert (result.status, result.error) == (DOWN, "truncated")
+        assert result.headers_ms is not None
+        assert result.seen is not None
+        assert (result.seen.http_status, result.seen.x_request_id) == (200, "req-42")
+        assert result.seen.server_ip == "127.0.0.1"
