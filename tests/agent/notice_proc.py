@@ -9,7 +9,9 @@ seconds) once the script has imported everything. POINT is ``STEP:EVENT``,
 EVENT ``start`` or ``end``, STEP one of
 
 * ``write``: the minutes whose state carries the notification are about to be
-  written (killed before the transaction commits);
+  written (killed before the transaction begins);
+* ``inside``: inside that transaction, the minutes and the state written, not
+  yet committed;
 * ``saved``: that transaction committed, the notification not yet sent;
 * ``sent``: every notifier had it, not yet forgotten in the store;
 
@@ -29,6 +31,8 @@ from pathlib import Path
 
 from agent.sink import SpoolSink, StoreSink
 from core.configfile import load_config
+from store.agentstate import AgentStateStore
+from store.db import Conn
 from store.rows import MinuteRow, StateSave
 from tests.fastagent import run_fast_agent
 
@@ -46,6 +50,14 @@ def main() -> int:
         sys.stdout.flush()
         os.kill(os.getpid(), signal.SIGKILL)
 
+    save_in = AgentStateStore._save_agent_state_in
+
+    async def saving(store: AgentStateStore, db: Conn, state: StateSave) -> None:
+        await save_in(store, db, state)
+        if step == "inside" and carries(state):
+            die()
+
+    AgentStateStore._save_agent_state_in = saving  # type: ignore[method-assign]
     config = load_config(Path(config_path))
     fleet = config.storage_url is not None
     base_class: type[StoreSink] = SpoolSink if fleet else StoreSink

@@ -131,13 +131,14 @@ async def test_kill_9_at_every_point_of_write_save_send_keeps_one_start_and_one_
     db = loaded.spool_path if fleet else loaded.storage_path
     assert db is not None
     killed = -signal.SIGKILL
-    for point in ("write:start", "saved:start", "sent:start"):
+    for point in ("write:start", "inside:start", "saved:start", "sent:start"):
         assert await run(config, db, point) == killed, point
-    # Killed before the commit, or after it before the send: nothing sent yet; then
-    # the restarted agent sent the saved start, and was killed before forgetting it.
+    # Killed before the transaction, inside it, or after its commit before the send:
+    # nothing sent yet; then the restarted agent sent the saved start, and was killed
+    # before forgetting it.
     assert [h["event"] for h in switch.hooks] == ["start"]
     switch.down = False
-    for point in ("write:end", "saved:end", "sent:end"):
+    for point in ("write:end", "inside:end", "saved:end", "sent:end"):
         assert await run(config, db, point) == killed, point
     assert await run(config, db, "none", until=lambda: len(switch.hooks) >= 4) == 0
     events = [h["event"] for h in switch.hooks]
