@@ -206,6 +206,19 @@ def _outage_rows(claim: Claim, outages: Sequence[Outage]) -> tuple[tuple[str, ..
     return tuple(out)
 
 
+def _vantage(claim: Claim) -> str:
+    """Several sources: from independent vantage points, each minute decided by their
+    majority (rule 3), the fleet's answer to 'your own network was down'."""
+    names = [src.name for src in claim.sources]
+    if len(names) < 2:
+        return ""
+    return (
+        f" from {len(names)} vantage points ({', '.join(names)}), each probing on its own;"
+        " a minute counts as down only when more than half of those that recorded it saw"
+        " it down"
+    )
+
+
 def _parties(claim: Claim) -> list[Block]:
     """Who claims from whom, under which contract (``[customer]``, ``[provider]``)."""
     rows: list[tuple[str, ...]] = []
@@ -240,7 +253,8 @@ def blocks(claim: Claim, report: MonthReport, evidence: Evidence) -> list[Block]
             f"Period: {month}, measured in {tz.key} from {minute_time(r.start_minute, tz)} "
             f"to {minute_time(r.end_minute, tz)}; monthly fee "
             f"{format_money(s.monthly_fee)} {cur}. Availability was recorded minute by minute "
-            f"by slawatch; the evidence bundle was generated on {when(claim.generated_at, tz)}."
+            f"by slawatch{_vantage(claim)}; the evidence bundle was generated on "
+            f"{when(claim.generated_at, tz)}."
         ),
         Para(
             f"We claim a service credit of {format_money(r.claimable_credit_amount)} {cur} "

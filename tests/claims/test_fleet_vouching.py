@@ -212,6 +212,10 @@ def test_each_source_is_vouched_for_by_its_own_key_inside_the_bundle(
     assert _cli(config, "claim", "letter", out, "--out", tmp_path / "letter.md") == 0
     letter = (tmp_path / "letter.md").read_text(encoding="utf-8")
     assert carried in letter and "no source carries" not in letter
+    # The letter says the minutes come from three vantage points, decided by majority.
+    assert "by slawatch from 3 vantage points (a, b, c), each probing on its own; a minute" \
+        " counts as down only when more than half of those that recorded it saw it down" \
+        in " ".join(letter.split())  # fmt: skip
 
     document = json.loads(out.read_text(encoding="utf-8"))
     del document["signature"]
