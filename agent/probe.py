@@ -601,6 +601,9 @@ class Prober:
                 timeout=httpx.Timeout(seconds),
                 extensions=_secrets_of(probe, probe.url),
             )
+            # A URL's user:password@ is Basic auth, which httpx adds in ``send``; the
+            # direct path never calls it, so it is added here, once, as ``send`` would.
+            request = next(client._build_request_auth(request).sync_auth_flow(request))
             built = self._requests[key] = (request, wire(request))
         return built
 

@@ -224,3 +224,22 @@ async def test_a_body_that_fails_keeps_what_its_head_said(scripted: Scripted) ->
         assert result.seen is not None
         assert (result.seen.http_status, result.seen.x_request_id) == (200, "req-42")
         assert result.seen.server_ip == "127.0.0.1"
+
+
+async def test_a_urls_credentials_go_as_basic_auth_on_both_paths(scripted: Scripted) -> None:
+    """``http://user:password@host/``: httpx sends the credentials as Basic auth (in
+    ``send``, which the direct path never calls: it sent none, a 401, a false down).
+    Same bytes on both paths, the redirect hop to the same origin included."""
+    probe = quick(f"http://mon:s%40cret@127.0.0.1:{scripted.port}/303", contains="needle")
+    sent = []
+    for prober in (Prober(), Prober(transport=httpx.AsyncHTTPTransport())):
+        scripted.requests.clear()
+        try:
+            result = await prober.check(probe)
+        finally:
+            await prober.aclose()
+        assert (result.status, result.error) == (UP, None)
+        sent.append(list(scripted.requests))
+    assert sent[0] == sent[1]
+    assert len(sent[0]) == 2
+    assert all(b"\r\nAuthorization: Basic bW9uOnNAY3JldA==\r\n" in r for r in sent[0])
