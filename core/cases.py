@@ -213,6 +213,19 @@ def response_breached(case: Case, due: datetime, now: datetime) -> bool:
     return now > due
 
 
+def urgency(
+    case_id: int, opened_at: datetime, due: datetime | None, responded: bool, breached: bool
+) -> tuple[int, float, int]:
+    """The order open cases are listed in on every surface (dashboard, ``status``):
+    breached first (most overdue first), then awaiting a response by due time, then
+    those already answered, oldest first."""
+    if breached:
+        return (0, (due or opened_at).timestamp(), case_id)
+    if not responded and due is not None:
+        return (1, due.timestamp(), case_id)
+    return (2, opened_at.timestamp(), case_id)
+
+
 def case_status(case: Case) -> CaseStatus:
     if case.resolved_at is not None:
         return "resolved"

@@ -16,7 +16,9 @@ from slawatch.commands._args import Subparsers, json_option
 from slawatch.commands._support import after, left, notes, nothing_listed, show, table, when
 
 if TYPE_CHECKING:
-    from reads.reports import Overview, ServiceState
+    from collections.abc import Sequence
+
+    from reads.reports import CaseView, Overview, ServiceState
     from slawatch.cli import Context
 
 
@@ -79,7 +81,7 @@ def render(view: Overview) -> str:
     out.append("")
     if view.open_cases:
         out.append(f"Open cases ({len(view.open_cases)})")
-        out.append(render_cases(view.open_cases, resolved=False))
+        out.append(render_cases(_by_urgency(view.open_cases), resolved=False))
     else:
         out.append(nothing_listed("open cases"))
     out.append("")
@@ -135,6 +137,18 @@ def render(view: Overview) -> str:
         out += ["", "Certificates", *map(_remark, warnings)]
     out += [_remark(line) for line in _agents(view)]
     return "\n".join(out)
+
+
+def _by_urgency(cases: Sequence[CaseView]) -> list[CaseView]:
+    """The open cases in the dashboard's order: breached first, then by due time."""
+    from core.cases import urgency
+
+    def key(v: CaseView) -> tuple[int, float, int]:
+        c = v.case
+        return urgency(c.id, c.opened_at, v.response_due, c.responded_at is not None,
+                       v.response_breached)  # fmt: skip
+
+    return sorted(cases, key=key)
 
 
 def _remark(line: str) -> str:

@@ -131,3 +131,18 @@ def test_money_reads_as_the_cli_and_the_letter_write_it() -> None:
     for amount in (Decimal("1234.565"), Decimal("51819.2"), Decimal("0"), Decimal("300")):
         assert fmt.money(amount, "EUR") == f"{format_money(amount)} EUR"
     assert fmt.money(Decimal("1234.565"), "EUR") == "1234.57 EUR"
+
+
+async def test_status_lists_open_cases_in_the_dashboards_order(dash_config: Config) -> None:
+    """Breached first, then by due time (``core.cases.urgency``): the order an operator
+    reads on the dashboard is the order ``status`` prints (it printed them as opened)."""
+    from tui.components.cases_panel import CasesPanel
+
+    app = app_for(dash_config)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(pilot, app)
+        shown = app.screen.query_one(CasesPanel).keys
+    text = cli(dash_config, "status", pinned=True)
+    block = text.split("Open cases")[1].split("\n\n")[0]
+    printed = [line.split()[0] for line in block.splitlines()[2:] if line[:3].strip().isdigit()]
+    assert len(shown) == 3 and printed == shown, (printed, shown)

@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.events import Resize
 from textual.reactive import reactive
 
+from core.cases import urgency as case_urgency
 from tui import fmt
 from tui.components.row_table import Cells, RowTable
 from tui.palette import Palette
@@ -21,13 +22,9 @@ _SOON = 15 * 60  # seconds: a first response due sooner than this is shown as a 
 
 def urgency(case: CaseRow, now: datetime) -> tuple[int, float, int]:
     """Breached first (most overdue first), then awaiting a response by due time,
-    then cases already answered, oldest first."""
-    if case.breached(now):
-        due = case.response_due or case.opened_at
-        return (0, due.timestamp(), case.id)
-    if case.responded_at is None and case.response_due is not None:
-        return (1, case.response_due.timestamp(), case.id)
-    return (2, case.opened_at.timestamp(), case.id)
+    then cases already answered, oldest first (``core.cases.urgency``, as ``status``)."""
+    responded = case.responded_at is not None
+    return case_urgency(case.id, case.opened_at, case.response_due, responded, case.breached(now))
 
 
 COMPACT_BELOW = 90  # columns of its own width: narrower drops the age column
