@@ -427,11 +427,20 @@ async def fetch(
     client's ``max_redirects``, as httpx counts them): the final response. Each
     redirect's request is built by ``client`` and passed through its request hooks,
     as httpx does for every hop (``agent.probe`` keeps secrets home with one).
-    ``on_head`` is given each response as soon as its head is in (its body empty), so
-    what the head said is known even when its body then fails."""
+    ``on_head`` is given the final response as soon as its head is in (its body
+    empty), so what the head said is known even when its body then fails; a redirect
+    that is followed is not given (as httpx's path, which notes only what ``send``
+    returns: a redirect to a dead host is ``connect`` with no answer, not a 302's)."""
+    final = on_head
+    if on_head is not None and follow_redirects:
+
+        def final(answer: Answer) -> None:
+            if not (answer.status in _REDIRECTS and answer.header("location") is not None):
+                on_head(answer)
+
     hops = 0
     while True:
-        proto, _transport = await exchange(request, data, tls, limit, on_head)
+        proto, _transport = await exchange(request, data, tls, limit, final)
         status = proto.status
         location = any(k.lower() == b"location" for k, _ in proto.headers)
         if not (follow_redirects and status in _REDIRECTS and location):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import socket
 import zlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -243,3 +244,25 @@ async def test_a_urls_credentials_go_as_basic_auth_on_both_paths(scripted: Scrip
     assert sent[0] == sent[1]
     assert len(sent[0]) == 2
     assert all(b"\r\nAuthorization: Basic bW9uOnNAY3JldA==\r\n" in r for r in sent[0])
+
+
+async def test_a_followed_redirect_is_not_the_answer_kept(scripted: Scripted) -> None:
+    """A redirect to a port nothing listens on: ``connect``, and no answer kept (the
+    302 was followed, not judged), on both paths."""
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    port = dead.getsockname()[1]
+    dead.close()
+    SCRIPTS["/todead"] = _answer("302 Found", b"", f"Location: http://127.0.0.1:{port}/\r\n")
+    probe = quick(f"http://127.0.0.1:{scripted.port}/todead", timeout=timedelta(seconds=3))
+    for prober in (Prober(), Prober(transport=httpx.AsyncHTTPTransport())):
+        try:
+            result = await prober.check(probe)
+        finally:
+            await prober.aclose()
+        assert (result.status, result.error, result.seen, result.headers_ms) == (
+            DOWN,
+            "connect",
+            None,
+            None,
+        )
