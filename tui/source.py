@@ -24,6 +24,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from core.cases import needs_rca_warning
 from core.config import Config
@@ -36,6 +37,7 @@ from core.windows import weekly_windows
 from reads.fleet import Fleet, fleet
 from reads.reports import (
     CaseView,
+    MonthInputs,
     case_facts,
     case_view,
     month_inputs,
@@ -274,7 +276,10 @@ class StoreSource:
                 WindowRow(w.kind, from_minute(w.start), from_minute(w.end), w.reason or None)
                 for w in sorted([*windows, *weekly])
             ),
-            agents=tuple(_agent_vote(p, sources.get(p.source, b"")) for p in probes),
+            agents=tuple(
+                _agent_vote(p, sources.get(p.source, b""), _own_month(inputs, p.source, now))
+                for p in probes
+            ),
             probe_interval_s=svc.probe.interval.total_seconds() if svc.probe else 60.0,
             tls_expires_at=soonest(p.tls_expires_at for p in probes),
             tls_warn_days=self.config.tls_warn_days_for(service),
@@ -377,7 +382,16 @@ def _case_row(view: CaseView) -> CaseRow:
     )
 
 
-def _agent_vote(probe: ProbeState, minutes: bytes) -> AgentVote:
+def _own_month(inputs: MonthInputs, source: str, now: datetime) -> Decimal | None:
+    """The month's availability from ``source``'s minutes alone, by the same rules as
+    the service's (so the vantage panel's figures compare with the screen's title)."""
+    if source not in inputs.sources:
+        return None
+    alone = replace(inputs, sources={source: inputs.sources[source]})
+    return alone.compute(now).availability_percent
+
+
+def _agent_vote(probe: ProbeState, minutes: bytes, own: Decimal | None) -> AgentVote:
     """An agent's latest probe of the service, with what it recorded this month."""
     return AgentVote(
         agent=probe.source,
@@ -387,6 +401,7 @@ def _agent_vote(probe: ProbeState, minutes: bytes) -> AgentVote:
         error=probe.error,
         measured_minutes=len(minutes) - minutes.count(UNKNOWN),
         down_minutes=minutes.count(DOWN),
+        own_availability=own if len(minutes) - minutes.count(UNKNOWN) else None,
     )
 
 

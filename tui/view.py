@@ -157,6 +157,9 @@ class AgentVote:
     error: str | None
     measured_minutes: int  # minutes of the month this agent recorded a verdict for
     down_minutes: int  # of those, the minutes it saw down
+    # The month's availability by this agent's minutes alone, computed as the service's
+    # (windows, unknown minutes as the contract says); None: it recorded nothing.
+    own_availability: Decimal | None = None
 
     @property
     def probe(self) -> Probe:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from core.config import Config
@@ -64,3 +65,29 @@ async def test_the_dashboard_reads_again_once_postgresql_is_back(tmp_path: Path)
             cl.start()
             await until(pilot, lambda: app._problem is None, tries=500)
             await until(pilot, lambda: table.empty == NONE_YET, tries=300)
+
+
+async def test_each_vantage_points_own_month_is_counted_as_the_services(
+    fleet_config: Config,
+) -> None:
+    """'own month' was the up share of the minutes the agent recorded (virginia-1: 20 of
+    120 down, 83.3333 %) beside a title counting the month by the contract (unrecorded
+    minutes available): a vantage point that saw the same outage as the verdict showed
+    a far lower figure than the service. Now the month by that agent's minutes alone."""
+    from tests.tui.conftest import NOW
+    from tui import fmt
+    from tui.source import StoreSource
+
+    source = StoreSource(fleet_config)
+    try:
+        month = source.month_of("portal", NOW)
+        detail = await source.detail("portal", month, NOW)
+    finally:
+        await source.close()
+    own = {a.agent: a.own_availability for a in detail.agents}
+    down = {a.agent: a.down_minutes for a in detail.agents}
+    assert down["virginia-1"] == 20 and own["virginia-1"] is not None
+    minutes = 43_200  # the 30 days of NOW's month
+    assert fmt.percent(own["virginia-1"]) == fmt.percent(Decimal(100 * (minutes - 20)) / minutes), (
+        own
+    )

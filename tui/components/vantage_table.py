@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from rich.text import Text
 
@@ -43,11 +42,7 @@ class VantageTable(RowTable):
         def cells(name: str) -> Cells:
             a, vote = rows[name], by_agent[name]
             outvoted = name in dissent
-            own = (
-                None
-                if not a.measured_minutes
-                else Decimal(100 * (a.measured_minutes - a.down_minutes)) / a.measured_minutes
-            )
+            own = a.own_availability
             return (
                 Text(name, style="bold"),
                 state_text(vote.state, vote.stale, palette),
