@@ -8,10 +8,10 @@ settled, and outages that can still be reported.
 from __future__ import annotations
 
 import argparse
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from core.percent import credit_text, measured_text
+from core.percent import availability_text, coverage_text, credit_text, measured_text
 from slawatch.commands._args import Subparsers, json_option
 from slawatch.commands._support import after, left, notes, nothing_listed, show, table, when
 
@@ -49,7 +49,7 @@ def render(view: Overview) -> str:
             s.name,
             s.state.upper() + (" (stale)" if s.stale else ""),
             *([s.vantage.summary or "-"] if fleet else []),
-            _availability(s),
+            _availability(s, view.now),
             notes(
                 coverage_low=s.coverage_low,
                 provisional=s.provisional,
@@ -165,13 +165,17 @@ def _indented(line: str) -> str:
     return "\n".join(wrap(line, indent="  ", then="    "))
 
 
-def _availability(s: ServiceState) -> str:
-    """The month's figure; when minutes stopped arriving, ``? (99.9500 % (...) to 14:05Z)``:
-    what was not recorded is unknown, so the figure is only that of the minutes before."""
+def _availability(s: ServiceState, now: datetime) -> str:
+    """The month's figure; when minutes stopped arriving, ``? 99.9500 % to 14:05Z (100.0 %
+    measured)``: what was not recorded is unknown, so the figure is only that of the
+    minutes up to then (``12-06 14:05Z`` when that was another day)."""
     figure = measured_text(s.month_availability_percent, s.coverage_percent)
     if s.not_recording is None or s.recorded_until is None:
         return figure
-    return f"? ({figure} to {s.recorded_until.astimezone(UTC):%H:%M}Z)"
+    until = s.recorded_until.astimezone(UTC)
+    at = f"{until:%H:%M}Z" if until.date() == now.astimezone(UTC).date() else after(until, now)
+    percent = availability_text(s.month_availability_percent)
+    return f"? {percent} to {at} ({coverage_text(s.coverage_percent)} measured)"
 
 
 def _agents(view: Overview) -> list[str]:

@@ -78,6 +78,8 @@ def test_a_service_not_recording_wraps_its_note_whole_and_folds_no_lone_column(
     words = " ".join(shown.split())
     assert "NOT RECORDING, LOW COVERAGE, PROVISIONAL" in words
     assert "search: nothing recorded" in words
+    # The figure up to when its minutes stopped, without nested brackets.
+    assert re.search(r"\? 100\.0000 % to (\d\d-\d\d )?\d\d:\d\dZ \(0\.0 % measured\)", words), words
     for block in _blocks(shown):
         # A note is wrapped whole: never "NOT" on one line and "RECORDING" on the next.
         assert not [line for line in block if line.rstrip().endswith((" NOT", " LOW"))], block

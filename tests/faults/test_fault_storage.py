@@ -337,7 +337,7 @@ async def test_status_says_when_the_agent_cannot_write_rather_than_a_clean_month
         for name in ("svc0", "svc1"):
             row = next(line for line in table.splitlines() if line.startswith(name))
             assert "NOT RECORDING" in row
-            assert "? (100.0000 % (" in row and f"to {stopped:%H:%M}Z)" in row
+            assert f"? 100.0000 % to {stopped:%H:%M}Z (" in row and "measured)" in row
             assert f"  {name}: nothing recorded since" in text  # under the table
         assert "agent probe-1: silent since" in text
     finally:
