@@ -63,6 +63,8 @@ MAX_HEAD = 100 * 1024
 """A response head (status line and headers) longer than this is refused (``protocol``):
 httpcore's bound for h11 (``MAX_INCOMPLETE_EVENT_SIZE``)."""
 
+_DECODE_SLICE = 4096  # compressed bytes decoded at once (agent.http1._Exchange.on_body)
+
 HAPPY_EYEBALLS_DELAY = 0.25  # s: the next address is tried after this (RFC 8305)
 
 _REDIRECTS = frozenset((301, 302, 303, 307, 308))  # httpx's ``has_redirect_location``
@@ -300,16 +302,29 @@ class _Exchange(asyncio.Protocol):
         if self.done.done():
             return
         self._raw_body += len(data)
-        if self._decoder is not None:
+        if self._decoder is None:
+            self._take(data)
+            return
+        # Decoded a slice at a time: deflate expands up to ~1,000 times, so a whole read
+        # (up to 256 KiB) of a gzip bomb was 256 MB inflated in one go, the event loop
+        # (every other probe's clock) held for over a second; now at most ~4 MB at once.
+        for at in range(0, len(data), _DECODE_SLICE):
             try:
-                data = self._decoder.decode(data)
+                piece = self._decoder.decode(data[at : at + _DECODE_SLICE])
             except httpx.DecodingError as exc:
                 self._fail(exc)
                 return
+            if self._take(piece):
+                return
+
+    def _take(self, data: bytes) -> bool:
+        """Keep ``data``; True when the body is at its limit (the exchange complete)."""
         self.body += data
-        if len(self.body) >= self._limit:
-            del self.body[self._limit :]
-            self._complete()  # enough read: the rest is not the probe's to wait for
+        if len(self.body) < self._limit:
+            return False
+        del self.body[self._limit :]
+        self._complete()  # enough read: the rest is not the probe's to wait for
+        return True
 
     def on_message_complete(self) -> None:
         if not self._in_head:  # not the end of an informational response

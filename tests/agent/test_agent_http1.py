@@ -21,7 +21,8 @@ import httpx
 import pytest
 from agentkit import quick
 
-from agent.probe import Prober
+from agent.probe import Prober, ProbeResult
+from core.config import Probe
 from core.status import DOWN, UP
 
 
@@ -158,6 +159,17 @@ CASES: list[tuple[str, dict[str, Any], tuple[int, str | None]]] = [
 ]
 
 
+async def _on_both_paths(probe: Probe) -> list[ProbeResult]:
+    """The probe's result on the direct path, then through httpx."""
+    results = []
+    for prober in (Prober(), Prober(transport=httpx.AsyncHTTPTransport())):
+        try:
+            results.append(await prober.check(probe))
+        finally:
+            await prober.aclose()
+    return results
+
+
 @pytest.mark.parametrize(("path", "kw", "expected"), CASES, ids=[c[0] for c in CASES])
 async def test_direct_and_httpx_agree_on_verdict_and_request_bytes(
     scripted: Scripted, path: str, kw: dict[str, Any], expected: tuple[int, str | None]
@@ -215,11 +227,7 @@ async def test_a_body_that_fails_keeps_what_its_head_said(scripted: Scripted) ->
     find in its logs (status, X-Request-Id, server address) are kept with the failure,
     on both paths (the direct path dropped both: the claim's evidence had no answer)."""
     probe = quick(f"http://127.0.0.1:{scripted.port}/cutshort", timeout=timedelta(seconds=3))
-    for prober in (Prober(), Prober(transport=httpx.AsyncHTTPTransport())):
-        try:
-            result = await prober.check(probe)
-        finally:
-            await prober.aclose()
+    for result in await _on_both_paths(probe):
         assert (result.status, result.error) == (DOWN, "truncated")
         assert result.headers_ms is not None
         assert result.seen is not None
@@ -255,14 +263,49 @@ async def test_a_followed_redirect_is_not_the_answer_kept(scripted: Scripted) ->
     dead.close()
     SCRIPTS["/todead"] = _answer("302 Found", b"", f"Location: http://127.0.0.1:{port}/\r\n")
     probe = quick(f"http://127.0.0.1:{scripted.port}/todead", timeout=timedelta(seconds=3))
-    for prober in (Prober(), Prober(transport=httpx.AsyncHTTPTransport())):
-        try:
-            result = await prober.check(probe)
-        finally:
-            await prober.aclose()
+    for result in await _on_both_paths(probe):
         assert (result.status, result.error, result.seen, result.headers_ms) == (
             DOWN,
             "connect",
             None,
             None,
         )
+
+
+def _gzip_bomb(megabytes: int) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    zeros = bytes(1024 * 1024)
+    return b"".join(packer.compress(zeros) for _ in range(megabytes)) + packer.flush()
+
+
+async def test_a_gzip_bomb_is_inflated_only_as_far_as_the_body_limit() -> None:
+    """128 MB of zeros in 130 KB of gzip: the check reads its 64 KiB and stops, without
+    inflating whole reads at once (each up to 256 KiB: 256 MB, the loop held a second)."""
+    import tracemalloc
+
+    bomb = _gzip_bomb(128)
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(_answer("200 OK", bomb, "Content-Encoding: gzip\r\n"))
+            await writer.drain()
+        except OSError:
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    probe = quick(f"http://127.0.0.1:{port}/", timeout=timedelta(seconds=3), contains="x")
+    prober = Prober()
+    tracemalloc.start()
+    try:
+        result = await prober.check(probe)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        await prober.aclose()
+        server.close()
+    assert (result.status, result.error) == (DOWN, "body")  # 64 KiB of zeros read
+    assert peak < 24 * 1024 * 1024
