@@ -879,8 +879,19 @@ def _probe(t: Table, base: Path) -> Probe:
         for key in ("contains", "json_path"):
             if t.has(key):
                 m.note(t.error(key, 'a HEAD answer has no body to check: use method = "GET"'))
+    if url.lower().startswith("tcp://"):
+        for key in _HTTP_ONLY:
+            if t.has(key):  # silently ignored: a body check would never have run
+                m.note(t.error(key, "applies to http(s) probes only: a tcp:// probe only connects"))
     m.raise_any()
     return probe
+
+
+_HTTP_ONLY = (
+    "expect_status", "contains", "headers", "header_env", "verify", "verify_tls", "method",
+    "body", "follow_redirects", "max_redirects", "proxy", "ca_file", "json_path",
+    "json_expect", "tls_warn_days",
+)  # fmt: skip
 
 
 def _probe_url(t: Table) -> str:

@@ -177,3 +177,21 @@ def test_a_head_probe_has_no_body_to_check(check: str) -> None:
     message = error(probe=f'method = "HEAD"\n{check}')
     key = check.split(" ", 1)[0]
     assert f'service "api".probe.{key}: a HEAD answer has no body to check' in message
+
+
+def test_http_keys_on_a_tcp_probe_are_refused_each_by_name() -> None:
+    """A tcp:// probe only connects: `contains` or `json_path` on one was ignored, so a
+    check the user wrote never ran and the service counted up regardless."""
+    from core.errors import ConfigErrors
+
+    probe = 'contains = "ok"\njson_path = "status"\ndegraded_latency = "1s"'
+    text = HEAD.format(probe=probe, agent="")
+    text = text.replace("https://api.example.com/health", "tcp://db.example.com:5432")
+    with pytest.raises(ConfigErrors) as info:
+        parse_config(text, Path("/srv/sla/config.toml"), display="config.toml")
+    said = [str(e) for e in info.value.errors]
+    assert said == [
+        f'config.toml: service "api".probe.{key}: applies to http(s) probes only: a tcp://'
+        " probe only connects"
+        for key in ("contains", "json_path")
+    ]  # degraded_latency applies to a connect too
