@@ -167,7 +167,8 @@ def _env_file(path: Path) -> Mapping[str, str]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError("--env-file", f"cannot read {path}: {exc}") from None
+        why = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise InputError("--env-file", f"cannot read {path}: {why}") from None
     out: dict[str, str] = {}
     for line in text.splitlines():
         line = line.strip()

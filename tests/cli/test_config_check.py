@@ -429,3 +429,19 @@ def test_a_database_url_libpq_refuses_only_when_connecting_is_named_now(
     ).replace('header_env = {{ Authorization = "ERP_TOKEN_FOR_TEST" }}\n', "")
     ok = run_cli("--config", write_config(tmp_path, fine), "config", "check", env=env)
     assert ok.returncode == 0, ok.stderr
+
+
+def test_an_env_file_that_cannot_be_read_is_said_plainly(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """'cannot read X: [Errno 2] No such file or directory: X' named the file twice."""
+    path = write_config(tmp_path, GOOD.format(db="sla.db"))
+    missing = tmp_path / "agent.env"
+    done = run_cli("--config", path, "config", "check", "--env-file", missing)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert (
+        done.stderr == f"slawatch: --env-file: cannot read {missing}: No such file or directory\n"
+    )
+    (tmp_path / "latin.env").write_bytes(b"TOKEN=caf\xe9\n")
+    bad = run_cli("--config", path, "config", "check", "--env-file", tmp_path / "latin.env")
+    assert bad.returncode == 2 and "latin.env: not UTF-8 text" in bad.stderr, bad.stderr
