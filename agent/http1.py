@@ -231,8 +231,8 @@ class _Exchange(asyncio.Protocol):
             overhead = self._after_head - self._raw_body
             if overhead > MAX_HEAD + 64 * self._chunks and not self.done.done():
                 self._fail(httpx.RemoteProtocolError("response trailers over the size limit"))
-        except httptools.HttpParserUpgrade:  # a 101 to a request that asked for none
-            self._fail(httpx.RemoteProtocolError("switching protocols: not an HTTP response"))
+        except httptools.HttpParserUpgrade:  # after a 101: refused above
+            pass
         except httptools.HttpParserError as exc:
             self._fail(httpx.RemoteProtocolError(f"malformed HTTP response: {exc}"))
 
@@ -272,7 +272,10 @@ class _Exchange(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         status = self._parser.get_status_code()
-        if 100 <= status < 200 and status != 101:  # informational: the real answer follows
+        if status == 101:  # switching protocols, for a request that asked for no upgrade
+            self._fail(httpx.RemoteProtocolError("switching protocols: not an HTTP response"))
+            return
+        if 100 <= status < 200:  # informational: the real answer follows
             self.headers = []
             return
         self.status = status

@@ -76,6 +76,8 @@ SCRIPTS: dict[str, bytes] = {
     + NEEDLE
     + b"\r\n0\r\nX-Trailer: 1\r\n\r\n",
     "/cutshort": _answer("200 OK", NEEDLE, "X-Request-Id: req-42\r\n")[:-5],  # then FIN
+    "/switch": b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+    + b"Connection: Upgrade\r\n\r\n",
     "/http12": b"HTTP/1.2 200 OK\r\nContent-Length: %d\r\n\r\n" % len(NEEDLE) + NEEDLE,
 }
 
@@ -154,6 +156,7 @@ CASES: list[tuple[str, dict[str, Any], tuple[int, str | None]]] = [
     ("/lengthandchunked", {"contains": "needle"}, (UP, None)),
     ("/chunkblank", {"contains": "needle"}, (UP, None)),
     ("/http12", {"contains": "needle"}, (UP, None)),
+    ("/switch", {}, (DOWN, "protocol")),
     ("/cutshort", {}, (DOWN, "truncated")),
     ("/tinychunks", {"contains": "needle"}, (UP, None)),
 ]
