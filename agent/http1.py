@@ -164,6 +164,38 @@ class _Deflate:
         return self._obj.flush()
 
 
+def _head_end(raw: bytes) -> int:
+    """Where the first head in ``raw`` ends (its blank line starts), or -1."""
+    found = (raw.find(b"\r\n\r\n"), raw.find(b"\n\n"), raw.find(b"\n\r\n"))
+    ends = [at for at in found if at >= 0]
+    return min(ends) if ends else -1
+
+
+def _one_length(head: bytes) -> bytes | None:
+    """``head`` with its Content-Length headers made one, or None when their values
+    differ or are not a number."""
+    values: set[bytes] = set()
+    kept: list[bytes] = []
+    first = -1
+    for i, line in enumerate(head.split(b"\n")):
+        line = line.removesuffix(b"\r")
+        name, colon, value = line.partition(b":")
+        if i and colon and name.strip().lower() == b"content-length":
+            values.update(v.strip() for v in value.split(b","))
+            if first < 0:
+                first = len(kept)
+                kept.append(b"")
+            continue
+        kept.append(line)
+    if first < 0 or len(values) != 1:
+        return None
+    (value,) = values
+    if not value.isdigit():
+        return None
+    kept[first] = b"Content-Length: " + value
+    return b"\r\n".join(kept)
+
+
 class _Exchange(asyncio.Protocol):
     """One request and its response on one connection, parsed as it arrives."""
 
@@ -179,20 +211,7 @@ class _Exchange(asyncio.Protocol):
         self._on_head = on_head
         self._limit = limit  # body bytes read at most
         self._head_only = head_only  # HEAD: the response has no body, whatever it says
-        self._parser = httptools.HttpResponseParser(self)
-        # What h11 takes, llhttp must take too: a provider's sloppy answer that httpx read
-        # must not turn its 200 into "protocol", a false down. Control characters in a
-        # header value (kept headers are cleaned: core.corroboration.clean), lines ended
-        # by a bare LF (embedded devices, shell-script health checks), Content-Length
-        # beside Transfer-Encoding: chunked (chunked wins, as in h11), blanks after a
-        # chunk size, an HTTP/1.x version other than 1.0 and 1.1.
-        self._parser.set_dangerous_leniencies(
-            lenient_headers=True,
-            lenient_optional_cr_before_lf=True,
-            lenient_chunked_length=True,
-            lenient_spaces_after_chunk_size=True,
-            lenient_version=True,
-        )
+        self._parser = self._new_parser()
         self.done: asyncio.Future[None] = loop.create_future()
         self.transport: asyncio.Transport | None = None
         self.status = 0
@@ -200,6 +219,8 @@ class _Exchange(asyncio.Protocol):
         self.body = bytearray()
         self.headers_at = 0.0
         self._head_bytes = 0
+        self._head: list[bytes] = []  # what came while in the head (a second parse's input)
+        self._relength = 0  # 1: the head is gathered for a second parse; 2: it was done
         self._in_head = True
         # After the head: raw bytes fed, raw body bytes among them, chunks begun. What is
         # neither body nor chunk framing (chunked trailers: headers again) is bounded as
@@ -209,6 +230,23 @@ class _Exchange(asyncio.Protocol):
         self._chunks = 0
         self._framed = False  # Content-Length or chunked: an early end is a truncation
         self._decoder: _Decoder | None = None
+
+    def _new_parser(self) -> httptools.HttpResponseParser:
+        parser = httptools.HttpResponseParser(self)
+        # What h11 takes, llhttp must take too: a provider's sloppy answer that httpx read
+        # must not turn its 200 into "protocol", a false down. Control characters in a
+        # header value (kept headers are cleaned: core.corroboration.clean), lines ended
+        # by a bare LF (embedded devices, shell-script health checks), Content-Length
+        # beside Transfer-Encoding: chunked (chunked wins, as in h11), blanks after a
+        # chunk size, an HTTP/1.x version other than 1.0 and 1.1.
+        parser.set_dangerous_leniencies(
+            lenient_headers=True,
+            lenient_optional_cr_before_lf=True,
+            lenient_chunked_length=True,
+            lenient_spaces_after_chunk_size=True,
+            lenient_version=True,
+        )
+        return parser
 
     # -- asyncio.Protocol --------------------------------------------------------------
 
@@ -224,8 +262,15 @@ class _Exchange(asyncio.Protocol):
             if self._head_bytes > MAX_HEAD and not self._fits_head(data):
                 self._fail(httpx.RemoteProtocolError("response head over the size limit"))
                 return
+            self._head.append(data)
+            if self._relength == 1:
+                self._parse_with_one_length()
+                return
         else:
             self._after_head += len(data)
+        self._feed(data)
+
+    def _feed(self, data: bytes) -> None:
         try:
             self._parser.feed_data(data)
             overhead = self._after_head - self._raw_body
@@ -234,7 +279,29 @@ class _Exchange(asyncio.Protocol):
         except httptools.HttpParserUpgrade:  # after a 101: refused above
             pass
         except httptools.HttpParserError as exc:
+            if self._in_head and self._relength == 0 and "Content-Length" in str(exc):
+                self._relength = 1
+                self._parse_with_one_length()
+                return
             self._fail(httpx.RemoteProtocolError(f"malformed HTTP response: {exc}"))
+
+    def _parse_with_one_length(self) -> None:
+        """Content-Length given twice (or as ``42, 42``) with one value: h11 takes it
+        (RFC 9110 8.6 allows it), llhttp refuses it. Once the head is whole, it is parsed
+        again, from its first byte, with the header given once; differing values stay
+        ``protocol``."""
+        raw = b"".join(self._head)
+        end = _head_end(raw)
+        if end < 0:
+            return  # the rest of the head is still to come
+        head = _one_length(raw[:end])
+        if head is None:
+            self._fail(httpx.RemoteProtocolError("malformed HTTP response: Content-Length"))
+            return
+        self._relength = 2
+        self._parser = self._new_parser()
+        self.headers = []
+        self._feed(head + raw[end:])
 
     def _fits_head(self, data: bytes) -> bool:
         """Over the limit only counting body bytes that came with the head's end?"""

@@ -78,6 +78,11 @@ SCRIPTS: dict[str, bytes] = {
     "/cutshort": _answer("200 OK", NEEDLE, "X-Request-Id: req-42\r\n")[:-5],  # then FIN
     "/switch": b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
     + b"Connection: Upgrade\r\n\r\n",
+    "/twolengths": _answer("200 OK", NEEDLE, f"Content-Length: {len(NEEDLE)}\r\n"),
+    "/listlength": _answer(
+        "200 OK", NEEDLE, f"Content-Length: {len(NEEDLE)}, {len(NEEDLE)}\r\n"
+    ).replace(b"Content-Length: %d\r\n\r\n" % len(NEEDLE), b"\r\n"),
+    "/otherlengths": _answer("200 OK", NEEDLE, "Content-Length: 3\r\n"),
     "/http12": b"HTTP/1.2 200 OK\r\nContent-Length: %d\r\n\r\n" % len(NEEDLE) + NEEDLE,
 }
 
@@ -156,6 +161,9 @@ CASES: list[tuple[str, dict[str, Any], tuple[int, str | None]]] = [
     ("/lengthandchunked", {"contains": "needle"}, (UP, None)),
     ("/chunkblank", {"contains": "needle"}, (UP, None)),
     ("/http12", {"contains": "needle"}, (UP, None)),
+    ("/twolengths", {"contains": "needle"}, (UP, None)),
+    ("/listlength", {"contains": "needle"}, (UP, None)),
+    ("/otherlengths", {}, (DOWN, "protocol")),
     ("/switch", {}, (DOWN, "protocol")),
     ("/cutshort", {}, (DOWN, "truncated")),
     ("/tinychunks", {"contains": "needle"}, (UP, None)),
@@ -312,3 +320,36 @@ async def test_a_gzip_bomb_is_inflated_only_as_far_as_the_body_limit() -> None:
         server.close()
     assert (result.status, result.error) == (DOWN, "body")  # 64 KiB of zeros read
     assert peak < 24 * 1024 * 1024
+
+
+async def test_a_length_given_twice_in_a_head_that_comes_in_pieces() -> None:
+    """Content-Length twice with one value, the head's end a read later: parsed again
+    once the head is whole (up), the body read as announced."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Length: %d\r\n" % (
+        len(NEEDLE),
+        len(NEEDLE),
+    )
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            for piece in (head, b"Server: slow\r\n", b"\r\n" + NEEDLE[:5], NEEDLE[5:]):
+                writer.write(piece)
+                await writer.drain()
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(2)  # the length, not the end of the connection, ends it
+        except OSError:
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    probe = quick(f"http://127.0.0.1:{port}/", timeout=timedelta(seconds=1), contains="needle")
+    prober = Prober()
+    try:
+        result = await prober.check(probe)
+    finally:
+        await prober.aclose()
+        server.close()
+    assert (result.status, result.error) == (UP, None)
