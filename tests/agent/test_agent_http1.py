@@ -13,7 +13,7 @@ import asyncio
 import gzip
 import socket
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -201,35 +201,46 @@ async def test_direct_and_httpx_agree_on_verdict_and_request_bytes(
     assert sent[0] == sent[1]  # the same bytes on the wire, every hop
 
 
+Send = Callable[[asyncio.StreamWriter], Awaitable[None]]
+
+
+async def _probe_direct(send: Send, **kw: Any) -> ProbeResult:
+    """One direct probe of a loopback server that reads the request, then runs ``send``."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            await send(writer)
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    prober = Prober()
+    try:
+        return await prober.check(quick(f"http://127.0.0.1:{port}/", **kw))
+    finally:
+        await prober.aclose()
+        server.close()
+
+
 async def test_endless_trailers_are_bounded_as_a_head_is() -> None:
     """A chunked body whose trailers never end: h11 refuses them past its 100 KiB bound
     (``protocol``); the direct path kept every trailer line (half a gigabyte in two
     seconds on loopback) until the timeout. Now the same bound, the same class."""
     line = b"X-Trailer: " + b"t" * 1000 + b"\r\n"
 
-    async def bomb(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            await reader.readuntil(b"\r\n\r\n")
-            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-            writer.write(b"%x\r\n%s\r\n0\r\n" % (len(NEEDLE), NEEDLE))
-            for _ in range(8_000):  # 8 MB of trailers, then silence
-                writer.write(line)
-                await writer.drain()
-            await asyncio.sleep(5)
-        except (OSError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
+    async def bomb(writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        writer.write(b"%x\r\n%s\r\n0\r\n" % (len(NEEDLE), NEEDLE))
+        for _ in range(8_000):  # 8 MB of trailers, then silence
+            writer.write(line)
+            await writer.drain()
+        await asyncio.sleep(5)
 
-    server = await asyncio.start_server(bomb, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    probe = quick(f"http://127.0.0.1:{port}/", timeout=timedelta(seconds=3))
-    prober = Prober()
-    try:
-        result = await prober.check(probe)
-    finally:
-        await prober.aclose()
-        server.close()
+    result = await _probe_direct(bomb, timeout=timedelta(seconds=3))
     assert (result.status, result.error) == (DOWN, "protocol")
 
 
@@ -294,30 +305,18 @@ async def test_a_gzip_bomb_is_inflated_only_as_far_as_the_body_limit() -> None:
     inflating whole reads at once (each up to 256 KiB: 256 MB, the loop held a second)."""
     import tracemalloc
 
-    bomb = _gzip_bomb(128)
+    bomb = _answer("200 OK", _gzip_bomb(128), "Content-Encoding: gzip\r\n")
 
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            await reader.readuntil(b"\r\n\r\n")
-            writer.write(_answer("200 OK", bomb, "Content-Encoding: gzip\r\n"))
-            await writer.drain()
-        except OSError:
-            pass
-        finally:
-            writer.close()
+    async def send(writer: asyncio.StreamWriter) -> None:
+        writer.write(bomb)
+        await writer.drain()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    probe = quick(f"http://127.0.0.1:{port}/", timeout=timedelta(seconds=3), contains="x")
-    prober = Prober()
     tracemalloc.start()
     try:
-        result = await prober.check(probe)
+        result = await _probe_direct(send, timeout=timedelta(seconds=3), contains="x")
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-        await prober.aclose()
-        server.close()
     assert (result.status, result.error) == (DOWN, "body")  # 64 KiB of zeros read
     assert peak < 24 * 1024 * 1024
 
@@ -330,26 +329,12 @@ async def test_a_length_given_twice_in_a_head_that_comes_in_pieces() -> None:
         len(NEEDLE),
     )
 
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            await reader.readuntil(b"\r\n\r\n")
-            for piece in (head, b"Server: slow\r\n", b"\r\n" + NEEDLE[:5], NEEDLE[5:]):
-                writer.write(piece)
-                await writer.drain()
-                await asyncio.sleep(0.02)
-            await asyncio.sleep(2)  # the length, not the end of the connection, ends it
-        except OSError:
-            pass
-        finally:
-            writer.close()
+    async def send(writer: asyncio.StreamWriter) -> None:
+        for piece in (head, b"Server: slow\r\n", b"\r\n" + NEEDLE[:5], NEEDLE[5:]):
+            writer.write(piece)
+            await writer.drain()
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(2)  # the length, not the end of the connection, ends it
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    probe = quick(f"http://127.0.0.1:{port}/", timeout=timedelta(seconds=1), contains="needle")
-    prober = Prober()
-    try:
-        result = await prober.check(probe)
-    finally:
-        await prober.aclose()
-        server.close()
+    result = await _probe_direct(send, timeout=timedelta(seconds=1), contains="needle")
     assert (result.status, result.error) == (UP, None)
