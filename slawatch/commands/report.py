@@ -170,8 +170,8 @@ def _print_quarters(reports: Sequence[QuarterReport], fmt: str, *, single: bool)
         objects = [q.to_json() for q in reports]
         print_json(objects[0] if single else objects)
         return
-    headers = [
-        "SERVICE", "MONTH", "AVAILABILITY", "CREDIT", "AMOUNT", "CLAIMABLE AMOUNT", "NOTE",
+    headers = [  # NOTE beside the figure it qualifies, as in the month's report
+        "SERVICE", "MONTH", "AVAILABILITY", "NOTE", "CREDIT", "AMOUNT", "CLAIMABLE AMOUNT",
     ]  # fmt: skip
     rows: list[list[Any]] = []
     for q in reports:
@@ -181,10 +181,10 @@ def _print_quarters(reports: Sequence[QuarterReport], fmt: str, *, single: bool)
                     q.service,
                     str(m.month),
                     measured_text(m.availability_percent, m.coverage_percent),
+                    notes(coverage_low=m.coverage_low, provisional=m.provisional),
                     credit_text(m.credit_percent),
                     f"{format_money(m.credit_amount)} {m.currency}",
                     f"{format_money(m.claimable_credit_amount)} {m.currency}",
-                    notes(coverage_low=m.coverage_low, provisional=m.provisional),
                 ]
             )
     if fmt == "csv":
@@ -206,9 +206,9 @@ def _print_quarters(reports: Sequence[QuarterReport], fmt: str, *, single: bool)
         return
     render = markdown if fmt == "md" else table
     print(
-        markdown(headers, rows, (2, 3, 4, 5))
+        markdown(headers, rows, (2, 4, 5, 6))
         if fmt == "md"
-        else table(headers, rows, (2, 3, 4, 5), keys=2)
+        else table(headers, rows, (2, 4, 5, 6), keys=2)
     )
     print()
     case_rows = []

@@ -137,3 +137,18 @@ def test_a_credit_column_means_one_thing_in_every_table(
         for header in headers:  # CLAIMABLE alone: a percentage, beside CREDIT's
             assert "CLAIMABLE" not in header or "CREDIT" in header, (args, header)
         assert "25 %" in out, (args, out)
+
+
+def test_a_months_report_and_a_quarters_put_their_shared_columns_in_one_order(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    config = write_config(tmp_path, storage("s.db") + PORTAL)
+    month = _columns(
+        run_cli("--config", config, "report", "--month", "2026-07").stdout.split("\n")[0]
+    )
+    quarter = _columns(
+        run_cli("--config", config, "report", "--quarter", "2026Q3").stdout.split("\n")[0]
+    )
+    shared = [name for name in month if name in quarter]
+    assert shared == [name for name in quarter if name in month]
+    assert shared[:4] == ["SERVICE", "MONTH", "AVAILABILITY", "NOTE"]  # NOTE by its figure
