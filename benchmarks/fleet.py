@@ -1,6 +1,6 @@
 """Fleet-mode figures: PostgreSQL ingest, bytes on disk, and the month report against SQLite.
 
-Run: ``uv run python benchmarks/fleet.py [--runs N] [--only ingest,bytes,report]``.
+Run: ``uv run python benchmarks/fleet.py [--runs N] [--only ingest,agents,bytes,report]``.
 Starts its own throwaway PostgreSQL cluster on loopback (``tests/pg.py``), prints,
 never asserts. The machine is shared: every figure is printed with the load average
 beside it, and the ingest as the range over ``--runs`` fleet-minutes. Targets (issue 10):
@@ -12,7 +12,12 @@ beside it, and the ingest as the range over ``--runs`` fleet-minutes. Targets (i
   work runs in this one process on the same box as PostgreSQL, so the wall time is
   the worst case; in a fleet each agent does its own share on its own server. So
   the CPU is printed apart: PostgreSQL's (its processes, from /proc) and the
-  clients'. What the central database must carry is the former.
+  clients'. What the central database must carry is the former. The process
+  tunes its garbage collector as each agent's forwarder does (``tune_gc``).
+  ``ingest`` writes as the database's owner over ``CONNECTIONS`` connections;
+  ``agents`` writes as a fleet does, each agent logged in as its own role
+  (``store.postgres.roles``: row-level security on every row) over a connection
+  of its own, ``CONNECTIONS`` at a time.
 - under 16 bytes per service-minute in PostgreSQL (tables and indexes of minute
   blocks, errors and chain seals): as imported history after VACUUM FULL, and as
   written minute by minute by agents (every minute rewrites its hour's block and
@@ -90,13 +95,26 @@ def fleet_minute(minute: int) -> list[list[MinuteRow]]:
     ]
 
 
-async def ingest(pg: Cluster, url: str, runs: int) -> None:
-    stores = [await PostgresStore.open(url) for _ in range(CONNECTIONS)]
+async def ingest(pg: Cluster, database: str, runs: int, *, as_agents: bool) -> None:
+    """``runs`` fleet-minutes, each agent's minute one ``record_minutes`` call, at most
+    ``CONNECTIONS`` at a time. ``as_agents``: each agent over a connection of its own,
+    logged in as its own role (``store.postgres.roles``: row-level security checks
+    every row it writes), as in a fleet; else over ``CONNECTIONS`` connections of the
+    database's owner, whom the policies do not apply to."""
+    if as_agents:
+        stores = [
+            await PostgresStore.open(pg.url(database, user=f"agent{a}")) for a in range(AGENTS)
+        ]
+        who = f"as {AGENTS} agent roles under row-level security, one connection each"
+    else:
+        shared = [await PostgresStore.open(pg.url(database)) for _ in range(CONNECTIONS)]
+        stores = [shared[a % CONNECTIONS] for a in range(AGENTS)]
+        who = f"as the database's owner over {CONNECTIONS} connections"
     tune_gc()  # as each agent's forwarder does once started (agent/forwarder.py)
 
-    async def worker(store: Store, mine: list[list[MinuteRow]]) -> None:
-        for batch in mine:
-            await store.record_minutes(batch)
+    async def worker(k: int, batches: list[list[MinuteRow]]) -> None:
+        for a in range(k, AGENTS, CONNECTIONS):
+            await stores[a].record_minutes(batches[a])
 
     async def one(minute: int) -> tuple[float, float, float]:
         batches = fleet_minute(minute)
@@ -106,7 +124,7 @@ async def ingest(pg: Cluster, url: str, runs: int) -> None:
         gc.freeze()
         cpu, server = time.process_time(), server_cpu(pg)
         t = time.perf_counter()
-        await asyncio.gather(*(worker(s, batches[k::CONNECTIONS]) for k, s in enumerate(stores)))
+        await asyncio.gather(*(worker(k, batches) for k in range(CONNECTIONS)))
         return time.perf_counter() - t, time.process_time() - cpu, server_cpu(pg) - server
 
     try:
@@ -114,7 +132,7 @@ async def ingest(pg: Cluster, url: str, runs: int) -> None:
         # and each agent's connection has seen its statements (as a forwarder's has).
         for m in range(-60, -55):
             await one(START + m)
-        print(f"ingest, {load()} before")
+        print(f"ingest {who}, {load()} before")
         figures = []
         for i in range(runs):
             wall, client, server = await one(START + i)
@@ -126,16 +144,18 @@ async def ingest(pg: Cluster, url: str, runs: int) -> None:
             )
         walls = sorted(f[0] for f in figures)
         servers = sorted(f[2] for f in figures)
+        clients = sorted(f[1] for f in figures)
         print(
             f"ingest {AGENTS} agents x {SERVICES:,} services x 1 minute ="
-            f" {AGENTS * SERVICES:,} verdicts over {CONNECTIONS} connections: wall"
+            f" {AGENTS * SERVICES:,} verdicts {who}: wall"
             f" {walls[0]:.2f}-{walls[-1]:.2f} s (median {statistics.median(walls):.2f};"
-            f" target < 3 s); PostgreSQL's CPU {servers[0]:.2f}-{servers[-1]:.2f} s per"
-            f" fleet-minute ({servers[0] / 2:.2f}-{servers[-1] / 2:.2f} s on 2 cores of its own)"
+            f" target < 3 s); CPU per fleet-minute: PostgreSQL {servers[0]:.2f}-{servers[-1]:.2f}"
+            f" s (median {statistics.median(servers):.2f}), clients"
+            f" {clients[0]:.2f}-{clients[-1]:.2f} s (median {statistics.median(clients):.2f})"
         )
     finally:
-        for s in stores:
-            await s.close()
+        for store in set(stores):
+            await store.close()
 
 
 def on_disk(pg: Cluster, database: str) -> int:
@@ -249,7 +269,9 @@ async def report(pg: Cluster, folder: Path) -> None:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="fleet-minutes to ingest (5)")
-    parser.add_argument("--only", default="ingest,bytes,report", help="which figures")
+    parser.add_argument(
+        "--only", default="ingest,agents,bytes,report", help="which figures (comma-separated)"
+    )
     args = parser.parse_args()
     parts = set(args.only.split(","))
     print(f"{os.cpu_count()} CPUs, {load()}")
@@ -258,7 +280,17 @@ async def main() -> None:
             database = pg.new_database()
             async with await PostgresStore.open(pg.url(database), init=True):
                 pass
-            await ingest(pg, pg.url(database), args.runs)
+            await ingest(pg, database, args.runs, as_agents=False)
+        if "agents" in parts:  # the same, each agent logged in as its own role
+            pg.psql(f"ALTER SYSTEM SET max_connections = {AGENTS + 20}")  # one per agent
+            pg.stop()
+            pg.start()
+            database = pg.new_database()
+            async with await PostgresStore.open(pg.url(database), init=True) as store:
+                await store.apply_roles()
+            for a in range(AGENTS):
+                pg.psql(f'CREATE ROLE "agent{a}" LOGIN IN ROLE slawatch_agent', database)
+            await ingest(pg, database, args.runs, as_agents=True)
         if "bytes" in parts:
             await footprint(pg)
         if "report" in parts:

@@ -31,7 +31,13 @@ from store.postgres.conn import PostgresConn
 
 GROUPS = ("slawatch_agent", "slawatch_reader", "slawatch_operator")
 NAME_TABLES = ("services", "error_texts")
-_OWN = "source_id IN (SELECT id FROM sources WHERE name = current_user)"
+# A scalar subquery (names are unique: one id, or null for a role that is no agent's
+# name, which matches no row): PostgreSQL runs it once per statement and compares
+# each row's source_id with the value, an index condition. ``source_id IN (SELECT
+# ...)`` allowed exactly the same rows, but as a hashed subplan probed per row it
+# kept the planner from using the key for the agent's reads and updates (benchmarks/
+# fleet.py, ``agents``).
+_OWN = "source_id = (SELECT id FROM sources WHERE name = current_user)"
 
 
 async def _tables(conn: PostgresConn) -> tuple[list[str], list[str]]:
