@@ -62,7 +62,7 @@ from agent.incidents import OutageEvent, OutageTracker
 from agent.limits import MAX_INTERVAL, MAX_RETRIES, MIN_INTERVAL, check_probes
 from agent.logs import configure_logging
 from agent.minutes import JudgedMinutes, MinuteBook
-from agent.notify import Notifications, SavedNotice, TlsExpiry
+from agent.notify import Notifications, TlsExpiry
 from agent.probe import Prober, ProbeResult, proxy_from_env, resolve_headers, tls_warning
 from agent.scheduler import ProbeScheduler
 from agent.sink import SpoolSink, StoreSink
@@ -227,7 +227,7 @@ class Agent:
         )
         self.outages = OutageTracker(config)
         self.notifications = Notifications(
-            config.agent.notifiers, self.source, transport=notify_transport, env=env
+            config.agent.notifiers, self.source, transport=notify_transport, env=env, clock=clock
         )
         self.scheduler = ProbeScheduler(
             self.probe_service, {n: t.probe.interval for n, t in self.targets.items()}
@@ -247,13 +247,14 @@ class Agent:
         self._saved: tuple[int, tuple[object, ...]] | None = None  # the state last saved
         # Outage notifications: made, not yet saved (sent once they are) ...
         self._unsaved: list[Notice] = []
-        # ... saved, to send in order, each forgotten in the store once sent.
-        self._to_send: dict[str, Notice] = {}
-        self._sender: asyncio.Task[None] | None = None
+        # ... saved: queued per notifier (``Notifications.queue``), each notifier's
+        # delivery marked in the store, the notice forgotten once every one had it.
         self._stateful = getattr(self._sink, "save_agent_state", None) is not None
         if self._stateful:
             self.writer.state = self._state_now
             self.writer.state_saved = self._state_saved
+            self.notifications.on_marked = self._mark_notice
+            self.notifications.on_done = self._forget_notices
         self._tls_warned: dict[str, str] = {}  # service -> the day its warning was given
         self.restored: AgentState | None = None
         self.probes_done = 0
@@ -588,8 +589,7 @@ class Agent:
         self._refile(pending)
         self._unsaved[:0] = old._unsaved  # its minutes' notifications, saved with them
         old._unsaved = []
-        self._queue(old._to_send.values())  # saved, cut short at its stop
-        old._to_send = {}
+        self._queue(old.notifications.pending())  # saved, not every notifier had them
 
     def _refile(self, records: Iterable[ProbeRecord]) -> int:
         """File probe results measured earlier under their minutes (those not judged
@@ -658,34 +658,40 @@ class Agent:
 
     def _announce(self, event: OutageEvent) -> None:
         """An outage starts or ends: sent once saved with the minutes it follows from
-        (at once when the sink keeps no state)."""
-        if not self._stateful:
-            self.notifications.send(event)
-            return
+        (at once when the sink keeps no state: then retried in memory only)."""
         payload = event.payload(self.source)
-        self._unsaved.append(Notice(payload["id"], event.seq(), json.dumps(payload)))
+        notice = Notice(payload["id"], event.seq(), json.dumps(payload))
+        if self._stateful:
+            self._unsaved.append(notice)
+        else:
+            self._queue([notice])
 
     def _queue(self, notices: Iterable[Notice]) -> None:
-        """Send these (saved) notices, in order, after those already queued."""
-        for n in sorted(notices, key=lambda n: (n.seq, n.id)):
-            self._to_send.setdefault(n.id, n)
-        if self._to_send and (self._sender is None or self._sender.done()):
-            self._sender = asyncio.get_running_loop().create_task(self._send_queued())
-            self.notifications.track(self._sender)
+        """Send these (saved) notices to each notifier, in order after those already
+        queued for it, retried until delivered (``Notifications.queue``)."""
+        self.notifications.queue(notices)
 
-    async def _send_queued(self) -> None:
-        """Each queued notice to every notifier, then forgotten in the store (a crash
-        before that: sent again after the restart, same id)."""
+    async def _mark_notice(self, notice_id: str, notifier: str) -> None:
+        """One notifier is done with a notice, others not yet: a restart sends it to
+        them only (a crash before this: to this one again, same id)."""
+        mark = getattr(self._sink, "mark_notice", None)
+        if mark is None:
+            return
+        try:
+            await mark(self.source, notice_id, notifier)
+        except Exception as exc:  # sent again after a restart: at least once
+            log.debug("cannot mark a sent notification yet: %s", exc)
+
+    async def _forget_notices(self, ids: list[str]) -> None:
+        """Every notifier is done with these: forgotten in the store (a crash before
+        that: sent again after the restart, same id)."""
         forget = getattr(self._sink, "forget_notices", None)
-        while self._to_send:
-            notice = next(iter(self._to_send.values()))
-            await self.notifications.deliver_all(SavedNotice(json.loads(notice.payload)))
-            self._to_send.pop(notice.id, None)
-            if forget is not None:
-                try:
-                    await forget(self.source, [notice.id])
-                except Exception as exc:  # sent again after a restart: at least once
-                    log.debug("cannot forget a sent notification yet: %s", exc)
+        if forget is None:
+            return
+        try:
+            await forget(self.source, ids)
+        except Exception as exc:  # sent again after a restart: at least once
+            log.debug("cannot forget a sent notification yet: %s", exc)
 
     def _send_undurable(self) -> None:
         """The database has failed for ``UNDURABLE_AFTER`` seconds: notifications go out

@@ -115,6 +115,9 @@ class StoreSink:
     async def forget_notices(self, source: str, ids: Sequence[str]) -> None:
         await self._use(lambda store: store.forget_notices(source, ids))
 
+    async def mark_notice(self, source: str, notice_id: str, notifier: str) -> None:
+        await self._use(lambda store: store.mark_notice(source, notice_id, notifier))
+
     async def agent_state(self, source: str) -> AgentState:
         return await self._use(lambda store: store.agent_state(source))
 

@@ -490,6 +490,8 @@ def agent_json(h: AgentHealth, now: datetime) -> dict[str, Any]:
         "storage_problem": h.problem,
         "problem_since": iso_z(h.problem_since),
         "problem_cleared": iso_z(h.problem_cleared),
+        "notifications_waiting": h.notices_waiting,
+        "notifications_waiting_since": iso_z(h.notices_since),
     }
 
 

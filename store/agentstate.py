@@ -15,6 +15,9 @@
   written, not yet sent to every notifier. The agent sends one only once it is
   committed and forgets it once every notifier has had it, so a crash in
   between sends it again after the restart (same ``id``).
+* ``agent_notice_marks``: which notifier has had which of those notices, so a
+  notifier that is down gets them retried after a restart and the others do
+  not get them twice.
 
 The state is saved in the SAME transaction as the minutes it follows from
 (``record_minutes(rows, state=...)``, ``spool_minutes``), or alone when no
@@ -39,8 +42,8 @@ _JOURNAL_SQL = (
 
 
 class AgentStateStore(StoreBase):
-    """``record_probe_results``, ``save_agent_state``, ``agent_state``, ``forget_notices``
-    (the agent only)."""
+    """``record_probe_results``, ``save_agent_state``, ``agent_state``, ``mark_notice``,
+    ``forget_notices`` (the agent only)."""
 
     async def record_probe_results(self, records: Sequence[ProbeRecord]) -> None:
         """Keep probe results of not-yet-judged minutes (recording one twice changes nothing).
@@ -123,9 +126,24 @@ class AgentStateStore(StoreBase):
             src = await self._lookup("sources", source)
             if src is None:
                 return
+            pairs = [(src, i) for i in ids]
+            await db.executemany("DELETE FROM agent_notices WHERE source_id = ? AND id = ?", pairs)
             await db.executemany(
-                "DELETE FROM agent_notices WHERE source_id = ? AND id = ?",
-                [(src, i) for i in ids],
+                "DELETE FROM agent_notice_marks WHERE source_id = ? AND notice_id = ?", pairs
+            )
+
+    async def mark_notice(self, source: str, notice_id: str, notifier: str) -> None:
+        """One notifier has had this notice (the others not yet): a restart sends it
+        only to them. A notice already forgotten gets no mark."""
+        async with self._write() as db:
+            src = await self._lookup("sources", source)
+            if src is None:
+                return
+            await db.execute(
+                "INSERT INTO agent_notice_marks (source_id, notice_id, notifier)"
+                " SELECT source_id, id, ? FROM agent_notices WHERE source_id = ? AND id = ?"
+                " ON CONFLICT (source_id, notice_id, notifier) DO NOTHING",
+                (notifier, src, notice_id),
             )
 
     async def agent_state(self, source: str) -> AgentState:
@@ -152,6 +170,11 @@ class AgentStateStore(StoreBase):
             "SELECT id, seq, payload FROM agent_notices WHERE source_id = ? ORDER BY seq, id",
             (src,),
         )
+        sent_to: dict[str, list[str]] = {}
+        for notice_id, notifier in await self._fetchall(
+            "SELECT notice_id, notifier FROM agent_notice_marks WHERE source_id = ?", (src,)
+        ):
+            sent_to.setdefault(str(notice_id), []).append(str(notifier))
         return AgentState(
             judged,
             tuple(
@@ -170,5 +193,8 @@ class AgentStateStore(StoreBase):
                 )
                 for n, minute, at_us, status, lat, err in probes
             ),
-            tuple(Notice(str(i), int(q), str(p)) for i, q, p in notices),
+            tuple(
+                Notice(str(i), int(q), str(p), tuple(sorted(sent_to.get(str(i), ()))))
+                for i, q, p in notices
+            ),
         )

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from core.timeutil import from_minute
 from store.base import StoreBase, from_micros, micros
 
 
@@ -41,6 +42,12 @@ class AgentHealth:
     spool_only_minutes: int = 0  # fleet: dropped from the outbox at its bound, still spooled
     clock_offset_seconds: float | None = None  # fleet: agent clock - PostgreSQL now()
     version: str | None = None  # the slawatch version the agent runs
+    # Read from the agent's saved outage notifications (``store.agentstate``), never
+    # recorded: how many not every notifier has had yet (a receiver down: retried),
+    # and the minute the oldest of them reports. 0 / None on PostgreSQL in a fleet
+    # (they are in each agent's spool).
+    notices_waiting: int = 0
+    notices_since: datetime | None = None
 
     @property
     def last_seen(self) -> datetime:
@@ -100,6 +107,13 @@ class HealthStore(StoreBase):
             " h.version FROM agent_health h JOIN sources s ON s.id = h.source_id"
             " ORDER BY s.name"
         )
+        waiting = {
+            str(name): (int(count), from_minute(int(seq) // 2))
+            for name, count, seq in await self._fetchall(
+                "SELECT s.name, count(*), min(n.seq) FROM agent_notices n"
+                " JOIN sources s ON s.id = n.source_id GROUP BY s.name"
+            )
+        }
         out = []
         for row in rows:
             name, at_us, pending, dropped, problem, since, cleared = row[:7]
@@ -119,6 +133,7 @@ class HealthStore(StoreBase):
                     int(spool_only),
                     None if offset_ms is None else int(offset_ms) / 1000,
                     None if version is None else str(version),
+                    *waiting.get(str(name), (0, None)),
                 )
             )
         return out

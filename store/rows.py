@@ -68,6 +68,7 @@ class Notice:
     id: str  # the same for every send of it: what a receiver dedupes on
     seq: int  # the order to send in (an outage's start before its end)
     payload: str  # the JSON body, as sent
+    sent_to: tuple[str, ...] = ()  # the notifiers (``agent.notify.notifier_key``) done with it
 
 
 @dataclass(frozen=True)

@@ -349,6 +349,22 @@ MIGRATIONS: list[Migration] = [
             )""",
         ),
     ),
+    Migration(
+        "which notifier has had which of the agent's saved notifications (store/agentstate.py,"
+        " issue 16)",
+        (
+            # One row per notice a notifier has had (delivered, refused for good, or
+            # given up on): a restart resends it only to the others, so a dead webhook's
+            # retries go on where they were and the live ones get nothing twice. The
+            # notifier is a hash of its configuration (a webhook URL may hold a token).
+            """CREATE TABLE agent_notice_marks (
+                source_id INTEGER NOT NULL,
+                notice_id TEXT NOT NULL,
+                notifier TEXT NOT NULL,
+                PRIMARY KEY (source_id, notice_id, notifier)
+            )""",
+        ),
+    ),
 ]
 
 LATEST = len(MIGRATIONS)

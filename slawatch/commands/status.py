@@ -198,6 +198,12 @@ def _agents(view: Overview) -> list[str]:
             lines.append(
                 f"agent {h.source}: {h.dropped} minutes dropped (buffer full): they read as unknown"
             )
+        if h.notices_waiting:
+            lines.append(
+                f"agent {h.source}: {h.notices_waiting} outage notification(s) not yet"
+                f" delivered to every notifier (the oldest of {when(h.notices_since)}):"
+                " retried until delivered, see the agent's log"
+            )
         if view.now - h.at > AGENT_SILENT:
             lines.append(f"agent {h.source}: silent since {when(h.at)} (stopped, or cannot write)")
     return ["", "Agents", *lines] if lines else []

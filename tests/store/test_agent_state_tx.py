@@ -61,3 +61,28 @@ async def test_minutes_and_state_commit_together_or_not_at_all(tmp_path: Path, s
             assert batch is not None and batch.rows == tuple(ROWS) * 2
     finally:
         await store.close()
+
+
+async def test_each_notifier_s_mark_is_kept_until_the_notice_is_forgotten(tmp_path: Path) -> None:
+    """Which notifier has had a notice (``mark_notice``) comes back with it after a
+    restart (``Notice.sent_to``); forgetting the notice forgets its marks; a notice
+    already forgotten gets none."""
+    store = await SqliteStore.open(tmp_path / "agent.db")
+    try:
+        end = Notice("paris-1/web/2026-11-01T12:00:00Z/end", MINUTE * 2 + 4, '{"event": "end"}')
+        await store.record_minutes(ROWS, state=state())
+        await store.save_agent_state("paris-1", MINUTE, (), (end,))
+        await store.mark_notice("paris-1", START.id, "hook-b")
+        await store.mark_notice("paris-1", START.id, "hook-a")
+        await store.mark_notice("paris-1", START.id, "hook-a")  # twice: one mark
+        await store.mark_notice("paris-1", "paris-1/gone/x/start", "hook-a")  # no such notice
+        kept = (await store.agent_state("paris-1")).notices
+        assert [(n.id, n.sent_to) for n in kept] == [
+            (START.id, ("hook-a", "hook-b")), (end.id, ()),
+        ]  # fmt: skip
+        await store.forget_notices("paris-1", [START.id])
+        marks = await store._fetchall("SELECT count(*) FROM agent_notice_marks")
+        assert [tuple(r) for r in marks] == [(0,)]
+        assert (await store.agent_state("paris-1")).notices == (end,)
+    finally:
+        await store.close()
