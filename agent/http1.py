@@ -441,6 +441,11 @@ class _Exchange(asyncio.Protocol):
             return
         if transport.get_extra_info("ssl_object") is not None:
             transport.abort()  # no close_notify wait (agent.netio)
+        elif transport.get_write_buffer_size():
+            # The answer came before the request was all sent (a large body the server
+            # never reads): close() would wait for the peer to take the rest, holding
+            # the socket as long as the server holds the connection, after every probe.
+            transport.abort()
         else:
             transport.close()
 

@@ -338,3 +338,31 @@ async def test_a_length_given_twice_in_a_head_that_comes_in_pieces() -> None:
 
     result = await _probe_direct(send, timeout=timedelta(seconds=1), contains="needle")
     assert (result.status, result.error) == (UP, None)
+
+
+async def test_an_answer_before_the_whole_request_leaves_no_socket_open() -> None:
+    """A POST body larger than the socket buffers, answered without being read, the
+    connection then held by the server: the probe is over, its socket must be too
+    (close() waited for the peer to take the rest of the request, for as long as the
+    server kept the connection: one socket held per probe)."""
+    import os
+
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    async def send(writer: asyncio.StreamWriter) -> None:
+        writer.write(_answer("413 Content Too Large"))
+        await writer.drain()
+        await asyncio.sleep(2)  # holds the connection, reads nothing
+
+    before = open_fds()
+    result = await _probe_direct(
+        send,
+        timeout=timedelta(seconds=3),
+        method="POST",
+        body="x" * (16 * 1024 * 1024),
+        expect_status=((413, 413),),
+    )
+    await asyncio.sleep(0.2)  # a closed transport lets go of its socket a turn later
+    # One socket more than before: the server's side of the connection, which it holds.
+    assert (result.status, result.error, open_fds() - before) == (UP, None, 1)
