@@ -182,6 +182,7 @@ class MonthPass:
                     credit_amount=c.credit_amount,
                     claimable_amount=c.claimable_credit_amount,
                     currency=c.currency,
+                    running=not c.month_complete,
                 )
             )
         outages: dict[str, list[Outage]] = {n: [] for n in names}

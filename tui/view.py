@@ -111,6 +111,7 @@ class CreditRow:
     credit_amount: Decimal
     claimable_amount: Decimal
     currency: str
+    running: bool = False  # the month is not over: its figures may still change
 
 
 @dataclass(frozen=True)

@@ -48,3 +48,33 @@ async def test_report_by_is_whole_in_every_panel_that_shows_it(
             shown = "\n".join(_screen_lines(table))
             for deadline in deadlines:
                 assert f"by {deadline}" in shown, (table.id, size, shown)
+
+
+async def test_a_credit_of_the_running_month_says_so(dash_config: Config) -> None:
+    """billing, November 2026 (pinned on the 22nd): 300 minutes down so far owe a credit
+    that may still change; the panel marks the month running, as status does, and every
+    deadline still fits at 160 columns."""
+    from core.status import DOWN
+    from core.timeutil import YearMonth, to_minute
+    from store import MinuteRow
+    from store.sqlite import SqliteStore
+
+    start, _ = YearMonth(2026, 11).bounds(dash_config.contract_for("billing").timezone)
+    rows = [  # two sources of three say down: down (rule 3)
+        MinuteRow("billing", source, m, DOWN)
+        for source in ("import-a", "import-b")
+        for m in range(start + 60, start + 360)
+    ]
+    assert start + 360 < to_minute(pinned())
+    async with await SqliteStore.open(dash_config.storage_path) as store:
+        await store.import_minutes([rows])
+    app = app_for(dash_config)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(pilot, app)
+        credits = app.screen.query_one(CreditsPanel)
+        shown = "\n".join(_screen_lines(credits))
+        assert credits.virtual_size.width <= credits.size.width, shown
+    (running,) = [line for line in shown.splitlines() if "billing" in line]
+    assert "2026-11 running" in running, shown
+    (done,) = [line for line in shown.splitlines() if "portal" in line]
+    assert "2026-10 " in done and "running" not in done, shown

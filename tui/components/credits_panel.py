@@ -68,7 +68,10 @@ class CreditsPanel(RowTable):
         claim_style = palette.good if c.claimable_amount else palette.muted
         return (
             Text(c.service, style="bold"),
-            Text(c.month),
+            # A month not over owes a credit so far, not yet (status says "(running)").
+            Text(f"{c.month} running", style=f"italic {palette.warn}")
+            if c.running
+            else Text(c.month),
             Text(
                 f"{fmt.credit_band(c.credit_percent)}  {fmt.money(c.credit_amount, c.currency)}",
                 justify="right",
