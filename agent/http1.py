@@ -305,7 +305,7 @@ class _Exchange(asyncio.Protocol):
 
     def _fits_head(self, data: bytes) -> bool:
         """Over the limit only counting body bytes that came with the head's end?"""
-        end = data.find(b"\r\n\r\n")
+        end = _head_end(data)  # a head whose lines end in a bare LF too
         return end >= 0 and self._head_bytes - len(data) + end + 4 <= MAX_HEAD
 
     def eof_received(self) -> bool:

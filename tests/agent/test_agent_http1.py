@@ -83,6 +83,9 @@ SCRIPTS: dict[str, bytes] = {
         "200 OK", NEEDLE, f"Content-Length: {len(NEEDLE)}, {len(NEEDLE)}\r\n"
     ).replace(b"Content-Length: %d\r\n\r\n" % len(NEEDLE), b"\r\n"),
     "/otherlengths": _answer("200 OK", NEEDLE, "Content-Length: 3\r\n"),
+    "/barelfbig": b"HTTP/1.1 200 OK\nContent-Length: %d\n\n" % (len(NEEDLE) + 300_000)
+    + NEEDLE
+    + b"x" * 300_000,
     "/http12": b"HTTP/1.2 200 OK\r\nContent-Length: %d\r\n\r\n" % len(NEEDLE) + NEEDLE,
 }
 
@@ -161,6 +164,7 @@ CASES: list[tuple[str, dict[str, Any], tuple[int, str | None]]] = [
     ("/lengthandchunked", {"contains": "needle"}, (UP, None)),
     ("/chunkblank", {"contains": "needle"}, (UP, None)),
     ("/http12", {"contains": "needle"}, (UP, None)),
+    ("/barelfbig", {"contains": "needle"}, (UP, None)),
     ("/twolengths", {"contains": "needle"}, (UP, None)),
     ("/listlength", {"contains": "needle"}, (UP, None)),
     ("/otherlengths", {}, (DOWN, "protocol")),
