@@ -261,3 +261,34 @@ async def test_a_notification_failing_for_a_day_is_given_up_in_one_line(
     assert ", 24 h after it happened: All connection attempts failed" in warnings[1]
     await agent.stop()
     assert await saved_notices(config.storage_path) == []
+
+
+async def test_a_reload_hands_the_waiting_notifications_on(
+    make_config: ConfigFactory,
+    target: Target,
+    receiver: Receiver,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """SIGHUP (``Server.reload``: the old agent stops, the new one takes over in the
+    same process): what the dead notifier is still owed goes on with the new agent,
+    in order before what the new one makes."""
+    dead = Receiver(closed_port())
+    config, clock, old = await watching(
+        make_config, target, caplog, dead.url, receiver.url, failures=1
+    )  # down, up
+    await minute(old, clock, M0)
+    await until(lambda: receiver.events() == ["start"] and old.notifications.failed >= 1)
+    assert await old.stop(handing_over=True)
+    assert "not delivered yet, kept to retry" in said(caplog, logging.WARNING)[-1]
+    await dead.up()
+    try:
+        fresh = Agent(config, clock=clock)
+        fresh.take_over(old)
+        await fresh.restore()
+        await minute(fresh, clock, M0 + 1)  # up: the end
+        await until(lambda: dead.events() == receiver.events() == ["start", "end"])
+        assert await fresh.stop()
+    finally:
+        await dead.down()
+    assert [g["id"] for g in dead.got] == [g["id"] for g in receiver.got]
+    assert await saved_notices(config.storage_path) == []
