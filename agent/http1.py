@@ -28,17 +28,25 @@ The outcome is what httpx's path gave, as the same exceptions, so
   ``httpx.ReadError`` (``reset``);
 * a body cut short of its Content-Length or its chunked end:
   ``httpx.RemoteProtocolError`` ("... complete message body", ``truncated``);
-* not HTTP, or a response head over ``MAX_HEAD`` bytes (h11's bound in httpcore):
-  ``httpx.RemoteProtocolError`` (``protocol``); a body gzip or deflate cannot
-  decode: ``httpx.DecodingError`` (``protocol``);
+* not HTTP, a response head or a chunked body's trailers over ``MAX_HEAD`` bytes
+  (h11's bound in httpcore), a 101 nobody asked for: ``httpx.RemoteProtocolError``
+  (``protocol``); a body gzip or deflate cannot decode: ``httpx.DecodingError``
+  (``protocol``);
 * more than ``max_redirects`` hops: ``httpx.TooManyRedirects`` (``redirects``).
 
-The body is read (decoded as httpx decodes it: gzip, deflate; another coding is
+What h11 reads, this reads too (a sloppy answer must not become a false down):
+lines ended by a bare LF, Content-Length beside chunked, a Content-Length given
+twice with one value, blanks after a chunk size, control characters in a header.
+
+The body is read (decoded as httpx decodes it: gzip, deflate, a slice at a time
+so a compression bomb inflates no further than the limit; another coding is
 kept as it came) up to ``BODY_LIMIT`` bytes (``agent.probe.JSON_LIMIT`` for a JSON
 check); the connection is closed as soon as the response is complete or the
 limit is reached (keep-alive is off on purpose,
 ``agent.probe.Prober``). A TLS connection is aborted rather than shut down with
-close_notify, as ``agent.netio`` does.
+close_notify, as ``agent.netio`` does, and so is one whose request is still being
+sent (an early answer to a large body). ``fetch`` hands the final response's head
+to ``on_head`` as it comes in, so a body that then fails keeps what the head said.
 """
 
 from __future__ import annotations
