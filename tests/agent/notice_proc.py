@@ -16,7 +16,9 @@ EVENT ``start`` or ``end``, STEP one of
 * ``sent``: every notifier had it, not yet forgotten in the store;
 
 or ``none`` (run until SIGTERM). The agent writes its SQLite database, or in
-fleet mode its spool (the same transaction with the outbox).
+fleet mode its spool (the same transaction with the outbox). A failed
+notification is retried after 0.2 s, doubling to 0.4 s (10 s to 10 min in
+production: the test's clock is fast, the retries' waits are real seconds).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from agent import notify
 from agent.sink import SpoolSink, StoreSink
 from core.configfile import load_config
 from store.agentstate import AgentStateStore
@@ -39,6 +42,7 @@ from tests.fastagent import run_fast_agent
 
 def main() -> int:
     config_path, base, rate, interval, point = sys.argv[1:6]
+    notify.RETRY_FIRST, notify.RETRY_CAP = 0.2, 0.4
     step, _, event = point.partition(":")
 
     def carries(state: StateSave | None) -> bool:

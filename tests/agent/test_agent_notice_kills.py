@@ -9,6 +9,7 @@ id, a resend (same id) only after a kill between sending and forgetting."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -36,12 +37,14 @@ class Switch(Target):
 
     down = True
     keys: list[str]
+    posts: list[tuple[str, int]]  # each POST to /hook: its event, the status answered
 
     async def respond(
         self, method: str, path: str, headers: dict[str, str], body: bytes, writer: Any
     ) -> None:
         if path == "/hook":
             self.keys.append(headers.get("idempotency-key", ""))
+            self.posts.append((json.loads(body)["event"], self.hook_status))
         if path != "/switch":
             await super().respond(method, path, headers, body, writer)
             return
@@ -56,6 +59,7 @@ class Switch(Target):
 async def switch() -> AsyncIterator[Switch]:
     t = Switch()
     t.keys = []
+    t.posts = []
     await t.start()
     yield t
     await t.close()
@@ -161,3 +165,36 @@ async def test_kill_9_at_every_point_of_write_save_send_keeps_one_start_and_one_
     assert statuses[end["minutes"]] == UP
     assert first_up[0] == iso_z(from_minute(M0 + end["minutes"]))
     assert left.notices == () and left.outages == ()  # all sent, all forgotten
+
+
+async def test_a_receiver_failing_at_the_end_gets_it_once_after_a_restart(
+    tmp_path: Path, switch: Switch
+) -> None:
+    """The real agent process: the receiver answers 503 when the outage ends; the agent
+    retries (one WARNING), is restarted (SIGTERM) with the retries pending, and the
+    next run delivers the end once the receiver is back: ``start`` and ``end`` each
+    delivered exactly once."""
+    config = write_config(tmp_path, switch, fleet=False)
+    db = load_config(config).storage_path
+
+    def delivered() -> list[str]:
+        return [event for event, status in switch.posts if status == 200]
+
+    def failed_end(times: int) -> bool:
+        return switch.posts.count(("end", 503)) >= times
+
+    def answering(status: int) -> bool:
+        if delivered() == ["start"]:
+            switch.hook_status, switch.down = status, False  # the receiver fails, web is up
+        return failed_end(2)  # the end made, refused, retried
+
+    assert await run(config, db, "none", until=lambda: answering(503)) == 0
+    assert delivered() == ["start"] and failed_end(2)
+    async with await SqliteStore.open(db, readonly=True) as store:
+        kept = (await store.agent_state("probe-1")).notices
+    assert [json.loads(n.payload)["event"] for n in kept] == ["end"]  # kept across the restart
+    switch.hook_status = 200  # back
+    assert await run(config, db, "none", until=lambda: "end" in delivered()) == 0
+    assert delivered() == ["start", "end"]  # the start not again, the end once
+    async with await SqliteStore.open(db, readonly=True) as store:
+        assert (await store.agent_state("probe-1")).notices == ()
