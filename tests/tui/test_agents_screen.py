@@ -9,6 +9,7 @@ from core.config import Config
 from tests.tui.test_actions import app_for, loaded, until
 from tui.components.agents_screen import AgentsScreen
 from tui.components.fact_line import FactLine
+from tui.components.row_table import RowTable
 
 
 async def test_the_header_explains_each_flag_without_repeating_it(fleet_config: Config) -> None:
@@ -91,3 +92,27 @@ async def test_each_vantage_points_own_month_is_counted_as_the_services(
     assert fmt.percent(own["virginia-1"]) == fmt.percent(Decimal(100 * (minutes - 20)) / minutes), (
         own
     )
+
+
+async def test_at_80_columns_every_column_left_fits(fleet_config: Config) -> None:
+    """Version and services make way below 100 columns: what an operator acts on (flags,
+    last seen, backlog, clock, what each agent sees down and is outvoted on) is on
+    screen, where the table ran past the edge."""
+    app = app_for(fleet_config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("a")
+        await until(
+            pilot, lambda: isinstance(app.screen, AgentsScreen) and app.screen.fleet is not None
+        )
+        await pilot.pause()
+        table = app.screen.query_one("#agents", RowTable)
+        assert table.virtual_size.width <= table.size.width
+        header = table.render_line(0).text.split()
+        assert "version" not in header and header[-1] == "outvoted", header
+        virginia = next(
+            table.render_line(y).text
+            for y in range(1, 4)
+            if "virginia-1" in table.render_line(y).text
+        )
+        assert "backlog" in virginia and "portal, search" in virginia and "12 min" in virginia

@@ -34,6 +34,8 @@ COLUMNS = [  # the flags right after the name: on a narrow terminal they stay in
     ("sees down", "down"),
     ("outvoted on", "dissents"),
 ]
+NARROW_BELOW = 100  # columns: narrower leaves out version and services, so all else fits
+_WIDE_ONLY = ("version", "services")
 _WHY = {
     "clock": f"more than {CLOCK_OFFSET_LIMIT:g} s off, so its minutes land in the wrong bucket",
     "silent": f"not heard from for more than {fmt.span(AGENT_SILENT.total_seconds())}",
@@ -91,6 +93,11 @@ class AgentsScreen(Screen[None]):
         else:
             self.post_message(FleetLoaded(fleet))
 
+    def on_resize(self) -> None:
+        """Narrower or wider than ``NARROW_BELOW``: the columns change at once."""
+        if self.fleet is not None:
+            self.post_message(FleetLoaded(self.fleet))
+
     @on(FleetLoaded)
     def _show(self, message: FleetLoaded) -> None:
         self.fleet = fleet = message.fleet
@@ -98,9 +105,17 @@ class AgentsScreen(Screen[None]):
         palette = Palette.from_theme(self.app.theme_variables)
         agents = {a.name: a for a in fleet.agents}
         self.query_one("#agents", RowTable).empty = NONE_YET
-        self.query_one("#agents", RowTable).show_rows(
-            COLUMNS, list(agents), lambda n: _cells(agents[n], now, palette), flex="dissents"
-        )
+        narrow = self.size.width < NARROW_BELOW
+        keep = [i for i, (_, key) in enumerate(COLUMNS) if not (narrow and key in _WIDE_ONLY)]
+        columns = [COLUMNS[i] for i in keep]
+        if narrow:  # "outvoted on" would be the widest thing in its column
+            columns[-1] = ("outvoted", "dissents")
+
+        def cells(name: str) -> Cells:
+            row = _cells(agents[name], now, palette)
+            return tuple(row[i] for i in keep)
+
+        self.query_one("#agents", RowTable).show_rows(columns, list(agents), cells, flex="dissents")
         flagged = [a for a in fleet.agents if a.flags]
         facts = [Text("Agents", style="bold"), Text(f"{len(fleet.agents)} reporting")]
         if flagged:
