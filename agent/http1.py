@@ -63,6 +63,7 @@ from typing import Any
 
 import httptools
 import httpx
+from httpx._decoders import SUPPORTED_DECODERS, ContentDecoder
 
 BODY_LIMIT = 64 * 1024
 """At most this many bytes of a body are read (for every probe; checks see this much)."""
@@ -118,7 +119,8 @@ def wire(request: httpx.Request) -> bytes:
 
 
 class _Decoder:
-    """httpx's content decoding (gzip, deflate, chained), for the bounded read."""
+    """httpx's content decoding (gzip, deflate, chained; br and zstd where httpx has
+    them), for the bounded read."""
 
     def __init__(self, codings: list[str]) -> None:
         self._steps: list[Any] = []
@@ -127,7 +129,11 @@ class _Decoder:
                 self._steps.append(zlib.decompressobj(zlib.MAX_WBITS | 16))
             elif coding == "deflate":
                 self._steps.append(_Deflate())
-            # identity, and codings httpx cannot decode here (br, zstd): kept as they came
+            elif coding != "identity" and coding in SUPPORTED_DECODERS:
+                # br, zstd: httpx decodes them, and asks for them (Accept-Encoding), when
+                # brotli or zstandard can be imported, as on many a system Python
+                self._steps.append(_HttpxStep(SUPPORTED_DECODERS[coding]()))
+            # identity, and codings httpx cannot decode either: kept as they came
 
     @property
     def active(self) -> bool:
@@ -149,6 +155,14 @@ class _Decoder:
         except zlib.error as exc:
             raise httpx.DecodingError(str(exc)) from exc
         return data
+
+
+class _HttpxStep:
+    """One of httpx's own decoders as a step (its errors are httpx.DecodingError)."""
+
+    def __init__(self, decoder: ContentDecoder) -> None:
+        self.decompress = decoder.decode
+        self.flush = decoder.flush
 
 
 class _Deflate:

@@ -10,6 +10,7 @@ request bytes from both, redirect hops included.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import gzip
 import socket
 import zlib
@@ -20,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from agentkit import quick
+from httpx._decoders import SUPPORTED_DECODERS, ContentDecoder
 
 from agent.probe import Prober, ProbeResult
 from core.config import Probe
@@ -370,3 +372,27 @@ async def test_an_answer_before_the_whole_request_leaves_no_socket_open() -> Non
     await asyncio.sleep(0.2)  # a closed transport lets go of its socket a turn later
     # One socket more than before: the server's side of the connection, which it holds.
     assert (result.status, result.error, open_fds() - before) == (UP, None, 1)
+
+
+class _Rot13(ContentDecoder):
+    """A coding httpx is given (as it is br with brotli installed, zstd with zstandard)."""
+
+    def decode(self, data: bytes) -> bytes:
+        return codecs.encode(data.decode("ascii"), "rot13").encode("ascii")
+
+    def flush(self) -> bytes:
+        return b""
+
+
+async def test_every_coding_httpx_decodes_is_decoded(
+    scripted: Scripted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where brotli (or zstandard) can be imported, httpx asks for br (zstd) and decodes
+    it; the direct path sent the same Accept-Encoding and kept the body encoded, so
+    ``contains`` failed: 'body', a false down. Now httpx's own decoder is used."""
+    monkeypatch.setitem(SUPPORTED_DECODERS, "x-rot13", _Rot13)
+    body = codecs.encode(NEEDLE.decode(), "rot13").encode()
+    SCRIPTS["/rot13"] = _answer("200 OK", body, "Content-Encoding: x-rot13\r\n")
+    probe = quick(f"http://127.0.0.1:{scripted.port}/rot13", contains="needle")
+    for result in await _on_both_paths(probe):
+        assert (result.status, result.error) == (UP, None)
