@@ -5,22 +5,29 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from textual.pilot import Pilot
+
 from core.config import Config
 from tests.tui.test_actions import app_for, loaded, until
+from tui.app import SlawatchApp
 from tui.components.agents_screen import AgentsScreen
 from tui.components.fact_line import FactLine
 from tui.components.row_table import RowTable
 
 
+async def _open_agents(pilot: Pilot[int], app: SlawatchApp) -> None:
+    await loaded(pilot, app)
+    await pilot.press("a")
+    await until(
+        pilot, lambda: isinstance(app.screen, AgentsScreen) and app.screen.fleet is not None
+    )
+    await pilot.pause()
+
+
 async def test_the_header_explains_each_flag_without_repeating_it(fleet_config: Config) -> None:
     app = app_for(fleet_config)
     async with app.run_test(size=(160, 45)) as pilot:
-        await loaded(pilot, app)
-        await pilot.press("a")
-        await until(
-            pilot, lambda: isinstance(app.screen, AgentsScreen) and app.screen.fleet is not None
-        )
-        await pilot.pause()
+        await _open_agents(pilot, app)
         said = app.screen.query_one("#detail-title", FactLine).plain
     assert "⚠ 2 flagged" in said, said
     assert "clock: more than 5 s off, so its minutes land in the wrong bucket" in said, said
@@ -100,12 +107,7 @@ async def test_at_80_columns_every_column_left_fits(fleet_config: Config) -> Non
     screen, where the table ran past the edge."""
     app = app_for(fleet_config)
     async with app.run_test(size=(80, 24)) as pilot:
-        await loaded(pilot, app)
-        await pilot.press("a")
-        await until(
-            pilot, lambda: isinstance(app.screen, AgentsScreen) and app.screen.fleet is not None
-        )
-        await pilot.pause()
+        await _open_agents(pilot, app)
         table = app.screen.query_one("#agents", RowTable)
         assert table.virtual_size.width <= table.size.width
         header = table.render_line(0).text.split()
