@@ -132,20 +132,19 @@ async def _prev_many(
     write instead of one per service (10,000 round trips a minute at 10,000)."""
     if not chains:
         return {}
-    wanted = set(chains)
-    where = (
-        f"service_id IN ({id_list(c[0] for c in chains)})"
-        f" AND source_id IN ({id_list(c[1] for c in chains)}) AND hour < ?"
-    )
+    # One index probe per chain (the newest seal before ``hour``), not ``MAX(hour)
+    # ... GROUP BY``: neither SQLite nor PostgreSQL skips through the key for that,
+    # so it read every seal of the chains' whole history (2,000 hours of 1,000
+    # services: 340 ms against 27 ms for the probes).
+    pairs = ",".join(f"({int(sid)},{int(src)})" for sid, src in sorted(set(chains)))
     out: dict[tuple[int, int], bytes] = {}
     for sid, src, link_ in await db.fetchall(
-        "SELECT s.service_id, s.source_id, s.link FROM chain_seals s JOIN"
-        f" (SELECT service_id, source_id, MAX(hour) AS hour FROM chain_seals WHERE {where}"
-        " GROUP BY service_id, source_id) m ON s.service_id = m.service_id"
-        " AND s.source_id = m.source_id AND s.hour = m.hour",
+        f"WITH c(sid, src) AS (VALUES {pairs}) SELECT c.sid, c.src, (SELECT s.link"
+        " FROM chain_seals s WHERE s.service_id = c.sid AND s.source_id = c.src"
+        " AND s.hour < ? ORDER BY s.hour DESC LIMIT 1) FROM c",
         (hour,),
     ):
-        if (sid, src) in wanted:
+        if link_ is not None:
             out[(int(sid), int(src))] = bytes(link_)
     return out
 

@@ -1,0 +1,148 @@
+"""Adversarial review of the minute write path (#10): the in-place UPDATE of blocks
+and seals (PostgreSQL), the links found in one query, the agents' row-level security.
+Every scenario ends with the seals one import of the final minutes gives in a fresh
+store, and with ``store verify`` (chains and audit trail) clean."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from core.audit import AuditEntry
+from core.errors import SlawatchError
+from store import Store
+from store.postgres import PostgresStore
+from store.rows import MinuteRow
+from store.sqlite import SqliteStore
+from tests.conftest import OpenDb
+from tests.fleetkit import agent_role, init_fleet
+from tests.pg import Cluster
+
+H = 29_619_360  # 2026-04-26T00:00Z, a whole hour
+
+
+def _row(service: str, source: str, minute: int, status: int = 1) -> MinuteRow:
+    error = "timeout" if status == 3 else None
+    return MinuteRow(service, source, minute, status, None if status == 3 else 90 + minute % 7,
+                     error)  # fmt: skip
+
+
+async def _seals(store: Store) -> list[tuple[str, str, int, bytes]]:
+    found = await store._db.fetchall(
+        "SELECT v.name, s.name, c.hour, c.link FROM chain_seals c"
+        " JOIN services v ON v.id = c.service_id JOIN sources s ON s.id = c.source_id"
+    )
+    return sorted((str(v), str(s), int(h), bytes(lk)) for v, s, h, lk in found)
+
+
+async def _clean(store: Store) -> None:
+    chains = await store.check_chains()
+    audit = await store.check_audit()
+    assert chains.breaks == () and audit.problems == (), (chains, audit)
+
+
+async def _seal_log(store: Store) -> list[AuditEntry]:
+    return [e for e in await store.audit_entries(minutes=True) if e.kind == "minutes.seal"]
+
+
+async def _as_one_import(tmp_path: Path, final: dict[tuple[str, str, int], MinuteRow]) -> list:
+    async with await SqliteStore.open(tmp_path / "once.db") as once:
+        await once.import_minutes([sorted(final.values())])
+        return await _seals(once)
+
+
+async def test_mixed_batches_seal_as_one_import(open_db: OpenDb, tmp_path: Path) -> None:
+    """Batches where some rows' blocks exist and others do not; a minute crossing an
+    hour's end in one batch; a late minute into an hour sealed long ago; a new service
+    and a new agent in the same batch; a re-send of a whole batch (a timeout)."""
+    steps: list[list[MinuteRow]] = [
+        [_row("s0", "a", H + m) for m in range(3)] + [_row("s1", "a", H + 1)],
+        # s0's block exists, s2 is new, b is new, and s1 goes over the hour's end
+        [_row("s0", "a", H + 3, 3), _row("s2", "a", H + 3), _row("s0", "b", H + 3, 2),
+         _row("s1", "a", H + 59), _row("s1", "a", H + 60, 3)],
+        [_row("s0", "a", H + 125), _row("s1", "a", H + 125)],  # two hours on
+        [_row("s0", "a", H + 10, 3), _row("s3", "c", H + 126), _row("s1", "a", H + 126)],
+    ]  # fmt: skip
+    final: dict[tuple[str, str, int], MinuteRow] = {}
+    async with await open_db() as store:
+        for step in steps:
+            await store.record_minutes(step)
+            final.update({(r.service, r.source, r.minute): r for r in step})
+            await _clean(store)
+        seals = await _seals(store)
+        logged = await _seal_log(store)
+        await store.record_minutes(steps[-1])  # re-sent after a timeout
+        await store.record_minutes(steps[1])  # and an older one
+        assert await _seals(store) == seals
+        assert await _seal_log(store) == logged  # nothing logged twice
+        await _clean(store)
+        got = await store.minutes("s0", H, H + 130)
+        assert got["a"][3] == 3 and got["a"][10] == 3 and got["b"][3] == 2
+    assert await _as_one_import(tmp_path, final) == seals
+    # The late minute re-sealed an hour the trail had logged: its entry says what it was.
+    assert logged[-1].before == {"hours": [["s0", "a", H // 60, logged[-2].after["hours"][0][3]]]}
+    assert [h[:3] for h in logged[-1].after["hours"]] == [["s0", "a", H // 60]]
+
+
+async def _two_agents(pg_cluster: Cluster, pg_url: str) -> tuple[str, str]:
+    await init_fleet(pg_url)
+    return agent_role(pg_cluster, pg_url, "ra"), agent_role(pg_cluster, pg_url, "rb")
+
+
+async def test_agents_racing_into_the_same_new_hour_of_a_new_service(
+    pg_cluster: Cluster, pg_url: str, tmp_path: Path
+) -> None:
+    """Two agents (own roles, row-level security) write the same new service's new
+    hours at the same moment, minute after minute: no error, nothing lost."""
+    url_a, url_b = await _two_agents(pg_cluster, pg_url)
+    final: dict[tuple[str, str, int], MinuteRow] = {}
+    async with await PostgresStore.open(url_a) as a, await PostgresStore.open(url_b) as b:
+        for m in (58, 59, 60, 61, 185):
+            rows_a = [_row(f"n{m}", "ra", H + m), _row("s", "ra", H + m, 3)]
+            rows_b = [_row("s", "rb", H + m, 2), _row(f"n{m}", "rb", H + m)]
+            await asyncio.gather(a.record_minutes(rows_a), b.record_minutes(rows_b))
+            final.update({(r.service, r.source, r.minute): r for r in rows_a + rows_b})
+    async with await PostgresStore.open(pg_url) as owner:
+        await _clean(owner)
+        seals = await _seals(owner)
+        assert (await owner.minutes("s", H + 58, H + 62)) == {
+            "ra": bytes([3] * 4), "rb": bytes([2] * 4)
+        }  # fmt: skip
+    assert await _as_one_import(tmp_path, final) == seals
+
+
+async def test_an_agent_writes_as_itself_and_never_as_another(
+    pg_cluster: Cluster, pg_url: str, tmp_path: Path
+) -> None:
+    """Under row-level security the in-place UPDATE path (blocks and seals that exist)
+    works for the agent's own rows, a late minute too; a batch with one row of another
+    agent whose block exists is refused whole."""
+    url_a, url_b = await _two_agents(pg_cluster, pg_url)
+    final: dict[tuple[str, str, int], MinuteRow] = {}
+
+    async def write(store: Store, rows: list[MinuteRow]) -> None:
+        await store.record_minutes(rows)
+        final.update({(r.service, r.source, r.minute): r for r in rows})
+
+    async with await PostgresStore.open(url_a) as a, await PostgresStore.open(url_b) as b:
+        await write(b, [_row("s", "rb", H + 1), _row("t", "rb", H + 1)])
+        for m in range(2, 5):
+            await write(a, [_row("s", "ra", H + m), _row("t", "ra", H + m)])
+        await write(a, [_row("s", "ra", H + 70), _row("t", "ra", H + 62)])
+        await write(a, [_row("s", "ra", H + 3, 3), _row("u", "ra", H + 70)])  # late
+        before = await _seals(a)
+        for forged in (
+            [_row("s", "ra", H + 71), _row("s", "rb", H + 1, 3)],  # b's block and seal exist
+            [_row("s", "rb", H + 2, 3)],  # b's block exists, a new minute in it
+            [_row("s", "rb", H + 130, 3)],  # a new hour of b's
+        ):
+            with pytest.raises(SlawatchError, match="row-level security"):
+                await a.record_minutes(forged)
+        assert await _seals(a) == before
+        await write(a, [_row("s", "ra", H + 71)])
+    async with await PostgresStore.open(pg_url) as owner:
+        await _clean(owner)
+        seals = await _seals(owner)
+    assert await _as_one_import(tmp_path, final) == seals
