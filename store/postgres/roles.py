@@ -8,7 +8,10 @@ and grants them what their members need:
   reads everything and writes only its own source's rows: minute blocks, minute
   errors, chain seals, probe states, health (every table with a ``source_id``),
   plus the name tables (a new service or error text). Row-level security checks
-  ``source_id`` against the ``sources`` row whose name is ``current_user``, and
+  ``source_id`` against the ``sources`` row whose name is ``session_user`` (the
+  role the agent logged in as: ``current_user`` would follow a ``SET ROLE
+  slawatch_agent``, which every member may run, to a vantage point of the group's
+  name that the agent could add and vote as), and
   an agent may add only its own name to ``sources``: agent A cannot write, nor
   overwrite, nor delete a single minute of agent B.
 - ``slawatch_reader``: the dashboard's, reports' and claims' role; read-only.
@@ -37,7 +40,7 @@ NAME_TABLES = ("services", "error_texts")
 # ...)`` allowed exactly the same rows, but as a hashed subplan probed per row it
 # kept the planner from using the key for the agent's reads and updates (benchmarks/
 # fleet.py, ``agents``).
-_OWN = "source_id = (SELECT id FROM sources WHERE name = current_user)"
+_OWN = "source_id = (SELECT id FROM sources WHERE name = session_user)"
 
 
 async def _tables(conn: PostgresConn) -> tuple[list[str], list[str]]:
@@ -109,7 +112,7 @@ async def apply_roles(conn: PostgresConn) -> list[str]:
                 f'CREATE POLICY slawatch_operator_all ON "{table}" FOR ALL TO slawatch_operator'
                 " USING (true) WITH CHECK (true)"
             )
-            own_rows = "name = current_user" if table == "sources" else _OWN
+            own_rows = "name = session_user" if table == "sources" else _OWN
             command = "INSERT" if table == "sources" else "ALL"
             using = "" if command == "INSERT" else f" USING ({own_rows})"
             await conn.execute(

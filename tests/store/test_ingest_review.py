@@ -146,3 +146,20 @@ async def test_an_agent_writes_as_itself_and_never_as_another(
         await _clean(owner)
         seals = await _seals(owner)
     assert await _as_one_import(tmp_path, final) == seals
+
+
+async def test_an_agent_cannot_vote_as_its_group_by_set_role(
+    pg_cluster: Cluster, pg_url: str
+) -> None:
+    """An agent's role is a member of slawatch_agent, so it may ``SET ROLE slawatch_agent``;
+    its rows are still only those of its own login's name: it cannot add a vantage point
+    of the group's name (or any other) and write minutes as that."""
+    url_a, _ = await _two_agents(pg_cluster, pg_url)
+    async with await PostgresStore.open(url_a) as a:
+        await a.record_minutes([_row("s", "ra", H)])
+        await a._db.execute("SET ROLE slawatch_agent")
+        with pytest.raises(SlawatchError, match="row-level security"):
+            await a.record_minutes([_row("s", "slawatch_agent", H, 2)])
+        await a.record_minutes([_row("s", "ra", H + 1)])  # itself, still
+    async with await PostgresStore.open(pg_url) as owner:
+        assert await owner.minutes("s", H, H + 2) == {"ra": bytes([1, 1])}
