@@ -19,9 +19,11 @@ and grants them what their members need:
   credits and imports (any source): the people who run slawatch.
 
 The audit trail (``audit_log``) is append-only for every group: INSERT and
-SELECT, never UPDATE or DELETE (an agent appends when it finds a minute block
-edited behind its back). Its appenders keep the tree's frontier (``audit_frontier``,
-a cache ``store verify`` never reads) up to date with each entry.
+SELECT, never UPDATE or DELETE; an agent appends only entries about its own
+source (``_AGENT_ENTRIES``: its minute writes, a block of its own found edited
+behind its back, the trail's first baseline). Its appenders keep the tree's
+frontier (``audit_frontier``, a cache ``store verify`` never reads) up to date
+with each entry.
 
 The table owner (who ran ``store init``) is not subject to the policies.
 Everything here is idempotent: ``store init`` after an upgrade re-applies it to
@@ -30,6 +32,7 @@ tables that new migrations added.
 
 from __future__ import annotations
 
+from core.audit import BASELINE, SEAL, TAMPER
 from store.postgres.conn import PostgresConn
 
 GROUPS = ("slawatch_agent", "slawatch_reader", "slawatch_operator")
@@ -119,7 +122,49 @@ async def apply_roles(conn: PostgresConn) -> list[str]:
                 f'CREATE POLICY slawatch_agent_own ON "{table}" FOR {command} TO slawatch_agent'
                 f"{using} WITH CHECK ({own_rows})"
             )
+        if "audit_log" in tables:
+            await _audit_policies(conn)
     return notes
+
+
+def _hours_of_own(column: str) -> str:
+    """No hour in ``column``'s ``hours`` (a ``minutes.seal`` entry) is another source's."""
+    return (
+        "NOT EXISTS (SELECT 1 FROM jsonb_array_elements(COALESCE("
+        f"{column}::jsonb -> 'hours', '[]'::jsonb)) h WHERE h ->> 1 IS DISTINCT FROM session_user)"
+    )
+
+
+# What an agent appends to the trail, and only of its own source: its minute writes
+# (``minutes.seal``), a block of its own found edited (``store.tamper``), and the
+# baseline of a trail that logs no minute write yet (every chain's head, once).
+# Without this, agent A could append a ``minutes.seal`` entry with a digest of its
+# choosing for an hour of agent B's, and ``store verify`` named B's honest hour as
+# edited outside slawatch.
+_AGENT_ENTRIES = (
+    f"(kind = '{SEAL}' AND {_hours_of_own('after_json')} AND {_hours_of_own('before_json')})"
+    f" OR (kind = '{TAMPER}' AND after_json::jsonb ->> 'source' = session_user"
+    " AND before_json::jsonb ->> 'source' = session_user)"
+    f" OR (kind = '{BASELINE}' AND NOT EXISTS (SELECT 1 FROM audit_log"
+    f" WHERE kind IN ('{SEAL}', '{BASELINE}')))"
+)
+
+
+async def _audit_policies(conn: PostgresConn) -> None:
+    """Row-level security on the trail: everyone reads it, operators append anything,
+    an agent only entries about its own source (``_AGENT_ENTRIES``)."""
+    await conn.execute("ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY")
+    for policy in ("slawatch_read", "slawatch_agent_own", "slawatch_operator_all"):
+        await conn.execute(f"DROP POLICY IF EXISTS {policy} ON audit_log")
+    await conn.execute("CREATE POLICY slawatch_read ON audit_log FOR SELECT USING (true)")
+    await conn.execute(
+        "CREATE POLICY slawatch_operator_all ON audit_log FOR INSERT TO slawatch_operator"
+        " WITH CHECK (true)"
+    )
+    await conn.execute(
+        "CREATE POLICY slawatch_agent_own ON audit_log FOR INSERT TO slawatch_agent"
+        f" WITH CHECK ({_AGENT_ENTRIES})"
+    )
 
 
 def agent_role_sql(name: str) -> str:

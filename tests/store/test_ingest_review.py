@@ -163,3 +163,76 @@ async def test_an_agent_cannot_vote_as_its_group_by_set_role(
         await a.record_minutes([_row("s", "ra", H + 1)])  # itself, still
     async with await PostgresStore.open(pg_url) as owner:
         assert await owner.minutes("s", H, H + 2) == {"ra": bytes([1, 1])}
+
+
+async def test_a_backlog_over_an_hours_end_then_minute_by_minute(
+    open_db: OpenDb, tmp_path: Path
+) -> None:
+    """A forwarder's backlog (every service, minutes on both sides of an hour's end,
+    in one batch), re-sent in part, then the agent's minute by minute into the next
+    hour, one service stopping: the seals of one import, verify clean, each hour
+    logged once it is behind its chain."""
+    final: dict[tuple[str, str, int], MinuteRow] = {}
+    backlog = [_row(f"s{k}", "a", H + m, 1 + (m + k) % 3) for m in range(50, 66) for k in range(3)]
+    async with await open_db() as store:
+        await store.record_minutes([_row(f"s{k}", "a", H + 49) for k in range(3)])
+        await store.record_minutes(backlog)
+        await store.record_minutes(backlog[-9:])  # the last three minutes again
+        for m in range(66, 122):
+            await store.record_minutes([_row(f"s{k}", "a", H + m) for k in range(2 + (m < 90))])
+        for step in ([_row(f"s{k}", "a", H + 49) for k in range(3)], backlog):
+            final.update({(r.service, r.source, r.minute): r for r in step})
+        for m in range(66, 122):
+            final.update(
+                {(f"s{k}", "a", H + m): _row(f"s{k}", "a", H + m) for k in range(2 + (m < 90))}
+            )
+        await _clean(store)
+        seals = await _seals(store)
+        hours = sorted((h[0], h[2]) for e in await _seal_log(store) for h in e.after["hours"])
+    assert await _as_one_import(tmp_path, final) == seals
+    hour = H // 60
+    # s2 stopped in the second hour: that hour is still open to it (logged when it moves on).
+    assert hours == [("s0", hour), ("s0", hour + 1), ("s1", hour), ("s1", hour + 1), ("s2", hour)]
+
+
+async def test_an_agent_cannot_log_another_agents_hours_in_the_trail(
+    pg_cluster: Cluster, pg_url: str
+) -> None:
+    """Agent A appending a ``minutes.seal`` entry (or a ``store.tamper``) about an hour
+    of agent B's is refused: else ``store verify`` named B's honest hour as edited."""
+    url_a, url_b = await _two_agents(pg_cluster, pg_url)
+    async with await PostgresStore.open(url_b) as b:
+        for m in (0, 1, 61):
+            await b.record_minutes([_row("s", "rb", H + m)])
+    async with await PostgresStore.open(url_a) as a:
+        await a.record_minutes([_row("s", "ra", H)])
+        forged = [
+            ("minutes.seal", None, {"by": "the agent", "hours": [["s", "rb", H // 60, "00" * 32]]}),
+            ("minutes.seal", {"hours": [["s", "rb", H // 60, "00" * 32]]},
+             {"by": "the agent", "hours": [["s", "ra", H // 60, "00" * 32]]}),
+            ("store.tamper", {"source": "rb", "hour": "x", "sealed": None},
+             {"source": "rb", "hour": "x", "found": "00", "by": "the agent"}),
+            ("minutes.baseline", None, {"chains": [["s", "rb", H // 60, "00" * 32]]}),
+            ("window.add", None, {"source": "ra"}),
+        ]  # fmt: skip
+        for kind, before, after in forged:
+            with pytest.raises(SlawatchError, match="row-level security"):
+                async with a._write() as db:
+                    await a._audit(db, kind, "s", (H, H + 60), before, after)
+        for m in (1, 61, 62):  # its own minutes are logged as ever
+            await a.record_minutes([_row("s", "ra", H + m)])
+    async with await PostgresStore.open(pg_url) as owner:
+        await _clean(owner)
+        logged = [h[1] for e in await _seal_log(owner) for h in e.after["hours"]]
+        assert sorted(logged) == ["ra", "rb"]
+        # A block of its own edited behind its back: the agent logs store.tamper as ever.
+        await owner._db.execute(
+            "UPDATE minute_blocks SET status = ? WHERE hour = ? AND source_id ="
+            " (SELECT id FROM sources WHERE name = 'ra')",
+            (bytes([2] * 60), H // 60 + 1),
+        )
+    async with await PostgresStore.open(url_a) as a:
+        await a.record_minutes([_row("s", "ra", H + 63)])
+    async with await PostgresStore.open(pg_url) as owner:
+        tampered = [e for e in await owner.audit_entries() if e.kind == "store.tamper"]
+        assert [e.after["source"] for e in tampered] == ["ra"]
