@@ -236,3 +236,37 @@ async def test_an_agent_cannot_log_another_agents_hours_in_the_trail(
     async with await PostgresStore.open(pg_url) as owner:
         tampered = [e for e in await owner.audit_entries() if e.kind == "store.tamper"]
         assert [e.after["source"] for e in tampered] == ["ra"]
+
+
+async def test_minute_by_minute_then_migrated_then_an_agent_goes_on(
+    pg_cluster: Cluster, pg_url: str, tmp_path: Path
+) -> None:
+    """An agent's minutes written one by one into SQLite (its open hour unlogged), moved
+    to PostgreSQL (``store migrate``'s copy), then the same agent goes on there under its
+    role (the in-place UPDATE of the copied open hour): verify clean on both, the seals
+    of one import, the minutes alike."""
+    from store.copy import copy_store
+
+    final: dict[tuple[str, str, int], MinuteRow] = {}
+    async with await SqliteStore.open(tmp_path / "s.db") as lite:
+        for m in range(55, 70):
+            step = [_row(f"s{k}", "ra", H + m, 1 + (m * k) % 3) for k in range(3)]
+            await lite.record_minutes(step)
+            final.update({(r.service, r.source, r.minute): r for r in step})
+        async with await PostgresStore.open(pg_url, init=True) as owner:
+            assert await owner.apply_roles() == []
+            await copy_store(lite, owner)
+            await _clean(owner)
+        await _clean(lite)
+    url_a = agent_role(pg_cluster, pg_url, "ra")
+    async with await PostgresStore.open(url_a) as a:
+        for m in (70, 71, 125):
+            step = [_row(f"s{k}", "ra", H + m, 1 + (m * k) % 3) for k in range(3)]
+            await a.record_minutes(step)
+            final.update({(r.service, r.source, r.minute): r for r in step})
+    async with await PostgresStore.open(pg_url) as owner:
+        await _clean(owner)
+        seals = await _seals(owner)
+        got = await owner.minutes("s1", H, H + 130)
+    assert await _as_one_import(tmp_path, final) == seals
+    assert got["ra"][55:72] == bytes(1 + (m % 3) for m in range(55, 72))
