@@ -449,17 +449,16 @@ class ChainStore(AuditStore):
                 errors.update(await _errors_many(db, chains, lo, hi))
             seals.update(await _seals_many(db, chains, lo - _LOOKBACK, unlogged))
         # The seals read above gave the unlogged hours from each span's look-back on;
-        # only older ones are left to find (none, but for an agent that stopped).
+        # only older ones are left to find (none, but for an agent that stopped, or a
+        # chain of the source's that the write does not touch: a service no longer probed).
         srcs = id_list(src for chains in spans[1].values() for _, src in chains)
         if srcs:
-            wanted = spans[0].keys()
             for sid, src, hour, digest in await db.fetchall(
                 "SELECT service_id, source_id, hour, digest FROM chain_seals"
                 f" WHERE logged = 0 AND source_id IN ({srcs}) AND hour < ?",
                 (max(lo for lo, _ in spans[1]) - _LOOKBACK,),
             ):
-                if (sid, src) in wanted:
-                    unlogged.setdefault((int(sid), int(src), int(hour)), bytes(digest))
+                unlogged.setdefault((int(sid), int(src), int(hour)), bytes(digest))
         return WriteContext(errors, seals, spans, unlogged)
 
     async def _check_sealed(
@@ -647,6 +646,16 @@ class ChainStore(AuditStore):
                 changed += rows_
                 gone += relinked[1]
                 items += logged_now
+        if live:
+            # A chain of the writing source that this write does not touch (a service
+            # no longer probed) and an hour of it left unlogged that is over: logged now.
+            # Else never: store verify lets a chain's newest hour go unlogged (still being
+            # written), so that hour, edited and re-sealed behind slawatch's back, went unseen.
+            for ids, left in unlogged_of.items():
+                if ids not in touched:
+                    for hour, digest in sorted(left):
+                        items.append((*ids, hour, None, digest))
+                        caught.append((*ids, hour))
         if caught:
             await db.executemany(
                 "UPDATE chain_seals SET logged = 1 WHERE service_id = ? AND source_id = ?"

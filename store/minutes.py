@@ -326,6 +326,8 @@ class MinuteStore(ChainStore):
         items = await self._extend_chains(
             db, rows, blocks=keys, names=names, written=written, context=context, live=live
         )
+        if not {item[0] for item in items} <= names[0].keys():  # a service no longer probed
+            names[0].update(await self._names("services"))
         self._last_context = frozenset(keys), context.errors  # the errors the blocks hold now
         return items, names
 

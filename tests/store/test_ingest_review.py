@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from core import chain
 from core.audit import AuditEntry
 from core.errors import SlawatchError
 from store import Store
@@ -270,3 +271,34 @@ async def test_minute_by_minute_then_migrated_then_an_agent_goes_on(
         got = await owner.minutes("s1", H, H + 130)
     assert await _as_one_import(tmp_path, final) == seals
     assert got["ra"][55:72] == bytes(1 + (m % 3) for m in range(55, 72))
+
+
+async def test_the_last_hour_of_a_service_no_longer_probed_is_logged(open_db: OpenDb) -> None:
+    """An agent stops probing a service mid-hour and goes on with the others: that
+    hour is logged once the agent is past it (it was never: store verify lets a chain's
+    newest hour go unlogged, so the hour edited and re-sealed behind slawatch's back
+    passed verify)."""
+    async with await open_db() as store:
+        for m in range(5):
+            await store.record_minutes([_row("s0", "a", H + m), _row("s1", "a", H + m)])
+        for m in range(5, 300, 7):
+            await store.record_minutes([_row("s0", "a", H + m)])
+        await _clean(store)
+        hours = [(h[0], h[2] - H // 60) for e in await _seal_log(store) for h in e.after["hours"]]
+        assert sorted(hours) == [("s0", 0), ("s0", 1), ("s0", 2), ("s0", 3), ("s1", 0)]
+        # s1's hour rewritten and re-sealed from its genesis, as slawatch would seal it.
+        status, latency = bytes([3] * 5 + [0] * 55), bytes(120)
+        digest = chain.hour_digest("s1", "a", H // 60, status, latency, ())
+        sid = (await store._db.fetchall("SELECT id FROM services WHERE name = 's1'"))[0][0]
+        async with store._write() as db:
+            await db.execute(
+                "UPDATE minute_blocks SET status = ?, latency = ? WHERE service_id = ?",
+                (status, latency, sid),
+            )
+            await db.execute(
+                "UPDATE chain_seals SET digest = ?, link = ? WHERE service_id = ?",
+                (digest, chain.link(chain.genesis("s1", "a"), H // 60, digest), sid),
+            )
+        assert (await store.check_chains()).breaks == ()
+        problems = [p.reason for p in (await store.check_audit()).problems]
+        assert problems and "s1/a hour" in problems[0], problems

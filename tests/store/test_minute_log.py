@@ -211,8 +211,8 @@ async def test_the_agents_minutes_across_hours_and_gaps_seal_as_a_fresh_relink_w
         logged = [tuple(h[:3]) for e in seals for h in e.after["hours"]]
         assert sorted(logged) == sorted(
             [(f"s{n}", "agent", H0) for n in range(3)]
-            + [("s0", "agent", H0 + 1), ("s1", "agent", H0 + 1)]
-        )  # hour 5 still open, and s2's hour 1: its chain has not moved on
+            + [("s0", "agent", H0 + 1), ("s1", "agent", H0 + 1), ("s2", "agent", H0 + 1)]
+        )  # hour 5 still open; s2's hour 1 is over (the agent is past it) though s2 stopped
         [problem] = (await store.check_audit()).problems
         assert problem.reason == (
             "s0/agent hour 2026-04-26T01:00:00Z was edited outside slawatch"
