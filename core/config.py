@@ -145,6 +145,16 @@ class Probe:
     def kind(self) -> Literal["http", "tcp"]:
         return "tcp" if self.url.startswith("tcp://") else "http"
 
+    @property
+    def cycle(self) -> timedelta:
+        """How often this probe's verdict is renewed at worst: its interval, or the longest
+        a run can take (every attempt timing out, with the pauses between) when that is
+        longer. A failing run outlasts a short interval; the agent skips the runs it
+        overlaps and stamps the verdict with the run's start, so votes and the live state
+        go stale after three cycles, not three intervals (``core.vantage``)."""
+        longest = self.timeout * (self.retries + 1) + self.retry_delay * self.retries
+        return max(self.interval, longest)
+
 
 @dataclass(frozen=True)
 class Service:

@@ -68,7 +68,7 @@ def service_votes(
         by_service.setdefault(p.service, []).append(Probe(p.source, p.status, p.at))
     out: dict[str, Vantage] = {}
     for name, svc in config.services.items():
-        interval = svc.probe.interval if svc.probe else None
+        interval = svc.probe.cycle if svc.probe else None
         out[name] = vantage(by_service.get(name, ()), now, interval)
     return out
 

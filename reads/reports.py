@@ -421,7 +421,7 @@ class ServiceState:
     latency_ms: int | None
     month: YearMonth  # the current month in the contract's time zone
     month_availability_percent: Decimal
-    stale: bool  # the last probe is older than three probe intervals
+    stale: bool  # the last probe is older than three probe cycles (core.config.Probe.cycle)
     vantage: Vantage = NO_VOTES  # each agent's latest vote (fleet mode: rule 3 across them)
     tls_expires_at: datetime | None = None  # the soonest certificate expiry the probes saw
     tls_warning: bool = False  # it is within the agent's ``tls_warn_days`` (or past)
@@ -583,7 +583,7 @@ async def _service_overview(
         until = await store.recorded_until(name)
         recorded = None if until is None else from_minute(until)
         why = None
-        if not_recording(recorded, now, svc.probe.interval):
+        if not_recording(recorded, now, svc.probe.cycle):
             assert recorded is not None
             why = _why_not_recording(recorded, probes, agents, now)
         state = replace(state, recorded_until=recorded, not_recording=why)
@@ -682,7 +682,7 @@ def _service_state(
             coverage_low=report.coverage_low,
             provisional=report.provisional,
         )
-    interval = svc.probe.interval if svc.probe else None
+    interval = svc.probe.cycle if svc.probe else None
     votes = vantage((Probe(p.source, p.status, p.at) for p in probes), now, interval)
     latencies = [p.latency_ms for p in probes if p.latency_ms is not None]
     expiry = soonest(p.tls_expires_at for p in probes)

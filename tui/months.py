@@ -268,7 +268,7 @@ def skeleton_row(config: Config, name: str) -> ServiceRow:
         state="unknown",
         last_probe_at=None,
         latency_ms=None,
-        probe_interval_s=svc.probe.interval.total_seconds() if svc.probe else 60.0,
+        probe_interval_s=svc.probe.cycle.total_seconds() if svc.probe else 60.0,
         latency_hour=(),
         availability=None,
         band_credit=None,

@@ -280,7 +280,7 @@ class StoreSource:
                 _agent_vote(p, sources.get(p.source, b""), _own_month(inputs, p.source, now))
                 for p in probes
             ),
-            probe_interval_s=svc.probe.interval.total_seconds() if svc.probe else 60.0,
+            probe_interval_s=svc.probe.cycle.total_seconds() if svc.probe else 60.0,
             tls_expires_at=soonest(p.tls_expires_at for p in probes),
             tls_warn_days=self.config.tls_warn_days_for(service),
         )

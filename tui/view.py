@@ -29,7 +29,7 @@ class ServiceRow:
     state: StatusName  # the sources' latest probes by rule 3 ("unknown" when never probed)
     last_probe_at: datetime | None
     latency_ms: int | None
-    probe_interval_s: float  # for deciding when the agent has gone stale
+    probe_interval_s: float  # the probe's cycle (Probe.cycle): when a vote goes stale
     latency_hour: tuple[int | None, ...]  # last hour, one value per minute, oldest first
     availability: Decimal | None  # current month, None when nothing measured yet
     band_credit: Decimal | None  # credit percent of the band the month is in now

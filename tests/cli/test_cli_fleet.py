@@ -126,3 +126,38 @@ def test_fleet_status_flags_a_silent_agent_and_says_when_nobody_reported(
     (agent,) = ok_json(run_cli, *cfg, "fleet", "status", "--json")["agents"]
     assert (agent["name"], agent["flags"], agent["services"]) == ("paris-1", ["silent"], 0)
     assert "agent paris-1: silent since" in run_cli(*cfg, "fleet", "status").stdout
+
+
+def test_a_failing_probes_retries_do_not_make_its_vote_stale(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """Every 5 s with 2 retries 5 s apart: a failing run takes 10-16 s, the scheduler skips
+    the runs it overlaps, and its verdict is stamped with its start, so the agent that sees
+    the service down writes a vote every 15-20 s, already 10 s old. Three intervals (15 s)
+    made that vote stale most of the time: '2/2 up' where one of three agents saw it down."""
+    quick = configs.probe(
+        "http://127.0.0.1:9/health", interval="5s", timeout="2s", retries=2, retry_delay="5s"
+    )
+    cfg = ("--config", write_config(tmp_path, storage("db/slawatch.db") + configs.toml(
+        contracts=[configs.contract()],
+        services=[configs.service(probe=quick), configs.service("mail", probe=quick)])))  # fmt: skip
+    now = utc_now()
+
+    async def record() -> None:
+        async with await SqliteStore.open(tmp_path / "db" / "slawatch.db") as store:
+            await store.record_probes(
+                [
+                    ProbeState("portal", "a", now - timedelta(seconds=2), UP, 40, None),
+                    ProbeState("portal", "b", now - timedelta(seconds=25), DOWN, 5, "status:503"),
+                    ProbeState("portal", "c", now - timedelta(seconds=3), UP, 60, None),
+                    ProbeState("mail", "b", now - timedelta(seconds=50), DOWN, 5, "status:503"),
+                ]
+            )
+
+    asyncio.run(record())
+    services = {s["name"]: s for s in ok_json(run_cli, *cfg, "status", "--json")["services"]}
+    assert [(v["agent"], v["state"]) for v in services["portal"]["vantage"]] == [
+        ("a", "up"), ("b", "down"), ("c", "up")]  # fmt: skip
+    assert "1/3 down" in run_cli(*cfg, "status").stdout
+    # Past three of its longest runs (48 s) the vote is stale, as before.
+    assert services["mail"]["vantage"][0]["state"] == "unknown"

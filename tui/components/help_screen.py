@@ -33,7 +33,8 @@ NOTES = (
     (
         "State",
         "is the last probe's verdict, as a word and a colour. A service whose last "
-        "probe is older than three probe intervals is stale: the agent is not reporting, "
+        "probe is older than three probe intervals (three of its longest runs, retries and "
+        "all, when those are longer) is stale: the agent is not reporting, "
         "so slawatch does not claim it is up. With several agents, agents shows how many "
         "see what (2/3 down) and the state is their majority (rule 3).",
     ),
