@@ -138,9 +138,11 @@ def test_a_failing_probes_retries_do_not_make_its_vote_stale(
     quick = configs.probe(
         "http://127.0.0.1:9/health", interval="5s", timeout="2s", retries=2, retry_delay="5s"
     )
-    cfg = ("--config", write_config(tmp_path, storage("db/slawatch.db") + configs.toml(
+    config = configs.toml(
         contracts=[configs.contract()],
-        services=[configs.service(probe=quick), configs.service("mail", probe=quick)])))  # fmt: skip
+        services=[configs.service(probe=quick), configs.service("mail", probe=quick)],
+    )
+    cfg = ("--config", write_config(tmp_path, storage("db/slawatch.db") + config))
     now = utc_now()
 
     async def record() -> None:
