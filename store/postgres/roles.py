@@ -21,9 +21,10 @@ and grants them what their members need:
 The audit trail (``audit_log``) is append-only for every group: INSERT and
 SELECT, never UPDATE or DELETE; an agent appends only entries about its own
 source (``_AGENT_ENTRIES``: its minute writes, a block of its own found edited
-behind its back, the trail's first baseline). Its appenders keep the tree's
-frontier (``audit_frontier``, a cache ``store verify`` never reads) up to date
-with each entry.
+behind its back, the trail's first baseline), and only as the entry that comes
+next, its leaf and tree head right (a trigger checks them: ``store.postgres.trail``).
+Its appenders keep the tree's frontier (``audit_frontier``, a cache ``store verify``
+never reads) up to date with each entry.
 
 The table owner (who ran ``store init``) is not subject to the policies.
 Everything here is idempotent: ``store init`` after an upgrade re-applies it to
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 from core.audit import BASELINE, SEAL, TAMPER
 from store.postgres.conn import PostgresConn
+from store.postgres.trail import apply_trail_guard
 
 GROUPS = ("slawatch_agent", "slawatch_reader", "slawatch_operator")
 NAME_TABLES = ("services", "error_texts")
@@ -124,6 +126,8 @@ async def apply_roles(conn: PostgresConn) -> list[str]:
             )
         if "audit_log" in tables:
             await _audit_policies(conn)
+            if "audit_frontier" in tables:
+                await apply_trail_guard(conn)
     return notes
 
 
