@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from core.bundle import terms_digest
 from core.checkpoint import Signed
-from core.claim import Check, Claim
+from core.claim import Check, Claim, span_bytes
 from core.timeutil import from_minute, iso_z
 
 SignatureState = Literal["unsigned", "valid", "invalid"]
@@ -154,10 +154,17 @@ def statement(claim: Claim, signature: Signature, pins: Pins, carried_notes: int
     """What the bundle proves once every check holds, in plain words (``carried_notes``:
     the agents' signed checkpoints the bundle carries, unchecked without their keys)."""
     minutes = sum(60 - h.status.count(0) for s in claim.sources for h in s.hours)
+    inside = sum(len(b) - b.count(0) for b in span_bytes(claim).values())
+    around = (
+        f" (and {minutes - inside:,} just outside it, which show that no outage is cut at "
+        "its ends)"
+        if minutes > inside
+        else ""
+    )
     seals = sum(len(s.seals) for s in claim.sources)
     recomputed: tuple[str, ...] = (
-        f"every figure and outage, from the bundle's {minutes:,} recorded minutes and its "
-        "terms, by slawatch's rules",
+        f"every figure and outage, from the {inside:,} minutes the bundle records in the "
+        f"period{around} and its terms, by slawatch's rules",
         f"the hash chain of each source ({seals:,} sealed hours), re-hashed hour by hour",
         "the weekly maintenance windows, expanded from the terms",
         "the span's edges: no run of down minutes is cut off at either end",
@@ -246,18 +253,23 @@ def statement(claim: Claim, signature: Signature, pins: Pins, carried_notes: int
             "the claimant's control",
         ),
         (
-            ("generated_at", "when the bundle was made: generated_at is stated, not timestamped")
+            (
+                "generated_at",
+                "when the bundle was made: the time it states is the claimant's word, not a "
+                "timestamp",
+            )
             if pins.timestamp is None
             else (
                 "generated_at",
-                "that the bundle was made at generated_at: the timestamp shows only that it "
+                "that the bundle was made at the time it states: the timestamp shows only "
+                "that it "
                 f"existed by {pins.timestamp[0]}",
             )
         ),
         (
             "corrections",
             "that no correction of this span was left out: the audit trail's head is the "
-            "claimant's own (compare the audit member's tree_size and head with one you hold)"
+            "claimant's own (compare the trail's size and head in the bundle with ones you hold)"
             if claim.audit is not None
             else "that nothing in this span was corrected after it was recorded: the bundle "
             "carries no audit entries, and an audit member taken out is not detected",
@@ -269,8 +281,8 @@ def statement(claim: Claim, signature: Signature, pins: Pins, carried_notes: int
         ),
         (
             "tzdata",
-            f"which tz database the claimant used: it states {claim.tzdata or 'none'}; "
-            "this recomputation used the local one",
+            f"which time zone database the claimant used: it states "
+            f"{claim.tzdata or 'none'}; this recomputation used the local one",
         ),
     ]
     if pins.terms_digest is None:

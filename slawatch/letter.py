@@ -434,20 +434,33 @@ def _evidence(claim: Claim, e: Evidence) -> list[Block]:
         rows.append((f"source {src.name}: chain head", head))
         rows.append((f"source {src.name}: signing key", signed))
     st = e.statement
+    # A signed bundle proves who made it only against the signer's public key.
+    key = "--key SIGNER.pub " if e.signature != "unsigned" else ""
     return [
         Heading("The evidence"),
         Para(
             "This letter is bound to the evidence bundle below: any other file, or this one "
             "changed, has another SHA-256. Anyone can recompute every figure of this letter "
-            "from the bundle alone, with no access to our systems: "
-            f"slawatch claim verify {e.name}"
+            "from the bundle alone, with no access to our systems"
+            + (", and check its signature with our public key (SIGNER.pub): " if key else ": ")
+            + f"slawatch claim verify {key}{e.name}"
         ),
         Table(("", ""), tuple(rows)),
         Heading("What the evidence proves", 3),
         Steps(tuple(f"Recomputed: {t}." for t in st.recomputed) + st.vouched),
         Heading("What it does not prove", 3),
-        Steps(tuple(f"{topic}: {t}." for topic, t in st.not_proven)),
+        Steps(tuple(f"{TOPICS.get(topic, topic)}: {t}." for topic, t in st.not_proven)),
     ]
+
+
+# ``claim verify`` names what is not proven by the bundle's own words; a letter is for
+# people, so those that are field names read as plain words.
+TOPICS = {
+    "generated_at": "date of the bundle",
+    "tzdata": "time zone data",
+    "chain end": "end of the record",
+    "chain start": "start of the record",
+}
 
 
 def _count(n: int, noun: str) -> str:

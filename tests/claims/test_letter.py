@@ -275,3 +275,44 @@ def test_cli_export_still_writes_a_letter(world: World, tmp_path: Path) -> None:
     assert text.startswith("# Service credit claim: portal, October 2026\n")
     assert "| 2 | 2026-10-12 09:00 UTC | 2026-10-12 09:45 UTC | 45 | no |" in text
     assert [p.name for p in tmp_path.iterdir()] == ["letter.md"]
+
+
+def test_a_non_engineer_can_read_the_evidence_section(
+    paris: Sent, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found reading a letter as a finance manager would: the minute count did not match
+    the month's (the bundle carries the hour after the month too, unsaid: 43,260 minutes
+    for a month of 43,200), the command to check it left out the signer's key, and 'what
+    it does not prove' was led by field names (generated_at, tzdata) and spoke of an
+    'audit member's tree_size'."""
+    text = _letter(paris.path, "md", capsys)
+    assert "from the 44,360 minutes the bundle records in the period and its terms" in text
+    assert (
+        "with our public key (SIGNER.pub): slawatch claim verify --key SIGNER.pub "
+        "claim-api-2026-10.json" in text
+    )
+    not_proven = text[text.index("### What it does not prove") :]
+    for jargon in ("generated_at", "tzdata", "tree_size", "audit member"):
+        assert jargon not in not_proven, jargon
+    assert "date of the bundle: " in not_proven and "time zone data: " in not_proven
+
+    # A month recorded to its end and on into the next: the hour after it is carried.
+    config = load_config(write_config(tmp_path, PARIS))
+    whole = 44_700 + 60
+    rows = [
+        MinuteRow("api", "paris-1", m, 1, 90, None) for m in range(MONTH_START, MONTH_START + whole)
+    ]
+
+    async def build() -> claims.Exported:
+        async with await SqliteStore.open(config.storage_path) as store:
+            await store.import_minutes([rows])
+            return await claims.gather(store, config, "api", YearMonth(2026, 10), NOW)
+
+    path = tmp_path / "claim.json"
+    claims.write_atomic(path, bundle.dumps(run(build()).document))
+    text = _letter(path, "md", capsys)
+    assert (
+        "from the 44,700 minutes the bundle records in the period (and 60 just outside it, "
+        "which show that no outage is cut at its ends) and its terms" in text
+    )
+    assert "slawatch claim verify claim.json" in text  # unsigned: no key to give

@@ -226,13 +226,13 @@ def test_claim_verify_with_the_token_says_since_when_the_bundle_existed(
     out = capsys.readouterr().out
     assert "timestamp" in out and "existed by" in out
     assert "Timestamped: this bundle existed, byte for byte, no later than" in out
-    assert "generated_at is stated, not timestamped" not in out
+    assert "the time it states is the claimant's word, not a timestamp" not in out
     # A change that keeps the bundle well-formed and self-consistent (one more newline):
     # every other check still holds, the timestamp does not.
     bundle.write_bytes(bundle.read_bytes() + b"\n")
     assert main(["claim", "verify", str(bundle), *pinned]) == 1
     out = capsys.readouterr().out
     assert "DOES NOT HOLD: 1 check(s) disagree: timestamp" in out
-    assert "generated_at is stated, not timestamped" in out
+    assert "the time it states is the claimant's word, not a timestamp" in out
     assert main(["claim", "verify", str(bundle), "--tsr", str(token)]) == 2
     assert "--tsr and --tsa-ca go together" in capsys.readouterr().err
