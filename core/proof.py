@@ -156,8 +156,7 @@ def statement(claim: Claim, signature: Signature, pins: Pins, carried_notes: int
     minutes = sum(60 - h.status.count(0) for s in claim.sources for h in s.hours)
     inside = sum(len(b) - b.count(0) for b in span_bytes(claim).values())
     around = (
-        f" (and {minutes - inside:,} just outside it, which show that no outage is cut at "
-        "its ends)"
+        f" (and {minutes - inside:,} just outside it, which show that no outage is cut at its ends)"
         if minutes > inside
         else ""
     )
