@@ -360,11 +360,11 @@ def case_facts(view: CaseView) -> tuple[tuple[str, str], ...]:
     if d is None:
         rows.append(("response due", "- (its priority is no longer in the contract)"))
     else:
-        late = " LATE" if view.response_breached else ""
+        breached = " BREACHED" if view.response_breached else ""
         rows.append(
             (
                 "response due",
-                f"{human_utc(d.due)}{late} (priority {d.priority}, "
+                f"{human_utc(d.due)}{breached} (priority {d.priority}, "
                 f"clock from {human_utc(d.clock_from)})",
             )
         )

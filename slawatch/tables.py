@@ -15,7 +15,7 @@ rules:
   can spare one. ``below`` puts a line of text under each row, indented (a
   case's reference and title); folded, under the rows of the first block.
 - **Colour.** On a terminal the header is bold and a cell that says something
-  is wrong or uncertain is coloured: red for ``DOWN``, ``LATE``, ``BREACHED``,
+  is wrong or uncertain is coloured: red for ``DOWN``, ``BREACHED``,
   ``NOT RECORDING``; yellow for ``DEGRADED``, ``UNKNOWN``, ``(stale)``,
   ``LOW COVERAGE``, ``PROVISIONAL``, ``ongoing``; green for ``UP``. Piped, or
   with ``NO_COLOR`` set to anything but the empty string (https://no-color.org),
@@ -42,7 +42,7 @@ _MIN_WRAP = 24  # a wrapped column never narrower than this (it folds first)
 _INDENT = "    "  # where a row's ``below`` line starts
 
 _BOLD, _RED, _YELLOW, _GREEN, _RESET = "\x1b[1m", "\x1b[31m", "\x1b[33m", "\x1b[32m", "\x1b[0m"
-_RED_WORDS = re.compile(r"\b(DOWN|LATE|BREACHED|NOT RECORDING)\b")
+_RED_WORDS = re.compile(r"\b(DOWN|BREACHED|NOT RECORDING)\b")
 _YELLOW_WORDS = re.compile(r"\b(DEGRADED|UNKNOWN|LOW COVERAGE|PROVISIONAL|ongoing)\b|\(stale\)")
 _GREEN_WORDS = re.compile(r"^UP\b")
 
@@ -157,16 +157,15 @@ def _wrapped(
     cells: list[list[str]], column: int, room: int, below: Sequence[str] | None
 ) -> tuple[list[list[str]], Sequence[str] | None]:
     """The rows with ``column`` wrapped at ``room``: its further lines are rows of their
-    own, blank but for that column."""
+    own, blank but for that column; a row's ``below`` line comes after its last."""
     out = [cells[0]]
     under: list[str] = []
     for n, row in enumerate(cells[1:]):
         lines = wrap(row[column], room) or [""]
         out.append([*row[:column], lines[0], *row[column + 1 :]])
-        under.append(below[n] if below else "")
         for more in lines[1:]:
             out.append(["" if i != column else more for i in range(len(row))])
-            under.append("")
+        under += [""] * (len(lines) - 1) + [below[n] if below else ""]
     return out, (under if below else None)
 
 

@@ -25,11 +25,12 @@ def age(then: datetime | None, now: datetime) -> str:
 
 
 def countdown(due: datetime | None, now: datetime) -> str:
-    """Time left until ``due`` (``in 12m 05s``), or how late it is (``late 3m 10s``)."""
+    """Time left until ``due`` (``in 12m 05s``), or how far past it, a missed deadline
+    (``BREACHED +3m 10s``)."""
     if due is None:
         return "-"
     left = (due - now).total_seconds()
-    return f"in {span(left)}" if left >= 0 else f"late {span(-left)}"
+    return f"in {span(left)}" if left >= 0 else f"BREACHED +{span(-left)}"
 
 
 def is_stale(last_probe_at: datetime | None, interval_s: float, now: datetime) -> bool:

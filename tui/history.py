@@ -52,8 +52,10 @@ def case_events(case: Case, due: datetime | None, now: datetime) -> tuple[CaseEv
         events.append(_due(case, due, now))
     if case.responded_at is not None:
         if due is not None and case.responded_at > due:
-            late = fmt.span((case.responded_at - due).total_seconds())
-            events.append(CaseEvent(case.responded_at, f"first response, {late} late", "bad"))
+            over = fmt.span((case.responded_at - due).total_seconds())
+            events.append(
+                CaseEvent(case.responded_at, f"first response, ⚠ BREACHED by {over}", "bad")
+            )
         else:
             events.append(CaseEvent(case.responded_at, "first response, in time", "good"))
     elif case.resolved_at is not None:

@@ -375,7 +375,9 @@ def render_cases(views: Sequence[CaseView], *, resolved: bool = True) -> str:
 
     OPENED is written in full; the times after it (response due, responded, resolved)
     without the year when it is OPENED's (``11-06 09:48Z``), which keeps the four of
-    them within 100 columns. ``resolved=False`` leaves out RESOLVED (open cases)."""
+    them within 100 columns; a missed deadline reads ``11-06 09:56Z BREACHED``, its word
+    on a line of its own under the time when the row would not fit otherwise.
+    ``resolved=False`` leaves out RESOLVED (open cases)."""
     from core.cases import case_status
 
     rows = []
@@ -384,7 +386,7 @@ def render_cases(views: Sequence[CaseView], *, resolved: bool = True) -> str:
         c = v.case
         due = after(v.response_due, c.opened_at)
         if v.response_breached:
-            due += " LATE"
+            due += " BREACHED"
         rows.append(
             [
                 c.id,
@@ -409,7 +411,8 @@ def render_cases(views: Sequence[CaseView], *, resolved: bool = True) -> str:
         below.append(f"{c.ref or '(no ref)'}  {c.title}  ({'; '.join(said)})")
     headers = ["ID", "SERVICE", "PRIORITY", "STATUS", "OPENED", "RESPONSE DUE", "RESPONDED"]
     headers += ["RESOLVED"] if resolved else []
-    return table(headers, rows, right=(0,), below=below)
+    # A breached deadline's word goes under its time rather than fold the table.
+    return table(headers, rows, right=(0,), below=below, wrap=5, wrap_min=len("11-06 09:48Z"))
 
 
 def render_detail(view: CaseView, now: datetime) -> str:

@@ -4,7 +4,7 @@
 month's availability and credit, the cases opened per priority and the share
 of first responses on time. Both end with the contract's performance report
 (``core.performance``, as of the period's end): per priority, cases opened,
-first responses on time and late, open at the end, resolution times,
+first responses on time and breached, open at the end, resolution times,
 escalations, root-cause analyses; unreported outages; the deviations awaiting
 an action plan. Formats: ``text`` (aligned columns), ``json``, ``csv`` (one
 table per file: ``--table months|performance|deviations``) and ``md``.
@@ -301,7 +301,7 @@ def _print_performance(perfs: Sequence[Performance], fmt: str) -> None:
     print(f"**{title}**" if fmt == "md" else "\n".join(wrap(title)))
     print()
     headers = [
-        "SERVICE", "PERIOD", "PRIORITY", "TARGET", "OPENED", "ON TIME", "LATE", "LATE BY (MAX)",
+        "SERVICE", "PERIOD", "PRIORITY", "TARGET", "OPENED", "ON TIME", "BREACHED", "MAX BREACH",
         "PENDING", "OPEN AT END", "RESOLVED", "RESOLVE MEDIAN", "RESOLVE MAX", "ESCALATED",
         "RCA ASKED", "RCA DONE",
     ]  # fmt: skip
@@ -365,8 +365,8 @@ def deviation_text(d: Deviation) -> str:
         )
         ref = f"{d.ref}, " if d.ref else ""
         return (
-            f"{d.service}: case {d.case_id} ({ref}{d.priority}) first response due "
-            f"{when(d.at)}, {answered}: {_minutes(d.late_minutes)} late"
+            f"{d.service}: case {d.case_id} ({ref}{d.priority}) first response BREACHED by "
+            f"{_minutes(d.late_minutes)}: due {when(d.at)}, {answered}"
         )
     assert d.availability_percent is not None and d.top_band_percent is not None
     assert d.credit_percent is not None

@@ -50,7 +50,13 @@ def test_case_list_has_a_resolved_column_within_100_columns(
     # Resolved the next day: month-day in OPENED's year.
     assert rows[first].split()[4:] == ["2025-11-06", "09:26Z", "11-06", "09:56Z", "11-06",
                                        "09:48Z", "11-07", "12:22Z"]  # fmt: skip
-    assert rows[late].split()[-3:] == ["LATE", "-", "-"]  # neither responded nor resolved
+    assert rows[late].split()[-3:] == ["08:30Z", "-", "-"]  # neither responded nor resolved
+    # Its deadline missed: BREACHED, under the due time (the row would not fit 100 columns
+    # with it beside), then the title.
+    after = lines[lines.index(rows[late]) + 1 :]
+    assert after[0].strip() == "BREACHED"
+    assert after[0].index("BREACHED") == rows[late].index("01-02 08:30Z")
+    assert after[1].startswith("    SUP-4471  Portal unreachable")
     assert " ".join(title.split()) in " ".join(listed.split())  # the title whole, below
 
     # A linked span below the row: its end after its start, in the same way.

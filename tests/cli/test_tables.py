@@ -230,7 +230,7 @@ def test_a_state_that_needs_attention_is_coloured(wide: tuple[Path, int]) -> Non
     config, _ = wide
     env = {**_plain_env(), "TERM": "xterm-256color"}
     listed = _on_a_terminal(config, "case", "list", env=env)
-    assert "\x1b[31m" in listed and "LATE" in listed  # a response that came late: red
+    assert "\x1b[31mBREACHED" in listed  # a first response that missed its deadline: red
     # Nothing recorded since the seed's end: low coverage, provisional, in yellow.
     report = _on_a_terminal(config, "report", "--month", "2026-12", env=env)
     assert "\x1b[33mLOW COVERAGE, PROVISIONAL" in report

@@ -37,7 +37,7 @@ def test_every_event_in_order_with_its_verdict() -> None:
         "priority high → critical (customers locked out)",
         "first response due",
         "escalated to level 2: detailed analysis",
-        "first response, 40m 00s late",
+        "first response, ⚠ BREACHED by 40m 00s",
         "waiting on the customer until 2026-11-22 10:10: logs requested",
         "resolved after 5h 00m",
     ]

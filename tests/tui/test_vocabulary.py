@@ -11,11 +11,13 @@ import json
 import re
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from core.config import Config
 from tests.tui.conftest import NOW
 from tests.tui.test_actions import app_for, loaded, row_text, until
+from tui import fmt
 from tui.components.credits_panel import CreditsPanel
 from tui.components.fact_line import FactLine
 from tui.components.service_screen import ServiceScreen
@@ -146,3 +148,42 @@ async def test_status_lists_open_cases_in_the_dashboards_order(dash_config: Conf
     block = text.split("Open cases")[1].split("\n\n")[0]
     printed = [line.split()[0] for line in block.splitlines()[2:] if line[:3].strip().isdigit()]
     assert len(shown) == 3 and printed == shown, (printed, shown)
+
+
+async def test_a_missed_response_deadline_reads_breached_on_every_surface(
+    dash_config: Config,
+) -> None:
+    """One word for it, as the JSON's ``response_breached`` says: ``BREACHED`` in
+    ``case list``, ``case show``, ``status`` and the dashboard, with how far past the
+    deadline the answer came; never "late"."""
+    from tui.components.cases_panel import CasesPanel
+
+    opened = (NOW - timedelta(hours=3)).isoformat()
+    answered = (NOW - timedelta(hours=1)).isoformat()
+    made = json.loads(
+        cli(dash_config, "case", "open", "--service", "mail", "--priority", "critical",
+            "--title", "Mail delayed", "--opened-at", opened, "--json", pinned=True)
+    )  # fmt: skip
+    case_id = str(made["id"])
+    cli(dash_config, "case", "respond", case_id, "--at", answered, pinned=True)
+    shown = json.loads(cli(dash_config, "case", "show", case_id, "--json", pinned=True))
+    assert shown["response_breached"] is True
+    due = datetime.fromisoformat(shown["response_due"].replace("Z", "+00:00"))
+    over = fmt.span((NOW - timedelta(hours=1) - due).total_seconds())
+
+    listed = cli(dash_config, "case", "list", "--open", pinned=True)
+    row = next(line for line in listed.splitlines() if line.split()[:1] == [case_id])
+    assert "BREACHED" in row, row
+    detail = cli(dash_config, "case", "show", case_id, pinned=True)
+    assert "BREACHED (priority critical" in _line(detail, "response due")
+    status = cli(dash_config, "status", pinned=True).split("Open cases")[1]
+    assert "BREACHED" in next(line for line in status.splitlines() if line.split()[:1] == [case_id])
+    app = app_for(dash_config)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(pilot, app)
+        cases = app.screen.query_one(CasesPanel)
+        await until(pilot, lambda: case_id in cases.keys)
+        assert f"⚠ BREACHED +{over}, answered" in row_text(cases, case_id)
+        dashboard = " ".join(row_text(cases, key) for key in cases.keys)
+    for surface in (listed, detail, status, dashboard):
+        assert not re.search(r"\blate\b", surface, re.IGNORECASE), surface
