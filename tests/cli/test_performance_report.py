@@ -199,7 +199,7 @@ def test_month_report_carries_the_month_performance(seeded: Path, run_cli: RunCl
     assert (perf["period"], perf["as_of"]) == ("2026-08", "2026-09-01T00:00:00Z")
     assert [d.get("case_id") for d in perf["deviations"]] == [None, 3, 4]
     text = run_cli("--config", seeded, "report", "--month", "2026-09").stdout
-    assert "case 6 (PRV-6, critical) first response due 2026-09-30 21:30Z" in text
+    assert "case 6 (PRV-6, critical) first response BREACHED by 2h30m: due 2026-09-30" in text
     rows = run_cli("--config", seeded, "report", "--month", "2026-09", "--format", "csv",
                    "--table", "deviations").stdout.splitlines()  # fmt: skip
     assert len(rows) == 2 and rows[1].startswith("2026-09,response_late,portal,6,PRV-6,")
