@@ -164,7 +164,13 @@ class _Mistakes:
             return default
 
     def note(self, exc: ConfigError) -> None:
-        self.errors.extend(exc.errors if isinstance(exc, ConfigErrors) else (exc,))
+        """Keep each mistake once: two readers of one table (``[storage]`` gives both
+        the database and the spool path) must not report its bad key twice."""
+        seen = {(e.where, e.what) for e in self.errors}
+        for error in exc.errors if isinstance(exc, ConfigErrors) else (exc,):
+            if (error.where, error.what) not in seen:
+                seen.add((error.where, error.what))
+                self.errors.append(error)
 
     def raise_any(self) -> None:
         """Raise what was found: the one mistake as it is, several as ConfigErrors."""
@@ -604,13 +610,24 @@ def _bands(t: Table, basis: str) -> tuple[Band, ...]:
                     f"bands must go down: {band.min_availability} is not below the band "
                     f"above's {prev.min_availability}",
                 )
-            if band.max_downtime_minutes is not None and (
-                prev.max_downtime_minutes is None
-                or band.max_downtime_minutes <= prev.max_downtime_minutes
+            # The minute column goes up where it is given. On the percent basis it
+            # may be left out of some bands (it is only required on the minutes
+            # basis): compare with the nearest band above that gives it.
+            above = next(
+                (
+                    p.max_downtime_minutes
+                    for p in reversed(bands)
+                    if p.max_downtime_minutes is not None
+                ),
+                None,
+            )
+            if (
+                band.max_downtime_minutes is not None
+                and above is not None
+                and band.max_downtime_minutes <= above
             ):
                 raise b.error(
-                    "max_downtime_minutes",
-                    f"must be more than the band above's ({prev.max_downtime_minutes})",
+                    "max_downtime_minutes", f"must be more than the band above's ({above})"
                 )
         bands.append(band)
     if errors:

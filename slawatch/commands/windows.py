@@ -3,8 +3,9 @@
 Both are half-open spans [from, to); times need an offset. A window is stored
 on the minutes that cover it (the start's minute up to the end's, rounded up).
 A window added over minutes already recorded down takes downtime out of a
-month: it needs ``--reason``, is warned about, and (like every add and remove)
-is kept in the audit trail (``slawatch audit``).
+month: it is warned about (asking for ``--reason`` when none was given; the
+option stays optional for maintenance, as interfaces.md has it) and, like every
+add and remove, kept in the audit trail (``slawatch audit``).
 """
 
 from __future__ import annotations
@@ -57,8 +58,9 @@ def register(sub: Subparsers) -> None:
             "add",
             help=f"add a one-off {label}",
             description=f"Take [--from, --to) out of the months it falls in as a {label}."
-            " Over minutes already recorded down it needs --reason, warns, and is kept in"
-            f" the audit trail. Example: slawatch {name} add --service portal"
+            " Over minutes already recorded down it warns (say why with --reason) and is"
+            " kept in the audit trail with how many it covers."
+            f" Example: slawatch {name} add --service portal"
             " --from 2026-10-03T22:00Z --to 2026-10-04T02:00Z --reason 'CR-1234'",
         )
         service_option(add)
@@ -68,7 +70,7 @@ def register(sub: Subparsers) -> None:
             required=kind == "exclusion",
             default="",
             metavar="TEXT",
-            help="why (shown in claims; required over minutes recorded down)",
+            help="why (shown in claims; asked for over minutes recorded down)",
         )
         add.set_defaults(handler=_add, kind=kind)
 
@@ -108,13 +110,6 @@ def _add(args: argparse.Namespace, ctx: Context) -> int:
 
     async def add(store: Store) -> tuple[Window, list[int]]:
         down = await recorded_down(store, config, args.service, lo, hi)
-        if down and not reason:
-            raise InputError(
-                "--reason",
-                f"this {_LABEL[kind]} covers {plural(len(down), 'minute')} already recorded"
-                f" down (from {when(from_minute(down[0]))}); say why with --reason"
-                " (it is kept in the audit trail)",
-            )
         adder = store.add_maintenance if kind == "maintenance" else store.add_exclusion
         window = await adder(args.service, lo, hi, reason, down_minutes=len(down), at=now)
         return window, down
@@ -124,7 +119,8 @@ def _add(args: argparse.Namespace, ctx: Context) -> int:
         sys.stderr.write(
             f"slawatch: warning: this {_LABEL[kind]} covers {plural(len(down), 'minute')}"
             f" already recorded down ({when(from_minute(down[0]))} to"
-            f" {when(from_minute(down[-1] + 1))}); kept in the audit trail (slawatch audit)\n"
+            f" {when(from_minute(down[-1] + 1))}); kept in the audit trail (slawatch audit)"
+            f"{'' if reason else ' with no reason given: say why with --reason'}\n"
         )
     print(
         f"{_LABEL[kind]} added for {args.service}: {when(start)} to {when(end)}"

@@ -1,0 +1,156 @@
+"""interfaces.md as an outside acceptance check reads it: the real CLI in a subprocess,
+a config written from scratch after the document, figures worked out by hand.
+
+Each test is a mismatch an independent audit found (the command did not do what
+interfaces.md says); tests/cli/test_conformance.py holds the rest of the line-by-line
+reading.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tests.conftest import RunCli, WriteConfig
+
+# The document's own bands (contracts.md section 1) on a UTC contract, one service.
+DOC_BANDS = """\
+bands = [
+  { min_availability = 99.5, max_downtime_minutes = 216,   credit_percent = 0 },
+  { min_availability = 95.0, max_downtime_minutes = 2160,  credit_percent = 25 },
+  { min_availability = 50.0, max_downtime_minutes = 21600, credit_percent = 50 },
+  { min_availability = 0.0,  credit = "100-availability" },
+]
+"""
+
+
+def _config(bands: str = DOC_BANDS, contract: str = "", storage: str = "") -> str:
+    return f"""\
+[storage]
+path = "data/sw.db"
+{storage}
+[[contract]]
+name = "std"
+{contract}{bands}
+[[service]]
+name = "portal"
+contract = "std"
+monthly_fee = "1000.00"
+"""
+
+
+def _rows(start: str, count: int, status: str) -> str:
+    first = datetime.fromisoformat(start).astimezone(UTC)
+    return "".join(
+        f"portal,{first + timedelta(minutes=i):%Y-%m-%dT%H:%M:%SZ},{status}\n" for i in range(count)
+    )
+
+
+def _json(run_cli: RunCli, *args: object, cwd: Path | None = None) -> Any:
+    result = run_cli(*args, cwd=cwd)
+    assert result.returncode == 0, (args, result.stderr)
+    return json.loads(result.stdout)
+
+
+def test_maintenance_add_takes_no_reason_even_over_recorded_downtime(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """``maintenance add --service S --from TIME --to TIME [--reason R]``: the reason is
+    optional, so rule 8's own example works in the order a script writes it: the
+    minutes recorded first, the maintenance window added after them (exit 0, a
+    warning on stderr), a case opened during the excluded part."""
+    cfg = ("--config", write_config(tmp_path, _config()))
+    csv = tmp_path / "m.csv"
+    # Down 10:30-11:20; maintenance [10:00, 11:00) covers its first 30 minutes.
+    csv.write_text("service,minute,status\n" + _rows("2026-10-05T10:30:00+00:00", 50, "down"))
+    assert run_cli(*cfg, "import", "minutes", csv).returncode == 0
+    added = run_cli(*cfg, "maintenance", "add", "--service", "portal",
+                    "--from", "2026-10-05T10:00:00Z", "--to", "2026-10-05T11:00:00Z")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert added.stderr.count("\n") == 1 and "warning:" in added.stderr, added.stderr
+    assert "30 minutes already recorded down" in added.stderr
+    assert "--reason" in added.stderr  # it asks for one, and still records the window
+    [entry] = _json(run_cli, *cfg, "audit", "--json")
+    assert entry["kind"] == "maintenance.add" and entry["after"]["down_minutes"] == 30
+
+    opened = ("--priority", "high", "--title", "down", "--opened-at", "2026-10-05T10:45:00Z")
+    case = _json(run_cli, *cfg, "case", "open", "--service", "portal", *opened, "--json")
+    # Rule 8: one outage from its first down minute (excluded) to 11:20, 20 minutes
+    # of downtime (11:00-11:19), reported by the case opened at 10:45.
+    month = ("--month", "2026-10", "--service", "portal")
+    assert _json(run_cli, *cfg, "outages", *month, "--json") == [
+        {
+            "id": "portal-20261005T1030Z",
+            "service": "portal",
+            "start": "2026-10-05T10:30:00Z",
+            "end": "2026-10-05T11:20:00Z",
+            "ongoing": False,
+            "minutes": 20,
+            "reported": True,
+            "case_id": case["id"],
+            "report_by": "2026-10-08T10:30:00Z",
+        }
+    ]
+    report = _json(run_cli, *cfg, "report", *month, "--format", "json")
+    assert (report["excluded_minutes"], report["downtime_minutes"]) == (60, 20)
+    assert report["reported_downtime_minutes"] == 20
+    assert report["measured_minutes"] == 44640 - 60
+
+    # exclude add keeps --reason required, as the document writes it.
+    refused = run_cli(*cfg, "exclude", "add", "--service", "portal",
+                      "--from", "2026-10-05T11:00:00Z", "--to", "2026-10-05T11:10:00Z")  # fmt: skip
+    assert refused.returncode == 2 and "--reason" in refused.stderr
+
+
+def test_one_config_mistake_is_one_line_on_stderr(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """Exit 2 "with a one-line message on stderr naming the file, the key": a bad key
+    in ``[storage]`` (read for both the database and the spool) was reported twice."""
+    write_config(tmp_path, _config(storage="colour = 1\n"))
+    for command in (("config", "check"), ("report", "--month", "2026-10"), ("status",)):
+        result = run_cli(*command, cwd=tmp_path)
+        assert result.returncode == 2, (command, result.stdout)
+        assert result.stdout == ""
+        assert result.stderr.splitlines() == [
+            "slawatch: config.toml: storage.colour: unknown key (expected one of: path, url, spool)"
+        ], (command, result.stderr)
+
+
+def test_percent_bands_may_leave_out_max_downtime_minutes(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """``max_downtime_minutes`` is required on every band but the last *when basis =
+    "minutes"*: on the percent basis a band may leave it out (here the top one) and
+    the month is still banded by percent."""
+    top_without = DOC_BANDS.replace("max_downtime_minutes = 216,   ", "")
+    write_config(tmp_path, _config(top_without))
+    checked = run_cli("config", "check", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    csv = tmp_path / "m.csv"
+    # October 2026 (UTC, 44,640 minutes), 300 minutes down: 99.3279... % -> 25 %.
+    csv.write_text("service,minute,status\n" + _rows("2026-10-10T00:00:00+00:00", 300, "down"))
+    assert run_cli("import", "minutes", csv, cwd=tmp_path).returncode == 0
+    report = _json(run_cli, "report", "--month", "2026-10", "--service", "portal",
+                   "--format", "json", cwd=tmp_path)  # fmt: skip
+    assert (report["credit_percent"], report["credit_amount"]) == (25, "250.00")
+
+    # On the minutes basis the same bands are refused, naming the band and the key.
+    write_config(tmp_path, _config(top_without, contract='basis = "minutes"\n'))
+    refused = run_cli("config", "check", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines() == [
+        'slawatch: config.toml: contract "std".bands #1.max_downtime_minutes: is required on'
+        ' every band but the last when basis = "minutes"'
+    ]
+    # Where given, the minute column must still go up (percent basis too).
+    write_config(tmp_path, _config(top_without.replace("21600", "2000")))
+    refused = run_cli("config", "check", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines() == [
+        'slawatch: config.toml: contract "std".bands #3.max_downtime_minutes: must be more'
+        " than the band above's (2160)"
+    ]
