@@ -310,7 +310,8 @@ class SlawatchApp(App[int]):
             return
         outage = self._selected_outage()
         priorities = self.source.priorities(service)
-        form = CaseForm(service, priorities, self.now(), outage)
+        channels, earning = self.source.channels(service)
+        form = CaseForm(service, priorities, self.now(), outage, channels, earning)
         self.push_screen(form, self._case_entered)
 
     def _case_entered(self, request: CaseRequest | None) -> None:

@@ -223,6 +223,11 @@ class StoreSource:
     def priorities(self, service: str) -> list[str]:
         return list(self.config.contract_for(service).priorities)
 
+    def channels(self, service: str) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+        """``[cases] channels``, and those through which the service's contract grants a
+        credit (None: any)."""
+        return self.config.channels, self.config.contract_for(service).report_channels
+
     # -- the agents screen --------------------------------------------------------
 
     async def fleet(self, now: datetime) -> Fleet:
@@ -325,7 +330,12 @@ class StoreSource:
     async def open_case(self, request: CaseRequest) -> str:
         async with await self._writer() as store:
             case = await store.open_case(
-                request.service, request.priority, request.title, request.opened_at, ref=request.ref
+                request.service,
+                request.priority,
+                request.title,
+                request.opened_at,
+                ref=request.ref,
+                channel=request.channel,
             )
             if request.outage is not None:
                 o = request.outage

@@ -225,6 +225,7 @@ class CaseRequest:
     title: str
     opened_at: datetime
     outage: Outage | None  # the outage this case reports, linked on creation
+    channel: str = "email"  # how it was reported: one of ``[cases] channels``
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ import sys
 from collections.abc import Callable
 
 from textual.pilot import Pilot
-from textual.widgets import Label
+from textual.widgets import Input, Label, Select
 
 from core.config import Config
+from core.outages import Outage
 from core.timeutil import YearMonth, to_minute
 from slawatch.claims import export_claim
 from store.sqlite import SqliteStore
@@ -74,17 +75,25 @@ async def test_live_status_shows_words_stale_and_budget(dash_config: Config) -> 
         assert "300.00 EUR" in row_text(credits, "credit/portal/2026-10")
 
 
+async def case_form_for_the_unreported_outage(
+    pilot: Pilot[int], app: SlawatchApp
+) -> tuple[CreditsPanel, Outage]:
+    """The pending credits' outage to report (mail's) selected, and `c` pressed."""
+    await loaded(pilot, app)
+    credits = app.screen.query_one(CreditsPanel)
+    credits.focus()
+    await pilot.press("down")
+    outage = credits.selected_outage
+    assert outage is not None and outage.service == "mail"
+    await pilot.press("c")
+    await until(pilot, lambda: isinstance(app.screen, CaseForm))
+    return credits, outage
+
+
 async def test_open_case_linked_to_the_selected_outage(dash_config: Config) -> None:
     app = app_for(dash_config)
     async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot, app)
-        credits = app.screen.query_one(CreditsPanel)
-        credits.focus()
-        await pilot.press("down")
-        outage = credits.selected_outage
-        assert outage is not None and outage.service == "mail"
-        await pilot.press("c")
-        await until(pilot, lambda: isinstance(app.screen, CaseForm))
+        credits, outage = await case_form_for_the_unreported_outage(pilot, app)
         await pilot.press(*"req77", "enter")  # a "q" typed in a form is text
         await until(pilot, lambda: not credits.selected_outage and app.refreshes >= 3)
     async with await SqliteStore.open(dash_config.storage_path, readonly=True) as store:
@@ -93,6 +102,35 @@ async def test_open_case_linked_to_the_selected_outage(dash_config: Config) -> N
     assert case.priority == "critical"
     assert case.opened_at == NOW
     assert case.links == ((to_minute(outage.start), to_minute(outage.end)),)
+
+
+async def test_the_case_form_asks_which_channel_the_outage_was_reported_through(
+    dash_config: Config,
+) -> None:
+    """Found as an operator: a case opened on the dashboard was always recorded as
+    'email', so a report made by phone, which the SaaS contract does not count, earned
+    the credit, and where [cases] channels has no email the dashboard wrote a channel
+    that `case open --channel` refuses."""
+    app = app_for(dash_config)
+    async with app.run_test(size=SIZE) as pilot:
+        credits, _ = await case_form_for_the_unreported_outage(pilot, app)
+        form = app.screen
+        channel = form.query_one("#channel", Select)
+        assert channel.value == "email"  # the one channel of the contract that earns a credit
+        assert "Reported through (a credit: email)" in str(
+            form.query_one(".pair Vertical:last-child Label", Label).render()
+        )
+        channel.value = "phone"
+        form.query_one("#ref", Input).focus()
+        await pilot.press(*"ph1", "enter")
+        await until(pilot, lambda: not isinstance(app.screen, CaseForm))
+        seen = app.refreshes
+        await until(pilot, lambda: app.refreshes >= seen + 2)
+        # By phone: recorded and linked, but the outage is still to be reported.
+        assert any(k.startswith("outage/") for k in credits.keys)
+    async with await SqliteStore.open(dash_config.storage_path, readonly=True) as store:
+        (case,) = await store.cases(service="mail")
+    assert (case.ref, case.channel) == ("ph1", "phone")
 
 
 async def test_record_first_response_and_resolve(dash_config: Config) -> None:

@@ -1,4 +1,5 @@
-"""Open a support case: priority, the provider's reference, a title; linked to an outage."""
+"""Open a support case: priority, channel, the provider's reference, a title; linked to an
+outage."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select
 
 from core.errors import SlawatchError
@@ -34,12 +35,18 @@ class CaseForm(FormScreen[CaseRequest]):
         priorities: Sequence[str],
         opened_at: datetime,
         outage: Outage | None = None,
+        channels: Sequence[str] = ("email",),
+        earning: Sequence[str] | None = None,
     ) -> None:
+        """``channels``: ``[cases] channels``; ``earning``: the contract's
+        ``report_channels`` (None: any channel earns a credit)."""
         super().__init__()
         self.service = service
         self.priorities = tuple(priorities)
         self.opened_at = opened_at
         self.outage = outage
+        self.channels = tuple(channels)
+        self.earning = None if earning is None else tuple(earning)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="form") as dialog:
@@ -62,16 +69,36 @@ class CaseForm(FormScreen[CaseRequest]):
             yield Input(placeholder="e.g. INC-20431", id="ref")
             yield Label("Title")
             yield Input(default_title(self.service, self.outage), id="title")
-            yield Label("Priority")
-            yield Select(
-                [(p, p) for p in self.priorities],
-                value=self.priorities[0],
-                allow_blank=False,
-                id="priority",
-            )
+            with Horizontal(classes="pair"):
+                with Vertical():
+                    yield Label("Priority")
+                    yield Select(
+                        [(p, p) for p in self.priorities],
+                        value=self.priorities[0],
+                        allow_blank=False,
+                        id="priority",
+                    )
+                with Vertical():
+                    yield Label(self._channel_label())
+                    yield Select(
+                        [(c, c) for c in self.channels],
+                        value=self._default_channel(),
+                        allow_blank=False,
+                        id="channel",
+                    )
             yield Label("Opened at (ISO 8601 with Z or an offset; default now)")
             yield Input(iso_z(self.opened_at) or "", id="opened")
             yield from self.buttons("Open case")
+
+    def _default_channel(self) -> str:
+        """The first channel that earns a credit under the contract, else the first."""
+        earning = self.earning or self.channels
+        return next((c for c in self.channels if c in earning), self.channels[0])
+
+    def _channel_label(self) -> str:
+        if self.earning is None:
+            return "Reported through"
+        return f"Reported through (a credit: {', '.join(self.earning) or 'none'})"
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -86,6 +113,7 @@ class CaseForm(FormScreen[CaseRequest]):
             self._error("opened", str(exc))
             return
         priority = self.query_one("#priority", Select).value
+        channel = self.query_one("#channel", Select).value
         ref = self.query_one("#ref", Input).value.strip() or None
         self.dismiss(
             CaseRequest(
@@ -95,5 +123,6 @@ class CaseForm(FormScreen[CaseRequest]):
                 title=title,
                 opened_at=opened_at,
                 outage=self.outage,
+                channel=str(channel),
             )
         )
