@@ -25,7 +25,12 @@ task beside the ticker that ships the outbox to PostgreSQL:
   each time; when it is back the backlog drains at full speed and that is
   logged once;
 - once the outbox is empty, spans dropped at the bound are put back into it
-  from the spool's minute blocks (``requeue_dropped``) and forwarded too.
+  from the spool's minute blocks (``requeue_dropped``) and forwarded too;
+- one agent per name: each connection first takes the name's lock in PostgreSQL
+  (``PostgresStore.claim_agent_name``, a session-level advisory lock, freed when the
+  session ends). Held by another session (the same ``--name`` running elsewhere, or
+  twice here), the forwarder stops with ``NameInUse``, which names where the other
+  runs, and the agent exits with code 2 (``claim`` checks it before the agent starts).
 
 The forwarder never speaks SQL: the spool's outbox and PostgreSQL are both
 ``store.Store`` objects. It connects as the role named in the URL; in a fleet
@@ -39,6 +44,9 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
+import re
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -47,10 +55,12 @@ from pathlib import Path
 
 from agent.probe import agent_version
 from core.dburl import mask_url
+from core.errors import SlawatchError
 from core.timeutil import utc_now
 from store import StoreBusy
 from store.health import AgentHealth
 from store.postgres import PostgresStore
+from store.postgres.backend import NameHolder
 from store.sqlite import DatabaseReplaced, SqliteStore
 
 log = logging.getLogger("slawatch.agent.forwarder")
@@ -92,6 +102,36 @@ def tune_gc() -> None:
 _gc_tuned = False
 
 OpenPostgres = Callable[[str], Awaitable[PostgresStore]]
+CLAIM_TIMEOUT_S = 5.0  # at start: how long the name's check may hold up probing
+
+
+class NameInUse(SlawatchError):
+    """Another running agent holds this agent's name in the fleet's database."""
+
+
+def session_label(source: str, pid: int | None = None) -> str:
+    """What this agent's PostgreSQL session calls itself (``application_name``,
+    at most 63 bytes kept): another agent of the same name is told this."""
+    return f"slawatch agent {source} on {socket.gethostname()} pid {pid or os.getpid()}"
+
+
+def _stale(source: str, holder: NameHolder) -> bool:
+    """Whether ``holder`` is a session left by this agent on this machine: this very
+    process's (a connection lost half-open, PostgreSQL not yet aware), or a process
+    here that is gone (killed while cut off from PostgreSQL). Its lock is taken over."""
+    found = re.fullmatch(r"slawatch agent (.+) on (\S+) pid (\d+)", holder.application_name or "")
+    if found is None or found[1] != source or found[2] != socket.gethostname():
+        return False
+    pid = int(found[3])
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 async def _open_postgres(url: str) -> PostgresStore:
@@ -112,6 +152,7 @@ class Forwarder:
         batch: int = BATCH,
         budget: float = 0.5,
         open_postgres: OpenPostgres = _open_postgres,
+        on_refused: Callable[[NameInUse], None] | None = None,
     ) -> None:
         self.spool_path = spool_path
         self.url = url
@@ -122,6 +163,8 @@ class Forwarder:
         self._batch = batch
         self._budget = budget
         self._open_postgres = open_postgres
+        self._on_refused = on_refused
+        self.refused: NameInUse | None = None  # another agent holds the name: stopped
         self._spool: SqliteStore | None = None
         self._pg: PostgresStore | None = None
         self._probes_sent: dict[str, datetime] = {}  # service -> newest probe state sent
@@ -245,12 +288,48 @@ class Forwarder:
         return self._spool
 
     async def _postgres(self) -> PostgresStore:
+        if self.refused is not None:
+            raise self.refused
         if self._pg is None:
-            self._pg = await self._open_postgres(self.url)
+            pg = await self._open_postgres(self.url)
+            try:
+                holder = await pg.claim_agent_name(self.source, session_label(self.source))
+                if holder is not None and _stale(self.source, holder):
+                    log.warning(
+                        "agent %r: ending a session of its own left in PostgreSQL (%s)",
+                        self.source,
+                        holder.describe(),
+                    )
+                    await pg.end_session(holder.pid)
+                    holder = await pg.claim_agent_name(self.source, session_label(self.source))
+            except BaseException:
+                await pg.close()
+                raise
+            if holder is not None:
+                await pg.close()
+                self.refused = NameInUse(
+                    f"agent {self.source!r}",
+                    f"another agent of this name is running ({holder.describe()}), forwarding to"
+                    f" {self.where}: stop it, or give this one a name of its own (--name)",
+                )
+                raise self.refused
+            self._pg = pg
             self._probes_sent = {}  # a new connection: say everything once more
             self._evidence_cursor = None
             self._health_at = -float("inf")
         return self._pg
+
+    async def claim(self) -> None:
+        """Before the agent starts: take the name's lock if PostgreSQL answers within
+        ``CLAIM_TIMEOUT_S``; ``NameInUse`` when another agent holds it. Unreachable:
+        the agent starts (it spools) and the first connection takes the lock."""
+        try:
+            async with asyncio.timeout(CLAIM_TIMEOUT_S):
+                await self._postgres()
+        except NameInUse:
+            raise
+        except Exception:  # deliberately broad: the rounds retry and log it once
+            await self._close_postgres()
 
     async def oldest_queued(self) -> int | None:
         """The oldest minute of the spool not yet forwarded (None: none)."""
@@ -268,6 +347,11 @@ class Forwarder:
             try:
                 async with asyncio.timeout(STEP_TIMEOUT_S):
                     sent = await self.step()
+            except NameInUse as exc:
+                log.error("%s", exc)
+                if self._on_refused is not None:
+                    self._on_refused(exc)
+                return
             except Exception as exc:  # deliberately broad: the spool keeps everything
                 await self._failed(exc)
                 delay = min(cap, delay * 2)
@@ -283,12 +367,15 @@ class Forwarder:
     async def final(self, within: float) -> bool:
         """At shutdown: one last round within ``within`` seconds; True when the
         outbox is empty afterwards. What is left is forwarded after the next start."""
-        if within <= 0:
+        if within <= 0 or self.refused is not None:
             return False
         try:
             async with asyncio.timeout(within):
                 while await self.step():
                     pass
+        except NameInUse as exc:
+            log.error("%s", exc)
+            return False
         except Exception as exc:
             await self._failed(exc)
             return False

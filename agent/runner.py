@@ -57,7 +57,7 @@ import httpx
 from agent import resolver
 from agent.canary import Canary
 from agent.checkpoints import Checkpointer
-from agent.forwarder import Forwarder
+from agent.forwarder import Forwarder, NameInUse
 from agent.incidents import OutageEvent, OutageTracker
 from agent.limits import MAX_INTERVAL, MAX_RETRIES, MIN_INTERVAL, check_probes
 from agent.logs import configure_logging
@@ -200,7 +200,14 @@ class Agent:
             # A URL naming no role logs in as the agent's name (its role, deploy/fleet.md).
             url = as_agent(config, self.source, env).storage_url
             assert url is not None
-            self.forwarder = Forwarder(config.spool_path, url, self.source, clock=clock, tick=tick)
+            self.forwarder = Forwarder(
+                config.spool_path, url, self.source, clock=clock, tick=tick,
+                on_refused=self._name_refused,
+            )  # fmt: skip
+        # Another agent of this name holds it in PostgreSQL: set, and ``on_refused``
+        # called (the Server exits with code 2).
+        self.refused: NameInUse | None = None
+        self.on_refused: Callable[[NameInUse], None] | None = None
         self._forwarding: asyncio.Task[None] | None = None
         # [agent.checkpoint]: the signed heads sent out (a missing key is a ConfigError now).
         self.checkpointer: Checkpointer | None = None
@@ -264,6 +271,23 @@ class Agent:
         self.started = False
 
     # -- lifecycle -----------------------------------------------------------
+
+    async def claim_name(self) -> None:
+        """Fleet mode, before ``start``: ``NameInUse`` (this agent closed) when another
+        running agent holds this name in PostgreSQL (``Forwarder.claim``)."""
+        if self.forwarder is None:
+            return
+        try:
+            await self.forwarder.claim()
+        except NameInUse:
+            await self.forwarder.close()
+            await self.prober.aclose()
+            raise
+
+    def _name_refused(self, exc: NameInUse) -> None:
+        self.refused = exc
+        if self.on_refused is not None:
+            self.on_refused(exc)
 
     async def start(self) -> None:
         """Start probing every service on its schedule (returns at once)."""
@@ -891,6 +915,7 @@ def run_agent(config: Config, *, once: bool = False, clock: Clock = utc_now) -> 
 
 async def _once(config: Config, clock: Clock) -> int:
     agent = Agent(config, clock=clock)
+    await agent.claim_name()  # NameInUse: exit 2 before probing
     verdicts, written = await agent.run_once()
     for v in verdicts:
         # The probe's own latency, as recorded with its state and shown by ``status``
@@ -944,6 +969,7 @@ class Server:
         self.systemd = SystemdNotifier()
         self.reload_config = reload or self._read_config
         self.agent: Agent | None = None
+        self.refused: NameInUse | None = None  # another agent of this name runs: exit 2
         self.reloads = 0
         self._wake = asyncio.Event()  # a signal came that the main loop must act on
         # What the file said at start of what a reload does not apply (the agent's name
@@ -993,7 +1019,9 @@ class Server:
         loop.add_signal_handler(signal.SIGHUP, self.handle_reload)
         ok = True
         try:
-            self.agent = Agent(self.config, clock=self.clock, **self.agent_options)
+            agent = Agent(self.config, clock=self.clock, **self.agent_options)
+            await agent.claim_name()  # NameInUse: exit 2 before anything is probed
+            self.agent = self._watch(agent)
             await self.agent.start()
             if await self._wait_writable(self.agent):
                 self.systemd.ready()
@@ -1005,7 +1033,19 @@ class Server:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
         sys.stderr.flush()
+        if self.refused is not None:
+            return 2
         return 0 if ok else 1
+
+    def _watch(self, agent: Agent) -> Agent:
+        agent.on_refused = self._refused
+        return agent
+
+    def _refused(self, exc: NameInUse) -> None:
+        """The forwarder found this agent's name held by another running agent (one
+        that took it while PostgreSQL was out of reach): stop, exit code 2."""
+        self.refused = exc
+        self.should_exit.set()
 
     async def _wait_writable(self, agent: Agent) -> bool:
         """READY=1 only once the database is open and written to: until then systemd
@@ -1038,7 +1078,7 @@ class Server:
             try:
                 config = self.reload_config()
                 check_probes(config)
-                fresh = Agent(config, clock=self.clock, **self.agent_options)
+                fresh = self._watch(Agent(config, clock=self.clock, **self.agent_options))
             except SlawatchError as exc:
                 log.error("config reload refused, keeping the running config: %s", exc)
                 return False

@@ -12,6 +12,8 @@ the schema older than this code is told to run ``store init``.
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,11 +21,18 @@ import psycopg
 
 from core.dburl import mask_url
 from core.errors import SlawatchError
+from core.timeutil import iso_z
 from store.postgres.conn import PostgresConn, translated
 from store.schema import LATEST, current_version, migrate
 from store.store import Store
 
 CONNECT_TIMEOUT_S = 10
+
+
+def name_lock_key(name: str) -> int:
+    """The advisory lock key of agent ``name`` (64 bits of SHA-256: no two names share one)."""
+    digest = hashlib.sha256(b"slawatch agent name\0" + name.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 async def connect(url: str) -> psycopg.AsyncConnection[Any]:
@@ -88,3 +97,61 @@ class PostgresStore(Store):
         another database's)."""
         rows = await self._fetchall("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")
         return int(rows[0][0])
+
+    async def claim_agent_name(self, name: str, label: str) -> NameHolder | None:
+        """Hold agent ``name``'s lock (a session-level advisory lock) for as long as this
+        connection lives: None when it does now, else the session that holds it.
+        ``label`` becomes this session's ``application_name`` (``pg_stat_activity``):
+        how another agent of the same name is told where this one runs. The lock goes
+        with the session: the process ending, or its connection dropped, frees the
+        name at once."""
+        key = name_lock_key(name)
+        await self._db.execute("SELECT set_config('application_name', ?, false)", (label,))
+        rows = await self._fetchall("SELECT pg_try_advisory_lock(?)", (key,))
+        if rows[0][0]:
+            return None
+        found = await self._fetchall(
+            "SELECT l.pid, a.application_name, host(a.client_addr),"
+            " extract(epoch FROM a.backend_start) FROM pg_locks l"
+            " LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+            " AND l.classid::bigint = ? AND l.objid::bigint = ?"
+            " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF),
+        )
+        if not found:  # let go between the two queries: free now
+            rows = await self._fetchall("SELECT pg_try_advisory_lock(?)", (key,))
+            return None if rows[0][0] else NameHolder(0, None, None, None)
+        pid, app, address, since = found[0]
+        return NameHolder(
+            int(pid),
+            None if app is None else str(app),
+            None if address is None else str(address),
+            None if since is None else datetime.fromtimestamp(float(since), tz=UTC),
+        )
+
+    async def end_session(self, pid: int) -> bool:
+        """Terminate backend ``pid`` (a session of this same role: a stale one of this
+        agent's) and wait up to 5 s for it to be gone; True when it is."""
+        rows = await self._fetchall("SELECT pg_terminate_backend(?, 5000)", (pid,))
+        return bool(rows[0][0])
+
+
+@dataclass(frozen=True)
+class NameHolder:
+    """The PostgreSQL session holding an agent name's lock."""
+
+    pid: int  # its backend's process id (0: unknown)
+    application_name: str | None  # what it calls itself (the other agent's session label)
+    address: str | None
+    since: datetime | None
+
+    def describe(self) -> str:
+        where = self.application_name or (
+            f"PostgreSQL backend pid {self.pid}" if self.pid else "another session"
+        )
+        if self.address:
+            where += f", connected from {self.address}"
+        if self.since is not None:
+            where += f" since {iso_z(self.since)}"
+        return where
