@@ -151,8 +151,8 @@ async def test_a_stale_session_of_its_own_is_taken_over(
     name: ended and taken over, not a reason to stop."""
     await init_fleet(pg_url)
     url = agent_role(pg_cluster, pg_url, "twin")
-    gone = subprocess.Popen(["true"])
-    gone.wait()
+    gone = await asyncio.create_subprocess_exec("true")
+    await gone.wait()
     for pid in (os.getpid(), gone.pid):
         label = session_label("twin", pid)
         with psycopg.connect(url, autocommit=True, application_name=label) as stale:
