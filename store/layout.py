@@ -180,7 +180,21 @@ def classify(
             else:
                 _one_by_one(block, sid, src, range(lo, hi), new_s, new_l, tally)
         return
+    # A minute given twice in one segment is counted against its first row, as one
+    # given again in a later segment or batch is against what that one wrote: the
+    # same row again is unchanged ("importing the same row twice changes nothing"),
+    # another status or latency a conflict (refused unless --replace).
+    earlier: dict[int, tuple[int, int]] = {}
     for i, minute in enumerate(minutes):
+        row = (statuses[i], latencies[i])
+        given = earlier.get(minute)
+        if given is not None:
+            if given == row:
+                tally.unchanged += 1
+            else:
+                tally.conflicts.append((sid, src, minute, *given, *row))
+            continue
+        earlier[minute] = row
         block = blocks[(sid, minute // BLOCK, src)]
         _one_by_one(block, sid, src, (minute,), statuses[i : i + 1], latencies[i : i + 1], tally)
 

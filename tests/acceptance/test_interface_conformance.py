@@ -154,3 +154,45 @@ def test_percent_bands_may_leave_out_max_downtime_minutes(
         'slawatch: config.toml: contract "std".bands #3.max_downtime_minutes: must be more'
         " than the band above's (2160)"
     ]
+
+
+def test_a_row_given_twice_in_one_file_changes_nothing_and_a_contradiction_is_refused(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """ "Importing the same row twice changes nothing", inside one file too (the minute
+    written twice, with or without its offset spelt out, is one record: 1 new, 1
+    unchanged); two rows of one minute that disagree are refused as a re-import that
+    disagrees is (exit 2, one line, nothing of the file stored) unless --replace."""
+    write_config(tmp_path, _config())
+    twice = tmp_path / "twice.csv"
+    twice.write_text(
+        "service,minute,status\n"
+        "portal,2026-10-05T10:00:00Z,down\n"
+        "portal,2026-10-05T10:02:00Z,down\n"
+        "portal,2026-10-05T12:00:00+02:00,down\n"  # 10:00Z again: the same row
+    )
+    result = run_cli("import", "minutes", twice, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "2 new, 1 unchanged, 0 replaced" in result.stdout
+    month = ("report", "--month", "2026-10", "--service", "portal", "--format", "json")
+    assert _json(run_cli, *month, cwd=tmp_path)["downtime_minutes"] == 2
+
+    torn = tmp_path / "torn.csv"
+    torn.write_text(
+        "service,minute,status\n"
+        "portal,2026-10-06T10:00:00Z,down\n"
+        "portal,2026-10-06T10:02:00Z,up\n"
+        "portal,2026-10-06T10:00:00Z,up\n"  # the same minute, another status
+    )
+    refused = run_cli("import", "minutes", torn, cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.count("\n") == 1, refused.stderr
+    assert "1 of 3 records conflict" in refused.stderr
+    assert "portal 2026-10-06T10:00:00Z source 'import': recorded down, here up" in refused.stderr
+    report = _json(run_cli, *month, cwd=tmp_path)
+    assert (report["downtime_minutes"], report["up_minutes"]) == (2, 0)  # nothing of it kept
+
+    replaced = run_cli("import", "minutes", torn, "--replace", cwd=tmp_path)
+    assert replaced.returncode == 0, replaced.stderr
+    report = _json(run_cli, *month, cwd=tmp_path)
+    assert (report["downtime_minutes"], report["up_minutes"]) == (2, 2)  # the last row won
