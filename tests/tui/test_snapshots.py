@@ -113,6 +113,27 @@ def test_case_screen(snap_compare: SnapCompare, dash_config: Config, size: tuple
     assert snap_compare(app, terminal_size=size, run_before=_case_screen(app))
 
 
+def _case_whole(app: SlawatchApp) -> Callable[[Pilot[int]], Awaitable[None]]:
+    async def run_before(pilot: Pilot[int]) -> None:
+        await _settle(pilot, lambda: app.month_passes >= 1 and app.refreshes >= 1)
+        cases = app.screen.query_one(CasesPanel)
+        cases.focus()
+        await pilot.press("down")  # portal's SUP-4720, its title cut at 80 and 160 columns
+        await _settle(pilot, lambda: cases.selected_key is not None and cases.cursor == 1)
+
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_selected_case_whole(
+    snap_compare: SnapCompare, dash_config: Config, size: tuple[int, int]
+) -> None:
+    """The selected case's title, cut in its column, is shown whole: wrapped within
+    the column onto a line under the row, the rows below moved down."""
+    app = SlawatchApp(dash_config, now=pinned)
+    assert snap_compare(app, terminal_size=size, run_before=_case_whole(app))
+
+
 def _search(app: SlawatchApp) -> Callable[[Pilot[int]], Awaitable[None]]:
     async def run_before(pilot: Pilot[int]) -> None:
         await _settle(pilot, lambda: app.month_passes >= 1 and app.refreshes >= 1)
@@ -189,5 +210,5 @@ def test_every_stored_snapshot_belongs_to_a_test() -> None:
         for size in SIZES
     }
     stored = {p.name for p in (here.parent / "__snapshots__" / here.stem).iterdir()}
-    assert len(taken) == 16
+    assert len(taken) == 18
     assert stored == taken

@@ -22,6 +22,12 @@ wordings, and a column too narrow for the whole sentence shows the longest wordi
 that fits; the flex column never narrows below the shortest of them (the table
 scrolls sideways instead).
 An empty table says so in words (``empty``) rather than showing a bare header.
+
+Nothing a person wrote is out of reach: a cell cut short (``Search results
+stale i…``) is shown whole when its row is selected in the focused table, wrapped
+within its column onto lines of their own under the row (as the command line's
+tables wrap a title), the rows below moving down. A row longer than the panel
+shows what fits and ends in ``…`` (its own screen, Enter, has the rest).
 """
 
 from __future__ import annotations
@@ -149,6 +155,7 @@ class RowTable(ScrollView, can_focus=True):
         self._styles: tuple[Style, Style, Style, Style] | None = None
         self._given: tuple[Columns, list[str], Callable[[str], Cells], str | None] | None = None
         self._sort_keys: SortKeys = {}
+        self._extra = 0  # lines the selected row takes beyond its own (its cut cells whole)
 
     # -- content ----------------------------------------------------------------
 
@@ -211,6 +218,8 @@ class RowTable(ScrollView, can_focus=True):
             top = int(self.scroll_y)
             for key in keys[top : top + self.size.height]:
                 self.row(key)
+            if self.has_focus:
+                self._resize_virtual()  # the selected row's text may have changed
         self.refresh()
 
     def _sorted(
@@ -299,8 +308,9 @@ class RowTable(ScrollView, can_focus=True):
         return sum(w + 2 * PAD for w in self._widths)
 
     def _resize_virtual(self) -> None:
+        self._extra = max(len(self._opened()) - 1, 0)
         self.virtual_size = Size(
-            sum(w + 2 * PAD for w in self._shown_widths()), len(self._keys) + 1
+            sum(w + 2 * PAD for w in self._shown_widths()), len(self._keys) + 1 + self._extra
         )
 
     def _shown_widths(self) -> tuple[int, ...]:
@@ -338,11 +348,21 @@ class RowTable(ScrollView, can_focus=True):
         elif y == 0:
             strip = self._line(tuple(Text(label) for label, _ in self._labels), header)
         else:
-            index = scroll_y + y - 1
+            index, part = self._at(scroll_y + y - 1)
             if not 0 <= index < len(self._keys):
                 return Strip.blank(width, base)
-            strip = self._row_line(index)
+            opened = self._opened() if index == self.cursor else []
+            strip = self._opened_line(opened, part) if opened else self._row_line(index)
         return strip.crop_extend(scroll_x, scroll_x + width, base)
+
+    def _at(self, line: int) -> tuple[int, int]:
+        """The row drawn on content ``line`` (0: the first row) and which of its lines."""
+        cursor, extra = self.cursor, self._extra
+        if line <= cursor or not extra:
+            return line, 0
+        if line <= cursor + extra:
+            return cursor, line - cursor
+        return line - extra, 0
 
     def _row_line(self, index: int) -> Strip:
         key = self._keys[index]
@@ -375,6 +395,40 @@ class RowTable(ScrollView, can_focus=True):
         self._styles = None
         self._lines.clear()
 
+    def _opened(self) -> list[list[Text]]:
+        """The selected row's lines, each a list of cells, when this table has focus and
+        a cell of that row is cut: every cut cell (left-justified, one wording) wrapped
+        within its column, at most the lines the panel shows under its header. Empty
+        when nothing is cut (the row is drawn as every other)."""
+        key = self.selected_key
+        if key is None or not self.has_focus or not self.is_mounted:
+            return []
+        console = self.app.console
+        columns: list[list[Text]] = []
+        cut = False
+        for cell, width in zip(self.row(key), self._shown_widths(), strict=False):
+            if cell.cell_len <= width or cell.justify == "right" or isinstance(cell, Fitted):
+                columns.append([cell])
+                continue
+            cut = True
+            lines = list(cell.wrap(console, width, overflow="fold"))
+            for line in lines:
+                line.rstrip()
+            columns.append(lines or [cell])
+        if not cut:
+            return []
+        room = max(1, self.size.height - 1)
+        count = min(room, max(len(c) for c in columns))
+        rows = [[c[n] if n < len(c) else Text("") for c in columns] for n in range(count)]
+        for n, column in enumerate(columns):
+            if len(column) > count:  # longer than the panel: the last line says more follows
+                rows[-1][n] = Text.assemble(rows[-1][n], "…")
+        return rows
+
+    def _opened_line(self, opened: list[list[Text]], part: int) -> Strip:
+        _, _, _, cursor = self._row_styles()
+        return self._line(tuple(opened[part]) if part < len(opened) else (), cursor)
+
     def _line(self, cells: Cells, style: Style) -> Strip:
         console = self.app.console
         segments: list[Segment] = []
@@ -397,12 +451,18 @@ class RowTable(ScrollView, can_focus=True):
     # -- the cursor ---------------------------------------------------------------
 
     def watch_cursor(self, old: int, new: int) -> None:
+        self._resize_virtual()  # the row selected now may open (its cut cells whole)
+        self._show_cursor()
+
+    def _show_cursor(self) -> None:
+        """Scroll so the selected row, all its lines, is in view."""
+        new = self.cursor
         rows = max(self.size.height - 1, 1)
         top = int(self.scroll_y)
         if new < top:
             self.scroll_to(y=new, animate=False)
-        elif new >= top + rows:
-            self.scroll_to(y=new - rows + 1, animate=False)
+        elif new + self._extra >= top + rows:
+            self.scroll_to(y=min(new, new + self._extra - rows + 1), animate=False)
         self.refresh()
 
     def action_move(self, step: int) -> None:
@@ -426,19 +486,18 @@ class RowTable(ScrollView, can_focus=True):
                     self.sort_by(key)
                     return
             return
-        index = int(self.scroll_y) + event.y - 1
+        index, _ = self._at(int(self.scroll_y) + event.y - 1)
         if event.y >= 1 and 0 <= index < len(self._keys):
             self.cursor = index
             if event.chain >= 2:
                 self.action_choose()
 
-    def on_focus(self) -> None:
+    def watch_has_focus(self, has_focus: bool) -> None:
+        # (``on_focus`` runs before ``has_focus`` is set: the selected row opens here.)
+        super().watch_has_focus(has_focus)
         self._styles = None
-        self.refresh()
-
-    def on_blur(self) -> None:
-        self._styles = None
-        self.refresh()
+        self._resize_virtual()
+        self._show_cursor()
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)

@@ -1,0 +1,105 @@
+"""Nothing a person wrote is out of reach on the dashboard: a cell cut short in its
+column (a case title, a window's reason) is shown whole when its row is selected in
+the focused table, wrapped within the column under the row (``RowTable``)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.widgets import Static
+
+from tui.components.row_table import RowTable
+
+COLUMNS = [("ref", "ref"), ("title", "title"), ("due", "due")]
+ROWS = {
+    "1": ("SUP-1", "Search results stale in the EU region since the index rebuild", "in 5m"),
+    "2": ("SUP-2", "Short", "in 9m"),
+    "3": ("SUP-3", "Login intermittently fails with 503 for customers in Paris", "in 12m"),
+}
+
+
+class Tables(App[None]):
+    CSS = "RowTable { height: 6; width: 40; } Static { height: 1; }"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.chosen: list[str] = []
+
+    def on_row_table_row_chosen(self, message: RowTable.RowChosen) -> None:
+        self.chosen.append(message.key)
+
+    def compose(self) -> ComposeResult:
+        yield Static("first", id="first")
+        yield RowTable(id="table")
+
+    def on_mount(self) -> None:
+        table = self.query_one(RowTable)
+        table.can_focus = True
+        table.show_rows(
+            COLUMNS, list(ROWS), lambda key: tuple(Text(c) for c in ROWS[key]), flex="title"
+        )
+
+
+def _lines(table: RowTable) -> list[str]:
+    return [table.render_line(y).text.rstrip() for y in range(table.size.height)]
+
+
+async def test_the_selected_rows_cut_text_is_wrapped_whole_under_it() -> None:
+    app = Tables()
+    async with app.run_test(size=(40, 8)) as pilot:
+        table = app.query_one(RowTable)
+        app.set_focus(None)
+        await pilot.pause()
+        # Not focused: every row one line, the long titles cut.
+        lines = _lines(table)
+        assert lines[1] == " SUP-1  Search results stale i…  in 5m"
+        assert lines[2].startswith(" SUP-2  Short")
+        table.focus()
+        await pilot.pause()
+        lines = _lines(table)
+        # Selected (the first row): its title whole, in its column, the rows below moved.
+        assert lines[1] == " SUP-1  Search results stale in  in 5m"
+        assert lines[2] == "        the EU region since the"
+        assert lines[3] == "        index rebuild"
+        assert lines[4].startswith(" SUP-2  Short")
+        assert lines[5] == " SUP-3  Login intermittently f…  in 12m"
+        # The cursor moves on: the first row closes, the second is whole already.
+        await pilot.press("down")
+        assert _lines(table)[1:4] == [
+            " SUP-1  Search results stale i…  in 5m",
+            " SUP-2  Short                    in 9m",
+            " SUP-3  Login intermittently f…  in 12m",
+        ]
+        # The third opens; a click on its second line chooses that row, not one below.
+        await pilot.press("down")
+        lines = _lines(table)
+        assert lines[3:6] == [
+            " SUP-3  Login intermittently     in 12m",
+            "        fails with 503 for",
+            "        customers in Paris",
+        ]
+        await pilot.click(RowTable, offset=(10, 5), times=2)
+        await pilot.pause()
+        assert table.cursor == 2 and app.chosen == ["3"]
+
+
+async def test_a_text_longer_than_the_panel_shows_what_fits_and_says_more() -> None:
+    ROWS["1"] = ("SUP-1", " ".join(["word"] * 60), "in 5m")
+    try:
+        app = Tables()
+        async with app.run_test(size=(40, 8)) as pilot:
+            table = app.query_one(RowTable)
+            table.focus()
+            await pilot.pause()
+            lines = _lines(table)
+            # Six lines of panel: the header, then five of the selected row, the last
+            # marked as going on.
+            assert all(line.startswith("        word") for line in lines[2:6])
+            assert lines[5].endswith("…")
+            assert "word" in lines[1] and not lines[1].endswith("…")
+    finally:
+        ROWS["1"] = (
+            "SUP-1",
+            "Search results stale in the EU region since the index rebuild",
+            "in 5m",
+        )
