@@ -15,7 +15,8 @@ task beside the ticker that ships the outbox to PostgreSQL:
   holds of this agent's (with a look-back of ``EVIDENCE_LOOKBACK_US``: a slow
   probe is written after a quicker later one);
 - the newest probe state of each service (only when newer than the last one
-  sent) and the agent's health, with ``backlog_minutes`` (the outbox),
+  sent) and the agent's health, with the outage notifications its spool still
+  owes some notifier (``notices_waiting``, ``notices_since``), ``backlog_minutes`` (the outbox),
   ``spool_only_minutes`` (dropped from the outbox at its bound, still in the
   spool), ``clock_offset_seconds`` (this agent's clock minus PostgreSQL's,
   measured at the midpoint of a round trip) and ``version``;
@@ -172,6 +173,7 @@ class Forwarder:
         self._evidence_sent: set[tuple[str, int]] = set()  # (service, at µs) near the cursor
         self._lookback_at = -float("inf")
         self._health_at = -float("inf")
+        self._owed: tuple[int, datetime | None] = (0, None)  # as last recorded
         self._failing: str | None = None  # the problem logged once per episode
         self.forwarded = 0  # rows PostgreSQL committed, since start (re-sends included)
         self.backlog = 0  # distinct minutes queued, as of the last round
@@ -254,7 +256,10 @@ class Forwarder:
 
     async def _forward_health(self, spool: SqliteStore, pg: PostgresStore, *, force: bool) -> None:
         counts = await spool.outbox_counts()
-        changed = counts.backlog_minutes != self.backlog
+        own = [h for h in await spool.agent_health() if h.source == self.source]
+        # The notifications still owed (a webhook down, retried) go with the row.
+        owed = (own[0].notices_waiting, own[0].notices_since) if own else (0, None)
+        changed = counts.backlog_minutes != self.backlog or owed != self._owed
         self.backlog = counts.backlog_minutes
         if not (force or changed) and time.monotonic() - self._health_at < HEALTH_EVERY_S:
             return
@@ -262,7 +267,6 @@ class Forwarder:
         server = await pg.server_now()
         after = self._clock()
         self.clock_offset = round(((before + (after - before) / 2) - server).total_seconds(), 3)
-        own = [h for h in await spool.agent_health() if h.source == self.source]
         base = own[0] if own else AgentHealth(self.source, after, 0, 0)
         await pg.record_health(
             replace(
@@ -275,6 +279,7 @@ class Forwarder:
             )
         )
         self._health_at = time.monotonic()
+        self._owed = owed
 
     async def _spool_store(self) -> SqliteStore:
         if self._spool is None:

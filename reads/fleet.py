@@ -34,6 +34,10 @@ class AgentView:
     down: tuple[str, ...]  # services it sees down now (fresh votes)
     dissents: tuple[str, ...]  # services where its fresh vote disagrees with the verdict
     flags: tuple[str, ...]  # core.fleet.agent_flags: clock, silent, backlog
+    # Outage notifications it still owes some notifier (retried from its spool), and
+    # the minute the oldest of them reports (None when none).
+    notifications_waiting: int = 0
+    notifications_waiting_since: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +50,8 @@ class AgentView:
             "down": list(self.down),
             "dissents": list(self.dissents),
             "flags": list(self.flags),
+            "notifications_waiting": self.notifications_waiting,
+            "notifications_waiting_since": iso_z(self.notifications_waiting_since),
         }
 
 
@@ -104,6 +110,8 @@ def fleet_view(
                 down=tuple(s for s, v in sorted(mine.items()) if v.code == DOWN),
                 dissents=tuple(s for s, v in sorted(mine.items()) if v in votes[s].dissent()),
                 flags=agent_flags(last, now, backlog, offset),
+                notifications_waiting=h.notices_waiting if h else 0,
+                notifications_waiting_since=h.notices_since if h else None,
             )
         )
     return Fleet(now, tuple(agents), votes)

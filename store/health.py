@@ -17,7 +17,10 @@ spool and not yet forwarded (its outbox, ``store.outbox``);
 in the spool and forwarded again once the backlog is gone;
 ``clock_offset_seconds`` its clock minus PostgreSQL's ``now()`` (positive: the
 agent is ahead), None until measured; ``version`` the slawatch version it runs.
-A single-machine agent leaves them 0 / None.
+A single-machine agent leaves them 0 / None. The forwarder also records
+``notices_waiting`` / ``notices_since``: the outage notifications its spool
+still owes some notifier (a webhook down, retried), which on a single machine
+are read from the saved notifications themselves.
 """
 
 from __future__ import annotations
@@ -42,10 +45,11 @@ class AgentHealth:
     spool_only_minutes: int = 0  # fleet: dropped from the outbox at its bound, still spooled
     clock_offset_seconds: float | None = None  # fleet: agent clock - PostgreSQL now()
     version: str | None = None  # the slawatch version the agent runs
-    # Read from the agent's saved outage notifications (``store.agentstate``), never
-    # recorded: how many not every notifier has had yet (a receiver down: retried),
-    # and the minute the oldest of them reports. 0 / None on PostgreSQL in a fleet
-    # (they are in each agent's spool).
+    # How many of the agent's saved outage notifications (``store.agentstate``) not
+    # every notifier has had yet (a receiver down: retried), and the minute the oldest
+    # of them reports. Read from the saved notifications where the store holds them
+    # (a single machine, an agent's spool); in a fleet's PostgreSQL, what the agent's
+    # forwarder last recorded from its spool.
     notices_waiting: int = 0
     notices_since: datetime | None = None
 
@@ -73,15 +77,17 @@ class HealthStore(StoreBase):
             await db.execute(
                 "INSERT INTO agent_health (source_id, at_us, pending, dropped,"
                 " problem, problem_since_us, problem_cleared_us, backlog_minutes,"
-                " spool_only_minutes, clock_offset_ms, version)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " spool_only_minutes, clock_offset_ms, version, notices_waiting, notices_since_us)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (source_id) DO UPDATE SET at_us = excluded.at_us,"
                 " pending = excluded.pending, dropped = excluded.dropped,"
                 " problem = excluded.problem, problem_since_us = excluded.problem_since_us,"
                 " problem_cleared_us = excluded.problem_cleared_us,"
                 " backlog_minutes = excluded.backlog_minutes,"
                 " spool_only_minutes = excluded.spool_only_minutes,"
-                " clock_offset_ms = excluded.clock_offset_ms, version = excluded.version",
+                " clock_offset_ms = excluded.clock_offset_ms, version = excluded.version,"
+                " notices_waiting = excluded.notices_waiting,"
+                " notices_since_us = excluded.notices_since_us",
                 (
                     src,
                     _us(health.at),
@@ -96,6 +102,8 @@ class HealthStore(StoreBase):
                     if health.clock_offset_seconds is None
                     else round(health.clock_offset_seconds * 1000),
                     health.version,
+                    health.notices_waiting,
+                    _us(health.notices_since),
                 ),
             )
 
@@ -104,7 +112,8 @@ class HealthStore(StoreBase):
         rows = await self._fetchall(
             "SELECT s.name, h.at_us, h.pending, h.dropped, h.problem, h.problem_since_us,"
             " h.problem_cleared_us, h.backlog_minutes, h.spool_only_minutes, h.clock_offset_ms,"
-            " h.version FROM agent_health h JOIN sources s ON s.id = h.source_id"
+            " h.version, h.notices_waiting, h.notices_since_us"
+            " FROM agent_health h JOIN sources s ON s.id = h.source_id"
             " ORDER BY s.name"
         )
         waiting = {
@@ -117,7 +126,9 @@ class HealthStore(StoreBase):
         out = []
         for row in rows:
             name, at_us, pending, dropped, problem, since, cleared = row[:7]
-            backlog, spool_only, offset_ms, version = row[7:]
+            backlog, spool_only, offset_ms, version, owed, owed_since = row[7:]
+            # The saved notifications where this store holds them, else the agent's word.
+            notices = waiting.get(str(name), (int(owed), _at(owed_since)))
             at = _at(at_us)
             assert at is not None
             out.append(
@@ -133,7 +144,7 @@ class HealthStore(StoreBase):
                     int(spool_only),
                     None if offset_ms is None else int(offset_ms) / 1000,
                     None if version is None else str(version),
-                    *waiting.get(str(name), (0, None)),
+                    *notices,
                 )
             )
         return out

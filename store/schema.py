@@ -365,6 +365,16 @@ MIGRATIONS: list[Migration] = [
             )""",
         ),
     ),
+    Migration(
+        "the agent's notifications still owed, in its health row (store/health.py, issue 10)",
+        (
+            # In a fleet the saved notifications are in each agent's spool: its forwarder
+            # ships how many are still owed to some notifier, and the minute the oldest
+            # reports, so ``fleet status`` and the dashboard show them.
+            "ALTER TABLE agent_health ADD COLUMN notices_waiting INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE agent_health ADD COLUMN notices_since_us INTEGER",
+        ),
+    ),
 ]
 
 LATEST = len(MIGRATIONS)

@@ -165,3 +165,11 @@ def left(deadline: datetime, now: datetime) -> str:
 def plural(count: int, noun: str) -> str:
     """``1 minute``, ``2 minutes``."""
     return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def owed_text(agent: str, waiting: int, since: datetime | None) -> str:
+    """The note on an agent's outage notifications still owed (``status``, ``fleet status``)."""
+    return (
+        f"agent {agent}: {waiting} outage notification(s) not yet delivered to every"
+        f" notifier (the oldest of {when(since)}): retried until delivered, see the agent's log"
+    )

@@ -12,7 +12,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from slawatch.commands._args import Subparsers, group, json_option
-from slawatch.commands._support import show, table, when
+from slawatch.commands._support import owed_text, show, table, when
 
 if TYPE_CHECKING:
     from reads.fleet import Fleet
@@ -69,6 +69,8 @@ def render(view: Fleet) -> str:
             notes.append(f"agent {a.name}: silent since {when(a.last_seen)}")
         if a.dissents:
             notes.append(f"agent {a.name}: outvoted on {', '.join(a.dissents)}")
+        if a.notifications_waiting:
+            notes.append(owed_text(a.name, a.notifications_waiting, a.notifications_waiting_since))
     from slawatch.tables import wrap
 
     lines = [line for note in notes for line in wrap(note, then="  ")]

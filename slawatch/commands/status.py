@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING
 
 from core.percent import availability_text, coverage_text, credit_text, measured_text
 from slawatch.commands._args import Subparsers, json_option
-from slawatch.commands._support import after, left, notes, nothing_listed, show, table, when
+from slawatch.commands._support import (
+    after,
+    left,
+    notes,
+    nothing_listed,
+    owed_text,
+    show,
+    table,
+    when,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -199,11 +208,7 @@ def _agents(view: Overview) -> list[str]:
                 f"agent {h.source}: {h.dropped} minutes dropped (buffer full): they read as unknown"
             )
         if h.notices_waiting:
-            lines.append(
-                f"agent {h.source}: {h.notices_waiting} outage notification(s) not yet"
-                f" delivered to every notifier (the oldest of {when(h.notices_since)}):"
-                " retried until delivered, see the agent's log"
-            )
+            lines.append(owed_text(h.source, h.notices_waiting, h.notices_since))
         if view.now - h.at > AGENT_SILENT:
             lines.append(f"agent {h.source}: silent since {when(h.at)} (stopped, or cannot write)")
     return ["", "Agents", *lines] if lines else []

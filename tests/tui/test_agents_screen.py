@@ -118,3 +118,42 @@ async def test_at_80_columns_every_column_left_fits(fleet_config: Config) -> Non
             if "virginia-1" in table.render_line(y).text
         )
         assert "backlog" in virginia and "portal, search" in virginia and "12 min" in virginia
+
+
+async def test_notifications_an_agent_still_owes_are_shown(fleet_config: Config) -> None:
+    """In a fleet the outage notifications still owed are in each agent's spool: the
+    forwarder ships the count and the oldest's minute with its health row, and the
+    agents screen shows them: the header says who owes how many, from when (at 80
+    columns too), and a column says each agent's while any owes some (from 100)."""
+    from datetime import timedelta
+
+    from store.health import AgentHealth
+    from store.sqlite import SqliteStore
+    from tests.tui.conftest import NOW
+
+    async with await SqliteStore.open(fleet_config.storage_path) as store:
+        await store.record_health(
+            AgentHealth("virginia-1", NOW - timedelta(seconds=15), 0, 0, backlog_minutes=12,
+                        clock_offset_seconds=-0.3, version="0.4.0", notices_waiting=2,
+                        notices_since=NOW - timedelta(minutes=25))
+        )  # fmt: skip
+    for size in ((160, 45), (80, 24)):
+        app = app_for(fleet_config)
+        async with app.run_test(size=size) as pilot:
+            await _open_agents(pilot, app)
+            said = app.screen.query_one("#detail-title", FactLine).plain
+            table = app.screen.query_one("#agents", RowTable)
+            header = table.render_line(0).text
+            rows = {
+                name: table.render_line(y).text
+                for y in range(1, 4)
+                for name in ("paris-1", "virginia-1")
+                if name in table.render_line(y).text
+            }
+            assert table.virtual_size.width <= table.size.width, size
+        assert "⚠ 2 notification(s) owed by virginia-1 (oldest 25m" in said, said
+        if size[0] >= 100:
+            assert "notices owed" in header, header
+            assert "2 · 25m" in rows["virginia-1"] and "2 ·" not in rows["paris-1"], rows
+        else:
+            assert "notices" not in header and "backlog" in rows["virginia-1"], rows

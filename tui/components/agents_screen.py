@@ -28,19 +28,22 @@ COLUMNS = [  # the flags right after the name: on a narrow terminal they stay in
     ("flags", "flags"),
     ("last seen", "seen"),
     ("backlog", "backlog"),
+    ("notices owed", "owed"),  # shown only while some agent owes notifications
     ("clock", "clock"),
     ("version", "version"),
     ("services", "services"),
     ("sees down", "down"),
     ("outvoted on", "dissents"),
 ]
-NARROW_BELOW = 100  # columns: narrower leaves out version and services, so all else fits
-_WIDE_ONLY = ("version", "services")
+NARROW_BELOW = 100  # columns: narrower leaves out version, services and notices owed
+_WIDE_ONLY = ("version", "services", "owed")  # (the header names who owes notices)
 _WHY = {
     "clock": f"more than {CLOCK_OFFSET_LIMIT:g} s off, so its minutes land in the wrong bucket",
     "silent": f"not heard from for more than {fmt.span(AGENT_SILENT.total_seconds())}",
     "backlog": "holds minutes the database does not have yet",
 }
+
+_OWED = "outage notifications a notifier has not had yet, retried by the agent (oldest's age)"
 
 FetchFleet = Callable[[], Awaitable[Fleet]]
 
@@ -106,7 +109,12 @@ class AgentsScreen(Screen[None]):
         agents = {a.name: a for a in fleet.agents}
         self.query_one("#agents", RowTable).empty = NONE_YET
         narrow = self.size.width < NARROW_BELOW
-        keep = [i for i, (_, key) in enumerate(COLUMNS) if not (narrow and key in _WIDE_ONLY)]
+        owed = [a for a in fleet.agents if a.notifications_waiting]
+        keep = [
+            i
+            for i, (_, key) in enumerate(COLUMNS)
+            if not (narrow and key in _WIDE_ONLY) and (owed or key != "owed")
+        ]
         columns = [COLUMNS[i] for i in keep]
         if narrow:  # "outvoted on" would be the widest thing in its column
             columns[-1] = ("outvoted", "dissents")
@@ -120,9 +128,22 @@ class AgentsScreen(Screen[None]):
         facts = [Text("Agents", style="bold"), Text(f"{len(fleet.agents)} reporting")]
         if flagged:
             facts.append(Text(f"⚠ {len(flagged)} flagged", style=f"bold {palette.warn}"))
+        if owed:
+            total = sum(a.notifications_waiting for a in owed)
+            since = [a.notifications_waiting_since for a in owed]
+            oldest = min((t for t in since if t is not None), default=None)
+            facts.append(
+                Text(
+                    f"⚠ {total:,} notification(s) owed by {', '.join(a.name for a in owed)}"
+                    + (f" (oldest {fmt.age(oldest, now)})" if oldest else ""),
+                    style=f"bold {palette.warn}",
+                )
+            )
         for flag in ("clock", "silent", "backlog"):
             if any(flag in a.flags for a in fleet.agents):
                 facts.append(Text(f"{flag}: {_WHY[flag]}", style=palette.muted))
+        if owed and not narrow:  # the column it explains
+            facts.append(Text(f"notices owed: {_OWED}", style=palette.muted))
         self.query_one("#detail-title", FactLine).show(facts)
 
 
@@ -142,6 +163,13 @@ def _cells(a: AgentView, now: datetime, palette: Palette) -> Cells:
             f"{a.backlog_minutes:,} min",
             justify="right",
             style=palette.warn if a.backlog_minutes else "",
+        ),
+        Text(
+            f"{a.notifications_waiting:,} · {fmt.age(a.notifications_waiting_since, now)}"
+            if a.notifications_waiting
+            else "-",
+            justify="right",
+            style=palette.warn if a.notifications_waiting else palette.muted,
         ),
         Text(offset_text(offset), justify="right", style=clock_style),
         Text(a.version or "-"),
