@@ -233,6 +233,22 @@ def _parties(claim: Claim) -> list[Block]:
     return [Table(("", ""), tuple(rows))]
 
 
+def _claimed(r: MonthReport, month: str, cur: str, applied: str) -> str:
+    """The letter's request: the credit, or why there is none to ask for."""
+    if r.claimable_credit_amount > 0:
+        return (
+            f"We claim a service credit of {format_money(r.claimable_credit_amount)} {cur} "
+            f"({share(r.claimable_credit_percent)} of the monthly fee) for the reported "
+            f"outages, to be applied {applied}."
+        )
+    if r.credit_amount > 0:
+        return "We claim no service credit: no outage that would earn one was reported."
+    return (
+        f"No service credit is due for {month}: availability was "
+        f"{availability_text(r.availability_percent)}, in band {r.band + 1}, which earns none."
+    )
+
+
 def blocks(claim: Claim, report: MonthReport, evidence: Evidence) -> list[Block]:
     """The letter's content."""
     c, s, r = claim.contract, claim.service, report
@@ -256,12 +272,7 @@ def blocks(claim: Claim, report: MonthReport, evidence: Evidence) -> list[Block]
             f"by slawatch{_vantage(claim)}; the evidence bundle was generated on "
             f"{when(claim.generated_at, tz)}."
         ),
-        Para(
-            f"We claim a service credit of {format_money(r.claimable_credit_amount)} {cur} "
-            f"({share(r.claimable_credit_percent)} of the monthly fee) for the reported outages, "
-            f"to be applied {applied}.",
-            strong=True,
-        ),
+        Para(_claimed(r, month, cur, applied), strong=True),
     ]
     if r.coverage_low:
         out.append(

@@ -297,22 +297,38 @@ def test_a_non_engineer_can_read_the_evidence_section(
     assert "date of the bundle: " in not_proven and "time zone data: " in not_proven
 
     # A month recorded to its end and on into the next: the hour after it is carried.
-    config = load_config(write_config(tmp_path, PARIS))
-    whole = 44_700 + 60
-    rows = [
-        MinuteRow("api", "paris-1", m, 1, 90, None) for m in range(MONTH_START, MONTH_START + whole)
-    ]
+    text = _letter(_up_all_month(tmp_path, down=0), "md", capsys)
+    assert (
+        "from the 44,700 minutes the bundle records in the period (and 60 just outside it, "
+        "which show that no outage is cut at its ends) and its terms" in text
+    )
+    assert "slawatch claim verify claim.json" in text  # unsigned: no key to give
+    # A month that owes nothing asks for nothing (it read: 'We claim a service credit of
+    # 0.00 EUR (0 % of the monthly fee) ..., to be applied as a credit note against ...').
+    assert "We claim" not in text and "to be applied" not in text
+    assert (
+        "**No service credit is due for October 2026: availability was 100.0000 %, in "
+        "band 1, which earns none.**" in text
+    )
+    # 300 minutes down, never reported: a credit measured, none claimable.
+    text = _letter(_up_all_month(tmp_path / "down", down=300), "md", capsys)
+    assert "**We claim no service credit: no outage that would earn one was reported.**" in text
+
+
+def _up_all_month(root: Path, down: int) -> Path:
+    """A bundle of the Paris month recorded to its end and through the next month's first
+    hour, its first ``down`` minutes down (no case); the bundle's path."""
+    root.mkdir(exist_ok=True)
+    config = load_config(write_config(root, PARIS))
+    whole = range(MONTH_START, MONTH_START + 44_700 + 60)
+    rows = [MinuteRow("api", "paris-1", m, 3 if m < MONTH_START + down else 1, 90, None)
+            for m in whole]  # fmt: skip
 
     async def build() -> claims.Exported:
         async with await SqliteStore.open(config.storage_path) as store:
             await store.import_minutes([rows])
             return await claims.gather(store, config, "api", YearMonth(2026, 10), NOW)
 
-    path = tmp_path / "claim.json"
+    path = root / "claim.json"
     claims.write_atomic(path, bundle.dumps(run(build()).document))
-    text = _letter(path, "md", capsys)
-    assert (
-        "from the 44,700 minutes the bundle records in the period (and 60 just outside it, "
-        "which show that no outage is cut at its ends) and its terms" in text
-    )
-    assert "slawatch claim verify claim.json" in text  # unsigned: no key to give
+    return path
