@@ -13,7 +13,10 @@ rules:
   each repeating the first ``keys`` columns (the service, the month) so every
   row can be found again, and none holding a lone column when the block before
   can spare one. ``below`` puts a line of text under each row, indented (a
-  case's reference and title); folded, under the rows of the first block.
+  case's reference and title); folded, under the rows of the first block. A
+  table whose wrapped column is a free text of its own (a window's reason) may
+  ``spill`` it instead: too narrow to keep it beside the row, the text goes under
+  its row, indented and wrapped to the full width, and the row stays whole.
 - **Colour.** On a terminal the header is bold and a cell that says something
   is wrong or uncertain is coloured: red for ``DOWN``, ``BREACHED``,
   ``NOT RECORDING``; yellow for ``DEGRADED``, ``UNKNOWN``, ``(stale)``,
@@ -112,11 +115,13 @@ def table(
     width: int | None = None,
     fold: bool = True,
     wrap_min: int = _MIN_WRAP,
+    spill: bool = False,
 ) -> str:
     """Aligned columns for people; the columns listed in ``right`` align right (numbers).
     ``width`` defaults to ``line_width()``; the ``wrap`` column is wrapped rather than
     the table folded while it keeps ``wrap_min`` columns (a title's default; a column
-    of short phrases, such as a NOTE, may go narrower)."""
+    of short phrases, such as a NOTE, may go narrower). ``spill``: rather than fold,
+    the ``wrap`` column goes under its row (as ``below``), when the rest fits."""
     width = line_width() if width is None else width
     cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
@@ -128,6 +133,12 @@ def table(
         cells, below = _wrapped(cells, wrap, room, below)
         widths[wrap] = max(len(r[wrap]) for r in cells)
         return _render(cells, widths, right, below, width, colour)
+    rest = [w for i, w in enumerate(widths) if i != wrap]
+    if spill and wrap is not None and below is None and _total(rest) <= width:
+        kept = [[c for i, c in enumerate(r) if i != wrap] for r in cells]
+        shifted = [i - (i > wrap) for i in right if i != wrap]
+        under = [r[wrap] for r in cells[1:]]
+        return _render(kept, rest, shifted, under, width, colour, head=cells[0][wrap])
     if not fold:  # a block of a folded table: as narrow as it gets
         return _render(cells, widths, right, below, width, colour)
     packed = [min(w, wrap_min) if i == wrap else w for i, w in enumerate(widths)]
@@ -198,7 +209,11 @@ def _render(
     below: Sequence[str] | None,
     width: int,
     colour: bool,
+    *,
+    head: str = "",
 ) -> str:
+    """The lines of a table; ``head`` is the header of the ``below`` lines, if they
+    have one (a spilled column's), under the header as they are under the rows."""
     lines = []
     for n, r in enumerate(cells):
         last = len(r) - 1
@@ -209,6 +224,8 @@ def _render(
         if colour:
             parts = [_paint(p, header=n == 0) for p in parts]
         lines.append("  ".join(parts).rstrip())
+        if n == 0 and head:
+            lines.append(_INDENT + (_paint(head, header=True) if colour else head))
         if below and n > 0 and below[n - 1]:
             lines += _under(below[n - 1], width)
     return "\n".join(lines)

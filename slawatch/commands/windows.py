@@ -154,7 +154,7 @@ def _list(args: argparse.Namespace, ctx: Context) -> int:
             for w in found
         ]
         headers = ["ID", "SERVICE", "FROM", "TO", "MINUTES", "REASON"]
-        print(table(headers, rows, right=(0, 4), wrap=5))
+        print(table(headers, rows, right=(0, 4), wrap=5, spill=True))  # at 80: reason below
     if weekly:
         print(f"\n{weekly}")
     return 0

@@ -294,3 +294,24 @@ def test_claim_verify_wraps_to_an_80_column_terminal_one_statement_a_line_piped(
     said = next(line for line in piped.splitlines() if line.startswith("  - cases: "))
     assert len(said) > 100 and said.endswith("not the provider's ticket system")
     assert " ".join(shown.split()) == " ".join(piped.split())  # the same words
+
+
+@pytest.mark.parametrize("kind", ["exclude", "maintenance"])
+def test_at_80_columns_a_long_reason_goes_under_its_row_whole(
+    wide: tuple[Path, int], kind: str
+) -> None:
+    """Too narrow for the reason beside the row, the row stays whole (one header, no
+    folded second block to match up by ID) and the reason follows under it, indented,
+    word for word; piped (100 columns) it is a column of its own again."""
+    config, _ = wide
+    env = {**_plain_env(), "TERM": "xterm-256color", "NO_COLOR": "1"}
+    shown = _on_a_terminal(config, kind, "list", env=env, columns=80).replace("\r\n", "\n")
+    lines = shown.split("\n\n")[0].splitlines()  # the one-off windows (not the weekly ones)
+    assert lines[0].split() == ["ID", "SERVICE", "FROM", "TO", "MINUTES"]
+    assert lines[1] == "    REASON"  # under the header, as the reasons are under the rows
+    assert [line for line in lines if line.startswith("ID")] == [lines[0]]  # not folded
+    assert max(map(len, lines)) <= 80
+    under = [line for line in lines[2:] if line.startswith("    ")]
+    assert " ".join(LONG.split()) in " ".join(" ".join(under).split())
+    piped = _cli(config, kind, "list").stdout.splitlines()
+    assert piped[0].split()[-1] == "REASON"
