@@ -361,11 +361,17 @@ def edge_checks(claim: Claim, report: MonthReport) -> list[Check]:
     outage into a reported one. The one exception is a source whose chain starts
     at its genesis link: nothing was recorded before. Likewise a span ending on
     a down minute must show the minute after it, unless that outage is ongoing.
+    A minute beside the edge that the bundle's own hour shows unrecorded ends the
+    run as an up minute does (``_unrecorded``).
     """
     start, end = claim.span
     marks = _marks(claim, start - 1, end + 1)
     out: list[Check] = []
-    if marks[1:2] == b"D" and marks[0:1] != b".":
+    if (
+        marks[1:2] == b"D"
+        and marks[0:1] != b"."
+        and not _unrecorded(claim, marks[0:1], start - 1, start)
+    ):
         fresh = all(
             src.prev == chain.genesis(claim.service.name, src.name) for src in claim.sources
         )
@@ -379,7 +385,11 @@ def edge_checks(claim: Claim, report: MonthReport) -> list[Check]:
                 fresh,
             )
         )
-    if marks[-2:-1] == b"D" and marks[-1:] != b".":
+    if (
+        marks[-2:-1] == b"D"
+        and marks[-1:] != b"."
+        and not _unrecorded(claim, marks[-1:], end, end - 1)
+    ):
         ongoing = any(o.ongoing and to_minute(o.end) == end for o in report.outages)
         out.append(
             Check(
@@ -392,6 +402,20 @@ def edge_checks(claim: Claim, report: MonthReport) -> list[Check]:
             )
         )
     return out
+
+
+def _unrecorded(claim: Claim, mark: bytes, minute: int, edge: int) -> bool:
+    """``minute``, beside the span's ``edge`` minute, has no record, and the bundle shows
+    that: it lies in the edge minute's hour (not across an hour boundary) and every
+    source carries that hour, whose sealed bytes hold the minute as unrecorded. A run of
+    down minutes ends (or begins) there by rule 8, as honestly as at an up minute.
+
+    An hour cut off whole (the span-cut and tail-cut attacks, which restate the span at
+    an hour edge) leaves no such hour, and stays refused."""
+    hour = minute // 60
+    if mark != b"?" or hour != edge // 60:
+        return False  # recorded, or across an hour boundary from the span's edge
+    return all(any(h.hour == hour for h in src.hours) for src in claim.sources)
 
 
 def later_than_generated(claim: Claim) -> list[Check]:

@@ -196,3 +196,39 @@ def test_a_row_given_twice_in_one_file_changes_nothing_and_a_contradiction_is_re
     assert replaced.returncode == 0, replaced.stderr
     report = _json(run_cli, *month, cwd=tmp_path)
     assert (report["downtime_minutes"], report["up_minutes"]) == (2, 2)  # the last row won
+
+
+def test_a_claim_for_a_month_an_outage_runs_out_of_holds(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """``claim verify``: "exit 0 if it holds". An outage that spans two months, its
+    records stopping where it ends (the minute after it has no record, in an hour the
+    bundle carries): the honest export of either month holds. It was refused as a
+    tail cut ("ends inside a run of down minutes"), exit 1; the cut at the hour edge
+    is still refused (tests/claims/test_mutation_attack.py)."""
+    write_config(tmp_path, _config())
+    csv = tmp_path / "m.csv"
+    # Down 31 Oct 23:30Z to 1 Nov 00:30Z (UTC contract: 30 minutes in each month);
+    # the 1 Oct outage starts mid-hour with nothing recorded before it.
+    csv.write_text(
+        "service,minute,status\n"
+        + _rows("2026-10-01T00:10:00+00:00", 20, "down")
+        + _rows("2026-10-31T23:30:00+00:00", 60, "down")
+    )
+    assert run_cli("import", "minutes", csv, cwd=tmp_path).returncode == 0
+    spans = {
+        "2026-10": {"from": "2026-10-01T00:00:00Z", "to": "2026-11-01T00:30:00Z"},
+        "2026-11": {"from": "2026-10-31T23:30:00Z", "to": "2026-12-01T00:00:00Z"},
+    }
+    for month, outages in (("2026-10", 2), ("2026-11", 1)):
+        out = tmp_path / f"claim-{month}.json"
+        exported = run_cli("claim", "export", "--service", "portal", "--month", month,
+                           "--out", out, cwd=tmp_path)  # fmt: skip
+        assert exported.returncode == 0, exported.stderr
+        bundle = json.loads(out.read_text())
+        assert bundle["span"] == spans[month]
+        assert len(bundle["outages"]) == outages
+        assert bundle["figures"]["downtime_minutes"] == (50 if month == "2026-10" else 30)
+        verified = run_cli("claim", "verify", out, cwd=tmp_path)
+        assert verified.returncode == 0, verified.stdout[-600:]
+        assert "DOES NOT HOLD" not in verified.stdout
