@@ -17,6 +17,9 @@ rules:
   table whose wrapped column is a free text of its own (a window's reason) may
   ``spill`` it instead: too narrow to keep it beside the row, the text goes under
   its row, indented and wrapped to the full width, and the row stays whole.
+- **Markdown** (``report --format md``, ``_support.markdown``) is the exception,
+  deliberately: a table row must stay on one line, and the reader sees it rendered,
+  so it is neither wrapped nor folded, whatever its width.
 - **Colour.** On a terminal the header is bold and a cell that says something
   is wrong or uncertain is coloured: red for ``DOWN``, ``BREACHED``,
   ``NOT RECORDING``; yellow for ``DEGRADED``, ``UNKNOWN``, ``(stale)``,

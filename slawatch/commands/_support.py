@@ -116,7 +116,10 @@ def print_json(value: Any) -> None:
 def markdown(
     headers: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequence[int] = ()
 ) -> str:
-    """A Markdown table (numbers right-aligned)."""
+    """A Markdown table (numbers right-aligned), one row a line whatever its width:
+    deliberately not held to 100 columns as ``slawatch.tables.table`` is, since a
+    Markdown row cannot be wrapped without breaking the table, and folding it into
+    several tables would split each row over them where it is rendered."""
     head = "| " + " | ".join(headers) + " |"
     rule = "|" + "|".join("---:" if i in right else "---" for i in range(len(headers))) + "|"
     body = ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in rows]

@@ -156,8 +156,8 @@ def _print_months(
             markdown(headers, rows, right) if fmt == "md" else table(headers, rows, right, keys=2)
         )
         print(render)
-        if fmt != "md":
-            print("REPORTED: minutes of the outages reported; UNREPORTED: outages not reported.")
+        legend = "REPORTED: minutes of the outages reported; UNREPORTED: outages not reported."
+        print(f"\n{legend}" if fmt == "md" else legend)  # md: a line under a table is a row
         for rule in dict.fromkeys(r.reporting_rule for r in reports):
             said = f"CLAIMABLE counts outages {rule}."
             print(f"\n{said}" if fmt == "md" else "\n".join(wrap(said)))

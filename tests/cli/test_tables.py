@@ -315,3 +315,26 @@ def test_at_80_columns_a_long_reason_goes_under_its_row_whole(
     assert " ".join(LONG.split()) in " ".join(" ".join(under).split())
     piped = _cli(config, kind, "list").stdout.splitlines()
     assert piped[0].split()[-1] == "REASON"
+
+
+def test_markdown_is_never_wrapped_or_folded(wide: tuple[Path, int]) -> None:
+    """``--format md`` is pasted where a renderer lays it out: every table whole, one
+    row a line past 100 columns, the same bytes on an 80-column terminal as piped; a
+    sentence after a table is set apart by a blank line (else it is one more row)."""
+    config, _ = wide
+    args = ("report", "--month", "2026-11", "--format", "md")
+    piped = _cli(config, *args).stdout
+    env = {**_plain_env(), "TERM": "xterm-256color"}
+    shown = _on_a_terminal(config, *args, env=env, columns=80).replace("\r\n", "\n")
+    assert shown == piped
+    lines = piped.splitlines()
+    assert max(map(len, lines)) > 100
+    tables = [line for line in lines if line.startswith("| SERVICE |")]
+    heads = [line.split(" | ") for line in tables]
+    assert heads[0][:3] == ["| SERVICE", "MONTH", "AVAILABILITY"] and "MEASURED |" in heads[0]
+    assert sum("PRIORITY" in h for h in heads) == 1  # the performance table: one, 16 columns
+    assert next(h for h in heads if "PRIORITY" in h)[-1] == "RCA DONE |"
+    for n, line in enumerate(lines):
+        if line.startswith("|") and n + 1 < len(lines):
+            assert lines[n + 1].startswith("|") or lines[n + 1] == "", lines[n + 1]
+    assert "REPORTED: minutes of the outages reported" in piped
