@@ -43,13 +43,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import gc
 import logging
 import os
 import re
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -108,6 +109,37 @@ CLAIM_TIMEOUT_S = 5.0  # at start: how long the name's check may hold up probing
 
 class NameInUse(SlawatchError):
     """Another running agent holds this agent's name in the fleet's database."""
+
+
+@contextlib.contextmanager
+def spool_held(spool: Path, source: str) -> Iterator[None]:
+    """One agent per spool on this machine, for as long as the process runs: an
+    exclusive ``flock`` of ``SPOOL.lock`` (holding the pid). A second agent started
+    with the same config here (PostgreSQL out of reach, so its name's lock cannot be
+    checked yet) would write the same spool: ``NameInUse``, before it probes. A lock
+    file that cannot be made (a read-only folder) is no lock; the spool's own error
+    says why then."""
+    lock = spool.with_name(spool.name + ".lock")
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other = os.pread(fd, 20, 0).decode("ascii", "replace").strip() or "?"
+            raise NameInUse(
+                f"agent {source!r}",
+                f"another agent is running on this machine with the spool {spool} (pid {other}):"
+                " stop it, or give this one a spool and a name of its own",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+        yield
+    finally:
+        os.close(fd)  # the flock goes with it
 
 
 def session_label(source: str, pid: int | None = None) -> str:

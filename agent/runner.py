@@ -57,7 +57,7 @@ import httpx
 from agent import resolver
 from agent.canary import Canary
 from agent.checkpoints import Checkpointer
-from agent.forwarder import Forwarder, NameInUse
+from agent.forwarder import Forwarder, NameInUse, spool_held
 from agent.incidents import OutageEvent, OutageTracker
 from agent.limits import MAX_INTERVAL, MAX_RETRIES, MIN_INTERVAL, check_probes
 from agent.logs import configure_logging
@@ -893,6 +893,13 @@ def _carried(
     return tuple(out)
 
 
+def _one_per_spool(config: Config) -> contextlib.AbstractContextManager[None]:
+    """Fleet mode: this process holds its spool (``spool_held``); else nothing."""
+    if config.spool_path is None or config.storage_url is None:
+        return contextlib.nullcontext()
+    return spool_held(config.spool_path, config.agent.name)
+
+
 def _default_sink(config: Config) -> StoreSink:
     """The store the agent writes: its SQLite file, or in fleet mode its spool."""
     if config.storage_url is not None:
@@ -914,6 +921,11 @@ def run_agent(config: Config, *, once: bool = False, clock: Clock = utc_now) -> 
 
 
 async def _once(config: Config, clock: Clock) -> int:
+    with _one_per_spool(config):
+        return await _once_held(config, clock)
+
+
+async def _once_held(config: Config, clock: Clock) -> int:
     agent = Agent(config, clock=clock)
     await agent.claim_name()  # NameInUse: exit 2 before probing
     verdicts, written = await agent.run_once()
@@ -1018,7 +1030,9 @@ class Server:
             loop.add_signal_handler(sig, self.handle_exit, sig)
         loop.add_signal_handler(signal.SIGHUP, self.handle_reload)
         ok = True
+        held = contextlib.ExitStack()
         try:
+            held.enter_context(_one_per_spool(self.config))  # NameInUse: exit 2
             agent = Agent(self.config, clock=self.clock, **self.agent_options)
             await agent.claim_name()  # NameInUse: exit 2 before anything is probed
             self.agent = self._watch(agent)
@@ -1032,6 +1046,7 @@ class Server:
                 ok = await self.agent.stop()
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
+            held.close()
         sys.stderr.flush()
         if self.refused is not None:
             return 2

@@ -24,7 +24,7 @@ from store.rows import MinuteRow
 from store.sqlite import SqliteStore
 from tests.fleetkit import agent_role, init_fleet, write_fleet_config
 from tests.loopback import OkHandler, serve
-from tests.pg import Cluster
+from tests.pg import Cluster, free_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 FAST_SLAWATCH = Path(__file__).with_name("fast_slawatch.py")
@@ -164,3 +164,31 @@ async def test_a_stale_session_of_its_own_is_taken_over(
                 await forwarder.step()
             finally:
                 await forwarder.close()
+
+
+def test_twice_on_one_machine_with_postgresql_out_of_reach(tmp_path: Path) -> None:
+    """The same config started twice here while PostgreSQL cannot be reached (so the
+    name's lock cannot be checked): the second would write the first's spool. It
+    refuses, naming the spool and the first's pid, exit code 2."""
+    with serve(OkHandler) as port:
+        nowhere = f"postgresql://twin@127.0.0.1:{free_port()}/slawatch"  # nothing listens
+        config = write_fleet_config(tmp_path, nowhere, f"http://127.0.0.1:{port}")
+        first = _start(config, "twin")
+        try:
+            lock = tmp_path / "spool.db.lock"
+            deadline = time.monotonic() + 30
+            while not (lock.exists() and lock.read_text() == str(first.pid)):
+                assert first.poll() is None and time.monotonic() < deadline, first.stderr
+                time.sleep(0.1)
+            second = _start(config, "twin")
+            err = second.communicate(timeout=20)[1]
+            assert second.returncode == 2, err
+            assert err.strip().splitlines() == [
+                f"slawatch: agent 'twin': another agent is running on this machine with the"
+                f" spool {tmp_path / 'spool.db'} (pid {first.pid}): stop it, or give this one"
+                " a spool and a name of its own"
+            ]
+            assert first.poll() is None
+        finally:
+            err = _stop(first)
+        assert first.returncode == 0, err
