@@ -232,3 +232,57 @@ def test_a_claim_for_a_month_an_outage_runs_out_of_holds(
         verified = run_cli("claim", "verify", out, cwd=tmp_path)
         assert verified.returncode == 0, verified.stdout[-600:]
         assert "DOES NOT HOLD" not in verified.stdout
+
+
+def test_months_worked_by_hand_at_the_edges_of_rules_1_2_and_7(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """Found conforming; kept so it stays so. Figures from the rules, not from slawatch."""
+    write_config(
+        tmp_path,
+        _config(
+            "bands = [ { min_availability = 50.0, credit_percent = 0 },"
+            ' { min_availability = 0.0, credit = "100-availability" } ]\n',
+            contract='timezone = "Europe/Paris"\n',
+        )
+        + '[[service.maintenance]]\nday = "sat"\nfrom = "22:00"\nto = "04:00"\n'
+        + '\n[[service]]\nname = "feb"\ncontract = "std"\nmonthly_fee = "1000.00"\n'
+        + '\n[[service]]\nname = "howe"\ncontract = "howe"\nmonthly_fee = "1.00"\n'
+        + '\n[[contract]]\nname = "howe"\ntimezone = "Australia/Lord_Howe"\n'
+        + "bands = [ { min_availability = 0.0, credit_percent = 0 } ]\n",
+    )
+
+    def month(service: str, which: str) -> Any:
+        return _json(run_cli, "report", "--month", which, "--service", service,
+                     "--format", "json", cwd=tmp_path)  # fmt: skip
+
+    # Rule 1: Paris loses an hour on 29 March and gains one on 25 October 2026; Lord
+    # Howe moves its clocks by 30 minutes (5 April back, 4 October forward).
+    # Rule 2, weekly windows in local time: March has 4 h of the 28 Feb window
+    # (Sun 1 Mar 00:00-04:00), three 6 h nights and 5 h on the night the clocks go
+    # forward (1620); October three 6 h nights, 7 h on 24-25 Oct, 2 h of 31 Oct (1620).
+    for which, minutes in (("2026-03", 44_580), ("2026-10", 44_700)):
+        report = month("portal", which)
+        assert (report["minutes_in_month"], report["excluded_minutes"]) == (minutes, 1620)
+    assert month("howe", "2026-04")["minutes_in_month"] == 43_200 + 30
+    assert month("howe", "2026-10")["minutes_in_month"] == 44_640 - 30
+
+    # Rule 7 in decimal: a Paris month of 40,000 measured minutes (February's 40,320
+    # less a 320-minute exclusion; this service has no weekly window), 20,001 down:
+    # availability 49.9975 %, credit 50.0025 % of 1000.00 = 500.025, half-up 500.03
+    # (in binary floating point 500.025 is a hair less, and round() gives 500.02).
+    csv = tmp_path / "feb.csv"
+    csv.write_text(
+        "service,minute,status\n"
+        + _rows("2026-02-05T00:00:00+00:00", 20_001, "down").replace("portal,", "feb,")
+    )
+    assert run_cli("import", "minutes", csv, cwd=tmp_path).returncode == 0
+    span = ("--from", "2026-02-25T00:00:00+01:00", "--to", "2026-02-25T05:20:00+01:00")
+    added = run_cli("exclude", "add", "--service", "feb", *span, "--reason", "upstream",
+                    cwd=tmp_path)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    report = month("feb", "2026-02")
+    assert report["measured_minutes"] == 40_000 and report["downtime_minutes"] == 20_001
+    assert report["availability_percent"] == 49.9975
+    assert report["credit_percent"] == 50.0025
+    assert report["credit_amount"] == "500.03"
