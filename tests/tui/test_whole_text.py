@@ -103,3 +103,33 @@ async def test_a_text_longer_than_the_panel_shows_what_fits_and_says_more() -> N
             "Search results stale in the EU region since the index rebuild",
             "in 5m",
         )
+
+
+def test_help_says_where_a_cut_text_is_whole_and_what_breached_means() -> None:
+    from rich.console import Console
+
+    from tui.components.help_screen import help_text
+
+    console = Console(width=78, record=True)
+    console.print(help_text())
+    said = " ".join(console.export_text().split())
+    assert "the selected row shows a text cut with … whole" in said
+    assert "BREACHED a first response that missed the contract's deadline" in said
+
+
+async def test_a_line_break_typed_into_a_title_keeps_the_row_on_its_line() -> None:
+    """``case open --title $'two\\nlines'`` is stored as given; the panel shows it on the
+    row's one line (a break drawn as is pushed the rest past the panel's border)."""
+    saved = ROWS["2"]
+    ROWS["2"] = ("SUP-2", "two\nlines\tand\x1b[31mred", "in 9m")
+    try:
+        app = Tables()
+        async with app.run_test(size=(40, 8)) as pilot:
+            table = app.query_one(RowTable)
+            app.set_focus(None)
+            await pilot.pause()
+            lines = _lines(table)
+            assert lines[2] == " SUP-2  two lines and [31mred    in 9m"
+            assert lines[3].startswith(" SUP-3  Login")
+    finally:
+        ROWS["2"] = saved

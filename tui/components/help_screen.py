@@ -23,7 +23,7 @@ KEYS = (
     ("a", "the agents (vantage points): last seen, backlog, clock offset, version"),
     ("/", "filter every panel by a service, case ref, title or priority (esc clears)"),
     ("s  S", "sort the focused table by the next column / the other way (or click a header)"),
-    ("tab", "move between panels"),
+    ("tab  ↑ ↓", "move between panels / rows; the selected row shows a text cut with … whole"),
     ("[ ]", "previous / next month (details)"),
     ("esc", "back"),
     ("q ctrl+c", "quit"),
@@ -50,6 +50,11 @@ NOTES = (
         "is the downtime the month can still take before it falls into the next "
         "credit band; band is the band the month is in so far, numbered from 1 (the top "
         "band, no credit) as in report JSON and the claim letter, with the credit it earns.",
+    ),
+    (
+        "BREACHED",
+        "a first response that missed the contract's deadline, +how far past it (the "
+        "JSON's response_breached); a later answer does not undo it.",
     ),
     (
         "Unreported",

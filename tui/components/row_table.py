@@ -57,6 +57,7 @@ _DURATION = re.compile(r"(?:(\d+)([dhms])\s*)+")
 _PART = re.compile(r"(\d+)([dhms])")
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 _SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # a line break in a title would break the row
 
 
 class Fitted(Text):
@@ -96,6 +97,17 @@ def natural(text: str) -> tuple[int, float, str]:
     if number is not None:
         return (0, float(number.group().replace(",", "")), t.lower())
     return (1, 0.0, t.lower())
+
+
+def one_line(cell: Text) -> Text:
+    """``cell`` on one line: a line break or tab someone typed into a title (the CLI
+    takes what the shell gives it) or any other control character becomes a space,
+    so the row keeps its line and the panel its border."""
+    if isinstance(cell, Fitted) or not _CONTROL.search(cell.plain):
+        return cell  # (a Fitted cell's wordings are the program's own)
+    flat = cell.copy()
+    flat.plain = _CONTROL.sub(" ", cell.plain)  # one for one: the styles keep their place
+    return flat
 
 
 def signature(cells: Cells) -> Signature:
@@ -171,7 +183,7 @@ class RowTable(ScrollView, can_focus=True):
         """The cells a row shows now (computed if it has not been yet)."""
         cells = self._rows.get(key)
         if cells is None:
-            cells = self._rows[key] = self._cells_of(key)
+            cells = self._rows[key] = tuple(map(one_line, self._cells_of(key)))
             self._grow(cells)
         return cells
 
