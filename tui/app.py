@@ -12,7 +12,9 @@ each through the store API, each confirmed with a notification.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from textual import on, work
@@ -55,6 +57,15 @@ Clock = Callable[[], datetime]
 MIN_DELAY = 0.001  # seconds: the shortest refresh timer
 
 
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """When the file was last written, and its size (None: not there now)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
 class SlawatchApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "slawatch"
@@ -93,6 +104,8 @@ class SlawatchApp(App[int]):
         self._months_busy = False
         self._closing = False
         self.month_passes = 0  # completed month passes (tests and benchmarks wait on it)
+        self._config_stamp = _stamp(config.path)
+        self.config_reloads = 0  # config file edits taken in (tests wait on it)
 
     def on_mount(self) -> None:
         self.push_screen(MainScreen())
@@ -132,6 +145,7 @@ class SlawatchApp(App[int]):
             return
         self._busy = True
         try:
+            await self._follow_config()
             now = self.now()
             snapshot = await self.source.snapshot(now)
             self.post_message(SnapshotLoaded(snapshot))
@@ -140,7 +154,8 @@ class SlawatchApp(App[int]):
                 self._months_busy = True
                 # After the frame that shows this snapshot: the pass's thread competes
                 # with the first paint for the interpreter otherwise.
-                self.call_after_refresh(self._months, now, self.source.version, full)
+                source = self.source
+                self.call_after_refresh(self._months, now, source, source.version, full)
         except (SlawatchError, OSError, ValueError) as exc:
             self.post_message(RefreshFailed(str(exc) or type(exc).__name__))
         finally:
@@ -152,13 +167,49 @@ class SlawatchApp(App[int]):
             if not self._closing:
                 self._timer = self.set_timer(delay, self._refresh, name="refresh")
 
+    async def _follow_config(self) -> None:
+        """The config file edited (a service or a contract added, a fee changed): read
+        again at the next refresh, as the agent reads it at SIGHUP. The dashboard keeps
+        reading the store it started with; a config with mistakes is refused in a
+        notification and the running one kept."""
+        stamp = _stamp(self.config.path)
+        if stamp is None or stamp == self._config_stamp:
+            return  # unchanged, or gone for a moment (an editor replacing the file)
+        self._config_stamp = stamp
+        from core.configfile import load_config
+        from tui.source import StoreSource
+
+        try:
+            fresh = load_config(self.config.path)
+        except SlawatchError as exc:
+            self.notify(
+                f"{exc}; still showing the config as it was",
+                title="Config not reloaded",
+                severity="warning",
+                timeout=30,
+            )
+            return
+        keep = self.config
+        fresh = replace(
+            fresh,
+            storage_path=keep.storage_path,
+            storage_url=keep.storage_url,
+            spool_path=keep.spool_path,
+        )
+        old, self.config = self.source, fresh
+        self.source = StoreSource(fresh, old.exporter)
+        await old.close()
+        self._want_months = True
+        self.config_reloads += 1
+        self.notify(f"{len(fresh.services)} service(s)", title="Config reloaded")
+
     @work(group="months", thread=True, exit_on_error=False)
-    def _months(self, now: datetime, version: int | None, full: bool) -> None:
+    def _months(self, now: datetime, source: StoreSource, version: int | None, full: bool) -> None:
         """Month figures, credits and sparklines, off the event loop (``full``: for
         every service, not only those whose data changed)."""
         try:
-            snapshot = self.source.months(now, full=full)
-            self.post_message(MonthsComputed(snapshot, now, version))
+            snapshot = source.months(now, full=full)
+            self.post_message(MonthsComputed(snapshot, now, version, source))
         except (SlawatchError, OSError, ValueError) as exc:
             self.post_message(RefreshFailed(str(exc) or type(exc).__name__, months=True))
 
@@ -180,6 +231,9 @@ class SlawatchApp(App[int]):
     @on(MonthsComputed)
     def _months_computed(self, message: MonthsComputed) -> None:
         self._months_busy = False
+        if message.source is not self.source:  # a pass of the config before a reload
+            self.refresh_now(months=True)
+            return
         self.snapshot = self.source.adopt(message.snapshot, message.now, message.version)
         self._problem = None
         self._render_main()

@@ -21,11 +21,14 @@ class MonthsComputed(Message):
     """The month pass finished (in its thread): ``snapshot`` has every month figure,
     as of ``now``, read after the live snapshot at data ``version`` was."""
 
-    def __init__(self, snapshot: Snapshot, now: datetime, version: int | None) -> None:
+    def __init__(
+        self, snapshot: Snapshot, now: datetime, version: int | None, source: object = None
+    ) -> None:
         super().__init__()
         self.snapshot = snapshot
         self.now = now
         self.version = version
+        self.source = source  # the StoreSource that computed it (a reload replaces it)
 
 
 class RefreshFailed(Message):

@@ -21,6 +21,7 @@ from store.sqlite import SqliteStore
 from tests.tui.test_actions import app_for, loaded, row_text, until
 from tui.app import SlawatchApp
 from tui.components.credits_panel import CreditsPanel
+from tui.components.status_table import StatusTable
 from tui.components.month_grid import MonthGrid
 from tui.components.outages_panel import OutagesPanel
 
@@ -102,3 +103,39 @@ async def test_a_credit_settled_elsewhere_leaves_the_pending_credits(dash_config
         await shown_by_the_next_pass(
             pilot, app, lambda: "credit/portal/2026-10" not in credits.keys
         )
+
+
+CRM = """
+[[service]]
+name = "crm"
+contract = "demo-saas"
+monthly_fee = "90.00"
+currency = "EUR"
+"""
+
+
+async def test_an_edited_config_is_read_again_and_a_broken_one_refused(
+    dash_config: Config,
+) -> None:
+    """Found running a fleet: a service added to the config (and the agents told with
+    SIGHUP) never showed on a dashboard left running all day; only a restart read it."""
+    app = app_for(dash_config)
+    path = dash_config.path
+    text = path.read_text(encoding="utf-8")
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        table = app.screen.query_one(StatusTable)
+        assert "crm" not in table.keys
+        path.write_text(text + CRM, encoding="utf-8")
+        await until(pilot, lambda: "crm" in table.keys, tries=1500)
+        assert app.config_reloads == 1 and "crm" in app.config.services
+        assert app.config.storage_path == dash_config.storage_path
+        kept = app.config
+        path.write_text(text + CRM + 'monthly_fee = "abc"\n', encoding="utf-8")
+        await until(pilot, lambda: _notified(app, "Config not reloaded"), tries=1500)
+        assert app.config is kept and app.config_reloads == 1
+        assert "crm" in table.keys and "portal" in table.keys
+
+
+def _notified(app: SlawatchApp, title: str) -> bool:
+    return any(n.title == title for n in app._notifications)
