@@ -21,9 +21,9 @@ from store.sqlite import SqliteStore
 from tests.tui.test_actions import app_for, loaded, row_text, until
 from tui.app import SlawatchApp
 from tui.components.credits_panel import CreditsPanel
-from tui.components.status_table import StatusTable
 from tui.components.month_grid import MonthGrid
 from tui.components.outages_panel import OutagesPanel
+from tui.components.status_table import StatusTable
 
 SIZE = (160, 45)
 ROOT = Path(__file__).resolve().parents[2]
