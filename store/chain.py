@@ -68,6 +68,8 @@ ErrorsMemo = tuple[
 # One logged change of an hour: (service_id, source_id, hour, logged digest before
 # or None, digest after or None when the hour was emptied).
 LogItem = tuple[int, int, int, bytes | None, bytes | None]
+_SEAL_KEY = ("service_id", "source_id", "hour")
+_SEAL_CHECK = (("digest", "bytea"), ("link", "bytea"), ("logged", "bigint"))
 _SERVICE, _SOURCE, _MINUTE = itemgetter(0), itemgetter(1), itemgetter(2)
 _HOUR, _KEY_SOURCE = itemgetter(1), itemgetter(2)  # of a (service_id, hour, source_id) key
 # Hour digests remembered per store (``ChainStore._digest``): past this many
@@ -248,6 +250,53 @@ async def _seals_many(
     return out
 
 
+class MemoStale(Exception):
+    """A write through ``LiveMemo`` found a row other than the memo says (another
+    writer's, or an edit behind slawatch's back): its transaction rolls back and the
+    write is made again the reading way, which sees (and logs) what changed."""
+
+
+@dataclass
+class LiveMemo:
+    """What the store's last live minute writes (an agent's minutes, on PostgreSQL) left
+    in the rows they wrote, so that the next minute into the same hour need not read
+    them back: each block as written, (service_id, hour, source_id) -> (status,
+    latency); each of those chains' seals of that hour and the one before,
+    (service_id, source_id) -> {hour: (digest, link)}; and which of those seals are not
+    yet in the audit trail, (service_id, source_id, hour) -> digest (``logged = 0``).
+    One store may write for several agents (the fleet benchmark's shared connections):
+    it holds each one's chains.
+
+    Trusted no further than the next write proves it: that write rewrites every block
+    and every seal of the hour with ``Conn.update_unchanged``, each row only if it still
+    holds exactly what the memo says, else ``MemoStale``. An edit of a block or a seal
+    behind slawatch's back therefore always sends the write the reading way, whose
+    tamper check logs it (``store.tamper``); an edit of an error class is found by the
+    tamper check itself, as the error classes are read afresh on every write. What is
+    taken on trust is the sealed hour before (its link continues the chain): it is
+    closed and in the audit trail, where ``store verify`` checks it, and the reading
+    way does not check it either."""
+
+    blocks: dict[tuple[int, int, int], tuple[bytes, bytes]] = field(default_factory=dict)
+    seals: dict[tuple[int, int], dict[int, tuple[bytes, bytes]]] = field(default_factory=dict)
+    unlogged: dict[tuple[int, int, int], bytes] = field(default_factory=dict)
+
+    hour: int | None = None  # the one hour it holds
+
+    def update(self, new: LiveMemo) -> None:
+        """Take in what a later write left of its chains (all of one hour: those of an
+        earlier hour are forgotten, they are history)."""
+        if new.hour != self.hour:
+            self.blocks, self.seals, self.unlogged = {}, {}, {}
+            self.hour = new.hour
+        for ids in new.seals:
+            for hour in self.seals.get(ids, ()):
+                self.unlogged.pop((*ids, hour), None)
+        self.blocks.update(new.blocks)
+        self.seals.update(new.seals)
+        self.unlogged.update(new.unlogged)
+
+
 @dataclass
 class WriteContext:
     """What one minute write reads of the touched chains, once, before it changes them:
@@ -368,6 +417,89 @@ async def _chain_ids(db: Conn) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in rows]
 
 
+async def _reseal_unchanged(
+    db: Conn,
+    memo: LiveMemo,
+    touched: Mapping[tuple[int, int], AbstractSet[int]],
+    changed: Sequence[tuple[int, int, int, bytes, bytes, int]],
+    gone: Sequence[tuple[int, int, int]],
+    caught: Sequence[tuple[int, int, int]],
+) -> None:
+    """The seals of a write through ``memo``: every seal of each touched hour
+    rewritten (unchanged ones too, so that each is proven) where it still holds what
+    the memo says; ``MemoStale`` when one does not, or when the write is more than
+    rewriting the hour's seals (that is left to the reading way)."""
+    if gone or caught:
+        raise MemoStale
+    expected: dict[tuple[int, int, int], tuple[bytes, bytes, int]] = {}
+    for ids, hours in touched.items():
+        for hour in hours:
+            seal = memo.seals.get(ids, {}).get(hour)
+            if seal is None:
+                raise MemoStale
+            key = (*ids, hour)
+            expected[key] = (*seal, 0 if key in memo.unlogged else 1)
+    rows: dict[tuple[int, int, int], tuple[Any, ...]] = {}
+    for row in changed:
+        key = row[:3]
+        if key not in expected or key in rows:
+            raise MemoStale
+        rows[key] = (*row, *expected[key])
+    for key, was in expected.items():
+        if key not in rows:
+            rows[key] = (*key, *was, *was)
+    done = await db.update_unchanged(
+        "chain_seals", _SEAL_COLUMNS, _SEAL_KEY, _SEAL_CHECK, list(rows.values())
+    )
+    if done != len(rows):
+        raise MemoStale
+
+
+def _next_memo(
+    touched: Mapping[tuple[int, int], AbstractSet[int]],
+    written: Mapping[tuple[int, int, int], tuple[bytes, bytes]],
+    context: WriteContext,
+    changed: Sequence[tuple[int, int, int, bytes, bytes, int]],
+    gone: Sequence[tuple[int, int, int]],
+    caught: Sequence[tuple[int, int, int]],
+) -> LiveMemo | None:
+    """The ``LiveMemo`` a write leaves: the blocks it wrote, its chains' seals after
+    it. None unless it wrote one hour of chains that have no seal after that hour
+    and nothing but that hour's seals (an agent's minute), the only write a memo
+    serves."""
+    if gone or caught or len(set(touched.values())) != 1:
+        return None
+    (hours,) = set(touched.values())
+    if len(hours) != 1:
+        return None
+    (hour,) = hours
+    before = hour - _LOOKBACK
+    seals = {
+        ids: {h: seal for h, seal in context.seals.get(ids, {}).items() if h >= before}
+        for ids in touched
+    }
+    for sid, src, at, digest, link_, _logged in changed:
+        found = seals.get((sid, src))
+        if found is None or at < before:
+            return None
+        found[at] = (digest, link_)
+    was = context.unlogged
+    unlogged: dict[tuple[int, int, int], bytes] = {}
+    for ids, found in seals.items():
+        if max(found, default=hour) != hour or hour not in found:
+            return None
+        for h in found:
+            pending = was.get((*ids, h))
+            if pending is not None:
+                unlogged[(*ids, h)] = pending
+    for sid, src, at, digest, _link, logged in changed:
+        if logged:
+            unlogged.pop((sid, src, at), None)
+        else:
+            unlogged[(sid, src, at)] = digest
+    return LiveMemo({k: written[k] for k in written if k[1] == hour}, seals, unlogged, hour)
+
+
 class ChainStore(AuditStore):
     """The hash chains beside the minute records: extended by every minute write,
     walked by ``check_chains`` and read for claims by ``evidence``."""
@@ -419,6 +551,9 @@ class ChainStore(AuditStore):
         self._digests[key] = (*names, status, latency, errors, digest)
         return digest
 
+    # What the last write with ``remember`` left of its chains (``_extend_chains``).
+    _live_next: LiveMemo | None = None
+
     # Each chain's hour digests as ``check_chains`` last found them, for the replay
     # of minute writes that follows it in ``store verify`` (used once, then read afresh).
     _verified: dict[tuple[str, str], dict[int, bytes]] | None = None
@@ -428,6 +563,7 @@ class ChainStore(AuditStore):
         db: Conn,
         keys: Iterable[tuple[int, int, int]],
         known: ErrorsMemo | None = None,
+        memo: LiveMemo | None = None,
     ) -> WriteContext:
         """Read, once, what a write of the blocks ``keys`` needs of their chains
         (two queries per span of hours: the agent's minute has one span).
@@ -435,7 +571,8 @@ class ChainStore(AuditStore):
         ``known``: the error classes this store's previous minute write left, with
         the ``data_version`` it saw; when no other connection has committed since
         (the same version now) and they cover ``keys``, they are not read again
-        (the agent's next minute: the same hours)."""
+        (the agent's next minute: the same hours). ``memo``: the seals are taken from
+        the store's ``LiveMemo`` instead of read (the write then proves them)."""
         errors: dict[tuple[int, int, int], list[tuple[int, str]]] = {}
         seals: dict[tuple[int, int], dict[int, tuple[bytes, bytes]]] = {}
         keys = keys if isinstance(keys, (set, frozenset)) else set(keys)
@@ -447,7 +584,19 @@ class ChainStore(AuditStore):
         for (lo, hi), chains in spans[1].items():
             if not reuse:
                 errors.update(await _errors_many(db, chains, lo, hi))
-            seals.update(await _seals_many(db, chains, lo - _LOOKBACK, unlogged))
+            if memo is None:
+                seals.update(await _seals_many(db, chains, lo - _LOOKBACK, unlogged))
+                continue
+            held, waiting = memo.seals, memo.unlogged
+            for ids in chains:
+                found = held.get(ids)
+                if found is None:
+                    raise MemoStale  # (cannot be: the memo holds every block written)
+                seals[ids] = found  # never changed in place (``_next_memo`` makes new ones)
+                for hour in found:
+                    digest = waiting.get((*ids, hour))
+                    if digest is not None:
+                        unlogged[(*ids, hour)] = digest
         # The seals read above gave the unlogged hours from each span's look-back on;
         # only older ones are left to find (none, but for an agent that stopped, or a
         # chain of the source's that the write does not touch: a service no longer probed).
@@ -519,6 +668,8 @@ class ChainStore(AuditStore):
         written: Mapping[tuple[int, int, int], tuple[bytes, bytes]] | None = None,
         context: WriteContext | None = None,
         live: bool = False,
+        memo: LiveMemo | None = None,
+        remember: bool = False,
     ) -> list[LogItem]:
         """Re-seal the hours ``rows`` touched and re-link each chain after them;
         returns what the write changed for the audit trail (``_log_minutes``).
@@ -539,6 +690,12 @@ class ChainStore(AuditStore):
         it just wrote (``written``: every touched block's stored (status, latency))
         and its ``context`` (the errors after the write, the seals before it), so
         nothing is read back at all.
+
+        ``memo``: the write's seals came from the store's ``LiveMemo``; each seal of the
+        hour is rewritten only where it still holds what the memo says (``MemoStale``
+        otherwise, as for anything but the plain minute). ``remember``: leave what this
+        write stores of the chains as the next ``LiveMemo`` (``_live_next``), when the
+        write was one hour of chains with nothing after it.
         """
         if not rows:
             return []
@@ -656,6 +813,12 @@ class ChainStore(AuditStore):
                     for hour, digest in sorted(left):
                         items.append((*ids, hour, None, digest))
                         caught.append((*ids, hour))
+        self._live_next = None
+        if remember and context is not None and written is not None:
+            self._live_next = _next_memo(touched, written, context, changed, gone, caught)
+        if memo is not None:
+            await _reseal_unchanged(db, memo, touched, changed, gone, caught)
+            return items
         if caught:
             await db.executemany(
                 "UPDATE chain_seals SET logged = 1 WHERE service_id = ? AND source_id = ?"

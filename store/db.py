@@ -78,6 +78,24 @@ class Conn(ABC):
         if rows:
             await self.executemany(upsert_sql(table, columns, key, where), rows)
 
+    async def update_unchanged(
+        self,
+        table: str,
+        columns: Sequence[tuple[str, str]],
+        key: Sequence[str],
+        check: Sequence[tuple[str, str]],
+        rows: Sequence[Params],
+    ) -> int:
+        """``UPDATE`` the non-key ``columns`` of ``rows`` by their ``key``, each only
+        where its ``check`` columns still hold the values that follow the row's
+        ``columns`` values (what the caller wrote there last); returns how many rows
+        were updated. An optimistic write: fewer than ``len(rows)`` means a row
+        changed (or went) since, and the caller rolls back and reads.
+
+        Only the PostgreSQL backend has it (``MinuteStore``'s memo of its last minute
+        write spares its reads there; SQLite reads its own pages in-process)."""
+        raise NotImplementedError(f"{self.dialect}: no conditional batch update")
+
     async def commit_rows(self, sql: str, rows: Sequence[Params], *, lazy_sync: bool) -> None:
         """``rows`` through ``sql`` as one write transaction of their own (the caller
         holds its store's write lock). ``lazy_sync``: the commit survives this process

@@ -22,7 +22,14 @@ from store.blocks import (
     id_list,
     span_groups,
 )
-from store.chain import ChainStore, ErrorsMemo, LogItem, WriteContext
+from store.chain import (
+    ChainStore,
+    ErrorsMemo,
+    LiveMemo,
+    LogItem,
+    MemoStale,
+    WriteContext,
+)
 from store.db import Conn
 from store.layout import (
     Key,
@@ -45,6 +52,7 @@ _BLOCK_COLUMNS = (
     ("latency", "bytea"),
 )
 _BLOCK_KEY = ("service_id", "hour", "source_id")
+_BLOCK_CHECK = (("status", "bytea"), ("latency", "bytea"))
 _ERROR_COLUMNS = (
     ("service_id", "bigint"),
     ("source_id", "bigint"),
@@ -132,6 +140,14 @@ class MinuteStore(ChainStore):
     # (only minute writes change minute_errors; an import forgets it).
     _errors_memo: ErrorsMemo | None = None
     _last_context: tuple[frozenset[Key], dict[Key, list[tuple[int, str]]]] | None = None
+    # PostgreSQL: what the last minute write left in the rows it wrote (``LiveMemo``):
+    # the next minute into the same hour writes over them without reading them first,
+    # each row only if it still holds just that (else it reads, as without a memo).
+    _live_memo: LiveMemo | None = None
+
+    def _rolled_back(self) -> None:
+        super()._rolled_back()
+        self._live_memo = None
 
     async def record_minutes(
         self, rows: Sequence[MinuteRow], *, state: StateSave | None = None
@@ -144,23 +160,38 @@ class MinuteStore(ChainStore):
                     await self._save_agent_state_in(db, state)
             return
         memo, self._errors_memo = self._errors_memo, None  # valid only if this commits
-        try:
-            async with self._write() as db:
-                await self._begin_minute_log(db)
-                version = None  # no cheap "nobody else committed" on PostgreSQL: read them
-                if self.dialect == "sqlite":
-                    version = int((await db.fetchall("PRAGMA data_version"))[0][0])
-                known = memo if memo is not None and memo[0] == version else None
-                items, names = await self._upsert(db, rows, live=True, known=known)
-                await self._log_minutes(db, items, names, "the agent")
-                if state is not None:
-                    await self._save_agent_state_in(db, state)
-        except BaseException:
-            self._minute_log_begun = False  # its baseline entry, if any, rolled back
-            raise
+        live, self._live_memo = self._live_memo, None
+        remember = self.dialect == "postgresql"
+        while True:
+            try:
+                async with self._write() as db:
+                    await self._begin_minute_log(db)
+                    version = None  # no cheap "nobody else committed" on PostgreSQL: read them
+                    if self.dialect == "sqlite":
+                        version = int((await db.fetchall("PRAGMA data_version"))[0][0])
+                    known = memo if memo is not None and memo[0] == version else None
+                    items, names = await self._upsert(
+                        db, rows, live=True, known=known, memo=live, remember=remember
+                    )
+                    await self._log_minutes(db, items, names, "the agent")
+                    if state is not None:
+                        await self._save_agent_state_in(db, state)
+            except MemoStale:  # rolled back: a row was not as the memo had it
+                self._minute_log_begun = False
+                live = None
+                continue
+            except BaseException:
+                self._minute_log_begun = False  # its baseline entry, if any, rolled back
+                raise
+            break
         done = self._last_context
         if version is not None and done is not None:
             self._errors_memo = (version, *done)
+        if remember and self._live_next is not None:
+            if live is None:
+                live = LiveMemo()
+            live.update(self._live_next)
+            self._live_memo = live
 
     async def import_minutes(
         self,
@@ -186,6 +217,7 @@ class MinuteStore(ChainStore):
         count = 0
         by = f"an import of {where}"
         self._errors_memo = None
+        self._live_memo = None
         try:
             async with self._write() as db:
                 await self._begin_minute_log(db)
@@ -253,6 +285,8 @@ class MinuteStore(ChainStore):
         by: str = "a write",
         live: bool = False,
         known: ErrorsMemo | None = None,
+        memo: LiveMemo | None = None,
+        remember: bool = False,
     ) -> tuple[list[LogItem], tuple[dict[int, str], dict[int, str]]]:
         """Merge ``rows`` into their hour blocks, then extend the hash chains; returns
         what the audit trail is to log of it and the names of the ids it uses.
@@ -261,6 +295,12 @@ class MinuteStore(ChainStore):
         checks run once per batch on sets, and runs of consecutive minutes of
         one service and source (how an import file is laid out) are copied
         into their blocks a slice at a time (``store.layout``).
+
+        ``memo`` (the agent's minute on PostgreSQL, ``LiveMemo``): when it holds every
+        block the rows touch, the blocks and their seals are not read but taken from
+        it, and rewritten only where they still hold what it says (``MemoStale``
+        otherwise: the caller rolls back and writes again without it). ``remember``:
+        leave this write's blocks and seals as the next memo (``_live_next``).
         """
         if not set(map(itemgetter(3), rows)) <= _STATUS_CODES:
             raise ValueError("a row's status is not a core.status code")
@@ -295,10 +335,14 @@ class MinuteStore(ChainStore):
             for (part, mins), consecutive in zip(parts, plain, strict=True):
                 sid, src = sids[part.service], srcs[part.source]
                 keys.update((sid, hour, src) for hour in hours_of(mins, consecutive))
-        before = await self._load_blocks(keys)
+        if memo is not None and not (by_row and keys <= memo.blocks.keys()):
+            memo = None
+        before = (
+            {k: memo.blocks[k] for k in keys} if memo is not None else await self._load_blocks(keys)
+        )
         existed = before.keys()
         # Read once what the chains need (errors, seals); nothing is read back later.
-        context = await self._write_context(db, keys, known)
+        context = await self._write_context(db, keys, known, memo)
         await self._check_sealed(db, before, names, by, context)
         if by_row:
             written = splice(before, rows, sids, srcs)
@@ -312,19 +356,36 @@ class MinuteStore(ChainStore):
                     )
                 fill(blocks, sid, src, rows[part.start : part.stop], mins, consecutive)
             written = {key: blk.encode() for key, blk in blocks.items()}
-        await db.upsert(
+        if memo is None:
+            await db.upsert(
+                "minute_blocks",
+                _BLOCK_COLUMNS,
+                _BLOCK_KEY,
+                [(sid, hour, src, *data) for (sid, hour, src), data in written.items()],
+                stored=lambda row: row[:3] in existed,
+            )
+        elif await db.update_unchanged(
             "minute_blocks",
             _BLOCK_COLUMNS,
             _BLOCK_KEY,
-            [(sid, hour, src, *data) for (sid, hour, src), data in written.items()],
-            stored=lambda row: row[:3] in existed,
-        )
+            _BLOCK_CHECK,
+            [(*key, *data, *before[key]) for key, data in written.items()],
+        ) != len(written):
+            raise MemoStale
         distinct = by_row or (
             all(plain) and len({(p.service, p.source) for p, _ in parts}) == len(parts)
         )
         await self._upsert_errors(db, rows, sids, srcs, existed, context, distinct=distinct)
         items = await self._extend_chains(
-            db, rows, blocks=keys, names=names, written=written, context=context, live=live
+            db,
+            rows,
+            blocks=keys,
+            names=names,
+            written=written,
+            context=context,
+            live=live,
+            memo=memo,
+            remember=remember and by_row,
         )
         if not {item[0] for item in items} <= names[0].keys():  # a service no longer probed
             names[0].update(await self._names("services"))

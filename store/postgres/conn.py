@@ -193,15 +193,33 @@ class PostgresConn(Conn):
         rows: Sequence[Params],
     ) -> int:
         """``UPDATE`` the non-key columns of ``rows`` by their key; how many were found."""
+        return await self.update_unchanged(table, columns, key, (), rows)
+
+    async def update_unchanged(
+        self,
+        table: str,
+        columns: Sequence[tuple[str, str]],
+        key: Sequence[str],
+        check: Sequence[tuple[str, str]],
+        rows: Sequence[Params],
+    ) -> int:
+        """One ``UPDATE ... FROM unnest`` of the whole batch, each column one array
+        (``_packed``), whose join also asks each row to hold the ``check`` values
+        sent with it (``Conn.update_unchanged``; none: a plain update by key)."""
+        if not rows:
+            return 0
         names = [name for name, _ in columns]
-        arrays = ", ".join(f"%b::{kind}[]" for _, kind in columns)
+        was = [f"was_{name}" for name, _ in check]
+        arrays = ", ".join(f"%b::{kind}[]" for _, kind in (*columns, *check))
+        match = [f"t.{k} = u.{k}" for k in key]
+        match += [f"t.{n} = u.{w}" for (n, _), w in zip(check, was, strict=True)]
         sql = (
             f"UPDATE {table} AS t SET {', '.join(f'{n} = u.{n}' for n in names if n not in key)}"
-            f" FROM unnest({arrays}) AS u({', '.join(names)})"
-            f" WHERE {' AND '.join(f't.{k} = u.{k}' for k in key)}"
+            f" FROM unnest({arrays}) AS u({', '.join((*names, *was))})"
+            f" WHERE {' AND '.join(match)}"
         )
         with translated(self.where):
-            cursor = await self.conn.execute(sql, _columns(columns, rows))
+            cursor = await self.conn.execute(sql, _columns((*columns, *check), rows))
             return int(cursor.rowcount)
 
     async def insert_id(self, sql: str, params: Params = ()) -> int:
