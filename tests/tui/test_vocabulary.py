@@ -156,6 +156,8 @@ async def test_a_missed_response_deadline_reads_breached_on_every_surface(
     """One word for it, as the JSON's ``response_breached`` says: ``BREACHED`` in
     ``case list``, ``case show``, ``status`` and the dashboard, with how far past the
     deadline the answer came; never "late"."""
+    from tests.tui.test_cases_screen import history
+    from tui.components.case_screen import CaseScreen
     from tui.components.cases_panel import CasesPanel
 
     opened = (NOW - timedelta(hours=3)).isoformat()
@@ -183,7 +185,17 @@ async def test_a_missed_response_deadline_reads_breached_on_every_surface(
         await loaded(pilot, app)
         cases = app.screen.query_one(CasesPanel)
         await until(pilot, lambda: case_id in cases.keys)
-        assert f"⚠ BREACHED +{over}, answered" in row_text(cases, case_id)
+        assert "⚠ BREACHED, answered" in row_text(cases, case_id)  # how late: the history
         dashboard = " ".join(row_text(cases, key) for key in cases.keys)
+        cases.focus()
+        cases.cursor = cases.keys.index(case_id)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, CaseScreen))
+        screen = app.screen
+        assert isinstance(screen, CaseScreen)
+        await until(pilot, lambda: screen.detail is not None)
+        lines = history(screen)
+        assert f"first response, ⚠ BREACHED by {over}" in " ".join(lines)
+        dashboard += " ".join(lines)
     for surface in (listed, detail, status, dashboard):
         assert not re.search(r"\blate\b", surface, re.IGNORECASE), surface

@@ -4,14 +4,19 @@ the focused table, wrapped within the column under the row (``RowTable``)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from tui.components.row_table import RowTable
 
+Rows = Mapping[str, tuple[str, str, str]]
 COLUMNS = [("ref", "ref"), ("title", "title"), ("due", "due")]
-ROWS = {
+ROWS: Rows = {
     "1": ("SUP-1", "Search results stale in the EU region since the index rebuild", "in 5m"),
     "2": ("SUP-2", "Short", "in 9m"),
     "3": ("SUP-3", "Login intermittently fails with 503 for customers in Paris", "in 12m"),
@@ -21,23 +26,34 @@ ROWS = {
 class Tables(App[None]):
     CSS = "RowTable { height: 6; width: 40; } Static { height: 1; }"
 
-    def __init__(self) -> None:
+    def __init__(self, rows: Rows) -> None:
         super().__init__()
+        self.rows = rows
         self.chosen: list[str] = []
-
-    def on_row_table_row_chosen(self, message: RowTable.RowChosen) -> None:
-        self.chosen.append(message.key)
 
     def compose(self) -> ComposeResult:
         yield Static("first", id="first")
         yield RowTable(id="table")
 
     def on_mount(self) -> None:
-        table = self.query_one(RowTable)
-        table.can_focus = True
-        table.show_rows(
-            COLUMNS, list(ROWS), lambda key: tuple(Text(c) for c in ROWS[key]), flex="title"
+        rows = self.rows
+        self.query_one(RowTable).show_rows(
+            COLUMNS, list(rows), lambda key: tuple(Text(c) for c in rows[key]), flex="title"
         )
+
+    def on_row_table_row_chosen(self, message: RowTable.RowChosen) -> None:
+        self.chosen.append(message.key)
+
+
+@asynccontextmanager
+async def unfocused(rows: Rows) -> AsyncIterator[tuple[Tables, Pilot[None], RowTable]]:
+    """The table of ``rows`` on a 40x8 screen, not focused (nothing selected)."""
+    app = Tables(rows)
+    async with app.run_test(size=(40, 8)) as pilot:
+        table = app.query_one(RowTable)
+        app.set_focus(None)
+        await pilot.pause()
+        yield app, pilot, table
 
 
 def _lines(table: RowTable) -> list[str]:
@@ -45,11 +61,7 @@ def _lines(table: RowTable) -> list[str]:
 
 
 async def test_the_selected_rows_cut_text_is_wrapped_whole_under_it() -> None:
-    app = Tables()
-    async with app.run_test(size=(40, 8)) as pilot:
-        table = app.query_one(RowTable)
-        app.set_focus(None)
-        await pilot.pause()
+    async with unfocused(ROWS) as (app, pilot, table):
         # Not focused: every row one line, the long titles cut.
         lines = _lines(table)
         assert lines[1] == " SUP-1  Search results stale i…  in 5m"
@@ -84,25 +96,26 @@ async def test_the_selected_rows_cut_text_is_wrapped_whole_under_it() -> None:
 
 
 async def test_a_text_longer_than_the_panel_shows_what_fits_and_says_more() -> None:
-    ROWS["1"] = ("SUP-1", " ".join(["word"] * 60), "in 5m")
-    try:
-        app = Tables()
-        async with app.run_test(size=(40, 8)) as pilot:
-            table = app.query_one(RowTable)
-            table.focus()
-            await pilot.pause()
-            lines = _lines(table)
-            # Six lines of panel: the header, then five of the selected row, the last
-            # marked as going on.
-            assert all(line.startswith("        word") for line in lines[2:6])
-            assert lines[5].endswith("…")
-            assert "word" in lines[1] and not lines[1].endswith("…")
-    finally:
-        ROWS["1"] = (
-            "SUP-1",
-            "Search results stale in the EU region since the index rebuild",
-            "in 5m",
-        )
+    rows = {**ROWS, "1": ("SUP-1", " ".join(["word"] * 60), "in 5m")}
+    async with unfocused(rows) as (_, pilot, table):
+        table.focus()
+        await pilot.pause()
+        lines = _lines(table)
+        # Six lines of panel: the header, then five of the selected row, the last
+        # marked as going on.
+        assert all(line.startswith("        word") for line in lines[2:6])
+        assert lines[5].endswith("…")
+        assert "word" in lines[1] and not lines[1].endswith("…")
+
+
+async def test_a_line_break_typed_into_a_title_keeps_the_row_on_its_line() -> None:
+    """``case open --title $'two\\nlines'`` is stored as given; the panel shows it on the
+    row's one line (a break drawn as is pushed the rest past the panel's border)."""
+    rows = {**ROWS, "2": ("SUP-2", "two\nlines\tand\x1b[31mred", "in 9m")}
+    async with unfocused(rows) as (_, _, table):
+        lines = _lines(table)
+        assert lines[2] == " SUP-2  two lines and [31mred    in 9m"
+        assert lines[3].startswith(" SUP-3  Login")
 
 
 def test_help_says_where_a_cut_text_is_whole_and_what_breached_means() -> None:
@@ -115,21 +128,3 @@ def test_help_says_where_a_cut_text_is_whole_and_what_breached_means() -> None:
     said = " ".join(console.export_text().split())
     assert "the selected row shows a text cut with … whole" in said
     assert "BREACHED a first response that missed the contract's deadline" in said
-
-
-async def test_a_line_break_typed_into_a_title_keeps_the_row_on_its_line() -> None:
-    """``case open --title $'two\\nlines'`` is stored as given; the panel shows it on the
-    row's one line (a break drawn as is pushed the rest past the panel's border)."""
-    saved = ROWS["2"]
-    ROWS["2"] = ("SUP-2", "two\nlines\tand\x1b[31mred", "in 9m")
-    try:
-        app = Tables()
-        async with app.run_test(size=(40, 8)) as pilot:
-            table = app.query_one(RowTable)
-            app.set_focus(None)
-            await pilot.pause()
-            lines = _lines(table)
-            assert lines[2] == " SUP-2  two lines and [31mred    in 9m"
-            assert lines[3].startswith(" SUP-3  Login")
-    finally:
-        ROWS["2"] = saved

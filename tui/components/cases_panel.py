@@ -96,11 +96,9 @@ class CasesPanel(RowTable):
     @staticmethod
     def _due(case: CaseRow, now: datetime, palette: Palette) -> Text:
         if case.breached(now):
-            due = case.response_due or now
-            if case.responded_at is not None:
-                over = fmt.span((case.responded_at - due).total_seconds())
-                return Text(f"⚠ BREACHED +{over}, answered", style=f"bold {palette.bad}")
-            over = fmt.span((now - due).total_seconds())
+            if case.responded_at is not None:  # by how much: its history (Enter)
+                return Text("⚠ BREACHED, answered", style=f"bold {palette.bad}")
+            over = fmt.span((now - (case.response_due or now)).total_seconds())
             return Text(f"⚠ BREACHED +{over}", style=f"bold {palette.bad}")
         if case.responded_at is not None:
             return Text(f"✓ answered {fmt.when(case.responded_at)}", style=palette.good)
