@@ -42,6 +42,9 @@ class Signature:
     state: SignatureState
     key_id: str | None = None
     trusted: bool = False  # checked against a public key the verifier gave
+    # Intact under the key the bundle names, which is not the one the verifier gave
+    # (that one's fingerprint): signed by someone else, or the wrong key was handed over.
+    other_than: str | None = None
 
 
 @dataclass(frozen=True)
@@ -181,10 +184,15 @@ def statement(claim: Claim, signature: Signature, pins: Pins, carried_notes: int
             "NOT SIGNED: self-consistent only. Whoever holds this file can change any "
             "minute, window or case, re-hash the chain and restate the figures."
         )
-    elif signature.state == "invalid":
+    elif signature.other_than is not None:
         signed = (
-            "SIGNATURE INVALID: the bundle was changed after signing, or signed by another key."
+            f"SIGNED BY ANOTHER KEY: the bundle is unchanged since key {signature.key_id} "
+            f"signed it, but that is not the key you gave ({signature.other_than}): it was "
+            "made by someone else, or the key you hold is not the signer's (ask the sender "
+            "for the signer's public key and compare its fingerprint)."
         )
+    elif signature.state == "invalid":
+        signed = "SIGNATURE INVALID: the bundle was changed after it was signed."
     elif signature.trusted:
         signed = (
             f"Signed by key {signature.key_id}, the key you gave: every source ({names}) is "

@@ -172,6 +172,20 @@ def sign(bundle: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
     return body
 
 
+def _holds(key: Ed25519PublicKey, value: bytes, signed: bytes) -> bool:
+    try:
+        key.verify(value, signed)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def intact(bundle: dict[str, Any]) -> bool:
+    """The bundle's signature holds under the key it names itself: unchanged since
+    signing, whoever signed it (False when unsigned or malformed)."""
+    return "signature" in bundle and check(bundle, None)[0]
+
+
 def signer(bundle: dict[str, Any]) -> str | None:
     """The key id a bundle's signature names (unchecked), or None when unsigned."""
     sig = bundle.get("signature")
@@ -213,12 +227,14 @@ def check(bundle: dict[str, Any], trusted: Ed25519PublicKey | None) -> tuple[boo
         signed = signed_bytes(bundle)
     except (ValueError, TypeError, KeyError, AttributeError):
         return False, "malformed signature member"
-    key = trusted or embedded
-    try:
-        key.verify(value, signed)
-    except InvalidSignature:
-        who = "the trusted key" if trusted else "the key it names"
-        return False, f"INVALID: bundle changed after signing, or not signed by {who}"
+    if not _holds(embedded, value, signed):
+        return False, "INVALID: the bundle was changed after it was signed"
+    if trusted is not None and not _holds(trusted, value, signed):
+        # Intact under the key it names, which is not the one the reader trusts.
+        return False, (
+            f"NOT BY YOUR KEY: unchanged since signed by key {fingerprint(embedded)}, not by "
+            f"the key you gave ({fingerprint(trusted)})"
+        )
     if trusted is None:
         return True, f"valid, by key {fingerprint(embedded)} (pass --key to check who signed)"
     return True, f"valid, by trusted key {fingerprint(trusted)}"

@@ -341,7 +341,16 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
             pins = replace(pins, timestamp=None)
     told = statement(
         claim,
-        Signature(state, signing.signer(document), trusted is not None),
+        Signature(
+            state,
+            signing.signer(document),
+            trusted is not None,
+            other_than=(
+                signing.fingerprint(trusted)
+                if trusted is not None and not holds and signing.intact(document)
+                else None
+            ),
+        ),
         pins,
         len(document.get("vouching") or ()),
     )

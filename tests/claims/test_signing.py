@@ -177,6 +177,32 @@ def test_signature_fails_for_any_change_or_other_key(
         assert "covered by the bundle's one signature" not in out
 
 
+def test_a_wrong_key_is_told_apart_from_a_changed_bundle(
+    signed: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found checking a claim as a finance manager given the wrong public key: verify said
+    'bundle changed after signing, or not signed by the trusted key', which leaves a
+    reader unable to tell a forged claim from a mix-up of keys. Both are still refused."""
+    bundle, pub, other = signed
+    signer = json.loads(bundle.read_text())["signature"]["key_id"]
+    assert main(["claim", "verify", str(bundle), "--key", str(other)]) == 1
+    out = capsys.readouterr().out
+    assert "or not signed by" not in out
+    assert (
+        f"NOT BY YOUR KEY: unchanged since signed by key {signer}, not by the key you gave" in out
+    )
+    assert "SIGNED BY ANOTHER KEY" in out and "ask the sender for the signer's public key" in out
+    doc = json.loads(bundle.read_text())
+    doc["cases"][0]["title"] = "something else"
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(doc), encoding="utf-8")
+    for key in (pub, other):
+        assert main(["claim", "verify", str(edited), "--key", str(key)]) == 1
+        out = capsys.readouterr().out
+        assert "INVALID: the bundle was changed after it was signed" in out, key
+        assert "NOT BY YOUR KEY" not in out and "or not signed by" not in out
+
+
 def test_a_valid_signature_covers_the_sources(
     signed: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
