@@ -41,7 +41,19 @@ def parse_instant(text: str, where: str = "time") -> datetime:
         value.astimezone(UTC)
     except OverflowError:  # 0001-01-01T00:00+14:00 is in year 0 in UTC
         raise InputError(where, f"{text!r} is out of range in UTC (years 1-9999)") from None
+    if not FIRST_INSTANT <= value < END_INSTANT:  # a window's end rounded up, a deadline,
+        raise InputError(  # the next month's start: each must still be a datetime
+            where,
+            f"{text!r} is outside the times slawatch records"
+            f" ({FIRST_INSTANT:%Y-%m-%d} to {END_INSTANT:%Y-%m-%d} UTC)",
+        )
     return value
+
+
+FIRST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
+"""The first instant a time given to slawatch may name (epoch minute 0; months from 1970-01)."""
+END_INSTANT = datetime(9999, 12, 1, tzinfo=UTC)
+"""The end (exclusive) of the times given to slawatch: the end of ``LAST_MONTH`` in UTC."""
 
 
 def parse_past(text: str, now: datetime, where: str = "time") -> datetime:
@@ -83,7 +95,12 @@ class YearMonth:
         m = _MONTH_RE.match(text.strip())
         if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1970:
             raise InputError(where, f"{text!r} is not a month; expected YYYY-MM, e.g. 2026-10")
-        return cls(int(m.group(1)), int(m.group(2)))
+        month = cls(int(m.group(1)), int(m.group(2)))
+        if month > LAST_MONTH:  # it ends on 1 January 10000, past what a datetime holds
+            raise InputError(
+                where, f"{text!r} is past the last month slawatch computes, {LAST_MONTH}"
+            )
+        return month
 
     @classmethod
     def of(cls, ts: datetime, tz: ZoneInfo) -> YearMonth:
@@ -110,6 +127,10 @@ class YearMonth:
     def minutes(self, tz: ZoneInfo) -> int:
         start, end = self.bounds(tz)
         return end - start
+
+
+LAST_MONTH = YearMonth(9999, 11)
+"""The last month whose end (the next month's first day) a datetime can hold."""
 
 
 def human_utc(ts: datetime | None) -> str:

@@ -19,7 +19,7 @@ from core.errors import InputError
 from core.money import format_money
 from core.month import MonthReport
 from core.performance import Performance
-from core.timeutil import YearMonth
+from core.timeutil import LAST_MONTH, YearMonth
 from reads.performance import period_report
 from store.store import Store
 
@@ -39,7 +39,12 @@ class Quarter:
             and raw[5] in "1234"
             and (int(raw[:4]) >= 1970)
         ):
-            return cls(int(raw[:4]), int(raw[5]))
+            quarter = cls(int(raw[:4]), int(raw[5]))
+            if quarter.months[-1] > LAST_MONTH:
+                raise InputError(
+                    where, f"{text!r} is past the last month slawatch computes, {LAST_MONTH}"
+                )
+            return quarter
         raise InputError(where, f"{text!r} is not a quarter; expected YYYYQN, e.g. 2026Q4")
 
     @property

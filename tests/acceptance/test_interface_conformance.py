@@ -286,3 +286,40 @@ def test_months_worked_by_hand_at_the_edges_of_rules_1_2_and_7(
     assert report["availability_percent"] == 49.9975
     assert report["credit_percent"] == 50.0025
     assert report["credit_amount"] == "500.03"
+
+
+def test_times_and_months_out_of_range_are_bad_input_not_a_traceback(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """ISO 8601 times and YYYY-MM months that parse but that slawatch cannot compute
+    with (year 1, a window ending in year 10000, December 9999 whose end is 10000-01-01)
+    are exit 2 with one line naming the option; nothing is stored. They were
+    tracebacks (exit 1), and ``case open --opened-at 0001-01-01T00:00:00Z`` stored the
+    case before failing."""
+    write_config(tmp_path, _config())
+    span = ("--service", "portal", "--from")
+    for args, option in (
+        (("case", "open", "--service", "portal", "--priority", "high", "--title", "t",
+          "--opened-at", "0001-01-01T00:00:00Z"), "--opened-at"),
+        (("maintenance", "add", *span, "9999-12-31T23:00:00Z", "--to", "9999-12-31T23:59:59Z"),
+         "--from"),
+        (("exclude", "add", *span, "0001-01-01T00:00:00Z", "--to", "1970-01-01T01:00:00Z",
+          "--reason", "r"), "--from"),
+        (("report", "--month", "9999-12", "--service", "portal"), "--month"),
+        (("outages", "--month", "9999-12", "--service", "portal"), "--month"),
+        (("report", "--quarter", "9999Q4"), "--quarter"),
+    ):  # fmt: skip
+        result = run_cli(*args, cwd=tmp_path)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stdout == "" and "Traceback" not in result.stderr
+        assert result.stderr.startswith(f"slawatch: {option}: "), result.stderr
+        assert result.stderr.count("\n") == 1, result.stderr
+    assert _json(run_cli, "case", "list", "--json", cwd=tmp_path) == []
+    assert _json(run_cli, "maintenance", "list", "--json", cwd=tmp_path) == []
+    # The last month and the first instant still work.
+    last = _json(run_cli, "report", "--month", "9999-11", "--service", "portal",
+                 "--format", "json", cwd=tmp_path)  # fmt: skip
+    assert last["minutes_in_month"] == 43_200
+    opened = ("--priority", "low", "--title", "t", "--opened-at", "1970-01-01T00:00:00Z")
+    case = _json(run_cli, "case", "open", "--service", "portal", *opened, "--json", cwd=tmp_path)
+    assert case["opened_at"] == "1970-01-01T00:00:00Z"
