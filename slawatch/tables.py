@@ -55,7 +55,7 @@ _GREEN_WORDS = re.compile(r"^UP\b")
 
 _GLUE = "\x00"  # stands for a space no line may break at, while wrapping
 _UNBROKEN = re.compile(
-    r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}Z?)|(\d) (min|ms|%)\b|\b(?:NOT RECORDING|LOW COVERAGE)\b"
+    r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}Z?)|(\d) (min|ms|%)(?!\w)|\b(?:NOT RECORDING|LOW COVERAGE)\b"
 )
 
 

@@ -183,13 +183,14 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
     else:
         claims.write_atomic(out, claims.letter(document, args.format, f"{out.stem}.json"))
     r = exported.report
-    print(
+    said = (
         f"{out}: {service} {month}: availability {availability_text(r.availability_percent)}, "
         f"credit {r.credit_amount:.2f} {r.currency}, claimable "
         f"{r.claimable_credit_amount:.2f} {r.currency}"
         + (" (signed)" if key is not None else "")
         + (" (PROVISIONAL: the month is not over)" if r.provisional else "")
     )
+    print(on_screen(said, then="  "))
     return 0
 
 

@@ -246,6 +246,11 @@ def test_a_time_or_a_quantity_is_never_split_across_lines() -> None:
         joined = "\n".join(lines)
         for unit in ("2026-11-06 09:12Z", "25 min", "99.5 %", "12 ms"):
             assert unit in joined, (pad, lines)
+    # A quantity that ends the text or a clause: "%" is no word, so "\b" after it never
+    # held there ("credit 25" on one line, "%" alone on the next).
+    for pad in range(60, 80):
+        for text in ("x" * pad + " credit 25 %", "x" * pad + " credit 25 %: 300 EUR"):
+            assert "25 %" in "\n".join(wrap(text, 80)), (pad, text)
 
 
 def test_the_fleet_is_in_the_tables_it_widens(wide: tuple[Path, int]) -> None:
@@ -283,6 +288,12 @@ def test_claim_verify_wraps_to_an_80_column_terminal_one_statement_a_line_piped(
                 "--out", str(bundle))  # fmt: skip
     assert done.returncode == 0, done.stderr
     env = {**_plain_env(), "TERM": "xterm-256color"}
+    # What export says fits the terminal too (the terminal cut it mid-word), on one
+    # line piped.
+    again = _on_a_terminal(config, "claim", "export", "--service", "portal", "--month",
+                           "2026-10", "--out", str(bundle), env=env, columns=80)  # fmt: skip
+    assert not [line for line in again.splitlines() if len(line) > 80 and " " in line], again
+    assert len(done.stdout.splitlines()) == 1 and len(done.stdout) > 80
     shown = _on_a_terminal(config, "claim", "verify", str(bundle), env=env, columns=80)
     lines = shown.replace("\r\n", "\n").splitlines()
     # Only a line that is one unbreakable word (a path, a digest) may be longer.
