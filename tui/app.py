@@ -442,7 +442,8 @@ class SlawatchApp(App[int]):
 
     def _exclusion_entered(self, request: ExclusionRequest | None) -> None:
         if request is not None:
-            self._write(self.source.exclude(request), "Exclusion added", "Exclusion not added")
+            what = "Maintenance window" if request.kind == "maintenance" else "Exclusion"
+            self._write(self.source.exclude(request), f"{what} added", f"{what} not added")
 
     def action_export(self) -> None:
         service = self._selected_service()

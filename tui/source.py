@@ -362,10 +362,11 @@ class StoreSource:
         lo, hi = to_minute(request.start), to_minute(request.end)
         async with await self._writer() as store:
             down = await recorded_down(store, self.config, request.service, lo, hi)
-            window = await store.add_exclusion(
-                request.service, lo, hi, request.reason, down_minutes=len(down)
-            )
-        said = f"{request.service}: {window.minutes} min excluded ({request.reason})."
+            add = store.add_maintenance if request.kind == "maintenance" else store.add_exclusion
+            window = await add(request.service, lo, hi, request.reason, down_minutes=len(down))
+        what = "in maintenance" if request.kind == "maintenance" else "excluded"
+        why = f" ({request.reason})" if request.reason else ""
+        said = f"{request.service}: {window.minutes} min {what}{why}."
         if down:
             said += f" It covers {len(down)} min recorded down: kept in the audit trail."
         return said

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Literal
 
 from core.cases import Case
 from core.fleet import not_recording
@@ -236,3 +237,4 @@ class ExclusionRequest:
     start: datetime
     end: datetime
     reason: str
+    kind: Literal["exclusion", "maintenance"] = "exclusion"

@@ -182,6 +182,37 @@ async def test_exclusion_from_the_detail_screen(dash_config: Config) -> None:
     assert (added.start, added.end) == (to_minute(outage.start), to_minute(outage.end))
 
 
+async def test_a_maintenance_window_from_the_dashboard(dash_config: Config) -> None:
+    """Found as an operator: the dashboard's x took minutes out only as an exclusion
+    (with a reason), so a maintenance window the provider announced had to be added
+    with the command line; the form now asks which it is."""
+    app = app_for(dash_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("down", "down", "enter")  # mail
+        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+        screen = app.screen
+        await until(pilot, lambda: screen.detail is not None)
+        outage = screen.selected_outage
+        assert outage is not None
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, ExclusionForm))
+        form = app.screen
+        kind = form.query_one("#kind", Select)
+        assert kind.value == "exclusion"
+        kind.value = "maintenance"
+        form.query_one("#reason", Input).focus()
+        await pilot.press("enter")  # maintenance: the reason may be left out
+        await until(pilot, lambda: isinstance(app.screen, ServiceScreen))
+    start, end = YearMonth(2026, 11).bounds(dash_config.contract_for("mail").timezone)
+    async with await SqliteStore.open(dash_config.storage_path, readonly=True) as store:
+        windows = await store.windows("mail", start, end)
+    (added,) = [
+        w for w in windows if (w.start, w.end) == (to_minute(outage.start), to_minute(outage.end))
+    ]
+    assert (added.kind, added.reason) == ("maintenance", "")
+
+
 async def test_help_and_quit(dash_config: Config) -> None:
     app = app_for(dash_config)
     async with app.run_test(size=SIZE) as pilot:

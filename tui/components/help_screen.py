@@ -18,7 +18,7 @@ KEYS = (
     ("c", "open a support case (linked to the selected outage, if any)"),
     ("r", "record the first response to the selected case (asks when: now, editable)"),
     ("d", "mark the selected case resolved (asks when: now, editable)"),
-    ("x", "add an exclusion: an interruption outside the provider's control"),
+    ("x", "take minutes out: an exclusion (outside the provider's control) or maintenance"),
     ("e", "export the claim bundle for the selected credit or month"),
     ("a", "the agents (vantage points): last seen, backlog, clock offset, version"),
     ("/", "filter every panel by a service, case ref, title or priority (esc clears)"),
