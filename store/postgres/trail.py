@@ -8,7 +8,9 @@ on, every other vantage point's evidence with it (a denial of evidence by one
 compromised agent).
 
 A ``BEFORE INSERT`` trigger on ``audit_log`` (``slawatch_audit_append``, run as
-the database's owner: ``SECURITY DEFINER``, its ``search_path`` pinned) checks
+the database's owner: ``SECURITY DEFINER``, its ``search_path`` pinned, ``pg_temp``
+last: unnamed, a session's own temporary schema is searched first for tables, and
+an agent's TEMP table ``audit_log`` gave the trigger a trail of its making) checks
 every row an agent role (a member of ``slawatch_agent``, by ``session_user``)
 appends, under the trail's lock (the advisory lock the store's appenders take,
 so concurrent appends are serialised exactly as before):
@@ -40,7 +42,7 @@ from store.postgres.conn import _SCHEMA_LOCK, PostgresConn
 # every character from 0x7f up as \uxxxx (a surrogate pair above 0xffff).
 _JSON_STR = r"""
 CREATE OR REPLACE FUNCTION slawatch_json_str(s text) RETURNS text
-LANGUAGE plpgsql IMMUTABLE STRICT SET search_path = pg_catalog AS $f$
+LANGUAGE plpgsql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS $f$
 DECLARE
     quoted text := to_json(s)::text;
     out text := '';
@@ -88,7 +90,7 @@ def _scalar(x: str) -> str:
 _JSON = (
     r"""
 CREATE OR REPLACE FUNCTION slawatch_json(v jsonb) RETURNS text
-LANGUAGE plpgsql IMMUTABLE STRICT SET search_path = pg_catalog, {schema} AS $f$
+LANGUAGE plpgsql IMMUTABLE STRICT SET search_path = pg_catalog, {schema}, pg_temp AS $f$
 DECLARE
     out text;
 BEGIN
@@ -138,7 +140,7 @@ END $f$
 # core.timeutil.iso_z of epoch seconds (years 1970-9999: the trigger checks the range).
 _ISO = r"""
 CREATE OR REPLACE FUNCTION slawatch_iso(at bigint) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog AS $f$
+LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS $f$
     SELECT '"' || to_char(to_timestamp(at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '"'
 $f$
 """
@@ -148,7 +150,7 @@ $f$
 _MERKLE = (
     r"""
 CREATE OR REPLACE FUNCTION slawatch_merkle_append(frontier bytea[], tsize bigint, leaf bytea)
-RETURNS bytea[] LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog AS $f$
+RETURNS bytea[] LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $f$
 DECLARE
     n bigint := tsize;
     h bytea := leaf;
@@ -163,7 +165,7 @@ END $f$
 """,
     r"""
 CREATE OR REPLACE FUNCTION slawatch_merkle_root(frontier bytea[])
-RETURNS bytea LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog AS $f$
+RETURNS bytea LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $f$
 DECLARE
     h bytea := COALESCE(frontier[cardinality(frontier)], sha256(''::bytea));
 BEGIN
@@ -177,7 +179,7 @@ END $f$
 
 _TRIGGER = r"""
 CREATE OR REPLACE FUNCTION slawatch_audit_append() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, {schema} AS $f$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, {schema}, pg_temp AS $f$
 DECLARE
     last_seq bigint := 0;
     last_head bytea := sha256(''::bytea);
