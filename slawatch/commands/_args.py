@@ -50,6 +50,9 @@ def time_option(
     p.add_argument(flag, metavar="TIME", help=help)
 
 
+_MAX_ID = 2**63 - 1  # the largest id a database row has (SQLite and PostgreSQL bigint)
+
+
 def id_argument(p: argparse.ArgumentParser, what: str = "ID") -> None:
     """The positional ``ID`` of a stored thing (a case, a window): a positive whole number;
     ``what`` names it in the error (``case ID must be a positive whole number, not 'x'``)."""
@@ -59,6 +62,8 @@ def id_argument(p: argparse.ArgumentParser, what: str = "ID") -> None:
             raise argparse.ArgumentTypeError(
                 f"{what} must be a positive whole number, not {text!r}"
             )
+        if int(text) > _MAX_ID:
+            raise argparse.ArgumentTypeError(f"{what} must be at most {_MAX_ID}, not {text!r}")
         return int(text)
 
     p.add_argument("id", metavar="ID", type=parse)

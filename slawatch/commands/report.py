@@ -66,7 +66,11 @@ def _report(args: argparse.Namespace, ctx: Context) -> int:
     from reads.reports import service_of
 
     config = ctx.config
-    names = [service_of(config, args.service).name] if args.service else list(config.services)
+    names = (
+        [service_of(config, args.service).name]
+        if args.service is not None
+        else list(config.services)
+    )
     if args.table is not None and args.format != "csv":
         raise InputError("--table", "goes with --format csv (the other formats show every table)")
     table_name = args.table or "months"

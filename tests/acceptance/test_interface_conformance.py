@@ -293,9 +293,10 @@ def test_times_and_months_out_of_range_are_bad_input_not_a_traceback(
 ) -> None:
     """ISO 8601 times and YYYY-MM months that parse but that slawatch cannot compute
     with (year 1, a window ending in year 10000, December 9999 whose end is 10000-01-01)
-    are exit 2 with one line naming the option; nothing is stored. They were
-    tracebacks (exit 1), and ``case open --opened-at 0001-01-01T00:00:00Z`` stored the
-    case before failing."""
+    and a case id past what a database row holds are exit 2 with one line naming the
+    option; nothing is stored. They were tracebacks (exit 1), and ``case open
+    --opened-at 0001-01-01T00:00:00Z`` stored the case before failing. ``--service ''``
+    printed one service's report as if it had been asked for."""
     write_config(tmp_path, _config())
     span = ("--service", "portal", "--from")
     for args, option in (
@@ -308,6 +309,8 @@ def test_times_and_months_out_of_range_are_bad_input_not_a_traceback(
         (("report", "--month", "9999-12", "--service", "portal"), "--month"),
         (("outages", "--month", "9999-12", "--service", "portal"), "--month"),
         (("report", "--quarter", "9999Q4"), "--quarter"),
+        (("case", "respond", "99999999999999999999999"), "argument ID"),  # past a bigint
+        (("report", "--month", "2026-10", "--service", "", "--format", "json"), "--service"),
     ):  # fmt: skip
         result = run_cli(*args, cwd=tmp_path)
         assert result.returncode == 2, (args, result.stderr)
