@@ -25,6 +25,7 @@ from slawatch.commands._support import (
     when,
     with_store,
 )
+from slawatch.tables import on_screen
 
 if TYPE_CHECKING:
     from core.month import MonthReport
@@ -101,16 +102,14 @@ def _settle(args: argparse.Namespace, ctx: Context) -> int:
         f"claimable credit {format_money(r.claimable_credit_amount)} {cur}"
         f" (measured {format_money(r.credit_amount)} {cur})"
     )
-    print(
-        f"{args.service} {month}: {owed} marked settled{'' if fresh else ' (already was)'}"
-        + (
-            ""
-            if r.claimable_credit_amount
-            else "; nothing is claimable (no outage was reported)"
-            if r.credit_amount
-            else "; this month owes no credit"
-        )
+    said = f"{args.service} {month}: {owed} marked settled{'' if fresh else ' (already was)'}" + (
+        ""
+        if r.claimable_credit_amount
+        else "; nothing is claimable (no outage was reported)"
+        if r.credit_amount
+        else "; this month owes no credit"
     )
+    print(on_screen(said, then="  "))
     return 0
 
 
@@ -121,8 +120,11 @@ def _unsettle(args: argparse.Namespace, ctx: Context) -> int:
         lambda store: store.unsettle_credit(args.service, month, span=span, at=ctx.now()),
     )
     print(
-        f"{args.service} {month}: credit no longer settled (it was marked settled"
-        f" {when(gone.settled_at)}); kept in the audit trail"
+        on_screen(
+            f"{args.service} {month}: credit no longer settled (it was marked settled"
+            f" {when(gone.settled_at)}); kept in the audit trail",
+            then="  ",
+        )
     )
     return 0
 

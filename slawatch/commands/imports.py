@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from core.errors import InputError
 from slawatch.commands._args import Subparsers, group
 from slawatch.commands._support import minute_span, plural, with_store
+from slawatch.tables import on_screen
 
 if TYPE_CHECKING:
     from core.config import Config
@@ -191,10 +192,8 @@ def _minutes(args: argparse.Namespace, ctx: Context) -> int:
     with stream:
         batches = read_minutes(stream, name=name, source=source, services=config.services)
         count, tally = _load(config, batches, args, name, ctx.now())
-    print(
-        f"imported {plural(count, 'minute record')} from {name} (source {source!r}):"
-        f" {_counts(tally)}"
-    )
+    said = f"imported {plural(count, 'minute record')} from {name} (source {source!r}):"
+    print(on_screen(f"{said} {_counts(tally)}", then="  "))
     return 0
 
 
@@ -217,12 +216,13 @@ def _kuma(args: argparse.Namespace, ctx: Context) -> int:
             count, tally = _load(config, prefetch(batches), args, str(path), ctx.now())
         finally:
             progress.close()
-    print(
+    said = (
         f"imported {plural(count, 'minute record')} from {kuma.name} (Uptime Kuma {kuma.version},"
         f" {plural(len(plan), 'monitor')}, {plural(stats.heartbeats, 'heartbeat')},"
         f" source {source!r}); {plural(stats.maintenance_heartbeats, 'maintenance heartbeat')},"
         f" {plural(stats.maintenance_minutes, 'minute')} recorded as unknown; {_counts(tally)}"
     )
+    print(on_screen(said, then="  "))
     return 0
 
 
@@ -275,10 +275,11 @@ def _prometheus(args: argparse.Namespace, ctx: Context) -> int:
         )
     count, tally = _load(config, [rows], args, where, ctx.now())
     skipped = f"; {len(stats.skipped)} series mapped to no service" if stats.skipped else ""
-    print(
+    said = (
         f"imported {plural(count, 'minute record')} from {where} ({stats.series} series,"
         f" {plural(stats.samples, 'sample')}, source {source!r}){skipped}: {_counts(tally)}"
     )
+    print(on_screen(said, then="  "))
     return 0
 
 

@@ -35,6 +35,7 @@ from slawatch.commands._support import (
     when,
     with_store,
 )
+from slawatch.tables import on_screen
 
 if TYPE_CHECKING:
     from core.config import Config
@@ -122,10 +123,11 @@ def _add(args: argparse.Namespace, ctx: Context) -> int:
             f" {when(from_minute(down[-1] + 1))}); kept in the audit trail (slawatch audit)"
             f"{'' if reason else ' with no reason given: say why with --reason'}\n"
         )
-    print(
+    said = (
         f"{_LABEL[kind]} added for {args.service}: {when(start)} to {when(end)}"
         f" ({plural(window.minutes, 'minute')}){f': {window.reason}' if window.reason else ''}"
     )
+    print(on_screen(said, then="  "))
     return 0
 
 
@@ -190,9 +192,10 @@ def _remove(args: argparse.Namespace, ctx: Context) -> int:
         print_json(gone.to_json())
         return 0
     w = gone.window
-    print(
+    said = (
         f"{_LABEL[args.kind]} {gone.id} removed from {gone.service}:"
         f" {when(from_minute(w.start))} to {when(from_minute(w.end))}"
         f"{f' ({w.reason})' if w.reason else ''}; kept in the audit trail"
     )
+    print(on_screen(said, then="  "))
     return 0

@@ -349,3 +349,32 @@ def test_markdown_is_never_wrapped_or_folded(wide: tuple[Path, int]) -> None:
         if line.startswith("|") and n + 1 < len(lines):
             assert lines[n + 1].startswith("|") or lines[n + 1] == "", lines[n + 1]
     assert "REPORTED: minutes of the outages reported" in piped
+
+
+def test_what_a_write_says_fits_an_80_column_terminal(wide: tuple[Path, int]) -> None:
+    """``maintenance add`` / ``remove`` and ``credit settle`` say what they did in a
+    sentence that wraps to the terminal (an 80-column one cut the reason mid-word),
+    continued indented; piped, one line (grep)."""
+    config, _ = wide
+    env = {**_plain_env(), "TERM": "xterm-256color"}
+    window = ("--service", "mail", "--from", "2026-11-05T01:00:00Z",
+              "--to", "2026-11-05T02:00:00Z", "--reason", LONG)  # fmt: skip
+
+    def said(*args: str) -> list[str]:
+        lines = _on_a_terminal(config, *args, env=env, columns=80).replace("\r\n", "\n")
+        shown = [line for line in lines.splitlines() if line.strip()]
+        assert shown and max(map(len, shown)) <= 80, shown
+        assert all(line.startswith("  ") for line in shown[1:]), shown
+        return shown
+
+    added = said("maintenance", "add", *window)
+    assert " ".join(LONG.split()) in " ".join(" ".join(added).split())
+    listed = json.loads(_cli(config, "maintenance", "list", "--json").stdout)
+    (made,) = [w for w in listed if w["from"] == "2026-11-05T01:00:00Z"]
+    assert len(said("maintenance", "remove", str(made["id"]))) > 1
+    said("credit", "settle", "--service", "portal", "--month", "2026-10")
+    again = _cli(config, "maintenance", "add", *window)
+    assert again.returncode == 0 and len(again.stdout.splitlines()) == 1
+    listed = json.loads(_cli(config, "maintenance", "list", "--json").stdout)
+    (made,) = [w for w in listed if w["from"] == "2026-11-05T01:00:00Z"]
+    assert _cli(config, "maintenance", "remove", str(made["id"])).returncode == 0
