@@ -87,6 +87,7 @@ async def apply_roles(conn: PostgresConn) -> list[str]:
             notes.append(f"role {group} is missing and this user may not create roles")
     if not can_create and missing:
         return notes
+    notes += await _no_create_in_schema(conn)
     tables, with_source = await _tables(conn)
     quoted = ", ".join(f'"{t}"' for t in tables)
     async with conn.transaction():
@@ -129,6 +130,33 @@ async def apply_roles(conn: PostgresConn) -> list[str]:
             if "audit_frontier" in tables:
                 await apply_trail_guard(conn)
     return notes
+
+
+async def _no_create_in_schema(conn: PostgresConn) -> list[str]:
+    """Take CREATE on the schema from everyone but its owner (PostgreSQL 15's default;
+    a database made before 15, or restored from such a dump, still grants it to
+    PUBLIC). A fleet role that may create there can plant a function that outranks a
+    built-in one for an untyped argument (its ``convert_to(text, text)`` over
+    ``convert_to(text, name)``) in the audit trail's guard and in everyone's
+    queries, which run with the schema in their search_path. A note when this role
+    may not change the schema's privileges."""
+    rows = await conn.fetchall(
+        "SELECT bool_or(has_schema_privilege(g, current_schema(), 'CREATE')),"
+        " pg_has_role(current_user, (SELECT nspowner FROM pg_namespace"
+        " WHERE nspname = current_schema()), 'USAGE'), quote_ident(current_schema())"
+        " FROM unnest(?::text[]) AS g",
+        (list(GROUPS),),
+    )
+    open_, owner, schema = rows[0]
+    if not open_:
+        return []
+    if not owner:
+        return [
+            f"roles of the fleet may create objects in schema {schema}: as its owner, run"
+            f" REVOKE CREATE ON SCHEMA {schema} FROM PUBLIC"
+        ]
+    await conn.execute(f"REVOKE CREATE ON SCHEMA {schema} FROM PUBLIC, {', '.join(GROUPS)}")
+    return []
 
 
 def _hours_of_own(column: str) -> str:
