@@ -158,6 +158,8 @@ def statement(claim: Claim, signature: Signature, pins: Pins, carried_notes: int
     the agents' signed checkpoints the bundle carries, unchecked without their keys)."""
     minutes = sum(60 - h.status.count(0) for s in claim.sources for h in s.hours)
     inside = sum(len(b) - b.count(0) for b in span_bytes(claim).values())
+    sources = len(claim.sources)
+    added = f" (its {sources} sources' added up)" if sources > 1 else ""
     around = (
         f" (and {minutes - inside:,} just outside it, which show that no outage is cut at its ends)"
         if minutes > inside
@@ -166,7 +168,7 @@ def statement(claim: Claim, signature: Signature, pins: Pins, carried_notes: int
     seals = sum(len(s.seals) for s in claim.sources)
     recomputed: tuple[str, ...] = (
         f"every figure and outage, from the {inside:,} minutes the bundle records in the "
-        f"period{around} and its terms, by slawatch's rules",
+        f"period{added}{around} and its terms, by slawatch's rules",
         f"the hash chain of each source ({seals:,} sealed hours), re-hashed hour by hour",
         "the weekly maintenance windows, expanded from the terms",
         "the span's edges: no run of down minutes is cut off at either end",
@@ -236,7 +238,14 @@ def statement(claim: Claim, signature: Signature, pins: Pins, carried_notes: int
             f"Corroboration: {len(claim.corroboration):,} failing requests of the outage "
             "minutes, each with what the provider can look up in its own logs (the time sent, "
             "status, server IP, certificate SHA-256, Date, X-Request-Id, traceparent, CF-Ray); "
-            "the agents' records, covered by the signature, not by the hash chain."
+            "the agents' records, "
+            + (
+                "covered by the signature, not by the hash chain."
+                if signature.state == "valid"
+                else "covered by no signature (the bundle is not signed), nor by the hash chain."
+                if signature.state == "unsigned"
+                else "not covered by the hash chain, and the signature does not hold."
+            )
         )
     not_proven: list[tuple[str, str]] = [
         (

@@ -244,7 +244,8 @@ def _claimed(r: MonthReport, month: str, cur: str, applied: str) -> str:
     if r.credit_amount > 0:
         return "We claim no service credit: no outage that would earn one was reported."
     return (
-        f"No service credit is due for {month}: availability was "
+        f"No service credit is due for {month}{' so far' if r.provisional else ''}: "
+        "availability was "
         f"{availability_text(r.availability_percent)}, in band {r.band + 1}, which earns none."
     )
 

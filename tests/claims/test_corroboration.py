@@ -180,6 +180,9 @@ def test_the_bundle_carries_them_for_the_outage_minutes_and_verify_checks_them(
     assert code == 0, out
     assert "corroboration paris-1" in out and "3 failing requests" in out
     assert "3 failing requests of the outage minutes" in out  # what verify says it proves
+    # Unsigned: nothing covers them (it said 'covered by the signature' all the same).
+    assert "covered by the signature" not in out
+    assert "the agents' records, covered by no signature (the bundle is not signed)" in out
 
 
 def test_a_request_moved_onto_a_minute_recorded_up_is_named(

@@ -247,3 +247,18 @@ def test_hours_recorded_after_the_note_are_counted_in_plain_words(
     assert "Source a: vouched for by its agent 'a' up to the hour 2026-10-10T11:00:00Z;" \
         " the sealed hour after it is not." in out, out  # fmt: skip
     assert "1 sealed hours" not in out
+
+
+def test_the_minutes_of_several_sources_are_said_to_be_added_up(
+    fleet: tuple[Path, dict[str, Path], dict[str, Path]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Found reading a fleet's claim: 'from the 540 minutes the bundle records in the
+    period' for three agents' 180 minutes each, as if 540 minutes had been measured."""
+    config, _, _ = fleet
+    bundle = _export(config, tmp_path / "claim.json")
+    capsys.readouterr()
+    assert main(["claim", "verify", str(bundle)]) == 0
+    out = capsys.readouterr().out
+    assert "from the 540 minutes the bundle records in the period (its 3 sources' added up)" in out

@@ -313,21 +313,25 @@ def test_a_non_engineer_can_read_the_evidence_section(
     # 300 minutes down, never reported: a credit measured, none claimable.
     text = _letter(_up_all_month(tmp_path / "down", down=300), "md", capsys)
     assert "**We claim no service credit: no outage that would earn one was reported.**" in text
+    # Before the month's end: none due so far (it said 'is due' of a month not over).
+    mid = datetime(2026, 10, 20, tzinfo=UTC)
+    text = _letter(_up_all_month(tmp_path / "mid", down=0, now=mid), "md", capsys)
+    assert "**No service credit is due for October 2026 so far: availability was " in text
 
 
-def _up_all_month(root: Path, down: int) -> Path:
+def _up_all_month(root: Path, down: int, now: datetime = NOW) -> Path:
     """A bundle of the Paris month recorded to its end and through the next month's first
     hour, its first ``down`` minutes down (no case); the bundle's path."""
     root.mkdir(exist_ok=True)
     config = load_config(write_config(root, PARIS))
-    whole = range(MONTH_START, MONTH_START + 44_700 + 60)
+    whole = range(MONTH_START, min(MONTH_START + 44_700 + 60, to_minute(now)))
     rows = [MinuteRow("api", "paris-1", m, 3 if m < MONTH_START + down else 1, 90, None)
             for m in whole]  # fmt: skip
 
     async def build() -> claims.Exported:
         async with await SqliteStore.open(config.storage_path) as store:
             await store.import_minutes([rows])
-            return await claims.gather(store, config, "api", YearMonth(2026, 10), NOW)
+            return await claims.gather(store, config, "api", YearMonth(2026, 10), now)
 
     path = root / "claim.json"
     claims.write_atomic(path, bundle.dumps(run(build()).document))
