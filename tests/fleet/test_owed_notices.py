@@ -53,10 +53,13 @@ async def test_the_forwarder_ships_the_notifications_owed(
         assert await _pg_owed(pg_url) == (3, from_minute(M0))
 
         # What fleet status says of it, read from PostgreSQL by a reader role.
-        pg_cluster.psql("CREATE ROLE dash LOGIN IN ROLE slawatch_reader")
+        pg_cluster.psql(  # roles are the cluster's: another test may have made it
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'owed-reader')"
+            ' THEN CREATE ROLE "owed-reader" LOGIN IN ROLE slawatch_reader; END IF; END $$'
+        )
         config = tmp_path / "reader.toml"
         config.write_text(
-            configs.toml(url=pg_cluster.url(pg_url.rsplit("/", 1)[1], "dash"),
+            configs.toml(url=pg_cluster.url(pg_url.rsplit("/", 1)[1], "owed-reader"),
                          contracts=[configs.contract("c")],
                          services=[configs.service("web", "c")]),
             encoding="utf-8",
