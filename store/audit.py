@@ -126,6 +126,10 @@ class AuditStore(StoreBase):
         queued, self._queued = self._queued, []
         if not queued:
             return
+        # What PostgreSQL checks of an agent's entries, checked before the lock (its guard).
+        await db.precheck_audit(
+            [(canonical_json(e.before), canonical_json(e.after)) for e in queued]
+        )
         await db.lock_schema()  # one appender at a time (PostgreSQL; SQLite's BEGIN IMMEDIATE)
         last, size, hashes = await _frontier(db)
         for n, queued_entry in enumerate(queued, start=1):

@@ -123,6 +123,11 @@ class Conn(ABC):
     async def lock_schema(self) -> None:  # noqa: B027 (SQLite's BEGIN IMMEDIATE is the lock)
         """Inside a transaction: hold off other processes migrating the same database."""
 
+    async def precheck_audit(self, entries: Sequence[tuple[str, str]]) -> None:  # noqa: B027
+        """Inside a write transaction, before the trail's lock: let the database check
+        the (before, after) JSON of the entries about to be appended (PostgreSQL's
+        guard of agents' entries, ``store.postgres.trail``); nothing on SQLite."""
+
     def ddl(self, statement: str) -> str:
         """A schema statement (written for SQLite) in this backend's dialect."""
         return statement

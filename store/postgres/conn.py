@@ -131,6 +131,7 @@ class PostgresConn(Conn):
         self.conn = conn
         self.where = where
         conn.adapters.register_dumper(_Packed, _PackedDumper)
+        self._precheck: bool | None = None  # slawatch_audit_precheck exists (store init)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
         with translated(self.where):
@@ -244,6 +245,16 @@ class PostgresConn(Conn):
 
     async def lock_schema(self) -> None:
         await self.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
+
+    async def precheck_audit(self, entries: Sequence[tuple[str, str]]) -> None:
+        if self._precheck is None:
+            rows = await self.fetchall(
+                "SELECT to_regprocedure('slawatch_audit_precheck(text,text)') IS NOT NULL"
+            )
+            self._precheck = bool(rows[0][0])
+        if self._precheck:
+            for before, after in entries:
+                await self.execute("SELECT slawatch_audit_precheck(?, ?)", (before, after))
 
     def ddl(self, statement: str) -> str:
         return ddl(statement)

@@ -91,6 +91,18 @@ async def test_an_agent_cannot_append_a_broken_entry(pg_cluster: Cluster, pg_url
                 async with a._write() as db:
                     await db.execute(_INSERT, params)
             assert (await a.check_audit()).problems == (), what
+        # The appender's check ahead of the lock notes a digest for its own transaction:
+        # a note of other content does not pass a non-canonical entry, and nobody but
+        # the guard's functions writes the notes.
+        spaced_params = dict(await _forgeries(a))["non-canonical JSON"]
+        with pytest.raises(SlawatchError, match="refused by the database"):
+            async with a._write() as db:
+                await db.precheck_audit([("null", spaced_params[8].replace(" ", ""))])
+                await db.execute(_INSERT, spaced_params)
+        with pytest.raises(SlawatchError, match="permission denied"):
+            async with a._write() as db:
+                await db.execute("INSERT INTO audit_checked VALUES (pg_current_xact_id(), ?)",
+                                 (bytes(32),))  # fmt: skip
         # A right entry is taken, also with the tree's kept frontier gone (rebuilt).
         leaves = await a.audit_leaves()
         right = _entry(len(leaves) + 1, {"by": "agent ra", "hours": [["s", "ra", H // 60, None]]})
@@ -106,6 +118,8 @@ async def test_an_agent_cannot_append_a_broken_entry(pg_cluster: Cluster, pg_url
         audit = await owner.check_audit()
         chains = await owner.check_chains()
         assert audit.problems == () and chains.breaks == ()
+        # Every note the honest appends made was found by the trigger (and deleted).
+        assert await owner._db.fetchall("SELECT count(*) FROM audit_checked") == [(0,)]
         logged = {(h[0], h[1]) for e in await owner.audit_entries(minutes=True)
                   for h in (e.after or {}).get("hours", [])}  # fmt: skip
         assert logged == {("s", "ra"), ("s", "rb"), ("café ☕ 𝄞\t\x7f", "ra")}
