@@ -46,6 +46,7 @@ from reads.reports import (
 )
 from store import ProbeState, Store, StoreUnavailable, open_store
 from store.marks import Marks
+from tui import fmt
 from tui.days import day_cells
 from tui.history import case_events
 from tui.months import MonthPass, by_service, live, skeleton_row
@@ -346,7 +347,15 @@ class StoreSource:
     async def respond(self, case_id: int, at: datetime) -> str:
         async with await self._writer() as store:
             case = await store.respond_case(case_id, at)
-        return f"Case #{case.id} ({case.ref or 'no ref'}): first response recorded."
+        done = f"Case #{case.id} ({case.ref or 'no ref'}): first response recorded"
+        view = case_view(self.config, case, at)
+        due = view.response_due
+        if due is None:
+            return f"{done}."
+        if view.response_breached:  # the deadline's verdict, as the panel will show it
+            over = fmt.span((at - due).total_seconds())
+            return f"{done}, ⚠ BREACHED by {over} (due {fmt.when(due)} UTC)."
+        return f"{done}, in time (due {fmt.when(due)} UTC)."
 
     async def resolve(self, case_id: int, at: datetime) -> str:
         async with await self._writer() as store:

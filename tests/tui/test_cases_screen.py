@@ -74,3 +74,24 @@ async def test_a_time_in_the_future_is_refused(dash_config: Config) -> None:
     async with await SqliteStore.open(dash_config.storage_path, readonly=True) as store:
         case = await store.get_case(chosen or 0)
     assert case is not None and case.resolved_at is None
+
+
+async def test_recording_a_response_says_whether_it_met_the_deadline(dash_config: Config) -> None:
+    """``r`` says what the panel will show: in time, or BREACHED and by how much."""
+    from tui.source import StoreSource
+
+    async with await SqliteStore.open(dash_config.storage_path, readonly=True) as store:
+        refs = {c.ref: c.id for c in await store.cases(open_only=True)}
+    source = StoreSource(dash_config)
+    try:
+        # search's SUP-4718: critical, opened 47 min before NOW, due 30 min later.
+        said = await source.respond(refs["SUP-4718"], NOW)
+        assert said == (
+            f"Case #{refs['SUP-4718']} (SUP-4718): first response recorded,"
+            " ⚠ BREACHED by 17m 00s (due 11-22 09:13 UTC)."
+        )
+        # portal's SUP-4720: high, opened 38 min before NOW, due in an hour.
+        said = await source.respond(refs["SUP-4720"], NOW)
+        assert said.endswith("first response recorded, in time (due 11-22 09:52 UTC).")
+    finally:
+        await source.close()
