@@ -32,6 +32,9 @@ task beside the ticker that ships the outbox to PostgreSQL:
   session ends). Held by another session (the same ``--name`` running elsewhere, or
   twice here), the forwarder stops with ``NameInUse``, which names where the other
   runs, and the agent exits with code 2 (``claim`` checks it before the agent starts).
+  A session this agent left (its own earlier connection, or the one the previous
+  agent of its spool noted in ``SPOOL.session``) is ended and taken over; a session
+  of another role (which cannot write this name's minutes) is logged and ignored.
 
 The forwarder never speaks SQL: the spool's outbox and PostgreSQL are both
 ``store.Store`` objects. It connects as the role named in the URL; in a fleet
@@ -47,7 +50,6 @@ import fcntl
 import gc
 import logging
 import os
-import re
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -148,23 +150,19 @@ def session_label(source: str, pid: int | None = None) -> str:
     return f"slawatch agent {source} on {socket.gethostname()} pid {pid or os.getpid()}"
 
 
-def _stale(source: str, holder: NameHolder) -> bool:
-    """Whether ``holder`` is a session left by this agent on this machine: this very
-    process's (a connection lost half-open, PostgreSQL not yet aware), or a process
-    here that is gone (killed while cut off from PostgreSQL). Its lock is taken over."""
-    found = re.fullmatch(r"slawatch agent (.+) on (\S+) pid (\d+)", holder.application_name or "")
-    if found is None or found[1] != source or found[2] != socket.gethostname():
-        return False
-    pid = int(found[3])
-    if pid == os.getpid():
-        return True
+def session_file(spool: Path) -> Path:
+    """Where an agent notes the PostgreSQL session that holds its name (``SPOOL.session``:
+    backend pid and start), for the next agent of this spool to end it if it was
+    left behind (the process killed while cut off, its session still open)."""
+    return spool.with_name(spool.name + ".session")
+
+
+def _read_session(path: Path) -> tuple[int, datetime] | None:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+        pid, since = path.read_text(encoding="ascii").split()
+        return int(pid), datetime.fromisoformat(since)
+    except (OSError, ValueError):
+        return None
 
 
 async def _open_postgres(url: str) -> PostgresStore:
@@ -198,6 +196,7 @@ class Forwarder:
         self._open_postgres = open_postgres
         self._on_refused = on_refused
         self.refused: NameInUse | None = None  # another agent holds the name: stopped
+        self._sessions: set[tuple[int, datetime]] = set()  # (backend pid, start) held
         self._spool: SqliteStore | None = None
         self._pg: PostgresStore | None = None
         self._probes_sent: dict[str, datetime] = {}  # service -> newest probe state sent
@@ -331,7 +330,7 @@ class Forwarder:
             pg = await self._open_postgres(self.url)
             try:
                 holder = await pg.claim_agent_name(self.source, session_label(self.source))
-                if holder is not None and _stale(self.source, holder):
+                if holder is not None and self._left_behind(holder):
                     log.warning(
                         "agent %r: ending a session of its own left in PostgreSQL (%s)",
                         self.source,
@@ -339,6 +338,21 @@ class Forwarder:
                     )
                     await pg.end_session(holder.pid)
                     holder = await pg.claim_agent_name(self.source, session_label(self.source))
+                if holder is not None and not holder.same_role:
+                    # Any role may take any advisory lock: a session of another role
+                    # (another agent's, compromised) holding this name cannot write its
+                    # minutes, and must not keep this vantage point from recording.
+                    log.error(
+                        "agent %r: the name's lock is held by a session of role %r (%s),"
+                        " which is not this agent's and cannot write its minutes:"
+                        " forwarding without the lock (lock that role out)",
+                        self.source,
+                        holder.role,
+                        holder.describe(),
+                    )
+                    holder = None
+                if holder is None:
+                    await self._note_session(pg)
             except BaseException:
                 await pg.close()
                 raise
@@ -355,6 +369,25 @@ class Forwarder:
             self._evidence_cursor = None
             self._health_at = -float("inf")
         return self._pg
+
+    def _left_behind(self, holder: NameHolder) -> bool:
+        """Whether ``holder`` is a session this agent left: one of this forwarder's own
+        earlier connections (lost half-open, PostgreSQL not yet aware), or the one the
+        previous agent of this spool noted (``session_file``; it is gone: this one holds
+        the spool). Known by backend pid and start, which no other session shares;
+        what a session calls itself (host, pid) is not proof: two containers sharing
+        a host name run their agents at the same pid."""
+        if holder.since is None or not holder.same_role:
+            return False
+        found = (holder.pid, holder.since)
+        return found in self._sessions or found == _read_session(session_file(self.spool_path))
+
+    async def _note_session(self, pg: PostgresStore) -> None:
+        """Remember the session that now holds the name (``_left_behind``)."""
+        pid, since = await pg.session()
+        self._sessions.add((pid, since))
+        with contextlib.suppress(OSError):
+            session_file(self.spool_path).write_text(f"{pid} {since.isoformat()}\n", "ascii")
 
     async def claim(self) -> None:
         """Before the agent starts: take the name's lock if PostgreSQL answers within

@@ -112,7 +112,8 @@ class PostgresStore(Store):
             return None
         found = await self._fetchall(
             "SELECT l.pid, a.application_name, host(a.client_addr),"
-            " extract(epoch FROM a.backend_start) FROM pg_locks l"
+            " extract(epoch FROM a.backend_start), a.usename, a.usename = session_user"
+            " FROM pg_locks l"
             " LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
             " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
             " AND l.classid::bigint = ? AND l.objid::bigint = ?"
@@ -122,13 +123,24 @@ class PostgresStore(Store):
         if not found:  # let go between the two queries: free now
             rows = await self._fetchall("SELECT pg_try_advisory_lock(?)", (key,))
             return None if rows[0][0] else NameHolder(0, None, None, None)
-        pid, app, address, since = found[0]
+        pid, app, address, since, role, same = found[0]
         return NameHolder(
             int(pid),
             None if app is None else str(app),
             None if address is None else str(address),
             None if since is None else datetime.fromtimestamp(float(since), tz=UTC),
+            None if role is None else str(role),
+            same is not False,
         )
+
+    async def session(self) -> tuple[int, datetime]:
+        """This connection's backend: its pid and when it started (together they name
+        one session for good; a pid alone is used again)."""
+        rows = await self._fetchall(
+            "SELECT pid, extract(epoch FROM backend_start) FROM pg_stat_activity"
+            " WHERE pid = pg_backend_pid()"
+        )
+        return int(rows[0][0]), datetime.fromtimestamp(float(rows[0][1]), tz=UTC)
 
     async def end_session(self, pid: int) -> bool:
         """Terminate backend ``pid`` (a session of this same role: a stale one of this
@@ -145,6 +157,11 @@ class NameHolder:
     application_name: str | None  # what it calls itself (the other agent's session label)
     address: str | None
     since: datetime | None
+    # The role it logged in as, and whether that is this session's own: a session of
+    # another role (another agent's) cannot write this name's minutes, whatever it
+    # calls itself; it merely took the lock (any role may take any advisory lock).
+    role: str | None = None
+    same_role: bool = True
 
     def describe(self) -> str:
         where = self.application_name or (

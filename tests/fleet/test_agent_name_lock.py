@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from agent.forwarder import Forwarder, NameInUse, session_label
 from core.status import DOWN
@@ -146,24 +147,83 @@ async def test_a_forwarder_finding_its_name_taken_stops(
 async def test_a_stale_session_of_its_own_is_taken_over(
     tmp_path: Path, pg_cluster: Cluster, pg_url: str
 ) -> None:
-    """A session this agent left behind on this machine (its own process's, lost
-    half-open; or a process here that is gone, killed while cut off) holds the
-    name: ended and taken over, not a reason to stop."""
+    """A session this agent left behind holds the name: its own forwarder's earlier
+    connection (lost half-open: PostgreSQL still holds it), or the one the previous
+    agent of this spool noted (killed while cut off). Ended and taken over, not a
+    reason to stop."""
+    await init_fleet(pg_url)
+    url = agent_role(pg_cluster, pg_url, "twin")
+    spool = tmp_path / "spool.db"
+    forwarder = Forwarder(spool, url, "twin")
+    killed = Forwarder(spool, url, "twin")
+    try:
+        await forwarder.claim()
+        forwarder._pg = None  # its connection lost, the session still open on the server
+        await forwarder.claim()
+        assert forwarder.refused is None
+        await forwarder.step()
+        await forwarder.close()
+        await killed.claim()  # then killed: its session left open, noted beside the spool
+        killed._pg = None
+        forwarder = Forwarder(spool, url, "twin")  # the next agent of this spool
+        await forwarder.claim()
+        assert forwarder.refused is None
+        await forwarder.step()
+    finally:
+        await forwarder.close()
+
+
+async def test_an_agent_of_the_same_name_and_pid_elsewhere_is_not_ended(
+    tmp_path: Path, pg_cluster: Cluster, pg_url: str
+) -> None:
+    """Two containers that share a host name (host networking) run their agents at the
+    same pid: the other's session calls itself exactly as this one's would. It is not
+    this agent's to end: the second refuses (it ended the first and both ran)."""
     await init_fleet(pg_url)
     url = agent_role(pg_cluster, pg_url, "twin")
     gone = await asyncio.create_subprocess_exec("true")
     await gone.wait()
     for pid in (os.getpid(), gone.pid):
         label = session_label("twin", pid)
-        with psycopg.connect(url, autocommit=True, application_name=label) as stale:
-            stale.execute("SELECT pg_advisory_lock(%s)", (name_lock_key("twin"),))
-            forwarder = Forwarder(tmp_path / "spool.db", url, "twin")
+        with psycopg.connect(url, autocommit=True, application_name=label) as other:
+            other.execute("SELECT pg_advisory_lock(%s)", (name_lock_key("twin"),))
+            forwarder = Forwarder(tmp_path / f"spool{pid}.db", url, "twin")
+            try:
+                with pytest.raises(NameInUse, match="another agent of this name is running"):
+                    await forwarder.claim()
+            finally:
+                await forwarder.close()
+            assert other.execute("SELECT 1").fetchall() == [(1,)]  # still connected
+
+
+async def test_another_role_holding_the_name_does_not_stop_the_agent(
+    tmp_path: Path, pg_cluster: Cluster, pg_url: str
+) -> None:
+    """Any role may take any advisory lock: another agent's role (compromised) taking
+    this name's lock, even calling itself this agent's left-behind session, would stop
+    this vantage point at every start (exit 2, systemd does not retry) or keep it from
+    ever forwarding (it may not end another role's session). That session cannot write
+    this agent's minutes: the agent forwards without the lock, and says so."""
+    await init_fleet(pg_url)
+    url = agent_role(pg_cluster, pg_url, "twin")
+    other_url = agent_role(pg_cluster, pg_url, "rogue")
+    gone = await asyncio.create_subprocess_exec("true")
+    await gone.wait()
+    spool_path = tmp_path / "spool.db"
+    async with await SqliteStore.open(spool_path) as spool:
+        await spool.spool_minutes([MinuteRow("svc0", "twin", 29_000_040, DOWN)])
+    for label in ("the rogue", session_label("twin", gone.pid)):
+        with psycopg.connect(other_url, autocommit=True, application_name=label) as rogue:
+            rogue.execute("SELECT pg_advisory_lock(%s)", (name_lock_key("twin"),))
+            forwarder = Forwarder(spool_path, url, "twin")
             try:
                 await forwarder.claim()
                 assert forwarder.refused is None
                 await forwarder.step()
             finally:
                 await forwarder.close()
+    async with await PostgresStore.open(pg_url, readonly=True) as pg:
+        assert await pg.minutes("svc0", 29_000_040, 29_000_041) == {"twin": bytes([DOWN])}
 
 
 def test_twice_on_one_machine_with_postgresql_out_of_reach(tmp_path: Path) -> None:
