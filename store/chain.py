@@ -22,6 +22,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import itemgetter
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from core import chain
@@ -261,40 +262,57 @@ class LiveMemo:
     """What the store's last live minute writes (an agent's minutes, on PostgreSQL) left
     in the rows they wrote, so that the next minute into the same hour need not read
     them back: each block as written, (service_id, hour, source_id) -> (status,
-    latency); each of those chains' seals of that hour and the one before,
-    (service_id, source_id) -> {hour: (digest, link)}; and which of those seals are not
-    yet in the audit trail, (service_id, source_id, hour) -> digest (``logged = 0``).
-    One store may write for several agents (the fleet benchmark's shared connections):
-    it holds each one's chains.
+    latency), and its error classes after the write (only blocks with some); each of
+    those chains' seals of that hour and the one before, (service_id, source_id) ->
+    {hour: (digest, link)}, and which of those are not yet in the audit trail,
+    (service_id, source_id) -> {hour: digest} (``logged = 0``). One store may write
+    for several agents (the fleet benchmark's shared connections): it holds each
+    one's chains, of one hour.
 
     Trusted no further than the next write proves it: that write rewrites every block
     and every seal of the hour with ``Conn.update_unchanged``, each row only if it still
     holds exactly what the memo says, else ``MemoStale``. An edit of a block or a seal
     behind slawatch's back therefore always sends the write the reading way, whose
-    tamper check logs it (``store.tamper``); an edit of an error class is found by the
-    tamper check itself, as the error classes are read afresh on every write. What is
-    taken on trust is the sealed hour before (its link continues the chain): it is
-    closed and in the audit trail, where ``store verify`` checks it, and the reading
-    way does not check it either."""
+    tamper check logs it (``store.tamper``). The error classes are read afresh on every
+    write; when they are not what the memo holds, the tamper check runs on the
+    remembered blocks (with the memo's, a block hashes to its seal: nothing to check).
+    What is taken on trust is the sealed hour before (its link continues the chain):
+    it is closed and in the audit trail, where ``store verify`` checks it, and the
+    reading way does not check it either."""
 
     blocks: dict[tuple[int, int, int], tuple[bytes, bytes]] = field(default_factory=dict)
     seals: dict[tuple[int, int], dict[int, tuple[bytes, bytes]]] = field(default_factory=dict)
-    unlogged: dict[tuple[int, int, int], bytes] = field(default_factory=dict)
-
+    unlogged: dict[tuple[int, int], Mapping[int, bytes]] = field(default_factory=dict)
+    errors: dict[tuple[int, int, int], list[tuple[int, str]]] = field(default_factory=dict)
     hour: int | None = None  # the one hour it holds
 
     def update(self, new: LiveMemo) -> None:
         """Take in what a later write left of its chains (all of one hour: those of an
         earlier hour are forgotten, they are history)."""
         if new.hour != self.hour:
-            self.blocks, self.seals, self.unlogged = {}, {}, {}
+            self.blocks, self.seals, self.unlogged, self.errors = {}, {}, {}, {}
             self.hour = new.hour
-        for ids in new.seals:
-            for hour in self.seals.get(ids, ()):
-                self.unlogged.pop((*ids, hour), None)
+        for key in [k for k in self.errors if k in new.blocks]:
+            del self.errors[key]
         self.blocks.update(new.blocks)
         self.seals.update(new.seals)
         self.unlogged.update(new.unlogged)
+        self.errors.update(new.errors)
+
+    def same_errors(
+        self,
+        keys: AbstractSet[tuple[int, int, int]],
+        found: Mapping[tuple[int, int, int], list[tuple[int, str]]],
+    ) -> bool:
+        """Whether the error classes ``found`` of the blocks ``keys`` are the memo's."""
+        held = self.errors
+        mine = [k for k in held if k in keys]
+        return len(mine) == sum(1 for k in found if k in keys) and all(
+            found.get(k) == held[k] for k in mine
+        )
+
+
+_NOTHING: Mapping[int, bytes] = MappingProxyType({})  # a chain with every seal logged
 
 
 @dataclass
@@ -420,84 +438,78 @@ async def _chain_ids(db: Conn) -> list[tuple[int, int]]:
 async def _reseal_unchanged(
     db: Conn,
     memo: LiveMemo,
-    touched: Mapping[tuple[int, int], AbstractSet[int]],
+    chains: Iterable[tuple[int, int]],
+    hour: int,
     changed: Sequence[tuple[int, int, int, bytes, bytes, int]],
-    gone: Sequence[tuple[int, int, int]],
-    caught: Sequence[tuple[int, int, int]],
+    checked: list[tuple[Any, ...]],
 ) -> None:
-    """The seals of a write through ``memo``: every seal of each touched hour
-    rewritten (unchanged ones too, so that each is proven) where it still holds what
-    the memo says; ``MemoStale`` when one does not, or when the write is more than
-    rewriting the hour's seals (that is left to the reading way)."""
-    if gone or caught:
-        raise MemoStale
+    """The seals of a write through ``memo``: every seal of the hour rewritten (an
+    unchanged one too, so that each is proven) where it still holds what the memo
+    says; ``MemoStale`` when one does not. ``checked`` holds those rows already, with
+    the values each must still hold (``_reseal_hour``); ``changed`` the seal rows the
+    general way made for ``chains``, which are checked here."""
     expected: dict[tuple[int, int, int], tuple[bytes, bytes, int]] = {}
-    for ids, hours in touched.items():
-        for hour in hours:
-            seal = memo.seals.get(ids, {}).get(hour)
-            if seal is None:
-                raise MemoStale
-            key = (*ids, hour)
-            expected[key] = (*seal, 0 if key in memo.unlogged else 1)
+    for ids in chains:
+        seal = memo.seals.get(ids, {}).get(hour)
+        if seal is None:
+            raise MemoStale
+        expected[(*ids, hour)] = (*seal, 0 if hour in memo.unlogged.get(ids, ()) else 1)
     rows: dict[tuple[int, int, int], tuple[Any, ...]] = {}
     for row in changed:
         key = row[:3]
         if key not in expected or key in rows:
-            raise MemoStale
+            raise MemoStale  # more than rewriting the hour's seals: the reading way
         rows[key] = (*row, *expected[key])
     for key, was in expected.items():
         if key not in rows:
             rows[key] = (*key, *was, *was)
-    done = await db.update_unchanged(
-        "chain_seals", _SEAL_COLUMNS, _SEAL_KEY, _SEAL_CHECK, list(rows.values())
-    )
-    if done != len(rows):
+    checked.extend(rows.values())
+    done = await db.update_unchanged("chain_seals", _SEAL_COLUMNS, _SEAL_KEY, _SEAL_CHECK, checked)
+    if done != len(checked):
         raise MemoStale
 
 
 def _next_memo(
-    touched: Mapping[tuple[int, int], AbstractSet[int]],
-    written: Mapping[tuple[int, int, int], tuple[bytes, bytes]],
+    fresh: LiveMemo,
+    chains: Iterable[tuple[int, int]],
     context: WriteContext,
     changed: Sequence[tuple[int, int, int, bytes, bytes, int]],
-    gone: Sequence[tuple[int, int, int]],
-    caught: Sequence[tuple[int, int, int]],
-) -> LiveMemo | None:
-    """The ``LiveMemo`` a write leaves: the blocks it wrote, its chains' seals after
-    it. None unless it wrote one hour of chains that have no seal after that hour
-    and nothing but that hour's seals (an agent's minute), the only write a memo
-    serves."""
-    if gone or caught or len(set(touched.values())) != 1:
-        return None
-    (hours,) = set(touched.values())
-    if len(hours) != 1:
-        return None
-    (hour,) = hours
+) -> bool:
+    """Add to ``fresh`` (the memo a write of one hour leaves) the seals of ``chains``
+    after it, from the seals it read and the rows it wrote (``changed``). False when
+    a chain has a seal after the hour or none of it (not an agent's minute)."""
+    hour = fresh.hour
+    if hour is None:
+        return False
     before = hour - _LOOKBACK
     seals = {
         ids: {h: seal for h, seal in context.seals.get(ids, {}).items() if h >= before}
-        for ids in touched
+        for ids in chains
     }
     for sid, src, at, digest, link_, _logged in changed:
         found = seals.get((sid, src))
-        if found is None or at < before:
-            return None
+        if found is None:
+            continue  # a chain of the fast way, in ``fresh`` already
+        if at < before:
+            return False
         found[at] = (digest, link_)
     was = context.unlogged
-    unlogged: dict[tuple[int, int, int], bytes] = {}
+    unlogged: dict[tuple[int, int], dict[int, bytes]] = {}
     for ids, found in seals.items():
         if max(found, default=hour) != hour or hour not in found:
-            return None
-        for h in found:
-            pending = was.get((*ids, h))
-            if pending is not None:
-                unlogged[(*ids, h)] = pending
+            return False
+        unlogged[ids] = {h: was[(*ids, h)] for h in found if (*ids, h) in was}
     for sid, src, at, digest, _link, logged in changed:
+        pending = unlogged.get((sid, src))
+        if pending is None:
+            continue
         if logged:
-            unlogged.pop((sid, src, at), None)
+            pending.pop(at, None)
         else:
-            unlogged[(sid, src, at)] = digest
-    return LiveMemo({k: written[k] for k in written if k[1] == hour}, seals, unlogged, hour)
+            pending[at] = digest
+    fresh.seals.update(seals)
+    fresh.unlogged.update(unlogged)
+    return True
 
 
 class ChainStore(AuditStore):
@@ -592,11 +604,9 @@ class ChainStore(AuditStore):
                 found = held.get(ids)
                 if found is None:
                     raise MemoStale  # (cannot be: the memo holds every block written)
-                seals[ids] = found  # never changed in place (``_next_memo`` makes new ones)
-                for hour in found:
-                    digest = waiting.get((*ids, hour))
-                    if digest is not None:
-                        unlogged[(*ids, hour)] = digest
+                seals[ids] = found  # never changed in place (a write makes new ones)
+                for hour, digest in waiting.get(ids, _NOTHING).items():
+                    unlogged[(*ids, hour)] = digest
         # The seals read above gave the unlogged hours from each span's look-back on;
         # only older ones are left to find (none, but for an agent that stopped, or a
         # chain of the source's that the write does not touch: a service no longer probed).
@@ -722,6 +732,15 @@ class ChainStore(AuditStore):
         items: list[LogItem] = []
         caught: list[tuple[int, int, int]] = []
         unlogged = (context or await self._write_context(db, blocks)).unlogged
+        one_hour = len(by_span) == 1 and all(hi == lo + 1 for lo, hi in by_span)
+        # A write through ``memo``: the seal rows of the fast way, with what each row
+        # must still hold; the chains that went the general way (checked at the end).
+        checked: list[tuple[Any, ...]] | None = [] if memo is not None else None
+        general: list[tuple[int, int]] = []
+        after: LiveMemo | None = None  # the memo this write leaves
+        if remember and context is not None and written is not None and one_hour:
+            (lo_only, _), *_ = by_span
+            after = LiveMemo(hour=lo_only)
         unlogged_of: dict[tuple[int, int], list[tuple[int, bytes]]] = defaultdict(list)
         for (u_sid, u_src, u_hour), u_digest in unlogged.items():
             unlogged_of[(u_sid, u_src)].append((u_hour, u_digest))
@@ -736,8 +755,10 @@ class ChainStore(AuditStore):
             rest: Iterable[tuple[int, int]] = chains
             if stored is None and hi == lo + 1:  # the agent's minute: one hour for every chain
                 rest = self._reseal_hour(
-                    lo, chains, names, just, errors, seals, unlogged, live, changed, items
-                )
+                    lo, chains, names, just, errors, seals, unlogged, live, changed, items,
+                    checked, after,
+                )  # fmt: skip
+                general.extend(rest)
             rest = list(rest)
             # The link each chain left continues from, when no seal before ``lo`` was
             # read: asked for all such chains of the span at once.
@@ -814,10 +835,20 @@ class ChainStore(AuditStore):
                         items.append((*ids, hour, None, digest))
                         caught.append((*ids, hour))
         self._live_next = None
-        if remember and context is not None and written is not None:
-            self._live_next = _next_memo(touched, written, context, changed, gone, caught)
-        if memo is not None:
-            await _reseal_unchanged(db, memo, touched, changed, gone, caught)
+        if (
+            after is not None
+            and context is not None
+            and not (gone or caught)
+            and _next_memo(after, general, context, changed)
+        ):
+            after.blocks = {k: v for k, v in just.items() if k[1] == after.hour}
+            after.errors = {k: v for k, v in context.errors.items() if k in after.blocks}
+            self._live_next = after
+        if memo is not None and checked is not None:
+            if gone or caught or not one_hour:
+                raise MemoStale  # more than rewriting the hour's seals: the reading way
+            ((lo_only, _),) = by_span
+            await _reseal_unchanged(db, memo, general, lo_only, changed, checked)
             return items
         if caught:
             await db.executemany(
@@ -851,13 +882,20 @@ class ChainStore(AuditStore):
         live: bool,
         changed: list[tuple[int, int, int, bytes, bytes, int]],
         items: list[LogItem],
+        checked: list[tuple[Any, ...]] | None = None,
+        fresh: LiveMemo | None = None,
     ) -> list[tuple[int, int]]:
         """``_extend_chains`` for chains that touched only ``hour``, their newest, right
         after a sealed previous hour, with nothing left unlogged before it: an agent's
         every minute but its first and those after a gap. Adds their seal rows to
         ``changed`` and their logged hours to ``items`` just as the general way does
         (``_relinked``, ``_to_log``), in one step per chain; returns the chains that
-        are not like that, for the general way."""
+        are not like that, for the general way.
+
+        A write through a ``LiveMemo`` passes ``checked``: each chain's seal row goes
+        there instead, unchanged ones too, followed by the (digest, link, logged) the
+        row must still hold (``_reseal_unchanged``). ``fresh``: each chain's seals after
+        the write are added to it (the next memo)."""
         services, sources = names
         link, digest_of = chain.link, self._digest
         before = hour - 1
@@ -884,20 +922,26 @@ class ChainStore(AuditStore):
                 key, (services[sid], sources[src]), block[0], block[1], tuple(found or ())
             )
             now = link(prior[1], hour, digest)
+            was_logged = 0 if (sid, src, hour) in unlogged else 1
+            row: tuple[int, int, int, bytes, bytes, int] | None
             if old is not None and old[0] == digest:
-                if old[1] != now:  # only its link moved
-                    changed.append(
-                        (sid, src, hour, digest, now, 0 if (sid, src, hour) in unlogged else 1)
-                    )
-                continue
-            logged_before = old is not None and (sid, src, hour) not in unlogged
-            if live and not logged_before:  # still being written: logged when it moves on
-                changed.append((sid, src, hour, digest, now, 0))
+                row = None if old[1] == now else (sid, src, hour, digest, now, was_logged)
+            elif live and not (old is not None and was_logged):
+                row = (sid, src, hour, digest, now, 0)  # still being written: logged later
             else:
-                changed.append((sid, src, hour, digest, now, 1))
-                items.append(
-                    (sid, src, hour, old[0] if old is not None and logged_before else None, digest)
-                )
+                row = (sid, src, hour, digest, now, 1)
+                items.append((sid, src, hour, old[0] if old is not None and was_logged else None,
+                              digest))  # fmt: skip
+            if checked is not None:
+                if old is None:
+                    raise MemoStale  # (cannot be: the memo holds the hour's seal)
+                checked.append((*(row or (sid, src, hour, *old, was_logged)), *old, was_logged))
+            elif row is not None:
+                changed.append(row)
+            if fresh is not None:
+                fresh.seals[ids] = {before: prior, hour: (digest, now)}
+                logged = was_logged if row is None else row[5]
+                fresh.unlogged[ids] = _NOTHING if logged else {hour: digest}
         return rest
 
     async def _begin_minute_log(self, db: Conn) -> None:
