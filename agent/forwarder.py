@@ -208,6 +208,7 @@ class Forwarder:
         self._failing: str | None = None  # the problem logged once per episode
         self.forwarded = 0  # rows PostgreSQL committed, since start (re-sends included)
         self.backlog = 0  # distinct minutes queued, as of the last round
+        self._others_told = False  # minutes of another agent queued here: said once
         self.clock_offset: float | None = None
 
     @property
@@ -225,10 +226,13 @@ class Forwarder:
         pg = await self._postgres()
         sent = 0
         stop_at = time.monotonic() + self._budget
+        if not self._others_told:
+            self._others_told = True
+            await self._tell_others(spool)
         while True:
-            batch = await spool.outbox_batch(self._batch)
+            batch = await spool.outbox_batch(self._batch, self.source)
             if batch is None:
-                if not await spool.requeue_dropped(REQUEUE_MINUTES):
+                if not await spool.requeue_dropped(REQUEUE_MINUTES, self.source):
                     break
                 continue
             await pg.record_minutes(batch.rows)  # returns once PostgreSQL committed
@@ -250,6 +254,23 @@ class Forwarder:
             )
             self._failing = None
         return sent
+
+    async def _tell_others(self, spool: SqliteStore) -> None:
+        """Minutes of another agent queued in this spool (``agent --once --name OTHER``
+        run here, or this agent renamed with a backlog): the database takes from this
+        agent its own minutes only, so they are left queued, said once, and never hold
+        up its own."""
+        for name, rows in (await spool.outbox_others(self.source)).items():
+            log.warning(
+                "%d queued minute record(s) of agent %r in the spool %s are not sent: this"
+                " agent is %r and the database takes only its own (they stay in the spool;"
+                " run agent %r with this spool to send them)",
+                rows,
+                name,
+                self.spool_path,
+                self.source,
+                name,
+            )
 
     async def _forward_probes(self, spool: SqliteStore, pg: PostgresStore) -> None:
         newer = [
@@ -286,7 +307,7 @@ class Forwarder:
         self._evidence_cursor = max(self._evidence_cursor, *(at for _, at in sent))
 
     async def _forward_health(self, spool: SqliteStore, pg: PostgresStore, *, force: bool) -> None:
-        counts = await spool.outbox_counts()
+        counts = await spool.outbox_counts(self.source)
         own = [h for h in await spool.agent_health() if h.source == self.source]
         # The notifications still owed (a webhook down, retried) go with the row.
         owed = (own[0].notices_waiting, own[0].notices_since) if own else (0, None)
@@ -404,7 +425,7 @@ class Forwarder:
     async def oldest_queued(self) -> int | None:
         """The oldest minute of the spool not yet forwarded (None: none)."""
         spool = await self._spool_store()
-        return await spool.outbox_oldest()
+        return await spool.outbox_oldest(self.source)
 
     # -- the task ----------------------------------------------------------------
 

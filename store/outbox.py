@@ -27,6 +27,7 @@ from store.blocks import BLOCK, NO_LATENCY, decode_latency
 from store.minutes import MinuteStore
 from store.rows import MinuteRow, StateSave
 
+_OF_SOURCE = "source_id IN (SELECT id FROM sources WHERE name = ?)"
 _QUEUE = (
     "INSERT INTO outbox (service_id, source_id, minute, status, latency_ms, error)"
     " VALUES (?, ?, ?, ?, ?, ?)"
@@ -40,6 +41,7 @@ class OutboxBatch:
     first_id: int
     last_id: int
     rows: tuple[MinuteRow, ...]
+    source: str | None = None  # only this source's rows were read (and are deleted)
 
 
 @dataclass(frozen=True)
@@ -77,20 +79,23 @@ class OutboxStore(MinuteStore):
             if state is not None:
                 await self._save_agent_state_in(db, state)
 
-    async def outbox_batch(self, limit: int) -> OutboxBatch | None:
-        """The ``limit`` oldest queued rows (in the order they were recorded), or None."""
+    async def outbox_batch(self, limit: int, source: str | None = None) -> OutboxBatch | None:
+        """The ``limit`` oldest queued rows (in the order they were recorded), or None;
+        with ``source``, only that source's (an agent forwards its own minutes only)."""
+        mine = "" if source is None else " WHERE src.name = ?"
         rows = await self._fetchall(
             "SELECT o.id, s.name, src.name, o.minute, o.status, o.latency_ms, o.error"
             " FROM outbox o JOIN services s ON s.id = o.service_id"
-            " JOIN sources src ON src.id = o.source_id ORDER BY o.id LIMIT ?",
-            (limit,),
+            f" JOIN sources src ON src.id = o.source_id{mine} ORDER BY o.id LIMIT ?",
+            (limit,) if source is None else (source, limit),
         )
         if not rows:
             return None
         return OutboxBatch(
             int(rows[0][0]),
             int(rows[-1][0]),
-            tuple(
+            source=source,
+            rows=tuple(
                 MinuteRow(
                     str(service),
                     str(source),
@@ -105,29 +110,49 @@ class OutboxStore(MinuteStore):
 
     async def outbox_done(self, batch: OutboxBatch) -> None:
         """Forget a batch PostgreSQL has committed."""
+        where, args = "", tuple[object, ...]((batch.first_id, batch.last_id))
+        if batch.source is not None:  # another source's rows queued in between stay
+            where, args = f" AND {_OF_SOURCE}", (*args, batch.source)
         async with self._write() as db:
-            await db.execute(
-                "DELETE FROM outbox WHERE id >= ? AND id <= ?", (batch.first_id, batch.last_id)
-            )
+            await db.execute(f"DELETE FROM outbox WHERE id >= ? AND id <= ?{where}", args)
 
-    async def outbox_oldest(self) -> int | None:
-        """The oldest minute still to be forwarded: queued, or dropped from the outbox at
-        its bound and to be queued again (None: nothing)."""
+    async def outbox_oldest(self, source: str | None = None) -> int | None:
+        """The oldest minute still to be forwarded (with ``source``: of that source):
+        queued, or dropped from the outbox at its bound and to be queued again (None:
+        nothing)."""
+        mine = "" if source is None else f" WHERE {_OF_SOURCE}"
+        args = () if source is None else (source,)
         found = [
             int(r[0])
             for sql in (
-                "SELECT MIN(minute) FROM outbox",
-                "SELECT MIN(start_min) FROM outbox_dropped",
+                f"SELECT MIN(minute) FROM outbox{mine}",
+                f"SELECT MIN(start_min) FROM outbox_dropped{mine}",
             )
-            for r in await self._fetchall(sql)
+            for r in await self._fetchall(sql, args)
             if r[0] is not None
         ]
         return min(found, default=None)
 
-    async def outbox_counts(self) -> OutboxCounts:
-        backlog = await self._fetchall("SELECT COUNT(DISTINCT minute) FROM outbox")
-        dropped = await self._fetchall("SELECT COALESCE(SUM(minutes), 0) FROM outbox_dropped")
+    async def outbox_counts(self, source: str | None = None) -> OutboxCounts:
+        """What is queued and dropped (with ``source``: of that source only)."""
+        mine = (
+            "" if source is None else " WHERE source_id IN (SELECT id FROM sources WHERE name = ?)"
+        )
+        args = () if source is None else (source,)
+        backlog = await self._fetchall(f"SELECT COUNT(DISTINCT minute) FROM outbox{mine}", args)
+        dropped = await self._fetchall(
+            f"SELECT COALESCE(SUM(minutes), 0) FROM outbox_dropped{mine}", args
+        )
         return OutboxCounts(int(backlog[0][0]), int(dropped[0][0]))
+
+    async def outbox_others(self, source: str) -> dict[str, int]:
+        """Rows queued of sources other than ``source``: source name -> rows."""
+        rows = await self._fetchall(
+            "SELECT src.name, COUNT(*) FROM outbox o JOIN sources src ON src.id = o.source_id"
+            " WHERE src.name <> ? GROUP BY src.name ORDER BY src.name",
+            (source,),
+        )
+        return {str(name): int(n) for name, n in rows}
 
     async def trim_outbox(self, max_minutes: int) -> int:
         """Keep the outbox within ``max_minutes`` of the newest queued minute: older
@@ -171,12 +196,17 @@ class OutboxStore(MinuteStore):
             await db.execute("DELETE FROM outbox WHERE minute < ?", (cutoff,))
         return dropped
 
-    async def requeue_dropped(self, max_minutes: int) -> int:
-        """Put up to ``max_minutes`` of the oldest dropped span back into the outbox,
-        from the spool's hour blocks; returns the number of rows queued."""
+    async def requeue_dropped(self, max_minutes: int, source: str | None = None) -> int:
+        """Put up to ``max_minutes`` of the oldest dropped span (with ``source``: of that
+        source) back into the outbox, from the spool's hour blocks; returns the number
+        of rows queued."""
+        mine = (
+            "" if source is None else " WHERE source_id IN (SELECT id FROM sources WHERE name = ?)"
+        )
         spans = await self._fetchall(
-            "SELECT source_id, start_min, end_min, minutes FROM outbox_dropped"
-            " ORDER BY start_min, source_id LIMIT 1"
+            f"SELECT source_id, start_min, end_min, minutes FROM outbox_dropped{mine}"
+            " ORDER BY start_min, source_id LIMIT 1",
+            () if source is None else (source,),
         )
         if not spans:
             return 0

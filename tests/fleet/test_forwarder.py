@@ -197,6 +197,42 @@ async def test_an_agent_forwarding_as_another_agents_role_is_refused(
         assert await pg.minutes("svc0", 29_000_040, 29_000_041) == {}
 
 
+async def test_another_agents_minutes_in_the_spool_do_not_hold_up_its_own(
+    tmp_path: Path, pg_cluster: Cluster, pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found trying fleet mode: `slawatch agent --once --name tokyo-1` run on paris-1's
+    server (its unit stopped, or on an older slawatch without the spool's lock) queued
+    tokyo-1's minutes in paris-1's spool; paris-1's forwarder then sent them first, the
+    database refused them (row-level security), and from then on not one of paris-1's
+    own minutes reached PostgreSQL, retried for good. They are now left queued, said
+    once, and its own minutes go on; the backlog it reports counts only its own."""
+    await init_fleet(pg_url)
+    url = agent_role(pg_cluster, pg_url, "lyon-2")
+    other = [MinuteRow("svc0", "tokyo-1", 29_000_040 + i, DOWN) for i in range(3)]
+    own = [MinuteRow("svc0", "lyon-2", 29_000_040 + i, UP, 90) for i in range(5)]
+    spool_path = tmp_path / "spool.db"
+    async with await SqliteStore.open(spool_path) as spool:
+        await spool.spool_minutes(other)
+        await spool.spool_minutes(own)
+    forwarder = Forwarder(spool_path, url, "lyon-2", batch=2)
+    try:
+        with caplog.at_level(logging.WARNING, logger="slawatch.agent.forwarder"):
+            assert await forwarder.step() == 5
+            assert await forwarder.step() == 0
+        assert forwarder.backlog == 0
+    finally:
+        await forwarder.close()
+    said = [r.getMessage() for r in caplog.records if "tokyo-1" in r.getMessage()]
+    assert len(said) == 1, said
+    assert "3 queued minute record(s) of agent 'tokyo-1'" in said[0]
+    async with await SqliteStore.open(spool_path, readonly=True) as spool:
+        batch = await spool.outbox_batch(100)
+        assert batch is not None and batch.rows == tuple(other)  # kept, not lost
+    async with await PostgresStore.open(pg_url, readonly=True) as pg:
+        stored = await pg.minutes("svc0", 29_000_040, 29_000_045)
+    assert stored == {"lyon-2": bytes([UP] * 5)}
+
+
 def test_agent_once_in_fleet_mode_spools_and_forwards(
     run_cli: RunCli, tmp_path: Path, target: str, pg_cluster: Cluster, pg_url: str
 ) -> None:
