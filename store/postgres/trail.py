@@ -190,7 +190,7 @@ END $f$
 # is checked in full.
 _CANONICAL = r"""
 CREATE OR REPLACE FUNCTION slawatch_audit_canonical(before text, after text) RETURNS void
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, {schema} AS $f$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, {schema}, pg_temp AS $f$
 BEGIN
     IF before IS DISTINCT FROM slawatch_json(before::jsonb)
        OR after IS DISTINCT FROM slawatch_json(after::jsonb) THEN
@@ -202,7 +202,7 @@ END $f$
 
 _PRECHECK = r"""
 CREATE OR REPLACE FUNCTION slawatch_audit_precheck(before text, after text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, {schema} AS $f$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, {schema}, pg_temp AS $f$
 BEGIN
     IF NOT pg_has_role(session_user, 'slawatch_agent', 'MEMBER') THEN
         RETURN;  -- the trigger checks agents' entries only

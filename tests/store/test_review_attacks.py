@@ -3,6 +3,8 @@ shared database, each once a way through, each now refused."""
 
 from __future__ import annotations
 
+import contextlib
+
 import psycopg
 import pytest
 
@@ -66,3 +68,57 @@ async def test_an_agent_cannot_plant_functions_in_the_schema(
             conn.execute(_INSERT.replace("?", "%s"), params)
     async with await PostgresStore.open(pg_url) as owner:
         assert (await owner.check_audit()).problems == ()
+
+
+async def test_an_agent_cannot_run_sql_as_the_owner_through_a_temp_table(
+    pg_cluster: Cluster, pg_url: str
+) -> None:
+    """A function that runs as the owner (SECURITY DEFINER) and writes a table named
+    without its schema wrote the agent's TEMP table of that name when its search_path
+    did not end in pg_temp, and a trigger the agent put on that table ran as the owner:
+    here, taking another agent's minutes away."""
+    await init_fleet(pg_url)
+    url_a = agent_role(pg_cluster, pg_url, "ra")
+    url_b = agent_role(pg_cluster, pg_url, "rb")
+    async with await PostgresStore.open(url_b) as b:
+        await b.record_minutes([_row("s", "rb", H)])
+    with psycopg.connect(url_a, autocommit=True) as conn:
+        owner_tables = [
+            str(r[0])
+            for r in conn.execute(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = 'public' AND c.relkind = 'r'"
+            ).fetchall()
+        ]
+        conn.execute(
+            "CREATE FUNCTION pg_temp.evil() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN DELETE FROM public.minute_blocks; RETURN NULL; END $$"
+        )
+        for table in owner_tables:
+            like = (
+                "xid xid8, digest bytea" if table == "audit_checked" else f'LIKE public."{table}"'
+            )
+            conn.execute(f'CREATE TEMP TABLE "{table}" ({like})')
+            conn.execute(
+                f'CREATE TRIGGER evil BEFORE INSERT OR UPDATE OR DELETE ON pg_temp."{table}"'
+                " FOR EACH ROW EXECUTE FUNCTION pg_temp.evil()"
+            )
+        functions = conn.execute(
+            "SELECT p.oid::regprocedure::text, p.pronargs FROM pg_proc p"
+            " JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE n.nspname = 'public' AND p.prosecdef AND p.prorettype <> 'trigger'::regtype"
+        ).fetchall()
+        for signature, nargs in functions:
+            name = signature.split("(")[0]
+            args = ", ".join(["'null'"] * nargs)
+            with contextlib.suppress(psycopg.Error):
+                conn.execute(f"SELECT public.{name}({args})")
+        # Every function of the guard names pg_temp last, so none can be led there.
+        paths = conn.execute(
+            "SELECT p.proname, array_to_string(p.proconfig, ';') FROM pg_proc p"
+            " JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE n.nspname = 'public' AND p.proname LIKE 'slawatch%'"
+        ).fetchall()
+        assert paths and all(str(c).endswith(", pg_temp") for _, c in paths), paths
+    async with await PostgresStore.open(pg_url, readonly=True) as owner:
+        assert await owner.minutes("s", H, H + 1) == {"rb": bytes([1])}
