@@ -128,3 +128,14 @@ def test_help_says_where_a_cut_text_is_whole_and_what_breached_means() -> None:
     said = " ".join(console.export_text().split())
     assert "the selected row shows a text cut with … whole" in said
     assert "BREACHED a first response that missed the contract's deadline" in said
+
+
+async def test_more_rows_than_fit_take_no_horizontal_scrollbar() -> None:
+    """A vertical scrollbar (more rows than the panel shows) takes its columns from the
+    flex column: no horizontal scrollbar appears over the last row shown."""
+    rows = {**ROWS, **{str(n): (f"SUP-{n}", "Short", "in 1m") for n in range(4, 9)}}
+    async with unfocused(rows) as (_, pilot, table):
+        await pilot.pause()
+        assert table.show_vertical_scrollbar and not table.show_horizontal_scrollbar
+        assert table.virtual_size.width == table.scrollable_content_region.width
+        assert _lines(table)[1] == " SUP-1  Search results stale…  in 5m"  # 2 columns less

@@ -327,9 +327,14 @@ class RowTable(ScrollView, can_focus=True):
 
     def _shown_widths(self) -> tuple[int, ...]:
         """Column widths as drawn: the flex column takes what the panel has left."""
-        panel = self.size.width
+        # The width rows are drawn in: less a vertical scrollbar, once one shows (more
+        # rows than fit), or the flex column would not give up its two columns and a
+        # horizontal scrollbar would cover the last row.
+        panel = self.scrollable_content_region.width
         if self._laid_out is not None and self._laid_out[0] == panel:
             return self._laid_out[1]
+        if self._laid_out is not None:  # the scrollbar came or went: the content too
+            self.call_later(self._resize_virtual)
         widths = list(self._widths)
         if self._flex is not None and panel > 0 and self._flex < len(widths):
             others = sum(w + 2 * PAD for i, w in enumerate(widths) if i != self._flex)
