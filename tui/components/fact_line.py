@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.cells import cell_len, get_character_cell_size
 from rich.text import Text
 from textual.geometry import Size
 from textual.widget import Widget
@@ -17,19 +18,47 @@ SEPARATOR = "  ·  "
 
 
 def pack(parts: Sequence[Text], width: int) -> list[Text]:
-    """Greedy lines of whole parts; a part wider than ``width`` gets a line of its own."""
+    """Greedy lines of whole parts; a part wider than ``width`` gets lines of its own,
+    wrapped between words (a problem naming a long URL, never cut at the edge)."""
     lines: list[Text] = []
     line = Text()
     for part in parts:
         if line.cell_len and line.cell_len + len(SEPARATOR) + part.cell_len > width:
             lines.append(line)
             line = Text()
+        if part.cell_len > width:
+            pieces = _wrap(part, max(width, 1))
+            lines += pieces[:-1]
+            line = pieces[-1]
+            continue
         if line.cell_len:
             line.append(SEPARATOR)
         line.append_text(part)
     if line.cell_len or not lines:
         lines.append(line)
     return lines
+
+
+def _wrap(part: Text, width: int) -> list[Text]:
+    """``part`` in lines of at most ``width`` cells, broken after a space where there
+    is one (a word longer than the line is cut), styles kept."""
+    plain = part.plain
+    offsets: list[int] = []
+    start = 0
+    while cell_len(plain[start:]) > width:
+        end, used = start, 0
+        while end < len(plain) and used + get_character_cell_size(plain[end]) <= width:
+            used += get_character_cell_size(plain[end])
+            end += 1
+        end = max(end, start + 1)  # one character wider than the line: on its own
+        space = plain.rfind(" ", start, end)
+        cut = space + 1 if space > start else end
+        offsets.append(cut)
+        start = cut
+    pieces = list(part.divide(offsets)) if offsets else [part]
+    for piece in pieces:
+        piece.rstrip()  # in place: the space the line was broken after
+    return pieces
 
 
 class FactLine(Widget):
