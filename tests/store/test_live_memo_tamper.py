@@ -1,0 +1,70 @@
+"""The agent's minute through its ``LiveMemo`` against the reading way, edit by edit
+(#10 review): an hour changed behind the agent's back in any of these ways is
+logged exactly as a store without the memo logs it (the same ``store.tamper`` and
+``minutes.seal`` entries, seq for seq), the same minutes kept, twice written once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from store.postgres import PostgresStore
+from tests.pg import Cluster
+from tests.store.test_live_memo import BASE, minute
+
+HOUR = BASE // 60 + 1  # the open hour (the one before it is sealed and logged)
+S1 = "(SELECT id FROM services WHERE name = 's1')"
+OPEN = f"service_id = {S1} AND hour = {HOUR}"
+EDITS = [
+    f"UPDATE minute_blocks SET status = set_byte(status, 5, 3) WHERE {OPEN}",
+    f"UPDATE minute_blocks SET latency = set_byte(latency, 0, 7) WHERE {OPEN}",
+    f"DELETE FROM minute_errors WHERE service_id = {S1} AND minute >= {HOUR * 60}",
+    "INSERT INTO error_texts (id, text) VALUES (999, 'dns')",
+    f"INSERT INTO minute_errors SELECT service_id, source_id, {HOUR * 60 + 1}, 999"
+    f" FROM minute_blocks WHERE {OPEN}",
+    f"UPDATE minute_errors SET error_id = 999 WHERE minute >= {HOUR * 60}",
+    "UPDATE error_texts SET text = 'edited' WHERE text = 'timeout'",
+    f"UPDATE chain_seals SET digest = '\\x00' WHERE {OPEN}",
+    f"UPDATE chain_seals SET link = '\\x00' WHERE {OPEN}",
+    f"UPDATE chain_seals SET logged = 1 - logged WHERE {OPEN}",
+    f"DELETE FROM chain_seals WHERE {OPEN}",
+    f"DELETE FROM minute_blocks WHERE {OPEN}",
+    f"UPDATE chain_seals SET digest = '\\x01' WHERE service_id = {S1} AND hour = {HOUR - 1}",
+    f"UPDATE chain_seals SET link = '\\x01' WHERE service_id = {S1} AND hour = {HOUR - 1}",
+    f"UPDATE minute_blocks SET status = set_byte(status, 1, 3) WHERE hour = {HOUR - 1}",
+]
+
+
+async def _trail(store: PostgresStore) -> list[tuple[Any, ...]]:
+    entries = await store.audit_entries(minutes=True)
+    return [(e.seq, e.kind, e.service, e.span, e.before, e.after) for e in entries]
+
+
+async def test_every_edit_is_logged_as_the_reading_way_logs_it(
+    pg_cluster: Cluster, pg_url: str
+) -> None:
+    other = pg_cluster.url(pg_cluster.new_database())
+    async with (
+        await PostgresStore.open(pg_url, init=True) as memo,
+        await PostgresStore.open(other, init=True) as reading,
+    ):
+
+        async def write(m: int) -> None:
+            await memo.record_minutes(minute(m))
+            reading._live_memo = None
+            await reading.record_minutes(minute(m))
+
+        for m in (0, 1, 2, 60, 61):
+            await write(m)
+        for i, edit in enumerate(EDITS):
+            for store in (memo, reading):
+                async with store._db.transaction():
+                    await store._db.execute(edit)
+            await write(62 + i)
+            assert memo._live_memo is not None  # (the memo serves the next minute again)
+            await write(62 + i)  # the same minute again: nothing new
+            assert await _trail(memo) == await _trail(reading), edit
+            span = (BASE, BASE + 120)
+            assert await memo.minutes("s1", *span) == await reading.minutes("s1", *span), edit
+        kinds = [e[1] for e in await _trail(memo)]
+        assert kinds.count("store.tamper") >= len(EDITS) - 3  # the closed hour's: verify's
+        assert (await memo.check_audit()).problems == (await reading.check_audit()).problems
