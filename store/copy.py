@@ -76,9 +76,10 @@ async def copy_store(src: SqliteStore, dst: PostgresStore) -> Copied:
             for at in range(0, len(rows), BATCH):
                 await db.executemany(insert, rows[at : at + BATCH])
             counts[name] = len(rows)
-            if "id" in columns and rows:
-                await db.execute(
-                    f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'),"
-                    f' (SELECT max(id) FROM "{name}"))'
-                )
+            if "id" in columns and rows:  # a table numbered by a sequence goes on after
+                found = await db.fetchall(f"SELECT pg_get_serial_sequence('\"{name}\"', 'id')")
+                if found[0][0] is not None:  # (agent_notices' id is the notice's text)
+                    await db.execute(
+                        f'SELECT setval(?, (SELECT max(id) FROM "{name}"))', (found[0][0],)
+                    )
     return Copied(counts)

@@ -219,3 +219,33 @@ def test_bad_storage_keys_are_named(
     done = run_cli("--config", config, "config", "check")
     assert_user_error(done, fragment)
     assert "pw@" not in done.stderr
+
+
+def test_migrate_a_store_whose_agent_owes_notifications(
+    run_cli: RunCli, tmp_path: Path, pg_url: str
+) -> None:
+    """A single machine moved up while a webhook was down: its agent's saved outage
+    notifications (keyed by their text id) made migrate fail with a PostgreSQL error,
+    setval of a text 'id', the whole copy rolled back."""
+    import asyncio
+
+    from store.rows import Notice
+    from store.sqlite import SqliteStore
+
+    config = write_config(tmp_path, storage("sw.db") + PORTAL)
+    (tmp_path / "m.csv").write_text(
+        "service,minute,status,latency_ms\nportal,2026-10-03T10:00:00Z,down,120\n",
+        encoding="utf-8",
+    )
+    done = run_cli("--config", config, "import", "minutes", tmp_path / "m.csv")
+    assert done.returncode == 0, done.stderr
+
+    async def owe() -> None:
+        async with await SqliteStore.open(tmp_path / "sw.db") as store:
+            notice = Notice("agent/portal/29520000/start", 2 * 29_520_000, "{}")
+            await store.save_agent_state("agent", 29_520_000, [], [notice])
+
+    asyncio.run(owe())
+    moved = run_cli("--config", config, "store", "migrate", "--to", pg_url)
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout.count(": OK") == 2, moved.stdout
