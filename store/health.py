@@ -116,18 +116,25 @@ class HealthStore(StoreBase):
             " FROM agent_health h JOIN sources s ON s.id = h.source_id"
             " ORDER BY s.name"
         )
-        waiting = {
-            str(name): (int(count), from_minute(int(seq) // 2))
-            for name, count, seq in await self._fetchall(
-                "SELECT s.name, count(*), min(n.seq) FROM agent_notices n"
-                " JOIN sources s ON s.id = n.source_id GROUP BY s.name"
-            )
-        }
+        # The saved notifications where the agent keeps them (a single machine's store,
+        # a spool: SQLite). A fleet agent keeps its own in its spool and ships its word:
+        # any in PostgreSQL were copied by ``store migrate`` from the single machine and
+        # are never forgotten there, so they must not stand for the agent's word.
+        waiting = (
+            {
+                str(name): (int(count), from_minute(int(seq) // 2))
+                for name, count, seq in await self._fetchall(
+                    "SELECT s.name, count(*), min(n.seq) FROM agent_notices n"
+                    " JOIN sources s ON s.id = n.source_id GROUP BY s.name"
+                )
+            }
+            if self.dialect == "sqlite"
+            else {}
+        )
         out = []
         for row in rows:
             name, at_us, pending, dropped, problem, since, cleared = row[:7]
             backlog, spool_only, offset_ms, version, owed, owed_since = row[7:]
-            # The saved notifications where this store holds them, else the agent's word.
             notices = waiting.get(str(name), (int(owed), _at(owed_since)))
             at = _at(at_us)
             assert at is not None

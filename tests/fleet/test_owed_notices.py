@@ -91,3 +91,31 @@ async def test_the_forwarder_ships_the_notifications_owed(
         assert (agent["notifications_waiting"], agent["notifications_waiting_since"]) == (0, None)
     finally:
         await forwarder.close()
+
+
+async def test_notices_copied_by_store_migrate_do_not_outvote_the_agent(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """Moving up (``store migrate``) while a webhook was down copies the single machine's
+    saved notifications into PostgreSQL, where no agent ever forgets them (a fleet
+    agent keeps its own in its spool). The agent of that name, now forwarding, says it
+    owes none: its word is what fleet status shows, not the copied ones for good."""
+    from store.copy import copy_store
+
+    single = tmp_path / "slawatch.db"
+    async with await SqliteStore.open(single) as src:
+        await src.record_health(AgentHealth("oslo-1", AT, 0, 0))
+        await src.save_agent_state("oslo-1", M0, [], [_notice(M0, "start")])
+        async with await PostgresStore.open(pg_url, init=True) as dst:
+            await copy_store(src, dst)
+    async with await PostgresStore.open(pg_url, readonly=True) as pg:
+        assert await pg._fetchall("SELECT count(*) FROM agent_notices") == [(1,)]  # copied
+    spool_path = tmp_path / "spool.db"
+    async with await SqliteStore.open(spool_path) as spool:
+        await spool.record_health(AgentHealth("oslo-1", AT, 0, 0))
+    forwarder = Forwarder(spool_path, pg_url, "oslo-1")
+    try:
+        await forwarder.step()
+    finally:
+        await forwarder.close()
+    assert await _pg_owed(pg_url) == (0, None)
