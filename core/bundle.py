@@ -16,6 +16,12 @@ A bundle (``"format": "slawatch-claim", "version": 3``) is a JSON object with:
   minutes ([minute, status, error class]) that are down, degraded or carry an
   error class, and the ``chain``: the link before the first hour and each
   sealed hour's [hour, latency digest, digest, link] (see ``core.chain``);
+  where the span starts on a down minute with no record in the hour before,
+  ``before`` opens that link (``{"hour", "digest", "prev"}``: the earlier sealed
+  hour it is the link of), and where it ends on one with none in the hour after,
+  ``after`` names the chain's next sealed hour (``{"hour", "digest"}``, or null:
+  none); both left out otherwise, so other bundles read as before (still version 3:
+  an older reader refuses only these bundles, which it could not verify anyway);
 - ``outages`` and ``figures``: what slawatch computed (every key of the
   ``report`` JSON);
 - ``tzdata``: the IANA tz database version the month was computed with;
@@ -161,10 +167,22 @@ def _source_json(src: SourceRecords) -> dict[str, Any]:
         listed = sorted({*(m.start() for m in _BAD_RE.finditer(status)), *errors})
         raw = [[_iso(base + i), NAMES[status[i]], errors.get(i)] for i in listed]
     latency = {h.hour: h.latency_digest for h in src.hours}
+    neighbours: dict[str, Any] = {}
+    if src.before is not None:
+        b = src.before
+        neighbours["before"] = {"hour": _iso(b.hour * 60), "digest": b.digest.hex(),
+                                "prev": b.prev.hex()}  # fmt: skip
+    if src.after is not None:
+        a = src.after
+        neighbours["after"] = (
+            None if a.hour is None
+            else {"hour": _iso(a.hour * 60), "digest": (a.digest or bytes(32)).hex()}
+        )  # fmt: skip
     return {
         "runs": runs,
         "raw": raw,
         "chain": {
+            **neighbours,
             "prev": src.prev.hex(),
             "seals": [
                 [
@@ -715,8 +733,10 @@ def _source(v: View, name: str, hours: tuple[int, int]) -> tuple[SourceRecords, 
                 Check(f"minutes {name} {_iso(minute)}", "raw: not listed", f"runs: {actual}", False)
             )
     c = v.obj("chain")
-    c.only("prev", "seals")
+    c.only("prev", "seals", "before", "after")
     seals, latency = _seals(c, hours)
+    before = _before(c.obj("before")) if "before" in c.data else None
+    after = _after(c) if "after" in c.data else None
     recorded = {
         hours[0] + i
         for i in range(hours[1] - hours[0])
@@ -738,7 +758,29 @@ def _source(v: View, name: str, hours: tuple[int, int]) -> tuple[SourceRecords, 
             *problems[:_MAX_SHOWN],
             Check(f"minutes {name}", "raw list", f"{more} more minutes disagree", False),
         ]
-    return SourceRecords(name, records, c.digest("prev"), seals), problems
+    return SourceRecords(name, records, c.digest("prev"), seals, before, after), problems
+
+
+def _hour_of(v: View, key: str) -> int:
+    minute = _minute(v.raw(key), v.where(key))
+    if minute % 60:
+        raise v.error(key, "must be a whole UTC hour")
+    return minute // 60
+
+
+def _before(b: View) -> chain.Opening:
+    """``chain.before``: the sealed hour whose link the chain starts from, opened."""
+    b.only("hour", "digest", "prev")
+    return chain.Opening(_hour_of(b, "hour"), b.digest("digest"), b.digest("prev"))
+
+
+def _after(c: View) -> chain.Next:
+    """``chain.after``: the next sealed hour after the carried ones (null: none)."""
+    if c.data["after"] is None:
+        return chain.Next(None)
+    a = c.obj("after")
+    a.only("hour", "digest")
+    return chain.Next(_hour_of(a, "hour"), a.digest("digest"))
 
 
 def _bad_offsets(status: bytearray) -> list[int]:

@@ -206,6 +206,31 @@ class HourRecord:
 
 
 @dataclass(frozen=True)
+class Opening:
+    """What a link is made of: the sealed hour it is the link of, that hour's digest,
+    and the link before it. ``link(prev, hour, digest)`` must give the opened link;
+    SHA-256 being one-way, only the true hour opens a link taken from a real chain."""
+
+    hour: int
+    digest: bytes
+    prev: bytes
+
+    def link(self) -> bytes:
+        return link(self.prev, self.hour, self.digest)
+
+
+@dataclass(frozen=True)
+class Next:
+    """The next sealed hour of a chain after the hours a claim carries (its hour and
+    digest), or ``hour`` None: the chain had no later sealed hour when the claim was
+    made. Unlike an ``Opening`` this is the claimant's word until a later head of the
+    chain (next month's bundle, an agent's checkpoint) is compared with it."""
+
+    hour: int | None
+    digest: bytes | None = None
+
+
+@dataclass(frozen=True)
 class SourceRecords:
     """A source's hours over a claim's span, with the chain that checks them."""
 
@@ -213,3 +238,9 @@ class SourceRecords:
     hours: tuple[HourRecord, ...]  # hours holding a stored block, ascending
     prev: bytes  # the link before the first hour of the span (or the genesis)
     seals: tuple[Seal, ...]
+    # ``prev`` opened (its sealed hour before the span's hours), when the hour before
+    # the span holds no block: it proves that no hour between was left out.
+    before: Opening | None = None
+    # The next sealed hour after the span's hours, when the hour after the span holds
+    # no block (``Next``).
+    after: Next | None = None

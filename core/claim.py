@@ -194,6 +194,23 @@ def build(
         provider=provider,
         tzdata=tzdata,
     )
+    # A chain's neighbours outside the carried hours are stated only where they show
+    # that an outage at the span's edge begins or ends where the records do; other
+    # bundles stay as they were.
+    marks = _marks(draft, span[0] - 1, span[1] + 1)
+    keep_before = marks[:2] == b"?D"
+    keep_after = marks[-2:] == b"D?"
+    draft = replace(
+        draft,
+        sources=tuple(
+            replace(
+                src,
+                before=src.before if keep_before else None,
+                after=src.after if keep_after else None,
+            )
+            for src in draft.sources
+        ),
+    )
     return Claim(
         **{
             **draft.__dict__,
@@ -270,6 +287,7 @@ def verify(claim: Claim) -> list[Check]:
     )
     checks += claim.problems
     checks += edge_checks(claim, report)
+    checks += neighbour_checks(claim)
     checks += later_than_generated(claim)
     for src in claim.sources:
         checks.append(_chain_check(claim.service.name, src))
@@ -358,64 +376,109 @@ def edge_checks(claim: Claim, report: MonthReport) -> list[Check]:
     An outage that began before the month is followed back to its first minute,
     so a span that starts on a down minute must show the minute before it, not
     down; otherwise hours cut off before the span could turn an unreported
-    outage into a reported one. The one exception is a source whose chain starts
-    at its genesis link: nothing was recorded before. Likewise a span ending on
-    a down minute must show the minute after it, unless that outage is ongoing.
-    A minute beside the edge that the bundle's own hour shows unrecorded ends the
-    run as an up minute does (``_unrecorded``).
+    outage into a reported one. Likewise a span ending on a down minute must show
+    the minute after it, unless that outage is ongoing.
+
+    A minute beside the edge that no source recorded ends the run as an up minute
+    does, when the bundle shows it unrecorded for every source (``_absent``): the
+    source carries that minute's hour, sealed, with no record there; or its chain
+    shows the hour holds no block: before the span, the chain starts at its genesis or
+    opens the link it starts from to a sealed hour earlier still (``chain.before``,
+    which only the true hour opens); after it, the chain's next sealed hour is later
+    (``chain.after``, the claimant's word until a later head is compared). Hours cut
+    off whole (the span-cut and tail-cut attacks) leave none of these, and stay refused.
     """
     start, end = claim.span
     marks = _marks(claim, start - 1, end + 1)
     out: list[Check] = []
-    if (
-        marks[1:2] == b"D"
-        and marks[0:1] != b"."
-        and not _unrecorded(claim, marks[0:1], start - 1, start)
-    ):
-        fresh = all(
-            src.prev == chain.genesis(claim.service.name, src.name) for src in claim.sources
-        )
+    if marks[1:2] == b"D" and marks[0:1] != b".":
+        said = _absent(claim, start - 1) if marks[0:1] == b"?" else None
         out.append(
             Check(
                 "span start",
                 iso_z(from_minute(start)) or "",
-                "the records begin here (genesis)"
-                if fresh
-                else "starts inside a run of down minutes: the records before it are cut off",
-                fresh,
+                said or "starts inside a run of down minutes: the records before it are cut off",
+                said is not None,
             )
         )
-    if (
-        marks[-2:-1] == b"D"
-        and marks[-1:] != b"."
-        and not _unrecorded(claim, marks[-1:], end, end - 1)
-    ):
-        ongoing = any(o.ongoing and to_minute(o.end) == end for o in report.outages)
+    if marks[-2:-1] == b"D" and marks[-1:] != b".":
+        said = _absent(claim, end) if marks[-1:] == b"?" else None
+        if any(o.ongoing and to_minute(o.end) == end for o in report.outages):
+            said = "an outage still ongoing when the bundle was made"
         out.append(
             Check(
                 "span end",
                 iso_z(from_minute(end)) or "",
-                "an outage still ongoing when the bundle was made"
-                if ongoing
-                else "ends inside a run of down minutes: the records after it are cut off",
-                ongoing,
+                said or "ends inside a run of down minutes: the records after it are cut off",
+                said is not None,
             )
         )
     return out
 
 
-def _unrecorded(claim: Claim, mark: bytes, minute: int, edge: int) -> bool:
-    """``minute``, beside the span's ``edge`` minute, has no record, and the bundle shows
-    that: it lies in the edge minute's hour (not across an hour boundary) and every
-    source carries that hour, whose sealed bytes hold the minute as unrecorded. A run of
-    down minutes ends (or begins) there by rule 8, as honestly as at an up minute.
+def _hour_text(hour: int) -> str:
+    return (iso_z(from_minute(hour * 60)) or "")[:16] + "Z"
 
-    An hour cut off whole (the span-cut and tail-cut attacks, which restate the span at
-    an hour edge) leaves no such hour, and stays refused."""
-    hour = minute // 60
-    if mark != b"?" or hour != edge // 60:
-        return False  # recorded, or across an hour boundary from the span's edge
-    return all(any(h.hour == hour for h in src.hours) for src in claim.sources)
+
+def _absent(claim: Claim, minute: int) -> str | None:
+    """Why no source has a record at ``minute`` (beside the span), each shown by the
+    bundle: its hour carried with the minute empty, or no block in that hour (see
+    ``edge_checks``); None when some source does not show it."""
+    hour, before = minute // 60, minute < claim.span[0]
+    reasons: list[str] = []
+    for src in claim.sources:
+        if any(h.hour == hour for h in src.hours):
+            continue  # carried and sealed: the minute is empty in it
+        if any(s.hour == hour for s in src.seals):
+            return None  # a sealed hour without its records: the chain check names it
+        if before:
+            if src.prev == chain.genesis(claim.service.name, src.name):
+                reasons.append(f"{src.name}: the records begin here (genesis)")
+                continue
+            b = src.before
+            if b is None or b.link() != src.prev or b.hour >= hour:
+                return None
+            reasons.append(
+                f"{src.name}: no record in the hour before; the previous is in the hour of "
+                f"{_hour_text(b.hour)} (proven by the hash chain)"
+            )
+        else:
+            a = src.after
+            if a is None or (a.hour is not None and a.hour <= hour):
+                return None
+            nxt = "none since"
+            if a.hour is not None:
+                nxt = f"the next is in the hour of {_hour_text(a.hour)}"
+            reasons.append(f"{src.name}: no record in the hour after; {nxt} (the bundle's word)")
+    if not reasons:
+        return "no record on the minute " + ("before" if before else "after") + " it"
+    if len(claim.sources) == 1:
+        return reasons[0].split(": ", 1)[1]
+    return "; ".join(reasons)
+
+
+def neighbour_checks(claim: Claim) -> list[Check]:
+    """Each chain's stated neighbours outside the carried hours: the opened link before
+    them must give the link the chain starts from and be of an earlier hour (a later one
+    is an hour of the span withheld), and the next sealed hour must come after them."""
+    lo, hi = record_hours(claim.span)
+    out: list[Check] = []
+    for src in claim.sources:
+        b, a = src.before, src.after
+        if b is not None:
+            hour = _hour_text(b.hour)
+            if b.link() != src.prev:
+                why = "does not open the link the chain starts from: made up"
+            elif b.hour >= lo:
+                why = f"is the hour {hour}, inside the span's hours: its records are withheld"
+            else:
+                why = f"the hour {hour}, opened: nothing was sealed after it before the span"
+            out.append(Check(f"chain {src.name} before", "previous sealed hour",
+                             why, why.startswith("the hour")))  # fmt: skip
+        if a is not None and a.hour is not None and a.hour < hi:
+            why = "inside the span's hours: its records are withheld"
+            out.append(Check(f"chain {src.name} after", _hour_text(a.hour), why, False))
+    return out
 
 
 def later_than_generated(claim: Claim) -> list[Check]:

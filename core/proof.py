@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from core.bundle import terms_digest
+from core.chain import link
 from core.checkpoint import Signed
 from core.claim import Check, Claim, span_bytes
 from core.timeutil import from_minute, iso_z
@@ -149,8 +150,45 @@ def vouching(claim: Claim, held: tuple[Signed, ...]) -> list[Vouched]:
 def checkpoint_checks(claim: Claim, pins: Pins) -> list[Check]:
     if pins.checkpoints is None:
         return []
-    return [Check(f"checkpoint {v.source}", v.stated, v.said, v.ok)
-            for v in vouching(claim, pins.checkpoints)]  # fmt: skip
+    return [
+        *(Check(f"checkpoint {v.source}", v.stated, v.said, v.ok)
+          for v in vouching(claim, pins.checkpoints)),
+        *next_hour_checks(claim, pins.checkpoints),
+    ]  # fmt: skip
+
+
+def next_hour_checks(claim: Claim, held: tuple[Signed, ...]) -> list[Check]:
+    """A source's stated next sealed hour after the span (``chain.after``, the
+    claimant's word) against its agent's checkpoints: one naming a sealed hour between
+    the bundle's last and the stated next (or after it, when none is stated) shows an
+    hour withheld; one naming the stated next hour must hold its link."""
+    out = []
+    for src in claim.sources:
+        a = src.after
+        if a is None:
+            continue
+        last = src.seals[-1] if src.seals else None
+        after_link = (
+            None if a.hour is None or a.digest is None
+            else link(last.link if last else src.prev, a.hour, a.digest)
+        )  # fmt: skip
+        for signed in held:
+            for head in signed.checkpoint.heads:
+                if (signed.signer, head.source, head.service) != (
+                    src.name,
+                    src.name,
+                    claim.service.name,
+                ) or (last is not None and head.hour <= last.hour):
+                    continue
+                hour = iso_z(from_minute(head.hour * 60))
+                if a.hour is None or head.hour < a.hour:
+                    said = f"its agent signed a sealed hour {hour} the bundle says is not there"
+                elif head.hour == a.hour and head.link != after_link:
+                    said = f"its agent signed another hour {hour} than the bundle states"
+                else:
+                    continue
+                out.append(Check(f"checkpoint {src.name} after", "next sealed hour", said, False))
+    return out
 
 
 def statement(claim: Claim, signature: Signature, pins: Pins, carried_notes: int = 0) -> Statement:
@@ -171,7 +209,13 @@ def statement(claim: Claim, signature: Signature, pins: Pins, carried_notes: int
         f"period{added}{around} and its terms, by slawatch's rules",
         f"the hash chain of each source ({seals:,} sealed hours), re-hashed hour by hour",
         "the weekly maintenance windows, expanded from the terms",
-        "the span's edges: no run of down minutes is cut off at either end",
+        "the span's edges: no run of down minutes is cut off at either end"
+        + (
+            " (where the records resume after a gap, the hash chain shows that no hour "
+            "before them was left out)"
+            if any(s.before is not None for s in claim.sources)
+            else ""
+        ),
     )
     if claim.audit is not None:
         recomputed += (
@@ -266,7 +310,13 @@ def statement(claim: Claim, signature: Signature, pins: Pins, carried_notes: int
         (
             "chain end",
             "that no hours were cut after the last sealed hour: no later head is held outside "
-            "the claimant's control",
+            "the claimant's control"
+            + (
+                "; that no record follows the span in the hour after it is the claimant's "
+                "word until compared with its agents' own checkpoints"
+                if any(s.after is not None for s in claim.sources)
+                else ""
+            ),
         ),
         (
             (

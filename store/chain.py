@@ -53,6 +53,14 @@ _PREV = (
     "SELECT link FROM chain_seals WHERE service_id = ? AND source_id = ? AND hour < ?"
     " ORDER BY hour DESC LIMIT 1"
 )
+_BEFORE = (
+    "SELECT hour, digest FROM chain_seals WHERE service_id = ? AND source_id = ?"
+    " AND hour < ? ORDER BY hour DESC LIMIT 1"
+)
+_AFTER = (
+    "SELECT hour, digest FROM chain_seals WHERE service_id = ? AND source_id = ?"
+    " AND hour >= ? ORDER BY hour LIMIT 1"
+)
 _SEAL_COLUMNS = (
     ("service_id", "bigint"),
     ("source_id", "bigint"),
@@ -1206,10 +1214,22 @@ class ChainStore(AuditStore):
                 chain.Seal(int(h), bytes(d), bytes(lk))
                 for h, d, lk in await db.fetchall(_SEALS, (sid, src, start_hour, end_hour))
             )
-            prev = await _prev(db, (sid, src), start_hour, chain.genesis(service, name))
+            gen = chain.genesis(service, name)
+            prev = await _prev(db, (sid, src), start_hour, gen)
             hours = tuple(
                 HourRecord(h.hour, h.status, h.errors, chain.latency_digest(h.latency))
                 for h in (stored[k] for k in sorted(stored))
             )
-            out.append(SourceRecords(name, hours, prev, seals))
+            before = after = None
+            # The hour beside either edge holds no block: say which sealed hour is the
+            # chain's neighbour there, so a reader can tell "none" from "left out".
+            if start_hour not in stored and prev != gen:
+                # (A database edited behind slawatch's back may not open: verify says so.)
+                ((hour, digest),) = await db.fetchall(_BEFORE, (sid, src, start_hour))
+                before_prev = await _prev(db, (sid, src), int(hour), gen)
+                before = chain.Opening(int(hour), bytes(digest), before_prev)
+            if end_hour - 1 not in stored:
+                rows = await db.fetchall(_AFTER, (sid, src, end_hour))
+                after = chain.Next(int(rows[0][0]), bytes(rows[0][1])) if rows else chain.Next(None)
+            out.append(SourceRecords(name, hours, prev, seals, before, after))
         return out
