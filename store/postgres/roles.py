@@ -167,6 +167,26 @@ def _hours_of_own(column: str) -> str:
     )
 
 
+def _heads_as_stored(column: str) -> str:
+    """``column``'s ``chains`` (a ``minutes.baseline`` entry) are exactly each chain's
+    latest logged seal as stored, ``[service, source, hour, link]`` (what
+    ``ChainStore.chain_heads(logged=True)`` gives the honest appender). Without it an
+    agent could write the fleet's first baseline with another agent's chain at a link
+    of its choosing, or leave it out, and ``store verify`` named that agent's honest
+    hours edited or written outside slawatch."""
+    return (
+        "(SELECT COALESCE(jsonb_agg(c ORDER BY c::text), '[]') FROM jsonb_array_elements("
+        f"COALESCE(CASE WHEN jsonb_typeof({column}::jsonb) = 'object' THEN"
+        f" {column}::jsonb -> 'chains' END, '[]')) c)"
+        " = (SELECT COALESCE(jsonb_agg(h ORDER BY h::text), '[]') FROM ("
+        "SELECT jsonb_build_array(sv.name, so.name, s.hour, encode(s.link, 'hex')) AS h"
+        " FROM chain_seals s JOIN services sv ON sv.id = s.service_id"
+        " JOIN sources so ON so.id = s.source_id"
+        " WHERE (s.service_id, s.source_id, s.hour) IN (SELECT service_id, source_id, max(hour)"
+        " FROM chain_seals WHERE logged = 1 GROUP BY service_id, source_id)) AS heads)"
+    )
+
+
 # What an agent appends to the trail, and only of its own source: its minute writes
 # (``minutes.seal``), a block of its own found edited (``store.tamper``), and the
 # baseline of a trail that logs no minute write yet (every chain's head, once).
@@ -177,8 +197,9 @@ _AGENT_ENTRIES = (
     f"(kind = '{SEAL}' AND {_hours_of_own('after_json')} AND {_hours_of_own('before_json')})"
     f" OR (kind = '{TAMPER}' AND after_json::jsonb ->> 'source' = session_user"
     " AND before_json::jsonb ->> 'source' = session_user)"
-    f" OR (kind = '{BASELINE}' AND NOT EXISTS (SELECT 1 FROM audit_log"
-    f" WHERE kind IN ('{SEAL}', '{BASELINE}')))"
+    f" OR (CASE WHEN kind = '{BASELINE}' THEN NOT EXISTS (SELECT 1 FROM audit_log"
+    f" WHERE kind IN ('{SEAL}', '{BASELINE}')) AND {_heads_as_stored('after_json')}"
+    " ELSE false END)"
 )
 
 

@@ -9,10 +9,12 @@ import psycopg
 import pytest
 
 from core import merkle
+from core.audit import BASELINE, AuditEntry
+from core.errors import SlawatchError
 from store.postgres import PostgresStore
 from tests.fleetkit import agent_role, init_fleet
 from tests.pg import Cluster
-from tests.store.test_trail_guard import _INSERT, H, _entry, _params, _row
+from tests.store.test_trail_guard import _INSERT, AT, H, _entry, _params, _row
 
 
 async def test_an_agent_cannot_shadow_the_trail_with_temp_tables(
@@ -122,3 +124,50 @@ async def test_an_agent_cannot_run_sql_as_the_owner_through_a_temp_table(
         assert paths and all(str(c).endswith(", pg_temp") for _, c in paths), paths
     async with await PostgresStore.open(pg_url, readonly=True) as owner:
         assert await owner.minutes("s", H, H + 1) == {"rb": bytes([1])}
+
+
+async def _baseline(store: PostgresStore, chains: list[list[object]]) -> None:
+    """Append, as ``store``'s role, a minutes.baseline entry right in seq, leaf and head."""
+    leaves = await store.audit_leaves()
+    entry = AuditEntry(
+        len(leaves) + 1, AT, "ra", BASELINE, None, (H, H + 60), None, {"chains": chains}
+    )
+    async with store._write() as db:
+        await db.execute(
+            _INSERT, _params(entry, entry.leaf(), merkle.root([*leaves, entry.leaf()]))
+        )
+
+
+async def test_an_agent_cannot_write_a_baseline_of_its_choosing(
+    pg_cluster: Cluster, pg_url: str
+) -> None:
+    """Until the trail logs its first minute write, an agent may append the baseline
+    (each chain's head as it stands). Agent ra wrote one with rb's chain at a link of
+    its choosing (or without rb's chain), and store verify named rb's honest hours
+    edited outside slawatch. Now the baseline must list exactly the stored heads."""
+    await init_fleet(pg_url)
+    url_a = agent_role(pg_cluster, pg_url, "ra")
+    url_b = agent_role(pg_cluster, pg_url, "rb")
+    async with await PostgresStore.open(url_b) as b:
+        for m in (0, 1, 60):
+            await b.record_minutes([_row("s", "rb", H + m)])
+    async with await PostgresStore.open(pg_url) as owner:  # a database from before the trail
+        async with owner._write() as db:
+            await db.execute("DELETE FROM audit_log")
+            await db.execute("DELETE FROM audit_frontier")
+            await db.execute("UPDATE chain_seals SET logged = 1")
+        [(service, source, hour, link)] = await owner.chain_heads(logged=True)
+    async with await PostgresStore.open(url_a) as a:
+        for chains in (
+            [[service, source, hour, "00" * 32]],
+            [],
+            [[service, source, hour - 1, link.hex()]],
+        ):
+            with pytest.raises(SlawatchError, match="refused by the database"):
+                await _baseline(a, chains)
+        await a.record_minutes([_row("s", "ra", H + 61)])  # the honest baseline goes in
+        assert [e.kind for e in await a.audit_entries(minutes=True)] == [BASELINE]
+    async with await PostgresStore.open(url_b) as b:
+        await b.record_minutes([_row("s", "rb", H + 61)])
+    async with await PostgresStore.open(pg_url) as owner:
+        assert (await owner.check_audit()).problems == ()
