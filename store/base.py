@@ -143,7 +143,12 @@ class StoreBase:
         agents of a fleet: a set's order differs between processes, rows come in the
         order probes finished) would each wait on the other's uncommitted insert, a
         deadlock PostgreSQL breaks by failing one of them."""
-        return {name: await self._ensure(table, name) for name in sorted(set(names))}
+        wanted = sorted(set(names))
+        known = self._ids  # every name known already (an agent's every minute): no await each
+        found = {name: known[(table, name)] for name in wanted if (table, name) in known}
+        if len(found) == len(wanted):
+            return found
+        return {name: await self._ensure(table, name) for name in wanted}
 
     async def _ensure_pairs(self, pairs: Iterable[tuple[str, str]]) -> None:
         """Every (service, source) of a batch known, services then sources, each in

@@ -381,13 +381,13 @@ async def _errors_many(
     (service_id, hour, source_id) -> [(offset, error class)], in offset order."""
     wanted = set(chains)
     out: dict[tuple[int, int, int], list[tuple[int, str]]] = defaultdict(list)
+    services, by_service = db.among("e.service_id", (c[0] for c in chains))
+    sources, by_source = db.among("e.source_id", {c[1] for c in chains})
     for sid, src, minute, text in await db.fetchall(
         "SELECT e.service_id, e.source_id, e.minute, t.text FROM minute_errors e"
-        " JOIN error_texts t ON t.id = e.error_id"
-        f" WHERE e.service_id IN ({id_list(c[0] for c in chains)}) AND e.minute >= ?"
-        f" AND e.minute < ? AND e.source_id IN ({id_list(c[1] for c in chains)})"
-        " ORDER BY e.minute",
-        (lo * 60, hi * 60),
+        f" JOIN error_texts t ON t.id = e.error_id WHERE {services} AND e.minute >= ?"
+        f" AND e.minute < ? AND {sources} ORDER BY e.minute",
+        (*by_service, lo * 60, hi * 60, *by_source),
     ):
         if (sid, src) in wanted:
             out[(int(sid), int(minute) // 60, int(src))].append((int(minute) % 60, str(text)))

@@ -18,6 +18,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal
 
 from core.errors import SlawatchError
+from store.blocks import id_list
 
 Dialect = Literal["sqlite", "postgresql"]
 Params = Sequence[Any]
@@ -131,6 +132,13 @@ class Conn(ABC):
     def ddl(self, statement: str) -> str:
         """A schema statement (written for SQLite) in this backend's dialect."""
         return statement
+
+    def among(self, column: str, ids: Iterable[int]) -> tuple[str, tuple[Any, ...]]:
+        """SQL true when the integer ``column`` is one of ``ids``, and its parameters.
+        SQLite: an ``IN`` list written out (``store.blocks.id_list``); PostgreSQL puts
+        the ids in one array parameter, so the statement's text is the same whatever
+        the ids and it is planned once per connection, not on every call."""
+        return f"{column} IN ({id_list(ids)})", ()
 
     def contains_bytes(self, column: str) -> str:
         """SQL true when the blob ``column`` holds the one-byte blob bound to ``?``."""

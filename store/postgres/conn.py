@@ -223,6 +223,14 @@ class PostgresConn(Conn):
             cursor = await self.conn.execute(sql, _columns((*columns, *check), rows))
             return int(cursor.rowcount)
 
+    def among(self, column: str, ids: Iterable[int]) -> tuple[str, tuple[Any, ...]]:
+        values = sorted(set(map(int, ids)))
+        return (
+            (f"{column} = ANY(?::bigint[])", (_packed("bigint", values),))
+            if values
+            else ("FALSE", ())
+        )
+
     async def insert_id(self, sql: str, params: Params = ()) -> int:
         rows = await self.fetchall(f"{sql} RETURNING id", params)
         return int(rows[0][0])
