@@ -364,7 +364,9 @@ def _show(ctx: Context, cases: Sequence[Case], as_json: bool, *, single: bool) -
         objects = [v.to_json(now) for v in views]
         print_json(objects[0] if single else objects)
     else:
-        print(render_cases(views))
+        # RESOLVED only when a case listed is: a column of dashes says nothing, and
+        # without it an open case's row fits 80 columns.
+        print(render_cases(views, resolved=any(c.resolved_at for c in cases)))
     return 0
 
 

@@ -378,3 +378,18 @@ def test_what_a_write_says_fits_an_80_column_terminal(wide: tuple[Path, int]) ->
     listed = json.loads(_cli(config, "maintenance", "list", "--json").stdout)
     (made,) = [w for w in listed if w["from"] == "2026-11-05T01:00:00Z"]
     assert _cli(config, "maintenance", "remove", str(made["id"])).returncode == 0
+
+
+def test_open_cases_leave_out_resolved_and_fit_80_columns(wide: tuple[Path, int]) -> None:
+    """``case list --open`` (and a case just opened) has no RESOLVED column of dashes:
+    each row fits an 80-column terminal whole, not folded into a second block."""
+    config, _ = wide
+    env = {**_plain_env(), "TERM": "xterm-256color", "NO_COLOR": "1"}
+    shown = _on_a_terminal(config, "case", "list", "--open", env=env, columns=80)
+    lines = shown.replace("\r\n", "\n").splitlines()
+    heads = [line for line in lines if line.startswith("ID")]
+    assert heads == [lines[0]], lines  # one block
+    assert lines[0].split()[-2:] == ["DUE", "RESPONDED"]
+    assert max(map(len, lines)) <= 80
+    every = _cli(config, "case", "list").stdout.splitlines()[0]
+    assert every.split()[-1] == "RESOLVED"  # the seed's resolved cases are listed there
