@@ -423,6 +423,31 @@ def _to_log(
     return rows, items
 
 
+_NOT_AS_WRITTEN = "an entry of minute writes not as slawatch writes it"
+_ROW_SHAPE = "not each [service, source, hour, digest]"
+
+
+def _hour_rows(value: Any) -> list[tuple[str, str, int, str | None]] | None:
+    """A ``minutes.seal`` entry's ``hours`` (a baseline's ``chains``) as slawatch writes
+    them, each ``[service, source, hour, hex digest or null]``; None for anything else
+    (written behind slawatch's back: ``store verify`` names it rather than stopping)."""
+    if not isinstance(value, list):
+        return None
+    out = []
+    for row in value:
+        if not (
+            isinstance(row, list)
+            and len(row) == 4
+            and isinstance(row[0], str)
+            and isinstance(row[1], str)
+            and type(row[2]) is int
+            and (row[3] is None or isinstance(row[3], str))
+        ):
+            return None
+        out.append((row[0], row[1], row[2], row[3]))
+    return out
+
+
 def _hour_text(hour: int) -> str:
     """A UTC epoch hour for people (ISO Z; its number when outside years 1-9999)."""
     if _FIRST_MINUTE <= hour * 60 <= _LAST_MINUTE:
@@ -1059,30 +1084,42 @@ class ChainStore(AuditStore):
         begun = False
         for e in entries:
             after = e.after if isinstance(e.after, dict) else {}
+            before = e.before if isinstance(e.before, dict) else {}
+            if e.kind not in (BASELINE, SEAL):
+                continue
+            begun = True
             if e.kind == BASELINE:
-                begun = True
-                for svc, src, at, link_ in after.get("chains", []):
-                    baseline[(svc, src)] = (e.seq, int(at), link_)
-            elif e.kind == SEAL:
-                begun = True
-                before = e.before if isinstance(e.before, dict) else {}
-                was = {(svc, src, int(at)): d for svc, src, at, d in before.get("hours", [])}
-                for svc, src, at, digest in after.get("hours", []):
-                    key = (svc, src, int(at))
-                    if key not in said:
-                        first_before[key] = was.get(key)
-                    elif said[key][1] is not None and was.get(key) != said[key][1]:
-                        # The write found another seal than the trail's last word on the
-                        # hour (or none): changed or deleted behind slawatch's back, then
-                        # written over by slawatch (a friendlier history re-imported).
-                        seen = "no seal" if was.get(key) is None else "another seal"
-                        where = f"{svc}/{src} hour {_hour_text(int(at))}"
-                        why = (
-                            f"{where} was changed outside slawatch before this write (it found"
-                            f" {seen} where entry #{said[key][0]} had logged the hour)"
-                        )
-                        changed.append((e.seq, why))
-                    said[key] = (e.seq, digest)
+                chains = _hour_rows(after.get("chains", []))
+                if chains is None or any(c[3] is None for c in chains):
+                    changed.append((e.seq, f"{_NOT_AS_WRITTEN}: its chains are {_ROW_SHAPE}"))
+                    continue
+                for svc, src, at, link_ in chains:
+                    baseline[(svc, src)] = (e.seq, at, str(link_))
+                continue
+            logged, earlier = (
+                _hour_rows(after.get("hours", [])),
+                _hour_rows(before.get("hours", [])),
+            )
+            if logged is None or earlier is None:
+                changed.append((e.seq, f"{_NOT_AS_WRITTEN}: its hours are {_ROW_SHAPE}"))
+                continue
+            was = {(svc, src, at): d for svc, src, at, d in earlier}
+            for svc, src, at, digest in logged:
+                key = (svc, src, int(at))
+                if key not in said:
+                    first_before[key] = was.get(key)
+                elif said[key][1] is not None and was.get(key) != said[key][1]:
+                    # The write found another seal than the trail's last word on the
+                    # hour (or none): changed or deleted behind slawatch's back, then
+                    # written over by slawatch (a friendlier history re-imported).
+                    seen = "no seal" if was.get(key) is None else "another seal"
+                    where = f"{svc}/{src} hour {_hour_text(int(at))}"
+                    why = (
+                        f"{where} was changed outside slawatch before this write (it found"
+                        f" {seen} where entry #{said[key][0]} had logged the hour)"
+                    )
+                    changed.append((e.seq, why))
+                said[key] = (e.seq, digest)
         if not begun:
             return []  # a database from before minute writes were logged
         out: list[tuple[int, str]] = changed

@@ -160,10 +160,20 @@ async def _no_create_in_schema(conn: PostgresConn) -> list[str]:
 
 
 def _hours_of_own(column: str) -> str:
-    """No hour in ``column``'s ``hours`` (a ``minutes.seal`` entry) is another source's."""
+    """Every hour in ``column``'s ``hours`` (a ``minutes.seal`` entry) is the agent's own
+    and as slawatch writes it, ``[service, source, hour, digest or null]``: an entry
+    of another shape (``[service, source]``) was taken, and ``store verify`` stopped on
+    it with a traceback, for every vantage point's evidence."""
+    hours = f"{column}::jsonb -> 'hours'"
     return (
-        "NOT EXISTS (SELECT 1 FROM jsonb_array_elements(COALESCE("
-        f"{column}::jsonb -> 'hours', '[]'::jsonb)) h WHERE h ->> 1 IS DISTINCT FROM session_user)"
+        f"(jsonb_typeof({column}::jsonb) = 'null' OR jsonb_typeof({hours}) IS NULL"
+        f" OR jsonb_typeof({hours}) = 'array')"
+        " AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN"
+        f" jsonb_typeof({hours}) = 'array' THEN {hours} ELSE '[]' END) h"
+        " WHERE NOT CASE WHEN jsonb_typeof(h) = 'array' THEN jsonb_array_length(h) = 4"
+        " AND jsonb_typeof(h -> 0) = 'string' AND jsonb_typeof(h -> 1) = 'string'"
+        " AND h ->> 1 = session_user AND jsonb_typeof(h -> 2) = 'number'"
+        " AND jsonb_typeof(h -> 3) IN ('string', 'null') ELSE false END)"
     )
 
 

@@ -171,3 +171,49 @@ async def test_an_agent_cannot_write_a_baseline_of_its_choosing(
         await b.record_minutes([_row("s", "rb", H + 61)])
     async with await PostgresStore.open(pg_url) as owner:
         assert (await owner.check_audit()).problems == ()
+
+
+async def test_a_seal_entry_of_another_shape_stops_neither_verify_nor_is_taken(
+    pg_cluster: Cluster, pg_url: str
+) -> None:
+    """A minutes.seal entry whose hours are not [service, source, hour, digest]
+    (row-level security only looked at each hour's source): taken from an agent, and
+    store verify stopped on it with a traceback (ValueError), every vantage point's
+    evidence with it. The agent's is refused; one written behind slawatch's back (the
+    owner is not checked) is named by verify, which goes on."""
+    await init_fleet(pg_url)
+    url_a = agent_role(pg_cluster, pg_url, "ra")
+    shapes: list[object] = [
+        {"hours": [["s", "ra"]]},
+        {"hours": [["s", "ra", "x", None]]},
+        {"hours": [[1, "ra", 2, 3]]},
+        {"hours": [["s", "ra", 1, None, 5]]},
+        {"hours": {"s": "ra"}},
+    ]
+    async with await PostgresStore.open(url_a) as a:
+        await a.record_minutes([_row("s", "ra", H)])
+        for after in shapes:
+            leaves = await a.audit_leaves()
+            entry = _entry(len(leaves) + 1, after)
+            with pytest.raises(SlawatchError, match="refused by the database"):
+                async with a._write() as db:
+                    await db.execute(
+                        _INSERT, _params(entry, entry.leaf(), merkle.root([*leaves, entry.leaf()]))
+                    )
+        await a.record_minutes([_row("s", "ra", H + 61)])  # the honest ones go on
+    async with await PostgresStore.open(pg_url) as owner:
+        assert (await owner.check_audit()).problems == ()
+        leaves = await owner.audit_leaves()
+        entry = _entry(len(leaves) + 1, shapes[0])
+        async with owner._write() as db:
+            await db.execute(
+                _INSERT, _params(entry, entry.leaf(), merkle.root([*leaves, entry.leaf()]))
+            )
+        problems = (await owner.check_audit()).problems
+        assert [(p.seq, p.reason) for p in problems] == [
+            (
+                entry.seq,
+                "an entry of minute writes not as slawatch writes it: its hours are not each"
+                " [service, source, hour, digest]",
+            )
+        ]
