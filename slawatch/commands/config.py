@@ -69,6 +69,10 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
     errors += _checkpoint_key_errors(config, env)
     secrets = [f"{shown}: {line}" for line in missing_secrets(config, env)]
     warnings = list(config.warnings)
+    login = None
+    if config.storage_url and not errors:
+        login, said = _agent_login(config, env, shown)
+        warnings += said
     if args.env_file is not None:
         errors += [f"{line} (in neither {args.env_file} nor this shell)" for line in secrets]
     else:
@@ -90,19 +94,70 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
     print(
         f"{config.path}: ok ({plural(len(config.services), 'service')},"
         f" {plural(len(config.contracts), 'contract')},"
-        f" {plural(len(config.calendars), 'calendar')}; {_database(config)})"
+        f" {plural(len(config.calendars), 'calendar')}; {_database(config, login)})"
     )
     return 0
 
 
-def _database(config: Config) -> str:
+def _database(config: Config, login: str | None = None) -> str:
     """Where the commands read and write: the SQLite file, or in fleet mode the
-    PostgreSQL URL (its password masked) and the agent's spool."""
+    PostgreSQL URL the agent logs in with (its password masked) and its spool."""
     from core.dburl import mask_url
 
     if config.storage_url:
-        return f"database {mask_url(config.storage_url)}, agent spool {config.spool_path}"
+        url = mask_url(login or config.storage_url)
+        return f"database {url}, agent spool {config.spool_path}"
     return f"database {config.storage_path}"
+
+
+def _agent_login(config: Config, env: Mapping[str, str], shown: str) -> tuple[str, list[str]]:
+    """Fleet mode: log in as the agent will (its name as the role, unless the URL or
+    ``$PGUSER`` names one) and look that the role is an agent's: (the URL, warnings).
+    Warnings, not errors: the agent still probes and spools, and forwards once it can
+    (PostgreSQL may only be away for now)."""
+    import asyncio
+
+    from core.dburl import with_default_user
+    from core.errors import SlawatchError
+    from slawatch.commands.agent import named
+    from store.postgres import PostgresStore
+    from store.postgres.backend import login_role
+    from store.postgres.roles import agent_role_sql
+
+    assert config.storage_url is not None
+    name = named(config, None, env).agent.name
+    url = with_default_user(config.storage_url, name, env)
+    for key, value in env.items():  # libpq reads PGPASSWORD... of --env-file from here
+        if key.startswith("PG") and key not in os.environ:
+            os.environ[key] = value
+
+    async def schema() -> None:
+        async with await PostgresStore.open(url, readonly=True):
+            pass
+
+    where = f"{shown}: storage.url: warning: agent {name!r}"
+    then = "it will probe and spool, and forward nothing until it can"
+    try:
+        user, agent = asyncio.run(login_role(url))
+    except SlawatchError as exc:
+        create = agent_role_sql(name).removesuffix(";")
+        hint = (
+            f" (its role: {create} PASSWORD '...', as the database's owner: deploy/fleet.md)"
+            if f'role "{name}" does not exist' in str(exc)
+            else ""
+        )
+        return url, [f"{where} cannot log in: {exc}; {then}{hint}"]
+    if not agent:
+        return url, [
+            f"{where} logs in as {user!r}, which is not a member of slawatch_agent: the"
+            f' database will refuse its minutes (GRANT slawatch_agent TO "{user}", as the'
+            " database's owner)"
+        ]
+    try:
+        asyncio.run(schema())
+    except SlawatchError as exc:
+        return url, [f"{where} cannot use the database: {exc}; {then}"]
+    return url, []
 
 
 def _storage_errors(config: Config, shown: str) -> list[str]:

@@ -47,6 +47,25 @@ async def connect(url: str) -> psycopg.AsyncConnection[Any]:
             raise SlawatchError(where, f"not a usable PostgreSQL URL: {exc}") from None
 
 
+async def login_role(url: str) -> tuple[str, bool]:
+    """Log in at ``url`` (no schema needed): the role it logged in as, and whether that
+    is a fleet agent's (a member of ``slawatch_agent``; False before ``store init``
+    made that group). ``StoreUnavailable`` when it cannot log in."""
+    conn = await connect(url)
+    try:
+        with translated(mask_url(url)):
+            cur = await conn.execute(
+                "SELECT session_user, CASE WHEN EXISTS (SELECT 1 FROM pg_roles"
+                " WHERE rolname = 'slawatch_agent')"
+                " THEN pg_has_role(session_user, 'slawatch_agent', 'MEMBER') ELSE false END"
+            )
+            row = await cur.fetchone()
+    finally:
+        await conn.close()
+    assert row is not None
+    return str(row[0]), bool(row[1])
+
+
 class PostgresStore(Store):
     """An open PostgreSQL database. Create with ``await PostgresStore.open(url)``."""
 

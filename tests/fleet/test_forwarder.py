@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -390,3 +391,33 @@ async def test_a_fleet_agents_checkpoints_read_the_database_as_its_own_role(
             assert await agent.stop(within=3)
     (note,) = notes
     assert note.startswith("slawatch/paris-1\n") and "\nchain svc0 paris-1 " in note
+
+
+def test_config_check_logs_in_as_the_agent_would(
+    run_cli: RunCli, tmp_path: Path, target: str, pg_cluster: Cluster, pg_url: str
+) -> None:
+    """Found setting up a fleet: `SLAWATCH_AGENT_NAME=tokyo-1 slawatch config check`, the
+    step deploy/fleet.md gives before starting an agent, said 'ok' for an agent whose
+    role did not exist; the agent then probed and spooled, forwarding nothing, ever."""
+    asyncio.run(init_fleet(pg_url))
+    agent_role(pg_cluster, pg_url, "berlin-3")
+    no_role = pg_cluster.url(pg_url.rsplit("/", 1)[1], "").replace("//@", "//")
+    config = write_fleet_config(tmp_path, no_role, target, name="unused")
+    env = {"PGUSER": ""}
+
+    def check(name: str) -> subprocess.CompletedProcess[str]:
+        return run_cli("--config", config, "config", "check",
+                       env=env | {"SLAWATCH_AGENT_NAME": name})  # fmt: skip
+
+    good = check("berlin-3")
+    assert good.returncode == 0, good.stderr
+    assert "berlin-3" in good.stdout and good.stderr == ""
+    missing = check("tokyo-1")
+    assert missing.returncode == 0  # a warning: PostgreSQL may only be away for now
+    (line,) = missing.stderr.splitlines()
+    assert "storage.url: warning: agent 'tokyo-1' cannot log in" in line
+    assert 'role "tokyo-1" does not exist' in line
+    assert 'CREATE ROLE "tokyo-1" LOGIN' in line
+    pg_cluster.psql('CREATE ROLE "rome-1" LOGIN')  # a role, but not one of the agents
+    outsider = check("rome-1")
+    assert "is not a member of slawatch_agent" in outsider.stderr
