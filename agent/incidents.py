@@ -34,6 +34,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from agent.verdict import Verdict
+from core.calendar import report_by as deadline
 from core.config import Config
 from core.status import DEGRADED, DOWN
 from core.timeutil import from_minute, iso_z, to_minute
@@ -153,7 +154,7 @@ class OutageTracker:
         start = from_minute(o.start)
         report_by = None  # a service no longer in the config: its contract is unknown
         if service in self._config.services:
-            report_by = start + self._config.contract_for(service).report_within
+            report_by = deadline(self._config.contract_for(service).report_within, start)
         return OutageEvent(
             event=kind,
             service=service,

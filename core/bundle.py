@@ -5,7 +5,11 @@ A bundle (``"format": "slawatch-claim", "version": 3``) is a JSON object with:
 - ``service``, ``month``, ``generated_at``;
 - ``terms``: the contract terms that apply (time zone, basis, unknown and
   degraded policies, ``report_within_seconds``, bands), the monthly fee and
-  currency, and the weekly maintenance as written in the contract;
+  currency, and the weekly maintenance as written in the contract; a
+  ``report_within`` in business days (``1bd``) adds ``report_within_business_days``
+  and the ``calendar`` they count on (``name``, ``timezone``,
+  ``business_day_seconds``, ``hours`` per weekday, every ``holidays`` date the
+  span's deadlines can reach, its ``country`` for people), left out otherwise;
 - ``span``: the minutes the computation covers (the month, stretched to the
   true start and end of an outage crossing a month edge);
 - ``windows``: one-off maintenance windows and exclusions with their reasons;
@@ -65,7 +69,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -75,14 +79,27 @@ import rfc8785
 
 from core import chain, corroboration
 from core.audit import AuditProof
+from core.calendar import is_holiday, report_within_text
 from core.cases import Case
 from core.chain import HourRecord, SourceRecords
 from core.claim import Check, Claim, read_bands, record_hours
 from core.claimjson import View, decode
-from core.config import Band, Basis, Contract, Party, Service, UnknownPolicy, WeeklyMaintenance
+from core.config import (
+    Band,
+    Basis,
+    BusinessWithin,
+    Calendar,
+    Contract,
+    DayWindow,
+    Party,
+    ReportWithin,
+    Service,
+    UnknownPolicy,
+    WeeklyMaintenance,
+)
 from core.corroboration import Corroboration
-from core.durations import report_within_text
-from core.errors import InputError
+from core.durations import Duration, parse_span
+from core.errors import ConfigError, InputError
 from core.money import format_money
 from core.status import CODES, DEGRADED, DOWN, NAMES, UNKNOWN
 from core.timeutil import YearMonth, from_minute, iso_z, parse_instant, to_minute
@@ -238,8 +255,7 @@ def to_document(claim: Claim) -> dict[str, Any]:
             "basis": c.basis,
             "unknown_minutes": c.unknown_minutes,
             "degraded_is_down": c.degraded_is_down,
-            "report_within_seconds": int(c.report_within.total_seconds()),
-            "report_within": report_within_text(c.report_within),
+            **_within_json(c.report_within, claim.span),
             **({} if c.report_channels is None else {"report_channels": list(c.report_channels)}),
             "bands": [_band_json(b) for b in c.bands],
             "monthly_fee": format_money(s.monthly_fee),
@@ -270,6 +286,46 @@ def to_document(claim: Claim) -> dict[str, Any]:
                 ]
             }
         ),
+    }
+
+
+def _within_json(within: ReportWithin, span: tuple[int, int]) -> dict[str, Any]:
+    """``report_within`` in the terms: its seconds and words; in business days (``1bd``)
+    also how many and the whole calendar they count on, so verify recomputes each
+    outage's report_by from the bundle alone (``calendar``, with its country's public
+    holidays written out as dates over the years the span's deadlines can reach)."""
+    if isinstance(within, timedelta):
+        return {
+            "report_within_seconds": int(within.total_seconds()),
+            "report_within": report_within_text(within),
+        }
+    cal = within.calendar
+    first = from_minute(span[0]).astimezone(cal.timezone).date()
+    last = from_minute(span[1]).astimezone(cal.timezone).date()
+    last = last.replace(year=min(9999, last.year + 1 + within.duration.business_days // 200))
+    days = set(cal.holidays)
+    if cal.country is not None:
+        day = first
+        while day <= last:
+            if is_holiday(cal, day):
+                days.add(day)
+            day += timedelta(days=1)
+    return {
+        "report_within_seconds": int(within.duration.timedelta.total_seconds()),
+        "report_within_business_days": within.duration.business_days,
+        "report_within": report_within_text(within),
+        "calendar": {
+            "name": cal.name,
+            "timezone": cal.timezone.key,
+            "business_day_seconds": int(cal.business_day.total_seconds()),
+            "hours": {
+                DAY_NAMES[day]: [f"{w.start:%H:%M}-{w.end:%H:%M}" for w in windows]
+                for day, windows in sorted(cal.hours.items())
+                if windows
+            },
+            "holidays": sorted(d.isoformat() for d in days),
+            "country": cal.country,
+        },
     }
 
 
@@ -538,7 +594,7 @@ def _terms(t: View, service: str) -> tuple[Service, Contract]:
     t.only(
         "contract", "timezone", "basis", "unknown_minutes", "degraded_is_down",
         "report_within_seconds", "report_within", "report_channels", "bands", "monthly_fee",
-        "currency", "weekly_maintenance",
+        "currency", "weekly_maintenance", "report_within_business_days", "calendar",
     )  # fmt: skip
     basis: Basis = t.text("basis")  # type: ignore[assignment]  # checked next
     if basis not in ("percent", "minutes"):
@@ -546,16 +602,25 @@ def _terms(t: View, service: str) -> tuple[Service, Contract]:
     unknown: UnknownPolicy = t.text("unknown_minutes")  # type: ignore[assignment]  # checked next
     if unknown not in ("available", "excluded"):
         raise t.error("unknown_minutes", f"must be 'available' or 'excluded', got {unknown!r}")
-    within = t.integer("report_within_seconds")
-    if within > 10 * 366 * 86400:
+    seconds = t.integer("report_within_seconds")
+    if seconds > 10 * 366 * 86400:
         raise t.error("report_within_seconds", "longer than ten years")
+    within: ReportWithin = timedelta(seconds=seconds)
+    bdays = t.opt_integer("report_within_business_days")
+    if bdays:
+        if bdays > 3660:
+            raise t.error("report_within_business_days", "longer than ten years")
+        within = BusinessWithin(Duration(seconds, bdays), _calendar(t.obj("calendar")))
+    elif "calendar" in t.data:
+        raise t.error("calendar", "only with report_within_business_days")
     # The words are for people; they must say what the seconds say (nothing in a
     # bundle is left unchecked: a reader trusts the words).
     said = t.opt_text("report_within")
-    if said is not None and said != report_within_text(timedelta(seconds=within)):
+    if said is not None and said != report_within_text(within):
         raise t.error(
             "report_within",
-            f"says {said!r}, not what report_within_seconds ({within}) says",
+            f"says {said!r}, not what report_within_seconds ({seconds}) says"
+            + (f" with {bdays} business days" if bdays else ""),
         )
     bands = tuple(_band(b) for b in t.objects("bands", limit=100))
     if not bands:
@@ -566,8 +631,8 @@ def _terms(t: View, service: str) -> tuple[Service, Contract]:
         basis=basis,
         unknown_minutes=unknown,
         degraded_is_down=t.flag("degraded_is_down"),
-        report_within=timedelta(seconds=within),
-        calendar=None,
+        report_within=within,
+        calendar=None if isinstance(within, timedelta) else within.calendar.name,
         bands=bands,
         priorities={},
         report_channels=_report_channels(t),
@@ -580,6 +645,45 @@ def _terms(t: View, service: str) -> tuple[Service, Contract]:
         maintenance=tuple(_weekly(m) for m in t.objects("weekly_maintenance", limit=100)),
     )
     return svc, contract
+
+
+def _calendar(c: View) -> Calendar:
+    """The ``calendar`` of business-day terms: every support window and holiday."""
+    c.only("name", "timezone", "business_day_seconds", "hours", "holidays", "country")
+    business_day = c.integer("business_day_seconds", minimum=60)
+    if business_day > 86400:
+        raise c.error("business_day_seconds", "longer than a day")
+    hours: dict[int, tuple[DayWindow, ...]] = {}
+    h = c.obj("hours")
+    for day in h.data:
+        if day not in DAY_NAMES:
+            raise h.error(day, f"must be one of {', '.join(DAY_NAMES)}")
+        items = h.array(day)
+        if len(items) > 48 or not all(isinstance(w, str) for w in items):
+            raise h.error(day, "must be a list of hours like 08:00-02:00")
+        try:
+            hours[DAY_NAMES.index(day)] = tuple(
+                DayWindow(*parse_span(w, h.where(day))) for w in items
+            )
+        except ConfigError as exc:
+            raise h.error(day, exc.what) from None
+    holidays = c.array("holidays")
+    if len(holidays) > 100_000 or not all(isinstance(d, str) for d in holidays):
+        raise c.error("holidays", "must be a list of ISO dates")
+    try:
+        days = frozenset(date.fromisoformat(d) for d in holidays if len(d) == 10)
+    except ValueError:
+        days = frozenset()
+    if len(days) != len(set(holidays)):
+        raise c.error("holidays", "must be a list of ISO dates like 2026-12-25")
+    c.opt_text("country")  # said for people; its holidays are the dates listed
+    return Calendar(
+        name=c.text("name"),
+        timezone=_zone(c, "timezone"),
+        hours=hours,
+        business_day=timedelta(seconds=business_day),
+        holidays=days,
+    )
 
 
 def _report_channels(t: View) -> tuple[str, ...] | None:

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
-from core.config import Calendar
+from core.config import BusinessWithin, Calendar, ReportWithin
+from core.durations import REPORT_WITHIN_READING, Duration, format_timedelta
 
 _DAY = timedelta(days=1)
 _SEARCH_LIMIT = 3700  # days without hours before giving up (a year of holidays is fine)
@@ -114,3 +115,39 @@ def working_between(cal: Calendar, a: datetime, b: datetime) -> timedelta:
             break
         total += min(y, b) - max(x, a)
     return total
+
+
+def working_target(duration: Duration, cal: Calendar) -> timedelta:
+    """The working time a duration stands for on ``cal``: ``Nbd`` is N x its business
+    day, the rest as it is (``1bd4h`` on an 18 h day: 22 h of support hours)."""
+    return duration.business_days * cal.business_day + duration.timedelta
+
+
+def within_target(within: BusinessWithin) -> timedelta:
+    """The working time of a business ``report_within``."""
+    return working_target(within.duration, within.calendar)
+
+
+def report_by(within: ReportWithin, start: datetime) -> datetime:
+    """Rule 8's deadline for reporting an outage that began at ``start``: ``start +
+    report_within``; with business days (``1bd``), that much working time on the
+    contract's calendar (rule 9's arithmetic: its hours, windows past midnight,
+    holidays), in ``start``'s time zone."""
+    if isinstance(within, timedelta):
+        return start + within
+    return add_working(within.calendar, start, within_target(within))
+
+
+def within_text(within: ReportWithin) -> str:
+    """``report_within`` as the config writes it: ``72h``, ``1bd``, ``1bd4h``."""
+    if isinstance(within, timedelta):
+        return format_timedelta(within)
+    rest = within.duration.timedelta
+    return f"{within.duration.business_days}bd" + (format_timedelta(rest) if rest else "")
+
+
+def report_within_text(within: ReportWithin) -> str:
+    """``72h (report_within, the configured reading of the contract's "promptly")``;
+    business days name their calendar: ``1bd of calendar "paris-support" (...)``."""
+    on = "" if isinstance(within, timedelta) else f" of calendar {within.calendar.name!r}"
+    return f"{within_text(within)}{on} (report_within, {REPORT_WITHIN_READING})"

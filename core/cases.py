@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from core.calendar import add_working, working_between
+from core.calendar import add_working, working_between, working_target
 from core.config import Calendar, Contract, PriorityRule
 from core.timeutil import iso_z
 
@@ -118,12 +118,11 @@ class Case:
 
 def response_target(rule: PriorityRule, calendar: Calendar | None) -> timedelta:
     """The rule's response time with ``Nbd`` turned into N x the calendar's business day."""
-    target = rule.response.timedelta
     if rule.response.business_days:
         if calendar is None:
             raise ValueError(f"priority {rule.name!r} counts business days but has no calendar")
-        target += rule.response.business_days * calendar.business_day
-    return target
+        return working_target(rule.response, calendar)
+    return rule.response.timedelta
 
 
 def response_due(opened_at: datetime, rule: PriorityRule, calendar: Calendar | None) -> datetime:

@@ -20,15 +20,16 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from core import chain
 from core.audit import AuditProof, entry_included
+from core.calendar import report_by
 from core.cases import Case
 from core.chain import SourceRecords
-from core.config import Contract, Party, Service
+from core.config import Contract, Party, ReportWithin, Service
 from core.corroboration import Corroboration
 from core.errors import InputError
 from core.month import MonthEvidence, MonthReport, combine_sources
@@ -154,10 +155,12 @@ def read_bands(claim: Claim) -> Claim:
     return replace(claim, figures=figures, band_reading=f"{said} 0 ({why}); shown below plus 1")
 
 
-def relevant_cases(cases: Sequence[Case], span: tuple[int, int], within: timedelta) -> list[Case]:
+def relevant_cases(
+    cases: Sequence[Case], span: tuple[int, int], within: ReportWithin
+) -> list[Case]:
     """The cases that can report an outage inside ``span`` (rule 8): linked to a span
     overlapping it, or opened from its start to ``within`` after its end."""
-    first, last = from_minute(span[0]), from_minute(span[1]) + within
+    first, last = from_minute(span[0]), report_by(within, from_minute(span[1]))
     return [c for c in cases if c.links_overlap(*span) or first <= c.opened_at <= last]
 
 
@@ -530,13 +533,13 @@ def _outage_checks(claim: Claim, report: MonthReport) -> list[Check]:
         s = stated[i] if i < len(stated) else None
         a = actual[i] if i < len(actual) else None
         name = f"outage {(a or s or {}).get('id', i + 1)}"
+        stated_line = _outage_line(s) if s else "(not stated)"
+        actual_line = _outage_line(a) if a else "(not found)"
+        if s and a and s.get("report_by") != a.get("report_by"):  # shown only when it differs
+            stated_line += f", report by {s.get('report_by')}"
+            actual_line += f", report by {a.get('report_by')}"
         checks.append(
-            Check(
-                name,
-                _outage_line(s) if s else "(not stated)",
-                _outage_line(a) if a else "(not found)",
-                s is not None and a is not None and same(s, a),
-            )
+            Check(name, stated_line, actual_line, s is not None and a is not None and same(s, a))
         )
     return checks
 

@@ -64,6 +64,20 @@ class Calendar:
 
 
 @dataclass(frozen=True)
+class BusinessWithin:
+    """A ``report_within`` in business days (``1bd``, ``1bd4h``): working time on the
+    contract's calendar, as rule 9 counts a response (``N x business_day`` plus the
+    rest, only inside its hours), not real time. ``core.calendar.report_by``."""
+
+    duration: Duration
+    calendar: Calendar
+
+
+#: ``report_within``: real time (``72h``) or business days of a calendar (``1bd``).
+ReportWithin = timedelta | BusinessWithin
+
+
+@dataclass(frozen=True)
 class Band:
     min_availability: Decimal
     max_downtime_minutes: int | None
@@ -86,7 +100,7 @@ class Contract:
     basis: Basis
     unknown_minutes: UnknownPolicy
     degraded_is_down: bool
-    report_within: timedelta
+    report_within: ReportWithin
     calendar: str | None
     bands: tuple[Band, ...]
     priorities: Mapping[str, PriorityRule]

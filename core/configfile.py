@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from core.config import (
     AgentSettings,
     Band,
+    BusinessWithin,
     Calendar,
     Checkpointing,
     Config,
@@ -43,6 +44,7 @@ from core.config import (
     Party,
     PriorityRule,
     Probe,
+    ReportWithin,
     Service,
     WeeklyMaintenance,
 )
@@ -490,8 +492,7 @@ def _contract(t: Table, name: str, calendars: dict[str, Calendar], found: _Found
         ),
         degraded_is_down=mistakes.attempt(lambda: merged.flag("degraded_is_down"), False),
         report_within=mistakes.attempt(
-            lambda: parse_timedelta(merged.text("report_within"), merged.where("report_within")),
-            timedelta(hours=72),
+            lambda: _report_within(merged, calendars.get(calendar or "")), _DEFAULT_WITHIN
         ),
         calendar=calendar or "",
         # A bad basis reads as "percent", whose band rules are a subset of "minutes"'s.
@@ -549,6 +550,21 @@ def _choice(t: Table, key: str, options: tuple[str, ...]) -> Any:
     if value not in options:
         raise t.error(key, f"must be one of {', '.join(repr(o) for o in options)}, got {value!r}")
     return value
+
+
+_DEFAULT_WITHIN: ReportWithin = timedelta(hours=72)
+
+
+def _report_within(t: Table, calendar: Calendar | None) -> ReportWithin:
+    """``report_within``: real time (``72h``), or business days (``1bd``) of the
+    contract's calendar, counted as rule 9 counts a response on its hours."""
+    text, where = t.text("report_within"), t.where("report_within")
+    d = parse_duration(text, where)
+    if not d.business_days:
+        return parse_timedelta(text, where)
+    if calendar is None:  # the contract's calendar is refused, and said so
+        return timedelta(hours=72)
+    return BusinessWithin(d, calendar)
 
 
 def _calendar_ref(t: Table, calendars: dict[str, Calendar], found: _Found) -> str:

@@ -155,8 +155,3 @@ def span_text(seconds: float) -> str:
 # How ``report_within`` is to be read wherever it is shown: the contracts say only
 # that an interruption must be reported "promptly"; the figure is the config's.
 REPORT_WITHIN_READING = 'the configured reading of the contract\'s "promptly"'
-
-
-def report_within_text(value: timedelta) -> str:
-    """``72h (report_within, the configured reading of the contract's "promptly")``."""
-    return f"{format_timedelta(value)} (report_within, {REPORT_WITHIN_READING})"

@@ -15,9 +15,10 @@ from decimal import Decimal
 from typing import Any
 
 from core.bands import band_credit_percent, credit_amount, select_band
+from core.calendar import within_text
 from core.cases import Case
-from core.config import Basis, Contract, Service
-from core.durations import REPORT_WITHIN_READING, format_timedelta
+from core.config import Basis, Contract, ReportWithin, Service
+from core.durations import REPORT_WITHIN_READING
 from core.money import format_money
 from core.outages import Outage, build_outages, reporting_rule, run_table
 from core.status import DEGRADED, DOWN, UNKNOWN, UP
@@ -187,7 +188,7 @@ class MonthReport:
     # the whole month (a month two days old, probed every minute, is 100 % measured).
     elapsed: Tally | None = None
 
-    report_within: timedelta | None = None  # the contract's, as configured (rule 8)
+    report_within: ReportWithin | None = None  # the contract's, as configured (rule 8)
     report_channels: tuple[str, ...] | None = None  # None: a report by any channel counts
 
     @property
@@ -265,7 +266,7 @@ class MonthReport:
             "coverage_low": self.coverage_low,
             "provisional": self.provisional,
             "report_within": (
-                None if self.report_within is None else format_timedelta(self.report_within)
+                None if self.report_within is None else within_text(self.report_within)
             ),
             "report_within_reading": REPORT_WITHIN_READING,
             "report_channels": None if self.report_channels is None else list(self.report_channels),

@@ -22,11 +22,12 @@ import re
 from bisect import bisect_left
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from core.calendar import report_by, report_within_text
 from core.cases import Case
-from core.durations import report_within_text
+from core.config import ReportWithin
 from core.status import DEGRADED, DOWN
 from core.timeutil import from_minute, iso_z
 from core.windows import EXCLUDED
@@ -44,7 +45,7 @@ class Outage:
     minutes: int  # non-excluded down minutes inside the month being reported
     reported: bool
     case_id: int | None
-    report_by: datetime  # start + the contract's report_within
+    report_by: datetime  # start + the contract's report_within (``core.calendar.report_by``)
     # Still in progress: no verdict after its last down minute, which is recent
     # (``ONGOING_GRACE``). ``end`` is then where the records stop, not an end.
     ongoing: bool = False
@@ -108,7 +109,7 @@ class CaseIndex:
         self,
         cases: Sequence[Case],
         service: str,
-        report_within: timedelta,
+        report_within: ReportWithin,
         channels: Collection[str] | None = None,
     ) -> None:
         own = sorted((c for c in cases if c.service == service), key=_case_order)
@@ -133,13 +134,13 @@ class _Reporters:
         self._opened = [c.opened_at for c in ordered]
         self._cases = ordered
 
-    def find(self, start: int, end: int, within: timedelta) -> Case | None:
+    def find(self, start: int, end: int, within: ReportWithin) -> Case | None:
         linked = [c for a, b, c in self._links if a < end and start < b]
         if linked:
             return min(linked, key=_case_order)
         first = from_minute(start)
         i = bisect_left(self._opened, first)
-        if i < len(self._opened) and self._opened[i] <= first + within:
+        if i < len(self._opened) and self._opened[i] <= report_by(within, first):
             return self._cases[i]
         return None
 
@@ -153,14 +154,14 @@ def reporting_case(
     service: str,
     start: int,
     end: int,
-    report_within: timedelta,
+    report_within: ReportWithin,
     channels: Collection[str] | None = None,
 ) -> Case | None:
     """The case that reported the outage [start, end) (epoch minutes), if any (rule 8)."""
     return CaseIndex(cases, service, report_within, channels).reporting_case(start, end)
 
 
-def reporting_rule(within: timedelta, channels: Collection[str] | None) -> str:
+def reporting_rule(within: ReportWithin, channels: Collection[str] | None) -> str:
     """Rule 8's reporting condition in words: ``reported within 72h (report_within, the
     configured reading of the contract's "promptly"), by email``."""
     by = "" if channels is None else f", by {' or '.join(channels)}"
@@ -188,7 +189,7 @@ def build_outages(
     origin: int,
     month: tuple[int, int],
     cases: Sequence[Case],
-    report_within: timedelta,
+    report_within: ReportWithin,
     horizon: int | None = None,
     now: int | None = None,
     report_channels: Collection[str] | None = None,
@@ -225,7 +226,7 @@ def build_outages(
                 minutes=minutes,
                 reported=case is not None,
                 case_id=None if case is None else case.id,
-                report_by=first + report_within,
+                report_by=report_by(report_within, first),
                 ongoing=(
                     horizon is not None
                     and now is not None

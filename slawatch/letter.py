@@ -18,13 +18,14 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from core.bands import HUNDRED
+from core.calendar import within_target
 from core.claim import Claim, Day, days
-from core.config import Band
+from core.config import Band, ReportWithin
 from core.corroboration import at_text
 from core.durations import REPORT_WITHIN_READING
 from core.money import format_money
@@ -368,7 +369,7 @@ def blocks(claim: Claim, report: MonthReport, evidence: Evidence) -> list[Block]
             r.credit_percent, r.credit_amount, r.measured_minutes,
         ),
         "Only outages reported through the support channel earn a credit: a case linked to "
-        f"the outage, or opened within {_duration(c.report_within.total_seconds())} of its "
+        f"the outage, or opened within {_within_words(c.report_within)} of its "
         f"start (report_within, {REPORT_WITHIN_READING})"
         + ("" if c.report_channels is None else f", by {' or '.join(c.report_channels)}")
         + ".",
@@ -477,6 +478,23 @@ TOPICS = {
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _within_words(within: ReportWithin) -> str:
+    """``72 hours``; ``1 business day (18 hours of the support hours of calendar
+    "saas-support", which count only while support is open)``."""
+    if isinstance(within, timedelta):
+        return _duration(within.total_seconds())
+    n, rest = within.duration.business_days, within.duration.timedelta
+    days = f"{n} business day{'' if n == 1 else 's'}" + (
+        f" and {_duration(rest.total_seconds())}" if rest else ""
+    )
+    hours, minutes = divmod(int(within_target(within).total_seconds()) // 60, 60)
+    span = f"{hours} hours" + (f" {minutes} minutes" if minutes else "")
+    return (
+        f"{days} ({span} of support time on calendar {within.calendar.name!r}, counted only "
+        "while support is open)"
+    )
 
 
 def _duration(seconds: float) -> str:

@@ -353,9 +353,9 @@ to = "04:00"
         ),
         (
             'name = "c"\n',
-            'name = "c"\nreport_within = "1bd"\n',
+            'name = "c"\nreport_within = "0h"\n',
             'contract "c".report_within',
-            "not allowed",
+            "longer than zero",
         ),
         ('name = "c"\n', 'name = "c"\nprofile = "gold"\n', 'contract "c".profile', "saas-standard"),
         ('mon = "08:00-02:00"', 'mon = "09:00"', 'calendar "cal".hours.mon', "hours like"),

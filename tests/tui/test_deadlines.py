@@ -78,3 +78,39 @@ async def test_a_credit_of_the_running_month_says_so(dash_config: Config) -> Non
     assert "2026-11 running" in running, shown
     (done,) = [line for line in shown.splitlines() if "portal" in line]
     assert "2026-10 " in done and "running" not in done, shown
+
+
+async def test_a_deadline_in_business_days_is_the_one_shown(dash_config: Config) -> None:
+    """``report_within = "1bd"`` on a Paris calendar (Monday to Friday 09:00-17:30): every
+    outage's "report by" is its start plus one business day of working time, and the
+    panels show that deadline (pinned on Sunday 22 November: Monday's hours ahead)."""
+    from dataclasses import replace
+    from datetime import time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from core.calendar import report_by
+    from core.config import BusinessWithin, Calendar, DayWindow
+    from core.durations import Duration
+
+    hours = {day: (DayWindow(time(9), time(17, 30)),) for day in range(5)}
+    cal = Calendar("paris", ZoneInfo("Europe/Paris"), hours, timedelta(hours=8, minutes=30))
+    within = BusinessWithin(Duration(0, 1), cal)
+    config = replace(
+        dash_config,
+        calendars={**dash_config.calendars, "paris": cal},
+        contracts={n: replace(c, report_within=within) for n, c in dash_config.contracts.items()},
+    )
+    app = app_for(config)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(pilot, app)
+        await pilot.pause()
+        outages = app.screen.query_one(OutagesPanel).row_outages()
+        assert outages and all(o.report_by == report_by(within, o.start) for o in outages)
+        ahead = [o for o in outages if not o.reported and o.report_by > pinned()]
+        assert ahead, [(o.start, o.report_by) for o in outages]
+        # Monday 23 November 2026, 09:00-17:30 in Paris (08:00-16:30 UTC): any outage
+        # after Friday's close is due by Monday 16:30 UTC.
+        assert all(o.report_by <= pinned() + timedelta(days=1, hours=7) for o in ahead)
+        shown = "\n".join(_screen_lines(app.screen.query_one(CreditsPanel)))
+        for o in ahead:
+            assert f"by {fmt.when(o.report_by)}" in shown, shown
