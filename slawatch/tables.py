@@ -88,14 +88,18 @@ def wrap(
     return [line.replace(_GLUE, " ") for line in lines]
 
 
-def on_screen(line: str, *, then: str = "") -> str:
+def on_screen(line: str, *, then: str = "", stream: Any = None) -> str:
     """``line`` as a person at a terminal should see it: wrapped to the terminal
     (``line_width``), further lines after ``then``. Piped, untouched: one statement a
-    line, for grep and scripts."""
-    if not sys.stdout.isatty():
+    line, for grep and scripts. ``stream``: where it goes (default stdout; a warning
+    goes to stderr)."""
+    stream = sys.stdout if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    if not (isatty and isatty()):
         return line
     indent = line[: len(line) - len(line.lstrip())]
-    return "\n".join(wrap(line.lstrip(), indent=indent, then=then or indent)) or line
+    width = line_width(stream)
+    return "\n".join(wrap(line.lstrip(), width, indent=indent, then=then or indent)) or line
 
 
 def colour_on(stream: Any = None) -> bool:

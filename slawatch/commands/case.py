@@ -44,6 +44,7 @@ from slawatch.commands._support import (
     with_store,
 )
 from slawatch.helptext import CASE_STATUSES, PRIORITIES
+from slawatch.tables import on_screen
 
 if TYPE_CHECKING:
     from core.audit import AuditEntry
@@ -255,11 +256,11 @@ def _resolve(args: argparse.Namespace, ctx: Context) -> int:
         and case.service in config.services
         and needs_rca_warning(case, config.contract_for(case.service))
     ):
-        print(
+        warned = (
             f"slawatch: warning: case {case.id} ({case.priority}) resolved with no root-cause "
-            "analysis requested; it had to be asked for before closure (--no-rca: none wanted)",
-            file=sys.stderr,
+            "analysis requested; it had to be asked for before closure (--no-rca: none wanted)"
         )
+        print(on_screen(warned, then="  ", stream=sys.stderr), file=sys.stderr)
     return _show(ctx, [case], args.json, single=True)
 
 

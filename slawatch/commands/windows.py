@@ -117,12 +117,13 @@ def _add(args: argparse.Namespace, ctx: Context) -> int:
 
     window, down = with_store(config, add)
     if down:
-        sys.stderr.write(
+        warned = (
             f"slawatch: warning: this {_LABEL[kind]} covers {plural(len(down), 'minute')}"
             f" already recorded down ({when(from_minute(down[0]))} to"
             f" {when(from_minute(down[-1] + 1))}); kept in the audit trail (slawatch audit)"
-            f"{'' if reason else ' with no reason given: say why with --reason'}\n"
+            f"{'' if reason else ' with no reason given: say why with --reason'}"
         )
+        sys.stderr.write(on_screen(warned, then="  ", stream=sys.stderr) + "\n")
     said = (
         f"{_LABEL[kind]} added for {args.service}: {when(start)} to {when(end)}"
         f" ({plural(window.minutes, 'minute')}){f': {window.reason}' if window.reason else ''}"

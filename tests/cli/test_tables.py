@@ -393,3 +393,29 @@ def test_open_cases_leave_out_resolved_and_fit_80_columns(wide: tuple[Path, int]
     assert max(map(len, lines)) <= 80
     every = _cli(config, "case", "list").stdout.splitlines()[0]
     assert every.split()[-1] == "RESOLVED"  # the seed's resolved cases are listed there
+
+
+def test_a_warning_wraps_to_the_terminal_it_is_written_to(tmp_path: Path) -> None:
+    """An exclusion over minutes already recorded down warns on stderr; on an 80-column
+    terminal the warning is wrapped (the terminal cut a time in two), continued
+    indented; piped, it stays one line."""
+    config = write_config(tmp_path, "http://127.0.0.1:9")
+    csv = tmp_path / "down.csv"
+    csv.write_text(
+        "service,minute,status\n"
+        + "".join(f"portal,2026-11-03T10:{m:02d}:00Z,down\n" for m in range(10))
+    )
+    assert _cli(config, "import", "minutes", str(csv)).returncode == 0
+    env = {**_plain_env(), "TERM": "xterm-256color", "NO_COLOR": "1"}
+    span = ("--service", "portal", "--from", "2026-11-03T10:00:00Z",
+            "--to", "2026-11-03T10:10:00Z", "--reason", "a firewall change")  # fmt: skip
+    shown = _on_a_terminal(config, "exclude", "add", *span, env=env, columns=80)
+    lines = shown.replace("\r\n", "\n").splitlines()
+    warned = [n for n, line in enumerate(lines) if line.startswith("slawatch: warning:")]
+    assert warned and lines[warned[0] + 1].startswith("  "), lines
+    assert max(map(len, lines)) <= 80, lines
+    assert "2026-11-03 10:00Z to 2026-11-03 10:10Z" in " ".join(shown.split())
+    removed = _cli(config, "exclude", "list", "--json").stdout
+    assert _cli(config, "exclude", "remove", str(json.loads(removed)[0]["id"])).returncode == 0
+    piped = _cli(config, "exclude", "add", *span)
+    assert piped.returncode == 0 and len(piped.stderr.splitlines()) == 1
