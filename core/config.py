@@ -166,8 +166,19 @@ class Probe:
         longer. A failing run outlasts a short interval; the agent skips the runs it
         overlaps and stamps the verdict with the run's start, so votes and the live state
         go stale after three cycles, not three intervals (``core.vantage``)."""
-        longest = self.timeout * (self.retries + 1) + self.retry_delay * self.retries
-        return max(self.interval, longest)
+        return max(self.interval, self.longest_run)
+
+    @property
+    def longest_run(self) -> timedelta:
+        """The longest one run can take: every attempt timing out, with the pauses between."""
+        return self.timeout * (self.retries + 1) + self.retry_delay * self.retries
+
+    @property
+    def failing_every(self) -> timedelta:
+        """How often the service is probed while every attempt times out: the agent skips
+        the runs a run overlaps, so the next starts at the first interval after it."""
+        turns = -(-self.longest_run // self.interval)  # ceiling
+        return self.interval * max(turns, 1)
 
 
 @dataclass(frozen=True)

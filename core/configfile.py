@@ -50,6 +50,7 @@ from core.config import (
 )
 from core.durations import (
     DAY_NAMES,
+    format_timedelta,
     parse_day,
     parse_duration,
     parse_latency,
@@ -751,15 +752,40 @@ def _service(
     # Each part on its own, so a wrong fee and a wrong probe are both reported (a
     # part in error reads as its default: the config is refused anyway).
     probe = found.attempt(lambda: t.table("probe"), None)
+    fee = found.attempt(lambda: _money(t, "monthly_fee"), Decimal(0))
+    currency = found.attempt(lambda: _currency(t), "EUR")
+    parsed = None if probe is None else found.attempt(lambda: _probe(probe, base), None)
+    if probe is not None and parsed is not None:
+        _warn_outlasting(parsed, probe, found)
     return Service(
         name=name,
         contract=contract,
-        monthly_fee=found.attempt(lambda: _money(t, "monthly_fee"), Decimal(0)),
-        currency=found.attempt(lambda: _currency(t), "EUR"),
-        probe=None if probe is None else found.attempt(lambda: _probe(probe, base), None),
+        monthly_fee=fee,
+        currency=currency,
+        probe=parsed,
         maintenance=found.attempt(
             lambda: tuple(_maintenance(m) for m in t.tables("maintenance")), ()
         ),
+    )
+
+
+def _warn_outlasting(probe: Probe, t: Table, found: _Found) -> None:
+    """A probe whose failing runs outlast its turn: while the service is down, runs are
+    skipped and some minutes get no verdict a healthy probe would give them (unknown,
+    counted as available by default): down minutes lost, always to the provider's good."""
+    every = probe.failing_every
+    if every <= max(probe.interval, timedelta(minutes=1)):
+        return
+    attempts = probe.retries + 1
+    found.warn(
+        t.where(),
+        f"a failing probe takes up to {format_timedelta(probe.longest_run)} ({attempts}"
+        f" attempts of {format_timedelta(probe.timeout)},"
+        f" {format_timedelta(probe.retry_delay)} apart), so while the service is down it"
+        f" is probed every {format_timedelta(every)} instead of every"
+        f" {format_timedelta(probe.interval)}: minutes with no verdict, counted as unknown"
+        ' (available, unless unknown_minutes = "excluded"); lower timeout, retries or'
+        " retry_delay",
     )
 
 

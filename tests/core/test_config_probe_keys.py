@@ -195,3 +195,28 @@ def test_http_keys_on_a_tcp_probe_are_refused_each_by_name() -> None:
         " probe only connects"
         for key in ("contains", "json_path")
     ]  # degraded_latency applies to a connect too
+
+
+def test_a_failing_probe_that_outlasts_its_turn_is_warned_about() -> None:
+    """Found setting probes up: with interval 60s and timeout 30s (retries 2, 5 s apart,
+    the defaults) a timing-out run takes 100 s; the agent skips the run it overlaps, so
+    while the service is down it is probed every 2 minutes and every other minute has
+    no verdict: unknown, which counts as available. Down minutes were lost, silently."""
+    (warning,) = _probe_warnings('timeout = "30s"\n')
+    assert warning.startswith('config.toml: service "api".probe: warning: ')
+    assert "a failing probe takes up to 1m40s (3 attempts of 30s, 5s apart)" in warning
+    assert "probed every 2m instead of every 1m" in warning
+    assert "minutes with no verdict, counted as unknown" in warning
+    assert _probe_warnings('timeout = "10s"\n') == []  # 40 s: within its minute
+    # Every 20 s: a 50 s run is probed again at 60 s, each minute still has one.
+    assert (
+        _probe_warnings('interval = "20s"\ntimeout = "10s"\nretries = 4\nretry_delay = "0s"\n')
+        == []
+    )
+    # A 70 s run every 30 s starts again at 90 s: the minute from 60 s to 120 s has one,
+    # but from 120 s on every third minute has none.
+    assert _probe_warnings('interval = "30s"\ntimeout = "10s"\nretries = 3\nretry_delay = "10s"\n')
+
+
+def _probe_warnings(probe: str) -> list[str]:
+    return [w for w in parse(probe).warnings if ".probe:" in w]
