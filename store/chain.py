@@ -448,6 +448,17 @@ def _hour_rows(value: Any) -> list[tuple[str, str, int, str | None]] | None:
     return out
 
 
+def _hour_digest(
+    key: tuple[int, int, int],
+    names: tuple[str, str],
+    status: bytes,
+    latency: bytes,
+    errors: tuple[tuple[int, str], ...],
+) -> bytes:
+    """``ChainStore._digest`` without its memo."""
+    return chain.hour_digest(names[0], names[1], key[1], status, latency, errors)
+
+
 def _hour_text(hour: int) -> str:
     """A UTC epoch hour for people (ISO Z; its number when outside years 1-9999)."""
     if _FIRST_MINUTE <= hour * 60 <= _LAST_MINUTE:
@@ -775,8 +786,13 @@ class ChainStore(AuditStore):
             (lo_only, _), *_ = by_span
             after = LiveMemo(hour=lo_only)
         unlogged_of: dict[tuple[int, int], list[tuple[int, bytes]]] = defaultdict(list)
+        # Used for a chain's hours before its newest and for untouched chains: when
+        # every chain touched one hour, the touched chains' unlogged seals of that hour
+        # (the agent's open hour, 1,000 of them a minute) are neither.
+        (open_hour, _), *_ = by_span if one_hour else ((None, None),)
         for (u_sid, u_src, u_hour), u_digest in unlogged.items():
-            unlogged_of[(u_sid, u_src)].append((u_hour, u_digest))
+            if u_hour != open_hour or (u_sid, u_src) not in touched:
+                unlogged_of[(u_sid, u_src)].append((u_hour, u_digest))
         for (lo, hi), chains in by_span.items():
             if written is not None and context is not None:
                 seals = context.seals
@@ -931,6 +947,8 @@ class ChainStore(AuditStore):
         the write are added to it (the next memo)."""
         services, sources = names
         link, digest_of = chain.link, self._digest
+        if checked is not None:  # the memo's blocks need no tamper check: none remembered
+            digest_of = _hour_digest
         before = hour - 1
         behind = {(sid, src) for sid, src, at in unlogged if at < hour}
         rest: list[tuple[int, int]] = []
