@@ -31,7 +31,7 @@ from store.rows import MinuteRow
 from store.sqlite import SqliteStore
 from tests import configs
 from tests.claims.test_mutation_attack import drop_hours, restate
-from tests.conftest import run_cli, write_config
+from tests.conftest import OpenDb, run_cli, write_config
 
 Doc = dict[str, Any]
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
@@ -368,3 +368,28 @@ def test_tail_cut_with_a_made_up_next_hour_is_said_unproven_and_caught_by_a_chec
     # The honest bundle has no such hour to contradict.
     honest_claim, _ = bundle.parse(json.dumps(doc).encode(), "honest.json")
     assert next_hour_checks(honest_claim, (held,)) == []
+
+
+async def test_the_neighbours_are_read_alike_on_sqlite_and_postgresql(open_db: OpenDb) -> None:
+    """The store opens the link before a gap and names the next sealed hour after one."""
+    spans = [
+        ("2026-09-01T00:00", "2026-09-01T03:00"),
+        ("2026-10-01T00:00", "2026-10-01T02:00"),
+        ("2026-10-03T05:00", "2026-10-03T06:00"),
+    ]
+    rows = [
+        MinuteRow("shop", "agent", m, 1, 50, None) for a, b in spans for m in range(_m(a), _m(b))
+    ]
+    lo, hi = _m("2026-09-30T23:00") // 60, _m("2026-10-01T03:00") // 60
+    later = _m("2026-10-03T05:00") // 60
+    store = await open_db()
+    try:
+        await store.import_minutes([rows])
+        (src,) = await store.evidence("shop", lo, hi)
+        (next_hour,) = await store.evidence("shop", later, later + 1)
+    finally:
+        await store.close()
+    assert [h.hour for h in src.hours] == [lo + 1, lo + 2]
+    assert src.before is not None and src.before.hour == _m("2026-09-01T02:00") // 60
+    assert src.before.link() == src.prev
+    assert src.after == chain.Next(later, next_hour.seals[0].digest)
