@@ -289,6 +289,17 @@ def _name(contract: Contract, priority: str) -> str:
 
 def _target(rule: PriorityRule) -> str:
     """``30m business``, ``1h 24x7``, ``1bd business``: the rule as the config writes it."""
+    return f"{response_text(rule)} {rule.clock}"
+
+
+def target_words(rule: PriorityRule) -> str:
+    """The rule for people: ``2h of business hours``, ``1h, 24x7``."""
+    amount = response_text(rule)
+    return f"{amount} of business hours" if rule.clock == "business" else f"{amount}, 24x7"
+
+
+def response_text(rule: PriorityRule) -> str:
+    """The response target as the config writes it: ``30m``, ``1h30m``, ``1bd``."""
     parts = []
     if rule.response.business_days:
         parts.append(f"{rule.response.business_days}bd")
@@ -297,7 +308,7 @@ def _target(rule: PriorityRule) -> str:
         if seconds >= size:
             parts.append(f"{seconds // size}{unit}")
             seconds %= size
-    return f"{''.join(parts)} {rule.clock}"
+    return "".join(parts)
 
 
 def _num(value: Decimal | None) -> float | None:

@@ -46,6 +46,7 @@ from core.month import (
     window_minutes,
 )
 from core.outages import Outage, run_table
+from core.performance import target_words
 from core.status import DEGRADED, DOWN, UNKNOWN
 from core.timeutil import YearMonth, from_minute, human_utc, iso_z, to_minute
 from core.tls import soonest, warns
@@ -311,6 +312,7 @@ class CaseView:
     follow_up_clock: str | None = None  # the clock of the priority in force now
     customer_obligation: str | None = None  # the customer's own duty at that priority
     wait_stops_clock: bool = False  # the contract's customer_wait_stops_clock
+    response_target: str | None = None  # the deadline's rule for people: "2h of business hours"
 
     def to_json(self, now: datetime) -> dict[str, Any]:
         d = self.deadline
@@ -343,6 +345,8 @@ def case_view(config: Config, case: Case, now: datetime) -> CaseView:
     if deadline is None:
         return CaseView(case, None, False, **extra)
     due = deadline.due
+    target = contract.rule_for(deadline.priority)
+    extra["response_target"] = None if target is None else target_words(target)
     return CaseView(case, due, response_breached(case, due, now), deadline, **extra)
 
 
@@ -364,8 +368,9 @@ def case_facts(view: CaseView) -> tuple[tuple[str, str], ...]:
         rows.append(
             (
                 "response due",
-                f"{human_utc(d.due)}{breached} (priority {d.priority}, "
-                f"clock from {human_utc(d.clock_from)})",
+                f"{human_utc(d.due)}{breached} (priority {d.priority}"
+                + (f": {view.response_target}" if view.response_target else "")
+                + f", counted from {human_utc(d.clock_from)})",
             )
         )
     answered = human_utc(c.responded_at)

@@ -61,6 +61,10 @@ def test_raised_before_the_first_response_runs_the_new_target_from_the_change(
     b = _open(run_cli, cfg, "erp", "B", "2026-10-02T16:00:00+02:00")
     case = ok_json(run_cli, *cfg, "case", "show", str(b), "--json")
     assert case["response_due"] == "2026-10-05T07:30:00Z"
+    # Found as an operator: 'due 10-05 07:30Z (priority B, clock from 10-02 14:00Z)' did
+    # not say why a case opened on Friday was due on Monday; the target and its clock do.
+    shown = " ".join(run_cli(*cfg, "case", "show", str(b)).stdout.split())
+    assert "(priority B: 2h of business hours, counted from 2026-10-02 14:00Z)" in shown
     assert case["customer_obligation"].startswith("change-approval authority")
     # Saturday 10:00Z the customer has it raised to A: 1 h on the 24x7 clock from then.
     raised = ok_json(run_cli, *cfg, "case", "priority", str(b), "A", "--at",
@@ -83,6 +87,7 @@ def test_raised_before_the_first_response_runs_the_new_target_from_the_change(
     assert "was B" in text  # under the case's row, which says A
     detail = run_cli(*cfg, "case", "show", str(b)).stdout
     assert "production stopped" in detail
+    assert "(priority A: 1h, 24x7, counted from 2026-10-03 10:00Z)" in " ".join(detail.split())
     assert "customer_wait_stops_clock = false" in detail
     assert "24x7 work" in detail  # severity A: the customer's own obligation
 
