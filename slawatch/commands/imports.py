@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import gc
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -69,6 +69,12 @@ def register(sub: Subparsers) -> None:
         metavar="NAME_OR_ID=SERVICE",
         help="which Kuma monitor feeds which service (repeatable; default: the monitors"
         " named exactly like a service)",
+    )
+    kuma.add_argument(
+        "--since",
+        metavar="TIME",
+        help="import heartbeats from this time on (ISO 8601 with offset); Kuma 2.x keeps"
+        " only changes of status after 24 hours, and days it thinned are refused",
     )
     kuma.add_argument(
         "--source",
@@ -198,6 +204,7 @@ def _minutes(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _kuma(args: argparse.Namespace, ctx: Context) -> int:
+    from core.timeutil import parse_instant
     from slawatch.importers.kuma import KumaDatabase, KumaStats, resolve_monitors
     from slawatch.importers.prefetch import prefetch
     from slawatch.importers.progress import Progress
@@ -205,14 +212,31 @@ def _kuma(args: argparse.Namespace, ctx: Context) -> int:
     config = ctx.config
     source = _source(args)
     path: Path = args.file
+    since = parse_instant(args.since, "--since") if args.since else None
     with KumaDatabase(path) as kuma:
-        plan = resolve_monitors(kuma.monitors(), args.monitor, config.services, kuma.name)
+        monitors = kuma.monitors()
+        plan = resolve_monitors(monitors, args.monitor, config.services, kuma.name)
+        names = {m.id: m.name for m in monitors}
+        for monitor_id in plan:
+            thin = kuma.thinned(monitor_id, since)
+            if thin is not None:
+                days = plural(thin.days, "day")
+                raise InputError(
+                    f"{kuma.name}: monitor {names[monitor_id]!r} (id {monitor_id})",
+                    f"Kuma kept only its changes of status on {days} from {thin.first}"
+                    f" to {thin.last} (UTC; stat_daily counts {thin.checks:,} checks on"
+                    f" {thin.first}, {plural(thin.kept, 'heartbeat')} left): read minute by"
+                    " minute, their outages would be unknown, counted available; import"
+                    f" the days kept whole with --since {thin.last + timedelta(days=1)}T00:00Z",
+                )
         progress = Progress(f"{path.name}: heartbeats", None)
         if progress.enabled:
             progress.total = kuma.count(plan)
         stats = KumaStats()
         try:
-            batches = kuma.minutes(plan, source=source, stats=stats, progress=progress.update)
+            batches = kuma.minutes(
+                plan, source=source, stats=stats, progress=progress.update, since=since
+            )
             count, tally = _load(config, prefetch(batches), args, str(path), ctx.now())
         finally:
             progress.close()

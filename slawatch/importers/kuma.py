@@ -10,6 +10,18 @@ does not need, such as ``heartbeat.end_time``, ``heartbeat.retries`` and the
   own maintenance mode); ``time``, UTC text ``YYYY-MM-DD HH:MM:SS[.fff]``,
   when the check started; ``ping``, the answer time in ms or NULL.
 
+Kuma 2.x thins its history: once a day it deletes every heartbeat older than
+24 hours that is not ``important`` (a change of status: up -> down, down -> up,
+to or from maintenance), keeping the last 100 of each monitor, and keeps the
+counts in ``stat_daily`` (``up`` and ``down``, pending counted down, per UTC
+day, for a year). A thinned day has one heartbeat per outage edge instead of
+one per check, so read minute by minute nearly every minute of it, outages
+included, would be unknown, which counts as available: silently the
+provider's way. So a day whose ``stat_daily`` counts more checks than the day
+has heartbeats left (beyond 1 %) refuses the import, naming the monitor, the
+days and the counts, and ``--since`` imports from a later time (the first day
+kept whole, which the error names).
+
 Each heartbeat is one observation of its minute (the minute its ``time`` falls
 in, as the agent files a probe under the minute its first attempt started in),
 folded with the agent's own rule (``core.verdict``): down counts as failed,
@@ -109,6 +121,17 @@ class Monitor:
     interval: int | None  # seconds
 
 
+@dataclass(frozen=True)
+class Thinned:
+    """Days of a monitor whose heartbeats Kuma 2.x has thinned to changes of status."""
+
+    first: date
+    last: date
+    days: int
+    checks: int  # of the first such day, by stat_daily
+    kept: int  # heartbeats left that day
+
+
 @dataclass
 class KumaStats:
     """What an import read and wrote, for its summary line."""
@@ -193,9 +216,46 @@ class KumaDatabase:
                     f"not an Uptime Kuma database: table {table!r} has no column"
                     f" {', '.join(map(repr, missing))}",
                 )
+        self._stat_daily = "stat_daily" in tables and {"monitor_id", "timestamp", "up", "down"} <= {
+            row[1] for row in self._db.execute("PRAGMA table_info(stat_daily)")
+        }
         if {"end_time", "retries"} & columns["heartbeat"] or "stat_minutely" in tables:
             return "2.x"
         return "1.x"
+
+    def thinned(self, monitor_id: int, since: datetime | None) -> Thinned | None:
+        """The days (UTC, from ``since``'s day) whose heartbeats Kuma 2.x has thinned:
+        ``stat_daily`` counts more checks (up + down, pending counted down) than the day
+        has heartbeats of status 0-2 left. None when every day is whole or there is no
+        ``stat_daily`` (Kuma 1.x)."""
+        if not self._stat_daily:
+            return None
+        first = 0 if since is None else int(since.timestamp()) // 86400 * 86400
+        try:
+            days = self._db.execute(
+                "SELECT d, checks, (SELECT count(*) FROM heartbeat WHERE monitor_id = :m"
+                " AND status IN (0, 1, 2) AND time >= d AND time < date(d, '+1 day'))"
+                " FROM (SELECT date(timestamp, 'unixepoch') AS d, sum(up + down) AS checks"
+                " FROM stat_daily WHERE monitor_id = :m AND timestamp >= :first GROUP BY d)"
+                " ORDER BY d",
+                {"m": monitor_id, "first": first},
+            ).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"{self.name}: table stat_daily", f"unreadable ({exc})") from None
+        bad = [
+            (str(d), int(c), int(k))
+            for d, c, k in days
+            if isinstance(c, int) and c - k > max(1, c // 100)
+        ]
+        if not bad:
+            return None
+        return Thinned(
+            first=date.fromisoformat(bad[0][0]),
+            last=date.fromisoformat(bad[-1][0]),
+            days=len(bad),
+            checks=bad[0][1],
+            kept=bad[0][2],
+        )
 
     def monitors(self) -> list[Monitor]:
         has_interval = "interval" in {
@@ -230,15 +290,17 @@ class KumaDatabase:
         source: str,
         stats: KumaStats,
         progress: Callable[[int], None] = lambda done: None,
+        since: datetime | None = None,
     ) -> Iterator[list[MinuteRow]]:
         """Batches of about ``BATCH`` minute records of the monitors in ``plan`` (monitor
-        id -> service), each monitor's in minute order: a monitor heard from every
+        id -> service; from the minute of ``since``), each monitor's in minute order:
+        a monitor heard from every
         minute is one run of consecutive minutes, which the store copies into its
         hour blocks a slice at a time (``store.layout``)."""
         batch: list[MinuteRow] = []
         try:
             for monitor_id, service in plan.items():
-                for rows in self._monitor(monitor_id, service, source, stats):
+                for rows in self._monitor(monitor_id, service, source, stats, _since_text(since)):
                     progress(stats.heartbeats)
                     batch += rows
                     if len(batch) >= BATCH:
@@ -250,11 +312,13 @@ class KumaDatabase:
             yield batch
 
     def _monitor(
-        self, monitor_id: int, service: str, source: str, stats: KumaStats
+        self, monitor_id: int, service: str, source: str, stats: KumaStats, since: str
     ) -> Iterator[list[MinuteRow]]:
-        """One monitor's records, a window of days at a time, in minute order."""
+        """One monitor's records, a window of days at a time, in minute order (from the
+        time text ``since``)."""
         lo_text, hi_text = self._db.execute(
-            "SELECT min(time), max(time) FROM heartbeat WHERE monitor_id = ?", (monitor_id,)
+            "SELECT min(time), max(time) FROM heartbeat WHERE monitor_id = ? AND time >= ?",
+            (monitor_id, since),
         ).fetchone()
         if lo_text is None:
             return
@@ -268,7 +332,7 @@ class KumaDatabase:
                 _WINDOW,
                 {
                     "monitor": monitor_id,
-                    "lo": day.isoformat(),
+                    "lo": max(day.isoformat(), since),
                     "hi": end.isoformat(),
                     "base": base,
                     "span": span,
@@ -321,6 +385,13 @@ class KumaDatabase:
             f"status {status!r} is not an Uptime Kuma status (0 down, 1 up, 2 pending,"
             " 3 maintenance)",
         )
+
+
+def _since_text(since: datetime | None) -> str:
+    """``since`` as Kuma's UTC time text, at the start of its minute ('' for all)."""
+    if since is None:
+        return ""
+    return since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:00")
 
 
 def _pings(codes: Sequence[int]) -> dict[int, int | None]:

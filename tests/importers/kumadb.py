@@ -6,6 +6,14 @@ has): 1.x as its ``db/kuma.db`` template and SQL patches leave it, 2.x with
 the knex migrations' additions (``heartbeat.end_time``, ``heartbeat.retries``,
 ``heartbeat.response``; the ``stat_*`` aggregate tables).
 
+Like Kuma, the builder marks a heartbeat ``important`` by Kuma's own rule
+(``Monitor.isImportantBeat``: the first, up <-> down, pending -> down, to or from
+maintenance), and for 2.x fills ``stat_daily`` as Kuma's ``UptimeCalculator``
+does (per UTC day: ``up`` the up heartbeats, ``down`` the down and pending
+ones, maintenance in ``extras``). ``thin_before`` then deletes heartbeats as
+Kuma 2.x's daily ``clearHeartbeatData`` does: every one before that time that
+is not important, except each monitor's last 100.
+
 Heartbeat times are UTC text, ``YYYY-MM-DD HH:MM:SS`` or with milliseconds
 (``.SSS``), as Kuma writes them.
 """
@@ -192,6 +200,19 @@ class Beat:
     msg: str = ""
 
 
+def important(first: bool, previous: int | None, current: int) -> bool:
+    """Kuma's ``Monitor.isImportantBeat``."""
+    return first or (previous, current) in {
+        (DOWN, MAINTENANCE),
+        (UP, MAINTENANCE),
+        (MAINTENANCE, DOWN),
+        (MAINTENANCE, UP),
+        (UP, DOWN),
+        (DOWN, UP),
+        (PENDING, DOWN),
+    }
+
+
 def kuma_time(at: float, millis: bool) -> str:
     ts = datetime.fromtimestamp(at, tz=UTC)
     text = ts.strftime("%Y-%m-%d %H:%M:%S")
@@ -206,6 +227,7 @@ def build(
     version: str = "1.x",
     millis: frozenset[int] = frozenset(),  # monitors whose times carry milliseconds
     wal: bool = False,
+    thin_before: float | None = None,  # 2.x: Kuma's thinning of older heartbeats
 ) -> None:
     """Write a Kuma database at ``path`` (Kuma runs SQLite in WAL mode: ``wal``)."""
     db = sqlite3.connect(path)
@@ -221,11 +243,15 @@ def build(
         )
         previous: dict[int, int] = {}
         rows = []
+        daily: dict[tuple[int, int], list[int]] = {}  # (monitor, day) -> up, down, maintenance
         for b in beats:
-            important = int(previous.get(b.monitor_id) != b.status)
+            first = b.monitor_id not in previous
+            flag = int(important(first, previous.get(b.monitor_id), b.status))
             previous[b.monitor_id] = b.status
             msg = b.msg or ("200 - OK" if b.status == UP else "")
-            rows.append((important, b.monitor_id, b.status, msg, b.at, b.ping))
+            rows.append((flag, b.monitor_id, b.status, msg, b.at, b.ping))
+            counts = daily.setdefault((b.monitor_id, int(b.at) // 86400 * 86400), [0, 0, 0])
+            counts[0 if b.status == UP else 2 if b.status == MAINTENANCE else 1] += 1
         # SQLite writes the time text as Kuma does: UTC, with milliseconds or without.
         ms = ",".join(str(i) for i in sorted(millis)) or "NULL"
         db.executemany(
@@ -235,6 +261,24 @@ def build(
             " ELSE strftime('%Y-%m-%d %H:%M:%S', ?5, 'unixepoch') END, ?6, 0)",
             rows,
         )
+        if version == "2.x":
+            db.executemany(
+                "INSERT INTO stat_daily (monitor_id, timestamp, ping, up, down, extras)"
+                " VALUES (?, ?, 0, ?, ?, ?)",
+                [
+                    (m, day, up, down, f'{{"maintenance":{mt}}}' if mt else None)
+                    for (m, day), (up, down, mt) in sorted(daily.items())
+                ],
+            )
+        if thin_before is not None:
+            cutoff = kuma_time(thin_before, millis=True)
+            for (monitor_id,) in db.execute("SELECT id FROM monitor").fetchall():
+                db.execute(
+                    "DELETE FROM heartbeat WHERE monitor_id = ? AND important = 0 AND time < ?"
+                    " AND id NOT IN (SELECT id FROM heartbeat WHERE monitor_id = ?"
+                    " ORDER BY time DESC LIMIT 100)",
+                    (monitor_id, cutoff, monitor_id),
+                )
         db.commit()
     finally:
         db.close()

@@ -345,3 +345,47 @@ def test_progress_meter_only_on_a_terminal() -> None:
     assert "50 / 200 (25%)" in tty.getvalue() and "200 / 200 (100%)" in tty.getvalue()
     assert tty.getvalue().endswith("\r")
     assert pipe.getvalue() == ""
+
+
+def test_kuma_2x_thinned_history_is_refused_not_read_as_unknown(
+    tmp_path: Path, config: Path, run_cli: RunCli
+) -> None:
+    """Kuma 2.x deletes, once a day, every heartbeat older than 24 hours that is not a
+    change of status, and keeps the day's counts in stat_daily. March's outage of
+    ``web`` (2 pending, 28 down) then has 2 heartbeats left (12:02 down, 12:30 up):
+    read minute by minute it was 1 minute down and 29 unknown, counted available, and
+    the import said nothing. It is refused, naming the monitor and the thinned days;
+    --since imports the days kept whole."""
+    path = tmp_path / "kuma2.db"
+    build(
+        path, [(1, "web", 60, 2)], web_beats(), version="2.x",
+        thin_before=t("2026-03-30T00:00"),
+    )  # fmt: skip
+    db = sqlite3.connect(path)
+    left = db.execute(
+        "SELECT time, status FROM heartbeat WHERE time LIKE '2026-03-10 12:%' ORDER BY time"
+    ).fetchall()
+    db.close()
+    assert left == [("2026-03-10 12:02:05", DOWN), ("2026-03-10 12:30:05", UP)]
+    before = digest(path)
+
+    result = run_cli("--config", config, "import", "kuma", path)
+    assert_user_error(
+        result,
+        f"{path}: monitor 'web' (id 1)",
+        "only its changes of status on 30 days from 2026-02-28 to 2026-03-29",
+        "stat_daily counts 120 checks on 2026-02-28, 1 heartbeat left",
+        "--since 2026-03-30T00:00Z",
+    )
+    assert report(run_cli, config, "web")["unknown_minutes"] == MONTH_MINUTES  # nothing kept
+    assert digest(path) == before
+
+    result = run_cli("--config", config, "import", "kuma", path, "--since", "2026-03-29T12:00Z")
+    assert_user_error(result, "monitor 'web' (id 1)", "on 1 day from 2026-03-29 to 2026-03-29")
+
+    result = run_cli("--config", config, "import", "kuma", path, "--since", "2026-03-30T00:00Z")
+    assert result.returncode == 0, result.stderr
+    web = report(run_cli, config, "web")
+    assert web["downtime_minutes"] == 0
+    # 30 March 00:00Z to 31 March 22:00Z (Paris midnight) recorded, the rest unknown.
+    assert web["unknown_minutes"] == MONTH_MINUTES - 46 * 60
