@@ -79,7 +79,7 @@ import rfc8785
 
 from core import chain, corroboration
 from core.audit import AuditProof
-from core.calendar import is_holiday, report_within_text
+from core.calendar import is_holiday, public_holidays, report_within_text
 from core.cases import Case
 from core.chain import HourRecord, SourceRecords
 from core.claim import Check, Claim, read_bands, record_hours
@@ -383,8 +383,36 @@ def terms_digest(document: Mapping[str, Any]) -> str:
     "terms": {...}}``): what two parties agree on once and pin month after month."""
     import hashlib
 
-    pinned = {"service": document["service"], "terms": document["terms"]}
+    pinned = {"service": document["service"], "terms": _agreed_terms(document["terms"])}
     return hashlib.sha256(canonical(pinned)).hexdigest()
+
+
+_MAX_HOLIDAY_YEARS = 50  # years a calendar's written-out holidays span (real: 2 or 3)
+
+
+def _agreed_terms(terms: Any) -> Any:
+    """The terms as agreed once: a calendar with a ``country`` writes its public holidays
+    out over the dates the span's deadlines can reach, which move with the month, so
+    the digest keeps of them only the dates that are not that country's public holidays
+    (the contract's own, or added). Leaving one of the country's out only brings a
+    deadline earlier (a case late sooner), never a credit up. Anything else, and a
+    country or list the ``holidays`` package cannot read, is digested as written."""
+    cal = terms.get("calendar") if isinstance(terms, dict) else None
+    if not isinstance(cal, dict) or not isinstance(cal.get("country"), str):
+        return terms
+    listed = cal.get("holidays")
+    if not isinstance(listed, list) or not all(isinstance(d, str) and len(d) == 10 for d in listed):
+        return terms
+    try:
+        days = [date.fromisoformat(d) for d in listed]
+    except ValueError:
+        return terms
+    years = frozenset(d.year for d in days)
+    public = public_holidays(cal["country"], years) if len(years) <= _MAX_HOLIDAY_YEARS else None
+    if public is None:
+        return terms
+    own = sorted({d.isoformat() for d in days if d not in public})
+    return {**terms, "calendar": {**cal, "holidays": own}}
 
 
 # -- reading --------------------------------------------------------------------

@@ -27,6 +27,15 @@ def _country_holidays(country: str, year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays(country, years=year).keys())
 
 
+def public_holidays(country: str, years: frozenset[int]) -> frozenset[date] | None:
+    """A country's public holidays over ``years`` (by the ``holidays`` package), or None
+    when the package does not know the country (a bundle's word, checked by nobody)."""
+    try:
+        return frozenset().union(*(_country_holidays(country, y) for y in sorted(years)))
+    except (NotImplementedError, KeyError, ValueError, TypeError):
+        return None
+
+
 def is_holiday(cal: Calendar, day: date) -> bool:
     """True when ``day`` (a local date of the calendar) has no support hours by decree."""
     if day in cal.holidays:

@@ -1,0 +1,132 @@
+"""The terms pinned month after month (``--terms LAST_MONTH.json``, ``--terms-digest``)
+when ``report_within`` counts business days on a calendar with a country's public
+holidays: the bundle writes those holidays out over the dates its deadlines can reach,
+which move with the month, yet the agreed terms do not change. A holiday added (a
+deadline pushed later, a late case made to report) still differs.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from core.bundle import terms_digest
+from slawatch.cli import main
+from tests import configs
+
+NOW = datetime(2026, 11, 5, tzinfo=UTC)
+
+
+def _config(folder: Path, country: str | None) -> Path:
+    config = folder / "config.toml"
+    config.write_text(
+        configs.toml(
+            storage="s.db",
+            calendars=[
+                configs.calendar(
+                    "paris-support",
+                    weekdays="09:00-17:30",
+                    timezone="Europe/Paris",
+                    **({"country": country} if country else {"holidays": ["2026-12-25"]}),
+                )
+            ],
+            contracts=[
+                configs.contract(
+                    "paris", timezone="Europe/Paris", calendar="paris-support", report_within="1bd"
+                )
+            ],
+            services=[configs.service("shop", "paris", "1000.00")],
+        ),
+        encoding="utf-8",
+    )
+    return config
+
+
+def _bundles(folder: Path, country: str | None) -> dict[str, Path]:
+    """September and October 2026 exported from one store (down 5 Oct 10:00-11:00 UTC)."""
+    config = _config(folder, country)
+    rows = ["service,minute,status"]
+    t = datetime(2026, 8, 31, 20, tzinfo=UTC)
+    down = (datetime(2026, 10, 5, 10, tzinfo=UTC), datetime(2026, 10, 5, 11, tzinfo=UTC))
+    while t < datetime(2026, 11, 1, tzinfo=UTC):
+        rows.append(f"shop,{t:%Y-%m-%dT%H:%MZ},{'down' if down[0] <= t < down[1] else 'up'}")
+        t += timedelta(minutes=1)
+    csv = folder / "m.csv"
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+    def cli(*args: object) -> int:
+        return main(["--config", str(config), *map(str, args)], clock=lambda: NOW)
+
+    assert cli("import", "minutes", csv) == 0
+    out = {}
+    for month in ("2026-09", "2026-10"):
+        out[month] = folder / f"claim-{month}.json"
+        assert cli("claim", "export", "--service", "shop", "--month", month,
+                   "--out", out[month]) == 0  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="module")
+def paris(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return _bundles(tmp_path_factory.mktemp("paris"), "FR")
+
+
+def test_last_months_terms_pin_this_months_with_a_country_calendar(
+    paris: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    made = paris
+    september, october = (json.loads(p.read_text(encoding="utf-8")) for p in made.values())
+    # The holidays written out differ (October's reach a day further into 2027)...
+    assert september["terms"]["calendar"]["holidays"] != october["terms"]["calendar"]["holidays"]
+    # ...but the agreed terms are the same, and pin each other.
+    assert terms_digest(september) == terms_digest(october)
+    capsys.readouterr()
+    assert main(["claim", "verify", str(made["2026-10"]), "--allow-unsigned",
+                 "--terms", str(made["2026-09"])]) == 0, capsys.readouterr().out  # fmt: skip
+    assert "terms pinned" in capsys.readouterr().out
+    digest = terms_digest(september)
+    assert main(["claim", "verify", str(made["2026-10"]), "--allow-unsigned",
+                 "--terms-digest", digest]) == 0  # fmt: skip
+
+    # A holiday added to October's calendar (a later report_by): the pin refuses it.
+    forged = json.loads(json.dumps(october))
+    forged["terms"]["calendar"]["holidays"] = sorted(
+        [*forged["terms"]["calendar"]["holidays"], "2026-10-06"]
+    )
+    path = tmp_path / "forged.json"
+    path.write_text(json.dumps(forged), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["claim", "verify", str(path), "--allow-unsigned",
+                 "--terms", str(made["2026-09"])]) == 1  # fmt: skip
+    assert "terms pinned                    DIFFERS" in capsys.readouterr().out
+    # So does the country changed, or the calendar's hours.
+    for key, value in (("country", "DE"), ("hours", {"mon": ["09:00-18:30"]})):
+        other = json.loads(json.dumps(october))
+        other["terms"]["calendar"][key] = value
+        assert terms_digest(other) != digest, key
+
+
+def test_a_calendar_of_listed_holidays_only_keeps_its_digest(tmp_path: Path) -> None:
+    made = _bundles(tmp_path, None)
+    september, october = (json.loads(p.read_text(encoding="utf-8")) for p in made.values())
+    assert terms_digest(september) == terms_digest(october)
+
+
+@pytest.mark.parametrize(
+    "country", ["ZZ", 7, None, "fr", ""], ids=["unknown", "number", "null", "lower", "empty"]
+)
+def test_a_hostile_country_is_digested_as_written(
+    country: object, paris: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    october = json.loads(paris["2026-10"].read_text(encoding="utf-8"))
+    october["terms"]["calendar"]["country"] = country
+    digest = terms_digest(october)  # no exception
+    assert len(digest) == 64
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(october), encoding="utf-8")
+    capsys.readouterr()
+    code = main(["claim", "verify", str(path), "--allow-unsigned", "--terms", str(path)])
+    assert code in (0, 2), capsys.readouterr()
