@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import InputError
-from core.percent import availability_text
+from core.percent import availability_text, coverage_text
 from core.timeutil import YearMonth
 from slawatch.commands._args import Subparsers, group, month_option, service_option
 from slawatch.commands._support import with_store
@@ -189,6 +189,17 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
         f"{r.claimable_credit_amount:.2f} {r.currency}"
         + (" (signed)" if key is not None else "")
         + (" (PROVISIONAL: the month is not over)" if r.provisional else "")
+        + (
+            f" (LOW COVERAGE: only {coverage_text(r.coverage_percent)} of the month's minutes"
+            " recorded, the rest counted as "
+            + (
+                "excluded)"
+                if exported.claim.contract.unknown_minutes == "excluded"
+                else "available)"
+            )
+            if r.coverage_low
+            else ""
+        )
     )
     print(on_screen(said, then="  "))
     return 0

@@ -283,3 +283,18 @@ def test_sources_that_name_no_source_exit_2(bundle_copy: Path, sources: str) -> 
     result = run_cli("claim", "verify", bundle_copy, "--sources", sources, "--allow-unsigned")
     assert (result.returncode, result.stdout) == (2, ""), result.stdout
     assert result.stderr == "slawatch: --sources: names no source; give the agreed ones: NAME,...\n"
+
+
+def test_exporting_a_month_barely_recorded_says_so(world: World, tmp_path: Path) -> None:
+    """Found as an operator: exporting a month with no minute recorded said 'availability
+    100.0000 %, credit 0.00 EUR' and nothing else (the letter says it; the command did not)."""
+    out = tmp_path / "september.json"
+    done = world.cli("claim", "export", "--service", "portal", "--month", "2026-09",
+                     "--out", out)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    said = " ".join(done.stdout.split())
+    assert "availability 100.0000 %" in said
+    assert "(LOW COVERAGE: only 0.0 % of the month's minutes recorded, the rest counted as" in said
+    october = world.cli("claim", "export", "--service", "portal", "--month", "2026-10",
+                        "--out", tmp_path / "october.json")  # fmt: skip
+    assert "LOW COVERAGE" not in october.stdout
