@@ -16,6 +16,11 @@ unknown: no record. Anything else (a query that averages, ``0.5``) is refused:
 the minute rule decides between sources, not the query. ``probe_duration_seconds``
 (``--latency-query``) gives the latency of up minutes.
 
+The minute of a point is only right at a step of 60 s: an answer saved with
+another step (Grafana's panels ask 15 s for an hour, 5 min or more for a month)
+would have a point for every fifth minute, the others unknown, or several
+evaluations folded into one minute. Such an answer is refused, the step named.
+
 Prometheus refuses more than 11,000 points per series in one answer; a span is
 asked for in chunks of ``CHUNK_POINTS`` evaluations.
 """
@@ -26,6 +31,7 @@ import json
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from core.errors import InputError
@@ -77,6 +83,7 @@ def parse_answer(text: str | bytes, where: str, label: str) -> Samples:
     if not isinstance(result, list):
         raise InputError(where, "data.result is not a list")
     out: Samples = {}
+    spacing = 0  # gcd of the gaps between points, in ms: the answer's step
     for i, series in enumerate(result):
         if not isinstance(series, dict) or not isinstance(series.get("metric"), dict):
             raise InputError(where, f"series {i} has no metric labels")
@@ -93,6 +100,16 @@ def parse_answer(text: str | bytes, where: str, label: str) -> Samples:
                 f"two series have {label}={value!r}; narrow the query to one per service",
             )
         out[value] = _points(points, where, f"{label}={value!r}")
+        times = [round(p[0] * 1000) for p in points]
+        for a, b in pairwise(times):
+            spacing = math.gcd(spacing, b - a)
+    if spacing and spacing != STEP * 1000:
+        raise InputError(
+            where,
+            f"its points are {spacing / 1000:g} s apart, not {STEP} s (an answer asked with"
+            f" step={spacing / 1000:g}s): each point would be read as one minute's verdict;"
+            f" save the query_range answer with step={STEP}",
+        )
     return out
 
 

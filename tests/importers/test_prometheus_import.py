@@ -336,3 +336,36 @@ def test_chunks_stay_under_the_points_limit() -> None:
         assert all((end - start) // 60 + 1 <= CHUNK_POINTS < 11_000 for start, end in spans)
         evaluations = [t for start, end in spans for t in range(start, end + 1, 60)]
         assert evaluations == [(m + 1) * 60 for m in range(lo, hi)]
+
+
+def test_a_saved_answer_of_another_step_is_refused(
+    stack: dict[str, object], tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """A query_range answer saved with step=300 (what Grafana asks for a month's panel)
+    has a point every fifth minute: read as minutes, the 5-minute outage was 1 minute
+    down and 4 unknown, counted available, and the import said it went well. Asked
+    with step=15, four evaluations fell into each minute. Both are refused, the step
+    named, and nothing is kept."""
+    url, target, base = str(stack["url"]), str(stack["target"]), int(str(stack["base"]))
+    config = write_config(tmp_path, CONFIG)
+    for step in ("300", "15"):
+        saved = httpx.get(
+            f"{url}/api/v1/query_range",
+            params={"query": 'probe_success{job="blackbox"}', "start": str(base + 60),
+                    "end": str(base + 60 * MINUTES), "step": step},
+        )  # fmt: skip
+        assert saved.status_code == 200, saved.text
+        answer_file = tmp_path / f"step{step}.json"
+        answer_file.write_bytes(saved.content)
+        result = run_cli(
+            "--config", config, "import", "prometheus", "--file", answer_file,
+            "--service-label", "instance", "--map", f"{target}=portal",
+        )  # fmt: skip
+        assert_user_error(
+            result, str(answer_file), f"points are {step} s apart, not 60 s", "step=60"
+        )
+    month = datetime.fromtimestamp(base, UTC).strftime("%Y-%m")
+    outages = ok_json(
+        run_cli, "--config", config, "outages", "--month", month, "--service", "portal", "--json"
+    )
+    assert outages == []
