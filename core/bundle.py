@@ -79,7 +79,13 @@ import rfc8785
 
 from core import chain, corroboration
 from core.audit import AuditProof
-from core.calendar import is_holiday, public_holidays, report_within_text
+from core.calendar import (
+    MAX_CLOSED_DAYS,
+    closed_days,
+    is_holiday,
+    public_holidays,
+    report_within_text,
+)
 from core.cases import Case
 from core.chain import HourRecord, SourceRecords
 from core.claim import Check, Claim, read_bands, record_hours
@@ -705,6 +711,11 @@ def _calendar(c: View) -> Calendar:
     if len(days) != len(set(holidays)):
         raise c.error("holidays", "must be a list of ISO dates like 2026-12-25")
     c.opt_text("country")  # said for people; its holidays are the dates listed
+    closed = closed_days(hours, days)
+    if closed < 0:
+        raise c.error("hours", "a calendar needs support hours on at least one day")
+    if closed > MAX_CLOSED_DAYS:
+        raise c.error("holidays", f"close support for {closed} days in a row (ten years at most)")
     return Calendar(
         name=c.text("name"),
         timezone=_zone(c, "timezone"),

@@ -9,11 +9,11 @@ date, so a DST change inside a window makes it an hour shorter or longer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
-from core.config import BusinessWithin, Calendar, ReportWithin
+from core.config import BusinessWithin, Calendar, DayWindow, ReportWithin
 from core.durations import REPORT_WITHIN_READING, Duration, format_timedelta
 
 _DAY = timedelta(days=1)
@@ -34,6 +34,39 @@ def public_holidays(country: str, years: frozenset[int]) -> frozenset[date] | No
         return frozenset().union(*(_country_holidays(country, y) for y in sorted(years)))
     except (NotImplementedError, KeyError, ValueError, TypeError):
         return None
+
+
+#: The most days in a row a calendar may have without support hours (``closed_days``):
+#: past that a deadline is never found (``_SEARCH_LIMIT``).
+MAX_CLOSED_DAYS = 3650
+
+
+def closed_days(hours: Mapping[int, tuple[DayWindow, ...]], holidays: frozenset[date]) -> int:
+    """The most days in a row with no support hours: weekdays without windows and
+    holidays (-1: none, every day closed)."""
+    open_days = {day for day, windows in hours.items() if windows}
+    if not open_days:
+        return -1
+
+    def step(day: date, by: timedelta) -> date:
+        try:
+            day += by
+            while day.weekday() not in open_days:
+                day += by
+        except OverflowError:  # past 9999 or before year 1: nothing there
+            return date.max if by > _DAY * 0 else date.min
+        return day
+
+    longest = 7 - len(open_days)  # the weekdays without hours, in a row at most
+    shut = sorted(d for d in holidays if d.weekday() in open_days)
+    i = 0
+    while i < len(shut):
+        j = i
+        while j + 1 < len(shut) and step(shut[j], _DAY) == shut[j + 1]:
+            j += 1
+        longest = max(longest, (step(shut[j], _DAY) - step(shut[i], -_DAY)).days - 1)
+        i = j + 1
+    return longest
 
 
 def is_holiday(cal: Calendar, day: date) -> bool:

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+from core.calendar import MAX_CLOSED_DAYS, closed_days
 from core.config import (
     AgentSettings,
     Band,
@@ -346,6 +347,8 @@ def _calendar(t: Table, name: str) -> Calendar:
         holidays=found.attempt(lambda: _holidays(t), frozenset()),
         country=found.attempt(lambda: _country(t), None),
     )
+    if hours and calendar.holidays and closed_days(hours, calendar.holidays) > MAX_CLOSED_DAYS:
+        found.note(t.error("holidays", "close support for more than ten years in a row"))
     found.raise_any()
     return calendar
 

@@ -8,7 +8,7 @@ deadline pushed later, a late case made to report) still differs.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ import pytest
 from core.bundle import terms_digest
 from slawatch.cli import main
 from tests import configs
+from tests.conftest import run_cli
 
 NOW = datetime(2026, 11, 5, tzinfo=UTC)
 
@@ -130,3 +131,51 @@ def test_a_hostile_country_is_digested_as_written(
     capsys.readouterr()
     code = main(["claim", "verify", str(path), "--allow-unsigned", "--terms", str(path)])
     assert code in (0, 2), capsys.readouterr()
+
+
+def _ten_years_and_more() -> list[str]:
+    first = date(2026, 10, 1).toordinal()
+    return [date.fromordinal(first + i).isoformat() for i in range(3700)]
+
+
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        ({"hours": {}}, "terms.calendar.hours: a calendar needs support hours on at least one day"),
+        ({"hours": {"mon": []}}, "terms.calendar.hours: a calendar needs support hours"),
+        (
+            {"holidays": _ten_years_and_more()},
+            "terms.calendar.holidays: close support for 3700 days in a row (ten years at most)",
+        ),
+    ],
+    ids=["no hours", "an empty day only", "ten years of holidays"],
+)
+def test_a_calendar_that_never_opens_is_bad_input_not_a_traceback(
+    edit: dict[str, object], said: str, paris: dict[str, Path], tmp_path: Path
+) -> None:
+    """A deadline counted on such a calendar is never reached (it raised ValueError out
+    of claim verify: a traceback)."""
+    october = json.loads(paris["2026-10"].read_text(encoding="utf-8"))
+    october["terms"]["calendar"].update(edit)
+    path = tmp_path / "never.json"
+    path.write_text(json.dumps(october), encoding="utf-8")
+    for command in (["claim", "verify", path, "--allow-unsigned"], ["claim", "letter", path]):
+        done = run_cli(*command)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "Traceback" not in done.stderr
+        assert done.stderr.strip().splitlines() == [f"slawatch: {path}: {said}"] or (
+            said in done.stderr and len(done.stderr.strip().splitlines()) == 1
+        ), done.stderr
+
+
+def test_a_config_calendar_closed_for_ten_years_is_refused(tmp_path: Path) -> None:
+    config = _config(tmp_path, None)
+    text = config.read_text(encoding="utf-8").replace(
+        'holidays = ["2026-12-25"]', f"holidays = {json.dumps(_ten_years_and_more())}"
+    )
+    assert text != config.read_text(encoding="utf-8")
+    config.write_text(text, encoding="utf-8")
+    done = run_cli("--config", config, "config", "check")
+    assert done.returncode == 2 and "close support for more than ten years" in done.stderr, (
+        done.stderr
+    )
