@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import gc
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -75,6 +75,12 @@ def register(sub: Subparsers) -> None:
         metavar="TIME",
         help="import heartbeats from this time on (ISO 8601 with offset); Kuma 2.x keeps"
         " only changes of status after 24 hours, and days it thinned are refused",
+    )
+    kuma.add_argument(
+        "--status-changes",
+        action="store_true",
+        help="rebuild the days Kuma 2.x thinned from the changes of status it kept, on"
+        " the days its stat_daily shows checked whole (the others are left unknown)",
     )
     kuma.add_argument(
         "--source",
@@ -216,27 +222,38 @@ def _kuma(args: argparse.Namespace, ctx: Context) -> int:
     with KumaDatabase(path) as kuma:
         monitors = kuma.monitors()
         plan = resolve_monitors(monitors, args.monitor, config.services, kuma.name)
-        names = {m.id: m.name for m in monitors}
-        for monitor_id in plan:
+        by_id = {m.id: m for m in monitors}
+        stats = KumaStats()
+        starts: dict[int, datetime] = {}
+        rebuilt: dict[int, list[MinuteRow]] = {}
+        for monitor_id, service in plan.items():
             thin = kuma.thinned(monitor_id, since)
-            if thin is not None:
+            if thin is None:
+                continue
+            until = thin.last + timedelta(days=1)
+            if not args.status_changes:
                 days = plural(thin.days, "day")
                 raise InputError(
-                    f"{kuma.name}: monitor {names[monitor_id]!r} (id {monitor_id})",
+                    f"{kuma.name}: monitor {by_id[monitor_id].name!r} (id {monitor_id})",
                     f"Kuma kept only its changes of status on {days} from {thin.first}"
                     f" to {thin.last} (UTC; stat_daily counts {thin.checks:,} checks on"
                     f" {thin.first}, {plural(thin.kept, 'heartbeat')} left): read minute by"
-                    " minute, their outages would be unknown, counted available; import"
-                    f" the days kept whole with --since {thin.last + timedelta(days=1)}T00:00Z",
+                    " minute, their outages would be unknown, counted available; rebuild"
+                    " them with --status-changes, or import the days kept whole with"
+                    f" --since {until}T00:00Z",
                 )
+            rebuilt[monitor_id] = kuma.changes(
+                by_id[monitor_id], service, source, since, until, stats
+            )
+            starts[monitor_id] = datetime(until.year, until.month, until.day, tzinfo=UTC)
         progress = Progress(f"{path.name}: heartbeats", None)
         if progress.enabled:
             progress.total = kuma.count(plan)
-        stats = KumaStats()
         try:
             batches = kuma.minutes(
-                plan, source=source, stats=stats, progress=progress.update, since=since
-            )
+                plan, source=source, stats=stats, progress=progress.update, since=since,
+                starts=starts, rebuilt=rebuilt,
+            )  # fmt: skip
             count, tally = _load(config, prefetch(batches), args, str(path), ctx.now())
         finally:
             progress.close()
@@ -246,6 +263,11 @@ def _kuma(args: argparse.Namespace, ctx: Context) -> int:
         f" source {source!r}); {plural(stats.maintenance_heartbeats, 'maintenance heartbeat')},"
         f" {plural(stats.maintenance_minutes, 'minute')} recorded as unknown; {_counts(tally)}"
     )
+    if rebuilt:
+        said += (
+            f"; {plural(stats.rebuilt_minutes, 'minute')} rebuilt from changes of status,"
+            f" {plural(stats.unrebuilt_days, 'thinned day')} not checked whole left unknown"
+        )
     print(on_screen(said, then="  "))
     return 0
 

@@ -19,8 +19,9 @@ one per check, so read minute by minute nearly every minute of it, outages
 included, would be unknown, which counts as available: silently the
 provider's way. So a day whose ``stat_daily`` counts more checks than the day
 has heartbeats left (beyond 1 %) refuses the import, naming the monitor, the
-days and the counts, and ``--since`` imports from a later time (the first day
-kept whole, which the error names).
+days and the counts; ``--since`` imports from a later time (the first day
+kept whole, which the error names), and ``--status-changes`` rebuilds those
+days from the changes of status kept (``KumaDatabase.changes``).
 
 Each heartbeat is one observation of its minute (the minute its ``time`` falls
 in, as the agent files a probe under the minute its first attempt started in),
@@ -122,6 +123,22 @@ class Monitor:
 
 
 @dataclass(frozen=True)
+class Day:
+    """A UTC day of a monitor as Kuma 2.x's ``stat_daily`` counts it."""
+
+    day: date
+    up: int
+    down: int  # pending counted down, as Kuma counts them
+    maintenance: int
+    kept: int  # heartbeats of status 0-2 left that day
+
+    @property
+    def thinned(self) -> bool:
+        checks = self.up + self.down
+        return checks - self.kept > max(1, checks // 100)
+
+
+@dataclass(frozen=True)
 class Thinned:
     """Days of a monitor whose heartbeats Kuma 2.x has thinned to changes of status."""
 
@@ -140,6 +157,8 @@ class KumaStats:
     minutes: int = 0
     maintenance_heartbeats: int = 0
     maintenance_minutes: int = 0  # recorded as unknown
+    rebuilt_minutes: int = 0  # of thinned days, from the changes of status
+    unrebuilt_days: int = 0  # thinned days not checked whole: left unknown
     per_service: dict[str, int] = field(default_factory=dict)  # minutes per service
 
 
@@ -216,46 +235,163 @@ class KumaDatabase:
                     f"not an Uptime Kuma database: table {table!r} has no column"
                     f" {', '.join(map(repr, missing))}",
                 )
-        self._stat_daily = "stat_daily" in tables and {"monitor_id", "timestamp", "up", "down"} <= {
-            row[1] for row in self._db.execute("PRAGMA table_info(stat_daily)")
-        }
+        stat = {row[1] for row in self._db.execute("PRAGMA table_info(stat_daily)")}
+        self._stat_daily = {"monitor_id", "timestamp", "up", "down"} <= stat
+        self._stat_extras = "extras" in stat
         if {"end_time", "retries"} & columns["heartbeat"] or "stat_minutely" in tables:
             return "2.x"
         return "1.x"
 
-    def thinned(self, monitor_id: int, since: datetime | None) -> Thinned | None:
-        """The days (UTC, from ``since``'s day) whose heartbeats Kuma 2.x has thinned:
-        ``stat_daily`` counts more checks (up + down, pending counted down) than the day
-        has heartbeats of status 0-2 left. None when every day is whole or there is no
-        ``stat_daily`` (Kuma 1.x)."""
+    def days(self, monitor_id: int, since: datetime | None) -> list[Day]:
+        """What ``stat_daily`` says of each UTC day of a monitor (from ``since``'s day),
+        with the heartbeats of status 0-2 the day has left; [] without ``stat_daily``
+        (Kuma 1.x)."""
         if not self._stat_daily:
-            return None
+            return []
         first = 0 if since is None else int(since.timestamp()) // 86400 * 86400
+        maintenance = (
+            "coalesce(json_extract(extras, '$.maintenance'), 0)" if self._stat_extras else "0"
+        )
         try:
-            days = self._db.execute(
-                "SELECT d, checks, (SELECT count(*) FROM heartbeat WHERE monitor_id = :m"
+            rows = self._db.execute(
+                "SELECT d, up, down, mt, (SELECT count(*) FROM heartbeat WHERE monitor_id = :m"
                 " AND status IN (0, 1, 2) AND time >= d AND time < date(d, '+1 day'))"
-                " FROM (SELECT date(timestamp, 'unixepoch') AS d, sum(up + down) AS checks"
+                " FROM (SELECT date(timestamp, 'unixepoch') AS d, sum(up) AS up,"
+                f" sum(down) AS down, sum({maintenance}) AS mt"
                 " FROM stat_daily WHERE monitor_id = :m AND timestamp >= :first GROUP BY d)"
                 " ORDER BY d",
                 {"m": monitor_id, "first": first},
             ).fetchall()
-        except sqlite3.DatabaseError as exc:
+            return [
+                Day(date.fromisoformat(d), int(up), int(down), int(mt), int(kept))
+                for d, up, down, mt, kept in rows
+            ]
+        except (sqlite3.DatabaseError, TypeError, ValueError) as exc:
             raise InputError(f"{self.name}: table stat_daily", f"unreadable ({exc})") from None
-        bad = [
-            (str(d), int(c), int(k))
-            for d, c, k in days
-            if isinstance(c, int) and c - k > max(1, c // 100)
-        ]
+
+    def thinned(self, monitor_id: int, since: datetime | None) -> Thinned | None:
+        """The days (UTC, from ``since``'s day) whose heartbeats Kuma 2.x has thinned:
+        ``stat_daily`` counts more checks (up + down, pending counted down) than the day
+        has heartbeats of status 0-2 left, beyond 1 %. None when every day is whole or
+        there is no ``stat_daily`` (Kuma 1.x)."""
+        bad = [d for d in self.days(monitor_id, since) if d.thinned]
         if not bad:
             return None
         return Thinned(
-            first=date.fromisoformat(bad[0][0]),
-            last=date.fromisoformat(bad[-1][0]),
+            first=bad[0].day,
+            last=bad[-1].day,
             days=len(bad),
-            checks=bad[0][1],
-            kept=bad[0][2],
+            checks=bad[0].up + bad[0].down,
+            kept=bad[0].kept,
         )
+
+    def changes(
+        self,
+        monitor: Monitor,
+        service: str,
+        source: str,
+        since: datetime | None,
+        until: date,
+        stats: KumaStats,
+    ) -> list[MinuteRow]:
+        """Minute records of a monitor's thinned days (from ``since`` to ``until``,
+        exclusive), rebuilt from the changes of status Kuma kept (``--status-changes``).
+
+        Kuma marks a heartbeat important when the status changes (up <-> down, pending
+        -> down, to or from maintenance), so between two heartbeats left the status was
+        the first one's: down stays down until the heartbeat saying up; up may have
+        been up or pending (up -> pending -> up is not a change Kuma keeps), read as up;
+        maintenance is unknown, as elsewhere. A Kuma that was stopped leaves no trace
+        in the heartbeats, so only days ``stat_daily`` shows checked whole (checks x the
+        interval cover 99 % of the day) are rebuilt, and only when the down minutes
+        rebuilt could have been counted by the day's down checks; other days get no
+        record (unknown), counted in ``stats.unrebuilt_days``."""
+        interval = monitor.interval or 0
+        if interval <= 0:
+            raise InputError(
+                f"{self.name}: monitor {monitor.name!r} (id {monitor.id})",
+                f"interval {monitor.interval!r} is not a number of seconds",
+            )
+        lo_text = _since_text(since)
+        hi_text = until.isoformat()
+        try:
+            retry_interval = 0
+            if "retry_interval" in {r[1] for r in self._db.execute("PRAGMA table_info(monitor)")}:
+                (retry_interval,) = self._db.execute(
+                    "SELECT retry_interval FROM monitor WHERE id = ?", (monitor.id,)
+                ).fetchone()
+            before = self._db.execute(
+                "SELECT time, status FROM heartbeat WHERE monitor_id = ? AND time < ?"
+                " ORDER BY time DESC LIMIT 1",
+                (monitor.id, lo_text),
+            ).fetchall()
+            beats = (
+                before
+                + self._db.execute(
+                    "SELECT time, status FROM heartbeat WHERE monitor_id = ? AND time >= ?"
+                    " AND time < ? ORDER BY time",
+                    (monitor.id, lo_text, hi_text),
+                ).fetchall()
+            )
+            after = self._db.execute(
+                "SELECT min(time) FROM heartbeat WHERE monitor_id = ? AND time >= ?",
+                (monitor.id, hi_text),
+            ).fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"{self.name}: table heartbeat", f"unreadable ({exc})") from None
+        first = _minute_of(since) if since is not None else None
+        end = _minute_of(datetime(until.year, until.month, until.day, tzinfo=UTC))
+        if after is not None:
+            end = min(end, self._minute(monitor.id, after))
+        codes: dict[int, int] = {}  # minute -> Kuma status
+        for i, (at, status) in enumerate(beats):
+            if status not in (0, 1, 2, 3):
+                self._bad_status(monitor.id)
+            lo = self._minute(monitor.id, at)
+            hi = end if i + 1 == len(beats) else self._minute(monitor.id, beats[i + 1][0])
+            # Several heartbeats in one minute: the last one's status holds from it on.
+            for minute in range(lo if first is None else max(lo, first), min(hi, end)):
+                codes[minute] = status
+        days: dict[int, list[int]] = {}  # day -> its minutes rebuilt, in order
+        for minute in sorted(codes):
+            days.setdefault(minute // 1440, []).append(minute)
+        step = max(interval, retry_interval if isinstance(retry_interval, int) else 0)
+        whole: set[int] = set()
+        for day in self.days(monitor.id, since):
+            number = _minute_of(datetime(day.day.year, day.day.month, day.day.day, tzinfo=UTC))
+            minutes = days.get(number // 1440, [])
+            down = [m for m in minutes if codes[m] == 0]
+            edges = sum(1 for m in down if codes.get(m - 1) != 0)
+            checks = day.up + day.down + day.maintenance
+            if checks * interval >= 86400 * 99 // 100 and len(down) <= (
+                day.down * step // 60 + 2 * edges + 1
+            ):
+                whole.add(number // 1440)
+        stats.unrebuilt_days += len(days.keys() - whole)
+        rows = []
+        for minute in sorted(codes):
+            if minute // 1440 not in whole or minute >= end:
+                continue
+            status = codes[minute]
+            rows.append(
+                MinuteRow(
+                    service, source, minute, _TO_CODE[status + 1], None, _TO_ERROR[status + 1]
+                )
+            )
+            stats.maintenance_minutes += status == 3
+        stats.rebuilt_minutes += len(rows)
+        stats.minutes += len(rows)
+        stats.per_service[service] = stats.per_service.get(service, 0) + len(rows)
+        return rows
+
+    def _minute(self, monitor_id: int, text: object) -> int:
+        """The epoch minute of a Kuma time text."""
+        try:
+            ts = datetime.fromisoformat(str(text)).replace(tzinfo=UTC)
+        except ValueError:
+            self._bad_time(monitor_id)
+            raise  # not reached: _bad_time raises
+        return _minute_of(ts)
 
     def monitors(self) -> list[Monitor]:
         has_interval = "interval" in {
@@ -291,16 +427,21 @@ class KumaDatabase:
         stats: KumaStats,
         progress: Callable[[int], None] = lambda done: None,
         since: datetime | None = None,
+        starts: Mapping[int, datetime] | None = None,
+        rebuilt: Mapping[int, list[MinuteRow]] | None = None,
     ) -> Iterator[list[MinuteRow]]:
         """Batches of about ``BATCH`` minute records of the monitors in ``plan`` (monitor
-        id -> service; from the minute of ``since``), each monitor's in minute order:
-        a monitor heard from every
+        id -> service; from the minute of ``since``, or of the monitor's ``starts``,
+        after its ``rebuilt`` records), each monitor's in minute order: a monitor heard
+        from every
         minute is one run of consecutive minutes, which the store copies into its
         hour blocks a slice at a time (``store.layout``)."""
         batch: list[MinuteRow] = []
         try:
             for monitor_id, service in plan.items():
-                for rows in self._monitor(monitor_id, service, source, stats, _since_text(since)):
+                batch += (rebuilt or {}).get(monitor_id, [])
+                start = (starts or {}).get(monitor_id, since)
+                for rows in self._monitor(monitor_id, service, source, stats, _since_text(start)):
                     progress(stats.heartbeats)
                     batch += rows
                     if len(batch) >= BATCH:
@@ -392,6 +533,10 @@ def _since_text(since: datetime | None) -> str:
     if since is None:
         return ""
     return since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:00")
+
+
+def _minute_of(ts: datetime) -> int:
+    return int(ts.timestamp()) // 60
 
 
 def _pings(codes: Sequence[int]) -> dict[int, int | None]:

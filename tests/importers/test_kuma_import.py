@@ -374,6 +374,7 @@ def test_kuma_2x_thinned_history_is_refused_not_read_as_unknown(
         result,
         f"{path}: monitor 'web' (id 1)",
         "only its changes of status on 30 days from 2026-02-28 to 2026-03-29",
+        "--status-changes",
         "stat_daily counts 120 checks on 2026-02-28, 1 heartbeat left",
         "--since 2026-03-30T00:00Z",
     )
@@ -389,3 +390,36 @@ def test_kuma_2x_thinned_history_is_refused_not_read_as_unknown(
     assert web["downtime_minutes"] == 0
     # 30 March 00:00Z to 31 March 22:00Z (Paris midnight) recorded, the rest unknown.
     assert web["unknown_minutes"] == MONTH_MINUTES - 46 * 60
+
+
+def test_kuma_2x_thinned_days_rebuilt_from_changes_of_status(
+    tmp_path: Path, config: Path, run_cli: RunCli
+) -> None:
+    """--status-changes rebuilds the thinned days: down from the heartbeat saying down
+    to the one saying up (the 28 minutes of 10 March; the two pending minutes before
+    are not kept by Kuma and read up), maintenance unknown. Only days stat_daily shows
+    checked whole: on 20 March Kuma was stopped six hours, and carrying a status over
+    a stop is a guess, so that day is left unknown, as is 28 February (the first day,
+    checked from 22:00 only); the summary says so."""
+    path = tmp_path / "kuma2.db"
+    build(
+        path, [(1, "web", 60, 2)], web_beats(), version="2.x",
+        thin_before=t("2026-03-30T00:00"),
+    )  # fmt: skip
+    result = run_cli("--config", config, "import", "kuma", path, "--status-changes")
+    assert result.returncode == 0, result.stderr
+    assert "rebuilt from changes of status, 2 thinned days not checked whole left unknown" in (
+        result.stdout
+    )
+    web = report(run_cli, config, "web")
+    assert web["downtime_minutes"] == 28
+    assert web["unknown_minutes"] == 60 + 1440 + 120  # 28 Feb 23:xx, 20 March, maintenance
+    outages = ok_json(
+        run_cli, "--config", config, "outages", "--month", "2026-03", "--service", "web",
+        "--json",
+    )  # fmt: skip
+    assert [(o["start"], o["minutes"]) for o in outages] == [("2026-03-10T12:02:00Z", 28)]
+    # Again: nothing changes.
+    again = run_cli("--config", config, "import", "kuma", path, "--status-changes")
+    assert again.returncode == 0, again.stderr
+    assert " 0 new, " in again.stdout
