@@ -308,7 +308,11 @@ def _within_json(within: ReportWithin, span: tuple[int, int]) -> dict[str, Any]:
     cal = within.calendar
     first = from_minute(span[0]).astimezone(cal.timezone).date()
     last = from_minute(span[1]).astimezone(cal.timezone).date()
-    last = last.replace(year=min(9999, last.year + 1 + within.duration.business_days // 200))
+    year = min(9999, last.year + 1 + within.duration.business_days // 200)
+    try:
+        last = last.replace(year=year)
+    except ValueError:  # 29 February, in a year without one
+        last = date(year, 3, 1)
     days = set(cal.holidays)
     if cal.country is not None:
         day = first

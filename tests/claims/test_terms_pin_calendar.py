@@ -19,6 +19,7 @@ from tests import configs
 from tests.conftest import run_cli
 
 NOW = datetime(2026, 11, 5, tzinfo=UTC)
+HOUR = timedelta(hours=1)
 
 
 def _config(folder: Path, country: str | None) -> Path:
@@ -179,3 +180,44 @@ def test_a_config_calendar_closed_for_ten_years_is_refused(tmp_path: Path) -> No
     assert done.returncode == 2 and "close support for more than ten years" in done.stderr, (
         done.stderr
     )
+
+
+def test_a_leap_february_ending_on_the_29th_in_the_calendars_zone_exports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """February 2028 in UTC ends at 1 March 00:00 UTC, which is 29 February 19:00 in New
+    York, the support calendar's zone: the holidays written out reach a year after that
+    date, and 29 February 2029 does not exist (claim export raised ValueError)."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        configs.toml(
+            storage="s.db",
+            calendars=[
+                configs.calendar(
+                    "ny", weekdays="09:00-17:00", timezone="America/New_York", country="US"
+                )
+            ],
+            contracts=[configs.contract("std", calendar="ny", report_within="1bd")],
+            services=[configs.service("shop", "std", "1000.00")],
+        ),
+        encoding="utf-8",
+    )
+    rows = ["service,minute,status"]
+    t, down = datetime(2028, 2, 1, tzinfo=UTC), datetime(2028, 2, 10, 15, tzinfo=UTC)
+    while t < datetime(2028, 3, 1, tzinfo=UTC):
+        rows.append(f"shop,{t:%Y-%m-%dT%H:%MZ},{'down' if down <= t < down + HOUR else 'up'}")
+        t += timedelta(minutes=1)
+    csv = tmp_path / "feb.csv"
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    now = datetime(2028, 3, 2, tzinfo=UTC)
+
+    def cli(*args: object) -> int:
+        return main(["--config", str(config), *map(str, args)], clock=lambda: now)
+
+    assert cli("import", "minutes", csv) == 0
+    out = tmp_path / "claim.json"
+    assert cli("claim", "export", "--service", "shop", "--month", "2028-02", "--out", out) == 0
+    holidays = json.loads(out.read_text(encoding="utf-8"))["terms"]["calendar"]["holidays"]
+    assert holidays[0] == "2028-02-21" and holidays[-1] <= "2029-03-01"  # Presidents' Day
+    capsys.readouterr()
+    assert main(["claim", "verify", str(out), "--allow-unsigned"]) == 0, capsys.readouterr().out
