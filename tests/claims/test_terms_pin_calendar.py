@@ -22,25 +22,34 @@ NOW = datetime(2026, 11, 5, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 
 
-def _config(folder: Path, country: str | None) -> Path:
+def _config(
+    folder: Path,
+    country: str | None,
+    *,
+    zone: str = "Europe/Paris",
+    contract_zone: str = "Europe/Paris",
+    hours: str = "09:00-17:30",
+) -> Path:
+    """A 1bd contract on a support calendar in ``zone``, with ``country``'s holidays (or
+    Christmas 2026 listed)."""
     config = folder / "config.toml"
     config.write_text(
         configs.toml(
             storage="s.db",
             calendars=[
                 configs.calendar(
-                    "paris-support",
-                    weekdays="09:00-17:30",
-                    timezone="Europe/Paris",
+                    "support",
+                    weekdays=hours,
+                    timezone=zone,
                     **({"country": country} if country else {"holidays": ["2026-12-25"]}),
                 )
             ],
             contracts=[
                 configs.contract(
-                    "paris", timezone="Europe/Paris", calendar="paris-support", report_within="1bd"
+                    "std", timezone=contract_zone, calendar="support", report_within="1bd"
                 )
             ],
-            services=[configs.service("shop", "paris", "1000.00")],
+            services=[configs.service("shop", "std", "1000.00")],
         ),
         encoding="utf-8",
     )
@@ -188,19 +197,8 @@ def test_a_leap_february_ending_on_the_29th_in_the_calendars_zone_exports(
     """February 2028 in UTC ends at 1 March 00:00 UTC, which is 29 February 19:00 in New
     York, the support calendar's zone: the holidays written out reach a year after that
     date, and 29 February 2029 does not exist (claim export raised ValueError)."""
-    config = tmp_path / "config.toml"
-    config.write_text(
-        configs.toml(
-            storage="s.db",
-            calendars=[
-                configs.calendar(
-                    "ny", weekdays="09:00-17:00", timezone="America/New_York", country="US"
-                )
-            ],
-            contracts=[configs.contract("std", calendar="ny", report_within="1bd")],
-            services=[configs.service("shop", "std", "1000.00")],
-        ),
-        encoding="utf-8",
+    config = _config(
+        tmp_path, "US", zone="America/New_York", contract_zone="UTC", hours="09:00-17:00"
     )
     rows = ["service,minute,status"]
     t, down = datetime(2028, 2, 1, tzinfo=UTC), datetime(2028, 2, 10, 15, tzinfo=UTC)
