@@ -2,16 +2,20 @@
 
 Header ``service,minute,status`` with an optional fourth column ``latency_ms``.
 ``minute`` is ISO 8601 with an offset, on a whole minute; ``status`` is ``up``,
-``down`` or ``degraded``. Rows come out in batches so that a file of any size
-is read in bounded memory; the first bad row raises ``InputError`` naming the
-file and line, and the caller's transaction then keeps nothing. Line numbers
+``down`` or ``degraded``. The stream may be a gzip one (``.csv.gz``, opened by
+the caller); one cut short is an error naming the line. Rows come out in
+batches so that a file of any size is read in bounded memory; the first bad
+row raises ``InputError`` naming the file and line, and the caller's
+transaction then keeps nothing. Line numbers
 count physical lines; no field of a valid row can hold a line break.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import io
+import zlib
 from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from itertools import repeat
@@ -123,6 +127,14 @@ def read_minutes(
             raise InputError(
                 f"{name}: line {line}", "not UTF-8 text (here or further on)"
             ) from None
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:  # a .csv.gz cut short
+            raise InputError(
+                f"{name}: line {line}", f"the compressed file is cut short or damaged ({exc})"
+            ) from None
+        except OSError as exc:
+            raise InputError(
+                f"{name}: line {line}", f"cannot be read: {exc.strerror or exc}"
+            ) from None
         text = pending + chunk
         if chunk:
             cut = text.rfind("\n") + 1
@@ -151,6 +163,10 @@ def _header(stream: TextIO, name: str) -> int:
         first = stream.readline()
     except UnicodeDecodeError:
         raise InputError(f"{name}: line 1", "not UTF-8 text") from None
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise InputError(
+            f"{name}: line 1", f"the compressed file is cut short or damaged ({exc})"
+        ) from None
     if not first:
         raise InputError(
             f"{name}: line 1",

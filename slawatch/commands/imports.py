@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import gzip
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -195,7 +196,13 @@ def _minutes(args: argparse.Namespace, ctx: Context) -> int:
     path: Path = args.file
     name = str(path)
     try:
-        stream = path.open(encoding="utf-8-sig", newline="")
+        with path.open("rb") as probe:
+            compressed = probe.read(2) == b"\x1f\x8b"  # gzip's magic: a .csv.gz
+        if compressed:
+            # closed by the with below
+            stream = gzip.open(path, "rt", encoding="utf-8-sig", newline="")  # noqa: SIM115
+        else:
+            stream = path.open(encoding="utf-8-sig", newline="")
     except FileNotFoundError:
         raise InputError(name, "no such file") from None
     except OSError as exc:
