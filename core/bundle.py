@@ -306,7 +306,8 @@ def _within_json(within: ReportWithin, span: tuple[int, int]) -> dict[str, Any]:
             "report_within": report_within_text(within),
         }
     cal = within.calendar
-    first = from_minute(span[0]).astimezone(cal.timezone).date()
+    # From the day before the span's: its window past midnight counts on the first day.
+    first = from_minute(span[0]).astimezone(cal.timezone).date() - timedelta(days=1)
     last = from_minute(span[1]).astimezone(cal.timezone).date()
     year = min(9999, last.year + 1 + within.duration.business_days // 200)
     try:

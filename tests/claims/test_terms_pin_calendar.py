@@ -219,3 +219,37 @@ def test_a_leap_february_ending_on_the_29th_in_the_calendars_zone_exports(
     assert holidays[0] == "2028-02-21" and holidays[-1] <= "2029-03-01"  # Presidents' Day
     capsys.readouterr()
     assert main(["claim", "verify", str(out), "--allow-unsigned"]) == 0, capsys.readouterr().out
+
+
+def test_a_holiday_the_day_before_the_span_counts_for_a_window_past_midnight(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Manila support 08:00-02:00 on weekdays, the Philippines' holidays: Monday 31 August
+    2026 (National Heroes Day) has no window, so an outage at 00:30 on 1 September (the
+    month's first minutes, 16:30 UTC) starts outside support hours and its report_by is
+    Tuesday 08:00 + 18 h = Wednesday 02:00 local (18:00 UTC). The bundle wrote the
+    holidays out from the span's first day only, so verify counted Monday's window until
+    02:00 and said 16:30 UTC: DOES NOT HOLD for an honest bundle."""
+    config = _config(
+        tmp_path, "PH", zone="Asia/Manila", contract_zone="Asia/Manila", hours="08:00-02:00"
+    )
+    rows = ["service,minute,status"]
+    t, down = datetime(2026, 8, 31, 10, tzinfo=UTC), datetime(2026, 8, 31, 16, 30, tzinfo=UTC)
+    while t < datetime(2026, 9, 30, 16, tzinfo=UTC):
+        rows.append(f"shop,{t:%Y-%m-%dT%H:%MZ},{'down' if down <= t < down + HOUR else 'up'}")
+        t += timedelta(minutes=1)
+    csv = tmp_path / "sep.csv"
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    now = datetime(2026, 10, 2, tzinfo=UTC)
+
+    def cli(*args: object) -> int:
+        return main(["--config", str(config), *map(str, args)], clock=lambda: now)
+
+    assert cli("import", "minutes", csv) == 0
+    out = tmp_path / "claim.json"
+    assert cli("claim", "export", "--service", "shop", "--month", "2026-09", "--out", out) == 0
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["outages"][0]["report_by"] == "2026-09-01T18:00:00Z"
+    assert "2026-08-31" in doc["terms"]["calendar"]["holidays"]
+    capsys.readouterr()
+    assert main(["claim", "verify", str(out), "--allow-unsigned"]) == 0, capsys.readouterr().out
