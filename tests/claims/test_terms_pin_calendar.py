@@ -56,6 +56,31 @@ def _config(
     return config
 
 
+def _export_month(
+    config: Path, month: str, records: tuple[datetime, datetime], down: datetime
+) -> dict[str, object]:
+    """``records`` imported (down for an hour from ``down``), ``month`` exported the day
+    after it ends and verified: the bundle, which must hold."""
+    rows = ["service,minute,status"]
+    t = records[0]
+    while t < records[1]:
+        rows.append(f"shop,{t:%Y-%m-%dT%H:%MZ},{'down' if down <= t < down + HOUR else 'up'}")
+        t += timedelta(minutes=1)
+    csv = config.parent / "records.csv"
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    now = records[1] + timedelta(days=1)
+
+    def cli(*args: object) -> int:
+        return main(["--config", str(config), *map(str, args)], clock=lambda: now)
+
+    assert cli("import", "minutes", csv) == 0
+    out = config.parent / "claim.json"
+    assert cli("claim", "export", "--service", "shop", "--month", month, "--out", out) == 0
+    code = main(["claim", "verify", str(out), "--allow-unsigned"])
+    assert code == 0
+    return json.loads(out.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
 def _bundles(folder: Path, country: str | None) -> dict[str, Path]:
     """September and October 2026 exported from one store (down 5 Oct 10:00-11:00 UTC)."""
     config = _config(folder, country)
@@ -191,38 +216,25 @@ def test_a_config_calendar_closed_for_ten_years_is_refused(tmp_path: Path) -> No
     )
 
 
-def test_a_leap_february_ending_on_the_29th_in_the_calendars_zone_exports(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_leap_february_ending_on_the_29th_in_the_calendars_zone_exports(tmp_path: Path) -> None:
     """February 2028 in UTC ends at 1 March 00:00 UTC, which is 29 February 19:00 in New
     York, the support calendar's zone: the holidays written out reach a year after that
     date, and 29 February 2029 does not exist (claim export raised ValueError)."""
     config = _config(
         tmp_path, "US", zone="America/New_York", contract_zone="UTC", hours="09:00-17:00"
     )
-    rows = ["service,minute,status"]
-    t, down = datetime(2028, 2, 1, tzinfo=UTC), datetime(2028, 2, 10, 15, tzinfo=UTC)
-    while t < datetime(2028, 3, 1, tzinfo=UTC):
-        rows.append(f"shop,{t:%Y-%m-%dT%H:%MZ},{'down' if down <= t < down + HOUR else 'up'}")
-        t += timedelta(minutes=1)
-    csv = tmp_path / "feb.csv"
-    csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    now = datetime(2028, 3, 2, tzinfo=UTC)
-
-    def cli(*args: object) -> int:
-        return main(["--config", str(config), *map(str, args)], clock=lambda: now)
-
-    assert cli("import", "minutes", csv) == 0
-    out = tmp_path / "claim.json"
-    assert cli("claim", "export", "--service", "shop", "--month", "2028-02", "--out", out) == 0
-    holidays = json.loads(out.read_text(encoding="utf-8"))["terms"]["calendar"]["holidays"]
+    doc = _export_month(
+        config,
+        "2028-02",
+        (datetime(2028, 2, 1, tzinfo=UTC), datetime(2028, 3, 1, tzinfo=UTC)),
+        datetime(2028, 2, 10, 15, tzinfo=UTC),
+    )
+    holidays = doc["terms"]["calendar"]["holidays"]  # type: ignore[index]
     assert holidays[0] == "2028-02-21" and holidays[-1] <= "2029-03-01"  # Presidents' Day
-    capsys.readouterr()
-    assert main(["claim", "verify", str(out), "--allow-unsigned"]) == 0, capsys.readouterr().out
 
 
 def test_a_holiday_the_day_before_the_span_counts_for_a_window_past_midnight(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
 ) -> None:
     """Manila support 08:00-02:00 on weekdays, the Philippines' holidays: Monday 31 August
     2026 (National Heroes Day) has no window, so an outage at 00:30 on 1 September (the
@@ -233,23 +245,11 @@ def test_a_holiday_the_day_before_the_span_counts_for_a_window_past_midnight(
     config = _config(
         tmp_path, "PH", zone="Asia/Manila", contract_zone="Asia/Manila", hours="08:00-02:00"
     )
-    rows = ["service,minute,status"]
-    t, down = datetime(2026, 8, 31, 10, tzinfo=UTC), datetime(2026, 8, 31, 16, 30, tzinfo=UTC)
-    while t < datetime(2026, 9, 30, 16, tzinfo=UTC):
-        rows.append(f"shop,{t:%Y-%m-%dT%H:%MZ},{'down' if down <= t < down + HOUR else 'up'}")
-        t += timedelta(minutes=1)
-    csv = tmp_path / "sep.csv"
-    csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    now = datetime(2026, 10, 2, tzinfo=UTC)
-
-    def cli(*args: object) -> int:
-        return main(["--config", str(config), *map(str, args)], clock=lambda: now)
-
-    assert cli("import", "minutes", csv) == 0
-    out = tmp_path / "claim.json"
-    assert cli("claim", "export", "--service", "shop", "--month", "2026-09", "--out", out) == 0
-    doc = json.loads(out.read_text(encoding="utf-8"))
-    assert doc["outages"][0]["report_by"] == "2026-09-01T18:00:00Z"
-    assert "2026-08-31" in doc["terms"]["calendar"]["holidays"]
-    capsys.readouterr()
-    assert main(["claim", "verify", str(out), "--allow-unsigned"]) == 0, capsys.readouterr().out
+    doc = _export_month(
+        config,
+        "2026-09",
+        (datetime(2026, 8, 31, 10, tzinfo=UTC), datetime(2026, 9, 30, 16, tzinfo=UTC)),
+        datetime(2026, 8, 31, 16, 30, tzinfo=UTC),
+    )
+    assert doc["outages"][0]["report_by"] == "2026-09-01T18:00:00Z"  # type: ignore[index]
+    assert "2026-08-31" in doc["terms"]["calendar"]["holidays"]  # type: ignore[index]
