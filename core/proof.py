@@ -159,11 +159,12 @@ def checkpoint_checks(claim: Claim, pins: Pins) -> list[Check]:
 
 def next_hour_checks(claim: Claim, held: tuple[Signed, ...]) -> list[Check]:
     """A source's stated next sealed hour after the span (``chain.after``, the
-    claimant's word) against its agent's checkpoints: one naming a sealed hour between
-    the bundle's last and the stated next shows an hour withheld, and so does one
-    naming any later hour when none is stated, if the agent signed it before the bundle
-    was made (none is said of that time: the agent may record again later); one naming
-    the stated next hour must hold its link."""
+    claimant's word of the time the bundle was made) against its agent's checkpoints
+    signed by then: one naming a sealed hour between the bundle's last and the stated
+    next (or any later one, when none is stated) shows an hour withheld; one naming the
+    stated next hour must hold its link. A checkpoint signed later says nothing of that
+    time: the agent may have recorded again since, and records imported into a gap
+    since seal an hour in between and re-link the ones after it."""
     out = []
     for src in claim.sources:
         a = src.after
@@ -183,8 +184,8 @@ def next_hour_checks(claim: Claim, held: tuple[Signed, ...]) -> list[Check]:
                 ) or (last is not None and head.hour <= last.hour):
                     continue
                 hour = iso_z(from_minute(head.hour * 60))
-                if a.hour is None and signed.checkpoint.at > claim.generated_at:
-                    continue  # sealed, perhaps, after the bundle was made
+                if signed.checkpoint.at > claim.generated_at:
+                    continue  # sealed or re-linked, perhaps, after the bundle was made
                 if a.hour is None or head.hour < a.hour:
                     said = f"its agent signed a sealed hour {hour} the bundle says is not there"
                 elif head.hour == a.hour and head.link != after_link:

@@ -98,3 +98,41 @@ def test_no_next_hour_holds_against_a_checkpoint_signed_after_the_bundle(
     (found,) = next_hour_checks(claim, (early,))
     assert not found.ok and "2026-11-05T05:00:00Z the bundle says is not there" in found.recomputed
     assert next_hour_checks(claim, (later,)) == []
+
+
+def test_a_stated_next_hour_holds_after_a_gap_is_filled_by_a_later_import(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """October ends on an outage, the agent records one hour on 3 Nov: the bundle names
+    3 Nov 00:00 as the next sealed hour. Afterwards the gap's records, kept by another
+    monitor, are imported (1 Nov 01:00-02:00): the store seals that hour and re-links
+    the one after it, which the agent's next checkpoint names with its new link. The
+    bundle said what was sealed when it was made (it DID NOT HOLD: 'its agent signed
+    another hour than the bundle states'); a checkpoint signed before it still refutes
+    a false one."""
+    w = World(tmp_path)
+    october = _csv(tmp_path / "oct.csv", _at(2026, 10, 1), _at(2026, 11, 1),
+                   (_at(2026, 10, 31, 22), _at(2026, 11, 1)))  # fmt: skip
+    resumed = _csv(tmp_path / "resumed.csv", _at(2026, 11, 3), _at(2026, 11, 3, 1),
+                   (_at(2000, 1, 1), _at(2000, 1, 1)))  # fmt: skip
+    for csv in (october, resumed):
+        assert w.cli(_at(2026, 11, 4), "import", "minutes", csv, "--source", "agent") == 0
+    assert w.cli(_at(2026, 11, 4), "key", "init", "--out", w.key) == 0
+    held = [w.checkpoint(_at(2026, 10, 31, 12), "october.txt")]
+    bundle = tmp_path / "claim.json"
+    assert w.cli(_at(2026, 11, 4, 9), "claim", "export", "--service", "shop", "--month",
+                 "2026-10", "--out", bundle, "--sign", w.key) == 0  # fmt: skip
+    filled = _csv(tmp_path / "filled.csv", _at(2026, 11, 1, 1), _at(2026, 11, 1, 2),
+                  (_at(2000, 1, 1), _at(2000, 1, 1)))  # fmt: skip
+    assert w.cli(_at(2026, 11, 6), "import", "minutes", filled, "--source", "agent") == 0
+    held.append(w.checkpoint(_at(2026, 11, 6), "after.txt"))
+    capsys.readouterr()
+    assert w.verify(bundle, *held) == 0, capsys.readouterr().out
+    assert "the next is in the hour of 2026-11-03T00:00Z" in capsys.readouterr().out
+
+    claim, _ = bundle_file.parse(bundle.read_bytes(), str(bundle))
+    later = Signed(read_note(held[1].read_text(encoding="utf-8"), "note"), "agent")
+    assert next_hour_checks(claim, (later,)) == []
+    early = Signed(replace(later.checkpoint, at=_at(2026, 11, 4, 8)), "agent")
+    (found,) = next_hour_checks(claim, (early,))
+    assert not found.ok and "another hour 2026-11-03T00:00:00Z" in found.recomputed
