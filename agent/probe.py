@@ -519,19 +519,27 @@ class Prober:
         headers: Mapping[str, str] | None = None,
         *,
         at: datetime | None = None,
+        on_attempt: Callable[[ProbeResult], None] | None = None,
     ) -> ProbeResult:
         """Probe with confirmation: a failure is retried ``retries`` times,
         ``retry_delay`` apart, and counts only if every attempt fails.
 
-        ``at`` (default: now) is the instant the result is filed under."""
+        ``at`` (default: now) is the instant the result is filed under.
+        ``on_attempt`` hears each attempt's own outcome as it ends (its ``at``: the
+        instant that attempt was sent; the first one's is ``at``)."""
         at = at or self._clock()
+        sent = at
         attempt = await self.attempt(probe, headers)
         attempts = 1
-        while attempt.error is not None and attempts <= probe.retries:
+        while True:
+            if on_attempt is not None:
+                on_attempt(_result(probe, sent, attempt, 1))
+            if attempt.error is None or attempts > probe.retries:
+                return _result(probe, at, attempt, attempts)
             await self._sleep(probe.retry_delay.total_seconds())
+            sent = self._clock()
             attempt = await self.attempt(probe, headers)
             attempts += 1
-        return _result(probe, at, attempt, attempts)
 
     async def attempt(self, probe: Probe, headers: Mapping[str, str] | None = None) -> _Attempt:
         """One try, never raising: the whole try is bounded by ``probe.timeout``."""

@@ -47,7 +47,7 @@ import ssl
 import sys
 import time
 from collections.abc import Callable, Container, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,7 +63,14 @@ from agent.limits import MAX_INTERVAL, MAX_RETRIES, MIN_INTERVAL, check_probes
 from agent.logs import configure_logging
 from agent.minutes import JudgedMinutes, MinuteBook
 from agent.notify import Notifications, TlsExpiry
-from agent.probe import Prober, ProbeResult, proxy_from_env, resolve_headers, tls_warning
+from agent.probe import (
+    Prober,
+    ProbeResult,
+    Sleep,
+    proxy_from_env,
+    resolve_headers,
+    tls_warning,
+)
 from agent.scheduler import ProbeScheduler
 from agent.sink import SpoolSink, StoreSink
 from agent.systemd import SystemdNotifier
@@ -118,6 +125,19 @@ are sent without waiting for it (then without the restart guarantee)."""
 BUFFER_MINUTES = 7 * 24 * 60
 """Unwritten minutes the agent holds per service before dropping the oldest: a
 week of a broken database (a row costs about 215 bytes: 50 services -> ~110 MB)."""
+
+
+@dataclass
+class _Run:
+    """A service's run in progress: the minute it is filed under (its start), whether
+    it is filed at all (not a minute already judged), each attempt's own outcome so
+    far (``at``: when that attempt was sent) with the minute it ended in, and the
+    later minutes whose slot it overran (``Agent.overran``)."""
+
+    minute: int
+    filed: bool
+    attempts: list[tuple[ProbeResult, int]] = field(default_factory=list)  # and minute ended
+    covers: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -183,6 +203,7 @@ class Agent:
         env: Mapping[str, str] | None = None,
         tick: float = 1.0,
         forwarder: Forwarder | None = None,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         env = os.environ if env is None else env
         canary = config.agent.canary  # its form is checked by the config loader
@@ -218,8 +239,9 @@ class Agent:
             )  # fmt: skip
         self._checkpointing: asyncio.Task[None] | None = None
         self.prober = Prober(
-            transport=transport, ssl_context=ssl_context, clock=clock, agent_name=self.source
-        )
+            transport=transport, ssl_context=ssl_context, clock=clock, agent_name=self.source,
+            sleep=sleep,  # the pause between a failed attempt and its retry
+        )  # fmt: skip
         # Clients (trust store, proxies) built now, so the first probe's timing is the
         # target's alone; a bad ca_file is a ConfigError before anything starts.
         self.prober.prepare(t.probe for t in self.targets.values())
@@ -237,8 +259,11 @@ class Agent:
             config.agent.notifiers, self.source, transport=notify_transport, env=env, clock=clock
         )
         self.scheduler = ProbeScheduler(
-            self.probe_service, {n: t.probe.interval for n, t in self.targets.items()}
+            self.probe_service,
+            {n: t.probe.interval for n, t in self.targets.items()},
+            on_busy=self.overran,
         )
+        self._runs: dict[str, _Run] = {}  # service -> its run in progress
         self._probing: set[asyncio.Task[Any]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -465,21 +490,102 @@ class Agent:
             log.warning("the clock went back to a minute already recorded; not re-recording it")
             self._warned_clock = True
         result: ProbeResult | None = None
+        run = self._runs[name] = _Run(minute, filed)
         try:
-            result = await self.prober.check(target.probe, target.headers, at=at)
-            self._note(name, result, minute, filed)
+            result = await self.prober.check(
+                target.probe, target.headers, at=at, on_attempt=lambda a: self._attempted(run, a)
+            )
+            # A run that overran later minutes files its failed attempts' evidence
+            # request by request (``_stand_in``), not as one row.
+            self._note(name, result, minute, filed, evidence=not run.covers)
         finally:
+            if self._runs.get(name) is run:
+                del self._runs[name]
             if filed:
                 self.book.finish(minute, name, result)
+            self._stand_in(name, run, finished=result is not None)
             if task is not None:
                 self._probing.discard(task)
 
-    def _note(self, name: str, result: ProbeResult, minute: int, filed: bool = True) -> None:
+    def _attempted(self, run: _Run, attempt: ProbeResult) -> None:
+        run.attempts.append((attempt, to_minute(self._clock())))
+
+    def overran(self, name: str) -> None:
+        """A slot of ``name`` fell due while its previous run was still going (the
+        scheduler skipped it): the minute it fell in, when it is not the run's own,
+        gets its verdict from that run's attempts sent in it (``_stand_in``), once
+        the run ends. Until then the minute is held back from judging."""
+        run = self._runs.get(name)
+        if run is None:
+            return
+        minute = to_minute(self._clock())
+        if minute <= run.minute or minute in run.covers or self._judged.covers(minute):
+            return
+        run.covers.append(minute)
+        self.book.begin(minute)
+
+    def _stand_in(self, name: str, run: _Run, *, finished: bool) -> None:
+        """File each minute ``run`` overran (docs/probes.md, "Runs that overrun"). Its
+        attempts sent in that minute, and those sent before it that ended in it, stand
+        in for the run the scheduler skipped: up (or degraded) when one of them was
+        answered, down when they all failed, nothing (unknown) when there is none. Each
+        failed attempt is kept as evidence once: the first under the run's own minute,
+        another under the overrun minute it was sent in, else the one it ended in, else
+        the run's own. A run cancelled by a stop files nothing, as its own minute."""
+        if not run.covers:
+            return
+        relevant: dict[int, list[ProbeResult]] = {}
+        owner: list[int] = []  # each attempt's evidence minute
+        for i, (attempt, ended) in enumerate(run.attempts):
+            sent = to_minute(attempt.at)
+            for minute in {sent, ended} & set(run.covers):
+                relevant.setdefault(minute, []).append(attempt)
+            if i and sent in run.covers:
+                owner.append(sent)
+            elif i and ended in run.covers:
+                owner.append(ended)
+            else:
+                owner.append(run.minute)
+        for minute in run.covers:
+            seen = relevant.get(minute, []) if finished else []
+            result = next((a for a in seen if not a.failed), seen[-1] if seen else None)
+            self.book.finish(minute, name, result)
+            if result is None:
+                continue
+            self._note_state(name, result)  # its vote, renewed for this minute
+            self._file(name, minute, result, evidence=False)
+            if result.failed:
+                self.canary.on_failure(minute)
+        if not finished:
+            return
+        for (attempt, _ended), minute in zip(run.attempts, owner, strict=True):
+            if run.filed or minute != run.minute:
+                self._keep_evidence(name, minute, attempt)
+
+    def _note(
+        self,
+        name: str,
+        result: ProbeResult,
+        minute: int,
+        filed: bool = True,
+        *,
+        evidence: bool = True,
+    ) -> None:
         self.probes_done += 1
         if self.metrics:
             self.metrics.probe(name, result)
         self._note_state(name, result)
-        if filed and self._journal_on:
+        if filed:
+            self._file(name, minute, result, evidence=evidence)
+        if result.failed:
+            self.canary.on_failure(minute)
+        if result.tls_expires_at is not None:
+            self._check_tls(name, result)
+
+    def _file(self, name: str, minute: int, result: ProbeResult, *, evidence: bool) -> None:
+        """A result of ``minute`` into the journal (the store keeps it as it comes: a
+        restarted agent judges the minute from it), and its evidence when it failed."""
+        if self._journal_on:
             self._journal.append(
                 ProbeRecord(
                     name,
@@ -492,12 +598,8 @@ class Agent:
                 )
             )
             self._journal_wake.set()
-        if filed:
+        if evidence:
             self._keep_evidence(name, minute, result)
-        if result.failed:
-            self.canary.on_failure(minute)
-        if result.tls_expires_at is not None:
-            self._check_tls(name, result)
 
     def _note_state(self, name: str, result: ProbeResult) -> None:
         """The service's latest probe, for ``status`` and the dashboard (both paths). A

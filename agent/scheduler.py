@@ -8,12 +8,14 @@ Choices, all deliberate:
   count from the epoch, so a restart gives each service the same slot, to the
   second: ``first_runs``);
 * ``max_instances=1``: a target slower than its interval is never probed twice
-  at once; the run that finds it still busy is skipped and counted;
+  at once; the run that finds it still busy is skipped, counted and told to
+  ``on_busy(service)``: the agent files that slot's minute from the attempts of
+  the run still going (``Agent.overran``; docs/probes.md, "Runs that overrun");
 * ``coalesce=True``: after a stall (a suspended laptop, a blocked loop) the
   backlog of missed runs becomes one run, not a burst;
 * ``misfire_grace_time`` = half the interval: a run up to half an interval
   late still samples its own slot; later than that it would crowd the next
-  run, so it is skipped and counted. A skipped run never invents a result:
+  run, so it is skipped and counted. A missed run never invents a result:
   the minute simply has fewer probes (or none, so it stays unknown).
 
 APScheduler's own per-run log lines are silenced (10,000 services would flood
@@ -80,7 +82,7 @@ def first_runs(intervals: Mapping[str, timedelta], after: datetime) -> dict[str,
 def quiet_apscheduler() -> None:
     """APScheduler logs every run at INFO and every miss at WARNING (a flood at
     10,000 services), and a run cancelled by a shutdown as an ERROR; this module
-    counts and reports those itself, and ``_job`` logs real failures."""
+    counts and reports those itself, and ``fire`` logs real failures."""
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
     logging.getLogger("apscheduler.executors").setLevel(logging.CRITICAL)
 
@@ -88,8 +90,14 @@ def quiet_apscheduler() -> None:
 class ProbeScheduler:
     """One interval job per service, calling ``run(service_name)``."""
 
-    def __init__(self, run: RunProbe, intervals: Mapping[str, timedelta]) -> None:
+    def __init__(
+        self,
+        run: RunProbe,
+        intervals: Mapping[str, timedelta],
+        on_busy: Callable[[str], None] | None = None,
+    ) -> None:
         self._run = run
+        self._on_busy = on_busy
         self._intervals = dict(intervals)
         self._scheduler: AsyncIOScheduler | None = None
         self._due: dict[str, datetime] = {}
@@ -128,14 +136,14 @@ class ProbeScheduler:
                     return
             interval = self._intervals[name]
             scheduler.add_job(
-                self._job,
+                self.fire,
                 IntervalTrigger(seconds=interval.total_seconds(), start_date=first, timezone=UTC),
                 args=(name,),
                 id=name,
                 name=name,
                 next_run_time=first,
                 coalesce=True,
-                max_instances=1,
+                max_instances=1,  # a slot that finds its run busy: _on_event
                 misfire_grace_time=max(1, int(interval.total_seconds() // 2)),
             )
 
@@ -154,7 +162,7 @@ class ProbeScheduler:
     def _spawn(self, name: str) -> None:
         if self._scheduler is None:
             return
-        task = asyncio.get_running_loop().create_task(self._job(name))
+        task = asyncio.get_running_loop().create_task(self.fire(name))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -167,12 +175,14 @@ class ProbeScheduler:
             handle.cancel()
         self._handles.clear()
 
-    async def _job(self, name: str) -> None:
+    async def fire(self, name: str) -> None:
+        """One slot of ``name`` falls due now: run it, or, while its previous run is
+        still going, skip it (counted, and told to ``on_busy``)."""
         due = self._due.pop(name, None)
         if due is not None:
             self.lateness.append((datetime.now(UTC) - due).total_seconds())
         if name in self._busy:  # its catch-up run is still going (max_instances sees jobs)
-            self.skipped_busy += 1
+            self._skipped(name)
             return
         self._busy.add(name)
         try:
@@ -189,9 +199,17 @@ class ProbeScheduler:
             self._due[event.job_id] = event.scheduled_run_times[-1]
         elif isinstance(event, JobEvent):
             if event.code == EVENT_JOB_MAX_INSTANCES:
-                self.skipped_busy += 1
+                self._skipped(event.job_id)
             elif event.code == EVENT_JOB_MISSED:
                 self.missed += 1
+
+    def _skipped(self, name: str) -> None:
+        self.skipped_busy += 1
+        if self._on_busy is not None:
+            try:
+                self._on_busy(name)
+            except Exception:
+                log.exception("filing the skipped run of %s failed", name)
 
     def drain(self, every: float = 60.0) -> None:
         """Log the runs skipped since the last report, at most once per ``every`` seconds."""

@@ -786,9 +786,9 @@ def _warn_outlasting(probe: Probe, t: Table, found: _Found) -> None:
         f" attempts of {format_timedelta(probe.timeout)},"
         f" {format_timedelta(probe.retry_delay)} apart), so while the service is down it"
         f" is probed every {format_timedelta(every)} instead of every"
-        f" {format_timedelta(probe.interval)}: minutes with no verdict, counted as unknown"
-        ' (available, unless unknown_minutes = "excluded"); lower timeout, retries or'
-        " retry_delay",
+        f" {format_timedelta(probe.interval)}: the minutes between are judged from the"
+        " attempts of the run still going (docs/probes.md); lower timeout, retries or"
+        " retry_delay to probe it as often as configured",
     )
 
 

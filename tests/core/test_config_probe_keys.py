@@ -206,7 +206,7 @@ def test_a_failing_probe_that_outlasts_its_turn_is_warned_about() -> None:
     assert warning.startswith('config.toml: service "api".probe: warning: ')
     assert "a failing probe takes up to 1m40s (3 attempts of 30s, 5s apart)" in warning
     assert "probed every 2m instead of every 1m" in warning
-    assert "minutes with no verdict, counted as unknown" in warning
+    assert "judged from the attempts of the run still going" in warning
     assert _probe_warnings('timeout = "10s"\n') == []  # 40 s: within its minute
     # Every 20 s: a 50 s run is probed again at 60 s, each minute still has one.
     assert (
