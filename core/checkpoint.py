@@ -46,7 +46,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from core import merkle
 from core.errors import InputError
-from core.timeutil import from_minute, iso_z, parse_instant
+from core.timeutil import END_INSTANT, FIRST_INSTANT, from_minute, iso_z, parse_instant, to_minute
 
 ORIGIN_PREFIX = "slawatch/"
 _SIG_PREFIX = "\u2014 "  # an em dash and a space, as signed notes write it
@@ -227,12 +227,21 @@ def _parse_body(body: str, where: str) -> Checkpoint:
             raw = base64.b64decode(link, validate=True)
             if word != "chain" or len(raw) != 32 or not hour.lstrip("-").isdigit():
                 raise InputError(f"{where}: line {n}", "not 'chain SERVICE SOURCE HOUR LINK'")
+            if not 0 <= int(hour) < _END_HOUR:  # (a signed note is read as bad input too)
+                raise InputError(
+                    f"{where}: line {n}",
+                    f"hour {hour} is outside the times slawatch records "
+                    f"({FIRST_INSTANT:%Y-%m-%d} to {END_INSTANT:%Y-%m-%d} UTC)",
+                )
             heads.append(Head(unquote(service), unquote(source), int(hour), raw))
     except InputError:
         raise
     except (ValueError, binascii.Error):
         raise InputError(where, "malformed checkpoint body") from None
     return Checkpoint(lines[0], size, root, at, tuple(heads))
+
+
+_END_HOUR = to_minute(END_INSTANT) // 60  # a head's hour: an epoch hour before it
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 
 from core import bundle as bundle_file
-from core.checkpoint import Signed, read_note
+from core.checkpoint import Checkpoint, Head, Signed, read_note, sign
 from core.proof import next_hour_checks
 from slawatch.cli import main
+from slawatch.signing import load_private
 from tests import configs
+from tests.conftest import run_cli
 
 
 def _at(*parts: int) -> datetime:
@@ -136,3 +138,35 @@ def test_a_stated_next_hour_holds_after_a_gap_is_filled_by_a_later_import(
     early = Signed(replace(later.checkpoint, at=_at(2026, 11, 4, 8)), "agent")
     (found,) = next_hour_checks(claim, (early,))
     assert not found.ok and "another hour 2026-11-03T00:00:00Z" in found.recomputed
+
+
+@pytest.mark.parametrize("hour", [10**15, 10**8, -1, -(10**15)])
+def test_a_signed_checkpoint_naming_an_impossible_hour_is_bad_input(
+    hour: int, tmp_path: Path
+) -> None:
+    """A note signed by the agent's own key (the customer holds it) naming a chain head
+    at an hour no datetime has: claim verify --checkpoint and checkpoint verify raised
+    OverflowError/ValueError formatting it (a traceback, exit 1); now one line, exit 2."""
+    w = World(tmp_path)
+    records = _csv(tmp_path / "oct.csv", _at(2026, 10, 31, 20), _at(2026, 11, 1),
+                   (_at(2026, 10, 31, 22), _at(2026, 11, 1)))  # fmt: skip
+    assert w.cli(_at(2026, 11, 2), "import", "minutes", records, "--source", "agent") == 0
+    assert w.cli(_at(2026, 11, 2), "key", "init", "--out", w.key) == 0
+    bundle = tmp_path / "claim.json"
+    assert w.cli(_at(2026, 11, 2), "claim", "export", "--service", "shop", "--month",
+                 "2026-10", "--out", bundle) == 0  # fmt: skip
+    head = Head("shop", "agent", hour, bytes(32))
+    note = tmp_path / "hostile.txt"
+    made = Checkpoint("slawatch/agent", 1, bytes(32), _at(2026, 11, 1, 12), (head,))
+    note.write_text(sign(made, "agent", load_private(w.key)), encoding="utf-8")
+    pub = f"{w.key}.pub"
+    for args in (
+        ("claim", "verify", bundle, "--key", pub, "--checkpoint", note),
+        ("--config", w.config, "checkpoint", "verify", "--key", f"agent={pub}", note),
+    ):
+        done = run_cli(*args)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert done.stderr.strip() == (
+            f"slawatch: {note}: line 5: hour {hour} is outside the times slawatch records "
+            "(1970-01-01 to 9999-12-01 UTC)"
+        )
