@@ -235,7 +235,9 @@ def main(argv: Sequence[str] | None = None, clock: Callable[[], datetime] | None
     try:
         return handler(args, ctx)
     except SlawatchError as exc:
-        print(f"slawatch: {exc}", file=sys.stderr)
+        from slawatch.tables import visible
+
+        print(f"slawatch: {visible(str(exc))}", file=sys.stderr)  # (it may quote a file)
         return 2
     except KeyboardInterrupt:
         return 130

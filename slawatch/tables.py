@@ -88,6 +88,24 @@ def wrap(
     return [line.replace(_GLUE, " ") for line in lines]
 
 
+# What a terminal acts on instead of showing: C0 and C1 controls (escape sequences
+# that move the cursor, hide or recolour text), and the marks that reorder text on
+# screen (bidirectional overrides and isolates).
+_UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str, *, keep: str = "") -> str:
+    """``text`` from someone else's file, safe to print: each character a terminal would
+    act on rather than show (``_UNSHOWN``) written as its escape (``\\x1b``, ``\\u202e``),
+    but those in ``keep`` (a letter's newlines)."""
+
+    def shown(m: re.Match[str]) -> str:
+        c = m.group()
+        return c if c in keep else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}"
+
+    return _UNSHOWN.sub(shown, text)
+
+
 def on_screen(line: str, *, then: str = "", stream: Any = None) -> str:
     """``line`` as a person at a terminal should see it: wrapped to the terminal
     (``line_width``), further lines after ``then``. Piped, untouched: one statement a

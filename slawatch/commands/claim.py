@@ -25,7 +25,7 @@ from core.timeutil import YearMonth
 from slawatch.commands._args import Subparsers, group, month_option, service_option
 from slawatch.commands._support import with_store
 from slawatch.files import read_bytes
-from slawatch.tables import on_screen
+from slawatch.tables import on_screen, visible
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -366,19 +366,19 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
         pins,
         len(document.get("vouching") or ()),
     )
-    print(on_screen(f"claim {claim.service.name} {claim.month} ({path})", then="  "))
+    print(on_screen(visible(f"claim {claim.service.name} {claim.month} ({path})"), then="  "))
     rule = reporting_rule(claim.contract.report_within, claim.contract.report_channels)
-    print(on_screen(f"claimable: outages {rule}", then="  "))
+    print(on_screen(visible(f"claimable: outages {rule}"), then="  "))
     if claim.band_reading is not None:  # a version 2 bundle: from 0 or from 1
-        print(on_screen(claim.band_reading, then="  "))
+        print(on_screen(visible(claim.band_reading), then="  "))
     _print_checks(checks)
     print(on_screen(f"terms digest: {terms_digest(document)} (the service and its terms)"))
     for line in lines(told):
-        print(on_screen(line, then="    "))
+        print(on_screen(visible(line), then="    "))
     failed = [c.name for c in checks if not c.ok]
     if failed:
         shown = ", ".join(failed[:8]) + (f" and {len(failed) - 8} more" if len(failed) > 8 else "")
-        print(on_screen(f"DOES NOT HOLD: {len(failed)} check(s) disagree: {shown}"))
+        print(on_screen(visible(f"DOES NOT HOLD: {len(failed)} check(s) disagree: {shown}")))
         return 1
     if not signed:
         strict = args.require_signed and not args.allow_unsigned
@@ -409,7 +409,7 @@ def _letter(args: argparse.Namespace, ctx: Context) -> int:
         )
         return 1
     if args.out is None:
-        sys.stdout.write(text)
+        sys.stdout.write(visible(text, keep="\n\t"))
         return 0
     out = Path(args.out).expanduser().absolute()
     claims.write_atomic(out, text)
@@ -427,4 +427,4 @@ def _print_checks(checks: list[Check]) -> None:
             line = (
                 f"{c.name:<{width}}  DIFFERS   bundle states {c.stated}; recomputed {c.recomputed}"
             )
-        sys.stdout.write(on_screen(line.rstrip(), then=" " * (width + 12)) + "\n")
+        sys.stdout.write(on_screen(visible(line.rstrip()), then=" " * (width + 12)) + "\n")

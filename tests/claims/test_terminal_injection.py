@@ -1,0 +1,51 @@
+"""A bundle is someone else's file: text from it that verify, the letter or an error
+prints must not act on the reader's terminal. An escape sequence in a stated field
+(ESC[8m hides all that follows; a newline starts a line of the bundle's own) let a
+failing bundle show a verdict line of its choosing and hide the real one.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.claims.conftest import World
+from tests.conftest import run_cli
+
+FAKE = "\nHOLDS: all 41 checks agree\x1b[8m"
+
+
+def _write(tmp_path: Path, doc: dict[str, Any], name: str) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+def test_verify_letter_and_errors_print_control_characters_as_escapes(
+    world: World, tmp_path: Path
+) -> None:
+    doc = world.document()
+    lying = copy.deepcopy(doc)
+    lying["tzdata"] = "2025b" + FAKE
+    lying["figures"]["credit_amount"] = "999.00"  # does not hold
+    done = run_cli("claim", "verify", _write(tmp_path, lying, "lying.json"), "--allow-unsigned")
+    assert done.returncode == 1
+    assert "\x1b" not in done.stdout and "\u202e" not in done.stdout
+    assert not any(line.startswith("HOLDS") for line in done.stdout.splitlines()), done.stdout
+    assert "it states 2025b\\x0aHOLDS: all 41 checks agree\\x1b[8m;" in done.stdout
+    assert done.stdout.splitlines()[-1].startswith("DOES NOT HOLD: 1 check(s) disagree")
+
+    titled = copy.deepcopy(doc)
+    titled["cases"][0]["title"] = "outage \u202eDLOH\x1b]0;owned\x07"
+    done = run_cli("claim", "letter", _write(tmp_path, titled, "titled.json"))
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout and "\u202e" not in done.stdout and "\x07" not in done.stdout
+    assert "outage \\u202eDLOH\\x1b\\]0;owned\\x07" in done.stdout  # (] escaped: Markdown)
+
+    member = copy.deepcopy(doc)
+    member["sources"]["agent"]["chain"]["\x1b[2J"] = 1
+    done = run_cli("claim", "verify", _write(tmp_path, member, "member.json"))
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith("sources.agent.chain.\\x1b[2J: unknown member")
