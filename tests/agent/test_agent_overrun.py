@@ -2,9 +2,10 @@
 real loopback server that hangs, on a pinned clock that only the probes move.
 
 Interval 60 s, timeout 30 s, 2 retries 5 s apart: a failing run takes 100 s. The
-server, on each request it leaves unanswered, moves the clock 30 s on (the timeout
-the probe sat through) before the real 0.3 s timeout fires; the pause between
-attempts moves it 5 s (the agent's injected sleep). The scheduler's slots are fired
+server leaves every request unanswered while the clock is inside its outage; an
+attempt that timed out (for real, after 0.2 s) moves the clock 30 s on, the timeout
+it sat through, before the agent hears of it; the pause between attempts moves it
+5 s (the agent's injected sleep). The scheduler's slots are fired
 through ``ProbeScheduler.fire``, its real busy check: a slot that finds the run still
 going is skipped and told to the agent, as APScheduler's ``max_instances`` does.
 """
@@ -13,21 +14,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from agentkit import ConfigFactory, quick
 
 from agent import Agent
+from agent.probe import _Attempt
+from core.config import Probe
+from core.month import combine_sources
 from core.outages import find_runs, run_table
 from core.status import DOWN, UP
 from core.timeutil import to_minute
+from store.rows import ProbeState
 from store.sqlite import SqliteStore
 
 T0 = datetime(2026, 11, 2, 9, 0, 0, tzinfo=UTC)
 M0 = to_minute(T0)
-TIMEOUT = timedelta(seconds=30)  # on the clock; the real timeout is 0.3 s
+TIMEOUT = timedelta(seconds=30)  # on the clock; the real timeout is 0.2 s
+Attempt = Callable[[Probe, Mapping[str, str] | None], Awaitable[_Attempt]]
 
 
 class Bench:
@@ -42,6 +49,7 @@ class Bench:
         self.server: asyncio.Server | None = None
         self.port = 0
         self.requests: list[datetime] = []
+        self.votes: list[tuple[datetime, datetime, int]] = []  # (now, vote's at, its status)
 
     def clock(self) -> datetime:
         return self.now
@@ -55,11 +63,27 @@ class Bench:
             await reader.readuntil(b"\r\n\r\n")
             self.requests.append(self.now)
             if self.down_from <= self.now < self.up_from:
-                await self.to(self.now + TIMEOUT)  # no answer: the timeout passes
                 await asyncio.sleep(10)  # hangs; the probe's real timeout ends it
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
             await writer.drain()
         writer.close()
+
+    def drive(self, agent: Agent) -> Agent:
+        """``agent`` probes on this bench: its timeouts take ``TIMEOUT`` on the clock."""
+        setattr(agent.prober, "attempt", self.timing_out(agent.prober.attempt))  # noqa: B010
+        self.agent = agent
+        return agent
+
+    def timing_out(self, attempt: Attempt) -> Attempt:
+        """The prober's ``attempt``, a timeout taking ``TIMEOUT`` on the clock."""
+
+        async def timed(probe: Probe, headers: Mapping[str, str] | None = None) -> _Attempt:
+            outcome = await attempt(probe, headers)
+            if outcome.error == "timeout":
+                await self.to(self.now + TIMEOUT)
+            return outcome
+
+        return timed
 
     async def sleep(self, seconds: float) -> None:
         """The pause before a retry, on the clock."""
@@ -87,6 +111,9 @@ class Bench:
         while self.next_slot < end:
             await self.to(self.next_slot)
             await self.idle()
+            await self.agent.tick()
+            for vote in await votes(self.agent):
+                self.votes.append((self.now, vote.at, vote.status))
         await self.to(end)
         await self.agent.tick()
 
@@ -104,17 +131,26 @@ async def bench() -> AsyncIterator[Bench]:
     await b.close()
 
 
-def agent_for(bench: Bench, make_config: ConfigFactory, retries: int = 2) -> Agent:
+def agent_for(
+    bench: Bench, make_config: ConfigFactory, retries: int = 2, name: str = "probe-1"
+) -> Agent:
     probe = quick(
         f"http://127.0.0.1:{bench.port}/",
         interval=timedelta(seconds=60),
-        timeout=timedelta(seconds=0.3),
+        timeout=timedelta(seconds=0.2),
         retries=retries,
         retry_delay=timedelta(seconds=5),
     )
-    agent = Agent(make_config({"web": probe}), clock=bench.clock, sleep=bench.sleep)
-    bench.agent = agent
-    return agent
+    config = make_config({"web": probe})
+    config = replace(config, agent=replace(config.agent, name=name))
+    agent = Agent(config, clock=bench.clock, sleep=bench.sleep)
+    return bench.drive(agent)
+
+
+async def votes(agent: Agent) -> list[ProbeState]:
+    """This agent's latest probe of the service, as the store has it (its vote)."""
+    async with await SqliteStore.open(agent.config.storage_path, readonly=True) as store:
+        return [p for p in await store.probe_states() if p.source == agent.source]
 
 
 async def stored(agent: Agent, start: int, end: int) -> list[int]:
@@ -181,3 +217,54 @@ async def test_recovery_in_the_middle_of_a_run(
         await bench.close()
     assert agent.scheduler.skipped_busy == 1  # the slot at 3:00
     assert statuses == expected  # before: minute 3 unknown (0)
+
+
+async def test_the_fleet_has_every_agents_vote_on_every_minute(make_config: ConfigFactory) -> None:
+    """Three agents, two of which see the outage (their runs overrunning), one not: each
+    minute is down by two votes of three. Before, the minutes whose slot the two
+    skipped had the third's vote alone (up), so the outage came out as three
+    one-minute outages. The votes of the two were renewed in the minutes overrun."""
+    outage = (T0 + timedelta(minutes=2), T0 + timedelta(minutes=7, seconds=15))
+    renewed: dict[str, list[tuple[datetime, datetime, int]]] = {}
+    for name, (down_from, up_from) in (
+        ("probe-1", outage), ("probe-2", outage), ("probe-3", (T0, T0)),
+    ):  # fmt: skip
+        bench = Bench(down_from, up_from)
+        try:
+            await bench.start()
+            agent = agent_for(bench, make_config, name=name)
+            await bench.run_until(T0 + timedelta(minutes=9))
+            assert await agent.stop()
+        finally:
+            await bench.close()
+        renewed[name] = bench.votes
+    async with await SqliteStore.open(agent.config.storage_path, readonly=True) as store:
+        by_source = await store.minutes("web", M0, M0 + 9)
+    assert sorted(by_source) == ["probe-1", "probe-2", "probe-3"]
+    combined = list(combine_sources(by_source.values()))
+    assert combined == [UP, UP, DOWN, DOWN, DOWN, DOWN, DOWN, DOWN, UP]
+    assert outages(combined) == [(2, 8)]
+    # After the run of 2:00 (over at 3:40), probe-1's vote is the attempt sent at 3:10,
+    # down: a vote for minute 3, not the 2:00 one of before.
+    after_2 = [(at, status) for now, at, status in renewed["probe-1"] if to_minute(now) == M0 + 3]
+    assert after_2 == [(T0 + timedelta(minutes=3, seconds=10), DOWN)]
+
+
+async def test_kill_9_after_an_overrun_keeps_the_minute_it_overran(
+    bench: Bench, make_config: ConfigFactory
+) -> None:
+    """The overrun minute's result is journaled as the run ends: an agent killed before
+    judging it leaves it to the next, which judges it down from the store."""
+    await bench.start()
+    first = agent_for(bench, make_config)
+    await first.restore()  # what start() does first, without the real scheduler
+    await bench.run_until(T0 + timedelta(minutes=3, seconds=50))  # run of 2:00 over at 3:40
+    assert await stored(first, M0, M0 + 4) == [UP, UP, DOWN, 0]  # minute 3 not judged yet
+    # kill -9: no final judging, no last flush, no state saved at exit
+    await first.prober.aclose()
+    await first._sink.close()  # type: ignore[attr-defined]
+    later = bench.drive(Agent(first.config, clock=bench.clock, sleep=bench.sleep))
+    await later.restore()
+    await bench.run_until(T0 + timedelta(minutes=5))  # the run of 4:00 overruns minute 5
+    assert await later.stop()
+    assert await stored(later, M0, M0 + 6) == [UP, UP, DOWN, DOWN, DOWN, DOWN]

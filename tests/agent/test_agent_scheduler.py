@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 from agent.scheduler import ProbeScheduler, start_offsets
@@ -62,3 +63,28 @@ def test_a_restart_within_a_minute_keeps_that_minutes_probe() -> None:
         probed = slot < killed or to_minute(new[name]) == minute
         assert probed or killed <= slot < back, name
         assert back <= new[name] < back + period
+
+
+async def test_a_slot_that_finds_its_run_still_going_is_told_to_the_agent() -> None:
+    """APScheduler's ``max_instances`` skips a slot while the run before it is still going;
+    the skip reaches ``on_busy`` (the agent files that minute from the running run's
+    attempts). Before, it was only counted."""
+    busy: list[str] = []
+    runs: list[float] = []
+    release = asyncio.Event()
+
+    async def run(name: str) -> None:
+        runs.append(time.monotonic())
+        if len(runs) > 1:  # the catch-up run is quick; the scheduled one outlasts 1 s
+            await release.wait()
+
+    scheduler = ProbeScheduler(run, {"web": timedelta(seconds=1)}, on_busy=busy.append)
+    await scheduler.start()
+    try:
+        await asyncio.sleep(2.1)  # the job's first run, then its next slot while it runs
+    finally:
+        scheduler.shutdown()
+        release.set()
+    assert len(runs) == 2
+    assert busy and set(busy) == {"web"}
+    assert scheduler.skipped_busy == len(busy)
