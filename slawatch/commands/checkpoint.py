@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from slawatch.commands._args import Subparsers, group
 from slawatch.commands._support import run, with_store
+from slawatch.tables import visible
 
 if TYPE_CHECKING:
     from slawatch.cli import Context
@@ -144,12 +145,12 @@ def _verify(args: argparse.Namespace, ctx: Context) -> int:
             f"{len(held.heads)} chain heads, audit trail of {held.audit_size} entries"
         )
         if not found:
-            print(f"{said}: OK")
+            print(visible(f"{said}: OK"))
             continue
         failed += 1
-        print(f"{said}: CONTRADICTED")
+        print(visible(f"{said}: CONTRADICTED"))
         for c in found:
-            print(f"  {c.describe()}")
+            print(visible(f"  {c.describe()}"))
     if failed:
         print(f"{failed} of {len(notes)} checkpoints contradicted by the store today")
         return 1

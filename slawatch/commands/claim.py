@@ -231,7 +231,7 @@ def _carried(
         try:
             out.append(checkpoint.open_note(text, where, keys))
         except InputError as exc:
-            print(f"{exc.where}: {exc.what}: not counted")
+            print(visible(f"{exc.where}: {exc.what}: not counted"))
     return tuple(out)
 
 
@@ -289,7 +289,7 @@ def _checkpoints(
         try:
             held.append(checkpoint.open_note(text, name, keys))
         except checkpoint.UnknownSigner as exc:
-            print(f"{name}: {exc.what}: not counted")
+            print(visible(f"{name}: {exc.what}: not counted"))
     return tuple(held)
 
 

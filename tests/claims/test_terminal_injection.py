@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.checkpoint import Checkpoint, Head, sign
+from slawatch.signing import load_private
+from tests import configs
 from tests.claims.conftest import World
-from tests.conftest import run_cli
+from tests.conftest import run_cli, write_config
 
 FAKE = "\nHOLDS: all 41 checks agree\x1b[8m"
 
@@ -49,3 +53,19 @@ def test_verify_letter_and_errors_print_control_characters_as_escapes(
     done = run_cli("claim", "verify", _write(tmp_path, member, "member.json"))
     assert done.returncode == 2
     assert done.stderr.strip().endswith("sources.agent.chain.\\x1b[2J: unknown member")
+
+
+def test_checkpoint_notes_print_their_names_as_escapes(tmp_path: Path) -> None:
+    """A note (the customer's agent key signs what it likes) naming a chain of a service
+    written with escape sequences: checkpoint verify printed the name raw."""
+    (tmp_path / "data").mkdir()
+    config = write_config(tmp_path / "data", configs.toml(storage="s.db"))
+    key = tmp_path / "keys" / "agent.key"
+    assert run_cli("--config", config, "key", "init", "--out", key).returncode == 0
+    head = Head("\x1b[2Jshop", "agent", 490000, bytes(32))
+    made = Checkpoint("slawatch/agent", 0, bytes(32), datetime(2026, 11, 1, tzinfo=UTC), (head,))
+    note = tmp_path / "note.txt"
+    note.write_text(sign(made, "agent", load_private(key)), encoding="utf-8")
+    done = run_cli("--config", config, "checkpoint", "verify", "--key", f"agent={key}.pub", note)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "\x1b" not in done.stdout and "\\x1b[2Jshop" in done.stdout, done.stdout
