@@ -58,6 +58,7 @@ from datetime import datetime
 from pathlib import Path
 
 from agent.probe import agent_version
+from agent.tasks import bounded
 from core.dburl import mask_url
 from core.errors import SlawatchError
 from core.timeutil import utc_now
@@ -415,8 +416,7 @@ class Forwarder:
         ``CLAIM_TIMEOUT_S``; ``NameInUse`` when another agent holds it. Unreachable:
         the agent starts (it spools) and the first connection takes the lock."""
         try:
-            async with asyncio.timeout(CLAIM_TIMEOUT_S):
-                await self._postgres()
+            await bounded(self._postgres(), CLAIM_TIMEOUT_S)
         except NameInUse:
             raise
         except Exception:  # deliberately broad: the rounds retry and log it once
@@ -436,8 +436,7 @@ class Forwarder:
         tune_gc()
         while not stopping.is_set():
             try:
-                async with asyncio.timeout(STEP_TIMEOUT_S):
-                    sent = await self.step()
+                sent = await bounded(self.step(), STEP_TIMEOUT_S)
             except NameInUse as exc:
                 log.error("%s", exc)
                 if self._on_refused is not None:
@@ -461,9 +460,7 @@ class Forwarder:
         if within <= 0 or self.refused is not None:
             return False
         try:
-            async with asyncio.timeout(within):
-                while await self.step():
-                    pass
+            await bounded(self._drain(), within)
         except NameInUse as exc:
             log.error("%s", exc)
             return False
@@ -471,6 +468,10 @@ class Forwarder:
             await self._failed(exc)
             return False
         return self.backlog == 0
+
+    async def _drain(self) -> None:
+        while await self.step():
+            pass
 
     async def _failed(self, exc: BaseException) -> None:
         problem = _one_line(exc).removeprefix(f"{self.where}: ")  # the line names it already

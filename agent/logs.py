@@ -68,6 +68,9 @@ def logging_config(level: str = "INFO", env: Mapping[str, str] | None = None) ->
             "apscheduler": {"level": "ERROR", "handlers": ["stderr"], "propagate": False},
             "apscheduler.executors": {"level": "CRITICAL"},
             "httpx": {"level": "WARNING", "handlers": ["stderr"], "propagate": False},
+            # psycopg warns of its own cancellation of a query when the agent ends a
+            # round on a hung PostgreSQL (a stop, a reload): the forwarder says why.
+            "psycopg": {"level": "ERROR", "handlers": ["stderr"], "propagate": False},
         },
     }
 

@@ -46,7 +46,7 @@ import signal
 import ssl
 import sys
 import time
-from collections.abc import Callable, Container, Iterable, Mapping
+from collections.abc import Callable, Container, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -74,6 +74,7 @@ from agent.probe import (
 from agent.scheduler import ProbeScheduler
 from agent.sink import SpoolSink, StoreSink
 from agent.systemd import SystemdNotifier
+from agent.tasks import cancel_within
 from agent.verdict import AGENT_ERRORS, Verdict, all_failing_alike, apply_canary, fold
 from agent.writer import MinuteSink, Writer
 from core.config import Config, Probe
@@ -305,9 +306,16 @@ class Agent:
         try:
             await self.forwarder.claim()
         except NameInUse:
-            await self.forwarder.close()
-            await self.prober.aclose()
+            await self.discard()
             raise
+
+    async def discard(self) -> None:
+        """Close what an agent never started holds (told to exit while it claimed its name)."""
+        if self.forwarder is not None:
+            await self.forwarder.close()
+        await self.prober.aclose()
+        if self._own_sink and isinstance(self._sink, StoreSink):
+            await self._sink.close()
 
     def _name_refused(self, exc: NameInUse) -> None:
         self.refused = exc
@@ -379,11 +387,8 @@ class Agent:
             # Let a write in progress finish (cancelling it would only make the
             # rows be written again), but do not wait for a stuck one for long.
             self._stopping.set()
-            _done, pending = await asyncio.wait({self._ticker}, timeout=within / 2)
-            for task in pending:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await asyncio.wait({self._ticker}, timeout=within / 2)
+            await cancel_within(self._ticker)
             self._ticker = None
         for task in list(self._probing):
             task.cancel()
@@ -407,9 +412,7 @@ class Agent:
                     await self._save_state()
         await self._stop_forwarding(deadline)
         if self._checkpointing is not None:
-            self._checkpointing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._checkpointing
+            await cancel_within(self._checkpointing)  # it may be reading PostgreSQL
             self._checkpointing = None
         await self.notifications.aclose(grace=max(0.1, min(2.0, deadline - time.monotonic())))
         await self.prober.aclose()
@@ -440,11 +443,8 @@ class Agent:
         if self._forwarding is not None:
             # ``_stopping`` is set: a round under way finishes (a cancelled one would
             # only be sent again), unless it is stuck.
-            _done, pending = await asyncio.wait({self._forwarding}, timeout=1.0)
-            for task in pending:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await asyncio.wait({self._forwarding}, timeout=1.0)
+            await cancel_within(self._forwarding)  # a hung PostgreSQL: at once
             self._forwarding = None
         if self.forwarder is not None:
             within = max(0.5, min(3.0, deadline - time.monotonic() - 1))
@@ -1136,7 +1136,11 @@ class Server:
         try:
             held.enter_context(_one_per_spool(self.config))  # NameInUse: exit 2
             agent = Agent(self.config, clock=self.clock, **self.agent_options)
-            await agent.claim_name()  # NameInUse: exit 2 before anything is probed
+            # NameInUse: exit 2 before anything is probed. A SIGTERM while it waits for
+            # PostgreSQL (up to CLAIM_TIMEOUT_S) ends it there: nothing is started.
+            if not await self._unless_exit(agent.claim_name()):
+                await agent.discard()
+                return 0
             self.agent = self._watch(agent)
             await self.agent.start()
             if await self._wait_writable(self.agent):
@@ -1153,6 +1157,22 @@ class Server:
         if self.refused is not None:
             return 2
         return 0 if ok else 1
+
+    async def _unless_exit(self, work: Coroutine[Any, Any, None]) -> bool:
+        """``await work``, unless SIGTERM or SIGINT comes first: then ``work`` is ended at
+        once (``cancel_within``) and False returned."""
+        task = asyncio.ensure_future(work)
+        exiting = asyncio.ensure_future(self.should_exit.wait())
+        try:
+            await asyncio.wait({task, exiting}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            exiting.cancel()
+            if not task.done():
+                await cancel_within(task)
+        if task.cancelled():
+            return False
+        task.result()  # NameInUse
+        return True
 
     def _watch(self, agent: Agent) -> Agent:
         agent.on_refused = self._refused
@@ -1217,6 +1237,8 @@ class Server:
         beat = self.systemd.watchdog_interval or 5.0
         while not self.should_exit.is_set():
             self._wake.clear()
+            if self.should_reload:  # a SIGHUP came before (during startup or a reload)
+                self._wake.set()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(beat):
                     waiters = [
