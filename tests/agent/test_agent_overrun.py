@@ -213,10 +213,21 @@ async def test_recovery_in_the_middle_of_a_run(
         await bench.run_until(T0 + timedelta(minutes=5))
         assert await agent.stop()
         statuses = await stored(agent, M0, M0 + 5)
+        async with await SqliteStore.open(agent.config.storage_path, readonly=True) as store:
+            evidence = await store.evidence_between("web", M0, M0 + 5)
     finally:
         await bench.close()
     assert agent.scheduler.skipped_busy == 1  # the slot at 3:00
     assert statuses == expected  # before: minute 3 unknown (0)
+    # Each down minute has a failed request of its own in the evidence (with one retry,
+    # minute 3's is the one sent at 2:35 that timed out at 3:05); each request once.
+    held: dict[int, list[datetime]] = {}
+    for e in evidence:
+        held.setdefault(e.minute - M0, []).append(e.seen.at)
+    assert {m for m, s in enumerate(statuses) if s == DOWN} <= set(held)
+    assert len({e.seen.at for e in evidence}) == len(evidence)
+    if retries == 1:
+        assert held[3] == [T0 + timedelta(minutes=2, seconds=35)]
 
 
 async def test_the_fleet_has_every_agents_vote_on_every_minute(make_config: ConfigFactory) -> None:
