@@ -552,12 +552,14 @@ class Agent:
             self.book.finish(minute, name, result)
             if result is None:
                 continue
-            self._note_state(name, result)  # its vote, renewed for this minute
             self._file(name, minute, result, evidence=False)
             if result.failed:
                 self.canary.on_failure(minute)
         if not finished:
             return
+        # The agent's vote: what it saw last, the run's outcome as its last attempt was
+        # sent (not an overrun minute's older failures once the run was answered).
+        self._note_state(name, run.attempts[-1][0])
         for (attempt, _ended), minute in zip(run.attempts, owner, strict=True):
             if run.filed or minute != run.minute:
                 self._keep_evidence(name, minute, attempt)

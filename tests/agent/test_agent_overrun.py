@@ -279,3 +279,24 @@ async def test_kill_9_after_an_overrun_keeps_the_minute_it_overran(
     await bench.run_until(T0 + timedelta(minutes=5))  # the run of 4:00 overruns minute 5
     assert await later.stop()
     assert await stored(later, M0, M0 + 6) == [UP, UP, DOWN, DOWN, DOWN, DOWN]
+
+
+async def test_the_vote_after_a_run_that_recovered_is_up(make_config: ConfigFactory) -> None:
+    """A run that overran a minute, then was answered in the next: the agent's vote is
+    what it saw last (up, at 4:00), not the overrun minute's older failures. Slots at
+    :50; down until 3:58; the run of 2:50 tries at 2:50 and 3:25 (both time out, the
+    slot at 3:50 skipped: minute 3 down) and 4:00 (answered). Before, the vote stayed
+    down (the attempt of 3:25) until the run of 4:50: fleet status saw it down."""
+    bench = Bench(T0 + timedelta(minutes=2), T0 + timedelta(minutes=3, seconds=58), phase=50)
+    try:
+        await bench.start()
+        agent = agent_for(bench, make_config)
+        await bench.run_until(T0 + timedelta(minutes=4, seconds=30))
+        assert await agent.stop()
+        statuses = await stored(agent, M0, M0 + 4)
+    finally:
+        await bench.close()
+    assert agent.scheduler.skipped_busy == 1  # the slot at 3:50
+    assert statuses == [UP, UP, UP, DOWN]  # the run of 2:50 recovered; minute 3 failed
+    after_run = [(at, status) for now, at, status in bench.votes if to_minute(now) == M0 + 4]
+    assert after_run == [(T0 + timedelta(minutes=4), UP)]
