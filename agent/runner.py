@@ -141,6 +141,20 @@ class _Run:
     covers: list[int] = field(default_factory=list)
 
 
+def _own_minute(run: _Run, result: ProbeResult) -> ProbeResult:
+    """The result ``run`` files under its own minute. A run that overran later minutes
+    is judged there as they are (``Agent._stand_in``): an answer to a retry sent after
+    the next slot, which stands in for those minutes, does not make its own minute up
+    when every attempt sent or ended in it failed; the confirmation retries of its own
+    minute are the quick ones, not a success minutes later."""
+    if not run.covers or result.failed:
+        return result
+    mine = [a for a, ended in run.attempts if run.minute in (to_minute(a.at), ended)]
+    if not mine or any(not a.failed for a in mine):
+        return result
+    return replace(mine[-1], at=result.at, attempts=len(mine))
+
+
 @dataclass(frozen=True)
 class _Target:
     name: str
@@ -490,6 +504,7 @@ class Agent:
             log.warning("the clock went back to a minute already recorded; not re-recording it")
             self._warned_clock = True
         result: ProbeResult | None = None
+        own: ProbeResult | None = None  # what its minute gets (``_own_minute``)
         run = self._runs[name] = _Run(minute, filed)
         try:
             result = await self.prober.check(
@@ -497,12 +512,15 @@ class Agent:
             )
             # A run that overran later minutes files its failed attempts' evidence
             # request by request (``_stand_in``), not as one row.
-            self._note(name, result, minute, filed, evidence=not run.covers)
+            own = _own_minute(run, result)
+            self._note(name, own, minute, filed, evidence=not run.covers)
+            if own is not result and result.tls_expires_at is not None:
+                self._check_tls(name, result)
         finally:
             if self._runs.get(name) is run:
                 del self._runs[name]
             if filed:
-                self.book.finish(minute, name, result)
+                self.book.finish(minute, name, own)
             self._stand_in(name, run, finished=result is not None)
             if task is not None:
                 self._probing.discard(task)

@@ -195,9 +195,10 @@ async def test_a_five_minute_outage_with_overrunning_runs_is_one_outage(
         # minute 3 is down by the one sent at 3:10; minute 4's own run answers.
         (timedelta(minutes=3, seconds=20), 2, [UP, UP, DOWN, DOWN, UP]),
         # A fourth attempt, sent at 3:45, is answered: minute 3 saw it recover, so it
-        # is up, though its attempt sent at 3:10 failed (as the run of minute 2 is up:
-        # a failure counts only when every attempt of the run failed).
-        (timedelta(minutes=3, seconds=40), 3, [UP, UP, UP, UP, UP]),
+        # is up, though its attempt sent at 3:10 failed. Minute 2 is down: both its
+        # attempts (2:00, 2:35) failed; the answer came after the slot of 3:00, for
+        # minute 3, not as a quick retry of minute 2 (before: up, 100 s of outage lost).
+        (timedelta(minutes=3, seconds=40), 3, [UP, UP, DOWN, UP, UP]),
         # One retry: the run is 65 s, no attempt is sent in minute 3, but the one sent
         # at 2:35 times out at 3:05, in it: minute 3 is down.
         (timedelta(minutes=3), 1, [UP, UP, DOWN, DOWN, UP]),
@@ -297,6 +298,8 @@ async def test_the_vote_after_a_run_that_recovered_is_up(make_config: ConfigFact
     finally:
         await bench.close()
     assert agent.scheduler.skipped_busy == 1  # the slot at 3:50
-    assert statuses == [UP, UP, UP, DOWN]  # the run of 2:50 recovered; minute 3 failed
+    # Minutes 2 and 3 down: each saw only failed attempts (2:50; 2:50 ended and 3:25);
+    # the answer of 4:00 does not make minute 2 up (before: up, its outage lost).
+    assert statuses == [UP, UP, DOWN, DOWN]
     after_run = [(at, status) for now, at, status in bench.votes if to_minute(now) == M0 + 4]
     assert after_run == [(T0 + timedelta(minutes=4), UP)]
