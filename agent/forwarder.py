@@ -485,6 +485,10 @@ class Forwarder:
         if not isinstance(exc, StoreBusy):
             await self._close_postgres()  # a lost or broken connection: reconnect next time
 
+    async def reconnect(self) -> None:
+        """The next round connects anew (the connection was left in an unknown state)."""
+        await self._close_postgres()
+
     async def _close_postgres(self) -> None:
         pg, self._pg = self._pg, None
         if pg is not None:

@@ -458,8 +458,12 @@ class Agent:
             # ``_stopping`` is set: a round under way finishes (a cancelled one would
             # only be sent again), unless it is stuck.
             await asyncio.wait({self._forwarding}, timeout=1.0)
+            cut = not self._forwarding.done()
             await cancel_within(self._forwarding)  # a hung PostgreSQL: at once
             self._forwarding = None
+            if cut and self.forwarder is not None:
+                # Its connection was left mid-query: the last round takes a new one.
+                await self.forwarder.reconnect()
         if self.forwarder is not None:
             within = max(0.5, min(3.0, deadline - time.monotonic() - 1))
             if not await self.forwarder.final(within):

@@ -22,7 +22,7 @@ log = logging.getLogger("slawatch.agent")
 
 T = TypeVar("T")
 
-GRACE_S = 0.25
+GRACE_S = 1.0
 """After a cancellation, how long a task may take to end before it is cancelled again."""
 
 TRIES = 20

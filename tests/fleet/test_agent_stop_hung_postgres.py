@@ -15,8 +15,10 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,7 +29,7 @@ from agent.runner import STOP_SECONDS
 from store.sqlite import SqliteStore
 from tests.faults.tcpproxy import Proxy
 from tests.fleetkit import agent_role, init_fleet, spool_and_postgres, write_fleet_config
-from tests.loopback import OkHandler, serve
+from tests.loopback import OkHandler, QuietHandler, serve
 from tests.pg import Cluster
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -58,11 +60,13 @@ def relay(pg_cluster: Cluster) -> Iterator[Proxy]:
         proxy.close()
 
 
-def _fleet(tmp_path: Path, pg_cluster: Cluster, pg_url: str, relay: Proxy, port: int) -> Path:
+def _fleet(
+    tmp_path: Path, pg_cluster: Cluster, pg_url: str, relay: Proxy, port: int, agent: str = ""
+) -> Path:
     asyncio.run(init_fleet(pg_url))
     direct = agent_role(pg_cluster, pg_url, NAME)
     url = relay.url(direct.rsplit("/", 1)[1], NAME)
-    return write_fleet_config(tmp_path, url, f"http://127.0.0.1:{port}", name=NAME)
+    return write_fleet_config(tmp_path, url, f"http://127.0.0.1:{port}", name=NAME, agent=agent)
 
 
 def _wait(
@@ -114,12 +118,19 @@ def test_sigterm_while_postgresql_hangs_mid_forwarding_exits_in_time(
             relay.hang()  # PostgreSQL stops answering: the forwarder waits on it
             time.sleep(1.5)  # a round or two: a minute is being sent as it hangs
             err, took = _stop(proc, signal.SIGTERM)
-    assert proc.returncode == 0, err
     assert took < STOP_SECONDS, f"{took:.1f} s to exit:\n{err}"  # was 13 s
+    _stopped_keeping_everything(proc, err, spool, pg_url)
+
+
+def _stopped_keeping_everything(
+    proc: subprocess.Popen[str], err: str, spool: Path, pg_url: str
+) -> None:
+    """Exit 0, one line for the signal, every line in the agent's format, and every
+    minute the agent judged in PostgreSQL or still queued in the spool to be sent."""
+    assert proc.returncode == 0, err
     lines = err.strip().splitlines()
-    assert sum("received SIGTERM" in ln for ln in lines) == 1
-    assert all(ln[:4].isdigit() for ln in lines), "one line per event, in the agent's format"
-    # Every minute the agent judged is in PostgreSQL or still queued to be sent.
+    assert sum("received SIGTERM, stopping" in ln for ln in lines) == 1, err
+    assert all(ln[:4].isdigit() for ln in lines), f"one line per event, as the agent logs:\n{err}"
     local, shared = asyncio.run(spool_and_postgres(spool, pg_url, SERVICES))
     unsent = {m for (_s, _src, m) in local.keys() - shared.keys()}
     assert local and asyncio.run(_queued(spool)) >= len(unsent)
@@ -151,3 +162,96 @@ async def _spooled(folder: Path) -> int:
     async with await SqliteStore.open(folder / "spool.db", readonly=True) as s:
         bounds = await s.data_bounds("svc0")
     return 0 if bounds is None else 1
+
+
+class _Down(QuietHandler):
+    def do_GET(self) -> None:
+        self.answer(503)
+
+
+class _Refusing(QuietHandler):
+    """A webhook receiver that fails every notification (the agent retries)."""
+
+    posts = 0
+
+    def do_POST(self) -> None:
+        type(self).posts += 1
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.answer(503)
+
+
+def _silent_port(stack: contextlib.ExitStack) -> int:
+    """A port that takes connections and never answers (a hanging provider)."""
+    listener = stack.enter_context(socket.create_server(("127.0.0.1", 0)))
+    return int(listener.getsockname()[1])
+
+
+PHASES = ["probe hangs", "postgresql refuses", "backlog draining", "reload under way",
+          "notifications retried"]  # fmt: skip
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_sigterm_in_each_phase_exits_in_time_keeping_every_minute(
+    tmp_path: Path, pg_cluster: Cluster, pg_url: str, relay: Proxy, phase: str
+) -> None:
+    spool = tmp_path / "spool.db"
+    with contextlib.ExitStack() as stack:
+        agent = ""
+        if phase == "probe hangs":
+            port = _silent_port(stack)
+        elif phase == "notifications retried":
+            port = stack.enter_context(serve(_Down))
+            hook = stack.enter_context(serve(_Refusing))
+            agent = f'[[agent.notifier]]\nwebhook = "http://127.0.0.1:{hook}/"\ntimeout = "1s"'
+        else:
+            port = stack.enter_context(serve(OkHandler))
+        config = _fleet(tmp_path, pg_cluster, pg_url, relay, port, agent)
+        if phase == "probe hangs":  # each probe gives up after 1 s: its minute is judged
+            config.write_text(config.read_text().replace('"10s"', '"1s"'))
+        proc = stack.enter_context(_agent(config, relay))
+        _wait("forwarded", lambda: spool.exists() and _shared(spool, pg_url), proc)
+        if phase == "postgresql refuses":
+            relay.cut()  # connections reset, new ones dropped
+            time.sleep(1.5)
+        elif phase == "backlog draining":
+            relay.cut()
+            time.sleep(3)  # three minutes of the fast clock queue up
+            before = relay.accepted
+            relay.restore()
+            _wait("reconnected", lambda: relay.accepted > before, proc)
+        elif phase == "reload under way":
+            proc.send_signal(signal.SIGHUP)
+            time.sleep(0.2)
+        elif phase == "notifications retried":
+            _wait("refused", lambda: _Refusing.posts >= 1, proc)  # owed, to be retried
+            time.sleep(0.3)
+        err, took = _stop(proc, signal.SIGTERM)
+    assert took < STOP_SECONDS, f"{took:.1f} s to exit:\n{err}"
+    _stopped_keeping_everything(proc, err, spool, pg_url)
+
+
+def test_a_sighup_during_the_name_claim_reloads_as_soon_as_the_agent_runs(
+    tmp_path: Path, pg_cluster: Cluster, pg_url: str, relay: Proxy
+) -> None:
+    """Not at the main loop's next beat (5 s; under systemd half of WatchdogSec, 30 s)."""
+    lines: list[tuple[float, str]] = []
+    with serve(OkHandler) as port:
+        config = _fleet(tmp_path, pg_cluster, pg_url, relay, port)
+        relay.hang()
+        with _agent(config, relay) as proc:
+            assert proc.stderr is not None
+            reader = threading.Thread(
+                target=lambda: lines.extend((time.monotonic(), ln) for ln in proc.stderr or ())
+            )
+            reader.start()
+            _wait("connected", lambda: relay.accepted > 0, proc)
+            proc.send_signal(signal.SIGHUP)
+            sent = time.monotonic()
+            relay.flow()  # the claim goes through, the agent starts
+            _wait("reloaded", lambda: any("config reloaded" in ln for _t, ln in lines), proc, 10)
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+            reader.join()
+    assert proc.returncode == 0, "".join(ln for _t, ln in lines)
+    [reloaded] = [t for t, ln in lines if "config reloaded" in ln]
+    assert reloaded - sent < 3, f"reloaded {reloaded - sent:.1f} s after the SIGHUP"
