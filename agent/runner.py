@@ -535,8 +535,8 @@ class Agent:
     def overran(self, name: str) -> None:
         """A slot of ``name`` fell due while its previous run was still going (the
         scheduler skipped it): the minute it fell in, when it is not the run's own,
-        gets its verdict from that run's attempts sent in it (``_stand_in``), once
-        the run ends. Until then the minute is held back from judging."""
+        gets its verdict from that run's attempts sent or ended in it (``_stand_in``),
+        once the run ends. Until then the minute is held back from judging."""
         run = self._runs.get(name)
         if run is None:
             return
