@@ -141,18 +141,25 @@ class _Run:
     covers: list[int] = field(default_factory=list)
 
 
-def _own_minute(run: _Run, result: ProbeResult) -> ProbeResult:
-    """The result ``run`` files under its own minute. A run that overran later minutes
-    is judged there as they are (``Agent._stand_in``): an answer to a retry sent after
-    the next slot, which stands in for those minutes, does not make its own minute up
-    when every attempt sent or ended in it failed; the confirmation retries of its own
-    minute are the quick ones, not a success minutes later."""
-    if not run.covers or result.failed:
-        return result
+def _failed_in_own(run: _Run) -> ProbeResult | None:
+    """Down for ``run``'s own minute, when it overran later minutes and every attempt
+    sent or ended in its own minute failed (else None: the run's result stands). Such a
+    minute is judged as the minutes it overran are (``Agent._stand_in``): an answer to
+    a retry sent after the next slot stands in for those, and does not make its own
+    minute up; its confirmation retries are the quick ones, not a success minutes later."""
+    if not run.covers or not run.attempts:
+        return None
     mine = [a for a, ended in run.attempts if run.minute in (to_minute(a.at), ended)]
     if not mine or any(not a.failed for a in mine):
-        return result
-    return replace(mine[-1], at=result.at, attempts=len(mine))
+        return None
+    return replace(mine[-1], at=run.attempts[0][0].at, attempts=len(mine))
+
+
+def _settled(run: _Run) -> int:
+    """For ``run`` cancelled midway: the minutes before this one can no longer change,
+    as the attempt in flight (or the next) is sent no earlier than the minute the last
+    attempt ended in. Only a run that overran files any (``run.minute`` otherwise)."""
+    return run.attempts[-1][1] if run.covers and run.attempts else run.minute
 
 
 @dataclass(frozen=True)
@@ -516,16 +523,23 @@ class Agent:
             )
             # A run that overran later minutes files its failed attempts' evidence
             # request by request (``_stand_in``), not as one row.
-            own = _own_minute(run, result)
+            own = result if result.failed else _failed_in_own(run) or result
             self._note(name, own, minute, filed, evidence=not run.covers)
             if own is not result and result.tls_expires_at is not None:
                 self._check_tls(name, result)
         finally:
             if self._runs.get(name) is run:
                 del self._runs[name]
+            # Cancelled (a stop, a reload) after it overran: the minutes it can no
+            # longer change, before the one its last attempt ended in, are filed.
+            settled = _settled(run) if result is None else None
+            if settled is not None and minute < settled:
+                own = _failed_in_own(run)
+                if own is not None:
+                    self._note(name, own, minute, filed, evidence=False)
             if filed:
                 self.book.finish(minute, name, own)
-            self._stand_in(name, run, finished=result is not None)
+            self._stand_in(name, run, settled=settled)
             if task is not None:
                 self._probing.discard(task)
 
@@ -546,14 +560,15 @@ class Agent:
         run.covers.append(minute)
         self.book.begin(minute)
 
-    def _stand_in(self, name: str, run: _Run, *, finished: bool) -> None:
+    def _stand_in(self, name: str, run: _Run, *, settled: int | None = None) -> None:
         """File each minute ``run`` overran (docs/probes.md, "Runs that overrun"). Its
         attempts sent in that minute, and those sent before it that ended in it, stand
         in for the run the scheduler skipped: up (or degraded) when one of them was
         answered, down when they all failed, nothing (unknown) when there is none. Each
         failed attempt is kept as evidence once: the first under the run's own minute,
         another under the overrun minute it was sent in, else the one it ended in, else
-        the run's own. A run cancelled by a stop files nothing, as its own minute."""
+        the run's own. A run cancelled by a stop files only the minutes before
+        ``settled`` (``_settled``); None: it ended, every minute is filed."""
         if not run.covers:
             return
         relevant: dict[int, list[ProbeResult]] = {}
@@ -569,7 +584,7 @@ class Agent:
             else:
                 owner.append(run.minute)
         for minute in run.covers:
-            seen = relevant.get(minute, []) if finished else []
+            seen = relevant.get(minute, []) if settled is None or minute < settled else []
             result = next((a for a in seen if not a.failed), seen[-1] if seen else None)
             self.book.finish(minute, name, result)
             if result is None:
@@ -577,13 +592,12 @@ class Agent:
             self._file(name, minute, result, evidence=False)
             if result.failed:
                 self.canary.on_failure(minute)
-        if not finished:
-            return
-        # The agent's vote: what it saw last, the run's outcome as its last attempt was
-        # sent (not an overrun minute's older failures once the run was answered).
-        self._note_state(name, run.attempts[-1][0])
+        if settled is None:
+            # The agent's vote: what it saw last, the run's outcome as its last attempt
+            # was sent (not an overrun minute's older failures once it was answered).
+            self._note_state(name, run.attempts[-1][0])
         for (attempt, _ended), minute in zip(run.attempts, owner, strict=True):
-            if run.filed or minute != run.minute:
+            if (run.filed or minute != run.minute) and (settled is None or minute < settled):
                 self._keep_evidence(name, minute, attempt)
 
     def _note(

@@ -28,7 +28,7 @@ from core.month import combine_sources
 from core.outages import find_runs, run_table
 from core.status import DOWN, UP
 from core.timeutil import to_minute
-from store.rows import ProbeState
+from store.rows import ProbeEvidence, ProbeState
 from store.sqlite import SqliteStore
 
 T0 = datetime(2026, 11, 2, 9, 0, 0, tzinfo=UTC)
@@ -158,6 +158,12 @@ async def stored(agent: Agent, start: int, end: int) -> list[int]:
         return list((await store.minutes("web", start, end)).get("probe-1", bytes(end - start)))
 
 
+async def kept(agent: Agent, start: int, end: int) -> list[ProbeEvidence]:
+    """The evidence of the minutes [start, end) (failing requests, for claim bundles)."""
+    async with await SqliteStore.open(agent.config.storage_path, readonly=True) as store:
+        return await store.evidence_between("web", start, end)
+
+
 def outages(statuses: list[int]) -> list[tuple[int, int]]:
     """Rule 8's runs of down minutes ([start, end) offsets; unknown ends one)."""
     return find_runs(bytes(statuses).translate(run_table(False)))
@@ -177,8 +183,7 @@ async def test_a_five_minute_outage_with_overrunning_runs_is_one_outage(
     assert outages(statuses) == [(2, 8)]  # before: three one-minute outages, 3, 5, 7 unknown
     assert agent.scheduler.skipped_busy == 3
     # Each down minute's bundle evidence holds a request sent in that minute.
-    async with await SqliteStore.open(agent.config.storage_path, readonly=True) as store:
-        evidence = await store.evidence_between("web", M0, M0 + 9)
+    evidence = await kept(agent, M0, M0 + 9)
     by_minute: dict[int, list[datetime]] = {}
     for e in evidence:
         by_minute.setdefault(e.minute, []).append(e.seen.at)
@@ -214,8 +219,7 @@ async def test_recovery_in_the_middle_of_a_run(
         await bench.run_until(T0 + timedelta(minutes=5))
         assert await agent.stop()
         statuses = await stored(agent, M0, M0 + 5)
-        async with await SqliteStore.open(agent.config.storage_path, readonly=True) as store:
-            evidence = await store.evidence_between("web", M0, M0 + 5)
+        evidence = await kept(agent, M0, M0 + 5)
     finally:
         await bench.close()
     assert agent.scheduler.skipped_busy == 1  # the slot at 3:00
@@ -303,3 +307,34 @@ async def test_the_vote_after_a_run_that_recovered_is_up(make_config: ConfigFact
     assert statuses == [UP, UP, DOWN, DOWN]
     after_run = [(at, status) for now, at, status in bench.votes if to_minute(now) == M0 + 4]
     assert after_run == [(T0 + timedelta(minutes=4), UP)]
+
+
+async def test_a_stop_mid_run_keeps_the_minutes_the_run_can_no_longer_change(
+    make_config: ConfigFactory,
+) -> None:
+    """Down from 2:00, 4 retries: the run of 2:00 tries at 2:00, 2:35, 3:10, 3:45 (over
+    at 4:15) and 4:20, the slots of 3:00 and 4:00 skipped. Stopped (SIGTERM, a reload)
+    with the attempt of 4:20 in flight: minutes 2 and 3 saw only failed attempts and
+    none can come, so they are recorded down; minute 4 (the attempt in flight) is not.
+    Before, the run filed nothing: both unknown, an outage cut by a restart."""
+    bench = Bench(T0 + timedelta(minutes=2), T0 + timedelta(minutes=9))
+    try:
+        await bench.start()
+        agent = agent_for(bench, make_config, retries=4)
+        await agent.restore()
+        await bench.run_until(T0 + timedelta(minutes=2))
+        await bench.to(T0 + timedelta(minutes=2))  # the run of 2:00 starts
+        for _ in range(500):  # real timeouts of 0.2 s move the clock 30 s each
+            if bench.now >= T0 + timedelta(minutes=4, seconds=20):
+                break
+            await asyncio.sleep(0.01)
+        assert bench.now == T0 + timedelta(minutes=4, seconds=20)
+        assert await agent.stop()
+        statuses = await stored(agent, M0, M0 + 5)
+        evidence = await kept(agent, M0, M0 + 5)
+    finally:
+        await bench.close()
+    assert agent.scheduler.skipped_busy == 2  # the slots of 3:00 and 4:00
+    assert statuses == [UP, UP, DOWN, DOWN, 0]
+    held = {e.minute - M0 for e in evidence}
+    assert held == {2, 3}  # each down minute has a failed request of its own
