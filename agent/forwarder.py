@@ -58,7 +58,7 @@ from datetime import datetime
 from pathlib import Path
 
 from agent.probe import agent_version
-from agent.tasks import bounded
+from agent.tasks import bounded, open_once
 from core.dburl import mask_url
 from core.errors import SlawatchError
 from core.timeutil import utc_now
@@ -199,6 +199,7 @@ class Forwarder:
         self.refused: NameInUse | None = None  # another agent holds the name: stopped
         self._sessions: set[tuple[int, datetime]] = set()  # (backend pid, start) held
         self._spool: SqliteStore | None = None
+        self._opening = asyncio.Lock()
         self._pg: PostgresStore | None = None
         self._probes_sent: dict[str, datetime] = {}  # service -> newest probe state sent
         self._evidence_cursor: int | None = None  # newest corroboration sent (epoch µs)
@@ -335,14 +336,19 @@ class Forwarder:
         self._owed = owed
 
     async def _spool_store(self) -> SqliteStore:
-        if self._spool is None:
-            self._spool = await SqliteStore.open(self.spool_path)
-        else:
+        # The rounds and the checkpointer (``oldest_queued``) both ask, at start at the
+        # same moment: opened once (``open_once``), or the process could not exit.
+        spool, opened = await open_once(self._opening, lambda: self._spool, self._open_spool)
+        if not opened:
             try:
-                await self._spool.check_file()
+                await spool.check_file()
             except DatabaseReplaced:
                 await self._close_spool()
-                self._spool = await SqliteStore.open(self.spool_path)
+                spool, _ = await open_once(self._opening, lambda: self._spool, self._open_spool)
+        return spool
+
+    async def _open_spool(self) -> SqliteStore:
+        self._spool = await SqliteStore.open(self.spool_path)
         return self._spool
 
     async def _postgres(self) -> PostgresStore:

@@ -14,12 +14,14 @@ next attempt opens whatever the path names now, a new database if none.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from agent.tasks import open_once
 from store import Store, StoreBusy
 from store.health import AgentHealth
 from store.rows import (
@@ -44,12 +46,19 @@ class StoreSink:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._store: Store | None = None
+        self._opening = asyncio.Lock()
 
     async def _get(self) -> Store:
-        if self._store is None:
-            self._store = await SqliteStore.open(self.path)
-        else:
+        # One open at a time: two callers opening at once (the ticker and the journal
+        # after a failure dropped the store) kept one connection, and the other's
+        # thread then held the process at its exit (``open_once``).
+        store, opened = await open_once(self._opening, lambda: self._store, self._open)
+        if not opened:
             await self._same_file()
+        return store
+
+    async def _open(self) -> Store:
+        self._store = await SqliteStore.open(self.path)
         return self._store
 
     async def _same_file(self) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 log = logging.getLogger("slawatch.agent")
@@ -58,3 +58,18 @@ async def bounded(work: Coroutine[Any, Any, T], seconds: float) -> T:
     if late:
         raise TimeoutError
     return task.result()
+
+
+async def open_once(
+    lock: asyncio.Lock, held: Callable[[], T | None], opening: Callable[[], Awaitable[T]]
+) -> tuple[T, bool]:
+    """What ``held()`` returns, else what ``opening()`` opens (and keeps, for ``held``),
+    with ``lock`` held so that callers asking at once share one open: two opens at
+    once kept one SQLite connection and left the other's thread running, and a
+    process with such a thread never exits (SIGTERM logged, the agent stopped, the
+    process still there). Whether this call opened it."""
+    async with lock:
+        found = held()
+        if found is not None:
+            return found, False
+        return await opening(), True
