@@ -81,7 +81,10 @@ class AuditStore(StoreBase):
 
     def __init__(self, conn: Conn, where: str, readonly: bool) -> None:
         super().__init__(conn, where, readonly)
-        self._queued: list[AuditEntry] = []  # the open write's entries, seq not yet known
+        # The open write's entries, seq not yet known, each with the canonical JSON of
+        # its before and after, spelled once for the guard's precheck and the row (an
+        # hour's minutes.seal entry of 1,000 hours is some 100 kB of it).
+        self._queued: list[tuple[AuditEntry, str, str]] = []
 
     async def _audit(
         self,
@@ -108,18 +111,22 @@ class AuditStore(StoreBase):
         does not."""
         del db  # appended on the same connection, at commit
         when = (utc_now() if at is None else at).astimezone(UTC).replace(microsecond=0)
-        self._queued.append(
-            AuditEntry(
-                seq=0,  # known when appended
-                at=when,
-                actor=os_user() if actor is None else actor,
-                kind=kind,
-                service=service,
-                span=span,
-                before=json.loads(canonical_json(before)),  # what is stored is what is hashed
-                after=json.loads(canonical_json(after)),
-            )
+        # What is stored is what is hashed: the values as JSON gives them back (a
+        # dict's int keys become strings, and sort so), spelled once from those.
+        stored_before = json.loads(canonical_json(before))
+        stored_after = json.loads(canonical_json(after))
+        before_text, after_text = canonical_json(stored_before), canonical_json(stored_after)
+        entry = AuditEntry(
+            seq=0,  # known when appended
+            at=when,
+            actor=os_user() if actor is None else actor,
+            kind=kind,
+            service=service,
+            span=span,
+            before=stored_before,
+            after=stored_after,
         )
+        self._queued.append((entry, before_text, after_text))
 
     async def _before_commit(self, db: Conn) -> None:
         await super()._before_commit(db)
@@ -127,12 +134,10 @@ class AuditStore(StoreBase):
         if not queued:
             return
         # What PostgreSQL checks of an agent's entries, checked before the lock (its guard).
-        await db.precheck_audit(
-            [(canonical_json(e.before), canonical_json(e.after)) for e in queued]
-        )
+        await db.precheck_audit([(before, after) for _, before, after in queued])
         await db.lock_schema()  # one appender at a time (PostgreSQL; SQLite's BEGIN IMMEDIATE)
         last, size, hashes = await _frontier(db)
-        for n, queued_entry in enumerate(queued, start=1):
+        for n, (queued_entry, before_text, after_text) in enumerate(queued, start=1):
             entry = replace(queued_entry, seq=last + n)
             leaf = entry.leaf()
             hashes = merkle.append(hashes, size, leaf)
@@ -147,8 +152,8 @@ class AuditStore(StoreBase):
                     entry.service,
                     None if entry.span is None else entry.span[0],
                     None if entry.span is None else entry.span[1],
-                    canonical_json(entry.before),
-                    canonical_json(entry.after),
+                    before_text,
+                    after_text,
                     leaf,
                     merkle.frontier_root(hashes),
                 ),

@@ -950,7 +950,13 @@ class ChainStore(AuditStore):
         if checked is not None:  # the memo's blocks need no tamper check: none remembered
             digest_of = _hour_digest
         before = hour - 1
-        behind = {(sid, src) for sid, src, at in unlogged if at < hour}
+        # The chains with an hour before ``hour`` not yet in the audit trail: at an
+        # hour's first minute, each chain's previous hour (closed now: logged by this
+        # write, as the general way does); any other such hour goes the general way.
+        behind: dict[tuple[int, int], list[int]] = {}
+        for sid, src, at in unlogged:
+            if at < hour:
+                behind.setdefault((sid, src), []).append(at)
         rest: list[tuple[int, int]] = []
         for ids in chains:
             sid, src = ids
@@ -959,15 +965,19 @@ class ChainStore(AuditStore):
             sealed = seals[ids]
             prior = sealed.get(before)
             old = sealed.get(hour)
+            waiting = behind.get(ids) if behind else None
             # ``sealed`` holds hours from ``before`` on: only ``before`` and ``hour`` here.
             if (
                 block is None
                 or prior is None
                 or len(sealed) != (1 if old is None else 2)
-                or (behind and ids in behind)
+                or (waiting is not None and (waiting != [before] or checked is not None))
             ):
                 rest.append(ids)
                 continue
+            if waiting is not None:  # the previous hour is over: logged now, as it stands
+                changed.append((sid, src, before, *prior, 1))
+                items.append((sid, src, before, None, unlogged[(sid, src, before)]))
             found = errors.get(key)
             digest = digest_of(
                 key, (services[sid], sources[src]), block[0], block[1], tuple(found or ())

@@ -102,3 +102,44 @@ async def test_a_seal_edited_behind_its_back_is_logged_as_without_the_memo(pg_ur
         assert [e.service for e in tamper] == ["s2"]
         assert tamper[0].before["sealed"] == forged.hex()
         assert await store.verify_chains() is None  # re-sealed from the blocks, and on record
+
+
+async def _turn_of_hours(store: PostgresStore) -> tuple[list[Any], list[Any]]:
+    """Three hours of an agent's minutes (a service added in the second, one dropped
+    in the third): the seal rows and what the trail logged of them."""
+    for m in (0, 1, 2, 60, 61, 120):
+        rows = minute(m, services=4 if m >= 60 else 3)
+        await store.record_minutes(rows[1:] if m == 120 else rows)
+    await _clean(store)
+    seals = await store._fetchall(
+        "SELECT s.name, hour, digest, link, logged FROM chain_seals JOIN services s"
+        " ON s.id = service_id ORDER BY s.name, hour"
+    )
+    trail = [
+        (e.kind, e.service, e.span, e.before, e.after)
+        for e in await store.audit_entries(minutes=True)
+    ]
+    return [tuple(r) for r in seals], trail
+
+
+async def test_the_turn_of_the_hour_in_one_step_is_the_general_way(pg_cluster: Any) -> None:
+    """At an hour's first minute each chain's previous hour closes: it is logged and
+    marked so in the one step per chain (``_reseal_hour``) as the general way
+    (``_relinked``, ``_to_log``) would: the same seal rows, the same trail entries."""
+    async with await PostgresStore.open(
+        pg_cluster.url(pg_cluster.new_database()), init=True
+    ) as store:
+        one_step = await _turn_of_hours(store)
+    async with await PostgresStore.open(
+        pg_cluster.url(pg_cluster.new_database()), init=True
+    ) as store:
+        store._reseal_hour = lambda hour, chains, *rest: list(chains)  # type: ignore[method-assign]
+        general = await _turn_of_hours(store)
+    assert one_step == general
+    seals, trail = one_step
+    assert [r[4] for r in seals if r[1] == BASE // 60] == [1, 1, 1]  # the first hour closed
+    digest = {(r[0], r[1]): r[2].hex() for r in seals}
+    first = BASE // 60
+    assert next(e[4]["hours"] for e in trail if e[0] == "minutes.seal") == [
+        [f"s{n}", "agent", first, digest[(f"s{n}", first)]] for n in range(3)
+    ]  # logged at the next hour's first minute, with the digest sealed
