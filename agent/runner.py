@@ -694,6 +694,9 @@ class Agent:
         open outages, and the probe results of the minutes it did not judge; and what
         the agent it takes over from (``take_over``) held in memory."""
         state = await self._read_state()
+        if state.judged_upto is not None and state.judged_upto < 0:
+            # Saved before any minute was judged (``writable`` at start): none judged.
+            state = replace(state, judged_upto=None)
         old, self._predecessor = self._predecessor, None
         if state.judged_upto is not None:
             self._judged.add(state.judged_upto)

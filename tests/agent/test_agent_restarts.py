@@ -359,3 +359,21 @@ async def test_an_outage_starting_while_the_database_is_broken_is_still_notified
     await sink.close()
     assert [h["event"] for h in target.hooks] == ["start", "end"]
     assert await stored(config.storage_path, M0, M0 + 3) == [DOWN, DOWN, UP]
+
+
+async def test_a_restart_of_an_agent_that_judged_nothing_claims_no_1970_minute(
+    make_config: ConfigFactory, target: Target, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Started (its state saved once, to know the store takes writes) and stopped
+    before a minute was judged: the next start said it had 'judged up to
+    1969-12-31T23:59:00Z' (seen on every SIGHUP reload of a fresh agent)."""
+    config = make_config({"web": quick(target.url("/ok"))})
+    clock = Clock()
+    caplog.set_level(logging.INFO, logger="slawatch")
+    first = await started(config, clock)
+    assert await first.writable() is None  # what Server checks before READY=1
+    await crash(first)
+    second = await started(config, clock)
+    assert second._judged.upto == -1
+    assert not any("1969" in r.getMessage() or "1970" in r.getMessage() for r in caplog.records)
+    await crash(second)
