@@ -307,6 +307,21 @@ class LiveMemo:
         self.unlogged.update(new.unlogged)
         self.errors.update(new.errors)
 
+    def next_hour(self, keys: AbstractSet[tuple[int, int, int]]) -> bool:
+        """Whether the blocks ``keys`` are all of the hour after the memo's, each of a
+        chain whose block and seal of the memo's hour it holds: the agent's first
+        minute of an hour. That write proves the memo too: it closes each chain's
+        hour only where the seal still holds what the memo says, and inserts the new
+        hour's blocks and seals only where none is (``_seal_next_hour``)."""
+        hour = self.hour
+        if hour is None or not keys:
+            return False
+        blocks, seals = self.blocks, self.seals
+        return all(
+            at == hour + 1 and (sid, hour, src) in blocks and hour in seals.get((sid, src), ())
+            for sid, at, src in keys
+        )
+
     def same_errors(
         self,
         keys: AbstractSet[tuple[int, int, int]],
@@ -513,6 +528,40 @@ async def _reseal_unchanged(
         raise MemoStale
 
 
+async def _seal_next_hour(
+    db: Conn,
+    memo: LiveMemo,
+    hour: int,
+    chains: int,
+    changed: Sequence[tuple[int, int, int, bytes, bytes, int]],
+) -> None:
+    """The seals of a write through ``memo`` into the hour after its own (an agent's
+    first minute of an hour, ``LiveMemo.next_hour``): each of the ``chains`` closes
+    its previous hour (logged now) only where that seal still holds what the memo
+    says, digest, link and not yet logged, and gets its first seal of ``hour`` only
+    where it has none; ``MemoStale`` otherwise (the reading way, which sees what
+    changed). ``changed``: the seal rows ``_reseal_hour`` made."""
+    closed: list[tuple[Any, ...]] = []
+    opened: list[tuple[int, int, int, bytes, bytes, int]] = []
+    for row in changed:
+        ids, at = row[:2], row[2]
+        if at == hour:
+            opened.append(row)
+            continue
+        seal = memo.seals.get(ids, {}).get(at)
+        if at != hour - 1 or seal is None or row[3:5] != seal or row[5] != 1:
+            raise MemoStale
+        if at not in memo.unlogged.get(ids, _NOTHING):
+            raise MemoStale  # (cannot be: only an unlogged hour is closed)
+        closed.append((*row, *seal, 0))
+    if not len(closed) == len(opened) == chains:
+        raise MemoStale  # a chain not like that: the reading way
+    if await db.update_unchanged(
+        "chain_seals", _SEAL_COLUMNS, _SEAL_KEY, _SEAL_CHECK, closed
+    ) != len(closed) or await db.insert_new("chain_seals", _SEAL_COLUMNS, opened) != len(opened):
+        raise MemoStale
+
+
 def _next_memo(
     fresh: LiveMemo,
     chains: Iterable[tuple[int, int]],
@@ -644,10 +693,16 @@ class ChainStore(AuditStore):
                 seals.update(await _seals_many(db, chains, lo - _LOOKBACK, unlogged))
                 continue
             held, waiting = memo.seals, memo.unlogged
+            # The hour after the memo's (``LiveMemo.next_hour``): its seal of that hour
+            # is what reading from ``lo - _LOOKBACK`` on would find (the new hour has
+            # none yet: the write inserts them only where none is).
+            closing = memo.hour if memo.hour is not None and lo == memo.hour + 1 else None
             for ids in chains:
                 found = held.get(ids)
                 if found is None:
                     raise MemoStale  # (cannot be: the memo holds every block written)
+                if closing is not None:
+                    found = {closing: found[closing]}
                 seals[ids] = found  # never changed in place (a write makes new ones)
                 for hour, digest in waiting.get(ids, _NOTHING).items():
                     unlogged[(*ids, hour)] = digest
@@ -779,7 +834,15 @@ class ChainStore(AuditStore):
         one_hour = len(by_span) == 1 and all(hi == lo + 1 for lo, hi in by_span)
         # A write through ``memo``: the seal rows of the fast way, with what each row
         # must still hold; the chains that went the general way (checked at the end).
-        checked: list[tuple[Any, ...]] | None = [] if memo is not None else None
+        # The memo's next hour (``LiveMemo.next_hour``): written the general way's rows,
+        # then proven (``_seal_next_hour``) instead of upserted.
+        crossed = (
+            memo is not None
+            and memo.hour is not None
+            and one_hour
+            and next(iter(by_span))[0] == memo.hour + 1
+        )
+        checked: list[tuple[Any, ...]] | None = [] if memo is not None and not crossed else None
         general: list[tuple[int, int]] = []
         after: LiveMemo | None = None  # the memo this write leaves
         if remember and context is not None and written is not None and one_hour:
@@ -893,6 +956,11 @@ class ChainStore(AuditStore):
             after.blocks = {k: v for k, v in just.items() if k[1] == after.hour}
             after.errors = {k: v for k, v in context.errors.items() if k in after.blocks}
             self._live_next = after
+        if memo is not None and crossed:
+            if gone or caught or general:
+                raise MemoStale  # more than an hour's first minute: the reading way
+            await _seal_next_hour(db, memo, next(iter(by_span))[0], len(touched), changed)
+            return items
         if memo is not None and checked is not None:
             if gone or caught or not one_hour:
                 raise MemoStale  # more than rewriting the hour's seals: the reading way

@@ -97,6 +97,16 @@ class Conn(ABC):
         write spares its reads there; SQLite reads its own pages in-process)."""
         raise NotImplementedError(f"{self.dialect}: no conditional batch update")
 
+    async def insert_new(
+        self, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Params]
+    ) -> int:
+        """``INSERT`` the ``rows`` where their key is free (a row already there is left
+        as it is); returns how many were inserted. With ``update_unchanged``, the
+        memo's write of an hour's first minute: fewer than ``len(rows)`` means the
+        hour holds rows the caller did not know of, and it rolls back and reads.
+        Only the PostgreSQL backend has it."""
+        raise NotImplementedError(f"{self.dialect}: no batch insert of new rows")
+
     async def commit_rows(self, sql: str, rows: Sequence[Params], *, lazy_sync: bool) -> None:
         """``rows`` through ``sql`` as one write transaction of their own (the caller
         holds its store's write lock). ``lazy_sync``: the commit survives this process

@@ -335,11 +335,17 @@ class MinuteStore(ChainStore):
             for (part, mins), consecutive in zip(parts, plain, strict=True):
                 sid, src = sids[part.service], srcs[part.source]
                 keys.update((sid, hour, src) for hour in hours_of(mins, consecutive))
-        if memo is not None and not (by_row and keys <= memo.blocks.keys()):
+        # The memo's next hour (an agent's first minute of an hour): no block of it is
+        # stored yet, which the write proves by inserting each only where none is.
+        crossing = memo is not None and by_row and memo.next_hour(keys)
+        if memo is not None and not crossing and not (by_row and keys <= memo.blocks.keys()):
             memo = None
-        before = (
-            {k: memo.blocks[k] for k in keys} if memo is not None else await self._load_blocks(keys)
-        )
+        if crossing:
+            before: dict[Key, tuple[bytes, bytes]] = {}
+        elif memo is not None:
+            before = {k: memo.blocks[k] for k in keys}
+        else:
+            before = await self._load_blocks(keys)
         existed = before.keys()
         # Read once what the chains need (errors, seals); nothing is read back later.
         context = await self._write_context(db, keys, known, memo)
@@ -366,6 +372,10 @@ class MinuteStore(ChainStore):
                 [(sid, hour, src, *data) for (sid, hour, src), data in written.items()],
                 stored=lambda row: row[:3] in existed,
             )
+        elif crossing:
+            new = [(sid, hour, src, *data) for (sid, hour, src), data in written.items()]
+            if await db.insert_new("minute_blocks", _BLOCK_COLUMNS, new) != len(new):
+                raise MemoStale
         elif await db.update_unchanged(
             "minute_blocks",
             _BLOCK_COLUMNS,

@@ -223,6 +223,22 @@ class PostgresConn(Conn):
             cursor = await self.conn.execute(sql, _columns((*columns, *check), rows))
             return int(cursor.rowcount)
 
+    async def insert_new(
+        self, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Params]
+    ) -> int:
+        """One ``INSERT ... SELECT * FROM unnest ... ON CONFLICT DO NOTHING`` of the
+        batch (``Conn.insert_new``)."""
+        if not rows:
+            return 0
+        arrays = ", ".join(f"%b::{kind}[]" for _, kind in columns)
+        sql = (
+            f"INSERT INTO {table} ({', '.join(name for name, _ in columns)})"
+            f" SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING"
+        )
+        with translated(self.where):
+            cursor = await self.conn.execute(sql, _columns(columns, rows))
+            return int(cursor.rowcount)
+
     def among(self, column: str, ids: Iterable[int]) -> tuple[str, tuple[Any, ...]]:
         values = sorted(set(map(int, ids)))
         return (

@@ -9,7 +9,7 @@ from typing import Any
 
 from store.postgres import PostgresStore
 from tests.pg import Cluster
-from tests.store.test_live_memo import BASE, minute
+from tests.store.test_live_memo import BASE, Reads, minute
 
 HOUR = BASE // 60 + 1  # the open hour (the one before it is sealed and logged)
 S1 = "(SELECT id FROM services WHERE name = 's1')"
@@ -67,4 +67,67 @@ async def test_every_edit_is_logged_as_the_reading_way_logs_it(
             assert await memo.minutes("s1", *span) == await reading.minutes("s1", *span), edit
         kinds = [e[1] for e in await _trail(memo)]
         assert kinds.count("store.tamper") >= len(EDITS) - 3  # the closed hour's: verify's
+        assert (await memo.check_audit()).problems == (await reading.check_audit()).problems
+
+
+def _at_the_turn(h: int) -> list[str]:
+    """Edits of hour ``h`` (the agent's open hour) and of the next, ``h + 1``, made
+    before the agent's first minute of ``h + 1`` (``LiveMemo.next_hour``)."""
+    closing = f"service_id = {S1} AND hour = {h}"
+    return [
+        "SELECT 1",  # none: the memo's way
+        f"UPDATE chain_seals SET digest = '\\x00' WHERE {closing}",
+        f"UPDATE chain_seals SET link = '\\x00' WHERE {closing}",
+        f"UPDATE chain_seals SET logged = 1 - logged WHERE {closing}",
+        f"DELETE FROM chain_seals WHERE {closing}",
+        f"UPDATE minute_blocks SET status = set_byte(status, 5, 3) WHERE {closing}",
+        f"DELETE FROM minute_blocks WHERE {closing}",
+        "INSERT INTO minute_blocks (service_id, hour, source_id, status, latency)"
+        f" SELECT service_id, {h + 1}, source_id, status, latency FROM minute_blocks"
+        f" WHERE {closing}",
+        "INSERT INTO chain_seals (service_id, source_id, hour, digest, link, logged)"
+        f" SELECT service_id, source_id, {h + 1}, digest, link, 0 FROM chain_seals"
+        f" WHERE {closing}",
+        "INSERT INTO error_texts (id, text) VALUES (998, 'dns') ON CONFLICT DO NOTHING",
+        f"INSERT INTO minute_errors SELECT service_id, source_id, {(h + 1) * 60 + 5}, 998"
+        f" FROM chain_seals WHERE {closing}",
+    ]
+
+
+async def test_an_edit_before_the_hours_first_minute_is_logged_as_the_reading_way_logs_it(
+    pg_cluster: Cluster, pg_url: str
+) -> None:
+    """The agent's first minute of an hour through its memo (the hour before closed,
+    the new one opened, nothing read back) against the reading way, edit by edit."""
+    other = pg_cluster.url(pg_cluster.new_database())
+    async with (
+        await PostgresStore.open(pg_url, init=True) as memo,
+        await PostgresStore.open(other, init=True) as reading,
+    ):
+        reads = Reads(memo)
+
+        async def write(m: int) -> None:
+            await memo.record_minutes(minute(m))
+            reading._live_memo = None
+            await reading.record_minutes(minute(m))
+
+        for i in range(len(_at_the_turn(0))):
+            await write(i * 60)
+            await write(i * 60 + 1)
+            edit = _at_the_turn(BASE // 60 + i)[i]
+            for store in (memo, reading):
+                async with store._db.transaction():
+                    await store._db.execute(edit)
+            was = reads.count
+            await write(i * 60 + 60)
+            # Through the memo unless a row it proves was not as it remembered (an edit
+            # of the closed hour's block is not looked at either way: verify's).
+            assert (reads.count > was) == (i in (1, 2, 3, 4, 7, 8)), edit
+            assert memo._live_memo is not None and memo._live_memo.hour == BASE // 60 + i + 1
+            await write(i * 60 + 60)  # the same minute again: nothing new
+            assert await _trail(memo) == await _trail(reading), edit
+            span = (BASE, BASE + 60 * (i + 2))
+            assert await memo.minutes("s1", *span) == await reading.minutes("s1", *span), edit
+        kinds = [e[1] for e in await _trail(memo)]
+        assert "store.tamper" in kinds
         assert (await memo.check_audit()).problems == (await reading.check_audit()).problems
