@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -64,13 +65,29 @@ def _views(run_cli: RunCli, config: Path, env: dict[str, str] | None = None) -> 
     return out
 
 
-def test_migrate_to_postgres_keeps_every_figure_and_both_chains_hold(
-    run_cli: RunCli, tmp_path: Path, pg_url: str
-) -> None:
-    config = _world(tmp_path)
-    _seed(run_cli, config, tmp_path)
+@pytest.fixture(scope="module")
+def seeded(run_cli: RunCli, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """The world seeded once through the CLI, and its views before any migration. Each
+    test copies the folder (``world``) and migrates its own copy, so none sees another's."""
+    folder = tmp_path_factory.mktemp("seeded")
+    config = _world(folder)
+    _seed(run_cli, config, folder)
     before = _views(run_cli, config)
     assert json.loads(before[0])[0]["downtime_minutes"] > 0
+    return folder, before
+
+
+def world(seeded: tuple[Path, list[str]], tmp_path: Path) -> tuple[Path, list[str]]:
+    """A copy of the seeded world in ``tmp_path``: its config, and its views before."""
+    folder, before = seeded
+    shutil.copytree(folder, tmp_path, dirs_exist_ok=True)
+    return tmp_path / "config.toml", before
+
+
+def test_migrate_to_postgres_keeps_every_figure_and_both_chains_hold(
+    run_cli: RunCli, tmp_path: Path, pg_url: str, seeded: tuple[Path, list[str]]
+) -> None:
+    config, before = world(seeded, tmp_path)
 
     moved = run_cli("--config", config, "store", "migrate", "--to", pg_url)
     assert moved.returncode == 0, moved.stderr
@@ -94,14 +111,12 @@ def test_migrate_to_postgres_keeps_every_figure_and_both_chains_hold(
 
 
 def test_migrate_with_a_fleet_config_copies_only_the_sqlite_file_it_is_given(
-    run_cli: RunCli, tmp_path: Path, pg_url: str
+    run_cli: RunCli, tmp_path: Path, pg_url: str, seeded: tuple[Path, list[str]]
 ) -> None:
     """An admin who has already switched the config to ``url``: migrate copied whatever
     ``slawatch.db`` lay beside it (the default path the file no longer names), or said
     there was none. Now it asks for ``--from FILE``, and copies that file."""
-    old = _world(tmp_path)
-    _seed(run_cli, old, tmp_path)
-    before = _views(run_cli, old)
+    _old, before = world(seeded, tmp_path)
     fleet = tmp_path / "fleet"
     fleet.mkdir()
     (fleet / "slawatch.db").write_bytes((tmp_path / "sw.db").read_bytes())  # a stray copy

@@ -72,7 +72,7 @@ def test_demo_live_then_quit_leaves_nothing(tmp_path: Path) -> None:
         screen, found, started = "", set[str](), time.monotonic()
         demo_pids: set[int] = set()
         while time.monotonic() - started < 45 and len(found) < len(WANTED):
-            time.sleep(1)
+            time.sleep(0.25)
             demo_pids |= _children(shell)
             screen = _tmux(socket, "capture-pane", "-p", "-t", "demo")
             found |= {what for what, text in WANTED.items() if text in screen}
