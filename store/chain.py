@@ -274,8 +274,8 @@ class LiveMemo:
     those chains' seals of that hour and the one before, (service_id, source_id) ->
     {hour: (digest, link)}, and which of those are not yet in the audit trail,
     (service_id, source_id) -> {hour: digest} (``logged = 0``). One store may write
-    for several agents (the fleet benchmark's shared connections): it holds each
-    one's chains, of one hour.
+    for several agents (the fleet benchmark's shared connections): it keeps a memo per
+    set of sources written (``MinuteStore._live_for``), each of one hour.
 
     Trusted no further than the next write proves it: that write rewrites every block
     and every seal of the hour with ``Conn.update_unchanged``, each row only if it still

@@ -131,6 +131,10 @@ class ImportConflict(InputError):
         self.tally = tally
 
 
+# Memos of other agents' minute writes a store keeps aside (``MinuteStore._live_for``).
+_LIVE_ASIDE = 32
+
+
 class MinuteStore(ChainStore):
     """Minute records in hour blocks (``store.blocks``), upserted idempotently."""
 
@@ -143,11 +147,34 @@ class MinuteStore(ChainStore):
     # PostgreSQL: what the last minute write left in the rows it wrote (``LiveMemo``):
     # the next minute into the same hour writes over them without reading them first,
     # each row only if it still holds just that (else it reads, as without a memo).
+    # A store that writes for several agents in turn (the fleet benchmark's shared
+    # connections) keeps each one's memo aside while it writes another's: a memo
+    # holds one hour, so one memo for all lost the others' chains at the first
+    # agent's first minute of an hour and sent them all the reading way.
     _live_memo: LiveMemo | None = None
+    _live_sources: frozenset[str] = frozenset()
+    _live_aside: dict[frozenset[str], LiveMemo] | None = None
 
     def _rolled_back(self) -> None:
         super()._rolled_back()
-        self._live_memo = None
+        self._forget_live()
+
+    def _forget_live(self) -> None:
+        self._live_memo = self._live_aside = None
+
+    def _live_for(self, sources: frozenset[str]) -> LiveMemo | None:
+        """Take the memo of the last minute write of ``sources`` (set aside the one of
+        the sources written last, when they are others)."""
+        live, self._live_memo = self._live_memo, None
+        if sources == self._live_sources:
+            return live
+        aside = self._live_aside if self._live_aside is not None else {}
+        if live is not None:
+            aside[self._live_sources] = live
+            while len(aside) > _LIVE_ASIDE:
+                del aside[next(iter(aside))]  # the longest unwritten
+        self._live_aside, self._live_sources = aside, sources
+        return aside.pop(sources, None)
 
     async def record_minutes(
         self, rows: Sequence[MinuteRow], *, state: StateSave | None = None
@@ -160,7 +187,7 @@ class MinuteStore(ChainStore):
                     await self._save_agent_state_in(db, state)
             return
         memo, self._errors_memo = self._errors_memo, None  # valid only if this commits
-        live, self._live_memo = self._live_memo, None
+        live = self._live_for(frozenset(row.source for row in rows))
         remember = self.dialect == "postgresql"
         while True:
             try:
@@ -217,7 +244,7 @@ class MinuteStore(ChainStore):
         count = 0
         by = f"an import of {where}"
         self._errors_memo = None
-        self._live_memo = None
+        self._forget_live()
         try:
             async with self._write() as db:
                 await self._begin_minute_log(db)

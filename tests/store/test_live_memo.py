@@ -62,6 +62,24 @@ async def test_the_next_minute_of_the_hour_writes_without_reading_its_blocks(pg_
         }
 
 
+async def test_agents_written_in_turn_by_one_store_each_turn_the_hour_by_its_memo(
+    pg_url: str,
+) -> None:
+    """One store writing several agents' minutes in turn (the fleet benchmark's shared
+    connections) keeps each one's memo: the first agent into a new hour does not make
+    it forget the others' chains of the hour before."""
+    async with await PostgresStore.open(pg_url, init=True) as store:
+        reads = Reads(store)
+        for m in (0, 1, 60, 61):
+            for agent in ("a", "b", "c"):
+                await store.record_minutes(minute(m, services=4, source=agent))
+        assert reads.count == 3  # each agent's first minute only
+        await _clean(store)
+        assert await store.minutes("s3", BASE, BASE + 62) == {
+            agent: bytes([UP, DOWN]).ljust(60, b"\0") + bytes([UP, DOWN]) for agent in "abc"
+        }
+
+
 async def test_another_writer_of_the_same_agent_sends_it_the_reading_way(pg_url: str) -> None:
     """A second process forwarding as the same agent (a restart while the old one
     still ran) changes the rows the memo describes: the next write finds that, rolls
