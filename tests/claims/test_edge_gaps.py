@@ -11,7 +11,6 @@ hour withheld.
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +29,7 @@ from slawatch.commands._support import run
 from store.rows import MinuteRow
 from store.sqlite import SqliteStore
 from tests import configs
-from tests.claims.test_mutation_attack import drop_hours, restate
+from tests.claims.test_mutation_attack import cut_hours, restate
 from tests.conftest import OpenDb, run_cli, write_config
 
 Doc = dict[str, Any]
@@ -227,15 +226,6 @@ def _seal(doc: Doc, hour_text: str) -> list[str]:
     return next(s for s in doc["sources"]["agent"]["chain"]["seals"] if s[0] == hour_text)
 
 
-def _cut_before(doc: Doc) -> Doc:
-    """The span-cut: the hours before 1 Oct dropped, the span restated to 1 Oct (the chain
-    starts from the true link of the last dropped hour, 30 Sep 23:00)."""
-    attacked = copy.deepcopy(doc)
-    drop_hours(attacked, "agent", lambda h: h >= OCT_1 // 60)
-    attacked["span"]["from"] = iso_z(from_minute(OCT_1))
-    return attacked
-
-
 def test_the_honest_edges_hold_and_the_late_case_reports_nothing(
     honest: tuple[Path, Doc], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -251,7 +241,7 @@ def test_span_cut_opening_its_true_link_names_the_withheld_hour(
     honest: tuple[Path, Doc], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, doc = honest
-    attacked = _cut_before(doc)
+    attacked = cut_hours(doc, before=True)
     d23 = _seal(doc, "2026-09-30T23:00:00Z")
     d22 = _seal(doc, "2026-09-30T22:00:00Z")
     attacked["sources"]["agent"]["chain"]["before"] = {
@@ -271,7 +261,7 @@ def test_span_cut_with_a_forged_predecessor_does_not_open(
     """The chain still starts from 30 Sep 23:00's true link, but the bundle says its
     previous sealed hour is 22:00 (true digest and link of 22:00's own predecessor)."""
     _, doc = honest
-    attacked = _cut_before(doc)
+    attacked = cut_hours(doc, before=True)
     d22 = _seal(doc, "2026-09-30T22:00:00Z")
     attacked["sources"]["agent"]["chain"]["before"] = {
         "hour": d22[0], "digest": d22[2], "prev": doc["sources"]["agent"]["chain"]["prev"],
@@ -288,7 +278,7 @@ def test_span_cut_restarted_from_an_earlier_link_is_caught_by_the_prev_head(
     dropped, the rest re-linked. Unpinned it holds and says the chain start is not
     proven; last month's head (a link the true chain passes through) refuses it."""
     _, doc = honest
-    attacked = _cut_before(doc)
+    attacked = cut_hours(doc, before=True)
     d22 = _seal(doc, "2026-09-30T22:00:00Z")
     chain_ = attacked["sources"]["agent"]["chain"]
     chain_["prev"] = d22[3]
@@ -310,7 +300,7 @@ def test_a_forged_genesis_is_what_it_was_before(
     honest: tuple[Path, Doc], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, doc = honest
-    attacked = _cut_before(doc)
+    attacked = cut_hours(doc, before=True)
     attacked["sources"]["agent"]["chain"]["prev"] = chain.genesis("shop", "agent").hex()
     attacked = restate(attacked)
     code, out = _verify(attacked, tmp_path, capsys)
@@ -322,25 +312,18 @@ def test_a_forged_genesis_is_what_it_was_before(
     assert code == 1, capsys.readouterr().out
 
 
-def _cut_after(doc: Doc) -> Doc:
-    attacked = copy.deepcopy(doc)
-    drop_hours(attacked, "agent", lambda h: h < NOV_1 // 60)
-    attacked["span"]["to"] = iso_z(from_minute(NOV_1))
-    return attacked
-
-
 def test_tail_cut_naming_its_true_next_hour_is_detected(
     honest: tuple[Path, Doc], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, doc = honest
-    attacked = _cut_after(doc)
+    attacked = cut_hours(doc, before=False)
     n0 = _seal(doc, "2026-11-01T00:00:00Z")
     attacked["sources"]["agent"]["chain"]["after"] = {"hour": n0[0], "digest": n0[2]}
     code, out = _verify(restate(attacked), tmp_path, capsys)
     assert code == 1, out
     assert "chain agent after" in out and "its records are withheld" in out
     # Without any neighbour stated, as before: cut off.
-    code, out = _verify(restate(_cut_after(doc)), tmp_path, capsys)
+    code, out = _verify(restate(cut_hours(doc, before=False)), tmp_path, capsys)
     assert code == 1 and "ends inside a run of down minutes" in out, out
 
 
@@ -352,7 +335,7 @@ def test_tail_cut_with_a_made_up_next_hour_is_said_unproven_and_caught_by_a_chec
     outage earlier (never more credit); the agent's own checkpoint of a later hour
     refuses it."""
     _, doc = honest
-    attacked = _cut_after(doc)
+    attacked = cut_hours(doc, before=False)
     attacked["sources"]["agent"]["chain"]["after"] = None
     attacked = restate(attacked)
     code, out = _verify(attacked, tmp_path, capsys)

@@ -434,9 +434,10 @@ MONTH_START = minute("2026-10-01T00:00:00Z")
 MONTH_END = minute("2026-11-01T00:00:00Z")
 
 
-def cut(doc: Doc, *, before: bool, genesis: bool = False) -> Doc:
-    """The span-cut (``before``) or tail-cut attack: the hours beyond the month's edge
-    removed, the span restated to the edge, everything re-hashed and restated."""
+def cut_hours(doc: Doc, *, before: bool) -> Doc:
+    """A copy of ``doc`` with the hours beyond the month's edge (October 2026) removed
+    and the span restated to the edge, not yet re-hashed: the chain starts from the
+    true link of the last removed hour."""
     attacked = copy.deepcopy(doc)
     if before:
         drop_hours(attacked, "agent", lambda h: h >= MONTH_START // 60)
@@ -444,6 +445,13 @@ def cut(doc: Doc, *, before: bool, genesis: bool = False) -> Doc:
     else:
         drop_hours(attacked, "agent", lambda h: h < MONTH_END // 60)
         attacked["span"]["to"] = iso_z(from_minute(MONTH_END))
+    return attacked
+
+
+def cut(doc: Doc, *, before: bool, genesis: bool = False) -> Doc:
+    """The span-cut (``before``) or tail-cut attack: the hours beyond the month's edge
+    removed, the span restated to the edge, everything re-hashed and restated."""
+    attacked = cut_hours(doc, before=before)
     if genesis:
         attacked["sources"]["agent"]["chain"]["prev"] = chain.genesis("shop", "agent").hex()
     return restate(attacked)
