@@ -50,4 +50,7 @@ def seen_parts(
         if der:
             # as ``openssl x509 -fingerprint -sha256`` shows it, without colons
             cert = hashlib.sha256(der).hexdigest()
-    return Corroboration(at, error, status, ip, cert, **values)
+    return Corroboration(
+        at, error, status, ip, cert,
+        values["date"], values["x_request_id"], values["traceparent"], values["cf_ray"],
+    )  # fmt: skip

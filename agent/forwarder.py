@@ -203,7 +203,9 @@ class Forwarder:
         self._pg: PostgresStore | None = None
         self._probes_sent: dict[str, datetime] = {}  # service -> newest probe state sent
         self._evidence_cursor: int | None = None  # newest corroboration sent (epoch µs)
-        self._evidence_sent: set[tuple[str, int]] = set()  # (service, at µs) near the cursor
+        # (service, at µs, minute) near the cursor: a request kept under two minutes
+        # (docs/probes.md) is two rows of one instant.
+        self._evidence_sent: set[tuple[str, int, int]] = set()
         self._lookback_at = -float("inf")
         self._health_at = -float("inf")
         self._owed: tuple[int, datetime | None] = (0, None)  # as last recorded
@@ -300,13 +302,13 @@ class Forwarder:
             late = await spool.evidence_after(self.source, floor, self._batch)
             rows += [r for r in late if _us(r.seen.at) <= self._evidence_cursor]
             self._evidence_sent = {k for k in self._evidence_sent if k[1] > floor}
-        rows = [r for r in rows if (r.service, _us(r.seen.at)) not in self._evidence_sent]
+        rows = [r for r in rows if (r.service, _us(r.seen.at), r.minute) not in self._evidence_sent]
         if not rows:
             return
         await pg.record_evidence(rows)
-        sent = {(r.service, _us(r.seen.at)) for r in rows}
+        sent = {(r.service, _us(r.seen.at), r.minute) for r in rows}
         self._evidence_sent |= sent
-        self._evidence_cursor = max(self._evidence_cursor, *(at for _, at in sent))
+        self._evidence_cursor = max(self._evidence_cursor, *(at for _, at, _ in sent))
 
     async def _forward_health(self, spool: SqliteStore, pg: PostgresStore, *, force: bool) -> None:
         counts = await spool.outbox_counts(self.source)

@@ -132,12 +132,12 @@ week of a broken database (a row costs about 215 bytes: 50 services -> ~110 MB).
 class _Run:
     """A service's run in progress: the minute it is filed under (its start), whether
     it is filed at all (not a minute already judged), each attempt's own outcome so
-    far (``at``: when that attempt was sent) with the minute it ended in, and the
+    far (``at``: when that attempt was sent) with the instant it ended, and the
     later minutes whose slot it overran (``Agent.overran``)."""
 
     minute: int
     filed: bool
-    attempts: list[tuple[ProbeResult, int]] = field(default_factory=list)  # and minute ended
+    attempts: list[tuple[ProbeResult, datetime]] = field(default_factory=list)  # and ended
     covers: list[int] = field(default_factory=list)
 
 
@@ -149,7 +149,7 @@ def _failed_in_own(run: _Run) -> ProbeResult | None:
     minute up; its confirmation retries are the quick ones, not a success minutes later."""
     if not run.covers or not run.attempts:
         return None
-    mine = [a for a, ended in run.attempts if run.minute in (to_minute(a.at), ended)]
+    mine = [a for a, ended in run.attempts if run.minute in (to_minute(a.at), to_minute(ended))]
     if not mine or any(not a.failed for a in mine):
         return None
     return replace(mine[-1], at=run.attempts[0][0].at, attempts=len(mine))
@@ -159,7 +159,7 @@ def _settled(run: _Run) -> int:
     """For ``run`` cancelled midway: the minutes before this one can no longer change,
     as the attempt in flight (or the next) is sent no earlier than the minute the last
     attempt ended in. Only a run that overran files any (``run.minute`` otherwise)."""
-    return run.attempts[-1][1] if run.covers and run.attempts else run.minute
+    return to_minute(run.attempts[-1][1]) if run.covers and run.attempts else run.minute
 
 
 @dataclass(frozen=True)
@@ -544,7 +544,7 @@ class Agent:
                 self._probing.discard(task)
 
     def _attempted(self, run: _Run, attempt: ProbeResult) -> None:
-        run.attempts.append((attempt, to_minute(self._clock())))
+        run.attempts.append((attempt, self._clock()))
 
     def overran(self, name: str) -> None:
         """A slot of ``name`` fell due while its previous run was still going (the
@@ -565,33 +565,33 @@ class Agent:
         attempts sent in that minute, and those sent before it that ended in it, stand
         in for the run the scheduler skipped: up (or degraded) when one of them was
         answered, down when they all failed, nothing (unknown) when there is none. Each
-        failed attempt is kept as evidence once: the first under the run's own minute,
-        another under the overrun minute it was sent in, else the one it ended in, else
-        the run's own. A run cancelled by a stop files only the minutes before
-        ``settled`` (``_settled``); None: it ended, every minute is filed."""
+        failed attempt is kept as evidence under the minute it was sent in when the run
+        overran that one, else under the run's own; a minute down with no request sent
+        in it also keeps the one that failed in it last (sent before it, with the
+        instant it failed): each down minute has the evidence it was judged from. A
+        run cancelled by a stop files only the minutes before ``settled``
+        (``_settled``); None: it ended, every minute is filed."""
         if not run.covers:
             return
-        relevant: dict[int, list[ProbeResult]] = {}
+        relevant: dict[int, list[tuple[ProbeResult, datetime]]] = {}
         owner: list[int] = []  # each attempt's evidence minute
         for i, (attempt, ended) in enumerate(run.attempts):
             sent = to_minute(attempt.at)
-            for minute in {sent, ended} & set(run.covers):
-                relevant.setdefault(minute, []).append(attempt)
-            if i and sent in run.covers:
-                owner.append(sent)
-            elif i and ended in run.covers:
-                owner.append(ended)
-            else:
-                owner.append(run.minute)
+            for minute in {sent, to_minute(ended)} & set(run.covers):
+                relevant.setdefault(minute, []).append((attempt, ended))
+            owner.append(sent if i and sent in run.covers else run.minute)
+        failed_in: list[tuple[int, ProbeResult, datetime]] = []  # down, none sent in it
         for minute in run.covers:
             seen = relevant.get(minute, []) if settled is None or minute < settled else []
-            result = next((a for a in seen if not a.failed), seen[-1] if seen else None)
+            result = next((a for a, _ in seen if not a.failed), seen[-1][0] if seen else None)
             self.book.finish(minute, name, result)
             if result is None:
                 continue
             self._file(name, minute, result, evidence=False)
             if result.failed:
                 self.canary.on_failure(minute)
+                if minute not in owner:
+                    failed_in.append((minute, *seen[-1]))
         if settled is None:
             # The agent's vote: what it saw last, the run's outcome as its last attempt
             # was sent (not an overrun minute's older failures once it was answered).
@@ -599,6 +599,8 @@ class Agent:
         for (attempt, _ended), minute in zip(run.attempts, owner, strict=True):
             if (run.filed or minute != run.minute) and (settled is None or minute < settled):
                 self._keep_evidence(name, minute, attempt)
+        for minute, attempt, ended in failed_in:
+            self._keep_evidence(name, minute, attempt, failed_at=ended)
 
     def _note(
         self,
@@ -656,14 +658,16 @@ class Agent:
             )
         )
 
-    def _keep_evidence(self, name: str, minute: int, result: ProbeResult) -> None:
-        """A failing probe's corroboration, for the provider to look up in its logs."""
+    def _keep_evidence(
+        self, name: str, minute: int, result: ProbeResult, failed_at: datetime | None = None
+    ) -> None:
+        """A failing probe's corroboration, for the provider to look up in its logs
+        (``failed_at``: kept under a later minute than it was sent in, the one it failed in)."""
         if result.status == UP:
             return
         seen = result.seen or Corroboration(result.at)  # no answer: its instant and error
-        self.writer.note_evidence(
-            ProbeEvidence(name, self.source, minute, replace(seen, error=result.error))
-        )
+        seen = replace(seen, error=result.error, failed_at=failed_at)
+        self.writer.note_evidence(ProbeEvidence(name, self.source, minute, seen))
 
     def _check_tls(self, name: str, result: ProbeResult) -> None:
         """Warn (log and notifiers) once a day while a certificate nears its expiry."""

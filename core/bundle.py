@@ -41,7 +41,10 @@ A bundle (``"format": "slawatch-claim", "version": 3``) is a JSON object with:
   millisecond, ``error``, and what the provider can look up in its own logs:
   ``http_status``, ``server_ip``, ``tls_sha256``, ``date``, ``x_request_id``,
   ``traceparent``, ``cf_ray``; see ``core.corroboration``); left out when there
-  are none, so bundles from before it still read and verify;
+  are none, so bundles from before it still read and verify. A request listed
+  under a later minute than the one it was sent in (a minute an overrunning run
+  judged down by that request's timeout alone) also has ``failed_at``, the
+  instant it failed, in that minute;
 - optionally ``vouching``: signed checkpoint notes (``core.checkpoint``), each
   made by one source's own agent with its own key and carried as its text: a
   source's records are then vouched for by its agent's signature over its chain
@@ -594,9 +597,14 @@ def _corroboration(c: View, sources: set[str]) -> tuple[str, int, Corroboration]
     cert = c.opt_text("tls_sha256")
     if cert is not None and not corroboration.is_fingerprint(cert):
         raise c.error("tls_sha256", "must be 64 lower-case hex digits (a SHA-256)")
+    failed = c.opt_text("failed_at")
+    if failed is not None and not _AT_RE.match(failed):
+        raise c.error("failed_at", f"{failed[:40]!r} is not a UTC instant like "
+                      "2026-10-03T14:05:03.125Z")  # fmt: skip
     seen = Corroboration(
         parse_instant(at, c.where("at")), texts["error"], status, ip, cert,
         texts["date"], texts["x_request_id"], texts["traceparent"], texts["cf_ray"],
+        None if failed is None else parse_instant(failed, c.where("failed_at")),
     )  # fmt: skip
     return source, minute, seen
 

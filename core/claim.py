@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -301,6 +301,7 @@ def verify(claim: Claim) -> list[Check]:
 
 
 _RETRY_MINUTES = 30  # a probe's last attempt is sent at most this long after its minute
+_LONGEST_ATTEMPT = timedelta(minutes=61)  # a timeout is at most the interval (at most 1 h)
 
 
 def corroboration_checks(claim: Claim) -> list[Check]:
@@ -321,7 +322,7 @@ def corroboration_checks(claim: Claim) -> list[Check]:
         wrong = [
             m for m, s in items
             if not lo * 60 <= m < hi * 60 or status[m - lo * 60] not in (DEGRADED, DOWN)
-            or not 0 <= to_minute(s.at) - m <= _RETRY_MINUTES
+            or not _sent_for(s, m)
         ]  # fmt: skip
         said = f"{len(items)} failing requests"
         if wrong:
@@ -331,6 +332,18 @@ def corroboration_checks(claim: Claim) -> list[Check]:
             why = "each on a minute recorded down or degraded"
         out.append(Check(f"corroboration {source}", said, why, not wrong))
     return out
+
+
+def _sent_for(seen: Corroboration, minute: int) -> bool:
+    """``seen`` can be a request of ``minute``: sent in it or in the retries after it,
+    or (``failed_at``, an overrunning run's) sent before it and failed in it."""
+    if seen.failed_at is None:
+        return 0 <= to_minute(seen.at) - minute <= _RETRY_MINUTES
+    return (
+        to_minute(seen.failed_at) == minute
+        and to_minute(seen.at) < minute
+        and seen.failed_at - seen.at <= _LONGEST_ATTEMPT
+    )
 
 
 def audit_checks(claim: Claim, proof: AuditProof) -> list[Check]:

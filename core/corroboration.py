@@ -57,6 +57,10 @@ class Corroboration:
     x_request_id: str | None = None
     traceparent: str | None = None
     cf_ray: str | None = None
+    # When the agent saw it fail (a timeout, a refusal): set only on a request listed
+    # under a later minute than the one it was sent in, a minute judged down by it
+    # alone (its timeout ended there; docs/probes.md, "Runs that overrun").
+    failed_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The bundle's form: ``at`` to the millisecond, members left out when unknown."""
@@ -65,6 +69,8 @@ class Corroboration:
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
+        if self.failed_at is not None:
+            out["failed_at"] = at_text(self.failed_at)
         return out
 
     def lookup(self) -> str:
@@ -89,7 +95,8 @@ def at_text(ts: datetime) -> str:
     return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
 
 
-KEYS = ("at", "error", "http_status", "server_ip", "tls_sha256", *(k for k, _ in HEADERS))
+KEYS = ("at", "error", "http_status", "server_ip", "tls_sha256", *(k for k, _ in HEADERS),
+        "failed_at")  # fmt: skip
 
 
 def is_fingerprint(text: str) -> bool:

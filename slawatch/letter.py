@@ -403,13 +403,16 @@ def _corroboration(claim: Claim) -> list[Block]:
     """The failing requests of the outages, for the provider to find in its own logs."""
     if not claim.corroboration:
         return []
-    shown = claim.corroboration[:_MAX_REQUESTS]
+    # One row per request: one that failed in the minute after it was sent is listed
+    # under both minutes in the bundle (docs/probes.md), once here.
+    requests = list({(src, seen.at): (src, seen) for src, _, seen in claim.corroboration}.values())
+    shown = requests[:_MAX_REQUESTS]
     rows = tuple(
         (at_text(seen.at), src, seen.error or "-",
          "-" if seen.http_status is None else str(seen.http_status), seen.lookup())
-        for src, _minute, seen in shown
+        for src, seen in shown
     )  # fmt: skip
-    more = len(claim.corroboration) - len(shown)
+    more = len(requests) - len(shown)
     return [
         Heading("Requests you can look up in your own logs"),
         Para(
@@ -417,8 +420,7 @@ def _corroboration(claim: Claim) -> list[Block]:
             "millisecond), with what your servers, load balancers or CDN answered: your logs "
             "hold these requests under the identifiers shown"
             + (
-                f"; the first {len(shown)} of {len(claim.corroboration)}, every one is in "
-                "the bundle."
+                f"; the first {len(shown)} of {len(requests)}, every one is in the bundle."
                 if more
                 else "."
             )

@@ -389,6 +389,47 @@ MIGRATIONS: list[Migration] = [
         ),
         dialect="postgresql",
     ),
+    Migration(
+        "a failing request kept under each minute judged from it (store/evidence.py): SQLite",
+        (
+            # An overrunning run judges a minute down by a request sent in the minute
+            # before that timed out in it (docs/probes.md): that request is kept under
+            # both minutes, the later row with ``failed_at_us`` (when it failed). The
+            # key gains ``minute``; SQLite cannot change a key in place.
+            """CREATE TABLE probe_evidence_new (
+                service_id INTEGER NOT NULL,
+                source_id INTEGER NOT NULL,
+                at_us INTEGER NOT NULL,
+                minute INTEGER NOT NULL,
+                error TEXT,
+                http_status INTEGER,
+                server_ip TEXT,
+                tls_sha256 TEXT,
+                date TEXT,
+                x_request_id TEXT,
+                traceparent TEXT,
+                cf_ray TEXT,
+                failed_at_us INTEGER,
+                PRIMARY KEY (service_id, source_id, at_us, minute)
+            ) WITHOUT ROWID""",
+            "INSERT INTO probe_evidence_new SELECT *, NULL FROM probe_evidence",
+            "DROP TABLE probe_evidence",
+            "ALTER TABLE probe_evidence_new RENAME TO probe_evidence",
+            "CREATE INDEX probe_evidence_by_minute ON probe_evidence (service_id, minute)",
+        ),
+        dialect="sqlite",
+    ),
+    Migration(
+        "a failing request kept under each minute judged from it (store/evidence.py): PostgreSQL",
+        (
+            # The same table as SQLite's after the migration before, changed in place
+            # (its grants and row-level policies stay).
+            "ALTER TABLE probe_evidence ADD COLUMN failed_at_us INTEGER",
+            "ALTER TABLE probe_evidence DROP CONSTRAINT probe_evidence_pkey",
+            "ALTER TABLE probe_evidence ADD PRIMARY KEY (service_id, source_id, at_us, minute)",
+        ),
+        dialect="postgresql",
+    ),
 ]
 
 LATEST = len(MIGRATIONS)

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from agentkit import ConfigFactory, quick
@@ -30,6 +32,7 @@ from core.status import DOWN, UP
 from core.timeutil import to_minute
 from store.rows import ProbeEvidence, ProbeState
 from store.sqlite import SqliteStore
+from tests.conftest import run_cli
 
 T0 = datetime(2026, 11, 2, 9, 0, 0, tzinfo=UTC)
 M0 = to_minute(T0)
@@ -40,8 +43,11 @@ Attempt = Callable[[Probe, Mapping[str, str] | None], Awaitable[_Attempt]]
 class Bench:
     """The pinned clock, the hanging server and the scheduler's slots of one service."""
 
-    def __init__(self, down_from: datetime, up_from: datetime, phase: int = 0) -> None:
+    def __init__(
+        self, down_from: datetime, up_from: datetime, phase: int = 0, timeout: timedelta = TIMEOUT
+    ) -> None:
         self.now = T0
+        self.timeout = timeout
         self.down_from, self.up_from = down_from, up_from
         self.next_slot = T0 + timedelta(seconds=phase)
         self.agent: Agent | None = None
@@ -80,7 +86,7 @@ class Bench:
         async def timed(probe: Probe, headers: Mapping[str, str] | None = None) -> _Attempt:
             outcome = await attempt(probe, headers)
             if outcome.error == "timeout":
-                await self.to(self.now + TIMEOUT)
+                await self.to(self.now + self.timeout)
             return outcome
 
         return timed
@@ -132,14 +138,18 @@ async def bench() -> AsyncIterator[Bench]:
 
 
 def agent_for(
-    bench: Bench, make_config: ConfigFactory, retries: int = 2, name: str = "probe-1"
+    bench: Bench,
+    make_config: ConfigFactory,
+    retries: int = 2,
+    name: str = "probe-1",
+    retry_delay: timedelta = timedelta(seconds=5),
 ) -> Agent:
     probe = quick(
         f"http://127.0.0.1:{bench.port}/",
         interval=timedelta(seconds=60),
         timeout=timedelta(seconds=0.2),
         retries=retries,
-        retry_delay=timedelta(seconds=5),
+        retry_delay=retry_delay,
     )
     config = make_config({"web": probe})
     config = replace(config, agent=replace(config.agent, name=name))
@@ -162,6 +172,20 @@ async def kept(agent: Agent, start: int, end: int) -> list[ProbeEvidence]:
     """The evidence of the minutes [start, end) (failing requests, for claim bundles)."""
     async with await SqliteStore.open(agent.config.storage_path, readonly=True) as store:
         return await store.evidence_between("web", start, end)
+
+
+def exported(config: Path, folder: Path) -> list[tuple[str, str, str | None]]:
+    """``claim export`` of November then ``claim verify`` through the real CLI (it must
+    hold): the bundle's failing requests, (minute, sent, failed_at)."""
+    out = folder / "claim.json"
+    done = run_cli("--config", config, "claim", "export", "--service", "web",
+                   "--month", "2026-11", "--out", out)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    done = run_cli("--config", config, "claim", "verify", out)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "corroboration probe-1" in done.stdout
+    bundle = json.loads(out.read_text())
+    return [(c["minute"], c["at"], c.get("failed_at")) for c in bundle["corroboration"]]
 
 
 def outages(statuses: list[int]) -> list[tuple[int, int]]:
@@ -210,7 +234,11 @@ async def test_a_five_minute_outage_with_overrunning_runs_is_one_outage(
     ],
 )
 async def test_recovery_in_the_middle_of_a_run(
-    make_config: ConfigFactory, up_from: timedelta, retries: int, expected: list[int]
+    make_config: ConfigFactory,
+    tmp_path: Path,
+    up_from: timedelta,
+    retries: int,
+    expected: list[int],
 ) -> None:
     bench = Bench(T0 + timedelta(minutes=2), T0 + up_from)
     try:
@@ -225,14 +253,26 @@ async def test_recovery_in_the_middle_of_a_run(
     assert agent.scheduler.skipped_busy == 1  # the slot at 3:00
     assert statuses == expected  # before: minute 3 unknown (0)
     # Each down minute has a failed request of its own in the evidence (with one retry,
-    # minute 3's is the one sent at 2:35 that timed out at 3:05); each request once.
+    # minute 3's is the one sent at 2:35 that timed out at 3:05, also kept under minute
+    # 2, when it was sent, as the bundle's check requires); each request once otherwise.
     held: dict[int, list[datetime]] = {}
     for e in evidence:
         held.setdefault(e.minute - M0, []).append(e.seen.at)
     assert {m for m, s in enumerate(statuses) if s == DOWN} <= set(held)
-    assert len({e.seen.at for e in evidence}) == len(evidence)
+    sent_in = [e for e in evidence if e.seen.failed_at is None]
+    assert len({e.seen.at for e in sent_in}) == len(sent_in) == len({e.seen.at for e in evidence})
+    assert all(to_minute(e.seen.at) == e.minute for e in sent_in)
     if retries == 1:
         assert held[3] == [T0 + timedelta(minutes=2, seconds=35)]
+        (late,) = [e for e in evidence if e.seen.failed_at is not None]
+        assert (late.minute, late.seen.failed_at) == (M0 + 3, T0 + timedelta(minutes=3, seconds=5))
+        # Before: kept under minute 3 alone, a request sent before its minute, so the
+        # bundle's corroboration check refused the claim (DOES NOT HOLD, exit 1).
+        assert exported(agent.config.path, tmp_path) == [
+            ("2026-11-02T09:02:00Z", "2026-11-02T09:02:00.000Z", None),
+            ("2026-11-02T09:02:00Z", "2026-11-02T09:02:35.000Z", None),
+            ("2026-11-02T09:03:00Z", "2026-11-02T09:02:35.000Z", "2026-11-02T09:03:05.000Z"),
+        ]
 
 
 async def test_the_fleet_has_every_agents_vote_on_every_minute(make_config: ConfigFactory) -> None:
@@ -338,3 +378,34 @@ async def test_a_stop_mid_run_keeps_the_minutes_the_run_can_no_longer_change(
     assert statuses == [UP, UP, DOWN, DOWN, 0]
     held = {e.minute - M0 for e in evidence}
     assert held == {2, 3}  # each down minute has a failed request of its own
+
+
+async def test_a_minute_down_by_a_timeout_alone_has_that_request_as_evidence(
+    make_config: ConfigFactory, tmp_path: Path
+) -> None:
+    """Timeout 55 s, retries 15 s apart, slots at :05, down 3:00-7:00: the run of 3:05
+    tries at 3:05, 4:15 and 5:25 (failing at 6:20), the slots of 4:05, 5:05 and 6:05
+    skipped. Minute 6 is down by the attempt sent at 5:25 alone, which timed out in it:
+    it is kept under minute 6 too, with the instant it failed, and the claim holds.
+    Before, it was kept under minute 5 only: minute 6 was down in the bundle with no
+    failing request of its own."""
+    bench = Bench(
+        T0 + timedelta(minutes=3), T0 + timedelta(minutes=7), phase=5,
+        timeout=timedelta(seconds=55),
+    )  # fmt: skip
+    try:
+        await bench.start()
+        agent = agent_for(bench, make_config, retry_delay=timedelta(seconds=15))
+        await bench.run_until(T0 + timedelta(minutes=8))
+        assert await agent.stop()
+        statuses = await stored(agent, M0, M0 + 8)
+    finally:
+        await bench.close()
+    assert agent.scheduler.skipped_busy == 3
+    assert statuses == [UP, UP, UP, DOWN, DOWN, DOWN, DOWN, UP]
+    assert exported(agent.config.path, tmp_path) == [
+        ("2026-11-02T09:03:00Z", "2026-11-02T09:03:05.000Z", None),
+        ("2026-11-02T09:04:00Z", "2026-11-02T09:04:15.000Z", None),
+        ("2026-11-02T09:05:00Z", "2026-11-02T09:05:25.000Z", None),
+        ("2026-11-02T09:06:00Z", "2026-11-02T09:05:25.000Z", "2026-11-02T09:06:20.000Z"),
+    ]

@@ -226,6 +226,7 @@ def test_a_signed_bundle_whose_request_id_is_changed_fails(
         ("x_request_id", "a\nb", "printable ASCII"),
         ("source", "nobody", "not one of the bundle's sources"),
         ("at", "2026-10-03T14:05:07Z", "UTC instant"),
+        ("failed_at", "2026-10-03T14:06:07Z", "UTC instant"),
         ("extra", 1, "unknown member"),
     ],
 )
@@ -270,6 +271,48 @@ def test_the_letter_lists_each_request(
     assert "2026-10-03T14:05:07.250Z" in letter
     assert "X-Request-Id req-" in letter and TRACE in letter and fingerprint in letter
     assert letter.count("| paris-1 |") == 3
+
+
+@pytest.mark.parametrize(
+    ("minute", "failed_at", "holds"),
+    [
+        # Sent at 14:05:07, timed out at 14:06:02: evidence of minute 14:06 as well
+        # (an overrunning run's minute judged down by it alone, docs/probes.md).
+        ("2026-10-03T14:06:00Z", "2026-10-03T14:06:02.250Z", True),
+        # Under a minute after the one it was sent in, with no instant it failed there.
+        ("2026-10-03T14:06:00Z", None, False),
+        # Said to fail in another minute than the one it is listed under.
+        ("2026-10-03T14:06:00Z", "2026-10-03T14:07:02.250Z", False),
+        # Failed before it was sent.
+        ("2026-10-03T14:05:00Z", "2026-10-03T14:05:02.250Z", False),
+        # A timeout is at most the interval, at most an hour.
+        ("2026-10-03T15:07:00Z", "2026-10-03T15:07:02.250Z", False),
+    ],
+)
+def test_a_request_that_failed_in_a_later_minute(
+    exported: tuple[Path, Path, str],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    minute: str,
+    failed_at: str | None,
+    holds: bool,
+) -> None:
+    _, bundle, _ = exported
+    doc = json.loads(bundle.read_text())
+    late = {**doc["corroboration"][0], "minute": minute}
+    if failed_at is not None:
+        late["failed_at"] = failed_at
+    doc["corroboration"].insert(1, late)
+    edited = tmp_path / "late.json"
+    edited.write_text(json.dumps(doc))
+    code, out = _verify(edited, capsys)
+    assert code == (0 if holds else 1), out
+    assert ("4 failing requests" if holds else "DIFFERS") in out
+    if holds:  # the letter lists each request once
+        assert main(["claim", "letter", str(edited)]) == 0
+        letter = capsys.readouterr().out
+        assert letter.count("| paris-1 |") == 3
+        assert letter.count("2026-10-03T14:05:07.250Z") == 1
 
 
 def test_hostile_headers_are_kept_short_and_printable(

@@ -123,22 +123,31 @@ async def test_corroboration_written_late_is_forwarded_once(
         return ProbeEvidence("svc0", "lyon-2", int(at.timestamp()) // 60, Corroboration(
             at, "timeout"))  # fmt: skip
 
+    newest = row(60)
+    failed = newest.seen.at + timedelta(seconds=65)
+    late = newest._replace(
+        minute=newest.minute + 1, seen=Corroboration(newest.seen.at, "timeout", failed_at=failed)
+    )
     spool_path = tmp_path / "spool.db"
     async with await SqliteStore.open(spool_path) as spool:
-        await spool.record_evidence([row(0), row(60)])
+        await spool.record_evidence([row(0), newest])
     forwarder = fw.Forwarder(spool_path, url, "lyon-2")
     try:
         await forwarder.step()
         async with await SqliteStore.open(spool_path) as spool:
             await spool.record_evidence([row(30)])  # sent before the newest, written after
+            # The newest also kept under the next minute (it timed out there, the one
+            # failure that minute saw: docs/probes.md), a row of the same instant.
+            await spool.record_evidence([late])
         await forwarder.step()
         await forwarder.step()
     finally:
         await forwarder.close()
     async with await PostgresStore.open(pg_url, readonly=True) as pg:
         got = await pg.evidence_between("svc0", 0, 2**40)
-    assert [(e.seen.at - T0).seconds for e in got] == [0, 30, 60]
+    assert [(e.seen.at - T0).seconds for e in got] == [0, 30, 60, 60]
     assert {e.seen.error for e in got} == {"timeout"}
+    assert got[-1] == late  # before: dropped, an instant already sent
 
 
 async def test_a_batch_sent_again_after_a_crash_counts_once(

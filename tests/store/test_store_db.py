@@ -411,3 +411,39 @@ async def test_new_names_are_added_in_sorted_order_whatever_the_rows_order(
     assert [r[0] for r in services] == names
     assert [r[0] for r in sources] == ["z-agent", "b-agent", "y-agent"]
     assert [r[0] for r in texts] == [f"error {n}" for n in names[10:]]
+
+
+async def test_a_request_is_kept_under_each_minute_judged_from_it(
+    open_db: OpenDb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An overrunning run's minute down by a request sent in the minute before, which
+    timed out in it, keeps that request too, with the instant it failed (docs/probes.md);
+    rows kept before this (the schema two versions back, one key per request) stay.
+    Before, the second row was dropped: one row per request."""
+    import store.postgres.backend as pg_backend
+    import store.schema as schema
+    import store.sqlite.backend as sqlite_backend
+    from core.corroboration import Corroboration
+    from store.rows import ProbeEvidence
+
+    sent = datetime(2026, 11, 2, 9, 5, 25, tzinfo=UTC)
+    minute = int(sent.timestamp()) // 60
+    first = ProbeEvidence("web", "probe-1", minute, Corroboration(sent, "timeout"))
+    with monkeypatch.context() as older:
+        for module in (schema, pg_backend, sqlite_backend):
+            older.setattr(module, "LATEST", LATEST - 2)
+        async with await open_db() as store, store._write() as db:  # as slawatch wrote it
+            await store._ensure_pairs([("web", "probe-1")])
+            await db.execute(
+                "INSERT INTO probe_evidence (service_id, source_id, at_us, minute, error)"
+                " VALUES (?, ?, ?, ?, 'timeout')",
+                (*await store._id_pair("web", "probe-1"), int(sent.timestamp()) * 10**6, minute),
+            )
+    failed = datetime(2026, 11, 2, 9, 6, 20, tzinfo=UTC)
+    late = first._replace(minute=minute + 1, seen=Corroboration(sent, "timeout", failed_at=failed))
+    async with await open_db() as store:
+        assert await store.evidence_between("web", minute, minute + 2) == [first]
+        await store.record_evidence([late])
+        await store.record_evidence([first, late])  # again: nothing changes
+        assert await store.evidence_between("web", minute, minute + 2) == [first, late]
+        assert await store.evidence_after("probe-1", 0, 10) == [first, late]
