@@ -39,6 +39,9 @@ class Exported:
     document: dict[str, Any]
 
 
+READ_TRIES = 3  # a store written while it is read (a live agent, a fleet): read again
+
+
 async def gather(
     store: Store, config: Config, service: str, month: YearMonth, now: datetime
 ) -> Exported:
@@ -47,9 +50,23 @@ async def gather(
     The month is read once (``month_inputs``: minutes, windows, cases) and
     computed once; the hash-chain evidence is read for the claim's span (the
     month stretched to its outages' true edges), and its minutes must be the
-    ones the month was computed from.
+    ones the month was computed from. The two reads are two queries: an agent
+    (in a fleet, any of them) recording a minute between them makes them differ,
+    and the month is read again, up to ``READ_TRIES`` times.
     """
     service_of(config, service)
+    for _ in range(READ_TRIES):
+        exported = await _gather_once(store, config, service, month, now)
+        if exported is not None:
+            return exported
+    # Read that often and never the same: a bug in slawatch, never the user's to fix.
+    raise RuntimeError(f"claim for {service} {month} disagrees with 'slawatch report'")
+
+
+async def _gather_once(
+    store: Store, config: Config, service: str, month: YearMonth, now: datetime
+) -> Exported | None:
+    """``gather``'s one read; None when the minutes changed between its two reads."""
     inputs = await month_inputs(store, config, service, month)
     report = inputs.compute(now)  # as of the export: provisional, ongoing
     m_start, m_end = inputs.bounds
@@ -87,9 +104,7 @@ async def gather(
     if corrections:  # a month nobody corrected keeps the bundle it always had
         claim = replace(claim, audit=audit_proof(corrections, await store.audit_leaves()))
     if _known(model.span_bytes(claim)) != _known(inputs.sources_in(*span)):
-        # Both are the same stored minutes; a difference is a bug in slawatch,
-        # never something the user can fix.
-        raise RuntimeError(f"claim for {service} {month} disagrees with 'slawatch report'")
+        return None  # a minute recorded between the two reads (or a bug: see gather)
     return Exported(claim, report, bundle.to_document(claim))
 
 
