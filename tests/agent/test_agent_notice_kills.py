@@ -21,7 +21,7 @@ import pytest
 from agentkit import Target
 
 from core.configfile import load_config
-from core.status import DOWN, UP
+from core.status import DOWN, UNKNOWN, UP
 from core.timeutil import from_minute, iso_z
 from store.sqlite import SqliteStore
 from tests import configs
@@ -166,7 +166,9 @@ async def test_kill_9_at_every_point_of_write_save_send_keeps_one_start_and_one_
     # One outage, as the store has it: every minute from its start to its end down.
     statuses = list(got[first - M0 :])
     assert statuses[: end["minutes"]] == [DOWN] * end["minutes"]
-    assert statuses[end["minutes"]] == UP
+    # The next minute probed is up (a restart on a loaded machine can leave a minute
+    # unprobed between the last down one and it; the outage still ends there).
+    assert next(s for s in statuses[end["minutes"] :] if s != UNKNOWN) == UP, statuses
     assert end["end"] == iso_z(from_minute(first + end["minutes"]))
     assert left.notices == () and left.outages == ()  # all sent, all forgotten
 
