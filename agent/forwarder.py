@@ -75,6 +75,7 @@ REQUEUE_MINUTES = 24 * 60  # a dropped span is put back into the outbox a day at
 MAX_BACKOFF_TICKS = 30
 MAX_BACKOFF_S = 30.0
 STEP_TIMEOUT_S = 60.0  # one round, however the network behaves (a half-open connection)
+TOLD_PER_EPISODE = 4  # reasons logged while forwarding fails: the first and 3 others
 EVIDENCE_LOOKBACK_US = 15 * 60 * 1_000_000  # longer than any probe with its retries
 HEALTH_EVERY_S = 30.0  # the health row is rewritten at least this often (last_seen)
 
@@ -210,6 +211,7 @@ class Forwarder:
         self._health_at = -float("inf")
         self._owed: tuple[int, datetime | None] = (0, None)  # as last recorded
         self._failing: str | None = None  # the problem logged once per episode
+        self._told: set[str] = set()  # each other reason of the episode, logged once
         self.forwarded = 0  # rows PostgreSQL committed, since start (re-sends included)
         self.backlog = 0  # distinct minutes queued, as of the last round
         self._others_told = False  # minutes of another agent queued here: said once
@@ -489,6 +491,13 @@ class Forwarder:
                 self.where,
                 problem,
             )
+            self._told = {problem}
+        elif problem not in self._told and len(self._told) < TOLD_PER_EPISODE:
+            # Another reason than the one logged (the server stopped, then this role
+            # may no longer log in, or `store init` of a newer slawatch ran): the first
+            # one would otherwise stand in the log for the whole episode.
+            log.error("forwarding to %s still fails, now: %s", self.where, problem)
+            self._told.add(problem)
         self._failing = problem
         if not isinstance(exc, StoreBusy):
             await self._close_postgres()  # a lost or broken connection: reconnect next time

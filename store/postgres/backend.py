@@ -82,6 +82,14 @@ class PostgresStore(Store):
             if readonly:
                 await conn.execute("SET default_transaction_read_only = on")
             version = await current_version(conn)
+            if version > LATEST and not readonly:
+                # `store init` of a newer slawatch ran: this one's writes (and its
+                # roles' policies, were it `store init`) no longer fit the schema.
+                raise SlawatchError(
+                    where,
+                    f"the database schema is at version {version}, newer than this"
+                    f" slawatch knows ({LATEST}): upgrade slawatch here",
+                )
             if init:
                 await migrate(conn)
             elif version < LATEST:

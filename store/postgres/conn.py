@@ -73,7 +73,18 @@ def translated(where: str) -> Iterator[None]:
     except (pgerrors.InsufficientPrivilege, psycopg.IntegrityError) as exc:
         raise SlawatchError(where, f"refused by the database: {_first_line(exc)}") from None
     except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-        raise StoreUnavailable(where, f"cannot reach the database: {_first_line(exc)}") from None
+        line = _first_line(exc)
+        verb = "log in to" if _LOGIN_REFUSED.search(line) else "reach"
+        raise StoreUnavailable(where, f"cannot {verb} the database: {line}") from None
+
+
+# libpq's words when the server answered but would not let this role in (a wrong or
+# missing password, a role that does not exist or may not log in, no pg_hba.conf line):
+# the database is there, and retrying changes nothing until an administrator acts.
+_LOGIN_REFUSED = re.compile(
+    r"authentication failed|no password supplied|not permitted to log in"
+    r'|role "[^"]*" does not exist|no pg_hba\.conf entry'
+)
 
 
 class _Packed(bytes):

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
@@ -62,6 +62,38 @@ async def run_minutes(agent: Agent, clock: Clock, n: int) -> None:
             await agent.probe_service(name)
         clock.now += timedelta(minutes=1)
         await agent.tick()
+
+
+async def run_until_back(
+    tmp_path: Path,
+    url: str,
+    target: str,
+    caplog: pytest.LogCaptureFixture,
+    open_postgres: Callable[[str], Awaitable[PostgresStore]],
+    minutes: int,
+) -> None:
+    """An agent records ``minutes`` into its spool, then its forwarder runs (opening
+    PostgreSQL with ``open_postgres``) until it logs that forwarding works again."""
+    config = load_quick(write_fleet_config(tmp_path, url, target))
+    clock = Clock()
+    agent = Agent(config, clock=clock)
+    forwarder = Forwarder(
+        tmp_path / "spool.db", url, "paris-1", clock=clock, tick=0.05, open_postgres=open_postgres
+    )
+    stopping = asyncio.Event()
+    try:
+        await run_minutes(agent, clock, minutes)
+        with caplog.at_level(logging.INFO, logger="slawatch.agent.forwarder"):
+            task = asyncio.create_task(forwarder.run(stopping))
+            for _ in range(200):
+                if "works again" in caplog.text:
+                    break
+                await asyncio.sleep(0.05)
+            stopping.set()
+            await task
+    finally:
+        await forwarder.close()
+        assert await agent.stop(within=3)
 
 
 async def test_the_agent_role_forwards_its_spool_oldest_first_once(
@@ -311,9 +343,6 @@ async def test_an_outage_of_the_database_is_logged_once_each_way_in_plain_words(
     minute(s) of backlog' after sending the whole backlog, as if there had been none)."""
     await init_fleet(pg_url)
     url = agent_role(pg_cluster, pg_url, "paris-1")
-    config = load_quick(write_fleet_config(tmp_path, url, target))
-    clock = Clock()
-    agent = Agent(config, clock=clock)
     refused: list[str] = []
 
     async def flaky(to: str) -> PostgresStore:
@@ -322,23 +351,7 @@ async def test_an_outage_of_the_database_is_logged_once_each_way_in_plain_words(
             raise StoreUnavailable(mask_url(to), "cannot reach the database: Connection refused")
         return await PostgresStore.open(to)
 
-    forwarder = Forwarder(
-        tmp_path / "spool.db", url, "paris-1", clock=clock, tick=0.05, open_postgres=flaky
-    )
-    stopping = asyncio.Event()
-    try:
-        await run_minutes(agent, clock, 3)
-        with caplog.at_level(logging.INFO, logger="slawatch.agent.forwarder"):
-            task = asyncio.create_task(forwarder.run(stopping))
-            for _ in range(200):
-                if "works again" in caplog.text:
-                    break
-                await asyncio.sleep(0.05)
-            stopping.set()
-            await task
-    finally:
-        await forwarder.close()
-        assert await agent.stop(within=3)
+    await run_until_back(tmp_path, url, target, caplog, flaky, 3)
     (failed,) = [r.getMessage() for r in caplog.records if "cannot forward" in r.getMessage()]
     assert failed.count(mask_url(url)) == 1, failed
     assert "cannot reach the database: Connection refused" in failed
@@ -430,3 +443,37 @@ def test_config_check_logs_in_as_the_agent_would(
     pg_cluster.psql('CREATE ROLE "rome-1" LOGIN')  # a role, but not one of the agents
     outsider = check("rome-1")
     assert "is not a member of slawatch_agent" in outsider.stderr
+
+
+async def test_another_reason_while_forwarding_fails_is_logged_once_each(
+    tmp_path: Path,
+    target: str,
+    pg_cluster: Cluster,
+    pg_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The database stopped, then this agent's role could no longer log in: the log
+    said only 'terminating connection due to administrator command' for the whole
+    episode, so nobody learnt that an administrator had to act (found on a fleet
+    whose role was set NOLOGIN). Each new reason is logged once, the same one never
+    twice."""
+    await init_fleet(pg_url)
+    url = agent_role(pg_cluster, pg_url, "paris-1")
+    reasons = [
+        "cannot reach the database: terminating connection due to administrator command",
+        'cannot log in to the database: FATAL: role "paris-1" is not permitted to log in',
+        'cannot log in to the database: FATAL: role "paris-1" is not permitted to log in',
+        "cannot reach the database: terminating connection due to administrator command",
+    ]
+
+    async def flaky(to: str) -> PostgresStore:
+        if reasons:
+            raise StoreUnavailable(mask_url(to), reasons.pop(0))
+        return await PostgresStore.open(to)
+
+    await run_until_back(tmp_path, url, target, caplog, flaky, 2)
+    said = [r.getMessage() for r in caplog.records]
+    assert sum("cannot forward" in line for line in said) == 1, said
+    (now,) = [line for line in said if "still fails, now:" in line]
+    assert 'role "paris-1" is not permitted to log in' in now, now
+    assert sum("works again" in line for line in said) == 1, said

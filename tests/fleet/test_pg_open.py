@@ -1,0 +1,40 @@
+"""Opening the fleet's database: what the one line says when it cannot be used."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.errors import SlawatchError
+from store import StoreUnavailable
+from store.postgres import PostgresStore
+from store.schema import LATEST
+from tests.pg import Cluster
+
+
+async def test_a_role_the_server_refuses_is_a_log_in_failure_not_an_unreachable_one(
+    pg_cluster: Cluster, pg_url: str
+) -> None:
+    """'cannot reach the database: ... role "nosuch" does not exist' sent an
+    administrator looking at the network; the server answered."""
+    database = pg_url.rsplit("/", 1)[1]
+    with pytest.raises(StoreUnavailable) as raised:
+        await PostgresStore.open(pg_cluster.url(database, user="nosuch"))
+    said = str(raised.value)
+    assert "cannot log in to the database" in said and 'role "nosuch"' in said, said
+
+
+async def test_a_schema_newer_than_this_slawatch_is_refused_to_writers(pg_url: str) -> None:
+    """`store init` of a newer slawatch ran while agents of the older one were
+    running: their writes failed with 'there is no unique or exclusion constraint
+    matching the ON CONFLICT specification' (seen on a fleet), and an older
+    `store init` would put its older policies back. Readers still read."""
+    async with await PostgresStore.open(pg_url, init=True) as store:
+        await store._db.execute("UPDATE schema_version SET version = ?", (LATEST + 1,))
+    for init in (False, True):
+        with pytest.raises(SlawatchError) as raised:
+            await PostgresStore.open(pg_url, init=init)
+        said = str(raised.value)
+        assert f"version {LATEST + 1}, newer than this slawatch knows ({LATEST})" in said, said
+        assert "upgrade slawatch here" in said
+    async with await PostgresStore.open(pg_url, readonly=True) as reader:
+        assert reader.url == pg_url
