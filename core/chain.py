@@ -39,6 +39,8 @@ import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress, repeat
+from operator import add
 
 #: An hour's error classes as (minute offset 0-59, error class), offsets ascending.
 HourErrors = Sequence[tuple[int, str]]
@@ -145,6 +147,41 @@ def hour_digest(
 def link(prev: bytes, hour: int, digest: bytes) -> bytes:
     """The link of an hour: previous link, the hour, and the hour's digest."""
     return hashlib.sha256(prev + _LONG.pack(hour) + digest).digest()
+
+
+_sha256 = hashlib.sha256
+_done = type(_sha256()).digest  # a HASH object's digest(), called through map
+
+
+def hour_digests(
+    services: Sequence[str],
+    sources: Sequence[str],
+    hour: int,
+    statuses: Sequence[bytes],
+    latencies: Sequence[bytes],
+    errors: Sequence[HourErrors | None],
+) -> list[bytes]:
+    """``hour_digest`` of many chains' blocks of the same ``hour`` at once (the i-th of
+    each argument is one block; ``errors`` None or empty where it has none): the same
+    bytes, hashed at C speed with no Python step per block but for those with error
+    classes (an agent's minute: a thousand hours, a few with errors)."""
+    if set(map(len, statuses)) - {MINUTES} or set(map(len, latencies)) - {2 * MINUTES}:
+        return [  # raises the single one's error
+            hour_digest(*one)
+            for one in zip(services, sources, repeat(hour), statuses, latencies, errors)
+        ]
+    verdicts = list(map(_done, map(_sha256, statuses)))
+    for i in compress(range(len(verdicts)), errors):
+        verdicts[i] = verdict_digest(statuses[i], errors[i] or ())
+    heads = map(add, map(_names, services, sources), repeat(_LONG.pack(hour)))
+    parts = map(add, map(add, heads, verdicts), map(_done, map(_sha256, latencies)))
+    return list(map(_done, map(_sha256, parts)))
+
+
+def links(prevs: Iterable[bytes], hour: int, digests: Iterable[bytes]) -> list[bytes]:
+    """``link`` of many chains' same ``hour`` at once (each its previous link and digest)."""
+    at = repeat(_LONG.pack(hour))
+    return list(map(_done, map(_sha256, map(add, map(add, prevs, at), digests))))
 
 
 def relink(prev: bytes, digests: Iterable[tuple[int, bytes]]) -> list[Seal]:
