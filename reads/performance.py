@@ -18,7 +18,7 @@ from core.config import Config
 from core.month import MonthReport
 from core.performance import Performance, performance
 from core.timeutil import YearMonth, from_minute
-from reads.reports import month_inputs
+from reads.reports import MonthInputs, months_inputs
 from store.store import Store
 
 
@@ -38,13 +38,42 @@ async def period_report(
     now: datetime,
 ) -> PeriodReport:
     """One service's months and its performance over them, as of min(period end, now)."""
+    (report,) = await period_reports(store, config, [service], months, period, now)
+    return report
+
+
+async def period_reports(
+    store: Store,
+    config: Config,
+    services: Sequence[str],
+    months: Sequence[YearMonth],
+    period: str,
+    now: datetime,
+) -> list[PeriodReport]:
+    """``period_report`` of each of ``services``, their months read together
+    (``months_inputs``: a few queries for them all, not a few each)."""
+    wanted = [(service, m) for service in services for m in months]
+    cases = await store.cases(service=services[0]) if len(set(services)) == 1 else None
+    inputs = await months_inputs(
+        store, config, wanted, cases=None if cases is None else {services[0]: cases}
+    )
+    out = []
+    for i, service in enumerate(services):
+        mine = inputs[i * len(months) : (i + 1) * len(months)]
+        out.append(_period(config, service, mine, period, now))
+    return out
+
+
+def _period(
+    config: Config, service: str, inputs: Sequence[MonthInputs], period: str, now: datetime
+) -> PeriodReport:
     contract = config.contract_for(service)
     tz = contract.timezone
+    months = [i.month for i in inputs]
     start, end = from_minute(months[0].bounds(tz)[0]), from_minute(months[-1].bounds(tz)[1])
     as_of = min(end, now)
-    cases = await store.cases(service=service)
+    cases = inputs[0].cases
     known = tuple(c for c in (case_as_of(case, as_of) for case in cases) if c is not None)
-    inputs = [await month_inputs(store, config, service, m, cases=cases) for m in months]
     today = tuple(i.compute(now) for i in inputs)
     at_end = [replace(i, cases=known).compute(as_of) for i in inputs]
     figures = performance(

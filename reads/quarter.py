@@ -8,7 +8,7 @@ performance report, counted as of the quarter's end.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -20,7 +20,7 @@ from core.money import format_money
 from core.month import MonthReport
 from core.performance import Performance
 from core.timeutil import LAST_MONTH, YearMonth
-from reads.performance import period_report
+from reads.performance import PeriodReport, period_reports
 from store.store import Store
 
 
@@ -114,9 +114,21 @@ async def quarter_report(
 ) -> QuarterReport:
     """Each month's availability and credit, and the quarter's performance as of its
     end (or now): cases opened per priority, first responses on time (rule 9)."""
-    report = await period_report(store, config, service, quarter.months, str(quarter), now)
+    (report,) = await quarter_reports(store, config, [service], quarter, now)
+    return report
+
+
+async def quarter_reports(
+    store: Store, config: Config, services: Sequence[str], quarter: Quarter, now: datetime
+) -> list[QuarterReport]:
+    """``quarter_report`` of each of ``services``, their months read together."""
+    reports = await period_reports(store, config, services, quarter.months, str(quarter), now)
+    return [_quarter(report, quarter) for report in reports]
+
+
+def _quarter(report: PeriodReport, quarter: Quarter) -> QuarterReport:
     perf = report.performance
     by_priority = {p.priority: p.cases_opened for p in perf.priorities}
     on_time = sum(p.responses_on_time for p in perf.priorities)
     due = on_time + sum(p.responses_late for p in perf.priorities)
-    return QuarterReport(service, quarter, report.months, by_priority, due, on_time, perf)
+    return QuarterReport(report.service, quarter, report.months, by_priority, due, on_time, perf)

@@ -18,7 +18,7 @@ windows and cases a rule needs.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -141,12 +141,11 @@ async def month_report(
     month: YearMonth,
     *,
     cases: Sequence[Case] | None = None,
-    windows: Sequence[Window] | None = None,
     now: datetime | None = None,
 ) -> MonthReport:
     """Rules 1-8 for one service and month, from what is stored (``month_inputs``);
     with ``now`` the month may be provisional and an outage ongoing."""
-    inputs = await month_inputs(store, config, service, month, cases=cases, windows=windows)
+    inputs = await month_inputs(store, config, service, month, cases=cases)
     return inputs.compute(now)
 
 
@@ -157,54 +156,64 @@ async def month_inputs(
     month: YearMonth,
     *,
     cases: Sequence[Case] | None = None,
-    windows: Sequence[Window] | None = None,
 ) -> MonthInputs:
     """One service-month's inputs, read once.
 
     The minutes reach before the month start (and past its end) as far as an
     outage running across that edge goes, so the outage keeps its true start
     (which decides whether a case reported it in time) and its true end. A
-    caller reporting many services may pass what it read for all of them at
-    once: the service's ``cases`` and its one-off ``windows`` overlapping the
-    month (see ``month_reports``). ``compute(now)`` says whether the month is
-    provisional and which outage is ongoing.
+    caller may pass the service's ``cases`` it read already. ``compute(now)``
+    says whether the month is provisional and which outage is ongoing.
     """
-    svc = service_of(config, service)
-    contract = config.contract_for(service)
-    m_start, m_end = month.bounds(contract.timezone)
-    sources = await store.minutes(service, m_start, m_end)
-    month_windows = (
-        list(windows) if windows is not None else await store.windows(service, m_start, m_end)
+    (inputs,) = await months_inputs(
+        store, config, [(service, month)], cases=None if cases is None else {service: cases}
     )
-    edge = _Edges(store, svc, contract)
-    # Only the month's first and last minutes decide whether an outage crosses an edge.
-    first = edge.marks({k: v[:1] for k, v in sources.items()}, m_start, m_start + 1, month_windows)
-    last = edge.marks({k: v[-1:] for k, v in sources.items()}, m_end - 1, m_end, month_windows)
-    marks = first + last
-    before: list[tuple[int, dict[str, bytes]]] = []
-    after: list[tuple[int, dict[str, bytes]]] = []
-    span_start, span_end = m_start, m_end
-    if marks and marks[0] != _DOT:
-        span_start = await edge.reach(span_start, -1, before)
-    if marks and marks[-1] != _DOT:
-        span_end = await edge.reach(span_end, +1, after)
-    parts = [*reversed(before), (m_start, sources), *after]
-    windows = (
-        month_windows
-        if (span_start, span_end) == (m_start, m_end)
-        else await store.windows(service, span_start, span_end)
-    )
+    return inputs
+
+
+async def months_inputs(
+    store: Store,
+    config: Config,
+    wanted: Sequence[tuple[str, YearMonth]],
+    *,
+    cases: Mapping[str, Sequence[Case]] | None = None,
+) -> list[MonthInputs]:
+    """``month_inputs`` of each (service, month) of ``wanted``, in its order, read
+    together: the one-off windows in one query, the cases in one (unless the caller
+    passes each service's ``cases``), the minutes of every service whose month has
+    the same bounds in one, and each step of following outages across month edges
+    in one for every service it is taken for. A month of 50 services is then a
+    handful of trips to the database, not two or three a service: on PostgreSQL
+    each trip goes through the server's process and back (issue 10)."""
+    reads = [_MonthRead(service_of(config, name), config, month) for name, month in wanted]
+    if not reads:
+        return []
+    found = await store.all_windows(min(r.start for r in reads), max(r.end for r in reads))
+    for r in reads:
+        r.windows = _overlapping(found.get(r.name, ()), r.start, r.end)
+    by_bounds: dict[tuple[int, int], list[_MonthRead]] = {}
+    for r in reads:
+        by_bounds.setdefault((r.start, r.end), []).append(r)
+    for (start, end), group in by_bounds.items():
+        minutes = await store.minutes_of(dict.fromkeys(r.name for r in group), start, end)
+        for r in group:
+            r.sources = minutes.get(r.name, {})
+    await _reach(store, reads)
+    wider = [r for r in reads if r.span != (r.start, r.end)]
+    if wider:  # the windows over the span its outages reach across the edges
+        found = await store.all_windows(
+            min(r.span[0] for r in wider), max(r.span[1] for r in wider)
+        )
+        for r in wider:
+            r.windows = _overlapping(found.get(r.name, ()), *r.span)
     if cases is None:
-        cases = await store.cases(service=service)
-    return MonthInputs(
-        service=svc,
-        contract=contract,
-        month=month,
-        span=(span_start, span_end),
-        sources=_join(parts, span_start, span_end),
-        windows=tuple(windows),
-        cases=tuple(cases),
-    )
+        names = {r.name for r in reads}
+        cases = (
+            {name: await store.cases(service=name) for name in names}
+            if len(names) == 1
+            else _by_service(await store.cases())
+        )
+    return [r.inputs(cases.get(r.name, ())) for r in reads]
 
 
 async def month_reports(
@@ -214,32 +223,9 @@ async def month_reports(
     month: YearMonth,
     now: datetime | None = None,
 ) -> list[MonthReport]:
-    """``month_report`` for several services, reading cases and windows once for all."""
-    spans = {name: month.bounds(config.contract_for(name).timezone) for name in services}
-    if not spans:
-        return []
-    windows = await store.all_windows(
-        min(a for a, _ in spans.values()), max(b for _, b in spans.values())
-    )
-    cases = _by_service(await store.cases())
-    # Gathered, not awaited one by one: the store's thread reads the next
-    # service's minutes while this thread computes the last one's month.
-    return list(
-        await asyncio.gather(
-            *(
-                month_report(
-                    store,
-                    config,
-                    name,
-                    month,
-                    cases=cases.get(name, []),
-                    windows=[w for w in windows.get(name, []) if w.start < b and a < w.end],
-                    now=now,
-                )
-                for name, (a, b) in spans.items()
-            )
-        )
-    )
+    """``month_report`` for several services, read together (``months_inputs``)."""
+    names = list(dict.fromkeys(services))
+    return [i.compute(now) for i in await months_inputs(store, config, [(n, month) for n in names])]
 
 
 def _by_service(cases: Sequence[Case]) -> dict[str, list[Case]]:
@@ -249,13 +235,26 @@ def _by_service(cases: Sequence[Case]) -> dict[str, list[Case]]:
     return out
 
 
-class _Edges:
-    """Follows a run of down (or excluded) minutes across a month edge."""
+def _overlapping(windows: Iterable[Window], start: int, end: int) -> list[Window]:
+    """The ``windows`` overlapping [start, end), in their order (``store.windows``')."""
+    return [w for w in windows if w.start < end and start < w.end]
 
-    def __init__(self, store: Store, service: Service, contract: Contract) -> None:
-        self.store = store
+
+class _MonthRead:
+    """One service-month being read (``months_inputs``): its minutes in parts, and
+    where they reach across the month's edges."""
+
+    def __init__(self, service: Service, config: Config, month: YearMonth) -> None:
         self.service = service
-        self.contract = contract
+        self.name = service.name
+        self.contract = config.contract_for(service.name)
+        self.month = month
+        self.start, self.end = month.bounds(self.contract.timezone)
+        self.span = (self.start, self.end)
+        self.sources: dict[str, bytes] = {}
+        self.windows: list[Window] = []  # overlapping the month, then the span
+        self.before: list[tuple[int, dict[str, bytes]]] = []  # nearest first
+        self.after: list[tuple[int, dict[str, bytes]]] = []
 
     def marks(
         self, sources: Mapping[str, bytes], start: int, end: int, windows: Sequence[Window]
@@ -265,21 +264,80 @@ class _Edges:
         codes = window_minutes(self.service, self.contract, start, statuses, windows)
         return codes.translate(run_table(self.contract.degraded_is_down))
 
-    async def reach(
-        self, edge: int, direction: int, chunks: list[tuple[int, dict[str, bytes]]]
-    ) -> int:
-        """Add chunks beyond ``edge`` until one holds a minute outside any run; the new edge."""
-        size, reached = DAY, 0
-        while reached < MAX_REACH:
-            lo, hi = (edge - size, edge) if direction < 0 else (edge, edge + size)
-            data = await self.store.minutes(self.service.name, lo, hi)
-            chunks.append((lo, data))
-            edge, reached = (lo if direction < 0 else hi), reached + size
-            windows = await self.store.windows(self.service.name, lo, hi)
-            if _DOT in self.marks(data, lo, hi, windows):
-                break
-            size *= 2
-        return edge
+    def edges(self) -> list[_Reach]:
+        """The edges an outage (or excluded run) crosses: only the month's first and
+        last minutes decide it."""
+        s = self.sources
+        first = self.marks(
+            {k: v[:1] for k, v in s.items()}, self.start, self.start + 1, self.windows
+        )
+        last = self.marks({k: v[-1:] for k, v in s.items()}, self.end - 1, self.end, self.windows)
+        marks = first + last
+        out = []
+        if marks and marks[0] != _DOT:
+            out.append(_Reach(self, -1, self.start))
+        if marks and marks[-1] != _DOT:
+            out.append(_Reach(self, +1, self.end))
+        return out
+
+    def inputs(self, cases: Sequence[Case]) -> MonthInputs:
+        parts = [*reversed(self.before), (self.start, self.sources), *self.after]
+        return MonthInputs(
+            service=self.service,
+            contract=self.contract,
+            month=self.month,
+            span=self.span,
+            sources=_join(parts, *self.span),
+            windows=tuple(self.windows),
+            cases=tuple(cases),
+        )
+
+
+@dataclass
+class _Reach:
+    """Following a run of down (or excluded) minutes across one edge of a month:
+    chunks of a day, then twice as long each, until one holds a minute outside any
+    run, or ``MAX_REACH`` is read."""
+
+    read: _MonthRead
+    direction: int
+    edge: int
+    size: int = DAY
+    reached: int = 0
+
+    @property
+    def chunk(self) -> tuple[int, int]:
+        e, n = self.edge, self.size
+        return (e - n, e) if self.direction < 0 else (e, e + n)
+
+    def take(self, data: dict[str, bytes], windows: Sequence[Window]) -> bool:
+        """Add the next chunk's minutes (and its one-off ``windows``); True to go on."""
+        r, (lo, hi) = self.read, self.chunk
+        (r.before if self.direction < 0 else r.after).append((lo, data))
+        self.edge, self.reached = (lo if self.direction < 0 else hi), self.reached + self.size
+        r.span = (self.edge, r.span[1]) if self.direction < 0 else (r.span[0], self.edge)
+        if _DOT in r.marks(data, lo, hi, windows):
+            return False
+        self.size *= 2
+        return self.reached < MAX_REACH
+
+
+async def _reach(store: Store, reads: Sequence[_MonthRead]) -> None:
+    """Follow every outage running across a month edge of ``reads``, a step for all
+    at once: one query of the minutes and one of the windows for each chunk."""
+    steps = [step for r in reads for step in r.edges()]
+    while steps:
+        by_chunk: dict[tuple[int, int], list[_Reach]] = {}
+        for step in steps:
+            by_chunk.setdefault(step.chunk, []).append(step)
+        steps = []
+        for (lo, hi), group in by_chunk.items():
+            minutes = await store.minutes_of(dict.fromkeys(s.read.name for s in group), lo, hi)
+            windows = await store.all_windows(lo, hi)
+            for step in group:
+                name = step.read.name
+                if step.take(minutes.get(name, {}), windows.get(name, [])):
+                    steps.append(step)
 
 
 def _join(

@@ -95,8 +95,10 @@ class StoreBase:
         self._pending = {}
         self._source_names = {}
 
-    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return await self._db.fetchall(sql, params)
+    async def _fetchall(
+        self, sql: str, params: Sequence[Any] = (), *, binary: bool = False
+    ) -> list[Any]:
+        return await self._db.fetchall(sql, params, binary=binary)
 
     async def _lookup(self, table: _Table, name: str) -> int | None:
         """The id of a name, or None when it was never stored.

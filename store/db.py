@@ -46,7 +46,13 @@ class Conn(ABC):
     dialect: Dialect
 
     @abstractmethod
-    async def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]: ...
+    async def fetchall(
+        self, sql: str, params: Params = (), *, binary: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """The rows of a query. ``binary``: PostgreSQL sends them in its binary format
+        (a ``bytea`` as its bytes, not twice as many hex digits to decode), for
+        results of ``bigint``, ``bytea`` and arrays of them only; SQLite hands every
+        value over as it is and ignores it."""
 
     @abstractmethod
     async def execute(self, sql: str, params: Params = ()) -> None: ...
@@ -149,6 +155,20 @@ class Conn(ABC):
         the ids in one array parameter, so the statement's text is the same whatever
         the ids and it is planned once per connection, not on every call."""
         return f"{column} IN ({id_list(ids)})", ()
+
+    def joined_blocks(self, blob: str, order: str) -> str | None:
+        """Select-list SQL turning a group of rows into two values: its ``order``
+        values, ascending, as an array, and its ``blob`` values joined in that order.
+        A reader then gets one row per group rather than one per row (PostgreSQL:
+        a month of one service's source is one row, not 744, each a Python tuple
+        made of a message on the wire). None where there is no such aggregate
+        (SQLite 3.40 has no ``ORDER BY`` in an aggregate; its rows cost no trip)."""
+        if self.dialect == "postgresql":
+            return (
+                f"array_agg({order} ORDER BY {order}),"
+                f" string_agg({blob}, ''::bytea ORDER BY {order})"
+            )
+        return None
 
     def contains_bytes(self, column: str) -> str:
         """SQL true when the blob ``column`` holds the one-byte blob bound to ``?``."""

@@ -66,19 +66,32 @@ def _clamp(latency_ms: int) -> int:
     return min(max(latency_ms, 0), MAX_LATENCY_MS)
 
 
-def _span(rows: list[tuple[int, int, bytes]], first: int) -> bytes:
-    """One source's (source, hour, status) rows, hours ascending, as bytes from hour ``first``."""
-    hours = list(map(itemgetter(1), rows))
+def _span(rows: Sequence[tuple[Any, ...]], first: int, skip: int, length: int) -> bytes:
+    """One source's rows ending in (hour, status), hours ascending, as the ``length``
+    bytes from minute ``skip`` of hour ``first`` on (0 where no block is)."""
+    hours = list(map(itemgetter(-2), rows))
     start = hours[0]
     if hours == list(range(start, start + len(hours))):  # no gap: join at C speed
-        return bytes((start - first) * BLOCK) + b"".join(map(itemgetter(2), rows))
-    parts, at = [], first
-    for _, hour, status in rows:
-        if hour > at:
-            parts.append(bytes((hour - at) * BLOCK))
-        parts.append(status)
-        at = hour + 1
-    return b"".join(parts)
+        data = bytes((start - first) * BLOCK) + b"".join(map(itemgetter(-1), rows))
+    else:
+        parts, at = [], first
+        for *_, hour, status in rows:
+            if hour > at:
+                parts.append(bytes((hour - at) * BLOCK))
+            parts.append(status)
+            at = hour + 1
+        data = b"".join(parts)
+    return data[skip : skip + length].ljust(length, b"\0")
+
+
+def _joined(hours: Sequence[int], data: bytes, first: int, skip: int, length: int) -> bytes:
+    """``_span`` of one source's blocks read joined (``Conn.joined_blocks``): ``data``
+    holds the block of each of ``hours`` (ascending), one after the other."""
+    if hours[-1] - hours[0] + 1 == len(hours):  # no gap: the joined bytes as they are
+        data = bytes((hours[0] - first) * BLOCK) + data
+        return data[skip : skip + length].ljust(length, b"\0")
+    blocks = [(hour, data[i * BLOCK : (i + 1) * BLOCK]) for i, hour in enumerate(hours)]
+    return _span(blocks, first, skip, length)
 
 
 def _runs(changes: Sequence[tuple[int, int, int, int, int]], s: int, lat: int) -> list[list[Any]]:
@@ -508,25 +521,57 @@ class MinuteStore(ChainStore):
 
     async def minutes(self, service: str, start: int, end: int) -> dict[str, bytes]:
         """source -> one status byte per minute of [start, end), 0 where nothing was recorded."""
-        sid = await self._lookup("services", service)
-        if sid is None or end <= start:
+        return (await self.minutes_of((service,), start, end)).get(service, {})
+
+    async def minutes_of(
+        self, services: Iterable[str], start: int, end: int
+    ) -> dict[str, dict[str, bytes]]:
+        """``minutes`` of several services over the same [start, end), in one query:
+        service -> source -> bytes (a service with nothing recorded there: absent).
+        A month's report of every service reads its minutes in one trip, not one each
+        (PostgreSQL: a trip is a message both ways through the server's process)."""
+        sids: dict[int, str] = {}
+        for name in services:
+            sid = await self._lookup("services", name)
+            if sid is not None:
+                sids[sid] = name
+        if not sids or end <= start:
             return {}
-        first = start // BLOCK
-        # In key order (no sort in SQLite); a stable sort by source keeps the hours in order.
-        rows = await self._fetchall(
-            "SELECT source_id, hour, status FROM minute_blocks"
-            " WHERE service_id = ? AND hour >= ? AND hour < ? ORDER BY hour, source_id",
-            (sid, first, -(-end // BLOCK)),
-        )
-        if len(set(map(itemgetter(0), rows))) > 1:
-            rows.sort(key=itemgetter(0))
+        first, last = start // BLOCK, -(-end // BLOCK)
         length, skip = end - start, start - first * BLOCK
-        out: dict[int, bytes] = {}
-        for src, group in groupby(rows, key=itemgetter(0)):
-            out[src] = _span(list(group), first)[skip : skip + length].ljust(length, b"\0")
-        if not out.keys() <= self._source_names.keys():
+        among, ids = self._db.among("service_id", sids)
+        out: dict[int, dict[int, bytes]] = {}
+        joined = self._db.joined_blocks("status", "hour")
+        if joined is not None:  # one row per service and source: its hours, its blocks joined
+            rows = await self._fetchall(
+                f"SELECT service_id, source_id, {joined} FROM minute_blocks"
+                f" WHERE {among} AND hour >= ? AND hour < ? GROUP BY service_id, source_id",
+                (*ids, first, last),
+                binary=True,
+            )
+            for sid, src, hours, data in sorted(rows, key=itemgetter(0, 1)):
+                out.setdefault(sid, {})[src] = _joined(hours, data, first, skip, length)
+        else:  # one row per block, in key order (no sort in SQLite)
+            rows = await self._fetchall(
+                "SELECT service_id, source_id, hour, status FROM minute_blocks"
+                f" WHERE {among} AND hour >= ? AND hour < ? ORDER BY service_id, hour, source_id",
+                (*ids, first, last),
+            )
+            for sid, group in groupby(rows, key=itemgetter(0)):
+                blocks = list(group)
+                if len(set(map(itemgetter(1), blocks))) > 1:
+                    blocks.sort(key=itemgetter(1))  # stable: each source's hours stay in order
+                out[sid] = {
+                    src: _span(list(series), first, skip, length)
+                    for src, series in groupby(blocks, key=itemgetter(1))
+                }
+        if not {src for data in out.values() for src in data} <= self._source_names.keys():
             self._source_names = await self._shared_names("sources")
-        return {self._source_names[src]: data for src, data in out.items()}
+        names = self._source_names
+        return {
+            sids[sid]: {names[src]: data for src, data in by_source.items()}
+            for sid, by_source in out.items()
+        }
 
     async def latencies(self, service: str, start: int, end: int) -> list[tuple[int, int | None]]:
         """(minute, latency_ms) for each recorded minute of [start, end), in order.

@@ -76,12 +76,12 @@ def _report(args: argparse.Namespace, ctx: Context) -> int:
     table_name = args.table or "months"
     now = ctx.now()
     if args.quarter is not None:
-        from reads.quarter import Quarter, quarter_report
+        from reads.quarter import Quarter, quarter_reports
 
         quarter = Quarter.parse(args.quarter, "--quarter")
 
         async def quarters(store: Store) -> list[QuarterReport]:
-            return [await quarter_report(store, config, n, quarter, now) for n in names]
+            return await quarter_reports(store, config, names, quarter, now)
 
         reports = with_store(config, quarters, readonly=True)
         perfs = [q.performance for q in reports if q.performance is not None]
@@ -92,15 +92,9 @@ def _report(args: argparse.Namespace, ctx: Context) -> int:
     month = YearMonth.parse(args.month, "--month")
 
     async def months(store: Store) -> list[PeriodReport]:
-        import asyncio
+        from reads.performance import period_reports
 
-        from reads.performance import period_report
-
-        return list(
-            await asyncio.gather(
-                *(period_report(store, config, n, [month], str(month), now) for n in names)
-            )
-        )
+        return await period_reports(store, config, names, [month], str(month), now)
 
     periods = with_store(config, months, readonly=True)
     perfs = [p.performance for p in periods]

@@ -144,9 +144,11 @@ class PostgresConn(Conn):
         conn.adapters.register_dumper(_Packed, _PackedDumper)
         self._precheck: bool | None = None  # slawatch_audit_precheck exists (store init)
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+    async def fetchall(
+        self, sql: str, params: Params = (), *, binary: bool = False
+    ) -> list[tuple[Any, ...]]:
         with translated(self.where):
-            async with self.conn.cursor() as cur:
+            async with self.conn.cursor(binary=binary) as cur:
                 await cur.execute(_sql(sql), tuple(params))
                 return list(await cur.fetchall()) if cur.description else []
 

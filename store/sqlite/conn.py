@@ -65,7 +65,9 @@ class SqliteConn(Conn):
         self.db = db
         self.where = where
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+    async def fetchall(
+        self, sql: str, params: Params = (), *, binary: bool = False
+    ) -> list[tuple[Any, ...]]:
         """A read; SQLite's errors come out as the store's (``StoreBusy`` for a lock,
         ``SqliteError`` naming the file for the rest: not a database, I/O error),
         so a reader above the store (the dashboard, a command) catches one kind."""
