@@ -50,7 +50,7 @@ from collections.abc import Callable, Container, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
@@ -1058,13 +1058,28 @@ def _default_sink(config: Config) -> StoreSink:
 # -- the process -----------------------------------------------------------------
 
 
-def run_agent(config: Config, *, once: bool = False, clock: Clock = utc_now) -> int:
-    """``slawatch agent [--once]``: 0 on a clean exit, 1 when verdicts were left unwritten."""
+class NotedSignals(Protocol):
+    """Signals noted before the event loop's handlers (``slawatch.start``)."""
+
+    def take(self) -> list[int]: ...
+
+    def install(self) -> None: ...
+
+
+def run_agent(
+    config: Config,
+    *,
+    once: bool = False,
+    clock: Clock = utc_now,
+    early: NotedSignals | None = None,
+) -> int:
+    """``slawatch agent [--once]``: 0 on a clean exit, 1 when verdicts were left unwritten.
+    ``early``: the stop signals noted since the process started (acted on at once)."""
     check_probes(config)
     configure_logging()
     if once:
         return asyncio.run(_once(config, clock))
-    return asyncio.run(Server(config, clock=clock).serve())
+    return asyncio.run(Server(config, clock=clock, early=early).serve())
 
 
 async def _once(config: Config, clock: Clock) -> int:
@@ -1118,9 +1133,11 @@ class Server:
         *,
         clock: Clock = utc_now,
         reload: Callable[[], Config] | None = None,
+        early: NotedSignals | None = None,
         **agent_options: Any,
     ) -> None:
         self.config = config
+        self.early = early
         self.clock = clock
         self.agent_options = agent_options
         self.should_exit = asyncio.Event()
@@ -1176,6 +1193,12 @@ class Server:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.handle_exit, sig)
         loop.add_signal_handler(signal.SIGHUP, self.handle_reload)
+        # A stop or a reload sent while the process was starting, before these.
+        for noted in self.early.take() if self.early is not None else ():
+            if noted == signal.SIGHUP:
+                self.handle_reload()
+            else:
+                self.handle_exit(noted)
         ok = True
         held = contextlib.ExitStack()
         try:
@@ -1183,7 +1206,8 @@ class Server:
             agent = Agent(self.config, clock=self.clock, **self.agent_options)
             # NameInUse: exit 2 before anything is probed. A SIGTERM while it waits for
             # PostgreSQL (up to CLAIM_TIMEOUT_S) ends it there: nothing is started.
-            if not await self._unless_exit(agent.claim_name()):
+            # A stop noted while the process started (``early``) is acted on here too.
+            if not await self._unless_exit(agent.claim_name()) or self.should_exit.is_set():
                 await agent.discard()
                 return 0
             self.agent = self._watch(agent)
@@ -1197,6 +1221,8 @@ class Server:
                 ok = await self.agent.stop()
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
+            if self.early is not None:  # not the default handlers (a kill) while exiting
+                self.early.install()
             held.close()
         sys.stderr.flush()
         if self.refused is not None:

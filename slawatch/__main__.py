@@ -1,3 +1,3 @@
-from slawatch.cli import run
+from slawatch.start import run
 
 run()

@@ -245,9 +245,5 @@ def main(argv: Sequence[str] | None = None, clock: Callable[[], datetime] | None
         return 0
 
 
-def run() -> NoReturn:
-    sys.exit(main())
-
-
 if __name__ == "__main__":
-    run()
+    sys.exit(main())

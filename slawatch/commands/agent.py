@@ -67,5 +67,7 @@ def named(config: Config, arg: str | None, env: Mapping[str, str]) -> Config:
 def _run(args: argparse.Namespace, ctx: Context) -> int:
     config = named(ctx.config, args.name, os.environ)
     from agent import run_agent
+    from slawatch.start import EARLY
 
-    return run_agent(config, once=args.once, clock=ctx.clock)
+    early = EARLY if EARLY.installed else None
+    return run_agent(config, once=args.once, clock=ctx.clock, early=early)

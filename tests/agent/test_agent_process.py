@@ -335,3 +335,43 @@ def test_a_reload_says_when_the_name_or_storage_changed_in_the_file_is_not_appli
     assert "[agent] name" not in warned[0]  # --name beats the file's name: not a change
     assert "still agent 'paris-1', writing " in warned[0] and "data/slawatch.db" in warned[0]
     assert not (tmp_path / "moved").exists()
+
+
+def _catches(pid: int, sig: signal.Signals) -> bool:
+    """The process has a handler of its own for ``sig`` (``SigCgt`` in /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (sig - 1) & 1)
+    return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_while_the_agent_is_still_starting_is_one_line_and_exit_0(
+    tmp_path: Path, http_port: int, sig: signal.Signals
+) -> None:
+    """``systemctl stop`` (or Ctrl+C) in the agent's first second, before its event loop
+    runs: the signal is sent as soon as the process handles it, while it is still
+    importing (asyncio not loaded yet). Before, it was handled only from the event loop
+    on (a second or more in): SIGTERM killed the agent with no log line at all (exit
+    -15), SIGINT printed a KeyboardInterrupt traceback."""
+    config = write_config(tmp_path, http_port, services=1)
+    proc = subprocess.Popen(
+        [*SLAWATCH, "--config", str(config), "agent"], stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not _catches(proc.pid, signal.SIGTERM) and time.monotonic() < deadline:
+            time.sleep(0.002)
+        early = "/_asyncio." not in Path(f"/proc/{proc.pid}/maps").read_text()
+        proc.send_signal(sig)
+        _out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert early, "the agent handled SIGTERM only once its event loop ran"
+    assert proc.returncode == 0, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0][:4].isdigit(), err  # one timestamped line
+    assert f"received {sig.name}, stopping" in lines[0]
+    assert not (tmp_path / "data" / "slawatch.db").exists()  # nothing probed, nothing written

@@ -23,8 +23,15 @@ def run() -> int:
     base, t0, rate, interval = map(float, sys.argv[1:5])
     real_run_agent = agent.run_agent
 
-    def fast_run_agent(config: Config, *, once: bool = False, clock: object = None) -> int:
-        return real_run_agent(every(config, interval), once=once, clock=fast_clock(base, t0, rate))
+    def fast_run_agent(
+        config: Config, *, once: bool = False, clock: object = None, early: object = None
+    ) -> int:
+        return real_run_agent(
+            every(config, interval),
+            once=once,
+            clock=fast_clock(base, t0, rate),
+            early=early,  # type: ignore[arg-type]
+        )
 
     agent.run_agent = fast_run_agent  # what `slawatch agent` calls
     return main(sys.argv[5:])
