@@ -261,8 +261,8 @@ class SlawatchApp(App[int]):
         try:
             if self.snapshot is not None:
                 main.show(self.snapshot, self.now(), self._problem)
-            elif self._problem is not None:
-                main.show(Snapshot((), (), (), ()), self.now(), self._problem)
+            elif self._problem is not None:  # nothing read yet: no panel says "none"
+                main.show(Snapshot((), (), (), ()), self.now(), self._problem, read=False)
         except NoMatches:
             # A worker's result arriving while the app shuts down: the main screen's
             # panels are already removed, and there is nothing left to show it on.

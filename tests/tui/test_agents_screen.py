@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from textual.pilot import Pilot
 
 from core.config import Config
+from store.health import AgentHealth
+from store.sqlite import SqliteStore
+from tests.tui.conftest import NOW
 from tests.tui.test_actions import app_for, loaded, until
 from tui.app import SlawatchApp
 from tui.components.agents_screen import AgentsScreen
@@ -24,15 +28,31 @@ async def _open_agents(pilot: Pilot[int], app: SlawatchApp) -> None:
     await pilot.pause()
 
 
-async def test_the_header_explains_each_flag_without_repeating_it(fleet_config: Config) -> None:
-    app = app_for(fleet_config)
+async def _header(config: Config) -> str:
+    """The agents screen's header line, at 160 columns."""
+    app = app_for(config)
     async with app.run_test(size=(160, 45)) as pilot:
         await _open_agents(pilot, app)
-        said = app.screen.query_one("#detail-title", FactLine).plain
+        return app.screen.query_one("#detail-title", FactLine).plain
+
+
+async def test_the_header_explains_each_flag_without_repeating_it(fleet_config: Config) -> None:
+    said = await _header(fleet_config)
     assert "⚠ 2 flagged" in said, said
     assert "clock: more than 5 s off, so its minutes land in the wrong bucket" in said, said
     assert "backlog: holds minutes the database does not have yet" in said, said
     assert "clock: clock" not in said
+
+
+async def test_a_silent_agent_is_not_counted_as_reporting(fleet_config: Config) -> None:
+    """The header said '4 reporting' beside an agent flagged silent (its role set
+    NOLOGIN, not heard from for minutes): it counts those that report."""
+    async with await SqliteStore.open(fleet_config.storage_path) as store:
+        at = NOW - timedelta(minutes=10)
+        await store.record_health(AgentHealth("tokyo-1", at, 0, 0, version="0.4.0"))
+    said = await _header(fleet_config)
+    assert "3 of 4 reporting" in said, said
+    assert "silent: not heard from" in said, said
 
 
 async def test_the_dashboard_reads_again_once_postgresql_is_back(tmp_path: Path) -> None:

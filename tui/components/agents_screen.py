@@ -125,7 +125,10 @@ class AgentsScreen(Screen[None]):
 
         self.query_one("#agents", RowTable).show_rows(columns, list(agents), cells, flex="dissents")
         flagged = [a for a in fleet.agents if a.flags]
-        facts = [Text("Agents", style="bold"), Text(f"{len(fleet.agents)} reporting")]
+        silent = sum("silent" in a.flags for a in fleet.agents)
+        n = len(fleet.agents)  # a silent agent is not reporting: say so in the count
+        reporting = f"{n - silent} of {n} reporting" if silent else f"{n} reporting"
+        facts = [Text("Agents", style="bold"), Text(reporting)]
         if flagged:
             facts.append(Text(f"⚠ {len(flagged)} flagged", style=f"bold {palette.warn}"))
         if owed:

@@ -50,7 +50,7 @@ class MainScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.query_text = ""  # the filter typed after ``/``
-        self._last: tuple[Snapshot, datetime, str | None] | None = None
+        self._last: tuple[Snapshot, datetime, str | None, bool] | None = None
         self._focus_pending = False  # ``/`` pressed, the filter not focused yet
 
     def compose(self) -> ComposeResult:
@@ -137,7 +137,8 @@ class MainScreen(Screen[None]):
     def _filter_changed(self, event: Input.Changed) -> None:
         self.query_text = event.value
         if self._last is not None:
-            self.show(*self._last)
+            snapshot, now, problem, read = self._last
+            self.show(snapshot, now, problem, read=read)
 
     @on(Input.Submitted, "#filter")
     def _filter_kept(self) -> None:
@@ -148,13 +149,17 @@ class MainScreen(Screen[None]):
 
     # -- showing --------------------------------------------------------------------
 
-    def show(self, snapshot: Snapshot, now: datetime, problem: str | None) -> None:
-        self._last = (snapshot, now, problem)
-        self.query_one(TitleBar).show_state(snapshot.services, now, problem)
+    def show(
+        self, snapshot: Snapshot, now: datetime, problem: str | None, *, read: bool = True
+    ) -> None:
+        """``read`` False: nothing could be read from the store yet (``snapshot`` is
+        empty), so no panel may say there is nothing."""
+        self._last = (snapshot, now, problem, read)
+        self.query_one(TitleBar).show_state(snapshot.services, now, problem, read=read)
         everything = snapshot
         snapshot = filtered(snapshot, self.query_text)
         for table in self.query(RowTable):
-            _say_when_empty(table, self.query_text.strip())
+            _say_when_empty(table, self.query_text.strip(), read)
         self.query_one(StatusTable).show(snapshot.services, now)
         self.query_one(CasesPanel).show(snapshot.cases, now)
         reportable = snapshot.reportable(now)
@@ -186,11 +191,18 @@ class MainScreen(Screen[None]):
 _EMPTY: dict[str, str] = {}  # each panel's own word for "empty", by id
 
 
-def _say_when_empty(table: RowTable, query: str) -> None:
-    """An empty panel says the filter hides its rows, not that there are none."""
+NOT_READ = "Not read: the store cannot be read now (the reason is above)."
+
+
+def _say_when_empty(table: RowTable, query: str, read: bool = True) -> None:
+    """An empty panel says the filter hides its rows, not that there are none; nor
+    that there are none when nothing could be read ('No services configured' of a
+    config with three, the database out of reach)."""
     key = table.id or ""
     default = _EMPTY.setdefault(key, table.empty)
     wanted = f"Nothing here matches “{query}” (esc clears the filter)." if query else default
+    if not read:
+        wanted = NOT_READ
     if table.empty != wanted:
         table.empty = wanted
         table.refresh()

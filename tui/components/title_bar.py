@@ -20,7 +20,12 @@ class TitleBar(FactLine):
         super().__init__(Text("slawatch", style="bold"), id=id)
 
     def show_state(
-        self, services: Sequence[ServiceRow], now: datetime, problem: str | None
+        self,
+        services: Sequence[ServiceRow],
+        now: datetime,
+        problem: str | None,
+        *,
+        read: bool = True,
     ) -> None:
         palette = Palette.from_theme(self.app.theme_variables)
         counts = {"down": 0, "degraded": 0, "stale": 0, "up": 0, "unknown": 0, "waiting": 0}
@@ -32,7 +37,7 @@ class TitleBar(FactLine):
             state_count(word, count, palette) for word, count in counts.items() if count
         )
         parts = [Text("slawatch", style="bold")]
-        parts.append(summary if n else Text("no services configured"))
+        parts.append(summary if n else Text("no services configured" if read else "not read yet"))
         agents = {v.agent for row in services if len(row.votes) > 1 for v in row.votes}
         if agents:  # a fleet: how many vantage points, and the key to their screen
             parts.append(Text.assemble(f"{len(agents)} agents ", ("(a)", palette.muted)))
