@@ -245,5 +245,11 @@ def main(argv: Sequence[str] | None = None, clock: Callable[[], datetime] | None
         return 0
 
 
+def run() -> NoReturn:
+    """The console script's entry before ``slawatch.start`` (an install not yet refreshed
+    still calls it): the command, without the early stop signals."""
+    sys.exit(main())
+
+
 if __name__ == "__main__":
     sys.exit(main())
