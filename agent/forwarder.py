@@ -479,6 +479,12 @@ class Forwarder:
             return False
         return self.backlog == 0
 
+    async def queued(self) -> int:
+        """The distinct minutes of this agent the spool has not forwarded yet, counted
+        now (``backlog`` is as of the last round that reached PostgreSQL)."""
+        spool = await self._spool_store()
+        return (await spool.outbox_counts(self.source)).backlog_minutes
+
     async def _drain(self) -> None:
         while await self.step():
             pass

@@ -477,3 +477,20 @@ async def test_another_reason_while_forwarding_fails_is_logged_once_each(
     (now,) = [line for line in said if "still fails, now:" in line]
     assert 'role "paris-1" is not permitted to log in' in now, now
     assert sum("works again" in line for line in said) == 1, said
+
+
+def test_an_agent_stopping_cut_off_says_how_many_minutes_its_spool_keeps(
+    run_cli: RunCli, tmp_path: Path, target: str
+) -> None:
+    """`agent --once` (or a stop) with PostgreSQL out of reach said '0 minute(s) not
+    yet forwarded stay in the spool' while the spool held every minute it had just
+    recorded: the count was the last successful round's. Only loopback, nothing
+    listening on the database's port."""
+    from tests.pg import free_port
+
+    url = f"postgresql://berlin-3@127.0.0.1:{free_port()}/slawatch"
+    config = write_fleet_config(tmp_path, url, target)
+    done = run_cli("--config", config, "agent", "--once", "--name", "berlin-3")
+    assert done.returncode == 0, done.stderr
+    assert "cannot reach the database" in done.stderr, done.stderr
+    assert "1 minute(s) not yet forwarded stay in the spool" in done.stderr, done.stderr
