@@ -18,7 +18,7 @@ from core.config import Config
 from core.month import MonthReport
 from core.performance import Performance, performance
 from core.timeutil import YearMonth, from_minute
-from reads.reports import MonthInputs, months_inputs
+from reads.reports import READ_TOGETHER, MonthInputs, months_read
 from store.store import Store
 
 
@@ -51,16 +51,23 @@ async def period_reports(
     now: datetime,
 ) -> list[PeriodReport]:
     """``period_report`` of each of ``services``, their months read together
-    (``months_inputs``: a few queries for them all, not a few each)."""
+    (``months_read``: a few queries for them all, not a few each)."""
     wanted = [(service, m) for service in services for m in months]
+    if not wanted:
+        return []
     cases = await store.cases(service=services[0]) if len(set(services)) == 1 else None
-    inputs = await months_inputs(
-        store, config, wanted, cases=None if cases is None else {services[0]: cases}
-    )
+    together = max(1, READ_TOGETHER // len(months)) * len(months)  # whole services
     out = []
-    for i, service in enumerate(services):
-        mine = inputs[i * len(months) : (i + 1) * len(months)]
-        out.append(_period(config, service, mine, period, now))
+    async for part in months_read(
+        store,
+        config,
+        wanted,
+        cases=None if cases is None else {services[0]: cases},
+        together=together,
+    ):
+        for i in range(0, len(part), len(months)):
+            mine = part[i : i + len(months)]
+            out.append(_period(config, mine[0].service.name, mine, period, now))
     return out
 
 

@@ -17,8 +17,7 @@ windows and cases a rule needs.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -216,6 +215,29 @@ async def months_inputs(
     return [r.inputs(cases.get(r.name, ())) for r in reads]
 
 
+# Service-months read in one ``months_inputs``: a fleet's month a few trips to the
+# database, and no more than this many months of minutes held at once (a thousand
+# services of three agents read as one would be 134 MB of bytes).
+READ_TOGETHER = 100
+
+
+async def months_read(
+    store: Store,
+    config: Config,
+    wanted: Sequence[tuple[str, YearMonth]],
+    *,
+    cases: Mapping[str, Sequence[Case]] | None = None,
+    together: int = READ_TOGETHER,
+) -> AsyncIterator[list[MonthInputs]]:
+    """``months_inputs`` of ``wanted``, ``together`` at a time, in order, the cases
+    read once for all (unless the caller passes them): a caller computes each part
+    and lets it go before the next is read."""
+    if cases is None and len(wanted) > together:
+        cases = _by_service(await store.cases())
+    for i in range(0, len(wanted), together):
+        yield await months_inputs(store, config, wanted[i : i + together], cases=cases)
+
+
 async def month_reports(
     store: Store,
     config: Config,
@@ -223,9 +245,9 @@ async def month_reports(
     month: YearMonth,
     now: datetime | None = None,
 ) -> list[MonthReport]:
-    """``month_report`` for several services, read together (``months_inputs``)."""
-    names = list(dict.fromkeys(services))
-    return [i.compute(now) for i in await months_inputs(store, config, [(n, month) for n in names])]
+    """``month_report`` for several services, read together (``months_read``)."""
+    wanted = [(name, month) for name in dict.fromkeys(services)]
+    return [i.compute(now) async for part in months_read(store, config, wanted) for i in part]
 
 
 def _by_service(cases: Sequence[Case]) -> dict[str, list[Case]]:
@@ -590,23 +612,49 @@ async def overview(store: Store, config: Config, now: datetime, *, days: bool = 
         probes.setdefault(p.service, []).append(p)
     all_cases = _by_service(await store.cases())
     agents = tuple(await store.agent_health())  # issue 7: each agent's storage health
-    # Gathered: the store's thread reads one service's months while another's compute.
-    per_service = await asyncio.gather(
-        *(
-            _service_overview(
-                store, config, name, probes.get(name, []), all_cases, agents, now, days
-            )
-            for name in config.services
-        )
-    )
-    states = tuple(state for state, *_ in per_service)
-    reports = {state.name: report for state, report, *_ in per_service}
-    pending = tuple(p for _, _, credits, *_ in per_service for p in credits)
-    reportable = {o.id: o for *_, outages, _ in per_service for o in outages}  # may span 2
-    by_day = {state.name: month for state, *_, month in per_service} if days else {}
+    names = list(config.services)
+    current = {name: YearMonth.of(now, config.contract_for(name).timezone) for name in names}
+    # Each month read together for every service (``months_read``), a month at a time.
+    reports: dict[tuple[str, YearMonth], MonthReport] = {}
+    by_day: dict[str, tuple[MonthDay, ...]] = {}
+    async for part in months_read(store, config, list(current.items()), cases=all_cases):
+        for inputs in part:
+            reports[inputs.service.name, inputs.month] = inputs.compute(now)
+            if days:
+                by_day[inputs.service.name] = inputs.days(until=to_minute(now))
+    months = {n: await _months_with_downtime(store, config, n, current[n]) for n in names}
+    past = sorted(((m, n) for n in names for m in months[n] if m != current[n]), key=_by_month)
+    wanted = [(n, m) for m, n in past]
+    async for part in months_read(store, config, wanted, cases=all_cases):
+        for inputs in part:
+            reports[inputs.service.name, inputs.month] = inputs.compute(now)
+    states: list[ServiceState] = []
+    pending: list[PendingCredit] = []
+    reportable: dict[str, Outage] = {}  # by id: an outage may run across two months
+    for name in names:
+        state, credits, outages = await _service_overview(
+            store, config, name, probes.get(name, []), agents, now, current[name],
+            [(m, reports[name, m]) for m in months[name]], reports[name, current[name]],
+        )  # fmt: skip
+        states.append(state)
+        pending += credits
+        reportable.update((o.id, o) for o in outages)
     opened = [case_view(config, c, now) for c in await store.cases(open_only=True)]
     ordered = sorted(reportable.values(), key=lambda o: (o.start, o.service))
-    return Overview(now, states, tuple(opened), pending, tuple(ordered), reports, agents, by_day)
+    return Overview(
+        now,
+        tuple(states),
+        tuple(opened),
+        tuple(pending),
+        tuple(ordered),
+        {name: reports[name, current[name]] for name in names},
+        agents,
+        by_day,
+    )
+
+
+def _by_month(pair: tuple[YearMonth, str]) -> tuple[int, int]:
+    return pair[0].year, pair[0].month
 
 
 async def _service_overview(
@@ -614,28 +662,19 @@ async def _service_overview(
     config: Config,
     name: str,
     probes: Sequence[ProbeState],
-    all_cases: Mapping[str, Sequence[Case]],
     agents: Sequence[AgentHealth],
     now: datetime,
-    days: bool = False,
-) -> tuple[ServiceState, MonthReport, list[PendingCredit], list[Outage], tuple[MonthDay, ...]]:
-    """One service's live state, current month, credits not yet settled, reportable
-    outages and (``days``) the current month day by day."""
+    current: YearMonth,
+    months: Sequence[tuple[YearMonth, MonthReport]],
+    report: MonthReport,
+) -> tuple[ServiceState, list[PendingCredit], list[Outage]]:
+    """One service's live state, credits not yet settled and reportable outages, from
+    its current month's ``report`` and the ``months`` with downtime of the last 12."""
     svc = config.services[name]
-    current = YearMonth.of(now, config.contract_for(name).timezone)
-    cases = all_cases.get(name, [])
-    inputs = await month_inputs(store, config, name, current, cases=cases)
-    report = inputs.compute(now)
-    by_day = inputs.days(until=to_minute(now)) if days else ()
     settled = await _settled(store, name)
     pending: list[PendingCredit] = []
     reportable: list[Outage] = []
-    for month in await _months_with_downtime(store, config, name, current):
-        past = (
-            report
-            if month == current
-            else await month_report(store, config, name, month, cases=cases, now=now)
-        )
+    for month, past in months:
         reportable += [o for o in past.outages if o.reportable(now)]
         if month in settled:
             continue
@@ -650,7 +689,7 @@ async def _service_overview(
             assert recorded is not None
             why = _why_not_recording(recorded, probes, agents, now)
         state = replace(state, recorded_until=recorded, not_recording=why)
-    return state, report, pending, reportable, by_day
+    return state, pending, reportable
 
 
 def _why_not_recording(

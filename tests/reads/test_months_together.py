@@ -19,7 +19,7 @@ from core.config import Config
 from core.configfile import load_config
 from core.status import DOWN, UP
 from core.timeutil import YearMonth, from_minute, to_minute
-from reads.reports import MonthInputs, month_inputs, month_reports, months_inputs
+from reads.reports import MonthInputs, month_inputs, month_reports, months_inputs, overview
 from store import MinuteRow, Store
 from store.postgres import PostgresStore
 from store.sqlite import SqliteStore
@@ -154,3 +154,20 @@ async def test_queries_do_not_grow_with_the_services(tmp_path: Path, pg_url: str
             queries.append(len(counted))
     # windows, minutes, one step back (minutes, windows), the span's windows, cases
     assert queries == [6, 6]
+
+
+async def test_overview_the_same_on_both_backends(tmp_path: Path, pg_url: str) -> None:
+    """``status`` and the dashboard (``overview``) read their months the same way: the
+    current month of every service together, then each past month with downtime."""
+    config = _config(tmp_path)
+    now = datetime(2026, 11, 2, 12, tzinfo=UTC)
+    shown = []
+    for opened in (SqliteStore.open(tmp_path / "s.db"), PostgresStore.open(pg_url, init=True)):
+        async with await opened as store:
+            await _fill(store)
+            seen = await overview(store, config, now, days=True)
+            current = await months_inputs(store, config, [(n, YearMonth(2026, 11)) for n in "abcd"])
+            assert [seen.month_reports[n] for n in "abcd"] == [i.compute(now) for i in current]
+            assert seen.month_days["d"] == current[3].days(until=to_minute(now))
+            shown.append((json.dumps(seen.to_json(), sort_keys=True), seen.month_days))
+    assert shown[0] == shown[1]
