@@ -34,6 +34,7 @@ from core.outages import Outage
 from core.percent import availability_text, coverage_text, credit_text, share_text
 from core.proof import Statement
 from core.timeutil import from_minute
+from slawatch.tables import visible
 
 _MONTHS = (
     "January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -579,5 +580,9 @@ def to_html(items: Sequence[Block]) -> str:
 
 
 def render(claim: Claim, report: MonthReport, fmt: str, evidence: Evidence) -> str:
+    """The letter, Markdown or HTML, as printed and as written to a file alike: the
+    bundle's text (names, reasons, case titles) with each control character and
+    bidirectional mark written as its escape (``visible``: ``\u202e``, ``\x1b``), so a
+    provider reading the file sees it rather than text it reorders or hides."""
     items = blocks(claim, report, evidence)
-    return to_html(items) if fmt == "html" else to_markdown(items)
+    return visible(to_html(items) if fmt == "html" else to_markdown(items), keep="\n\t")

@@ -409,7 +409,7 @@ def _letter(args: argparse.Namespace, ctx: Context) -> int:
         )
         return 1
     if args.out is None:
-        sys.stdout.write(visible(text, keep="\n\t"))
+        sys.stdout.write(text)  # its control characters escaped (``letter.render``)
         return 0
     out = Path(args.out).expanduser().absolute()
     claims.write_atomic(out, text)

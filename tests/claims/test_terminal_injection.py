@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from core.checkpoint import Checkpoint, Head, sign
+from slawatch import claims
 from slawatch.signing import load_private
 from tests import configs
 from tests.claims.conftest import World
@@ -53,6 +54,33 @@ def test_verify_letter_and_errors_print_control_characters_as_escapes(
     done = run_cli("claim", "verify", _write(tmp_path, member, "member.json"))
     assert done.returncode == 2
     assert done.stderr.strip().endswith("sources.agent.chain.\\x1b[2J: unknown member")
+
+
+def test_a_letter_written_to_a_file_shows_control_characters_as_escapes(
+    world: World, tmp_path: Path
+) -> None:
+    """A provider reads the letter file, not the terminal: a case title with a
+    right-to-left override (Trojan Source: the rest of the line shown reversed), an
+    escape sequence and a BEL reached the Markdown and HTML files raw (only what was
+    printed was escaped). Now the file shows each as the terminal does."""
+    titled = copy.deepcopy(world.document())
+    titled["cases"][0]["title"] = "outage \u202eDLOH\x1b]0;owned\x07 \u2066x\u2069"
+    bundle = _write(tmp_path, titled, "titled.json")
+    for fmt, shown in (
+        ("md", "outage \\u202eDLOH\\x1b\\]0;owned\\x07 \\u2066x\\u2069"),
+        ("html", "outage \\u202eDLOH\\x1b]0;owned\\x07 \\u2066x\\u2069"),
+    ):
+        out = tmp_path / f"letter.{fmt}"
+        done = run_cli("claim", "letter", bundle, "--format", fmt, "--out", out)
+        assert done.returncode == 0, done.stderr
+        text = out.read_text(encoding="utf-8")
+        assert not any(c in text for c in "\x1b\x07\u202e\u2066\u2069"), fmt
+        assert shown in text, fmt
+        printed = run_cli("claim", "letter", bundle, "--format", fmt)
+        assert printed.stdout == text  # what the terminal shows, byte for byte
+        # ``claim export --format md|html --out`` writes the letter of the same code.
+        exported = claims.letter(titled, fmt, "titled.json")
+        assert shown in exported and "\u202e" not in exported, fmt
 
 
 def test_checkpoint_notes_print_their_names_as_escapes(tmp_path: Path) -> None:
