@@ -68,6 +68,27 @@ from core.zones import zone
 T = TypeVar("T")
 
 _SERVICE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_AGENT_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*", re.ASCII)
+MAX_AGENT_NAME = 63  # PostgreSQL's longest role name: a fleet agent logs in under its name
+
+
+def agent_name_problem(name: str) -> str | None:
+    """What is wrong with an agent's name, or None. The name is the agent's source,
+    its PostgreSQL role, its key file (``NAME.key``), a unit's name and a word of
+    ``--sources A,B`` and ``--prev-head NAME=HEAD``: a space, a slash, a comma or an
+    equals sign would break one of them."""
+    if not name.strip():
+        return "the agent name must not be empty"
+    if len(name.encode()) > MAX_AGENT_NAME:
+        return f"the agent name must be at most {MAX_AGENT_NAME} bytes (a PostgreSQL role name)"
+    if not _AGENT_NAME_RE.fullmatch(name):
+        return (
+            f"{name!r}: use letters, digits, '.', '_' or '-', starting with a letter or"
+            " digit (the name is the agent's PostgreSQL role and key file), e.g. paris-1"
+        )
+    return None
+
+
 _STATUS_RE = re.compile(r"^\s*(\d{3})\s*(?:-\s*(\d{3})\s*)?$")
 _TOML_LINE_RE = re.compile(r"^(.*?)\s*\(at line (\d+), column (\d+)\)$")
 _CURRENCY_RE = re.compile(r"^[A-Za-z]{3}$")
@@ -1194,6 +1215,14 @@ def _party(root: Table, which: str) -> Party | None:
 SPOOL_MIN_MINUTES = 10  # below that, a restart of PostgreSQL would already cost minutes
 
 
+def _agent_name(t: Table) -> str:
+    name: str = t.text("name", "agent")
+    problem = agent_name_problem(name)
+    if problem is not None:
+        raise t.error("name", problem)
+    return name
+
+
 def _agent(root: Table, path: Path) -> AgentSettings:
     t = root.table("agent")
     if t is None:
@@ -1221,7 +1250,7 @@ def _agent(root: Table, path: Path) -> AgentSettings:
         if found is not None:
             notifiers.append(found)
     settings = AgentSettings(
-        name=m.attempt(lambda: t.text("name", "agent"), "agent"),
+        name=m.attempt(lambda: _agent_name(t), "agent"),
         canary=m.attempt(lambda: _canary(t), None),
         notifiers=tuple(notifiers),
         proxy=m.attempt(lambda: _proxy(t), None),

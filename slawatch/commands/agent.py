@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from slawatch.cli import Context
 
 NAME_ENV = "SLAWATCH_AGENT_NAME"
-MAX_NAME_BYTES = 63  # PostgreSQL's longest role name: a fleet agent logs in under its name
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,14 +40,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def check_agent_name(name: str, where: str) -> str:
     """An agent name given on the command line or in the environment, or InputError."""
-    if not name.strip():
-        raise InputError(where, "the agent name must not be empty")
-    if name != name.strip() or any(not c.isprintable() for c in name):
-        raise InputError(
-            where, "the agent name must not have spaces around it or control characters"
-        )
-    if len(name.encode()) > MAX_NAME_BYTES:
-        raise InputError(where, f"the agent name must be at most {MAX_NAME_BYTES} bytes")
+    from core.configfile import agent_name_problem
+
+    problem = agent_name_problem(name)
+    if problem is not None:
+        raise InputError(where, problem)
     return name
 
 
