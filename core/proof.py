@@ -202,7 +202,12 @@ def statement(claim: Claim, signature: Signature, pins: Pins, carried_notes: int
     minutes = sum(60 - h.status.count(0) for s in claim.sources for h in s.hours)
     inside = sum(len(b) - b.count(0) for b in span_bytes(claim).values())
     sources = len(claim.sources)
-    added = f" (its {sources} sources' added up)" if sources > 1 else ""
+    added = (
+        f" (its {sources} sources' added up; each minute is what more than half of the"
+        " sources that recorded it saw: down, else degraded, else up)"
+        if sources > 1
+        else ""
+    )
     around = (
         f" (and {minutes - inside:,} just outside it, which show that no outage is cut at its ends)"
         if minutes > inside

@@ -261,4 +261,7 @@ def test_the_minutes_of_several_sources_are_said_to_be_added_up(
     capsys.readouterr()
     assert main(["claim", "verify", str(bundle)]) == 0
     out = capsys.readouterr().out
-    assert "from the 540 minutes the bundle records in the period (its 3 sources' added up)" in out
+    assert "from the 540 minutes the bundle records in the period (its 3 sources' added up" in out
+    # A vendor manager reading a fleet's claim learns how three agents make one minute
+    # (it said nothing of it: the README's verify section was about one agent).
+    assert "each minute is what more than half of the sources that recorded it saw" in out
