@@ -46,12 +46,25 @@ class AuditEntry:
     before: Any  # JSON value (None: nothing before, e.g. an add)
     after: Any  # JSON value (None: nothing after, e.g. a removal)
 
-    def canonical(self) -> bytes:
-        """The bytes the entry's leaf hash is taken over."""
-        return canonical_json(self.to_json()).encode("ascii")
+    def canonical(self, spelled: tuple[str, str] | None = None) -> bytes:
+        """The bytes the entry's leaf hash is taken over. ``spelled``: the canonical
+        JSON of ``before`` and ``after``, when the caller has it (the store, which
+        stores those texts), put in as it is: the same bytes, not spelled again."""
+        fields = self.to_json()
+        if spelled is None:
+            return canonical_json(fields).encode("ascii")
+        texts = {
+            key: canonical_json(value)
+            for key, value in fields.items()
+            if key not in ("before", "after")
+        }
+        texts["before"], texts["after"] = spelled
+        # canonical_json of a dict of plain ASCII keys: sorted, no spaces.
+        inner = ",".join(f'"{key}":{texts[key]}' for key in sorted(texts))
+        return ("{" + inner + "}").encode("ascii")
 
-    def leaf(self) -> bytes:
-        return merkle.leaf_hash(self.canonical())
+    def leaf(self, spelled: tuple[str, str] | None = None) -> bytes:
+        return merkle.leaf_hash(self.canonical(spelled))
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain as chained
 from itertools import compress, repeat
-from operator import add, itemgetter, methodcaller, ne
+from operator import add, getitem, itemgetter, methodcaller, ne
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -400,8 +400,8 @@ async def _errors_many(
     (service_id, hour, source_id) -> [(offset, error class)], in offset order."""
     wanted = set(chains)
     out: dict[tuple[int, int, int], list[tuple[int, str]]] = defaultdict(list)
-    services, by_service = db.among("e.service_id", (c[0] for c in chains))
-    sources, by_source = db.among("e.source_id", {c[1] for c in chains})
+    services, by_service = db.among("e.service_id", map(_FIRST, chains))
+    sources, by_source = db.among("e.source_id", set(map(_SECOND, chains)))
     for sid, src, minute, text in await db.fetchall(
         "SELECT e.service_id, e.source_id, e.minute, t.text FROM minute_errors e"
         f" JOIN error_texts t ON t.id = e.error_id WHERE {services} AND e.minute >= ?"
@@ -411,6 +411,23 @@ async def _errors_many(
         if (sid, src) in wanted:
             out[(int(sid), int(minute) // 60, int(src))].append((int(minute) % 60, str(text)))
     return out
+
+
+def _add_unlogged(
+    unlogged: dict[tuple[int, int, int], bytes],
+    chains: Sequence[tuple[int, int]],
+    waiting: Sequence[Mapping[int, bytes]],
+) -> None:
+    """Add each chain's unlogged hours, hour -> digest, as (service_id, source_id,
+    hour) -> digest, in chain order (one each, the agent's open hour: at C speed)."""
+    if list(map(len, waiting)).count(1) == len(waiting):
+        hours = list(map(next, map(iter, waiting)))
+        keys = map(add, chains, zip(hours))
+        unlogged.update(zip(keys, map(getitem, waiting, hours), strict=True))
+        return
+    for ids, found in zip(chains, waiting, strict=True):
+        for hour, digest in found.items():
+            unlogged[(*ids, hour)] = digest
 
 
 def _to_log(
@@ -476,6 +493,11 @@ def _hour_digest(
 ) -> bytes:
     """``ChainStore._digest`` without its memo."""
     return chain.hour_digest(names[0], names[1], key[1], status, latency, errors)
+
+
+def _hex(item: LogItem) -> str | None:
+    """A logged hour's digest after the write, as the trail spells it (null: emptied)."""
+    return None if item[4] is None else item[4].hex()
 
 
 def _hour_text(hour: int) -> str:
@@ -701,19 +723,18 @@ class ChainStore(AuditStore):
             # is what reading from ``lo - _LOOKBACK`` on would find (the new hour has
             # none yet: the write inserts them only where none is).
             closing = memo.hour if memo.hour is not None and lo == memo.hour + 1 else None
-            for ids in chains:
-                found = held.get(ids)
-                if found is None:
-                    raise MemoStale  # (cannot be: the memo holds every block written)
-                if closing is not None:
-                    found = {closing: found[closing]}
-                seals[ids] = found  # never changed in place (a write makes new ones)
-                for hour, digest in waiting.get(ids, _NOTHING).items():
-                    unlogged[(*ids, hour)] = digest
+            held_seals = list(map(held.get, chains))
+            if None in held_seals:
+                raise MemoStale  # (cannot be: the memo holds every block written)
+            found = cast(list[dict[int, tuple[bytes, bytes]]], held_seals)
+            if closing is not None:
+                found = list(map(dict, zip(zip(repeat(closing), map(itemgetter(closing), found)))))
+            seals.update(zip(chains, found, strict=True))  # never changed in place
+            _add_unlogged(unlogged, chains, list(map(waiting.get, chains, repeat(_NOTHING))))
         # The seals read above gave the unlogged hours from each span's look-back on;
         # only older ones are left to find (none, but for an agent that stopped, or a
         # chain of the source's that the write does not touch: a service no longer probed).
-        srcs = id_list(src for chains in spans[1].values() for _, src in chains)
+        srcs = id_list(map(_SECOND, chained.from_iterable(spans[1].values())))
         if srcs:
             for sid, src, hour, digest in await db.fetchall(
                 "SELECT service_id, source_id, hour, digest FROM chain_seals"
@@ -1220,21 +1241,32 @@ class ChainStore(AuditStore):
         if not items:
             return
         services, sources = names
-        ordered = sorted(items, key=lambda i: (services[i[0]], sources[i[1]], i[2]))
-        named = {services[i[0]] for i in ordered}
-        hours = [i[2] for i in ordered]
-
-        def hour(i: LogItem) -> list[Any]:
-            return [services[i[0]], sources[i[1]], i[2]]
-
-        before = [[*hour(i), i[3].hex()] for i in ordered if i[3] is not None]
+        # Each item as [service, source, hour], sorted so (a stable sort of the items'
+        # positions: an hour's first-come item first), at C speed.
+        rows = list(
+            map(
+                list,
+                zip(
+                    map(services.__getitem__, map(_FIRST, items)),
+                    map(sources.__getitem__, map(_SECOND, items)),
+                    map(_SEAL_HOUR, items),
+                    strict=True,
+                ),
+            )
+        )
+        order = sorted(range(len(rows)), key=rows.__getitem__)
+        ordered = list(map(items.__getitem__, order))
+        hours = list(map(rows.__getitem__, order))
+        named = set(map(_FIRST, hours))
+        before = [[*hour, item[3].hex()] for hour, item in zip(hours, ordered, strict=True)
+                  if item[3] is not None]  # fmt: skip
+        after = list(map(_hex, ordered))
         await self._audit(
             db, SEAL, named.pop() if len(named) == 1 else None,
-            _span(hours),
+            _span(list(map(_SEAL_HOUR, hours))),
             {"hours": before} if before else None,
-            {"by": by, "hours": [[*hour(i), None if i[4] is None else i[4].hex()]
-                                 for i in ordered]},
-            actor=actor, at=at,
+            {"by": by, "hours": list(map(add, hours, map(list, zip(after))))},
+            actor=actor, at=at, plain=True,
         )  # fmt: skip
 
     async def check_chains(self) -> ChainSummary:

@@ -200,7 +200,7 @@ class MinuteStore(ChainStore):
                     await self._save_agent_state_in(db, state)
             return
         memo, self._errors_memo = self._errors_memo, None  # valid only if this commits
-        live = self._live_for(frozenset(row.source for row in rows))
+        live = self._live_for(frozenset(map(itemgetter(1), rows)))
         remember = self.dialect == "postgresql"
         while True:
             try:

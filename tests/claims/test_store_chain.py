@@ -239,9 +239,11 @@ async def test_chain_heads_and_links_for_checkpoints(open_db: OpenDb) -> None:
         queries: list[str] = []
         fetchall = store._db.fetchall
 
-        async def counted(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        async def counted(
+            sql: str, params: Sequence[Any] = (), *, binary: bool = False
+        ) -> list[tuple[Any, ...]]:
             queries.append(sql)
-            return await fetchall(sql, params)
+            return await fetchall(sql, params, binary=binary)
 
         store._db.fetchall = counted  # type: ignore[method-assign]
         links = await store.chain_links(asked)

@@ -82,5 +82,9 @@ async def test_the_chains_and_the_trail_are_as_pinned(open_db: OpenDb) -> None:
         found = await _fingerprint(store)
         kinds = [e[1] for e in found[1]]
         assert kinds == ["minutes.seal"] * 4 + ["store.tamper", "minutes.seal"]
+        # Every entry's leaf and tree head holds; the edit behind slawatch's back is named.
+        problems = (await store.check_audit()).problems
+        assert [p.seq for p in problems if "hash" in p.reason or "tree head" in p.reason] == []
+        assert [p.seq for p in problems if "edited outside slawatch" in p.reason] == [5]
         digest = hashlib.sha256(canonical_json(found).encode()).hexdigest()
         assert digest == PINNED, canonical_json(found)[:2000]
