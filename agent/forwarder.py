@@ -65,7 +65,7 @@ from core.timeutil import utc_now
 from store import StoreBusy
 from store.health import AgentHealth
 from store.postgres import PostgresStore
-from store.postgres.backend import NameHolder
+from store.postgres.holders import NameHolder
 from store.sqlite import DatabaseReplaced, SqliteStore
 
 log = logging.getLogger("slawatch.agent.forwarder")
@@ -235,21 +235,30 @@ class Forwarder:
         if not self._others_told:
             self._others_told = True
             await self._tell_others(spool)
-        while True:
-            batch = await spool.outbox_batch(self._batch, self.source)
-            if batch is None:
-                if not await spool.requeue_dropped(REQUEUE_MINUTES, self.source):
+        busy: StoreBusy | None = None
+        try:
+            while True:
+                batch = await spool.outbox_batch(self._batch, self.source)
+                if batch is None:
+                    if not await spool.requeue_dropped(REQUEUE_MINUTES, self.source):
+                        break
+                    continue
+                await pg.record_minutes(batch.rows)  # returns once PostgreSQL committed
+                await spool.outbox_done(batch)
+                sent += len(batch.rows)
+                self.forwarded += len(batch.rows)
+                if time.monotonic() >= stop_at:
                     break
-                continue
-            await pg.record_minutes(batch.rows)  # returns once PostgreSQL committed
-            await spool.outbox_done(batch)
-            sent += len(batch.rows)
-            self.forwarded += len(batch.rows)
-            if time.monotonic() >= stop_at:
-                break
+        except StoreBusy as exc:
+            # The minutes wait (the audit trail's lock held too long: another session's,
+            # named in ``exc``); the probe states and the health row still go, so
+            # ``fleet status`` shows this agent alive with its backlog growing.
+            busy = exc
         await self._forward_probes(spool, pg)
         await self._forward_evidence(spool, pg)
         await self._forward_health(spool, pg, force=sent > 0)
+        if busy is not None:
+            raise busy
         if self._failing is not None:
             log.info(
                 "forwarding to %s works again: %d minute record(s) of the backlog sent,"

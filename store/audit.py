@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -30,6 +31,10 @@ from store.base import StoreBase, instant, seconds
 from store.db import Conn
 
 _COLUMNS = "seq, at, actor, kind, service, span_start, span_end, before_json, after_json"
+
+log = logging.getLogger("slawatch.store")
+
+_told_frontier = False  # the kept frontier found changed: said once per process
 
 
 def os_user() -> str:
@@ -85,6 +90,10 @@ class AuditStore(StoreBase):
         # its before and after, spelled once for the guard's precheck and the row (an
         # hour's minutes.seal entry of 1,000 hours is some 100 kB of it).
         self._queued: list[tuple[AuditEntry, str, str]] = []
+        # The tree as this store last appended to it (seq, size, frontier): where the
+        # kept frontier was changed behind its back, the entries since are read, not
+        # every leaf (``_frontier``). Only a hint: used when it folds to the last head.
+        self._memo: tuple[int, int, list[bytes]] | None = None
 
     async def _audit(
         self,
@@ -146,7 +155,7 @@ class AuditStore(StoreBase):
         # What PostgreSQL checks of an agent's entries, checked before the lock (its guard).
         await db.precheck_audit([(before, after) for _, before, after in queued])
         await db.lock_schema()  # one appender at a time (PostgreSQL; SQLite's BEGIN IMMEDIATE)
-        last, size, hashes = await _frontier(db)
+        last, size, hashes = await _frontier(db, self._memo, self.where)
         for n, (queued_entry, before_text, after_text) in enumerate(queued, start=1):
             entry = replace(queued_entry, seq=last + n)
             leaf = entry.leaf((before_text, after_text))
@@ -172,6 +181,7 @@ class AuditStore(StoreBase):
             "UPDATE audit_frontier SET seq = ?, size = ?, hashes = ?",
             (last + len(queued), size, b"".join(hashes)),
         )
+        self._memo = (last + len(queued), size, hashes)
 
     def _rolled_back(self) -> None:
         super()._rolled_back()
@@ -296,36 +306,88 @@ class AuditStore(StoreBase):
         return []
 
 
-async def _frontier(db: Conn) -> tuple[int, int, list[bytes]]:
+async def _frontier(
+    db: Conn, memo: tuple[int, int, list[bytes]] | None = None, where: str = ""
+) -> tuple[int, int, list[bytes]]:
     """(the last entry's seq, the tree's size, its frontier) for the next append.
 
     Read from ``audit_frontier`` in O(log n) when it ends where the log does: at
     the last entry, whose stored head it folds to. Otherwise (a database from
-    before it, or a log or frontier changed behind slawatch's back) rebuilt from
-    every leaf and stored again, once. Either way the head appended is the tree
-    of the leaves slawatch wrote; ``check_audit`` recomputes it without this.
+    before it, or a log or frontier changed behind slawatch's back) rebuilt and
+    stored again, once: from ``memo`` (the tree as this store last appended to
+    it) and the entries since, when that folds to the last head, else from every
+    leaf. Either way the head appended is the tree of the leaves slawatch wrote;
+    ``check_audit`` recomputes it without this. A kept frontier that is there
+    but wrong (an agent role may write it, so a compromised agent can make every
+    append pay for a rebuild) is logged, once a process.
     """
-    last, kept = await _kept_frontier(db)
+    last, kept, last_head, found = await _read_frontier(db)
     if kept is not None:
         return last, *kept
-    leaves = [bytes(r[0]) for r in await db.fetchall("SELECT leaf FROM audit_log ORDER BY seq")]
-    hashes = merkle.frontier(leaves)
+    if found and last:
+        _tell_frontier(where, last)
+    size, hashes = last, None
+    if memo is not None and memo[0] <= last:
+        hashes = _extended(memo, last, last_head, await _leaves(db, after=memo[0]))
+    if hashes is None:
+        leaves = await _leaves(db)
+        size, hashes = len(leaves), merkle.frontier(leaves)
     await db.execute("DELETE FROM audit_frontier")  # the caller's UPDATE then keeps it
     await db.execute(
         "INSERT INTO audit_frontier (seq, size, hashes) VALUES (?, ?, ?)",
-        (last, len(leaves), b"".join(hashes)),
+        (last, size, b"".join(hashes)),
     )
-    return last, len(leaves), hashes
+    return last, size, hashes
 
 
-async def _kept_frontier(db: Conn) -> tuple[int, tuple[int, list[bytes]] | None]:
+async def _leaves(db: Conn, after: int = 0) -> list[bytes]:
+    """The leaves of the entries after entry #``after``, in order."""
+    rows = await db.fetchall("SELECT leaf FROM audit_log WHERE seq > ? ORDER BY seq", (after,))
+    return [bytes(r[0]) for r in rows]
+
+
+def _extended(
+    memo: tuple[int, int, list[bytes]] | None, last: int, head: bytes, leaves: list[bytes]
+) -> list[bytes] | None:
+    """``memo``'s frontier with ``leaves`` appended, when that is the tree of entries
+    1..``last`` folding to ``head``; else None."""
+    if memo is None:
+        return None
+    seq, size, hashes = memo
+    if seq != size or seq + len(leaves) != last:
+        return None
+    for leaf in leaves:
+        hashes = merkle.append(hashes, size, leaf)
+        size += 1
+    return hashes if merkle.frontier_root(hashes) == head else None
+
+
+def _tell_frontier(where: str, last: int) -> None:
+    global _told_frontier
+    if _told_frontier:
+        return
+    _told_frontier = True
+    log.warning(
+        "%s: the audit trail's kept frontier (audit_frontier) does not end at its last"
+        " entry, #%d: rebuilt. If this is said again after a restart, a session that may"
+        " write it (an agent role) changes it: each append then rebuilds it"
+        " (deploy/fleet.md)",
+        where,
+        last,
+    )
+
+
+async def _read_frontier(
+    db: Conn,
+) -> tuple[int, tuple[int, list[bytes]] | None, bytes, bool]:
     """(the last entry's seq, the kept (size, frontier) when it is the tree of every
-    entry up to the last and folds to that entry's head)."""
+    entry up to the last and folds to that entry's head, that head, whether any
+    frontier was kept at all)."""
     rows = await db.fetchall("SELECT seq, head FROM audit_log ORDER BY seq DESC LIMIT 1")
     last, last_head = (int(rows[0][0]), bytes(rows[0][1])) if rows else (0, merkle.EMPTY_ROOT)
     kept = await db.fetchall("SELECT seq, size, hashes FROM audit_frontier")
     if len(kept) != 1:
-        return last, None
+        return last, None, last_head, bool(kept)
     seq, size, blob = int(kept[0][0]), int(kept[0][1]), bytes(kept[0][2])
     hashes = [blob[i : i + 32] for i in range(0, len(blob), 32)]
     if (
@@ -334,8 +396,15 @@ async def _kept_frontier(db: Conn) -> tuple[int, tuple[int, list[bytes]] | None]
         and len(blob) == 32 * size.bit_count()
         and merkle.frontier_root(hashes) == last_head
     ):
-        return last, (size, hashes)
-    return last, None
+        return last, (size, hashes), last_head, True
+    return last, None, last_head, True
+
+
+async def _kept_frontier(db: Conn) -> tuple[int, tuple[int, list[bytes]] | None]:
+    """(the last entry's seq, the kept (size, frontier) when it is the tree of every
+    entry up to the last and folds to that entry's head)."""
+    last, kept, _, _ = await _read_frontier(db)
+    return last, kept
 
 
 def _tamper_text(entry: AuditEntry) -> str:

@@ -13,7 +13,6 @@ the schema older than this code is told to run ``store init``.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,8 +20,8 @@ import psycopg
 
 from core.dburl import mask_url
 from core.errors import SlawatchError
-from core.timeutil import iso_z
 from store.postgres.conn import PostgresConn, translated
+from store.postgres.holders import NameHolder, advisory_holder
 from store.schema import LATEST, current_version, migrate
 from store.store import Store
 
@@ -137,28 +136,11 @@ class PostgresStore(Store):
         rows = await self._fetchall("SELECT pg_try_advisory_lock(?)", (key,))
         if rows[0][0]:
             return None
-        found = await self._fetchall(
-            "SELECT l.pid, a.application_name, host(a.client_addr),"
-            " extract(epoch FROM a.backend_start), a.usename, a.usename = session_user"
-            " FROM pg_locks l"
-            " LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
-            " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
-            " AND l.classid::bigint = ? AND l.objid::bigint = ?"
-            " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-            ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF),
-        )
-        if not found:  # let go between the two queries: free now
+        found = await advisory_holder(self._db, key)
+        if found is None:  # let go between the two queries: free now
             rows = await self._fetchall("SELECT pg_try_advisory_lock(?)", (key,))
             return None if rows[0][0] else NameHolder(0, None, None, None)
-        pid, app, address, since, role, same = found[0]
-        return NameHolder(
-            int(pid),
-            None if app is None else str(app),
-            None if address is None else str(address),
-            None if since is None else datetime.fromtimestamp(float(since), tz=UTC),
-            None if role is None else str(role),
-            same is not False,
-        )
+        return found
 
     async def session(self) -> tuple[int, datetime]:
         """This connection's backend: its pid and when it started (together they name
@@ -174,28 +156,3 @@ class PostgresStore(Store):
         agent's) and wait up to 5 s for it to be gone; True when it is."""
         rows = await self._fetchall("SELECT pg_terminate_backend(?, 5000)", (pid,))
         return bool(rows[0][0])
-
-
-@dataclass(frozen=True)
-class NameHolder:
-    """The PostgreSQL session holding an agent name's lock."""
-
-    pid: int  # its backend's process id (0: unknown)
-    application_name: str | None  # what it calls itself (the other agent's session label)
-    address: str | None
-    since: datetime | None
-    # The role it logged in as, and whether that is this session's own: a session of
-    # another role (another agent's) cannot write this name's minutes, whatever it
-    # calls itself; it merely took the lock (any role may take any advisory lock).
-    role: str | None = None
-    same_role: bool = True
-
-    def describe(self) -> str:
-        where = self.application_name or (
-            f"PostgreSQL backend pid {self.pid}" if self.pid else "another session"
-        )
-        if self.address:
-            where += f", connected from {self.address}"
-        if self.since is not None:
-            where += f" since {iso_z(self.since)}"
-        return where

@@ -27,9 +27,13 @@ from psycopg.pq import Format
 
 from core.errors import SlawatchError
 from store.db import Conn, Params, StoreBusy, StoreUnavailable, upsert_sql
+from store.postgres.holders import advisory_holder
 
 # Any class id of our own: the key of the advisory lock migrations hold.
 _SCHEMA_LOCK = 0x736C6177
+
+TRAIL_LOCK_WAIT_S = 15.0
+"""The longest wait for the trail's lock (``PostgresConn.lock_schema``)."""
 
 
 @lru_cache(maxsize=512)
@@ -308,7 +312,35 @@ class PostgresConn(Conn):
         return bool(rows[0][0])
 
     async def lock_schema(self) -> None:
-        await self.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
+        """The audit trail's (and migrations') advisory lock, held to the end of the
+        transaction. Any role may take any advisory lock: a session holding it for good
+        (a compromised agent's) would hold up every append, hence every agent's first
+        minute of an hour and every operator's correction, for as long as it liked. The
+        wait is bounded (``TRAIL_LOCK_WAIT_S``, far above the queue of a hundred agents
+        appending at once), then ``StoreBusy`` names the session holding it."""
+        rows = await self.fetchall("SELECT pg_try_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
+        if rows[0][0]:
+            return
+        previous = (await self.fetchall("SELECT current_setting('lock_timeout')"))[0][0]
+        try:
+            async with self.transaction():  # a savepoint: the write's own stays usable
+                await self.execute(
+                    "SELECT set_config('lock_timeout', ?, true)",
+                    (f"{round(TRAIL_LOCK_WAIT_S * 1000)}ms",),
+                )
+                await self.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
+        except StoreBusy:
+            holder = await advisory_holder(self, _SCHEMA_LOCK)
+            who = "another session" if holder is None else holder.describe()
+            if holder is not None and holder.role is not None:
+                who += f", role {holder.role}"
+            raise StoreBusy(
+                self.where,
+                f"the audit trail's lock has been held for over {TRAIL_LOCK_WAIT_S:g} s by"
+                f" {who}: nothing was written; end that session if it is not slawatch's"
+                " (docs: deploy/fleet.md), then try again",
+            ) from None
+        await self.execute("SELECT set_config('lock_timeout', ?, true)", (str(previous),))
 
     async def precheck_audit(self, entries: Sequence[tuple[str, str]]) -> None:
         if self._precheck is None:

@@ -249,3 +249,40 @@ async def test_a_frontier_edited_behind_slawatchs_back_cannot_make_a_wrong_head_
         assert [p.describe() for p in problems] == [
             f"audit entry #{seq}: the tree head stored with it does not hold"
         ]
+
+
+async def test_a_frontier_changed_after_every_append_is_said_once_and_costs_the_entries_since(
+    open_db: OpenDb, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An agent role may write ``audit_frontier``: a compromised agent changing it after
+    every append made each append of every writer read the whole trail again, and
+    nobody was told. Now it is said once (a warning naming the table), and a writer
+    that appended before rebuilds it from its own last tree and the entries since."""
+    import store.audit as audit
+
+    monkeypatch.setattr(audit, "_told_frontier", False)
+    async with await open_db() as store:
+        await _append(store, 5)
+        reads: list[int] = []
+        fetchall = store._db.fetchall
+
+        async def spy(
+            sql: str, params: tuple[object, ...] = (), **kw: bool
+        ) -> list[tuple[object, ...]]:
+            if sql.startswith("SELECT leaf FROM audit_log WHERE seq > ?"):
+                reads.append(int(str(params[0])))
+            return await fetchall(sql, params, **kw)
+
+        monkeypatch.setattr(store._db, "fetchall", spy)
+        with caplog.at_level("WARNING", logger="slawatch.store"):
+            for n in range(3):
+                async with store._db.transaction():
+                    await store._db.execute("UPDATE audit_frontier SET hashes = ?", (bytes(32),))
+                await _append(store, 1)
+                assert reads[-1] == 5 + n  # before: every leaf (and nothing said)
+        leaves = await store.audit_leaves()
+        assert await _heads(store) == list(merkle.roots(leaves))
+        assert await _kept(store) == (8, 8, merkle.frontier(leaves))
+        assert (await store.check_audit()).problems == ()
+    told = [r.getMessage() for r in caplog.records if r.name == "slawatch.store"]
+    assert len(told) == 1 and "audit_frontier" in told[0] and "#5" in told[0], told
