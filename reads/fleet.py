@@ -60,6 +60,7 @@ class Fleet:
     now: datetime
     agents: tuple[AgentView, ...]
     vantage: Mapping[str, Vantage]  # per configured service
+    probes: tuple[ProbeState, ...] = ()  # every agent's latest probe of each service
 
     def to_json(self) -> dict[str, Any]:
         return {"generated_at": iso_z(self.now), "agents": [a.to_json() for a in self.agents]}
@@ -114,7 +115,7 @@ def fleet_view(
                 notifications_waiting_since=h.notices_since if h else None,
             )
         )
-    return Fleet(now, tuple(agents), votes)
+    return Fleet(now, tuple(agents), votes, tuple(probes))
 
 
 async def fleet(store: Store, config: Config, now: datetime) -> Fleet:

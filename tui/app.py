@@ -27,6 +27,7 @@ from core.config import Config
 from core.errors import SlawatchError
 from core.outages import Outage
 from core.timeutil import YearMonth, from_minute, to_minute, utc_now
+from tui.components.agent_screen import AgentScreen
 from tui.components.agents_screen import AgentsScreen
 from tui.components.case_form import CaseForm
 from tui.components.case_screen import CaseScreen
@@ -225,7 +226,7 @@ class SlawatchApp(App[int]):
             return
         if changed and isinstance(self.screen, ServiceScreen | CaseScreen):
             self.screen.reload()
-        if isinstance(self.screen, AgentsScreen):
+        if isinstance(self.screen, AgentsScreen | AgentScreen):
             self.screen.reload()  # every cycle: an agent goes silent with the clock
 
     @on(MonthsComputed)
@@ -251,7 +252,7 @@ class SlawatchApp(App[int]):
         self._problem = message.error
         self._render_main()
         self.refreshes += 1
-        if first and isinstance(self.screen, AgentsScreen):
+        if first and isinstance(self.screen, AgentsScreen | AgentScreen):
             self.screen.reload()  # it says it cannot read the agents, not their old word
 
     def _render_main(self) -> None:

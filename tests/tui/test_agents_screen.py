@@ -177,3 +177,35 @@ async def test_notifications_an_agent_still_owes_are_shown(fleet_config: Config)
             assert "2 · 25m" in rows["virginia-1"] and "2 ·" not in rows["paris-1"], rows
         else:
             assert "notices" not in header and "backlog" in rows["virginia-1"], rows
+
+
+async def test_enter_on_an_agent_shows_it_service_by_service(fleet_config: Config) -> None:
+    """⏎ on the agents screen did nothing: an operator seeing 'virginia-1: outvoted on
+    portal' had no view of that agent alone (what it sees of each service, its probe's
+    age, latency and error). Now one screen per agent, with its backlog and clock."""
+    from tui.components.agent_screen import AgentScreen
+
+    app = app_for(fleet_config)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await _open_agents(pilot, app)
+        table = app.screen.query_one("#agents", RowTable)
+        table.cursor = table.keys.index("virginia-1")
+        await pilot.press("enter")
+        await until(
+            pilot, lambda: isinstance(app.screen, AgentScreen) and app.screen.fleet is not None
+        )
+        await pilot.pause()
+        screen = app.screen
+        said = screen.query_one("#detail-title", FactLine).plain
+        services = screen.query_one("#agent-services", RowTable)
+        rows = {key: [c.plain for c in services.row(key)] for key in services.keys}
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, AgentsScreen))
+    assert "agent virginia-1" in said and "backlog 12 min" in said, said
+    assert "clock -0.3 s" in said and "⚠ backlog: holds minutes" in said, said
+    assert set(rows) == {"portal", "billing", "search", "mail"}, rows
+    portal = rows["portal"]
+    assert portal[1] == "✖ down" and portal[4] == "1/3 down", portal
+    assert portal[5] == "outvoted: connect:refused", portal
+    assert rows["search"][5] == "status:503", rows["search"]  # down with the others: not outvoted
+    assert rows["mail"][1] == "◌ stale", rows["mail"]

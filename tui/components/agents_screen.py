@@ -55,6 +55,16 @@ class FleetLoaded(Message):
 
 
 NONE_YET = "No agent has reported yet."
+
+
+class AgentsTable(RowTable):
+    """The agents, one a row; ⏎ opens the selected one (``AgentScreen``)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "choose", "Agent", key_display="⏎"),
+    ]
+
+
 NOT_READ = "The agents cannot be read now (the reason is above)."
 
 
@@ -72,7 +82,7 @@ class AgentsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield FactLine(Text("Agents", style="bold"), id="detail-title")
-        agents = RowTable(id="agents", empty=NONE_YET)
+        agents = AgentsTable(id="agents", empty=NONE_YET)
         yield panel("agents-box", "Vantage points", agents)
         yield Footer()
 
@@ -95,6 +105,16 @@ class AgentsScreen(Screen[None]):
             )
         else:
             self.post_message(FleetLoaded(fleet))
+
+    @on(RowTable.RowChosen)
+    def _row_chosen(self, event: RowTable.RowChosen) -> None:
+        self._open(event.key)
+
+    def _open(self, name: str) -> None:
+        """⏎: the selected agent, service by service."""
+        from tui.components.agent_screen import AgentScreen
+
+        self.app.push_screen(AgentScreen(name, self._fetch, self._now))
 
     def on_resize(self) -> None:
         """Narrower or wider than ``NARROW_BELOW``: the columns change at once."""

@@ -20,7 +20,7 @@ KEYS = (
     ("d", "mark the selected case resolved (asks when: now, editable)"),
     ("x", "take minutes out: an exclusion (outside the provider's control) or maintenance"),
     ("e", "export the claim bundle for the selected credit or month"),
-    ("a", "the agents (vantage points): last seen, backlog, clock offset, version"),
+    ("a", "the agents (vantage points): last seen, backlog, clock offset, version; ⏎ one agent"),
     ("/", "filter every panel by a service, case ref, title or priority (esc clears)"),
     ("s  S", "sort the focused table by the next column / the other way (or click a header)"),
     ("tab  ↑ ↓", "move between panels / rows; the selected row shows a text cut with … whole"),
