@@ -28,7 +28,7 @@ from core.errors import SlawatchError
 from core.outages import Outage
 from core.timeutil import YearMonth, from_minute, to_minute, utc_now
 from tui.components.agent_screen import AgentScreen
-from tui.components.agents_screen import AgentsScreen
+from tui.components.agents_screen import AgentChosen, AgentsScreen
 from tui.components.case_form import CaseForm
 from tui.components.case_screen import CaseScreen
 from tui.components.cases_panel import CasesPanel
@@ -343,6 +343,10 @@ class SlawatchApp(App[int]):
 
     def action_agents(self) -> None:
         self.push_screen(AgentsScreen(self._fetch_fleet, self.now))
+
+    @on(AgentChosen)
+    def _agent_chosen(self, message: AgentChosen) -> None:
+        self.push_screen(AgentScreen(message.name, self._fetch_fleet, self.now))
 
     async def _fetch_fleet(self) -> Fleet:
         return await self.source.fleet(self.now())

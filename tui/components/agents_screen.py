@@ -54,6 +54,14 @@ class FleetLoaded(Message):
         self.fleet = fleet
 
 
+class AgentChosen(Message):
+    """⏎ on an agent: the app shows it alone (``AgentScreen``)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+
 NONE_YET = "No agent has reported yet."
 
 
@@ -108,13 +116,8 @@ class AgentsScreen(Screen[None]):
 
     @on(RowTable.RowChosen)
     def _row_chosen(self, event: RowTable.RowChosen) -> None:
-        self._open(event.key)
-
-    def _open(self, name: str) -> None:
-        """⏎: the selected agent, service by service."""
-        from tui.components.agent_screen import AgentScreen
-
-        self.app.push_screen(AgentScreen(name, self._fetch, self._now))
+        """⏎: the selected agent, service by service (the app opens its screen)."""
+        self.post_message(AgentChosen(event.key))
 
     def on_resize(self) -> None:
         """Narrower or wider than ``NARROW_BELOW``: the columns change at once."""
