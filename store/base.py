@@ -6,7 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, Literal
+from itertools import repeat
+from typing import Any, Literal, cast
 
 from store.db import Conn
 from store.rows import StateSave
@@ -145,12 +146,12 @@ class StoreBase:
         agents of a fleet: a set's order differs between processes, rows come in the
         order probes finished) would each wait on the other's uncommitted insert, a
         deadlock PostgreSQL breaks by failing one of them."""
-        wanted = sorted(set(names))
-        known = self._ids  # every name known already (an agent's every minute): no await each
-        found = {name: known[(table, name)] for name in wanted if (table, name) in known}
-        if len(found) == len(wanted):
-            return found
-        return {name: await self._ensure(table, name) for name in wanted}
+        distinct = set(names)
+        # Every name known already (an agent's every minute): no await, nor sort, each.
+        ids = list(map(self._ids.get, zip(repeat(table), distinct)))
+        if None not in ids:
+            return dict(zip(distinct, cast(list[int], ids), strict=True))
+        return {name: await self._ensure(table, name) for name in sorted(distinct)}
 
     async def _ensure_pairs(self, pairs: Iterable[tuple[str, str]]) -> None:
         """Every (service, source) of a batch known, services then sources, each in

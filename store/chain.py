@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain as chained
 from itertools import compress, repeat
-from operator import add, getitem, itemgetter, methodcaller, ne
+from operator import add, contains, getitem, itemgetter, methodcaller, ne
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -301,9 +301,14 @@ class LiveMemo:
     def update(self, new: LiveMemo) -> None:
         """Take in what a later write left of its chains (all of one hour: those of an
         earlier hour are forgotten, they are history)."""
-        if new.hour != self.hour:
-            self.blocks, self.seals, self.unlogged, self.errors = {}, {}, {}, {}
-            self.hour = new.hour
+        if new.hour != self.hour or (
+            new.blocks.keys() >= self.blocks.keys()
+            and new.seals.keys() >= self.seals.keys()
+            and new.unlogged.keys() >= self.unlogged.keys()
+        ):  # (or every chain it holds written again, an agent's every minute: taken whole)
+            self.blocks, self.seals, self.unlogged = new.blocks, new.seals, new.unlogged
+            self.errors, self.hour = new.errors, new.hour
+            return
         for key in [k for k in self.errors if k in new.blocks]:
             del self.errors[key]
         self.blocks.update(new.blocks)
@@ -320,10 +325,12 @@ class LiveMemo:
         hour = self.hour
         if hour is None or not keys:
             return False
-        blocks, seals = self.blocks, self.seals
-        return all(
-            at == hour + 1 and (sid, hour, src) in blocks and hour in seals.get((sid, src), ())
-            for sid, at, src in keys
+        if set(map(_HOUR, keys)) != {hour + 1}:
+            return False
+        sids, srcs = list(map(_FIRST, keys)), list(map(_KEY_SOURCE, keys))
+        held = map(self.seals.get, zip(sids, srcs, strict=True), repeat(()))
+        return all(map(self.blocks.__contains__, zip(sids, repeat(hour), srcs))) and all(
+            map(contains, held, repeat(hour))
         )
 
     def same_errors(
@@ -600,6 +607,9 @@ def _next_memo(
     hour = fresh.hour
     if hour is None:
         return False
+    chains = list(chains)
+    if not chains:
+        return True  # every chain went the fast way: in ``fresh`` already
     before = hour - _LOOKBACK
     seals = {
         ids: {h: seal for h, seal in context.seals.get(ids, {}).items() if h >= before}

@@ -117,20 +117,16 @@ _U16 = Struct("<H")  # a latency as the block stores it (store.blocks)
 
 
 def splice(
-    stored: Mapping[Key, tuple[bytes, bytes]],
-    rows: Sequence[MinuteRow],
-    sids: Mapping[str, int],
-    srcs: Mapping[str, int],
+    stored: Mapping[Key, tuple[bytes, bytes]], rows: Sequence[MinuteRow], keys: Sequence[Key]
 ) -> dict[Key, tuple[bytes, bytes]]:
     """The blocks ``rows`` touch, as (status, latency) bytes, after writing each row
-    into its block (from ``stored``, else empty) in order: the last row of a minute
-    wins, as with ``fill``. One step per row and no ``Block``: for a batch with one
-    row per service and source (the agent's minute), where segments would be a row
-    each."""
+    into its block (``keys``: each row's; from ``stored``, else empty) in order: the
+    last row of a minute wins, as with ``fill``. One step per row and no ``Block``:
+    for a batch with one row per service and source (the agent's minute), where
+    segments would be a row each."""
     out: dict[Key, tuple[bytes, bytes]] = {}
-    for service, source, minute, code, latency, _error in rows:
-        hour, at = divmod(minute, BLOCK)
-        key = (sids[service], hour, srcs[source])
+    for key, (_service, _source, minute, code, latency, _error) in zip(keys, rows, strict=True):
+        at = minute % BLOCK
         status, lat = out.get(key) or stored.get(key) or _EMPTY
         value = _U16.pack(NO_LATENCY if latency is None else latency)
         out[key] = (

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import datetime
 from itertools import compress, groupby
-from operator import itemgetter
+from operator import add, itemgetter
 from typing import Any
 
 from core.errors import InputError
@@ -116,6 +116,16 @@ def _runs(changes: Sequence[tuple[int, int, int, int, int]], s: int, lat: int) -
         if all(v is None for v in run[3]):
             run[3] = None
     return runs
+
+
+def _by_id(ids: Mapping[str, int]) -> dict[int, str]:
+    """Name -> id as id -> name."""
+    return dict(zip(ids.values(), ids, strict=True))
+
+
+def _rows(blocks: Mapping[Key, tuple[bytes, bytes]]) -> list[tuple[Any, ...]]:
+    """Blocks as rows of ``_BLOCK_COLUMNS`` (service_id, hour, source_id, status, latency)."""
+    return list(map(add, blocks.keys(), blocks.values()))
 
 
 class ImportConflict(InputError):
@@ -353,14 +363,15 @@ class MinuteStore(ChainStore):
         minutes = list(map(itemgetter(2), rows))
         sids = await self._ensure_sorted("services", services)
         srcs = await self._ensure_sorted("sources", sources)
-        names = {i: n for n, i in sids.items()}, {i: n for n, i in srcs.items()}
+        names = _by_id(sids), _by_id(srcs)
         # The agent's minute (and a forwarded batch of it): one row per service and
         # source. Each row is spliced into its block's bytes; no segments, no Block.
         by_row = tally is None and len(set(zip(services, sources, strict=True))) == len(rows)
         parts: list[tuple[Segment, list[int]]] = []
         plain: list[bool] = []
+        row_keys: list[Key] = []  # by_row: each row's block
         if by_row:
-            keys: set[Key] = set(
+            row_keys = list(
                 zip(
                     map(sids.__getitem__, services),
                     map(BLOCK.__rfloordiv__, minutes),
@@ -368,6 +379,7 @@ class MinuteStore(ChainStore):
                     strict=True,
                 )
             )
+            keys: set[Key] = set(row_keys)
         else:
             parts = [(p, minutes[p.start : p.stop]) for p in segments(services, sources)]
             plain = [is_consecutive(m) for _, m in parts]
@@ -383,7 +395,7 @@ class MinuteStore(ChainStore):
         if crossing:
             before: dict[Key, tuple[bytes, bytes]] = {}
         elif memo is not None:
-            before = {k: memo.blocks[k] for k in keys}
+            before = dict(zip(keys, map(memo.blocks.__getitem__, keys), strict=True))
         else:
             before = await self._load_blocks(keys)
         existed = before.keys()
@@ -393,7 +405,7 @@ class MinuteStore(ChainStore):
             # Through the memo, with its error classes, each block hashes to its seal.
             await self._check_sealed(db, before, names, by, context)
         if by_row:
-            written = splice(before, rows, sids, srcs)
+            written = splice(before, rows, row_keys)
         else:
             blocks = {k: Block.decode(*before[k]) if k in before else Block() for k in keys}
             for (part, mins), consecutive in zip(parts, plain, strict=True):
@@ -409,11 +421,11 @@ class MinuteStore(ChainStore):
                 "minute_blocks",
                 _BLOCK_COLUMNS,
                 _BLOCK_KEY,
-                [(sid, hour, src, *data) for (sid, hour, src), data in written.items()],
+                _rows(written),
                 stored=lambda row: row[:3] in existed,
             )
         elif crossing:
-            new = [(sid, hour, src, *data) for (sid, hour, src), data in written.items()]
+            new = _rows(written)
             if await db.insert_new("minute_blocks", _BLOCK_COLUMNS, new) != len(new):
                 raise MemoStale
         elif await db.update_unchanged(
@@ -421,7 +433,7 @@ class MinuteStore(ChainStore):
             _BLOCK_COLUMNS,
             _BLOCK_KEY,
             _BLOCK_CHECK,
-            [(*key, *data, *before[key]) for key, data in written.items()],
+            list(map(add, _rows(written), map(before.__getitem__, written))),
         ) != len(written):
             raise MemoStale
         distinct = by_row or (
