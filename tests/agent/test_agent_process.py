@@ -375,3 +375,36 @@ def test_a_stop_while_the_agent_is_still_starting_is_one_line_and_exit_0(
     assert len(lines) == 1 and lines[0][:4].isdigit(), err  # one timestamped line
     assert f"received {sig.name}, stopping" in lines[0]
     assert not (tmp_path / "data" / "slawatch.db").exists()  # nothing probed, nothing written
+
+
+def test_a_reload_while_the_agent_is_still_starting_is_done_once_it_runs(
+    tmp_path: Path, http_port: int
+) -> None:
+    """``systemctl reload`` in the agent's first second: before, the default SIGHUP
+    handler killed it (exit -1, no log line); now the reload is done once it runs."""
+    config = write_config(tmp_path, http_port, services=1)
+    log_path = tmp_path / "agent.log"
+    with log_path.open("w") as log_file:
+        proc = subprocess.Popen(
+            [*SLAWATCH, "--config", str(config), "agent"], stderr=log_file, text=True
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while not _catches(proc.pid, signal.SIGHUP) and time.monotonic() < deadline:
+                time.sleep(0.002)
+            early = "/_asyncio." not in Path(f"/proc/{proc.pid}/maps").read_text()
+            proc.send_signal(signal.SIGHUP)
+            while "config reloaded" not in log_path.read_text() and time.monotonic() < deadline:
+                if proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    err = log_path.read_text()
+    assert early, "the agent handled SIGHUP only once its event loop ran"
+    assert proc.returncode == 0, err
+    assert err.count("config reloaded from") == 1 and "received SIGTERM, stopping" in err
