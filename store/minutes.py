@@ -86,11 +86,12 @@ def _span(rows: Sequence[tuple[Any, ...]], first: int, skip: int, length: int) -
 
 def _joined(hours: Sequence[int], data: bytes, first: int, skip: int, length: int) -> bytes:
     """``_span`` of one source's blocks read joined (``Conn.joined_blocks``): ``data``
-    holds the block of each of ``hours`` (ascending), one after the other."""
-    if hours[-1] - hours[0] + 1 == len(hours):  # no gap: the joined bytes as they are
-        data = bytes((hours[0] - first) * BLOCK) + data
+    holds the block of each of ``hours``, one after the other, in any order."""
+    start = hours[0]
+    if hours == list(range(start, start + len(hours))):  # in order, no gap: as they are
+        data = bytes((start - first) * BLOCK) + data
         return data[skip : skip + length].ljust(length, b"\0")
-    blocks = [(hour, data[i * BLOCK : (i + 1) * BLOCK]) for i, hour in enumerate(hours)]
+    blocks = sorted((hour, data[i * BLOCK : (i + 1) * BLOCK]) for i, hour in enumerate(hours))
     return _span(blocks, first, skip, length)
 
 
@@ -554,7 +555,7 @@ class MinuteStore(ChainStore):
         among, ids = self._db.among("service_id", sids)
         out: dict[int, dict[int, bytes]] = {}
         joined = self._db.joined_blocks("status", "hour")
-        if joined is not None:  # one row per service and source: its hours, its blocks joined
+        if joined is not None:  # one row per service and source: its hours, its blocks
             rows = await self._fetchall(
                 f"SELECT service_id, source_id, {joined} FROM minute_blocks"
                 f" WHERE {among} AND hour >= ? AND hour < ? GROUP BY service_id, source_id",

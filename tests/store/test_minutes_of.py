@@ -1,0 +1,86 @@
+"""``minutes_of``: several services' minutes in one query, on SQLite and PostgreSQL,
+against a plain model of what was written (issue 10). PostgreSQL joins each source's
+blocks in the database, in whatever order its rows come (``Conn.joined_blocks``):
+here the hours are written newest first, so that the rows are stored, and may be
+read, out of hour order."""
+
+from __future__ import annotations
+
+import random
+
+from core.status import DOWN, UP
+from store import MinuteRow
+from store.blocks import BLOCK
+from store.minutes import _joined, _span
+from tests.conftest import OpenDb
+
+T0 = 29_000_040  # an epoch minute on an hour boundary
+HOURS = 30
+
+
+def _status(service: int, source: int, minute: int) -> int:
+    return DOWN if (minute * 7 + service * 3 + source) % 11 == 0 else UP
+
+
+def _written() -> dict[tuple[str, str], dict[int, int]]:
+    """(service, source) -> minute -> status, with hours missing here and there."""
+    out: dict[tuple[str, str], dict[int, int]] = {}
+    for s in range(3):
+        for src in range(2):
+            out[f"svc{s}", f"agent{src}"] = {
+                T0 + m: _status(s, src, m)
+                for m in range(HOURS * BLOCK)
+                if (m // BLOCK) % (4 + s + src) != 2  # a gap every few hours
+                and not (s == 2 and src == 1 and m >= 10 * BLOCK)  # stops early
+            }
+    return out
+
+
+async def test_several_services_read_as_written(open_db: OpenDb) -> None:
+    written = _written()
+    store = await open_db()
+    try:
+        for hour in reversed(range(HOURS)):  # newest hour first
+            lo, hi = T0 + hour * BLOCK, T0 + (hour + 1) * BLOCK
+            rows = [
+                MinuteRow(service, source, m, status, 90)
+                for (service, source), minutes in written.items()
+                for m, status in minutes.items()
+                if lo <= m < hi
+            ]
+            await store.record_minutes(rows)
+    finally:
+        await store.close()
+    store = await open_db(readonly=True)
+    try:
+        for start, end in ((T0, T0 + HOURS * BLOCK), (T0 + 17, T0 + 20 * BLOCK + 3)):
+            got = await store.minutes_of(["svc0", "svc1", "svc2", "nobody"], start, end)
+            expected: dict[str, dict[str, bytes]] = {}
+            for (service, source), minutes in written.items():
+                data = bytes(minutes.get(m, 0) for m in range(start, end))
+                expected.setdefault(service, {})[source] = data
+            assert got == expected
+            for service in ("svc0", "svc2"):  # one service alone: the same
+                assert await store.minutes(service, start, end) == expected[service]
+        later = T0 + 12 * BLOCK, T0 + 14 * BLOCK
+        assert set((await store.minutes_of(["svc2"], *later))["svc2"]) == {"agent0"}
+        assert await store.minutes_of(["svc0"], T0 - 2 * BLOCK, T0) == {}
+    finally:
+        await store.close()
+
+
+def test_joined_blocks_in_any_order_land_on_their_hours() -> None:
+    hours = [5, 6, 7, 9, 10, 13]
+    blocks = {h: bytes([1 + h % 3]) * BLOCK for h in hours}
+    want = _span([(h, blocks[h]) for h in hours], 4, 30, 9 * BLOCK)
+    assert want[: BLOCK + 30] == bytes(BLOCK - 30) + blocks[5]
+    shuffled = hours[:]
+    for seed in range(5):
+        random.Random(seed).shuffle(shuffled)
+        data = b"".join(blocks[h] for h in shuffled)
+        assert _joined(shuffled, data, 4, 30, 9 * BLOCK) == want
+    data = b"".join(blocks[h] for h in hours)
+    assert _joined(hours, data, 4, 30, 9 * BLOCK) == want  # in order: the fast way
+    assert _joined([7, 8], blocks[7] + blocks[7], 4, 0, 6 * BLOCK)[3 * BLOCK :] == (
+        blocks[7] * 2 + bytes(BLOCK)
+    )
