@@ -289,6 +289,8 @@ def _database_url_problem(url: str) -> str | None:
     netloc, _, tail = rest.partition("/")
     hosts = netloc.rpartition("@")[2]
     for host in hosts.split(","):
+        if host.startswith("[") and "]" not in host:
+            return f"the IPv6 address {host!r} has no closing ']'"
         port = (
             host.rpartition("]")[2].partition(":")[2]
             if host.startswith("[")

@@ -410,6 +410,8 @@ def test_every_mistake_of_a_probe_and_of_the_agent_table_is_listed(
         ("postgresql://ops:s3cret@db.internal:54x2/sla", "the port must be a number from 1 to"),
         ("postgresql://db.internal:0/sla", "the port must be a number from 1 to 65535, not '0'"),
         ("postgresql://db.internal/sla?sslmode=verify_full", "sslmode must be one of"),
+        # It said "the port must be a number from 1 to 65535, not ':1'" of '[::1'.
+        ("postgresql://ops:s3cret@[::1/sla", "the IPv6 address '[::1' has no closing ']'"),
     ],
 )
 def test_a_database_url_libpq_refuses_only_when_connecting_is_named_now(
