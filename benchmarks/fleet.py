@@ -1,13 +1,20 @@
 """Fleet-mode figures: PostgreSQL ingest, bytes on disk, and the month report against SQLite.
 
-Run: ``uv run python benchmarks/fleet.py [--runs N] [--only ingest,agents,bytes,report]``.
+Run: ``uv run python benchmarks/fleet.py [--runs N] [--window A,B] [--only ...]``
+(``--only`` some of ingest,agents,bytes,report).
 Starts its own throwaway PostgreSQL cluster on loopback (``tests/pg.py``), prints,
 never asserts. The machine is shared: every figure is printed with the load average
-beside it, and the ingest as the range over ``--runs`` fleet-minutes. Targets (issue 10):
+beside it. Targets (issue 10):
 
 - ingest 100 agents x 1,000 services x one minute (100,000 verdicts, one
-  fleet-minute) in under 3 s: each agent's forwarder writes its minute as one
-  ``record_minutes`` call (blocks, errors and hash chain in one transaction),
+  fleet-minute) in under 3 s, every fleet-minute: the ingest runs through the turn
+  of an hour, every minute from ``A`` to ``B`` of it (``--window``, default -10,15:
+  from ten minutes before the hour to past the last minute in which an agent closes
+  the hour before, ``store.chain.close_minute``), ``--runs`` such turns, and prints
+  each minute and a summary: the steady minutes (those outside minutes 0 to
+  ``CLOSE_SPREAD`` of the hour), those minutes, and the worst minute of the whole
+  window (wall, PostgreSQL's CPU, the clients'). Each agent's forwarder writes its
+  minute as one ``record_minutes`` call (blocks, errors and hash chain in one transaction),
   100 agents over ``CONNECTIONS`` concurrent connections. All 100 agents' client
   work runs in this one process on the same box as PostgreSQL, so the wall time is
   the worst case; in a fleet each agent does its own share on its own server. So
@@ -48,6 +55,7 @@ from core.status import DOWN, UP  # noqa: E402
 from core.timeutil import YearMonth, to_minute  # noqa: E402
 from reads.reports import month_reports  # noqa: E402
 from store import MinuteRow, Store  # noqa: E402
+from store.chain import CLOSE_SPREAD  # noqa: E402
 from store.postgres import PostgresStore  # noqa: E402
 from store.sqlite import SqliteStore  # noqa: E402
 from tests.configs import contract, service, toml  # noqa: E402
@@ -95,9 +103,13 @@ def fleet_minute(minute: int) -> list[list[MinuteRow]]:
     ]
 
 
-async def ingest(pg: Cluster, database: str, runs: int, *, as_agents: bool) -> None:
-    """``runs`` fleet-minutes, each agent's minute one ``record_minutes`` call, at most
-    ``CONNECTIONS`` at a time. ``as_agents``: each agent over a connection of its own,
+async def ingest(
+    pg: Cluster, database: str, runs: int, window: tuple[int, int], *, as_agents: bool
+) -> None:
+    """``runs`` turns of an hour, each the fleet-minutes ``window`` (from its first to
+    its last minute, relative to the hour's start), each agent's minute one
+    ``record_minutes`` call, at most ``CONNECTIONS`` at a time. ``as_agents``: each
+    agent over a connection of its own,
     logged in as its own role (``store.postgres.roles``: row-level security checks
     every row it writes), as in a fleet; else over ``CONNECTIONS`` connections of the
     database's owner, whom the policies do not apply to."""
@@ -127,35 +139,63 @@ async def ingest(pg: Cluster, database: str, runs: int, *, as_agents: bool) -> N
         await asyncio.gather(*(worker(k, batches) for k in range(CONNECTIONS)))
         return time.perf_counter() - t, time.process_time() - cpu, server_cpu(pg) - server
 
+    first, last = window
     try:
-        # Warm: every name exists, the chains have a previous hour (the steady state),
+        # Warm: every name exists, the chains have a previous hour, closed and logged
+        # (the steady state: minute 11 of an hour is past every agent's close minute),
         # and each agent's connection has seen its statements (as a forwarder's has).
-        for m in range(-60, -55):
+        for m in (*range(-120, -117), *range(-49, -46)):
             await one(START + m)
         print(f"ingest {who}, {load()} before")
-        figures = []
-        for i in range(runs):
-            wall, client, server = await one(START + i)
-            figures.append((wall, client, server))
+        steady: list[tuple[float, float, float]] = []
+        worst: tuple[float, float, float, int] | None = None
+        turned = []
+        for run in range(runs):
+            hour = START + 60 * run
+            for m in range(first, last + 1):
+                wall, client, server = await one(hour + m)
+                if 0 <= m % 60 <= CLOSE_SPREAD:
+                    turned.append((wall, client, server))
+                else:
+                    steady.append((wall, client, server))
+                if worst is None or wall > worst[0]:
+                    worst = (wall, client, server, m)
+                print(
+                    f"  turn {run + 1} minute {m:+d}: {wall:.2f} s wall"
+                    f" ({AGENTS * SERVICES / wall:,.0f} verdicts/s); CPU: PostgreSQL"
+                    f" {server:.2f} s, clients {client:.2f} s ({client / AGENTS * 1000:.0f} ms"
+                    f" per agent-minute); {load()}"
+                )
+        print(f"ingest {AGENTS} agents x {SERVICES:,} services x 1 minute ="
+              f" {AGENTS * SERVICES:,} verdicts {who}, minutes {first:+d} to {last:+d} of"
+              f" {runs} turn(s) of the hour (target < 3 s wall, every minute):")  # fmt: skip
+        for name, figures in (
+            (f"steady (outside minutes 0-{CLOSE_SPREAD})", steady),
+            (f"minutes 0-{CLOSE_SPREAD} (new hour, closes)", turned),
+        ):
+            if figures:
+                print(f"  {name}: {_spread(figures)}")
+        if worst is not None:
             print(
-                f"  fleet-minute {i + 1}: {wall:.2f} s wall ({AGENTS * SERVICES / wall:,.0f}"
-                f" verdicts/s); CPU: PostgreSQL {server:.2f} s, clients {client:.2f} s"
-                f" ({client / AGENTS * 1000:.0f} ms per agent-minute); {load()}"
+                f"  WORST minute of the window: {worst[3]:+d}, {worst[0]:.2f} s wall"
+                f" (PostgreSQL {worst[2]:.2f} s, clients {worst[1]:.2f} s); {load()}"
             )
-        walls = sorted(f[0] for f in figures)
-        servers = sorted(f[2] for f in figures)
-        clients = sorted(f[1] for f in figures)
-        print(
-            f"ingest {AGENTS} agents x {SERVICES:,} services x 1 minute ="
-            f" {AGENTS * SERVICES:,} verdicts {who}: wall"
-            f" {walls[0]:.2f}-{walls[-1]:.2f} s (median {statistics.median(walls):.2f};"
-            f" target < 3 s); CPU per fleet-minute: PostgreSQL {servers[0]:.2f}-{servers[-1]:.2f}"
-            f" s (median {statistics.median(servers):.2f}), clients"
-            f" {clients[0]:.2f}-{clients[-1]:.2f} s (median {statistics.median(clients):.2f})"
-        )
     finally:
         for store in set(stores):
             await store.close()
+
+
+def _spread(figures: list[tuple[float, float, float]]) -> str:
+    """Wall, PostgreSQL and client CPU of (wall, client, server) fleet-minutes: range, median."""
+
+    def one(values: list[float]) -> str:
+        values = sorted(values)
+        return f"{values[0]:.2f}-{values[-1]:.2f} s (median {statistics.median(values):.2f})"
+
+    return (
+        f"wall {one([f[0] for f in figures])}; CPU per fleet-minute: PostgreSQL"
+        f" {one([f[2] for f in figures])}, clients {one([f[1] for f in figures])}"
+    )
 
 
 def on_disk(pg: Cluster, database: str) -> int:
@@ -278,19 +318,27 @@ async def report(pg: Cluster, folder: Path) -> None:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="fleet-minutes to ingest (5)")
+    parser.add_argument("--runs", type=int, default=1, help="turns of the hour to ingest (1)")
+    parser.add_argument(
+        "--window",
+        default="-10,15",
+        help="the minutes of each turn to ingest, relative to the hour's start (-10,15)",
+    )
     parser.add_argument(
         "--only", default="ingest,agents,bytes,report", help="which figures (comma-separated)"
     )
     args = parser.parse_args()
     parts = set(args.only.split(","))
+    first, last = (int(x) for x in args.window.split(","))
+    if not -45 <= first <= last < 45:  # after the warm-up, before the next window
+        parser.error("--window: A,B with -45 <= A <= B < 45")
     print(f"{os.cpu_count()} CPUs, {load()}")
     with cluster() as pg, tempfile.TemporaryDirectory() as tmp:
         if "ingest" in parts:
             database = pg.new_database()
             async with await PostgresStore.open(pg.url(database), init=True):
                 pass
-            await ingest(pg, database, args.runs, as_agents=False)
+            await ingest(pg, database, args.runs, (first, last), as_agents=False)
         if "agents" in parts:  # the same, each agent logged in as its own role
             pg.psql(f"ALTER SYSTEM SET max_connections = {AGENTS + 20}")  # one per agent
             pg.stop()
@@ -300,7 +348,7 @@ async def main() -> None:
                 await store.apply_roles()
             for a in range(AGENTS):
                 pg.psql(f'CREATE ROLE "agent{a}" LOGIN IN ROLE slawatch_agent', database)
-            await ingest(pg, database, args.runs, as_agents=True)
+            await ingest(pg, database, args.runs, (first, last), as_agents=True)
         if "bytes" in parts:
             await footprint(pg)
         if "report" in parts:

@@ -16,6 +16,7 @@ reads what a claim bundle needs: a span of hours with their seals.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -98,6 +99,22 @@ _LAST_MINUTE = to_minute(datetime(9999, 12, 31, 23, 59, tzinfo=UTC))
 # to find the link it continues from (the agent's previous hour) without another
 # (a chain with no seal in that hour, after a gap, asks for its link apart).
 _LOOKBACK = 1
+# An agent closes each chain's previous hour (marks its seal logged and lists it in a
+# ``minutes.seal`` entry) not in the first minute of the next hour but in minute
+# ``close_minute(source)`` of it, 1 to ``CLOSE_SPREAD``: a fleet's agents close their
+# hours over ten minutes instead of all in the one that also starts every new hour.
+CLOSE_SPREAD = 10
+
+
+def close_minute(source: str) -> int:
+    """The minute of each hour (1 to ``CLOSE_SPREAD``) from which an agent of this
+    name closes its chains' previous hour: the same for a name on every machine and
+    every run (SHA-256 of the name, not Python's salted ``hash``), spread over the
+    names. Until then that hour stays open beside the new one (``logged = 0``, in no
+    ``minutes.seal`` entry yet), as the newest hour is: ``store verify`` allows it
+    (``_check_minutes``), and a write the general way closes it at once."""
+    digest = hashlib.sha256(source.encode()).digest()
+    return 1 + int.from_bytes(digest[:4], "big") % CLOSE_SPREAD
 
 
 @dataclass(frozen=True)
@@ -567,13 +584,16 @@ async def _seal_next_hour(
     hour: int,
     chains: int,
     changed: Sequence[tuple[int, int, int, bytes, bytes, int]],
+    late: AbstractSet[int] = frozenset(),
 ) -> None:
     """The seals of a write through ``memo`` into the hour after its own (an agent's
     first minute of an hour, ``LiveMemo.next_hour``): each of the ``chains`` closes
     its previous hour (logged now) only where that seal still holds what the memo
     says, digest, link and not yet logged, and gets its first seal of ``hour`` only
     where it has none; ``MemoStale`` otherwise (the reading way, which sees what
-    changed). ``changed``: the seal rows ``_reseal_hour`` made."""
+    changed). ``changed``: the seal rows ``_reseal_hour`` made. A chain of a source in
+    ``late`` (``close_minute``) leaves its previous hour open: no row of it is written
+    now; the write in its close minute proves that seal as it closes it."""
     closed: list[tuple[Any, ...]] = []
     opened: list[tuple[int, int, int, bytes, bytes, int]] = []
     for row in changed:
@@ -587,7 +607,9 @@ async def _seal_next_hour(
         if at not in memo.unlogged.get(ids, _NOTHING):
             raise MemoStale  # (cannot be: only an unlogged hour is closed)
         closed.append((*row, *seal, 0))
-    if not len(closed) == len(opened) == chains:
+    # Every chain opens its new hour; each closes its previous one unless its source
+    # is ``late`` (``_reseal_hour`` kept it open: the memo has it unlogged).
+    if len(opened) != chains or len(closed) != sum(1 for row in opened if row[1] not in late):
         raise MemoStale  # a chain not like that: the reading way
     if await db.update_unchanged(
         "chain_seals", _SEAL_COLUMNS, _SEAL_KEY, _SEAL_CHECK, closed
@@ -698,6 +720,9 @@ class ChainStore(AuditStore):
     # Each chain's hour digests as ``check_chains`` last found them, for the replay
     # of minute writes that follows it in ``store verify`` (used once, then read afresh).
     _verified: dict[tuple[str, str], dict[int, bytes]] | None = None
+    # The chains whose newest stored hour holds no minute from ``CLOSE_SPREAD`` on, as
+    # ``check_chains`` found them: only those may have the hour before still open.
+    _closing: set[tuple[str, str]] | None = None
 
     async def _write_context(
         self,
@@ -888,6 +913,16 @@ class ChainStore(AuditStore):
         # every chain touched one hour, the touched chains' unlogged seals of that hour
         # (the agent's open hour, 1,000 of them a minute) are neither.
         (open_hour, _), *_ = by_span if one_hour else ((None, None),)
+        # The writing sources whose chains' previous hour stays open through this write
+        # (``close_minute``): an agent's minute of one hour, written before the minute
+        # its name closes the hour before. Only ``_reseal_hour`` keeps it open; a chain
+        # that goes the general way has it closed (logged) at once, as before.
+        late: frozenset[int] = frozenset()
+        if live and one_hour:
+            offset = max(map(_MINUTE, rows)) % 60
+            late = frozenset(
+                src for src in {ids[1] for ids in touched} if offset < close_minute(sources[src])
+            )
         for (u_sid, u_src, u_hour), u_digest in unlogged.items():
             if u_hour != open_hour or (u_sid, u_src) not in touched:
                 unlogged_of[(u_sid, u_src)].append((u_hour, u_digest))
@@ -903,7 +938,7 @@ class ChainStore(AuditStore):
             if stored is None and hi == lo + 1:  # the agent's minute: one hour for every chain
                 rest = self._reseal_hour(
                     lo, chains, names, just, errors, seals, unlogged, live, changed, items,
-                    checked, after,
+                    checked, after, late, memo is not None,
                 )  # fmt: skip
                 general.extend(rest)
             rest = list(rest)
@@ -955,6 +990,16 @@ class ChainStore(AuditStore):
                 defer = live and not any(h > newest for h in old)  # (a later hour is >= lo)
                 rows_, logged_now = _to_log(ids, relinked, sealed, unlogged, newest, defer)
                 behind = [u for u in unlogged_of.get(ids, ()) if u[0] < newest]
+                if (
+                    src in late
+                    and defer
+                    and newest in fresh
+                    and [u[0] for u in behind] == [newest - 1]
+                    and (newest not in old or (sid, src, newest) in unlogged)
+                ):
+                    # Closed late (``close_minute``), as ``_reseal_hour`` keeps it: the
+                    # hour before stays open beside the newest, which stays open too.
+                    behind = []
                 if behind:  # the newest hour stays open until the chain moves on
                     done = {item[2] for item in logged_now} | {g[2] for g in relinked[1]}
                     written_at = {row[2]: n for n, row in enumerate(rows_)}
@@ -994,7 +1039,7 @@ class ChainStore(AuditStore):
         if memo is not None and crossed:
             if gone or caught or general:
                 raise MemoStale  # more than an hour's first minute: the reading way
-            await _seal_next_hour(db, memo, next(iter(by_span))[0], len(touched), changed)
+            await _seal_next_hour(db, memo, next(iter(by_span))[0], len(touched), changed, late)
             return items
         if memo is not None and checked is not None:
             if gone or caught or not one_hour:
@@ -1036,6 +1081,8 @@ class ChainStore(AuditStore):
         items: list[LogItem],
         checked: list[tuple[Any, ...]] | None = None,
         fresh: LiveMemo | None = None,
+        late: AbstractSet[int] = frozenset(),
+        memo_way: bool = False,
     ) -> list[tuple[int, int]]:
         """``_extend_chains`` for chains that touched only ``hour``, their newest, right
         after a sealed previous hour, with nothing left unlogged before it: an agent's
@@ -1046,19 +1093,29 @@ class ChainStore(AuditStore):
 
         A write through a ``LiveMemo`` passes ``checked``: each chain's seal row goes
         there instead, unchanged ones too, followed by the (digest, link, logged) the
-        row must still hold (``_reseal_unchanged``). ``fresh``: each chain's seals after
-        the write are added to it (the next memo)."""
+        row must still hold (``_reseal_unchanged``); so does the closing of the hour
+        before (its seal must still hold the memo's digest and link, not yet logged).
+        ``fresh``: each chain's seals after the write are added to it (the next memo).
+
+        ``late``: sources (ids) whose chains' previous hour stays open through this
+        write (``close_minute``): only while ``hour`` is open too (new, or not yet
+        logged), so that a chain's open hours are always its newest one or two and
+        ``store verify`` may allow exactly those."""
         if live and self._reseal_alike(
             hour,
             chains,
             names,
             (written, errors, seals, unlogged),
             (changed, items, checked, fresh),
+            late,
+            memo_way,
         ):
             return []
         services, sources = names
         link, digest_of = chain.link, self._digest
-        if checked is not None:  # the memo's blocks need no tamper check: none remembered
+        if checked is not None or memo_way:
+            # A write through the memo (its next hour too) never needs a block's digest
+            # for a tamper check (``_check_sealed``): none remembered.
             digest_of = _hour_digest
         before = hour - 1
         # The chains with an hour before ``hour`` not yet in the audit trail: at an
@@ -1077,17 +1134,31 @@ class ChainStore(AuditStore):
             prior = sealed.get(before)
             old = sealed.get(hour)
             waiting = behind.get(ids) if behind else None
+            # The previous hour is kept open (not logged yet, ``late``) only beside an
+            # open ``hour``: then the write leaves both unlogged, as the memo says.
+            kept = (
+                waiting == [before]
+                and live
+                and src in late
+                and (old is None or (sid, src, hour) in unlogged)
+            )
+            if kept:
+                waiting = None
             # ``sealed`` holds hours from ``before`` on: only ``before`` and ``hour`` here.
             if (
                 block is None
                 or prior is None
                 or len(sealed) != (1 if old is None else 2)
-                or (waiting is not None and (waiting != [before] or checked is not None))
+                or (waiting is not None and waiting != [before])
             ):
                 rest.append(ids)
                 continue
             if waiting is not None:  # the previous hour is over: logged now, as it stands
-                changed.append((sid, src, before, *prior, 1))
+                closing = (sid, src, before, *prior, 1)
+                if checked is not None:  # only where it still holds the memo's, unlogged
+                    checked.append((*closing, *prior, 0))
+                else:
+                    changed.append(closing)
                 items.append((sid, src, before, None, unlogged[(sid, src, before)]))
             found = errors.get(key)
             digest = digest_of(
@@ -1113,7 +1184,12 @@ class ChainStore(AuditStore):
             if fresh is not None:
                 fresh.seals[ids] = {before: prior, hour: (digest, now)}
                 logged = was_logged if row is None else row[5]
-                fresh.unlogged[ids] = _NOTHING if logged else {hour: digest}
+                still: dict[int, bytes] = {}
+                if kept:
+                    still[before] = unlogged[(sid, src, before)]
+                if not logged:
+                    still[hour] = digest
+                fresh.unlogged[ids] = still or _NOTHING
         return rest
 
     def _reseal_alike(
@@ -1133,21 +1209,31 @@ class ChainStore(AuditStore):
             list[tuple[Any, ...]] | None,
             LiveMemo | None,
         ],
+        late: AbstractSet[int] = frozenset(),
+        memo_way: bool = False,
     ) -> bool:
         """``_reseal_hour``'s loop for a live write whose chains are all alike in one of
-        its two usual shapes, with no Python step per chain (the agent's minute: a
+        its usual shapes, with no Python step per chain (the agent's minute: a
         thousand chains): every chain's ``hour`` sealed and not yet logged, right after
         its sealed previous hour (each minute of an hour but its first), or every
         chain's first write of ``hour`` right after its previous hour, which is the
-        one left unlogged (the hour's first minute, which closes it; not through a
-        memo's ``checked``). The same rows, items and memo as the loop, in its order.
-        False, with nothing done, when the chains are not all of one shape. ``given``
-        and ``out`` are ``_reseal_hour``'s (written, errors, seals, unlogged) and
-        (changed, items, checked, fresh)."""
+        one left unlogged (the hour's first minute; not through a memo's ``checked``).
+        A previous hour left unlogged is closed (logged now) unless the chains' source
+        is ``late`` (``close_minute``: kept open, as the loop keeps it); beside a sealed
+        ``hour`` that closing goes through ``checked`` only (the reading way's close
+        minute, once an hour, takes the loop). The same rows, items and memo as the
+        loop, in its order. False, with nothing done, when the chains are not all of
+        one shape (nor all of late sources or all not). ``given`` and ``out`` are
+        ``_reseal_hour``'s (written, errors, seals, unlogged) and (changed, items,
+        checked, fresh); ``memo_way``: a write through the memo (its digests are not
+        kept for a tamper check: the memo's blocks need none)."""
         written, errors, seals, unlogged = given
         changed, items, checked, fresh = out
         before = hour - 1
         sids, srcs = list(map(_FIRST, chains)), list(map(_SECOND, chains))
+        keep = not late.isdisjoint(srcs)  # the hour before stays open (``late``)
+        if keep and not late >= set(srcs):
+            return False
         keys = list(zip(sids, repeat(hour), srcs))
         found_blocks, found_seals = list(map(written.get, keys)), list(map(seals.get, chains))
         if not chains or None in found_blocks or None in found_seals:
@@ -1163,17 +1249,26 @@ class ChainStore(AuditStore):
         if None in priors:
             return False
         opening = olds.count(None) == n and sizes.count(1) == n
-        if opening:  # each chain's one unlogged hour before ``hour`` is ``before``
-            shut = list(zip(sids, srcs, repeat(before)))
-            if checked is not None or early != n or not all(map(unlogged.__contains__, shut)):
+        shut = list(zip(sids, srcs, repeat(before)))
+        # Each chain's one unlogged hour before ``hour`` is ``before`` (``early`` counts
+        # every chain's: n of them, each one of these).
+        behind = early == n and all(map(unlogged.__contains__, shut))
+        if opening:
+            if checked is not None or not behind:
                 return False
         elif (  # each chain's hour sealed, unlogged, with no unlogged hour before it
-            None in olds
+            None in olds  # but ``before`` (``behind``: kept open, or closed now)
             or sizes.count(2) != n
             or not all(map(unlogged.__contains__, zip(sids, srcs, repeat(hour))))
-            or (early and not {k[:2] for k in unlogged if k[2] < hour}.isdisjoint(chains))
+            or (
+                early
+                and not behind
+                and not {k[:2] for k in unlogged if k[2] < hour}.isdisjoint(chains)
+            )
+            or (behind and not keep and checked is None)
         ):
             return False
+        closing = behind and not keep  # each chain's ``before`` is logged now
         services, sources = names
         snames = list(map(services.__getitem__, sids))
         rnames = list(map(sources.__getitem__, srcs))
@@ -1184,17 +1279,26 @@ class ChainStore(AuditStore):
         prior_seals = cast(list[tuple[bytes, bytes]], priors)
         nows = chain.links(map(_SECOND, prior_seals), hour, digests)
         rows = list(zip(sids, srcs, repeat(hour), digests, nows, repeat(0)))
-        if opening:
-            closed = zip(sids, srcs, repeat(before), *zip(*prior_seals, strict=True))
-            changed.extend(
-                chained.from_iterable(zip(map(add, closed, repeat((1,))), rows, strict=True))
-            )
+        # The closing row of each chain's ``before``, as it stands, now logged.
+        closed = list(
+            map(add, zip(sids, srcs, repeat(before)), map(add, prior_seals, repeat((1,))))
+        )
+        if closing:
             items.extend(zip(sids, srcs, repeat(before), repeat(None), map(unlogged.get, shut)))
+        if opening and closing:
+            changed.extend(chained.from_iterable(zip(closed, rows, strict=True)))
+        elif opening:  # the hour before kept open: only the new hour's first seals
+            changed.extend(rows)
         elif checked is not None:  # every seal of the hour, with what it must still hold
-            checked.extend(map(add, rows, map(add, olds, repeat((0,)))))
+            now_rows = map(add, rows, map(add, olds, repeat((0,))))
+            if closing:  # and ``before`` logged where it still holds the memo's, unlogged
+                was = map(add, closed, map(add, prior_seals, repeat((0,))))
+                checked.extend(chained.from_iterable(zip(was, now_rows, strict=True)))
+            else:
+                checked.extend(now_rows)
         else:  # a seal that comes out as it was is not rewritten
             changed.extend(compress(rows, map(ne, olds, zip(digests, nows, strict=True))))
-        if checked is None:  # as ``_digest`` leaves them, for the next write's tamper check
+        if checked is None and not memo_way:  # as ``_digest`` leaves them (tamper check)
             if len(self._digests) + n > _DIGEST_MEMO:
                 self._digests.clear()
             found = map(tuple, map(errors.get, keys, repeat(())))
@@ -1209,9 +1313,17 @@ class ChainStore(AuditStore):
             now = zip(repeat(hour), zip(digests, nows, strict=True))
             pairs = map(dict, zip(zip(repeat(before), priors), now, strict=True))
             fresh.seals.update(zip(chains, pairs, strict=True))
-            fresh.unlogged.update(
-                zip(chains, map(dict, zip(zip(repeat(hour), digests))), strict=True)
-            )
+            if keep and behind:  # ``before`` still open beside ``hour``
+                pending = zip(
+                    zip(repeat(before), map(unlogged.__getitem__, shut)),
+                    zip(repeat(hour), digests),
+                    strict=True,
+                )
+                fresh.unlogged.update(zip(chains, map(dict, pending), strict=True))
+            else:
+                fresh.unlogged.update(
+                    zip(chains, map(dict, zip(zip(repeat(hour), digests))), strict=True)
+                )
         return True
 
     async def _begin_minute_log(self, db: Conn) -> None:
@@ -1288,12 +1400,16 @@ class ChainStore(AuditStore):
         hours = 0
         ids_list = await _chain_ids(db)
         digests: dict[tuple[str, str], dict[int, bytes]] = {}
+        closing: set[tuple[str, str]] = set()
         self._verified = digests  # what check_audit's replay of minute writes compares
+        self._closing = closing
         for ids in ids_list:
             service = services.get(ids[0], f"#{ids[0]}")
             source = sources.get(ids[1], f"#{ids[1]}")
             stored = await _hours(db, ids[0], ids[1], -_NO_END, _NO_END)
             digests[(service, source)] = {h: s.digest(service, source) for h, s in stored.items()}
+            if stored and not any(stored[max(stored)].status[CLOSE_SPREAD:]):
+                closing.add((service, source))  # a newest hour its close minute not reached
             seals = [
                 chain.Seal(int(h), bytes(d), bytes(lk))
                 for h, d, lk in await db.fetchall(_SEALS, (*ids, -_NO_END, _NO_END))
@@ -1320,11 +1436,14 @@ class ChainStore(AuditStore):
         slawatch's back, or every chain re-sealed from genesis, no longer does.
         Hours up to a ``minutes.baseline`` (a database from before minute writes
         were logged) must still chain to the link it recorded. Only the newest
-        hour of a chain may be in no entry: the agent is still writing it.
+        hour of a chain may be in no entry: the agent is still writing it; and the
+        hour before it while the newest is in none either and holds no minute from
+        ``CLOSE_SPREAD`` on (the agent closes that hour in its ``close_minute``).
         """
         if self._verified is None:
             await self.check_chains()
         digests, self._verified = self._verified or {}, None  # read afresh next time
+        closing, self._closing = self._closing or set(), None
         said: dict[tuple[str, str, int], tuple[int, str | None]] = {}
         first_before: dict[tuple[str, str, int], str | None] = {}
         baseline: dict[tuple[str, str], tuple[int, int, str]] = {}
@@ -1392,6 +1511,16 @@ class ChainStore(AuditStore):
                     continue
                 if hour == newest and not later:
                     continue  # the hour the agent is still writing
+                if (
+                    newest is not None
+                    and hour == newest - 1
+                    and not later
+                    and (svc, src, newest) not in said
+                    and (svc, src) in closing
+                ):
+                    # Closed late (``close_minute``): the hour before the open newest
+                    # one, which holds no minute from the latest close minute on.
+                    continue
                 out.append((0, f"{svc}/{src} hour {_hour_text(hour)} is in no"
                                " audit entry: written outside slawatch"))  # fmt: skip
         for (svc, src), (seq, last, link_) in sorted(baseline.items()):

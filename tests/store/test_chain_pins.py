@@ -16,12 +16,14 @@ from typing import Any
 from core.audit import canonical_json
 from core.status import DOWN, UP
 from store import Store
+from store.chain import close_minute
 from store.rows import MinuteRow
 from tests.conftest import OpenDb
 
 BASE = 29_619_360  # 2026-04-26T00:00Z, a whole hour
-# sha256 of the canonical JSON of ``_fingerprint`` after ``_write_all``.
-PINNED = "6cf8c564175e7ace5659ac31c7c76ecbc76e2181c2826b390220cef157cbbbe1"
+# sha256 of the canonical JSON of ``_fingerprint`` after ``_write_all`` (each agent
+# closing its hour in its close minute: "a" in minute 1, "b" in minute 7).
+PINNED = "47f25704d99f6d779ac48117c8edb965ebe3b0620985021db932c2249f06e2bc"
 
 
 def _minute(m: int, source: str, services: int = 6) -> list[MinuteRow]:
@@ -46,9 +48,10 @@ async def _write_all(store: Store) -> None:
     await store.record_minutes(_minute(3, "a") + _minute(4, "a"))  # two minutes at once
     # Minute 5 again without its error classes: a re-recorded minute loses them.
     await store.record_minutes([r._replace(error=None) for r in _minute(4, "a")])
-    for m in (59, 60, 61):  # the turn of the hour
+    for m in (59, 60, 61):  # the turn of the hour ("a" closes hour 0 in minute 1)
         for source in ("a", "b"):
             await store.record_minutes(_minute(m, source))
+    await store.record_minutes(_minute(60 + close_minute("b"), "b"))  # "b" closes it late
     await store.record_minutes(_minute(10, "b", services=3))  # late, into the closed hour
     await store.import_minutes([_minute(m, "c", services=4) for m in range(0, 130, 3)])
     async with store._db.transaction():  # an edit behind slawatch's back
@@ -58,7 +61,7 @@ async def _write_all(store: Store) -> None:
             " AND source_id = (SELECT id FROM sources WHERE name = 'a')",
             (bytes(range(120)), BASE // 60 + 1),
         )
-    for m in (62, 63, 120):
+    for m in (62, 63, 120, 121):  # into hour 2, and its close minute: hour 1 logged
         await store.record_minutes(_minute(m, "a"))
 
 

@@ -14,6 +14,7 @@ from core import chain
 from core.audit import AuditEntry
 from core.errors import SlawatchError
 from store import Store
+from store.chain import CLOSE_SPREAD
 from store.postgres import PostgresStore
 from store.rows import MinuteRow
 from store.sqlite import SqliteStore
@@ -203,7 +204,7 @@ async def test_an_agent_cannot_log_another_agents_hours_in_the_trail(
     of agent B's is refused: else ``store verify`` named B's honest hour as edited."""
     url_a, url_b = await _two_agents(pg_cluster, pg_url)
     async with await PostgresStore.open(url_b) as b:
-        for m in (0, 1, 61):
+        for m in (0, 1, 60 + CLOSE_SPREAD):  # (its hour closed in its close minute)
             await b.record_minutes([_row("s", "rb", H + m)])
     async with await PostgresStore.open(url_a) as a:
         await a.record_minutes([_row("s", "ra", H)])
@@ -220,7 +221,7 @@ async def test_an_agent_cannot_log_another_agents_hours_in_the_trail(
             with pytest.raises(SlawatchError, match="row-level security"):
                 async with a._write() as db:
                     await a._audit(db, kind, "s", (H, H + 60), before, after)
-        for m in (1, 61, 62):  # its own minutes are logged as ever
+        for m in (1, 61, 60 + CLOSE_SPREAD):  # its own minutes are logged as ever
             await a.record_minutes([_row("s", "ra", H + m)])
     async with await PostgresStore.open(pg_url) as owner:
         await _clean(owner)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from store.chain import close_minute
 from store.postgres import PostgresStore
 from tests.pg import Cluster
 from tests.store.test_live_memo import BASE, Reads, minute
@@ -97,8 +98,11 @@ def _at_the_turn(h: int) -> list[str]:
 async def test_an_edit_before_the_hours_first_minute_is_logged_as_the_reading_way_logs_it(
     pg_cluster: Cluster, pg_url: str
 ) -> None:
-    """The agent's first minute of an hour through its memo (the hour before closed,
-    the new one opened, nothing read back) against the reading way, edit by edit."""
+    """The agent's first minute of an hour through its memo (the new hour opened,
+    nothing read back; the hour before left open) and its close minute (the hour
+    before closed where its seal is still the memo's) against the reading way, edit
+    by edit."""
+    assert close_minute("agent") == 1  # the agent of ``minute``: it closes in minute 1
     other = pg_cluster.url(pg_cluster.new_database())
     async with (
         await PostgresStore.open(pg_url, init=True) as memo,
@@ -120,11 +124,17 @@ async def test_an_edit_before_the_hours_first_minute_is_logged_as_the_reading_wa
                     await store._db.execute(edit)
             was = reads.count
             await write(i * 60 + 60)
-            # Through the memo unless a row it proves was not as it remembered (an edit
-            # of the closed hour's block is not looked at either way: verify's).
-            assert (reads.count > was) == (i in (1, 2, 3, 4, 7, 8)), edit
+            # Through the memo unless a row it writes was there already: the hour before
+            # is not touched (it stays open until the close minute).
+            assert (reads.count > was) == (i in (7, 8)), edit
             assert memo._live_memo is not None and memo._live_memo.hour == BASE // 60 + i + 1
             await write(i * 60 + 60)  # the same minute again: nothing new
+            assert await _trail(memo) == await _trail(reading), edit
+            was = reads.count
+            await write(i * 60 + 61)  # the close minute: the hour before is logged now
+            # Through the memo unless a row it proves was not as it remembered (an edit
+            # of the closed hour's block is not looked at either way: verify's).
+            assert (reads.count > was) == (i in (1, 2, 3, 4)), edit
             assert await _trail(memo) == await _trail(reading), edit
             span = (BASE, BASE + 60 * (i + 2))
             assert await memo.minutes("s1", *span) == await reading.minutes("s1", *span), edit

@@ -2,7 +2,7 @@
 
 Each write of minutes (the agent's, an import) is a ``minutes.seal`` entry with
 each hour's digest after it; the agent's newest hour is logged once its chain
-moves on. ``check_audit`` replays them against the stored blocks: an hour
+moves on (in the agent's close minute of the next hour, ``store.chain.close_minute``). ``check_audit`` replays them against the stored blocks: an hour
 edited, deleted or inserted behind slawatch's back, or every chain re-sealed
 from genesis so that the chains hold again, is named.
 """
@@ -16,6 +16,7 @@ import pytest
 
 from core.audit import BASELINE, SEAL
 from core.status import DOWN, UP
+from store.chain import close_minute
 from store.rows import MinuteRow
 from tests.conftest import OpenDb
 
@@ -62,7 +63,11 @@ async def test_every_minute_write_is_logged_and_an_attack_on_closed_hours_is_nam
         assert [h[2] for h in first.after["hours"]] == [H0, H0 + 1]  # UTC epoch hours
         await store.record_minutes(rows(BASE + 150, 5))  # still hour 2: nothing logged yet
         assert len(await store.audit_entries(minutes=True)) == 1
-        await store.record_minutes(rows(BASE + 180, 1))  # hour 3 begins: hour 2 is logged
+        # Hour 3 begins: hour 2 stays open (unlogged) until the agent's close minute.
+        await store.record_minutes(rows(BASE + 180, close_minute("agent")))
+        assert len(await store.audit_entries(minutes=True)) == 1
+        assert (await store.check_audit()).problems == ()  # two open hours, both allowed
+        await store.record_minutes(rows(BASE + 180 + close_minute("agent"), 1))  # closed now
         entries = await store.audit_entries(minutes=True)
         assert [h[2] for h in entries[-1].after["hours"]] == [H0 + 2]
         # A late write into a logged hour is a new entry saying what it changes.

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from core import merkle
 from core.audit import SEAL, AuditEntry, canonical_json
 from core.errors import SlawatchError
+from store.chain import CLOSE_SPREAD
 from store.postgres import PostgresStore
 from store.rows import MinuteRow
 from tests.fleetkit import agent_role, init_fleet
@@ -82,7 +83,7 @@ async def test_an_agent_cannot_append_a_broken_entry(pg_cluster: Cluster, pg_url
     url_a = agent_role(pg_cluster, pg_url, "ra")
     url_b = agent_role(pg_cluster, pg_url, "rb")
     async with await PostgresStore.open(url_b) as b:
-        for m in (0, 61):
+        for m in (0, 60 + CLOSE_SPREAD):  # its hour 0 logged (in its close minute)
             await b.record_minutes([_row("s", "rb", H + m)])
     async with await PostgresStore.open(url_a) as a:
         await a.record_minutes([_row("s", "ra", H)])
@@ -126,13 +127,14 @@ async def test_an_agent_cannot_append_a_broken_entry(pg_cluster: Cluster, pg_url
 
 
 async def test_many_agents_append_at_once(pg_cluster: Cluster, pg_url: str) -> None:
-    """Five agents crossing hours at the same moment, each logging its hours (the
-    trigger takes the trail's lock the appenders take): all appended, verify clean."""
+    """Five agents closing hours at the same moment, each logging its hours (the
+    trigger takes the trail's lock the appenders take): all appended, verify clean.
+    (Each closes its previous hour by minute ``CLOSE_SPREAD`` of the next.)"""
     await init_fleet(pg_url)
     names = [f"g{i}" for i in range(5)]
     stores = [await PostgresStore.open(agent_role(pg_cluster, pg_url, n)) for n in names]
     try:
-        for m in (0, 1, 60, 61, 120, 121):
+        for m in (0, 1, 60, 60 + CLOSE_SPREAD, 120, 120 + CLOSE_SPREAD):
             await asyncio.gather(
                 *(s.record_minutes([_row("s", n, H + m), _row(f"t{m}", n, H + m)])
                   for s, n in zip(stores, names, strict=True))
