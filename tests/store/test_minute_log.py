@@ -2,9 +2,10 @@
 
 Each write of minutes (the agent's, an import) is a ``minutes.seal`` entry with
 each hour's digest after it; the agent's newest hour is logged once its chain
-moves on (in the agent's close minute of the next hour, ``store.chain.close_minute``). ``check_audit`` replays them against the stored blocks: an hour
-edited, deleted or inserted behind slawatch's back, or every chain re-sealed
-from genesis so that the chains hold again, is named.
+moves on (in the agent's close minute of the next hour,
+``store.chain.close_minute``). ``check_audit`` replays them against the stored
+blocks: an hour edited, deleted or inserted behind slawatch's back, or every chain
+re-sealed from genesis so that the chains hold again, is named.
 """
 
 from __future__ import annotations
