@@ -24,6 +24,7 @@ from agent.forwarder import Forwarder
 from core.status import DOWN, UP
 from slawatch.cli import main
 from store import StoreBusy
+from store.chain import CLOSE_SPREAD
 from store.postgres import PostgresStore
 from store.rows import MinuteRow
 from store.sqlite import SqliteStore
@@ -79,19 +80,24 @@ async def test_agents_keep_spooling_and_reporting_then_forward_everything(
     url = agent_role(pg_cluster, pg_url, "lyon-2")
     spool_path = tmp_path / "spool.db"
     forwarder = Forwarder(spool_path, url, "lyon-2")
-    rows = [MinuteRow("svc0", "lyon-2", M0 + i, DOWN if i == 2 else UP) for i in range(4)]
+    # 12:58, 12:59, 13:00 and 13:10: by then the agent has closed 12:00 (its close minute,
+    # ``store.chain.close_minute``, is at most CLOSE_SPREAD), appending its seal.
+    at = (0, 1, 2, 2 + CLOSE_SPREAD)
+    rows = [MinuteRow("svc0", "lyon-2", M0 + i, DOWN if i == 2 else UP) for i in at]
+    span = (M0, M0 + at[-1] + 1)
+    gap = bytes(CLOSE_SPREAD - 1)
     try:
         async with await SqliteStore.open(spool_path) as spool:
             await spool.spool_minutes(rows[:2])
         assert await forwarder.step() == 2  # the hour's last minutes: nothing to append
         async with await SqliteStore.open(spool_path) as spool:
-            await spool.spool_minutes(rows[2:])  # 13:00: the hour before is sealed, logged
+            await spool.spool_minutes(rows[2:])  # 13:00-13:10: the hour before is logged
         started = time.monotonic()
         with pytest.raises(StoreBusy, match=r"held for over 0\.5 s by rogue tool, role rogue-9"):
             await asyncio.wait_for(forwarder.step(), 20)  # before: hung (cut at 60 s, resent)
         assert time.monotonic() - started < 10
         async with await PostgresStore.open(pg_url, readonly=True) as pg:
-            assert (await pg.minutes("svc0", M0, M0 + 4))["lyon-2"] == bytes([UP, UP, 0, 0])
+            assert (await pg.minutes("svc0", *span))["lyon-2"] == bytes([UP, UP, 0, *gap, 0])
             (health,) = await pg.agent_health()  # the agent is seen, its backlog with it
             assert health.source == "lyon-2" and health.backlog_minutes == 2
         rogue.execute("SELECT pg_advisory_unlock_all()")
@@ -99,7 +105,7 @@ async def test_agents_keep_spooling_and_reporting_then_forward_everything(
     finally:
         await forwarder.close()
     async with await PostgresStore.open(pg_url, readonly=True) as pg:
-        assert (await pg.minutes("svc0", M0, M0 + 4))["lyon-2"] == bytes([UP, UP, DOWN, UP])
+        assert (await pg.minutes("svc0", *span))["lyon-2"] == bytes([UP, UP, DOWN, *gap, UP])
         assert (await pg.check_chains()).breaks == ()
         audit = await pg.check_audit()
         assert audit.problems == () and audit.entries >= 1  # the hour's seal, once
