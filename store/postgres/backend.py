@@ -65,6 +65,26 @@ async def login_role(url: str) -> tuple[str, bool]:
     return str(row[0]), bool(row[1])
 
 
+async def _version_or_why(conn: PostgresConn, where: str) -> int:
+    """The schema's version; a role that may not read it (in none of the fleet's
+    roles: an agent whose role was made without ``IN ROLE slawatch_agent``) is told
+    the GRANT to ask for, not only 'permission denied for table schema_version'."""
+    try:
+        return await current_version(conn)
+    except SlawatchError as exc:
+        if "permission denied" not in str(exc):
+            raise
+        rows = await conn.fetchall("SELECT session_user")
+        role = '"' + str(rows[0][0]).replace('"', '""') + '"'
+        raise SlawatchError(
+            where,
+            f"role {role} may not read slawatch's tables: it is in none of slawatch_agent,"
+            " slawatch_reader, slawatch_operator (as the database's owner: GRANT"
+            f" slawatch_agent TO {role} for an agent of that name, or GRANT slawatch_reader"
+            f" TO {role})",
+        ) from None
+
+
 class PostgresStore(Store):
     """An open PostgreSQL database. Create with ``await PostgresStore.open(url)``."""
 
@@ -80,7 +100,7 @@ class PostgresStore(Store):
         try:
             if readonly:
                 await conn.execute("SET default_transaction_read_only = on")
-            version = await current_version(conn)
+            version = await _version_or_why(conn, where)
             if version > LATEST and not readonly:
                 # `store init` of a newer slawatch ran: this one's writes (and its
                 # roles' policies, were it `store init`) no longer fit the schema.

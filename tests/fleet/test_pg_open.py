@@ -38,3 +38,21 @@ async def test_a_schema_newer_than_this_slawatch_is_refused_to_writers(pg_url: s
         assert "upgrade slawatch here" in said
     async with await PostgresStore.open(pg_url, readonly=True) as reader:
         assert reader.url == pg_url
+
+
+async def test_a_role_in_none_of_the_fleets_roles_is_told_the_grant(
+    pg_cluster: Cluster, pg_url: str
+) -> None:
+    """An agent whose role was made without IN ROLE slawatch_agent logged 'refused by
+    the database: permission denied for table schema_version' and nothing else."""
+    from tests.fleetkit import init_fleet
+
+    await init_fleet(pg_url)
+    database = pg_url.rsplit("/", 1)[1]
+    role = f"outsider-{database}"  # roles are the cluster's: one of this test's own
+    pg_cluster.psql(f'CREATE ROLE "{role}" LOGIN', database)
+    with pytest.raises(SlawatchError) as raised:
+        await PostgresStore.open(pg_cluster.url(database, user=role))
+    said = str(raised.value)
+    assert f'role "{role}" may not read slawatch\'s tables' in said, said
+    assert f'GRANT slawatch_agent TO "{role}"' in said, said
