@@ -75,11 +75,15 @@ def load() -> str:
 
 
 def server_cpu(pg: Cluster) -> float:
-    """CPU seconds used so far by the cluster's processes (postmaster and its children)."""
+    """CPU seconds used so far by the cluster's processes: the postmaster's own, its
+    live children's, and (cutime, cstime) those of its children that have exited: a
+    backend whose connection closed between two readings counts too."""
     postmaster = int((pg.data / "postmaster.pid").read_text().split()[0])
     total = 0
     for pid, fields in proc_stats():
-        if postmaster in (pid, int(fields[1])):
+        if pid == postmaster:
+            total += sum(map(int, fields[11:15]))  # utime, stime, cutime, cstime
+        elif int(fields[1]) == postmaster:
             total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / TICKS
 
