@@ -324,14 +324,37 @@ def corroboration_checks(claim: Claim) -> list[Check]:
             if not lo * 60 <= m < hi * 60 or status[m - lo * 60] not in (DEGRADED, DOWN)
             or not _sent_for(s, m)
         ]  # fmt: skip
+        twice = _listed_again(items)
         said = f"{len(items)} failing requests"
         if wrong:
             first = iso_z(from_minute(wrong[0]))
             why = f"{len(wrong)} on minutes {source} did not record failing (first {first})"
+        elif twice:
+            first = iso_z(from_minute(twice[0]))
+            why = (f"{len(twice)} listed again as a request listed already, which an agent "
+                   f"keeps once, and once more where it failed (first {first})")  # fmt: skip
         else:
             why = "each on a minute recorded down or degraded"
-        out.append(Check(f"corroboration {source}", said, why, not wrong))
+        out.append(Check(f"corroboration {source}", said, why, not wrong and not twice))
     return out
+
+
+def _listed_again(items: Sequence[tuple[int, Corroboration]]) -> list[int]:
+    """The minutes of one source's rows that repeat a request (its ``at``) beyond what
+    an agent keeps: each request once, and (an overrunning run's) once more under the
+    later minute it failed in, with ``failed_at`` and otherwise the same. A request
+    listed twice without it, failing in two minutes, or with two sets of identifiers
+    would count one failure as several."""
+    by_request: dict[datetime, list[tuple[int, Corroboration]]] = {}
+    for minute, seen in items:
+        by_request.setdefault(seen.at, []).append((minute, seen))
+    out = []
+    for rows in by_request.values():
+        late = sum(seen.failed_at is not None for _, seen in rows)
+        alike = len({replace(seen, failed_at=None) for _, seen in rows}) == 1
+        if len(rows) - late > 1 or late > 1 or not alike:
+            out += [minute for minute, _ in rows[1:]]
+    return sorted(out)
 
 
 def _sent_for(seen: Corroboration, minute: int) -> bool:

@@ -315,6 +315,43 @@ def test_a_request_that_failed_in_a_later_minute(
         assert letter.count("2026-10-03T14:05:07.250Z") == 1
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [
+        # The same row twice: one failure counted as two.
+        [(0, {})],
+        # One request said to fail in two minutes (it failed once).
+        [(0, {"minute": "2026-10-03T14:06:00Z", "failed_at": "2026-10-03T14:06:02.250Z"}),
+         (0, {"minute": "2026-10-03T14:07:00Z", "failed_at": "2026-10-03T14:07:02.250Z"})],
+        # The request sent at 14:07:07 listed under 14:05 too (within its retries),
+        # without failing there: an agent keeps a request under one minute.
+        [(2, {"minute": "2026-10-03T14:05:00Z"})],
+        # Its later row with other identifiers than the request's own.
+        [(0, {"minute": "2026-10-03T14:06:00Z", "failed_at": "2026-10-03T14:06:02.250Z",
+              "x_request_id": "req-9999"})],
+    ],
+)  # fmt: skip
+def test_a_request_listed_again_does_not_hold(
+    exported: tuple[Path, Path, str],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    extra: list[tuple[int, dict[str, str]]],
+) -> None:
+    """A bundle repeating a request beyond what an agent keeps (once, and once more
+    under the later minute it failed in) does not hold. Before, each of these held:
+    every row was on a minute recorded down, so one failure could count as several."""
+    _, bundle, _ = exported
+    doc = json.loads(bundle.read_text())
+    rows = doc["corroboration"]
+    assert [r["at"][11:19] for r in rows] == ["14:05:07", "14:06:07", "14:07:07"]
+    rows += [{**rows[i], **edit} for i, edit in extra]
+    edited = tmp_path / "again.json"
+    edited.write_text(json.dumps(doc))
+    code, out = _verify(edited, capsys)
+    assert code == 1, out
+    assert "listed again as a request listed already" in out
+
+
 def test_hostile_headers_are_kept_short_and_printable(
     server: tuple[int, str], ca: trustme.CA, tmp_path: Path
 ) -> None:
