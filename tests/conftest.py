@@ -19,8 +19,11 @@ from hypothesis import settings
 
 from tests.loopback import OkHandler, serve
 from tests.pg import Cluster, cluster
+from tests.schedule import Recorder, scheduler
 
 if TYPE_CHECKING:
+    from xdist.remote import Producer
+
     from store import Store
 
 # Every Python the tests start (the CLI, agents, the demo: hundreds of them)
@@ -101,6 +104,26 @@ def http_port() -> Iterator[int]:
     """A loopback HTTP server answering 200 "ok"; its port."""
     with serve(OkHandler) as port:
         yield port
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--record-durations",
+        action="store_true",
+        help="write each test file's time to tests/durations.json (see tests/schedule.py)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("record_durations") and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(Recorder(), "record-durations")
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> object:
+    """``--dist loadfile`` with the longest files handed out first (tests/schedule.py);
+    None leaves it to xdist."""
+    return scheduler(config, log)
 
 
 _LEAKED: list[str] = []
