@@ -325,7 +325,7 @@ def corroboration_checks(claim: Claim) -> list[Check]:
             or not _sent_for(s, m)
         ]  # fmt: skip
         twice = _listed_again(items)
-        said = f"{len(items)} failing requests"
+        said = _requests_said(items)
         if wrong:
             first = iso_z(from_minute(wrong[0]))
             why = f"{len(wrong)} on minutes {source} did not record failing (first {first})"
@@ -334,9 +334,28 @@ def corroboration_checks(claim: Claim) -> list[Check]:
             why = (f"{len(twice)} listed again as a request listed already, which an agent "
                    f"keeps once, and once more where it failed (first {first})")  # fmt: skip
         else:
-            why = "each on a minute recorded down or degraded"
+            why = f"{said}, each on a minute recorded down or degraded"
         out.append(Check(f"corroboration {source}", said, why, not wrong and not twice))
     return out
+
+
+def failing_requests(claim: Claim) -> list[tuple[str, Corroboration]]:
+    """The claim's failing requests, each once, in bundle order: a request an
+    overrunning run kept under two minutes (sent in one, failed in the next with
+    ``failed_at``; docs/probes.md) is one request, listed at its first row."""
+    return list({(src, seen.at): (src, seen) for src, _, seen in claim.corroboration}.values())
+
+
+def _requests_said(items: Sequence[tuple[int, Corroboration]]) -> str:
+    """``3 failing requests``: one source's distinct requests (as the letter lists them),
+    and the rows when a request is also listed under the later minute it failed in."""
+    distinct = len({seen.at for _, seen in items})
+    said = f"{distinct} failing request{'' if distinct == 1 else 's'}"
+    if distinct == len(items):
+        return said
+    again = len(items) - distinct
+    return (f"{said} ({len(items)} rows: {again} also under the later minute "
+            f"{'it' if again == 1 else 'they'} failed in)")  # fmt: skip
 
 
 def _listed_again(items: Sequence[tuple[int, Corroboration]]) -> list[int]:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from core.bundle import terms_digest
 from core.chain import link
 from core.checkpoint import Signed
-from core.claim import Check, Claim, span_bytes
+from core.claim import Check, Claim, failing_requests, span_bytes
 from core.timeutil import from_minute, iso_z
 
 SignatureState = Literal["unsigned", "valid", "invalid"]
@@ -289,7 +289,7 @@ def statement(claim: Claim, signature: Signature, pins: Pins, carried_notes: int
         )
     if claim.corroboration:
         vouched.append(
-            f"Corroboration: {len(claim.corroboration):,} failing requests of the outage "
+            f"Corroboration: {len(failing_requests(claim)):,} failing requests of the outage "
             "minutes, each with what the provider can look up in its own logs (the time sent, "
             "status, server IP, certificate SHA-256, Date, X-Request-Id, traceparent, CF-Ray); "
             "the agents' records, "

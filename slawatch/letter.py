@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from core.bands import HUNDRED
 from core.calendar import within_target
-from core.claim import Claim, Day, days
+from core.claim import Claim, Day, days, failing_requests
 from core.config import Band, ReportWithin
 from core.corroboration import at_text
 from core.durations import REPORT_WITHIN_READING
@@ -406,7 +406,7 @@ def _corroboration(claim: Claim) -> list[Block]:
         return []
     # One row per request: one that failed in the minute after it was sent is listed
     # under both minutes in the bundle (docs/probes.md), once here.
-    requests = list({(src, seen.at): (src, seen) for src, _, seen in claim.corroboration}.values())
+    requests = failing_requests(claim)
     shown = requests[:_MAX_REQUESTS]
     rows = tuple(
         (at_text(seen.at), src, seen.error or "-",

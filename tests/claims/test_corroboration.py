@@ -307,12 +307,20 @@ def test_a_request_that_failed_in_a_later_minute(
     edited.write_text(json.dumps(doc))
     code, out = _verify(edited, capsys)
     assert code == (0 if holds else 1), out
-    assert ("4 failing requests" if holds else "DIFFERS") in out
-    if holds:  # the letter lists each request once
-        assert main(["claim", "letter", str(edited)]) == 0
-        letter = capsys.readouterr().out
-        assert letter.count("| paris-1 |") == 3
-        assert letter.count("2026-10-03T14:05:07.250Z") == 1
+    if not holds:
+        assert "DIFFERS" in out
+        return
+    # Three requests, one of them also under the minute it failed in: verify counts
+    # requests as the letter lists them (it said 4 failing requests, the letter 3).
+    assert ("OK        3 failing requests (4 rows: 1 also under the later minute it failed "
+            "in), each on a minute recorded down or degraded") in out
+    assert "Corroboration: 3 failing requests of the outage minutes" in out
+    assert "4 failing requests" not in out
+    assert main(["claim", "letter", str(edited)]) == 0
+    letter = capsys.readouterr().out
+    assert letter.count("| paris-1 |") == 3  # each request once
+    assert letter.count("2026-10-03T14:05:07.250Z") == 1
+    assert "Corroboration: 3 failing requests of the outage minutes" in letter
 
 
 @pytest.mark.parametrize(
