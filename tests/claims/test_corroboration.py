@@ -312,8 +312,10 @@ def test_a_request_that_failed_in_a_later_minute(
         return
     # Three requests, one of them also under the minute it failed in: verify counts
     # requests as the letter lists them (it said 4 failing requests, the letter 3).
-    assert ("OK        3 failing requests (4 rows: 1 also under the later minute it failed "
-            "in), each on a minute recorded down or degraded") in out
+    assert (
+        "OK        3 failing requests (4 rows: 1 also under the later minute it failed "
+        "in), each on a minute recorded down or degraded"
+    ) in out
     assert "Corroboration: 3 failing requests of the outage minutes" in out
     assert "4 failing requests" not in out
     assert main(["claim", "letter", str(edited)]) == 0
