@@ -622,19 +622,25 @@ async def overview(store: Store, config: Config, now: datetime, *, days: bool = 
             reports[inputs.service.name, inputs.month] = inputs.compute(now)
             if days:
                 by_day[inputs.service.name] = inputs.days(until=to_minute(now))
-    months = {n: await _months_with_downtime(store, config, n, current[n]) for n in names}
+    months = await _months_with_downtime(store, config, current)
     past = sorted(((m, n) for n in names for m in months[n] if m != current[n]), key=_by_month)
     wanted = [(n, m) for m, n in past]
     async for part in months_read(store, config, wanted, cases=all_cases):
         for inputs in part:
             reports[inputs.service.name, inputs.month] = inputs.compute(now)
+    settled: dict[str, set[YearMonth]] = {}
+    for s in await store.settlements():
+        settled.setdefault(s.service, set()).add(YearMonth.parse(s.month, "settled_credits"))
+    probed = [name for name in names if config.services[name].probe is not None]
+    recorded = await store.recorded_until_of(probed)
     states: list[ServiceState] = []
     pending: list[PendingCredit] = []
     reportable: dict[str, Outage] = {}  # by id: an outage may run across two months
     for name in names:
-        state, credits, outages = await _service_overview(
-            store, config, name, probes.get(name, []), agents, now, current[name],
+        state, credits, outages = _service_overview(
+            config, name, probes.get(name, []), agents, now, current[name],
             [(m, reports[name, m]) for m in months[name]], reports[name, current[name]],
+            settled.get(name, set()), recorded.get(name),
         )  # fmt: skip
         states.append(state)
         pending += credits
@@ -657,8 +663,7 @@ def _by_month(pair: tuple[YearMonth, str]) -> tuple[int, int]:
     return pair[0].year, pair[0].month
 
 
-async def _service_overview(
-    store: Store,
+def _service_overview(
     config: Config,
     name: str,
     probes: Sequence[ProbeState],
@@ -667,11 +672,13 @@ async def _service_overview(
     current: YearMonth,
     months: Sequence[tuple[YearMonth, MonthReport]],
     report: MonthReport,
+    settled: set[YearMonth],
+    until: int | None,
 ) -> tuple[ServiceState, list[PendingCredit], list[Outage]]:
     """One service's live state, credits not yet settled and reportable outages, from
-    its current month's ``report`` and the ``months`` with downtime of the last 12."""
+    its current month's ``report``, the ``months`` with downtime of the last 12, the
+    months ``settled`` and the end of its newest recorded minute (``until``)."""
     svc = config.services[name]
-    settled = await _settled(store, name)
     pending: list[PendingCredit] = []
     reportable: list[Outage] = []
     for month, past in months:
@@ -682,7 +689,6 @@ async def _service_overview(
             pending.append(_pending(past, complete=month != current))
     state = _service_state(svc, probes, current, report, now, config.tls_warn_days_for(name))
     if svc.probe is not None:  # an agent is meant to be recording it
-        until = await store.recorded_until(name)
         recorded = None if until is None else from_minute(until)
         why = None
         if not_recording(recorded, now, svc.probe.cycle):
@@ -716,10 +722,6 @@ def _why_not_recording(
     return f"nothing recorded since {iso_z(since)} ({reason})"
 
 
-async def _settled(store: Store, service: str) -> set[YearMonth]:
-    return {YearMonth.parse(m, "settled_credits") for m in await store.settled_months(service)}
-
-
 def _pending(report: MonthReport, *, complete: bool) -> PendingCredit:
     return PendingCredit(
         service=report.service,
@@ -734,32 +736,44 @@ def _pending(report: MonthReport, *, complete: bool) -> PendingCredit:
 
 
 async def _months_with_downtime(
-    store: Store, config: Config, service: str, current: YearMonth
-) -> list[YearMonth]:
-    """The last 12 months (to ``current``) holding a minute that could earn a credit.
+    store: Store, config: Config, current: Mapping[str, YearMonth]
+) -> dict[str, list[YearMonth]]:
+    """Each service's last 12 months (to its ``current`` one) holding a minute that
+    could earn a credit.
 
     A month without a single down (or, when it counts, degraded) minute has no
     downtime, so its credit is that of 100 % availability; only when that is not
-    zero does every month need its full computation.
+    zero does every month need its full computation. The hours with downtime are
+    read in one query for all services with the same months and codes.
     """
-    svc = config.services[service]
-    contract = config.contract_for(service)
-    months = [current]
-    for _ in range(PENDING_MONTHS - 1):
-        months.append(months[-1].prev())
-    months.reverse()
-    if figures(contract, svc.monthly_fee, 1, 0).credit_amount > 0:
-        return months
-    tz = contract.timezone
-    first, last = months[0].bounds(tz)[0], months[-1].bounds(tz)[1]
-    codes = (DOWN, DEGRADED) if contract.degraded_is_down else (DOWN,)
-    hours = await store.hours_with(service, first, last, codes)
-    hit: list[YearMonth] = []
-    for month in months:
-        lo, hi = month.bounds(tz)
-        if any(lo // 60 <= h <= (hi - 1) // 60 for h in hours):
-            hit.append(month)
-    return hit
+    out: dict[str, list[YearMonth]] = {}
+    scans: dict[tuple[int, int, tuple[int, ...]], list[tuple[str, list[YearMonth]]]] = {}
+    for service, now in current.items():
+        contract = config.contract_for(service)
+        months = [now]
+        for _ in range(PENDING_MONTHS - 1):
+            months.append(months[-1].prev())
+        months.reverse()
+        out[service] = months
+        if figures(contract, config.services[service].monthly_fee, 1, 0).credit_amount > 0:
+            continue
+        tz = contract.timezone
+        first, last = months[0].bounds(tz)[0], months[-1].bounds(tz)[1]
+        codes: tuple[int, ...] = (DOWN, DEGRADED) if contract.degraded_is_down else (DOWN,)
+        scans.setdefault((first, last, codes), []).append((service, months))
+    for (first, last, codes), group in scans.items():
+        found = await store.hours_with_of([name for name, _ in group], first, last, codes)
+        for service, months in group:
+            hours = found.get(service, [])
+            tz = config.contract_for(service).timezone
+            out[service] = [month for month in months if _hit(month.bounds(tz), hours)]
+    return out
+
+
+def _hit(bounds: tuple[int, int], hours: Sequence[int]) -> bool:
+    """Whether one of ``hours`` overlaps the minutes [lo, hi) of ``bounds``."""
+    lo, hi = bounds
+    return any(lo // 60 <= h <= (hi - 1) // 60 for h in hours)
 
 
 def _service_state(

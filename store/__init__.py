@@ -39,10 +39,12 @@ source, see ``store.blocks``):
   mean latency over sources) for each recorded minute (sparklines).
 - ``minute_errors(service, start, end) -> list[tuple[int, str, str]]``:
   (minute, source, error class).
-- ``hours_with(service, start, end, statuses) -> list[int]``: hours holding one
-  of those statuses (lets readers skip clean months).
+- ``hours_with_of(services, start, end, statuses) -> dict[str, list[int]]``:
+  each service's hours holding one of those statuses, one query (lets readers
+  skip clean months).
 - ``data_bounds(service) -> tuple[int, int] | None``: hour-granular span with data.
-- ``recorded_until(service) -> int | None``: the minute after the newest recorded one.
+- ``recorded_until_of(services) -> dict[str, int]``: each service's minute after
+  its newest recorded one, one query (absent: nothing recorded).
 
 Every minute write extends the claims hash chain (``store.chain.ChainStore``)
 inside the same transaction, after the upsert, passing
@@ -78,8 +80,7 @@ one-off windows overlapping the span; weekly maintenance comes from the config),
 Credits: ``settle_credit(service, month: YearMonth | str, at=None, *, span=None)
 -> bool`` (True when newly settled; audited), ``unsettle_credit(service, month,
 *, span=None) -> Settlement`` (audited; InputError when not settled),
-``settlements(service=None) -> list[Settlement]``, ``settled_months(service) ->
-set[str]`` (``"YYYY-MM"``).
+``settlements(service=None) -> list[Settlement]`` (every service's in one query).
 
 Chains: ``check_chains() -> ChainSummary``, ``verify_chains()``,
 ``evidence(service, start_hour, end_hour) -> list[core.chain.SourceRecords]``.

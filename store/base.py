@@ -116,6 +116,17 @@ class StoreBase:
         self._read_whole.add(table)
         return self._ids.get(key)
 
+    async def _lookup_many(self, table: _Table, names: Iterable[str]) -> dict[int, str]:
+        """id -> name of those of ``names`` ever stored, reading the table at most once
+        (``_lookup`` reads it again at each miss: names never stored would cost a
+        query each)."""
+        wanted = set(names)
+        missing = [name for name in wanted if (table, name) not in self._ids]
+        if missing:
+            await self._lookup(table, missing[0])  # a miss reads the whole table
+        found = ((self._ids.get((table, name)), name) for name in wanted)
+        return {i: name for i, name in found if i is not None}
+
     async def _ensure(self, table: _Table, name: str) -> int:
         """The id of a name, creating it; only call inside ``_write``.
 

@@ -94,7 +94,3 @@ class CreditStore(AuditStore):
     async def _settlement(self, service: str, month: str) -> Settlement | None:
         found = [s for s in await self.settlements(service) if s.month == month]
         return found[0] if found else None
-
-    async def settled_months(self, service: str) -> set[str]:
-        """Months (``YYYY-MM``) whose credit for ``service`` is marked settled."""
-        return {s.month for s in await self.settlements(service)}

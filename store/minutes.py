@@ -543,11 +543,7 @@ class MinuteStore(ChainStore):
         service -> source -> bytes (a service with nothing recorded there: absent).
         A month's report of every service reads its minutes in one trip, not one each
         (PostgreSQL: a trip is a message both ways through the server's process)."""
-        sids: dict[int, str] = {}
-        for name in services:
-            sid = await self._lookup("services", name)
-            if sid is not None:
-                sids[sid] = name
+        sids = await self._lookup_many("services", services)
         if not sids or end <= start:
             return {}
         first, last = start // BLOCK, -(-end // BLOCK)
@@ -626,37 +622,50 @@ class MinuteStore(ChainStore):
         )
         return [(int(m), str(src), str(text)) for m, src, text in rows]
 
-    async def hours_with(
-        self, service: str, start: int, end: int, statuses: Iterable[int]
-    ) -> list[int]:
-        """The hours (``minute // 60``) overlapping [start, end) where some source
-        recorded one of ``statuses``: a cheap scan that lets readers skip clean months."""
-        sid = await self._lookup("services", service)
+    async def hours_with_of(
+        self, services: Iterable[str], start: int, end: int, statuses: Iterable[int]
+    ) -> dict[str, list[int]]:
+        """The hours (``minute // 60``) overlapping [start, end) where some source of
+        each of ``services`` recorded one of ``statuses``, in one query: service ->
+        hours, ascending (a service without such an hour: absent). A cheap scan that
+        lets readers skip clean months."""
+        sids = await self._lookup_many("services", services)
         codes = [bytes([code]) for code in statuses]
-        if sid is None or not codes or end <= start:
-            return []
+        if not sids or not codes or end <= start:
+            return {}
+        among, ids = self._db.among("service_id", sids)
         found = " OR ".join(self._db.contains_bytes("status") for _ in codes)
         rows = await self._fetchall(
-            "SELECT DISTINCT hour FROM minute_blocks"
-            f" WHERE service_id = ? AND hour >= ? AND hour < ? AND ({found}) ORDER BY hour",
-            (sid, start // BLOCK, -(-end // BLOCK), *codes),
+            "SELECT DISTINCT service_id, hour FROM minute_blocks"
+            f" WHERE {among} AND hour >= ? AND hour < ? AND ({found}) ORDER BY service_id, hour",
+            (*ids, start // BLOCK, -(-end // BLOCK), *codes),
         )
-        return [int(r[0]) for r in rows]
+        out: dict[str, list[int]] = {}
+        for sid, hour in rows:
+            out.setdefault(sids[int(sid)], []).append(int(hour))
+        return out
 
-    async def recorded_until(self, service: str) -> int | None:
-        """The minute after the newest recorded minute of ``service`` (any source), None
-        without records: how far its figures reach (``status`` flags an agent that
-        stopped recording)."""
-        sid = await self._lookup("services", service)
-        if sid is None:
-            return None
+    async def recorded_until_of(self, services: Iterable[str]) -> dict[str, int]:
+        """The minute after the newest recorded minute (any source) of each of
+        ``services``, in one query (a service without records: absent): how far its
+        figures reach (``status`` flags an agent that stopped recording). Each
+        service's newest hour is one step down the key."""
+        sids = await self._lookup_many("services", services)
+        if not sids:
+            return {}
+        among, ids = self._db.among("s.id", sids)
         rows = await self._fetchall(
-            "SELECT hour, status FROM minute_blocks WHERE service_id = ? AND hour ="
-            " (SELECT MAX(hour) FROM minute_blocks WHERE service_id = ?)",
-            (sid, sid),
+            "SELECT b.service_id, b.hour, b.status FROM minute_blocks b JOIN"
+            " (SELECT s.id, (SELECT MAX(hour) FROM minute_blocks WHERE service_id = s.id) AS last"
+            f" FROM services s WHERE {among}) m ON b.service_id = m.id AND b.hour = m.last",
+            ids,
         )
-        ends = [int(hour) * BLOCK + len(bytes(status).rstrip(b"\0")) for hour, status in rows]
-        return max(ends) if ends else None
+        out: dict[str, int] = {}
+        for sid, hour, status in rows:
+            name = sids[int(sid)]
+            end = int(hour) * BLOCK + len(bytes(status).rstrip(b"\0"))
+            out[name] = max(out.get(name, end), end)
+        return out
 
     async def data_bounds(self, service: str) -> tuple[int, int] | None:
         """[first, last) minutes of the hours holding records of ``service`` (None: no data)."""

@@ -124,19 +124,28 @@ async def test_read_together_as_alone_and_as_stored(tmp_path: Path, pg_url: str)
 async def test_queries_do_not_grow_with_the_services(tmp_path: Path, pg_url: str) -> None:
     """Six services or sixty: the same handful of queries for one month (PostgreSQL:
     each is a trip to the server and back)."""
-    many = configs.toml(
-        contracts=[configs.contract("utc")],
-        services=[configs.service(f"s{i}", "utc") for i in range(60)],
+    probe = configs.probe("http://127.0.0.1:9/")
+    services = [configs.service(f"s{i}", "utc", probe=probe) for i in range(60)]
+    quiet = [configs.service(f"q{i}", "utc", probe=probe) for i in range(10)]  # none recorded
+    contracts = [configs.contract("utc")]
+    config = load_config(
+        write_config(tmp_path, configs.toml(contracts=contracts, services=services))
     )
-    config = load_config(write_config(tmp_path, many))
+    everyone = configs.toml(contracts=contracts, services=services + quiet)
+    few = configs.toml(contracts=contracts, services=services[:6] + quiet[:1])
+    overviews = [
+        load_config(write_config(tmp_path, text, f"{name}.toml"))
+        for name, text in (("few", few), ("all", everyone))
+    ]
     rows = [
         MinuteRow(f"s{i}", src, m, DOWN if m < START + 5 else UP, 90, None)
         for i in range(60)
         for src in ("x", "y")
-        for m in range(START - 90, START + 120)
+        for m in range(START - 300, START + 120)  # September's credit: over 216 down
     ]
     async with await PostgresStore.open(pg_url, init=True) as store:
         await store.import_minutes([rows])
+        await store.settle_credit("s1", SEP, datetime(2026, 10, 1, 12, tzinfo=UTC))
         counted: list[str] = []
         fetchall = store._db.fetchall
 
@@ -150,22 +159,59 @@ async def test_queries_do_not_grow_with_the_services(tmp_path: Path, pg_url: str
         for n in (6, 60):
             counted.clear()
             reports = await month_reports(store, config, [f"s{i}" for i in range(n)], OCT)
-            assert all(r.outages[0].start == from_minute(START - 90) for r in reports)
+            assert all(r.outages[0].start == from_minute(START - 300) for r in reports)
+            queries.append(len(counted))
+        # status and the dashboard: the same for 7 services as for 70, whether or not
+        # anything was recorded for them
+        now = datetime(2026, 10, 2, tzinfo=UTC)
+        for conf in overviews:
+            counted.clear()
+            seen = await overview(store, conf, now)
+            assert [s.name for s in seen.services] == list(conf.services)
+            pending = {(p.service, str(p.month)) for p in seen.pending_credits}
+            owed = {n for n in conf.services if n.startswith("s") and n != "s1"}
+            assert pending == {(n, "2026-09") for n in owed}
+            until = {s.name: s.recorded_until for s in seen.services}
+            assert until == {
+                n: from_minute(START + 120) if n.startswith("s") else None for n in conf.services
+            }
             queries.append(len(counted))
     # windows, minutes, one step back (minutes, windows), the span's windows, cases
-    assert queries == [6, 6]
+    assert queries[:2] == [6, 6]
+    assert queries[2] == queries[3]
 
 
 async def test_overview_the_same_on_both_backends(tmp_path: Path, pg_url: str) -> None:
     """``status`` and the dashboard (``overview``) read their months the same way: the
-    current month of every service together, then each past month with downtime."""
-    config = _config(tmp_path)
+    current month of every service together, then each past month with downtime; the
+    settled months and the newest recorded minutes of all services."""
+    probe = configs.probe("http://127.0.0.1:9/")
+    probed = configs.toml(
+        contracts=[configs.contract("utc"), configs.contract("paris", timezone="Europe/Paris")],
+        services=[
+            configs.service("a", "utc", probe=probe),
+            configs.service("b", "paris"),
+            configs.service("c", "utc", probe=probe),
+            configs.service("d", "utc", probe=probe),
+        ],
+    )
+    config = load_config(write_config(tmp_path, probed))
     now = datetime(2026, 11, 2, 12, tzinfo=UTC)
     shown = []
     for opened in (SqliteStore.open(tmp_path / "s.db"), PostgresStore.open(pg_url, init=True)):
         async with await opened as store:
             await _fill(store)
             seen = await overview(store, config, now, days=True)
+            owed = {(p.service, str(p.month)) for p in seen.pending_credits}
+            await store.settle_credit("a", SEP, now)
+            seen = await overview(store, config, now, days=True)
+            assert ("a", "2026-09") in owed
+            assert {(p.service, str(p.month)) for p in seen.pending_credits} == owed - {
+                ("a", "2026-09")
+            }
+            until = {s.name: s.recorded_until for s in seen.services}
+            assert until == {"a": from_minute(START + 4 * DAY), "b": None, "c": None,
+                             "d": from_minute(END + 3 * DAY)}  # fmt: skip
             current = await months_inputs(store, config, [(n, YearMonth(2026, 11)) for n in "abcd"])
             assert [seen.month_reports[n] for n in "abcd"] == [i.compute(now) for i in current]
             assert seen.month_days["d"] == current[3].days(until=to_minute(now))

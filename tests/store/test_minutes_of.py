@@ -1,8 +1,8 @@
-"""``minutes_of``: several services' minutes in one query, on SQLite and PostgreSQL,
-against a plain model of what was written (issue 10). PostgreSQL joins each source's
-blocks in the database, in whatever order its rows come (``Conn.joined_blocks``):
-here the hours are written newest first, so that the rows are stored, and may be
-read, out of hour order."""
+"""``minutes_of``, ``hours_with_of``, ``recorded_until_of``: several services in one
+query, on SQLite and PostgreSQL, against a plain model of what was written (issue 10).
+PostgreSQL joins each source's blocks in the database, in whatever order its rows
+come (``Conn.joined_blocks``): here the hours are written newest first, so that the
+rows are stored, and may be read, out of hour order."""
 
 from __future__ import annotations
 
@@ -62,6 +62,21 @@ async def test_several_services_read_as_written(open_db: OpenDb) -> None:
             assert got == expected
             for service in ("svc0", "svc2"):  # one service alone: the same
                 assert await store.minutes(service, start, end) == expected[service]
+        names = ["svc0", "svc1", "svc2", "nobody"]
+        newest: dict[str, int] = {}
+        down: dict[str, set[int]] = {}
+        for (service, _), minutes in written.items():
+            newest[service] = max(newest.get(service, 0), max(minutes) + 1)
+            hours = {m // BLOCK for m, status in minutes.items() if status == DOWN}
+            down.setdefault(service, set()).update(hours)
+        assert await store.recorded_until_of(names) == newest
+        span = T0 + 5, T0 + 20 * BLOCK
+        got_hours = await store.hours_with_of(names, *span, [DOWN])
+        lo, hi = span[0] // BLOCK, -(-span[1] // BLOCK)
+        assert got_hours == {n: sorted(h for h in down[n] if lo <= h < hi) for n in newest}
+        assert await store.hours_with_of(["svc1"], *span, [DOWN]) == {"svc1": got_hours["svc1"]}
+        assert await store.hours_with_of(names, span[1], span[0], [DOWN]) == {}
+        assert await store.recorded_until_of(["nobody"]) == {}
         later = T0 + 12 * BLOCK, T0 + 14 * BLOCK
         assert set((await store.minutes_of(["svc2"], *later))["svc2"]) == {"agent0"}
         assert await store.minutes_of(["svc0"], T0 - 2 * BLOCK, T0) == {}

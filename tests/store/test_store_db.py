@@ -83,9 +83,8 @@ async def test_minutes_round_trip_idempotent_across_hours_and_sources(open_db: O
         assert await store.data_bounds("portal") == (T0, T0 + 120)
         assert await store.minutes("nobody", T0, T0 + 5) == {}
         # The newest minute of any source: a's T0+61 (b's T0+59 is older).
-        assert await store.recorded_until("portal") == T0 + 62
-        assert await store.recorded_until("other") == T0 + 60
-        assert await store.recorded_until("nobody") is None
+        until = await store.recorded_until_of(["portal", "other", "nobody"])
+        assert until == {"portal": T0 + 62, "other": T0 + 60}
 
 
 async def test_import_rolls_back_everything_when_a_batch_fails(open_db: OpenDb) -> None:
@@ -200,8 +199,8 @@ async def test_windows_and_settled_credits(open_db: OpenDb) -> None:
         now = datetime(2026, 11, 2, tzinfo=UTC)
         await store.settle_credit("portal", YearMonth(2026, 10), now)
         await store.settle_credit("portal", YearMonth(2026, 10), now)
-        assert await store.settled_months("portal") == {"2026-10"}
-        assert await store.settled_months("api") == set()
+        assert [(s.service, s.month) for s in await store.settlements()] == [("portal", "2026-10")]
+        assert await store.settlements("api") == []
 
 
 async def test_reader_sees_committed_writes_of_another_connection(open_db: OpenDb) -> None:
