@@ -36,7 +36,8 @@ source, see ``store.blocks``):
 - ``minutes(service, start, end) -> dict[str, bytes]``: source -> one
   ``core.status`` byte per minute, 0 where nothing was recorded.
 - ``latencies(service, start, end) -> list[tuple[int, int | None]]``: (minute,
-  mean latency over sources) for each recorded minute (sparklines).
+  mean latency over sources) for each recorded minute (sparklines);
+  ``latencies_of(services, start, end)`` the same of several services in one query.
 - ``minute_errors(service, start, end) -> list[tuple[int, str, str]]``:
   (minute, source, error class).
 - ``hours_with_of(services, start, end, statuses) -> dict[str, list[int]]``:

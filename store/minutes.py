@@ -588,28 +588,45 @@ class MinuteStore(ChainStore):
         With several sources the latency is the mean of the sources that
         measured one; None when a minute was recorded without a latency.
         """
-        sid = await self._lookup("services", service)
-        if sid is None or end <= start:
-            return []
+        return (await self.latencies_of((service,), start, end)).get(service, [])
+
+    async def latencies_of(
+        self, services: Iterable[str], start: int, end: int
+    ) -> dict[str, list[tuple[int, int | None]]]:
+        """``latencies`` of several services in one query (the dashboard's month pass:
+        every service's last hour): service -> its minutes (nothing recorded: absent)."""
+        sids = await self._lookup_many("services", services)
+        if not sids or end <= start:
+            return {}
+        among, ids = self._db.among("service_id", sids)
         rows = await self._fetchall(
-            "SELECT hour, status, latency FROM minute_blocks"
-            " WHERE service_id = ? AND hour >= ? AND hour < ?",
-            (sid, start // BLOCK, -(-end // BLOCK)),
+            "SELECT service_id, hour, status, latency FROM minute_blocks"
+            f" WHERE {among} AND hour >= ? AND hour < ?",
+            (*ids, start // BLOCK, -(-end // BLOCK)),
         )
-        seen: set[int] = set()
-        sums: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-        for hour, status, latency in rows:
+        seen: dict[int, set[int]] = defaultdict(set)
+        sums: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+        for sid, hour, status, latency in rows:
             lat = decode_latency(latency)
             base = hour * BLOCK
+            got, acc = seen[sid], sums[sid]
             for i in range(BLOCK):
                 minute = base + i
                 if status[i] and start <= minute < end:
-                    seen.add(minute)
+                    got.add(minute)
                     if lat[i] != NO_LATENCY:
-                        acc = sums[minute]
-                        acc[0] += lat[i]
-                        acc[1] += 1
-        return [(m, round(sums[m][0] / sums[m][1]) if m in sums else None) for m in sorted(seen)]
+                        pair = acc[minute]
+                        pair[0] += lat[i]
+                        pair[1] += 1
+        out: dict[str, list[tuple[int, int | None]]] = {}
+        for sid, got in seen.items():
+            if not got:
+                continue
+            acc = sums[sid]
+            out[sids[int(sid)]] = [
+                (m, round(acc[m][0] / acc[m][1]) if m in acc else None) for m in sorted(got)
+            ]
+        return out
 
     async def minute_errors(self, service: str, start: int, end: int) -> list[tuple[int, str, str]]:
         """(minute, source, error class) for minutes of [start, end) recorded with an error."""

@@ -2,8 +2,8 @@
 
 A month figure (availability, band, budget, pending credits, reportable
 outages) depends on the service's minutes, its cases and its windows. The
-pass reads, for every service, the last hour of recorded minutes (which the
-sparkline needs anyway), and all cases and windows in one query each; a
+pass reads the last hour of recorded minutes of every service (which the
+sparkline needs anyway), all cases and all windows, in one query each; a
 service whose inputs are the same as last time keeps the figures it had, so
 ``reads.reports.overview`` runs only for the services that changed.
 
@@ -17,7 +17,6 @@ write of the dashboard's own.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -130,11 +129,7 @@ class MonthPass:
         ``overview`` runs for the services whose inputs changed (all when ``full``)."""
         names = list(self.config.services)
         end = to_minute(now)
-        if names:
-            # One sequential read first, so the store learns every service's id in one
-            # query; gathered reads that all miss its id cache each read the whole table.
-            await store.latencies(names[0], end, end)
-        recent = await asyncio.gather(*(store.latencies(n, end - RECENT, end) for n in names))
+        recent = await store.latencies_of(names, end - RECENT, end)  # one query for all
         cases = _by_service(await store.cases())
         oldest = min(
             (YearMonth.of(now, c.timezone) for c in self.config.contracts.values()),
@@ -145,11 +140,11 @@ class MonthPass:
         windows = await store.all_windows(oldest.bounds(_UTC)[0] - 1440, end + 1)
         inputs = {
             name: Inputs(
-                Recent(end - RECENT, end, tuple(minutes)),
+                Recent(end - RECENT, end, tuple(recent.get(name, ()))),
                 tuple(cases.get(name, ())),
                 tuple(windows.get(name, ())),
             )
-            for name, minutes in zip(names, recent, strict=True)
+            for name in names
         }
         if full or self._full_due(now):
             dirty = names

@@ -25,6 +25,7 @@ from store.postgres import PostgresStore
 from store.sqlite import SqliteStore
 from tests import configs
 from tests.conftest import write_config
+from tui.months import MonthPass
 
 SEP, OCT = YearMonth(2026, 9), YearMonth(2026, 10)
 START = to_minute(datetime(2026, 10, 1, tzinfo=UTC))
@@ -123,7 +124,7 @@ async def test_read_together_as_alone_and_as_stored(tmp_path: Path, pg_url: str)
 
 async def test_queries_do_not_grow_with_the_services(tmp_path: Path, pg_url: str) -> None:
     """Six services or sixty: the same handful of queries for one month (PostgreSQL:
-    each is a trip to the server and back)."""
+    each is a trip to the server and back); so for ``status`` and the dashboard."""
     probe = configs.probe("http://127.0.0.1:9/")
     services = [configs.service(f"s{i}", "utc", probe=probe) for i in range(60)]
     quiet = [configs.service(f"q{i}", "utc", probe=probe) for i in range(10)]  # none recorded
@@ -176,9 +177,14 @@ async def test_queries_do_not_grow_with_the_services(tmp_path: Path, pg_url: str
                 n: from_minute(START + 120) if n.startswith("s") else None for n in conf.services
             }
             queries.append(len(counted))
+        for conf in overviews:  # the dashboard's month pass: sparklines, then overview
+            counted.clear()
+            await MonthPass(conf).run(store, now, full=True)
+            queries.append(len(counted))
     # windows, minutes, one step back (minutes, windows), the span's windows, cases
     assert queries[:2] == [6, 6]
     assert queries[2] == queries[3]
+    assert queries[4] == queries[5]
 
 
 async def test_overview_the_same_on_both_backends(tmp_path: Path, pg_url: str) -> None:

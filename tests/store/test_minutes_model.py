@@ -90,6 +90,10 @@ def test_reads_match_a_dict_of_the_last_write(batches: list[list[MinuteRow]], st
                 assert await store.latencies(service, start, end) == expected_latencies(
                     model, service, start, end
                 )
+            both = {s: expected_latencies(model, s, start, end) for s in ("portal", "api")}
+            assert await store.latencies_of(["portal", "api", "nobody"], start, end) == {
+                s: minutes for s, minutes in both.items() if minutes
+            }
             assert (await store.check_chains()).breaks == ()
 
     with tempfile.TemporaryDirectory() as folder:

@@ -77,6 +77,13 @@ async def test_several_services_read_as_written(open_db: OpenDb) -> None:
         assert await store.hours_with_of(["svc1"], *span, [DOWN]) == {"svc1": got_hours["svc1"]}
         assert await store.hours_with_of(names, span[1], span[0], [DOWN]) == {}
         assert await store.recorded_until_of(["nobody"]) == {}
+        # latencies: each service's minutes recorded by some source, the sources' mean
+        lat = await store.latencies_of(names, *span)
+        assert set(lat) == set(newest)
+        for service, minutes in lat.items():
+            recorded = {m for (s, _), ms in written.items() if s == service for m in ms}
+            assert [m for m, _ in minutes] == sorted(m for m in recorded if span[0] <= m < span[1])
+            assert all(latency == 90 for _, latency in minutes)
         later = T0 + 12 * BLOCK, T0 + 14 * BLOCK
         assert set((await store.minutes_of(["svc2"], *later))["svc2"]) == {"agent0"}
         assert await store.minutes_of(["svc0"], T0 - 2 * BLOCK, T0) == {}
