@@ -592,14 +592,24 @@ async def _seal_next_hour(
     says, digest, link and not yet logged, and gets its first seal of ``hour`` only
     where it has none; ``MemoStale`` otherwise (the reading way, which sees what
     changed). ``changed``: the seal rows ``_reseal_hour`` made. A chain of a source in
-    ``late`` (``close_minute``) leaves its previous hour open: no row of it is written
-    now; the write in its close minute proves that seal as it closes it."""
+    ``late`` (``close_minute``) leaves its previous hour open: that seal is not written
+    now, but each new hour's link follows from it, so it must still hold the memo's
+    digest, link and logged flag all the same (read, not rewritten): another
+    writer (an operator's backfill of that hour) changed it, and the new hour, sealed
+    from the memo's link, broke the chain until the close minute."""
     closed: list[tuple[Any, ...]] = []
     opened: list[tuple[int, int, int, bytes, bytes, int]] = []
+    kept: list[tuple[Any, ...]] = []
     for row in changed:
         ids, at = row[:2], row[2]
         if at == hour:
             opened.append(row)
+            if row[1] in late:
+                prior = memo.seals.get(ids, {}).get(hour - 1)
+                if prior is None:
+                    raise MemoStale  # (cannot be: the new seal was linked from it)
+                logged = 0 if hour - 1 in memo.unlogged.get(ids, _NOTHING) else 1
+                kept.append((*ids, hour - 1, *prior, logged))
             continue
         seal = memo.seals.get(ids, {}).get(at)
         if at != hour - 1 or seal is None or row[3:5] != seal or row[5] != 1:
@@ -611,9 +621,12 @@ async def _seal_next_hour(
     # is ``late`` (``_reseal_hour`` kept it open: the memo has it unlogged).
     if len(opened) != chains or len(closed) != sum(1 for row in opened if row[1] not in late):
         raise MemoStale  # a chain not like that: the reading way
-    if await db.update_unchanged(
-        "chain_seals", _SEAL_COLUMNS, _SEAL_KEY, _SEAL_CHECK, closed
-    ) != len(closed) or await db.insert_new("chain_seals", _SEAL_COLUMNS, opened) != len(opened):
+    if (
+        await db.count_unchanged("chain_seals", _SEAL_COLUMNS, kept) != len(kept)
+        or await db.update_unchanged("chain_seals", _SEAL_COLUMNS, _SEAL_KEY, _SEAL_CHECK, closed)
+        != len(closed)
+        or await db.insert_new("chain_seals", _SEAL_COLUMNS, opened) != len(opened)
+    ):
         raise MemoStale
 
 

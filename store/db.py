@@ -103,6 +103,16 @@ class Conn(ABC):
         write spares its reads there; SQLite reads its own pages in-process)."""
         raise NotImplementedError(f"{self.dialect}: no conditional batch update")
 
+    async def count_unchanged(
+        self, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Params]
+    ) -> int:
+        """How many of ``rows`` (values of ``columns``, the table's key among them) are
+        stored just so: a row found by its key holding every other column's value.
+        Reads only: the proof, within the caller's transaction, that rows it does not
+        rewrite still hold what it remembers (``update_unchanged`` proves the ones it
+        rewrites). Only the PostgreSQL backend has it."""
+        raise NotImplementedError(f"{self.dialect}: no batch check of unchanged rows")
+
     async def insert_new(
         self, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Params]
     ) -> int:

@@ -267,6 +267,24 @@ class PostgresConn(Conn):
             cursor = await self.conn.execute(sql, _columns((*columns, *check), rows))
             return int(cursor.rowcount)
 
+    async def count_unchanged(
+        self, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Params]
+    ) -> int:
+        """One ``SELECT count(*) ... JOIN unnest`` of the whole batch (``Conn.count_unchanged``)."""
+        if not rows:
+            return 0
+        names = [name for name, _ in columns]
+        arrays = ", ".join(f"%b::{kind}[]" for _, kind in columns)
+        match = " AND ".join(f"t.{n} = u.{n}" for n in names)
+        sql = (
+            f"SELECT count(*) FROM {table} AS t JOIN unnest({arrays}) AS u({', '.join(names)})"
+            f" ON {match}"
+        )
+        with translated(self.where):
+            cursor = await self.conn.execute(sql, _columns(columns, rows))
+            found = await cursor.fetchone()
+            return 0 if found is None else int(found[0])
+
     async def insert_new(
         self, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Params]
     ) -> int:

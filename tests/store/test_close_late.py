@@ -160,3 +160,27 @@ async def test_the_memo_keeps_the_hour_open_and_closes_it_without_reading(pg_url
         assert reads.count == len(names)  # each agent's first minute only
         assert await _flags(store) == {H0: {1}, H0 + 1: {0}}
         await _sound(store)
+
+
+async def test_the_memo_turn_proves_the_hour_it_keeps_open(pg_url: str) -> None:
+    """PostgreSQL: between the agent's last minute of an hour and its first of the next,
+    an operator backfills a minute of that hour (``import minutes --source b``, another
+    connection). The agent's turn through its memo keeps that hour open and seals the
+    new one from the link it remembers: it linked from the hour as it was before the
+    backfill, and the chain was broken until the close minute (``store verify``:
+    "link does not follow"; for good if the agent stopped first). Now the turn finds
+    the hour changed and goes the reading way."""
+    async with await PostgresStore.open(pg_url, init=True) as store:
+        reads = Reads(store)
+        for m in (58, 59):
+            await store.record_minutes(minute(m))
+        async with await PostgresStore.open(pg_url) as operator:
+            await operator.import_minutes([minute(30)], where="backfill.csv")
+        await store.record_minutes(minute(60))
+        assert reads.count == 2  # the turn read: the memo no longer held
+        await _sound(store)
+        assert await _flags(store) == {H0: {1}, H0 + 1: {0}}  # the backfill logged hour 0
+        for m in range(61, 62 + K):
+            await store.record_minutes(minute(m))
+        assert reads.count == 2
+        await _sound(store)
