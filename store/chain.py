@@ -117,6 +117,15 @@ def close_minute(source: str) -> int:
     return 1 + int.from_bytes(digest[:4], "big") % CLOSE_SPREAD
 
 
+def _before_close(hour: StoredHour, source: str) -> bool:
+    """Whether ``hour`` holds no minute from ``close_minute(source)`` on: no status, nor
+    an unknown minute (status 0, stored by its error class alone). Only then may the
+    writer have left the hour before it open (``store verify``): it closes that hour
+    in the first write of a minute from then on."""
+    at = close_minute(source)
+    return not any(hour.status[at:]) and all(offset < at for offset, _ in hour.errors)
+
+
 @dataclass(frozen=True)
 class StoredHour:
     """One stored hour of one source, as the chain hashes it."""
@@ -733,8 +742,9 @@ class ChainStore(AuditStore):
     # Each chain's hour digests as ``check_chains`` last found them, for the replay
     # of minute writes that follows it in ``store verify`` (used once, then read afresh).
     _verified: dict[tuple[str, str], dict[int, bytes]] | None = None
-    # The chains whose newest stored hour holds no minute from ``CLOSE_SPREAD`` on, as
-    # ``check_chains`` found them: only those may have the hour before still open.
+    # The chains whose newest stored hour holds no minute from its source's close minute
+    # on (``_before_close``), as ``check_chains`` found them: only those may have the hour
+    # before still open.
     _closing: set[tuple[str, str]] | None = None
 
     async def _write_context(
@@ -1421,7 +1431,7 @@ class ChainStore(AuditStore):
             source = sources.get(ids[1], f"#{ids[1]}")
             stored = await _hours(db, ids[0], ids[1], -_NO_END, _NO_END)
             digests[(service, source)] = {h: s.digest(service, source) for h, s in stored.items()}
-            if stored and not any(stored[max(stored)].status[CLOSE_SPREAD:]):
+            if stored and _before_close(stored[max(stored)], source):
                 closing.add((service, source))  # a newest hour its close minute not reached
             seals = [
                 chain.Seal(int(h), bytes(d), bytes(lk))
@@ -1451,7 +1461,7 @@ class ChainStore(AuditStore):
         were logged) must still chain to the link it recorded. Only the newest
         hour of a chain may be in no entry: the agent is still writing it; and the
         hour before it while the newest is in none either and holds no minute from
-        ``CLOSE_SPREAD`` on (the agent closes that hour in its ``close_minute``).
+        its source's ``close_minute`` on (the agent closes that hour then).
         """
         if self._verified is None:
             await self.check_chains()
@@ -1532,7 +1542,7 @@ class ChainStore(AuditStore):
                     and (svc, src) in closing
                 ):
                     # Closed late (``close_minute``): the hour before the open newest
-                    # one, which holds no minute from the latest close minute on.
+                    # one, which holds no minute from its source's close minute on.
                     continue
                 out.append((0, f"{svc}/{src} hour {_hour_text(hour)} is in no"
                                " audit entry: written outside slawatch"))  # fmt: skip

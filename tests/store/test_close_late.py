@@ -12,6 +12,9 @@ the second open hour only where the writer's rule could have left it.
 
 from __future__ import annotations
 
+import pytest
+
+from core import chain
 from core.audit import SEAL
 from core.status import DOWN, UP
 from store import Store
@@ -127,7 +130,7 @@ async def test_an_agent_stopped_before_its_close_minute_leaves_a_store_that_veri
         assert await _logged(store) == [[H0 - 1]]
         assert await _flags(store) == {H0 - 1: {1}, H0: {0}, H0 + 1: {0}}
         # Only where the writer could have left it so: a newest hour holding a minute
-        # from CLOSE_SPREAD on would have closed the hour before (an edit that adds one).
+        # from the close minute on would have closed the hour before (an edit adds one).
         db = store._db  # type: ignore[attr-defined]
         sid = (await db.fetchall("SELECT id FROM services WHERE name = 's1'"))[0][0]
         [(status,)] = await db.fetchall(
@@ -184,3 +187,65 @@ async def test_the_memo_turn_proves_the_hour_it_keeps_open(pg_url: str) -> None:
             await store.record_minutes(minute(m))
         assert reads.count == 2
         await _sound(store)
+
+
+async def _forge_hour(store: Store, service: str, hour: int) -> None:
+    """Behind slawatch's back: an hour of minutes (all up) the agent never wrote, put in
+    before the chain's newest hour, sealed and the newest re-linked so that the chain
+    holds (only the audit trail can tell)."""
+    db = store._db  # type: ignore[attr-defined]
+    [(sid,)] = await db.fetchall("SELECT id FROM services WHERE name = ?", (service,))
+    [(src,)] = await db.fetchall("SELECT id FROM sources WHERE name = ?", (AGENT,))
+    status, latency = bytes([UP]) * 60, (30).to_bytes(2, "little") * 60
+    await db.execute(
+        "INSERT INTO minute_blocks (service_id, hour, source_id, status, latency)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (sid, hour, src, status, latency),
+    )
+    [(prev,)] = await db.fetchall(
+        "SELECT link FROM chain_seals WHERE service_id = ? AND source_id = ? AND hour < ?"
+        " ORDER BY hour DESC LIMIT 1",
+        (sid, src, hour),
+    )
+    digest = chain.hour_digest(service, AGENT, hour, status, latency, ())
+    link = chain.link(bytes(prev), hour, digest)
+    await db.execute(
+        "INSERT INTO chain_seals (service_id, source_id, hour, digest, link, logged)"
+        " VALUES (?, ?, ?, ?, ?, 0)",
+        (sid, src, hour, digest, link),
+    )
+    [(newest, digest_after)] = await db.fetchall(
+        "SELECT hour, digest FROM chain_seals WHERE service_id = ? AND source_id = ? AND hour > ?",
+        (sid, src, hour),
+    )
+    await db.execute(
+        "UPDATE chain_seals SET link = ? WHERE service_id = ? AND source_id = ? AND hour = ?",
+        (chain.link(link, int(newest), bytes(digest_after)), sid, src, newest),
+    )
+
+
+@pytest.mark.parametrize("later", ["up", "unknown"])
+async def test_a_forged_hour_before_the_open_one_is_named_once_past_the_close_minute(
+    open_db: OpenDb, later: str
+) -> None:
+    """The agent was down for all of hour 1; in hour 2 it wrote minutes 0 to 9 (up from
+    its close minute on, or unknown: its canary failing, a minute stored as an error
+    class with status 0). An hour 1 forged behind its back, the chain re-sealed to
+    hold, is in no audit entry: ``store verify`` named it only while hour 2 held no
+    status from minute 10 on (unknown minutes not counted at all), though this
+    agent's writer leaves the hour before open only until its close minute."""
+    async with await open_db() as store:
+        await store.record_minutes(minute(30))  # hour 0
+        for m in range(120, 130):
+            rows = minute(m)
+            if later == "unknown" and m - 120 >= K:
+                rows = [r._replace(status=0, latency_ms=None, error="canary") for r in rows]
+            await store.record_minutes(rows)
+        await _sound(store)
+        await _forge_hour(store, "s1", H0 + 1)
+        assert (await store.check_chains()).breaks == ()  # the chain holds: a good forgery
+        problems = [p.describe() for p in (await store.check_audit()).problems]
+        assert (
+            len(problems) == 1
+            and "s1/b hour 2026-04-26T01:00:00Z is in no audit entry" in (problems[0])
+        ), problems
