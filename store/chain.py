@@ -316,7 +316,9 @@ class LiveMemo:
     remembered blocks (with the memo's, a block hashes to its seal: nothing to check).
     What is taken on trust is the sealed hour before (its link continues the chain):
     it is closed and in the audit trail, where ``store verify`` checks it, and the
-    reading way does not check it either."""
+    reading way does not check it either. Until the agent's close minute that hour is
+    still open: the turn proves its seal (``_seal_next_hour``), and a write of it by
+    slawatch since re-links the new hour, whose seal every write proves."""
 
     blocks: dict[tuple[int, int, int], tuple[bytes, bytes]] = field(default_factory=dict)
     seals: dict[tuple[int, int], dict[int, tuple[bytes, bytes]]] = field(default_factory=dict)
