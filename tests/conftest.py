@@ -18,7 +18,7 @@ import pytest
 from hypothesis import settings
 
 from tests.loopback import OkHandler, serve
-from tests.pg import Cluster, cluster
+from tests.pg import Cluster, cluster, scratch
 from tests.schedule import Recorder, scheduler
 
 if TYPE_CHECKING:
@@ -163,15 +163,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Cluster]:
-    """One throwaway PostgreSQL cluster for the whole run (tests/pg.py)."""
-    with cluster() as made:
+    """One throwaway PostgreSQL cluster for the whole run (tests/pg.py), in memory
+    where the machine has room."""
+    with cluster(scratch()) as made:
         yield made
 
 
 @pytest.fixture
-def pg_url(pg_cluster: Cluster) -> str:
-    """The URL of a fresh, empty PostgreSQL database (as its superuser) for one test."""
-    return pg_cluster.url(pg_cluster.new_database())
+def pg_url(pg_cluster: Cluster) -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL database (as its superuser) for one test;
+    dropped after it."""
+    name = pg_cluster.new_database()
+    yield pg_cluster.url(name)
+    pg_cluster.drop_database(name)
 
 
 OpenDb = Callable[..., Awaitable["Store"]]

@@ -31,7 +31,7 @@ from tests.fleetkit import (
     write_fleet_config,
 )
 from tests.loopback import OkHandler, serve
-from tests.pg import Cluster, cluster
+from tests.pg import Cluster, cluster, scratch
 
 HERE = Path(__file__).parent
 REPO = HERE.parents[1]
@@ -121,7 +121,7 @@ def assert_gapless(minutes: set[int]) -> None:
 def test_postgres_stopped_while_two_agents_run_every_minute_arrives_once(
     tmp_path: Path, target: str
 ) -> None:
-    with cluster() as cl:  # its own: this test stops the server
+    with cluster(scratch()) as cl:  # its own: this test stops the server
         db = cl.new_database()
         asyncio.run(init_fleet(cl.url(db)))
         names = ("amsterdam-1", "boston-2")

@@ -63,11 +63,11 @@ async def test_the_dashboard_reads_again_once_postgresql_is_back(tmp_path: Path)
     from core.configfile import load_config
     from tests import configs
     from tests.fleetkit import init_fleet
-    from tests.pg import cluster
+    from tests.pg import cluster, scratch
     from tui.components.agents_screen import NONE_YET, NOT_READ
     from tui.components.row_table import RowTable
 
-    with cluster() as cl:
+    with cluster(scratch()) as cl:
         db = cl.new_database()
         await init_fleet(cl.url(db))
         path = tmp_path / "config.toml"
