@@ -41,10 +41,15 @@ class Block:
         return cls(bytearray(status), lat)
 
     def encode(self) -> tuple[bytes, bytes]:
-        lat = array("H", self.latency)
-        if _SWAP:
-            lat.byteswap()
-        return bytes(self.status), lat.tobytes()
+        return bytes(self.status), encode_latency(self.latency)
+
+
+def encode_latency(latency: array[int]) -> bytes:
+    """Latencies as a block stores them: unsigned 16-bit little-endian."""
+    if _SWAP:
+        latency = array("H", latency)
+        latency.byteswap()
+    return latency.tobytes()
 
 
 def decode_latency(latency: bytes) -> array[int]:
