@@ -577,7 +577,9 @@ def later_than_generated(claim: Claim) -> list[Check]:
 def _outage_line(o: Mapping[str, Any]) -> str:
     case = o.get("case_id")
     state = f"reported (case {case})" if o.get("reported") else "unreported"
-    return f"{o.get('start')} to {o.get('end')}, {o.get('minutes')} min, {state}"
+    end = o.get("end")
+    until = "ongoing" if end is None else f"to {end}"  # not over when the bundle was made
+    return f"{o.get('start')} {until}, {o.get('minutes')} min, {state}"
 
 
 def _outage_checks(claim: Claim, report: MonthReport) -> list[Check]:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.chain import SourceRecords
+from core.claim import verify
 from core.configfile import load_config
 from core.timeutil import YearMonth, to_minute
 from slawatch import claims
@@ -63,3 +64,35 @@ def test_a_minute_recorded_between_the_two_reads_is_read_again(tmp_path: Path) -
     assert reads == 2  # read again, once
     assert exported.report.downtime_minutes == 31  # the late minute is in it, once
     assert exported.report.provisional
+
+
+def test_an_outage_still_going_reads_ongoing_in_verify(tmp_path: Path) -> None:
+    """A provisional export made during an outage (a fleet's `claim export
+    --provisional` of the month under way): verify's outage line said 'to None'."""
+    config = load_config(
+        write_config(
+            tmp_path,
+            configs.toml(
+                storage="live.db",
+                contracts=[configs.contract("std")],
+                services=[configs.service("shop", "std", "1000.00")],
+            ),
+        )
+    )
+    first = to_minute(datetime(2026, 11, 1, tzinfo=UTC))
+    last = to_minute(NOW)
+    rows = [
+        MinuteRow("shop", "agent", m, 3 if m >= last - 5 else 1, 40, None)
+        for m in range(first, last)
+    ]
+
+    async def export() -> claims.Exported:
+        async with await SqliteStore.open(config.storage_path) as store:
+            await store.import_minutes([rows])
+            return await claims.gather(store, config, "shop", YearMonth(2026, 11), NOW)
+
+    exported = run(export())
+    lines = [c for c in verify(exported.claim) if c.name.startswith("outage ")]
+    assert [c.ok for c in lines] == [True]
+    assert lines[0].recomputed == "2026-11-02T23:55:00Z ongoing, 5 min, unreported"
+    assert "None" not in lines[0].stated
