@@ -195,17 +195,6 @@ def test_outage_from_a_live_prometheus(
     url, target, base = str(stack["url"]), str(stack["target"]), int(str(stack["base"]))
     config = write_config(tmp_path, CONFIG)
 
-    # Prometheus really scrapes the exporter too: the live series shows up within seconds.
-    deadline = time.monotonic() + 20
-    live: list[object] = []
-    while not live and time.monotonic() < deadline:
-        answer = httpx.get(
-            f"{url}/api/v1/query", params={"query": 'probe_success{job="blackbox-live"}'}
-        )
-        live = answer.json()["data"]["result"]
-        time.sleep(0.2)
-    assert live and live[0]["value"][1] == "1", live  # type: ignore[index]
-
     start = base - 7 * 86400  # a week before: more than one query_range chunk
     assert len(list(chunks(start // 60, base // 60 + MINUTES))) == 2
     result = run_cli(
@@ -369,3 +358,19 @@ def test_a_saved_answer_of_another_step_is_refused(
         run_cli, "--config", config, "outages", "--month", month, "--service", "portal", "--json"
     )
     assert outages == []
+
+
+def test_prometheus_also_scrapes_the_exporter_live(stack: dict[str, object]) -> None:
+    """The live series shows up within seconds. Last in the file: its first scrape came
+    5.6 s after Prometheus said it was ready (measured), which the tests above now
+    spend working; first in the live import's test, it was waited for."""
+    deadline = time.monotonic() + 20
+    live: list[object] = []
+    while not live and time.monotonic() < deadline:
+        answer = httpx.get(
+            f"{stack['url']}/api/v1/query", params={"query": 'probe_success{job="blackbox-live"}'}
+        )
+        live = answer.json()["data"]["result"]
+        if not live:
+            time.sleep(0.2)
+    assert live and live[0]["value"][1] == "1", live  # type: ignore[index]
