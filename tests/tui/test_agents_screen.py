@@ -59,11 +59,16 @@ async def test_the_dashboard_reads_again_once_postgresql_is_back(tmp_path: Path)
     """PostgreSQL restarted under a running dashboard: its long-lived reader kept failing
     ('the connection is closed') after the database was back, and the agents screen said
     'No agent has reported yet.' while nothing could be read. Its own cluster: this test
-    stops it."""
+    stops it. The agents screen and an agent's screen then drop the rows read before:
+    they stood frozen ('probe 0s', 'last seen 2s', flags 'ok' for minutes) under the
+    line saying the database cannot be reached."""
     from core.configfile import load_config
+    from store import ProbeState, open_store
     from tests import configs
     from tests.fleetkit import init_fleet
     from tests.pg import cluster, scratch
+    from tui.components.agent_screen import NOT_READ as AGENT_NOT_READ
+    from tui.components.agent_screen import AgentScreen
     from tui.components.agents_screen import NONE_YET, NOT_READ
     from tui.components.row_table import RowTable
 
@@ -76,23 +81,40 @@ async def test_the_dashboard_reads_again_once_postgresql_is_back(tmp_path: Path)
                          services=[configs.service("portal")]),
             encoding="utf-8",
         )  # fmt: skip
-        app = app_for(load_config(path))
+        config = load_config(path)
+        async with await open_store(config) as store:
+            at = NOW - timedelta(seconds=5)
+            await store.record_probe(ProbeState("portal", "paris-1", at, 1, 20))
+            await store.record_health(AgentHealth("paris-1", at, 0, 0, version="0.4.0"))
+        app = app_for(config)
         async with app.run_test(size=(120, 30)) as pilot:
             await loaded(pilot, app)
             await pilot.press("a")
             await until(pilot, lambda: isinstance(app.screen, AgentsScreen))
-            table = app.screen.query_one("#agents", RowTable)
-            await until(pilot, lambda: app.screen.fleet is not None)
-            assert table.empty == NONE_YET
+            agents = app.screen
+            table = agents.query_one("#agents", RowTable)
+            await until(pilot, lambda: agents.fleet is not None)
+            assert table.empty == NONE_YET and table.keys == ["paris-1"]
+            await pilot.press("enter")
+            await until(
+                pilot, lambda: isinstance(app.screen, AgentScreen) and app.screen.fleet is not None
+            )
+            services = app.screen.query_one("#agent-services", RowTable)
+            assert services.keys == ["portal"]
             cl.stop()
             await until(pilot, lambda: app._problem is not None, tries=300)
-            assert isinstance(app.screen, AgentsScreen)  # it reloads on the first failure
+            await until(pilot, lambda: services.empty == AGENT_NOT_READ, tries=300)
+            assert services.keys == []
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is agents)
             await until(pilot, lambda: table.empty == NOT_READ, tries=300)
-            said = app.screen.query_one("#detail-title", FactLine).plain
+            assert table.keys == []
+            said = agents.query_one("#detail-title", FactLine).plain
             assert "⚠ " in said and "cannot reach the database" in said, said
             cl.start()
             await until(pilot, lambda: app._problem is None, tries=500)
             await until(pilot, lambda: table.empty == NONE_YET, tries=300)
+            await until(pilot, lambda: table.keys == ["paris-1"], tries=300)
 
 
 async def test_each_vantage_points_own_month_is_counted_as_the_services(

@@ -67,8 +67,10 @@ class AgentScreen(Screen[None]):
             fleet = await self._fetch()
         except (SlawatchError, OSError, ValueError) as exc:
             palette = Palette.from_theme(self.app.theme_variables)
+            # The rows shown before would stand frozen (a probe '0s' old for minutes).
+            self.fleet = None
             table.empty = NOT_READ
-            table.refresh()
+            table.show_rows(COLUMNS, [], lambda _: ())
             self.query_one("#detail-title", FactLine).show(
                 [
                     Text(f"agent {self.agent}", style="bold"),

@@ -97,6 +97,11 @@ class AgentsScreen(Screen[None]):
     def on_mount(self) -> None:
         self.reload()
 
+    def on_screen_resume(self) -> None:
+        """Back from an agent's screen: read again at once (the database may have gone
+        away or come back meanwhile; the app reloads only the screen on top)."""
+        self.reload()
+
     @work(exclusive=True, group="fleet", exit_on_error=False)
     async def reload(self) -> None:
         """Read the agents again (the app asks every refresh cycle)."""
@@ -106,8 +111,11 @@ class AgentsScreen(Screen[None]):
             self.notify(str(exc), title="Cannot read the agents", severity="error")
             # Not 'No agent has reported yet': nothing could be read.
             palette = Palette.from_theme(self.app.theme_variables)
-            self.query_one("#agents", RowTable).empty = NOT_READ
-            self.query_one("#agents", RowTable).refresh()
+            # Not the rows read before either: their ages and flags would stand frozen.
+            self.fleet = None
+            table = self.query_one("#agents", RowTable)
+            table.empty = NOT_READ
+            table.show_rows(COLUMNS, [], lambda _: ())
             self.query_one("#detail-title", FactLine).show(
                 [Text("Agents", style="bold"), Text(f"⚠ {exc}", style=f"bold {palette.bad}")]
             )
