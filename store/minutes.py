@@ -604,28 +604,32 @@ class MinuteStore(ChainStore):
             f" WHERE {among} AND hour >= ? AND hour < ?",
             (*ids, start // BLOCK, -(-end // BLOCK)),
         )
-        seen: dict[int, set[int]] = defaultdict(set)
-        sums: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+        # Per service: the minutes some source recorded, and the sum and count of the
+        # latencies measured (plain ints: no container per minute for the collector)
+        seen: dict[int, set[int]] = {}
+        sums: dict[int, dict[int, int]] = {}
+        counts: dict[int, dict[int, int]] = {}
         for sid, hour, status, latency in rows:
             lat = decode_latency(latency)
             base = hour * BLOCK
-            got, acc = seen[sid], sums[sid]
-            for i in range(BLOCK):
-                minute = base + i
-                if status[i] and start <= minute < end:
+            got, total, n = seen.get(sid), sums.get(sid), counts.get(sid)
+            if got is None or total is None or n is None:
+                got, total, n = seen[sid], sums[sid], counts[sid] = set(), {}, {}
+            for i in range(max(start - base, 0), min(end - base, BLOCK)):
+                if status[i]:
+                    minute = base + i
                     got.add(minute)
-                    if lat[i] != NO_LATENCY:
-                        pair = acc[minute]
-                        pair[0] += lat[i]
-                        pair[1] += 1
+                    value = lat[i]
+                    if value != NO_LATENCY:
+                        total[minute] = total.get(minute, 0) + value
+                        n[minute] = n.get(minute, 0) + 1
         out: dict[str, list[tuple[int, int | None]]] = {}
         for sid, got in seen.items():
-            if not got:
-                continue
-            acc = sums[sid]
-            out[sids[int(sid)]] = [
-                (m, round(acc[m][0] / acc[m][1]) if m in acc else None) for m in sorted(got)
-            ]
+            if got:
+                total, n = sums[sid], counts[sid]
+                out[sids[int(sid)]] = [
+                    (m, round(total[m] / n[m]) if m in n else None) for m in sorted(got)
+                ]
         return out
 
     async def minute_errors(self, service: str, start: int, end: int) -> list[tuple[int, str, str]]:
