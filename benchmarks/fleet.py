@@ -1,7 +1,7 @@
 """Fleet-mode figures: PostgreSQL ingest, bytes on disk, and the month report against SQLite.
 
 Run: ``uv run python benchmarks/fleet.py [--runs N] [--window A,B] [--only ...]``
-(``--only`` some of ingest,agents,bytes,report).
+(``--only`` some of ingest,agents,alone,bytes,report).
 Starts its own throwaway PostgreSQL cluster on loopback (``tests/pg.py``), prints,
 never asserts. The machine is shared: every figure is printed with the load average
 beside it. Targets (issue 10):
@@ -25,6 +25,12 @@ beside it. Targets (issue 10):
   ``agents`` writes as a fleet does, each agent logged in as its own role
   (``store.postgres.roles``: row-level security on every row) over a connection
   of its own, ``CONNECTIONS`` at a time.
+- ``alone``: one agent's client work per minute as its own server does it: one
+  agent's forwarder alone in its process (its own connection, one write at a time,
+  its own memory of the last write), through the same window. In ``ingest`` the
+  100 agents' writes share one process, eight at a time, beside the other agents'
+  memories: the garbage collector there does work a lone agent does not (its
+  collections are counted and printed here).
 - under 16 bytes per service-minute in PostgreSQL (tables and indexes of minute
   blocks, errors and chain seals): as imported history after VACUUM FULL, and as
   written minute by minute by agents (every minute rewrites its hour's block and
@@ -88,7 +94,7 @@ def server_cpu(pg: Cluster) -> float:
     return total / TICKS
 
 
-def fleet_minute(minute: int) -> list[list[MinuteRow]]:
+def fleet_minute(minute: int, agents: range = range(AGENTS)) -> list[list[MinuteRow]]:
     """Each agent's verdicts for one minute of every service (one in 97 down, with an
     error class, as a real failing probe records it)."""
     return [
@@ -103,7 +109,7 @@ def fleet_minute(minute: int) -> list[list[MinuteRow]]:
             )
             for s in range(SERVICES)
         ]
-        for a in range(AGENTS)
+        for a in agents
     ]
 
 
@@ -189,17 +195,71 @@ async def ingest(
             await store.close()
 
 
+async def alone(pg: Cluster, database: str, runs: int, window: tuple[int, int]) -> None:
+    """One agent (``agent7``) writing its minutes of ``SERVICES`` services alone, as its
+    forwarder does; the client CPU of each write, steady minutes and minutes 0 to
+    ``CLOSE_SPREAD`` apart, and the collector's collections meanwhile."""
+    agent = 7
+    gc.collect()
+    tune_gc()
+    collections = [0, 0, 0]
+
+    def counted(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections[info["generation"]] += 1
+
+    async def one(store: Store, minute: int) -> float:
+        rows = fleet_minute(minute, agents=range(agent, agent + 1))[0]
+        cpu = time.process_time()
+        await store.record_minutes(rows)
+        return time.process_time() - cpu
+
+    first, last = window
+    async with await PostgresStore.open(pg.url(database)) as store:
+        for m in (*range(-120, -117), *range(-49, -46)):  # warm, as ``ingest``
+            await one(store, START + m)
+        print(f"one agent alone, {load()} before")
+        steady: list[float] = []
+        turned: list[float] = []
+        gc.callbacks.append(counted)
+        try:
+            for run in range(runs):
+                for m in range(first, last + 1):
+                    cpu = await one(store, START + 60 * run + m)
+                    (turned if 0 <= m % 60 <= CLOSE_SPREAD else steady).append(cpu * 1000)
+        finally:
+            gc.callbacks.remove(counted)
+
+    print(
+        f"one agent's forwarder alone ({SERVICES:,} services, its own connection, one write"
+        f" at a time), client CPU per minute, minutes {first:+d} to {last:+d} of {runs}"
+        " turn(s):"
+    )
+    for name, values in (
+        (f"steady (outside minutes 0-{CLOSE_SPREAD})", steady),
+        (f"minutes 0-{CLOSE_SPREAD} (new hour, closes)", turned),
+    ):
+        if values:
+            print(f"  {name}: {_median_range(values, 'ms', 1)}")
+    print(f"  garbage collections meanwhile (generations 0, 1, 2): {collections}; {load()}")
+
+
 def _spread(figures: list[tuple[float, float, float]]) -> str:
     """Wall, PostgreSQL and client CPU of (wall, client, server) fleet-minutes: range, median."""
 
     def one(values: list[float]) -> str:
-        values = sorted(values)
-        return f"{values[0]:.2f}-{values[-1]:.2f} s (median {statistics.median(values):.2f})"
+        return _median_range(values, "s", 2)
 
     return (
         f"wall {one([f[0] for f in figures])}; CPU per fleet-minute: PostgreSQL"
         f" {one([f[2] for f in figures])}, clients {one([f[1] for f in figures])}"
     )
+
+
+def _median_range(values: list[float], unit: str, digits: int) -> str:
+    """Figures' range and median: '1.35-1.82 s (median 1.52)'."""
+    low, high, median = min(values), max(values), statistics.median(values)
+    return f"{low:.{digits}f}-{high:.{digits}f} {unit} (median {median:.{digits}f})"
 
 
 def on_disk(pg: Cluster, database: str) -> int:
@@ -329,7 +389,9 @@ async def main() -> None:
         help="the minutes of each turn to ingest, relative to the hour's start (-10,15)",
     )
     parser.add_argument(
-        "--only", default="ingest,agents,bytes,report", help="which figures (comma-separated)"
+        "--only",
+        default="ingest,agents,alone,bytes,report",
+        help="which figures (comma-separated)",
     )
     args = parser.parse_args()
     parts = set(args.only.split(","))
@@ -353,6 +415,11 @@ async def main() -> None:
             for a in range(AGENTS):
                 pg.psql(f'CREATE ROLE "agent{a}" LOGIN IN ROLE slawatch_agent', database)
             await ingest(pg, database, args.runs, (first, last), as_agents=True)
+        if "alone" in parts:
+            database = pg.new_database()
+            async with await PostgresStore.open(pg.url(database), init=True):
+                pass
+            await alone(pg, database, args.runs, (first, last))
         if "bytes" in parts:
             await footprint(pg)
         if "report" in parts:
