@@ -137,7 +137,8 @@ def spool_held(spool: Path, source: str) -> Iterator[None]:
             raise NameInUse(
                 f"agent {source!r}",
                 f"another agent is running on this machine with the spool {spool} (pid {other}):"
-                " stop it, or give this one a spool and a name of its own",
+                " stop it, or give this one a name and a spool of its own"
+                " (--name NAME --spool FILE)",
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)

@@ -1,4 +1,4 @@
-"""``slawatch agent [--once] [--name NAME]``: the probe agent in the foreground."""
+"""``slawatch agent [--once] [--name NAME] [--spool FILE]``: the probe agent in the foreground."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import os
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import InputError
@@ -35,6 +36,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help=f"this agent's source name (default: ${NAME_ENV}, else [agent] name), "
         "so one config file serves a whole fleet",
     )
+    p.add_argument(
+        "--spool",
+        metavar="FILE",
+        help="this agent's spool (default: [storage] spool), so that several agents of one "
+        "config run on one machine, each with its --name and --spool (fleet mode only)",
+    )
     p.set_defaults(handler=_run)
 
 
@@ -60,8 +67,24 @@ def named(config: Config, arg: str | None, env: Mapping[str, str]) -> Config:
     return replace(config, agent=replace(config.agent, name=name))
 
 
+def spooled(config: Config, arg: str | None) -> Config:
+    """The config with the spool of ``--spool`` (relative to the current folder), or
+    InputError when the config has no PostgreSQL to spool for."""
+    if arg is None:
+        return config
+    if config.storage_url is None:
+        raise InputError(
+            "--spool",
+            f"this config writes {config.storage_path} itself (no [storage] url): a spool is"
+            " the buffer of a fleet's agent (deploy/fleet.md)",
+        )
+    if not arg.strip():
+        raise InputError("--spool", "give the spool's file, e.g. /var/lib/slawatch/paris-2.db")
+    return replace(config, spool_path=Path(arg).expanduser().absolute())
+
+
 def _run(args: argparse.Namespace, ctx: Context) -> int:
-    config = named(ctx.config, args.name, os.environ)
+    config = spooled(named(ctx.config, args.name, os.environ), args.spool)
     from agent import run_agent
     from slawatch.start import EARLY
 

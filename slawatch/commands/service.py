@@ -51,6 +51,13 @@ def register(sub: Subparsers) -> None:
         help="the agent's name, for one vantage point of a fleet: the unit runs "
         "'slawatch agent --name NAME' (the name of its PostgreSQL role too)",
     )
+    install.add_argument(
+        "--spool",
+        metavar="FILE",
+        help="the agent's spool (default: [storage] spool): the unit runs 'slawatch agent "
+        "--spool FILE' and may write its folder; a second agent of one config on this "
+        "machine needs one of its own",
+    )
     install.set_defaults(handler=_install)
 
 
@@ -66,14 +73,17 @@ def slawatch_argv() -> list[str]:
 def _install(args: argparse.Namespace, ctx: Context) -> int:
     import slawatch
     from agent.systemd import ENVIRONMENT_FILE, unit_text
-    from slawatch.commands.agent import check_agent_name
+    from slawatch.commands.agent import check_agent_name, spooled
 
     name = None if args.name is None else check_agent_name(args.name, "--name")
-    config = ctx.config  # validates the config: a unit for a broken config is no use
+    # ctx.config validates the config: a unit for a broken config is no use
+    config = spooled(ctx.config, args.spool)
     # The one folder the agent writes: its store's, or in fleet mode its spool's.
     fleet = config.storage_url is not None and config.spool_path is not None
     data = (config.spool_path if fleet and config.spool_path else config.storage_path).parent
     agent_args = ["agent"] if name is None else ["agent", "--name", name]
+    if args.spool is not None and config.spool_path is not None:
+        agent_args += ["--spool", str(config.spool_path)]
     group = _primary_group(args.user)  # None: the user is still to be created
     text = unit_text(
         exec_start=[*slawatch_argv(), "--config", str(config.path.absolute()), *agent_args],

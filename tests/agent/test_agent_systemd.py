@@ -230,6 +230,36 @@ def test_service_install_name_writes_the_unit_of_one_vantage_point(tmp_path: Pat
     assert sorted(p.name for p in target.parent.iterdir()) == [target.name]
 
 
+def test_service_install_spool_gives_a_second_agent_of_one_config_its_own(
+    tmp_path: Path,
+) -> None:
+    """Two vantage points on one server from one config: the second unit runs with a
+    spool of its own (the first's is locked) and may write that spool's folder only."""
+    config = tmp_path / "config.toml"
+    config.write_text(FLEET_CONFIG)
+    other = tmp_path / "paris-2" / "spool.db"
+
+    def install(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*SLAWATCH, "--config", str(config), "service", "install", *args],
+            capture_output=True, text=True, timeout=30, cwd=tmp_path,
+        )  # fmt: skip
+
+    printed = install("--name", "paris-2", "--spool", "paris-2/spool.db", "--print")
+    assert printed.returncode == 0, printed.stderr
+    lines = printed.stdout.splitlines()
+    assert next(ln for ln in lines if ln.startswith("ExecStart=")).endswith(
+        f"--config {config} agent --name paris-2 --spool {other}"
+    )
+    assert f"ReadWritePaths={other.parent}" in lines
+
+    config.write_text(configs.toml(storage="slawatch.db", **WEB))  # a single machine's
+    refused = install("--spool", "x.db", "--print")
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.startswith("slawatch: --spool: this config writes ")
+    assert refused.stderr.count("\n") == 1, refused.stderr
+
+
 def test_a_program_the_service_user_cannot_reach_is_named() -> None:
     import shutil
     import tempfile

@@ -31,12 +31,12 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 FAST_SLAWATCH = Path(__file__).with_name("fast_slawatch.py")
 
 
-def _start(config: Path, name: str) -> subprocess.Popen[str]:
+def _start(config: Path, name: str, *more: str) -> subprocess.Popen[str]:
     now = time.time()
     base = (now // 60) * 60 - 10 * 60
     return subprocess.Popen(
         [sys.executable, str(FAST_SLAWATCH), *map(str, (base, now, 60.0, 0.5)),
-         "--config", str(config), "agent", "--name", name],
+         "--config", str(config), "agent", "--name", name, *more],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
@@ -246,8 +246,22 @@ def test_twice_on_one_machine_with_postgresql_out_of_reach(tmp_path: Path) -> No
             assert err.strip().splitlines() == [
                 f"slawatch: agent 'twin': another agent is running on this machine with the"
                 f" spool {tmp_path / 'spool.db'} (pid {first.pid}): stop it, or give this one"
-                " a spool and a name of its own"
+                " a name and a spool of its own (--name NAME --spool FILE)"
             ]
+            # As it says: the same config, another name and its own spool, runs beside it.
+            own = tmp_path / "other" / "spool.db"
+            own.parent.mkdir()
+            third = _start(config, "other", "--spool", str(own))
+            try:
+                held = own.with_name("spool.db.lock")
+                deadline = time.monotonic() + 30
+                while not (held.exists() and held.read_text() == str(third.pid)):
+                    assert third.poll() is None, third.communicate()[1]
+                    assert time.monotonic() < deadline
+                    time.sleep(0.1)
+            finally:
+                err = _stop(third)
+            assert third.returncode == 0, err
             assert first.poll() is None
         finally:
             err = _stop(first)
