@@ -530,9 +530,10 @@ _BREAKS = {ord(c): " " for c in "\n\r\t\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
 
 def _md(text: str) -> str:
     """Escape what Markdown would read as markup inside our plain text; a line break
-    (a case title may hold one) becomes a space, so it never ends a table row."""
+    (a case title may hold one) becomes a space, so it never ends a table row. ``&``
+    too: Markdown reads ``&#x202e;`` as the character, which ``render`` escapes."""
     out = text.translate(_BREAKS).replace("\\", "\\\\")
-    for ch in "|*_`<[]":
+    for ch in "|*_`<[]&":
         out = out.replace(ch, "\\" + ch)
     return out
 

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from markdown_it import MarkdownIt
+
 from core.checkpoint import Checkpoint, Head, sign
 from slawatch import claims
 from slawatch.signing import load_private
@@ -81,6 +83,23 @@ def test_a_letter_written_to_a_file_shows_control_characters_as_escapes(
         # ``claim export --format md|html --out`` writes the letter of the same code.
         exported = claims.letter(titled, fmt, "titled.json")
         assert shown in exported and "\u202e" not in exported, fmt
+
+
+def test_a_markdown_letter_rendered_shows_character_references_as_written(
+    world: World, tmp_path: Path
+) -> None:
+    """Markdown reads ``&#x202e;`` as the character U+202E: a case title written with
+    character references reached the letter file as text, and a Markdown viewer (a
+    provider's editor preview, a forge) showed the line reordered, the escapes of
+    9df10e4 bypassed. Now ``&`` is escaped: the viewer shows the text as written."""
+    titled = copy.deepcopy(world.document())
+    titled["cases"][0]["title"] = "outage &#x202e;DLOH &#8238;x &#x1b;[8m &#x2066;y&amp;"
+    out = tmp_path / "letter.md"
+    done = run_cli("claim", "letter", _write(tmp_path, titled, "titled.json"), "--out", out)
+    assert done.returncode == 0, done.stderr
+    shown = MarkdownIt("commonmark").enable("table").render(out.read_text(encoding="utf-8"))
+    assert not any(c in shown for c in "\x1b\u202e\u2066"), shown
+    assert "outage &amp;#x202e;DLOH &amp;#8238;x &amp;#x1b;[8m &amp;#x2066;y&amp;amp;" in shown
 
 
 def test_checkpoint_notes_print_their_names_as_escapes(tmp_path: Path) -> None:
