@@ -5,7 +5,7 @@ and some minutes replaced afterwards (PostgreSQL then stores, and may read, a
 month's blocks out of hour order: ``Conn.joined_blocks``). Each month read
 together is what was written, the same read alone, and the same report, month
 days and claim bundle on both backends (issue 10 review of 0d5e90c, c4dc737,
-a7357b9)."""
+a7357b9), and after ``store migrate --to``."""
 
 from __future__ import annotations
 
@@ -29,11 +29,13 @@ from core.timeutil import YearMonth, from_minute, to_minute
 from reads.reports import month_inputs, months_inputs
 from slawatch.claims import gather
 from store import MinuteRow, Store
+from store.copy import copy_store
 from store.postgres import PostgresStore
 from store.rows import ProbeEvidence
 from store.sqlite import SqliteStore
 from tests import configs
 from tests.conftest import write_config
+from tests.pg import Cluster
 
 ZONES = {
     "paris": "Europe/Paris",
@@ -149,7 +151,7 @@ def _entries(trail: dict[str, Any] | None) -> list[dict[str, Any]] | None:
 
 
 async def test_months_across_dst_alike_on_both_backends(
-    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, pg_url: str, pg_cluster: Cluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = _config(tmp_path)
     unordered = []  # PostgreSQL's joined blocks that came out of hour order
@@ -201,6 +203,16 @@ async def test_months_across_dst_alike_on_both_backends(
                 assert not failed, (name, service, month, failed)
                 bundles[name].append(doc)
     assert reports["sqlite"] == reports["postgresql"]
+    # The SQLite store moved into PostgreSQL (``store migrate --to``): the same reports
+    # and the same bundles byte for byte, the audit trail and overruns' failed_at too.
+    async with (
+        await SqliteStore.open(tmp_path / "s.db") as src,
+        await PostgresStore.open(pg_cluster.url(pg_cluster.new_database()), init=True) as dst,
+    ):
+        await copy_store(src, dst)
+        assert _reports(await months_inputs(dst, config, wanted)) == reports["sqlite"]
+        moved = [(await gather(dst, config, *w, NOW)).document for w in wanted]
+    assert [bundle.dumps(d) for d in moved] == [bundle.dumps(d) for d in bundles["sqlite"]]
     # The same bundles, but for the audit trail's head and proofs: the windows' and
     # the case's entries of stores filled seconds apart were written at other times.
     for a, b in zip(bundles["sqlite"], bundles["postgresql"], strict=True):
