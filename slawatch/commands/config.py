@@ -141,11 +141,16 @@ def _agent_login(config: Config, env: Mapping[str, str], shown: str) -> tuple[st
         user, agent = asyncio.run(login_role(url))
     except SlawatchError as exc:
         create = agent_role_sql(name).removesuffix(";")
-        hint = (
-            f" (its role: {create} PASSWORD '...', as the database's owner: deploy/fleet.md)"
-            if f'role "{name}" does not exist' in str(exc)
-            else ""
-        )
+        role = f"{create} PASSWORD '...', as the database's owner: deploy/fleet.md"
+        hint = ""
+        if f'role "{name}" does not exist' in str(exc):
+            hint = f" (its role: {role})"
+        elif "password authentication failed" in str(exc):
+            # PostgreSQL answers a role that does not exist this way too, on purpose.
+            hint = (
+                " (a wrong password (PGPASSWORD in --env-file, or PGPASSFILE), or no such"
+                f" role, which PostgreSQL does not tell apart: {role})"
+            )
         return url, [f"{where} cannot log in: {exc}; {then}{hint}"]
     if not agent:
         return url, [

@@ -445,6 +445,45 @@ def test_config_check_logs_in_as_the_agent_would(
     assert "is not a member of slawatch_agent" in outsider.stderr
 
 
+def test_config_check_says_a_refused_password_may_be_a_missing_role(
+    run_cli: RunCli, tmp_path: Path, target: str, pg_cluster: Cluster, pg_url: str
+) -> None:
+    """With passwords (scram-sha-256, as deploy/fleet.md's pg_hba.conf), PostgreSQL
+    answers a role that does not exist as it answers a wrong password, so config check
+    named no CREATE ROLE for an agent whose role was never made: it says both now."""
+    asyncio.run(init_fleet(pg_url))
+    agent_role(pg_cluster, pg_url, "berlin-3")
+    pg_cluster.psql("ALTER ROLE \"berlin-3\" PASSWORD 'right'")
+    db = pg_url.rsplit("/", 1)[1]
+    hba = pg_cluster.data / "pg_hba.conf"
+    before = hba.read_text()
+    hba.write_text(f"host {db} all 127.0.0.1/32 scram-sha-256\n{before}")  # this database only
+    pg_cluster.psql("SELECT pg_reload_conf()")
+    try:
+        no_role = pg_cluster.url(db, "").replace("//@", "//")
+        config = write_fleet_config(tmp_path, no_role, target, name="unused")
+        env_file = tmp_path / "agent.env"
+        env_file.write_text("PGPASSWORD=wrong\n")
+
+        def check(name: str) -> subprocess.CompletedProcess[str]:
+            return run_cli("--config", config, "config", "check", "--env-file", env_file,
+                           env={"PGUSER": "", "SLAWATCH_AGENT_NAME": name})  # fmt: skip
+
+        for name in ("tokyo-1", "berlin-3"):  # no role; a wrong password
+            said = check(name)
+            assert said.returncode == 0, said.stderr  # a warning: the agent still spools
+            (line,) = said.stderr.splitlines()
+            assert f"warning: agent {name!r} cannot log in" in line, line
+            assert "password authentication failed" in line, line
+            assert "or no such role" in line and f'CREATE ROLE "{name}" LOGIN' in line, line
+        env_file.write_text("PGPASSWORD=right\n")
+        good = check("berlin-3")
+        assert good.returncode == 0 and good.stderr == "", good.stderr
+    finally:
+        hba.write_text(before)
+        pg_cluster.psql("SELECT pg_reload_conf()")
+
+
 async def test_another_reason_while_forwarding_fails_is_logged_once_each(
     tmp_path: Path,
     target: str,
