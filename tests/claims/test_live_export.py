@@ -10,6 +10,7 @@ from pathlib import Path
 
 from core.chain import SourceRecords
 from core.claim import verify
+from core.config import Config
 from core.configfile import load_config
 from core.timeutil import YearMonth, to_minute
 from slawatch import claims
@@ -22,8 +23,8 @@ from tests.conftest import write_config
 NOW = datetime(2026, 11, 3, tzinfo=UTC)
 
 
-def test_a_minute_recorded_between_the_two_reads_is_read_again(tmp_path: Path) -> None:
-    config = load_config(
+def _config(tmp_path: Path) -> Config:
+    return load_config(
         write_config(
             tmp_path,
             configs.toml(
@@ -33,6 +34,10 @@ def test_a_minute_recorded_between_the_two_reads_is_read_again(tmp_path: Path) -
             ),
         )
     )
+
+
+def test_a_minute_recorded_between_the_two_reads_is_read_again(tmp_path: Path) -> None:
+    config = _config(tmp_path)
     first = to_minute(datetime(2026, 11, 1, tzinfo=UTC))
     last = to_minute(NOW) - 1  # the minute the agent records while the export reads
     rows = [
@@ -69,16 +74,7 @@ def test_a_minute_recorded_between_the_two_reads_is_read_again(tmp_path: Path) -
 def test_an_outage_still_going_reads_ongoing_in_verify(tmp_path: Path) -> None:
     """A provisional export made during an outage (a fleet's `claim export
     --provisional` of the month under way): verify's outage line said 'to None'."""
-    config = load_config(
-        write_config(
-            tmp_path,
-            configs.toml(
-                storage="live.db",
-                contracts=[configs.contract("std")],
-                services=[configs.service("shop", "std", "1000.00")],
-            ),
-        )
-    )
+    config = _config(tmp_path)
     first = to_minute(datetime(2026, 11, 1, tzinfo=UTC))
     last = to_minute(NOW)
     rows = [
