@@ -127,8 +127,11 @@ def _agent_login(config: Config, env: Mapping[str, str], shown: str) -> tuple[st
     assert config.storage_url is not None
     name = named(config, None, env).agent.name
     url = with_default_user(config.storage_url, name, env)
-    for key, value in env.items():  # libpq reads PGPASSWORD... of --env-file from here
-        if key.startswith("PG") and key not in os.environ:
+    # libpq reads PGPASSWORD... from here: the --env-file's win over this shell's, as
+    # under systemd (the owner's PGPASSWORD left exported from `store init` made the
+    # check log in as the agent with the owner's password, the file's unused).
+    for key, value in env.items():
+        if key.startswith("PG"):
             os.environ[key] = value
 
     async def schema() -> None:

@@ -479,6 +479,11 @@ def test_config_check_says_a_refused_password_may_be_a_missing_role(
         env_file.write_text("PGPASSWORD=right\n")
         good = check("berlin-3")
         assert good.returncode == 0 and good.stderr == "", good.stderr
+        # The file's password wins over one left in the shell (the owner's, say), as
+        # under systemd: the shell's was used and the check said the agent cannot log in.
+        shell = run_cli("--config", config, "config", "check", "--env-file", env_file,
+                        env={"PGUSER": "", "PGPASSWORD": "owners", "SLAWATCH_AGENT_NAME": "berlin-3"})  # fmt: skip
+        assert shell.returncode == 0 and shell.stderr == "", shell.stderr
     finally:
         hba.write_text(before)
         pg_cluster.psql("SELECT pg_reload_conf()")
