@@ -465,9 +465,9 @@ def test_config_check_says_a_refused_password_may_be_a_missing_role(
         env_file = tmp_path / "agent.env"
         env_file.write_text("PGPASSWORD=wrong\n")
 
-        def check(name: str) -> subprocess.CompletedProcess[str]:
+        def check(name: str, **shell: str) -> subprocess.CompletedProcess[str]:
             return run_cli("--config", config, "config", "check", "--env-file", env_file,
-                           env={"PGUSER": "", "SLAWATCH_AGENT_NAME": name})  # fmt: skip
+                           env={"PGUSER": "", "SLAWATCH_AGENT_NAME": name, **shell})  # fmt: skip
 
         for name in ("tokyo-1", "berlin-3"):  # no role; a wrong password
             said = check(name)
@@ -481,8 +481,7 @@ def test_config_check_says_a_refused_password_may_be_a_missing_role(
         assert good.returncode == 0 and good.stderr == "", good.stderr
         # The file's password wins over one left in the shell (the owner's, say), as
         # under systemd: the shell's was used and the check said the agent cannot log in.
-        shell = run_cli("--config", config, "config", "check", "--env-file", env_file,
-                        env={"PGUSER": "", "PGPASSWORD": "owners", "SLAWATCH_AGENT_NAME": "berlin-3"})  # fmt: skip
+        shell = check("berlin-3", PGPASSWORD="owners")
         assert shell.returncode == 0 and shell.stderr == "", shell.stderr
     finally:
         hba.write_text(before)
