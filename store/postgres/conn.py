@@ -64,6 +64,16 @@ def ddl(statement: str) -> str:
     return statement
 
 
+# What a role refused a write is told: which of the fleet's roles may write what (the
+# error names the table, not the role: a reader's `case open` said only 'permission
+# denied for table cases').
+NOT_THIS_ROLES = (
+    "the role logged in may not write this: slawatch_reader only reads; cases, windows,"
+    " settled credits and imports take slawatch_operator; an agent writes only its own"
+    " minutes, deploy/fleet.md"
+)
+
+
 @contextmanager
 def translated(where: str) -> Iterator[None]:
     """psycopg's errors as the store's."""
@@ -76,7 +86,11 @@ def translated(where: str) -> Iterator[None]:
         pgerrors.QueryCanceled,
     ) as exc:
         raise StoreBusy(where, f"{_first_line(exc)}: another writer holds it, try again") from None
-    except (pgerrors.InsufficientPrivilege, psycopg.IntegrityError) as exc:
+    except pgerrors.InsufficientPrivilege as exc:
+        raise SlawatchError(
+            where, f"refused by the database: {_first_line(exc)} ({NOT_THIS_ROLES})"
+        ) from None
+    except psycopg.IntegrityError as exc:
         raise SlawatchError(where, f"refused by the database: {_first_line(exc)}") from None
     except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
         line = _first_line(exc)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from core.errors import SlawatchError
@@ -9,6 +11,9 @@ from store import StoreUnavailable
 from store.postgres import PostgresStore
 from store.schema import LATEST
 from tests.pg import Cluster
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 async def test_a_role_the_server_refuses_is_a_log_in_failure_not_an_unreachable_one(
@@ -56,3 +61,37 @@ async def test_a_role_in_none_of_the_fleets_roles_is_told_the_grant(
     said = str(raised.value)
     assert f'role "{role}" may not read slawatch\'s tables' in said, said
     assert f'GRANT slawatch_agent TO "{role}"' in said, said
+
+
+def test_a_reader_recording_a_case_is_told_which_role_may(
+    pg_cluster: Cluster, pg_url: str, tmp_path: Path
+) -> None:
+    """A reader's `case open` said only 'refused by the database: permission denied for
+    table cases' (found trying fleet mode as an operator logged in as the dashboard's
+    role): now which of the fleet's roles writes what, in the same one line, exit 2."""
+    import asyncio
+    import subprocess
+    import sys
+
+    from tests import configs
+    from tests.fleetkit import init_fleet
+
+    asyncio.run(init_fleet(pg_url))
+    database = pg_url.rsplit("/", 1)[1]
+    role = f"reader-{database}"  # roles are the cluster's: one of this test's own
+    pg_cluster.psql(f'CREATE ROLE "{role}" LOGIN IN ROLE slawatch_reader', database)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        configs.toml(url=pg_cluster.url(database, user=role), contracts=[configs.contract("std")],
+                     services=[configs.service("portal")]),
+        encoding="utf-8",
+    )  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "slawatch", "--config", str(config), "case", "open",
+         "--service", "portal", "--priority", "high", "--title", "t", "--channel", "email"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert "refused by the database: permission denied for table " in line, line
+    assert "cases, windows, settled credits and imports take slawatch_operator" in line, line
