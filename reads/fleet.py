@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from core.config import Config
@@ -92,14 +92,19 @@ def fleet_view(
     agents = []
     for name in sorted(set(seen) | set(by_name)):
         h = by_name.get(name)
+        offset = clock_offset_of(h)
+        # Its probes and health are stamped by its own clock: in the database's (which
+        # `now` follows), so that one off by minutes is silent 3 minutes after it stops,
+        # not 3 minutes plus its offset (nor at once when behind).
         last = max(t for t in (seen.get(name), h.at if h else None) if t is not None)
+        if offset is not None:
+            last -= timedelta(seconds=offset)
         mine = {
             s: next(v for v in vt.votes if v.agent == name)
             for s, vt in votes.items()
             if any(v.agent == name for v in vt.votes)
         }
         backlog = backlog_of(h)
-        offset = clock_offset_of(h)
         agents.append(
             AgentView(
                 name=name,

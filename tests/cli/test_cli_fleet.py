@@ -88,8 +88,10 @@ def test_status_and_fleet_status_show_each_vantage_point(
     assert list(agents) == ["a", "b", "c"]
     for agent in agents.values():
         assert set(agent) >= FLEET_KEYS
+    # a's clock is 7.25 s ahead: when it was last seen, by the database's clock.
     assert agents["a"] == agents["a"] | {
-        "last_seen": iso_z(at["a"]), "backlog_minutes": 0, "clock_offset_seconds": 7.25,
+        "last_seen": iso_z(at["a"] - timedelta(seconds=7.25)), "backlog_minutes": 0,
+        "clock_offset_seconds": 7.25,
         "version": "1.2.3", "services": 2, "down": [], "flags": ["clock"]}  # fmt: skip
     assert agents["b"] == agents["b"] | {
         "last_seen": iso_z(at["b"]), "backlog_minutes": 3, "clock_offset_seconds": -0.4,
@@ -163,3 +165,33 @@ def test_a_failing_probes_retries_do_not_make_its_vote_stale(
     assert "1/3 down" in run_cli(*cfg, "status").stdout
     # Past three of its longest runs (48 s) the vote is stale, as before.
     assert services["mail"]["vantage"][0]["state"] == "unknown"
+
+
+def test_an_agent_whose_clock_is_ahead_goes_silent_when_it_stops(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """An agent 10 minutes ahead stamps its probes and health 10 minutes ahead: stopped
+    5 minutes ago, it read 'last seen' 5 minutes in the future and was not flagged
+    silent until 13 minutes after it stopped; one behind was silent while it ran."""
+    cfg = ("--config", write_config(tmp_path, CONFIG))
+    now = utc_now()
+    ahead, behind = timedelta(minutes=10), timedelta(minutes=-10)
+
+    async def record() -> None:
+        async with await SqliteStore.open(tmp_path / "db" / "slawatch.db") as store:
+            stopped = now - timedelta(minutes=5) + ahead
+            await store.record_probes([ProbeState("portal", "fast", stopped, UP, 40, None)])
+            await store.record_health(
+                AgentHealth("fast", stopped, 0, 0, clock_offset_seconds=ahead.total_seconds())
+            )
+            running = now - timedelta(seconds=10) + behind
+            await store.record_probes([ProbeState("portal", "slow", running, UP, 40, None)])
+            await store.record_health(
+                AgentHealth("slow", running, 0, 0, clock_offset_seconds=behind.total_seconds())
+            )
+
+    asyncio.run(record())
+    agents = {a["name"]: a for a in ok_json(run_cli, *cfg, "fleet", "status", "--json")["agents"]}
+    assert set(agents["fast"]["flags"]) == {"silent", "clock"}, agents["fast"]
+    assert agents["fast"]["last_seen"] == iso_z(now - timedelta(minutes=5))
+    assert agents["slow"]["flags"] == ["clock"], agents["slow"]
