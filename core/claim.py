@@ -76,12 +76,14 @@ class Claim:
 
 @dataclass(frozen=True)
 class Check:
-    """One thing verification compared: what the bundle states, what it recomputed."""
+    """One thing verification compared: what the bundle states, what it recomputed
+    (or, for a pin, what the verifier gave: ``against`` says which)."""
 
     name: str
     stated: str
     recomputed: str
     ok: bool
+    against: str = "recomputed"
 
 
 # -- computing ------------------------------------------------------------------

@@ -66,23 +66,36 @@ def pin_checks(claim: Claim, document: Mapping[str, Any], pins: Pins) -> list[Ch
         digest = terms_digest(document)
         out.append(
             Check(
-                "terms pinned", digest, f"agreed {pins.terms_digest}", digest == pins.terms_digest
+                "terms pinned",
+                digest,
+                f"agreed {pins.terms_digest}",
+                digest == pins.terms_digest,
+                against="you",
             )
         )
     names = frozenset(s.name for s in claim.sources)
     if pins.sources is not None:
         extra, missing = sorted(names - pins.sources), sorted(pins.sources - names)
         said = "; ".join(
-            [*(f"added {', '.join(extra)}" for _ in [1] if extra),
-             *(f"missing {', '.join(missing)}" for _ in [1] if missing)]
+            [*(f"not pinned: {', '.join(extra)}" for _ in [1] if extra),
+             *(f"pinned, not in the bundle: {', '.join(missing)}" for _ in [1] if missing)]
         )  # fmt: skip
+        pinned = ", ".join(sorted(pins.sources))
         out.append(
-            Check("sources pinned", ", ".join(sorted(names)) or "-", said or "as agreed", not said)
+            Check(
+                "sources pinned",
+                ", ".join(sorted(names)) or "-",
+                f"{pinned} ({said})" if said else "as agreed",
+                not said,
+                against="you pinned",
+            )
         )
     for name, head in sorted(pins.prev_heads.items()):
         targets = [s for s in claim.sources if not name or s.name == name]
         if not targets:
-            out.append(Check(f"prev head {name}", "(no such source)", head[:16], False))
+            out.append(
+                Check(f"prev head {name}", "(no such source)", head[:16], False, "you pinned")
+            )
         for src in targets:
             links = {src.prev.hex(), *(s.link.hex() for s in src.seals)}
             ok = head in links

@@ -425,6 +425,6 @@ def _print_checks(checks: list[Check]) -> None:
             line = f"{c.name:<{width}}  OK        {c.recomputed}"
         else:
             line = (
-                f"{c.name:<{width}}  DIFFERS   bundle states {c.stated}; recomputed {c.recomputed}"
+                f"{c.name:<{width}}  DIFFERS   bundle states {c.stated}; {c.against} {c.recomputed}"
             )
         sys.stdout.write(on_screen(visible(line.rstrip()), then=" " * (width + 12)) + "\n")

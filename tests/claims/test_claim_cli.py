@@ -285,6 +285,19 @@ def test_sources_that_name_no_source_exit_2(bundle_copy: Path, sources: str) -> 
     assert result.stderr == "slawatch: --sources: names no source; give the agreed ones: NAME,...\n"
 
 
+def test_sources_pinned_that_differ_say_what_was_pinned(bundle_copy: Path) -> None:
+    """Found verifying a fleet's claim: 'bundle states agent; recomputed added agent;
+    missing a, b' (nothing was recomputed: the names are the verifier's own pins)."""
+    stated = ", ".join(sorted(json.loads(bundle_copy.read_text())["sources"]))
+    done = run_cli("claim", "verify", bundle_copy, "--sources", "a,b", "--allow-unsigned")
+    assert done.returncode == 1, done.stderr
+    line = next(x for x in done.stdout.splitlines() if x.startswith("sources pinned "))
+    assert " ".join(line.split()[2:]) == (
+        f"DIFFERS bundle states {stated}; you pinned a, b (not pinned: {stated};"
+        " pinned, not in the bundle: a, b)"
+    ), line
+
+
 def test_exporting_a_month_barely_recorded_says_so(world: World, tmp_path: Path) -> None:
     """Found as an operator: exporting a month with no minute recorded said 'availability
     100.0000 %, credit 0.00 EUR' and nothing else (the letter says it; the command did not)."""
