@@ -37,6 +37,15 @@ def offset_text(seconds: float | None) -> str:
     return f"{shown + 0.0 if shown else 0.0:+.1f} s"
 
 
+def on_database_clock(at: datetime, offset_seconds: float | None) -> datetime:
+    """An instant an agent stamped by its own clock, read on the database's: less the
+    offset its forwarder measured (the agent's clock minus the database's); as stamped
+    when none is measured. Its last seen, and its votes' age (``core.vantage``), are
+    judged on this clock, so an agent minutes off goes silent and stale on time; its
+    minutes stay filed by its own clock (the ``clock`` flag warns of that)."""
+    return at if offset_seconds is None else at - timedelta(seconds=offset_seconds)
+
+
 def agent_flags(
     last_seen: datetime, now: datetime, backlog_minutes: int, clock_offset_seconds: float | None
 ) -> tuple[str, ...]:

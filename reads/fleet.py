@@ -9,12 +9,12 @@ is listed once it has written either.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from core.config import Config
-from core.fleet import agent_flags
+from core.fleet import agent_flags, on_database_clock
 from core.status import DOWN
 from core.timeutil import iso_z
 from core.vantage import Probe, Vantage, vantage
@@ -80,9 +80,36 @@ def service_votes(
     return out
 
 
+def by_database_clock(
+    probes: Sequence[ProbeState], health: Sequence[AgentHealth]
+) -> list[ProbeState]:
+    """``probes`` (as the store keeps them: stamped by each agent's own clock) with each
+    one's time on the database's clock (``core.fleet.on_database_clock``, by the offset
+    its agent last measured). Every live read (``status``, ``fleet status``, the
+    dashboard) ages the votes and shows the probe's age from these, so none can call
+    one fresh that another calls stale, and an agent minutes off counts exactly as
+    long as the others."""
+    offsets = {h.source: h.clock_offset_seconds for h in health}
+    return [
+        p
+        if offsets.get(p.source) is None
+        else replace(p, at=on_database_clock(p.at, offsets[p.source]))
+        for p in probes
+    ]
+
+
+async def latest_probes(store: Store) -> list[ProbeState]:
+    """Every agent's latest probe of each service, on the database's clock
+    (``by_database_clock``)."""
+    return by_database_clock(await store.probe_states(), await store.agent_health())
+
+
 def fleet_view(
     config: Config, health: Sequence[AgentHealth], probes: Sequence[ProbeState], now: datetime
 ) -> Fleet:
+    """The fleet as of ``now`` from the store's rows (``probes`` as stored: each
+    agent's own clock; read here on the database's, as ``now`` is)."""
+    probes = by_database_clock(probes, health)
     votes = service_votes(config, probes, now)
     seen: dict[str, datetime] = {}
     for p in probes:
@@ -96,9 +123,8 @@ def fleet_view(
         # Its probes and health are stamped by its own clock: in the database's (which
         # `now` follows), so that one off by minutes is silent 3 minutes after it stops,
         # not 3 minutes plus its offset (nor at once when behind).
-        last = max(t for t in (seen.get(name), h.at if h else None) if t is not None)
-        if offset is not None:
-            last -= timedelta(seconds=offset)
+        health_at = on_database_clock(h.at, offset) if h else None
+        last = max(t for t in (seen.get(name), health_at) if t is not None)
         mine = {
             s: next(v for v in vt.votes if v.agent == name)
             for s, vt in votes.items()

@@ -51,6 +51,7 @@ from core.timeutil import YearMonth, from_minute, human_utc, iso_z, to_minute
 from core.tls import soonest, warns
 from core.vantage import NO_VOTES, Probe, Vantage, vantage
 from core.windows import Window
+from reads.fleet import by_database_clock
 from store.health import AgentHealth
 from store.rows import ProbeState
 from store.store import Store
@@ -607,11 +608,13 @@ async def overview(store: Store, config: Config, now: datetime, *, days: bool = 
     """Everything ``status`` and the dashboard show, as of ``now``; with ``days``
     also each service's current month day by day (the dashboard's month grid),
     counted from the same read as the month."""
+    agents = tuple(await store.agent_health())  # issue 7: each agent's storage health
     probes: dict[str, list[ProbeState]] = {}
-    for p in await store.probe_states():
+    # On the database's clock (an agent's clock may be off): the votes' age and the
+    # probe's age shown are those of fleet status and the dashboard.
+    for p in by_database_clock(await store.probe_states(), agents):
         probes.setdefault(p.service, []).append(p)
     all_cases = _by_service(await store.cases())
-    agents = tuple(await store.agent_health())  # issue 7: each agent's storage health
     names = list(config.services)
     current = {name: YearMonth.of(now, config.contract_for(name).timezone) for name in names}
     # Each month read together for every service (``months_read``), a month at a time.

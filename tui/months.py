@@ -33,6 +33,7 @@ from core.timeutil import YearMonth, to_minute
 from core.tls import soonest
 from core.vantage import Probe
 from core.windows import Window
+from reads.fleet import latest_probes
 from reads.reports import PENDING_MONTHS, overview
 from store import ProbeState, Store
 from tui.days import day_cells
@@ -157,7 +158,7 @@ class MonthPass:
         self.recomputed = len(dirty)
         for name, figures in (await self._figures(store, dirty, now)).items():
             self._kept[name] = (inputs[name], figures)
-        probes = by_service(await store.probe_states())
+        probes = by_service(await latest_probes(store))
         return self._snapshot(names, inputs, probes, now)
 
     async def _figures(

@@ -34,7 +34,7 @@ from core.status import DOWN, UNKNOWN
 from core.timeutil import YearMonth, from_minute, to_minute
 from core.tls import soonest
 from core.windows import weekly_windows
-from reads.fleet import Fleet, fleet
+from reads.fleet import Fleet, fleet, latest_probes
 from reads.reports import (
     CaseView,
     MonthInputs,
@@ -212,7 +212,7 @@ class StoreSource:
 
     async def _fast(self, store: Store, now: datetime, last: Snapshot) -> Snapshot:
         """The last snapshot with fresh probe states and open cases."""
-        probes = by_service(await store.probe_states())
+        probes = by_service(await latest_probes(store))
         services = [live(row, probes.get(row.name, ()), now) for row in last.services]
         cases = [case_view(self.config, c, now) for c in await store.cases(open_only=True)]
         return replace(last, services=tuple(services), cases=tuple(_case_row(c) for c in cases))
@@ -260,7 +260,7 @@ class StoreSource:
         weekly = weekly_windows(
             self.config.services[service].maintenance, contract.timezone, start, end
         )
-        probes = [p for p in await store.probe_states() if p.service == service]
+        probes = [p for p in await latest_probes(store) if p.service == service]
         svc = self.config.services[service]
         return ServiceDetail(
             service=service,

@@ -68,9 +68,11 @@ def test_status_and_fleet_status_show_each_vantage_point(
     services = {s["name"]: s for s in status["services"]}
     portal, mail = services["portal"], services["mail"]
     assert portal["state"] == "up"  # b is outvoted by a and c (rule 3)
+    # Each probe's time on the database's clock: a's 7.25 s ahead, b's 0.4 s behind.
+    seen = {"a": at["a"] - timedelta(seconds=7.25), "b": at["b"] + timedelta(seconds=0.4)}
     assert portal["vantage"] == [
-        {"agent": "a", "state": "up", "last_probe_at": iso_z(at["a"])},
-        {"agent": "b", "state": "down", "last_probe_at": iso_z(at["b"])},
+        {"agent": "a", "state": "up", "last_probe_at": iso_z(seen["a"])},
+        {"agent": "b", "state": "down", "last_probe_at": iso_z(seen["b"])},
         {"agent": "c", "state": "up", "last_probe_at": iso_z(at["c"])},
     ]
     # On mail c's vote is stale: a (up) and b (down) tie, and a tie is not a majority.
@@ -94,7 +96,7 @@ def test_status_and_fleet_status_show_each_vantage_point(
         "clock_offset_seconds": 7.25,
         "version": "1.2.3", "services": 2, "down": [], "flags": ["clock"]}  # fmt: skip
     assert agents["b"] == agents["b"] | {
-        "last_seen": iso_z(at["b"]), "backlog_minutes": 3, "clock_offset_seconds": -0.4,
+        "last_seen": iso_z(seen["b"]), "backlog_minutes": 3, "clock_offset_seconds": -0.4,
         "down": ["mail", "portal"],
         "dissents": ["mail", "portal"], "flags": ["backlog"]}  # fmt: skip
     # c has written no health row; its newest probe (portal, 5 s ago) is when it was seen.
@@ -195,3 +197,33 @@ def test_an_agent_whose_clock_is_ahead_goes_silent_when_it_stops(
     assert set(agents["fast"]["flags"]) == {"silent", "clock"}, agents["fast"]
     assert agents["fast"]["last_seen"] == iso_z(now - timedelta(minutes=5))
     assert agents["slow"]["flags"] == ["clock"], agents["slow"]
+
+
+def test_status_counts_the_fresh_vote_of_an_agent_whose_clock_is_behind(
+    tmp_path: Path, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    """An agent 10 minutes behind stamps its probe 10 minutes back: aged by that stamp its
+    fresh vote read stale (``unknown``) and never counted; one 10 minutes ahead that
+    stopped stayed fresh. Both aged on the database's clock now (tests/fleet/test_vote_clock)."""
+    cfg = ("--config", write_config(tmp_path, CONFIG))
+    now = utc_now()
+    ten = timedelta(minutes=10)
+
+    async def record() -> None:
+        async with await SqliteStore.open(tmp_path / "db" / "slawatch.db") as store:
+            for agent, status, at, offset in (
+                ("behind", DOWN, now - timedelta(seconds=5) - ten, -ten),
+                ("stopped", UP, now - timedelta(minutes=3) + ten, ten),
+            ):
+                await store.record_probes([ProbeState("portal", agent, at, status, 40, None)])
+                await store.record_health(
+                    AgentHealth(agent, at, 0, 0, clock_offset_seconds=offset.total_seconds())
+                )
+
+    asyncio.run(record())
+    (portal,) = (s for s in ok_json(run_cli, *cfg, "status", "--json")["services"]
+                 if s["name"] == "portal")  # fmt: skip
+    votes = {v["agent"]: v for v in portal["vantage"]}
+    assert votes["behind"]["state"] == "down" and votes["stopped"]["state"] == "unknown", votes
+    assert portal["state"] == "down"
+    assert votes["behind"]["last_probe_at"] <= iso_z(now)
