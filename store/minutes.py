@@ -606,15 +606,11 @@ class MinuteStore(ChainStore):
         )
         # Per service: the minutes some source recorded, and the sum and count of the
         # latencies measured (plain ints: no container per minute for the collector)
-        seen: dict[int, set[int]] = {}
-        sums: dict[int, dict[int, int]] = {}
-        counts: dict[int, dict[int, int]] = {}
+        per: dict[int, tuple[set[int], dict[int, int], dict[int, int]]] = {}
         for sid, hour, status, latency in rows:
             lat = decode_latency(latency)
             base = hour * BLOCK
-            got, total, n = seen.get(sid), sums.get(sid), counts.get(sid)
-            if got is None or total is None or n is None:
-                got, total, n = seen[sid], sums[sid], counts[sid] = set(), {}, {}
+            got, total, n = per.setdefault(int(sid), (set(), {}, {}))
             for i in range(max(start - base, 0), min(end - base, BLOCK)):
                 if status[i]:
                     minute = base + i
@@ -623,14 +619,11 @@ class MinuteStore(ChainStore):
                     if value != NO_LATENCY:
                         total[minute] = total.get(minute, 0) + value
                         n[minute] = n.get(minute, 0) + 1
-        out: dict[str, list[tuple[int, int | None]]] = {}
-        for sid, got in seen.items():
-            if got:
-                total, n = sums[sid], counts[sid]
-                out[sids[int(sid)]] = [
-                    (m, round(total[m] / n[m]) if m in n else None) for m in sorted(got)
-                ]
-        return out
+        return {
+            sids[sid]: [(m, round(total[m] / n[m]) if m in n else None) for m in sorted(got)]
+            for sid, (got, total, n) in per.items()
+            if got
+        }
 
     async def minute_errors(self, service: str, start: int, end: int) -> list[tuple[int, str, str]]:
         """(minute, source, error class) for minutes of [start, end) recorded with an error."""
