@@ -175,6 +175,13 @@ def _columns(columns: Sequence[tuple[str, str]], rows: Sequence[Params]) -> list
     ]
 
 
+def _unnest(columns: Sequence[tuple[str, str]]) -> str:
+    """``unnest(...)`` of one array parameter per column (``_columns``), each cast to
+    its column's type; %b: the arrays go in binary (text arrays of bytea are escaped
+    byte by byte)."""
+    return f"unnest({', '.join(f'%b::{kind}[]' for _, kind in columns)})"
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -238,9 +245,7 @@ class PostgresConn(Conn):
                     rows = [r for r in rows if not stored(r)] if len(known) < len(rows) else []
                     if not rows:
                         return
-        # %b: the arrays go in binary (text arrays of bytea are escaped byte by byte).
-        arrays = ", ".join(f"%b::{kind}[]" for _, kind in columns)
-        sql = upsert_sql(table, columns, key, where, source=f"SELECT * FROM unnest({arrays})")
+        sql = upsert_sql(table, columns, key, where, source=f"SELECT * FROM {_unnest(columns)}")
         with translated(self.where):
             await self.conn.execute(sql, _columns(columns, rows))
 
@@ -269,12 +274,11 @@ class PostgresConn(Conn):
             return 0
         names = [name for name, _ in columns]
         was = [f"was_{name}" for name, _ in check]
-        arrays = ", ".join(f"%b::{kind}[]" for _, kind in (*columns, *check))
         match = [f"t.{k} = u.{k}" for k in key]
         match += [f"t.{n} = u.{w}" for (n, _), w in zip(check, was, strict=True)]
         sql = (
             f"UPDATE {table} AS t SET {', '.join(f'{n} = u.{n}' for n in names if n not in key)}"
-            f" FROM unnest({arrays}) AS u({', '.join((*names, *was))})"
+            f" FROM {_unnest((*columns, *check))} AS u({', '.join((*names, *was))})"
             f" WHERE {' AND '.join(match)}"
         )
         with translated(self.where):
@@ -288,10 +292,9 @@ class PostgresConn(Conn):
         if not rows:
             return 0
         names = [name for name, _ in columns]
-        arrays = ", ".join(f"%b::{kind}[]" for _, kind in columns)
         match = " AND ".join(f"t.{n} = u.{n}" for n in names)
         sql = (
-            f"SELECT count(*) FROM {table} AS t JOIN unnest({arrays}) AS u({', '.join(names)})"
+            f"SELECT count(*) FROM {table} AS t JOIN {_unnest(columns)} AS u({', '.join(names)})"
             f" ON {match}"
         )
         with translated(self.where):
@@ -306,10 +309,9 @@ class PostgresConn(Conn):
         batch (``Conn.insert_new``)."""
         if not rows:
             return 0
-        arrays = ", ".join(f"%b::{kind}[]" for _, kind in columns)
         sql = (
             f"INSERT INTO {table} ({', '.join(name for name, _ in columns)})"
-            f" SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING"
+            f" SELECT * FROM {_unnest(columns)} ON CONFLICT DO NOTHING"
         )
         with translated(self.where):
             cursor = await self.conn.execute(sql, _columns(columns, rows))
